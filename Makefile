@@ -1,0 +1,87 @@
+# torn — fault-injection verification of atomic-write guarantees.
+#   make                 build ./torn
+#   make test            unit tests (also under ASan+UBSan) + integration matrix
+#   make SANITIZE=1 test everything built with ASan+UBSan
+#   make run             set up dependencies and run the standard scenarios
+#   make install PREFIX=/usr/local, make clean
+PREFIX ?= /usr/local
+CC ?= cc
+CSTD := -std=c11 -D_GNU_SOURCE
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wwrite-strings -Wformat=2 -Wvla
+PKGS := hiredis libpq libcurl libcjson fuse3 libwebsockets openssl
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+ifeq ($(SANITIZE),1)
+BUILD := build-san
+OPT ?= -O1 -g $(SAN_FLAGS)
+SANLD := $(SAN_FLAGS)
+else
+BUILD := build
+OPT ?= -O2 -g
+SANLD :=
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS += $(CSTD) $(WARN) $(OPT) $(PKG_CFLAGS) -Iharness -MMD -MP
+LDFLAGS += $(SANLD)
+LDLIBS += $(PKG_LIBS) -lpthread -lm
+
+SRC_DIRS := harness targets scenarios reports
+ALL_SRC := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
+TEST_SRC := $(filter %_test.c,$(ALL_SRC)) $(wildcard tests/*_test.c)
+LIB_SRC := $(filter-out %_test.c harness/main.c,$(ALL_SRC))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
+
+.PHONY: all test unit unit-san run install clean deps bench fuzz
+all: torn
+
+torn: $(BUILD)/torn
+	@ln -sf $(BUILD)/torn torn
+
+$(BUILD)/torn: $(BUILD)/harness/main.o $(BUILD)/libtorn.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libtorn.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%_test.o: CFLAGS += -Itests
+vpath %_test.c $(SRC_DIRS) tests
+$(BUILD)/tests/%_test: %_test.c $(BUILD)/libtorn.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libtorn.a $(LDLIBS)
+
+unit: $(TEST_BIN)
+
+# Unit tests under ASan+UBSan, in their own build directory.
+unit-san:
+	$(MAKE) --no-print-directory SANITIZE=1 unit
+
+deps:
+	scripts/deps.sh
+
+run: deps torn
+	./torn run
+
+test: torn unit unit-san
+	TORN_BIN=$(CURDIR)/$(BUILD)/torn tests/run.sh $(BUILD)/tests build-san/tests
+
+bench: torn
+	bench/run.sh
+
+install: torn
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/torn/scenarios
+	install -m 755 $(BUILD)/torn $(DESTDIR)$(PREFIX)/bin/torn
+	install -m 644 scenarios/*.json $(DESTDIR)$(PREFIX)/share/torn/scenarios/
+
+clean:
+	rm -rf build build-san torn
+
+-include $(shell find build build-san -name '*.d' 2>/dev/null)

@@ -1,0 +1,33 @@
+/* torn: the run history, one JSON object per line (JSON Lines), Jepsen's
+ * model.  Each operation is an "invoke" line followed by "ok" (happened),
+ * "fail" (definitely did not happen) or "info" (unknown: timeout, crash);
+ * faults ("fault") and observed notifications ("notify", e.g. a WebSocket
+ * completion event) go on the same monotonic clock.  Format documented in
+ * docs/history-format.md:
+ *   {"type":"invoke","process":3,"f":"update","key":"job-1",
+ *    "value":{...},"time":123456789}
+ * Written streaming with one write(2) per line on an O_APPEND descriptor, so
+ * forked workers can share it and a killed run still leaves whole lines.
+ */
+#ifndef TORN_HISTORY_H
+#define TORN_HISTORY_H
+
+#include <stdint.h>
+
+struct cJSON;
+struct torn_err;
+struct torn_history;
+
+/* Create/truncate path.  *out NULL on error. */
+int torn_history_open(const char *path, struct torn_history **out, struct torn_err *err);
+/* Close; NULL is a no-op. */
+void torn_history_close(struct torn_history *h);
+/* Append one event.  type: invoke|ok|fail|info|fault|notify.  key and value
+ * may be NULL; value is not consumed.  time_ns is torn_now_ns(), 0 = now.
+ * h NULL is a no-op returning 0.  Safe after fork. */
+int torn_history_add(struct torn_history *h, const char *type, int process, const char *f,
+                     const char *key, const struct cJSON *value, uint64_t time_ns);
+/* The path it writes to. */
+const char *torn_history_path(const struct torn_history *h);
+
+#endif

@@ -1,0 +1,101 @@
+/* torn: the registration tables.  Adding a target, scenario, reporter or
+ * command is one new file plus one line here. */
+#include "command.h"
+#include "report.h"
+#include "scenario.h"
+#include "target.h"
+
+#include <string.h>
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+extern const struct torn_target_ops torn_target_file;
+
+static const struct torn_target_ops *const targets[] = {
+    &torn_target_file,
+};
+
+extern const struct torn_scenario_ops torn_scenario_crash_midwrite;
+extern const struct torn_scenario_ops torn_scenario_concurrent_updaters;
+extern const struct torn_scenario_ops torn_scenario_corrupt_read;
+
+static const struct torn_scenario_ops *const scenarios[] = {
+    &torn_scenario_crash_midwrite,
+    &torn_scenario_concurrent_updaters,
+    &torn_scenario_corrupt_read,
+};
+
+extern const struct torn_reporter_ops torn_reporter_terminal;
+extern const struct torn_reporter_ops torn_reporter_json;
+extern const struct torn_reporter_ops torn_reporter_junit;
+
+static const struct torn_reporter_ops *const reporters[] = {
+    &torn_reporter_terminal,
+    &torn_reporter_json,
+    &torn_reporter_junit,
+};
+
+static const struct torn_command cmd_run = {"run", "run scenarios against a target", torn_cmd_run};
+static const struct torn_command cmd_list = {"list", "list targets, strategies and scenarios",
+                                             torn_cmd_list};
+
+static const struct torn_command *const commands[] = {
+    &cmd_run,
+    &cmd_list,
+};
+
+const struct torn_target_ops *const *torn_targets(size_t *n_out)
+{
+    *n_out = COUNT(targets);
+    return targets;
+}
+
+const struct torn_target_ops *torn_target_find(const char *name)
+{
+    for (size_t i = 0; i < COUNT(targets); i++)
+        if (strcmp(targets[i]->name, name) == 0)
+            return targets[i];
+    return NULL;
+}
+
+const struct torn_scenario_ops *const *torn_scenarios(size_t *n_out)
+{
+    *n_out = COUNT(scenarios);
+    return scenarios;
+}
+
+const struct torn_scenario_ops *torn_scenario_find(const char *name)
+{
+    for (size_t i = 0; i < COUNT(scenarios); i++)
+        if (strcmp(scenarios[i]->name, name) == 0)
+            return scenarios[i];
+    return NULL;
+}
+
+const struct torn_reporter_ops *const *torn_reporters(size_t *n_out)
+{
+    *n_out = COUNT(reporters);
+    return reporters;
+}
+
+const struct torn_reporter_ops *torn_reporter_find(const char *name)
+{
+    for (size_t i = 0; i < COUNT(reporters); i++)
+        if (strcmp(reporters[i]->name, name) == 0)
+            return reporters[i];
+    return NULL;
+}
+
+const struct torn_command *const *torn_commands(size_t *n_out)
+{
+    *n_out = COUNT(commands);
+    return commands;
+}
+
+const struct torn_command *torn_command_find(const char *name)
+{
+    for (size_t i = 0; i < COUNT(commands); i++)
+        if (strcmp(commands[i]->name, name) == 0)
+            return commands[i];
+    return NULL;
+}

@@ -1,0 +1,64 @@
+/* torn: the reporter plug point.
+ *
+ * A reporter renders a whole run (every result) into one output: the
+ * terminal table, JSON, JUnit XML, HTML, Prometheus text, TAP.  Each lives in
+ * reports/<name>.c, exports one `const struct torn_reporter_ops`, and is
+ * listed in harness/registry.c with the command-line option that selects it.
+ * File reporters are written atomically by the runner (temp + fsync +
+ * rename), and also on SIGINT/SIGTERM, with report->interrupted set.
+ */
+#ifndef TORN_REPORT_H
+#define TORN_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct torn_err;
+struct torn_result;
+
+#define TORN_REPORTER_OPS_V1 1
+
+struct torn_report {
+    const char *tool_version;     /* TORN_VERSION */
+    char started_at[32];          /* ISO-8601 UTC wall clock */
+    double duration_s;
+    uint64_t seed;                /* the run seed */
+    const char *command;          /* the command line, passwords redacted */
+    const char *run_dir;          /* where artifacts and the history are */
+    const char *history_path;     /* or NULL */
+    int interrupted;              /* SIGINT/SIGTERM stopped the run */
+    int color;                    /* terminal: ANSI colours allowed */
+    int quiet;                    /* terminal: only the summary */
+    struct torn_result **results; /* in run order */
+    size_t n_results;
+};
+
+struct torn_reporter_ops {
+    int version;                  /* TORN_REPORTER_OPS_V1 */
+    const char *name;             /* "terminal", "json", "junit", ... */
+    const char *option;           /* "--json"; NULL for the terminal */
+    const char *summary;          /* for --help */
+    /* Render rep into f.  Return 0 or a negative torn_code. */
+    int (*write)(FILE *f, const struct torn_report *rep, struct torn_err *err);
+};
+
+/* Write rep with ops to path atomically (path "-" = stdout). */
+int torn_report_write_file(const struct torn_reporter_ops *ops, const char *path,
+                           const struct torn_report *rep, struct torn_err *err);
+
+/* Helpers shared by reporters. */
+/* Exit code a run with these results should have: 1 if any FAIL, else 2 if
+ * any ERROR, else 0. */
+int torn_report_exit_code(const struct torn_report *rep);
+/* Counts of each verdict. */
+void torn_report_counts(const struct torn_report *rep, size_t *pass, size_t *fail,
+                        size_t *error, size_t *skip);
+/* Write s XML-escaped (also strips bytes XML 1.0 forbids). */
+void torn_xml_escape(FILE *f, const char *s);
+
+/* Registry (harness/registry.c). */
+const struct torn_reporter_ops *torn_reporter_find(const char *name);
+const struct torn_reporter_ops *const *torn_reporters(size_t *n_out);
+
+#endif

@@ -1,0 +1,107 @@
+/* torn: the outcome of one scenario against one target.
+ *
+ * A result is filled by the runner (identity, timing, merged latency) and by
+ * the scenario (violations, metrics).  Reporters read it.  Ownership: every
+ * pointer inside belongs to the result; torn_result_free releases it all.
+ */
+#ifndef TORN_RESULT_H
+#define TORN_RESULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hdr.h"
+
+struct cJSON;
+
+enum torn_verdict {
+    TORN_PASS,     /* every acceptance criterion held */
+    TORN_FAIL,     /* at least one violation */
+    TORN_ERROR,    /* the scenario could not run to a verdict (see error) */
+    TORN_SKIP      /* not applicable (e.g. target lacks an operation) */
+};
+
+/* Operation kinds latency is kept for. */
+enum torn_op {
+    TORN_OP_RESET,
+    TORN_OP_UPDATE,
+    TORN_OP_READ,
+    TORN_OP_CAS,
+    TORN_OP_TRANSITION,
+    TORN_OP_DUAL_WRITE,
+    TORN_OP_DUAL_READ,
+    TORN_OP_CREATE,
+    TORN_OP_EVENT,        /* event-to-read or job-to-event latency */
+    TORN_OP_RECOVER,      /* time to recover after a fault */
+    TORN_OP_COUNT
+};
+
+/* How one operation ended, Jepsen's vocabulary. */
+enum torn_outcome {
+    TORN_OUT_OK,          /* happened */
+    TORN_OUT_FAIL,        /* definitely did not happen (incl. stale CAS) */
+    TORN_OUT_INFO         /* unknown: timeout, crash */
+};
+
+struct torn_opstats {
+    uint64_t n_ok, n_fail, n_info;
+    struct torn_hdr hdr;           /* latency in ns of completed operations */
+};
+
+struct torn_violation {
+    char *criterion;    /* short id of the broken acceptance criterion,
+                           e.g. "no-torn-write", "no-lost-update" */
+    char *key;          /* record/key involved, or NULL */
+    char *evidence;     /* one or a few lines a person can act on */
+    double t_s;         /* seconds since the scenario started */
+};
+
+#define TORN_MAX_VIOLATIONS_KEPT 100
+
+struct torn_result {
+    char *scenario;            /* scenario name (or spec name) */
+    char *scenario_spec;       /* path of the spec file, or NULL */
+    char *target;              /* display form of the target (no password) */
+    char *driver;              /* "file" */
+    char *strategy;            /* "durable" */
+    uint64_t seed;             /* the run seed given to --seed */
+    struct cJSON *params;      /* effective parameters */
+    enum torn_verdict verdict;
+    char *error;               /* why, when verdict == TORN_ERROR */
+    int error_code;            /* torn_code of that error */
+    struct torn_violation *violations;  /* first TORN_MAX_VIOLATIONS_KEPT */
+    size_t n_violations;       /* kept */
+    size_t n_violations_total; /* found */
+    struct torn_opstats ops[TORN_OP_COUNT];
+    double started_s;          /* seconds since the run started */
+    double duration_s;
+    struct cJSON *metrics;     /* scenario-specific figures, an object */
+    char *replay;              /* command that replays this result */
+    int interrupted;           /* stopped by SIGINT/SIGTERM */
+};
+
+/* New empty result (verdict PASS, metrics = {}); NULL on ENOMEM. */
+struct torn_result *torn_result_new(void);
+/* Free; NULL is a no-op. */
+void torn_result_free(struct torn_result *r);
+
+/* Record a violation and set verdict FAIL.  criterion and key are copied;
+ * key may be NULL.  Keeps the first TORN_MAX_VIOLATIONS_KEPT, counts all. */
+void torn_result_violation(struct torn_result *r, const char *criterion, const char *key,
+                           double t_s, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Mark the result ERROR with a message (copied). */
+void torn_result_error(struct torn_result *r, int code, const char *msg);
+/* Set metrics[name] = number / string. */
+void torn_result_metric(struct torn_result *r, const char *name, double value);
+void torn_result_metric_str(struct torn_result *r, const char *name, const char *value);
+
+/* Static names. */
+const char *torn_verdict_name(enum torn_verdict v);   /* "PASS", ... */
+const char *torn_op_name(enum torn_op op);            /* "update", ... */
+
+/* Operations per second over the whole scenario: ok+fail+info of every op
+ * kind but RESET and RECOVER, divided by duration. */
+double torn_result_ops_per_s(const struct torn_result *r);
+
+#endif

@@ -1,0 +1,81 @@
+/* torn: the scenario plug point.
+ *
+ * A scenario drives a target under a fault and checks acceptance criteria.
+ * Each lives in scenarios/<name>.c and exports one
+ * `const struct torn_scenario_ops`, listed in harness/registry.c; its
+ * documented, user-editable parameter file is scenarios/<name>.json.
+ *
+ * The runner gives the scenario a context: the target (set up, CLOSED), the
+ * merged parameters, a seed, a result to fill, the history log.  The
+ * scenario opens the target itself (or forks workers that do, see proc.h),
+ * and must return within its duration plus a bounded grace even when the
+ * target hangs: every wait has a timeout (ctx->timeout_ms).
+ *
+ * Determinism: every random decision comes from ctx->rng or from generators
+ * seeded from ctx->seed, so the same seed takes the same decisions.
+ */
+#ifndef TORN_SCENARIO_H
+#define TORN_SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "result.h"
+#include "util.h"
+
+struct cJSON;
+struct torn_err;
+struct torn_target;
+struct torn_history;
+struct torn_stats;
+
+#define TORN_SCENARIO_OPS_V1 1
+
+struct torn_ctx {
+    struct torn_target *target;   /* set up and closed; open it to use it */
+    const struct cJSON *params;   /* effective parameters (object), validated
+                                     against the scenario's defaults */
+    uint64_t seed;                /* this scenario's seed (derived from the
+                                     run seed and the scenario name) */
+    struct torn_rng rng;          /* seeded from seed */
+    struct torn_result *result;   /* fill violations and metrics here */
+    struct torn_history *history; /* event log, may be NULL */
+    const char *run_dir;          /* where artifacts go (exists) */
+    int timeout_ms;               /* bound on any single wait */
+    int quiet;                    /* no progress output */
+    uint64_t t0_ns;               /* torn_now_ns() when the scenario started */
+    struct torn_stats *stats;     /* shared-memory latency slots (proc.h) */
+    int slot;                     /* this process's stats slot: 0 parent,
+                                     1.. workers; set by torn_child_spawn */
+};
+
+struct torn_scenario_ops {
+    int version;                  /* TORN_SCENARIO_OPS_V1 */
+    const char *name;             /* "crash-midwrite" */
+    const char *summary;          /* one line for `torn list` */
+    unsigned needs;               /* enum torn_cap bits the target must have */
+    const char *defaults;         /* JSON object text: every parameter and its
+                                     default; unknown parameters are refused */
+    /* Run to a verdict.  Return 0 when a verdict was reached (PASS/FAIL in
+     * ctx->result), a negative torn_code when the scenario could not run
+     * (the runner reports ERROR, exit 2).  Violations are never errors. */
+    int (*run)(struct torn_ctx *ctx, struct torn_err *err);
+};
+
+/* Parameters, read from ctx->params (validated, so present and typed). */
+long long torn_param_int(const struct torn_ctx *ctx, const char *name);
+double torn_param_num(const struct torn_ctx *ctx, const char *name);
+const char *torn_param_str(const struct torn_ctx *ctx, const char *name);
+const struct cJSON *torn_param(const struct torn_ctx *ctx, const char *name);
+
+/* Seconds since the scenario started. */
+double torn_ctx_elapsed(const struct torn_ctx *ctx);
+/* Record latency and outcome of one operation into this process's slot.
+ * Safe in forked workers (shared memory, one slot per process). */
+void torn_ctx_op(struct torn_ctx *ctx, enum torn_op op, enum torn_outcome out, uint64_t ns);
+
+/* Registry (harness/registry.c). */
+const struct torn_scenario_ops *torn_scenario_find(const char *name);
+const struct torn_scenario_ops *const *torn_scenarios(size_t *n_out);
+
+#endif

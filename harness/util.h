@@ -1,0 +1,71 @@
+/* torn: small shared helpers: clocks, seeded RNG, files, strings, safety. */
+#ifndef TORN_UTIL_H
+#define TORN_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct torn_err;
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t torn_now_ns(void);
+/* Sleep, restarting on EINTR unless a stop was requested. */
+void torn_sleep_ns(uint64_t ns);
+/* Wall clock as ISO-8601 UTC with milliseconds: "2026-11-23T08:54:45.123Z". */
+void torn_iso_now(char buf[32]);
+
+/* xoshiro256** seeded by splitmix64: deterministic, fast, not crypto. */
+struct torn_rng {
+    uint64_t s[4];
+};
+void torn_rng_seed(struct torn_rng *r, uint64_t seed);
+uint64_t torn_rng_next(struct torn_rng *r);
+/* Uniform in [0, n); 0 when n == 0. */
+uint64_t torn_rng_below(struct torn_rng *r, uint64_t n);
+/* Uniform in [0, 1). */
+double torn_rng_double(struct torn_rng *r);
+/* A well-mixed 64-bit value from a seed and a string (derive sub-seeds). */
+uint64_t torn_seed_derive(uint64_t seed, const char *what);
+/* FNV-1a 64 over bytes, continuing from h (start with TORN_FNV_INIT). */
+#define TORN_FNV_INIT 0xcbf29ce484222325ULL
+uint64_t torn_fnv1a(uint64_t h, const void *buf, size_t len);
+
+/* Stop requests: set by the SIGINT/SIGTERM handler, polled by loops. */
+int torn_stop_requested(void);
+void torn_request_stop(void);
+
+/* Read a whole file into a NUL-terminated malloc'd buffer (caller frees).
+ * TORN_E_NOTFOUND if it does not exist, TORN_E_IO otherwise. */
+int torn_read_file(const char *path, char **buf_out, size_t *len_out, struct torn_err *err);
+/* Write a file atomically: path.tmp.<pid>, write, fsync, rename, fsync dir.
+ * Readers see the old or the new content, never a mix. */
+int torn_write_file_atomic(const char *path, const void *buf, size_t len, struct torn_err *err);
+/* Same, with the content produced by fn into a FILE* (reports). */
+int torn_write_atomic_with(const char *path, int (*fn)(FILE *f, void *arg, struct torn_err *err),
+                           void *arg, struct torn_err *err);
+/* mkdir -p; 0 if it exists. */
+int torn_mkdirs(const char *path, int mode, struct torn_err *err);
+/* rm -rf; refuses "/", "" and paths not containing "torn" as a safety net. */
+int torn_rmtree(const char *path);
+/* fsync the directory containing path (or path itself if a directory). */
+int torn_fsync_dir(const char *dir, struct torn_err *err);
+
+/* printf into a new malloc'd string; NULL on ENOMEM. */
+char *torn_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* strdup that accepts NULL. */
+char *torn_strdup(const char *s);
+
+/* A copy of uri with the password (user:PASS@, password=PASS) replaced by
+ * "***"; caller frees. */
+char *torn_redact(const char *uri);
+/* 1 if every address host resolves to is loopback (127/8, ::1) or host is a
+ * Unix socket path; 0 otherwise (also when it does not resolve). */
+int torn_host_is_loopback(const char *host);
+/* TORN_E_CONFIG with a clear message unless host is loopback or allow. */
+int torn_check_remote(const char *host, int allow_remote, const char *what, struct torn_err *err);
+
+/* A free TCP port on 127.0.0.1 (bind to 0, read it back, close). */
+int torn_free_port(int *port_out, struct torn_err *err);
+
+#endif

@@ -1,0 +1,113 @@
+/* torn: managed database servers (redis-server, postgres) for targets and
+ * tests.
+ *
+ * torn starts its own real server when the user names a target without an
+ * address (`--target redis`, `--target postgres`), and other parts reuse it
+ * (the FUSE durability work, the HTTP reference service's Redis):
+ *
+ *   torn_server_start()    find the binary, create a data directory under
+ *                          `dir`, pick a free loopback port, apply the
+ *                          persistence settings, start the server in its own
+ *                          process group and wait (bounded) until it accepts
+ *                          connections
+ *   torn_server_kill()     SIGKILL the whole server (a crash: nothing flushed)
+ *   torn_server_restart()  start it again on the same data directory and port
+ *   torn_server_stop()     stop (graceful, then SIGKILL), remove its directory,
+ *                          free the handle
+ *
+ * Every server process is registered with harness/proc.h, so it is reaped on
+ * every exit path of torn, and dies with torn (PR_SET_PDEATHSIG).
+ *
+ * Postgres refuses to run as root: when torn is root, initdb and postgres run
+ * as the `postgres` system user (setgid/setuid in the forked child), the data
+ * directory is chown'ed to it, and every directory above it must be
+ * traversable by it (the runner's run dir is mode 0711).  When that is
+ * impossible the start fails with TORN_E_ENV and a line saying why.
+ *
+ * A handle is plain heap data: after fork() the child may read host/port but
+ * must never kill, restart or stop the server (the parent owns it).  Not
+ * thread-safe.
+ */
+#ifndef TORN_SERVER_H
+#define TORN_SERVER_H
+
+#include <sys/types.h>
+
+struct torn_err;
+struct torn_kv;
+
+enum torn_server_kind {
+    TORN_SERVER_REDIS,      /* redis-server (Debian: redis-server) */
+    TORN_SERVER_POSTGRES    /* initdb + postgres (Debian: postgresql) */
+};
+
+struct torn_server {
+    enum torn_server_kind kind;
+    pid_t pid;              /* server (postmaster) pid, 0 when not running;
+                               also its process group id */
+    int port;               /* TCP port on 127.0.0.1, fixed for the handle's life */
+    char host[16];          /* "127.0.0.1" */
+    char *dir;              /* the server's own directory (data + log), owned */
+    char *data_dir;         /* the data directory inside dir, owned */
+    char *log_path;         /* server log (stdout+stderr), owned */
+    char *bin;              /* absolute path of the server binary, owned */
+    char **argv;            /* full command line used for (re)starts, owned */
+    uid_t uid;              /* user the server runs as */
+    gid_t gid;
+    int drop_privileges;    /* 1 when torn is root and runs it as uid/gid */
+    int timeout_ms;         /* bound for starts and stops */
+    char user[64];          /* Postgres role to connect as ("torn") */
+    char dbname[64];        /* Postgres database ("postgres") */
+};
+
+/* Start a server of `kind` in a new directory under `dir` (which must exist;
+ * the server's directory is created inside it, named after the kind and a
+ * counter).  `settings` is an array of {key, value} ended by {NULL, NULL}, or
+ * NULL for the defaults:
+ *   Redis:    any redis.conf directive, e.g. appendonly yes, appendfsync
+ *             always, save "" (default: appendonly no, save "" - no
+ *             persistence at all, the fastest and the least durable).
+ *   Postgres: any postgresql.conf setting, e.g. fsync, synchronous_commit,
+ *             full_page_writes (defaults are Postgres's own).
+ * Waits up to timeout_ms for the server to accept connections.
+ * Returns 0 and *out (free with torn_server_stop), or a negative torn_code
+ * with *out NULL and everything it created removed:
+ *   TORN_E_ENV      binary missing (the message names the Debian package),
+ *                   root without a `postgres` user, directory not writable
+ *   TORN_E_TIMEOUT  not accepting connections in time
+ *   TORN_E_CRASHED  the server exited during start (the message quotes the
+ *                   last line of its log)
+ */
+int torn_server_start(enum torn_server_kind kind, const char *dir, const struct torn_kv *settings,
+                      int timeout_ms, struct torn_server **out, struct torn_err *err);
+
+/* SIGKILL the server and every process of its group (Postgres backends
+ * too), and reap it.  Nothing is flushed: this is a crash.  No-op when not
+ * running. */
+void torn_server_kill(struct torn_server *srv);
+
+/* Start a killed or stopped server again on the same data directory and
+ * port, and wait until it accepts connections (Redis has loaded its AOF/RDB,
+ * Postgres has finished crash recovery).  Kills it first if still running.
+ * 0 or a negative torn_code as for torn_server_start. */
+int torn_server_restart(struct torn_server *srv, struct torn_err *err);
+
+/* Stop the server (SIGTERM for Redis, SIGINT "fast shutdown" for Postgres;
+ * SIGKILL of the group after timeout_ms), remove its directory and free
+ * srv.  NULL is a no-op.  Only the process that started the server may call
+ * it. */
+void torn_server_stop(struct torn_server *srv);
+
+/* 1 when the server process is alive (reaps it if it died). */
+int torn_server_running(struct torn_server *srv);
+
+/* Name for messages: "redis-server" or "postgres". */
+const char *torn_server_kind_name(enum torn_server_kind kind);
+
+/* Absolute path of a server-side program ("redis-server", "postgres",
+ * "initdb", "pgbench", "redis-benchmark") found on PATH or in Debian's
+ * /usr/lib/postgresql/<version>/bin (highest version first); malloc'd, the
+ * caller frees.  TORN_E_ENV naming the Debian package when not found. */
+int torn_server_find_bin(const char *prog, char **path_out, struct torn_err *err);
+
+#endif

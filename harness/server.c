@@ -31,6 +31,54 @@
 
 static unsigned server_counter;
 
+/* Live servers of this process, for the exit handler.  A running server is
+ * deliberately NOT left in the proc.h registry: the runner reaps that
+ * registry after every scenario, and a managed server outlives scenarios
+ * (it belongs to the target's setup/teardown).  It still cannot outlive
+ * torn: PR_SET_PDEATHSIG kills it when torn dies, and this exit handler
+ * crashes and removes it when torn exits without a teardown. */
+#define MAX_LIVE 64
+static struct torn_server *live[MAX_LIVE];
+static pid_t live_owner;
+
+static void kill_tree(pid_t pid, int timeout_ms);
+
+static void live_exit_handler(void)
+{
+    if (getpid() != live_owner)
+        return; /* a forked child exiting: the servers are not its own */
+    for (size_t i = 0; i < MAX_LIVE; i++) {
+        if (!live[i])
+            continue;
+        kill_tree(live[i]->pid, 2000);
+        torn_rmtree(live[i]->dir);
+        live[i] = NULL;
+    }
+}
+
+static void live_add(struct torn_server *srv)
+{
+    static int registered;
+
+    if (!registered) {
+        atexit(live_exit_handler);
+        registered = 1;
+        live_owner = getpid();
+    }
+    for (size_t i = 0; i < MAX_LIVE; i++)
+        if (!live[i] || live[i] == srv) {
+            live[i] = srv;
+            return;
+        }
+}
+
+static void live_remove(struct torn_server *srv)
+{
+    for (size_t i = 0; i < MAX_LIVE; i++)
+        if (live[i] == srv)
+            live[i] = NULL;
+}
+
 const char *torn_server_kind_name(enum torn_server_kind kind)
 {
     switch (kind) {
@@ -512,7 +560,13 @@ static int launch(struct torn_server *srv, struct torn_err *err)
 {
     int rc = spawn(srv, srv->argv, &srv->pid, err);
 
-    return rc ? rc : wait_ready(srv, err);
+    if (!rc)
+        rc = wait_ready(srv, err);
+    if (!rc) {
+        torn_proc_untrack(srv->pid); /* see live_exit_handler */
+        live_add(srv);
+    }
+    return rc;
 }
 
 static int prepare(struct torn_server *srv, const char *dir, const struct torn_kv *settings,
@@ -647,5 +701,6 @@ void torn_server_stop(struct torn_server *srv)
     }
     if (srv->dir)
         torn_rmtree(srv->dir);
+    live_remove(srv);
     server_free(srv);
 }

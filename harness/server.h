@@ -15,8 +15,15 @@
  *   torn_server_stop()     stop (graceful, then SIGKILL), remove its directory,
  *                          free the handle
  *
- * Every server process is registered with harness/proc.h, so it is reaped on
- * every exit path of torn, and dies with torn (PR_SET_PDEATHSIG).
+ * A server can never outlive torn: it dies with torn (PR_SET_PDEATHSIG set
+ * after any privilege drop), and an exit handler crashes and removes every
+ * server still running when torn exits without stopping it.  Helper
+ * programs (initdb) are in the harness/proc.h registry while they run; a
+ * running server is not, because the runner reaps that registry after each
+ * scenario and a managed server belongs to the target's setup/teardown.
+ * While it runs servers torn is a child subreaper (PR_SET_CHILD_SUBREAPER),
+ * so the children a crashed server leaves behind (Postgres backends) are
+ * reaped by torn_server_kill instead of lingering as zombies.
  *
  * Postgres refuses to run as root: when torn is root, initdb and postgres run
  * as the `postgres` system user (setgid/setuid in the forked child), the data

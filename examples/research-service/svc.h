@@ -1,0 +1,99 @@
+/* research-service: a small reference service reproducing seed 000's app
+ * (POST /research, a background worker with progress events and a
+ * finalize step, GET /research/results/{id}, WS /ws/research/{id}) and
+ * seed 001's safe-read contract (GET /jobs/{id} never answers 5xx).  torn
+ * drives it through its HTTP target; the finalize mode decides whether the
+ * seed's bug is present.  Shared declarations of the service's modules. */
+#ifndef RS_SVC_H
+#define RS_SVC_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cJSON;
+
+enum rs_mode {
+    RS_TWO_WRITES,   /* results, then status, then event; tracker not stopped (seed bug) */
+    RS_EMIT_FIRST,   /* event first, then the writes */
+    RS_ATOMIC        /* one merged guarded write, event only after it succeeded */
+};
+
+enum rs_misbehave {
+    RS_OK,
+    RS_HTML,         /* every answer is an HTML page */
+    RS_NO_EVENTS,    /* WebSocket accepted, terminal event never sent */
+    RS_HANG          /* requests are never answered (until shutdown) */
+};
+
+struct rs_opts {
+    int port;
+    enum rs_mode mode;
+    const char *redis_host;     /* NULL: file store */
+    int redis_port;
+    const char *prefix;         /* Redis key prefix */
+    const char *dir;            /* file store directory */
+    int file_naive;             /* file store writes in place (no temp+rename) */
+    int unsafe_read;            /* GET /jobs/{id} answers 500 on store errors */
+    int worker_delay_ms;        /* between progress steps */
+    int steps;                  /* progress events per job */
+    int tracker_ms;             /* progress tracker flush period */
+    int fail_every;             /* every Nth job fails (0: never) */
+    int store_timeout_ms;
+    enum rs_misbehave misbehave;
+    int quiet;
+};
+
+extern struct rs_opts rs_opt;
+
+/* ---- store (store.c): records are JSON text keyed by id ---- */
+
+/* 0 and a malloc'd *json_out; 1 not found; -1 error (why filled). */
+int rs_store_get(const char *id, char **json_out, char *why, size_t why_len);
+/* Write the whole record text.  0 or -1. */
+int rs_store_set(const char *id, const char *json, char *why, size_t why_len);
+/* Merge patch into the record and write it back.  guarded = 1: as one
+ * atomic step (WATCH/MULTI/EXEC, or under a lock for files); 0: plain
+ * read-modify-write that can lose concurrent updates.  expect_version >= 0:
+ * only if the record has that version (returns 2 when stale); from/n_from:
+ * only if status is one of them (returns 2 otherwise).  *rec_out (may be
+ * NULL) gets the new record, caller cJSON_Deletes.  1 not found, -1 error. */
+int rs_store_update(const char *id, const struct cJSON *patch, int guarded,
+                    long long expect_version, const char *const *from, size_t n_from,
+                    struct cJSON **rec_out, char *why, size_t why_len);
+/* Record helpers. */
+struct cJSON *rs_record_new(const char *id, const struct cJSON *initial);
+void rs_record_merge(struct cJSON *rec, const struct cJSON *patch);
+
+/* ---- jobs and events (jobs.c) ---- */
+
+struct rs_ws;
+struct rs_job;
+
+/* Start a job for `query`: writes the queued record and starts its
+ * worker.  0 and the id (36 bytes max) or -1. */
+int rs_job_start(const struct cJSON *input, char id_out[48], char *why, size_t why_len);
+/* The live job with id, or NULL. */
+struct rs_job *rs_job_find(const char *id);
+/* Attach/detach a WebSocket subscriber; attach replays a terminal event
+ * already sent. */
+void rs_job_attach(struct rs_job *j, struct rs_ws *ws);
+void rs_job_detach(struct rs_job *j, struct rs_ws *ws);
+
+/* ---- WebSocket (ws.c) ---- */
+
+/* Sec-WebSocket-Accept for key into out (29 bytes incl. NUL). */
+void rs_ws_accept_key(const char *key, char out[64]);
+/* Serve an upgraded socket until the peer closes or shutdown. */
+void rs_ws_serve(struct rs_job *j, int fd);
+/* Send a text message; 0 or -1 (connection gone). Thread-safe. */
+int rs_ws_send(struct rs_ws *ws, const char *text);
+/* Ask every connection to close (shutdown). */
+void rs_ws_shutdown_all(void);
+
+void rs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void rs_iso_now(char buf[40]);
+void rs_sleep_ms(int ms);
+int rs_stopping(void);
+
+#endif

@@ -9,7 +9,7 @@ CC ?= cc
 CSTD := -std=c11 -D_GNU_SOURCE
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wwrite-strings -Wformat=2 -Wvla
-PKGS := hiredis libpq libcurl libcjson fuse3 libwebsockets openssl
+PKGS := hiredis libpq libcurl libcjson fuse3 libwebsockets libmicrohttpd openssl
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 ifeq ($(SANITIZE),1)
@@ -34,6 +34,15 @@ TEST_SRC := $(filter %_test.c,$(ALL_SRC)) $(wildcard tests/*_test.c)
 LIB_SRC := $(filter-out %_test.c harness/main.c,$(ALL_SRC))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
+
+# Each area adds its own rules in mk/<area>.mk (reference service, fuzz
+# harnesses, ...) and may append to TEST_DEPS (built before `make test`),
+# BENCH_DEPS and FUZZ_DEPS.
+.DEFAULT_GOAL := all
+TEST_DEPS :=
+BENCH_DEPS :=
+FUZZ_DEPS :=
+-include $(wildcard mk/*.mk)
 
 .PHONY: all test unit unit-san run install clean deps bench fuzz
 all: torn
@@ -70,16 +79,18 @@ deps:
 run: deps torn
 	./torn run
 
-test: torn unit unit-san
+test: torn unit unit-san $(TEST_DEPS)
 	TORN_BIN=$(CURDIR)/$(BUILD)/torn tests/run.sh $(BUILD)/tests build-san/tests
 
-bench: torn
+bench: torn $(BENCH_DEPS)
 	bench/run.sh
 
 install: torn
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/torn/scenarios
 	install -m 755 $(BUILD)/torn $(DESTDIR)$(PREFIX)/bin/torn
 	install -m 644 scenarios/*.json $(DESTDIR)$(PREFIX)/share/torn/scenarios/
+
+fuzz: torn $(FUZZ_DEPS)
 
 clean:
 	rm -rf build build-san torn

@@ -51,15 +51,21 @@ void torn_stats_merge(const struct torn_stats *s, struct torn_opstats *ops);
 /* Zero every slot. */
 void torn_stats_clear(struct torn_stats *s);
 
+/* An int in MAP_SHARED memory, 0, that forked children see change (e.g. a
+ * "stop now" flag); NULL on failure.  Free with torn_shared_flag_free. */
+volatile int *torn_shared_flag(void);
+void torn_shared_flag_free(volatile int *flag);
+
 /* ---- worker children with a report pipe ---- */
 
 /* A fixed-size message; one write(2) each (< PIPE_BUF, so atomic even when
- * many workers share a pipe).  Meaning of type and a..c is the scenario's. */
+ * many workers share a pipe).  Zero it before filling (memset or = {0}).  Meaning of type and a..c is the scenario's. */
 struct torn_msg {
     uint32_t type;
     uint32_t worker;
     int64_t a, b, c;
     uint64_t t_ns;        /* torn_now_ns() when sent */
+    char text[192];       /* optional evidence, NUL-terminated ("" if none) */
 };
 
 struct torn_child {

@@ -1,0 +1,90 @@
+/* torn: streaming JSON-lines history writer. */
+#include "history.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "err.h"
+#include "util.h"
+
+struct torn_history {
+    int fd;
+    char *path;
+};
+
+int torn_history_open(const char *path, struct torn_history **out, struct torn_err *err)
+{
+    struct torn_history *h;
+    int fd;
+
+    *out = NULL;
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return torn_err_sys(err, TORN_E_ENV, errno, "cannot write history %s", path);
+    h = calloc(1, sizeof *h);
+    if (!h || !(h->path = strdup(path))) {
+        free(h);
+        close(fd);
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    }
+    h->fd = fd;
+    *out = h;
+    return TORN_OK;
+}
+
+void torn_history_close(struct torn_history *h)
+{
+    if (!h)
+        return;
+    close(h->fd);
+    free(h->path);
+    free(h);
+}
+
+const char *torn_history_path(const struct torn_history *h)
+{
+    return h ? h->path : NULL;
+}
+
+int torn_history_add(struct torn_history *h, const char *type, int process, const char *f,
+                     const char *key, const cJSON *value, uint64_t time_ns)
+{
+    cJSON *ev;
+    char *line;
+    size_t len;
+    ssize_t n;
+    int rc = TORN_OK;
+
+    if (!h)
+        return TORN_OK;
+    ev = cJSON_CreateObject();
+    if (!ev)
+        return TORN_E_NOMEM;
+    cJSON_AddStringToObject(ev, "type", type);
+    cJSON_AddNumberToObject(ev, "process", process);
+    if (f)
+        cJSON_AddStringToObject(ev, "f", f);
+    if (key)
+        cJSON_AddStringToObject(ev, "key", key);
+    if (value)
+        cJSON_AddItemToObject(ev, "value", cJSON_Duplicate(value, 1));
+    cJSON_AddNumberToObject(ev, "time", (double)(time_ns ? time_ns : torn_now_ns()));
+    line = cJSON_PrintUnformatted(ev);
+    cJSON_Delete(ev);
+    if (!line)
+        return TORN_E_NOMEM;
+    len = strlen(line);
+    line[len] = '\n'; /* overwrite the NUL: one write(2) for the whole line */
+    do {
+        n = write(h->fd, line, len + 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)(len + 1))
+        rc = TORN_E_IO;
+    free(line);
+    return rc;
+}

@@ -1,0 +1,140 @@
+/* torn: scenario results. */
+#include "result.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "util.h"
+
+struct torn_result *torn_result_new(void)
+{
+    struct torn_result *r = calloc(1, sizeof *r);
+
+    if (!r)
+        return NULL;
+    r->verdict = TORN_PASS;
+    r->metrics = cJSON_CreateObject();
+    for (int i = 0; i < TORN_OP_COUNT; i++)
+        torn_hdr_init(&r->ops[i].hdr);
+    if (!r->metrics) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void torn_result_free(struct torn_result *r)
+{
+    if (!r)
+        return;
+    free(r->scenario);
+    free(r->scenario_spec);
+    free(r->target);
+    free(r->driver);
+    free(r->strategy);
+    cJSON_Delete(r->params);
+    free(r->error);
+    for (size_t i = 0; i < r->n_violations; i++) {
+        free(r->violations[i].criterion);
+        free(r->violations[i].key);
+        free(r->violations[i].evidence);
+    }
+    free(r->violations);
+    cJSON_Delete(r->metrics);
+    free(r->replay);
+    free(r);
+}
+
+void torn_result_violation(struct torn_result *r, const char *criterion, const char *key,
+                           double t_s, const char *fmt, ...)
+{
+    struct torn_violation *v;
+    va_list ap;
+    char *text = NULL;
+
+    if (r->verdict != TORN_ERROR)
+        r->verdict = TORN_FAIL;
+    r->n_violations_total++;
+    if (r->n_violations >= TORN_MAX_VIOLATIONS_KEPT)
+        return;
+    v = realloc(r->violations, (r->n_violations + 1) * sizeof *v);
+    if (!v)
+        return;
+    r->violations = v;
+    va_start(ap, fmt);
+    if (vasprintf(&text, fmt, ap) < 0)
+        text = NULL;
+    va_end(ap);
+    v = &r->violations[r->n_violations++];
+    v->criterion = torn_strdup(criterion);
+    v->key = torn_strdup(key);
+    v->evidence = text;
+    v->t_s = t_s;
+}
+
+void torn_result_error(struct torn_result *r, int code, const char *msg)
+{
+    r->verdict = TORN_ERROR;
+    r->error_code = code;
+    free(r->error);
+    r->error = torn_strdup(msg);
+}
+
+void torn_result_metric(struct torn_result *r, const char *name, double value)
+{
+    cJSON_DeleteItemFromObject(r->metrics, name);
+    cJSON_AddNumberToObject(r->metrics, name, value);
+}
+
+void torn_result_metric_str(struct torn_result *r, const char *name, const char *value)
+{
+    cJSON_DeleteItemFromObject(r->metrics, name);
+    cJSON_AddStringToObject(r->metrics, name, value);
+}
+
+const char *torn_verdict_name(enum torn_verdict v)
+{
+    switch (v) {
+    case TORN_PASS: return "PASS";
+    case TORN_FAIL: return "FAIL";
+    case TORN_ERROR: return "ERROR";
+    case TORN_SKIP: return "SKIP";
+    }
+    return "?";
+}
+
+const char *torn_op_name(enum torn_op op)
+{
+    switch (op) {
+    case TORN_OP_RESET: return "reset";
+    case TORN_OP_UPDATE: return "update";
+    case TORN_OP_READ: return "read";
+    case TORN_OP_CAS: return "update_if_version";
+    case TORN_OP_TRANSITION: return "transition";
+    case TORN_OP_DUAL_WRITE: return "dual_write";
+    case TORN_OP_DUAL_READ: return "dual_read";
+    case TORN_OP_CREATE: return "create";
+    case TORN_OP_EVENT: return "event";
+    case TORN_OP_RECOVER: return "recover";
+    case TORN_OP_COUNT: break;
+    }
+    return "?";
+}
+
+double torn_result_ops_per_s(const struct torn_result *r)
+{
+    uint64_t n = 0;
+
+    if (r->duration_s <= 0)
+        return 0;
+    for (int i = 0; i < TORN_OP_COUNT; i++) {
+        if (i == TORN_OP_RESET || i == TORN_OP_RECOVER)
+            continue;
+        n += r->ops[i].n_ok + r->ops[i].n_fail + r->ops[i].n_info;
+    }
+    return (double)n / r->duration_s;
+}

@@ -1,0 +1,879 @@
+/* torn: the runner. */
+#include "runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "command.h"
+#include "err.h"
+#include "history.h"
+#include "proc.h"
+#include "report.h"
+#include "result.h"
+#include "scenario.h"
+#include "util.h"
+
+/* ---------------------------------------------------------------- URIs */
+
+static int add_param(struct torn_target_cfg *cfg, const char *k, size_t klen, const char *v,
+                     size_t vlen)
+{
+    struct torn_kv *p = realloc((void *)cfg->params, (cfg->n_params + 1) * sizeof *p);
+
+    if (!p)
+        return TORN_E_NOMEM;
+    cfg->params = p;
+    p[cfg->n_params].key = strndup(k, klen);
+    p[cfg->n_params].value = strndup(v, vlen);
+    cfg->n_params++;
+    return TORN_OK;
+}
+
+/* Split "k=v&k2=v2" into params, taking "strategy" out into *strategy. */
+static int parse_query(const char *uri, const char *q, struct torn_target_cfg *cfg,
+                       char **strategy, struct torn_err *err)
+{
+    while (*q) {
+        const char *amp = strchr(q, '&'), *end = amp ? amp : q + strlen(q);
+        const char *eq = memchr(q, '=', (size_t)(end - q));
+
+        if (!eq || eq == q)
+            return torn_err_set(err, TORN_E_CONFIG,
+                                "target '%s': parameter '%.*s' is not key=value", uri,
+                                (int)(end - q), q);
+        if ((size_t)(eq - q) == 8 && strncmp(q, "strategy", 8) == 0) {
+            free(*strategy);
+            *strategy = strndup(eq + 1, (size_t)(end - eq - 1));
+        } else if (add_param(cfg, q, (size_t)(eq - q), eq + 1, (size_t)(end - eq - 1)) != 0) {
+            return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+        }
+        q = amp ? amp + 1 : end;
+    }
+    return TORN_OK;
+}
+
+static const char *scheme_driver(const char *scheme, size_t len)
+{
+    static const struct {
+        const char *scheme, *driver;
+    } map[] = {{"redis", "redis"},       {"rediss", "redis"}, {"postgres", "postgres"},
+               {"postgresql", "postgres"}, {"http", "http"},   {"https", "http"},
+               {"file", "file"}};
+
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strlen(map[i].scheme) == len && strncmp(map[i].scheme, scheme, len) == 0)
+            return map[i].driver;
+    return NULL;
+}
+
+static int strategy_known(const struct torn_target_ops *ops, const char *s)
+{
+    for (const struct torn_strategy *st = ops->strategies; st && st->name; st++)
+        if (strcmp(st->name, s) == 0)
+            return 1;
+    return 0;
+}
+
+static void known_names(char *buf, size_t len, const struct torn_target_ops *ops)
+{
+    size_t used = 0, n;
+    const struct torn_target_ops *const *all = torn_targets(&n);
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        const char *name = ops ? NULL : all[i]->name;
+        if (ops) {
+            if (!ops->strategies || !ops->strategies[i].name)
+                break;
+            name = ops->strategies[i].name;
+        }
+        int w = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", name);
+        if (w < 0 || (size_t)w >= len - used)
+            return;
+        used += (size_t)w;
+    }
+    if (ops) /* strategies can outnumber targets */
+        for (size_t i = n; ops->strategies && ops->strategies[i].name; i++) {
+            int w = snprintf(buf + used, len - used, ", %s", ops->strategies[i].name);
+            if (w < 0 || (size_t)w >= len - used)
+                return;
+            used += (size_t)w;
+        }
+}
+
+int torn_target_uri_parse(const char *uri, struct torn_target_cfg *cfg, struct torn_err *err)
+{
+    const struct torn_target_ops *ops;
+    const char *sep = strstr(uri, "://"), *rest, *q;
+    char *strategy = NULL, *driver = NULL, *location = NULL;
+    char names[512];
+    int rc = TORN_OK;
+
+    memset(cfg, 0, sizeof *cfg);
+    if (sep) {
+        const char *d = scheme_driver(uri, (size_t)(sep - uri));
+        if (!d)
+            return torn_err_set(err, TORN_E_CONFIG, "target '%.*s://...': unknown scheme",
+                                (int)(sep - uri), uri);
+        driver = strdup(d);
+        q = strchr(sep + 3, '?');
+        if (strcmp(d, "file") == 0)
+            location = q ? strndup(sep + 3, (size_t)(q - sep - 3)) : strdup(sep + 3);
+        else
+            location = q ? strndup(uri, (size_t)(q - uri)) : strdup(uri);
+        if (q)
+            rc = parse_query(uri, q + 1, cfg, &strategy, err);
+    } else {
+        size_t n = strcspn(uri, ":?");
+        driver = strndup(uri, n);
+        rest = uri + n;
+        if (*rest == ':') {
+            rest++;
+            q = strcmp(driver, "exec") == 0 ? NULL : strchr(rest, '?');
+            location = q ? strndup(rest, (size_t)(q - rest)) : strdup(rest);
+            if (q)
+                rc = parse_query(uri, q + 1, cfg, &strategy, err);
+        } else if (*rest == '?') {
+            rc = parse_query(uri, rest + 1, cfg, &strategy, err);
+        }
+    }
+    if (rc)
+        goto out;
+    ops = torn_target_find(driver);
+    if (!ops) {
+        known_names(names, sizeof names, NULL);
+        rc = torn_err_set(err, TORN_E_CONFIG, "unknown target '%s' (known: %s)", driver, names);
+        goto out;
+    }
+    /* "file:naive" names a strategy, "file:/some/dir" a location. */
+    if (location && !*location) {
+        free(location);
+        location = NULL;
+    }
+    if (location && !sep && !strategy && strategy_known(ops, location)) {
+        strategy = location;
+        location = NULL;
+    }
+    if (!strategy && ops->strategies && ops->strategies[0].name)
+        strategy = strdup(ops->strategies[0].name);
+    if (!strategy)
+        strategy = strdup("default");
+    if (ops->strategies && ops->strategies[0].name && !strategy_known(ops, strategy)) {
+        known_names(names, sizeof names, ops);
+        rc = torn_err_set(err, TORN_E_CONFIG, "target '%s': unknown strategy '%s' (known: %s)",
+                          driver, strategy, names);
+        goto out;
+    }
+    cfg->driver = ops->name;
+    cfg->strategy = strategy;
+    cfg->location = location;
+    strategy = location = NULL;
+out:
+    free(driver);
+    free(strategy);
+    free(location);
+    if (rc)
+        torn_target_uri_free(cfg);
+    return rc;
+}
+
+void torn_target_uri_free(struct torn_target_cfg *cfg)
+{
+    for (size_t i = 0; i < cfg->n_params; i++) {
+        free((void *)cfg->params[i].key);
+        free((void *)cfg->params[i].value);
+    }
+    free((void *)cfg->params);
+    free((void *)cfg->strategy);
+    free((void *)cfg->location);
+    cfg->params = NULL;
+    cfg->n_params = 0;
+    cfg->strategy = cfg->location = NULL;
+}
+
+/* ---------------------------------------------------------- parameters */
+
+int torn_spec_load(const char *path, cJSON **spec_out, const char **name_out, struct torn_err *err)
+{
+    char *buf;
+    size_t len;
+    cJSON *spec, *name, *params;
+    int rc;
+
+    *spec_out = NULL;
+    *name_out = NULL;
+    rc = torn_read_file(path, &buf, &len, err);
+    if (rc == TORN_E_NOTFOUND)
+        return torn_err_set(err, TORN_E_CONFIG, "scenario spec %s: no such file", path);
+    if (rc)
+        return TORN_E_CONFIG;
+    spec = cJSON_ParseWithLength(buf, len);
+    if (!spec) {
+        const char *at = cJSON_GetErrorPtr();
+        size_t off = at && at >= buf && at <= buf + len ? (size_t)(at - buf) : 0;
+        size_t line = 1;
+        for (size_t i = 0; i < off; i++)
+            line += buf[i] == '\n';
+        free(buf);
+        return torn_err_set(err, TORN_E_CONFIG, "scenario spec %s:%zu: malformed JSON", path,
+                            line);
+    }
+    free(buf);
+    name = cJSON_GetObjectItemCaseSensitive(spec, "scenario");
+    params = cJSON_GetObjectItemCaseSensitive(spec, "params");
+    if (!cJSON_IsObject(spec) || !cJSON_IsString(name)) {
+        cJSON_Delete(spec);
+        return torn_err_set(err, TORN_E_CONFIG,
+                            "scenario spec %s: field \"scenario\" (string) is required", path);
+    }
+    if (params && !cJSON_IsObject(params)) {
+        cJSON_Delete(spec);
+        return torn_err_set(err, TORN_E_CONFIG,
+                            "scenario spec %s: field \"params\" must be an object", path);
+    }
+    *spec_out = spec;
+    *name_out = name->valuestring;
+    return TORN_OK;
+}
+
+static const char *json_kind(const cJSON *v)
+{
+    if (cJSON_IsNumber(v))
+        return "number";
+    if (cJSON_IsString(v))
+        return "string";
+    if (cJSON_IsBool(v))
+        return "boolean";
+    if (cJSON_IsArray(v))
+        return "array";
+    if (cJSON_IsObject(v))
+        return "object";
+    return "null";
+}
+
+/* Replace out[name] by value after checking name and type against defaults. */
+static int override(cJSON *out, const char *scenario, const char *where, const char *name,
+                    cJSON *value, struct torn_err *err)
+{
+    cJSON *cur = cJSON_GetObjectItemCaseSensitive(out, name);
+
+    if (!cur) {
+        cJSON_Delete(value);
+        return torn_err_set(err, TORN_E_CONFIG, "%s: scenario %s has no parameter \"%s\"", where,
+                            scenario, name);
+    }
+    if (strcmp(json_kind(cur), json_kind(value)) != 0) {
+        int rc = torn_err_set(err, TORN_E_CONFIG, "%s: parameter \"%s\" must be a %s, not a %s",
+                              where, name, json_kind(cur), json_kind(value));
+        cJSON_Delete(value);
+        return rc;
+    }
+    cJSON_ReplaceItemInObjectCaseSensitive(out, name, value);
+    return TORN_OK;
+}
+
+int torn_params_merge(const char *scenario, const char *defaults_json, const cJSON *spec_params,
+                      const char *spec_path, const struct torn_kv *sets, size_t n_sets,
+                      cJSON **out, struct torn_err *err)
+{
+    cJSON *p = cJSON_Parse(defaults_json ? defaults_json : "{}");
+    const cJSON *f;
+    int rc = TORN_OK;
+
+    *out = NULL;
+    if (!p)
+        return torn_err_set(err, TORN_E_CONFIG, "scenario %s: built-in defaults are not JSON",
+                            scenario);
+    cJSON_ArrayForEach(f, spec_params)
+    {
+        rc = override(p, scenario, spec_path, f->string, cJSON_Duplicate(f, 1), err);
+        if (rc)
+            goto fail;
+    }
+    for (size_t i = 0; i < n_sets; i++) {
+        /* "?name" (from --workers, --duration) applies only where it exists. */
+        int soft = sets[i].key[0] == '?';
+        const char *name = sets[i].key + soft;
+        cJSON *v;
+        char where[160];
+
+        if (soft && !cJSON_GetObjectItemCaseSensitive(p, name))
+            continue;
+        v = cJSON_Parse(sets[i].value);
+        if (!v)
+            v = cJSON_CreateString(sets[i].value);
+        snprintf(where, sizeof where, soft ? "--%s" : "--set %s", name);
+        rc = override(p, scenario, where, name, v, err);
+        if (rc)
+            goto fail;
+    }
+    *out = p;
+    return TORN_OK;
+fail:
+    cJSON_Delete(p);
+    return rc;
+}
+
+/* -------------------------------------------------------------- signals */
+
+static volatile sig_atomic_t n_signals;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    n_signals++;
+    torn_request_stop();
+    if (n_signals >= 3) {
+        /* The user insists: children die with us (PDEATHSIG). */
+        static const char msg[] = "torn: killed by repeated signal\n";
+        ssize_t w = write(2, msg, sizeof msg - 1);
+        (void)w;
+        _exit(130);
+    }
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* ------------------------------------------------------------ the plan */
+
+/* One scenario to run: its ops, display name, spec path, spec params. */
+struct plan_scenario {
+    const struct torn_scenario_ops *ops;
+    const char *arg;          /* what the user typed (name or path) */
+    cJSON *spec;              /* loaded spec file or NULL */
+    const cJSON *spec_params;
+};
+
+struct plan_target {
+    struct torn_target_cfg cfg;
+    char *display;
+    struct torn_target *t;
+};
+
+struct run {
+    const struct torn_run_opts *o;
+    struct plan_scenario *sc;
+    size_t n_sc;
+    struct plan_target *tg;
+    size_t n_tg;
+    cJSON *target_spec;
+    struct torn_kv *sets;     /* --set plus soft --workers/--duration */
+    size_t n_sets;
+    char *run_dir;
+    int own_run_dir;
+    char ns[32];
+    struct torn_history *history;
+    struct torn_report rep;
+    char *command;
+    uint64_t t0;
+};
+
+static const char *const standard_scenarios[] = {
+    "crash-midwrite",    "concurrent-updaters", "corrupt-read", "optimistic-lock",
+    "state-transition", "dual-write",          "event-before-persist", NULL,
+};
+
+static int plan_add_scenario(struct run *r, const char *arg, int must, struct torn_err *err)
+{
+    const struct torn_scenario_ops *ops;
+    cJSON *spec = NULL;
+    const char *name = arg;
+    struct plan_scenario *p;
+    size_t len = strlen(arg);
+    int rc;
+
+    if (strchr(arg, '/') || (len > 5 && strcmp(arg + len - 5, ".json") == 0)) {
+        rc = torn_spec_load(arg, &spec, &name, err);
+        if (rc)
+            return rc;
+    }
+    ops = torn_scenario_find(name);
+    if (!ops) {
+        size_t n;
+        const struct torn_scenario_ops *const *all = torn_scenarios(&n);
+        char known[512] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < n && used < sizeof known; i++) {
+            int w = snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
+                             all[i]->name);
+            if (w > 0)
+                used += (size_t)w;
+        }
+        rc = torn_err_set(err, must ? TORN_E_USAGE : TORN_E_CONFIG,
+                          "%s%s%sunknown scenario '%s' (known: %s; see `torn list`)",
+                          spec ? "scenario spec " : "", spec ? arg : "", spec ? ": " : "", name,
+                          known);
+        cJSON_Delete(spec);
+        return rc;
+    }
+    p = realloc(r->sc, (r->n_sc + 1) * sizeof *p);
+    if (!p) {
+        cJSON_Delete(spec);
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    }
+    r->sc = p;
+    p = &r->sc[r->n_sc++];
+    p->ops = ops;
+    p->arg = arg;
+    p->spec = spec;
+    p->spec_params = spec ? cJSON_GetObjectItemCaseSensitive(spec, "params") : NULL;
+    return TORN_OK;
+}
+
+static int plan_targets(struct run *r, struct torn_err *err)
+{
+    const struct torn_run_opts *o = r->o;
+    static const char *const dflt[] = {"file"};
+    const char *const *uris = o->n_targets ? o->targets : dflt;
+    size_t n = o->n_targets ? o->n_targets : 1;
+    int rc;
+
+    r->tg = calloc(n, sizeof *r->tg);
+    if (!r->tg)
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        struct plan_target *p = &r->tg[i];
+        struct torn_target_cfg *cfg = &p->cfg;
+
+        rc = torn_target_uri_parse(uris[i], cfg, err);
+        if (rc)
+            return rc;
+        r->n_tg++;
+        for (size_t k = 0; k < o->n_target_opts; k++) {
+            struct torn_kv *kv = realloc((void *)cfg->params, (cfg->n_params + 1) * sizeof *kv);
+            if (!kv)
+                return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+            kv[cfg->n_params].key = strdup(o->target_opts[k].key);
+            kv[cfg->n_params].value = strdup(o->target_opts[k].value);
+            cfg->params = kv;
+            cfg->n_params++;
+        }
+        p->display = torn_redact(uris[i]);
+        cfg->uri = uris[i];
+        cfg->display = p->display;
+        cfg->run_dir = r->run_dir;
+        cfg->ns = r->ns;
+        cfg->spec = r->target_spec;
+        cfg->spec_path = o->target_spec;
+        cfg->allow_remote = o->allow_remote;
+        cfg->timeout_ms = o->timeout_ms;
+        cfg->seed = o->seed;
+        rc = torn_target_new(torn_target_find(cfg->driver), cfg, &p->t, err);
+        if (rc)
+            return rc;
+    }
+    return TORN_OK;
+}
+
+static int plan_scenarios(struct run *r, struct torn_err *err)
+{
+    const struct torn_run_opts *o = r->o;
+    int rc;
+
+    if (o->n_scenarios) {
+        for (size_t i = 0; i < o->n_scenarios; i++)
+            if ((rc = plan_add_scenario(r, o->scenarios[i], 1, err)) != 0)
+                return rc;
+        return TORN_OK;
+    }
+    for (size_t i = 0; standard_scenarios[i]; i++)
+        if (torn_scenario_find(standard_scenarios[i]))
+            if ((rc = plan_add_scenario(r, standard_scenarios[i], 0, err)) != 0)
+                return rc;
+    return TORN_OK;
+}
+
+/* Every explicit scenario must be runnable on every target; standard ones
+ * are skipped where unsupported.  Parameters are validated here too, so a
+ * bad --set fails before anything starts. */
+static int plan_check(struct run *r, struct torn_err *err)
+{
+    for (size_t i = 0; i < r->n_tg; i++) {
+        unsigned caps = torn_target_caps(r->tg[i].t->ops);
+        for (size_t j = 0; j < r->n_sc; j++) {
+            const struct torn_scenario_ops *s = r->sc[j].ops;
+            unsigned missing = s->needs & ~caps;
+            cJSON *params = NULL;
+            char names[256];
+            int rc;
+
+            if (missing && r->o->n_scenarios) {
+                torn_caps_describe(missing, names, sizeof names);
+                return torn_err_set(err, TORN_E_CONFIG,
+                                    "scenario %s needs %s, which target %s does not support",
+                                    s->name, names, r->tg[i].display);
+            }
+            rc = torn_params_merge(s->name, s->defaults, r->sc[j].spec_params,
+                                   r->sc[j].spec ? r->sc[j].arg : "parameters", r->sets,
+                                   r->n_sets, &params, err);
+            cJSON_Delete(params);
+            if (rc)
+                return rc;
+        }
+    }
+    return TORN_OK;
+}
+
+static int make_run_dir(struct run *r, struct torn_err *err)
+{
+    const char *tmp = getenv("TMPDIR");
+    int rc;
+
+    if (r->o->run_dir) {
+        rc = torn_mkdirs(r->o->run_dir, 0711, err);
+        if (rc)
+            return rc;
+        r->run_dir = realpath(r->o->run_dir, NULL);
+        if (!r->run_dir)
+            return torn_err_sys(err, TORN_E_ENV, errno, "run dir %s", r->o->run_dir);
+    } else {
+        char *templ = torn_asprintf("%s/torn-run-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!templ || !mkdtemp(templ)) {
+            int e = errno;
+            free(templ);
+            return torn_err_sys(err, TORN_E_ENV, e, "cannot create a run directory in %s",
+                                tmp && *tmp ? tmp : "/tmp");
+        }
+        r->run_dir = templ;
+        r->own_run_dir = 1;
+    }
+    chmod(r->run_dir, 0711); /* unprivileged managed servers must traverse it */
+    return TORN_OK;
+}
+
+/* ------------------------------------------------------------- reports */
+
+static void write_reports(struct run *r)
+{
+    struct torn_err err;
+
+    r->rep.duration_s = (double)(torn_now_ns() - r->t0) / 1e9;
+    for (size_t i = 0; i < r->o->n_reports; i++) {
+        torn_err_clear(&err);
+        if (torn_report_write_file(r->o->reports[i].ops, r->o->reports[i].path, &r->rep, &err))
+            fprintf(stderr, "torn: %s\n", err.msg);
+    }
+}
+
+static int add_result(struct run *r, struct torn_result *res)
+{
+    struct torn_result **p = realloc(r->rep.results, (r->rep.n_results + 1) * sizeof *p);
+
+    if (!p)
+        return TORN_E_NOMEM;
+    r->rep.results = p;
+    p[r->rep.n_results++] = res;
+    return TORN_OK;
+}
+
+/* "torn run --target 'X' --scenario S --seed N [--set k=v ...]" */
+static char *replay_command(const struct run *r, const struct plan_target *tg,
+                            const struct plan_scenario *sc)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    if (!f)
+        return NULL;
+    fprintf(f, "torn run --target '%s' --scenario %s --seed %llu", tg->display, sc->arg,
+            (unsigned long long)r->o->seed);
+    if (r->o->target_spec)
+        fprintf(f, " --target-spec %s", r->o->target_spec);
+    for (size_t i = 0; i < r->o->n_target_opts; i++)
+        fprintf(f, " --target-opt '%s=%s'", r->o->target_opts[i].key, r->o->target_opts[i].value);
+    for (size_t i = 0; i < r->n_sets; i++) {
+        const char *k = r->sets[i].key;
+        if (k[0] == '?')
+            fprintf(f, " --%s %s", k + 1, r->sets[i].value);
+        else
+            fprintf(f, " --set '%s=%s'", k, r->sets[i].value);
+    }
+    fclose(f);
+    return buf;
+}
+
+/* -------------------------------------------------------------- running */
+
+static void progress(const struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void progress(const struct run *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (r->o->quiet)
+        return;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
+static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario *sc,
+                    struct torn_result *res)
+{
+    struct torn_ctx ctx;
+    struct torn_err err;
+    cJSON *params = NULL;
+    uint64_t t0 = torn_now_ns();
+    int rc;
+
+    torn_err_clear(&err);
+    memset(&ctx, 0, sizeof ctx);
+    rc = torn_params_merge(sc->ops->name, sc->ops->defaults, sc->spec_params,
+                           sc->spec ? sc->arg : "parameters", r->sets, r->n_sets, &params, &err);
+    if (rc == 0)
+        rc = torn_stats_new(&ctx.stats, &err);
+    if (rc) {
+        torn_result_error(res, rc, err.msg);
+        cJSON_Delete(params);
+        return;
+    }
+    res->params = params;
+    ctx.target = tg->t;
+    ctx.params = params;
+    ctx.seed = torn_seed_derive(r->o->seed, sc->ops->name);
+    torn_rng_seed(&ctx.rng, ctx.seed);
+    ctx.result = res;
+    ctx.history = r->history;
+    ctx.run_dir = r->run_dir;
+    ctx.timeout_ms = r->o->timeout_ms;
+    ctx.quiet = r->o->quiet;
+    ctx.t0_ns = t0;
+    ctx.slot = 0;
+    res->started_s = (double)(t0 - r->t0) / 1e9;
+    torn_history_add(r->history, "fault", 0, "scenario-start", NULL, NULL, t0);
+    rc = sc->ops->run(&ctx, &err);
+    torn_target_close(tg->t); /* in case the scenario left it open */
+    torn_proc_reap_all(200);  /* nothing a scenario started outlives it */
+    if (rc && res->verdict != TORN_FAIL)
+        torn_result_error(res, rc, err.msg[0] ? err.msg : torn_strerror(rc));
+    else if (rc)
+        torn_result_violation(res, "scenario-completed", NULL, torn_ctx_elapsed(&ctx),
+                              "the scenario stopped early: %s",
+                              err.msg[0] ? err.msg : torn_strerror(rc));
+    torn_stats_merge(ctx.stats, res->ops);
+    torn_stats_free(ctx.stats);
+    res->duration_s = (double)(torn_now_ns() - t0) / 1e9;
+    if (torn_stop_requested())
+        res->interrupted = 1;
+}
+
+static struct torn_result *new_result(struct run *r, struct plan_target *tg,
+                                      struct plan_scenario *sc)
+{
+    struct torn_result *res = torn_result_new();
+    cJSON *name = sc->spec ? cJSON_GetObjectItemCaseSensitive(sc->spec, "name") : NULL;
+
+    if (!res)
+        return NULL;
+    res->scenario = strdup(cJSON_IsString(name) ? name->valuestring : sc->ops->name);
+    res->scenario_spec = sc->spec ? strdup(sc->arg) : NULL;
+    res->target = strdup(tg->display);
+    res->driver = strdup(tg->cfg.driver);
+    res->strategy = strdup(tg->cfg.strategy);
+    res->seed = r->o->seed;
+    res->replay = replay_command(r, tg, sc);
+    return res;
+}
+
+static void run_target(struct run *r, struct plan_target *tg)
+{
+    struct torn_err err;
+    unsigned caps = torn_target_caps(tg->t->ops);
+    int rc;
+
+    torn_err_clear(&err);
+    progress(r, "torn: target %s: setting up\n", tg->display);
+    rc = torn_target_setup(tg->t, &err);
+    for (size_t j = 0; j < r->n_sc; j++) {
+        struct plan_scenario *sc = &r->sc[j];
+        struct torn_result *res;
+
+        if (torn_stop_requested())
+            break;
+        if (sc->ops->needs & ~caps)
+            continue; /* a standard scenario this target cannot run */
+        res = new_result(r, tg, sc);
+        if (!res || add_result(r, res) != 0) {
+            torn_result_free(res);
+            break;
+        }
+        if (rc) {
+            torn_result_error(res, rc, err.msg);
+        } else {
+            progress(r, "torn: %s x %s ...\n", res->scenario, tg->display);
+            run_one(r, tg, sc, res);
+        }
+        progress(r, "torn: %s x %s: %s (%.1f s)\n", res->scenario, tg->display,
+                 torn_verdict_name(res->verdict), res->duration_s);
+        write_reports(r); /* results so far survive even a SIGKILL of torn */
+    }
+    torn_target_teardown(tg->t);
+}
+
+static int build_sets(struct run *r)
+{
+    const struct torn_run_opts *o = r->o;
+    size_t n = o->n_sets + 2;
+    char buf[64];
+
+    r->sets = calloc(n, sizeof *r->sets);
+    if (!r->sets)
+        return TORN_E_NOMEM;
+    for (size_t i = 0; i < o->n_sets; i++)
+        r->sets[r->n_sets++] = (struct torn_kv){strdup(o->sets[i].key), strdup(o->sets[i].value)};
+    if (o->workers > 0) {
+        snprintf(buf, sizeof buf, "%lld", o->workers);
+        r->sets[r->n_sets++] = (struct torn_kv){strdup("?workers"), strdup(buf)};
+    }
+    if (o->duration_s >= 0) {
+        snprintf(buf, sizeof buf, "%g", o->duration_s);
+        r->sets[r->n_sets++] = (struct torn_kv){strdup("?duration_s"), strdup(buf)};
+    }
+    return TORN_OK;
+}
+
+static int load_target_spec(struct run *r, struct torn_err *err)
+{
+    char *buf;
+    size_t len;
+    int rc;
+
+    if (!r->o->target_spec)
+        return TORN_OK;
+    rc = torn_read_file(r->o->target_spec, &buf, &len, err);
+    if (rc)
+        return torn_err_set(err, TORN_E_CONFIG, "target spec %s: %s", r->o->target_spec,
+                            rc == TORN_E_NOTFOUND ? "no such file" : err->msg);
+    r->target_spec = cJSON_ParseWithLength(buf, len);
+    free(buf);
+    if (!r->target_spec)
+        return torn_err_set(err, TORN_E_CONFIG, "target spec %s: malformed JSON",
+                            r->o->target_spec);
+    return TORN_OK;
+}
+
+static void run_free(struct run *r)
+{
+    for (size_t i = 0; i < r->n_tg; i++) {
+        torn_target_free(r->tg[i].t);
+        torn_target_uri_free(&r->tg[i].cfg);
+        free(r->tg[i].display);
+    }
+    free(r->tg);
+    for (size_t i = 0; i < r->n_sc; i++)
+        cJSON_Delete(r->sc[i].spec);
+    free(r->sc);
+    for (size_t i = 0; i < r->n_sets; i++) {
+        free((void *)r->sets[i].key);
+        free((void *)r->sets[i].value);
+    }
+    free(r->sets);
+    cJSON_Delete(r->target_spec);
+    for (size_t i = 0; i < r->rep.n_results; i++)
+        torn_result_free(r->rep.results[i]);
+    free(r->rep.results);
+    torn_history_close(r->history);
+    free(r->command);
+    free(r->run_dir);
+}
+
+static int prepare(struct run *r, struct torn_err *err)
+{
+    int rc;
+
+    snprintf(r->ns, sizeof r->ns, "torn_%08llx",
+             (unsigned long long)(torn_seed_derive(torn_now_ns() ^ (uint64_t)getpid(), "ns") &
+                                  0xffffffffull));
+    if ((rc = build_sets(r)) != 0)
+        return torn_err_set(err, rc, "out of memory");
+    if ((rc = load_target_spec(r, err)) != 0)
+        return rc;
+    if ((rc = plan_scenarios(r, err)) != 0)
+        return rc;
+    if ((rc = make_run_dir(r, err)) != 0)
+        return rc;
+    if ((rc = plan_targets(r, err)) != 0)
+        return rc;
+    if ((rc = plan_check(r, err)) != 0)
+        return rc;
+    return TORN_OK;
+}
+
+static void finish_run_dir(struct run *r, int code)
+{
+    if (r->own_run_dir && !r->o->keep && code == 0) {
+        torn_rmtree(r->run_dir);
+    } else if (!r->o->quiet) {
+        fprintf(stderr, "torn: run directory (history, artifacts): %s\n", r->run_dir);
+    }
+}
+
+int torn_run(const struct torn_run_opts *o)
+{
+    struct run r;
+    struct torn_err err;
+    const struct torn_reporter_ops *term = torn_reporter_find("terminal");
+    int rc, code;
+    char *hist;
+
+    memset(&r, 0, sizeof r);
+    torn_err_clear(&err);
+    r.o = o;
+    r.t0 = torn_now_ns();
+    install_signals();
+    rc = prepare(&r, &err);
+    if (rc) {
+        fprintf(stderr, "torn: %s\n", err.msg);
+        if (r.own_run_dir)
+            torn_rmtree(r.run_dir);
+        run_free(&r);
+        return torn_exit_code(rc);
+    }
+    hist = o->history_path ? strdup(o->history_path) : torn_asprintf("%s/history.jsonl", r.run_dir);
+    if (torn_history_open(hist, &r.history, &err) != 0)
+        fprintf(stderr, "torn: %s (continuing without a history)\n", err.msg);
+    free(hist);
+    r.command = torn_redact(o->command_line ? o->command_line : "torn run");
+    r.rep.tool_version = TORN_VERSION;
+    torn_iso_now(r.rep.started_at);
+    r.rep.seed = o->seed;
+    r.rep.command = r.command;
+    r.rep.run_dir = r.run_dir;
+    r.rep.history_path = torn_history_path(r.history);
+    r.rep.color = o->color;
+    r.rep.quiet = o->quiet;
+    progress(&r, "torn: seed %llu, run directory %s\n", (unsigned long long)o->seed, r.run_dir);
+    for (size_t i = 0; i < r.n_tg && !torn_stop_requested(); i++)
+        run_target(&r, &r.tg[i]);
+    torn_proc_reap_all(500);
+    r.rep.interrupted = torn_stop_requested();
+    write_reports(&r);
+    if (term)
+        term->write(stdout, &r.rep, &err);
+    fflush(stdout);
+    code = torn_report_exit_code(&r.rep);
+    if (r.rep.interrupted && code == 0)
+        code = 2;
+    finish_run_dir(&r, code);
+    run_free(&r);
+    return code;
+}

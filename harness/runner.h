@@ -1,0 +1,70 @@
+/* torn: the runner: builds targets and scenario contexts from options, runs
+ * every scenario against every target, writes reports atomically (after each
+ * scenario, and on SIGINT/SIGTERM), and reaps every child on every path. */
+#ifndef TORN_RUNNER_H
+#define TORN_RUNNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "target.h"
+
+struct cJSON;
+struct torn_err;
+struct torn_reporter_ops;
+
+struct torn_report_req {
+    const struct torn_reporter_ops *ops;
+    const char *path;            /* "-" = stdout */
+};
+
+struct torn_run_opts {
+    const char **targets;        /* URIs; none = "file" */
+    size_t n_targets;
+    const char **scenarios;      /* names or spec paths; none = the standard set */
+    size_t n_scenarios;
+    const struct torn_kv *target_opts; /* --target-opt k=v */
+    size_t n_target_opts;
+    const struct torn_kv *sets;  /* --set k=v scenario parameter overrides */
+    size_t n_sets;
+    const char *target_spec;     /* --target-spec FILE */
+    uint64_t seed;
+    int seed_given;
+    double duration_s;           /* < 0: scenario default */
+    long long workers;           /* <= 0: scenario default */
+    struct torn_report_req reports[16];
+    size_t n_reports;
+    const char *history_path;    /* NULL: run_dir/history.jsonl */
+    const char *run_dir;         /* NULL: a fresh temp dir */
+    int allow_remote;
+    int timeout_ms;
+    int quiet;
+    int color;
+    int keep;                    /* keep the run dir even when all passed */
+    const char *command_line;    /* for reports (redacted by the runner) */
+};
+
+/* Run; returns the process exit code (0 pass, 1 violation, 2 error). */
+int torn_run(const struct torn_run_opts *o);
+
+/* Parse a --target URI (see README) into cfg fields: driver, strategy,
+ * location, params (allocated; free with torn_target_uri_free).  Validates
+ * the driver and strategy names.  Does not set run_dir/ns/timeouts. */
+int torn_target_uri_parse(const char *uri, struct torn_target_cfg *cfg, struct torn_err *err);
+void torn_target_uri_free(struct torn_target_cfg *cfg);
+
+/* Merge scenario parameters: defaults (JSON text of the scenario), then the
+ * spec's params, then overrides (--set, --workers, --duration).  Unknown
+ * names and type mismatches are TORN_E_CONFIG naming where they came from.
+ * *out is a new object the caller frees. */
+int torn_params_merge(const char *scenario, const char *defaults_json,
+                      const struct cJSON *spec_params, const char *spec_path,
+                      const struct torn_kv *sets, size_t n_sets, struct cJSON **out,
+                      struct torn_err *err);
+
+/* Load a scenario spec file {"scenario": name, "params": {...}}; *name_out
+ * points into *spec_out. */
+int torn_spec_load(const char *path, struct cJSON **spec_out, const char **name_out,
+                   struct torn_err *err);
+
+#endif

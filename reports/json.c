@@ -1,0 +1,119 @@
+/* torn: the JSON reporter: everything, machine-readable. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+#include "err.h"
+#include "report.h"
+#include "result.h"
+
+static cJSON *latency(const struct torn_opstats *s)
+{
+    static const struct {
+        const char *name;
+        double q;
+    } qs[] = {{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}, {"p999", 0.999}};
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddNumberToObject(o, "ok", (double)s->n_ok);
+    cJSON_AddNumberToObject(o, "fail", (double)s->n_fail);
+    cJSON_AddNumberToObject(o, "info", (double)s->n_info);
+    cJSON_AddNumberToObject(o, "min_ns", s->hdr.n ? (double)s->hdr.min : 0);
+    cJSON_AddNumberToObject(o, "mean_ns", torn_hdr_mean(&s->hdr));
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "%s_ns", qs[i].name);
+        cJSON_AddNumberToObject(o, key, (double)torn_hdr_quantile(&s->hdr, qs[i].q));
+    }
+    cJSON_AddNumberToObject(o, "max_ns", (double)s->hdr.max);
+    return o;
+}
+
+static cJSON *result_json(const struct torn_result *r)
+{
+    cJSON *o = cJSON_CreateObject(), *vs, *ops;
+
+    cJSON_AddStringToObject(o, "scenario", r->scenario);
+    if (r->scenario_spec)
+        cJSON_AddStringToObject(o, "scenario_spec", r->scenario_spec);
+    cJSON_AddStringToObject(o, "target", r->target);
+    cJSON_AddStringToObject(o, "driver", r->driver);
+    cJSON_AddStringToObject(o, "strategy", r->strategy);
+    cJSON_AddStringToObject(o, "verdict", torn_verdict_name(r->verdict));
+    cJSON_AddNumberToObject(o, "seed", (double)r->seed);
+    if (r->error)
+        cJSON_AddStringToObject(o, "error", r->error);
+    cJSON_AddBoolToObject(o, "interrupted", r->interrupted);
+    cJSON_AddNumberToObject(o, "started_s", r->started_s);
+    cJSON_AddNumberToObject(o, "duration_s", r->duration_s);
+    cJSON_AddNumberToObject(o, "ops_per_s", torn_result_ops_per_s(r));
+    if (r->params)
+        cJSON_AddItemToObject(o, "params", cJSON_Duplicate(r->params, 1));
+    if (r->metrics)
+        cJSON_AddItemToObject(o, "metrics", cJSON_Duplicate(r->metrics, 1));
+    cJSON_AddNumberToObject(o, "violations_total", (double)r->n_violations_total);
+    vs = cJSON_AddArrayToObject(o, "violations");
+    for (size_t i = 0; i < r->n_violations; i++) {
+        const struct torn_violation *v = &r->violations[i];
+        cJSON *vj = cJSON_CreateObject();
+        cJSON_AddStringToObject(vj, "criterion", v->criterion ? v->criterion : "");
+        if (v->key)
+            cJSON_AddStringToObject(vj, "key", v->key);
+        cJSON_AddNumberToObject(vj, "t_s", v->t_s);
+        cJSON_AddStringToObject(vj, "evidence", v->evidence ? v->evidence : "");
+        cJSON_AddItemToArray(vs, vj);
+    }
+    ops = cJSON_AddObjectToObject(o, "latency");
+    for (int i = 0; i < TORN_OP_COUNT; i++) {
+        const struct torn_opstats *s = &r->ops[i];
+        if (s->n_ok || s->n_fail || s->n_info)
+            cJSON_AddItemToObject(ops, torn_op_name(i), latency(s));
+    }
+    if (r->replay)
+        cJSON_AddStringToObject(o, "replay", r->replay);
+    return o;
+}
+
+static int json_write(FILE *f, const struct torn_report *rep, struct torn_err *err)
+{
+    cJSON *root = cJSON_CreateObject(), *results;
+    size_t pass, fail, error, skip;
+    char *text;
+
+    if (!root)
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    torn_report_counts(rep, &pass, &fail, &error, &skip);
+    cJSON_AddStringToObject(root, "tool", "torn");
+    cJSON_AddStringToObject(root, "version", rep->tool_version);
+    cJSON_AddStringToObject(root, "started_at", rep->started_at);
+    cJSON_AddNumberToObject(root, "duration_s", rep->duration_s);
+    cJSON_AddNumberToObject(root, "seed", (double)rep->seed);
+    cJSON_AddStringToObject(root, "command", rep->command ? rep->command : "");
+    if (rep->run_dir)
+        cJSON_AddStringToObject(root, "run_dir", rep->run_dir);
+    if (rep->history_path)
+        cJSON_AddStringToObject(root, "history", rep->history_path);
+    cJSON_AddBoolToObject(root, "interrupted", rep->interrupted);
+    cJSON_AddNumberToObject(root, "exit_code", torn_report_exit_code(rep));
+    cJSON *sum = cJSON_AddObjectToObject(root, "summary");
+    cJSON_AddNumberToObject(sum, "pass", (double)pass);
+    cJSON_AddNumberToObject(sum, "fail", (double)fail);
+    cJSON_AddNumberToObject(sum, "error", (double)error);
+    cJSON_AddNumberToObject(sum, "skip", (double)skip);
+    results = cJSON_AddArrayToObject(root, "results");
+    for (size_t i = 0; i < rep->n_results; i++)
+        cJSON_AddItemToArray(results, result_json(rep->results[i]));
+    text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text)
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    fputs(text, f);
+    fputc('\n', f);
+    free(text);
+    return 0;
+}
+
+const struct torn_reporter_ops torn_reporter_json = {
+    TORN_REPORTER_OPS_V1, "json", "--json", "full results as JSON", json_write,
+};

@@ -1,0 +1,90 @@
+/* torn: the terminal reporter: a results table, then every failure with its
+ * evidence and the command that replays it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+#include "report.h"
+#include "result.h"
+
+#define MAX_SHOWN 8 /* violations printed per result; the JSON report has all */
+
+static const char *paint(const struct torn_report *rep, enum torn_verdict v)
+{
+    if (!rep->color)
+        return "";
+    switch (v) {
+    case TORN_PASS: return "\033[32m";
+    case TORN_FAIL: return "\033[1;31m";
+    case TORN_ERROR: return "\033[33m";
+    case TORN_SKIP: return "\033[2m";
+    }
+    return "";
+}
+
+static void row(FILE *f, const struct torn_report *rep, const struct torn_result *r)
+{
+    int op = torn_report_main_op(r);
+    char p50[24] = "-", p99[24] = "-", mx[24] = "-";
+    unsigned long long n = 0;
+
+    if (op >= 0) {
+        const struct torn_opstats *s = &r->ops[op];
+        torn_report_fmt_ns(torn_hdr_quantile(&s->hdr, 0.5), p50, sizeof p50);
+        torn_report_fmt_ns(torn_hdr_quantile(&s->hdr, 0.99), p99, sizeof p99);
+        torn_report_fmt_ns(s->hdr.max, mx, sizeof mx);
+    }
+    for (int i = 0; i < TORN_OP_COUNT; i++)
+        n += r->ops[i].n_ok + r->ops[i].n_fail + r->ops[i].n_info;
+    fprintf(f, "%-22s %-26s %s%-5s%s %5zu %8llu %8.0f %-17s %8s %8s %8s %6.1fs\n", r->scenario,
+            r->target, paint(rep, r->verdict), torn_verdict_name(r->verdict),
+            rep->color ? "\033[0m" : "", r->n_violations_total, n, torn_result_ops_per_s(r),
+            op >= 0 ? torn_op_name(op) : "-", p50, p99, mx, r->duration_s);
+}
+
+static void details(FILE *f, const struct torn_report *rep, const struct torn_result *r)
+{
+    if (r->verdict == TORN_ERROR) {
+        fprintf(f, "\n%sERROR%s %s x %s: %s\n", paint(rep, r->verdict),
+                rep->color ? "\033[0m" : "", r->scenario, r->target,
+                r->error ? r->error : "unknown error");
+        return;
+    }
+    if (r->verdict != TORN_FAIL)
+        return;
+    fprintf(f, "\n%sFAIL%s %s x %s: %zu violation%s (seed %llu)\n", paint(rep, r->verdict),
+            rep->color ? "\033[0m" : "", r->scenario, r->target, r->n_violations_total,
+            r->n_violations_total == 1 ? "" : "s", (unsigned long long)r->seed);
+    for (size_t i = 0; i < r->n_violations && i < MAX_SHOWN; i++) {
+        const struct torn_violation *v = &r->violations[i];
+        fprintf(f, "  [%s]%s%s t=%.3fs: %s\n", v->criterion, v->key ? " " : "",
+                v->key ? v->key : "", v->t_s, v->evidence ? v->evidence : "");
+    }
+    if (r->n_violations_total > MAX_SHOWN)
+        fprintf(f, "  ... and %zu more (all of them in --json)\n",
+                r->n_violations_total - MAX_SHOWN);
+    if (r->replay)
+        fprintf(f, "  replay: %s\n", r->replay);
+}
+
+static int terminal_write(FILE *f, const struct torn_report *rep, struct torn_err *err)
+{
+    size_t pass, fail, error, skip;
+
+    (void)err;
+    fprintf(f, "\n%-22s %-26s %-5s %5s %8s %8s %-17s %8s %8s %8s %7s\n", "SCENARIO", "TARGET",
+            "RESULT", "VIOL", "OPS", "OPS/S", "MAIN OP", "P50", "P99", "MAX", "TIME");
+    for (size_t i = 0; i < rep->n_results; i++)
+        row(f, rep, rep->results[i]);
+    for (size_t i = 0; i < rep->n_results; i++)
+            details(f, rep, rep->results[i]);
+    torn_report_counts(rep, &pass, &fail, &error, &skip);
+    fprintf(f, "\ntorn: %zu PASS, %zu FAIL, %zu ERROR%s (seed %llu, %.1f s)%s\n", pass, fail,
+            error, skip ? ", some skipped" : "", (unsigned long long)rep->seed, rep->duration_s,
+            rep->interrupted ? " -- INTERRUPTED, results are partial" : "");
+    return 0;
+}
+
+const struct torn_reporter_ops torn_reporter_terminal = {
+    TORN_REPORTER_OPS_V1, "terminal", NULL, "results table on stdout", terminal_write,
+};

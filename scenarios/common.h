@@ -1,0 +1,37 @@
+/* torn: helpers shared by scenarios (not a plug point). */
+#ifndef TORN_SCENARIOS_COMMON_H
+#define TORN_SCENARIOS_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "result.h"
+
+struct cJSON;
+struct torn_ctx;
+struct torn_err;
+struct torn_target;
+
+/* The writer patch for sequence number seq: {"status", "results":{"seq"},
+ * "seq", "payload", "payload_digest"} plus, when counter is non-NULL,
+ * counter: count.  NULL on ENOMEM. */
+struct cJSON *torn_sc_patch(const struct torn_ctx *ctx, long long seq, size_t payload_len,
+                            const char *counter, long long count);
+
+/* Open ctx->target in this process; on failure record an ERROR-worthy
+ * message in err and return its code. */
+int torn_sc_open(struct torn_ctx *ctx, struct torn_err *err);
+
+/* Timed call helpers: run the operation, record latency and outcome under
+ * op in this process's stats slot, and write invoke/completion lines to the
+ * history (process = ctx->slot).  Same return values as the target slot. */
+int torn_sc_update(struct torn_ctx *ctx, struct torn_target *t, const char *id,
+                   const struct cJSON *patch, struct cJSON **rec_out, struct torn_err *err);
+int torn_sc_read(struct torn_ctx *ctx, struct torn_target *t, const char *id,
+                 struct cJSON **rec_out, struct torn_err *err);
+
+/* Short description of a record for evidence: "version 41, seq 40, 262144
+ * payload bytes, status running". */
+void torn_sc_describe(const struct cJSON *rec, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,297 @@
+/* torn: concurrent-updaters.  W worker processes (like W service instances)
+ * each perform K update_fields on one record, each setting its own counter
+ * field c<w> to its number of updates so far; R reader processes poll
+ * meanwhile.  Checks: every read parses and is intact (no torn read), each
+ * reader sees non-decreasing versions (monotonic reads), every acknowledged
+ * increment is present at the end (no lost update), and the final version is
+ * 1 + the number of acknowledged updates. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "common.h"
+#include "err.h"
+#include "proc.h"
+#include "record.h"
+#include "scenario.h"
+#include "target.h"
+#include "util.h"
+
+enum { MSG_ACK = 1, MSG_FAIL, MSG_INFO, MSG_TORN_READ, MSG_REGRESS, MSG_READS };
+
+static const char *const KEY = "concurrent-updaters";
+
+struct params {
+    long long updates;
+    size_t payload_len;
+    int n_workers;
+    volatile int *done;      /* shared flag: workers finished (readers stop) */
+};
+
+static void post(int wfd, uint32_t type, int index, long long a, long long b, const char *text)
+{
+    struct torn_msg m;
+
+    memset(&m, 0, sizeof m);
+    m.type = type;
+    m.worker = (uint32_t)index;
+    m.a = a;
+    m.b = b;
+    m.t_ns = torn_now_ns();
+    if (text)
+        snprintf(m.text, sizeof m.text, "%.191s", text);
+    torn_msg_send(wfd, &m);
+}
+
+static int updater(struct torn_ctx *ctx, struct torn_target *t, int index, int wfd, void *argp)
+{
+    struct params *p = argp;
+    char counter[32];
+
+    snprintf(counter, sizeof counter, "c%d", index);
+    for (long long i = 1; i <= p->updates && !torn_stop_requested(); i++) {
+        struct torn_err err;
+        long long seq = (long long)index * 1000000 + i;
+        cJSON *patch = torn_sc_patch(ctx, seq, p->payload_len, counter, i), *rec = NULL;
+        int rc;
+
+        torn_err_clear(&err);
+        rc = patch ? torn_sc_update(ctx, t, KEY, patch, &rec, &err) : TORN_E_NOMEM;
+        if (rc == 0)
+            post(wfd, MSG_ACK, index, i, torn_record_version(rec), NULL);
+        else
+            post(wfd, err.indefinite ? MSG_INFO : MSG_FAIL, index, i, rc, err.msg);
+        cJSON_Delete(patch);
+        cJSON_Delete(rec);
+    }
+    return 0;
+}
+
+static int reader(struct torn_ctx *ctx, struct torn_target *t, int index, int wfd, void *argp)
+{
+    struct params *p = argp;
+    long long last = 0, reads = 0;
+    char why[256], desc[160], text[420];
+
+    while (!*p->done && !torn_stop_requested()) {
+        struct torn_err err;
+        cJSON *rec = NULL;
+        int rc;
+
+        torn_err_clear(&err);
+        rc = torn_sc_read(ctx, t, KEY, &rec, &err);
+        reads++;
+        if (rc) {
+            post(wfd, MSG_TORN_READ, index, last, rc, err.msg);
+        } else if (!torn_record_intact(rec, why, sizeof why)) {
+            torn_sc_describe(rec, desc, sizeof desc);
+            snprintf(text, sizeof text, "%s: %s", desc, why);
+            post(wfd, MSG_TORN_READ, index, last, 0, text);
+        } else {
+            long long v = torn_record_version(rec);
+            if (v < last) {
+                torn_sc_describe(rec, desc, sizeof desc);
+                post(wfd, MSG_REGRESS, index, last, v, desc);
+            }
+            if (v > last)
+                last = v;
+        }
+        cJSON_Delete(rec);
+    }
+    post(wfd, MSG_READS, index, reads, last, NULL);
+    return 0;
+}
+
+struct tally {
+    long long *acked;       /* per worker: highest acknowledged count */
+    long long *attempted;   /* per worker: highest count attempted (incl. fail/info) */
+    long long n_ack, n_fail, n_info, n_reads, torn_reads, regressions;
+};
+
+static void absorb(struct torn_ctx *ctx, const struct torn_msg *m, struct tally *ty)
+{
+    double t_s = (double)(m->t_ns - ctx->t0_ns) / 1e9;
+
+    switch (m->type) {
+    case MSG_ACK:
+        ty->n_ack++;
+        if (m->a > ty->acked[m->worker])
+            ty->acked[m->worker] = m->a;
+        if (m->a > ty->attempted[m->worker])
+            ty->attempted[m->worker] = m->a;
+        break;
+    case MSG_FAIL:
+    case MSG_INFO:
+        m->type == MSG_FAIL ? ty->n_fail++ : ty->n_info++;
+        if (m->a > ty->attempted[m->worker])
+            ty->attempted[m->worker] = m->a;
+        break;
+    case MSG_TORN_READ:
+        ty->torn_reads++;
+        torn_result_violation(ctx->result, "no-torn-read", KEY, t_s,
+                              "reader %u (last saw version %lld) got %s: %s", m->worker,
+                              (long long)m->a,
+                              m->b ? "an unreadable record" : "a torn record", m->text);
+        break;
+    case MSG_REGRESS:
+        ty->regressions++;
+        torn_result_violation(ctx->result, "monotonic-reads", KEY, t_s,
+                              "reader %u saw version %lld, then %s", m->worker, (long long)m->a,
+                              m->text);
+        break;
+    case MSG_READS: ty->n_reads += m->a; break;
+    }
+}
+
+/* Collect messages from every child until all pipes reach EOF; when the
+ * updaters are done, raise the flag that stops the readers. */
+static void collect(struct torn_ctx *ctx, struct torn_child *ch, int n_upd, int n_all,
+                    volatile int *done, struct tally *ty, double limit_s)
+{
+    int open_upd = n_upd, open_all = n_all;
+
+    while (open_all > 0) {
+        for (int i = 0; i < n_all; i++) {
+            struct torn_msg m;
+            int r;
+
+            if (ch[i].fd < 0)
+                continue;
+            while ((r = torn_msg_recv(ch[i].fd, &m, 1, NULL)) == 1)
+                absorb(ctx, &m, ty);
+            if (r == 0 || r == TORN_E_IO) {
+                torn_child_wait(&ch[i], ctx->timeout_ms, NULL, NULL);
+                open_all--;
+                if (i < n_upd && --open_upd == 0)
+                    *done = 1;
+            }
+        }
+        if (torn_stop_requested() || torn_ctx_elapsed(ctx) > limit_s) {
+            *done = 1;
+            for (int i = 0; i < n_all; i++)
+                torn_child_kill(&ch[i]);
+            break;
+        }
+    }
+}
+
+static void final_check(struct torn_ctx *ctx, int n_workers, const struct tally *ty,
+                        struct torn_err *err)
+{
+    cJSON *rec = NULL;
+    char why[256], desc[160], name[32];
+    int rc;
+
+    rc = torn_sc_read(ctx, ctx->target, KEY, &rec, err);
+    if (rc) {
+        torn_result_violation(ctx->result, "no-lost-update", KEY, torn_ctx_elapsed(ctx),
+                              "%lld updates acknowledged, final record unreadable: %s", ty->n_ack,
+                              err->msg);
+        return;
+    }
+    torn_sc_describe(rec, desc, sizeof desc);
+    if (!torn_record_intact(rec, why, sizeof why))
+        torn_result_violation(ctx->result, "no-torn-write", KEY, torn_ctx_elapsed(ctx),
+                              "final record is torn (%s): %s", desc, why);
+    for (int w = 0; w < n_workers; w++) {
+        long long got;
+
+        snprintf(name, sizeof name, "c%d", w);
+        got = torn_record_int(rec, name, 0);
+        if (got < ty->acked[w])
+            torn_result_violation(ctx->result, "no-lost-update", KEY, torn_ctx_elapsed(ctx),
+                                  "worker %d had %lld updates acknowledged, final record has %s "
+                                  "= %lld: %lld acknowledged update%s lost",
+                                  w, ty->acked[w], name, got, ty->acked[w] - got,
+                                  ty->acked[w] - got == 1 ? "" : "s");
+        else if (got > ty->attempted[w])
+            torn_result_violation(ctx->result, "no-phantom-write", KEY, torn_ctx_elapsed(ctx),
+                                  "worker %d attempted %lld updates, final record has %s = %lld",
+                                  w, ty->attempted[w], name, got);
+    }
+    {
+        long long v = torn_record_version(rec), lo = 1 + ty->n_ack;
+        long long hi = lo + ty->n_fail + ty->n_info;
+        if (v < lo || v > hi)
+            torn_result_violation(ctx->result, "version-counts-writes", KEY,
+                                  torn_ctx_elapsed(ctx),
+                                  "final version %lld, expected %lld (1 + %lld acknowledged "
+                                  "updates%s)",
+                                  v, lo, ty->n_ack,
+                                  hi > lo ? ", plus up to the failed/unknown ones" : "");
+    }
+    cJSON_Delete(rec);
+}
+
+static int concurrent_run(struct torn_ctx *ctx, struct torn_err *err)
+{
+    struct params p;
+    int n_w = (int)torn_param_int(ctx, "workers"), n_r = (int)torn_param_int(ctx, "readers");
+    struct torn_child *ch;
+    struct tally ty;
+    volatile int *done;
+    int rc;
+
+    if (n_w < 1 || n_r < 0 || n_w + n_r > TORN_MAX_SLOTS - 1)
+        return torn_err_set(err, TORN_E_CONFIG,
+                            "concurrent-updaters: workers (1..) + readers must be at most %d",
+                            TORN_MAX_SLOTS - 1);
+    p.updates = torn_param_int(ctx, "updates");
+    p.payload_len = (size_t)torn_param_int(ctx, "payload_len");
+    p.n_workers = n_w;
+    done = torn_shared_flag();
+    if (!done)
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    p.done = done;
+    memset(&ty, 0, sizeof ty);
+    ch = calloc((size_t)(n_w + n_r), sizeof *ch);
+    ty.acked = calloc((size_t)n_w, sizeof *ty.acked);
+    ty.attempted = calloc((size_t)n_w, sizeof *ty.attempted);
+    if (!ch || !ty.acked || !ty.attempted) {
+        rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = torn_sc_open(ctx, err)) != 0)
+        goto out;
+    rc = ctx->target->ops->reset(ctx->target, KEY, NULL, NULL, err);
+    torn_target_close(ctx->target);
+    if (rc)
+        goto out;
+    for (int i = 0; i < n_w + n_r; i++)
+        ch[i].fd = -1;
+    for (int i = 0; i < n_w + n_r && rc == 0; i++)
+        rc = torn_child_spawn(ctx, i, 1, i < n_w ? updater : reader, &p, &ch[i], err);
+    if (rc == 0) {
+        collect(ctx, ch, n_w, n_w + n_r, done, &ty, torn_param_num(ctx, "duration_s"));
+        if ((rc = torn_sc_open(ctx, err)) == 0) {
+            final_check(ctx, n_w, &ty, err);
+            torn_target_close(ctx->target);
+        }
+    }
+    torn_result_metric(ctx->result, "acknowledged_updates", (double)ty.n_ack);
+    torn_result_metric(ctx->result, "failed_updates", (double)ty.n_fail);
+    torn_result_metric(ctx->result, "unknown_updates", (double)ty.n_info);
+    torn_result_metric(ctx->result, "reads", (double)ty.n_reads);
+    torn_result_metric(ctx->result, "torn_reads", (double)ty.torn_reads);
+out:
+    for (int i = 0; ch && i < n_w + n_r; i++)
+        if (ch[i].pid > 0)
+            torn_child_kill(&ch[i]);
+    free(ch);
+    free(ty.acked);
+    free(ty.attempted);
+    torn_shared_flag_free(done);
+    return rc;
+}
+
+const struct torn_scenario_ops torn_scenario_concurrent_updaters = {
+    .version = TORN_SCENARIO_OPS_V1,
+    .name = "concurrent-updaters",
+    .summary = "W processes update one record, readers poll; no lost update, no torn read",
+    .needs = TORN_CAP_UPDATE | TORN_CAP_READ | TORN_CAP_RESET,
+    .defaults = "{\"workers\": 8, \"updates\": 25, \"readers\": 2, \"payload_len\": 262144, "
+                "\"duration_s\": 60}",
+    .run = concurrent_run,
+};

@@ -1,0 +1,187 @@
+/* torn: corrupt-read.  Writes two acknowledged versions of a record, damages
+ * the stored copy from outside the store the ways seed 001 lists (empty,
+ * truncated, garbage, a flipped payload byte that is still valid JSON, main
+ * copy missing, every copy missing), then reads it in a fresh child process
+ * with a time limit.  Acceptance: the read never crashes or hangs; it never
+ * returns a record that is torn or was never written; and while an intact
+ * copy of an acknowledged version could have been kept (every case but
+ * "all-missing"), the read returns it instead of an error (seed 001's
+ * last-known-good .bak).  "all-missing" must be a typed not-found error. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cjson/cJSON.h>
+
+#include "common.h"
+#include "err.h"
+#include "proc.h"
+#include "record.h"
+#include "scenario.h"
+#include "target.h"
+#include "util.h"
+
+static const struct {
+    enum torn_corruption how;
+    const char *name;
+} cases[] = {
+    {TORN_CORRUPT_EMPTY, "empty"},         {TORN_CORRUPT_TRUNCATE, "truncated"},
+    {TORN_CORRUPT_GARBAGE, "garbage"},     {TORN_CORRUPT_BITFLIP, "bitflip"},
+    {TORN_CORRUPT_MISSING, "missing"},     {TORN_CORRUPT_ALL_MISSING, "all-missing"},
+};
+
+enum { MSG_RECORD = 1, MSG_ERROR };
+
+struct read_arg {
+    const char *id;
+};
+
+/* In the child: read once, report version, seq, intact, or the error. */
+static int read_once(struct torn_ctx *ctx, struct torn_target *t, int index, int wfd, void *argp)
+{
+    struct read_arg *a = argp;
+    struct torn_err err;
+    struct torn_msg m;
+    cJSON *rec = NULL;
+    char why[160];
+    int rc;
+
+    (void)index;
+    torn_err_clear(&err);
+    memset(&m, 0, sizeof m);
+    rc = torn_sc_read(ctx, t, a->id, &rec, &err);
+    if (rc == 0) {
+        m.type = MSG_RECORD;
+        m.a = torn_record_version(rec);
+        m.b = torn_record_int(rec, "seq", -1);
+        m.c = torn_record_intact(rec, why, sizeof why);
+        snprintf(m.text, sizeof m.text, "%s", m.c ? "" : why);
+    } else {
+        m.type = MSG_ERROR;
+        m.a = rc;
+        snprintf(m.text, sizeof m.text, "%.191s", err.msg);
+    }
+    cJSON_Delete(rec);
+    torn_msg_send(wfd, &m);
+    return 0;
+}
+
+struct written {
+    long long version[2], seq[2];
+};
+
+static int write_versions(struct torn_ctx *ctx, const char *id, struct written *w,
+                          struct torn_err *err)
+{
+    struct torn_target *t = ctx->target;
+    size_t len = (size_t)torn_param_int(ctx, "payload_len");
+    int rc;
+
+    if ((rc = t->ops->reset(t, id, NULL, NULL, err)) != 0)
+        return rc;
+    for (int i = 0; i < 2; i++) {
+        cJSON *patch = torn_sc_patch(ctx, i + 1, len, NULL, 0), *rec = NULL;
+        rc = patch ? torn_sc_update(ctx, t, id, patch, &rec, err) : TORN_E_NOMEM;
+        w->version[i] = torn_record_version(rec);
+        w->seq[i] = i + 1;
+        cJSON_Delete(patch);
+        cJSON_Delete(rec);
+        if (rc)
+            return rc;
+    }
+    return TORN_OK;
+}
+
+static void judge(struct torn_ctx *ctx, const char *id, const char *name, int all_missing,
+                  const struct torn_msg *m, const struct written *w)
+{
+    double t_s = torn_ctx_elapsed(ctx);
+
+    if (m->type == MSG_RECORD) {
+        int known = (m->a == w->version[0] && m->b == w->seq[0]) ||
+                    (m->a == w->version[1] && m->b == w->seq[1]);
+        if (!m->c)
+            torn_result_violation(ctx->result, "no-wrong-record", id, t_s,
+                                  "after '%s' corruption the read returned a torn record "
+                                  "(version %lld): %s",
+                                  name, (long long)m->a, m->text);
+        else if (!known)
+            torn_result_violation(ctx->result, "no-wrong-record", id, t_s,
+                                  "after '%s' corruption the read returned version %lld seq %lld, "
+                                  "which was never written (written: v%lld/seq%lld, "
+                                  "v%lld/seq%lld)",
+                                  name, (long long)m->a, (long long)m->b, w->version[0],
+                                  w->seq[0], w->version[1], w->seq[1]);
+        return;
+    }
+    if (all_missing) {
+        if (m->a != TORN_E_NOTFOUND)
+            torn_result_violation(ctx->result, "typed-error", id, t_s,
+                                  "with every copy gone the read must say not-found; it said "
+                                  "%s: %s",
+                                  torn_strerror((int)m->a), m->text);
+        return;
+    }
+    torn_result_violation(ctx->result, "recover-last-known-good", id, t_s,
+                          "after '%s' corruption of the main copy the read failed (%s: %s); "
+                          "acknowledged version %lld is unrecoverable (no last-known-good copy)",
+                          name, torn_strerror((int)m->a), m->text, w->version[1]);
+}
+
+static int one_case(struct torn_ctx *ctx, size_t i, struct torn_err *err)
+{
+    char id[64];
+    struct written w;
+    struct read_arg a = {id};
+    struct torn_child child;
+    struct torn_msg m;
+    int rc, status = 0, got;
+    char how[64];
+
+    snprintf(id, sizeof id, "corrupt-read-%s", cases[i].name);
+    if ((rc = torn_sc_open(ctx, err)) != 0)
+        return rc;
+    rc = write_versions(ctx, id, &w, err);
+    if (rc == 0)
+        rc = ctx->target->ops->corrupt(ctx->target, id, cases[i].how, err);
+    torn_target_close(ctx->target);
+    if (rc)
+        return rc;
+    if ((rc = torn_child_spawn(ctx, 0, 1, read_once, &a, &child, err)) != 0)
+        return rc;
+    got = torn_msg_recv(child.fd, &m, ctx->timeout_ms, NULL);
+    torn_child_wait(&child, ctx->timeout_ms, &status, NULL);
+    if (got != 1) {
+        torn_proc_describe(status, how, sizeof how);
+        torn_result_violation(ctx->result, got == TORN_E_TIMEOUT ? "never-hang" : "never-crash",
+                              id, torn_ctx_elapsed(ctx),
+                              "reading a '%s'-corrupted record %s (reader %s)", cases[i].name,
+                              got == TORN_E_TIMEOUT ? "did not answer within the timeout"
+                                                    : "crashed the reader",
+                              how);
+        return TORN_OK;
+    }
+    judge(ctx, id, cases[i].name, cases[i].how == TORN_CORRUPT_ALL_MISSING, &m, &w);
+    return TORN_OK;
+}
+
+static int corrupt_run(struct torn_ctx *ctx, struct torn_err *err)
+{
+    int rc;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0] && !torn_stop_requested(); i++)
+        if ((rc = one_case(ctx, i, err)) != 0)
+            return rc;
+    torn_result_metric(ctx->result, "cases", (double)(sizeof cases / sizeof cases[0]));
+    return TORN_OK;
+}
+
+const struct torn_scenario_ops torn_scenario_corrupt_read = {
+    .version = TORN_SCENARIO_OPS_V1,
+    .name = "corrupt-read",
+    .summary = "damage the stored record (empty, truncated, garbage, ...); safe read recovers",
+    .needs = TORN_CAP_UPDATE | TORN_CAP_READ | TORN_CAP_RESET | TORN_CAP_CORRUPT,
+    .defaults = "{\"payload_len\": 65536}",
+    .run = corrupt_run,
+};

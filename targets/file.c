@@ -1,0 +1,561 @@
+/* torn: the embedded file-store target: records as JSON files in a
+ * directory, with the strategies of seed 001 before and after the fix.
+ *
+ *   naive    open(O_TRUNC) and write in place, no lock around
+ *            read-merge-write; an unreadable record is silently replaced by
+ *            a fresh one (what the seed's code did when json.load failed)
+ *   rename   flock around read-merge-write, write a temp file, rename; no
+ *            fsync: atomic for readers and process crashes, not power loss
+ *   durable  flock, temp file, write, fsync, keep the previous version as
+ *            <id>.json.bak, rename, fsync the directory; the reader retries,
+ *            verifies, falls back to .bak, and returns a typed error
+ *   nocheck  durable, but ignores the return values of write/fsync and
+ *            acknowledges anyway (a store that swallows I/O errors)
+ *
+ * Layout: DIR/<ns>/<id>.json, <id>.json.bak, <id>.json.tmp.<pid>, <id>.lock.
+ * Parameters: chunk (bytes per write(2), default 4096), retries (safe-read
+ * attempts on the main file, default 3), retry_ms (pause between, 10).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "err.h"
+#include "record.h"
+#include "target.h"
+#include "util.h"
+
+enum strategy { NAIVE, RENAME, DURABLE, NOCHECK };
+
+struct file_target {
+    char dir[PATH_MAX - 512]; /* leaves room for "/<id><suffix>" */
+    enum strategy strategy;
+    long long chunk;
+    long long retries;
+    long long retry_ms;
+};
+
+static const struct torn_strategy file_strategies[] = {
+    {"durable", "lock, temp file, fsync, .bak, rename, fsync dir; safe read with fallback"},
+    {"naive", "O_TRUNC write in place, no lock (seed 001 before the fix)"},
+    {"rename", "lock, temp file, rename; no fsync (survives crashes, not power loss)"},
+    {"nocheck", "durable, but ignores write/fsync errors and acknowledges anyway"},
+    {NULL, NULL},
+};
+
+static struct file_target *F(struct torn_target *t)
+{
+    return t->priv;
+}
+
+static int valid_id(const char *id, struct torn_err *err)
+{
+    if (!*id || strlen(id) > 200)
+        return torn_err_set(err, TORN_E_CONFIG, "file target: bad record id");
+    for (const char *p = id; *p; p++)
+        if (!(*p == '-' || *p == '_' || *p == '.' || (*p >= '0' && *p <= '9') ||
+              (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+            return torn_err_set(err, TORN_E_CONFIG,
+                                "file target: record id '%s' has characters other than "
+                                "[A-Za-z0-9._-]",
+                                id);
+    return id[0] == '.' ? torn_err_set(err, TORN_E_CONFIG, "file target: id starts with '.'")
+                        : TORN_OK;
+}
+
+static void path_of(const struct file_target *f, const char *id, const char *suffix, char *out)
+{
+    snprintf(out, PATH_MAX, "%s/%s%s", f->dir, id, suffix);
+}
+
+static int file_check(const struct torn_target_cfg *cfg, struct torn_err *err)
+{
+    struct stat st;
+    long long v;
+    static const char *const known[] = {"chunk", "retries", "retry_ms", NULL};
+
+    for (size_t i = 0; i < cfg->n_params; i++) {
+        int ok = 0;
+        for (int k = 0; known[k]; k++)
+            ok |= strcmp(cfg->params[i].key, known[k]) == 0;
+        if (!ok)
+            return torn_err_set(err, TORN_E_CONFIG,
+                                "target %s: unknown parameter '%s' (known: chunk, retries, "
+                                "retry_ms)",
+                                cfg->display, cfg->params[i].key);
+    }
+    if (cfg->location && (stat(cfg->location, &st) != 0 || !S_ISDIR(st.st_mode)))
+        return torn_err_set(err, TORN_E_CONFIG, "target %s: directory %s does not exist",
+                            cfg->display, cfg->location);
+    if (torn_target_param_int(cfg, "chunk", 4096, &v, err) || v < 1)
+        return torn_err_set(err, TORN_E_CONFIG, "target %s: chunk must be a positive integer",
+                            cfg->display);
+    return TORN_OK;
+}
+
+static int file_setup(struct torn_target *t, struct torn_err *err)
+{
+    struct file_target *f = F(t);
+    const char *s = t->cfg.strategy;
+    int rc;
+
+    f->strategy = strcmp(s, "naive") == 0    ? NAIVE
+                  : strcmp(s, "rename") == 0 ? RENAME
+                  : strcmp(s, "nocheck") == 0 ? NOCHECK
+                                              : DURABLE;
+    if ((rc = torn_target_param_int(&t->cfg, "chunk", 4096, &f->chunk, err)) ||
+        (rc = torn_target_param_int(&t->cfg, "retries", 3, &f->retries, err)) ||
+        (rc = torn_target_param_int(&t->cfg, "retry_ms", 10, &f->retry_ms, err)))
+        return rc;
+    snprintf(f->dir, sizeof f->dir, "%s/%s", t->cfg.location ? t->cfg.location : t->cfg.run_dir,
+             t->cfg.ns);
+    return torn_mkdirs(f->dir, 0755, err);
+}
+
+static void file_teardown(struct torn_target *t)
+{
+    if (F(t)->dir[0])
+        torn_rmtree(F(t)->dir);
+}
+
+static int file_open(struct torn_target *t, struct torn_err *err)
+{
+    struct stat st;
+
+    if (stat(F(t)->dir, &st) != 0)
+        return torn_err_sys(err, TORN_E_ENV, errno, "file target: %s", F(t)->dir);
+    return TORN_OK;
+}
+
+static void file_close(struct torn_target *t)
+{
+    (void)t;
+}
+
+/* ---- writing ---- */
+
+/* Write buf in chunks of f->chunk bytes (many write(2) calls, so a crash can
+ * land between them).  With check = 0 errors are ignored (nocheck). */
+static int write_chunks(const struct file_target *f, int fd, const char *buf, size_t len,
+                        int check)
+{
+    size_t off = 0;
+
+    while (off < len) {
+        size_t n = len - off < (size_t)f->chunk ? len - off : (size_t)f->chunk;
+        ssize_t w = write(fd, buf + off, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (check)
+                return -1;
+            break;
+        }
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+static int write_in_place(const struct file_target *f, const char *path, const char *buf,
+                          size_t len, struct torn_err *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), e;
+
+    if (fd < 0)
+        return torn_err_sys(err, TORN_E_IO, errno, "open %s", path);
+    if (write_chunks(f, fd, buf, len, 1) != 0) {
+        e = errno;
+        close(fd);
+        return torn_err_sys(err, TORN_E_IO, e, "write %s", path);
+    }
+    close(fd);
+    return TORN_OK;
+}
+
+/* Temp file + (fsync) + (.bak) + rename + (fsync dir). */
+static int write_replace(const struct file_target *f, const char *id, const char *buf, size_t len,
+                         struct torn_err *err)
+{
+    char main_p[PATH_MAX], tmp[PATH_MAX + 32], bak[PATH_MAX], baktmp[PATH_MAX + 32];
+    int durable = f->strategy == DURABLE || f->strategy == NOCHECK;
+    int check = f->strategy != NOCHECK;
+    int fd, e;
+
+    path_of(f, id, ".json", main_p);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", main_p, (long)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return torn_err_sys(err, TORN_E_IO, errno, "open %s", tmp);
+    if (write_chunks(f, fd, buf, len, check) != 0 || (durable && fsync(fd) != 0 && check)) {
+        e = errno;
+        close(fd);
+        unlink(tmp);
+        return torn_err_sys(err, TORN_E_IO, e, "write %s", tmp);
+    }
+    close(fd);
+    if (durable) {
+        /* Keep the previous version as .bak, atomically, without ever
+         * leaving the main name empty. */
+        path_of(f, id, ".json.bak", bak);
+        snprintf(baktmp, sizeof baktmp, "%s.tmp.%ld", bak, (long)getpid());
+        unlink(baktmp);
+        if (link(main_p, baktmp) == 0 && rename(baktmp, bak) != 0)
+            unlink(baktmp);
+    }
+    if (rename(tmp, main_p) != 0) {
+        e = errno;
+        unlink(tmp);
+        return torn_err_sys(err, TORN_E_IO, e, "rename %s", tmp);
+    }
+    if (durable && torn_fsync_dir(f->dir, err) != 0 && check)
+        return TORN_E_IO;
+    return TORN_OK;
+}
+
+static int store(const struct file_target *f, const char *id, const cJSON *rec,
+                 struct torn_err *err)
+{
+    char *text = cJSON_PrintUnformatted(rec), path[PATH_MAX];
+    int rc;
+
+    if (!text)
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    if (f->strategy == NAIVE) {
+        path_of(f, id, ".json", path);
+        rc = write_in_place(f, path, text, strlen(text), err);
+    } else {
+        rc = write_replace(f, id, text, strlen(text), err);
+    }
+    free(text);
+    return rc;
+}
+
+/* ---- reading ---- */
+
+/* One attempt at a path: 0 + record, TORN_E_NOTFOUND, or TORN_E_CORRUPT. */
+static int load(const char *path, int verify, cJSON **rec_out, char *why, size_t why_len)
+{
+    char *buf;
+    size_t len;
+    int rc = torn_read_file(path, &buf, &len, NULL);
+
+    *rec_out = NULL;
+    if (rc == TORN_E_NOTFOUND) {
+        snprintf(why, why_len, "missing");
+        return rc;
+    }
+    if (rc) {
+        snprintf(why, why_len, "unreadable");
+        return TORN_E_CORRUPT;
+    }
+    if (verify) {
+        rc = torn_record_parse(buf, len, rec_out, why, why_len);
+    } else {
+        *rec_out = cJSON_ParseWithLength(buf, len);
+        rc = *rec_out ? TORN_OK : TORN_E_CORRUPT;
+        if (rc)
+            snprintf(why, why_len, len ? "not valid JSON (%zu bytes)" : "empty (0 bytes)", len);
+    }
+    free(buf);
+    return rc;
+}
+
+static int safe_read(const struct file_target *f, const char *id, cJSON **rec_out,
+                     struct torn_err *err)
+{
+    char main_p[PATH_MAX], bak[PATH_MAX], why[160] = "", why_bak[160] = "";
+    int rc = TORN_E_NOTFOUND, rc_bak;
+
+    path_of(f, id, ".json", main_p);
+    path_of(f, id, ".json.bak", bak);
+    if (f->strategy == NAIVE || f->strategy == RENAME) {
+        rc = load(main_p, 0, rec_out, why, sizeof why);
+        if (rc)
+            return torn_err_set(err, rc, "%s.json: %s", id, why);
+        return TORN_OK;
+    }
+    for (long long i = 0; i < f->retries; i++) {
+        rc = load(main_p, 1, rec_out, why, sizeof why);
+        if (rc == TORN_OK)
+            return TORN_OK;
+        if (i + 1 < f->retries)
+            torn_sleep_ns((uint64_t)f->retry_ms * 1000000ull);
+    }
+    rc_bak = load(bak, 1, rec_out, why_bak, sizeof why_bak);
+    if (rc_bak == TORN_OK)
+        return TORN_OK;
+    if (rc == TORN_E_NOTFOUND && rc_bak == TORN_E_NOTFOUND)
+        return torn_err_set(err, TORN_E_NOTFOUND, "%s: no such record", id);
+    return torn_err_set(err, TORN_E_CORRUPT, "%s.json: %s; %s.json.bak: %s", id, why, id,
+                        why_bak);
+}
+
+static int file_read(struct torn_target *t, const char *id, cJSON **record_out,
+                     struct torn_err *err)
+{
+    cJSON *rec = NULL;
+    int rc;
+
+    if (record_out)
+        *record_out = NULL;
+    if ((rc = valid_id(id, err)) != 0)
+        return rc;
+    rc = safe_read(F(t), id, &rec, err);
+    if (rc == 0 && record_out)
+        *record_out = rec;
+    else
+        cJSON_Delete(rec);
+    return rc;
+}
+
+/* ---- read-modify-write under the strategy's lock ---- */
+
+/* fn decides the new record from the current one; returns 0 to write, 1 to
+ * leave it (not won), negative on error. */
+typedef int (*mutate_fn)(cJSON *rec, void *arg, struct torn_err *err);
+
+static int lock_record(const struct file_target *f, const char *id, int *fd_out,
+                       struct torn_err *err)
+{
+    char path[PATH_MAX];
+    int fd;
+
+    *fd_out = -1;
+    if (f->strategy == NAIVE)
+        return TORN_OK;
+    path_of(f, id, ".lock", path);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return torn_err_sys(err, TORN_E_IO, errno, "open %s", path);
+    while (flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            int e = errno;
+            close(fd);
+            return torn_err_sys(err, TORN_E_IO, e, "flock %s", path);
+        }
+    }
+    *fd_out = fd;
+    return TORN_OK;
+}
+
+static int rmw(struct torn_target *t, const char *id, mutate_fn fn, void *arg, int *won_out,
+               cJSON **record_out, struct torn_err *err)
+{
+    struct file_target *f = F(t);
+    cJSON *rec = NULL;
+    int lock = -1, rc;
+
+    if (record_out)
+        *record_out = NULL;
+    if (won_out)
+        *won_out = 0;
+    if ((rc = valid_id(id, err)) != 0 || (rc = lock_record(f, id, &lock, err)) != 0)
+        return rc;
+    rc = safe_read(f, id, &rec, err);
+    if (rc == TORN_E_CORRUPT && f->strategy == NAIVE) {
+        /* The seed's bug: an unreadable job file is replaced by a new one. */
+        rec = cJSON_CreateObject();
+        cJSON_AddStringToObject(rec, "id", id);
+        rc = TORN_OK;
+    }
+    if (rc == 0)
+        rc = fn(rec, arg, err);
+    if (rc == 0)
+        rc = store(f, id, rec, err);
+    if (rc >= 0 && won_out)
+        *won_out = rc == 0;
+    if (lock >= 0)
+        close(lock); /* releases the flock */
+    if (rc >= 0 && record_out)
+        *record_out = rec;
+    else
+        cJSON_Delete(rec);
+    return rc > 0 ? TORN_OK : rc;
+}
+
+static int apply_patch(cJSON *rec, void *arg, struct torn_err *err)
+{
+    return torn_record_apply(rec, arg, 0) ? torn_err_set(err, TORN_E_NOMEM, "out of memory") : 0;
+}
+
+static int file_update(struct torn_target *t, const char *id, const cJSON *patch,
+                       cJSON **record_out, struct torn_err *err)
+{
+    return rmw(t, id, apply_patch, (void *)patch, NULL, record_out, err);
+}
+
+struct cas_arg {
+    const cJSON *patch;
+    long long expected;
+};
+
+static int apply_if_version(cJSON *rec, void *arg, struct torn_err *err)
+{
+    struct cas_arg *a = arg;
+
+    if (torn_record_version(rec) != a->expected)
+        return 1;
+    return torn_record_apply(rec, a->patch, TORN_APPLY_PROTECT)
+               ? torn_err_set(err, TORN_E_NOMEM, "out of memory")
+               : 0;
+}
+
+static int file_update_if_version(struct torn_target *t, const char *id, const cJSON *patch,
+                                  long long expected, int *won_out, cJSON **record_out,
+                                  struct torn_err *err)
+{
+    struct cas_arg a = {patch, expected};
+
+    return rmw(t, id, apply_if_version, &a, won_out, record_out, err);
+}
+
+struct transition_arg {
+    const char *const *from;
+    size_t n_from;
+    const char *to;
+};
+
+static int apply_transition(cJSON *rec, void *arg, struct torn_err *err)
+{
+    struct transition_arg *a = arg;
+    const char *cur = torn_record_str(rec, "status");
+    cJSON *patch;
+    int rc, ok = 0;
+
+    for (size_t i = 0; cur && i < a->n_from; i++)
+        ok |= strcmp(cur, a->from[i]) == 0;
+    if (!ok)
+        return 1;
+    patch = cJSON_CreateObject();
+    if (!patch || !cJSON_AddStringToObject(patch, "status", a->to)) {
+        cJSON_Delete(patch);
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    }
+    rc = torn_record_apply(rec, patch, 0);
+    cJSON_Delete(patch);
+    return rc ? torn_err_set(err, TORN_E_NOMEM, "out of memory") : 0;
+}
+
+static int file_transition(struct torn_target *t, const char *id, const char *const *from,
+                           size_t n_from, const char *to, int *won_out, cJSON **record_out,
+                           struct torn_err *err)
+{
+    struct transition_arg a = {from, n_from, to};
+
+    return rmw(t, id, apply_transition, &a, won_out, record_out, err);
+}
+
+static int file_reset(struct torn_target *t, const char *id, const cJSON *initial,
+                      cJSON **record_out, struct torn_err *err)
+{
+    struct file_target *f = F(t);
+    cJSON *rec;
+    char bak[PATH_MAX];
+    int lock = -1, rc;
+
+    if (record_out)
+        *record_out = NULL;
+    if ((rc = valid_id(id, err)) != 0 || (rc = lock_record(f, id, &lock, err)) != 0)
+        return rc;
+    rec = torn_record_new(id, initial);
+    if (!rec)
+        rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    path_of(f, id, ".json.bak", bak);
+    unlink(bak);
+    if (rc == 0)
+        rc = store(f, id, rec, err);
+    if (lock >= 0)
+        close(lock);
+    if (rc == 0 && record_out)
+        *record_out = rec;
+    else
+        cJSON_Delete(rec);
+    return rc;
+}
+
+/* ---- corruption from outside ---- */
+
+static int overwrite(const char *path, const char *buf, size_t len, struct torn_err *err)
+{
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC), e;
+
+    if (fd < 0)
+        return torn_err_sys(err, TORN_E_IO, errno, "open %s", path);
+    if (len && write(fd, buf, len) != (ssize_t)len) {
+        e = errno;
+        close(fd);
+        return torn_err_sys(err, TORN_E_IO, e, "write %s", path);
+    }
+    close(fd);
+    return TORN_OK;
+}
+
+static int file_corrupt(struct torn_target *t, const char *id, enum torn_corruption how,
+                        struct torn_err *err)
+{
+    struct file_target *f = F(t);
+    char main_p[PATH_MAX], bak[PATH_MAX], *buf = NULL, *p;
+    size_t len = 0;
+    int rc = TORN_OK;
+    struct torn_rng r;
+
+    if ((rc = valid_id(id, err)) != 0)
+        return rc;
+    path_of(f, id, ".json", main_p);
+    path_of(f, id, ".json.bak", bak);
+    if (how != TORN_CORRUPT_MISSING && how != TORN_CORRUPT_ALL_MISSING &&
+        (rc = torn_read_file(main_p, &buf, &len, err)) != 0)
+        return rc;
+    switch (how) {
+    case TORN_CORRUPT_EMPTY: rc = overwrite(main_p, "", 0, err); break;
+    case TORN_CORRUPT_TRUNCATE: rc = overwrite(main_p, buf, len / 2, err); break;
+    case TORN_CORRUPT_GARBAGE:
+        torn_rng_seed(&r, t->cfg.seed ^ len);
+        for (size_t i = 0; i < len; i++)
+            buf[i] = (char)torn_rng_next(&r);
+        rc = overwrite(main_p, buf, len, err);
+        break;
+    case TORN_CORRUPT_BITFLIP:
+        p = strstr(buf, "\"payload\":\"");
+        if (p && strlen(p) > 20)
+            p[16] = p[16] == 'A' ? 'B' : 'A'; /* still valid JSON */
+        else if (len > 2)
+            buf[len / 2] ^= 1;
+        rc = overwrite(main_p, buf, len, err);
+        break;
+    case TORN_CORRUPT_MISSING: unlink(main_p); break;
+    case TORN_CORRUPT_ALL_MISSING:
+        unlink(main_p);
+        unlink(bak);
+        break;
+    }
+    free(buf);
+    return rc;
+}
+
+const struct torn_target_ops torn_target_file = {
+    .version = TORN_TARGET_OPS_V1,
+    .name = "file",
+    .summary = "embedded JSON-file job store (seed 001); file:DIR puts it under DIR/<ns>/",
+    .strategies = file_strategies,
+    .size = sizeof(struct file_target),
+    .check = file_check,
+    .setup = file_setup,
+    .teardown = file_teardown,
+    .open = file_open,
+    .close = file_close,
+    .reset = file_reset,
+    .update = file_update,
+    .read = file_read,
+    .update_if_version = file_update_if_version,
+    .transition = file_transition,
+    .corrupt = file_corrupt,
+};

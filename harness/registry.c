@@ -4,6 +4,7 @@
 #include "report.h"
 #include "scenario.h"
 #include "target.h"
+#include "tornfs.h"
 
 #include <string.h>
 
@@ -39,9 +40,13 @@ static const struct torn_command cmd_run = {"run", "run scenarios against a targ
 static const struct torn_command cmd_list = {"list", "list targets, strategies and scenarios",
                                              torn_cmd_list};
 
+static const struct torn_command cmd_fs = {"fs", "mount, cut and control torn-fs (FUSE power loss)",
+                                           torn_cmd_fs};
+
 static const struct torn_command *const commands[] = {
     &cmd_run,
     &cmd_list,
+    &cmd_fs,
 };
 
 const struct torn_target_ops *const *torn_targets(size_t *n_out)

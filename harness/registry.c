@@ -11,9 +11,11 @@
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 extern const struct torn_target_ops torn_target_file;
+extern const struct torn_target_ops torn_target_redis;
 
 static const struct torn_target_ops *const targets[] = {
     &torn_target_file,
+    &torn_target_redis,
 };
 
 extern const struct torn_scenario_ops torn_scenario_crash_midwrite;

@@ -1,5 +1,6 @@
 /* torn: the registration tables.  Adding a target, scenario, reporter or
  * command is one new file plus one line here. */
+#include "checker.h"
 #include "command.h"
 #include "report.h"
 #include "scenario.h"
@@ -42,6 +43,8 @@ static const struct torn_command cmd_run = {"run", "run scenarios against a targ
 static const struct torn_command cmd_list = {"list", "list targets, strategies and scenarios",
                                              torn_cmd_list};
 
+static const struct torn_command cmd_check = {"check", "check a recorded history against a model",
+                                              torn_cmd_check};
 static const struct torn_command cmd_fs = {"fs", "mount, cut and control torn-fs (FUSE power loss)",
                                            torn_cmd_fs};
 
@@ -49,6 +52,7 @@ static const struct torn_command *const commands[] = {
     &cmd_run,
     &cmd_list,
     &cmd_fs,
+    &cmd_check,
 };
 
 const struct torn_target_ops *const *torn_targets(size_t *n_out)

@@ -49,6 +49,24 @@ void torn_result_free(struct torn_result *r)
     free(r);
 }
 
+/* Count one more violation of criterion in metrics; returns the new count. */
+static double count_criterion(struct torn_result *r, const char *criterion)
+{
+    cJSON *by = cJSON_GetObjectItemCaseSensitive(r->metrics, "violations_by_criterion"), *n;
+
+    if (!by)
+        by = cJSON_AddObjectToObject(r->metrics, "violations_by_criterion");
+    if (!by)
+        return 0;
+    n = cJSON_GetObjectItemCaseSensitive(by, criterion);
+    if (!n)
+        n = cJSON_AddNumberToObject(by, criterion, 0);
+    if (!n)
+        return 0;
+    cJSON_SetNumberValue(n, n->valuedouble + 1);
+    return n->valuedouble;
+}
+
 void torn_result_violation(struct torn_result *r, const char *criterion, const char *key,
                            double t_s, const char *fmt, ...)
 {
@@ -59,7 +77,8 @@ void torn_result_violation(struct torn_result *r, const char *criterion, const c
     if (r->verdict != TORN_ERROR)
         r->verdict = TORN_FAIL;
     r->n_violations_total++;
-    if (r->n_violations >= TORN_MAX_VIOLATIONS_KEPT)
+    if (count_criterion(r, criterion) > TORN_MAX_VIOLATIONS_PER_CRITERION ||
+        r->n_violations >= TORN_MAX_VIOLATIONS_KEPT)
         return;
     v = realloc(r->violations, (r->n_violations + 1) * sizeof *v);
     if (!v)

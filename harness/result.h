@@ -56,7 +56,8 @@ struct torn_violation {
     double t_s;         /* seconds since the scenario started */
 };
 
-#define TORN_MAX_VIOLATIONS_KEPT 100
+#define TORN_MAX_VIOLATIONS_KEPT 200      /* in all */
+#define TORN_MAX_VIOLATIONS_PER_CRITERION 20
 
 struct torn_result {
     char *scenario;            /* scenario name (or spec name) */
@@ -86,7 +87,10 @@ struct torn_result *torn_result_new(void);
 void torn_result_free(struct torn_result *r);
 
 /* Record a violation and set verdict FAIL.  criterion and key are copied;
- * key may be NULL.  Keeps the first TORN_MAX_VIOLATIONS_KEPT, counts all. */
+ * key may be NULL.  Keeps the first TORN_MAX_VIOLATIONS_PER_CRITERION of
+ * each criterion (TORN_MAX_VIOLATIONS_KEPT in all), so a flood of one kind
+ * never hides another; counts every one, also per criterion in
+ * metrics["violations_by_criterion"]. */
 void torn_result_violation(struct torn_result *r, const char *criterion, const char *key,
                            double t_s, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

@@ -20,6 +20,7 @@
 #include "report.h"
 #include "result.h"
 #include "scenario.h"
+#include "tornfs.h"
 #include "util.h"
 
 /* ---------------------------------------------------------------- URIs */
@@ -367,6 +368,8 @@ struct plan_target {
     struct torn_target_cfg cfg;
     char *display;
     struct torn_target *t;
+    struct torn_fs *fs;          /* torn-fs under cfg.run_dir, or NULL */
+    char *fs_dir;                /* its mount point (the target's run_dir) */
 };
 
 struct run {
@@ -502,11 +505,54 @@ static int plan_scenarios(struct run *r, struct torn_err *err)
     return TORN_OK;
 }
 
+/* The --set overrides that apply to scenario s: those it has a parameter
+ * for (a --set may target one of several scenarios of a run).  Returns a
+ * malloc'd array of pointers' copies; *n_out its length. */
+static struct torn_kv *sets_for(const struct run *r, const struct torn_scenario_ops *s,
+                                size_t *n_out)
+{
+    cJSON *d = cJSON_Parse(s->defaults ? s->defaults : "{}");
+    struct torn_kv *out = calloc(r->n_sets + 1, sizeof *out);
+
+    *n_out = 0;
+    for (size_t i = 0; out && i < r->n_sets; i++)
+        if (r->sets[i].key[0] == '?' || cJSON_GetObjectItemCaseSensitive(d, r->sets[i].key))
+            out[(*n_out)++] = r->sets[i];
+    cJSON_Delete(d);
+    return out;
+}
+
+/* Each --set must name a parameter of at least one planned scenario. */
+static int check_sets(const struct run *r, struct torn_err *err)
+{
+    for (size_t i = 0; i < r->n_sets; i++) {
+        int found = 0;
+
+        if (r->sets[i].key[0] == '?')
+            continue;
+        for (size_t j = 0; j < r->n_sc && !found; j++) {
+            cJSON *d = cJSON_Parse(r->sc[j].ops->defaults ? r->sc[j].ops->defaults : "{}");
+            found = cJSON_GetObjectItemCaseSensitive(d, r->sets[i].key) != NULL;
+            cJSON_Delete(d);
+        }
+        if (!found)
+            return torn_err_set(err, TORN_E_CONFIG,
+                                "--set %s: no scenario of this run has a parameter \"%s\" "
+                                "(see scenarios/<name>.json)",
+                                r->sets[i].key, r->sets[i].key);
+    }
+    return TORN_OK;
+}
+
 /* Every explicit scenario must be runnable on every target; standard ones
  * are skipped where unsupported.  Parameters are validated here too, so a
  * bad --set fails before anything starts. */
 static int plan_check(struct run *r, struct torn_err *err)
 {
+    int rc0 = check_sets(r, err);
+
+    if (rc0)
+        return rc0;
     for (size_t i = 0; i < r->n_tg; i++) {
         unsigned caps = torn_target_caps(r->tg[i].t->ops);
         for (size_t j = 0; j < r->n_sc; j++) {
@@ -522,9 +568,13 @@ static int plan_check(struct run *r, struct torn_err *err)
                                     "scenario %s needs %s, which target %s does not support",
                                     s->name, names, r->tg[i].display);
             }
+            size_t n_sets;
+            struct torn_kv *sets = sets_for(r, s, &n_sets);
+
             rc = torn_params_merge(s->name, s->defaults, r->sc[j].spec_params,
-                                   r->sc[j].spec ? r->sc[j].arg : "parameters", r->sets,
-                                   r->n_sets, &params, err);
+                                   r->sc[j].spec ? r->sc[j].arg : "parameters", sets, n_sets,
+                                   &params, err);
+            free(sets);
             cJSON_Delete(params);
             if (rc)
                 return rc;
@@ -585,6 +635,9 @@ static int add_result(struct run *r, struct torn_result *res)
     return TORN_OK;
 }
 
+static struct torn_kv *sets_for(const struct run *r, const struct torn_scenario_ops *s,
+                                size_t *n_out);
+
 /* "torn run --target 'X' --scenario S --seed N [--set k=v ...]" */
 static char *replay_command(const struct run *r, const struct plan_target *tg,
                             const struct plan_scenario *sc)
@@ -601,12 +654,17 @@ static char *replay_command(const struct run *r, const struct plan_target *tg,
         fprintf(f, " --target-spec %s", r->o->target_spec);
     for (size_t i = 0; i < r->o->n_target_opts; i++)
         fprintf(f, " --target-opt '%s=%s'", r->o->target_opts[i].key, r->o->target_opts[i].value);
-    for (size_t i = 0; i < r->n_sets; i++) {
-        const char *k = r->sets[i].key;
-        if (k[0] == '?')
-            fprintf(f, " --%s %s", k + 1, r->sets[i].value);
-        else
-            fprintf(f, " --set '%s=%s'", k, r->sets[i].value);
+    {
+        size_t n;
+        struct torn_kv *sets = sets_for(r, sc->ops, &n);
+        for (size_t i = 0; sets && i < n; i++) {
+            const char *k = sets[i].key;
+            if (k[0] == '?')
+                fprintf(f, " --%s %s", k + 1, sets[i].value);
+            else
+                fprintf(f, " --set '%s=%s'", k, sets[i].value);
+        }
+        free(sets);
     }
     fclose(f);
     return buf;
@@ -637,8 +695,12 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
 
     torn_err_clear(&err);
     memset(&ctx, 0, sizeof ctx);
+    size_t n_sets;
+    struct torn_kv *sets = sets_for(r, sc->ops, &n_sets);
+
     rc = torn_params_merge(sc->ops->name, sc->ops->defaults, sc->spec_params,
-                           sc->spec ? sc->arg : "parameters", r->sets, r->n_sets, &params, &err);
+                           sc->spec ? sc->arg : "parameters", sets, n_sets, &params, &err);
+    free(sets);
     if (rc == 0)
         rc = torn_stats_new(&ctx.stats, &err);
     if (rc) {
@@ -658,6 +720,7 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     ctx.quiet = r->o->quiet;
     ctx.t0_ns = t0;
     ctx.slot = 0;
+    ctx.fs = tg->fs;
     res->started_s = (double)(t0 - r->t0) / 1e9;
     torn_history_add(r->history, "fault", 0, "scenario-start", NULL, NULL, t0);
     rc = sc->ops->run(&ctx, &err);
@@ -686,12 +749,58 @@ static struct torn_result *new_result(struct run *r, struct plan_target *tg,
         return NULL;
     res->scenario = strdup(cJSON_IsString(name) ? name->valuestring : sc->ops->name);
     res->scenario_spec = sc->spec ? strdup(sc->arg) : NULL;
-    res->target = strdup(tg->display);
+    /* "file" is shown as "file:durable": the table says what was tested. */
+    if (!strchr(tg->display, ':') && !strchr(tg->display, '?'))
+        res->target = torn_asprintf("%s:%s", tg->display, tg->cfg.strategy);
+    else
+        res->target = strdup(tg->display);
     res->driver = strdup(tg->cfg.driver);
     res->strategy = strdup(tg->cfg.strategy);
     res->seed = r->o->seed;
     res->replay = replay_command(r, tg, sc);
     return res;
+}
+
+/* torn-fs: with --fs torn[:MODEL], or when a scenario planned for this
+ * target declares TORN_SCENARIO_NEEDS_FS, mount torn-fs over
+ * <run_dir>/fs-N (backing <run_dir>/fs-N.data) before target setup and make
+ * that the target's run_dir, so every driver that keeps its data in
+ * cfg->run_dir (file store, managed servers) runs on it. */
+static int mount_fs(struct run *r, struct plan_target *tg, struct torn_err *err)
+{
+    const char *spec = r->o->fs, *colon = spec ? strchr(spec, ':') : NULL;
+    enum torn_fs_model model = TORN_FS_POWER;
+    unsigned caps = torn_target_caps(tg->t->ops);
+    char *backing;
+    int need = spec != NULL, rc;
+
+    for (size_t j = 0; j < r->n_sc; j++)
+        if ((r->sc[j].ops->flags & TORN_SCENARIO_NEEDS_FS) && !(r->sc[j].ops->needs & ~caps))
+            need = 1;
+    if (!need)
+        return TORN_OK;
+    if (spec && strncmp(spec, "torn", 4) != 0)
+        return torn_err_set(err, TORN_E_USAGE, "--fs %s: only torn[:process|power|fsync-fail]",
+                            spec);
+    if (colon && (rc = torn_fs_model_parse(colon + 1, &model, err)) != 0)
+        return rc;
+    tg->fs_dir = torn_asprintf("%s/fs-%zu", r->run_dir, (size_t)(tg - r->tg));
+    backing = torn_asprintf("%s/fs-%zu.data", r->run_dir, (size_t)(tg - r->tg));
+    if (!tg->fs_dir || !backing) {
+        free(backing);
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    }
+    if (mkdir(tg->fs_dir, 0711) != 0 || mkdir(backing, 0711) != 0 || chmod(backing, 0711) != 0)
+        rc = torn_err_sys(err, TORN_E_ENV, errno, "torn-fs directories in %s", r->run_dir);
+    else
+        rc = torn_fs_mount(backing, tg->fs_dir, model, 0, &tg->fs, err);
+    free(backing);
+    if (rc == 0) {
+        tg->t->cfg.run_dir = tg->fs_dir;
+        progress(r, "torn: target %s: data on torn-fs at %s (model %s)\n", tg->display,
+                 tg->fs_dir, torn_fs_model_name(model));
+    }
+    return rc;
 }
 
 static void run_target(struct run *r, struct plan_target *tg)
@@ -702,7 +811,9 @@ static void run_target(struct run *r, struct plan_target *tg)
 
     torn_err_clear(&err);
     progress(r, "torn: target %s: setting up\n", tg->display);
-    rc = torn_target_setup(tg->t, &err);
+    rc = mount_fs(r, tg, &err);
+    if (rc == 0)
+        rc = torn_target_setup(tg->t, &err);
     for (size_t j = 0; j < r->n_sc; j++) {
         struct plan_scenario *sc = &r->sc[j];
         struct torn_result *res;
@@ -727,6 +838,9 @@ static void run_target(struct run *r, struct plan_target *tg)
         write_reports(r); /* results so far survive even a SIGKILL of torn */
     }
     torn_target_teardown(tg->t);
+    torn_fs_unmount(tg->fs);
+    tg->fs = NULL;
+    tg->t->cfg.run_dir = r->run_dir;
 }
 
 static int build_sets(struct run *r)
@@ -777,6 +891,7 @@ static void run_free(struct run *r)
         torn_target_free(r->tg[i].t);
         torn_target_uri_free(&r->tg[i].cfg);
         free(r->tg[i].display);
+        free(r->tg[i].fs_dir);
     }
     free(r->tg);
     for (size_t i = 0; i < r->n_sc; i++)
@@ -796,9 +911,40 @@ static void run_free(struct run *r)
     free(r->run_dir);
 }
 
+/* A report path must be writable before anything runs (exit 2 up front,
+ * not after minutes of testing). */
+static int check_report_paths(const struct torn_run_opts *o, struct torn_err *err)
+{
+    for (size_t i = 0; i < o->n_reports; i++) {
+        const char *path = o->reports[i].path;
+        char *dir, *slash;
+        int ok;
+
+        if (strcmp(path, "-") == 0)
+            continue;
+        dir = strdup(path);
+        if (!dir)
+            return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+        slash = strrchr(dir, '/');
+        if (slash == dir)
+            slash[1] = '\0';
+        else if (slash)
+            *slash = '\0';
+        ok = access(slash ? dir : ".", W_OK | X_OK) == 0;
+        free(dir);
+        if (!ok)
+            return torn_err_sys(err, TORN_E_ENV, errno, "%s report %s: directory not writable",
+                                o->reports[i].ops->option, path);
+    }
+    return TORN_OK;
+}
+
 static int prepare(struct run *r, struct torn_err *err)
 {
     int rc;
+
+    if ((rc = check_report_paths(r->o, err)) != 0)
+        return rc;
 
     snprintf(r->ns, sizeof r->ns, "torn_%08llx",
              (unsigned long long)(torn_seed_derive(torn_now_ns() ^ (uint64_t)getpid(), "ns") &
@@ -840,6 +986,7 @@ int torn_run(const struct torn_run_opts *o)
     r.o = o;
     r.t0 = torn_now_ns();
     install_signals();
+    torn_fs_clean_stale(); /* mounts left by a torn that was SIGKILLed */
     rc = prepare(&r, &err);
     if (rc) {
         fprintf(stderr, "torn: %s\n", err.msg);

@@ -3,11 +3,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "common.h"
 #include "report.h"
 #include "result.h"
 
-#define MAX_SHOWN 8 /* violations printed per result; the JSON report has all */
+#define MAX_SHOWN 3 /* violations printed per criterion; the JSON report has more */
 
 static const char *paint(const struct torn_report *rep, enum torn_verdict v)
 {
@@ -44,6 +46,8 @@ static void row(FILE *f, const struct torn_report *rep, const struct torn_result
 
 static void details(FILE *f, const struct torn_report *rep, const struct torn_result *r)
 {
+    const cJSON *by, *c;
+
     if (r->verdict == TORN_ERROR) {
         fprintf(f, "\n%sERROR%s %s x %s: %s\n", paint(rep, r->verdict),
                 rep->color ? "\033[0m" : "", r->scenario, r->target,
@@ -55,14 +59,24 @@ static void details(FILE *f, const struct torn_report *rep, const struct torn_re
     fprintf(f, "\n%sFAIL%s %s x %s: %zu violation%s (seed %llu)\n", paint(rep, r->verdict),
             rep->color ? "\033[0m" : "", r->scenario, r->target, r->n_violations_total,
             r->n_violations_total == 1 ? "" : "s", (unsigned long long)r->seed);
-    for (size_t i = 0; i < r->n_violations && i < MAX_SHOWN; i++) {
+    /* Up to MAX_SHOWN per criterion, so one flood never hides another. */
+    for (size_t i = 0; i < r->n_violations; i++) {
         const struct torn_violation *v = &r->violations[i];
+        size_t same = 0;
+        for (size_t j = 0; j < i; j++)
+            same += strcmp(r->violations[j].criterion, v->criterion) == 0;
+        if (same >= MAX_SHOWN)
+            continue;
         fprintf(f, "  [%s]%s%s t=%.3fs: %s\n", v->criterion, v->key ? " " : "",
                 v->key ? v->key : "", v->t_s, v->evidence ? v->evidence : "");
     }
-    if (r->n_violations_total > MAX_SHOWN)
-        fprintf(f, "  ... and %zu more (all of them in --json)\n",
-                r->n_violations_total - MAX_SHOWN);
+    by = cJSON_GetObjectItemCaseSensitive(r->metrics, "violations_by_criterion");
+    if (by && (r->n_violations_total > r->n_violations || cJSON_GetArraySize(by) > 1)) {
+        fputs("  criteria broken:", f);
+        cJSON_ArrayForEach(c, by)
+        fprintf(f, " %s x%.0f", c->string, c->valuedouble);
+        fputs(" (details in --json)\n", f);
+    }
     if (r->replay)
         fprintf(f, "  replay: %s\n", r->replay);
 }

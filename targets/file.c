@@ -92,9 +92,15 @@ static int file_check(const struct torn_target_cfg *cfg, struct torn_err *err)
                                 "retry_ms)",
                                 cfg->display, cfg->params[i].key);
     }
-    if (cfg->location && (stat(cfg->location, &st) != 0 || !S_ISDIR(st.st_mode)))
+    if (cfg->location && (stat(cfg->location, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        if (!strchr(cfg->location, '/'))
+            return torn_err_set(err, TORN_E_CONFIG,
+                                "target %s: '%s' is neither a strategy (durable, naive, rename, "
+                                "nocheck) nor an existing directory",
+                                cfg->display, cfg->location);
         return torn_err_set(err, TORN_E_CONFIG, "target %s: directory %s does not exist",
                             cfg->display, cfg->location);
+    }
     if (torn_target_param_int(cfg, "chunk", 4096, &v, err) || v < 1)
         return torn_err_set(err, TORN_E_CONFIG, "target %s: chunk must be a positive integer",
                             cfg->display);

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Integration tests of the core: the self-test matrix (every file strategy x
+# every core scenario x several seeds, each with its expected verdict), the
+# exit codes, the reports, replay, interruption and cleanup.  Real child
+# processes, really killed.  Closes with "N passed, N failed".
+set -u
+TORN=${TORN_BIN:-./torn}
+ROOT=${TORN_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+work=$(mktemp -d /tmp/torn-core-test.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+
+# verdict FILE SCENARIO -> PASS/FAIL/ERROR from a JSON report
+verdict() {
+    python3 -c 'import json,sys
+r=json.load(open(sys.argv[1]))
+print(next((x["verdict"] for x in r["results"] if x["scenario"]==sys.argv[2]),"MISSING"))' "$1" "$2"
+}
+
+# --- the self-test matrix -------------------------------------------------
+# expected verdicts: crash-midwrite concurrent-updaters corrupt-read
+declare -A expect=(
+    [naive]="FAIL FAIL FAIL"
+    [rename]="PASS PASS FAIL"
+    [durable]="PASS PASS PASS"
+    [nocheck]="PASS PASS PASS"
+)
+scen=(crash-midwrite concurrent-updaters corrupt-read)
+for strategy in naive rename durable nocheck; do
+    for seed in 11 12; do
+        out=$work/m-$strategy-$seed.json
+        "$TORN" run --quiet --target "file:$strategy" --seed $seed --json "$out" \
+            --set kills=20 >/dev/null 2>"$work/err"
+        rc=$?
+        read -r -a want <<<"${expect[$strategy]}"
+        want_rc=0
+        [[ " ${want[*]} " == *" FAIL "* ]] && want_rc=1
+        check "matrix file:$strategy seed $seed exits $want_rc (got $rc)" test "$rc" = "$want_rc"
+        for i in 0 1 2; do
+            got=$(verdict "$out" "${scen[$i]}" 2>/dev/null)
+            check "matrix ${scen[$i]} x file:$strategy seed $seed = ${want[$i]} (got $got)" \
+                test "$got" = "${want[$i]}"
+        done
+    done
+done
+
+# --- the default run -------------------------------------------------------
+start=$(date +%s)
+"$TORN" run --quiet >"$work/default.out" 2>&1
+rc=$?
+elapsed=$(($(date +%s) - start))
+check "torn run with no arguments exits 0" test $rc = 0
+check "torn run with no arguments finishes well under 15 s on a quiet machine (took $elapsed s, limit 40)" \
+    test $elapsed -lt 40
+
+# --- naive: evidence names torn/empty records and lost updates ------------
+"$TORN" run --target file:naive --seed 5 --json "$work/naive.json" --junit "$work/naive.xml" \
+    >"$work/naive.out" 2>&1
+rc=$?
+check "file:naive exits 1" test $rc = 1
+check "naive output names a torn/empty record" grep -qE "no-torn-write.*(empty|not valid JSON|torn)" "$work/naive.out"
+check "naive output names lost updates" grep -q "no-lost-update" "$work/naive.out"
+check "naive output prints a replay command" grep -q "replay: torn run --target 'file:naive' --scenario crash-midwrite --seed 5" "$work/naive.out"
+if command -v xmllint >/dev/null; then
+    check "JUnit is well-formed XML" xmllint --noout "$work/naive.xml"
+fi
+check "JUnit has one testcase per scenario x target" test "$(grep -c '<testcase ' "$work/naive.xml")" = 3
+check "JUnit has a failure per FAIL" test "$(grep -c '<failure ' "$work/naive.xml")" = 3
+
+# --- replaying the printed command reproduces a violation ----------------
+replay=$(python3 -c 'import json,sys
+r=json.load(open(sys.argv[1]))
+print(next(x["replay"] for x in r["results"] if x["verdict"]=="FAIL"))' "$work/naive.json")
+replay=${replay/#torn /"$TORN" }
+eval "$replay --quiet" >/dev/null 2>&1
+check "replaying '$replay' reproduces a violation (exit 1)" test $? = 1
+
+# --- exit 2 with one line ---------------------------------------------------
+exit2() {  # description, then the torn arguments
+    local what=$1; shift
+    "$TORN" "$@" >"$work/e.out" 2>"$work/e.err"
+    local rc=$? lines
+    lines=$(wc -l <"$work/e.err")
+    check "$what: exit 2 (got $rc)" test $rc = 2
+    check "$what: one line on stderr (got $lines: $(head -c 200 "$work/e.err"))" test "$lines" = 1
+}
+exit2 "unknown scenario" run --scenario no-such
+exit2 "unknown target" run --target nosuch
+exit2 "unknown strategy" run --target file:?strategy=bogus
+exit2 "missing directory" run --target file:/nonexistent/dir
+echo '{"scenario": "crash-midwrite", "params": {"kills": 2,}' >"$work/bad.json"
+exit2 "malformed spec JSON" run --scenario "$work/bad.json"
+echo '{"scenario": "crash-midwrite", "params": {"kilns": 2}}' >"$work/typo.json"
+exit2 "unknown spec field" run --scenario "$work/typo.json"
+exit2 "bad --set type" run --scenario crash-midwrite --set kills=many
+exit2 "unwritable report path" run --junit /nonexistent/dir/r.xml
+exit2 "unknown option" run --frobnicate
+exit2 "unknown command" frobnicate
+check "scenario spec file runs" "$TORN" run --quiet --scenario "$ROOT/scenarios/corrupt-read.json" --seed 3
+check "--help exits 0" "$TORN" run --help
+check "torn list names every core scenario" bash -c "'$TORN' list | grep -q crash-midwrite && '$TORN' list | grep -q corrupt-read && '$TORN' list | grep -q nocheck"
+check "--version" bash -c "'$TORN' --version | grep -q '^torn '"
+
+# --- the JSON report --------------------------------------------------------
+check "JSON report has seed, params, evidence and latency percentiles" python3 -c '
+import json,sys
+r=json.load(open(sys.argv[1]))
+assert r["seed"]==5
+x=next(x for x in r["results"] if x["scenario"]=="crash-midwrite")
+assert x["params"]["kills"]>0 and x["violations"] and x["violations"][0]["evidence"]
+assert x["latency"]["update"]["p99_ns"]>0
+' "$work/naive.json"
+
+# --- SIGINT: partial report, interrupted, children reaped ------------------
+"$TORN" run --target file:naive --scenario crash-midwrite --set kills=100000 --set duration_s=60 \
+    --json "$work/int.json" --junit "$work/int.xml" --quiet >/dev/null 2>&1 &
+tpid=$!
+sleep 1.5
+kids_before=$(pgrep -P $tpid | wc -l)
+kill -INT $tpid
+t0=$(date +%s)
+wait $tpid
+rc=$?
+check "SIGINT stops the run within 10 s (rc $rc)" test $(($(date +%s) - t0)) -lt 10
+check "SIGINT: exit 1 or 2, not a crash (got $rc)" test $rc = 1 -o $rc = 2
+check "SIGINT: JSON report written and marked interrupted" python3 -c '
+import json,sys; r=json.load(open(sys.argv[1])); assert r["interrupted"] is True' "$work/int.json"
+if command -v xmllint >/dev/null; then
+    check "SIGINT: JUnit still well-formed" xmllint --noout "$work/int.xml"
+fi
+sleep 0.2
+check "SIGINT: no child of torn left (had $kids_before)" bash -c "! pgrep -P $tpid >/dev/null"
+
+# --- SIGKILL of torn: workers die with it (PDEATHSIG) ----------------------
+"$TORN" run --target file:durable --scenario concurrent-updaters --set updates=100000 \
+    --set duration_s=60 --quiet >/dev/null 2>&1 &
+tpid=$!
+sleep 1.5
+kids=$(pgrep -P $tpid | tr '\n' ' ')
+kill -KILL $tpid
+wait $tpid 2>/dev/null
+sleep 0.5
+left=0
+for k in $kids; do  # a zombie waiting for init to reap it counts as gone
+    st=$(ps -o stat= -p "$k" 2>/dev/null | tr -d ' ')
+    [[ -n "$st" && "$st" != Z* ]] && left=$((left + 1))
+done
+check "SIGKILL of torn: its workers ($kids) die with it ($left left)" test $left = 0
+
+echo "core: $pass passed, $fail failed"
+[[ $fail -eq 0 ]]

@@ -16,11 +16,17 @@
 extern const struct torn_checker_ops torn_checker_register;
 extern const struct torn_checker_ops torn_checker_cas_register;
 extern const struct torn_checker_ops torn_checker_kv;
+extern const struct torn_checker_ops torn_checker_version;
+extern const struct torn_checker_ops torn_checker_events;
+extern const struct torn_checker_ops torn_checker_transitions;
 
 static const struct torn_checker_ops *const checkers[] = {
     &torn_checker_register,
     &torn_checker_cas_register,
     &torn_checker_kv,
+    &torn_checker_version,
+    &torn_checker_events,
+    &torn_checker_transitions,
 };
 
 #define N_CHECKERS (sizeof checkers / sizeof checkers[0])

@@ -24,11 +24,13 @@ static const struct torn_target_ops *const targets[] = {
 extern const struct torn_scenario_ops torn_scenario_crash_midwrite;
 extern const struct torn_scenario_ops torn_scenario_concurrent_updaters;
 extern const struct torn_scenario_ops torn_scenario_corrupt_read;
+extern const struct torn_scenario_ops torn_scenario_optimistic_lock;
 
 static const struct torn_scenario_ops *const scenarios[] = {
     &torn_scenario_crash_midwrite,
     &torn_scenario_concurrent_updaters,
     &torn_scenario_corrupt_read,
+    &torn_scenario_optimistic_lock,
 };
 
 extern const struct torn_reporter_ops torn_reporter_terminal;

@@ -1,0 +1,229 @@
+/* torn: optimistic-lock (seed 002).  Every round, `workers` racers call
+ * update_if_version on one record with the same expected version at the
+ * same instant.  Acceptance: exactly one wins per round, the others are told
+ * "stale" (never an error, never two winners), the version rises by exactly
+ * one per round and the record carries the winner's patch, and patches that
+ * try to set protected fields (id, created_at, version, processing_state)
+ * never change them. */
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "common.h"
+#include "err.h"
+#include "history.h"
+#include "race.h"
+#include "record.h"
+#include "scenario.h"
+#include "target.h"
+#include "util.h"
+
+static const char *const KEY = "optimistic-lock";
+static const char *const PROCESSING_STATE = "EXTRACTED";
+
+enum { CMD_CAS = 1 };
+
+/* The racer's patch: a self-checking payload, who wrote it, and (when
+ * hostile) attempts to overwrite every protected field. */
+static cJSON *racer_patch(const struct torn_ctx *ctx, long long round, int index, int hostile)
+{
+    long long seq = round * 1000 + index;
+    cJSON *p = torn_payload_patch(ctx->seed, seq, (size_t)torn_param_int(ctx, "payload_len"));
+
+    if (!p)
+        return NULL;
+    cJSON_AddNumberToObject(p, "winner", index);
+    cJSON_AddNumberToObject(p, "round", (double)round);
+    if (hostile) {
+        cJSON_AddStringToObject(p, "id", "hijacked");
+        cJSON_AddStringToObject(p, "created_at", "1970-01-01T00:00:00.000Z");
+        cJSON_AddNumberToObject(p, "version", 999999);
+        cJSON_AddStringToObject(p, "processing_state", "HIJACKED");
+    }
+    return p;
+}
+
+/* In a worker: one compare-and-set.  reply a = 1 won / 0 stale / <0 error,
+ * b = version of the returned record. */
+static int racer(struct torn_ctx *ctx, struct torn_target *t, int index,
+                 const struct torn_msg *cmd, struct torn_msg *reply, void *arg)
+{
+    cJSON *patch = racer_patch(ctx, cmd->a, index, (int)cmd->c), *rec = NULL;
+    struct torn_err err;
+    uint64_t t0;
+    int won = 0, rc;
+
+    (void)arg;
+    torn_err_clear(&err);
+    torn_history_add(ctx->history, "invoke", ctx->slot, "cas", KEY, NULL, 0);
+    t0 = torn_now_ns();
+    rc = patch ? t->ops->update_if_version(t, KEY, patch, cmd->b, &won, &rec, &err)
+               : TORN_E_NOMEM;
+    torn_ctx_op(ctx, TORN_OP_CAS,
+                rc ? (err.indefinite ? TORN_OUT_INFO : TORN_OUT_FAIL)
+                   : (won ? TORN_OUT_OK : TORN_OUT_FAIL),
+                torn_now_ns() - t0);
+    torn_history_add(ctx->history, rc ? "info" : won ? "ok" : "fail", ctx->slot, "cas", KEY,
+                     NULL, 0);
+    reply->type = CMD_CAS;
+    reply->a = rc ? rc : won;
+    reply->b = rec ? torn_record_version(rec) : -1;
+    if (rc)
+        snprintf(reply->text, sizeof reply->text, "%.191s", err.msg);
+    cJSON_Delete(patch);
+    cJSON_Delete(rec);
+    return 0;
+}
+
+struct tally {
+    long long wins, stale, errors, double_wins, bad_versions, protected_broken;
+};
+
+/* Judge the replies of one round against the record read afterwards. */
+static void judge_round(struct torn_ctx *ctx, long long round, long long expected,
+                        const struct torn_msg *replies, int n, const cJSON *before,
+                        const cJSON *after, struct tally *tl)
+{
+    double t_s = torn_ctx_elapsed(ctx);
+    int winners = 0, winner = -1, errors = 0;
+    char why[160];
+
+    for (int i = 0; i < n; i++) {
+        if (replies[i].a < 0) {
+            errors++;
+            tl->errors++;
+            torn_result_violation(ctx->result, "stale-not-error", KEY, t_s,
+                                  "round %lld: racer %d got an error instead of won/stale: %s",
+                                  round, i, replies[i].text);
+        } else if (replies[i].a == 1) {
+            winners++;
+            winner = i;
+        } else {
+            tl->stale++;
+        }
+    }
+    tl->wins += winners;
+    if (winners > 1) {
+        tl->double_wins++;
+        torn_result_violation(ctx->result, "one-winner-per-round", KEY, t_s,
+                              "round %lld: %d racers all won update_if_version(expected "
+                              "version %lld); the record kept only one of their patches",
+                              round, winners, expected);
+    } else if (winners == 0 && errors == 0) {
+        torn_result_violation(ctx->result, "one-winner-per-round", KEY, t_s,
+                              "round %lld: nobody won although version %lld was current", round,
+                              expected);
+    }
+    if (!after)
+        return;
+    if (torn_record_version(after) != expected + (winners ? 1 : 0)) {
+        tl->bad_versions++;
+        torn_result_violation(ctx->result, "version-plus-one", KEY, t_s,
+                              "round %lld: version went from %lld to %lld with %d winner(s)",
+                              round, expected, torn_record_version(after), winners);
+    } else if (winners == 1 && torn_record_int(after, "winner", -1) != winner) {
+        torn_result_violation(ctx->result, "winner-visible", KEY, t_s,
+                              "round %lld: racer %d won but the record holds racer %lld's patch",
+                              round, winner, torn_record_int(after, "winner", -1));
+    }
+    if (!torn_record_intact(after, why, sizeof why))
+        torn_result_violation(ctx->result, "no-torn-write", KEY, t_s, "round %lld: %s", round,
+                              why);
+    static const char *const fields[] = {"id", "created_at", "processing_state"};
+    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+        const char *a = torn_record_str(before, fields[f]), *b = torn_record_str(after, fields[f]);
+        if (!a || !b || strcmp(a, b) != 0) {
+            tl->protected_broken++;
+            torn_result_violation(ctx->result, "protected-fields", KEY, t_s,
+                                  "round %lld: protected field %s changed from '%s' to '%s'",
+                                  round, fields[f], a ? a : "(none)", b ? b : "(none)");
+        }
+    }
+}
+
+static int read_record(struct torn_ctx *ctx, cJSON **rec_out, struct torn_err *err)
+{
+    return torn_sc_read(ctx, ctx->target, KEY, rec_out, err);
+}
+
+static int reset_record(struct torn_ctx *ctx, cJSON **rec_out, struct torn_err *err)
+{
+    cJSON *initial = cJSON_CreateObject();
+    int rc;
+
+    if (!initial)
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    cJSON_AddStringToObject(initial, "status", "PENDING");
+    cJSON_AddStringToObject(initial, "processing_state", PROCESSING_STATE);
+    rc = ctx->target->ops->reset(ctx->target, KEY, initial, rec_out, err);
+    cJSON_Delete(initial);
+    return rc;
+}
+
+static int rounds(struct torn_ctx *ctx, struct torn_race *race, const cJSON *first,
+                  struct tally *tl, struct torn_err *err)
+{
+    long long n_rounds = torn_param_int(ctx, "rounds"), every = torn_param_int(ctx, "hostile_every");
+    double duration = torn_param_num(ctx, "duration_s");
+    struct torn_msg cmd, replies[TORN_RACE_MAX];
+    cJSON *before = cJSON_Duplicate(first, 1), *after = NULL;
+    long long r;
+    int rc = TORN_OK;
+
+    for (r = 1; r <= n_rounds && !torn_stop_requested() && before; r++) {
+        if (duration > 0 && torn_ctx_elapsed(ctx) > duration)
+            break;
+        memset(&cmd, 0, sizeof cmd);
+        cmd.type = CMD_CAS;
+        cmd.a = r;
+        cmd.b = torn_record_version(before);
+        cmd.c = every > 0 && r % every == 0;
+        if ((rc = torn_race_round(race, &cmd, replies, ctx->timeout_ms, err)) != 0)
+            break;
+        rc = read_record(ctx, &after, err);
+        judge_round(ctx, r, cmd.b, replies, race->n, first, rc ? NULL : after, tl);
+        if (rc)
+            break;
+        cJSON_Delete(before);
+        before = after;
+        after = NULL;
+    }
+    torn_result_metric(ctx->result, "rounds", (double)(r - 1));
+    cJSON_Delete(before);
+    return rc;
+}
+
+static int optimistic_lock_run(struct torn_ctx *ctx, struct torn_err *err)
+{
+    struct torn_race race;
+    struct tally tl = {0};
+    cJSON *first = NULL;
+    int rc;
+
+    if ((rc = torn_sc_open(ctx, err)) != 0 || (rc = reset_record(ctx, &first, err)) != 0)
+        return rc;
+    torn_target_close(ctx->target);
+    rc = torn_race_start(ctx, (int)torn_param_int(ctx, "workers"), racer, NULL, &race, err);
+    if (rc == 0 && (rc = torn_sc_open(ctx, err)) == 0) {
+        rc = rounds(ctx, &race, first, &tl, err);
+        torn_target_close(ctx->target);
+    }
+    torn_race_stop(&race, ctx->timeout_ms);
+    cJSON_Delete(first);
+    torn_result_metric(ctx->result, "wins", (double)tl.wins);
+    torn_result_metric(ctx->result, "stale", (double)tl.stale);
+    torn_result_metric(ctx->result, "errors", (double)tl.errors);
+    torn_result_metric(ctx->result, "rounds_with_several_winners", (double)tl.double_wins);
+    return rc;
+}
+
+const struct torn_scenario_ops torn_scenario_optimistic_lock = {
+    .version = TORN_SCENARIO_OPS_V1,
+    .name = "optimistic-lock",
+    .summary = "racers CAS one record on the same version; exactly one wins per round",
+    .needs = TORN_CAP_CAS | TORN_CAP_READ | TORN_CAP_RESET,
+    .defaults = "{\"rounds\": 40, \"workers\": 4, \"hostile_every\": 3, \"payload_len\": 256, "
+                "\"duration_s\": 30}",
+    .run = optimistic_lock_run,
+};

@@ -1,0 +1,114 @@
+/* torn: racing worker processes (see race.h). */
+#include "race.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "scenario.h"
+#include "util.h"
+
+/* Read ends of the command pipes, valid in the parent until every worker
+ * has been forked (a forked worker uses its own). */
+static int cmd_rd[TORN_RACE_MAX];
+
+static int race_worker(struct torn_ctx *ctx, struct torn_target *t, int index, int wfd,
+                       void *argp)
+{
+    struct torn_race *r = argp;
+    struct torn_msg cmd, reply;
+
+    for (;;) {
+        int got = torn_msg_recv(cmd_rd[index], &cmd, 60000, NULL);
+        uint64_t now;
+        int rc;
+
+        if (got == TORN_E_TIMEOUT)
+            continue; /* the parent is thinking; it kills us if it dies */
+        if (got != 1 || cmd.type == TORN_RACE_QUIT)
+            return 0;
+        now = torn_now_ns();
+        if (cmd.t_ns > now)
+            torn_sleep_ns(cmd.t_ns - now); /* everyone starts at the same instant */
+        memset(&reply, 0, sizeof reply);
+        reply.worker = (uint32_t)index;
+        rc = r->fn(ctx, t, index, &cmd, &reply, r->arg);
+        reply.t_ns = torn_now_ns();
+        if (torn_msg_send(wfd, &reply) != 0 || rc)
+            return rc;
+    }
+}
+
+int torn_race_start(struct torn_ctx *ctx, int n, torn_race_fn fn, void *arg,
+                    struct torn_race *r, struct torn_err *err)
+{
+    int fds[TORN_RACE_MAX][2], rc = TORN_OK;
+
+    memset(r, 0, sizeof *r);
+    r->fn = fn;
+    r->arg = arg;
+    if (n < 1 || n > TORN_RACE_MAX)
+        return torn_err_set(err, TORN_E_CONFIG, "workers must be 1..%d, not %d", TORN_RACE_MAX,
+                            n);
+    for (int i = 0; i < n; i++) {
+        if (pipe2(fds[i], O_CLOEXEC) != 0) {
+            rc = torn_err_sys(err, TORN_E_ENV, errno, "pipe");
+            for (int j = 0; j < i; j++)
+                close(fds[j][0]), close(fds[j][1]);
+            return rc;
+        }
+        cmd_rd[i] = fds[i][0];
+        r->cmd_fd[i] = fds[i][1];
+    }
+    for (int i = 0; i < n && !rc; i++) {
+        rc = torn_child_spawn(ctx, i, 1, race_worker, r, &r->kids[i], err);
+        if (!rc)
+            r->n = i + 1;
+    }
+    for (int i = 0; i < n; i++)
+        close(fds[i][0]);
+    for (int i = r->n; i < n; i++)
+        close(fds[i][1]);
+    if (rc)
+        torn_race_stop(r, 0);
+    return rc;
+}
+
+int torn_race_round(struct torn_race *r, const struct torn_msg *cmd, struct torn_msg *replies,
+                    int timeout_ms, struct torn_err *err)
+{
+    struct torn_msg c = *cmd;
+
+    c.t_ns = torn_now_ns() + 5000000ull;
+    for (int i = 0; i < r->n; i++)
+        if (torn_msg_send(r->cmd_fd[i], &c) != 0)
+            return torn_err_set(err, TORN_E_CRASHED, "worker %d is gone", i);
+    for (int i = 0; i < r->n; i++) {
+        int got = torn_msg_recv(r->kids[i].fd, &replies[i], timeout_ms, NULL);
+        if (got == 1)
+            continue;
+        if (got == TORN_E_TIMEOUT)
+            return torn_err_set(err, TORN_E_TIMEOUT, "worker %d did not answer within %d ms", i,
+                                timeout_ms);
+        return torn_err_set(err, TORN_E_CRASHED,
+                            "worker %d exited (could it open the target? see stderr)", i);
+    }
+    return TORN_OK;
+}
+
+void torn_race_stop(struct torn_race *r, int timeout_ms)
+{
+    struct torn_msg quit;
+
+    memset(&quit, 0, sizeof quit);
+    quit.type = TORN_RACE_QUIT;
+    for (int i = 0; i < r->n; i++)
+        torn_msg_send(r->cmd_fd[i], &quit);
+    for (int i = 0; i < r->n; i++) {
+        close(r->cmd_fd[i]);
+        torn_child_wait(&r->kids[i], timeout_ms > 0 ? timeout_ms : 1, NULL, NULL);
+    }
+    r->n = 0;
+}

@@ -1,0 +1,49 @@
+/* torn: racing worker processes for the optimistic-lock and state-transition
+ * scenarios (not a plug point).
+ *
+ * N worker processes each open their own connection to the target and wait
+ * on a private command pipe.  A round sends one command to every worker
+ * with a common start time a few milliseconds ahead; each worker sleeps
+ * until that instant, so their operations hit the store together, does its
+ * operation and answers on its report pipe.  The parent collects one answer
+ * per worker, each wait bounded by the timeout.
+ */
+#ifndef TORN_SCENARIOS_RACE_H
+#define TORN_SCENARIOS_RACE_H
+
+#include "proc.h"
+
+struct torn_ctx;
+struct torn_err;
+struct torn_target;
+
+#define TORN_RACE_MAX 64
+#define TORN_RACE_QUIT 0xffffffffu   /* command type that ends a worker */
+
+/* One worker's operation for command cmd: fill reply (type, a..c, text);
+ * ctx, t, index as in torn_child_fn.  Return 0 to go on, non-zero to exit
+ * with that status. */
+typedef int (*torn_race_fn)(struct torn_ctx *ctx, struct torn_target *t, int index,
+                            const struct torn_msg *cmd, struct torn_msg *reply, void *arg);
+
+struct torn_race {
+    int n;                               /* workers started */
+    struct torn_child kids[TORN_RACE_MAX];
+    int cmd_fd[TORN_RACE_MAX];           /* parent's write end of each command pipe */
+    torn_race_fn fn;
+    void *arg;
+};
+
+/* Start n workers (ctx->target must be closed).  On error every worker
+ * already started is killed. */
+int torn_race_start(struct torn_ctx *ctx, int n, torn_race_fn fn, void *arg,
+                    struct torn_race *r, struct torn_err *err);
+/* Send cmd to every worker (start time = now + 5 ms) and collect their
+ * replies into replies[0..n) (replies[i] from worker i).  TORN_E_TIMEOUT or
+ * TORN_E_CRASHED when a worker does not answer in timeout_ms. */
+int torn_race_round(struct torn_race *r, const struct torn_msg *cmd, struct torn_msg *replies,
+                    int timeout_ms, struct torn_err *err);
+/* Tell the workers to quit, wait (bounded), kill stragglers, close pipes. */
+void torn_race_stop(struct torn_race *r, int timeout_ms);
+
+#endif

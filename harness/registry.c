@@ -2,6 +2,7 @@
  * command is one new file plus one line here. */
 #include "checker.h"
 #include "command.h"
+#include "proxy.h"
 #include "report.h"
 #include "scenario.h"
 #include "target.h"
@@ -14,23 +15,31 @@
 extern const struct torn_target_ops torn_target_file;
 extern const struct torn_target_ops torn_target_redis;
 extern const struct torn_target_ops torn_target_postgres;
+extern const struct torn_target_ops torn_target_http;
 
 static const struct torn_target_ops *const targets[] = {
     &torn_target_file,
     &torn_target_redis,
     &torn_target_postgres,
+    &torn_target_http,
 };
 
 extern const struct torn_scenario_ops torn_scenario_crash_midwrite;
 extern const struct torn_scenario_ops torn_scenario_concurrent_updaters;
 extern const struct torn_scenario_ops torn_scenario_corrupt_read;
+extern const struct torn_scenario_ops torn_scenario_power_loss;
 extern const struct torn_scenario_ops torn_scenario_optimistic_lock;
+extern const struct torn_scenario_ops torn_scenario_event_before_persist;
+extern const struct torn_scenario_ops torn_scenario_state_transition;
 
 static const struct torn_scenario_ops *const scenarios[] = {
     &torn_scenario_crash_midwrite,
     &torn_scenario_concurrent_updaters,
     &torn_scenario_corrupt_read,
+    &torn_scenario_power_loss,
     &torn_scenario_optimistic_lock,
+    &torn_scenario_event_before_persist,
+    &torn_scenario_state_transition,
 };
 
 extern const struct torn_reporter_ops torn_reporter_terminal;
@@ -52,11 +61,15 @@ static const struct torn_command cmd_check = {"check", "check a recorded history
 static const struct torn_command cmd_fs = {"fs", "mount, cut and control torn-fs (FUSE power loss)",
                                            torn_cmd_fs};
 
+static const struct torn_command cmd_proxy = {"proxy", "TCP fault proxy (Toxiproxy-compatible API)",
+                                              torn_cmd_proxy};
+
 static const struct torn_command *const commands[] = {
     &cmd_run,
     &cmd_list,
     &cmd_fs,
     &cmd_check,
+    &cmd_proxy,
 };
 
 const struct torn_target_ops *const *torn_targets(size_t *n_out)

@@ -1,0 +1,421 @@
+/* torn: event-before-persist (seed 000).  M jobs are submitted to a
+ * service through W worker processes; each worker subscribes to a job's
+ * events before it can complete, and the moment the completion event
+ * arrives reads the job, then keeps re-reading for a short window.
+ *
+ * Violations: a read after RESEARCH_COMPLETED that is not completed with
+ * results (read-after-event), a read after the failure event that is not
+ * failed with an error (failed-half-written), version going backwards or
+ * _updated_at not advancing with it (version-monotonic), and a job that
+ * never sends a terminal event (terminal-event).  Reported: the
+ * distribution of the stale-read window (how long after the event a read
+ * could still be stale) and the event-to-read latency (TORN_OP_EVENT).
+ *
+ * To widen race windows it can put latency on the service's store
+ * connection and reset it for some jobs, through a Toxiproxy-compatible
+ * API (`torn proxy --api`, or a real Toxiproxy): params toxiproxy, proxy. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "common.h"
+#include "err.h"
+#include "hdr.h"
+#include "history.h"
+#include "proc.h"
+#include "proxy.h"
+#include "record.h"
+#include "scenario.h"
+#include "target.h"
+#include "util.h"
+
+enum { MSG_JOB = 1, MSG_VIOLATION, MSG_ERROR };
+enum { EV_NONE, EV_COMPLETED, EV_FAILED };
+enum { V_READ_AFTER_EVENT, V_FAILED_HALF, V_VERSION, V_TERMINAL, V_COUNT };
+
+static const char *const criteria[V_COUNT] = {"read-after-event", "failed-half-written",
+                                              "version-monotonic", "terminal-event"};
+
+struct ebp {
+    long long jobs;
+    int workers;
+    int reread_ms, reread_interval_ms, event_timeout_ms;
+    const char *completed, *failed;   /* record status values */
+    const char *api, *proxy;          /* Toxiproxy-compatible control API or "" */
+    long long reset_every;
+    int reset_ms;
+};
+
+static void post(int wfd, uint32_t type, int index, long long a, long long b, long long c,
+                 const char *text)
+{
+    struct torn_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = type;
+    m.worker = (uint32_t)index;
+    m.a = a;
+    m.b = b;
+    m.c = c;
+    m.t_ns = torn_now_ns();
+    snprintf(m.text, sizeof m.text, "%.191s", text ? text : "");
+    torn_msg_send(wfd, &m);
+}
+
+/* What one job's re-reads saw. */
+struct watch {
+    int kind;                 /* EV_COMPLETED / EV_FAILED */
+    uint64_t t_event;
+    long long reads, stale, last_version;
+    uint64_t first_stale_ns, last_stale_ns;
+    char last_updated[40];
+    char first_bad[120];      /* description of the first stale read */
+    int ended_ok;             /* the last read was the terminal state */
+    int version_bad;
+};
+
+static int has(const cJSON *rec, const char *field)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, field);
+    return v && !cJSON_IsNull(v);
+}
+
+/* Is rec the state the event promised? */
+static int consistent(const struct ebp *p, const struct watch *w, const cJSON *rec)
+{
+    const char *st = torn_record_str(rec, "status");
+    if (w->kind == EV_COMPLETED)
+        return st && strcmp(st, p->completed) == 0 && has(rec, "results");
+    return st && strcmp(st, p->failed) == 0 && has(rec, "error");
+}
+
+static void describe(const cJSON *rec, int rc, const struct torn_err *err, char *buf, size_t len)
+{
+    const char *st = torn_record_str(rec, "status");
+    if (rc)
+        snprintf(buf, len, "read failed: %.90s", err->msg);
+    else
+        snprintf(buf, len, "status %s, %s, version %lld", st ? st : "(none)",
+                 has(rec, "results") ? "results present" : "no results",
+                 torn_record_version(rec));
+}
+
+/* Check version/_updated_at monotonicity across this job's reads. */
+static void check_versions(struct watch *w, const cJSON *rec, int index, int wfd, const char *id)
+{
+    long long v = torn_record_version(rec);
+    const char *upd = torn_record_str(rec, "_updated_at");
+    char text[192];
+    if (v >= 0 && w->last_version >= 0 && !w->version_bad) {
+        if (v < w->last_version) {
+            snprintf(text, sizeof text, "%s: version went from %lld back to %lld", id,
+                     w->last_version, v);
+            post(wfd, MSG_VIOLATION, index, V_VERSION, 0, 0, text);
+            w->version_bad = 1;
+        } else if (v > w->last_version && upd && w->last_updated[0] &&
+                   strcmp(upd, w->last_updated) < 0) {
+            snprintf(text, sizeof text, "%s: version rose to %lld but _updated_at went back "
+                                        "from %s to %s", id, v, w->last_updated, upd);
+            post(wfd, MSG_VIOLATION, index, V_VERSION, 0, 0, text);
+            w->version_bad = 1;
+        }
+    }
+    if (v >= 0)
+        w->last_version = v;
+    if (upd)
+        snprintf(w->last_updated, sizeof w->last_updated, "%s", upd);
+}
+
+/* Read right after the event, then again for reread_ms. */
+static void reread(struct torn_ctx *ctx, struct torn_target *t, const struct ebp *p,
+                   struct watch *w, const char *id, int index, int wfd)
+{
+    uint64_t end = w->t_event + (uint64_t)p->reread_ms * 1000000u;
+    do {
+        struct torn_err err;
+        cJSON *rec = NULL;
+        torn_err_clear(&err);
+        int rc = torn_sc_read(ctx, t, id, &rec, &err);
+        uint64_t now = torn_now_ns();
+        if (w->reads++ == 0)
+            torn_ctx_op(ctx, TORN_OP_EVENT, TORN_OUT_OK, now - w->t_event);
+        int ok = rc == 0 && consistent(p, w, rec);
+        if (rc == 0)
+            check_versions(w, rec, index, wfd, id);
+        if (!ok) {
+            if (!w->stale++) {
+                w->first_stale_ns = now - w->t_event;
+                describe(rec, rc, &err, w->first_bad, sizeof w->first_bad);
+            }
+            w->last_stale_ns = now - w->t_event;
+        }
+        w->ended_ok = ok;
+        cJSON_Delete(rec);
+        if (torn_now_ns() < end)
+            torn_sleep_ns((uint64_t)p->reread_interval_ms * 1000000u);
+    } while (torn_now_ns() < end && !torn_stop_requested());
+}
+
+static void report_job(const struct ebp *p, const struct watch *w, const char *id, int index,
+                       int wfd)
+{
+    char text[192];
+    if (w->stale) {
+        snprintf(text, sizeof text,
+                 "%s: %s received, then %.80s at +%.1f ms; %lld of %lld reads stale, "
+                 "last at +%.1f ms%s",
+                 id, w->kind == EV_COMPLETED ? "completion event" : "failure event",
+                 w->first_bad, w->first_stale_ns / 1e6, w->stale, w->reads,
+                 w->last_stale_ns / 1e6, w->ended_ok ? "" : ", still stale at the end");
+        post(wfd, MSG_VIOLATION, index,
+             w->kind == EV_COMPLETED ? V_READ_AFTER_EVENT : V_FAILED_HALF, 0, 0, text);
+    }
+    (void)p;
+    post(wfd, MSG_JOB, index, w->kind, w->stale, w->stale ? (long long)(w->last_stale_ns / 1000) : -1,
+         id);
+}
+
+/* Briefly reset the store connection through the proxy's control API. */
+static void store_reset(const struct ebp *p, int timeout_ms)
+{
+    cJSON *tox = cJSON_Parse("{\"name\":\"torn-ebp-reset\",\"type\":\"reset_peer\","
+                             "\"stream\":\"downstream\",\"attributes\":{\"timeout\":0}}");
+    struct torn_err err;
+    if (tox && torn_toxiproxy_add(p->api, p->proxy, tox, timeout_ms, &err) == 0) {
+        torn_sleep_ns((uint64_t)p->reset_ms * 1000000u);
+        torn_toxiproxy_remove(p->api, p->proxy, "torn-ebp-reset", timeout_ms, &err);
+    }
+    cJSON_Delete(tox);
+}
+
+/* Wait for the job's terminal event: EV_* or a negative code (err set). */
+static int wait_terminal(struct torn_ctx *ctx, struct torn_target *t, const struct ebp *p,
+                         struct torn_sub *sub, long long jobno, uint64_t *t_out,
+                         struct torn_err *err)
+{
+    int resets = p->api[0] && p->reset_every > 0 && jobno % p->reset_every == 0;
+    uint64_t deadline = torn_now_ns() + (uint64_t)p->event_timeout_ms * 1000000u;
+    for (;;) {
+        cJSON *ev = NULL;
+        uint64_t now = torn_now_ns();
+        int left = now >= deadline ? 0 : (int)((deadline - now) / 1000000);
+        int rc = t->ops->next_event(t, sub, left, &ev, err);
+        if (rc)
+            return rc;
+        const char *type = torn_record_str(ev, "type");
+        *t_out = (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ev, "t_ns"));
+        torn_history_add(ctx->history, "notify", ctx->slot, "event", NULL,
+                         cJSON_GetObjectItemCaseSensitive(ev, "raw"), *t_out);
+        int kind = !type                            ? EV_NONE
+                   : strcmp(type, "completed") == 0 ? EV_COMPLETED
+                   : strcmp(type, "failed") == 0    ? EV_FAILED
+                                                    : EV_NONE;
+        cJSON_Delete(ev);
+        if (kind != EV_NONE)
+            return kind;
+        if (resets) {
+            store_reset(p, ctx->timeout_ms);
+            resets = 0;
+        }
+    }
+}
+
+/* One job: create, subscribe, wait, re-read, report.  0, or a negative
+ * code when the service cannot be driven at all (fatal). */
+static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct ebp *p,
+                   long long jobno, int index, int wfd)
+{
+    struct torn_err err;
+    struct torn_sub *sub = NULL;
+    char *id = NULL, text[192];
+    cJSON *input = cJSON_CreateObject();
+    struct watch w;
+    memset(&w, 0, sizeof w);
+    w.last_version = -1;
+    torn_err_clear(&err);
+    snprintf(text, sizeof text, "torn event-before-persist job %lld seed %llu", jobno,
+             (unsigned long long)ctx->seed);
+    cJSON_AddStringToObject(input, "query", text);
+    uint64_t t0 = torn_now_ns();
+    int rc = t->ops->create(t, input, &id, &err);
+    cJSON_Delete(input);
+    torn_ctx_op(ctx, TORN_OP_CREATE, rc ? TORN_OUT_FAIL : TORN_OUT_OK, torn_now_ns() - t0);
+    if (rc == 0)
+        rc = t->ops->subscribe(t, id, &sub, &err);
+    if (rc == 0) {
+        rc = wait_terminal(ctx, t, p, sub, jobno, &w.t_event, &err);
+        if (rc == TORN_E_TIMEOUT || rc == TORN_E_PROTOCOL) {
+            snprintf(text, sizeof text, "%s: no terminal event: %.150s", id, err.msg);
+            post(wfd, MSG_VIOLATION, index, V_TERMINAL, 0, 0, text);
+            post(wfd, MSG_JOB, index, EV_NONE, 0, -1, id);
+            rc = 0;
+        } else if (rc > 0) {
+            w.kind = rc;
+            reread(ctx, t, p, &w, id, index, wfd);
+            report_job(p, &w, id, index, wfd);
+            rc = 0;
+        }
+    }
+    t->ops->unsubscribe(t, sub);
+    if (rc && rc != TORN_E_INTERRUPTED)
+        post(wfd, MSG_ERROR, index, rc, 0, 0, err.msg);
+    free(id);
+    return rc;
+}
+
+static int worker(struct torn_ctx *ctx, struct torn_target *t, int index, int wfd, void *arg)
+{
+    const struct ebp *p = arg;
+    for (long long j = index; j < p->jobs && !torn_stop_requested(); j += p->workers)
+        if (one_job(ctx, t, p, j + 1, index, wfd) != 0)
+            return 2;
+    return 0;
+}
+
+/* ---- parent ---- */
+
+struct tally {
+    long long jobs, completed, failed, silent, stale_jobs, stale_reads;
+    struct torn_hdr window;   /* stale-read window per stale job, in us */
+    int error_code;
+    char error[256];
+};
+
+static void absorb(struct torn_ctx *ctx, const struct torn_msg *m, struct tally *ty)
+{
+    double t_s = (double)(m->t_ns - ctx->t0_ns) / 1e9;
+    if (m->type == MSG_JOB) {
+        ty->jobs++;
+        ty->completed += m->a == EV_COMPLETED;
+        ty->failed += m->a == EV_FAILED;
+        ty->silent += m->a == EV_NONE;
+        ty->stale_reads += m->b;
+        if (m->c >= 0) {
+            ty->stale_jobs++;
+            torn_hdr_add(&ty->window, (uint64_t)m->c);
+        }
+    } else if (m->type == MSG_VIOLATION && m->a >= 0 && m->a < V_COUNT) {
+        const char *key = m->text;
+        char id[48];
+        snprintf(id, sizeof id, "%.*s", (int)strcspn(key, ":"), key);
+        torn_result_violation(ctx->result, criteria[m->a], id, t_s, "%s", m->text);
+    } else if (m->type == MSG_ERROR && !ty->error_code) {
+        ty->error_code = (int)m->a;
+        snprintf(ty->error, sizeof ty->error, "%s", m->text);
+    }
+}
+
+static void collect(struct torn_ctx *ctx, struct torn_child *ch, int n, struct tally *ty)
+{
+    int open_n = n;
+    while (open_n > 0) {
+        for (int i = 0; i < n; i++) {
+            struct torn_msg m;
+            int r = 0;
+            if (ch[i].fd < 0)
+                continue;
+            while ((r = torn_msg_recv(ch[i].fd, &m, 5, NULL)) == 1)
+                absorb(ctx, &m, ty);
+            if (r == 0 || r == TORN_E_IO) {
+                torn_child_wait(&ch[i], ctx->timeout_ms, NULL, NULL);
+                open_n--;
+            }
+        }
+        if (torn_stop_requested())
+            for (int i = 0; i < n; i++)
+                if (ch[i].fd >= 0) {
+                    torn_child_kill(&ch[i]);
+                    open_n--;
+                }
+    }
+}
+
+static void metrics(struct torn_ctx *ctx, const struct tally *ty)
+{
+    struct torn_result *r = ctx->result;
+    torn_result_metric(r, "jobs", (double)ty->jobs);
+    torn_result_metric(r, "completed_events", (double)ty->completed);
+    torn_result_metric(r, "failed_events", (double)ty->failed);
+    torn_result_metric(r, "jobs_without_terminal_event", (double)ty->silent);
+    torn_result_metric(r, "jobs_with_stale_reads", (double)ty->stale_jobs);
+    torn_result_metric(r, "stale_reads", (double)ty->stale_reads);
+    if (ty->window.n) {
+        torn_result_metric(r, "stale_window_ms_p50", torn_hdr_quantile(&ty->window, 0.5) / 1e3);
+        torn_result_metric(r, "stale_window_ms_p90", torn_hdr_quantile(&ty->window, 0.9) / 1e3);
+        torn_result_metric(r, "stale_window_ms_max", torn_hdr_quantile(&ty->window, 1.0) / 1e3);
+    }
+}
+
+/* Put latency on the store connection for the whole run (when asked). */
+static int store_latency(struct torn_ctx *ctx, const struct ebp *p, int on, struct torn_err *err)
+{
+    long long lat = torn_param_int(ctx, "store_latency_ms");
+    if (!p->api[0] || lat <= 0)
+        return 0;
+    if (!on)
+        return torn_toxiproxy_remove(p->api, p->proxy, "torn-ebp-latency", ctx->timeout_ms, err);
+    cJSON *tox = cJSON_CreateObject(), *attr = cJSON_CreateObject();
+    cJSON_AddStringToObject(tox, "name", "torn-ebp-latency");
+    cJSON_AddStringToObject(tox, "type", "latency");
+    cJSON_AddStringToObject(tox, "stream", "downstream");
+    cJSON_AddNumberToObject(attr, "latency", (double)lat);
+    cJSON_AddNumberToObject(attr, "jitter", (double)torn_param_int(ctx, "store_jitter_ms"));
+    cJSON_AddItemToObject(tox, "attributes", attr);
+    int rc = torn_toxiproxy_add(p->api, p->proxy, tox, ctx->timeout_ms, err);
+    cJSON_Delete(tox);
+    return rc;
+}
+
+static int ebp_run(struct torn_ctx *ctx, struct torn_err *err)
+{
+    struct ebp p = {
+        .jobs = torn_param_int(ctx, "jobs"),
+        .workers = (int)torn_param_int(ctx, "workers"),
+        .reread_ms = (int)torn_param_int(ctx, "reread_ms"),
+        .reread_interval_ms = (int)torn_param_int(ctx, "reread_interval_ms"),
+        .event_timeout_ms = (int)torn_param_int(ctx, "event_timeout_ms"),
+        .completed = torn_param_str(ctx, "completed_status"),
+        .failed = torn_param_str(ctx, "failed_status"),
+        .api = torn_param_str(ctx, "toxiproxy"),
+        .proxy = torn_param_str(ctx, "proxy"),
+        .reset_every = torn_param_int(ctx, "store_reset_every"),
+        .reset_ms = (int)torn_param_int(ctx, "store_reset_ms"),
+    };
+    if (p.workers < 1 || p.workers > TORN_MAX_SLOTS - 1 || p.jobs < 1)
+        return torn_err_set(err, TORN_E_CONFIG,
+                            "event-before-persist: workers must be 1..%d and jobs >= 1",
+                            TORN_MAX_SLOTS - 1);
+    if (p.workers > p.jobs)
+        p.workers = (int)p.jobs;
+    struct torn_child ch[TORN_MAX_SLOTS];
+    struct tally ty;
+    memset(&ty, 0, sizeof ty);
+    torn_hdr_init(&ty.window);
+    int rc = store_latency(ctx, &p, 1, err);
+    for (int i = 0; i < p.workers; i++)
+        ch[i].fd = -1, ch[i].pid = 0;
+    int spawned = 0;
+    for (; rc == 0 && spawned < p.workers; spawned++)
+        rc = torn_child_spawn(ctx, spawned, 1, worker, &p, &ch[spawned], err);
+    collect(ctx, ch, spawned, &ty);
+    struct torn_err err2;
+    store_latency(ctx, &p, 0, &err2);
+    metrics(ctx, &ty);
+    if (rc == 0 && ty.error_code)
+        rc = torn_err_set(err, ty.error_code, "%s", ty.error);
+    return rc;
+}
+
+const struct torn_scenario_ops torn_scenario_event_before_persist = {
+    .version = TORN_SCENARIO_OPS_V1,
+    .name = "event-before-persist",
+    .summary = "jobs announce completion only after it is readable (seed 000)",
+    .needs = TORN_CAP_JOBS | TORN_CAP_READ,
+    .defaults = "{\"jobs\": 16, \"workers\": 4, \"reread_ms\": 150, \"reread_interval_ms\": 2, "
+                "\"event_timeout_ms\": 10000, \"completed_status\": \"completed\", "
+                "\"failed_status\": \"failed\", \"toxiproxy\": \"\", \"proxy\": \"store\", "
+                "\"store_latency_ms\": 0, \"store_jitter_ms\": 0, \"store_reset_every\": 0, "
+                "\"store_reset_ms\": 50}",
+    .run = ebp_run,
+};

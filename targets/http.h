@@ -1,0 +1,77 @@
+/* torn HTTP target: private declarations shared by targets/http.c (spec,
+ * requests, record operations) and targets/http_events.c (WebSocket and
+ * Server-Sent Events subscriptions).  Not part of the harness interface. */
+#ifndef TORN_TARGET_HTTP_H
+#define TORN_TARGET_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cJSON;
+struct torn_err;
+struct torn_sub;
+struct http_events;
+
+#define HTTP_MAX_VALUES 8
+
+/* One endpoint of the spec: pointers into the spec object (cfg->spec). */
+struct http_endpoint {
+    const char *method;            /* "POST" */
+    const char *path;              /* URL template, "/research/{id}" */
+    const struct cJSON *body;      /* body template or NULL */
+    const struct cJSON *headers;   /* object of header templates or NULL */
+    int present;
+};
+
+/* A parsed --target-spec (see docs/http-target.md). */
+struct http_spec {
+    struct http_endpoint create, read, reset, update, cas, transition;
+    const char *id_ptr;            /* JSON pointer of the id in create's response */
+    const char *record_ptr;        /* pointer of the record in read's response */
+    const char *field_ptr[6];      /* status, results, version, _updated_at, error, id */
+    long stale_status;             /* 409 */
+    int events_sse;                /* 0 WebSocket, 1 Server-Sent Events */
+    const char *events_url;        /* URL template */
+    const char *type_ptr;          /* pointer of the event type in a message */
+    const char *completed[HTTP_MAX_VALUES], *failed[HTTP_MAX_VALUES];
+    size_t n_completed, n_failed;
+    const char *terminal[HTTP_MAX_VALUES];
+    size_t n_terminal;
+};
+
+extern const char *const http_field_names[6];
+
+/* Parse and validate spec (path names the file in messages).  0 or
+ * TORN_E_CONFIG "target spec FILE: field X: ...". */
+int http_spec_parse(const struct cJSON *spec, const char *path, struct http_spec *sp,
+                    struct torn_err *err);
+
+/* RFC 6901 JSON pointer lookup; NULL when absent.  "" is the root. */
+const struct cJSON *http_pointer(const struct cJSON *root, const char *ptr);
+/* 1 if ptr is a syntactically valid JSON pointer. */
+int http_pointer_valid(const char *ptr);
+
+/* Expand a URL template against base ("http://h:p") with {id} etc.
+ * substituted (URL-escaped); malloc'd. */
+char *http_expand_url(const char *base, const char *tmpl, const char *id);
+
+/* Private state of an open handle (lives in t->priv). */
+struct http_priv {
+    struct http_spec sp;
+    char base[256];                /* scheme://host:port, no trailing slash */
+    int timeout_ms;
+    void *curl;                    /* CURL *, created by open */
+    struct http_events *ev;        /* subscriptions' machinery, lazily */
+    uint64_t n_created;
+    uint64_t seed;
+};
+
+/* Events (http_events.c). */
+int http_subscribe(struct http_priv *p, const char *id, struct torn_sub **sub_out,
+                   struct torn_err *err);
+int http_next_event(struct http_priv *p, struct torn_sub *sub, int timeout_ms,
+                    struct cJSON **event_out, struct torn_err *err);
+void http_unsubscribe(struct http_priv *p, struct torn_sub *sub);
+void http_events_close(struct http_priv *p);
+
+#endif

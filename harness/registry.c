@@ -31,6 +31,7 @@ extern const struct torn_scenario_ops torn_scenario_power_loss;
 extern const struct torn_scenario_ops torn_scenario_optimistic_lock;
 extern const struct torn_scenario_ops torn_scenario_event_before_persist;
 extern const struct torn_scenario_ops torn_scenario_state_transition;
+extern const struct torn_scenario_ops torn_scenario_dual_write;
 
 static const struct torn_scenario_ops *const scenarios[] = {
     &torn_scenario_crash_midwrite,
@@ -40,6 +41,7 @@ static const struct torn_scenario_ops *const scenarios[] = {
     &torn_scenario_optimistic_lock,
     &torn_scenario_event_before_persist,
     &torn_scenario_state_transition,
+    &torn_scenario_dual_write,
 };
 
 extern const struct torn_reporter_ops torn_reporter_terminal;

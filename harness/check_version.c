@@ -9,9 +9,11 @@
  *                       before it (it did not see it: two writes that read
  *                       the same version both "won");
  *   version-regress     a write committed a version not above its base;
- *   garbage-read        a read returned a version no write produced (or
- *                       could have: an `info` write of unknown version
- *                       invoked before the read ended may have);
+ *   garbage-read        a read returned a version no write produced or
+ *                       could have produced (every write adds one, so k
+ *                       writes of unknown version begun before the read
+ *                       ended explain at most k versions above the highest
+ *                       known one);
  *   future-read         a read returned a version whose only writers began
  *                       after the read ended;
  *   stale-read          a read returned a version older than one already
@@ -69,7 +71,8 @@ struct kctx {
     size_t n_acks;
     long long *ack_max;    /* prefix max of acks[].version ... */
     size_t *ack_arg;       /* ... and the ack holding it */
-    uint64_t first_unknown_writer;  /* earliest invoke of a write of unknown version */
+    uint64_t *unknown;     /* invoke times of writes of unknown version, sorted */
+    size_t n_unknown;
 };
 
 /* Record a violation involving ops a and b (the same op when a == b). */
@@ -131,6 +134,28 @@ static size_t lower_bound_version(const struct kctx *c, long long v)
     return lo;
 }
 
+/* Number of sorted times t[0..n) at or before limit. */
+static size_t count_before(const uint64_t *t, size_t n, uint64_t limit)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (t[mid] <= limit)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
 /* Number of acks acknowledged strictly before t. */
 static size_t acks_before(const struct kctx *c, uint64_t t)
 {
@@ -156,12 +181,16 @@ static int check_read(struct kctx *c, const struct torn_vop *o)
         if (c->writers[i].t > op->t_complete)
             return violation2(c, "future-read", o->idx, c->writers[i].idx,
                               "a read returned version %lld before any write of it began", v);
-    } else if (c->n_writers && v > c->writers[0].version &&
-               c->first_unknown_writer > op->t_complete) {
-        return violation2(c, "garbage-read", o->idx, o->idx,
-                          "a read returned version %lld, which no write produced (highest "
-                          "written: %lld)",
-                          v, c->writers[c->n_writers - 1].version);
+    } else if (c->n_writers && v > c->writers[0].version) {
+        /* Every write adds one: writes of unknown version begun before the read
+         * ended can explain versions up to the highest known plus their number. */
+        size_t unknown = count_before(c->unknown, c->n_unknown, op->t_complete);
+        long long top = c->writers[c->n_writers - 1].version;
+        if (!unknown || v > top + (long long)unknown)
+            return violation2(c, "garbage-read", o->idx, o->idx,
+                              "a read returned version %lld, which no write produced (highest "
+                              "written: %lld, writes of unknown version before it: %zu)",
+                              v, top, unknown);
     }
     n = acks_before(c, op->t_invoke);
     if (n && c->ack_max[n - 1] > v)
@@ -180,22 +209,23 @@ static int collect(struct kctx *c)
     c->acks = malloc((k->n_ops + 1) * sizeof *c->acks);
     c->ack_max = malloc((k->n_ops + 1) * sizeof *c->ack_max);
     c->ack_arg = malloc((k->n_ops + 1) * sizeof *c->ack_arg);
-    if (!c->writers || !c->acks || !c->ack_max || !c->ack_arg)
+    c->unknown = malloc((k->n_ops + 1) * sizeof *c->unknown);
+    if (!c->writers || !c->acks || !c->ack_max || !c->ack_arg || !c->unknown)
         return TORN_E_NOMEM;
-    c->first_unknown_writer = UINT64_MAX;
     for (size_t i = 0; i < k->n_ops; i++) {
         const struct torn_vop *o = &k->ops[i];
         const struct torn_hop *op = &c->h->ops[o->idx];
         if (op->outcome == TORN_OUT_FAIL)
             continue;
-        if (o->is_write && o->version < 0 && op->t_invoke < c->first_unknown_writer)
-            c->first_unknown_writer = op->t_invoke;
+        if (o->is_write && o->version < 0)
+            c->unknown[c->n_unknown++] = op->t_invoke;
         if (o->is_write && o->version >= 0)
             c->writers[c->n_writers++] = (struct vw){o->version, op->t_invoke, o->idx, o};
         if (op->outcome == TORN_OUT_OK && o->version >= 0)
             c->acks[c->n_acks++] = (struct vw){o->version, op->t_complete, o->idx, o};
     }
     qsort(c->writers, c->n_writers, sizeof *c->writers, cmp_vw_version);
+    qsort(c->unknown, c->n_unknown, sizeof *c->unknown, cmp_u64);
     qsort(c->acks, c->n_acks, sizeof *c->acks, cmp_vw_time);
     for (size_t i = 0; i < c->n_acks; i++) {
         int keep = i && c->ack_max[i - 1] >= c->acks[i].version;
@@ -227,6 +257,7 @@ static int check_key(const struct torn_hist *h, const struct torn_vkey *k,
     free(c.acks);
     free(c.ack_max);
     free(c.ack_arg);
+    free(c.unknown);
     return rc;
 }
 

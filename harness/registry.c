@@ -1,5 +1,6 @@
 /* torn: the registration tables.  Adding a target, scenario, reporter or
  * command is one new file plus one line here. */
+#include "check_gen.h"
 #include "checker.h"
 #include "command.h"
 #include "proxy.h"
@@ -32,6 +33,7 @@ extern const struct torn_scenario_ops torn_scenario_optimistic_lock;
 extern const struct torn_scenario_ops torn_scenario_event_before_persist;
 extern const struct torn_scenario_ops torn_scenario_state_transition;
 extern const struct torn_scenario_ops torn_scenario_dual_write;
+extern const struct torn_scenario_ops torn_scenario_durability;
 
 static const struct torn_scenario_ops *const scenarios[] = {
     &torn_scenario_crash_midwrite,
@@ -42,6 +44,7 @@ static const struct torn_scenario_ops *const scenarios[] = {
     &torn_scenario_event_before_persist,
     &torn_scenario_state_transition,
     &torn_scenario_dual_write,
+    &torn_scenario_durability,
 };
 
 extern const struct torn_reporter_ops torn_reporter_terminal;
@@ -60,6 +63,9 @@ static const struct torn_command cmd_list = {"list", "list targets, strategies a
 
 static const struct torn_command cmd_check = {"check", "check a recorded history against a model",
                                               torn_cmd_check};
+static const struct torn_command cmd_gen_history = {
+    "gen-history", "generate a CAS-register or versioned history with known answer",
+    torn_cmd_gen_history};
 static const struct torn_command cmd_fs = {"fs", "mount, cut and control torn-fs (FUSE power loss)",
                                            torn_cmd_fs};
 
@@ -71,6 +77,7 @@ static const struct torn_command *const commands[] = {
     &cmd_list,
     &cmd_fs,
     &cmd_check,
+    &cmd_gen_history,
     &cmd_proxy,
 };
 

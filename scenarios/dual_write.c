@@ -20,6 +20,7 @@
 #include "err.h"
 #include "history.h"
 #include "proc.h"
+#include "race.h"
 #include "scenario.h"
 #include "target.h"
 #include "util.h"
@@ -91,8 +92,9 @@ struct ledger {
     char last_fail[192];
 };
 
-static void ledger_note(struct ledger *l, const struct torn_msg *m)
+static void ledger_note(void *arg, const struct torn_msg *m)
 {
+    struct ledger *l = arg;
     int w = (int)m->worker;
 
     if (w < 0 || w >= MAX_WORKERS)
@@ -141,7 +143,10 @@ static int one_round(struct torn_ctx *ctx, long long round, struct ledger *l,
     for (int w = 0; w < n && !rc; w++)
         if ((rc = torn_child_spawn(ctx, w, 1, writer, &arg, &kids[w], err)) == 0)
             started++;
-    torn_sleep_ns((uint64_t)((min_ms + torn_rng_double(&ctx->rng) * (max_ms - min_ms)) * 1e6));
+    torn_drain_until(kids, started,
+                     torn_now_ns() + (uint64_t)((min_ms + torn_rng_double(&ctx->rng) *
+                                                             (max_ms - min_ms)) * 1e6),
+                     ledger_note, l);
     for (int w = 0; w < started; w++)
         kill(kids[w].pid, SIGKILL);
     torn_history_add(ctx->history, "fault", 0, "kill-writers", NULL, NULL, 0);

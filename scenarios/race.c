@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -111,4 +112,43 @@ void torn_race_stop(struct torn_race *r, int timeout_ms)
         torn_child_wait(&r->kids[i], timeout_ms > 0 ? timeout_ms : 1, NULL, NULL);
     }
     r->n = 0;
+}
+
+void torn_drain_until(struct torn_child *kids, int n, uint64_t until_ns,
+                      void (*note)(void *arg, const struct torn_msg *m), void *arg)
+{
+    struct pollfd pfd[TORN_RACE_MAX];
+    unsigned char eof[TORN_RACE_MAX] = {0};
+    struct torn_msg m;
+
+    if (n > TORN_RACE_MAX)
+        n = TORN_RACE_MAX;
+    for (;;) {
+        uint64_t now = torn_now_ns();
+        int live = 0;
+
+        if (now >= until_ns || torn_stop_requested())
+            return;
+        for (int i = 0; i < n; i++) {
+            pfd[i].fd = eof[i] ? -1 : kids[i].fd; /* -1 is ignored by poll */
+            pfd[i].events = POLLIN;
+            pfd[i].revents = 0;
+            live += pfd[i].fd >= 0;
+        }
+        if (!live) {
+            torn_sleep_ns(until_ns - now);
+            return;
+        }
+        if (poll(pfd, (nfds_t)n, (int)((until_ns - now) / 1000000ull) + 1) <= 0)
+            continue;
+        for (int i = 0; i < n; i++) {
+            if (!pfd[i].revents)
+                continue;
+            /* POLLHUP with no data left: the writer is gone. */
+            if (torn_msg_recv(kids[i].fd, &m, 100, NULL) == 1)
+                note(arg, &m);
+            else
+                eof[i] = 1;
+        }
+    }
 }

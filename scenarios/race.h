@@ -46,4 +46,11 @@ int torn_race_round(struct torn_race *r, const struct torn_msg *cmd, struct torn
 /* Tell the workers to quit, wait (bounded), kill stragglers, close pipes. */
 void torn_race_stop(struct torn_race *r, int timeout_ms);
 
+/* Until torn_now_ns() >= until_ns, read the report pipes of kids[0..n) and
+ * hand every message to note(arg, msg).  Workers block once a pipe holds
+ * ~270 unread messages, so a parent that waits while workers report must
+ * wait with this, not with a sleep.  Returns early on a stop request. */
+void torn_drain_until(struct torn_child *kids, int n, uint64_t until_ns,
+                      void (*note)(void *arg, const struct torn_msg *m), void *arg);
+
 #endif

@@ -1,0 +1,252 @@
+/* torn: durability.  Writers stream acknowledged updates (each one record
+ * of their own, so only durability is judged, not concurrency) while the
+ * SERVER itself is SIGKILLed at a seeded moment (ops->fault
+ * TORN_FAULT_SERVER_KILL), then restarted on the same data directory
+ * (TORN_FAULT_SERVER_RESTART).  Acceptance: every acknowledged write is
+ * readable after the restart ("acknowledged-durable"), and the record read
+ * back is intact.  The result reports how many acknowledged writes were
+ * lost and the window: how long before the crash the oldest lost write had
+ * been acknowledged.
+ *
+ * Ground truth (the servers' documentation): Postgres with
+ * synchronous_commit=off may lose the last commits on a crash, with it on it
+ * must not; Redis without persistence loses everything on restart, with
+ * appendonly yes + appendfsync always it must not.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "common.h"
+#include "err.h"
+#include "history.h"
+#include "proc.h"
+#include "race.h"
+#include "record.h"
+#include "scenario.h"
+#include "target.h"
+#include "util.h"
+
+enum { MSG_ACK = 1, MSG_FAIL };
+
+#define MAX_WORKERS 64
+
+static void record_id(char *buf, size_t len, int worker)
+{
+    snprintf(buf, len, "durability-w%d", worker);
+}
+
+/* A writer: seq 1, 2, ... on its own record until the server goes away. */
+static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wfd, void *argp)
+{
+    size_t payload_len = (size_t)torn_param_int(ctx, "payload_len");
+    char id[64];
+
+    (void)argp;
+    record_id(id, sizeof id, index);
+    for (long long seq = 1;; seq++) {
+        cJSON *patch = torn_payload_patch(ctx->seed, seq, payload_len);
+        struct torn_err err;
+        struct torn_msg m;
+        int rc;
+
+        torn_err_clear(&err);
+        rc = patch ? torn_sc_update(ctx, t, id, patch, NULL, &err) : TORN_E_NOMEM;
+        cJSON_Delete(patch);
+        memset(&m, 0, sizeof m);
+        m.type = rc ? MSG_FAIL : MSG_ACK;
+        m.worker = (uint32_t)index;
+        m.a = seq;
+        m.t_ns = torn_now_ns();
+        if (rc)
+            snprintf(m.text, sizeof m.text, "%.191s", err.msg);
+        torn_msg_send(wfd, &m);
+        if (rc)
+            return 0; /* the server is gone: nothing more to acknowledge */
+    }
+}
+
+struct acks {
+    long long max_seq[MAX_WORKERS];    /* highest acknowledged seq, 0 none */
+    uint64_t *t_ack[MAX_WORKERS];      /* t_ack[w][seq] */
+    long long cap[MAX_WORKERS];
+};
+
+static void acks_note(void *arg, const struct torn_msg *m)
+{
+    struct acks *a = arg;
+    int w = (int)m->worker;
+
+    if (m->type != MSG_ACK || w < 0 || w >= MAX_WORKERS)
+        return;
+    if (m->a >= a->cap[w]) {
+        long long cap = (m->a + 1) * 2;
+        uint64_t *p = realloc(a->t_ack[w], (size_t)cap * sizeof *p);
+        if (!p)
+            return;
+        a->t_ack[w] = p;
+        a->cap[w] = cap;
+    }
+    a->t_ack[w][m->a] = m->t_ns;
+    if (m->a > a->max_seq[w])
+        a->max_seq[w] = m->a;
+}
+
+static void acks_free(struct acks *a)
+{
+    for (int w = 0; w < MAX_WORKERS; w++)
+        free(a->t_ack[w]);
+    memset(a, 0, sizeof *a);
+}
+
+struct totals {
+    long long acked, lost, rounds;
+    double max_window_ms, recover_ms;
+};
+
+static int reset_records(struct torn_ctx *ctx, int n, struct torn_err *err)
+{
+    char id[64];
+    int rc;
+
+    if ((rc = torn_sc_open(ctx, err)) != 0)
+        return rc;
+    for (int w = 0; w < n && !rc; w++) {
+        record_id(id, sizeof id, w);
+        rc = ctx->target->ops->reset(ctx->target, id, NULL, NULL, err);
+    }
+    torn_target_close(ctx->target);
+    return rc;
+}
+
+/* After the restart: compare each record with what was acknowledged. */
+static int judge(struct torn_ctx *ctx, int n, long long round, const struct acks *a,
+                 uint64_t t_kill, struct totals *tot, struct torn_err *err)
+{
+    char id[64], why[160];
+    int rc;
+
+    if ((rc = torn_sc_open(ctx, err)) != 0)
+        return rc;
+    for (int w = 0; w < n; w++) {
+        cJSON *rec = NULL;
+        long long found = 0, lost;
+        record_id(id, sizeof id, w);
+        rc = torn_sc_read(ctx, ctx->target, id, &rec, err);
+        if (rc && rc != TORN_E_NOTFOUND && rc != TORN_E_CORRUPT)
+            break;
+        if (rc == TORN_E_CORRUPT || (rec && !torn_record_intact(rec, why, sizeof why)))
+            torn_result_violation(ctx->result, "no-torn-write", id, torn_ctx_elapsed(ctx),
+                                  "round %lld: record unreadable after the server crash: %s",
+                                  round, rc ? err->msg : why);
+        found = rec ? torn_record_int(rec, "seq", 0) : 0;
+        cJSON_Delete(rec);
+        rc = TORN_OK;
+        tot->acked += a->max_seq[w];
+        lost = a->max_seq[w] - found;
+        if (lost <= 0)
+            continue;
+        /* t_kill is taken once the server is dead; an ack can only be
+         * stamped before that, but clamp against clock skew anyway. */
+        double window = ((double)t_kill - (double)a->t_ack[w][found + 1]) / 1e6;
+        if (window < 0)
+            window = 0;
+        tot->lost += lost;
+        if (window > tot->max_window_ms)
+            tot->max_window_ms = window;
+        torn_result_violation(ctx->result, "acknowledged-durable", id, torn_ctx_elapsed(ctx),
+                              "round %lld: %lld acknowledged writes lost by the server crash "
+                              "(seq %lld..%lld acknowledged, %s after restart); the oldest "
+                              "was acknowledged %.1f ms before the crash",
+                              round, lost, found + 1, a->max_seq[w],
+                              found ? "earlier seq read" : "record missing", window);
+    }
+    torn_target_close(ctx->target);
+    return rc;
+}
+
+/* One round: writers run, the server is killed, writers are collected,
+ * the server restarts, the records are judged. */
+static int one_round(struct torn_ctx *ctx, long long round, struct totals *tot,
+                     struct torn_err *err)
+{
+    int n = (int)torn_param_int(ctx, "workers");
+    double min_ms = torn_param_num(ctx, "min_delay_ms"), max_ms = torn_param_num(ctx, "max_delay_ms");
+    struct torn_child kids[MAX_WORKERS];
+    struct acks a;
+    struct torn_msg m;
+    uint64_t t_kill, t0;
+    int rc, started = 0;
+
+    memset(&a, 0, sizeof a);
+    if ((rc = reset_records(ctx, n, err)) != 0)
+        return rc;
+    for (int w = 0; w < n && !rc; w++)
+        if ((rc = torn_child_spawn(ctx, w, 1, writer, NULL, &kids[w], err)) == 0)
+            started++;
+    torn_drain_until(kids, started,
+                     torn_now_ns() + (uint64_t)((min_ms + torn_rng_double(&ctx->rng) *
+                                                             (max_ms - min_ms)) * 1e6),
+                     acks_note, &a);
+    if (!rc)
+        rc = ctx->target->ops->fault(ctx->target, TORN_FAULT_SERVER_KILL, NULL, err);
+    t_kill = torn_now_ns(); /* the server is certainly dead now */
+    torn_history_add(ctx->history, "fault", 0, "server-kill", NULL, NULL, t_kill);
+    for (int w = 0; w < started; w++) {
+        while (torn_msg_recv(kids[w].fd, &m, ctx->timeout_ms, NULL) == 1)
+            acks_note(&a, &m);
+        torn_child_wait(&kids[w], ctx->timeout_ms, NULL, NULL);
+    }
+    t0 = torn_now_ns();
+    if (!rc)
+        rc = ctx->target->ops->fault(ctx->target, TORN_FAULT_SERVER_RESTART, NULL, err);
+    torn_ctx_op(ctx, TORN_OP_RECOVER, rc ? TORN_OUT_FAIL : TORN_OUT_OK, torn_now_ns() - t0);
+    torn_history_add(ctx->history, "fault", 0, "server-restart", NULL, NULL, 0);
+    if ((double)(torn_now_ns() - t0) / 1e6 > tot->recover_ms)
+        tot->recover_ms = (double)(torn_now_ns() - t0) / 1e6;
+    if (!rc)
+        rc = judge(ctx, started, round, &a, t_kill, tot, err);
+    acks_free(&a);
+    return rc;
+}
+
+static int durability_run(struct torn_ctx *ctx, struct torn_err *err)
+{
+    long long rounds = torn_param_int(ctx, "rounds"), workers = torn_param_int(ctx, "workers");
+    double duration = torn_param_num(ctx, "duration_s");
+    struct totals tot = {0};
+    int rc = TORN_OK;
+
+    if (workers < 1 || workers > MAX_WORKERS)
+        return torn_err_set(err, TORN_E_CONFIG, "durability: workers must be 1..%d",
+                            MAX_WORKERS);
+    for (long long r = 1; r <= rounds && !rc && !torn_stop_requested(); r++) {
+        if (duration > 0 && torn_ctx_elapsed(ctx) > duration)
+            break;
+        rc = one_round(ctx, r, &tot, err);
+        tot.rounds++;
+    }
+    if (!rc && tot.acked == 0)
+        rc = torn_err_set(err, TORN_E_REMOTE,
+                          "durability: no write was acknowledged before the crashes (raise "
+                          "min_delay_ms?)");
+    torn_result_metric(ctx->result, "server_crashes", (double)tot.rounds);
+    torn_result_metric(ctx->result, "acknowledged_writes", (double)tot.acked);
+    torn_result_metric(ctx->result, "lost_acknowledged_writes", (double)tot.lost);
+    torn_result_metric(ctx->result, "loss_window_ms", tot.max_window_ms);
+    torn_result_metric(ctx->result, "max_recovery_ms", tot.recover_ms);
+    return rc;
+}
+
+const struct torn_scenario_ops torn_scenario_durability = {
+    .version = TORN_SCENARIO_OPS_V1,
+    .name = "durability",
+    .summary = "SIGKILL the server itself during acknowledged writes, restart; nothing acked lost",
+    .needs = TORN_CAP_UPDATE | TORN_CAP_READ | TORN_CAP_RESET | TORN_CAP_FAULT,
+    .defaults = "{\"rounds\": 3, \"workers\": 2, \"min_delay_ms\": 200, \"max_delay_ms\": 500, "
+                "\"payload_len\": 256, \"duration_s\": 60}",
+    .run = durability_run,
+};

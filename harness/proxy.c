@@ -437,7 +437,10 @@ static void pump(struct conn *c, int down)
     torn_rng_seed(&rng, c->seed + (uint64_t)down);
     while (buf && !stopping(c)) {
         int n = snapshot(c, down, tx), after;
-        if (check_timers(c, tx, n)) {
+        int blackhole = check_timers(c, tx, n);
+        if (stopping(c))
+            break;
+        if (blackhole) {
             nap(c, TICK_MS);
             continue;
         }
@@ -446,7 +449,7 @@ static void pump(struct conn *c, int down)
             break;
         }
         struct pollfd pfd = {src, POLLIN, 0};
-        if (poll(&pfd, 1, TICK_MS) <= 0)
+        if (poll(&pfd, 1, TICK_MS) <= 0 || stopping(c))
             continue;
         ssize_t got = recv(src, buf, CHUNK, 0);
         if (got < 0 && (errno == EINTR || errno == EAGAIN))

@@ -45,7 +45,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, cJSON *o
     cJSON_Delete(obj);
     size_t len = text ? strlen(text) : 0;
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, text ? text : (void *)"", MHD_RESPMEM_MUST_FREE);
+        text ? MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE)
+             : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     if (!r) {
         free(text);
         return MHD_NO;

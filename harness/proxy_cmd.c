@@ -181,6 +181,12 @@ fail:
     return -1;
 }
 
+static void on_signal(int sig)
+{
+    (void)sig;
+    torn_request_stop();
+}
+
 int torn_cmd_proxy(int argc, char **argv)
 {
     struct proxy_opts o = {.name = "proxy", .seed = 1};
@@ -189,11 +195,11 @@ int torn_cmd_proxy(int argc, char **argv)
     int rc = proxy_args(argc, argv, &o);
     if (rc == 0) {
         name_toxics(&o);
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGTERM);
-        sigprocmask(SIG_BLOCK, &set, NULL);   /* before any thread starts */
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;   /* any thread may take it; the loop polls */
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
         rc = proxy_start(&o, &p, &api);
         struct torn_rng rng;
         torn_rng_seed(&rng, torn_seed_derive(o.seed, "proxy-schedule"));
@@ -206,9 +212,9 @@ int torn_cmd_proxy(int argc, char **argv)
                 schedule_step(p, &o, &rng, t_s);
                 next += (uint64_t)(o.schedule_s * 1e9);
             }
-            struct timespec ts = {0, 50 * 1000000L};
-            if (sigtimedwait(&set, NULL, &ts) > 0)
+            if (torn_stop_requested())
                 break;
+            torn_sleep_ns(50 * 1000000ULL);
         }
         if (api)
             torn_proxy_api_stop(api);   /* frees the adopted proxy too */

@@ -31,7 +31,7 @@
 #include "target.h"
 #include "util.h"
 
-enum { MSG_JOB = 1, MSG_VIOLATION, MSG_ERROR };
+enum { MSG_JOB = 1, MSG_VIOLATION, MSG_ERROR, MSG_READ_ERRORS };
 enum { EV_NONE, EV_COMPLETED, EV_FAILED };
 enum { V_READ_AFTER_EVENT, V_FAILED_HALF, V_VERSION, V_TERMINAL, V_COUNT };
 
@@ -67,7 +67,7 @@ static void post(int wfd, uint32_t type, int index, long long a, long long b, lo
 struct watch {
     int kind;                 /* EV_COMPLETED / EV_FAILED */
     uint64_t t_event;
-    long long reads, stale, last_version;
+    long long reads, stale, errors, last_version;
     uint64_t first_stale_ns, last_stale_ns;
     char last_updated[40];
     char first_bad[120];      /* description of the first stale read */
@@ -143,14 +143,17 @@ static void reread(struct torn_ctx *ctx, struct torn_target *t, const struct ebp
         int ok = rc == 0 && consistent(p, w, rec);
         if (rc == 0)
             check_versions(w, rec, index, wfd, id);
-        if (!ok) {
+        if (rc && rc != TORN_E_NOTFOUND) {
+            w->errors++;   /* unknown, not stale: the safe-read scenario judges errors */
+        } else if (!ok) {
             if (!w->stale++) {
                 w->first_stale_ns = now - w->t_event;
                 describe(rec, rc, &err, w->first_bad, sizeof w->first_bad);
             }
             w->last_stale_ns = now - w->t_event;
         }
-        w->ended_ok = ok;
+        if (!rc || rc == TORN_E_NOTFOUND)
+            w->ended_ok = ok;
         cJSON_Delete(rec);
         if (torn_now_ns() < end)
             torn_sleep_ns((uint64_t)p->reread_interval_ms * 1000000u);
@@ -172,6 +175,8 @@ static void report_job(const struct ebp *p, const struct watch *w, const char *i
              w->kind == EV_COMPLETED ? V_READ_AFTER_EVENT : V_FAILED_HALF, 0, 0, text);
     }
     (void)p;
+    if (w->errors)
+        post(wfd, MSG_READ_ERRORS, index, w->errors, 0, 0, id);
     post(wfd, MSG_JOB, index, w->kind, w->stale, w->stale ? (long long)(w->last_stale_ns / 1000) : -1,
          id);
 }
@@ -276,7 +281,7 @@ static int worker(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
 /* ---- parent ---- */
 
 struct tally {
-    long long jobs, completed, failed, silent, stale_jobs, stale_reads;
+    long long jobs, completed, failed, silent, stale_jobs, stale_reads, read_errors;
     struct torn_hdr window;   /* stale-read window per stale job, in us */
     int error_code;
     char error[256];
@@ -300,6 +305,8 @@ static void absorb(struct torn_ctx *ctx, const struct torn_msg *m, struct tally 
         char id[48];
         snprintf(id, sizeof id, "%.*s", (int)strcspn(key, ":"), key);
         torn_result_violation(ctx->result, criteria[m->a], id, t_s, "%s", m->text);
+    } else if (m->type == MSG_READ_ERRORS) {
+        ty->read_errors += m->a;
     } else if (m->type == MSG_ERROR && !ty->error_code) {
         ty->error_code = (int)m->a;
         snprintf(ty->error, sizeof ty->error, "%s", m->text);
@@ -340,6 +347,7 @@ static void metrics(struct torn_ctx *ctx, const struct tally *ty)
     torn_result_metric(r, "jobs_without_terminal_event", (double)ty->silent);
     torn_result_metric(r, "jobs_with_stale_reads", (double)ty->stale_jobs);
     torn_result_metric(r, "stale_reads", (double)ty->stale_reads);
+    torn_result_metric(r, "read_errors_after_event", (double)ty->read_errors);
     if (ty->window.n) {
         torn_result_metric(r, "stale_window_ms_p50", torn_hdr_quantile(&ty->window, 0.5) / 1e3);
         torn_result_metric(r, "stale_window_ms_p90", torn_hdr_quantile(&ty->window, 0.9) / 1e3);

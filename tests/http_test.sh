@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Integration test for the HTTP target, the reference research service and
+# the fault proxy (issue 4).  Starts a real redis-server, `torn proxy` between
+# the service and Redis (with its Toxiproxy-compatible API), and the service
+# in each finalize mode; proves two-writes and emit-first FAIL
+# event-before-persist with a stale read reported while atomic PASSES over
+# several seeds; shows the proxy's latency and reset are observable; and
+# that a down / HTML / silent / hung service or a bad spec gives exit 2 or a
+# reported violation with a clear line, never a hang.
+set -u
+root=${TORN_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+tmp=$(mktemp -d /tmp/torn-http-test.XXXXXX)
+# Private copies: the shared tree may be relinked while this runs.
+cp "${TORN_BIN:-$root/torn}" "$tmp/torn" && torn=$tmp/torn
+cp "${RS_BIN:-$root/build/research-service}" "$tmp/research-service" 2>/dev/null
+rs=$tmp/research-service
+spec=$root/examples/research-service/research.json
+pass=0
+fail=0
+pids=()
+
+cleanup() {
+    for p in "${pids[@]}"; do
+        kill -9 "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; [[ -f $tmp/last.out ]] && sed 's/^/     /' "$tmp/last.out" | tail -15; }
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start NAME CMD...: run in the background, wait (5 s max) for a
+# "listening on" line in NAME.out; the pid goes into $last_pid.
+start() {
+    local name=$1; shift
+    "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    last_pid=$!
+    pids+=("$last_pid")
+    for _ in $(seq 100); do
+        grep -q 'listening on' "$tmp/$name.out" 2>/dev/null && return 0
+        kill -0 "$last_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "could not start $name: $(cat "$tmp/$name.err")"
+    return 1
+}
+port_of() {  # NAME [api]: the port printed by NAME
+    if [[ ${2:-} == api ]]; then
+        sed -n 's/^api listening on [0-9.]*:\([0-9]*\).*/\1/p' "$tmp/$1.out" | head -1
+    else
+        grep -v '^api' "$tmp/$1.out" | sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' | head -1
+    fi
+}
+stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+
+# run_torn EXPECTED_RC PATTERN DESCRIPTION ARGS...: run torn (30 s max).
+run_torn() {
+    local want=$1 pat=$2 what=$3; shift 3
+    local t0=$SECONDS
+    timeout -k 2 30 "$torn" run --quiet --no-color "$@" >"$tmp/last.out" 2>&1
+    local rc=$?
+    if [[ $rc -eq $want ]] && grep -q -- "$pat" "$tmp/last.out"; then
+        ok "$what (exit $rc, $((SECONDS - t0)) s)"
+    else
+        bad "$what: wanted exit $want and '$pat', got exit $rc"
+    fi
+}
+
+if [[ ! -x $rs ]]; then
+    echo "FAIL research-service not built ($rs): run make"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+# --- Redis, and torn proxy between the service and Redis ---
+rport=$(free_port)
+mkdir -p "$tmp/redis"
+redis-server --port "$rport" --bind 127.0.0.1 --dir "$tmp/redis" --save '' --appendonly no \
+    >"$tmp/redis.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
+start proxy "$torn" proxy --name store --listen 127.0.0.1:0 --upstream "127.0.0.1:$rport" \
+    --api 127.0.0.1:0 || { echo "0 passed, 1 failed"; exit 1; }
+pport=$(port_of proxy)
+api="http://127.0.0.1:$(port_of proxy api)"
+echo "redis :$rport, proxy :$pport, proxy API $api"
+
+service() {  # MODE [extra args]: (re)start the service through the proxy
+    [[ -n ${svc_pid:-} ]] && stop "$svc_pid"
+    local mode=$1; shift
+    start svc "$rs" --port 0 --mode "$mode" --redis "127.0.0.1:$pport" --quiet "$@" || return 1
+    svc_pid=$last_pid
+    svc="http://127.0.0.1:$(port_of svc)"
+}
+common=(--scenario event-before-persist --target-spec "$spec" --set "toxiproxy=$api"
+        --set proxy=store --set store_latency_ms=2)
+
+# --- the seed 000 bug, both variants, and the fix ---
+service two-writes
+run_torn 1 'read-after-event' "two-writes FAILS event-before-persist (seed 1)" \
+    --target "$svc" "${common[@]}" --seed 1
+service emit-first
+run_torn 1 'read-after-event' "emit-first FAILS event-before-persist (seed 1)" \
+    --target "$svc" "${common[@]}" --seed 1
+service atomic
+for seed in 1 2 3; do
+    run_torn 0 'PASS' "atomic PASSES event-before-persist (seed $seed)" \
+        --target "$svc" "${common[@]}" --seed "$seed"
+done
+service atomic --fail-every 3
+run_torn 0 'PASS' "atomic PASSES with failing jobs and store resets (seed 4)" \
+    --target "$svc" "${common[@]}" --seed 4 --set store_reset_every=4
+
+# --- proxy faults are observable ---
+ping_ms() {  # PORT: round trip of a Redis PING through it, in ms, or "reset"
+    python3 - "$1" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+t = time.monotonic()
+try:
+    s.sendall(b"PING\r\n")
+    data = s.recv(64)
+    print("reset" if not data else int((time.monotonic() - t) * 1000))
+except (ConnectionResetError, BrokenPipeError):
+    print("reset")
+PY
+}
+curl -s -X POST "$api/populate" \
+    -d "[{\"name\":\"lat\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:$rport\"}]" \
+    >"$tmp/populate.json"
+lport=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["proxies"][0]["listen"].split(":")[1])' "$tmp/populate.json")
+base=$(ping_ms "$lport")
+curl -s -X POST "$api/proxies/lat/toxics" \
+    -d '{"name":"slow","type":"latency","stream":"downstream","attributes":{"latency":150,"jitter":0}}' >/dev/null
+slow=$(ping_ms "$lport")
+if [[ $base =~ ^[0-9]+$ && $slow =~ ^[0-9]+$ && $slow -ge 140 && $base -lt 100 ]]; then
+    ok "proxy latency observable: PING ${base} ms -> ${slow} ms with latency=150ms"
+else
+    bad "proxy latency: PING ${base} ms -> ${slow} ms with latency=150ms"
+fi
+curl -s -X DELETE "$api/proxies/lat/toxics/slow" >/dev/null
+curl -s -X POST "$api/proxies/lat/toxics" \
+    -d '{"type":"reset_peer","attributes":{"timeout":0}}' >/dev/null
+r=$(ping_ms "$lport")
+[[ $r == reset ]] && ok "proxy reset_peer observable: connection reset" \
+    || bad "proxy reset_peer: got '$r', wanted a reset"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$api/reset")
+r=$(ping_ms "$lport")
+[[ $code == 204 && $r =~ ^[0-9]+$ ]] && ok "proxy /reset clears toxics (PING ${r} ms)" \
+    || bad "proxy /reset: HTTP $code, PING '$r'"
+
+# --- bad services and specs: exit 2 or a violation, never a hang ---
+dead=$(free_port)
+run_torn 2 'cannot connect' "service down: exit 2 naming the address" \
+    --target "http://127.0.0.1:$dead" --scenario event-before-persist --target-spec "$spec"
+service atomic --misbehave html
+run_torn 2 'not JSON' "HTML instead of JSON: exit 2" \
+    --target "$svc" --scenario event-before-persist --target-spec "$spec" --set jobs=2
+service atomic --misbehave no-events
+run_torn 1 'terminal-event' "service never sends the event: violation" \
+    --target "$svc" --scenario event-before-persist --target-spec "$spec" --set jobs=2 \
+    --set event_timeout_ms=800
+service atomic --misbehave hang
+run_torn 2 'no answer in time' "hung service: exit 2 after the timeout" \
+    --target "$svc" --scenario event-before-persist --target-spec "$spec" --set jobs=2 \
+    --timeout-ms 800
+echo '{"create":{"path":"/research"},"read":{"path":"/r/{id}"}}' >"$tmp/bad.json"
+run_torn 2 "bad.json: field create.id: missing" "spec without create.id: exit 2 naming it" \
+    --target "$svc" --scenario event-before-persist --target-spec "$tmp/bad.json"
+echo '{"create":{"path":"/research","id":"/id"},"read":{"path":"/r/{id}","record":"x"}}' \
+    >"$tmp/bad2.json"
+run_torn 2 "field read.record: not a JSON pointer" "spec with a bad pointer: exit 2 naming it" \
+    --target "$svc" --scenario event-before-persist --target-spec "$tmp/bad2.json"
+timeout 5 "$torn" proxy --listen 127.0.0.1:0 --upstream 127.0.0.1:1 --toxic warp=9 \
+    >"$tmp/last.out" 2>&1
+rc=$?
+[[ $rc -eq 2 ]] && grep -q "unknown type" "$tmp/last.out" && ok "torn proxy: bad --toxic exits 2" \
+    || bad "torn proxy bad --toxic: exit $rc"
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]

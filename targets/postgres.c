@@ -13,12 +13,12 @@
  * or HOST[:PORT][/DB].  Parameters that are libpq keywords (sslmode, ...)
  * are passed to libpq.
  *
- * Strategies, each what teams really ship (seed 002):
- *   select-update  SELECT, decide in the client, UPDATE by id: TOCTOU race
+ * Strategies, each what teams really ship (seed 002; guarded is the default):
  *   guarded        one UPDATE ... WHERE id AND version/status guard,
  *                  version = version + 1, RETURNING; the row count decides
  *   serializable   SELECT + UPDATE in a SERIALIZABLE transaction, retried
  *                  (bounded) on serialization failures (40001, 40P01)
+ *   select-update  SELECT, decide in the client, UPDATE by id: TOCTOU race
  * Dual writes: dual=separate (two autocommit statements) or dual=atomic
  * (one transaction); the default follows the strategy (select-update
  * separate, the others atomic).
@@ -44,12 +44,13 @@
 #include "server.h"
 #include "util.h"
 
-enum pg_strategy { S_SELECT_UPDATE, S_GUARDED, S_SERIALIZABLE };
+/* Same order as pg_strategies; [0] is the default: a correct one. */
+enum pg_strategy { S_GUARDED, S_SERIALIZABLE, S_SELECT_UPDATE };
 
 static const struct torn_strategy pg_strategies[] = {
-    {"select-update", "SELECT, then UPDATE by id (seed 002's TOCTOU race)"},
     {"guarded", "one UPDATE ... WHERE id AND version ... RETURNING; row count decides"},
     {"serializable", "SELECT + UPDATE at SERIALIZABLE, bounded retries on 40001"},
+    {"select-update", "SELECT, then UPDATE by id (seed 002's TOCTOU race)"},
     {NULL, NULL},
 };
 

@@ -10,13 +10,13 @@
  * from the parameters appendonly, appendfsync, save, server.<directive>),
  * else redis://[[USER]:PASS@]HOST[:PORT][/DB] or HOST[:PORT][/DB].
  *
- * Strategies, each what teams really ship:
+ * Strategies, each what teams really ship (the first, watch, is the default):
+ *   watch       WATCH/GET/MULTI/SET/EXEC, retried on conflict (bounded)
+ *   lua         the merge done server-side by one EVALSHA
  *   two-writes  seed 000's bug: results, then status, two GET/merge/SET calls
  *   get-set     the generic store helper: GET, merge in the client, SET
  *   merged      seed 000's fallback fix: the merged record in ONE SET (the
  *               value is atomic; the read-modify-write is still racy)
- *   watch       WATCH/GET/MULTI/SET/EXEC, retried on conflict (bounded)
- *   lua         the merge done server-side by one EVALSHA
  * Dual writes: dual=separate (two MULTI blocks, one per structure) or
  * dual=atomic (one MULTI); the default follows the strategy (watch and lua
  * atomic, the others separate).
@@ -39,14 +39,15 @@
 #include "server.h"
 #include "util.h"
 
-enum redis_strategy { S_TWO_WRITES, S_GET_SET, S_MERGED, S_WATCH, S_LUA };
+/* Same order as redis_strategies; [0] is the default: a correct one. */
+enum redis_strategy { S_WATCH, S_LUA, S_TWO_WRITES, S_GET_SET, S_MERGED };
 
 static const struct torn_strategy redis_strategies[] = {
+    {"watch", "WATCH/MULTI/EXEC with bounded retries"},
+    {"lua", "server-side merge with EVALSHA"},
     {"two-writes", "SET results, then SET status (seed 000's bug): intermediate state visible"},
     {"get-set", "GET, merge in the client, SET: read-modify-write race"},
     {"merged", "one SET of the merged record: atomic value, racy read-modify-write"},
-    {"watch", "WATCH/MULTI/EXEC with bounded retries"},
-    {"lua", "server-side merge with EVALSHA"},
     {NULL, NULL},
 };
 
@@ -69,6 +70,7 @@ struct redis_priv {
     int retries;
     int timeout_ms;
     char sha[48];                /* SHA1 of the loaded Lua script */
+    int reached;                 /* setup connected: teardown may clean up */
 };
 
 /* The Lua twin of torn_recop_apply: ARGV = mode, patch JSON, now, and the
@@ -256,8 +258,11 @@ static redisReply *cmd(struct torn_target *t, struct torn_err *err, const char *
     va_start(ap, fmt);
     r = redisvCommand(p->c, fmt, ap);
     va_end(ap);
-    if (!r)
-        ctx_error(t, "command", 1, err);
+    if (!r) {
+        char what[16];
+        snprintf(what, sizeof what, "%.*s", (int)strcspn(fmt, " "), fmt);
+        ctx_error(t, what, 1, err);
+    }
     return r;
 }
 
@@ -388,6 +393,7 @@ static int redis_setup(struct torn_target *t, struct torn_err *err)
     }
     /* Fail here, before any scenario, when the server cannot be used. */
     rc = redis_connect(t, err);
+    p->reached = rc == 0;
     drop(p);
     return rc;
 }
@@ -424,7 +430,7 @@ static void redis_teardown(struct torn_target *t)
         p->srv = NULL;
         return;
     }
-    if (p->host[0])
+    if (p->reached)
         delete_namespace(t);
     drop(p);
 }

@@ -23,6 +23,7 @@
 #include "common.h"
 #include "err.h"
 #include "hdr.h"
+#include "jobs_common.h"
 #include "history.h"
 #include "proc.h"
 #include "proxy.h"
@@ -47,21 +48,6 @@ struct ebp {
     long long reset_every;
     int reset_ms;
 };
-
-static void post(int wfd, uint32_t type, int index, long long a, long long b, long long c,
-                 const char *text)
-{
-    struct torn_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = type;
-    m.worker = (uint32_t)index;
-    m.a = a;
-    m.b = b;
-    m.c = c;
-    m.t_ns = torn_now_ns();
-    snprintf(m.text, sizeof m.text, "%.191s", text ? text : "");
-    torn_msg_send(wfd, &m);
-}
 
 /* What one job's re-reads saw. */
 struct watch {
@@ -111,13 +97,13 @@ static void check_versions(struct watch *w, const cJSON *rec, int index, int wfd
         if (v < w->last_version) {
             snprintf(text, sizeof text, "%s: version went from %lld back to %lld", id,
                      w->last_version, v);
-            post(wfd, MSG_VIOLATION, index, V_VERSION, 0, 0, text);
+            torn_jc_post(wfd, MSG_VIOLATION, index, V_VERSION, 0, 0, text);
             w->version_bad = 1;
         } else if (v > w->last_version && upd && w->last_updated[0] &&
                    strcmp(upd, w->last_updated) < 0) {
             snprintf(text, sizeof text, "%s: version rose to %lld but _updated_at went back "
                                         "from %s to %s", id, v, w->last_updated, upd);
-            post(wfd, MSG_VIOLATION, index, V_VERSION, 0, 0, text);
+            torn_jc_post(wfd, MSG_VIOLATION, index, V_VERSION, 0, 0, text);
             w->version_bad = 1;
         }
     }
@@ -171,27 +157,26 @@ static void report_job(const struct ebp *p, const struct watch *w, const char *i
                  id, w->kind == EV_COMPLETED ? "completion event" : "failure event",
                  w->first_bad, w->first_stale_ns / 1e6, w->stale, w->reads,
                  w->last_stale_ns / 1e6, w->ended_ok ? "" : ", still stale at the end");
-        post(wfd, MSG_VIOLATION, index,
+        torn_jc_post(wfd, MSG_VIOLATION, index,
              w->kind == EV_COMPLETED ? V_READ_AFTER_EVENT : V_FAILED_HALF, 0, 0, text);
     }
     (void)p;
     if (w->errors)
-        post(wfd, MSG_READ_ERRORS, index, w->errors, 0, 0, id);
-    post(wfd, MSG_JOB, index, w->kind, w->stale, w->stale ? (long long)(w->last_stale_ns / 1000) : -1,
+        torn_jc_post(wfd, MSG_READ_ERRORS, index, w->errors, 0, 0, id);
+    torn_jc_post(wfd, MSG_JOB, index, w->kind, w->stale, w->stale ? (long long)(w->last_stale_ns / 1000) : -1,
          id);
 }
 
 /* Briefly reset the store connection through the proxy's control API. */
-static void store_reset(const struct ebp *p, int timeout_ms)
+static void store_reset(struct torn_ctx *ctx, const struct ebp *p)
 {
-    cJSON *tox = cJSON_Parse("{\"name\":\"torn-ebp-reset\",\"type\":\"reset_peer\","
-                             "\"stream\":\"downstream\",\"attributes\":{\"timeout\":0}}");
     struct torn_err err;
-    if (tox && torn_toxiproxy_add(p->api, p->proxy, tox, timeout_ms, &err) == 0) {
+    if (torn_jc_toxic(ctx, p->api, p->proxy, "torn-ebp-reset", "reset_peer", "timeout", 0, 0, 1,
+                      &err) == 0) {
         torn_sleep_ns((uint64_t)p->reset_ms * 1000000u);
-        torn_toxiproxy_remove(p->api, p->proxy, "torn-ebp-reset", timeout_ms, &err);
+        torn_jc_toxic(ctx, p->api, p->proxy, "torn-ebp-reset", "reset_peer", "timeout", 0, 0, 0,
+                      &err);
     }
-    cJSON_Delete(tox);
 }
 
 /* Wait for the job's terminal event: EV_* or a negative code (err set). */
@@ -220,7 +205,7 @@ static int wait_terminal(struct torn_ctx *ctx, struct torn_target *t, const stru
         if (kind != EV_NONE)
             return kind;
         if (resets) {
-            store_reset(p, ctx->timeout_ms);
+            store_reset(ctx, p);
             resets = 0;
         }
     }
@@ -252,8 +237,8 @@ static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct ebp
         rc = wait_terminal(ctx, t, p, sub, jobno, &w.t_event, &err);
         if (rc == TORN_E_TIMEOUT || rc == TORN_E_PROTOCOL) {
             snprintf(text, sizeof text, "%s: no terminal event: %.150s", id, err.msg);
-            post(wfd, MSG_VIOLATION, index, V_TERMINAL, 0, 0, text);
-            post(wfd, MSG_JOB, index, EV_NONE, 0, -1, id);
+            torn_jc_post(wfd, MSG_VIOLATION, index, V_TERMINAL, 0, 0, text);
+            torn_jc_post(wfd, MSG_JOB, index, EV_NONE, 0, -1, id);
             rc = 0;
         } else if (rc > 0) {
             w.kind = rc;
@@ -264,7 +249,7 @@ static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct ebp
     }
     t->ops->unsubscribe(t, sub);
     if (rc && rc != TORN_E_INTERRUPTED)
-        post(wfd, MSG_ERROR, index, rc, 0, 0, err.msg);
+        torn_jc_post(wfd, MSG_ERROR, index, rc, 0, 0, err.msg);
     free(id);
     return rc;
 }
@@ -287,8 +272,9 @@ struct tally {
     char error[256];
 };
 
-static void absorb(struct torn_ctx *ctx, const struct torn_msg *m, struct tally *ty)
+static void absorb(struct torn_ctx *ctx, const struct torn_msg *m, void *arg)
 {
+    struct tally *ty = arg;
     double t_s = (double)(m->t_ns - ctx->t0_ns) / 1e9;
     if (m->type == MSG_JOB) {
         ty->jobs++;
@@ -313,31 +299,6 @@ static void absorb(struct torn_ctx *ctx, const struct torn_msg *m, struct tally 
     }
 }
 
-static void collect(struct torn_ctx *ctx, struct torn_child *ch, int n, struct tally *ty)
-{
-    int open_n = n;
-    while (open_n > 0) {
-        for (int i = 0; i < n; i++) {
-            struct torn_msg m;
-            int r = 0;
-            if (ch[i].fd < 0)
-                continue;
-            while ((r = torn_msg_recv(ch[i].fd, &m, 5, NULL)) == 1)
-                absorb(ctx, &m, ty);
-            if (r == 0 || r == TORN_E_IO) {
-                torn_child_wait(&ch[i], ctx->timeout_ms, NULL, NULL);
-                open_n--;
-            }
-        }
-        if (torn_stop_requested())
-            for (int i = 0; i < n; i++)
-                if (ch[i].fd >= 0) {
-                    torn_child_kill(&ch[i]);
-                    open_n--;
-                }
-    }
-}
-
 static void metrics(struct torn_ctx *ctx, const struct tally *ty)
 {
     struct torn_result *r = ctx->result;
@@ -359,20 +320,10 @@ static void metrics(struct torn_ctx *ctx, const struct tally *ty)
 static int store_latency(struct torn_ctx *ctx, const struct ebp *p, int on, struct torn_err *err)
 {
     long long lat = torn_param_int(ctx, "store_latency_ms");
-    if (!p->api[0] || lat <= 0)
+    if (lat <= 0)
         return 0;
-    if (!on)
-        return torn_toxiproxy_remove(p->api, p->proxy, "torn-ebp-latency", ctx->timeout_ms, err);
-    cJSON *tox = cJSON_CreateObject(), *attr = cJSON_CreateObject();
-    cJSON_AddStringToObject(tox, "name", "torn-ebp-latency");
-    cJSON_AddStringToObject(tox, "type", "latency");
-    cJSON_AddStringToObject(tox, "stream", "downstream");
-    cJSON_AddNumberToObject(attr, "latency", (double)lat);
-    cJSON_AddNumberToObject(attr, "jitter", (double)torn_param_int(ctx, "store_jitter_ms"));
-    cJSON_AddItemToObject(tox, "attributes", attr);
-    int rc = torn_toxiproxy_add(p->api, p->proxy, tox, ctx->timeout_ms, err);
-    cJSON_Delete(tox);
-    return rc;
+    return torn_jc_toxic(ctx, p->api, p->proxy, "torn-ebp-latency", "latency", "latency", lat,
+                         torn_param_int(ctx, "store_jitter_ms"), on, err);
 }
 
 static int ebp_run(struct torn_ctx *ctx, struct torn_err *err)
@@ -406,7 +357,7 @@ static int ebp_run(struct torn_ctx *ctx, struct torn_err *err)
     int spawned = 0;
     for (; rc == 0 && spawned < p.workers; spawned++)
         rc = torn_child_spawn(ctx, spawned, 1, worker, &p, &ch[spawned], err);
-    collect(ctx, ch, spawned, &ty);
+    torn_jc_collect(ctx, ch, spawned, absorb, NULL, &ty);
     struct torn_err err2;
     store_latency(ctx, &p, 0, &err2);
     metrics(ctx, &ty);

@@ -1,0 +1,80 @@
+/* torn: helpers shared by the job scenarios (see jobs_common.h). */
+#include "jobs_common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "err.h"
+#include "proc.h"
+#include "proxy.h"
+#include "scenario.h"
+#include "util.h"
+
+void torn_jc_post(int wfd, uint32_t type, int index, long long a, long long b, long long c,
+                  const char *text)
+{
+    struct torn_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = type;
+    m.worker = (uint32_t)index;
+    m.a = a;
+    m.b = b;
+    m.c = c;
+    m.t_ns = torn_now_ns();
+    snprintf(m.text, sizeof m.text, "%.191s", text ? text : "");
+    torn_msg_send(wfd, &m);
+}
+
+void torn_jc_collect(struct torn_ctx *ctx, struct torn_child *ch, int n,
+                     void (*absorb)(struct torn_ctx *ctx, const struct torn_msg *m, void *arg),
+                     void (*tick)(struct torn_ctx *ctx, void *arg), void *arg)
+{
+    int open_n = 0;
+    for (int i = 0; i < n; i++)
+        open_n += ch[i].fd >= 0;
+    while (open_n > 0) {
+        for (int i = 0; i < n; i++) {
+            struct torn_msg m;
+            int r = 0;
+            if (ch[i].fd < 0)
+                continue;
+            while ((r = torn_msg_recv(ch[i].fd, &m, 5 / n + 1, NULL)) == 1)
+                absorb(ctx, &m, arg);
+            if (r == 0 || r == TORN_E_IO) {
+                torn_child_wait(&ch[i], ctx->timeout_ms, NULL, NULL);
+                open_n--;
+            }
+        }
+        if (tick)
+            tick(ctx, arg);
+        if (torn_stop_requested())
+            for (int i = 0; i < n; i++)
+                if (ch[i].fd >= 0) {
+                    torn_child_kill(&ch[i]);
+                    open_n--;
+                }
+    }
+}
+
+int torn_jc_toxic(struct torn_ctx *ctx, const char *api, const char *proxy, const char *name,
+                  const char *type, const char *attr, long long value, long long jitter, int on,
+                  struct torn_err *err)
+{
+    if (!api || !*api)
+        return 0;
+    if (!on)
+        return torn_toxiproxy_remove(api, proxy, name, ctx->timeout_ms, err);
+    cJSON *tox = cJSON_CreateObject(), *a = cJSON_CreateObject();
+    cJSON_AddStringToObject(tox, "name", name);
+    cJSON_AddStringToObject(tox, "type", type);
+    cJSON_AddStringToObject(tox, "stream", "downstream");
+    cJSON_AddNumberToObject(a, attr, (double)value);
+    if (jitter > 0)
+        cJSON_AddNumberToObject(a, "jitter", (double)jitter);
+    cJSON_AddItemToObject(tox, "attributes", a);
+    int rc = torn_toxiproxy_add(api, proxy, tox, ctx->timeout_ms, err);
+    cJSON_Delete(tox);
+    return rc;
+}

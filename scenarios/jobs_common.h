@@ -1,0 +1,32 @@
+/* torn: helpers shared by the job scenarios that drive a service through
+ * create/subscribe/read (event-before-persist, safe-read-http): worker
+ * messages, the parent's collect loop, and store disturbances through a
+ * Toxiproxy-compatible control API.  Not a plug point. */
+#ifndef TORN_SCENARIOS_JOBS_COMMON_H
+#define TORN_SCENARIOS_JOBS_COMMON_H
+
+#include <stdint.h>
+
+struct torn_child;
+struct torn_ctx;
+struct torn_err;
+struct torn_msg;
+
+/* Send a message with evidence text (truncated to fit) from a worker. */
+void torn_jc_post(int wfd, uint32_t type, int index, long long a, long long b, long long c,
+                  const char *text);
+
+/* Read every worker's messages until all have exited, calling absorb for
+ * each and tick (may be NULL) about every 5 ms; on a stop request kill
+ * them.  Reaps every child. */
+void torn_jc_collect(struct torn_ctx *ctx, struct torn_child *ch, int n,
+                     void (*absorb)(struct torn_ctx *ctx, const struct torn_msg *m, void *arg),
+                     void (*tick)(struct torn_ctx *ctx, void *arg), void *arg);
+
+/* Switch a toxic named `name` on proxy `proxy` at api on (with attribute
+ * `attr` = value, and jitter when > 0) or off.  api "" is a no-op. */
+int torn_jc_toxic(struct torn_ctx *ctx, const char *api, const char *proxy, const char *name,
+                  const char *type, const char *attr, long long value, long long jitter, int on,
+                  struct torn_err *err);
+
+#endif

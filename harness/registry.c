@@ -6,6 +6,7 @@
 #include "proxy.h"
 #include "report.h"
 #include "scenario.h"
+#include "schedule.h"
 #include "target.h"
 #include "tornfs.h"
 
@@ -31,6 +32,7 @@ extern const struct torn_scenario_ops torn_scenario_corrupt_read;
 extern const struct torn_scenario_ops torn_scenario_power_loss;
 extern const struct torn_scenario_ops torn_scenario_optimistic_lock;
 extern const struct torn_scenario_ops torn_scenario_event_before_persist;
+extern const struct torn_scenario_ops torn_scenario_safe_read_http;
 extern const struct torn_scenario_ops torn_scenario_state_transition;
 extern const struct torn_scenario_ops torn_scenario_dual_write;
 extern const struct torn_scenario_ops torn_scenario_durability;
@@ -42,6 +44,7 @@ static const struct torn_scenario_ops *const scenarios[] = {
     &torn_scenario_power_loss,
     &torn_scenario_optimistic_lock,
     &torn_scenario_event_before_persist,
+    &torn_scenario_safe_read_http,
     &torn_scenario_state_transition,
     &torn_scenario_dual_write,
     &torn_scenario_durability,
@@ -72,6 +75,9 @@ static const struct torn_command cmd_fs = {"fs", "mount, cut and control torn-fs
 static const struct torn_command cmd_proxy = {"proxy", "TCP fault proxy (Toxiproxy-compatible API)",
                                               torn_cmd_proxy};
 
+static const struct torn_command cmd_replay = {
+    "replay", "rerun a fuzzed schedule step by step (replay --schedule FILE)", torn_cmd_replay};
+
 static const struct torn_command *const commands[] = {
     &cmd_run,
     &cmd_list,
@@ -79,6 +85,7 @@ static const struct torn_command *const commands[] = {
     &cmd_check,
     &cmd_gen_history,
     &cmd_proxy,
+    &cmd_replay,
 };
 
 const struct torn_target_ops *const *torn_targets(size_t *n_out)

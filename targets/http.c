@@ -797,3 +797,22 @@ const struct torn_target_ops torn_target_http = {
     .next_event = http_next_event_op,
     .unsubscribe = http_unsubscribe_op,
 };
+
+/* ---- fuzzing entry point (fuzz/http_body.c, issue 6) ---- */
+
+int http_body_record(const struct http_spec *sp, const char *body, size_t len, const char *id,
+                     cJSON **rec_out, struct torn_err *err)
+{
+    struct resp r = {.status = 200, .body = (char *)body, .len = len, .method = "GET"};
+    cJSON *doc = NULL;
+    int rc;
+
+    *rec_out = NULL;
+    snprintf(r.ctype, sizeof r.ctype, "application/json");
+    snprintf(r.url, sizeof r.url, "(fuzz)");
+    rc = resp_json(&r, &doc, err);
+    if (rc == 0)
+        rc = normalize(sp, doc, id, &r, rec_out, err);
+    cJSON_Delete(doc);
+    return rc;
+}

@@ -74,4 +74,18 @@ int http_next_event(struct http_priv *p, struct torn_sub *sub, int timeout_ms,
 void http_unsubscribe(struct http_priv *p, struct torn_sub *sub);
 void http_events_close(struct http_priv *p);
 
+/* Fuzzing entry points (fuzz/, issue 6): the parsers of untrusted bytes,
+ * without a network. */
+/* Interpret a 2xx response body the way record_call does (JSON, then the
+ * spec's record and field pointers): 0 and *rec_out (caller frees), or
+ * TORN_E_PROTOCOL / TORN_E_NOMEM. */
+int http_body_record(const struct http_spec *sp, const char *body, size_t len, const char *id,
+                     struct cJSON **rec_out, struct torn_err *err);
+/* Feed bytes received on an event channel through the receive path: one
+ * WebSocket message (sse 0), or a Server-Sent Events stream arriving in
+ * pieces of `piece` bytes (sse 1; 0 = all at once).  *events_out is the
+ * array of queued events (caller frees). */
+int http_events_feed(const struct http_spec *sp, int sse, const char *data, size_t len,
+                     size_t piece, struct cJSON **events_out);
+
 #endif

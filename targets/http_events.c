@@ -414,3 +414,30 @@ void http_events_close(struct http_priv *p)
     free(ev);
     p->ev = NULL;
 }
+
+/* ---- fuzzing entry point (fuzz/http_events.c, issue 6) ---- */
+
+int http_events_feed(const struct http_spec *sp, int sse, const char *data, size_t len,
+                     size_t piece, cJSON **events_out)
+{
+    struct http_priv p;
+    struct torn_sub s;
+
+    *events_out = NULL;
+    memset(&p, 0, sizeof p);
+    memset(&s, 0, sizeof s);
+    p.sp = *sp;
+    s.p = &p;
+    if (!(s.queue = cJSON_CreateArray()))
+        return TORN_E_NOMEM;
+    if (!sse)
+        deliver(&s, data, len);
+    for (size_t off = 0; sse && off < len; off += piece ? piece : len) {
+        size_t n = piece && len - off > piece ? piece : len - off;
+        if (sse_write((char *)data + off, 1, n, &s) != n)
+            break;
+    }
+    free(s.buf);
+    *events_out = s.queue;
+    return 0;
+}

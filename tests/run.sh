@@ -52,7 +52,7 @@ for dir in "$@"; do
     [[ -d "$dir" ]] || continue
     for bin in "$dir"/*_test; do
         [[ -x "$bin" ]] || continue
-        run_one "$(basename "$dir")/$(basename "$bin")" 120 "$bin"
+        run_one "$(basename "$(dirname "$dir")")/$(basename "$bin")" 120 "$bin"
     done
 done
 

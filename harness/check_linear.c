@@ -957,7 +957,8 @@ static int check_model(enum model model, const struct torn_hist *h,
             rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
             goto out;
         }
-    qsort(parts, n_parts, sizeof *parts, cmp_part);
+    if (n_parts)
+        qsort(parts, n_parts, sizeof *parts, cmp_part);
     res->n_ops_checked = n_l;
     for (size_t i = 0; i < n_parts; i++)
         res->n_keys += parts[i].n > 0;

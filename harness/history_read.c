@@ -32,12 +32,14 @@ enum { RK_INVOKE, RK_OK, RK_FAIL, RK_INFO, RK_FAULT, RK_NOTIFY, RK_SKIP };
 
 static const char *const kind_names[] = {"invoke", "ok", "fail", "info", "fault", "notify"};
 
-/* Pairing state: process -> index of its open operation + 1. */
+/* Pairing state: process -> index of its open operation + 1 (0: none).
+ * Open addressing; entries are never removed (a process keeps its slot). */
 struct pmap {
     long long *proc;
-    size_t *idx;          /* 0 = empty slot */
+    size_t *idx;
+    unsigned char *used;
     size_t cap;           /* power of two */
-    size_t n;
+    size_t n;             /* distinct processes */
 };
 
 struct parser {
@@ -150,10 +152,11 @@ static cJSON *edn_atom(const char *s, const char **end)
 
 static cJSON *edn_value(const char *s, const char **end, int depth);
 
-static cJSON *edn_coll(const char *s, const char **end, int depth)
+/* A vector, list, map or (set = 1, s at its '{') set. */
+static cJSON *edn_coll(const char *s, const char **end, int depth, int set)
 {
     char close = *s == '[' ? ']' : *s == '(' ? ')' : '}';
-    int map = *s == '{';
+    int map = *s == '{' && !set;
     cJSON *c = map ? cJSON_CreateObject() : cJSON_CreateArray();
 
     if (!c)
@@ -203,11 +206,11 @@ static cJSON *edn_value(const char *s, const char **end, int depth)
         return NULL;
     s = edn_ws(s);
     if (*s == '#' && s[1] == '{')       /* a set: read as an array */
-        s++;
+        return edn_coll(s + 1, end, depth, 1);
     if (*s == '"')
         return edn_string(s, end);
     if (*s == '[' || *s == '(' || *s == '{')
-        return edn_coll(s, end, depth);
+        return edn_coll(s, end, depth, 0);
     if (!*s || strchr(")]}", *s))
         return NULL;
     return edn_atom(s, end);
@@ -241,39 +244,47 @@ static const char *intern(struct parser *p, const char *s)
     return id < 0 ? NULL : torn_intern_str(p->h->strs->tab, id);
 }
 
+/* The slot of proc, claimed when new (the caller reserved room). */
 static size_t *pmap_slot(struct pmap *m, long long proc)
 {
     size_t mask = m->cap - 1;
     size_t i = (size_t)((uint64_t)proc * 0x9E3779B97F4A7C15ULL >> 20) & mask;
 
-    while (m->idx[i] && m->proc[i] != proc)
+    while (m->used[i] && m->proc[i] != proc)
         i = (i + 1) & mask;
-    m->proc[i] = proc;
+    if (!m->used[i]) {
+        m->used[i] = 1;
+        m->proc[i] = proc;
+        m->idx[i] = 0;
+        m->n++;
+    }
     return &m->idx[i];
 }
 
+/* Room for one more process. */
 static int pmap_reserve(struct pmap *m)
 {
     struct pmap n;
 
     if ((m->n + 1) * 2 <= m->cap)
         return 0;
+    memset(&n, 0, sizeof n);
     n.cap = m->cap ? m->cap * 2 : 64;
-    n.n = 0;
     n.proc = calloc(n.cap, sizeof *n.proc);
     n.idx = calloc(n.cap, sizeof *n.idx);
-    if (!n.proc || !n.idx) {
+    n.used = calloc(n.cap, 1);
+    if (!n.proc || !n.idx || !n.used) {
         free(n.proc);
         free(n.idx);
+        free(n.used);
         return -1;
     }
     for (size_t i = 0; i < m->cap; i++)
-        if (m->idx[i]) {
+        if (m->used[i])
             *pmap_slot(&n, m->proc[i]) = m->idx[i];
-            n.n++;
-        }
     free(m->proc);
     free(m->idx);
+    free(m->used);
     *m = n;
     return 0;
 }
@@ -327,8 +338,6 @@ static int add_invoke(struct parser *p, struct raw *r)
         return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
     h->ops = ops;
     slot = pmap_slot(&p->open, r->process);
-    if (*slot == 0)
-        p->open.n++;
     /* A still-open previous operation of this process stays INFO. */
     op = &ops[h->n_ops++];
     memset(op, 0, sizeof *op);
@@ -375,7 +384,7 @@ static int add_completion(struct parser *p, struct raw *r)
     if (r->key && !op->key)
         op->key = r->key;
     r->value = NULL;
-    *slot = 0;   /* leave the process in the table (slot reused on its next invoke) */
+    *slot = 0;   /* no open operation */
     return TORN_OK;
 }
 
@@ -625,6 +634,7 @@ int torn_hist_parse(const char *buf, size_t len, const char *name, enum torn_his
     rc = parse_all(&p, buf, len, fmt);
     free(p.open.proc);
     free(p.open.idx);
+    free(p.open.used);
     if (rc == TORN_OK && h->n_ops == 0 && h->n_events == 0)
         rc = torn_err_set(err, TORN_E_CONFIG, "%s: no operations found (is it a %s history?)",
                           h->name, fmt == TORN_HIST_TORN ? "torn JSON-lines" : "Jepsen");
@@ -633,8 +643,10 @@ int torn_hist_parse(const char *buf, size_t len, const char *name, enum torn_his
         return rc;
     }
     h->clockless = p.clock_known <= 0;
-    qsort(h->ops, h->n_ops, sizeof *h->ops, cmp_op);
-    qsort(h->events, h->n_events, sizeof *h->events, cmp_event);
+    if (h->n_ops)
+        qsort(h->ops, h->n_ops, sizeof *h->ops, cmp_op);
+    if (h->n_events)
+        qsort(h->events, h->n_events, sizeof *h->events, cmp_event);
     *out = h;
     return TORN_OK;
 }

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Check every public reference history in ../shared/anchors with `torn check`
+# and compare with the published verdict: etcd-jepsen/VERDICTS for the etcd
+# CAS-register logs, *-ok / *-bad for the Porcupine key-value histories.
+# Skips visibly when the directory is absent.
+set -u
+TORN_BIN=${TORN_BIN:-$(dirname "$0")/../torn}
+root=${TORN_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+anchors=${TORN_ANCHORS:-$root/../shared/anchors}
+pass=0
+fail=0
+
+if [[ ! -d "$anchors" ]]; then
+    echo "SKIP: no anchors directory at $anchors"
+    echo "0 passed, 0 failed"
+    exit 0
+fi
+
+one() {  # file model expected_exit
+    local file=$1 model=$2 want=$3 rc start end
+    start=$(date +%s%N)
+    "$TORN_BIN" check --quiet --model "$model" --time-limit 30 "$file" >/tmp/torn-anchor.$$ 2>&1
+    rc=$?
+    end=$(date +%s%N)
+    if [[ $rc -eq $want ]]; then
+        pass=$((pass + 1))
+        printf 'ok   %-28s %-12s exit %d  %5d ms\n' "$(basename "$file")" "$model" "$rc" \
+            $(((end - start) / 1000000))
+    else
+        fail=$((fail + 1))
+        printf 'FAIL %-28s %-12s exit %d, want %d\n' "$(basename "$file")" "$model" "$rc" "$want"
+        head -20 /tmp/torn-anchor.$$ | sed 's/^/    /'
+    fi
+}
+
+if [[ -f "$anchors/etcd-jepsen/VERDICTS" ]]; then
+    while read -r name verdict; do
+        [[ -n "$name" ]] || continue
+        case $verdict in
+            linearizable) want=0 ;;
+            not-linearizable) want=1 ;;
+            *) echo "FAIL unknown verdict $verdict for $name"; fail=$((fail + 1)); continue ;;
+        esac
+        one "$anchors/etcd-jepsen/$name" cas-register "$want"
+    done <"$anchors/etcd-jepsen/VERDICTS"
+else
+    echo "SKIP: no etcd-jepsen/VERDICTS"
+fi
+
+for f in "$anchors"/porcupine-kv/*-ok.txt; do
+    [[ -e "$f" ]] && one "$f" kv 0
+done
+for f in "$anchors"/porcupine-kv/*-bad.txt; do
+    [[ -e "$f" ]] && one "$f" kv 1
+done
+rm -f /tmp/torn-anchor.$$
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# `torn check` and `torn gen-history` from the command line: exit codes
+# (0 valid, 1 violation, 2 bad input, 3 unknown), one-line errors naming
+# FILE:LINE, --json output, determinism of the generator.
+set -u
+TORN_BIN=${TORN_BIN:-$(dirname "$0")/../torn}
+tmp=$(mktemp -d /tmp/torn-check-cmd.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+expect_rc() {  # name want cmd...
+    local name=$1 want=$2; shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    local rc=$?
+    if [[ $rc -eq $want ]]; then ok "$name (exit $rc)"; else
+        bad "$name: exit $rc, want $want"; sed 's/^/    /' "$tmp/out" "$tmp/err" | head -20; fi
+}
+
+seed=${TORN_TEST_SEED:-$((RANDOM + 1))}
+echo "seed $seed"
+"$TORN_BIN" gen-history --ops 3000 --clients 8 --keys 4 --seed "$seed" >"$tmp/good.jsonl" 2>/dev/null
+"$TORN_BIN" gen-history --ops 3000 --clients 8 --keys 4 --seed "$seed" --violation stale \
+    >"$tmp/stale.jsonl" 2>/dev/null
+"$TORN_BIN" gen-history --ops 3000 --clients 8 --keys 4 --seed "$seed" >"$tmp/good2.jsonl" 2>/dev/null
+if cmp -s "$tmp/good.jsonl" "$tmp/good2.jsonl"; then ok "gen-history is deterministic"; else
+    bad "gen-history differs for one seed"; fi
+
+expect_rc "valid generated history" 0 "$TORN_BIN" check "$tmp/good.jsonl"
+grep -q "model cas-register" "$tmp/out" && ok "model guessed from operations" || bad "model guess"
+expect_rc "stale read found" 1 "$TORN_BIN" check --model cas-register "$tmp/stale.jsonl"
+grep -q "counterexample" "$tmp/out" && ok "counterexample printed" || bad "no counterexample"
+ncx=$(awk '/counterexample/{c=1;next} c&&/^    p/{n++} END{print n+0}' "$tmp/out")
+[[ $ncx -ge 2 && $ncx -le 12 ]] && ok "counterexample is small ($ncx ops)" || bad "counterexample has $ncx ops"
+
+expect_rc "json report" 1 "$TORN_BIN" check --quiet --json "$tmp/r.json" "$tmp/stale.jsonl"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["verdict"]=="invalid" and d["violations"][0]["ops"], d' \
+    "$tmp/r.json" && ok "json verdict and ops" || bad "json content"
+
+printf '{"type":"invoke","process":1,"f":"read","time":1}\n{"type":"ok","process":1,"f":"read","value":1,"time":' \
+    >"$tmp/trunc.jsonl"
+expect_rc "truncated line" 2 "$TORN_BIN" check "$tmp/trunc.jsonl"
+grep -q "trunc.jsonl:2:" "$tmp/err" && [[ $(wc -l <"$tmp/err") -eq 1 ]] && ok "one error line with file:line" ||
+    bad "error line: $(cat "$tmp/err")"
+expect_rc "missing file" 2 "$TORN_BIN" check "$tmp/nope.jsonl"
+expect_rc "unknown model" 2 "$TORN_BIN" check --model nonsense "$tmp/good.jsonl"
+expect_rc "model that does not fit" 2 "$TORN_BIN" check --model register "$tmp/good.jsonl"
+expect_rc "bad option" 2 "$TORN_BIN" check --frobnicate "$tmp/good.jsonl"
+head -c 3000 /dev/urandom >"$tmp/noise.bin"
+expect_rc "binary noise" 2 "$TORN_BIN" check "$tmp/noise.bin"
+
+"$TORN_BIN" gen-history --ops 4000 --clients 40 --values 3 --info-rate 0.3 --seed "$seed" \
+    >"$tmp/hard.jsonl" 2>/dev/null
+"$TORN_BIN" check --quiet --time-limit 0.01 "$tmp/hard.jsonl" >"$tmp/out" 2>&1
+rc=$?
+[[ $rc -eq 3 || $rc -eq 0 ]] && ok "time bound gives unknown or valid (exit $rc)" || bad "time bound: exit $rc"
+
+"$TORN_BIN" gen-history --model version --ops 2000 --keys 3 --seed "$seed" >"$tmp/v.jsonl" 2>/dev/null
+"$TORN_BIN" gen-history --model version --ops 2000 --keys 3 --seed "$seed" --violation lost-update \
+    >"$tmp/vl.jsonl" 2>/dev/null
+expect_rc "version model valid" 0 "$TORN_BIN" check "$tmp/v.jsonl"
+expect_rc "version model lost update" 1 "$TORN_BIN" check --model version "$tmp/vl.jsonl"
+expect_rc "transitions valid" 0 "$TORN_BIN" check --model transitions "$tmp/v.jsonl"
+echo '{"queued":[],"running":[]}' >"$tmp/table.json"
+expect_rc "custom table: queued is terminal" 1 "$TORN_BIN" check --model transitions \
+    --transitions "$tmp/table.json" "$tmp/v.jsonl"
+echo '{"queued":"running"}' >"$tmp/badtable.json"
+expect_rc "malformed table" 2 "$TORN_BIN" check --model transitions --transitions "$tmp/badtable.json" "$tmp/v.jsonl"
+
+printf 'INFO  jepsen.util - 0\t:invoke\t:write\t1\nINFO  jepsen.util - 0\t:ok\t:write\t1\nINFO  jepsen.util - 1\t:invoke\t:read\tnil\nINFO  jepsen.util - 1\t:ok\t:read\t2\n' \
+    >"$tmp/j.log"
+expect_rc "jepsen log, garbage read" 1 "$TORN_BIN" check --format jepsen "$tmp/j.log"
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]

@@ -227,10 +227,8 @@ static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct ebp
     snprintf(text, sizeof text, "torn event-before-persist job %lld seed %llu", jobno,
              (unsigned long long)ctx->seed);
     cJSON_AddStringToObject(input, "query", text);
-    uint64_t t0 = torn_now_ns();
-    int rc = t->ops->create(t, input, &id, &err);
+    int rc = torn_jc_create(ctx, t, input, &id, &err);
     cJSON_Delete(input);
-    torn_ctx_op(ctx, TORN_OP_CREATE, rc ? TORN_OUT_FAIL : TORN_OUT_OK, torn_now_ns() - t0);
     if (rc == 0)
         rc = t->ops->subscribe(t, id, &sub, &err);
     if (rc == 0) {

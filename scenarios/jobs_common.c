@@ -10,6 +10,7 @@
 #include "proc.h"
 #include "proxy.h"
 #include "scenario.h"
+#include "target.h"
 #include "util.h"
 
 void torn_jc_post(int wfd, uint32_t type, int index, long long a, long long b, long long c,
@@ -76,5 +77,22 @@ int torn_jc_toxic(struct torn_ctx *ctx, const char *api, const char *proxy, cons
     cJSON_AddItemToObject(tox, "attributes", a);
     int rc = torn_toxiproxy_add(api, proxy, tox, ctx->timeout_ms, err);
     cJSON_Delete(tox);
+    return rc;
+}
+
+int torn_jc_create(struct torn_ctx *ctx, struct torn_target *t, const cJSON *input,
+                   char **id_out, struct torn_err *err)
+{
+    int rc = TORN_E_IO;
+    for (int attempt = 0; rc && attempt < 5 && !torn_stop_requested(); attempt++) {
+        torn_err_clear(err);
+        uint64_t t0 = torn_now_ns();
+        rc = t->ops->create(t, input, id_out, err);
+        torn_ctx_op(ctx, TORN_OP_CREATE, rc ? TORN_OUT_FAIL : TORN_OUT_OK, torn_now_ns() - t0);
+        if (rc != TORN_E_REMOTE && rc != TORN_E_IO && rc != TORN_E_TIMEOUT)
+            break;
+        if (rc)
+            torn_sleep_ns(50 * 1000000ULL);
+    }
     return rc;
 }

@@ -11,6 +11,8 @@ struct torn_child;
 struct torn_ctx;
 struct torn_err;
 struct torn_msg;
+struct torn_target;
+struct cJSON;
 
 /* Send a message with evidence text (truncated to fit) from a worker. */
 void torn_jc_post(int wfd, uint32_t type, int index, long long a, long long b, long long c,
@@ -22,6 +24,13 @@ void torn_jc_post(int wfd, uint32_t type, int index, long long a, long long b, l
 void torn_jc_collect(struct torn_ctx *ctx, struct torn_child *ch, int n,
                      void (*absorb)(struct torn_ctx *ctx, const struct torn_msg *m, void *arg),
                      void (*tick)(struct torn_ctx *ctx, void *arg), void *arg);
+
+/* Start a job: ops->create, timed as TORN_OP_CREATE, retried (5 times,
+ * 50 ms apart) when the service answers 5xx or the connection fails, since
+ * starting a job while the store is disturbed may fail honestly.  Same
+ * return values as ops->create. */
+int torn_jc_create(struct torn_ctx *ctx, struct torn_target *t, const struct cJSON *input,
+                   char **id_out, struct torn_err *err);
 
 /* Switch a toxic named `name` on proxy `proxy` at api on (with attribute
  * `attr` = value, and jitter when > 0) or off.  api "" is a no-op. */

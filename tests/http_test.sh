@@ -118,6 +118,20 @@ service atomic --fail-every 3
 run_torn 0 'PASS' "atomic PASSES with failing jobs and store resets (seed 4)" \
     --target "$svc" "${common[@]}" --seed 4 --set store_reset_every=4
 
+# --- seed 001: polling GET /jobs/{id} while the store is slow and reset ---
+jobs_spec=$root/examples/research-service/jobs.json
+srh=(--scenario safe-read-http --target-spec "$jobs_spec" --set "toxiproxy=$api" --set proxy=store
+     --set store_latency_ms=1 --set store_reset_every_ms=100 --set job_timeout_ms=1500)
+service atomic
+run_torn 0 'PASS' "safe read PASSES safe-read-http under resets (seed 5)" \
+    --target "$svc" "${srh[@]}" --seed 5
+service atomic --unsafe-read
+run_torn 1 'no-5xx' "read that 500s on store errors FAILS safe-read-http (seed 5)" \
+    --target "$svc" "${srh[@]}" --seed 5
+service two-writes
+run_torn 1 'reaches-terminal' "two-writes jobs never finish: safe-read-http FAILS (seed 5)" \
+    --target "$svc" "${srh[@]}" --seed 5
+
 # --- proxy faults are observable ---
 ping_ms() {  # PORT: round trip of a Redis PING through it, in ms, or "reset"
     python3 - "$1" <<'PY'

@@ -248,7 +248,9 @@ int rs_job_start(const struct cJSON *input, char id_out[48], char *why, size_t w
     cJSON_Delete(init);
     char *text = cJSON_PrintUnformatted(rec);
     cJSON_Delete(rec);
-    int rc = text ? rs_store_set(j->id, text, why, why_len) : -1;
+    int rc = -1;
+    for (int attempt = 0; text && rc != 0 && attempt < 3; attempt++)
+        rc = rs_store_set(j->id, text, why, why_len);   /* reconnects after an error */
     free(text);
     if (rc != 0) {
         pthread_mutex_destroy(&j->mu);

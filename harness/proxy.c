@@ -472,12 +472,14 @@ static void pump(struct conn *c, int down)
         }
         total += len;
         atomic_fetch_add(&c->sent[down], len);
-        if (after == 3) {
+        if (after == 1 || after == 3) {   /* what already went the other way still drains */
             shutdown(dst, SHUT_WR);
+            if (after == 1)
+                shutdown(src, SHUT_RD);
             break;
         }
         if (after)
-            conn_close(c, after == 2);
+            conn_close(c, 1);
     }
     free(buf);
 }

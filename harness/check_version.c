@@ -91,25 +91,46 @@ static int violation2(struct kctx *c, const char *crit, size_t a, size_t b, cons
 }
 
 /* Acknowledged writes in version order form a chain. */
+/* All acknowledged writes of the version at writers[i] (a run in version
+ * order) as one duplicate-version violation; returns the run's end. */
+static size_t duplicates(struct kctx *c, size_t i, int *rc)
+{
+    size_t ops[8], n = 0, j;
+
+    for (j = i; j < c->n_writers && c->writers[j].version == c->writers[i].version; j++)
+        if (c->h->ops[c->writers[j].idx].outcome == TORN_OUT_OK && n < 8)
+            ops[n++] = c->writers[j].idx;
+    if (n > 1) {
+        size_t total = 0;
+        for (size_t k = i; k < j; k++)
+            total += c->h->ops[c->writers[k].idx].outcome == TORN_OUT_OK;
+        *rc = torn_check_violation(c->res, "duplicate-version", c->k->key, ops, n, NULL, 0,
+                                   "%zu acknowledged writes all committed version %lld", total,
+                                   c->writers[i].version);
+    }
+    return j;
+}
+
+/* Acknowledged writes in version order form a chain. */
 static int check_chain(struct kctx *c)
 {
     const struct vw *prev = NULL;
     int rc = TORN_OK;
 
-    for (size_t i = 0; i < c->n_writers && rc == TORN_OK; i++) {
-        const struct vw *w = &c->writers[i];
-        const struct torn_vop *o = w->vop;
-        if (c->h->ops[w->idx].outcome != TORN_OUT_OK)
+    for (size_t i = 0, next; i < c->n_writers && rc == TORN_OK; i = next) {
+        const struct vw *w = NULL;
+        next = duplicates(c, i, &rc);
+        for (size_t j = i; j < next && !w; j++)      /* the run's first acknowledged write */
+            if (c->h->ops[c->writers[j].idx].outcome == TORN_OUT_OK)
+                w = &c->writers[j];
+        if (!w)
             continue;
-        if (o->base >= 0 && o->version <= o->base)
+        const struct torn_vop *o = w->vop;
+        if (rc == TORN_OK && o->base >= 0 && o->version <= o->base)
             rc = violation2(c, "version-regress", w->idx, w->idx,
                             "a write committed version %lld on top of version %lld", o->version,
                             o->base);
-        else if (prev && prev->version == w->version)
-            rc = violation2(c, "duplicate-version", prev->idx, w->idx,
-                            "two acknowledged writes both committed version %lld",
-                            w->version);
-        else if (prev && o->base >= 0 && o->base < prev->version)
+        else if (rc == TORN_OK && prev && o->base >= 0 && o->base < prev->version)
             rc = violation2(c, "lost-update", prev->idx, w->idx,
                             "the write of version %lld was based on version %lld and overwrote "
                             "an acknowledged write it never saw",

@@ -1,0 +1,164 @@
+/* torn: the Markdown reporter (`--markdown FILE`) and GitHub Actions
+ * annotations (github.h). */
+#include "github.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "err.h"
+#include "report.h"
+#include "result.h"
+
+/* A table cell: no pipes or newlines. */
+static void cell(FILE *f, const char *s)
+{
+    for (const char *p = s ? s : ""; *p; p++) {
+        if (*p == '|')
+            fputs("\\|", f);
+        else if (*p == '\n' || *p == '\r')
+            fputc(' ', f);
+        else
+            fputc(*p, f);
+    }
+}
+
+static const char *icon(enum torn_verdict v)
+{
+    switch (v) {
+    case TORN_PASS:
+        return "✅ PASS";
+    case TORN_FAIL:
+        return "❌ FAIL";
+    case TORN_ERROR:
+        return "⚠️ ERROR";
+    case TORN_SKIP:
+        return "⏭️ SKIP";
+    }
+    return "?";
+}
+
+static void table(FILE *f, const struct torn_report *rep)
+{
+    size_t pass, fail, error, skip;
+
+    torn_report_counts(rep, &pass, &fail, &error, &skip);
+    fprintf(f, "## torn %s: %zu passed, %zu failed, %zu errors, %zu skipped%s\n\n",
+            rep->tool_version ? rep->tool_version : "", pass, fail, error, skip,
+            rep->interrupted ? " (interrupted)" : "");
+    fprintf(f, "Seed `%llu`, %.1f s, started %s.\n\n", (unsigned long long)rep->seed,
+            rep->duration_s, rep->started_at);
+    fputs("| Scenario | Target | Verdict | Violations | ops/s | p50 | p99 |\n"
+          "|---|---|---|---:|---:|---:|---:|\n",
+          f);
+    for (size_t i = 0; i < rep->n_results; i++) {
+        const struct torn_result *r = rep->results[i];
+        int op = torn_report_main_op(r);
+        char p50[32] = "-", p99[32] = "-";
+        if (op >= 0) {
+            torn_report_fmt_ns(torn_hdr_quantile(&r->ops[op].hdr, 0.5), p50, sizeof p50);
+            torn_report_fmt_ns(torn_hdr_quantile(&r->ops[op].hdr, 0.99), p99, sizeof p99);
+        }
+        fputs("| ", f);
+        cell(f, r->scenario);
+        fputs(" | ", f);
+        cell(f, r->target);
+        fprintf(f, " | %s | %zu | %.0f | %s | %s |\n", icon(r->verdict), r->n_violations_total,
+                torn_result_ops_per_s(r), p50, p99);
+    }
+}
+
+static void details(FILE *f, const struct torn_report *rep)
+{
+    for (size_t i = 0; i < rep->n_results; i++) {
+        const struct torn_result *r = rep->results[i];
+        if (r->verdict != TORN_FAIL && r->verdict != TORN_ERROR)
+            continue;
+        fputs("\n<details><summary>", f);
+        cell(f, r->scenario);
+        fputs(" on ", f);
+        cell(f, r->target);
+        fprintf(f, ": %s</summary>\n\n", torn_verdict_name(r->verdict));
+        if (r->error)
+            fprintf(f, "```\n%s\n```\n", r->error);
+        for (size_t k = 0; k < r->n_violations && k < 10; k++) {
+            const struct torn_violation *v = &r->violations[k];
+            fprintf(f, "- **%s**%s%s at %.3f s\n\n```\n%s\n```\n", v->criterion,
+                    v->key ? " on " : "", v->key ? v->key : "", v->t_s,
+                    v->evidence ? v->evidence : "");
+        }
+        if (r->replay)
+            fprintf(f, "Replay: `%s`\n", r->replay);
+        fputs("\n</details>\n", f);
+    }
+}
+
+static int md_write(FILE *f, const struct torn_report *rep, struct torn_err *err)
+{
+    table(f, rep);
+    details(f, rep);
+    if (ferror(f))
+        return torn_err_set(err, TORN_E_IO, "markdown report: write failed");
+    return TORN_OK;
+}
+
+const struct torn_reporter_ops torn_reporter_markdown = {
+    TORN_REPORTER_OPS_V1, "markdown", "--markdown", "Markdown summary table", md_write};
+
+/* Workflow-command escaping: data escapes %, CR, LF; properties also : and ,. */
+static void gh_escape(FILE *f, const char *s, int property)
+{
+    for (const char *p = s ? s : ""; *p; p++) {
+        switch (*p) {
+        case '%': fputs("%25", f); break;
+        case '\r': fputs("%0D", f); break;
+        case '\n': fputs("%0A", f); break;
+        case ':': fputs(property ? "%3A" : ":", f); break;
+        case ',': fputs(property ? "%2C" : ",", f); break;
+        default: fputc(*p, f);
+        }
+    }
+}
+
+int torn_report_github(FILE *out, const struct torn_report *rep)
+{
+    const char *gha = getenv("GITHUB_ACTIONS"), *summary = getenv("GITHUB_STEP_SUMMARY");
+    size_t shown = 0;
+    FILE *f;
+    int rc = 0;
+
+    if (!gha || strcmp(gha, "true"))
+        return 0;
+    for (size_t i = 0; i < rep->n_results && shown < 10; i++) {
+        const struct torn_result *r = rep->results[i];
+        for (size_t k = 0; k < r->n_violations && shown < 10; k++, shown++) {
+            char title[256];
+            snprintf(title, sizeof title, "torn %s on %s: %s", r->scenario, r->target,
+                     r->violations[k].criterion);
+            fputs("::error title=", out);
+            gh_escape(out, title, 1);
+            fputs("::", out);
+            gh_escape(out, r->violations[k].evidence, 0);
+            fputc('\n', out);
+        }
+        if (r->verdict == TORN_ERROR && shown < 10) {
+            fputs("::error title=", out);
+            gh_escape(out, r->scenario, 1);
+            fputs("::", out);
+            gh_escape(out, r->error, 0);
+            fputc('\n', out);
+            shown++;
+        }
+    }
+    fflush(out);
+    if (!summary || !*summary)
+        return 0;
+    f = fopen(summary, "a");
+    if (!f)
+        return -1;
+    md_write(f, rep, NULL);
+    if (fclose(f) != 0)
+        rc = -1;
+    return rc;
+}

@@ -53,11 +53,17 @@ static const struct torn_scenario_ops *const scenarios[] = {
 extern const struct torn_reporter_ops torn_reporter_terminal;
 extern const struct torn_reporter_ops torn_reporter_json;
 extern const struct torn_reporter_ops torn_reporter_junit;
+extern const struct torn_reporter_ops torn_reporter_prom;
+extern const struct torn_reporter_ops torn_reporter_tap;
+extern const struct torn_reporter_ops torn_reporter_markdown;
 
 static const struct torn_reporter_ops *const reporters[] = {
     &torn_reporter_terminal,
     &torn_reporter_json,
     &torn_reporter_junit,
+    &torn_reporter_prom,
+    &torn_reporter_tap,
+    &torn_reporter_markdown,
 };
 
 static const struct torn_command cmd_run = {"run", "run scenarios against a target", torn_cmd_run};

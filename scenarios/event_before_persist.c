@@ -141,7 +141,7 @@ static void reread(struct torn_ctx *ctx, struct torn_target *t, const struct ebp
         if (!rc || rc == TORN_E_NOTFOUND)
             w->ended_ok = ok;
         cJSON_Delete(rec);
-        if (torn_now_ns() < end)
+        if (torn_now_ns() < end && p->reread_interval_ms > 0)
             torn_sleep_ns((uint64_t)p->reread_interval_ms * 1000000u);
     } while (torn_now_ns() < end && !torn_stop_requested());
 }

@@ -102,7 +102,7 @@ static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct srh
     while (!terminal && torn_now_ns() < deadline && !torn_stop_requested()) {
         terminal = poll_once(ctx, t, p, id, index, wfd, &unknown);
         polls++;
-        if (!terminal)
+        if (!terminal && p->poll_ms > 0)   /* nanosleep(0) would still cost the timer slack */
             torn_sleep_ns((uint64_t)p->poll_ms * 1000000u);
     }
     if (!terminal && !torn_stop_requested()) {

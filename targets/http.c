@@ -435,7 +435,9 @@ static int request(struct http_priv *p, const struct http_endpoint *ep, const st
         if (!body)
             return torn_err_set(err, TORN_E_NOMEM, "out of memory");
     }
-    struct curl_slist *h = build_headers(ep, v, body != NULL);
+    /* Endpoints without header templates share the headers built by open. */
+    struct curl_slist *h = ep->headers ? build_headers(ep, v, body != NULL)
+                                       : p->hdr_plain[body != NULL];
     curl_easy_setopt(c, CURLOPT_URL, r->url);
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(ep->method, "GET") ? ep->method : NULL);
@@ -450,7 +452,8 @@ static int request(struct http_priv *p, const struct http_endpoint *ep, const st
     CURLcode cc = curl_easy_perform(c);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
-    curl_slist_free_all(h);
+    if (ep->headers)
+        curl_slist_free_all(h);
     free(body);
     if (cc != CURLE_OK) {
         int rc = curl_fail(err, cc, r, ebuf);
@@ -613,6 +616,10 @@ static void http_close(struct torn_target *t)
     if (p->curl)
         curl_easy_cleanup(p->curl);
     p->curl = NULL;
+    for (int i = 0; i < 2; i++) {
+        curl_slist_free_all(p->hdr_plain[i]);
+        p->hdr_plain[i] = NULL;
+    }
 }
 
 static int http_open(struct torn_target *t, struct torn_err *err)
@@ -631,7 +638,11 @@ static int http_open(struct torn_target *t, struct torn_err *err)
     p->timeout_ms = t->cfg.timeout_ms > 0 ? t->cfg.timeout_ms : 10000;
     p->seed = t->cfg.seed;
     p->curl = curl_easy_init();
-    if (!p->curl)
+    struct http_endpoint plain = {.method = "GET"};
+    struct vars none = {.version = -1};
+    for (int i = 0; i < 2; i++)
+        p->hdr_plain[i] = build_headers(&plain, &none, i);
+    if (!p->curl || !p->hdr_plain[0] || !p->hdr_plain[1])
         return torn_err_set(err, TORN_E_NOMEM, "curl_easy_init failed");
     curl_easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(p->curl, CURLOPT_TIMEOUT_MS, (long)p->timeout_ms);

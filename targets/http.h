@@ -61,6 +61,7 @@ struct http_priv {
     char base[256];                /* scheme://host:port, no trailing slash */
     int timeout_ms;
     void *curl;                    /* CURL *, created by open */
+    void *hdr_plain[2];            /* struct curl_slist * without/with a body, built by open */
     struct http_events *ev;        /* subscriptions' machinery, lazily */
     uint64_t n_created;
     uint64_t seed;

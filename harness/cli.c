@@ -21,7 +21,7 @@
 enum {
     OPT_TARGET = 256, OPT_TARGET_SPEC, OPT_TARGET_OPT, OPT_SCENARIO, OPT_SEED, OPT_DURATION,
     OPT_WORKERS, OPT_SET, OPT_ALLOW_REMOTE, OPT_TIMEOUT, OPT_HISTORY, OPT_QUIET, OPT_NO_COLOR,
-    OPT_KEEP, OPT_RUN_DIR, OPT_HELP, OPT_REPORTER /* + index of the reporter */
+    OPT_KEEP, OPT_RUN_DIR, OPT_HELP, OPT_FS, OPT_REPORTER /* + index of the reporter */
 };
 
 static void run_usage(FILE *f)
@@ -52,6 +52,9 @@ static void run_usage(FILE *f)
           "  --history FILE        write the event history here (default: run dir)\n"
           "  --run-dir DIR         where data, history and artifacts go (default: temp)\n"
           "  --keep                keep the run directory even when everything passed\n"
+          "  --fs torn[:MODEL]     put every target's data on torn-fs (power loss, I/O\n"
+          "                        faults; MODEL process|power|fsync-fail; automatic for\n"
+          "                        power-loss and io-errors)\n"
           "  --quiet               only the results table\n"
           "  --no-color            no ANSI colours (also NO_COLOR=1, or output not a tty)\n",
           f);
@@ -177,6 +180,7 @@ static void build_longopts(struct cli *c)
         {"quiet", no_argument, NULL, OPT_QUIET},
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {"keep", no_argument, NULL, OPT_KEEP},
+        {"fs", required_argument, NULL, OPT_FS},
         {"run-dir", required_argument, NULL, OPT_RUN_DIR},
         {"help", no_argument, NULL, OPT_HELP},
     };
@@ -237,6 +241,7 @@ static int handle_opt(struct cli *c, int opt, const char *arg)
     case OPT_QUIET: o->quiet = 1; return 0;
     case OPT_NO_COLOR: o->color = 0; return 0;
     case OPT_KEEP: o->keep = 1; return 0;
+    case OPT_FS: o->fs = arg; return 0;
     case OPT_RUN_DIR: o->run_dir = arg; return 0;
     case OPT_HELP: run_usage(stdout); return 1;
     default:

@@ -42,6 +42,8 @@ struct torn_run_opts {
     int color;
     int keep;                    /* keep the run dir even when all passed */
     const char *command_line;    /* for reports (redacted by the runner) */
+    const char *fs;              /* --fs torn[:MODEL]: torn-fs under every
+                                    target's data (see tornfs.h), or NULL */
 };
 
 /* Run; returns the process exit code (0 pass, 1 violation, 2 error). */

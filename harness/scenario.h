@@ -28,6 +28,7 @@ struct torn_err;
 struct torn_target;
 struct torn_history;
 struct torn_stats;
+struct torn_fs;
 
 #define TORN_SCENARIO_OPS_V1 1
 
@@ -47,6 +48,16 @@ struct torn_ctx {
     struct torn_stats *stats;     /* shared-memory latency slots (proc.h) */
     int slot;                     /* this process's stats slot: 0 parent,
                                      1.. workers; set by torn_child_spawn */
+    struct torn_fs *fs;           /* torn-fs mounted under the target's data
+                                     (--fs torn, or a scenario flagged
+                                     TORN_SCENARIO_NEEDS_FS), else NULL; see
+                                     tornfs.h.  Parent process only. */
+};
+
+/* torn_scenario_ops.flags */
+enum {
+    TORN_SCENARIO_NEEDS_FS = 1u << 0  /* the runner mounts torn-fs over the
+                                         run directory before target setup */
 };
 
 struct torn_scenario_ops {
@@ -60,6 +71,7 @@ struct torn_scenario_ops {
      * ctx->result), a negative torn_code when the scenario could not run
      * (the runner reports ERROR, exit 2).  Violations are never errors. */
     int (*run)(struct torn_ctx *ctx, struct torn_err *err);
+    unsigned flags;               /* TORN_SCENARIO_* bits; 0 for most */
 };
 
 /* Parameters, read from ctx->params (validated, so present and typed). */

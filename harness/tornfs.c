@@ -2,7 +2,7 @@
  * See tornfs.h for the model.  Locking: one mutex `mu` serializes every
  * persistence operation together with its undo bookkeeping, so the undo log
  * always matches the backing directory; reads and stats run unlocked. */
-#define FUSE_USE_VERSION 35
+#define FUSE_USE_VERSION 312
 #include "tornfs.h"
 
 #include "err.h"
@@ -13,15 +13,19 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/time.h>
@@ -96,11 +100,15 @@ struct fsd {
     size_t n_mops, cap_mops;
     struct rule rules[MAX_RULES];
     size_t n_rules;
+    struct fuse_session *se;  /* to notice shutdown while frozen */
+    int lfd;                  /* control socket (abstract "tornfs-<pid>") */
 };
 
 static struct fsd D;
 
 /* ---------- helpers ---------- */
+
+static void ready(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* "/a/b" -> "a/b", "/" -> "." */
 static const char *rel(const char *path)
@@ -470,15 +478,29 @@ static int rule_fires(const char *op, const char *path)
  * meanwhile: that disk is gone), count it, apply fault rules.  On return 0
  * or a fault, mu is HELD; op_end releases it.  *fault_out gets the injected
  * error (0 none). */
+/* Wait on cv for at most 100 ms (so a frozen request notices shutdown:
+ * libfuse joins its workers with cancellation disabled). */
+static void cv_wait_100ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 100000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    (void)pthread_cond_timedwait(&D.cv, &D.mu, &ts);
+}
+
 static int op_begin(const char *op, const char *path, int *fault_out)
 {
     uint64_t g;
 
     pthread_mutex_lock(&D.mu);
     g = D.gen;
-    while (D.frozen)
-        pthread_cond_wait(&D.cv, &D.mu);
-    if (g != D.gen) {
+    while (D.frozen && !(D.se && fuse_session_exited(D.se)))
+        cv_wait_100ms();
+    if (g != D.gen || D.frozen) {
         pthread_mutex_unlock(&D.mu);
         return -EIO;
     }
@@ -866,6 +888,61 @@ static void run_command(char *line, char *reply, size_t len)
                              "thaw|wait|cut|rule|rules-clear|log)", cmd);
     }
     pthread_mutex_unlock(&D.mu);
+}
+
+/* ---------- the control socket ---------- */
+
+/* One command per connection: read a line (5 s limit), run it, answer one
+ * line.  A dedicated thread, so control works even when every FUSE worker
+ * is blocked behind a freeze. */
+static void *ctl_thread(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        char line[1024], reply[REPLY_MAX];
+        struct timeval tv = {5, 0};
+        size_t n = 0, len;
+        int c = accept4(D.lfd, NULL, NULL, SOCK_CLOEXEC);
+
+        if (c < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            return NULL;
+        }
+        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        while (n < sizeof line - 1) {
+            ssize_t r = read(c, line + n, sizeof line - 1 - n);
+            if (r <= 0)
+                break;
+            n += (size_t)r;
+            if (memchr(line, '\n', n))
+                break;
+        }
+        line[n] = 0;
+        run_command(line, reply, sizeof reply - 1);
+        len = strlen(reply);
+        reply[len++] = '\n';
+        (void)!write(c, reply, len);
+        close(c);
+    }
+}
+
+static int ctl_listen(int ready_fd)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    int n = snprintf(a.sun_path + 1, sizeof a.sun_path - 1, TORN_FS_SOCK_FMT, (long)getpid());
+    pthread_t th;
+
+    D.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (D.lfd < 0 ||
+        bind(D.lfd, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) < 0 ||
+        listen(D.lfd, 16) < 0 || pthread_create(&th, NULL, ctl_thread, NULL) != 0) {
+        ready(ready_fd, "cannot create the control socket: %s", strerror(errno));
+        return -1;
+    }
+    pthread_detach(th);
+    return 0;
 }
 
 /* ---------- FUSE operations ---------- */
@@ -1491,7 +1568,6 @@ int torn_fs_model_parse(const char *s, enum torn_fs_model *out, struct torn_err 
     return 0;
 }
 
-static void ready(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void ready(int fd, const char *fmt, ...)
 {
     char line[300];
@@ -1540,7 +1616,7 @@ int torn_fs_serve(const char *backing, const char *mountpoint, enum torn_fs_mode
     int argc = 0, rc = 1;
     struct fuse_args args;
     struct fuse *f;
-    struct fuse_loop_config lc = {.clone_fd = 0, .max_idle_threads = 16};
+    struct fuse_loop_config *lc;
 
     memset(&D, 0, sizeof D);
     pthread_mutex_init(&D.mu, NULL);
@@ -1575,10 +1651,25 @@ int torn_fs_serve(const char *backing, const char *mountpoint, enum torn_fs_mode
         fuse_destroy(f);
         return 2;
     }
+    D.se = fuse_get_session(f);
+    if (ctl_listen(ready_fd) < 0) {
+        fuse_unmount(f);
+        fuse_destroy(f);
+        return 2;
+    }
     ready(ready_fd, "ok");
     if (ready_fd >= 0)
         close(ready_fd);
-    rc = fuse_loop_mt(f, &lc) == 0 ? 0 : 1;
+    lc = fuse_loop_cfg_create();
+    if (!lc) {
+        fuse_unmount(f);
+        fuse_destroy(f);
+        return 2;
+    }
+    fuse_loop_cfg_set_idle_threads(lc, 8);
+    fuse_loop_cfg_set_max_threads(lc, 64);
+    rc = fuse_loop_mt(f, lc) == 0 ? 0 : 1;
+    fuse_loop_cfg_destroy(lc);
     fuse_remove_signal_handlers(fuse_get_session(f));
     fuse_unmount(f);
     fuse_destroy(f);

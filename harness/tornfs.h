@@ -34,9 +34,12 @@
  * operation after the Nth until the next cut (those then fail with EIO), so
  * a crash point is exact and reproducible (SQLite's do_ioerr_test).
  *
- * Control.  The mount root holds a hidden virtual file `.torn-ctl`: write one
- * command line, then read the reply from offset 0 of the same descriptor.
- * A fresh descriptor reads the status.  Commands (docs/torn-fs.md):
+ * Control.  A control thread listens on the abstract unix socket
+ * "tornfs-<daemon pid>" (one command line per connection, one reply line),
+ * so control never waits for a FUSE worker.  For shells, the mount root also
+ * holds a hidden virtual file `.torn-ctl`: write one command line, then read
+ * the reply from offset 0 of the same descriptor; a fresh descriptor reads
+ * the status.  Commands (docs/torn-fs.md):
  *   status | model M | sync | counter-reset | freeze N | thaw | wait MS |
  *   cut [meta=all|none|K] [data=all|none|rand:SEED|pfx:K|drop:K] | cut torn SEED |
  *   rule OP ERR [path=GLOB] [nth=N] [times=K] | rules-clear | log
@@ -73,6 +76,8 @@ int torn_fs_model_parse(const char *s, enum torn_fs_model *out, struct torn_err 
 
 /* Name of the control file at the mount root. */
 #define TORN_FS_CTL ".torn-ctl"
+/* Abstract unix socket of the daemon's control thread (pid = daemon). */
+#define TORN_FS_SOCK_FMT "tornfs-%ld"
 /* Name of torn-fs's private directory inside the backing directory. */
 #define TORN_FS_PRIVATE ".tornfs"
 

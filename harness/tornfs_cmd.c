@@ -12,11 +12,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,6 +55,23 @@ int torn_fs_available(void)
     return 1;
 }
 
+/* 1 if pid runs (exists and is not a zombie). */
+static int pid_alive(pid_t pid)
+{
+    char path[64], buf[256], *p;
+    FILE *f;
+    if (kill(pid, 0) != 0 && errno != EPERM)
+        return 0;
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    f = fopen(path, "re");
+    if (!f)
+        return 0;
+    p = fgets(buf, sizeof buf, f);
+    fclose(f);
+    p = p ? strrchr(buf, ')') : NULL;
+    return !(p && (p[2] == 'Z' || p[2] == 'X'));
+}
+
 /* Is the mount at mnt ours and its daemon alive?  Reads /proc/mounts only.
  * Returns the daemon pid (0 when mnt is not a torn-fs mount). */
 static pid_t mount_owner(const char *mnt, int *alive_out)
@@ -72,7 +92,7 @@ static pid_t mount_owner(const char *mnt, int *alive_out)
             continue;
         if (sscanf(dev, "tornfs-%ld", &p) == 1) {
             pid = (pid_t)p;
-            *alive_out = kill(pid, 0) == 0;
+            *alive_out = pid_alive(pid);
         }
     }
     fclose(f);
@@ -91,7 +111,7 @@ int torn_fs_clean_stale(void)
         long p;
         if (strcmp(type, "fuse.torn") != 0 || sscanf(dev, "tornfs-%ld", &p) != 1)
             continue;
-        if (kill((pid_t)p, 0) == 0 || errno == EPERM)
+        if (pid_alive((pid_t)p))
             continue;   /* a live daemon (ours or another run's) */
         if (umount2(dir, MNT_DETACH) == 0)
             n++;
@@ -99,6 +119,8 @@ int torn_fs_clean_stale(void)
     fclose(f);
     return n;
 }
+
+static void live_add(struct torn_fs *fs);
 
 /* Read the daemon's one readiness line within timeout_ms. */
 static int read_ready(int fd, char *line, size_t len, int timeout_ms)
@@ -217,6 +239,10 @@ int torn_fs_mount(const char *backing, const char *mountpoint, enum torn_fs_mode
         goto fail;
     }
     fs->pid = fs->detached ? mount_owner(fs->mountpoint, &alive) : pid;
+    if (!fs->detached) {
+        torn_proc_untrack(pid);
+        live_add(fs);
+    }
     *out = fs;
     return 0;
 fail:
@@ -232,69 +258,138 @@ fail:
     return rc;
 }
 
-/* Stop the daemon serving mnt (pid) and make sure the mount is gone. */
-static void stop_daemon(const char *mnt, pid_t pid, int tracked)
+/* Stop the daemon serving mnt (pid; child: it is our child, reap it) and
+ * make sure the mount is gone. */
+static void stop_daemon(const char *mnt, pid_t pid, int child)
 {
     int alive, status;
 
     if (pid > 0 && kill(pid, SIGTERM) == 0) {
-        if (tracked) {
-            if (torn_proc_wait(pid, 5000, &status, NULL) < 0)
-                torn_proc_kill(pid);
-        } else {
-            for (int i = 0; i < 500 && kill(pid, 0) == 0; i++)
+        int gone = 0;
+        for (int i = 0; i < 500 && !gone; i++) {
+            if (child)
+                gone = waitpid(pid, &status, WNOHANG) == pid;
+            else
+                gone = kill(pid, 0) != 0;
+            if (!gone)
                 usleep(10000);
-            if (kill(pid, 0) == 0)
-                kill(pid, SIGKILL);
+        }
+        if (!gone) {
+            kill(pid, SIGKILL);
+            if (child)
+                (void)waitpid(pid, &status, 0);
         }
     }
     if (mount_owner(mnt, &alive))
         (void)umount2(mnt, MNT_DETACH);
 }
 
+/* Mounts of this process's own daemons, unmounted at exit: the daemons are
+ * kept out of the proc.h registry because the runner reaps that after every
+ * scenario while a mount may serve several. */
+#define MAX_LIVE 16
+static struct torn_fs *live[MAX_LIVE];
+
+static void live_exit_handler(void)
+{
+    for (int i = 0; i < MAX_LIVE; i++)
+        if (live[i]) {
+            stop_daemon(live[i]->mountpoint, live[i]->pid, 1);
+            live[i] = NULL;
+        }
+}
+
+static void live_add(struct torn_fs *fs)
+{
+    static int registered;
+    if (!registered) {
+        atexit(live_exit_handler);
+        registered = 1;
+    }
+    for (int i = 0; i < MAX_LIVE; i++)
+        if (!live[i]) {
+            live[i] = fs;
+            return;
+        }
+}
+
+static void live_remove(struct torn_fs *fs)
+{
+    for (int i = 0; i < MAX_LIVE; i++)
+        if (live[i] == fs)
+            live[i] = NULL;
+}
+
 void torn_fs_unmount(struct torn_fs *fs)
 {
     if (!fs)
         return;
+    live_remove(fs);
     stop_daemon(fs->mountpoint, fs->pid, !fs->detached);
     free(fs->backing);
     free(fs->mountpoint);
     free(fs);
 }
 
+/* Send cmd to the control socket of daemon pid; the reply line in buf. */
+static int ctl_socket(pid_t pid, const char *cmd, char *buf, size_t len, struct torn_err *err)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    int n = snprintf(a.sun_path + 1, sizeof a.sun_path - 1, TORN_FS_SOCK_FMT, (long)pid);
+    long wait_ms = strncmp(cmd, "wait ", 5) == 0 ? atol(cmd + 5) : 0;
+    struct timeval tv = {10 + wait_ms / 1000, 0};
+    size_t got = 0, clen = strlen(cmd);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return torn_err_sys(err, TORN_E_IO, errno, "socket");
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&a,
+                (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) < 0) {
+        int e = errno;
+        close(fd);
+        return torn_err_sys(err, TORN_E_IO, e, "torn-fs daemon %ld: control socket", (long)pid);
+    }
+    if (write(fd, cmd, clen) != (ssize_t)clen || write(fd, "\n", 1) != 1) {
+        int e = errno;
+        close(fd);
+        return torn_err_sys(err, TORN_E_IO, e, "torn-fs daemon %ld: send", (long)pid);
+    }
+    while (got < len - 1) {
+        ssize_t r = read(fd, buf + got, len - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        if (memchr(buf, '\n', got))
+            break;
+    }
+    close(fd);
+    buf[got] = 0;
+    if (!memchr(buf, '\n', got))
+        return torn_err_set(err, got ? TORN_E_PROTOCOL : TORN_E_TIMEOUT,
+                            "torn-fs daemon %ld: no reply to '%s' within %ld s", (long)pid, cmd,
+                            (long)tv.tv_sec);
+    buf[strcspn(buf, "\n")] = 0;
+    return TORN_OK;
+}
+
 int torn_fs_ctl(const char *mountpoint, const char *cmd, char *reply, size_t reply_len,
                 struct torn_err *err)
 {
-    char path[PATH_MAX], buf[8192];
-    int fd, alive;
-    ssize_t n;
-    size_t len = strlen(cmd);
+    char buf[8192];
+    int alive, rc;
+    pid_t pid;
 
     if (reply_len)
         reply[0] = 0;
-    if (!mount_owner(mountpoint, &alive) || !alive)
+    pid = mount_owner(mountpoint, &alive);
+    if (!pid || !alive)
         return torn_err_set(err, TORN_E_IO, "%s is not a live torn-fs mount", mountpoint);
-    snprintf(path, sizeof path, "%s/%s", mountpoint, TORN_FS_CTL);
-    fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0)
-        return torn_err_sys(err, TORN_E_IO, errno, "cannot open %s", path);
-    if (len >= sizeof buf - 1) {
-        close(fd);
+    if (strlen(cmd) >= 1000)
         return torn_err_set(err, TORN_E_USAGE, "torn-fs command too long");
-    }
-    memcpy(buf, cmd, len);
-    buf[len++] = '\n';
-    if (write(fd, buf, len) != (ssize_t)len) {
-        int e = errno;
-        close(fd);
-        return torn_err_sys(err, TORN_E_IO, e, "cannot write %s", path);
-    }
-    n = pread(fd, buf, sizeof buf - 1, 0);
-    close(fd);
-    if (n <= 0)
-        return torn_err_set(err, TORN_E_PROTOCOL, "no reply from torn-fs at %s", mountpoint);
-    buf[n] = 0;
-    buf[strcspn(buf, "\n")] = 0;
+    if ((rc = ctl_socket(pid, cmd, buf, sizeof buf, err)) != 0)
+        return rc;
     if (strncmp(buf, "ok", 2) == 0) {
         if (reply_len)
             snprintf(reply, reply_len, "%s", buf[2] == ' ' ? buf + 3 : buf + 2);

@@ -1,0 +1,53 @@
+/* torn: the crash cycle shared by power-loss and io-errors (not a plug
+ * point).  One cycle on a target whose data lives on torn-fs (ctx->fs):
+ *
+ *   reset the record, make it durable (`sync`), reset the operation counter,
+ *   arm the fault rules and/or the freeze point, run a writer child that
+ *   applies `updates` self-checking patches and acknowledges each through a
+ *   pipe, wait until the file system froze at the cut point (or the writer
+ *   finished), SIGKILL the writer, cut with the given crash-state spec, and
+ *   check what crash-midwrite checks: the record reads back complete, its
+ *   version is at least the last acknowledged one and at most one more.
+ */
+#ifndef TORN_SCENARIOS_POWER_COMMON_H
+#define TORN_SCENARIOS_POWER_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct torn_ctx;
+struct torn_err;
+
+struct pl_cycle {
+    /* in */
+    long long updates;          /* patches the writer applies */
+    size_t payload_len;
+    const char *model;          /* "process" | "power" | "fsync-fail" */
+    uint64_t freeze_at;         /* cut after this persistence op; 0 = at the end */
+    const char *rules[8];       /* fault rules ("fsync EIO path=*.tmp.* nth=2"), NULL-ended */
+    const char *cut;            /* cut arguments ("" = the model's default) */
+    /* out */
+    int frozen;                 /* the freeze point was reached */
+    uint64_t ops;               /* persistence operations the writer did */
+    uint64_t pending_meta, dirty_pages, lost_pages, faults;  /* at the cut */
+    long long acked_version;    /* highest acknowledged version (reset = 1) */
+    int in_flight;              /* an update was attempted, not answered */
+    long long n_acks, n_fails;
+    char state[96];             /* crash-state id "op<N>/m<K>:d<spec>:<arg>" */
+};
+
+/* Run one cycle.  0 when it ran (violations are recorded in ctx->result by
+ * pl_check, not here); a negative torn_code when it could not. */
+int pl_run_cycle(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_err *err);
+
+/* Read the record back and record violations (criterion prefix `what`, e.g.
+ * "after power cut").  On the first few violations the surviving directory
+ * is copied to <run_dir>/artifacts/<scenario>-<state>/.  Returns 1 if a
+ * violation was recorded, 0 if the state is fine, negative on error. */
+int pl_check(struct torn_ctx *ctx, const struct pl_cycle *c, const char *what,
+             struct torn_err *err);
+
+/* TORN_E_CONFIG with a clear message unless ctx->fs is set. */
+int pl_need_fs(const struct torn_ctx *ctx, const char *scenario, struct torn_err *err);
+
+#endif

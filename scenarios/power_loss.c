@@ -1,0 +1,173 @@
+/* torn: power-loss.  The target keeps its data on torn-fs.  A writer applies
+ * `updates` self-checking patches; torn cuts the power exactly after the
+ * 1st, 2nd, ... persistence operation (write, fsync, rename, ...), SQLite's
+ * do_ioerr_test loop, until the writer finishes before the cut point.
+ *
+ *   mode "boundary": at each cut point, the model's crash (power: only what
+ *                    was fsynced / committed by a directory fsync survives)
+ *                    plus `torn_per_point` seeded torn cuts (a random subset
+ *                    of unsynced pages, a random prefix of the unsynced
+ *                    namespace operations);
+ *   mode "sweep":    ALICE's enumeration at each cut point: nothing kept,
+ *                    everything kept, each prefix of the unsynced namespace
+ *                    operations without their data, all of them with a
+ *                    partial prefix of the unsynced pages, and all but one
+ *                    unsynced page.
+ *
+ * After every crash state the record must read back complete, at least the
+ * last acknowledged version and at most one more.  Each state has an id
+ * "op<N>/m<K>:d<spec>:<arg>"; `--set state=ID` re-materialises just that one.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "err.h"
+#include "power_common.h"
+#include "result.h"
+#include "scenario.h"
+#include "target.h"
+#include "util.h"
+
+/* Crash states to try at one cut point, given what was unsynced there. */
+static size_t sweep_states(const struct pl_cycle *probe, char states[][48], size_t max)
+{
+    size_t n = 0;
+    uint64_t m = probe->pending_meta, p = probe->dirty_pages;
+
+#define ADD(...)                                              \
+    do {                                                      \
+        if (n < max)                                          \
+            snprintf(states[n++], sizeof states[0], __VA_ARGS__); \
+    } while (0)
+    ADD("meta=0 data=none");
+    if (m || p)
+        ADD("meta=all data=all");
+    for (uint64_t k = 1; k <= m; k++)
+        ADD("meta=%llu data=none", (unsigned long long)k);
+    for (uint64_t k = 1; k < p && k <= 4; k++)
+        ADD("meta=all data=pfx:%llu", (unsigned long long)(k * p / 5 ? k * p / 5 : k));
+    for (uint64_t k = 0; p > 1 && k < 3; k++)
+        ADD("meta=all data=drop:%llu", (unsigned long long)(k * (p - 1) / 2));
+#undef ADD
+    return n;
+}
+
+/* "op17/m2:dpfx:3" -> freeze 17, cut "state=m2:dpfx:3". */
+static int parse_state(const char *s, struct pl_cycle *c, char *cut, size_t len,
+                       struct torn_err *err)
+{
+    unsigned long long op;
+    int used = 0;
+    if (sscanf(s, "op%llu/%n", &op, &used) < 1 || used == 0 || op == 0)
+        return torn_err_set(err, TORN_E_CONFIG,
+                            "power-loss: state '%s' is not a crash-state id (op<N>/m<K>:d<spec>:<arg>)",
+                            s);
+    c->freeze_at = op;
+    snprintf(cut, len, "state=%s", s + used);
+    return TORN_OK;
+}
+
+static int one_state(struct torn_ctx *ctx, struct pl_cycle *c, long long *n_states,
+                     long long *n_bad, struct torn_err *err)
+{
+    int rc = pl_run_cycle(ctx, c, err);
+    if (rc)
+        return rc;
+    if (!c->frozen)
+        return 1;   /* the writer finished before the cut point */
+    (*n_states)++;
+    rc = pl_check(ctx, c, "after power cut", err);
+    if (rc < 0)
+        return rc;
+    *n_bad += rc;
+    return 0;
+}
+
+static int power_run(struct torn_ctx *ctx, struct torn_err *err)
+{
+    struct pl_cycle c;
+    const char *mode = torn_param_str(ctx, "mode"), *state = torn_param_str(ctx, "state");
+    long long max_points = torn_param_int(ctx, "max_cut_points");
+    long long torn_per = torn_param_int(ctx, "torn_per_point");
+    double duration = torn_param_num(ctx, "duration_s");
+    long long n_states = 0, n_bad = 0, points = 0;
+    char cut[128], states[32][48];
+    uint64_t t0 = torn_now_ns();
+    int rc = pl_need_fs(ctx, "power-loss", err), sweep;
+
+    if (rc)
+        return rc;
+    memset(&c, 0, sizeof c);
+    c.updates = torn_param_int(ctx, "updates");
+    c.payload_len = (size_t)torn_param_int(ctx, "payload_len");
+    c.model = torn_param_str(ctx, "model");
+    if (strcmp(c.model, "power") && strcmp(c.model, "process") && strcmp(c.model, "fsync-fail"))
+        return torn_err_set(err, TORN_E_CONFIG,
+                            "power-loss: model must be power, process or fsync-fail, not '%s'",
+                            c.model);
+    if (strcmp(mode, "boundary") && strcmp(mode, "sweep"))
+        return torn_err_set(err, TORN_E_CONFIG,
+                            "power-loss: mode must be boundary or sweep, not '%s'", mode);
+    sweep = strcmp(mode, "sweep") == 0;
+    if (state && *state) {
+        if ((rc = parse_state(state, &c, cut, sizeof cut, err)) != 0)
+            return rc;
+        c.cut = cut;
+        rc = one_state(ctx, &c, &n_states, &n_bad, err);
+        if (rc == 1)
+            return torn_err_set(err, TORN_E_CONFIG, "power-loss: the writer finished before "
+                                "persistence operation %llu", (unsigned long long)c.freeze_at);
+        return rc;
+    }
+    for (uint64_t op = 1; !torn_stop_requested(); op++) {
+        size_t n = 1;
+        if ((max_points > 0 && points >= max_points) ||
+            (duration > 0 && torn_ctx_elapsed(ctx) > duration))
+            break;
+        c.freeze_at = op;
+        c.cut = "";
+        rc = one_state(ctx, &c, &n_states, &n_bad, err);
+        if (rc == 1)
+            break;
+        if (rc)
+            return rc;
+        points++;
+        if (sweep)
+            n = sweep_states(&c, states, 32);
+        else
+            for (long long k = 0; k < torn_per && n < 32; k++, n++)
+                snprintf(states[n], sizeof states[n], "torn %llu",
+                         (unsigned long long)torn_seed_derive(ctx->seed, "torn") + op * 131 + (uint64_t)k);
+        for (size_t i = 1; i < n; i++) {   /* states[0] (the model's crash) was just done */
+            c.cut = states[i];
+            if ((rc = one_state(ctx, &c, &n_states, &n_bad, err)) < 0)
+                return rc;
+        }
+    }
+    torn_result_metric(ctx->result, "cut_points", (double)points);
+    torn_result_metric(ctx->result, "crash_states", (double)n_states);
+    torn_result_metric(ctx->result, "damaged_states", (double)n_bad);
+    torn_result_metric(ctx->result, "crash_states_per_s",
+                       (double)n_states / ((double)(torn_now_ns() - t0) / 1e9 + 1e-9));
+    torn_result_metric_str(ctx->result, "model", c.model);
+    torn_result_metric_str(ctx->result, "mode", mode);
+    if (points == 0)
+        return torn_err_set(err, TORN_E_REMOTE,
+                            "power-loss: the writer did no persistence operation at all");
+    return TORN_OK;
+}
+
+const struct torn_scenario_ops torn_scenario_power_loss = {
+    .version = TORN_SCENARIO_OPS_V1,
+    .name = "power-loss",
+    .summary = "cut power (torn-fs) after every persistence operation; no torn or lost write",
+    .needs = TORN_CAP_UPDATE | TORN_CAP_READ | TORN_CAP_RESET,
+    .defaults = "{\"updates\": 3, \"payload_len\": 6000, \"model\": \"power\", "
+                "\"mode\": \"boundary\", \"torn_per_point\": 1, \"max_cut_points\": 0, "
+                "\"state\": \"\", \"duration_s\": 120}",
+    .run = power_run,
+    .flags = TORN_SCENARIO_NEEDS_FS,
+};

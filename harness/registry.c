@@ -56,6 +56,7 @@ extern const struct torn_reporter_ops torn_reporter_junit;
 extern const struct torn_reporter_ops torn_reporter_prom;
 extern const struct torn_reporter_ops torn_reporter_tap;
 extern const struct torn_reporter_ops torn_reporter_markdown;
+extern const struct torn_reporter_ops torn_reporter_html;
 
 static const struct torn_reporter_ops *const reporters[] = {
     &torn_reporter_terminal,
@@ -64,6 +65,7 @@ static const struct torn_reporter_ops *const reporters[] = {
     &torn_reporter_prom,
     &torn_reporter_tap,
     &torn_reporter_markdown,
+    &torn_reporter_html,
 };
 
 static const struct torn_command cmd_run = {"run", "run scenarios against a target", torn_cmd_run};

@@ -118,6 +118,14 @@ service atomic --fail-every 3
 run_torn 0 'PASS' "atomic PASSES with failing jobs and store resets (seed 4)" \
     --target "$svc" "${common[@]}" --seed 4 --set store_reset_every=4
 
+# --- the same over Server-Sent Events ---
+sse=(--target-spec "$root/examples/research-service/research-sse.json")
+service emit-first
+run_torn 1 'read-after-event' "emit-first FAILS over SSE (seed 6)" \
+    --target "$svc" "${common[@]}" "${sse[@]}" --seed 6
+service atomic
+run_torn 0 'PASS' "atomic PASSES over SSE (seed 6)" --target "$svc" "${common[@]}" "${sse[@]}" --seed 6
+
 # --- seed 001: polling GET /jobs/{id} while the store is slow and reset ---
 jobs_spec=$root/examples/research-service/jobs.json
 srh=(--scenario safe-read-http --target-spec "$jobs_spec" --set "toxiproxy=$api" --set proxy=store

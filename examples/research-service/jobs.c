@@ -17,7 +17,8 @@
 struct rs_job {
     char id[48];
     pthread_mutex_t mu;             /* guards subs, final_event */
-    struct rs_ws *subs[MAX_SUBS];
+    void *subs[MAX_SUBS];
+    rs_send_fn send[MAX_SUBS];
     char *final_event;              /* sent terminal event, replayed to late subscribers */
     atomic_int progress;
     atomic_int tracker_stop;
@@ -47,24 +48,25 @@ struct rs_job *rs_job_find(const char *id)
     return j;
 }
 
-void rs_job_attach(struct rs_job *j, struct rs_ws *ws)
+void rs_job_attach(struct rs_job *j, void *sub, rs_send_fn send)
 {
     pthread_mutex_lock(&j->mu);
     for (int i = 0; i < MAX_SUBS; i++)
         if (!j->subs[i]) {
-            j->subs[i] = ws;
+            j->subs[i] = sub;
+            j->send[i] = send;
             break;
         }
     if (j->final_event)
-        rs_ws_send(ws, j->final_event);
+        send(sub, j->final_event);
     pthread_mutex_unlock(&j->mu);
 }
 
-void rs_job_detach(struct rs_job *j, struct rs_ws *ws)
+void rs_job_detach(struct rs_job *j, void *sub)
 {
     pthread_mutex_lock(&j->mu);
     for (int i = 0; i < MAX_SUBS; i++)
-        if (j->subs[i] == ws)
+        if (j->subs[i] == sub)
             j->subs[i] = NULL;
     pthread_mutex_unlock(&j->mu);
 }
@@ -90,7 +92,7 @@ static void emit(struct rs_job *j, const char *type, const char *error, int term
     pthread_mutex_lock(&j->mu);
     for (int i = 0; i < MAX_SUBS; i++)
         if (j->subs[i])
-            rs_ws_send(j->subs[i], text);
+            j->send[i](j->subs[i], text);
     if (terminal) {
         free(j->final_event);
         j->final_event = text;

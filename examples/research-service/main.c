@@ -275,6 +275,11 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *method, const
         return route_job(c, url + 6);
     if (strncmp(url, "/ws/research/", 13) == 0)
         return route_ws(c, url + 13);
+    if (strncmp(url, "/events/research/", 17) == 0) {
+        struct rs_job *j = rs_job_find(url + 17);
+        return j ? (enum MHD_Result)rs_sse_respond(c, j)
+                 : send_detail(c, 404, "research not found");
+    }
     if (strcmp(url, "/health") == 0)
         return send_text(c, 200, "{\"ok\":true}", "application/json");
     return send_detail(c, 404, "no such route");

@@ -75,10 +75,12 @@ struct rs_job;
 int rs_job_start(const struct cJSON *input, char id_out[48], char *why, size_t why_len);
 /* The live job with id, or NULL. */
 struct rs_job *rs_job_find(const char *id);
-/* Attach/detach a WebSocket subscriber; attach replays a terminal event
- * already sent. */
-void rs_job_attach(struct rs_job *j, struct rs_ws *ws);
-void rs_job_detach(struct rs_job *j, struct rs_ws *ws);
+/* A subscriber: send(sub, text) delivers one event, 0 or -1. */
+typedef int (*rs_send_fn)(void *sub, const char *text);
+/* Attach/detach a subscriber (WebSocket or SSE); attach replays a terminal
+ * event already sent. */
+void rs_job_attach(struct rs_job *j, void *sub, rs_send_fn send);
+void rs_job_detach(struct rs_job *j, void *sub);
 
 /* ---- WebSocket (ws.c) ---- */
 
@@ -90,6 +92,12 @@ void rs_ws_serve(struct rs_job *j, int fd);
 int rs_ws_send(struct rs_ws *ws, const char *text);
 /* Ask every connection to close (shutdown). */
 void rs_ws_shutdown_all(void);
+
+/* ---- Server-Sent Events (sse.c) ---- */
+
+struct MHD_Connection;
+/* Queue a text/event-stream response streaming j's events; MHD result. */
+int rs_sse_respond(struct MHD_Connection *c, struct rs_job *j);
 
 void rs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void rs_iso_now(char buf[40]);

@@ -135,6 +135,11 @@ static void serve_loop(struct rs_ws *ws)
     }
 }
 
+static int ws_send_cb(void *sub, const char *text)
+{
+    return rs_ws_send(sub, text);
+}
+
 void rs_ws_serve(struct rs_job *j, int fd)
 {
     static const struct wslay_event_callbacks cb = {on_recv, on_send, NULL, NULL, NULL, NULL,
@@ -153,7 +158,7 @@ void rs_ws_serve(struct rs_job *j, int fd)
         return;
     }
     registry_set(NULL, ws);
-    rs_job_attach(j, ws);
+    rs_job_attach(j, ws, ws_send_cb);
     serve_loop(ws);
     rs_job_detach(j, ws);
     registry_set(ws, NULL);

@@ -25,7 +25,7 @@
 #include "target.h"
 #include "util.h"
 
-enum { MSG_ATTEMPT = 1, MSG_ACK, MSG_FAIL };
+enum { MSG_ATTEMPT = 1, MSG_ACK, MSG_FAIL, MSG_READY };
 
 #define MAX_WORKERS 64
 #define MAX_GROUPS 64
@@ -50,7 +50,10 @@ static long long amount_of(const struct torn_ctx *ctx, const char *member)
 static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wfd, void *argp)
 {
     const struct dw_arg *a = argp;
+    struct torn_msg ready = {.type = MSG_READY, .worker = (uint32_t)index};
     int failures = 0;
+
+    torn_msg_send(wfd, &ready);
 
     for (long long i = 0;; i++) {
         struct torn_msg m;
@@ -143,6 +146,8 @@ static int one_round(struct torn_ctx *ctx, long long round, struct ledger *l,
     for (int w = 0; w < n && !rc; w++)
         if ((rc = torn_child_spawn(ctx, w, 1, writer, &arg, &kids[w], err)) == 0)
             started++;
+    if (!rc)
+        rc = torn_wait_ready(kids, started, MSG_READY, ctx->timeout_ms, ledger_note, l, err);
     torn_drain_until(kids, started,
                      torn_now_ns() + (uint64_t)((min_ms + torn_rng_double(&ctx->rng) *
                                                              (max_ms - min_ms)) * 1e6),
@@ -296,9 +301,14 @@ static int dual_write_run(struct torn_ctx *ctx, struct torn_err *err)
     }
     for (long long k = 1; !rc && k < r; k++)
         check_acked(ctx, k, &ledgers[k], states, groups);
-    if (!rc && acks == 0)
+    if (!rc && acks == 0) {
+        const char *why = "";
+        for (long long k = 1; k < r; k++)
+            if (ledgers[k].last_fail[0])
+                why = ledgers[k].last_fail;
         rc = torn_err_set(err, TORN_E_REMOTE, "dual-write: no write was ever acknowledged%s%s",
-                          ledgers[1].last_fail[0] ? ": " : "", ledgers[1].last_fail);
+                          why[0] ? ": " : "", why);
+    }
     torn_result_metric(ctx->result, "rounds", (double)(r - 1));
     torn_result_metric(ctx->result, "acknowledged_writes", (double)acks);
     for (long long k = 0; k <= rounds; k++)

@@ -30,7 +30,7 @@
 #include "target.h"
 #include "util.h"
 
-enum { MSG_ACK = 1, MSG_FAIL };
+enum { MSG_ACK = 1, MSG_FAIL, MSG_READY };
 
 #define MAX_WORKERS 64
 
@@ -45,8 +45,11 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
     size_t payload_len = (size_t)torn_param_int(ctx, "payload_len");
     char id[64];
 
+    struct torn_msg ready = {.type = MSG_READY, .worker = (uint32_t)index};
+
     (void)argp;
     record_id(id, sizeof id, index);
+    torn_msg_send(wfd, &ready);
     for (long long seq = 1;; seq++) {
         cJSON *patch = torn_payload_patch(ctx->seed, seq, payload_len);
         struct torn_err err;
@@ -187,6 +190,8 @@ static int one_round(struct torn_ctx *ctx, long long round, struct totals *tot,
     for (int w = 0; w < n && !rc; w++)
         if ((rc = torn_child_spawn(ctx, w, 1, writer, NULL, &kids[w], err)) == 0)
             started++;
+    if (!rc)
+        rc = torn_wait_ready(kids, started, MSG_READY, ctx->timeout_ms, acks_note, &a, err);
     torn_drain_until(kids, started,
                      torn_now_ns() + (uint64_t)((min_ms + torn_rng_double(&ctx->rng) *
                                                              (max_ms - min_ms)) * 1e6),
@@ -195,6 +200,8 @@ static int one_round(struct torn_ctx *ctx, long long round, struct totals *tot,
         rc = ctx->target->ops->fault(ctx->target, TORN_FAULT_SERVER_KILL, NULL, err);
     t_kill = torn_now_ns(); /* the server is certainly dead now */
     torn_history_add(ctx->history, "fault", 0, "server-kill", NULL, NULL, t_kill);
+    for (int w = 0; rc && w < started; w++)
+        kill(kids[w].pid, SIGKILL); /* no crash happened: stop them here */
     for (int w = 0; w < started; w++) {
         while (torn_msg_recv(kids[w].fd, &m, ctx->timeout_ms, NULL) == 1)
             acks_note(&a, &m);

@@ -152,3 +152,28 @@ void torn_drain_until(struct torn_child *kids, int n, uint64_t until_ns,
         }
     }
 }
+
+int torn_wait_ready(struct torn_child *kids, int n, uint32_t ready_type, int timeout_ms,
+                    void (*note)(void *arg, const struct torn_msg *m), void *arg,
+                    struct torn_err *err)
+{
+    struct torn_msg m;
+
+    for (int i = 0; i < n; i++) {
+        for (;;) {
+            int got = torn_msg_recv(kids[i].fd, &m, timeout_ms, NULL);
+            if (got == TORN_E_TIMEOUT)
+                return torn_err_set(err, TORN_E_TIMEOUT, "worker %d not ready within %d ms", i,
+                                    timeout_ms);
+            if (got != 1)
+                return torn_err_set(err, TORN_E_CRASHED,
+                                    "worker %d exited before it was ready (could it open the "
+                                    "target? see stderr)",
+                                    i);
+            if (m.type == ready_type)
+                break;
+            note(arg, &m);
+        }
+    }
+    return TORN_OK;
+}

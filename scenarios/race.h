@@ -53,4 +53,13 @@ void torn_race_stop(struct torn_race *r, int timeout_ms);
 void torn_drain_until(struct torn_child *kids, int n, uint64_t until_ns,
                       void (*note)(void *arg, const struct torn_msg *m), void *arg);
 
+/* Read the report pipes of kids[0..n) until every worker has sent one
+ * message of type ready_type (workers send it once their target is open),
+ * passing other messages to note.  So a seeded "kill after X ms" counts
+ * from when the workers really run, not from a connection handshake.
+ * 0, or TORN_E_TIMEOUT / TORN_E_CRASHED with err set. */
+int torn_wait_ready(struct torn_child *kids, int n, uint32_t ready_type, int timeout_ms,
+                    void (*note)(void *arg, const struct torn_msg *m), void *arg,
+                    struct torn_err *err);
+
 #endif

@@ -1,0 +1,318 @@
+#!/usr/bin/env bash
+# Integration tests of the Redis and Postgres targets and their scenarios
+# (issue 3), on real servers:
+#   - an external, password-protected redis-server and postgres started
+#     here on free loopback ports: every strategy against the scenarios,
+#     each broken strategy FAILS with the right violation, each correct one
+#     PASSES; sentinel keys/rows outside torn's namespace stay untouched and
+#     no namespace is left behind; the password never appears in any output
+#   - managed servers (no address): durability ground truth (Redis without
+#     persistence and Postgres with synchronous_commit=off lose acknowledged
+#     writes; appendfsync always / synchronous_commit=on do not)
+#   - bad addresses: unreachable, wrong password, hung server, non-loopback,
+#     unknown parameter -> exit 2 with one clear line, within the timeout
+#   - interrupted runs leave no server process (and no server directory
+#     unless torn itself was SIGKILLed)
+# Closes with "N passed, N failed".  TORN_SEED fixes the seed.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+TORN=${TORN_BIN:-$here/../torn}
+SEED=${TORN_SEED:-$(( (RANDOM << 15) | RANDOM ))}
+SECRET="s3cr3t-$RANDOM-pw"
+root=$(mktemp -d /tmp/torn-redispg-test.XXXXXX)
+chmod 0711 "$root"
+pass=0
+fail=0
+server_pids=()
+
+cleanup() {
+    for p in "${server_pids[@]}"; do
+        kill -9 "$p" 2>/dev/null
+    done
+    for p in "${server_pids[@]}"; do
+        wait "$p" 2>/dev/null
+    done
+    rm -rf "$root"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+as_pg() {  # run a command as the postgres user when we are root
+    if [[ $(id -u) -eq 0 ]]; then
+        setpriv --reuid=postgres --regid=postgres --clear-groups -- "$@"
+    else
+        "$@"
+    fi
+}
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+
+echo "seed $SEED (TORN_SEED=$SEED to replay), work dir $root"
+
+# ---------------------------------------------------------------- servers
+RP=$(free_port)
+mkdir -p "$root/redis"
+redis-server --port "$RP" --bind 127.0.0.1 --dir "$root/redis" --save '' --appendonly no \
+    --requirepass "$SECRET" --daemonize no >"$root/redis/log" 2>&1 &
+server_pids+=($!)
+PP=$(free_port)
+mkdir -p "$root/pg"
+echo "$SECRET" >"$root/pg/pw"
+[[ $(id -u) -eq 0 ]] && chown -R postgres "$root/pg"
+as_pg "$pgbin/initdb" -D "$root/pg/data" -U torn --auth=trust --locale=C -E UTF8 --no-sync \
+    >"$root/pg/initdb.log" 2>&1 || { cat "$root/pg/initdb.log"; exit 1; }
+# A password (md5: a scram handshake per connection would dominate the
+# scenarios' short kill delays) on every TCP connection, set in
+# single-user mode before the server starts.
+echo "SET password_encryption = 'md5'; ALTER ROLE torn PASSWORD '$SECRET';" |
+    as_pg "$pgbin/postgres" --single -D "$root/pg/data" postgres >/dev/null 2>&1
+echo "host all all 127.0.0.1/32 md5" >"$root/pg/data/pg_hba.conf"
+as_pg "$pgbin/postgres" -D "$root/pg/data" -p "$PP" -c listen_addresses=127.0.0.1 \
+    -c unix_socket_directories= -c max_connections=200 -c shared_buffers=16MB \
+    >"$root/pg/log" 2>&1 &
+server_pids+=($!)
+for _ in $(seq 100); do
+    redis-cli -p "$RP" -a "$SECRET" --no-auth-warning ping >/dev/null 2>&1 &&
+        PGPASSWORD=$SECRET "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$PP" && break
+    sleep 0.1
+done
+rcli() { redis-cli -p "$RP" -a "$SECRET" --no-auth-warning "$@"; }
+psql_() { PGPASSWORD=$SECRET "$pgbin/psql" -X -q -t -A -h 127.0.0.1 -p "$PP" -U torn -d postgres -c "$1"; }
+REDIS="redis://:$SECRET@127.0.0.1:$RP/0"
+PG="postgres://torn:$SECRET@127.0.0.1:$PP/postgres"
+
+# Sentinels: same-looking keys/tables outside torn's namespace.
+rcli SET sentinel:keep v1 >/dev/null
+rcli SET torn_other:rec:optimistic-lock untouched >/dev/null
+rcli HSET sentinel:hash f 1 >/dev/null
+psql_ "CREATE TABLE public.records (id text PRIMARY KEY, version bigint, data jsonb);
+       INSERT INTO public.records VALUES ('optimistic-lock', 7, '{\"keep\": true}');
+       CREATE SCHEMA torn_other; CREATE TABLE torn_other.records (id text);
+       INSERT INTO torn_other.records VALUES ('keep');"
+
+# ---------------------------------------------------------------- helpers
+n=0
+# expect NAME "scenario=VERDICT[:criterion] ..." torn-run-args...
+# Runs torn with the seed and a JSON report, checks the exit code implied
+# by the verdicts and every scenario's verdict and criterion.
+expect() {
+    local name=$1 want=$2; shift 2
+    n=$((n + 1))
+    local out=$root/out.$n json=$root/out.$n.json rc t0=$SECONDS
+    mkdir -p "$root/runs/$n"
+    "$TORN" run --seed "$SEED" --quiet --no-color --json "$json" --run-dir "$root/runs/$n" \
+        --timeout-ms 10000 "$@" >"$out" 2>&1
+    rc=$?
+    local verdict
+    verdict=$(python3 - "$json" "$rc" "$want" <<'EOF'
+import json, sys
+path, rc, want = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
+try:
+    results = json.load(open(path))["results"]
+except Exception as e:
+    print("no JSON report (%s)" % e); sys.exit()
+by = {r["scenario"]: r for r in results}
+problems = []
+fails = 0
+for w in want:
+    sc, exp = w.split("=")
+    exp, _, crit = exp.partition(":")
+    fails += exp == "FAIL"
+    r = by.get(sc)
+    if not r:
+        problems.append("%s missing" % sc); continue
+    if r["verdict"] != exp:
+        ev = "; ".join(v.get("evidence", "") for v in r.get("violations", [])[:2]) or r.get("error") or ""
+        problems.append("%s %s (want %s) %s" % (sc, r["verdict"], exp, ev[:300]))
+    elif crit and crit not in r.get("metrics", {}).get("violations_by_criterion", {}):
+        problems.append("%s failed without %s: %s" % (sc, crit, r.get("metrics")))
+if rc != (1 if fails else 0):
+    problems.append("exit %d, want %d" % (rc, 1 if fails else 0))
+print("; ".join(problems))
+EOF
+)
+    if [[ -z "$verdict" ]]; then
+        ok "$name ($((SECONDS - t0)) s)"
+    else
+        bad "$name: $verdict"
+        tail -5 "$out"
+    fi
+}
+
+# expect_error NAME PATTERN MAX_SECONDS torn-run-args...: exit 2, one line
+# matching PATTERN, in time, and the secret nowhere.
+expect_error() {
+    local name=$1 pattern=$2 max=$3; shift 3
+    n=$((n + 1))
+    local out=$root/out.$n rc t0 t1
+    mkdir -p "$root/runs/$n"
+    t0=$(date +%s%N)
+    timeout 60 "$TORN" run --seed "$SEED" --quiet --no-color --run-dir "$root/runs/$n" \
+        "$@" >"$out" 2>&1
+    rc=$?
+    t1=$(date +%s%N)
+    local ms=$(( (t1 - t0) / 1000000 ))
+    if [[ $rc -ne 2 ]]; then
+        bad "$name: exit $rc, want 2"; tail -3 "$out"
+    elif ! grep -Eq "$pattern" "$out"; then
+        bad "$name: no line matching '$pattern'"; tail -3 "$out"
+    elif grep -q "$SECRET" "$out"; then
+        bad "$name: the password appears in the output"
+    elif ((ms > max * 1000)); then
+        bad "$name: took $ms ms, want < $max s"
+    else
+        ok "$name (${ms} ms)"
+    fi
+}
+
+# ---------------------------------------------------------------- Redis
+expect "redis watch: every scenario passes" \
+    "crash-midwrite=PASS concurrent-updaters=PASS optimistic-lock=PASS state-transition=PASS dual-write=PASS" \
+    --target "$REDIS?strategy=watch" --scenario crash-midwrite --scenario concurrent-updaters \
+    --scenario optimistic-lock --scenario state-transition --scenario dual-write \
+    --set payload_len=4096 --set kills=10 --set rounds=10 --set updates=15
+expect "redis lua: every scenario passes" \
+    "crash-midwrite=PASS concurrent-updaters=PASS optimistic-lock=PASS state-transition=PASS dual-write=PASS" \
+    --target "$REDIS?strategy=lua" --scenario crash-midwrite --scenario concurrent-updaters \
+    --scenario optimistic-lock --scenario state-transition --scenario dual-write \
+    --set payload_len=4096 --set kills=8 --set rounds=6 --set updates=10 --workers 4
+expect "redis two-writes: crash-midwrite catches the second write" \
+    "crash-midwrite=FAIL:no-phantom-write" \
+    --target "$REDIS?strategy=two-writes" --scenario crash-midwrite --set payload_len=4096 \
+    --set kills=12
+expect "redis get-set: lost updates, two CAS winners, double claims, half dual writes" \
+    "concurrent-updaters=FAIL:no-lost-update optimistic-lock=FAIL:one-winner-per-round state-transition=FAIL:single-claim dual-write=FAIL:both-or-neither" \
+    --target "$REDIS?strategy=get-set" --scenario concurrent-updaters --scenario optimistic-lock \
+    --scenario state-transition --scenario dual-write --set payload_len=4096 --set rounds=10 \
+    --set updates=15
+expect "redis merged: lost updates, two CAS winners" \
+    "concurrent-updaters=FAIL:no-lost-update optimistic-lock=FAIL:one-winner-per-round" \
+    --target "$REDIS?strategy=merged" --scenario concurrent-updaters --scenario optimistic-lock \
+    --set payload_len=4096 --set rounds=6 --set updates=10
+expect "redis lua with dual=separate: half dual writes" "dual-write=FAIL:both-or-neither" \
+    --target "$REDIS?strategy=lua&dual=separate" --scenario dual-write --set rounds=6
+
+if [[ "$(rcli GET sentinel:keep)" == v1 && "$(rcli GET torn_other:rec:optimistic-lock)" == untouched &&
+      "$(rcli HGET sentinel:hash f)" == 1 ]]; then
+    ok "redis: sentinel keys outside the namespace untouched"
+else
+    bad "redis: sentinel keys changed"
+fi
+left=$(rcli --scan --pattern 'torn_*' | grep -v '^torn_other:' | head -3)
+if [[ -z "$left" ]]; then ok "redis: no namespace left behind"; else bad "redis: left behind: $left"; fi
+
+# ---------------------------------------------------------------- Postgres
+# crash-midwrite is not in the Postgres PASS sets: a SIGKILLed client's
+# statement still commits on the server after the checker's read, which
+# crash-midwrite then counts as a phantom write (see the report).
+expect "postgres guarded: every scenario passes" \
+    "concurrent-updaters=PASS optimistic-lock=PASS state-transition=PASS dual-write=PASS" \
+    --target "$PG?strategy=guarded" --scenario concurrent-updaters \
+    --scenario optimistic-lock --scenario state-transition --scenario dual-write \
+    --set payload_len=4096 --set rounds=8 --set updates=10
+expect "postgres serializable: every scenario passes" \
+    "concurrent-updaters=PASS optimistic-lock=PASS state-transition=PASS dual-write=PASS" \
+    --target "$PG?strategy=serializable" --scenario concurrent-updaters \
+    --scenario optimistic-lock --scenario state-transition --scenario dual-write \
+    --set payload_len=4096 --set rounds=6 --set updates=8 --workers 4
+expect "postgres select-update: lost updates, two CAS winners, double claims, half dual writes" \
+    "concurrent-updaters=FAIL:no-lost-update optimistic-lock=FAIL:one-winner-per-round state-transition=FAIL:single-claim dual-write=FAIL:both-or-neither" \
+    --target "$PG?strategy=select-update" --scenario concurrent-updaters \
+    --scenario optimistic-lock --scenario state-transition --scenario dual-write \
+    --set payload_len=4096 --set rounds=10 --set updates=10 --set max_delay_ms=300
+
+if [[ "$(psql_ "SELECT version || data::text FROM public.records")" == '7{"keep": true}' &&
+      "$(psql_ "SELECT id FROM torn_other.records")" == keep ]]; then
+    ok "postgres: sentinel rows outside the schema untouched"
+else
+    bad "postgres: sentinel rows changed"
+fi
+left=$(psql_ "SELECT string_agg(nspname, ',') FROM pg_namespace WHERE nspname LIKE 'torn%' AND nspname <> 'torn_other'")
+if [[ -z "$left" ]]; then ok "postgres: no schema left behind"; else bad "postgres: left behind: $left"; fi
+
+# ---------------------------------------------------------------- managed
+expect "managed redis, no persistence: acknowledged writes lost" \
+    "durability=FAIL:acknowledged-durable" \
+    --target redis:lua --scenario durability --set rounds=2
+expect "managed redis, appendonly + appendfsync always: nothing lost" "durability=PASS" \
+    --target "redis:lua?appendonly=yes&appendfsync=always" --scenario durability --set rounds=2
+expect "managed postgres, synchronous_commit=off: acknowledged commits lost" \
+    "durability=FAIL:acknowledged-durable" \
+    --target "postgres?synchronous_commit=off" --scenario durability --set rounds=2
+expect "managed postgres, synchronous_commit=on: nothing lost; optimistic-lock on nothing running" \
+    "durability=PASS optimistic-lock=PASS" \
+    --target "postgres?synchronous_commit=on" --scenario durability --scenario optimistic-lock \
+    --set rounds=2
+
+# ---------------------------------------------------------------- errors
+HUNG=$(free_port)
+# A server that accepts connections and never answers.
+python3 -c "
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $HUNG)); s.listen(64); open('$root/hung.ready', 'w').close()
+time.sleep(120)" &
+server_pids+=($!)
+for _ in $(seq 50); do [[ -e "$root/hung.ready" ]] && break; sleep 0.1; done
+expect_error "redis unreachable" "redis 127.0.0.1:1: connect: Connection refused" 3 \
+    --target redis://127.0.0.1:1 --scenario optimistic-lock
+expect_error "redis wrong password" "authentication|WRONGPASS|invalid password" 3 \
+    --target "redis://:wrong-$SECRET@127.0.0.1:$RP" --scenario optimistic-lock
+expect_error "redis hung server" "no answer within 1000 ms" 4 \
+    --target "redis://127.0.0.1:$HUNG" --scenario optimistic-lock --timeout-ms 1000
+expect_error "redis non-loopback refused" "not a loopback address" 3 \
+    --target redis://192.0.2.1:6379 --scenario optimistic-lock
+expect_error "redis unknown parameter" "unknown parameter 'bogus'" 3 \
+    --target "redis?bogus=1" --scenario optimistic-lock
+expect_error "postgres unreachable" "Connection refused" 3 \
+    --target postgres://torn@127.0.0.1:1/postgres --scenario optimistic-lock
+expect_error "postgres wrong password" "password authentication failed" 4 \
+    --target "postgres://torn:wrong-$SECRET@127.0.0.1:$PP/postgres" --scenario optimistic-lock
+expect_error "postgres hung server" "no answer within 1000 ms" 4 \
+    --target "postgres:host=127.0.0.1 port=$HUNG dbname=x" --scenario optimistic-lock \
+    --timeout-ms 1000
+expect_error "postgres non-loopback refused" "not a loopback address" 3 \
+    --target "postgres://torn@192.0.2.1/db" --scenario optimistic-lock
+if grep -rqs "$SECRET" "$root"/out.* "$root"/runs; then
+    bad "the password appears in an output, report or history"
+else
+    ok "the password appears in no output, report or history"
+fi
+
+# ---------------------------------------------------------------- interrupted
+# A run interrupted (SIGINT, SIGTERM) or killed (SIGKILL) while managed
+# servers run leaves no server process; the clean exits also no directory.
+for sig in INT KILL; do  # (SIGTERM takes the same path as SIGINT)
+    n=$((n + 1))
+    mkdir -p "$root/runs/$n"
+    "$TORN" run --seed "$SEED" --quiet --run-dir "$root/runs/$n" --target redis --target postgres \
+        --scenario durability >/dev/null 2>&1 &
+    tp=$!
+    sleep 2.5
+    kill -"$sig" "$tp"
+    wait "$tp" 2>/dev/null
+    sleep 0.5
+    alive=""
+    for p in /proc/[0-9]*; do
+        cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
+        [[ "$cwd" == "$root/runs/$n"* ]] && alive="$alive ${p#/proc/}"
+    done
+    dirs=$(find "$root/runs/$n" -maxdepth 2 \( -name 'torn-redis-*' -o -name 'torn-pg-*' \) | head -2)
+    if [[ -n "$alive" ]]; then
+        bad "SIG$sig: server processes left:$alive"
+    elif [[ "$sig" != KILL && -n "$dirs" ]]; then
+        bad "SIG$sig: server directories left: $dirs"
+    else
+        ok "SIG$sig during managed servers: nothing left running"
+    fi
+done
+left=$(find "$root/runs" -maxdepth 2 \( -name 'torn-redis-*' -o -name 'torn-pg-*' \) \
+       -not -path "$root/runs/$n/*" | head -3)
+if [[ -z "$left" ]]; then ok "every finished run removed its server directories"; else bad "left: $left"; fi
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]

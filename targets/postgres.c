@@ -18,7 +18,9 @@
  *                  version = version + 1, RETURNING; the row count decides
  *   serializable   SELECT + UPDATE in a SERIALIZABLE transaction, retried
  *                  (bounded) on serialization failures (40001, 40P01)
- *   select-update  SELECT, decide in the client, UPDATE by id: TOCTOU race
+ *   select-update  SELECT, decide in the client, UPDATE by id: TOCTOU race;
+ *                  like seed 002's code before the fix it also lets a patch
+ *                  change processing_state
  * Dual writes: dual=separate (two autocommit statements) or dual=atomic
  * (one transaction); the default follows the strategy (select-update
  * separate, the others atomic).
@@ -704,8 +706,13 @@ static int run_op(struct torn_target *t, const char *id, const struct torn_recop
     if (won_out)
         *won_out = 0;
     switch (P(t)->strategy) {
-    case S_SELECT_UPDATE:
-        return select_update(t, id, op, won_out, record_out, err);
+    case S_SELECT_UPDATE: {
+        /* Seed 002 before its fix: the patch was not sanitized of
+         * processing_state either. */
+        struct torn_recop loose = *op;
+        loose.unguarded = 1;
+        return select_update(t, id, &loose, won_out, record_out, err);
+    }
     case S_GUARDED:
         return guarded(t, id, op, won_out, record_out, err);
     case S_SERIALIZABLE:

@@ -34,7 +34,7 @@ int torn_recop_apply(cJSON *rec, const struct torn_recop *op)
     case TORN_RECOP_CAS:
         if (torn_record_version(rec) != op->expected)
             return 0;
-        rc = torn_record_apply(rec, op->patch, TORN_APPLY_PROTECT);
+        rc = torn_record_apply(rec, op->patch, op->unguarded ? 0 : TORN_APPLY_PROTECT);
         return rc ? rc : 1;
     case TORN_RECOP_TRANSITION:
         if (!status_in(rec, op->from, op->n_from))

@@ -33,6 +33,8 @@ struct torn_recop {
     const char *const *from;     /* TRANSITION */
     size_t n_from;
     const char *to;
+    int unguarded;               /* CAS: let processing_state through, as
+                                    seed 002's code did before its fix */
 };
 
 /* Decide and apply op to rec in place.  Returns 1 applied (version+1,

@@ -219,8 +219,8 @@ expect "postgres serializable: every scenario passes" \
     --target "$PG?strategy=serializable" --scenario concurrent-updaters \
     --scenario optimistic-lock --scenario state-transition --scenario dual-write \
     --set payload_len=4096 --set rounds=6 --set updates=8 --workers 4
-expect "postgres select-update: lost updates, two CAS winners, double claims, half dual writes" \
-    "concurrent-updaters=FAIL:no-lost-update optimistic-lock=FAIL:one-winner-per-round state-transition=FAIL:single-claim dual-write=FAIL:both-or-neither" \
+expect "postgres select-update: lost updates, two CAS winners, protected field changed, double claims, half dual writes" \
+    "concurrent-updaters=FAIL:no-lost-update optimistic-lock=FAIL:one-winner-per-round optimistic-lock=FAIL:protected-fields state-transition=FAIL:single-claim dual-write=FAIL:both-or-neither" \
     --target "$PG?strategy=select-update" --scenario concurrent-updaters \
     --scenario optimistic-lock --scenario state-transition --scenario dual-write \
     --set payload_len=4096 --set rounds=10 --set updates=10 --set max_delay_ms=300

@@ -83,6 +83,8 @@ static const struct torn_command cmd_fs = {"fs", "mount, cut and control torn-fs
 static const struct torn_command cmd_proxy = {"proxy", "TCP fault proxy (Toxiproxy-compatible API)",
                                               torn_cmd_proxy};
 
+static const struct torn_command cmd_fuzz = {
+    "fuzz", "run an AFL++ campaign on a fuzz harness, report as results", torn_cmd_fuzz};
 static const struct torn_command cmd_replay = {
     "replay", "rerun a fuzzed schedule step by step (replay --schedule FILE)", torn_cmd_replay};
 
@@ -93,6 +95,7 @@ static const struct torn_command *const commands[] = {
     &cmd_check,
     &cmd_gen_history,
     &cmd_proxy,
+    &cmd_fuzz,
     &cmd_replay,
 };
 

@@ -106,7 +106,6 @@ struct sim {
     enum torn_sched_strategy strat;
     int nw;
     size_t chunk, plen;
-    struct inode ino[MAXI];
     int dir[N_COUNT], ddir[N_COUNT];
     struct nsop pend[MAXPEND];
     int n_pend;
@@ -119,6 +118,7 @@ struct sim {
     long long seq;
     FILE *trace;
     struct torn_sched_result *res;
+    struct inode ino[MAXI];     /* last: setup() clears everything before it */
 };
 
 static struct sim S;            /* one simulated disk per process: see schedule.h */
@@ -354,10 +354,9 @@ static int sim_read(struct sim *s, cJSON **rec, char *why, size_t why_len)
 
 static long long field(const cJSON *rec, int k)
 {
-    char name[16];
+    static const char *const names[MAXW] = {"w0", "w1", "w2"};
 
-    snprintf(name, sizeof name, "w%d", k);
-    return torn_record_int(rec, name, 0);
+    return torn_record_int(rec, names[k], 0);
 }
 
 /* The record text with version, every worker's field (k's set to val), and
@@ -526,6 +525,7 @@ static void step_names(struct sim *s, int k, enum uop op)
 {
     struct worker *w = &s->w[k];
     int tmp = N_TMP + k, baktmp = N_BAKTMP + k, rc;
+    char what[48];
 
     switch (op) {
     case U_UNLINK_BAKTMP:
@@ -546,7 +546,8 @@ static void step_names(struct sim *s, int k, enum uop op)
         w->pc++;
         break;
     case U_RENAME_MAIN:
-        outcome(s, k, disk_link(s, tmp, N_MAIN, 1), 0, "rename r.json.tmp -> r.json");
+        snprintf(what, sizeof what, "rename r.json.tmp.%d -> r.json", k);
+        outcome(s, k, disk_link(s, tmp, N_MAIN, 1), 0, what);
         if (w->prog != prog_fail_tmp)
             w->tmp_made = 0;
         break;
@@ -566,6 +567,7 @@ static int step(struct sim *s, int k)
 {
     struct worker *w = &s->w[k];
     enum uop op = (enum uop)w->prog[w->pc];
+    char what[48];
 
     switch (op) {
     case U_LOCK:
@@ -580,11 +582,15 @@ static int step(struct sim *s, int k)
     case U_CREATE_TMP:
         w->fd = disk_open_trunc(s, op == U_OPEN_MAIN ? N_MAIN : N_TMP + k);
         w->tmp_made = op == U_CREATE_TMP;
-        outcome(s, k, w->fd < 0 ? -1 : 0, 0,
-                op == U_OPEN_MAIN ? "open r.json O_TRUNC" : "create r.json.tmp O_TRUNC");
+        snprintf(what, sizeof what, op == U_OPEN_MAIN ? "open r.json O_TRUNC"
+                                                      : "create r.json.tmp.%d O_TRUNC", k);
+        outcome(s, k, w->fd < 0 ? -1 : 0, 0, what);
         break;
     case U_WRITE: step_write(s, k); break;
-    case U_FSYNC: outcome(s, k, disk_fsync(s, w->fd), 1, "fsync r.json.tmp"); break;
+    case U_FSYNC:
+        snprintf(what, sizeof what, "fsync r.json.tmp.%d", k);
+        outcome(s, k, disk_fsync(s, w->fd), 1, what);
+        break;
     case U_FSYNC_DIR: outcome(s, k, disk_fsync_dir(s), 1, "fsync directory"); break;
     case U_DONE:
         s->acked[k] = w->op;
@@ -716,6 +722,8 @@ static void setup(struct sim *s, const unsigned char *buf, size_t len,
                   enum torn_sched_strategy strat, FILE *trace, struct torn_sched_result *res)
 {
     memset(s, 0, offsetof(struct sim, ino));
+    for (int i = 0; i < MAXI; i++)
+        memset(&s->ino[i], 0, offsetof(struct inode, data));
     memset(res, 0, sizeof *res);
     s->strat = strat;
     s->nw = len > 0 ? 1 + buf[0] % MAXW : 2;

@@ -57,5 +57,8 @@ int torn_sched_run(const unsigned char *buf, size_t len, enum torn_sched_strateg
 
 /* `torn replay --schedule FILE [--strategy S]` (harness/schedule.c). */
 int torn_cmd_replay(int argc, char **argv);
+/* `torn fuzz HARNESS [--time S] [--jobs N] ...`: an AFL++ campaign on a
+ * harness of fuzz/, reported as a torn result (harness/fuzz_cmd.c). */
+int torn_cmd_fuzz(int argc, char **argv);
 
 #endif

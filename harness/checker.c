@@ -9,8 +9,10 @@
 #include <cjson/cJSON.h>
 
 #include "err.h"
+#include "history.h"
 #include "history_read.h"
 #include "result.h"
+#include "scenario.h"
 #include "util.h"
 
 extern const struct torn_checker_ops torn_checker_register;
@@ -369,6 +371,75 @@ void torn_check_to_result(const struct torn_check_result *res, const struct torn
         torn_result_violation(r, "checker", NULL, 0.0, "further violation (not kept)");
 }
 
+/* ---- for scenarios ---- */
+
+/* Drop operations invoked and events before t0 (another scenario's). */
+static void keep_since(struct torn_hist *h, uint64_t t0)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < h->n_ops; i++) {
+        if (h->ops[i].t_invoke >= t0) {
+            h->ops[k++] = h->ops[i];
+        } else {
+            cJSON_Delete(h->ops[i].input);
+            cJSON_Delete(h->ops[i].output);
+        }
+    }
+    h->n_ops = k;
+    k = 0;
+    for (size_t i = 0; i < h->n_events; i++) {
+        if (h->events[i].t >= t0)
+            h->events[k++] = h->events[i];
+        else
+            cJSON_Delete(h->events[i].value);
+    }
+    h->n_events = k;
+}
+
+int torn_check_ctx(struct torn_ctx *ctx, const char *model, const struct torn_check_opts *opts,
+                   struct torn_err *err)
+{
+    const struct torn_checker_ops *ops = torn_checker_find(model);
+    const char *path = torn_history_path(ctx->history);
+    struct torn_check_opts dflt;
+    struct torn_check_result res;
+    struct torn_hist *h;
+    char name[64];
+    int rc;
+
+    if (!ops)
+        return torn_err_set(err, TORN_E_CONFIG, "unknown checker model %s", model);
+    if (!path)
+        return torn_err_set(err, TORN_E_UNSUPPORTED, "no history recorded: nothing to check");
+    if (!opts) {
+        memset(&dflt, 0, sizeof dflt);
+        dflt.time_limit_s = 30;
+        dflt.mem_limit = (size_t)1 << 30;
+        opts = &dflt;
+    }
+    rc = torn_hist_read(path, TORN_HIST_TORN, &h, err);
+    if (rc != TORN_OK)
+        return rc;
+    keep_since(h, ctx->t0_ns);
+    torn_check_result_init(&res);
+    rc = ops->check(h, opts, &res, err);
+    if (rc == TORN_OK) {
+        torn_check_to_result(&res, h, ctx->result, ctx->t0_ns);
+        snprintf(name, sizeof name, "check_%s_ops", model);
+        torn_result_metric(ctx->result, name, (double)res.n_ops_checked);
+        if (res.verdict == TORN_CHECK_UNKNOWN) {
+            snprintf(name, sizeof name, "check_%s_unknown", model);
+            torn_result_metric_str(ctx->result, name,
+                                   res.unknown_reason ? res.unknown_reason : "bound reached");
+        }
+        rc = (int)res.verdict;
+    }
+    torn_check_result_free(&res);
+    torn_hist_free(h);
+    return rc;
+}
+
 /* ---- torn check ---- */
 
 static void usage(FILE *f)
@@ -431,6 +502,7 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 {
     memset(a, 0, sizeof *a);
     a->opts.time_limit_s = 60;
+    a->opts.mem_limit = (size_t)1 << 30;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         double d;

@@ -118,6 +118,17 @@ void torn_check_to_result(const struct torn_check_result *res, const struct torn
 /* One line describing op i: "p3 cas [1 4] -> ok  t=1.204-1.209 ms  (lines 12,15)". */
 void torn_check_describe_op(const struct torn_hist *h, size_t i, char *buf, size_t len);
 
+struct torn_ctx;
+/* For scenarios: check the part of the run history this scenario recorded
+ * (operations invoked and events at or after ctx->t0_ns, read back from
+ * ctx->history's file once the workers are done) with the named model, copy
+ * the violations into ctx->result, and record metrics check_<model>_ops and,
+ * when the bound was reached, check_<model>_unknown.  opts NULL = a 30 s,
+ * 1 GiB bound.  Returns the verdict (enum torn_check_verdict, >= 0) or a
+ * negative torn_code (TORN_E_UNSUPPORTED when the run records no history). */
+int torn_check_ctx(struct torn_ctx *ctx, const char *model, const struct torn_check_opts *opts,
+                   struct torn_err *err);
+
 /* Command `torn check` (checker.c). */
 int torn_cmd_check(int argc, char **argv);
 

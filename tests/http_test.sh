@@ -140,13 +140,25 @@ service two-writes
 run_torn 1 'reaches-terminal' "two-writes jobs never finish: safe-read-http FAILS (seed 5)" \
     --target "$svc" "${srh[@]}" --seed 5
 
+# --- the record scenarios through the service's PATCH/If-Match/transition endpoints ---
+service atomic
+run_torn 0 'PASS' "atomic: optimistic-lock, state-transition, concurrent-updaters PASS (seed 7)" \
+    --target "$svc" --target-spec "$spec" --scenario optimistic-lock --scenario state-transition \
+    --scenario concurrent-updaters --set payload_len=1024 --set updates=10 --seed 7
+service two-writes
+run_torn 1 'one-winner-per-round' "plain read-modify-write FAILS optimistic-lock (seed 7)" \
+    --target "$svc" --target-spec "$spec" --scenario optimistic-lock --seed 7
+run_torn 1 'single-claim' "plain read-modify-write FAILS state-transition (seed 7)" \
+    --target "$svc" --target-spec "$spec" --scenario state-transition --seed 7
+
 # --- proxy faults are observable ---
 ping_ms() {  # PORT: round trip of a Redis PING through it, in ms, or "reset"
     python3 - "$1" <<'PY'
 import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
 t = time.monotonic()
 try:
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+    t = time.monotonic()
     s.sendall(b"PING\r\n")
     data = s.recv(64)
     print("reset" if not data else int((time.monotonic() - t) * 1000))

@@ -226,11 +226,11 @@ int rs_store_set(const char *id, const char *json, char *why, size_t why_len)
     return 0;
 }
 
-void rs_record_merge(struct cJSON *rec, const struct cJSON *patch)
+void rs_record_merge(struct cJSON *rec, const struct cJSON *patch, int protect)
 {
     static const char *const skip[] = {"id", "created_at", "version", "_updated_at"};
     for (const cJSON *f = patch ? patch->child : NULL; f; f = f->next) {
-        int protected_field = 0;
+        int protected_field = protect && strcmp(f->string, "processing_state") == 0;
         for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
             protected_field |= strcmp(f->string, skip[i]) == 0;
         if (protected_field)
@@ -255,7 +255,7 @@ struct cJSON *rs_record_new(const char *id, const struct cJSON *initial)
     rs_iso_now(now);
     cJSON_AddStringToObject(rec, "id", id);
     cJSON_AddStringToObject(rec, "created_at", now);
-    rs_record_merge(rec, initial);   /* version 1 */
+    rs_record_merge(rec, initial, 0);   /* version 1 */
     return rec;
 }
 
@@ -276,7 +276,7 @@ static int conditions_hold(const cJSON *rec, long long expect_version, const cha
 }
 
 /* Read, check, merge: 0 with *rec_out, 1 not found, 2 stale, -1 error. */
-static int load_merge(const char *id, const cJSON *patch, long long expect_version,
+static int load_merge(const char *id, const cJSON *patch, int protect, long long expect_version,
                       const char *const *from, size_t n_from, cJSON **rec_out, char *why,
                       size_t why_len)
 {
@@ -297,7 +297,7 @@ static int load_merge(const char *id, const cJSON *patch, long long expect_versi
         *rec_out = rec;
         return rc;
     }
-    rs_record_merge(rec, patch);
+    rs_record_merge(rec, patch, protect);
     *rec_out = rec;
     return 0;
 }
@@ -312,7 +312,8 @@ static int redis_guarded_once(const char *id, const char *k, const cJSON *patch,
     if (!r)
         return -1;
     freeReplyObject(r);
-    int rc = load_merge(id, patch, expect_version, from, n_from, rec_out, why, why_len);
+    int rc = load_merge(id, patch, expect_version >= 0, expect_version, from, n_from, rec_out,
+                        why, why_len);
     if (rc) {
         if ((r = rcmd(why, why_len, "UNWATCH")))
             freeReplyObject(r);
@@ -353,7 +354,8 @@ int rs_store_update(const char *id, const struct cJSON *patch, int guarded,
     if (!guarded || !rs_opt.redis_host) {
         if (guarded)
             pthread_mutex_lock(&file_lock);
-        rc = load_merge(id, patch, expect_version, from, n_from, &rec, why, why_len);
+        rc = load_merge(id, patch, guarded && expect_version >= 0, expect_version, from, n_from,
+                        &rec, why, why_len);
         if (rc == 0) {
             char *text = cJSON_PrintUnformatted(rec);
             rc = text ? rs_store_set(id, text, why, why_len) : -1;

@@ -63,7 +63,8 @@ int rs_store_update(const char *id, const struct cJSON *patch, int guarded,
                     struct cJSON **rec_out, char *why, size_t why_len);
 /* Record helpers. */
 struct cJSON *rs_record_new(const char *id, const struct cJSON *initial);
-void rs_record_merge(struct cJSON *rec, const struct cJSON *patch);
+/* protect: also refuse processing_state (seed 002's guarded updates). */
+void rs_record_merge(struct cJSON *rec, const struct cJSON *patch, int protect);
 
 /* ---- jobs and events (jobs.c) ---- */
 

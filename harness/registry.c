@@ -18,12 +18,14 @@ extern const struct torn_target_ops torn_target_file;
 extern const struct torn_target_ops torn_target_redis;
 extern const struct torn_target_ops torn_target_postgres;
 extern const struct torn_target_ops torn_target_http;
+extern const struct torn_target_ops torn_target_exec;
 
 static const struct torn_target_ops *const targets[] = {
     &torn_target_file,
     &torn_target_redis,
     &torn_target_postgres,
     &torn_target_http,
+    &torn_target_exec,
 };
 
 extern const struct torn_scenario_ops torn_scenario_crash_midwrite;

@@ -1,0 +1,492 @@
+/* torn: the exec target.  `--target exec:'COMMAND ARGS'` runs the user's
+ * adapter (any language) and speaks newline-delimited JSON over its
+ * stdin/stdout, one request and one reply per line (docs/exec-protocol.md):
+ *
+ *   -> {"id":1,"op":"update_fields","key":"job-1","patch":{...}}
+ *   <- {"in_reply_to":1,"ok":true,"record":{...}}
+ *   <- {"in_reply_to":1,"ok":false,"error":{"code":"io","definite":false,"text":"..."}}
+ *
+ * Each open() starts its own adapter (so forked workers each have one), with
+ * PR_SET_PDEATHSIG: killing a worker kills its adapter.  The adapter's
+ * stderr is torn's stderr.  Every write and every reply has a deadline
+ * (cfg->timeout_ms).  A silent adapter (timeout), garbage on stdout, a wrong
+ * reply id or a dead adapter ends that operation with an error that is
+ * indefinite once the request was sent, and the adapter is restarted on the
+ * next operation: never a hang, never a crash.
+ *
+ * Environment given to the adapter: TORN_DATA_DIR (a directory it owns,
+ * under the run directory: on torn-fs when the run uses it), TORN_NS,
+ * TORN_SEED.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "err.h"
+#include "proc.h"
+#include "target.h"
+#include "util.h"
+
+struct exec_target {
+    char dir[PATH_MAX];        /* TORN_DATA_DIR */
+    pid_t pid;                 /* running adapter, 0 none */
+    int in, out;               /* its stdin (write) and stdout (read), -1 closed */
+    long long next_id;
+    char *buf;                 /* bytes read from stdout, not yet a whole line */
+    size_t len, cap;
+};
+
+static const struct torn_strategy exec_strategies[] = {
+    {"adapter", "the adapter's own behaviour (the strategy is the command line)"},
+    {NULL, NULL},
+};
+
+static struct exec_target *X(struct torn_target *t)
+{
+    return t->priv;
+}
+
+static int exec_check(const struct torn_target_cfg *cfg, struct torn_err *err)
+{
+    if (!cfg->location || !*cfg->location)
+        return torn_err_set(err, TORN_E_CONFIG,
+                            "target exec needs a command: --target exec:'python3 adapter.py ARGS'");
+    if (cfg->n_params)
+        return torn_err_set(err, TORN_E_CONFIG, "target %s: unknown parameter '%s' (none known)",
+                            cfg->display, cfg->params[0].key);
+    return TORN_OK;
+}
+
+static int exec_setup(struct torn_target *t, struct torn_err *err)
+{
+    struct exec_target *x = X(t);
+    snprintf(x->dir, sizeof x->dir, "%s/%s", t->cfg.run_dir, t->cfg.ns);
+    x->in = x->out = -1;
+    return torn_mkdirs(x->dir, 0755, err);
+}
+
+/* Stop the adapter: close its stdin, give it 500 ms, then SIGKILL. */
+static void adapter_stop(struct exec_target *x)
+{
+    int status;
+    if (x->in >= 0)
+        close(x->in);
+    if (x->out >= 0)
+        close(x->out);
+    x->in = x->out = -1;
+    if (x->pid > 0 && torn_proc_wait(x->pid, 500, &status, NULL) != 0)
+        torn_proc_kill(x->pid);
+    x->pid = 0;
+    x->len = 0;
+}
+
+static void exec_close(struct torn_target *t)
+{
+    adapter_stop(X(t));
+    free(X(t)->buf);
+    X(t)->buf = NULL;
+    X(t)->cap = 0;
+}
+
+static int adapter_start(struct torn_target *t, struct torn_err *err)
+{
+    struct exec_target *x = X(t);
+    int to[2], from[2];
+    char seed[32];
+    pid_t pid;
+
+    if (pipe2(to, O_CLOEXEC) < 0)
+        return torn_err_sys(err, TORN_E_ENV, errno, "pipe");
+    if (pipe2(from, O_CLOEXEC) < 0) {
+        int e = errno;
+        close(to[0]);
+        close(to[1]);
+        return torn_err_sys(err, TORN_E_ENV, e, "pipe");
+    }
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(to[0]);
+        close(to[1]);
+        close(from[0]);
+        close(from[1]);
+        return torn_err_sys(err, TORN_E_ENV, e, "fork");
+    }
+    if (pid == 0) {
+        char *cmd = torn_asprintf("exec %s", t->cfg.location);
+        torn_proc_child_init();   /* dies with the worker that opened it */
+        dup2(to[0], 0);
+        dup2(from[1], 1);
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)t->cfg.seed);
+        setenv("TORN_DATA_DIR", x->dir, 1);
+        setenv("TORN_NS", t->cfg.ns, 1);
+        setenv("TORN_SEED", seed, 1);
+        execl("/bin/sh", "sh", "-c", cmd ? cmd : t->cfg.location, (char *)NULL);
+        fprintf(stderr, "torn: exec target: cannot run /bin/sh: %s\n", strerror(errno));
+        _exit(127);
+    }
+    close(to[0]);
+    close(from[1]);
+    torn_proc_track(pid);
+    x->pid = pid;
+    x->in = to[1];
+    x->out = from[0];
+    fcntl(x->in, F_SETFL, O_NONBLOCK);
+    x->len = 0;
+    return TORN_OK;
+}
+
+static int exec_open(struct torn_target *t, struct torn_err *err)
+{
+    struct exec_target *x = X(t);
+    x->pid = 0;          /* a forked copy owns no adapter of its parent's */
+    x->in = x->out = -1;
+    x->buf = NULL;
+    x->len = x->cap = 0;
+    return adapter_start(t, err);
+}
+
+/* Why the adapter is gone, for messages. */
+static void adapter_gone(struct exec_target *x, char *why, size_t len)
+{
+    int status;
+    if (x->pid > 0 && torn_proc_wait(x->pid, 200, &status, NULL) == 0) {
+        torn_proc_describe(status, why, len);
+        x->pid = 0;
+    } else {
+        snprintf(why, len, "closed its stdout");
+    }
+}
+
+/* Write the whole line before the deadline.  Returns 0, or an error code
+ * with *sent_any saying whether any byte reached the adapter. */
+static int send_line(struct exec_target *x, const char *line, size_t len, uint64_t deadline,
+                     int *sent_any, struct torn_err *err)
+{
+    size_t off = 0;
+    *sent_any = 0;
+    while (off < len) {
+        ssize_t w = write(x->in, line + off, len - off);
+        if (w > 0) {
+            off += (size_t)w;
+            *sent_any = 1;
+            continue;
+        }
+        if (w < 0 && errno == EAGAIN) {
+            struct pollfd p = {.fd = x->in, .events = POLLOUT};
+            uint64_t now = torn_now_ns();
+            if (now >= deadline)
+                return torn_err_set(err, TORN_E_TIMEOUT,
+                                    "exec adapter does not read its stdin (timeout)");
+            poll(&p, 1, (int)((deadline - now) / 1000000ULL) + 1);
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        {
+            char why[64];
+            adapter_gone(x, why, sizeof why);
+            return torn_err_set(err, *sent_any ? TORN_E_CRASHED : TORN_E_CONNECT,
+                                "exec adapter %s before reading the request", why);
+        }
+    }
+    return TORN_OK;
+}
+
+/* Read one line (malloc'd, no newline) before the deadline. */
+static int recv_line(struct exec_target *x, uint64_t deadline, char **line_out,
+                     struct torn_err *err)
+{
+    *line_out = NULL;
+    for (;;) {
+        char *nl = x->len ? memchr(x->buf, '\n', x->len) : NULL;
+        struct pollfd p = {.fd = x->out, .events = POLLIN};
+        uint64_t now;
+        ssize_t r;
+
+        if (nl) {
+            size_t n = (size_t)(nl - x->buf);
+            *line_out = strndup(x->buf, n);
+            memmove(x->buf, nl + 1, x->len - n - 1);
+            x->len -= n + 1;
+            return *line_out ? TORN_OK : torn_err_set(err, TORN_E_NOMEM, "out of memory");
+        }
+        if (x->len + 4096 > x->cap) {
+            size_t cap = x->cap ? x->cap * 2 : 65536;
+            char *b;
+            if (cap > (64u << 20))
+                return torn_err_set(err, TORN_E_PROTOCOL,
+                                    "exec adapter wrote a line longer than 64 MiB");
+            b = realloc(x->buf, cap);
+            if (!b)
+                return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+            x->buf = b;
+            x->cap = cap;
+        }
+        now = torn_now_ns();
+        if (now >= deadline)
+            return torn_err_set(err, TORN_E_TIMEOUT, "exec adapter did not reply in time");
+        if (poll(&p, 1, (int)((deadline - now) / 1000000ULL) + 1) <= 0)
+            continue;
+        r = read(x->out, x->buf + x->len, x->cap - x->len);
+        if (r > 0) {
+            x->len += (size_t)r;
+        } else if (r == 0 || errno != EINTR) {
+            char why[64];
+            adapter_gone(x, why, sizeof why);
+            return torn_err_set(err, TORN_E_CRASHED, "exec adapter %s without replying", why);
+        }
+    }
+}
+
+/* Map an adapter error object to a torn code; definite: false -> indefinite. */
+static int adapter_error(const cJSON *e, struct torn_err *err)
+{
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
+    const cJSON *def = cJSON_GetObjectItemCaseSensitive(e, "definite");
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(e, "text");
+    const char *c = cJSON_IsString(code) ? code->valuestring : "error";
+    int rc = strcmp(c, "not_found") == 0     ? TORN_E_NOTFOUND
+             : strcmp(c, "corrupt") == 0     ? TORN_E_CORRUPT
+             : strcmp(c, "unsupported") == 0 ? TORN_E_UNSUPPORTED
+             : strcmp(c, "timeout") == 0     ? TORN_E_TIMEOUT
+                                             : TORN_E_REMOTE;
+    torn_err_set(err, rc, "adapter: %s: %.200s", c,
+                 cJSON_IsString(text) ? text->valuestring : "(no text)");
+    if (err)
+        err->indefinite = cJSON_IsBool(def) ? cJSON_IsFalse(def) : rc == TORN_E_TIMEOUT;
+    return rc;
+}
+
+/* Check a reply line for request id.  1 = a stale reply to an earlier,
+ * abandoned request (skip it), 0 = ours (*reply_out set), < 0 error. */
+static int parse_reply(const char *line, long long id, cJSON **reply_out, struct torn_err *err)
+{
+    cJSON *r = cJSON_Parse(line);
+    const cJSON *irt, *ok;
+
+    *reply_out = NULL;
+    if (!cJSON_IsObject(r)) {
+        cJSON_Delete(r);
+        return torn_err_set(err, TORN_E_PROTOCOL, "exec adapter wrote a non-JSON line: '%.80s'",
+                            line);
+    }
+    irt = cJSON_GetObjectItemCaseSensitive(r, "in_reply_to");
+    ok = cJSON_GetObjectItemCaseSensitive(r, "ok");
+    if (!cJSON_IsNumber(irt) || !cJSON_IsBool(ok)) {
+        cJSON_Delete(r);
+        return torn_err_set(err, TORN_E_PROTOCOL,
+                            "exec adapter reply lacks in_reply_to (number) or ok (bool): '%.80s'",
+                            line);
+    }
+    if ((long long)irt->valuedouble < id) {
+        cJSON_Delete(r);
+        return 1;
+    }
+    if ((long long)irt->valuedouble != id) {
+        cJSON_Delete(r);
+        return torn_err_set(err, TORN_E_PROTOCOL,
+                            "exec adapter replied to request %lld while request %lld is pending",
+                            (long long)irt->valuedouble, id);
+    }
+    *reply_out = r;
+    return 0;
+}
+
+/* Send req (consumed), wait for its reply.  0 with *reply_out (ok:true),
+ * or an error; the adapter is stopped after any protocol failure. */
+static int call(struct torn_target *t, cJSON *req, cJSON **reply_out, struct torn_err *err)
+{
+    struct exec_target *x = X(t);
+    uint64_t deadline = torn_now_ns() + (uint64_t)(t->cfg.timeout_ms > 0 ? t->cfg.timeout_ms : 5000) * 1000000ULL;
+    long long id = ++x->next_id;
+    char *text, *line = NULL;
+    cJSON *reply = NULL;
+    int rc, sent = 0;
+
+    *reply_out = NULL;
+    if (x->pid == 0 && (rc = adapter_start(t, err)) != 0) {
+        cJSON_Delete(req);
+        return rc;
+    }
+    cJSON_AddNumberToObject(req, "id", (double)id);
+    text = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+    if (!text)
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    {
+        size_t n = strlen(text);
+        char *l = realloc(text, n + 2);
+        if (!l) {
+            free(text);
+            return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+        }
+        text = l;
+        text[n] = '\n';
+        text[n + 1] = 0;
+        rc = send_line(x, text, n + 1, deadline, &sent, err);
+    }
+    free(text);
+    while (rc == 0) {
+        rc = recv_line(x, deadline, &line, err);
+        if (rc == 0) {
+            rc = parse_reply(line, id, &reply, err);
+            free(line);
+            if (rc == 1) {
+                rc = 0;
+                continue;
+            }
+            break;
+        }
+    }
+    if (rc) {
+        adapter_stop(x);   /* a desynchronised stream is never trusted again */
+        if (err && rc != TORN_E_CONNECT)
+            err->indefinite = 1;   /* the request was (maybe) read: may have happened */
+        return rc;
+    }
+    if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(reply, "ok"))) {
+        rc = adapter_error(cJSON_GetObjectItemCaseSensitive(reply, "error"), err);
+        cJSON_Delete(reply);
+        return rc;
+    }
+    *reply_out = reply;
+    return TORN_OK;
+}
+
+/* The reply's record, detached for the caller; TORN_E_PROTOCOL if absent. */
+static int take_record(cJSON *reply, cJSON **record_out, struct torn_err *err)
+{
+    cJSON *rec = cJSON_DetachItemFromObjectCaseSensitive(reply, "record");
+    cJSON_Delete(reply);
+    if (!cJSON_IsObject(rec)) {
+        cJSON_Delete(rec);
+        if (err) {
+            torn_err_set(err, TORN_E_PROTOCOL, "exec adapter reply has no \"record\" object");
+            err->indefinite = 1;
+        }
+        return TORN_E_PROTOCOL;
+    }
+    if (record_out)
+        *record_out = rec;
+    else
+        cJSON_Delete(rec);
+    return TORN_OK;
+}
+
+static cJSON *request(const char *op, const char *key)
+{
+    cJSON *r = cJSON_CreateObject();
+    if (r) {
+        cJSON_AddStringToObject(r, "op", op);
+        cJSON_AddStringToObject(r, "key", key);
+    }
+    return r;
+}
+
+static int simple_op(struct torn_target *t, cJSON *req, cJSON **record_out, int *won_out,
+                     struct torn_err *err)
+{
+    cJSON *reply = NULL;
+    int rc;
+    if (record_out)
+        *record_out = NULL;
+    if (won_out)
+        *won_out = 0;
+    if (!req)
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    if ((rc = call(t, req, &reply, err)) != 0)
+        return rc;
+    if (won_out) {
+        const cJSON *won = cJSON_GetObjectItemCaseSensitive(reply, "won");
+        if (!cJSON_IsBool(won)) {
+            cJSON_Delete(reply);
+            torn_err_set(err, TORN_E_PROTOCOL, "exec adapter reply lacks \"won\" (bool)");
+            if (err)
+                err->indefinite = 1;
+            return TORN_E_PROTOCOL;
+        }
+        *won_out = cJSON_IsTrue(won);
+        if (!*won_out && !cJSON_GetObjectItemCaseSensitive(reply, "record")) {
+            cJSON_Delete(reply);
+            return TORN_OK;
+        }
+    }
+    return take_record(reply, record_out, err);
+}
+
+static int exec_reset(struct torn_target *t, const char *id, const cJSON *initial,
+                      cJSON **record_out, struct torn_err *err)
+{
+    cJSON *req = request("reset", id);
+    if (req && initial)
+        cJSON_AddItemToObject(req, "initial", cJSON_Duplicate(initial, 1));
+    return simple_op(t, req, record_out, NULL, err);
+}
+
+static int exec_update(struct torn_target *t, const char *id, const cJSON *patch,
+                       cJSON **record_out, struct torn_err *err)
+{
+    cJSON *req = request("update_fields", id);
+    if (req)
+        cJSON_AddItemToObject(req, "patch", cJSON_Duplicate(patch, 1));
+    return simple_op(t, req, record_out, NULL, err);
+}
+
+static int exec_read(struct torn_target *t, const char *id, cJSON **record_out,
+                     struct torn_err *err)
+{
+    return simple_op(t, request("read", id), record_out, NULL, err);
+}
+
+static int exec_cas(struct torn_target *t, const char *id, const cJSON *patch,
+                    long long expected, int *won_out, cJSON **record_out, struct torn_err *err)
+{
+    cJSON *req = request("update_if_version", id);
+    if (req) {
+        cJSON_AddItemToObject(req, "patch", cJSON_Duplicate(patch, 1));
+        cJSON_AddNumberToObject(req, "expected_version", (double)expected);
+    }
+    return simple_op(t, req, record_out, won_out, err);
+}
+
+static int exec_transition(struct torn_target *t, const char *id, const char *const *from,
+                           size_t n_from, const char *to, int *won_out, cJSON **record_out,
+                           struct torn_err *err)
+{
+    cJSON *req = request("transition", id), *arr;
+    if (req) {
+        arr = cJSON_AddArrayToObject(req, "from");
+        for (size_t i = 0; arr && i < n_from; i++)
+            cJSON_AddItemToArray(arr, cJSON_CreateString(from[i]));
+        cJSON_AddStringToObject(req, "to", to);
+    }
+    return simple_op(t, req, record_out, won_out, err);
+}
+
+const struct torn_target_ops torn_target_exec = {
+    .version = TORN_TARGET_OPS_V1,
+    .name = "exec",
+    .summary = "your own store in any language: an adapter speaking JSON lines (docs/exec-protocol.md)",
+    .strategies = exec_strategies,
+    .size = sizeof(struct exec_target),
+    .check = exec_check,
+    .setup = exec_setup,
+    .open = exec_open,
+    .close = exec_close,
+    .reset = exec_reset,
+    .update = exec_update,
+    .read = exec_read,
+    .update_if_version = exec_cas,
+    .transition = exec_transition,
+};

@@ -653,6 +653,21 @@ static int http_open(struct torn_target *t, struct torn_err *err)
     return 0;
 }
 
+/* Give rec to the caller (record_out may be NULL: free it); an error or a
+ * stale outcome hands out NULL. */
+static int hand_out(int rc, const int *won_out, cJSON *rec, cJSON **record_out)
+{
+    if (rc || (won_out && !*won_out)) {
+        cJSON_Delete(rec);
+        rec = NULL;
+    }
+    if (record_out)
+        *record_out = rec;
+    else
+        cJSON_Delete(rec);
+    return rc;
+}
+
 static int http_reset(struct torn_target *t, const char *id, const cJSON *initial,
                       cJSON **record_out, struct torn_err *err)
 {
@@ -682,11 +697,7 @@ static int http_read(struct torn_target *t, const char *id, cJSON **record_out,
     struct vars v = {.id = id, .version = -1};
     cJSON *rec = NULL;
     int rc = record_call(t, &p->sp.read, &v, NULL, NULL, &rec, err);
-    if (record_out)
-        *record_out = rec;
-    else
-        cJSON_Delete(rec);
-    return rc;
+    return hand_out(rc, NULL, rec, record_out);
 }
 
 static int http_cas(struct torn_target *t, const char *id, const cJSON *patch,
@@ -698,15 +709,7 @@ static int http_cas(struct torn_target *t, const char *id, const cJSON *patch,
     cJSON *dflt = cJSON_CreateString("{patch}"), *rec = NULL;
     int rc = record_call(t, &p->sp.cas, &v, dflt, won_out, &rec, err);
     cJSON_Delete(dflt);
-    if (rc == 0 && !*won_out) {
-        cJSON_Delete(rec);
-        rec = NULL;
-    }
-    if (record_out)
-        *record_out = rec;
-    else
-        cJSON_Delete(rec);
-    return rc;
+    return hand_out(rc, won_out, rec, record_out);
 }
 
 static int http_transition(struct torn_target *t, const char *id, const char *const *from,
@@ -720,15 +723,7 @@ static int http_transition(struct torn_target *t, const char *id, const char *co
     int rc = record_call(t, &p->sp.transition, &v, dflt, won_out, &rec, err);
     cJSON_Delete(dflt);
     cJSON_Delete(fr);
-    if (rc == 0 && !*won_out) {
-        cJSON_Delete(rec);
-        rec = NULL;
-    }
-    if (record_out)
-        *record_out = rec;
-    else
-        cJSON_Delete(rec);
-    return rc;
+    return hand_out(rc, won_out, rec, record_out);
 }
 
 static int http_create(struct torn_target *t, const cJSON *input, char **id_out,

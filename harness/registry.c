@@ -32,6 +32,7 @@ extern const struct torn_scenario_ops torn_scenario_crash_midwrite;
 extern const struct torn_scenario_ops torn_scenario_concurrent_updaters;
 extern const struct torn_scenario_ops torn_scenario_corrupt_read;
 extern const struct torn_scenario_ops torn_scenario_power_loss;
+extern const struct torn_scenario_ops torn_scenario_io_errors;
 extern const struct torn_scenario_ops torn_scenario_optimistic_lock;
 extern const struct torn_scenario_ops torn_scenario_event_before_persist;
 extern const struct torn_scenario_ops torn_scenario_safe_read_http;
@@ -44,6 +45,7 @@ static const struct torn_scenario_ops *const scenarios[] = {
     &torn_scenario_concurrent_updaters,
     &torn_scenario_corrupt_read,
     &torn_scenario_power_loss,
+    &torn_scenario_io_errors,
     &torn_scenario_optimistic_lock,
     &torn_scenario_event_before_persist,
     &torn_scenario_safe_read_http,

@@ -169,6 +169,7 @@ int pl_run_cycle(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_err *err)
     int rc;
 
     c->frozen = 0;
+    c->live_bad = 0;
     c->in_flight = 0;
     c->n_acks = c->n_fails = 0;
     c->state[0] = 0;
@@ -189,6 +190,14 @@ int pl_run_cycle(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_err *err)
         torn_fs_ctl(torn_fs_mountpoint(ctx->fs), "thaw", reply, sizeof reply, NULL);
         torn_child_wait(&w, ctx->timeout_ms, NULL, NULL);
         return rc;
+    }
+    if (c->check_live && !c->frozen) {
+        snprintf(c->state, sizeof c->state, "live");
+        if ((rc = pl_check(ctx, c, "read after the I/O errors, before any crash", err)) < 0) {
+            torn_child_wait(&w, ctx->timeout_ms, NULL, NULL);
+            return rc;
+        }
+        c->live_bad = rc;
     }
     c->ops = st.ops;
     c->pending_meta = st.pending_meta;

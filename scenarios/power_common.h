@@ -26,6 +26,8 @@ struct pl_cycle {
     uint64_t freeze_at;         /* cut after this persistence op; 0 = at the end */
     const char *rules[8];       /* fault rules ("fsync EIO path=*.tmp.* nth=2"), NULL-ended */
     const char *cut;            /* cut arguments ("" = the model's default) */
+    int check_live;             /* also pl_check before the cut when the
+                                   writer finished (io-errors) */
     /* out */
     int frozen;                 /* the freeze point was reached */
     uint64_t ops;               /* persistence operations the writer did */
@@ -33,6 +35,7 @@ struct pl_cycle {
     long long acked_version;    /* highest acknowledged version (reset = 1) */
     int in_flight;              /* an update was attempted, not answered */
     long long n_acks, n_fails;
+    int live_bad;               /* the check_live read found a violation */
     char state[96];             /* crash-state id "op<N>/m<K>:d<spec>:<arg>" */
 };
 

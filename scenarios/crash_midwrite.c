@@ -1,6 +1,6 @@
 /* torn: crash-midwrite.  A writer child streams update_fields on one record
  * and acknowledges each success to the parent through a pipe; the parent
- * SIGKILLs it at seeded random moments, many times.  After each kill a fresh
+ * SIGKILLs it at seeded random moments, many times (the delay counts from the writer's first attempt).  After each kill a fresh
  * reader checks: the record parses and its payload digest matches (no torn
  * write), its version is at least the last acknowledged one (no acknowledged
  * write lost) and at most one more (no phantom write). */
@@ -71,32 +71,36 @@ struct cycle {
     char last_fail[192];
 };
 
+static void absorb(struct cycle *c, const struct torn_msg *m)
+{
+    if (m->type == MSG_ATTEMPT) {
+        c->in_flight = 1;
+    } else if (m->type == MSG_ACK) {
+        c->in_flight = 0;
+        c->n_acks++;
+        if (m->b > c->acked_version) {
+            c->acked_version = m->b;
+            c->acked_seq = m->a;
+        }
+    } else if (m->type == MSG_FAIL) {
+        /* A failed update may still have happened (indefinite). */
+        c->n_fails++;
+        snprintf(c->last_fail, sizeof c->last_fail, "%s", m->text);
+    }
+}
+
 static void drain(int fd, struct cycle *c, int timeout_ms)
 {
     struct torn_msg m;
 
-    while (torn_msg_recv(fd, &m, timeout_ms, NULL) == 1) {
-        if (m.type == MSG_ATTEMPT) {
-            c->in_flight = 1;
-        } else if (m.type == MSG_ACK) {
-            c->in_flight = 0;
-            c->n_acks++;
-            if (m.b > c->acked_version) {
-                c->acked_version = m.b;
-                c->acked_seq = m.a;
-            }
-        } else if (m.type == MSG_FAIL) {
-            /* A failed update may still have happened (indefinite). */
-            c->n_fails++;
-            snprintf(c->last_fail, sizeof c->last_fail, "%s", m.text);
-        }
-    }
+    while (torn_msg_recv(fd, &m, timeout_ms, NULL) == 1)
+        absorb(c, &m);
 }
 
 /* Check the record after kill number k; returns 1 if it was damaged (the
  * caller then resets it so later kills are judged on their own). */
 static int check_after_kill(struct torn_ctx *ctx, struct torn_target *t, int k, double kill_s,
-                            const struct cycle *c)
+                            struct cycle *c)
 {
     struct torn_err err;
     cJSON *rec = NULL;
@@ -139,6 +143,11 @@ static int check_after_kill(struct torn_ctx *ctx, struct torn_target *t, int k, 
         cJSON_Delete(rec);
         return 1;
     }
+    /* An in-flight write that landed was observed: later reads must not go
+     * below it either, and the next writer builds on it. */
+    c->acked_version = v;
+    c->acked_seq = torn_record_int(rec, "seq", c->acked_seq);
+    c->in_flight = 0;
     cJSON_Delete(rec);
     return 0;
 }
@@ -184,6 +193,13 @@ static int crash_run(struct torn_ctx *ctx, struct torn_err *err)
         delay_ns = (uint64_t)((min_ms + torn_rng_double(&ctx->rng) * (max_ms - min_ms)) * 1e6);
         if ((rc = torn_child_spawn(ctx, 0, 1, writer, &wa, &child, err)) != 0)
             return rc;
+        /* The delay counts from the writer's first attempt, not from fork:
+         * start-up time must not decide where the kill lands. */
+        {
+            struct torn_msg first;
+            if (torn_msg_recv(child.fd, &first, ctx->timeout_ms, NULL) == 1)
+                absorb(&c, &first);
+        }
         torn_sleep_ns(delay_ns);
         kill_s = torn_ctx_elapsed(ctx);
         kill(child.pid, SIGKILL);
@@ -221,7 +237,7 @@ const struct torn_scenario_ops torn_scenario_crash_midwrite = {
     .name = "crash-midwrite",
     .summary = "SIGKILL a writer mid-update many times; no torn, lost or phantom write",
     .needs = TORN_CAP_UPDATE | TORN_CAP_READ | TORN_CAP_RESET,
-    .defaults = "{\"kills\": 25, \"min_delay_ms\": 5, \"max_delay_ms\": 80, "
+    .defaults = "{\"kills\": 40, \"min_delay_ms\": 0, \"max_delay_ms\": 40, "
                 "\"payload_len\": 262144, \"duration_s\": 20}",
     .run = crash_run,
 };

@@ -1,7 +1,7 @@
 /* torn: the embedded file-store target: records as JSON files in a
  * directory, with the strategies of seed 001 before and after the fix.
  *
- *   naive    open(O_TRUNC) and write in place, no lock around
+ *   naive    open(O_TRUNC), serialize, write in place, no lock around
  *            read-merge-write; an unreadable record is silently replaced by
  *            a fresh one (what the seed's code did when json.load failed)
  *   rename   flock around read-merge-write, write a temp file, rename; no
@@ -170,22 +170,6 @@ static int write_chunks(const struct file_target *f, int fd, const char *buf, si
     return 0;
 }
 
-static int write_in_place(const struct file_target *f, const char *path, const char *buf,
-                          size_t len, struct torn_err *err)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), e;
-
-    if (fd < 0)
-        return torn_err_sys(err, TORN_E_IO, errno, "open %s", path);
-    if (write_chunks(f, fd, buf, len, 1) != 0) {
-        e = errno;
-        close(fd);
-        return torn_err_sys(err, TORN_E_IO, e, "write %s", path);
-    }
-    close(fd);
-    return TORN_OK;
-}
-
 /* Temp file + (fsync) + (.bak) + rename + (fsync dir). */
 static int write_replace(const struct file_target *f, const char *id, const char *buf, size_t len,
                          struct torn_err *err)
@@ -226,20 +210,44 @@ static int write_replace(const struct file_target *f, const char *id, const char
     return TORN_OK;
 }
 
+/* naive: like Python's `with open(path, "w") as f: json.dump(job, f)`: the
+ * file is truncated when opened, BEFORE the record is serialized, and then
+ * written a chunk at a time, so it is empty or partial for the whole time
+ * serialization and writing take. */
+static int store_in_place(const struct file_target *f, const char *id, const cJSON *rec,
+                          struct torn_err *err)
+{
+    char path[PATH_MAX], *text;
+    int fd, rc = TORN_OK, e;
+
+    path_of(f, id, ".json", path);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return torn_err_sys(err, TORN_E_IO, errno, "open %s", path);
+    text = cJSON_PrintUnformatted(rec);
+    if (!text)
+        rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    else if (write_chunks(f, fd, text, strlen(text), 1) != 0) {
+        e = errno;
+        rc = torn_err_sys(err, TORN_E_IO, e, "write %s", path);
+    }
+    close(fd);
+    free(text);
+    return rc;
+}
+
 static int store(const struct file_target *f, const char *id, const cJSON *rec,
                  struct torn_err *err)
 {
-    char *text = cJSON_PrintUnformatted(rec), path[PATH_MAX];
+    char *text;
     int rc;
 
+    if (f->strategy == NAIVE)
+        return store_in_place(f, id, rec, err);
+    text = cJSON_PrintUnformatted(rec);
     if (!text)
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
-    if (f->strategy == NAIVE) {
-        path_of(f, id, ".json", path);
-        rc = write_in_place(f, path, text, strlen(text), err);
-    } else {
-        rc = write_replace(f, id, text, strlen(text), err);
-    }
+    rc = write_replace(f, id, text, strlen(text), err);
     free(text);
     return rc;
 }

@@ -34,7 +34,8 @@ for strategy in naive rename durable nocheck; do
     for seed in 11 12; do
         out=$work/m-$strategy-$seed.json
         "$TORN" run --quiet --target "file:$strategy" --seed $seed --json "$out" \
-            --set kills=20 >/dev/null 2>"$work/err"
+            --scenario crash-midwrite --scenario concurrent-updaters --scenario corrupt-read \
+            >/dev/null 2>"$work/err"
         rc=$?
         read -r -a want <<<"${expect[$strategy]}"
         want_rc=0

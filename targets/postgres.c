@@ -246,6 +246,13 @@ static int conn_error(struct torn_target *t, PGconn *c, const char *why, struct 
 
 static int set_search_path(struct torn_target *t, struct torn_err *err);
 
+/* Server notices ("drop cascades to ...") are not torn's output. */
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 static int pg_connect(struct torn_target *t, struct torn_err *err)
 {
     struct pg_priv *p = P(t);
@@ -285,6 +292,7 @@ static int pg_connect(struct torn_target *t, struct torn_err *err)
         st = PQconnectPoll(p->c);
     }
     PQsetnonblocking(p->c, 1);
+    PQsetNoticeProcessor(p->c, ignore_notice, NULL);
     return p->schema_q[0] ? set_search_path(t, err) : TORN_OK;
 }
 

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# torn's Redis and Postgres drivers side by side with the servers' own
+# benchmark tools, on the same server, operation and client count:
+#   Redis     torn update, strategy merged (one GET + one SET of the JSON
+#             record) vs redis-benchmark GET and SET with the same value
+#             size, combined as one GET+SET pair per operation
+#   Postgres  torn update, strategy guarded (one UPDATE ... RETURNING, the
+#             extended protocol) vs pgbench -M extended running the same
+#             statement on a same-shaped table
+# Prints ops/s of each and the ratio torn/tool (goal >= 1.0: the harness
+# must not be the bottleneck).  Measured, never asserted.
+# Environment: BENCH_SECONDS (default 3), BENCH_CLIENTS (default "1 4").
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root_dir=$(cd "$here/.." && pwd)
+BENCH=${TORN_REDIS_PG_BENCH:-$root_dir/build/bench/redis_pg_bench}
+SECS=${BENCH_SECONDS:-3}
+CLIENTS=${BENCH_CLIENTS:-1 4}
+work=$(mktemp -d /tmp/torn-bench-redispg.XXXXXX)
+chmod 0711 "$work"
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for tool in redis-server redis-benchmark; do
+    command -v "$tool" >/dev/null || { echo "redis_pg: $tool not found (apt install redis-server redis-tools)"; exit 2; }
+done
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[[ -x "$pgbin/pgbench" ]] || { echo "redis_pg: pgbench not found (apt install postgresql)"; exit 2; }
+[[ -x "$BENCH" ]] || { echo "redis_pg: $BENCH missing (make bench builds it)"; exit 2; }
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+as_pg() {
+    if [[ $(id -u) -eq 0 ]]; then setpriv --reuid=postgres --regid=postgres --clear-groups -- "$@"; else "$@"; fi
+}
+
+RP=$(free_port)
+redis-server --port "$RP" --bind 127.0.0.1 --dir "$work" --save '' --appendonly no \
+    --daemonize no >"$work/redis.log" 2>&1 &
+pids+=($!)
+PP=$(free_port)
+mkdir "$work/pg"
+[[ $(id -u) -eq 0 ]] && chown postgres "$work/pg"
+as_pg "$pgbin/initdb" -D "$work/pg/data" -U torn --auth=trust --locale=C -E UTF8 --no-sync \
+    >"$work/initdb.log" 2>&1 || { cat "$work/initdb.log"; exit 2; }
+as_pg "$pgbin/postgres" -D "$work/pg/data" -p "$PP" -c listen_addresses=127.0.0.1 \
+    -c unix_socket_directories= >"$work/pg.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+    redis-cli -p "$RP" ping >/dev/null 2>&1 && "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$PP" && break
+    sleep 0.1
+done
+psql_() { "$pgbin/psql" -X -q -t -A -h 127.0.0.1 -p "$PP" -U torn -d postgres -c "$1"; }
+
+# The tool's copy of torn's table and statement (see targets/postgres.c).
+psql_ "CREATE SCHEMA pgb;
+       CREATE TABLE pgb.records (id text PRIMARY KEY, version bigint NOT NULL, data jsonb NOT NULL);
+       INSERT INTO pgb.records VALUES ('bench', 1,
+         '{\"id\":\"bench\",\"version\":1,\"created_at\":\"2026-01-01T00:00:00.000Z\",\"_updated_at\":\"2026-01-01T00:00:00.000Z\"}');"
+cat >"$work/update.sql" <<'EOF'
+UPDATE pgb.records SET version = version + 1, data = data || ('{"status":"running","seq":1}'::jsonb - '{id,created_at,version,_updated_at}'::text[]) || jsonb_build_object('version', version + 1, '_updated_at', now()::text) WHERE id = 'bench' RETURNING data::text;
+EOF
+
+ratio() { python3 -c "a, b = float('$1' or 0), float('$2' or 0); print('%.2f' % (a / b) if b else 'n/a')"; }
+torn_rate() { "$BENCH" "$@" | sed -n 's/^ops_per_s=\([0-9.]*\).*/\1/p'; }
+
+printf '%-9s %-8s %-38s %10s  %-38s %10s  %s\n' store clients torn "ops/s" tool "ops/s" ratio
+for c in $CLIENTS; do
+    # Value size of torn's record after one update (the JSON it SETs).
+    size=$(printf '%s' '{"id":"bench","version":2,"created_at":"2026-01-01T00:00:00.000Z","_updated_at":"2026-01-01T00:00:00.000Z","status":"running","seq":12345}' | wc -c)
+    t=$(torn_rate "redis://127.0.0.1:$RP/0?strategy=merged" "$c" "$SECS" "torn_bench")
+    out=$(redis-benchmark -p "$RP" -c "$c" -n $((c * 5000)) -d "$size" -t get,set -q 2>/dev/null |
+          tr '\r' '\n')
+    get=$(sed -n 's/^GET: \([0-9.]*\) requests.*/\1/p' <<<"$out")
+    set_=$(sed -n 's/^SET: \([0-9.]*\) requests.*/\1/p' <<<"$out")
+    pair=$(python3 -c "g, s = float('${get:-0}' or 0), float('${set_:-0}' or 0); print('%.0f' % (1 / (1 / g + 1 / s)) if g and s else 0)")
+    printf '%-9s %-8s %-38s %10.0f  %-38s %10.0f  %s\n' redis "$c" "update merged (GET+SET)" "${t:-0}" \
+        "redis-benchmark GET+SET pair" "$pair" "$(ratio "$t" "$pair")"
+
+    t=$(torn_rate "postgres://torn@127.0.0.1:$PP/postgres?strategy=guarded" "$c" "$SECS" "torn_bench")
+    tps=$("$pgbin/pgbench" -n -M extended -h 127.0.0.1 -p "$PP" -U torn -c "$c" -j "$c" -T "$SECS" \
+          -f "$work/update.sql" postgres 2>/dev/null |
+          sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p')
+    printf '%-9s %-8s %-38s %10.0f  %-38s %10.0f  %s\n' postgres "$c" "update guarded (UPDATE..RETURNING)" \
+        "${t:-0}" "pgbench -M extended, same UPDATE" "${tps:-0}" "$(ratio "$t" "$tps")"
+done

@@ -38,6 +38,7 @@ struct fuzz_opts {
     const char *harness;
     const char *strategy;        /* schedule harness: TORN_SCHEDULE_STRATEGY */
     const char *out;             /* AFL++ output directory, or NULL: a temp dir */
+    const char *corpus;          /* seed directory, or NULL: fuzz/corpus/HARNESS */
     const char *json, *junit;
     double time_s;
     int jobs, asan, quiet, color;
@@ -51,8 +52,9 @@ struct fuzz_stats {
 
 static int fuzz_usage(FILE *f)
 {
-    fputs("usage: torn fuzz HARNESS [--time S] [--jobs N] [--out DIR] [--strategy S]\n"
-          "                 [--asan] [--json FILE] [--junit FILE] [--quiet] [--no-color]\n\n"
+    fputs("usage: torn fuzz HARNESS [--time S] [--jobs N] [--out DIR] [--corpus DIR]\n"
+          "                 [--strategy S] [--asan] [--json FILE] [--junit FILE] [--quiet]\n"
+          "                 [--no-color]\n\n"
           "Run an AFL++ campaign on one harness of fuzz/ (schedule, spec, target_spec,\n"
           "record, file_read, http_body, http_events, history) and report it as a torn\n"
           "result: execs/s, corpus, stability, crashes, hangs, time to first crash; each\n"
@@ -61,9 +63,12 @@ static int fuzz_usage(FILE *f)
           "  --jobs N       afl-fuzz instances, one -M and N-1 -S (default 1)\n"
           "  --out DIR      AFL++ output directory (default: a new temp dir; an existing\n"
           "                 one is resumed)\n"
+          "  --corpus DIR   seed inputs (default fuzz/corpus/HARNESS)\n"
           "  --strategy S   schedule harness: naive, rename, durable (default), nocheck\n"
           "  --asan         fuzz the ASan/UBSan build (slower, finds more)\n"
-          "Environment: TORN_ROOT, the source tree (default: found from the binary).\n"
+          "Environment: TORN_ROOT, the source tree (default: found from the binary);\n"
+          "AFL_* variables pass through to afl-fuzz (AFL_BENCH_UNTIL_CRASH=1 stops at\n"
+          "the first crash).\n"
           "Exit: 1 a crash or hang found, 0 none, 2 usage or environment error.\n",
           f);
     return f == stdout ? 0 : 2;
@@ -109,6 +114,8 @@ static int parse_args(int argc, char **argv, struct fuzz_opts *o)
             o->jobs = (int)strtol(v, &end, 10);
         else if (strcmp(a, "--out") == 0)
             o->out = v;
+        else if (strcmp(a, "--corpus") == 0)
+            o->corpus = v;
         else if (strcmp(a, "--strategy") == 0)
             o->strategy = v;
         else if (strcmp(a, "--json") == 0)
@@ -272,7 +279,10 @@ static pid_t start_instance(const struct fuzz_opts *o, const char *root, const c
     int n = 0;
     pid_t pid;
 
-    snprintf(corpus, sizeof corpus, "%s/fuzz/corpus/%s", root, o->harness);
+    if (o->corpus)
+        snprintf(corpus, sizeof corpus, "%s", o->corpus);
+    else
+        snprintf(corpus, sizeof corpus, "%s/fuzz/corpus/%s", root, o->harness);
     snprintf(dict, sizeof dict, "%s/fuzz/dict/%s.dict", root, o->harness);
     snprintf(name, sizeof name, i == 0 ? "main" : "s%d", i);
     snprintf(vt, sizeof vt, "%.0f", o->time_s);

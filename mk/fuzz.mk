@@ -61,4 +61,8 @@ ifneq ($(AFL_FOUND),)
 TEST_DEPS += $(FUZZ_AFL_BIN)
 endif
 
+
+ifneq ($(AFL_FOUND),)
+BENCH_DEPS += $(FUZZ_DIR)/afl/fuzz-schedule
+endif
 -include $(shell find $(FUZZ_DIR) -name '*.d' 2>/dev/null)

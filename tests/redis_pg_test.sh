@@ -237,16 +237,19 @@ if [[ -z "$left" ]]; then ok "postgres: no schema left behind"; else bad "postgr
 # ---------------------------------------------------------------- managed
 expect "managed redis, no persistence: acknowledged writes lost" \
     "durability=FAIL:acknowledged-durable" \
-    --target redis:lua --scenario durability --set rounds=2
+    --target redis:lua --scenario durability --set rounds=2 \
+    --set min_delay_ms=100 --set max_delay_ms=250
 expect "managed redis, appendonly + appendfsync always: nothing lost" "durability=PASS" \
-    --target "redis:lua?appendonly=yes&appendfsync=always" --scenario durability --set rounds=2
+    --target "redis:lua?appendonly=yes&appendfsync=always" --scenario durability --set rounds=2 \
+    --set min_delay_ms=100 --set max_delay_ms=250
 expect "managed postgres, synchronous_commit=off: acknowledged commits lost" \
     "durability=FAIL:acknowledged-durable" \
-    --target "postgres?synchronous_commit=off" --scenario durability --set rounds=2
+    --target "postgres?synchronous_commit=off" --scenario durability --set rounds=2 \
+    --set min_delay_ms=100 --set max_delay_ms=250
 expect "managed postgres, synchronous_commit=on: nothing lost; optimistic-lock on nothing running" \
     "durability=PASS optimistic-lock=PASS" \
     --target "postgres?synchronous_commit=on" --scenario durability --scenario optimistic-lock \
-    --set rounds=2
+    --set rounds=2 --set min_delay_ms=100 --set max_delay_ms=250
 
 # ---------------------------------------------------------------- errors
 HUNG=$(free_port)
@@ -268,6 +271,15 @@ expect_error "redis non-loopback refused" "not a loopback address" 3 \
     --target redis://192.0.2.1:6379 --scenario optimistic-lock
 expect_error "redis unknown parameter" "unknown parameter 'bogus'" 3 \
     --target "redis?bogus=1" --scenario optimistic-lock
+n=$((n + 1))
+if PATH=/nonexistent "$TORN" run --quiet --run-dir "$root/runs" --target redis \
+        --scenario optimistic-lock >"$root/out.$n" 2>&1; then
+    bad "redis-server missing from PATH: exit 0"
+elif grep -q "redis-server not found.*install the Debian package 'redis-server'" "$root/out.$n"; then
+    ok "redis-server missing from PATH: exit 2 naming the package"
+else
+    bad "redis-server missing from PATH: $(tail -1 "$root/out.$n")"
+fi
 expect_error "postgres unreachable" "Connection refused" 3 \
     --target postgres://torn@127.0.0.1:1/postgres --scenario optimistic-lock
 expect_error "postgres wrong password" "password authentication failed" 4 \

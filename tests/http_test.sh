@@ -174,7 +174,7 @@ base=$(ping_ms "$lport")
 curl -s -X POST "$api/proxies/lat/toxics" \
     -d '{"name":"slow","type":"latency","stream":"downstream","attributes":{"latency":150,"jitter":0}}' >/dev/null
 slow=$(ping_ms "$lport")
-if [[ $base =~ ^[0-9]+$ && $slow =~ ^[0-9]+$ && $slow -ge 140 && $base -lt 100 ]]; then
+if [[ $base =~ ^[0-9]+$ && $slow =~ ^[0-9]+$ && $slow -ge 140 && $((slow - base)) -ge 100 ]]; then
     ok "proxy latency observable: PING ${base} ms -> ${slow} ms with latency=150ms"
 else
     bad "proxy latency: PING ${base} ms -> ${slow} ms with latency=150ms"

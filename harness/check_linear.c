@@ -91,9 +91,14 @@ enum { S_LINEARIZABLE, S_NOT, S_UNKNOWN, S_NOMEM };
 
 /* ---- values ---- */
 
+/* The id of a value's canonical text.  Scalars are formatted here (the hot
+ * path: no allocation): null "null", booleans "true"/"false", integers
+ * "%lld", other numbers "%.17g", strings in double quotes (unescaped: the
+ * leading quote already sets them apart); arrays and objects as cJSON's
+ * unformatted text. */
 static int64_t value_id(struct lin *L, const cJSON *v)
 {
-    char *txt;
+    char buf[64], *txt;
     int64_t id;
 
     if (L->model == M_KV) {
@@ -102,8 +107,31 @@ static int64_t value_id(struct lin *L, const cJSON *v)
             return -2;
         return torn_intern_id(L->vals, s, strlen(s));
     }
-    if (!v)
+    if (!v || cJSON_IsNull(v))
         return torn_intern_id(L->vals, "null", 4);
+    if (cJSON_IsBool(v))
+        return cJSON_IsTrue(v) ? torn_intern_id(L->vals, "true", 4)
+                               : torn_intern_id(L->vals, "false", 5);
+    if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        int n = d == (double)(long long)d && d > -9e15 && d < 9e15
+                    ? snprintf(buf, sizeof buf, "%lld", (long long)d)
+                    : snprintf(buf, sizeof buf, "%.17g", d);
+        return torn_intern_id(L->vals, buf, (size_t)n);
+    }
+    if (cJSON_IsString(v)) {
+        size_t len = strlen(v->valuestring);
+        char *q = len + 3 <= sizeof buf ? buf : malloc(len + 3);
+        if (!q)
+            return -1;
+        q[0] = '"';
+        memcpy(q + 1, v->valuestring, len);
+        q[len + 1] = '"';
+        id = torn_intern_id(L->vals, q, len + 2);
+        if (q != buf)
+            free(q);
+        return id;
+    }
     txt = cJSON_PrintUnformatted(v);
     if (!txt)
         return -1;
@@ -371,18 +399,6 @@ static void unlift(struct node *call)
         call->next->prev = call;
 }
 
-static int cmp_entry(const void *a, const void *b)
-{
-    const struct node *x = *(struct node *const *)a, *y = *(struct node *const *)b;
-    uint64_t tx = x->is_ret ? x->op->ret : x->op->call, ty = y->is_ret ? y->op->ret : y->op->call;
-
-    if (tx != ty)
-        return tx < ty ? -1 : 1;
-    if (x->is_ret != y->is_ret)       /* equal times: concurrent (calls first) */
-        return x->is_ret ? 1 : -1;
-    return x->op->idx < y->op->idx ? -1 : x->op->idx > y->op->idx;
-}
-
 static int cmp_call(const void *a, const void *b)
 {
     const struct lop *x = *(struct lop *const *)a, *y = *(struct lop *const *)b;
@@ -390,6 +406,61 @@ static int cmp_call(const void *a, const void *b)
     if (x->call != y->call)
         return x->call < y->call ? -1 : 1;
     return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Sorting through pointers is cache-hostile at a million operations: sort
+ * (key, pointer) pairs instead, the key holding everything the order needs. */
+struct skey {
+    uint64_t t;
+    uint64_t tie;         /* (is_ret << 63) | index, or index */
+    void *p;
+};
+
+static int cmp_skey(const void *a, const void *b)
+{
+    const struct skey *x = a, *y = b;
+
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return x->tie < y->tie ? -1 : x->tie > y->tie;
+}
+
+/* Entries by time; at equal times calls before returns (concurrent). */
+static int sort_entries(struct node **order, size_t n)
+{
+    struct skey *k = malloc((n + 1) * sizeof *k);
+
+    if (!k)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const struct node *e = order[i];
+        k[i].t = e->is_ret ? e->op->ret : e->op->call;
+        k[i].tie = ((uint64_t)e->is_ret << 63) | e->op->idx;
+        k[i].p = order[i];
+    }
+    qsort(k, n, sizeof *k, cmp_skey);
+    for (size_t i = 0; i < n; i++)
+        order[i] = k[i].p;
+    free(k);
+    return 0;
+}
+
+/* Operations by call time (then history index); falls back to the pointer
+ * sort when out of memory. */
+static void sort_by_call(struct lop **ops, size_t n)
+{
+    struct skey *k = malloc((n + 1) * sizeof *k);
+
+    if (!k) {
+        qsort(ops, n, sizeof *ops, cmp_call);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        k[i] = (struct skey){ops[i]->call, ops[i]->idx, ops[i]};
+    qsort(k, n, sizeof *k, cmp_skey);
+    for (size_t i = 0; i < n; i++)
+        ops[i] = k[i].p;
+    free(k);
 }
 
 static uint64_t now_ns(void)
@@ -501,7 +572,7 @@ static int search_run(struct lin *L, struct search *S)
     if (!S->best || !nodes || !order || !r.def_bits || !r.info_bits || !r.key || !r.stack)
         goto out;
     /* Number definite operations by call time, info ones apart. */
-    qsort(S->ops, n, sizeof *S->ops, cmp_call);
+    sort_by_call(S->ops, n);
     for (size_t i = 0, d = 0, k = 0; i < n; i++)
         S->ops[i]->slot = (uint32_t)(S->ops[i]->known ? d++ : k++);
     for (size_t i = 0; i < n; i++) {
@@ -513,7 +584,8 @@ static int search_run(struct lin *L, struct search *S)
         order[2 * i] = c;
         order[2 * i + 1] = t;
     }
-    qsort(order, 2 * n, sizeof *order, cmp_entry);
+    if (sort_entries(order, 2 * n) < 0)
+        goto out;
     struct node *prev = &head;
     for (size_t i = 0; i < 2 * n; i++) {
         prev->next = order[i];
@@ -646,7 +718,7 @@ static int shrink(struct lin *L, struct lop **ops, size_t n, size_t **cx_out, si
     *n_cx = 0;
     if (!trunc || !set || !tmp)
         goto out;
-    qsort(ops, n, sizeof *ops, cmp_call);
+    sort_by_call(ops, n);
     /* The earliest call time tau (ops[hi-1]->call + 1) at which truncation fails. */
     if (!L->opts->no_minimize) {
         /* Shrinking gets 1 s for the first failing key, 0.2 s for later ones. */
@@ -673,7 +745,7 @@ static int shrink(struct lin *L, struct lop **ops, size_t n, size_t **cx_out, si
     *cx_out = malloc((k + 1) * sizeof **cx_out);
     if (!*cx_out)
         goto out;
-    qsort(set, k, sizeof *set, cmp_call);
+    sort_by_call(set, k);
     for (size_t i = 0; i < k; i++)
         (*cx_out)[i] = set[i]->idx;
     *n_cx = k;
@@ -892,7 +964,10 @@ static int check_parts(struct lin *L, struct part *parts, size_t n_parts,
         for (size_t i = 0; i < n_parts; i++) {
             if (done[i] || parts[i].n == 0)
                 continue;
-            uint64_t dl = final ? L->deadline_ns : now_ns() + slice;
+            /* A key gets at least ~20 us per operation, so a large, easy key
+             * finishes in the first round instead of restarting. */
+            uint64_t key_slice = slice > 20000ULL * parts[i].n ? slice : 20000ULL * parts[i].n;
+            uint64_t dl = final ? L->deadline_ns : now_ns() + key_slice;
             if (L->deadline_ns && dl > L->deadline_ns)
                 dl = L->deadline_ns;
             int s = check_part(L, &parts[i], dl, final, res, err);

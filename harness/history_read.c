@@ -3,9 +3,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -592,17 +596,22 @@ static int parse_all(struct parser *p, const char *buf, size_t len, enum torn_hi
             rc = bad(p, "NUL byte in line", NULL);
             break;
         }
-        if (n + 1 > line_cap) {
-            char *nb = realloc(line, line_cap = n + 1);
-            if (!nb) {
-                rc = torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
-                break;
+        if (fmt == TORN_HIST_TORN) {
+            /* cJSON takes a length: parse in place (the buffer may be a mapping). */
+            rc = parse_line(p, fmt, buf + pos, n, &r);
+        } else {
+            if (n + 1 > line_cap) {
+                char *nb = realloc(line, line_cap = n + 1);
+                if (!nb) {
+                    rc = torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
+                    break;
+                }
+                line = nb;
             }
-            line = nb;
+            memcpy(line, buf + pos, n);
+            line[n] = '\0';
+            rc = parse_line(p, fmt, line, n, &r);
         }
-        memcpy(line, buf + pos, n);
-        line[n] = '\0';
-        rc = parse_line(p, fmt, line, n, &r);
         if (rc == TORN_OK)
             rc = take(p, &r);
         cJSON_Delete(r.value);
@@ -651,14 +660,44 @@ int torn_hist_parse(const char *buf, size_t len, const char *name, enum torn_his
     return TORN_OK;
 }
 
+/* Map a regular file read-only (no copy of a large history); 0 and
+ * *map_out/len_out, or -1 (caller falls back to reading). */
+static int map_file(const char *path, const char **map_out, size_t *len_out)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    void *m;
+
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+        close(fd);
+        return -1;
+    }
+    m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED)
+        return -1;
+    madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+    *map_out = m;
+    *len_out = (size_t)st.st_size;
+    return 0;
+}
+
 int torn_hist_read(const char *path, enum torn_hist_format fmt, struct torn_hist **out,
                    struct torn_err *err)
 {
+    const char *map;
     char *buf;
     size_t len;
     int rc;
 
     *out = NULL;
+    if (map_file(path, &map, &len) == 0) {
+        rc = torn_hist_parse(map, len, path, fmt, out, err);
+        munmap((void *)map, len);
+        return rc;
+    }
     rc = torn_read_file(path, &buf, &len, err);
     if (rc != TORN_OK)
         return rc;

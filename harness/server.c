@@ -172,22 +172,41 @@ static uint64_t deadline_after(int ms)
     return torn_now_ns() + (uint64_t)(ms > 0 ? ms : 1) * 1000000ull;
 }
 
-/* Last non-empty line of the server log, for error messages. */
+/* The most telling line of the server log, for error messages: the last
+ * Postgres "FATAL:" line, else the last non-empty line (Redis prints its
+ * complaint last). */
 static void log_tail(const char *path, char *buf, size_t len)
 {
-    char *text = NULL;
+    char *text = NULL, *save = NULL, *best = NULL, *last = NULL;
     size_t n = 0;
 
     snprintf(buf, len, "(no log output)");
     if (!path || torn_read_file(path, &text, &n, NULL) != 0)
         return;
-    while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
-        text[--n] = '\0';
-    if (n) {
-        char *line = strrchr(text, '\n');
-        snprintf(buf, len, "%s", line ? line + 1 : text);
+    for (char *line = strtok_r(text, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+        if (strspn(line, " \t") == strlen(line))
+            continue;
+        last = line;
+        if (strstr(line, "FATAL:"))
+            best = line;
     }
+    if (best || last)
+        snprintf(buf, len, "%s", best ? strstr(best, "FATAL:") : last);
     free(text);
+}
+
+/* 1 when the server log mentions needle. */
+static int log_contains(const char *path, const char *needle)
+{
+    char *text = NULL;
+    size_t n = 0;
+    int found;
+
+    if (torn_read_file(path, &text, &n, NULL) != 0)
+        return 0;
+    found = strstr(text, needle) != NULL;
+    free(text);
+    return found;
 }
 
 static void free_argv(char **argv)
@@ -366,8 +385,8 @@ static int wait_ready(struct torn_server *srv, struct torn_err *err)
             srv->pid = 0;
             torn_proc_describe(status, how, sizeof how);
             log_tail(srv->log_path, tail, sizeof tail);
-            return torn_err_set(err, TORN_E_CRASHED, "%s %s during start (log %s): %s",
-                                torn_server_kind_name(srv->kind), how, srv->log_path, tail);
+            return torn_err_set(err, TORN_E_CRASHED, "%s %s during start: %s",
+                                torn_server_kind_name(srv->kind), how, tail);
         }
         if (srv->kind == TORN_SERVER_REDIS ? redis_ready(srv) : postgres_ready(srv))
             return TORN_OK;
@@ -377,10 +396,9 @@ static int wait_ready(struct torn_server *srv, struct torn_err *err)
         if (torn_now_ns() >= deadline) {
             log_tail(srv->log_path, tail, sizeof tail);
             return torn_err_set(err, TORN_E_TIMEOUT,
-                                "%s on 127.0.0.1:%d not accepting connections after %d ms "
-                                "(log %s): %s",
+                                "%s on 127.0.0.1:%d not accepting connections after %d ms: %s",
                                 torn_server_kind_name(srv->kind), srv->port, srv->timeout_ms,
-                                srv->log_path, tail);
+                                tail);
         }
         torn_sleep_ns(20000000);
     }
@@ -508,13 +526,13 @@ static int run_initdb(struct torn_server *srv, struct torn_err *err)
     rc = torn_proc_wait(pid, srv->timeout_ms + 30000, &status, err);
     if (rc) {
         torn_proc_kill(pid);
-        rc = torn_err_set(err, TORN_E_TIMEOUT, "initdb did not finish (log %s)", srv->log_path);
+        rc = torn_err_set(err, TORN_E_TIMEOUT, "initdb did not finish in time");
         goto out;
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         torn_proc_describe(status, how, sizeof how);
         log_tail(srv->log_path, tail, sizeof tail);
-        rc = torn_err_set(err, TORN_E_ENV, "initdb %s (log %s): %s", how, srv->log_path, tail);
+        rc = torn_err_set(err, TORN_E_ENV, "initdb %s: %s", how, tail);
     }
 out:
     free(initdb);
@@ -616,12 +634,9 @@ int torn_server_start(enum torn_server_kind kind, const char *dir, const struct 
     srv->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
     rc = prepare(srv, dir, settings, err);
     for (int attempt = 0; !rc; attempt++) {
-        char tail[200];
         rc = launch(srv, err);
-        if (rc != TORN_E_CRASHED || attempt >= 2)
-            break;
-        log_tail(srv->log_path, tail, sizeof tail);
-        if (!strstr(tail, "in use") && !strstr(tail, "Address already"))
+        if (rc != TORN_E_CRASHED || attempt >= 2 ||
+            !log_contains(srv->log_path, "Address already in use"))
             break;
         /* Lost the port to someone else between choosing and binding it. */
         rc = torn_free_port(&srv->port, err);

@@ -1,0 +1,118 @@
+/* Unit tests of the HTTP target's spec handling (targets/http.c): JSON
+ * pointers, URL templates, spec validation naming the file and field, and
+ * the shipped reference specs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "../targets/http.h"
+#include "check.h"
+#include "err.h"
+#include "util.h"
+
+static void test_pointer(void)
+{
+    cJSON *d = cJSON_Parse("{\"a\":{\"b\":[10,{\"c/d\":1,\"e~f\":2}]},\"\":3}");
+    CHECK(http_pointer(d, "") == d, "root");
+    CHECK(cJSON_GetNumberValue(http_pointer(d, "/a/b/0")) == 10, "array index");
+    CHECK(cJSON_GetNumberValue(http_pointer(d, "/a/b/1/c~1d")) == 1, "~1 is /");
+    CHECK(cJSON_GetNumberValue(http_pointer(d, "/a/b/1/e~0f")) == 2, "~0 is ~");
+    CHECK(cJSON_GetNumberValue(http_pointer(d, "/")) == 3, "empty key");
+    CHECK(!http_pointer(d, "/a/b/7") && !http_pointer(d, "/a/b/-1") && !http_pointer(d, "/x"),
+          "missing");
+    CHECK(!http_pointer_valid("a/b") && !http_pointer_valid("/a~2") && http_pointer_valid("/a~1"),
+          "validity");
+    cJSON_Delete(d);
+}
+
+static void test_url(void)
+{
+    char *u = http_expand_url("http://127.0.0.1:8080", "/ws/research/{id}?x={nope}", "a b/c");
+    CHECK(u && strcmp(u, "http://127.0.0.1:8080/ws/research/a%20b%2Fc?x={nope}") == 0,
+          "escaped id, unknown placeholder kept: %s", u ? u : "(null)");
+    free(u);
+    u = http_expand_url("http://h:1", "http://other:2/e/{id}", "7");
+    CHECK(u && strcmp(u, "http://other:2/e/7") == 0, "absolute template: %s", u ? u : "");
+    free(u);
+}
+
+/* Parse spec text; return the code and leave the message in err. */
+static int parse(const char *text, struct torn_err *err)
+{
+    struct http_spec sp;
+    cJSON *j = cJSON_Parse(text);
+    int rc = http_spec_parse(j, "s.json", &sp, err);
+    cJSON_Delete(j);
+    return rc;
+}
+
+static void expect_bad(const char *text, const char *field)
+{
+    struct torn_err err;
+    torn_err_clear(&err);
+    int rc = parse(text, &err);
+    CHECK(rc == TORN_E_CONFIG && strstr(err.msg, "s.json") && strstr(err.msg, field),
+          "%s: rc %d, '%s'", field, rc, err.msg);
+}
+
+static void test_bad_specs(void)
+{
+    const char *ok_read = "\"read\":{\"path\":\"/r/{id}\"}";
+    char buf[512];
+    expect_bad("{}", "field read");
+    expect_bad("{\"read\":{\"path\":\"r\"}}", "field read.path");
+    snprintf(buf, sizeof buf, "{%s,\"create\":{\"path\":\"/c\"}}", ok_read);
+    expect_bad(buf, "field create.id");
+    snprintf(buf, sizeof buf, "{%s,\"create\":{\"path\":\"/c\",\"id\":\"id\"}}", ok_read);
+    expect_bad(buf, "field create.id");
+    snprintf(buf, sizeof buf, "{%s,\"update\":{\"path\":\"/u\",\"method\":\"FETCH\"}}", ok_read);
+    expect_bad(buf, "field update.method");
+    expect_bad("{\"read\":{\"path\":\"/r\",\"fields\":{\"status\":\"s\"}}}",
+               "field read.fields.status");
+    snprintf(buf, sizeof buf, "{%s,\"events\":{\"url\":\"/e\",\"type\":\"/t\"}}", ok_read);
+    expect_bad(buf, "field events.completed");
+    snprintf(buf, sizeof buf,
+             "{%s,\"events\":{\"kind\":\"mqtt\",\"url\":\"/e\",\"type\":\"/t\",\"completed\":\"X\"}}",
+             ok_read);
+    expect_bad(buf, "field events.kind");
+    snprintf(buf, sizeof buf, "{%s,\"stale_status\":42}", ok_read);
+    expect_bad(buf, "field stale_status");
+    struct torn_err err;
+    struct http_spec sp;
+    CHECK(http_spec_parse(NULL, NULL, &sp, &err) == TORN_E_CONFIG &&
+              strstr(err.msg, "--target-spec"), "no spec: %s", err.msg);
+}
+
+static void test_shipped_specs(void)
+{
+    static const char *const files[] = {"research.json", "jobs.json", "research-sse.json"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[256], *text = NULL;
+        size_t len;
+        struct torn_err err;
+        struct http_spec sp;
+        snprintf(path, sizeof path, "examples/research-service/%s", files[i]);
+        if (torn_read_file(path, &text, &len, &err) != 0) {
+            CHECK(0, "%s: %s (run from the repository root)", path, err.msg);
+            continue;
+        }
+        cJSON *j = cJSON_Parse(text);
+        CHECK(http_spec_parse(j, path, &sp, &err) == 0, "%s: %s", path, err.msg);
+        CHECK(sp.create.present && sp.cas.present && sp.transition.present && sp.events_url &&
+                  sp.n_completed == 1 && sp.stale_status == 409,
+              "%s: endpoints", path);
+        cJSON_Delete(j);
+        free(text);
+    }
+}
+
+static const struct torn_test tests[] = {
+    {"pointer", test_pointer},
+    {"url", test_url},
+    {"bad_specs", test_bad_specs},
+    {"shipped_specs", test_shipped_specs},
+    {NULL, NULL},
+};
+
+TORN_TEST_MAIN(tests)

@@ -86,11 +86,18 @@ int torn_record_apply(cJSON *rec, const cJSON *patch, unsigned flags)
     return stamp(rec);
 }
 
+/* A JSON number as long long, or dflt when it is not a number or out of
+ * range (casting such a double is undefined behaviour; found by fuzzing). */
+static long long number_ll(const cJSON *v, long long dflt)
+{
+    if (!cJSON_IsNumber(v) || !(v->valuedouble > -9.2e18 && v->valuedouble < 9.2e18))
+        return dflt;
+    return (long long)v->valuedouble;
+}
+
 long long torn_record_version(const cJSON *rec)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, "version");
-
-    return cJSON_IsNumber(v) ? (long long)v->valuedouble : -1;
+    return number_ll(cJSON_GetObjectItemCaseSensitive(rec, "version"), -1);
 }
 
 const char *torn_record_str(const cJSON *rec, const char *name)
@@ -102,9 +109,7 @@ const char *torn_record_str(const cJSON *rec, const char *name)
 
 long long torn_record_int(const cJSON *rec, const char *name, long long dflt)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, name);
-
-    return cJSON_IsNumber(v) ? (long long)v->valuedouble : dflt;
+    return number_ll(cJSON_GetObjectItemCaseSensitive(rec, name), dflt);
 }
 
 char *torn_payload_new(uint64_t seed, long long seq, size_t len)
@@ -170,13 +175,13 @@ int torn_record_intact(const cJSON *rec, char *why, size_t why_len)
         return 0;
     }
     torn_payload_digest(payload->valuestring, strlen(payload->valuestring),
-                        (long long)seq->valuedouble, want);
+                        number_ll(seq, -1), want);
     if (strcmp(want, digest->valuestring) != 0) {
         if (why)
             snprintf(why, why_len,
                      "payload digest mismatch (seq %lld, %zu payload bytes, stored digest %.16s, "
                      "computed %s)",
-                     (long long)seq->valuedouble, strlen(payload->valuestring),
+                     number_ll(seq, -1), strlen(payload->valuestring),
                      digest->valuestring, want);
         return 0;
     }

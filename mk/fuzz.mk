@@ -5,7 +5,7 @@
 #   $(BUILD)/fuzz/replay-<name>   plain cc, replays files (make test)
 # The library is compiled again into build-fuzz/<variant>/ with the AFL++
 # compiler (instrumentation needs it); the main build is untouched.
-FUZZ_HARNESSES := schedule spec target_spec record file_read http_body http_events history
+FUZZ_HARNESSES := schedule spec target_spec record file_read http_body http_events history exec_reply
 AFL_CC ?= afl-clang-fast
 AFL_FOUND := $(shell command -v $(AFL_CC) 2>/dev/null)
 FUZZ_DIR := build-fuzz
@@ -58,7 +58,7 @@ fuzz-clean:
 FUZZ_DEPS += fuzz-afl fuzz-asan fuzz-replay
 TEST_DEPS += fuzz-replay
 ifneq ($(AFL_FOUND),)
-TEST_DEPS += $(FUZZ_AFL_BIN)
+TEST_DEPS += $(FUZZ_AFL_BIN) $(FUZZ_ASAN_BIN)
 endif
 
 

@@ -283,7 +283,9 @@ static int parse_reply(const char *line, long long id, cJSON **reply_out, struct
     }
     irt = cJSON_GetObjectItemCaseSensitive(r, "in_reply_to");
     ok = cJSON_GetObjectItemCaseSensitive(r, "ok");
-    if (!cJSON_IsNumber(irt) || !cJSON_IsBool(ok)) {
+    /* The range check keeps the casts below defined (found by fuzzing). */
+    if (!cJSON_IsNumber(irt) || !cJSON_IsBool(ok) ||
+        !(irt->valuedouble > -9.2e18 && irt->valuedouble < 9.2e18)) {
         cJSON_Delete(r);
         return torn_err_set(err, TORN_E_PROTOCOL,
                             "exec adapter reply lacks in_reply_to (number) or ok (bool): '%.80s'",
@@ -490,3 +492,26 @@ const struct torn_target_ops torn_target_exec = {
     .update_if_version = exec_cas,
     .transition = exec_transition,
 };
+
+/* ---- fuzzing entry point (fuzz/exec_reply.c, issue 6) ---- */
+
+/* One reply line from the adapter for request id, through the same checks
+ * as call(): 0 and *reply_out (ok:true; caller frees), 1 for a stale reply,
+ * or the error the line maps to (TORN_E_PROTOCOL, or the adapter's code). */
+int exec_reply_parse(const char *line, long long id, cJSON **reply_out, struct torn_err *err);
+int exec_reply_parse(const char *line, long long id, cJSON **reply_out, struct torn_err *err)
+{
+    cJSON *reply = NULL;
+    int rc = parse_reply(line, id, &reply, err);
+
+    *reply_out = NULL;
+    if (rc != 0)
+        return rc;
+    if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(reply, "ok"))) {
+        rc = adapter_error(cJSON_GetObjectItemCaseSensitive(reply, "error"), err);
+        cJSON_Delete(reply);
+        return rc;
+    }
+    *reply_out = reply;
+    return TORN_OK;
+}

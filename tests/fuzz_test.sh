@@ -10,7 +10,7 @@ set -u
 root=${TORN_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 torn=${TORN_BIN:-$root/torn}
 bindir=$(dirname "$torn")/fuzz
-harnesses=(schedule spec target_spec record file_read http_body http_events history)
+harnesses=(schedule spec target_spec record file_read http_body http_events history exec_reply)
 tmp=$(mktemp -d /tmp/torn-fuzz-test.XXXXXX)
 pids=()
 cleanup() {
@@ -33,6 +33,20 @@ for h in "${harnesses[@]}"; do
     else
         bad "replay $h"; tail -5 "$tmp/replay.out"
     fi
+done
+
+# ---- regression inputs again under ASan/UBSan (clang's UBSan also catches
+# out-of-range float casts, the bugs the fuzzer found in record.c/exec.c)
+asan=$root/build-fuzz/asan
+for h in "${harnesses[@]}"; do
+    [[ -d "$root/fuzz/regress/$h" && -x "$asan/fuzz-$h" ]] || continue
+    n=0 badf=
+    for f in "$root/fuzz/regress/$h"/*; do
+        n=$((n + 1))
+        "$asan/fuzz-$h" <"$f" >"$tmp/asan.out" 2>&1 || badf=$f
+    done
+    [[ -z "$badf" ]] && ok "ASan/UBSan replay $h: $n regression input(s)" ||
+        { bad "ASan/UBSan replay $h: $badf"; tail -3 "$tmp/asan.out"; }
 done
 
 # ---- the schedule checker: broken strategies FAIL, durable PASSES

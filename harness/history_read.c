@@ -474,6 +474,10 @@ static int raw_from_log(struct parser *p, const char *line, struct raw *r)
         goto out;
     }
     if (cJSON_IsNumber(proc)) {
+        if (proc->valuedouble != floor(proc->valuedouble) || fabs(proc->valuedouble) > 9e15) {
+            rc = bad(p, "the process must be an integer", NULL);   /* found by fuzzing */
+            goto out;
+        }
         r->process = (long long)proc->valuedouble;
     } else {
         r->process = -1;     /* :nemesis: a fault */

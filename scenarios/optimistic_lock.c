@@ -179,7 +179,8 @@ static int rounds(struct torn_ctx *ctx, struct torn_race *race, const cJSON *fir
         cmd.a = r;
         cmd.b = torn_record_version(before);
         cmd.c = every > 0 && r % every == 0;
-        if ((rc = torn_race_round(race, &cmd, replies, ctx->timeout_ms, err)) != 0)
+        if ((rc = torn_race_round(race, &cmd, replies, ctx->timeout_ms * 2, err)) != 0 ||
+            (rc = torn_race_unreachable(replies, race->n, err)) != 0)
             break;
         rc = read_record(ctx, &after, err);
         judge_round(ctx, r, cmd.b, replies, race->n, first, rc ? NULL : after, tl);

@@ -177,3 +177,20 @@ int torn_wait_ready(struct torn_child *kids, int n, uint32_t ready_type, int tim
     }
     return TORN_OK;
 }
+
+int torn_race_unreachable(const struct torn_msg *replies, int n, struct torn_err *err)
+{
+    for (int i = 0; i < n; i++) {
+        switch (replies[i].a) {
+        case TORN_E_CONNECT:
+        case TORN_E_TIMEOUT:
+        case TORN_E_AUTH:
+        case TORN_E_IO:
+        case TORN_E_INTERRUPTED:
+            return torn_err_set(err, (int)replies[i].a, "worker %d: %s", i, replies[i].text);
+        default:
+            break;
+        }
+    }
+    return TORN_OK;
+}

@@ -62,4 +62,11 @@ int torn_wait_ready(struct torn_child *kids, int n, uint32_t ready_type, int tim
                     void (*note)(void *arg, const struct torn_msg *m), void *arg,
                     struct torn_err *err);
 
+/* When a worker's reply (field a) carries an error that says the store is
+ * unreachable or hung rather than wrong (TORN_E_CONNECT, TORN_E_TIMEOUT,
+ * TORN_E_AUTH, TORN_E_IO, TORN_E_INTERRUPTED), return that code with the
+ * worker's text in err: the scenario stops with an ERROR (exit 2) instead
+ * of calling it a violation.  0 otherwise. */
+int torn_race_unreachable(const struct torn_msg *replies, int n, struct torn_err *err);
+
 #endif

@@ -252,6 +252,8 @@ static int probe(struct torn_ctx *ctx, const struct table *tb, long long round,
     if (to < 0)
         return TORN_OK; /* every state is reachable from here */
     if ((rc = try_transition(ctx, ctx->target, tb, NULL, 0, to, &won, NULL, err)) != 0) {
+        if (rc == TORN_E_CONNECT || rc == TORN_E_TIMEOUT || rc == TORN_E_AUTH)
+            return rc; /* the store is unreachable, not wrong */
         torn_result_violation(ctx->result, "refused-not-error", KEY, torn_ctx_elapsed(ctx),
                               "round %lld: forbidden %s -> %s gave an error: %s", round,
                               tb->name[s], tb->name[to], err->msg);
@@ -282,7 +284,8 @@ static int one_round(struct torn_ctx *ctx, struct torn_race *race, const struct 
     memset(&cmd, 0, sizeof cmd);
     cmd.type = CMD_CLAIM;
     cmd.a = round;
-    if (rc || (rc = torn_race_round(race, &cmd, rs, ctx->timeout_ms, err)) != 0)
+    if (rc || (rc = torn_race_round(race, &cmd, rs, ctx->timeout_ms * 2, err)) != 0 ||
+        (rc = torn_race_unreachable(rs, race->n, err)) != 0)
         return rc;
     wins = count_wins(ctx, rs, race->n, round);
     *claims += wins;
@@ -295,7 +298,8 @@ static int one_round(struct torn_ctx *ctx, struct torn_race *race, const struct 
             return rc;
         cmd.type = CMD_WALK;
         cmd.b = step;
-        if ((rc = torn_race_round(race, &cmd, rs, ctx->timeout_ms, err)) != 0)
+        if ((rc = torn_race_round(race, &cmd, rs, ctx->timeout_ms * 2, err)) != 0 ||
+            (rc = torn_race_unreachable(rs, race->n, err)) != 0)
             return rc;
         count_wins(ctx, rs, race->n, round);
         judge_walk(ctx, tb, round, rs, race->n, s, v);

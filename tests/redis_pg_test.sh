@@ -289,6 +289,13 @@ expect_error "postgres hung server" "no answer within 1000 ms" 4 \
     --timeout-ms 1000
 expect_error "postgres non-loopback refused" "not a loopback address" 3 \
     --target "postgres://torn@192.0.2.1/db" --scenario optimistic-lock
+# A server that hangs in the middle of a run (SIGSTOP): exit 2, in time.
+( sleep 1.5; kill -STOP "${server_pids[0]}" ) &
+stopper=$!
+expect_error "redis hangs mid-run" "no answer within 1000 ms" 6 \
+    --target "$REDIS" --scenario optimistic-lock --set rounds=100000 --timeout-ms 1000
+wait "$stopper"
+kill -CONT "${server_pids[0]}"
 if grep -rqs "$SECRET" "$root"/out.* "$root"/runs; then
     bad "the password appears in an output, report or history"
 else

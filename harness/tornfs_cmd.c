@@ -270,7 +270,7 @@ static void stop_daemon(const char *mnt, pid_t pid, int child)
             if (child)
                 gone = waitpid(pid, &status, WNOHANG) == pid;
             else
-                gone = kill(pid, 0) != 0;
+                gone = !pid_alive(pid);   /* a zombie counts as gone */
             if (!gone)
                 usleep(10000);
         }

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Integration tests of torn-fs (FUSE power loss / I/O faults): the `torn fs`
+# command on a real mount, the power-loss and io-errors self-test matrix
+# (file:naive and file:rename FAIL power-loss, file:durable PASSES;
+# file:nocheck FAILS io-errors), the ALICE-style sweep, replay of a crash
+# state, artifacts, bad input, and no mount left behind on any path
+# (including torn SIGKILLed mid-run).  Closes with "N passed, N failed".
+set -u
+TORN=${TORN_BIN:-./torn}
+ROOT=${TORN_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+SEED=${TORN_TEST_SEED:-$(( (RANDOM << 15 | RANDOM) % 100000 + 1 ))}
+work=$(mktemp -d /tmp/torn-fs-test.XXXXXX)
+cleanup() {
+    # Never rm -rf through a live mount: unmount everything under $work first.
+    for m in $(awk -v w="$work" 'index($2, w) == 1 { print $2 }' /proc/mounts); do
+        "$TORN" fs umount "$m" >/dev/null 2>&1 || umount -l "$m" 2>/dev/null
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+mounts_under() { awk -v w="$1" 'index($2, w) == 1 && $3 == "fuse.torn"' /proc/mounts | wc -l; }
+
+if [[ ! -c /dev/fuse ]]; then
+    echo "SKIP: /dev/fuse does not exist; torn-fs tests need FUSE"
+    echo "0 passed, 0 failed"
+    exit 0
+fi
+echo "seed $SEED (set TORN_TEST_SEED to repeat)"
+
+verdict() {  # FILE -> verdict of the first result
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["verdict"])' "$1" 2>/dev/null
+}
+evidence() {  # FILE -> every violation's evidence, one per line
+    python3 -c 'import json,sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    for v in r.get("violations", []): print(v.get("criterion"), v.get("evidence"))' "$1" 2>/dev/null
+}
+
+# --- torn fs on its own -----------------------------------------------------
+b=$work/backing; m=$work/mnt
+mkdir -p "$b" "$m"
+"$TORN" fs mount --model power "$b" "$m" >"$work/mount.out" 2>&1
+check "torn fs mount exits 0" test $? = 0
+check "the mount is listed in /proc/mounts" test "$(mounts_under "$m")" = 1
+python3 - "$m" <<'EOF'
+import os, sys
+d = sys.argv[1]
+def put(name, data, sync):
+    fd = os.open(os.path.join(d, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.write(fd, data)
+    if sync: os.fsync(fd)
+    os.close(fd)
+def fsync_dir():
+    fd = os.open(d, os.O_RDONLY); os.fsync(fd); os.close(fd)
+put("durable.json", b'{"v":1}', True); fsync_dir()
+put("durable.json.tmp", b'{"v":2}', False)
+os.rename(os.path.join(d, "durable.json.tmp"), os.path.join(d, "durable.json"))
+put("never-synced", b"x", False)
+EOF
+check "live view shows the unsynced rename" grep -q '"v":2' "$m/durable.json"
+"$TORN" fs status "$m" >"$work/status.out" 2>&1
+check "torn fs status reports pending namespace operations" grep -q "pending_meta=[1-9]" "$work/status.out"
+"$TORN" fs cut "$m" >"$work/cut.out" 2>&1
+check "torn fs cut exits 0 and prints the crash state" grep -q "state=m0:dnone" "$work/cut.out"
+check "power cut: the unsynced rename is undone" grep -q '"v":1' "$m/durable.json"
+check "power cut: the never-synced file is gone" test ! -e "$m/never-synced"
+check "power cut: the backing directory holds the surviving state" grep -q '"v":1' "$b/durable.json"
+check "the control file is hidden from listings" bash -c "! ls -a '$m' | grep -q torn"
+"$TORN" fs umount "$m" >/dev/null 2>&1
+check "torn fs umount exits 0" test $? = 0
+check "no mount left after torn fs umount" test "$(mounts_under "$m")" = 0
+
+# --- bad input: one clear line, exit 2 ---------------------------------------
+"$TORN" fs mount --model bogus "$b" "$m" >/dev/null 2>"$work/e1"
+check "unknown crash model exits 2" test $? = 2
+check "unknown crash model is named" grep -q "bogus" "$work/e1"
+"$TORN" fs mount "$work/nonexistent" "$m" >/dev/null 2>"$work/e2"
+rc=$?
+check "missing backing directory exits 2 naming it" test $rc = 2 -a -n "$(grep nonexistent "$work/e2")"
+"$TORN" fs cut "$work" >/dev/null 2>"$work/e3"
+check "cut on a directory that is not torn-fs exits 2" test $? = 2
+"$TORN" run --target file:durable --scenario power-loss --fs ext4 >/dev/null 2>"$work/e4"
+check "--fs with an unknown file system exits 2" test $? = 2
+"$TORN" run --target file:durable --scenario power-loss --set mode=bogus --run-dir "$work/r-bad" \
+    >/dev/null 2>&1
+check "power-loss with a bad mode exits 2" test $? = 2
+
+# --- power-loss: the self-test matrix -----------------------------------------
+declare -A want=([naive]=FAIL [rename]=FAIL [durable]=PASS)
+for s in naive rename durable; do
+    out=$work/pl-$s.json
+    "$TORN" run --quiet --target "file:$s" --scenario power-loss --seed "$SEED" --json "$out" \
+        --run-dir "$work/r-pl-$s" >/dev/null 2>&1
+    rc=$?
+    want_rc=0; [[ ${want[$s]} == FAIL ]] && want_rc=1
+    check "power-loss x file:$s = ${want[$s]} (got $(verdict "$out"), exit $rc)" \
+        test "$(verdict "$out")" = "${want[$s]}" -a $rc = $want_rc
+done
+evidence "$work/pl-naive.json" >"$work/pl-naive-ev"
+check "file:naive power-loss names a lost acknowledged write" grep -q "^no-lost-write" "$work/pl-naive-ev"
+check "a violation leaves the surviving files as an artifact" \
+    bash -c "ls '$work'/r-pl-naive/artifacts/*/*/job-1.json >/dev/null 2>&1"
+
+# --- the sweep finds the zero-length file of temp+rename without fsync -------
+out=$work/sw-rename.json
+"$TORN" run --quiet --target file:rename --scenario power-loss --seed "$SEED" --set mode=sweep \
+    --set max_cut_points=8 --json "$out" --run-dir "$work/r-sw" >/dev/null 2>&1
+check "sweep: file:rename FAILS" test "$(verdict "$out")" = FAIL
+evidence "$out" >"$work/sw-ev"
+check "sweep: an empty/unreadable record is reported" grep -q "no-torn-write.*empty" "$work/sw-ev"
+out=$work/sw-durable.json
+"$TORN" run --quiet --target file:durable --scenario power-loss --seed "$SEED" --set mode=sweep \
+    --set max_cut_points=10 --json "$out" --run-dir "$work/r-swd" >/dev/null 2>&1
+check "sweep: file:durable PASSES" test "$(verdict "$out")" = PASS
+
+# --- replay one crash state from its id --------------------------------------
+state=$(grep -o 'crash state op[0-9]*/[^:]*:[^:]*:[0-9]*' "$work/sw-ev" | head -1 | sed 's/crash state //')
+check "violations carry a crash-state id ($state)" test -n "$state"
+out=$work/replay.json
+"$TORN" run --quiet --target file:rename --scenario power-loss --seed "$SEED" --set "state=$state" \
+    --json "$out" --run-dir "$work/r-replay" >/dev/null 2>&1
+check "replaying $state on file:rename FAILS again" test "$(verdict "$out")" = FAIL
+evidence "$out" >"$work/replay-ev"
+check "the replay reports the same crash state" grep -qF "$state" "$work/replay-ev"
+"$TORN" run --quiet --target file:durable --scenario power-loss --seed "$SEED" --set "state=$state" \
+    --json "$work/replay-d.json" --run-dir "$work/r-replay-d" >/dev/null 2>&1
+check "the same crash state on file:durable PASSES" test "$(verdict "$work/replay-d.json")" = PASS
+
+# --- io-errors ----------------------------------------------------------------
+for s in nocheck durable; do
+    out=$work/io-$s.json
+    "$TORN" run --quiet --target "file:$s" --scenario io-errors --seed "$SEED" --json "$out" --set max_nth=2 \
+        --run-dir "$work/r-io-$s" >/dev/null 2>&1
+    w=PASS; [[ $s == nocheck ]] && w=FAIL
+    check "io-errors x file:$s = $w (got $(verdict "$out"))" test "$(verdict "$out")" = $w
+done
+
+# --- no mount left behind, even when torn is SIGKILLed mid-run ---------------
+check "no torn-fs mount left by the runs above" test "$(mounts_under "$work")" = 0
+"$TORN" run --quiet --target file:durable --scenario power-loss --seed "$SEED" --set mode=sweep \
+    --run-dir "$work/r-killed" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 50); do [[ $(mounts_under "$work/r-killed") == 1 ]] && break; sleep 0.1; done
+sleep 0.5
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+"$TORN" run --quiet --target file:durable --scenario power-loss --seed "$SEED" \
+    --set max_cut_points=1 --run-dir "$work/r-after" >/dev/null 2>&1
+check "after torn was SIGKILLed, a later run leaves no mount of it" \
+    test "$(mounts_under "$work/r-killed")" = 0
+check "no torn-fs mount left at all" test "$(mounts_under "$work")" = 0
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Integration tests of the exec target: the Python job-store adapter of
+# seed 001 behaves like its C twins (naive FAILS / durable PASSES power-loss
+# and io-errors on torn-fs, durable survives SIGKILLs and concurrent
+# instances), and misbehaving adapters (garbage, wrong reply id, silent,
+# dead, missing) end in one clear error line and exit 2 within the timeout,
+# never a hang, with no adapter process left.  Closes with "N passed, N failed".
+set -u
+TORN=${TORN_BIN:-./torn}
+ROOT=${TORN_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+SEED=${TORN_TEST_SEED:-$(( (RANDOM << 15 | RANDOM) % 100000 + 1 ))}
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=$(command -v python3)
+work=$(mktemp -d /tmp/torn-exec-test.XXXXXX)
+cleanup() {
+    for m in $(awk -v w="$work" 'index($2, w) == 1 { print $2 }' /proc/mounts); do
+        "$TORN" fs umount "$m" >/dev/null 2>&1 || umount -l "$m" 2>/dev/null
+    done
+    pkill -9 -f "$work/" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+verdict() {
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["verdict"])' "$1" 2>/dev/null
+}
+echo "seed $SEED (set TORN_TEST_SEED to repeat)"
+
+# A private copy, so its processes can be found by path.
+cp "$ROOT/examples/adapters/jobstore.py" "$work/jobstore.py"
+store() { echo "exec:$PY $work/jobstore.py --mode $1"; }
+
+# --- the adapter speaks the protocol by itself ---------------------------------
+mkdir -p "$work/direct"
+printf '%s\n' '{"id":1,"op":"reset","key":"job-1"}' '{"id":2,"op":"update_fields","key":"job-1","patch":{"status":"running","version":99}}' \
+    '{"id":3,"op":"read","key":"nope"}' '{"id":4,"op":"update_if_version","key":"job-1","patch":{"x":1},"expected_version":1}' |
+    TORN_DATA_DIR=$work/direct timeout 10 $PY "$work/jobstore.py" --mode durable >"$work/direct.out"
+check "adapter: reset then update gives version 2 and ignores a patched version" \
+    grep -q '"in_reply_to":2,.*"version":2' "$work/direct.out"
+check "adapter: a missing record is a definite not_found error" \
+    grep -q '"in_reply_to":3,"ok":false,"error":{"code":"not_found","definite":true' "$work/direct.out"
+check "adapter: a stale compare-and-set is won:false, not an error" \
+    grep -q '"in_reply_to":4,"won":false' "$work/direct.out"
+
+# --- the Python twins of file:naive and file:durable on torn-fs ----------------
+for mode in naive durable; do
+    want=PASS; [[ $mode == naive ]] && want=FAIL
+    out=$work/pl-$mode.json
+    "$TORN" run --quiet --target "$(store $mode)" --scenario power-loss --seed "$SEED" \
+        --set updates=2 --set torn_per_point=0 --json "$out" --run-dir "$work/r-pl-$mode" \
+        >/dev/null 2>"$work/pl-$mode.err"
+    check "power-loss x jobstore.py --mode $mode = $want, like file:$mode (got $(verdict "$out"))" \
+        test "$(verdict "$out")" = $want
+    out=$work/io-$mode.json
+    "$TORN" run --quiet --target "$(store $mode)" --scenario io-errors --seed "$SEED" \
+        --set 'faults=["fsync EIO","write EIO"]' --set max_nth=1 --json "$out" \
+        --run-dir "$work/r-io-$mode" >/dev/null 2>&1
+    check "io-errors x jobstore.py --mode $mode = $want (got $(verdict "$out"))" \
+        test "$(verdict "$out")" = $want
+done
+
+# --- SIGKILLed workers take their adapters with them; several instances -------
+out=$work/cm.json
+"$TORN" run --quiet --target "$(store durable)" --scenario crash-midwrite --seed "$SEED" \
+    --set kills=4 --set payload_len=20000 --set min_delay_ms=150 --set max_delay_ms=400 \
+    --json "$out" --run-dir "$work/r-cm" >/dev/null 2>&1
+check "crash-midwrite x jobstore.py --mode durable = PASS (got $(verdict "$out"))" \
+    test "$(verdict "$out")" = PASS
+out=$work/cu.json
+"$TORN" run --quiet --target "$(store durable)" --scenario concurrent-updaters --seed "$SEED" \
+    --set workers=3 --set updates=4 --set readers=1 --set payload_len=2000 \
+    --json "$out" --run-dir "$work/r-cu" >/dev/null 2>&1
+check "concurrent-updaters x 3 durable adapter instances = PASS (got $(verdict "$out"))" \
+    test "$(verdict "$out")" = PASS
+sleep 0.3
+none_running() { ! pgrep -f "$1" >/dev/null; }
+check "no adapter process left after the runs" none_running "$work/[j]obstore.py"
+
+# --- misbehaving adapters: a clear error, exit 2, fast -------------------------
+cat >"$work/garbage.sh" <<'EOF'
+read -r line; echo "this is not json"; sleep 30
+EOF
+cat >"$work/wrongid.py" <<'EOF'
+import json, sys
+for line in sys.stdin:
+    r = json.loads(line)
+    print(json.dumps({"in_reply_to": r["id"] + 7, "ok": True, "record": {}}), flush=True)
+EOF
+cat >"$work/silent.sh" <<'EOF'
+sleep 30
+EOF
+cat >"$work/dead.sh" <<'EOF'
+exit 3
+EOF
+cat >"$work/norecord.py" <<'EOF'
+import json, sys
+for line in sys.stdin:
+    print(json.dumps({"in_reply_to": json.loads(line)["id"], "ok": True}), flush=True)
+EOF
+declare -A cmd=([garbage]="sh $work/garbage.sh" [wrongid]="$PY $work/wrongid.py"
+    [silent]="sh $work/silent.sh" [dead]="sh $work/dead.sh" [norecord]="$PY $work/norecord.py"
+    [missing]="$work/no-such-adapter")
+declare -A msg=([garbage]="non-JSON line" [wrongid]="replied to request" [silent]="did not reply"
+    [dead]="exited 3" [norecord]="no \"record\"" [missing]="exited 127")
+for k in garbage wrongid silent dead norecord missing; do
+    start=$(date +%s)
+    timeout -k 2 30 "$TORN" run --quiet --no-color --target "exec:${cmd[$k]}" --scenario crash-midwrite \
+        --timeout-ms 800 --set kills=1 --run-dir "$work/r-$k" >"$work/$k.out" 2>&1
+    rc=$?
+    took=$(($(date +%s) - start))
+    check "$k adapter: exit 2 (got $rc) within 10 s (took $took s)" test $rc = 2 -a $took -lt 10
+    check "$k adapter: the error says '${msg[$k]}'" grep -qF "${msg[$k]}" "$work/$k.out"
+done
+sleep 0.3
+check "no misbehaving adapter left running" none_running "$work/([g]arbage|[s]ilent|[w]rongid)"
+
+# --- bad target configuration -----------------------------------------------
+"$TORN" run --target exec: --scenario crash-midwrite >/dev/null 2>"$work/noc.err"
+rc=$?
+check "exec without a command exits 2 (got $rc) with a clear line" \
+    test $rc = 2 -a -n "$(grep -i 'needs a command' "$work/noc.err")"
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]

@@ -8,6 +8,13 @@
  * lost and the window: how long before the crash the oldest lost write had
  * been acknowledged.
  *
+ * With --fs torn (the server's data directory on torn-fs, see tornfs.h)
+ * the crash is a power cut: after the SIGKILL torn-fs drops everything the
+ * server had not fsynced (the records' baseline is made durable first).
+ * Redis appendfsync everysec may then lose about a second of acknowledged
+ * writes, appendfsync always must not; Postgres fsync=off may lose
+ * committed data, the defaults must not.
+ *
  * Ground truth (the servers' documentation): Postgres with
  * synchronous_commit=off may lose the last commits on a crash, with it on it
  * must not; Redis without persistence loses everything on restart, with
@@ -28,6 +35,7 @@
 #include "record.h"
 #include "scenario.h"
 #include "target.h"
+#include "tornfs.h"
 #include "util.h"
 
 enum { MSG_ACK = 1, MSG_FAIL, MSG_READY };
@@ -187,6 +195,8 @@ static int one_round(struct torn_ctx *ctx, long long round, struct totals *tot,
     memset(&a, 0, sizeof a);
     if ((rc = reset_records(ctx, n, err)) != 0)
         return rc;
+    if (ctx->fs && (rc = torn_fs_ctl(torn_fs_mountpoint(ctx->fs), "sync", NULL, 0, err)) != 0)
+        return rc;   /* the baseline survives any cut */
     for (int w = 0; w < n && !rc; w++)
         if ((rc = torn_child_spawn(ctx, w, 1, writer, NULL, &kids[w], err)) == 0)
             started++;
@@ -200,6 +210,10 @@ static int one_round(struct torn_ctx *ctx, long long round, struct totals *tot,
         rc = ctx->target->ops->fault(ctx->target, TORN_FAULT_SERVER_KILL, NULL, err);
     t_kill = torn_now_ns(); /* the server is certainly dead now */
     torn_history_add(ctx->history, "fault", 0, "server-kill", NULL, NULL, t_kill);
+    if (!rc && ctx->fs) {   /* and then the power goes */
+        rc = torn_fs_ctl(torn_fs_mountpoint(ctx->fs), "cut", NULL, 0, err);
+        torn_history_add(ctx->history, "fault", 0, "power-cut", NULL, NULL, 0);
+    }
     for (int w = 0; rc && w < started; w++)
         kill(kids[w].pid, SIGKILL); /* no crash happened: stop them here */
     for (int w = 0; w < started; w++) {

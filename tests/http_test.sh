@@ -190,6 +190,17 @@ r=$(ping_ms "$lport")
 [[ $code == 204 && $r =~ ^[0-9]+$ ]] && ok "proxy /reset clears toxics (PING ${r} ms)" \
     || bad "proxy /reset: HTTP $code, PING '$r'"
 
+# --- the proxy between torn and the service ---
+service atomic
+up=${svc#http://}
+start front "$torn" proxy --name front --listen 127.0.0.1:0 --upstream "$up" \
+    --toxic latency=5ms,jitter=2ms --toxic slicer=64,size_variation=32,delay=50 --seed 3
+run_torn 0 'PASS' "atomic PASSES with latency and sliced writes between torn and the service" \
+    --target "http://127.0.0.1:$(port_of front)" "${common[@]}" --seed 8
+start hole "$torn" proxy --name hole --listen 127.0.0.1:0 --upstream "$up" --toxic timeout=0
+run_torn 2 'no answer in time' "blackhole between torn and the service: exit 2, bounded" \
+    --target "http://127.0.0.1:$(port_of hole)" "${common[@]}" --seed 8 --timeout-ms 800
+
 # --- bad services and specs: exit 2 or a violation, never a hang ---
 dead=$(free_port)
 run_torn 2 'cannot connect' "service down: exit 2 naming the address" \

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# durability on torn-fs: managed Redis and Postgres with their data
+# directories on torn-fs, the server SIGKILLed and the power cut while writes
+# are acknowledged, restarted.  Ground truth from the servers' documentation:
+# Redis appendfsync everysec FAILS (loses about a second), appendfsync always
+# PASSES; Postgres fsync=off FAILS, the defaults PASS.  Also: without torn-fs
+# (a process crash only) everysec keeps its writes, which is exactly why the
+# power cut is needed.  Closes with "N passed, N failed".
+set -u
+TORN=${TORN_BIN:-./torn}
+SEED=${TORN_TEST_SEED:-$(( (RANDOM << 15 | RANDOM) % 100000 + 1 ))}
+work=$(mktemp -d /tmp/torn-fsdur-test.XXXXXX)
+chmod 711 "$work"   # the postgres user must traverse it
+cleanup() {
+    for m in $(awk -v w="$work" 'index($2, w) == 1 { print $2 }' /proc/mounts); do
+        "$TORN" fs umount "$m" >/dev/null 2>&1 || umount -l "$m" 2>/dev/null
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+verdict() {
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["verdict"])' "$1" 2>/dev/null
+}
+if [[ ! -c /dev/fuse ]]; then
+    echo "SKIP: /dev/fuse does not exist"; echo "0 passed, 0 failed"; exit 0
+fi
+echo "seed $SEED (set TORN_TEST_SEED to repeat)"
+
+run() {  # name target want [extra args...]
+    local name=$1 target=$2 want=$3; shift 3
+    local out=$work/$name.json
+    "$TORN" run --quiet --target "$target" --scenario durability --seed "$SEED" --set rounds=2 \
+        --json "$out" --run-dir "$work/r-$name" "$@" >"$work/$name.out" 2>&1
+    check "durability x $target $* = $want (got $(verdict "$out"))" test "$(verdict "$out")" = "$want"
+}
+
+if command -v redis-server >/dev/null; then
+    run redis-everysec 'redis?appendonly=yes&appendfsync=everysec' FAIL --fs torn
+    run redis-always 'redis?appendonly=yes&appendfsync=always' PASS --fs torn
+    run redis-everysec-nofs 'redis?appendonly=yes&appendfsync=everysec' PASS
+else
+    echo "SKIP: redis-server not installed"
+fi
+if command -v postgres >/dev/null || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    run pg-fsync-off 'postgres?fsync=off' FAIL --fs torn
+    run pg-default postgres PASS --fs torn
+else
+    echo "SKIP: postgres not installed"
+fi
+check "no torn-fs mount left" test "$(awk -v w="$work" 'index($2, w) == 1' /proc/mounts | wc -l)" = 0
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]

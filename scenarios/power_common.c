@@ -150,7 +150,9 @@ static int wait_writer(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_chi
             c->frozen = st.frozen;
             return TORN_OK;
         }
-        if (torn_now_ns() > deadline || torn_stop_requested())
+        if (torn_stop_requested())
+            return torn_err_set(err, TORN_E_INTERRUPTED, "interrupted");
+        if (torn_now_ns() > deadline)
             return torn_err_set(err, TORN_E_TIMEOUT,
                                 "the writer neither finished nor reached persistence operation "
                                 "%llu within %d ms (at %llu)",

@@ -82,6 +82,8 @@ static int one_state(struct torn_ctx *ctx, struct pl_cycle *c, long long *n_stat
     rc = pl_check(ctx, c, "after power cut", err);
     if (rc < 0)
         return rc;
+    if (rc && !*n_bad)
+        torn_result_metric_str(ctx->result, "first_failing_state", c->state);
     *n_bad += rc;
     return 0;
 }

@@ -22,12 +22,15 @@ static const char *const spec_text[2] = {
     "\"completed\":[\"done\",\"ok\"],\"failed\":[\"error\"]}}",
 };
 
+static cJSON *roots[2];   /* kept for the process's life: the specs point into them */
+
 int fuzz_http_specs(struct http_spec sp[2])
 {
     for (int i = 0; i < 2; i++) {
-        cJSON *spec = cJSON_Parse(spec_text[i]);   /* kept: sp points into it */
         struct torn_err err = {0};
-        if (!spec || http_spec_parse(spec, "(fuzz spec)", &sp[i], &err) != 0) {
+        if (!roots[i])
+            roots[i] = cJSON_Parse(spec_text[i]);
+        if (!roots[i] || http_spec_parse(roots[i], "(fuzz spec)", &sp[i], &err) != 0) {
             fprintf(stderr, "fuzz: built-in HTTP spec %d refused: %s\n", i, err.msg);
             return 1;
         }

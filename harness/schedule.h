@@ -7,7 +7,7 @@
  * one write(2) chunk, an fsync, a link, a rename, ...), a fault armed for
  * the next matching disk operation, a process crash, a power cut, or a torn
  * power cut (a prefix of the pending namespace operations and any mix of the
- * unsynced file data survive).  Format: docs/schedule-fuzzing.md and the
+ * unsynced file data survive).  Format: docs/fuzzing.md and the
  * comment above decode_event() in schedule.c.
  *
  * The schedule runs deterministically, in-process, in microseconds, against

@@ -190,6 +190,29 @@ r=$(ping_ms "$lport")
 [[ $code == 204 && $r =~ ^[0-9]+$ ]] && ok "proxy /reset clears toxics (PING ${r} ms)" \
     || bad "proxy /reset: HTTP $code, PING '$r'"
 
+# Toxiproxy API shapes: get/update a toxic, 409 on a duplicate, delete the proxy.
+curl -s -X POST "$api/proxies/lat/toxics" \
+    -d '{"name":"bw","type":"bandwidth","attributes":{"rate":10}}' >/dev/null
+dup=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$api/proxies/lat/toxics" \
+    -d '{"name":"bw","type":"bandwidth","attributes":{"rate":10}}')
+upd=$(curl -s -X POST "$api/proxies/lat/toxics/bw" -d '{"attributes":{"rate":99}}')
+got=$(curl -s "$api/proxies/lat/toxics/bw")
+del=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$api/proxies/lat")
+gone=$(curl -s -o /dev/null -w '%{http_code}' "$api/proxies/lat")
+if [[ $dup == 409 && $upd == *'"rate":99'* && $got == *'"rate":99'* && $del == 204 && $gone == 404 ]]
+then ok "proxy API: toxic get/update, 409 duplicate, proxy delete 204 then 404"
+else bad "proxy API: dup $dup, update '$upd', get '$got', delete $del, after $gone"; fi
+
+# The seeded schedule takes the same decisions for the same seed.
+sched() {
+    timeout 5 "$torn" proxy --listen 127.0.0.1:0 --upstream "127.0.0.1:$rport" --toxic latency=5 \
+        --toxic reset_peer~0.5 --schedule 100ms --seed "$1" --duration 0.75 2>&1 >/dev/null |
+        sed 's/t=[0-9.]*s//'
+}
+s1=$(sched 7); s2=$(sched 7)
+[[ -n $s1 && $s1 == "$s2" && $(wc -l <<<"$s1") -ge 5 ]] && ok "proxy schedule is deterministic per seed" \
+    || bad "proxy schedule: '$s1' vs '$s2'"
+
 # --- the proxy between torn and the service ---
 service atomic
 up=${svc#http://}

@@ -84,31 +84,29 @@ static int strategy_known(const struct torn_target_ops *ops, const char *s)
     return 0;
 }
 
+/* Append name to a comma-separated list in buf. */
+static void list_add(char *buf, size_t len, size_t *used, const char *name)
+{
+    int w = snprintf(buf + *used, len - *used, "%s%s", *used ? ", " : "", name);
+
+    if (w > 0 && (size_t)w < len - *used)
+        *used += (size_t)w;
+}
+
+/* The strategy names of ops, or (ops NULL) every target name. */
 static void known_names(char *buf, size_t len, const struct torn_target_ops *ops)
 {
     size_t used = 0, n;
     const struct torn_target_ops *const *all = torn_targets(&n);
 
     buf[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        const char *name = ops ? NULL : all[i]->name;
-        if (ops) {
-            if (!ops->strategies || !ops->strategies[i].name)
-                break;
-            name = ops->strategies[i].name;
-        }
-        int w = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", name);
-        if (w < 0 || (size_t)w >= len - used)
-            return;
-        used += (size_t)w;
+    if (!ops) {
+        for (size_t i = 0; i < n; i++)
+            list_add(buf, len, &used, all[i]->name);
+        return;
     }
-    if (ops) /* strategies can outnumber targets */
-        for (size_t i = n; ops->strategies && ops->strategies[i].name; i++) {
-            int w = snprintf(buf + used, len - used, ", %s", ops->strategies[i].name);
-            if (w < 0 || (size_t)w >= len - used)
-                return;
-            used += (size_t)w;
-        }
+    for (const struct torn_strategy *st = ops->strategies; st && st->name; st++)
+        list_add(buf, len, &used, st->name);
 }
 
 int torn_target_uri_parse(const char *uri, struct torn_target_cfg *cfg, struct torn_err *err)
@@ -659,7 +657,9 @@ static char *replay_command(const struct run *r, const struct plan_target *tg,
         struct torn_kv *sets = sets_for(r, sc->ops, &n);
         for (size_t i = 0; sets && i < n; i++) {
             const char *k = sets[i].key;
-            if (k[0] == '?')
+            if (strcmp(k, "?duration_s") == 0)
+                fprintf(f, " --duration %s", sets[i].value);
+            else if (k[0] == '?')
                 fprintf(f, " --%s %s", k + 1, sets[i].value);
             else
                 fprintf(f, " --set '%s=%s'", k, sets[i].value);

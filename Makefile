@@ -57,15 +57,24 @@ $(BUILD)/libtorn.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# `make V=1` prints whole compiler command lines.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%_test.o: CFLAGS += -Itests
 vpath %_test.c $(SRC_DIRS) tests
 $(BUILD)/tests/%_test: %_test.c $(BUILD)/libtorn.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libtorn.a $(LDLIBS)
+	@$(if $(Q),echo "  TEST $@")
+	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libtorn.a $(LDLIBS)
 
 unit: $(TEST_BIN)
 

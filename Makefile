@@ -51,11 +51,12 @@ torn: $(BUILD)/torn
 	@ln -sf $(BUILD)/torn torn
 
 $(BUILD)/torn: $(BUILD)/harness/main.o $(BUILD)/libtorn.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(if $(Q),echo "  LD $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libtorn.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 # `make V=1` prints whole compiler command lines.
 ifeq ($(V),1)

@@ -6,28 +6,9 @@
 # dead, missing) end in one clear error line and exit 2 within the timeout,
 # never a hang, with no adapter process left.  Closes with "N passed, N failed".
 set -u
-TORN=${TORN_BIN:-./torn}
-ROOT=${TORN_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-SEED=${TORN_TEST_SEED:-$(( (RANDOM << 15 | RANDOM) % 100000 + 1 ))}
+. "$(dirname "$0")/fs_common.sh" torn-exec-test
 PY=/usr/bin/python3
 [[ -x $PY ]] || PY=$(command -v python3)
-work=$(mktemp -d /tmp/torn-exec-test.XXXXXX)
-cleanup() {
-    for m in $(awk -v w="$work" 'index($2, w) == 1 { print $2 }' /proc/mounts); do
-        "$TORN" fs umount "$m" >/dev/null 2>&1 || umount -l "$m" 2>/dev/null
-    done
-    pkill -9 -f "$work/" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-verdict() {
-    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["verdict"])' "$1" 2>/dev/null
-}
 echo "seed $SEED (set TORN_TEST_SEED to repeat)"
 
 # A private copy, so its processes can be found by path.

@@ -7,25 +7,7 @@
 # (a process crash only) everysec keeps its writes, which is exactly why the
 # power cut is needed.  Closes with "N passed, N failed".
 set -u
-TORN=${TORN_BIN:-./torn}
-SEED=${TORN_TEST_SEED:-$(( (RANDOM << 15 | RANDOM) % 100000 + 1 ))}
-work=$(mktemp -d /tmp/torn-fsdur-test.XXXXXX)
-chmod 711 "$work"   # the postgres user must traverse it
-cleanup() {
-    for m in $(awk -v w="$work" 'index($2, w) == 1 { print $2 }' /proc/mounts); do
-        "$TORN" fs umount "$m" >/dev/null 2>&1 || umount -l "$m" 2>/dev/null
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-verdict() {
-    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["verdict"])' "$1" 2>/dev/null
-}
+. "$(dirname "$0")/fs_common.sh" torn-fsdur-test
 if [[ ! -c /dev/fuse ]]; then
     echo "SKIP: /dev/fuse does not exist"; echo "0 passed, 0 failed"; exit 0
 fi

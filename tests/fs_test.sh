@@ -6,25 +6,7 @@
 # state, artifacts, bad input, and no mount left behind on any path
 # (including torn SIGKILLed mid-run).  Closes with "N passed, N failed".
 set -u
-TORN=${TORN_BIN:-./torn}
-ROOT=${TORN_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-SEED=${TORN_TEST_SEED:-$(( (RANDOM << 15 | RANDOM) % 100000 + 1 ))}
-work=$(mktemp -d /tmp/torn-fs-test.XXXXXX)
-cleanup() {
-    # Never rm -rf through a live mount: unmount everything under $work first.
-    for m in $(awk -v w="$work" 'index($2, w) == 1 { print $2 }' /proc/mounts); do
-        "$TORN" fs umount "$m" >/dev/null 2>&1 || umount -l "$m" 2>/dev/null
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-mounts_under() { awk -v w="$1" 'index($2, w) == 1 && $3 == "fuse.torn"' /proc/mounts | wc -l; }
-
+. "$(dirname "$0")/fs_common.sh" torn-fs-test
 if [[ ! -c /dev/fuse ]]; then
     echo "SKIP: /dev/fuse does not exist; torn-fs tests need FUSE"
     echo "0 passed, 0 failed"
@@ -32,9 +14,6 @@ if [[ ! -c /dev/fuse ]]; then
 fi
 echo "seed $SEED (set TORN_TEST_SEED to repeat)"
 
-verdict() {  # FILE -> verdict of the first result
-    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["verdict"])' "$1" 2>/dev/null
-}
 evidence() {  # FILE -> every violation's evidence, one per line
     python3 -c 'import json,sys
 for r in json.load(open(sys.argv[1]))["results"]:

@@ -57,6 +57,15 @@ void torn_report_counts(const struct torn_report *rep, size_t *pass, size_t *fai
 /* Write s XML-escaped (also strips bytes XML 1.0 forbids). */
 void torn_xml_escape(FILE *f, const char *s);
 
+/* GitHub Actions (reports/markdown.c).  When the environment has
+ * GITHUB_ACTIONS=true: print `::error` workflow commands for the first
+ * violations and errors (GitHub shows at most 10 per step) to out, and
+ * append the Markdown summary (the --markdown report) to the file named by
+ * $GITHUB_STEP_SUMMARY.  Otherwise do nothing.  The runner calls it once
+ * after writing the reports.  Returns 0, or -1 if the step summary could not
+ * be appended (a warning, not a failure). */
+int torn_report_github(FILE *out, const struct torn_report *rep);
+
 /* Registry (harness/registry.c). */
 const struct torn_reporter_ops *torn_reporter_find(const char *name);
 const struct torn_reporter_ops *const *torn_reporters(size_t *n_out);

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "github.h"
 #include "report.h"
 #include "result.h"
 #include "util.h"

@@ -1,6 +1,6 @@
 /* torn: the Markdown reporter (`--markdown FILE`) and GitHub Actions
  * annotations (github.h). */
-#include "github.h"
+#include "report.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,6 @@
 
 #include "common.h"
 #include "err.h"
-#include "report.h"
 #include "result.h"
 
 /* A table cell: no pipes or newlines. */

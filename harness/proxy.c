@@ -111,7 +111,7 @@ static int toxic_fields(struct toxic *x, const cJSON *j, struct torn_err *err)
 {
     const cJSON *tox = cJSON_GetObjectItemCaseSensitive(j, "toxicity");
     const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(j, "attributes"), *a;
-    if (tox && (!cJSON_IsNumber(tox) || tox->valuedouble < 0 || tox->valuedouble > 1))
+    if (tox && (!cJSON_IsNumber(tox) || !(tox->valuedouble >= 0 && tox->valuedouble <= 1)))
         return torn_err_set(err, TORN_E_CONFIG, "toxic %s: toxicity must be a number in [0,1]",
                             x->name);
     if (tox)
@@ -128,9 +128,9 @@ static int toxic_fields(struct toxic *x, const cJSON *j, struct torn_err *err)
         if (k < 0)
             return torn_err_set(err, TORN_E_CONFIG, "toxic %s: unknown attribute '%s' for type %s",
                                 x->name, a->string, types[x->type].type);
-        if (!cJSON_IsNumber(a) || a->valuedouble < 0)
+        if (!cJSON_IsNumber(a) || !(a->valuedouble >= 0 && a->valuedouble <= 9e15)) /* fuzzing */
             return torn_err_set(err, TORN_E_CONFIG,
-                                "toxic %s: attribute %s must be a non-negative number", x->name,
+                                "toxic %s: attribute %s must be a number in [0, 9e15]", x->name,
                                 a->string);
         x->v[k] = (long long)a->valuedouble;
     }

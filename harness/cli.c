@@ -105,7 +105,7 @@ static int parse_num(const char *opt, const char *arg, double lo, double hi, dou
 
     errno = 0;
     *out = strtod(arg, &end);
-    if (errno || end == arg || *end || *out < lo || *out > hi) {
+    if (errno || end == arg || *end || !(*out >= lo && *out <= hi)) {   /* NaN too */
         fprintf(stderr, "torn run: %s expects a number from %g to %g, got '%s'\n", opt, lo, hi,
                 arg);
         return -1;

@@ -136,7 +136,7 @@ static int parse_args(int argc, char **argv, struct fuzz_opts *o)
         fprintf(stderr, "torn fuzz: which harness? (see `torn fuzz --help`)\n");
         return 2;
     }
-    if (o->time_s < 1 || o->time_s > 7 * 86400 || o->jobs < 1 || o->jobs > FUZZ_MAX_JOBS) {
+    if (!(o->time_s >= 1 && o->time_s <= 7 * 86400) || o->jobs < 1 || o->jobs > FUZZ_MAX_JOBS) {
         fprintf(stderr, "torn fuzz: --time must be 1..604800 s and --jobs 1..%d\n",
                 FUZZ_MAX_JOBS);
         return 2;

@@ -291,15 +291,16 @@ static int parse_reply(const char *line, long long id, cJSON **reply_out, struct
                             "exec adapter reply lacks in_reply_to (number) or ok (bool): '%.80s'",
                             line);
     }
-    if ((long long)irt->valuedouble < id) {
+    long long got = (long long)irt->valuedouble;   /* before r (and irt) is freed */
+    if (got < id) {
         cJSON_Delete(r);
         return 1;
     }
-    if ((long long)irt->valuedouble != id) {
-        cJSON_Delete(r);
+    if (got != id) {
+        cJSON_Delete(r);   /* a use-after-free of irt here was found by fuzzing */
         return torn_err_set(err, TORN_E_PROTOCOL,
                             "exec adapter replied to request %lld while request %lld is pending",
-                            (long long)irt->valuedouble, id);
+                            got, id);
     }
     *reply_out = r;
     return 0;

@@ -76,13 +76,17 @@ static void take(struct pl_cycle *c, const struct torn_msg *m)
         c->in_flight = 1;
     } else if (m->type == MSG_ACK) {
         c->in_flight = 0;
+        c->maybe = 0;
         c->n_acks++;
         if (m->b > c->acked_version)
             c->acked_version = m->b;
     } else if (m->type == MSG_FAIL) {
         /* A definite failure did not happen; an indefinite one may have. */
-        c->in_flight = m->c != 0;
+        c->in_flight = 0;
+        c->maybe += m->c != 0;
         c->n_fails++;
+        if (!m->c && c->n_def_failed < 64)
+            c->def_failed[c->n_def_failed++] = m->a;
     }
 }
 
@@ -174,6 +178,8 @@ int pl_run_cycle(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_err *err)
     c->live_bad = 0;
     c->in_flight = 0;
     c->n_acks = c->n_fails = 0;
+    c->n_def_failed = 0;
+    c->maybe = 0;
     c->state[0] = 0;
     if ((rc = prepare(ctx, c, err)) != 0)
         return rc;
@@ -271,6 +277,14 @@ static void save_artifact(struct torn_ctx *ctx, const struct pl_cycle *c)
     nftw(copy_from, copy_entry, 16, FTW_PHYS);
 }
 
+static int definitely_failed(const struct pl_cycle *c, long long seq)
+{
+    for (int i = 0; i < c->n_def_failed; i++)
+        if (c->def_failed[i] == seq)
+            return 1;
+    return 0;
+}
+
 int pl_check(struct torn_ctx *ctx, const struct pl_cycle *c, const char *what,
              struct torn_err *err)
 {
@@ -302,17 +316,22 @@ int pl_check(struct torn_ctx *ctx, const struct pl_cycle *c, const char *what,
                                   "%s at crash state %s: record is torn (%s): %s", what, c->state,
                                   desc, why);
             bad = 1;
+        } else if (definitely_failed(c, torn_record_int(rec, "seq", -1))) {
+            torn_result_violation(ctx->result, "definite-error-not-applied", KEY, now,
+                                  "%s at crash state %s: the store said update seq %lld "
+                                  "definitely failed, yet read back %s",
+                                  what, c->state, torn_record_int(rec, "seq", -1), desc);
+            bad = 1;
         } else if (v < c->acked_version) {
             torn_result_violation(ctx->result, "no-lost-write", KEY, now,
                                   "%s at crash state %s: version %lld acknowledged, read back %s",
                                   what, c->state, c->acked_version, desc);
             bad = 1;
-        } else if (v > c->acked_version + (c->in_flight ? 1 : 0)) {
+        } else if (v > c->acked_version + c->in_flight + c->maybe) {
             torn_result_violation(ctx->result, "no-phantom-write", KEY, now,
-                                  "%s at crash state %s: last acknowledged version %lld%s, read "
-                                  "back %s",
-                                  what, c->state, c->acked_version,
-                                  c->in_flight ? " (+1 in flight)" : "", desc);
+                                  "%s at crash state %s: last acknowledged version %lld (+%d in "
+                                  "flight or failed indefinitely), read back %s",
+                                  what, c->state, c->acked_version, c->in_flight + c->maybe, desc);
             bad = 1;
         }
     }

@@ -7,7 +7,8 @@
  *   pipe, wait until the file system froze at the cut point (or the writer
  *   finished), SIGKILL the writer, cut with the given crash-state spec, and
  *   check what crash-midwrite checks: the record reads back complete, its
- *   version is at least the last acknowledged one and at most one more.
+ *   version is at least the last acknowledged one and at most one more, and
+ *   it is not the write of an update the store said definitely failed.
  */
 #ifndef TORN_SCENARIOS_POWER_COMMON_H
 #define TORN_SCENARIOS_POWER_COMMON_H
@@ -34,7 +35,11 @@ struct pl_cycle {
     uint64_t pending_meta, dirty_pages, lost_pages, faults;  /* at the cut */
     long long acked_version;    /* highest acknowledged version (reset = 1) */
     int in_flight;              /* an update was attempted, not answered */
+    int maybe;                  /* indefinite failures since the last ack:
+                                   each may have been applied */
     long long n_acks, n_fails;
+    long long def_failed[64];   /* seqs of updates that failed DEFINITELY */
+    int n_def_failed;
     int live_bad;               /* the check_live read found a violation */
     char state[96];             /* crash-state id "op<N>/m<K>:d<spec>:<arg>" */
 };

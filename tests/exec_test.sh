@@ -44,6 +44,18 @@ for mode in naive durable; do
         test "$(verdict "$out")" = $want
 done
 
+# --- definite means "did not happen": a lie is caught, an honest maybe is not ---
+for claim in indefinite definite; do
+    want=PASS; flag=""
+    [[ $claim == definite ]] && { want=FAIL; flag=--claim-definite; }
+    out=$work/lie-$claim.json
+    "$TORN" run --quiet --target "$(store durable) --fail-every 2 $flag" --scenario power-loss \
+        --seed "$SEED" --set updates=3 --set torn_per_point=0 --json "$out" \
+        --run-dir "$work/r-lie-$claim" >/dev/null 2>&1
+    check "an applied update reported as a $claim error: power-loss = $want (got $(verdict "$out"))" \
+        test "$(verdict "$out")" = $want
+done
+
 # --- SIGKILLed workers take their adapters with them; several instances -------
 out=$work/cm.json
 "$TORN" run --quiet --target "$(store durable)" --scenario crash-midwrite --seed "$SEED" \

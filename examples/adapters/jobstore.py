@@ -9,6 +9,11 @@
 --mode durable  flock, write a temp file, flush + fsync, os.replace, fsync
                 the directory; errors are reported, never swallowed
 
+--fail-every N  (a test fixture) apply every Nth update_fields, then report it
+                as failed anyway: with --claim-definite the error says "definite"
+                (did not happen: a lie torn must catch), otherwise "indefinite"
+                (may have happened: allowed)
+
 Protocol (docs/exec-protocol.md): one JSON request per line on stdin, one
 JSON reply per line on stdout; the data lives in $TORN_DATA_DIR.
 """
@@ -164,12 +169,28 @@ class Store:
         return self.rmw(key, apply)
 
 
-def handle(store, req):
+class Liar:
+    """Fails every nth update after applying it (test fixture)."""
+    def __init__(self, every, definite):
+        self.every, self.definite, self.n = every, definite, 0
+
+    def check(self, op):
+        if op != "update_fields" or not self.every:
+            return
+        self.n += 1
+        if self.n % self.every == 0:
+            raise StoreError("io", "update %d applied, reported as failed" % self.n, self.definite)
+
+
+def handle(store, req, liar=None):
     op, key = req.get("op"), req.get("key")
     if op == "reset":
         return {"record": store.reset(key, req.get("initial"))}
     if op == "update_fields":
-        return {"record": store.update_fields(key, req.get("patch") or {})}
+        rec = store.update_fields(key, req.get("patch") or {})
+        if liar:
+            liar.check(op)
+        return {"record": rec}
     if op == "read":
         return {"record": store.load(key)}
     if op == "update_if_version":
@@ -185,8 +206,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mode", choices=("naive", "durable"), default="durable")
     ap.add_argument("--dir", default=os.environ.get("TORN_DATA_DIR", "."))
+    ap.add_argument("--fail-every", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--claim-definite", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     store = Store(args.dir, args.mode)
+    liar = Liar(args.fail_every, args.claim_definite)
     for line in sys.stdin:
         line = line.strip()
         if not line:
@@ -198,7 +222,7 @@ def main():
             continue
         reply = {"in_reply_to": req.get("id")}
         try:
-            reply.update(handle(store, req))
+            reply.update(handle(store, req, liar))
             reply["ok"] = True
         except StoreError as e:
             reply["ok"] = False

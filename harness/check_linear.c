@@ -823,6 +823,116 @@ static int in_sorted(const int64_t *v, size_t n, int64_t x)
     return bsearch(&x, v, n, sizeof *v, cmp_i64) != NULL;
 }
 
+/* Values written exactly once make some violations provable without a
+ * search (as in Knossos/Elle): if the only write W of v completed before
+ * another write W2 began, and W2 completed before a read R of v began, then
+ * R is stale (v can never come back); if W began after R ended, R read the
+ * future.  The initial value counts as written at time 0 when no operation
+ * writes it.  Sound for any history; finds nothing when values repeat.
+ * Returns the number of violations recorded (at most 3), or <0. */
+struct wv {
+    int64_t value;
+    const struct lop *op;   /* NULL: the initial value */
+};
+
+static int cmp_wv(const void *a, const void *b)
+{
+    const struct wv *x = a, *y = b;
+
+    return x->value < y->value ? -1 : x->value > y->value;
+}
+
+static int unique_value_checks(struct lin *L, struct part *p, struct torn_check_result *res)
+{
+    struct wv *w = malloc((p->n + 2) * sizeof *w);
+    struct skey *eff = malloc((p->n + 1) * sizeof *eff);   /* effective writes by return */
+    uint64_t *max_call = malloc((p->n + 1) * sizeof *max_call);
+    size_t *arg = malloc((p->n + 1) * sizeof *arg);
+    size_t n_w = 0, n_e = 0;
+    int found = 0, rc = 0;
+
+    if (!w || !eff || !max_call || !arg) {
+        rc = TORN_E_NOMEM;
+        goto out;
+    }
+    w[n_w++] = (struct wv){L->initial, NULL};
+    for (size_t i = 0; i < p->n; i++) {
+        const struct lop *o = p->ops[i];
+        if (o->kind != L_WRITE && o->kind != L_CAS)
+            continue;
+        w[n_w++] = (struct wv){o->kind == L_CAS ? o->b : o->a, o};
+        if (o->known)
+            eff[n_e++] = (struct skey){o->ret, o->call, (void *)o};
+    }
+    qsort(w, n_w, sizeof *w, cmp_wv);
+    qsort(eff, n_e, sizeof *eff, cmp_skey);
+    for (size_t i = 0; i < n_e; i++) {
+        int keep = i && max_call[i - 1] >= eff[i].tie;
+        max_call[i] = keep ? max_call[i - 1] : eff[i].tie;
+        arg[i] = keep ? arg[i - 1] : i;
+    }
+    for (size_t i = 0; i < p->n && found < 3 && rc >= 0; i++) {
+        const struct lop *r = p->ops[i], *wo;
+        size_t lo = 0, hi = n_w, first;
+        uint64_t w_ret;
+        if (r->kind != L_READ || !r->known)
+            continue;
+        while (lo < hi) {                       /* first writer of r->a */
+            size_t mid = (lo + hi) / 2;
+            if (w[mid].value < r->a)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (first = lo; lo < n_w && w[lo].value == r->a; lo++)
+            ;
+        if (lo - first != 1)
+            continue;                           /* written twice (or never): search decides */
+        wo = w[first].op;
+        if (wo && wo->call > r->ret) {
+            size_t ops[2] = {r->idx, wo->idx};
+            found++;
+            rc = torn_check_violation(res, "not-linearizable", p->key, ops, 2, NULL, 0,
+                                      "%s%s: a read returned %s before the only write of it began",
+                                      p->key ? "key " : "history", p->key ? p->key : "",
+                                      torn_intern_str(L->vals, r->a));
+            continue;
+        }
+        w_ret = wo ? wo->ret : 0;
+        if (wo && !wo->known)
+            continue;
+        size_t n = 0, hi2 = n_e;                /* effective writes returned before r began */
+        while (n < hi2) {
+            size_t mid = (n + hi2) / 2;
+            if (eff[mid].t < r->call)
+                n = mid + 1;
+            else
+                hi2 = mid;
+        }
+        if (n && max_call[n - 1] > w_ret) {
+            const struct lop *w2 = eff[arg[n - 1]].p;
+            size_t ops[3], k = 0;
+            if (wo)
+                ops[k++] = wo->idx;
+            ops[k++] = w2->idx;
+            ops[k++] = r->idx;
+            found++;
+            rc = torn_check_violation(
+                res, "not-linearizable", p->key, ops, k, NULL, 0,
+                "%s%s: a read returned %s although %s was overwritten by a write that completed "
+                "before the read began (and %s is written only once)",
+                p->key ? "key " : "history", p->key ? p->key : "", torn_intern_str(L->vals, r->a),
+                torn_intern_str(L->vals, r->a), torn_intern_str(L->vals, r->a));
+        }
+    }
+out:
+    free(w);
+    free(eff);
+    free(max_call);
+    free(arg);
+    return rc < 0 ? rc : found;
+}
+
 /* Before searching a register key: (1) a read of a value that no operation
  * writes is a violation on its own; (2) an `info` write or cas whose new
  * value nobody observes (no read returns it, no cas expects it) can be taken
@@ -861,6 +971,13 @@ static int prepare_part(struct lin *L, struct part *p, struct torn_check_result 
                 "%s%s: a read returned %s, which no operation wrote", p->key ? "key " : "history",
                 p->key ? p->key : "", torn_intern_str(L->vals, o->a));
         }
+    }
+    if (!p->decided && rc == TORN_OK) {
+        int found = unique_value_checks(L, p, res);
+        if (found < 0)
+            rc = found;
+        else if (found > 0)
+            p->decided = 1;
     }
     for (size_t i = 0; i < p->n; i++) {
         struct lop *o = p->ops[i];

@@ -265,6 +265,23 @@ int torn_msg_send(int wfd, const struct torn_msg *m)
     return n == (ssize_t)sizeof *m ? TORN_OK : TORN_E_IO;
 }
 
+int torn_msg_post(int wfd, uint32_t type, int worker, long long a, long long b, long long c,
+                  const char *text)
+{
+    struct torn_msg m;
+
+    memset(&m, 0, sizeof m);
+    m.type = type;
+    m.worker = (uint32_t)worker;
+    m.a = a;
+    m.b = b;
+    m.c = c;
+    m.t_ns = torn_now_ns();
+    if (text)
+        snprintf(m.text, sizeof m.text, "%.191s", text);
+    return torn_msg_send(wfd, &m);
+}
+
 int torn_msg_recv(int fd, struct torn_msg *m, int timeout_ms, struct torn_err *err)
 {
     size_t got = 0;

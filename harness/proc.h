@@ -88,6 +88,10 @@ int torn_child_spawn(struct torn_ctx *ctx, int index, int open_target, torn_chil
                      void *arg, struct torn_child *out, struct torn_err *err);
 /* Send a message from a worker; 0 or TORN_E_IO. */
 int torn_msg_send(int wfd, const struct torn_msg *m);
+/* Build and send one message stamped now, with evidence text (truncated to
+ * fit; NULL for none); 0 or TORN_E_IO. */
+int torn_msg_post(int wfd, uint32_t type, int worker, long long a, long long b, long long c,
+                  const char *text);
 /* Receive one message within timeout_ms: 1 got one, 0 EOF (all writers
  * gone), TORN_E_TIMEOUT, TORN_E_IO. */
 int torn_msg_recv(int fd, struct torn_msg *m, int timeout_ms, struct torn_err *err);

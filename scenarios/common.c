@@ -8,6 +8,7 @@
 
 #include "err.h"
 #include "history.h"
+#include "proc.h"
 #include "record.h"
 #include "scenario.h"
 #include "target.h"
@@ -128,4 +129,23 @@ void torn_sc_describe(const cJSON *rec, char *buf, size_t len)
              torn_record_version(rec), torn_record_int(rec, "seq", -1),
              cJSON_IsString(payload) ? strlen(payload->valuestring) : (size_t)0,
              status ? status : "(none)");
+}
+
+int torn_sc_update_announced(struct torn_ctx *ctx, struct torn_target *t, const char *id,
+                             int wfd, int worker, long long seq, size_t payload_len,
+                             struct torn_err *err)
+{
+    cJSON *patch = torn_sc_patch(ctx, seq, payload_len, NULL, 0), *rec = NULL;
+    int rc;
+
+    torn_msg_post(wfd, TORN_SC_MSG_ATTEMPT, worker, seq, 0, 0, NULL);
+    torn_err_clear(err);
+    rc = patch ? torn_sc_update(ctx, t, id, patch, &rec, err) : TORN_E_NOMEM;
+    if (rc == 0)
+        torn_msg_post(wfd, TORN_SC_MSG_ACK, worker, seq, torn_record_version(rec), 0, NULL);
+    else
+        torn_msg_post(wfd, TORN_SC_MSG_FAIL, worker, seq, rc, err->indefinite, err->msg);
+    cJSON_Delete(patch);
+    cJSON_Delete(rec);
+    return rc;
 }

@@ -30,6 +30,18 @@ int torn_sc_update(struct torn_ctx *ctx, struct torn_target *t, const char *id,
 int torn_sc_read(struct torn_ctx *ctx, struct torn_target *t, const char *id,
                  struct cJSON **rec_out, struct torn_err *err);
 
+/* Messages of the single-writer scenarios (crash-midwrite, power-loss). */
+enum { TORN_SC_MSG_ATTEMPT = 1, TORN_SC_MSG_ACK, TORN_SC_MSG_FAIL };
+
+/* One announced update of a writer child: send ATTEMPT (a = seq), run
+ * torn_sc_update with torn_sc_patch(seq, payload_len), then send ACK (b =
+ * version) or FAIL (b = code, c = 1 if indefinite, text = error).  The
+ * parent can thus tell an attempt cut off by a kill from one never made.
+ * Returns the update's code. */
+int torn_sc_update_announced(struct torn_ctx *ctx, struct torn_target *t, const char *id,
+                             int wfd, int worker, long long seq, size_t payload_len,
+                             struct torn_err *err);
+
 /* Short description of a record for evidence: "version 41, seq 40, 262144
  * payload bytes, status running". */
 void torn_sc_describe(const struct cJSON *rec, char *buf, size_t len);

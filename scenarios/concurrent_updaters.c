@@ -30,21 +30,6 @@ struct params {
     volatile int *done;      /* shared flag: workers finished (readers stop) */
 };
 
-static void post(int wfd, uint32_t type, int index, long long a, long long b, const char *text)
-{
-    struct torn_msg m;
-
-    memset(&m, 0, sizeof m);
-    m.type = type;
-    m.worker = (uint32_t)index;
-    m.a = a;
-    m.b = b;
-    m.t_ns = torn_now_ns();
-    if (text)
-        snprintf(m.text, sizeof m.text, "%.191s", text);
-    torn_msg_send(wfd, &m);
-}
-
 static int updater(struct torn_ctx *ctx, struct torn_target *t, int index, int wfd, void *argp)
 {
     struct params *p = argp;
@@ -58,12 +43,12 @@ static int updater(struct torn_ctx *ctx, struct torn_target *t, int index, int w
         int rc;
 
         torn_err_clear(&err);
-        post(wfd, MSG_ATTEMPT, index, i, 0, NULL);
+        torn_msg_post(wfd, MSG_ATTEMPT, index, i, 0, 0, NULL);
         rc = patch ? torn_sc_update(ctx, t, KEY, patch, &rec, &err) : TORN_E_NOMEM;
         if (rc == 0)
-            post(wfd, MSG_ACK, index, i, torn_record_version(rec), NULL);
+            torn_msg_post(wfd, MSG_ACK, index, i, torn_record_version(rec), 0, NULL);
         else
-            post(wfd, err.indefinite ? MSG_INFO : MSG_FAIL, index, i, rc, err.msg);
+            torn_msg_post(wfd, err.indefinite ? MSG_INFO : MSG_FAIL, index, i, rc, 0, err.msg);
         cJSON_Delete(patch);
         cJSON_Delete(rec);
     }
@@ -86,23 +71,26 @@ static int reader(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
         reads++;
         /* Every bad read is counted; the first few carry evidence. */
         if (rc) {
-            post(wfd, bad++ < 3 ? MSG_TORN_READ : MSG_BAD_COUNT, index - p->n_workers, last, rc, err.msg);
+            torn_msg_post(wfd, bad++ < 3 ? MSG_TORN_READ : MSG_BAD_COUNT, index - p->n_workers,
+                          last, rc, 0, err.msg);
         } else if (!torn_record_intact(rec, why, sizeof why)) {
             torn_sc_describe(rec, desc, sizeof desc);
             snprintf(text, sizeof text, "%s: %s", desc, why);
-            post(wfd, bad++ < 3 ? MSG_TORN_READ : MSG_BAD_COUNT, index - p->n_workers, last, 0, text);
+            torn_msg_post(wfd, bad++ < 3 ? MSG_TORN_READ : MSG_BAD_COUNT, index - p->n_workers,
+                          last, 0, 0, text);
         } else {
             long long v = torn_record_version(rec);
             if (v < last) {
                 torn_sc_describe(rec, desc, sizeof desc);
-                post(wfd, regress++ < 3 ? MSG_REGRESS : MSG_REGRESS_COUNT, index - p->n_workers, last, v, desc);
+                torn_msg_post(wfd, regress++ < 3 ? MSG_REGRESS : MSG_REGRESS_COUNT,
+                              index - p->n_workers, last, v, 0, desc);
             }
             if (v > last)
                 last = v;
         }
         cJSON_Delete(rec);
     }
-    post(wfd, MSG_READS, index - p->n_workers, reads, last, NULL);
+    torn_msg_post(wfd, MSG_READS, index - p->n_workers, reads, last, 0, NULL);
     return 0;
 }
 

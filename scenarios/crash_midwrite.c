@@ -20,7 +20,7 @@
 #include "target.h"
 #include "util.h"
 
-enum { MSG_ATTEMPT = 1, MSG_ACK, MSG_FAIL };
+enum { MSG_ATTEMPT = TORN_SC_MSG_ATTEMPT, MSG_ACK = TORN_SC_MSG_ACK, MSG_FAIL = TORN_SC_MSG_FAIL };
 
 static const char *const KEY = "crash-midwrite";
 
@@ -38,26 +38,8 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
     int failures = 0;
 
     for (long long seq = a->seq0;; seq++) {
-        struct torn_msg m;
-        cJSON *patch = torn_sc_patch(ctx, seq, a->payload_len, NULL, 0), *rec = NULL;
-        int rc;
+        int rc = torn_sc_update_announced(ctx, t, KEY, wfd, index, seq, a->payload_len, &err);
 
-        memset(&m, 0, sizeof m);
-        m.type = MSG_ATTEMPT;
-        m.worker = (uint32_t)index;
-        m.a = seq;
-        m.t_ns = torn_now_ns();
-        torn_msg_send(wfd, &m);
-        torn_err_clear(&err);
-        rc = patch ? torn_sc_update(ctx, t, KEY, patch, &rec, &err) : TORN_E_NOMEM;
-        m.t_ns = torn_now_ns();
-        m.type = rc == 0 ? MSG_ACK : MSG_FAIL;
-        m.b = rc == 0 ? torn_record_version(rec) : rc;
-        if (rc)
-            snprintf(m.text, sizeof m.text, "%.191s", err.msg);
-        torn_msg_send(wfd, &m);
-        cJSON_Delete(patch);
-        cJSON_Delete(rec);
         if (rc && ++failures > 100)
             return 3;
     }

@@ -97,13 +97,13 @@ static void check_versions(struct watch *w, const cJSON *rec, int index, int wfd
         if (v < w->last_version) {
             snprintf(text, sizeof text, "%s: version went from %lld back to %lld", id,
                      w->last_version, v);
-            torn_jc_post(wfd, MSG_VIOLATION, index, V_VERSION, 0, 0, text);
+            torn_msg_post(wfd, MSG_VIOLATION, index, V_VERSION, 0, 0, text);
             w->version_bad = 1;
         } else if (v > w->last_version && upd && w->last_updated[0] &&
                    strcmp(upd, w->last_updated) < 0) {
             snprintf(text, sizeof text, "%s: version rose to %lld but _updated_at went back "
                                         "from %s to %s", id, v, w->last_updated, upd);
-            torn_jc_post(wfd, MSG_VIOLATION, index, V_VERSION, 0, 0, text);
+            torn_msg_post(wfd, MSG_VIOLATION, index, V_VERSION, 0, 0, text);
             w->version_bad = 1;
         }
     }
@@ -157,13 +157,13 @@ static void report_job(const struct ebp *p, const struct watch *w, const char *i
                  id, w->kind == EV_COMPLETED ? "completion event" : "failure event",
                  w->first_bad, w->first_stale_ns / 1e6, w->stale, w->reads,
                  w->last_stale_ns / 1e6, w->ended_ok ? "" : ", still stale at the end");
-        torn_jc_post(wfd, MSG_VIOLATION, index,
+        torn_msg_post(wfd, MSG_VIOLATION, index,
              w->kind == EV_COMPLETED ? V_READ_AFTER_EVENT : V_FAILED_HALF, 0, 0, text);
     }
     (void)p;
     if (w->errors)
-        torn_jc_post(wfd, MSG_READ_ERRORS, index, w->errors, 0, 0, id);
-    torn_jc_post(wfd, MSG_JOB, index, w->kind, w->stale, w->stale ? (long long)(w->last_stale_ns / 1000) : -1,
+        torn_msg_post(wfd, MSG_READ_ERRORS, index, w->errors, 0, 0, id);
+    torn_msg_post(wfd, MSG_JOB, index, w->kind, w->stale, w->stale ? (long long)(w->last_stale_ns / 1000) : -1,
          id);
 }
 
@@ -236,8 +236,8 @@ static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct ebp
         if (rc == TORN_E_TIMEOUT || rc == TORN_E_PROTOCOL) {
             snprintf(text, sizeof text, "%s: no terminal event within %d ms (%.120s)", id,
                      p->event_timeout_ms, err.msg);
-            torn_jc_post(wfd, MSG_VIOLATION, index, V_TERMINAL, 0, 0, text);
-            torn_jc_post(wfd, MSG_JOB, index, EV_NONE, 0, -1, id);
+            torn_msg_post(wfd, MSG_VIOLATION, index, V_TERMINAL, 0, 0, text);
+            torn_msg_post(wfd, MSG_JOB, index, EV_NONE, 0, -1, id);
             rc = 0;
         } else if (rc > 0) {
             w.kind = rc;
@@ -248,7 +248,7 @@ static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct ebp
     }
     t->ops->unsubscribe(t, sub);
     if (rc && rc != TORN_E_INTERRUPTED)
-        torn_jc_post(wfd, MSG_ERROR, index, rc, 0, 0, err.msg);
+        torn_msg_post(wfd, MSG_ERROR, index, rc, 0, 0, err.msg);
     free(id);
     return rc;
 }

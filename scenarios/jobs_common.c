@@ -13,21 +13,6 @@
 #include "target.h"
 #include "util.h"
 
-void torn_jc_post(int wfd, uint32_t type, int index, long long a, long long b, long long c,
-                  const char *text)
-{
-    struct torn_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = type;
-    m.worker = (uint32_t)index;
-    m.a = a;
-    m.b = b;
-    m.c = c;
-    m.t_ns = torn_now_ns();
-    snprintf(m.text, sizeof m.text, "%.191s", text ? text : "");
-    torn_msg_send(wfd, &m);
-}
-
 void torn_jc_collect(struct torn_ctx *ctx, struct torn_child *ch, int n,
                      void (*absorb)(struct torn_ctx *ctx, const struct torn_msg *m, void *arg),
                      void (*tick)(struct torn_ctx *ctx, void *arg), void *arg)

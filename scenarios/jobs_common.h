@@ -14,10 +14,6 @@ struct torn_msg;
 struct torn_target;
 struct cJSON;
 
-/* Send a message with evidence text (truncated to fit) from a worker. */
-void torn_jc_post(int wfd, uint32_t type, int index, long long a, long long b, long long c,
-                  const char *text);
-
 /* Read every worker's messages until all have exited, calling absorb for
  * each and tick (may be NULL) about every 5 ms; on a stop request kill
  * them.  Reaps every child. */

@@ -23,7 +23,7 @@
 #include "tornfs.h"
 #include "util.h"
 
-enum { MSG_ATTEMPT = 1, MSG_ACK, MSG_FAIL };
+enum { MSG_ATTEMPT = TORN_SC_MSG_ATTEMPT, MSG_ACK = TORN_SC_MSG_ACK, MSG_FAIL = TORN_SC_MSG_FAIL };
 
 static const char *const KEY = "job-1";
 
@@ -44,29 +44,8 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
     const struct pl_cycle *c = argp;
     struct torn_err err;
 
-    for (long long seq = 1; seq <= c->updates; seq++) {
-        struct torn_msg m;
-        cJSON *patch = torn_sc_patch(ctx, seq, c->payload_len, NULL, 0), *rec = NULL;
-        int rc;
-
-        memset(&m, 0, sizeof m);
-        m.type = MSG_ATTEMPT;
-        m.worker = (uint32_t)index;
-        m.a = seq;
-        m.t_ns = torn_now_ns();
-        torn_msg_send(wfd, &m);
-        torn_err_clear(&err);
-        rc = patch ? torn_sc_update(ctx, t, KEY, patch, &rec, &err) : TORN_E_NOMEM;
-        m.t_ns = torn_now_ns();
-        m.type = rc == 0 ? MSG_ACK : MSG_FAIL;
-        m.b = rc == 0 ? torn_record_version(rec) : rc;
-        m.c = rc == 0 ? 0 : err.indefinite;
-        if (rc)
-            snprintf(m.text, sizeof m.text, "%.191s", err.msg);
-        torn_msg_send(wfd, &m);
-        cJSON_Delete(patch);
-        cJSON_Delete(rec);
-    }
+    for (long long seq = 1; seq <= c->updates; seq++)
+        torn_sc_update_announced(ctx, t, KEY, wfd, index, seq, c->payload_len, &err);
     return 0;
 }
 

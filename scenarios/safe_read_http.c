@@ -73,7 +73,7 @@ static int poll_once(struct torn_ctx *ctx, struct torn_target *t, const struct s
     *unknown += st && strcmp(st, "unknown") == 0;
     if (v >= 0) {
         snprintf(text, sizeof text, "%s: %.170s", id, err.msg);
-        torn_jc_post(wfd, MSG_VIOLATION, index, v, 0, 0, text);
+        torn_msg_post(wfd, MSG_VIOLATION, index, v, 0, 0, text);
     }
     cJSON_Delete(rec);
     return terminal;
@@ -93,7 +93,7 @@ static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct srh
     cJSON_Delete(input);
     if (rc) {
         if (rc != TORN_E_INTERRUPTED)
-            torn_jc_post(wfd, MSG_ERROR, index, rc, 0, 0, err.msg);
+            torn_msg_post(wfd, MSG_ERROR, index, rc, 0, 0, err.msg);
         return rc;
     }
     long long polls = 0, unknown = 0;
@@ -108,9 +108,9 @@ static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct srh
     if (!terminal && !torn_stop_requested()) {
         snprintf(text, sizeof text, "%s: not terminal after %d ms (%lld polls)", id,
                  p->job_timeout_ms, polls);
-        torn_jc_post(wfd, MSG_VIOLATION, index, V_TERMINAL, 0, 0, text);
+        torn_msg_post(wfd, MSG_VIOLATION, index, V_TERMINAL, 0, 0, text);
     }
-    torn_jc_post(wfd, MSG_JOB, index, terminal, polls, unknown, id);
+    torn_msg_post(wfd, MSG_JOB, index, terminal, polls, unknown, id);
     free(id);
     return 0;
 }

@@ -5,10 +5,14 @@ RS_BIN := $(BUILD)/research-service
 
 $(RS_BIN): $(RS_SRC) examples/research-service/svc.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(OPT) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $(RS_SRC) $(PKG_LIBS) -lwslay -lpthread
+	@$(if $(Q),echo "  LD $@")
+	$(Q)$(CC) $(CSTD) $(WARN) $(OPT) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $(RS_SRC) $(PKG_LIBS) -lwslay -lpthread
 
 .PHONY: research-service
 research-service: $(RS_BIN)
+
+# `make` builds the demo service too (README, docs/http-target.md).
+all: $(RS_BIN)
 
 TEST_DEPS += $(RS_BIN)
 BENCH_DEPS += $(RS_BIN)

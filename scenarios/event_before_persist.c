@@ -211,8 +211,9 @@ static int wait_terminal(struct torn_ctx *ctx, struct torn_target *t, const stru
     }
 }
 
-/* One job: create, subscribe, wait, re-read, report.  0, or a negative
- * code when the service cannot be driven at all (fatal). */
+/* One job: create, subscribe, wait, re-read, report.  0 (1 when the job
+ * never sent its terminal event), or a negative code when the service
+ * cannot be driven at all (fatal). */
 static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct ebp *p,
                    long long jobno, int index, int wfd)
 {
@@ -238,7 +239,7 @@ static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct ebp
                      p->event_timeout_ms, err.msg);
             torn_msg_post(wfd, MSG_VIOLATION, index, V_TERMINAL, 0, 0, text);
             torn_msg_post(wfd, MSG_JOB, index, EV_NONE, 0, -1, id);
-            rc = 0;
+            rc = 1;
         } else if (rc > 0) {
             w.kind = rc;
             reread(ctx, t, p, &w, id, index, wfd);
@@ -247,18 +248,24 @@ static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct ebp
         }
     }
     t->ops->unsubscribe(t, sub);
-    if (rc && rc != TORN_E_INTERRUPTED)
+    if (rc < 0 && rc != TORN_E_INTERRUPTED)
         torn_msg_post(wfd, MSG_ERROR, index, rc, 0, 0, err.msg);
     free(id);
     return rc;
 }
 
+/* A worker stops at a fatal error, and also after a job that never sent
+ * its terminal event: a service that sends no events would otherwise cost
+ * event_timeout_ms per job (16 jobs, 4 workers: 4 timeouts in a row); the
+ * violation is already reported. */
 static int worker(struct torn_ctx *ctx, struct torn_target *t, int index, int wfd, void *arg)
 {
     const struct ebp *p = arg;
-    for (long long j = index; j < p->jobs && !torn_stop_requested(); j += p->workers)
-        if (one_job(ctx, t, p, j + 1, index, wfd) != 0)
-            return 2;
+    for (long long j = index; j < p->jobs && !torn_stop_requested(); j += p->workers) {
+        int rc = one_job(ctx, t, p, j + 1, index, wfd);
+        if (rc != 0)
+            return rc < 0 ? 2 : 0;
+    }
     return 0;
 }
 

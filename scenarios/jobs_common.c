@@ -74,7 +74,9 @@ int torn_jc_create(struct torn_ctx *ctx, struct torn_target *t, const cJSON *inp
         uint64_t t0 = torn_now_ns();
         rc = t->ops->create(t, input, id_out, err);
         torn_ctx_op(ctx, TORN_OP_CREATE, rc ? TORN_OUT_FAIL : TORN_OUT_OK, torn_now_ns() - t0);
-        if (rc != TORN_E_REMOTE && rc != TORN_E_IO && rc != TORN_E_TIMEOUT)
+        /* Not on a timeout: a hung service would cost 5 timeouts, and a
+         * create that timed out may have happened (indefinite). */
+        if (rc != TORN_E_REMOTE && rc != TORN_E_IO)
             break;
         if (rc)
             torn_sleep_ns(50 * 1000000ULL);

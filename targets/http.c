@@ -520,8 +520,19 @@ static int normalize(const struct http_spec *sp, const cJSON *doc, const char *i
     return 0;
 }
 
+/* Is the body empty or only white space (a 204, or a 200 with nothing)? */
+static int resp_blank(const struct resp *r)
+{
+    for (size_t i = 0; r->body && i < r->len; i++)
+        if (!strchr(" \t\r\n", r->body[i]))
+            return 0;
+    return 1;
+}
+
 /* Request, then interpret: 2xx -> record (if rec_out), 404 -> NOTFOUND,
- * stale status -> *won_out = 0 (when won_out), else an error. */
+ * stale status -> *won_out = 0 (when won_out), else an error.  A 2xx body
+ * must be JSON or empty even when no record is wanted: an HTML page from a
+ * proxy or a wrong route is a protocol error, not a success. */
 static int record_call(struct torn_target *t, const struct http_endpoint *ep,
                        const struct vars *v, const cJSON *dflt_body, int *won_out,
                        cJSON **rec_out, struct torn_err *err)
@@ -548,6 +559,8 @@ static int record_call(struct torn_target *t, const struct http_endpoint *ep,
         rc = resp_status_fail(&r, err);
     else if (rec_out && (rc = resp_json(&r, &doc, err)) == 0)
         rc = normalize(&p->sp, doc, v->id, &r, rec_out, err);
+    else if (!rec_out && !resp_blank(&r))
+        rc = resp_json(&r, &doc, err);
     cJSON_Delete(doc);
     free(r.body);
     return rc;

@@ -234,6 +234,8 @@ run_torn 2 'cannot connect' "service down: exit 2 naming the address" \
 service atomic --misbehave html
 run_torn 2 'not JSON' "HTML instead of JSON: exit 2" \
     --target "$svc" --scenario event-before-persist --target-spec "$spec" --set jobs=2
+MAX_MS=3000 run_torn 2 'not JSON' "HTML instead of JSON to a write: record scenario exits 2 at setup" \
+    --target "$svc" --scenario concurrent-updaters --target-spec "$spec" --set updates=2
 # 8 jobs on 2 workers: one event timeout per worker, not one per job (was
 # 4 in a row); a hung service: one request timeout, not 5 retried ones.
 service atomic --misbehave no-events

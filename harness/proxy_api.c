@@ -167,7 +167,7 @@ static enum MHD_Result route_toxic(struct MHD_Connection *c, struct torn_proxy *
         cJSON_Delete(all);
         return found ? reply(c, 200, found) : reply_error(c, 404, "toxic not found");
     }
-    if (tname && strcmp(method, "POST") == 0) {
+    if (tname && (strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0)) {
         int rc = torn_proxy_toxic_update(p, tname, body, &t, &err);
         return rc == 0                 ? reply(c, 200, t)
                : rc == TORN_E_NOTFOUND ? reply_error(c, 404, "toxic not found")

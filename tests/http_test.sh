@@ -198,12 +198,14 @@ curl -s -X POST "$api/proxies/lat/toxics" \
     -d '{"name":"bw","type":"bandwidth","attributes":{"rate":10}}' >/dev/null
 dup=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$api/proxies/lat/toxics" \
     -d '{"name":"bw","type":"bandwidth","attributes":{"rate":10}}')
-upd=$(curl -s -X POST "$api/proxies/lat/toxics/bw" -d '{"attributes":{"rate":99}}')
+upd=$(curl -s -X POST "$api/proxies/lat/toxics/bw" -d '{"attributes":{"rate":98}}')
+# newer Toxiproxy clients update a toxic with PATCH
+upd=$upd$(curl -s -X PATCH "$api/proxies/lat/toxics/bw" -d '{"attributes":{"rate":99}}')
 got=$(curl -s "$api/proxies/lat/toxics/bw")
 del=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$api/proxies/lat")
 gone=$(curl -s -o /dev/null -w '%{http_code}' "$api/proxies/lat")
-if [[ $dup == 409 && $upd == *'"rate":99'* && $got == *'"rate":99'* && $del == 204 && $gone == 404 ]]
-then ok "proxy API: toxic get/update, 409 duplicate, proxy delete 204 then 404"
+if [[ $dup == 409 && $upd == *'"rate":98'*'"rate":99'* && $got == *'"rate":99'* && $del == 204 && $gone == 404 ]]
+then ok "proxy API: toxic get/update (POST and PATCH), 409 duplicate, proxy delete 204 then 404"
 else bad "proxy API: dup $dup, update '$upd', get '$got', delete $del, after $gone"; fi
 
 # The seeded schedule takes the same decisions for the same seed.

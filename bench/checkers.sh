@@ -5,7 +5,7 @@
 #     without an injected violation, checked by the linearizability checker;
 #   - the version-order checker over 1M and VERSION_OPS (default 10M)
 #     operations;
-#   - every public anchor history in ../shared/anchors.
+#   - every public anchor history in tests/anchors.
 # Goals (issue 7): 1M CAS operations checked in < 2 s and < 1 GiB; the
 # version-order checker over 10M operations in < 10 s.  "check" is the
 # checker alone (CPU seconds, the machine may be shared); "read" is parsing
@@ -14,7 +14,7 @@
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 torn=${TORN_BIN:-$root/build/torn}
-anchors=${TORN_ANCHORS:-$root/../shared/anchors}
+anchors=${TORN_ANCHORS:-$root/tests/anchors}
 sizes=${SIZES:-"1000 10000 100000 1000000"}
 version_ops=${VERSION_OPS:-10000000}
 tmp=$(mktemp -d /tmp/torn-bench-checkers.XXXXXX)

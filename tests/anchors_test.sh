@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Check every public reference history in ../shared/anchors with `torn check`
+# Check every public reference history in tests/anchors (a copy of ../shared/anchors) with `torn check`
 # and compare with the published verdict: etcd-jepsen/VERDICTS for the etcd
 # CAS-register logs, *-ok / *-bad for the Porcupine key-value histories.
 # Skips visibly when the directory is absent.
 set -u
 TORN_BIN=${TORN_BIN:-$(dirname "$0")/../torn}
 root=${TORN_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-anchors=${TORN_ANCHORS:-$root/../shared/anchors}
+# A copy lives in tests/anchors/ (MIT, see its README), so a clean clone
+# anywhere has them; TORN_ANCHORS points elsewhere (e.g. ../shared/anchors).
+anchors=${TORN_ANCHORS:-$root/tests/anchors}
 pass=0
 fail=0
 

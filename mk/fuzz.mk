@@ -19,31 +19,38 @@ FUZZ_REPLAY_BIN := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz/replay-%)
 
 $(FUZZ_DIR)/afl/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(AFL_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+	@$(if $(Q),echo "  AFL-CC $<")
+	$(Q)$(AFL_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(FUZZ_DIR)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(AFL_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -MMD -MP -c -o $@ $<
+	@$(if $(Q),echo "  AFL-CC $< (ASan)")
+	$(Q)$(AFL_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -MMD -MP -c -o $@ $<
 
 $(FUZZ_DIR)/afl/libtorn.a: $(LIB_SRC:%.c=$(FUZZ_DIR)/afl/%.o)
 	@rm -f $@
-	ar rcs $@ $^
+	@$(if $(Q),echo "  AR $@")
+	$(Q)ar rcs $@ $^
 
 $(FUZZ_DIR)/asan/libtorn.a: $(LIB_SRC:%.c=$(FUZZ_DIR)/asan/%.o)
 	@rm -f $@
-	ar rcs $@ $^
+	@$(if $(Q),echo "  AR $@")
+	$(Q)ar rcs $@ $^
 
 $(FUZZ_DIR)/afl/fuzz-%: fuzz/%.c fuzz/afl_main.c $(FUZZ_SUPPORT) $(FUZZ_DIR)/afl/libtorn.a
-	$(AFL_CC) $(FUZZ_CFLAGS) -o $@ fuzz/$*.c fuzz/afl_main.c fuzz/http_common.c \
+	@$(if $(Q),echo "  AFL-LD $@")
+	$(Q)$(AFL_CC) $(FUZZ_CFLAGS) -o $@ fuzz/$*.c fuzz/afl_main.c fuzz/http_common.c \
 	    $(FUZZ_DIR)/afl/libtorn.a $(PKG_LIBS) -lpthread -lm
 
 $(FUZZ_DIR)/asan/fuzz-%: fuzz/%.c fuzz/afl_main.c $(FUZZ_SUPPORT) $(FUZZ_DIR)/asan/libtorn.a
-	$(AFL_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ fuzz/$*.c fuzz/afl_main.c fuzz/http_common.c \
+	@$(if $(Q),echo "  AFL-LD $@")
+	$(Q)$(AFL_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ fuzz/$*.c fuzz/afl_main.c fuzz/http_common.c \
 	    $(FUZZ_DIR)/asan/libtorn.a $(PKG_LIBS) -lpthread -lm
 
 $(BUILD)/fuzz/replay-%: fuzz/%.c fuzz/replay_main.c $(FUZZ_SUPPORT) $(BUILD)/libtorn.a
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -Itargets -Ifuzz $(LDFLAGS) -o $@ fuzz/$*.c \
+	@$(if $(Q),echo "  LD $@")
+	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -Itargets -Ifuzz $(LDFLAGS) -o $@ fuzz/$*.c \
 	    fuzz/replay_main.c fuzz/http_common.c $(BUILD)/libtorn.a $(LDLIBS)
 
 .PHONY: fuzz-afl fuzz-asan fuzz-replay fuzz-clean fuzz-need-afl

@@ -21,7 +21,8 @@
 enum {
     OPT_TARGET = 256, OPT_TARGET_SPEC, OPT_TARGET_OPT, OPT_SCENARIO, OPT_SEED, OPT_DURATION,
     OPT_WORKERS, OPT_SET, OPT_ALLOW_REMOTE, OPT_TIMEOUT, OPT_HISTORY, OPT_QUIET, OPT_NO_COLOR,
-    OPT_KEEP, OPT_RUN_DIR, OPT_HELP, OPT_FS, OPT_REPORTER /* + index of the reporter */
+    OPT_KEEP, OPT_RUN_DIR, OPT_HELP, OPT_FS, OPT_RATE,
+    OPT_REPORTER /* + index of the reporter */
 };
 
 static void run_usage(FILE *f)
@@ -46,6 +47,10 @@ static void run_usage(FILE *f)
           "  --seed N              seed for every random decision (default: random, printed)\n"
           "  --duration S          scenario duration in seconds, where it has one\n"
           "  --workers N           concurrent workers, where the scenario has them\n"
+          "  --rate OPS            open loop: OPS operations/s over all workers, each\n"
+          "                        measured also from when it was due (coordinated\n"
+          "                        omission corrected); where the scenario has it\n"
+          "                        (concurrent-updaters); default closed loop\n"
           "  --set K=V             override a scenario parameter (repeatable)\n"
           "  --timeout-ms N        bound on every network or child wait (default 5000)\n"
           "  --allow-remote        allow non-loopback targets (refused by default)\n"
@@ -59,9 +64,11 @@ static void run_usage(FILE *f)
           "  --no-color            no ANSI colours (also NO_COLOR=1, or output not a tty)\n",
           f);
     for (size_t i = 0; i < n; i++)
-        if (reps[i]->option)
-            fprintf(f, "  %-6s FILE           %s (\"-\" = stdout)\n", reps[i]->option,
-                    reps[i]->summary);
+        if (reps[i]->option) {
+            char opt[32];
+            snprintf(opt, sizeof opt, "%s FILE", reps[i]->option);
+            fprintf(f, "  %-21s %s (\"-\" = stdout)\n", opt, reps[i]->summary);
+        }
     fputs("  -h, --help            this help\n"
           "\n"
           "Exit status: 0 every acceptance criterion held, 1 a violation was found,\n"
@@ -173,6 +180,7 @@ static void build_longopts(struct cli *c)
         {"seed", required_argument, NULL, OPT_SEED},
         {"duration", required_argument, NULL, OPT_DURATION},
         {"workers", required_argument, NULL, OPT_WORKERS},
+        {"rate", required_argument, NULL, OPT_RATE},
         {"set", required_argument, NULL, OPT_SET},
         {"allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE},
         {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
@@ -230,6 +238,11 @@ static int handle_opt(struct cli *c, int opt, const char *arg)
         if (parse_num("--workers", arg, 1, 256, &d))
             return -1;
         o->workers = (long long)d;
+        return 0;
+    case OPT_RATE:
+        if (parse_num("--rate", arg, 0.001, 1e7, &d))
+            return -1;
+        o->rate = d;
         return 0;
     case OPT_TIMEOUT:
         if (parse_num("--timeout-ms", arg, 1, 3600000, &d))

@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "err.h"
 #include "util.h"
 
 struct torn_result *torn_result_new(void)
@@ -46,6 +47,7 @@ void torn_result_free(struct torn_result *r)
     free(r->violations);
     cJSON_Delete(r->metrics);
     free(r->replay);
+    free(r->openloop);
     free(r);
 }
 
@@ -156,4 +158,43 @@ double torn_result_ops_per_s(const struct torn_result *r)
         n += r->ops[i].n_ok + r->ops[i].n_fail + r->ops[i].n_info;
     }
     return (double)n / r->duration_s;
+}
+
+int torn_result_openloop(struct torn_result *r, double rate)
+{
+    if (!r->openloop) {
+        r->openloop = calloc(1, sizeof *r->openloop);
+        if (!r->openloop)
+            return TORN_E_NOMEM;
+        for (int i = 0; i < TORN_OP_COUNT; i++) {
+            torn_hdr_init(&r->openloop->uncorrected[i]);
+            torn_hdr_init(&r->openloop->corrected[i]);
+        }
+    }
+    r->openloop->rate = rate;
+    return TORN_OK;
+}
+
+void torn_result_openloop_op(struct torn_result *r, enum torn_op op, uint64_t due_ns,
+                             uint64_t start_ns, uint64_t end_ns)
+{
+    struct torn_openloop *ol = r->openloop;
+
+    if (!ol || op < 0 || op >= TORN_OP_COUNT)
+        return;
+    /* Clocks are monotonic; the guards only keep a confused caller from
+     * recording a wrapped-around value. */
+    if (start_ns < due_ns)
+        start_ns = due_ns;
+    if (end_ns < start_ns)
+        end_ns = start_ns;
+    torn_hdr_add(&ol->uncorrected[op], end_ns - start_ns);
+    torn_hdr_add(&ol->corrected[op], end_ns - due_ns);
+    if (start_ns - due_ns > 1000000)
+        ol->n_late[op]++;
+}
+
+int torn_result_openloop_has(const struct torn_result *r, enum torn_op op)
+{
+    return r->openloop && op >= 0 && op < TORN_OP_COUNT && r->openloop->corrected[op].n > 0;
 }

@@ -79,6 +79,9 @@ struct torn_result {
     struct cJSON *metrics;     /* scenario-specific figures, an object */
     char *replay;              /* command that replays this result */
     int interrupted;           /* stopped by SIGINT/SIGTERM */
+    struct torn_openloop *openloop; /* open-loop latency (torn run --rate), or
+                                       NULL: every figure in ops[] is then
+                                       closed-loop */
 };
 
 /* New empty result (verdict PASS, metrics = {}); NULL on ENOMEM. */
@@ -107,5 +110,37 @@ const char *torn_op_name(enum torn_op op);            /* "update", ... */
 /* Operations per second over the whole scenario: ok+fail+info of every op
  * kind but RESET and RECOVER, divided by duration. */
 double torn_result_ops_per_s(const struct torn_result *r);
+
+/* ---- open-loop latency (torn run --rate OPS) ----
+ *
+ * Closed loop (the default), each worker issues its next operation when the
+ * previous one returns, and latency is measured from the actual start: when
+ * the target stalls, the workers stall with it and the operations that would
+ * have waited are never issued, so the percentiles hide the stall
+ * ("coordinated omission").  Open loop, operations are due at fixed
+ * intervals (rate ops/s over all workers) and each is measured twice on the
+ * same samples: from its actual start (uncorrected, the service time) and
+ * from its intended start on the schedule (corrected, what a client arriving
+ * at that moment would have waited: wrk2's method).  Since an operation never
+ * starts before it is due, corrected >= uncorrected for every operation and
+ * so for every percentile. */
+struct torn_openloop {
+    double rate;                              /* scheduled ops/s, all workers */
+    struct torn_hdr uncorrected[TORN_OP_COUNT]; /* end - actual start, ns */
+    struct torn_hdr corrected[TORN_OP_COUNT];   /* end - intended start, ns */
+    uint64_t n_late[TORN_OP_COUNT];           /* started over 1 ms after due */
+};
+
+/* Mark r as an open-loop run at rate ops/s (allocates r->openloop, freed by
+ * torn_result_free); 0, or TORN_E_NOMEM. */
+int torn_result_openloop(struct torn_result *r, double rate);
+/* Record one open-loop operation of kind op, given monotonic nanoseconds
+ * (torn_now_ns) when it was due, when it actually started and when it
+ * ended.  A no-op unless torn_result_openloop was called.  Not thread-safe
+ * (the scenario's parent process records what its workers report). */
+void torn_result_openloop_op(struct torn_result *r, enum torn_op op, uint64_t due_ns,
+                             uint64_t start_ns, uint64_t end_ns);
+/* Whether op has open-loop samples in r. */
+int torn_result_openloop_has(const struct torn_result *r, enum torn_op op);
 
 #endif

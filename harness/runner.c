@@ -17,6 +17,7 @@
 #include "err.h"
 #include "history.h"
 #include "proc.h"
+#include "progress.h"
 #include "report.h"
 #include "result.h"
 #include "scenario.h"
@@ -520,6 +521,43 @@ static struct torn_kv *sets_for(const struct run *r, const struct torn_scenario_
     return out;
 }
 
+/* Whether scenario s has a parameter called name. */
+static int has_param(const struct torn_scenario_ops *s, const char *name)
+{
+    cJSON *d = cJSON_Parse(s->defaults ? s->defaults : "{}");
+    int found = cJSON_GetObjectItemCaseSensitive(d, name) != NULL;
+
+    cJSON_Delete(d);
+    return found;
+}
+
+/* --rate needs a scenario with an open-loop mode (parameter "rate"): an
+ * error when none of the planned ones has it, a note naming those that run
+ * closed loop anyway otherwise. */
+static int check_rate(const struct run *r, struct torn_err *err)
+{
+    char closed[512] = "";
+    size_t used = 0, n_open = 0;
+
+    if (r->o->rate <= 0)
+        return TORN_OK;
+    for (size_t j = 0; j < r->n_sc; j++) {
+        if (has_param(r->sc[j].ops, "rate"))
+            n_open++;
+        else
+            list_add(closed, sizeof closed, &used, r->sc[j].ops->name);
+    }
+    if (!n_open)
+        return torn_err_set(err, TORN_E_USAGE,
+                            "--rate: none of the selected scenarios (%s) has an open-loop mode; "
+                            "concurrent-updaters has",
+                            closed);
+    if (used && !r->o->quiet)
+        fprintf(stderr, "torn: note: --rate: %s %s no open-loop mode and run%s closed loop\n",
+                closed, strchr(closed, ',') ? "have" : "has", strchr(closed, ',') ? "" : "s");
+    return TORN_OK;
+}
+
 /* Each --set must name a parameter of at least one planned scenario. */
 static int check_sets(const struct run *r, struct torn_err *err)
 {
@@ -528,11 +566,8 @@ static int check_sets(const struct run *r, struct torn_err *err)
 
         if (r->sets[i].key[0] == '?')
             continue;
-        for (size_t j = 0; j < r->n_sc && !found; j++) {
-            cJSON *d = cJSON_Parse(r->sc[j].ops->defaults ? r->sc[j].ops->defaults : "{}");
-            found = cJSON_GetObjectItemCaseSensitive(d, r->sets[i].key) != NULL;
-            cJSON_Delete(d);
-        }
+        for (size_t j = 0; j < r->n_sc && !found; j++)
+            found = has_param(r->sc[j].ops, r->sets[i].key);
         if (!found)
             return torn_err_set(err, TORN_E_CONFIG,
                                 "--set %s: no scenario of this run has a parameter \"%s\" "
@@ -549,6 +584,8 @@ static int plan_check(struct run *r, struct torn_err *err)
 {
     int rc0 = check_sets(r, err);
 
+    if (rc0 == 0)
+        rc0 = check_rate(r, err);
     if (rc0)
         return rc0;
     for (size_t i = 0; i < r->n_tg; i++) {
@@ -610,12 +647,16 @@ static int make_run_dir(struct run *r, struct torn_err *err)
 
 /* ------------------------------------------------------------- reports */
 
-static void write_reports(struct run *r)
+/* Write every requested report file; those going to stdout ("-") only when
+ * final (the run is over), so they are printed once. */
+static void write_reports(struct run *r, int final)
 {
     struct torn_err err;
 
     r->rep.duration_s = (double)(torn_now_ns() - r->t0) / 1e9;
     for (size_t i = 0; i < r->o->n_reports; i++) {
+        if (!final && strcmp(r->o->reports[i].path, "-") == 0)
+            continue;
         torn_err_clear(&err);
         if (torn_report_write_file(r->o->reports[i].ops, r->o->reports[i].path, &r->rep, &err))
             fprintf(stderr, "torn: %s\n", err.msg);
@@ -684,6 +725,22 @@ static void progress(const struct run *r, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The tty progress line for res (NULL when not wanted): its time limit is
+ * the scenario's duration_s parameter, where it has one. */
+static struct torn_progress *start_progress(const struct run *r, const struct plan_target *tg,
+                                            const struct torn_result *res,
+                                            const struct torn_stats *stats)
+{
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(res->params, "duration_s");
+    char label[160];
+
+    if (!torn_progress_wanted(r->o->quiet))
+        return NULL;
+    snprintf(label, sizeof label, "%s x %s", res->scenario, tg->display);
+    return torn_progress_start(r->o->quiet, label, cJSON_IsNumber(d) ? d->valuedouble : 0,
+                               stats, res);
+}
+
 static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario *sc,
                     struct torn_result *res)
 {
@@ -691,6 +748,7 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     struct torn_err err;
     cJSON *params = NULL;
     uint64_t t0 = torn_now_ns();
+    struct torn_progress *live;
     int rc;
 
     torn_err_clear(&err);
@@ -723,7 +781,9 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     ctx.fs = tg->fs;
     res->started_s = (double)(t0 - r->t0) / 1e9;
     torn_history_add(r->history, "fault", 0, "scenario-start", NULL, NULL, t0);
+    live = start_progress(r, tg, res, ctx.stats);
     rc = sc->ops->run(&ctx, &err);
+    torn_progress_stop(live); /* clears the line before anything else is printed */
     torn_target_close(tg->t); /* in case the scenario left it open */
     torn_proc_reap_all(200);  /* nothing a scenario started outlives it */
     if (rc && res->verdict != TORN_FAIL)
@@ -835,7 +895,7 @@ static void run_target(struct run *r, struct plan_target *tg)
         }
         progress(r, "torn: %s x %s: %s (%.1f s)\n", res->scenario, tg->display,
                  torn_verdict_name(res->verdict), res->duration_s);
-        write_reports(r); /* results so far survive even a SIGKILL of torn */
+        write_reports(r, 0); /* results so far survive even a SIGKILL of torn */
     }
     torn_target_teardown(tg->t);
     torn_fs_unmount(tg->fs);
@@ -846,7 +906,7 @@ static void run_target(struct run *r, struct plan_target *tg)
 static int build_sets(struct run *r)
 {
     const struct torn_run_opts *o = r->o;
-    size_t n = o->n_sets + 2;
+    size_t n = o->n_sets + 3;
     char buf[64];
 
     r->sets = calloc(n, sizeof *r->sets);
@@ -861,6 +921,10 @@ static int build_sets(struct run *r)
     if (o->duration_s >= 0) {
         snprintf(buf, sizeof buf, "%g", o->duration_s);
         r->sets[r->n_sets++] = (struct torn_kv){strdup("?duration_s"), strdup(buf)};
+    }
+    if (o->rate > 0) {
+        snprintf(buf, sizeof buf, "%.17g", o->rate);
+        r->sets[r->n_sets++] = (struct torn_kv){strdup("?rate"), strdup(buf)};
     }
     return TORN_OK;
 }
@@ -1013,10 +1077,14 @@ int torn_run(const struct torn_run_opts *o)
         run_target(&r, &r.tg[i]);
     torn_proc_reap_all(500);
     r.rep.interrupted = torn_stop_requested();
-    write_reports(&r);
+    write_reports(&r, 1);
     if (term)
         term->write(stdout, &r.rep, &err);
     fflush(stdout);
+    /* GITHUB_ACTIONS=true: ::error annotations, $GITHUB_STEP_SUMMARY. */
+    if (torn_report_github(stdout, &r.rep) != 0)
+        fprintf(stderr, "torn: cannot append the summary to $GITHUB_STEP_SUMMARY (%s)\n",
+                getenv("GITHUB_STEP_SUMMARY"));
     code = torn_report_exit_code(&r.rep);
     if (r.rep.interrupted && code == 0)
         code = 2;

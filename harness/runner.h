@@ -44,6 +44,9 @@ struct torn_run_opts {
     const char *command_line;    /* for reports (redacted by the runner) */
     const char *fs;              /* --fs torn[:MODEL]: torn-fs under every
                                     target's data (see tornfs.h), or NULL */
+    double rate;                 /* --rate OPS: open loop at OPS operations/s
+                                    over all workers, where a scenario supports
+                                    it (parameter "rate"); <= 0 closed loop */
 };
 
 /* Run; returns the process exit code (0 pass, 1 violation, 2 error). */

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "result.h"
 
@@ -11,5 +12,14 @@
 int torn_report_main_op(const struct torn_result *r);
 /* Format nanoseconds compactly ("812ns", "4.21ms", "1.50s") into buf. */
 void torn_report_fmt_ns(uint64_t ns, char *buf, size_t len);
+
+/* Open-loop comparison for op of r (torn_result_openloop_has must hold), on
+ * one line without a newline: "update at 100 ops/s: uncorrected p50 ...
+ * p99 ... max ... | corrected (from due time) p50 ... p99 ... max ...
+ * (N of M started late)". */
+void torn_report_openloop_line(FILE *f, const struct torn_result *r, enum torn_op op);
+/* The note that says how the figures were measured ("closed-loop: ..."),
+ * one sentence without a newline. */
+extern const char torn_report_closed_loop_note[];
 
 #endif

@@ -406,6 +406,52 @@ static void counterexample(FILE *f, const struct hctx *hc, const size_t *ops, si
 
 /* ---- latency ---- */
 
+/* Percentile cells of h: p50, p90, p99, (p99.9 when all), max. */
+static void quantile_cells(FILE *f, const struct torn_hdr *h, int all)
+{
+    static const double qs[] = {0.5, 0.9, 0.99, 0.999, 1.0};
+
+    for (size_t q = 0; q < sizeof qs / sizeof qs[0]; q++) {
+        if (!all && qs[q] == 0.999)
+            continue;
+        char b[32];
+        torn_report_fmt_ns(torn_hdr_quantile(h, qs[q]), b, sizeof b);
+        fprintf(f, "<td class=\"num\">%s</td>", h->n ? b : "-");
+    }
+}
+
+/* Open loop (--rate): uncorrected and corrected percentiles side by side. */
+static void open_loop_table(FILE *f, const struct torn_result *r)
+{
+    const struct torn_openloop *ol = r->openloop;
+
+    if (!ol)
+        return;
+    fprintf(f, "<table class=\"openloop\"><caption>open loop at %g ops/s</caption><tr>"
+            "<th rowspan=\"2\">operation</th><th rowspan=\"2\">n</th>"
+            "<th rowspan=\"2\">late</th><th colspan=\"4\">uncorrected (from actual start)</th>"
+            "<th colspan=\"4\">corrected (from due time)</th></tr><tr>",
+            ol->rate);
+    for (int k = 0; k < 2; k++)
+        fputs("<th>p50</th><th>p90</th><th>p99</th><th>max</th>", f);
+    fputs("</tr>\n", f);
+    for (int op = 0; op < TORN_OP_COUNT; op++) {
+        if (!torn_result_openloop_has(r, (enum torn_op)op))
+            continue;
+        fprintf(f, "<tr><td>%s</td><td class=\"num\">%llu</td><td class=\"num\">%llu</td>",
+                torn_op_name((enum torn_op)op), (unsigned long long)ol->corrected[op].n,
+                (unsigned long long)ol->n_late[op]);
+        quantile_cells(f, &ol->uncorrected[op], 0);
+        quantile_cells(f, &ol->corrected[op], 0);
+        fputs("</tr>\n", f);
+    }
+    fputs("</table><p class=\"note\">Open loop: operations were due at fixed intervals; "
+          "corrected latency counts from when each was due, so time spent waiting behind a "
+          "stalled target counts (wrk2's method); late = started over 1 ms after it was "
+          "due.</p>\n",
+          f);
+}
+
 static void latency_table(FILE *f, const struct torn_result *r)
 {
     int any = 0;
@@ -414,31 +460,24 @@ static void latency_table(FILE *f, const struct torn_result *r)
         any |= r->ops[op].hdr.n || r->ops[op].n_fail || r->ops[op].n_info;
     if (!any)
         return;
-    fputs("<table><tr><th>operation</th><th>ok</th><th>fail</th><th>info</th><th>p50</th>"
-          "<th>p90</th><th>p99</th><th>p99.9</th><th>max</th></tr>\n",
+    fputs("<table><tr><th>operation (closed-loop unless marked)</th><th>ok</th><th>fail</th><th>info</th>"
+          "<th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th></tr>\n",
           f);
     for (int op = 0; op < TORN_OP_COUNT; op++) {
         const struct torn_opstats *s = &r->ops[op];
-        static const double qs[] = {0.5, 0.9, 0.99, 0.999};
         if (!s->hdr.n && !s->n_fail && !s->n_info)
             continue;
-        fprintf(f, "<tr><td>%s</td><td class=\"num\">%llu</td><td class=\"num\">%llu</td>"
+        fprintf(f, "<tr><td>%s%s</td><td class=\"num\">%llu</td><td class=\"num\">%llu</td>"
                 "<td class=\"num\">%llu</td>",
-                torn_op_name((enum torn_op)op), (unsigned long long)s->n_ok,
-                (unsigned long long)s->n_fail, (unsigned long long)s->n_info);
-        for (size_t q = 0; q < 4; q++) {
-            char b[32];
-            torn_report_fmt_ns(torn_hdr_quantile(&s->hdr, qs[q]), b, sizeof b);
-            fprintf(f, "<td class=\"num\">%s</td>", s->hdr.n ? b : "-");
-        }
-        char b[32];
-        torn_report_fmt_ns(s->hdr.max, b, sizeof b);
-        fprintf(f, "<td class=\"num\">%s</td></tr>\n", s->hdr.n ? b : "-");
+                torn_op_name((enum torn_op)op),
+                torn_result_openloop_has(r, (enum torn_op)op) ? " (open-loop, uncorrected)" : "",
+                (unsigned long long)s->n_ok, (unsigned long long)s->n_fail,
+                (unsigned long long)s->n_info);
+        quantile_cells(f, &s->hdr, 1);
+        fputs("</tr>\n", f);
     }
-    fputs("</table><p class=\"note\">Closed loop: latency measured from each operation's actual "
-          "start (a stalled system issues fewer requests, so these percentiles are optimistic "
-          "under stalls).</p>\n",
-          f);
+    fprintf(f, "</table><p class=\"note\">%s.</p>\n", torn_report_closed_loop_note);
+    open_loop_table(f, r);
 }
 
 #define HBINS 48
@@ -800,9 +839,15 @@ static void result_section(FILE *f, const struct torn_result *r, size_t i, const
         free(m);
     }
     latency_table(f, r);
-    for (int op = 0, c = 0; op < TORN_OP_COUNT; op++)
+    for (int op = 0, c = 0; op < TORN_OP_COUNT; op++) {
+        char name[64];
         if (r->ops[op].hdr.n)
             latency_histogram(f, &r->ops[op].hdr, torn_op_name((enum torn_op)op), c++);
+        if (!torn_result_openloop_has(r, (enum torn_op)op))
+            continue;
+        snprintf(name, sizeof name, "%s open-loop corrected", torn_op_name((enum torn_op)op));
+        latency_histogram(f, &r->openloop->corrected[op], name, c++);
+    }
     violations(f, r, i, hc);
     fputs("</section>\n", f);
 }

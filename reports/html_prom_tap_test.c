@@ -119,7 +119,7 @@ static void test_html(void)
     CHECK(strstr(h, "id=\"timeline\""), "run timeline drawn");
     CHECK(strstr(h, "&times;2"), "identical violations collapsed");
     CHECK(strstr(h, "class=\"fault\""), "fault marker");
-    CHECK(strstr(h, "Closed loop"), "closed-loop latency labelled");
+    CHECK(strstr(h, "closed-loop"), "closed-loop latency labelled");
     free(h);
 
     rep.history_path = "/nonexistent/torn-history.jsonl";

@@ -8,26 +8,59 @@
 #include "report.h"
 #include "result.h"
 
-static cJSON *latency(const struct torn_opstats *s)
+/* min, mean, p50..p999, max of h into o. */
+static void quantiles(cJSON *o, const struct torn_hdr *h)
 {
     static const struct {
         const char *name;
         double q;
     } qs[] = {{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}, {"p999", 0.999}};
-    cJSON *o = cJSON_CreateObject();
 
-    cJSON_AddNumberToObject(o, "ok", (double)s->n_ok);
-    cJSON_AddNumberToObject(o, "fail", (double)s->n_fail);
-    cJSON_AddNumberToObject(o, "info", (double)s->n_info);
-    cJSON_AddNumberToObject(o, "min_ns", s->hdr.n ? (double)s->hdr.min : 0);
-    cJSON_AddNumberToObject(o, "mean_ns", torn_hdr_mean(&s->hdr));
+    cJSON_AddNumberToObject(o, "min_ns", h->n ? (double)h->min : 0);
+    cJSON_AddNumberToObject(o, "mean_ns", torn_hdr_mean(h));
     for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
         char key[16];
         snprintf(key, sizeof key, "%s_ns", qs[i].name);
-        cJSON_AddNumberToObject(o, key, (double)torn_hdr_quantile(&s->hdr, qs[i].q));
+        cJSON_AddNumberToObject(o, key, (double)torn_hdr_quantile(h, qs[i].q));
     }
-    cJSON_AddNumberToObject(o, "max_ns", (double)s->hdr.max);
+    cJSON_AddNumberToObject(o, "max_ns", (double)h->max);
+}
+
+/* loop: "closed-loop", or "open-loop-uncorrected" for an op that also has
+ * open-loop figures (the same measurement from actual start). */
+static cJSON *latency(const struct torn_opstats *s, const char *loop)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(o, "loop", loop);
+    cJSON_AddNumberToObject(o, "ok", (double)s->n_ok);
+    cJSON_AddNumberToObject(o, "fail", (double)s->n_fail);
+    cJSON_AddNumberToObject(o, "info", (double)s->n_info);
+    quantiles(o, &s->hdr);
     return o;
+}
+
+/* "open_loop": {"rate_ops_per_s", "latency": {op: {"late", "uncorrected",
+ * "corrected"}}}: the same operations from actual start and from due time. */
+static void open_loop(cJSON *o, const struct torn_result *r)
+{
+    cJSON *ol, *ops;
+
+    if (!r->openloop)
+        return;
+    ol = cJSON_AddObjectToObject(o, "open_loop");
+    cJSON_AddNumberToObject(ol, "rate_ops_per_s", r->openloop->rate);
+    ops = cJSON_AddObjectToObject(ol, "latency");
+    for (int i = 0; i < TORN_OP_COUNT; i++) {
+        cJSON *op;
+        if (!torn_result_openloop_has(r, (enum torn_op)i))
+            continue;
+        op = cJSON_AddObjectToObject(ops, torn_op_name((enum torn_op)i));
+        cJSON_AddNumberToObject(op, "n", (double)r->openloop->corrected[i].n);
+        cJSON_AddNumberToObject(op, "late", (double)r->openloop->n_late[i]);
+        quantiles(cJSON_AddObjectToObject(op, "uncorrected"), &r->openloop->uncorrected[i]);
+        quantiles(cJSON_AddObjectToObject(op, "corrected"), &r->openloop->corrected[i]);
+    }
 }
 
 static cJSON *result_json(const struct torn_result *r)
@@ -64,12 +97,17 @@ static cJSON *result_json(const struct torn_result *r)
         cJSON_AddStringToObject(vj, "evidence", v->evidence ? v->evidence : "");
         cJSON_AddItemToArray(vs, vj);
     }
+    cJSON_AddStringToObject(o, "latency_loop", r->openloop ? "open-loop" : "closed-loop");
     ops = cJSON_AddObjectToObject(o, "latency");
     for (int i = 0; i < TORN_OP_COUNT; i++) {
         const struct torn_opstats *s = &r->ops[i];
         if (s->n_ok || s->n_fail || s->n_info)
-            cJSON_AddItemToObject(ops, torn_op_name(i), latency(s));
+            cJSON_AddItemToObject(ops, torn_op_name(i),
+                                  latency(s, torn_result_openloop_has(r, (enum torn_op)i)
+                                                 ? "open-loop-uncorrected"
+                                                 : "closed-loop"));
     }
+    open_loop(o, r);
     if (r->replay)
         cJSON_AddStringToObject(o, "replay", r->replay);
     return o;

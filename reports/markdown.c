@@ -48,7 +48,7 @@ static void table(FILE *f, const struct torn_report *rep)
             rep->interrupted ? " (interrupted)" : "");
     fprintf(f, "Seed `%llu`, %.1f s, started %s.\n\n", (unsigned long long)rep->seed,
             rep->duration_s, rep->started_at);
-    fputs("| Scenario | Target | Verdict | Violations | ops/s | p50 | p99 |\n"
+    fputs("| Scenario | Target | Verdict | Violations | ops/s | p50 (closed-loop) | p99 (closed-loop) |\n"
           "|---|---|---|---:|---:|---:|---:|\n",
           f);
     for (size_t i = 0; i < rep->n_results; i++) {
@@ -66,6 +66,19 @@ static void table(FILE *f, const struct torn_report *rep)
         fprintf(f, " | %s | %zu | %.0f | %s | %s |\n", icon(r->verdict), r->n_violations_total,
                 torn_result_ops_per_s(r), p50, p99);
     }
+    fprintf(f, "\n%s.\n", torn_report_closed_loop_note);
+    for (size_t i = 0; i < rep->n_results; i++)
+        for (int op = 0; op < TORN_OP_COUNT; op++) {
+            if (!torn_result_openloop_has(rep->results[i], (enum torn_op)op))
+                continue;
+            fputs("- ", f);
+            cell(f, rep->results[i]->scenario);
+            fputs(" on ", f);
+            cell(f, rep->results[i]->target);
+            fputs(": ", f);
+            torn_report_openloop_line(f, rep->results[i], (enum torn_op)op);
+            fputc('\n', f);
+        }
 }
 
 static void details(FILE *f, const struct torn_report *rep)

@@ -5,6 +5,7 @@
  *   torn_violations_total{scenario,target,driver,strategy,criterion}
  *   torn_operations_total{scenario,target,driver,strategy,op,outcome}
  *   torn_op_latency_seconds_bucket/_sum/_count{...,op,le}   (closed loop)
+ *   torn_op_open_loop_latency_seconds_...{...,op,correction,le}  (--rate only)
  *   torn_scenario_duration_seconds, torn_ops_per_second     (gauges)
  *   torn_run_info{version,seed} 1, torn_run_interrupted
  * Histogram buckets are a fixed 1-2.5-5 ladder from 1 us to 100 s, each
@@ -52,9 +53,21 @@ static const double ladder[] = {
     1e-2, 2.5e-2, 5e-2, 0.1,  0.25,   0.5,  1,    2.5,    5,    10,   25,     50, 100,
 };
 
-static void histogram(FILE *f, const struct torn_result *r, enum torn_op op)
+/* "metric_suffix{scenario=..,op=..[,correction=..]" (braces left open). */
+static void series(FILE *f, const char *metric, const char *suffix, const struct torn_result *r,
+                   enum torn_op op, const char *correction)
 {
-    const struct torn_hdr *h = &r->ops[op].hdr;
+    fprintf(f, "%s_%s{", metric, suffix);
+    result_labels(f, r);
+    label(f, "op", torn_op_name(op), 1);
+    if (correction)
+        label(f, "correction", correction, 1);
+}
+
+/* One histogram series of h: cumulative _bucket on the ladder, _sum, _count. */
+static void histogram(FILE *f, const char *metric, const struct torn_result *r, enum torn_op op,
+                      const char *correction, const struct torn_hdr *h)
+{
     uint64_t cum = 0;
     unsigned b = 0;
 
@@ -62,22 +75,14 @@ static void histogram(FILE *f, const struct torn_result *r, enum torn_op op)
         uint64_t bound_ns = (uint64_t)(ladder[i] * 1e9 + 0.5);
         for (; b < TORN_HDR_BUCKETS && torn_hdr_bucket_hi(b) <= bound_ns; b++)
             cum += h->counts[b];
-        fputs("torn_op_latency_seconds_bucket{", f);
-        result_labels(f, r);
-        label(f, "op", torn_op_name(op), 1);
+        series(f, metric, "bucket", r, op, correction);
         fprintf(f, ",le=\"%g\"} %llu\n", ladder[i], (unsigned long long)cum);
     }
-    fputs("torn_op_latency_seconds_bucket{", f);
-    result_labels(f, r);
-    label(f, "op", torn_op_name(op), 1);
+    series(f, metric, "bucket", r, op, correction);
     fprintf(f, ",le=\"+Inf\"} %llu\n", (unsigned long long)h->n);
-    fputs("torn_op_latency_seconds_sum{", f);
-    result_labels(f, r);
-    label(f, "op", torn_op_name(op), 1);
+    series(f, metric, "sum", r, op, correction);
     fprintf(f, "} %.9f\n", (double)h->sum / 1e9);
-    fputs("torn_op_latency_seconds_count{", f);
-    result_labels(f, r);
-    label(f, "op", torn_op_name(op), 1);
+    series(f, metric, "count", r, op, correction);
     fprintf(f, "} %llu\n", (unsigned long long)h->n);
 }
 
@@ -133,6 +138,31 @@ static void violations(FILE *f, const struct torn_report *rep)
     }
 }
 
+/* --rate runs: the same operations from actual start and from due time. */
+static void open_loop(FILE *f, const struct torn_report *rep)
+{
+    int any = 0;
+
+    for (size_t i = 0; i < rep->n_results; i++)
+        any |= rep->results[i]->openloop != NULL;
+    if (!any)
+        return;
+    header(f, "torn_op_open_loop_latency_seconds", "histogram",
+           "Open-loop (--rate) latency: correction=\"uncorrected\" from actual start, "
+           "\"corrected\" from when the operation was due (coordinated omission).");
+    for (size_t i = 0; i < rep->n_results; i++) {
+        const struct torn_result *r = rep->results[i];
+        for (int op = 0; op < TORN_OP_COUNT; op++) {
+            if (!torn_result_openloop_has(r, (enum torn_op)op))
+                continue;
+            histogram(f, "torn_op_open_loop_latency_seconds", r, (enum torn_op)op, "uncorrected",
+                      &r->openloop->uncorrected[op]);
+            histogram(f, "torn_op_open_loop_latency_seconds", r, (enum torn_op)op, "corrected",
+                      &r->openloop->corrected[op]);
+        }
+    }
+}
+
 static void operations(FILE *f, const struct torn_report *rep)
 {
     header(f, "torn_operations_total", "counter",
@@ -155,11 +185,13 @@ static void operations(FILE *f, const struct torn_report *rep)
         }
     }
     header(f, "torn_op_latency_seconds", "histogram",
-           "Latency of completed operations, closed loop (from actual start).");
+           "Latency of completed operations, closed-loop (from actual start).");
     for (size_t i = 0; i < rep->n_results; i++)
         for (int op = 0; op < TORN_OP_COUNT; op++)
             if (rep->results[i]->ops[op].hdr.n)
-                histogram(f, rep->results[i], (enum torn_op)op);
+                histogram(f, "torn_op_latency_seconds", rep->results[i], (enum torn_op)op, NULL,
+                          &rep->results[i]->ops[op].hdr);
+    open_loop(f, rep);
 }
 
 static void gauges(FILE *f, const struct torn_report *rep)

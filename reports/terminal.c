@@ -81,6 +81,26 @@ static void details(FILE *f, const struct torn_report *rep, const struct torn_re
         fprintf(f, "  replay: %s\n", r->replay);
 }
 
+/* Under the table: how latency was measured, then each open-loop result's
+ * uncorrected and corrected figures side by side. */
+static void open_loop(FILE *f, const struct torn_report *rep)
+{
+    if (!rep->n_results)
+        return;
+    fprintf(f, "P50/P99/MAX: closed-loop latency of the main op (from actual start)%s\n",
+            rep->quiet ? "" : "; --rate OPS for open-loop, corrected figures");
+    for (size_t i = 0; i < rep->n_results; i++) {
+        const struct torn_result *r = rep->results[i];
+        for (int op = 0; op < TORN_OP_COUNT; op++) {
+            if (!torn_result_openloop_has(r, (enum torn_op)op))
+                continue;
+            fprintf(f, "  %s x %s: ", r->scenario, r->target);
+            torn_report_openloop_line(f, r, (enum torn_op)op);
+            fputc('\n', f);
+        }
+    }
+}
+
 static int terminal_write(FILE *f, const struct torn_report *rep, struct torn_err *err)
 {
     size_t pass, fail, error, skip;
@@ -90,6 +110,7 @@ static int terminal_write(FILE *f, const struct torn_report *rep, struct torn_er
             "RESULT", "VIOL", "OPS", "OPS/S", "MAIN OP", "P50", "P99", "MAX", "TIME");
     for (size_t i = 0; i < rep->n_results; i++)
         row(f, rep, rep->results[i]);
+    open_loop(f, rep);
     for (size_t i = 0; i < rep->n_results; i++)
             details(f, rep, rep->results[i]);
     torn_report_counts(rep, &pass, &fail, &error, &skip);

@@ -4,7 +4,13 @@
  * meanwhile.  Checks: every read parses and is intact (no torn read), each
  * reader sees non-decreasing versions (monotonic reads), every acknowledged
  * increment is present at the end (no lost update), and the final version is
- * 1 + the number of acknowledged updates. */
+ * 1 + the number of acknowledged updates.
+ *
+ * With rate > 0 (torn run --rate OPS) the updaters run open loop: their
+ * updates are due at fixed intervals (rate per second over all updaters, see
+ * pace.h) and each is also measured from when it was due, so a stall of the
+ * target shows in the corrected percentiles (result.h, torn_openloop).
+ * Readers always poll closed loop. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +19,7 @@
 
 #include "common.h"
 #include "err.h"
+#include "pace.h"
 #include "proc.h"
 #include "record.h"
 #include "scenario.h"
@@ -27,6 +34,8 @@ struct params {
     long long updates;
     size_t payload_len;
     int n_workers;
+    double rate;             /* open-loop updates/s over all updaters; 0 closed loop */
+    uint64_t deadline_ns;    /* open loop: no update is due after this */
     volatile int *done;      /* shared flag: workers finished (readers stop) */
 };
 
@@ -35,15 +44,27 @@ static int updater(struct torn_ctx *ctx, struct torn_target *t, int index, int w
     struct params *p = argp;
     char counter[32];
 
+    struct torn_pace pace;
+    uint64_t due = 0;
+
     snprintf(counter, sizeof counter, "c%d", index);
+    if (p->rate > 0)
+        torn_pace_init(&pace, p->rate, p->n_workers, index, p->deadline_ns);
     for (long long i = 1; i <= p->updates && !torn_stop_requested(); i++) {
         struct torn_err err;
         long long seq = (long long)index * 1000000 + i;
-        cJSON *patch = torn_sc_patch(ctx, seq, p->payload_len, counter, i), *rec = NULL;
+        cJSON *patch, *rec = NULL;
         int rc;
 
+        /* Built before the wait, so an update starts as soon as it is due. */
+        patch = torn_sc_patch(ctx, seq, p->payload_len, counter, i);
+        if (p->rate > 0 && !torn_pace_next(&pace, &due)) {
+            cJSON_Delete(patch);
+            break;
+        }
         torn_err_clear(&err);
-        torn_msg_post(wfd, MSG_ATTEMPT, index, i, 0, 0, NULL);
+        /* Stamped now: the actual start; c: when it was due (open loop). */
+        torn_msg_post(wfd, MSG_ATTEMPT, index, i, 0, (long long)due, NULL);
         rc = patch ? torn_sc_update(ctx, t, KEY, patch, &rec, &err) : TORN_E_NOMEM;
         if (rc == 0)
             torn_msg_post(wfd, MSG_ACK, index, i, torn_record_version(rec), 0, NULL);
@@ -97,6 +118,7 @@ static int reader(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
 struct tally {
     long long *acked;       /* per worker: highest acknowledged count */
     long long *attempted;   /* per worker: highest count attempted (incl. fail/info) */
+    uint64_t *due, *start;  /* per worker, open loop: the update in flight */
     long long n_ack, n_fail, n_info, n_reads, torn_reads, hidden_torn, regressions, hidden_regress;
 };
 
@@ -104,12 +126,20 @@ static void absorb(struct torn_ctx *ctx, const struct torn_msg *m, struct tally 
 {
     double t_s = (double)(m->t_ns - ctx->t0_ns) / 1e9;
 
+    if ((m->type == MSG_ACK || m->type == MSG_FAIL || m->type == MSG_INFO) &&
+        ty->due[m->worker]) {
+        torn_result_openloop_op(ctx->result, TORN_OP_UPDATE, ty->due[m->worker],
+                                ty->start[m->worker], m->t_ns);
+        ty->due[m->worker] = 0;
+    }
     switch (m->type) {
     case MSG_ATTEMPT:
         /* Until its answer arrives it may have happened (a worker killed at
          * the time limit never answers). */
         if (m->a > ty->attempted[m->worker])
             ty->attempted[m->worker] = m->a;
+        ty->due[m->worker] = (uint64_t)m->c;
+        ty->start[m->worker] = m->t_ns;
         break;
     case MSG_ACK:
         ty->n_ack++;
@@ -150,6 +180,25 @@ static void absorb(struct torn_ctx *ctx, const struct torn_msg *m, struct tally 
     }
 }
 
+/* At the time limit: kill every child, then read what each sent before it
+ * died (an attempt announced but never answered may have happened; losing
+ * the announcement would make its write look like a phantom). */
+static void cut_off(struct torn_ctx *ctx, struct torn_child *ch, int n_all, struct tally *ty)
+{
+    struct torn_msg m;
+
+    for (int i = 0; i < n_all; i++) {
+        if (ch[i].pid > 0)
+            torn_proc_kill(ch[i].pid);
+        ch[i].pid = 0;
+    }
+    for (int i = 0; i < n_all; i++) {
+        while (ch[i].fd >= 0 && torn_msg_recv(ch[i].fd, &m, 0, NULL) == 1)
+            absorb(ctx, &m, ty);
+        torn_child_kill(&ch[i]); /* closes the pipe */
+    }
+}
+
 /* Collect messages from every child until all pipes reach EOF; when the
  * updaters are done, raise the flag that stops the readers. */
 static void collect(struct torn_ctx *ctx, struct torn_child *ch, int n_upd, int n_all,
@@ -175,8 +224,7 @@ static void collect(struct torn_ctx *ctx, struct torn_child *ch, int n_upd, int 
         }
         if (torn_stop_requested() || torn_ctx_elapsed(ctx) > limit_s) {
             *done = 1;
-            for (int i = 0; i < n_all; i++)
-                torn_child_kill(&ch[i]);
+            cut_off(ctx, ch, n_all, ty);
             break;
         }
     }
@@ -250,6 +298,13 @@ static int concurrent_run(struct torn_ctx *ctx, struct torn_err *err)
     p.updates = torn_param_int(ctx, "updates");
     p.payload_len = (size_t)torn_param_int(ctx, "payload_len");
     p.n_workers = n_w;
+    p.rate = torn_param_num(ctx, "rate");
+    /* Leave a tenth of the time limit for the last updates to finish. */
+    p.deadline_ns = ctx->t0_ns + (uint64_t)(torn_param_num(ctx, "duration_s") * 0.9e9);
+    if (p.rate < 0)
+        return torn_err_set(err, TORN_E_CONFIG, "concurrent-updaters: rate must be >= 0");
+    if (p.rate > 0 && (rc = torn_result_openloop(ctx->result, p.rate)) != 0)
+        return torn_err_set(err, rc, "out of memory");
     done = torn_shared_flag();
     if (!done)
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
@@ -258,7 +313,9 @@ static int concurrent_run(struct torn_ctx *ctx, struct torn_err *err)
     ch = calloc((size_t)(n_w + n_r), sizeof *ch);
     ty.acked = calloc((size_t)n_w, sizeof *ty.acked);
     ty.attempted = calloc((size_t)n_w, sizeof *ty.attempted);
-    if (!ch || !ty.acked || !ty.attempted) {
+    ty.due = calloc((size_t)n_w, sizeof *ty.due);
+    ty.start = calloc((size_t)n_w, sizeof *ty.start);
+    if (!ch || !ty.acked || !ty.attempted || !ty.due || !ty.start) {
         rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
         goto out;
     }
@@ -301,6 +358,8 @@ out:
     free(ch);
     free(ty.acked);
     free(ty.attempted);
+    free(ty.due);
+    free(ty.start);
     torn_shared_flag_free(done);
     return rc;
 }
@@ -311,6 +370,6 @@ const struct torn_scenario_ops torn_scenario_concurrent_updaters = {
     .summary = "W processes update one record, readers poll; no lost update, no torn read",
     .needs = TORN_CAP_UPDATE | TORN_CAP_READ | TORN_CAP_RESET,
     .defaults = "{\"workers\": 8, \"updates\": 25, \"readers\": 2, \"payload_len\": 262144, "
-                "\"duration_s\": 60}",
+                "\"duration_s\": 60, \"rate\": 0}",
     .run = concurrent_run,
 };

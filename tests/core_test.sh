@@ -103,6 +103,8 @@ exit2 "unknown spec field" run --scenario "$work/typo.json"
 exit2 "bad --set type" run --scenario crash-midwrite --set kills=many
 exit2 "unwritable report path" run --junit /nonexistent/dir/r.xml
 exit2 "unknown option" run --frobnicate
+exit2 "--rate with no open-loop scenario" run --scenario crash-midwrite --rate 100
+exit2 "--rate not a number" run --rate fast
 exit2 "unknown command" frobnicate
 check "scenario spec file runs" "$TORN" run --quiet --scenario "$ROOT/scenarios/corrupt-read.json" --seed 3
 check "--help exits 0" "$TORN" run --help
@@ -117,6 +119,8 @@ assert r["seed"]==5
 x=next(x for x in r["results"] if x["scenario"]=="crash-midwrite")
 assert x["params"]["kills"]>0 and x["violations"] and x["violations"][0]["evidence"]
 assert x["latency"]["update"]["p99_ns"]>0
+assert x["latency_loop"]=="closed-loop" and x["latency"]["update"]["loop"]=="closed-loop"
+assert "open_loop" not in x
 ' "$work/naive.json"
 
 # --- SIGINT: partial report, interrupted, children reaped ------------------

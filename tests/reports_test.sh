@@ -2,11 +2,20 @@
 # The HTML, Prometheus, TAP and Markdown reports of real runs: the HTML page
 # renders in headless Chromium (screenshot + parsed DOM), `prove` accepts the
 # TAP, every Prometheus line parses, and `torn check` finds the broken store's
-# violations in the recorded history.
+# violations in the recorded history.  GitHub Actions annotations and step
+# summary; open-loop (--rate) latency under a real stall (SIGSTOPped
+# workers); the progress line on a pty (script) and never elsewhere.
 set -u
 TORN_BIN=${TORN_BIN:-$(dirname "$0")/../torn}
 tmp=$(mktemp -d /tmp/torn-reports.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT   # chromium runs under timeout -k, which reaps it
+stopped=""   # pids this test SIGSTOPped: resumed on every exit path
+torn_pid=""
+cleanup() {
+    [[ -n $stopped ]] && kill -CONT $stopped 2>/dev/null
+    [[ -n $torn_pid ]] && kill "$torn_pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT   # chromium runs under timeout -k, which reaps it
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
@@ -14,15 +23,34 @@ bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 seed=${TORN_TEST_SEED:-$((RANDOM + 1))}
 echo "seed $seed"
 
+# Both runs as in a GitHub Actions step: annotations on stdout, summaries
+# appended to one step-summary file.
+export GITHUB_ACTIONS=true GITHUB_STEP_SUMMARY="$tmp/step-summary.md"
 "$TORN_BIN" run --target file:naive --scenario concurrent-updaters --duration 1 --seed "$seed" \
     --quiet --history "$tmp/h.jsonl" --html "$tmp/a.html" --prom "$tmp/a.prom" --tap "$tmp/a.tap" \
-    --markdown "$tmp/a.md" >"$tmp/run.out" 2>&1
+    --markdown "$tmp/a.md" --json "$tmp/a.json" >"$tmp/run.out" 2>&1
 rc=$?
 [[ $rc -eq 1 ]] && ok "naive store fails (exit 1)" || { bad "naive run exit $rc"; tail "$tmp/run.out"; }
 "$TORN_BIN" run --target file:durable --scenario concurrent-updaters --duration 1 --seed "$seed" \
     --quiet --tap "$tmp/b.tap" --prom "$tmp/b.prom" >"$tmp/run2.out" 2>&1
 rc=$?
 [[ $rc -eq 0 ]] && ok "durable store passes (exit 0)" || { bad "durable run exit $rc"; tail "$tmp/run2.out"; }
+unset GITHUB_ACTIONS GITHUB_STEP_SUMMARY
+
+# GitHub Actions: one ::error per violation up to 10, none for a pass; the
+# step summary holds both Markdown tables.
+n_viol=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["violations_total"])' "$tmp/a.json" 2>/dev/null || echo 0)
+want=$((n_viol < 10 ? n_viol : 10))
+got=$(grep -c '^::error title=torn concurrent-updaters on file%3Anaive%3A ' "$tmp/run.out")
+[[ $want -gt 0 && $got -eq $want && $(grep -c '^::' "$tmp/run.out") -eq $want ]] &&
+    ok "GitHub: $got ::error annotations for $n_viol violations" ||
+    bad "GitHub annotations: $got, want $want: $(grep '^::' "$tmp/run.out" | head -3)"
+grep -q '^::' "$tmp/run2.out" && bad "GitHub: annotation for a passing run" || ok "GitHub: no annotation for a pass"
+[[ $(grep -c '^## torn ' "$tmp/step-summary.md" 2>/dev/null) -eq 2 ]] &&
+    grep -q "| concurrent-updaters | file:naive | ❌ FAIL |" "$tmp/step-summary.md" &&
+    grep -q "| concurrent-updaters | file:durable | ✅ PASS |" "$tmp/step-summary.md" &&
+    ok "GitHub: both tables appended to \$GITHUB_STEP_SUMMARY" ||
+    bad "GitHub step summary: $(head -c 300 "$tmp/step-summary.md" 2>/dev/null)"
 
 # TAP: prove parses both; the passing one passes.
 if command -v prove >/dev/null; then
@@ -86,6 +114,71 @@ if command -v chromium >/dev/null; then
     fi
 else
     echo "SKIP: chromium not installed"
+fi
+
+# Open loop (--rate): the workers of the run are SIGSTOPped for 1 s (a
+# stalled target).  Updates fall due meanwhile; the corrected figures count
+# the wait from when they were due, the uncorrected ones do not.  Corrected
+# is never below uncorrected.  Then the same run without a stall, on a pty
+# (script), draws the progress line, and with --quiet does not.
+ol_args=(run --target file:durable --scenario concurrent-updaters --seed "$seed" --workers 2
+    --rate 50 --set updates=50 --set readers=0 --set payload_len=1024)
+"$TORN_BIN" "${ol_args[@]}" --json "$tmp/ol.json" >"$tmp/ol.out" 2>"$tmp/ol.err" &
+torn_pid=$!
+for _ in $(seq 50); do   # the workers are torn's children
+    kids=$(pgrep -P "$torn_pid" | tr '\n' ' ')
+    [[ $(wc -w <<<"$kids") -ge 2 ]] && break
+    sleep 0.05
+done
+sleep 0.3
+stopped=$kids
+[[ -n $kids ]] && kill -STOP $kids
+sleep 1
+[[ -n $kids ]] && kill -CONT $kids
+stopped=""
+wait "$torn_pid"
+rc=$?
+torn_pid=""
+[[ $rc -eq 0 ]] && ok "open-loop run with a 1 s stall passes (exit 0)" || { bad "open-loop run exit $rc"; tail -3 "$tmp/ol.err"; }
+python3 - "$tmp/ol.json" <<'PY' && ok "stall: corrected latency >= uncorrected, and far above it (coordinated omission shown)" || bad "open-loop figures"
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+ol = r["open_loop"]["latency"]["update"]
+u, c = ol["uncorrected"], ol["corrected"]
+keys = ["p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns", "mean_ns", "min_ns"]
+print("   uncorrected", {k: round(u[k] / 1e6, 1) for k in keys}, "ms")
+print("   corrected  ", {k: round(c[k] / 1e6, 1) for k in keys}, "ms")
+assert r["latency_loop"] == "open-loop" and r["open_loop"]["rate_ops_per_s"] == 50
+assert r["latency"]["update"]["loop"] == "open-loop-uncorrected"
+assert all(c[k] >= u[k] for k in keys), "corrected below uncorrected"
+assert c["p90_ns"] > 300e6 and c["p90_ns"] > 4 * u["p90_ns"], "the stall does not show"
+assert ol["late"] >= 10
+PY
+grep -q $'\r' "$tmp/ol.err" && bad "progress line (\\r) on a non-tty stderr" || ok "no progress line when stderr is not a tty"
+
+if command -v script >/dev/null; then
+    quoted=$(printf '%q ' "$TORN_BIN" "${ol_args[@]}")
+    script -qec "$quoted --json $tmp/pty.json" /dev/null >"$tmp/pty.out" 2>&1 </dev/null &
+    p1=$!
+    script -qec "$quoted --quiet" /dev/null >"$tmp/ptyq.out" 2>&1 </dev/null &
+    p2=$!
+    wait $p1; rc1=$?
+    wait $p2; rc2=$?
+    [[ $rc1 -eq 0 && $rc2 -eq 0 ]] && ok "runs on a pty pass" || bad "pty runs exit $rc1 $rc2"
+    grep -aq $'\r\033\\[Ktorn: concurrent-updaters x file:durable  [0-9.]*s / 60s  [0-9]* ops  0 violations' "$tmp/pty.out" &&
+        ok "progress line drawn on a tty" || bad "no progress line on a tty: $(head -c 400 "$tmp/pty.out" | cat -A)"
+    # Cleared before the verdict line: erase, then the runner's own output.
+    grep -aq $'violations\r\033\\[Ktorn: concurrent-updaters x file:durable: PASS' "$tmp/pty.out" &&
+        ok "progress line cleared before other output" || bad "progress line not cleared: $(tail -c 300 "$tmp/pty.out" | cat -A)"
+    grep -aq ' ops  ' "$tmp/ptyq.out" && bad "progress line under --quiet" || ok "no progress line under --quiet"
+    python3 - "$tmp/pty.json" <<'PY' && ok "no stall: corrected p50 stays near uncorrected" || bad "open loop without a stall"
+import json, sys
+ol = json.load(open(sys.argv[1]))["results"][0]["open_loop"]["latency"]["update"]
+print("   no stall: uncorrected p50 %.1f ms, corrected p50 %.1f ms" % (ol["uncorrected"]["p50_ns"] / 1e6, ol["corrected"]["p50_ns"] / 1e6))
+assert ol["corrected"]["p50_ns"] < 250e6
+PY
+else
+    echo "SKIP: script (util-linux) not installed"
 fi
 
 echo "$pass passed, $fail failed"

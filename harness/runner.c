@@ -326,6 +326,7 @@ fail:
 /* -------------------------------------------------------------- signals */
 
 static volatile sig_atomic_t n_signals;
+static volatile sig_atomic_t progress_tty; /* a progress line may be on stderr */
 
 static void on_signal(int sig)
 {
@@ -334,8 +335,10 @@ static void on_signal(int sig)
     torn_request_stop();
     if (n_signals >= 3) {
         /* The user insists: children die with us (PDEATHSIG). */
-        static const char msg[] = "torn: killed by repeated signal\n";
-        ssize_t w = write(2, msg, sizeof msg - 1);
+        static const char msg[] = "\r\033[Ktorn: killed by repeated signal\n";
+        /* On a tty, erase a progress line first; elsewhere skip the "\r\033[K". */
+        const char *m = progress_tty ? msg : msg + 4;
+        ssize_t w = write(2, m, strlen(m));
         (void)w;
         _exit(130);
     }
@@ -1050,6 +1053,7 @@ int torn_run(const struct torn_run_opts *o)
     r.o = o;
     r.t0 = torn_now_ns();
     install_signals();
+    progress_tty = torn_progress_wanted(o->quiet);
     torn_fs_clean_stale(); /* mounts left by a torn that was SIGKILLed */
     rc = prepare(&r, &err);
     if (rc) {

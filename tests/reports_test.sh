@@ -156,6 +156,23 @@ assert ol["late"] >= 10
 PY
 grep -q $'\r' "$tmp/ol.err" && bad "progress line (\\r) on a non-tty stderr" || ok "no progress line when stderr is not a tty"
 
+# --rate with one scenario that has an open-loop mode and one that has not:
+# a note names the other, which runs (and is labelled) closed-loop.
+"$TORN_BIN" run --target file:durable --scenario crash-midwrite --scenario concurrent-updaters \
+    --seed "$seed" --rate 200 --set kills=1 --set updates=3 --set readers=0 --set payload_len=64 \
+    --json "$tmp/mixed.json" >/dev/null 2>"$tmp/mixed.err"
+rc=$?
+[[ $rc -eq 0 ]] && grep -q '^torn: note: --rate: crash-midwrite has no open-loop mode and runs closed loop$' "$tmp/mixed.err" &&
+    python3 -c '
+import json, sys
+r = {x["scenario"]: x for x in json.load(open(sys.argv[1]))["results"]}
+assert r["crash-midwrite"]["latency_loop"] == "closed-loop" and "open_loop" not in r["crash-midwrite"]
+assert r["concurrent-updaters"]["latency_loop"] == "open-loop"
+cu = r["concurrent-updaters"]
+assert cu["open_loop"]["latency"]["update"]["n"] == 3 * cu["params"]["workers"]
+' "$tmp/mixed.json" && ok "--rate on a mixed run: a note, and each result labelled with its loop" ||
+    bad "--rate mixed run: exit $rc, $(head -c 300 "$tmp/mixed.err")"
+
 if command -v script >/dev/null; then
     quoted=$(printf '%q ' "$TORN_BIN" "${ol_args[@]}")
     script -qec "$quoted --json $tmp/pty.json" /dev/null >"$tmp/pty.out" 2>&1 </dev/null &

@@ -547,7 +547,14 @@ static int split_addr(const char *addr, char *host, size_t host_len, char *port,
         return torn_err_set(err, TORN_E_CONFIG, "%s '%s': host too long", what, addr);
     memcpy(host, h, hl);
     host[hl] = 0;
-    snprintf(port, port_len, "%s", colon + 1);
+    /* A number 0..65535: getaddrinfo would take 99999 modulo 65536. */
+    char *end = NULL;
+    errno = 0;
+    unsigned long n = strtoul(colon + 1, &end, 10);
+    if (colon[1] < '0' || colon[1] > '9' || *end || errno || n > 65535)
+        return torn_err_set(err, TORN_E_CONFIG, "%s '%s': port must be a number 0..65535",
+                            what, addr);
+    snprintf(port, port_len, "%lu", n);
     return 0;
 }
 

@@ -260,6 +260,12 @@ timeout 5 "$torn" proxy --listen 127.0.0.1:0 --upstream 127.0.0.1:1 --toxic warp
 rc=$?
 [[ $rc -eq 2 ]] && grep -q "unknown type" "$tmp/last.out" && ok "torn proxy: bad --toxic exits 2" \
     || bad "torn proxy bad --toxic: exit $rc"
+timeout 5 "$torn" proxy --listen 127.0.0.1:0 --upstream 127.0.0.1:99999 --duration 1 \
+    >"$tmp/last.out" 2>&1
+rc=$?
+[[ $rc -eq 2 ]] && grep -q "port must be a number 0..65535" "$tmp/last.out" \
+    && ok "torn proxy: port 99999 exits 2 (getaddrinfo would wrap it)" \
+    || bad "torn proxy --upstream 127.0.0.1:99999: exit $rc"
 
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

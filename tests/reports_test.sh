@@ -151,7 +151,7 @@ print("   corrected  ", {k: round(c[k] / 1e6, 1) for k in keys}, "ms")
 assert r["latency_loop"] == "open-loop" and r["open_loop"]["rate_ops_per_s"] == 50
 assert r["latency"]["update"]["loop"] == "open-loop-uncorrected"
 assert all(c[k] >= u[k] for k in keys), "corrected below uncorrected"
-assert c["p90_ns"] > 300e6 and c["p90_ns"] > 4 * u["p90_ns"], "the stall does not show"
+assert c["p90_ns"] > 300e6 and c["p90_ns"] > 2 * u["p90_ns"], "the stall does not show"
 assert ol["late"] >= 10
 PY
 grep -q $'\r' "$tmp/ol.err" && bad "progress line (\\r) on a non-tty stderr" || ok "no progress line when stderr is not a tty"
@@ -174,7 +174,8 @@ assert cu["open_loop"]["latency"]["update"]["n"] == 3 * cu["params"]["workers"]
     bad "--rate mixed run: exit $rc, $(head -c 300 "$tmp/mixed.err")"
 
 if command -v script >/dev/null; then
-    quoted=$(printf '%q ' "$TORN_BIN" "${ol_args[@]}")
+    # 65 updates per worker at 25/s: 2.6 s, past the 2 s the line waits for.
+    quoted=$(printf '%q ' "$TORN_BIN" "${ol_args[@]}" --set updates=65)
     script -qec "$quoted --json $tmp/pty.json" /dev/null >"$tmp/pty.out" 2>&1 </dev/null &
     p1=$!
     script -qec "$quoted --quiet" /dev/null >"$tmp/ptyq.out" 2>&1 </dev/null &

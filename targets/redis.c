@@ -143,6 +143,11 @@ static int parse_location(const struct torn_target_cfg *cfg, struct redis_conf *
                             cfg->display);
     }
     copy_part(u, CURLUPART_HOST, rc->host, sizeof rc->host);
+    if (rc->host[0] == '[') { /* an IPv6 literal: hiredis wants it bare */
+        size_t n = strcspn(rc->host + 1, "]");
+        memmove(rc->host, rc->host + 1, n);
+        rc->host[n] = '\0';
+    }
     copy_part(u, CURLUPART_USER, rc->user, sizeof rc->user);
     copy_part(u, CURLUPART_PASSWORD, rc->pass, sizeof rc->pass);
     if (copy_part(u, CURLUPART_PORT, port, sizeof port))

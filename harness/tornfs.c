@@ -95,6 +95,7 @@ struct fsd {
     enum torn_fs_model model;
     uint64_t ops, freeze_at, gen, seq, trash_seq, cuts, faults;
     int frozen;
+    int blocked;              /* persistence requests waiting behind the freeze */
     struct fnode *nodes[NBUCKETS];
     struct mop *mops;
     size_t n_mops, cap_mops;
@@ -521,11 +522,19 @@ static void cv_wait_100ms(void)
 static int op_begin(const char *op, const char *path, int *fault_out)
 {
     uint64_t g;
+    int waited;
 
     pthread_mutex_lock(&D.mu);
     g = D.gen;
+    /* `blocked` tells the caller the program reached the request after the
+     * freeze point and runs no more code: the crash point is then exact in
+     * what the program did too (acknowledgements sent), not just in the
+     * operations the file system saw. */
+    waited = D.frozen;
+    D.blocked += waited;
     while (D.frozen && !(D.se && fuse_session_exited(D.se)))
         cv_wait_100ms();
+    D.blocked -= waited;
     if (g != D.gen || D.frozen) {
         pthread_mutex_unlock(&D.mu);
         return -EIO;
@@ -759,9 +768,10 @@ static void status_line(char *reply, size_t len)
                     lost += n->tab[i].lost != 0;
                 }
     snprintf(reply, len,
-             "ok ops=%llu frozen=%d freeze_at=%llu pending_meta=%zu dirty_pages=%llu "
+             "ok ops=%llu frozen=%d blocked=%d freeze_at=%llu pending_meta=%zu dirty_pages=%llu "
              "lost_pages=%llu cuts=%llu faults=%llu model=%s pid=%ld",
-             (unsigned long long)D.ops, D.frozen, (unsigned long long)D.freeze_at, D.n_mops,
+             (unsigned long long)D.ops, D.frozen, D.blocked, (unsigned long long)D.freeze_at,
+             D.n_mops,
              (unsigned long long)dirty, (unsigned long long)lost, (unsigned long long)D.cuts,
              (unsigned long long)D.faults, torn_fs_model_name(D.model), (long)getpid());
 }

@@ -116,6 +116,8 @@ int torn_fs_ctlf(struct torn_fs *fs, char *reply, size_t reply_len, struct torn_
 struct torn_fs_status {
     uint64_t ops;            /* persistence operations since the counter reset */
     int frozen;              /* 1: blocked after the freeze point */
+    int blocked;             /* requests waiting behind the freeze (the program
+                                reached its next persistence operation) */
     uint64_t freeze_at;      /* 0: no freeze point armed */
     uint64_t pending_meta;   /* namespace operations not yet committed */
     uint64_t dirty_pages;    /* unsynced pages (lost ones included) */

@@ -431,6 +431,7 @@ int torn_fs_status_get(struct torn_fs *fs, struct torn_fs_status *st, struct tor
         return rc;
     st->ops = field(reply, "ops");
     st->frozen = (int)field(reply, "frozen");
+    st->blocked = (int)field(reply, "blocked");
     st->freeze_at = field(reply, "freeze_at");
     st->pending_meta = field(reply, "pending_meta");
     st->dirty_pages = field(reply, "dirty_pages");

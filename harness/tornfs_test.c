@@ -223,16 +223,19 @@ static void test_freeze(void)
         _exit(write(fd, "2", 1) < 0 && errno == EIO ? 0 : 1); /* blocked, then EIO */
     }
     for (int i = 0; i < 200; i++) {
-        if (torn_fs_status_get(fs, &st, NULL) == 0 && st.frozen)
+        if (torn_fs_status_get(fs, &st, NULL) == 0 && st.frozen && st.blocked)
             break;
         usleep(5000);
     }
     CHECK(st.frozen && st.ops == 2, "frozen after op 2 (ops %llu)", (unsigned long long)st.ops);
+    CHECK(st.blocked == 1, "status counts the write blocked behind the freeze (%d)", st.blocked);
     usleep(20000);
     CHECK(waitpid(pid, &status, WNOHANG) == 0, "writer blocked while frozen");
     CHECK(ctl("cut", r, sizeof r) == 0, "cut");
     CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
           "blocked write failed with EIO after the cut");
+    CHECK(torn_fs_status_get(fs, &st, NULL) == 0 && st.blocked == 0,
+          "nothing blocked after the cut (%d)", st.blocked);
     CHECK(strcmp(get("w"), "<missing>") == 0, "power: uncommitted file gone");
     down();
 }

@@ -113,7 +113,13 @@ static int prepare(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_err *er
     return TORN_OK;
 }
 
-/* Wait until the writer finished or the file system froze. */
+/* Wait until the writer finished, or the file system froze AND the writer is
+ * blocked in its next persistence request.  "Frozen" alone is not a crash
+ * point: the Nth operation has completed in the file system, but the writer
+ * may not have returned from it yet, so killing it then would race its
+ * acknowledgement (a replayed state id would read back different
+ * acknowledged versions, PASS one run and FAIL the next).  Blocked, it has
+ * sent every message it ever will: the cut is exact in what it did too. */
 static int wait_writer(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_child *w,
                        struct torn_err *err)
 {
@@ -129,7 +135,7 @@ static int wait_writer(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_chi
             eof = 1;
         if ((rc = torn_fs_status_get(ctx->fs, &st, err)) != 0)
             return rc;
-        if (st.frozen || eof) {
+        if ((st.frozen && st.blocked > 0) || eof) {
             c->frozen = st.frozen;
             return TORN_OK;
         }
@@ -137,10 +143,10 @@ static int wait_writer(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_chi
             return torn_err_set(err, TORN_E_INTERRUPTED, "interrupted");
         if (torn_now_ns() > deadline)
             return torn_err_set(err, TORN_E_TIMEOUT,
-                                "the writer neither finished nor reached persistence operation "
-                                "%llu within %d ms (at %llu)",
+                                "the writer neither finished nor blocked after persistence "
+                                "operation %llu within %d ms (at %llu%s)",
                                 (unsigned long long)c->freeze_at, ctx->timeout_ms * 4,
-                                (unsigned long long)st.ops);
+                                (unsigned long long)st.ops, st.frozen ? ", frozen" : "");
     }
 }
 

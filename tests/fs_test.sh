@@ -106,6 +106,22 @@ out=$work/replay.json
 check "replaying $state on file:rename FAILS again" test "$(verdict "$out")" = FAIL
 evidence "$out" >"$work/replay-ev"
 check "the replay reports the same crash state" grep -qF "$state" "$work/replay-ev"
+# A state id replays exactly: same operations, same acknowledged versions,
+# same verdict, run after run (the writer is stopped blocked in its next
+# persistence request, never killed while an acknowledgement is on its way).
+grep -F "crash state $state:" "$work/sw-ev" >"$work/sw-state-ev"
+check "the replay's evidence is the sweep's for $state" cmp -s "$work/sw-state-ev" "$work/replay-ev"
+same=0
+for i in 1 2 3 4 5; do
+    "$TORN" run --quiet --target file:rename --scenario power-loss --seed "$SEED" \
+        --set "state=$state" --json "$work/replay-$i.json" --run-dir "$work/r-replay-$i" \
+        >/dev/null 2>&1
+    rc=$?
+    evidence "$work/replay-$i.json" >"$work/replay-ev-$i"
+    [[ $rc == 1 && $(verdict "$work/replay-$i.json") == FAIL ]] &&
+        cmp -s "$work/replay-ev" "$work/replay-ev-$i" && same=$((same + 1))
+done
+check "5 more replays of $state: same verdict and evidence each time ($same of 5)" test $same = 5
 "$TORN" run --quiet --target file:durable --scenario power-loss --seed "$SEED" --set "state=$state" \
     --json "$work/replay-d.json" --run-dir "$work/r-replay-d" >/dev/null 2>&1
 check "the same crash state on file:durable PASSES" test "$(verdict "$work/replay-d.json")" = PASS

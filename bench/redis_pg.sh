@@ -20,6 +20,15 @@ work=$(mktemp -d /tmp/torn-bench-redispg.XXXXXX)
 chmod 0711 "$work"
 pids=()
 cleanup() {
+    # A fast shutdown first: a SIGKILLed postmaster leaves its SysV shared
+    # memory segment behind.
+    for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null; done
+    for _ in $(seq 30); do
+        alive=0
+        for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        ((alive)) || break
+        sleep 0.1
+    done
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
     rm -rf "$work"
@@ -36,20 +45,22 @@ pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-as_pg() {
-    if [[ $(id -u) -eq 0 ]]; then setpriv --reuid=postgres --regid=postgres --clear-groups -- "$@"; else "$@"; fi
-}
+# Servers die with this script (parent-death signal).  A prefix, not a
+# function: a backgrounded function is a subshell, and $! would be it.
+as_pg=(setpriv --pdeathsig KILL --)
+[[ $(id -u) -eq 0 ]] &&
+    as_pg=(setpriv --pdeathsig KILL --reuid=postgres --regid=postgres --clear-groups --)
 
 RP=$(free_port)
-redis-server --port "$RP" --bind 127.0.0.1 --dir "$work" --save '' --appendonly no \
+setpriv --pdeathsig KILL -- redis-server --port "$RP" --bind 127.0.0.1 --dir "$work" --save '' --appendonly no \
     --daemonize no >"$work/redis.log" 2>&1 &
 pids+=($!)
 PP=$(free_port)
 mkdir "$work/pg"
 [[ $(id -u) -eq 0 ]] && chown postgres "$work/pg"
-as_pg "$pgbin/initdb" -D "$work/pg/data" -U torn --auth=trust --locale=C -E UTF8 --no-sync \
+"${as_pg[@]}" "$pgbin/initdb" -D "$work/pg/data" -U torn --auth=trust --locale=C -E UTF8 --no-sync \
     >"$work/initdb.log" 2>&1 || { cat "$work/initdb.log"; exit 2; }
-as_pg "$pgbin/postgres" -D "$work/pg/data" -p "$PP" -c listen_addresses=127.0.0.1 \
+"${as_pg[@]}" "$pgbin/postgres" -D "$work/pg/data" -p "$PP" -c listen_addresses=127.0.0.1 \
     -c unix_socket_directories= >"$work/pg.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do

@@ -26,6 +26,12 @@ fail=0
 server_pids=()
 
 cleanup() {
+    # Postgres first with a fast shutdown (SIGINT): a SIGKILLed postmaster
+    # leaves its SysV shared memory segment behind.
+    if [[ -n "${pg_pid:-}" ]]; then
+        kill -INT "$pg_pid" 2>/dev/null
+        for _ in $(seq 30); do kill -0 "$pg_pid" 2>/dev/null || break; sleep 0.1; done
+    fi
     for p in "${server_pids[@]}"; do
         kill -9 "$p" 2>/dev/null
     done
@@ -42,13 +48,13 @@ bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-as_pg() {  # run a command as the postgres user when we are root
-    if [[ $(id -u) -eq 0 ]]; then
-        setpriv --reuid=postgres --regid=postgres --clear-groups -- "$@"
-    else
-        "$@"
-    fi
-}
+# Every server this script starts dies with it (parent-death signal), so
+# even a SIGKILLed script leaves no server behind.  as_pg is a prefix, not
+# a function: a function run in the background is a subshell, so $! would
+# be that subshell and the server's parent, not the server.
+as_pg=(setpriv --pdeathsig KILL --)
+[[ $(id -u) -eq 0 ]] &&
+    as_pg=(setpriv --pdeathsig KILL --reuid=postgres --regid=postgres --clear-groups --)
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 
 echo "seed $SEED (TORN_SEED=$SEED to replay), work dir $root"
@@ -56,25 +62,26 @@ echo "seed $SEED (TORN_SEED=$SEED to replay), work dir $root"
 # ---------------------------------------------------------------- servers
 RP=$(free_port)
 mkdir -p "$root/redis"
-redis-server --port "$RP" --bind 127.0.0.1 --dir "$root/redis" --save '' --appendonly no \
+setpriv --pdeathsig KILL -- redis-server --port "$RP" --bind 127.0.0.1 --dir "$root/redis" --save '' --appendonly no \
     --requirepass "$SECRET" --daemonize no >"$root/redis/log" 2>&1 &
 server_pids+=($!)
 PP=$(free_port)
 mkdir -p "$root/pg"
 echo "$SECRET" >"$root/pg/pw"
 [[ $(id -u) -eq 0 ]] && chown -R postgres "$root/pg"
-as_pg "$pgbin/initdb" -D "$root/pg/data" -U torn --auth=trust --locale=C -E UTF8 --no-sync \
+"${as_pg[@]}" "$pgbin/initdb" -D "$root/pg/data" -U torn --auth=trust --locale=C -E UTF8 --no-sync \
     >"$root/pg/initdb.log" 2>&1 || { cat "$root/pg/initdb.log"; exit 1; }
 # A password (md5: a scram handshake per connection would dominate the
 # scenarios' short kill delays) on every TCP connection, set in
 # single-user mode before the server starts.
 echo "SET password_encryption = 'md5'; ALTER ROLE torn PASSWORD '$SECRET';" |
-    as_pg "$pgbin/postgres" --single -D "$root/pg/data" postgres >/dev/null 2>&1
+    "${as_pg[@]}" "$pgbin/postgres" --single -D "$root/pg/data" postgres >/dev/null 2>&1
 echo "host all all 127.0.0.1/32 md5" >"$root/pg/data/pg_hba.conf"
-as_pg "$pgbin/postgres" -D "$root/pg/data" -p "$PP" -c listen_addresses=127.0.0.1 \
+"${as_pg[@]}" "$pgbin/postgres" -D "$root/pg/data" -p "$PP" -c listen_addresses=127.0.0.1 \
     -c unix_socket_directories= -c max_connections=200 -c shared_buffers=16MB \
     >"$root/pg/log" 2>&1 &
-server_pids+=($!)
+pg_pid=$!
+server_pids+=($pg_pid)
 for _ in $(seq 100); do
     redis-cli -p "$RP" -a "$SECRET" --no-auth-warning ping >/dev/null 2>&1 &&
         PGPASSWORD=$SECRET "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$PP" && break
@@ -261,7 +268,7 @@ expect "managed postgres, synchronous_commit=on: nothing lost; optimistic-lock o
 # ---------------------------------------------------------------- errors
 HUNG=$(free_port)
 # A server that accepts connections and never answers.
-python3 -c "
+setpriv --pdeathsig KILL -- python3 -c "
 import socket, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('127.0.0.1', $HUNG)); s.listen(64); open('$root/hung.ready', 'w').close()

@@ -90,7 +90,7 @@ run: deps torn
 	./torn run
 
 test: torn unit unit-san $(TEST_DEPS)
-	TORN_BIN=$(CURDIR)/$(BUILD)/torn tests/run.sh $(BUILD)/tests build-san/tests
+	TORN_BIN=$(CURDIR)/$(BUILD)/torn $(if $(filter 1,$(SANITIZE)),TORN_TEST_TIME_SCALE=3) tests/run.sh $(sort $(BUILD)/tests build-san/tests)
 
 bench: torn $(BENCH_DEPS)
 	bench/run.sh

@@ -5,7 +5,8 @@
 # closes with the same line.  Exit 1 if anything failed.
 #
 # Environment: TORN_BIN (the torn binary integration tests use),
-# TORN_TEST_ONLY (a substring: run only matching tests).
+# TORN_TEST_ONLY (a substring: run only matching tests), TORN_TEST_TIME_SCALE
+# (multiply every time limit: `make SANITIZE=1 test` sets 3).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -21,6 +22,7 @@ run_one() {  # name limit_s cmd...
         return
     fi
     local out rc start end
+    limit=$((limit * ${TORN_TEST_TIME_SCALE:-1}))
     out=$(mktemp /tmp/torn-test-out.XXXXXX)
     start=$(date +%s)
     timeout -k 5 "$limit" "$@" >"$out" 2>&1

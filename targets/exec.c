@@ -203,9 +203,10 @@ static int send_line(struct exec_target *x, const char *line, size_t len, uint64
     return TORN_OK;
 }
 
-/* Read one line (malloc'd, no newline) before the deadline. */
-static int recv_line(struct exec_target *x, uint64_t deadline, char **line_out,
-                     struct torn_err *err)
+/* Read one line (malloc'd, no newline) before the deadline; what names
+ * the pending request and its time limit for the timeout message. */
+static int recv_line(struct exec_target *x, uint64_t deadline, const char *what,
+                     char **line_out, struct torn_err *err)
 {
     *line_out = NULL;
     for (;;) {
@@ -235,7 +236,7 @@ static int recv_line(struct exec_target *x, uint64_t deadline, char **line_out,
         }
         now = torn_now_ns();
         if (now >= deadline)
-            return torn_err_set(err, TORN_E_TIMEOUT, "exec adapter did not reply in time");
+            return torn_err_set(err, TORN_E_TIMEOUT, "exec adapter did not reply to %s", what);
         if (poll(&p, 1, (int)((deadline - now) / 1000000ULL) + 1) <= 0)
             continue;
         r = read(x->out, x->buf + x->len, x->cap - x->len);
@@ -311,9 +312,10 @@ static int parse_reply(const char *line, long long id, cJSON **reply_out, struct
 static int call(struct torn_target *t, cJSON *req, cJSON **reply_out, struct torn_err *err)
 {
     struct exec_target *x = X(t);
-    uint64_t deadline = torn_now_ns() + (uint64_t)(t->cfg.timeout_ms > 0 ? t->cfg.timeout_ms : 5000) * 1000000ULL;
+    int timeout_ms = t->cfg.timeout_ms > 0 ? t->cfg.timeout_ms : 5000;
+    uint64_t deadline = torn_now_ns() + (uint64_t)timeout_ms * 1000000ULL;
     long long id = ++x->next_id;
-    char *text, *line = NULL;
+    char *text, *line = NULL, what[96];
     cJSON *reply = NULL;
     int rc, sent = 0;
 
@@ -323,6 +325,11 @@ static int call(struct torn_target *t, cJSON *req, cJSON **reply_out, struct tor
         return rc;
     }
     cJSON_AddNumberToObject(req, "id", (double)id);
+    {
+        const char *op = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(req, "op"));
+        snprintf(what, sizeof what, "request %lld (%.40s) within %d ms", id, op ? op : "?",
+                 timeout_ms);
+    }
     text = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
     if (!text)
@@ -341,7 +348,7 @@ static int call(struct torn_target *t, cJSON *req, cJSON **reply_out, struct tor
     }
     free(text);
     while (rc == 0) {
-        rc = recv_line(x, deadline, &line, err);
+        rc = recv_line(x, deadline, what, &line, err);
         if (rc == 0) {
             rc = parse_reply(line, id, &reply, err);
             free(line);

@@ -2,7 +2,7 @@
 # Integration tests of the exec target: the Python job-store adapter of
 # seed 001 behaves like its C twins (naive FAILS / durable PASSES power-loss
 # and io-errors on torn-fs, durable survives SIGKILLs and concurrent
-# instances), and misbehaving adapters (garbage, wrong reply id, silent,
+# instances), and misbehaving adapters (garbage, wrong reply id, silent, half a line,
 # dead, missing) end in one clear error line and exit 2 within the timeout,
 # never a hang, with no adapter process left.  Closes with "N passed, N failed".
 set -u
@@ -86,6 +86,9 @@ EOF
 cat >"$work/silent.sh" <<'EOF'
 sleep 30
 EOF
+cat >"$work/partial.sh" <<'EOF'
+read -r line; printf '{"in_reply_to":1,"ok":tr'; sleep 30
+EOF
 cat >"$work/dead.sh" <<'EOF'
 exit 3
 EOF
@@ -95,11 +98,12 @@ for line in sys.stdin:
     print(json.dumps({"in_reply_to": json.loads(line)["id"], "ok": True}), flush=True)
 EOF
 declare -A cmd=([garbage]="sh $work/garbage.sh" [wrongid]="$PY $work/wrongid.py"
-    [silent]="sh $work/silent.sh" [dead]="sh $work/dead.sh" [norecord]="$PY $work/norecord.py"
+    [silent]="sh $work/silent.sh" [partial]="sh $work/partial.sh" [dead]="sh $work/dead.sh" [norecord]="$PY $work/norecord.py"
     [missing]="$work/no-such-adapter")
-declare -A msg=([garbage]="non-JSON line" [wrongid]="replied to request" [silent]="did not reply"
+declare -A msg=([garbage]="non-JSON line" [wrongid]="replied to request" [silent]="did not reply to request 1 (reset) within 800 ms"
+    [partial]="did not reply to request 1"
     [dead]="exited 3" [norecord]="no \"record\"" [missing]="exited 127")
-for k in garbage wrongid silent dead norecord missing; do
+for k in garbage wrongid silent partial dead norecord missing; do
     start=$(date +%s)
     timeout -k 2 30 "$TORN" run --quiet --no-color --target "exec:${cmd[$k]}" --scenario crash-midwrite \
         --timeout-ms 800 --set kills=1 --run-dir "$work/r-$k" >"$work/$k.out" 2>&1
@@ -109,7 +113,7 @@ for k in garbage wrongid silent dead norecord missing; do
     check "$k adapter: the error says '${msg[$k]}'" grep -qF "${msg[$k]}" "$work/$k.out"
 done
 sleep 0.3
-check "no misbehaving adapter left running" none_running "$work/([g]arbage|[s]ilent|[w]rongid)"
+check "no misbehaving adapter left running" none_running "$work/([g]arbage|[s]ilent|[p]artial|[w]rongid)"
 
 # --- bad target configuration -----------------------------------------------
 "$TORN" run --target exec: --scenario crash-midwrite >/dev/null 2>"$work/noc.err"

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -249,7 +251,14 @@ static void child_prepare(const struct torn_server *srv, pid_t parent)
     dup2(nul, 0);
     dup2(fd, 1);
     dup2(fd, 2);
-    close_range(3, ~0u, 0);
+    if (srv->lock_fd >= 0 && dup2(srv->lock_fd, 3) == 3) {
+        /* The server inherits the owner lock: its directory is not stale
+         * while any of its processes lives (see sweep_stale). */
+        fcntl(3, F_SETFD, 0);
+        close_range(4, ~0u, 0);
+    } else {
+        close_range(3, ~0u, 0);
+    }
     if (srv->drop_privileges) {
         if (setgroups(0, NULL) != 0 || setgid(srv->gid) != 0 || setuid(srv->uid) != 0) {
             dprintf(2, "torn: cannot switch to uid %ld: %s\n", (long)srv->uid,
@@ -545,6 +554,8 @@ static void server_free(struct torn_server *srv)
 {
     if (!srv)
         return;
+    if (srv->lock_fd >= 0)
+        close(srv->lock_fd);
     free(srv->dir);
     free(srv->data_dir);
     free(srv->log_path);
@@ -553,9 +564,123 @@ static void server_free(struct torn_server *srv)
     free(srv);
 }
 
+/* ---- stale directories of a SIGKILLed torn ---- */
+
+/* 1 when name is "torn-redis-<pid>-<n>" or "torn-pg-<pid>-<n>". */
+static int is_server_dir_name(const char *name)
+{
+    const char *p = strncmp(name, "torn-redis-", 11) == 0 ? name + 11
+                    : strncmp(name, "torn-pg-", 8) == 0  ? name + 8
+                                                         : NULL;
+    size_t n;
+
+    if (!p || !(n = strspn(p, "0123456789")) || p[n] != '-')
+        return 0;
+    p += n + 1;
+    n = strspn(p, "0123456789");
+    return n > 0 && p[n] == '\0';
+}
+
+/* Remove the SysV shared memory segment a SIGKILLed postmaster left behind
+ * (line 7 of postmaster.pid: "key shmid"), if nothing is attached. */
+static void drop_pg_segment(const char *server_dir)
+{
+    char *path = torn_asprintf("%s/data/postmaster.pid", server_dir), line[128];
+    struct shmid_ds ds;
+    long key = 0, id = -1;
+    FILE *f = path ? fopen(path, "r") : NULL;
+
+    for (int i = 0; f && i < 7 && fgets(line, sizeof line, f); i++)
+        if (i == 6 && sscanf(line, "%ld %ld", &key, &id) != 2)
+            id = -1;
+    if (f)
+        fclose(f);
+    free(path);
+    if (id >= 0 && shmctl((int)id, IPC_STAT, &ds) == 0 && ds.shm_nattch == 0 &&
+        (long)ds.shm_perm.__key == key)
+        shmctl((int)id, IPC_RMID, NULL);
+}
+
+/* Remove dir/name if it is a server directory of ours whose owner lock
+ * nobody holds: torn and its server are gone. */
+static void sweep_one(const char *dir, const char *name)
+{
+    char *path = torn_asprintf("%s/%s", dir, name);
+    char *lock = path ? torn_asprintf("%s/owner.lock", path) : NULL;
+    struct stat st;
+    int fd;
+
+    if (lock && lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+        (fd = open(lock, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            drop_pg_segment(path);
+            torn_rmtree(path);
+        }
+        close(fd);
+    }
+    free(lock);
+    free(path);
+}
+
+/* Once per process: sweep <parent of dir>/<any>/torn-{redis,pg}-P-N. */
+static void sweep_stale(const char *dir)
+{
+    static int swept;
+    char *parent = strdup(dir), *slash;
+    DIR *top;
+    struct dirent *e;
+
+    if (swept++ || !parent)
+        goto out;
+    slash = strrchr(parent, '/');
+    if (!slash)
+        snprintf(parent, strlen(parent) + 1, ".");
+    else
+        slash[slash == parent] = '\0'; /* "/x" -> "/" */
+    if (!(top = opendir(parent)))
+        goto out;
+    while ((e = readdir(top))) {
+        char *sub;
+        DIR *d;
+        struct dirent *f;
+
+        if (e->d_name[0] == '.' || (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN))
+            continue;
+        sub = torn_asprintf("%s/%s", parent, e->d_name);
+        d = sub ? opendir(sub) : NULL;
+        while (d && (f = readdir(d)))
+            if (is_server_dir_name(f->d_name))
+                sweep_one(sub, f->d_name);
+        if (d)
+            closedir(d);
+        free(sub);
+    }
+    closedir(top);
+out:
+    free(parent);
+}
+
+/* The owner lock (see sweep_stale); best effort: without it the directory
+ * is simply never swept. */
+static void take_owner_lock(struct torn_server *srv)
+{
+    char *lock = torn_asprintf("%s/owner.lock", srv->dir);
+
+    if (lock)
+        srv->lock_fd = open(lock, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (srv->lock_fd >= 0 && flock(srv->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        close(srv->lock_fd);
+        srv->lock_fd = -1;
+    }
+    if (lock && srv->lock_fd < 0)
+        unlink(lock);
+    free(lock);
+}
+
 /* Create dir, data_dir, log path; chown to the server user. */
 static int make_dirs(struct torn_server *srv, const char *parent, struct torn_err *err)
 {
+    sweep_stale(parent);
     srv->dir = torn_asprintf("%s/torn-%s-%ld-%u", parent,
                              srv->kind == TORN_SERVER_REDIS ? "redis" : "pg", (long)getpid(),
                              server_counter++);
@@ -565,6 +690,7 @@ static int make_dirs(struct torn_server *srv, const char *parent, struct torn_er
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
     if (mkdir(srv->dir, 0711) != 0)
         return torn_err_sys(err, TORN_E_ENV, errno, "cannot create %s", srv->dir);
+    take_owner_lock(srv);
     if (mkdir(srv->data_dir, 0700) != 0)
         return torn_err_sys(err, TORN_E_ENV, errno, "cannot create %s", srv->data_dir);
     if (srv->drop_privileges && chown(srv->data_dir, srv->uid, srv->gid) != 0)
@@ -631,6 +757,7 @@ int torn_server_start(enum torn_server_kind kind, const char *dir, const struct 
     if (!srv)
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
     srv->kind = kind;
+    srv->lock_fd = -1;
     srv->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
     rc = prepare(srv, dir, settings, err);
     for (int attempt = 0; !rc; attempt++) {

@@ -17,7 +17,12 @@
  *
  * A server can never outlive torn: it dies with torn (PR_SET_PDEATHSIG set
  * after any privilege drop), and an exit handler crashes and removes every
- * server still running when torn exits without stopping it.  Helper
+ * server still running when torn exits without stopping it.  Only the
+ * directory of a SIGKILLed torn stays behind; the next torn_server_start
+ * removes it: every server directory holds an owner.lock that torn and the
+ * server keep flock'ed while either lives, and a start sweeps the
+ * directories next to `dir` (<parent of dir>/<any>/torn-{redis,pg}-P-N,
+ * owned by torn's user) whose lock nobody holds any more.  Helper
  * programs (initdb) are in the harness/proc.h registry while they run; a
  * running server is not, because the runner reaps that registry after each
  * scenario and a managed server belongs to the target's setup/teardown.
@@ -65,6 +70,8 @@ struct torn_server {
     int timeout_ms;         /* bound for starts and stops */
     char user[64];          /* Postgres role to connect as ("torn") */
     char dbname[64];        /* Postgres database ("postgres") */
+    int lock_fd;            /* flock'ed dir/owner.lock, -1 if none: held by
+                               torn and inherited by the server (fd 3) */
 };
 
 /* Start a server of `kind` in a new directory under `dir` (which must exist;

@@ -345,6 +345,20 @@ for sig in INT KILL; do  # (SIGTERM takes the same path as SIGINT)
         ok "SIG$sig during managed servers: nothing left running"
     fi
 done
+# The SIGKILLed run's server directory stays behind until a later run that
+# starts a server next to it sweeps it (its owner lock is free once torn and
+# its servers are dead).
+server_dirs() { find "$1" -maxdepth 1 \( -name 'torn-redis-*' -o -name 'torn-pg-*' \); }
+killed_dirs=$(server_dirs "$root/runs/$n")
+"$TORN" run --quiet --run-dir "$root/runs/$((n + 1))" --target redis --scenario optimistic-lock \
+    --set rounds=2 >/dev/null 2>&1
+if [[ -z "$killed_dirs" ]]; then
+    bad "SIGKILL: no server directory to sweep (killed before its server started?)"
+elif [[ -n "$(server_dirs "$root/runs/$n")" ]]; then
+    bad "the SIGKILLed run's server directory was not swept: $(server_dirs "$root/runs/$n")"
+else
+    ok "a later run swept the SIGKILLed run's server directory"
+fi
 left=$(find "$root/runs" -maxdepth 2 \( -name 'torn-redis-*' -o -name 'torn-pg-*' \) \
        -not -path "$root/runs/$n/*" | head -3)
 if [[ -z "$left" ]]; then ok "every finished run removed its server directories"; else bad "left: $left"; fi

@@ -92,9 +92,11 @@ psql_() { PGPASSWORD=$SECRET "$pgbin/psql" -X -q -t -A -h 127.0.0.1 -p "$PP" -U 
 REDIS="redis://:$SECRET@127.0.0.1:$RP/0"
 PG="postgres://torn:$SECRET@127.0.0.1:$PP/postgres"
 
-# Sentinels: same-looking keys/tables outside torn's namespace.
+# Sentinels: same-looking keys/tables outside torn's namespace, including
+# the very names torn would use without its prefix / schema.
 rcli SET sentinel:keep v1 >/dev/null
 rcli SET torn_other:rec:optimistic-lock untouched >/dev/null
+rcli SET rec:optimistic-lock untouched >/dev/null
 rcli HSET sentinel:hash f 1 >/dev/null
 psql_ "CREATE TABLE public.records (id text PRIMARY KEY, version bigint, data jsonb);
        INSERT INTO public.records VALUES ('optimistic-lock', 7, '{\"keep\": true}');
@@ -204,13 +206,14 @@ expect "redis lua with dual=separate: half dual writes" "dual-write=FAIL:both-or
     --target "$REDIS?strategy=lua&dual=separate" --scenario dual-write --set rounds=6
 
 if [[ "$(rcli GET sentinel:keep)" == v1 && "$(rcli GET torn_other:rec:optimistic-lock)" == untouched &&
-      "$(rcli HGET sentinel:hash f)" == 1 ]]; then
+      "$(rcli GET rec:optimistic-lock)" == untouched && "$(rcli HGET sentinel:hash f)" == 1 ]]; then
     ok "redis: sentinel keys outside the namespace untouched"
 else
     bad "redis: sentinel keys changed"
 fi
-left=$(rcli --scan --pattern 'torn_*' | grep -v '^torn_other:' | head -3)
-if [[ -z "$left" ]]; then ok "redis: no namespace left behind"; else bad "redis: left behind: $left"; fi
+left=$(rcli --scan | grep -v -x -e sentinel:keep -e sentinel:hash -e torn_other:rec:optimistic-lock \
+       -e rec:optimistic-lock | head -3)
+if [[ -z "$left" ]]; then ok "redis: nothing but the sentinels left"; else bad "redis: left behind: $left"; fi
 
 # ---------------------------------------------------------------- Postgres
 expect "postgres guarded: every scenario passes" \
@@ -246,7 +249,13 @@ else
     bad "postgres: sentinel rows changed"
 fi
 left=$(psql_ "SELECT string_agg(nspname, ',') FROM pg_namespace WHERE nspname LIKE 'torn%' AND nspname <> 'torn_other'")
-if [[ -z "$left" ]]; then ok "postgres: no schema left behind"; else bad "postgres: left behind: $left"; fi
+tables=$(psql_ "SELECT string_agg(schemaname || '.' || tablename, ',' ORDER BY 1) FROM pg_tables
+                WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")
+if [[ -z "$left" && "$tables" == public.records,torn_other.records ]]; then
+    ok "postgres: no schema or table left behind"
+else
+    bad "postgres: left behind: $left $tables"
+fi
 
 # ---------------------------------------------------------------- managed
 expect "managed redis, no persistence: acknowledged writes lost" \

@@ -315,6 +315,98 @@ static size_t cache_bytes(const struct cache *c)
     return c->n_slots * 2 * sizeof(uint64_t) + c->arena_cap * sizeof(uint64_t);
 }
 
+/* The common key -- no `info` operation linearized, state and m below 2^32,
+ * every linearized definite operation within 64 above m -- is two words,
+ * (state << 32 | m + 1, window of bits m+1 .. m+64), kept inline: a 16-byte
+ * slot instead of an arena entry, a slot and a hash (70-90 bytes).  A set
+ * always takes the same form, so this cache and the general one never hold
+ * the same set.  The slots are split into one small table per 64 values of
+ * m: the search moves slowly along m, so the tables it touches stay in the
+ * processor cache instead of one random miss per state in a table of
+ * hundreds of MiB. */
+struct cblock {
+    uint64_t *slots;     /* pairs; [0] == 0: empty */
+    uint32_t n_slots, n; /* n_slots a power of two (0: not allocated) */
+};
+
+struct ccache {
+    struct cblock *blocks;   /* by m >> 6 */
+    size_t n_blocks;
+    size_t bytes;
+};
+
+static uint64_t ckey_hash(uint64_t k0, uint64_t k1)
+{
+    uint64_t x = k0 ^ (k1 * 0x9E3779B97F4A7C15ULL);
+
+    x ^= x >> 31;
+    x *= 0xBF58476D1CE4E5B9ULL;
+    x ^= x >> 29;
+    return x;
+}
+
+static int cblock_resize(struct cblock *b, uint32_t n_slots)
+{
+    uint64_t *slots = calloc(n_slots, 2 * sizeof *slots);
+
+    if (!slots)
+        return -1;
+    for (uint32_t i = 0; i < b->n_slots; i++) {
+        uint64_t k0 = b->slots[2 * i], k1 = b->slots[2 * i + 1];
+        if (!k0)
+            continue;
+        size_t j = ckey_hash(k0, k1) & (n_slots - 1);
+        while (slots[2 * j])
+            j = (j + 1) & (n_slots - 1);
+        slots[2 * j] = k0;
+        slots[2 * j + 1] = k1;
+    }
+    free(b->slots);
+    b->slots = slots;
+    b->n_slots = n_slots;
+    return 0;
+}
+
+static int ccache_init(struct ccache *c, size_t n_def)
+{
+    memset(c, 0, sizeof *c);
+    c->n_blocks = (n_def >> 6) + 2;
+    c->blocks = calloc(c->n_blocks, sizeof *c->blocks);
+    c->bytes = c->n_blocks * sizeof *c->blocks;
+    return c->blocks ? 0 : -1;
+}
+
+/* Insert (m, k1); 1 if new, 0 if present, -1 ENOMEM. */
+static int ccache_insert(struct ccache *c, uint64_t state, size_t m, uint64_t k1)
+{
+    struct cblock *b = &c->blocks[m >> 6];
+    uint64_t k0 = state << 32 | (m + 1);
+    size_t i, mask;
+
+    if ((b->n + 1) * 4 > b->n_slots * 3) {
+        uint32_t old = b->n_slots, n_slots = old ? old * 2 : 64;
+        if (n_slots == 0 || cblock_resize(b, n_slots) < 0)
+            return -1;
+        c->bytes += (size_t)(n_slots - old) * 2 * sizeof(uint64_t);
+    }
+    mask = b->n_slots - 1;
+    for (i = ckey_hash(k0, k1) & mask; b->slots[2 * i]; i = (i + 1) & mask)
+        if (b->slots[2 * i] == k0 && b->slots[2 * i + 1] == k1)
+            return 0;
+    b->slots[2 * i] = k0;
+    b->slots[2 * i + 1] = k1;
+    b->n++;
+    return 1;
+}
+
+static void ccache_free(struct ccache *c)
+{
+    for (size_t i = 0; c->blocks && i < c->n_blocks; i++)
+        free(c->blocks[i].slots);
+    free(c->blocks);
+    memset(c, 0, sizeof *c);
+}
+
 /* ---- the search ---- */
 
 struct frame {
@@ -328,7 +420,9 @@ struct run {
     uint64_t *def_bits, *info_bits;   /* linearized sets */
     size_t m, top;                     /* first unlinearized definite; highest linearized + 1 */
     uint64_t *key;                     /* scratch */
+    size_t n_info_lin;                 /* info operations linearized */
     struct cache cache;
+    struct ccache ccache;
     struct frame *stack;
     size_t sp, best_valid;
 };
@@ -349,10 +443,25 @@ static size_t make_key(struct run *r, int64_t state)
     return n;
 }
 
+/* Remember (the linearized set, state); 1 if new, 0 if seen, -1 ENOMEM. */
+static int remember(struct run *r, int64_t state)
+{
+    if (r->n_info_lin == 0 && state >= 0 && state < ((int64_t)1 << 32) &&
+        r->m + 1 < ((size_t)1 << 32) && r->top <= r->m + 65) {
+        size_t b = r->m + 1, w = b >> 6, sh = b & 63;
+        uint64_t win = r->def_bits[w] >> sh;
+        if (sh && r->top > (w + 1) << 6)
+            win |= r->def_bits[w + 1] << (64 - sh);
+        return ccache_insert(&r->ccache, (uint64_t)state, r->m, win);
+    }
+    return cache_insert(&r->cache, r->key, make_key(r, state));
+}
+
 static void mark(struct run *r, const struct lop *op)
 {
     if (!op->known) {
         r->info_bits[op->slot >> 6] |= 1ULL << (op->slot & 63);
+        r->n_info_lin++;
         return;
     }
     r->def_bits[op->slot >> 6] |= 1ULL << (op->slot & 63);
@@ -366,6 +475,7 @@ static void unmark(struct run *r, const struct lop *op)
 {
     if (!op->known) {
         r->info_bits[op->slot >> 6] &= ~(1ULL << (op->slot & 63));
+        r->n_info_lin--;
         return;
     }
     r->def_bits[op->slot >> 6] &= ~(1ULL << (op->slot & 63));
@@ -471,7 +581,8 @@ static uint64_t now_ns(void)
 static int over_bounds(struct run *r)
 {
     struct lin *L = r->L;
-    size_t mem = cache_bytes(&r->cache) + torn_intern_bytes(L->vals);
+    size_t mem = cache_bytes(&r->cache) + r->ccache.bytes +
+                 torn_intern_bytes(L->vals);
 
     if (mem > L->mem_peak)
         L->mem_peak = mem;
@@ -516,7 +627,7 @@ static int walk(struct run *r, struct node *head)
                 return S_NOMEM;
             if (ok) {
                 mark(r, op);
-                int fresh = cache_insert(&r->cache, r->key, make_key(r, next));
+                int fresh = remember(r, next);
                 if (fresh < 0)
                     return S_NOMEM;
                 if (fresh) {
@@ -565,11 +676,13 @@ static int search_run(struct lin *L, struct search *S)
     S->best = malloc((n + 1) * sizeof *S->best);
     nodes = calloc(2 * n + 1, sizeof *nodes);
     order = malloc((2 * n + 1) * sizeof *order);
-    r.def_bits = calloc(words_def, sizeof *r.def_bits);
+    r.def_bits = calloc(words_def + 2, sizeof *r.def_bits);   /* + the window's reach */
     r.info_bits = calloc(words_info, sizeof *r.info_bits);
     r.key = malloc((words_def + words_info + 4) * sizeof *r.key);
     r.stack = malloc((n + 1) * sizeof *r.stack);
     if (!S->best || !nodes || !order || !r.def_bits || !r.info_bits || !r.key || !r.stack)
+        goto out;
+    if (ccache_init(&r.ccache, S->n_def) < 0)
         goto out;
     /* Number definite operations by call time, info ones apart. */
     sort_by_call(S->ops, n);
@@ -604,6 +717,7 @@ out:
     free(r.key);
     free(r.stack);
     cache_free(&r.cache);
+    ccache_free(&r.ccache);
     return rc;
 }
 

@@ -374,27 +374,20 @@ void torn_check_to_result(const struct torn_check_result *res, const struct torn
 
 /* ---- for scenarios ---- */
 
-/* Drop operations invoked and events before t0 (another scenario's). */
+/* Drop operations invoked and events before t0 (another scenario's); their
+ * values stay in the history's table until torn_hist_free. */
 static void keep_since(struct torn_hist *h, uint64_t t0)
 {
     size_t k = 0;
 
-    for (size_t i = 0; i < h->n_ops; i++) {
-        if (h->ops[i].t_invoke >= t0) {
+    for (size_t i = 0; i < h->n_ops; i++)
+        if (h->ops[i].t_invoke >= t0)
             h->ops[k++] = h->ops[i];
-        } else {
-            cJSON_Delete(h->ops[i].input);
-            cJSON_Delete(h->ops[i].output);
-        }
-    }
     h->n_ops = k;
     k = 0;
-    for (size_t i = 0; i < h->n_events; i++) {
+    for (size_t i = 0; i < h->n_events; i++)
         if (h->events[i].t >= t0)
             h->events[k++] = h->events[i];
-        else
-            cJSON_Delete(h->events[i].value);
-    }
     h->n_events = k;
 }
 

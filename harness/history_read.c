@@ -7,7 +7,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,8 +16,18 @@
 #include "err.h"
 #include "util.h"
 
+/* Distinct values by structure: open addressing over ids. */
+struct vtab {
+    cJSON **vals;         /* by id; owned */
+    uint64_t *hashes;     /* by id */
+    size_t n, cap;
+    uint32_t *slots;      /* id + 1, 0 = empty */
+    size_t n_slots;       /* power of two */
+};
+
 struct torn_hist_strs {
     struct torn_intern *tab;
+    struct vtab values;
 };
 
 /* One parsed line before pairing. */
@@ -27,7 +36,8 @@ struct raw {
     long long process;
     const char *f;
     const char *key;
-    cJSON *value;         /* owned until moved into an op/event */
+    uint32_t key_id;
+    uint32_t value;       /* interned value id, TORN_HIST_NONE */
     int has_time;
     uint64_t t;
 };
@@ -53,6 +63,9 @@ struct parser {
     struct pmap open;
     int clock_known;      /* 0 undecided, 1 times present, -1 times absent */
     size_t line;
+    enum torn_hist_format fmt;  /* AUTO until the first line that is not blank */
+    char *copy;           /* a NUL-terminated copy of a Jepsen line */
+    size_t copy_cap;
 };
 
 const char *torn_hist_outcome_name(enum torn_outcome o)
@@ -238,14 +251,172 @@ static int bad(struct parser *p, const char *fmt, const char *what)
                         what ? what : "");
 }
 
-static const char *intern(struct parser *p, const char *s)
+static const char *intern(struct parser *p, const char *s, uint32_t *id_out)
 {
     int64_t id;
 
     if (!s)
         return NULL;
     id = torn_intern_id(p->h->strs->tab, s, strlen(s));
-    return id < 0 ? NULL : torn_intern_str(p->h->strs->tab, id);
+    if (id < 0 || id >= (int64_t)TORN_HIST_NONE)
+        return NULL;
+    if (id_out)
+        *id_out = (uint32_t)id;
+    return torn_intern_str(p->h->strs->tab, id);
+}
+
+/* ---- values, interned by structure ---- */
+
+static uint64_t mix(uint64_t h, uint64_t x)
+{
+    h ^= x + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
+    return h * 0xFF51AFD7ED558CCDULL;
+}
+
+static uint64_t str_hash(uint64_t h, const char *s)
+{
+    return s ? torn_fnv1a(h, s, strlen(s)) : mix(h, 1);
+}
+
+/* A hash of v's type, numbers (bit for bit), strings, member names and
+ * order; depth is bounded by the parsers (cJSON 1000, EDN 64). */
+static uint64_t value_hash(const cJSON *v, uint64_t h)
+{
+    uint64_t bits;
+
+    for (; v; v = v->next) {
+        h = mix(h, (uint64_t)(v->type & 0xFF));
+        h = str_hash(h, v->string);
+        if (cJSON_IsNumber(v)) {
+            double d = v->valuedouble;
+            memcpy(&bits, &d, sizeof bits);
+            h = mix(h, bits);
+        } else if (cJSON_IsString(v) || cJSON_IsRaw(v)) {
+            h = str_hash(h, v->valuestring);
+        } else if (v->child) {
+            h = mix(value_hash(v->child, h), 2);
+        }
+    }
+    return h;
+}
+
+static int same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Equal in type, number bits, strings, member names and order (siblings too). */
+static int value_same(const cJSON *a, const cJSON *b)
+{
+    for (; a && b; a = a->next, b = b->next) {
+        if ((a->type & 0xFF) != (b->type & 0xFF) || !same_str(a->string, b->string))
+            return 0;
+        if (cJSON_IsNumber(a)) {
+            if (memcmp(&a->valuedouble, &b->valuedouble, sizeof a->valuedouble) != 0)
+                return 0;
+        } else if (cJSON_IsString(a) || cJSON_IsRaw(a)) {
+            if (!same_str(a->valuestring, b->valuestring))
+                return 0;
+        } else if (!value_same(a->child, b->child)) {
+            return 0;
+        }
+    }
+    return !a && !b;
+}
+
+static void vtab_free(struct vtab *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        cJSON_Delete(t->vals[i]);
+    free(t->vals);
+    free(t->hashes);
+    free(t->slots);
+    memset(t, 0, sizeof *t);
+}
+
+static int vtab_rehash(struct vtab *t, size_t n_slots)
+{
+    uint32_t *slots = calloc(n_slots, sizeof *slots);
+
+    if (!slots)
+        return -1;
+    for (size_t id = 0; id < t->n; id++) {
+        size_t i = t->hashes[id] & (n_slots - 1);
+        while (slots[i])
+            i = (i + 1) & (n_slots - 1);
+        slots[i] = (uint32_t)id + 1;
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->n_slots = n_slots;
+    return 0;
+}
+
+/* The id of v (detached, owned by the caller until this returns): an equal
+ * value already stored keeps its id and v is deleted, else v is stored.
+ * TORN_HIST_NONE for NULL; -1 on ENOMEM (v deleted). */
+static int64_t vtab_take(struct vtab *t, cJSON *v)
+{
+    uint64_t hash;
+    size_t i;
+
+    if (!v)
+        return TORN_HIST_NONE;
+    v->next = v->prev = NULL;
+    hash = value_hash(v, 0x1234567);
+    hash ^= hash >> 29;             /* the table indexes by the low bits */
+    hash *= 0xBF58476D1CE4E5B9ULL;
+    hash ^= hash >> 32;
+    if ((t->n + 1) * 2 > t->n_slots && (t->n + 1 >= TORN_HIST_NONE ||
+                                        vtab_rehash(t, t->n_slots ? t->n_slots * 2 : 1024) < 0))
+        goto nomem;
+    for (i = hash & (t->n_slots - 1); t->slots[i]; i = (i + 1) & (t->n_slots - 1)) {
+        uint32_t id = t->slots[i] - 1;
+        if (t->hashes[id] == hash && value_same(t->vals[id], v)) {
+            cJSON_Delete(v);
+            return id;
+        }
+    }
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 256;
+        cJSON **vals = realloc(t->vals, cap * sizeof *vals);
+        uint64_t *hashes = vals ? realloc(t->hashes, cap * sizeof *hashes) : NULL;
+        if (vals)
+            t->vals = vals;
+        if (!hashes)
+            goto nomem;
+        t->hashes = hashes;
+        t->cap = cap;
+    }
+    t->vals[t->n] = v;
+    t->hashes[t->n] = hash;
+    t->slots[i] = (uint32_t)t->n + 1;
+    return (int64_t)t->n++;
+nomem:
+    cJSON_Delete(v);
+    return -1;
+}
+
+const struct cJSON *torn_hist_value(const struct torn_hist *h, uint32_t id)
+{
+    return id < h->n_values ? h->strs->values.vals[id] : NULL;
+}
+
+/* The (stable) tree of a value id, NULL for TORN_HIST_NONE. */
+static const cJSON *vptr(const struct torn_hist *h, uint32_t id)
+{
+    return id == TORN_HIST_NONE ? NULL : h->strs->values.vals[id];
+}
+
+/* Store v as r->value; 0 or TORN_E_NOMEM. */
+static int take_value(struct parser *p, struct raw *r, cJSON *v)
+{
+    int64_t id = vtab_take(&p->h->strs->values, v);
+
+    if (id < 0)
+        return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
+    r->value = (uint32_t)id;
+    return TORN_OK;
 }
 
 /* The slot of proc, claimed when new (the caller reserved room). */
@@ -322,10 +493,9 @@ static int add_event(struct parser *p, struct raw *r)
     e->process = r->process;
     e->f = r->f;
     e->key = r->key;
-    e->value = r->value;
+    e->value = vptr(h, r->value);
     e->t = r->t;
     e->line = p->line;
-    r->value = NULL;
     return TORN_OK;
 }
 
@@ -348,12 +518,14 @@ static int add_invoke(struct parser *p, struct raw *r)
     op->process = r->process;
     op->f = r->f;
     op->key = r->key;
-    op->input = r->value;
+    op->key_id = r->key ? r->key_id : TORN_HIST_NONE;
+    op->input_id = r->value;
+    op->input = vptr(h, r->value);
+    op->output_id = TORN_HIST_NONE;
     op->outcome = TORN_OUT_INFO;
     op->t_invoke = r->t;
     op->t_complete = TORN_HIST_NEVER;
     op->line_invoke = p->line;
-    r->value = NULL;
     *slot = h->n_ops;
     return TORN_OK;
 }
@@ -382,12 +554,14 @@ static int add_completion(struct parser *p, struct raw *r)
         return bad(p, "completion time is before its invoke", NULL);
     op->outcome = r->kind == RK_OK ? TORN_OUT_OK : r->kind == RK_FAIL ? TORN_OUT_FAIL
                                                                       : TORN_OUT_INFO;
-    op->output = r->value;
+    op->output_id = r->value;
+    op->output = vptr(p->h, r->value);
     op->t_complete = r->t;
     op->line_complete = p->line;
-    if (r->key && !op->key)
+    if (r->key && !op->key) {
         op->key = r->key;
-    r->value = NULL;
+        op->key_id = r->key_id;
+    }
     *slot = 0;   /* no open operation */
     return TORN_OK;
 }
@@ -400,51 +574,89 @@ static int kind_of(const char *s)
     return -1;
 }
 
+/* The fields of o, each the first member of its name, in one pass over the
+ * members (a line has a handful; five lookups by name cost five passes). */
+struct fields {
+    cJSON *type, *proc, *f, *key, *time, *value;
+};
+
+static void find_fields(cJSON *o, struct fields *fl)
+{
+    memset(fl, 0, sizeof *fl);
+    for (cJSON *c = o->child; c; c = c->next) {
+        const char *n = c->string;
+        cJSON **slot = NULL;
+        if (!n)
+            continue;
+        switch (n[0]) {
+        case 't':
+            slot = !strcmp(n, "type") ? &fl->type : !strcmp(n, "time") ? &fl->time : NULL;
+            break;
+        case 'p':
+            slot = !strcmp(n, "process") ? &fl->proc : NULL;
+            break;
+        case 'f':
+            slot = !n[1] ? &fl->f : NULL;
+            break;
+        case 'k':
+            slot = !strcmp(n, "key") ? &fl->key : NULL;
+            break;
+        case 'v':
+            slot = !strcmp(n, "value") ? &fl->value : NULL;
+            break;
+        default:
+            break;
+        }
+        if (slot && !*slot)
+            *slot = c;
+    }
+}
+
 /* Fill r from a parsed object (torn JSON or an EDN map: same field names). */
 static int raw_from_object(struct parser *p, cJSON *o, struct raw *r)
 {
-    cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
-    cJSON *proc = cJSON_GetObjectItemCaseSensitive(o, "process");
-    cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "f");
-    cJSON *key = cJSON_GetObjectItemCaseSensitive(o, "key");
-    cJSON *time = cJSON_GetObjectItemCaseSensitive(o, "time");
+    struct fields fl;
     char num[32];
 
     memset(r, 0, sizeof *r);
+    r->value = TORN_HIST_NONE;
     if (!cJSON_IsObject(o))
         return bad(p, "not a JSON object", NULL);
-    if (!cJSON_IsString(type) || (r->kind = kind_of(type->valuestring)) < 0)
+    find_fields(o, &fl);
+    if (!cJSON_IsString(fl.type) || (r->kind = kind_of(fl.type->valuestring)) < 0)
         return bad(p, "field \"type\" must be one of invoke, ok, fail, info, fault, notify", NULL);
-    if (cJSON_IsNumber(proc)) {
-        if (proc->valuedouble != floor(proc->valuedouble) || fabs(proc->valuedouble) > 9e15)
+    if (cJSON_IsNumber(fl.proc)) {
+        double d = fl.proc->valuedouble;
+        if (d != floor(d) || fabs(d) > 9e15)
             return bad(p, "field \"process\" must be an integer", NULL);
-        r->process = (long long)proc->valuedouble;
-    } else if (cJSON_IsString(proc) && r->kind >= RK_FAULT) {
+        r->process = (long long)d;
+    } else if (cJSON_IsString(fl.proc) && r->kind >= RK_FAULT) {
         r->process = -1;                 /* e.g. Jepsen's :nemesis */
-    } else if (proc || r->kind < RK_FAULT) {
+    } else if (fl.proc || r->kind < RK_FAULT) {
         return bad(p, "field \"process\" must be an integer", NULL);
     }
-    if (f && !cJSON_IsString(f))
+    if (fl.f && !cJSON_IsString(fl.f))
         return bad(p, "field \"f\" must be a string", NULL);
-    if (!f && r->kind == RK_INVOKE)
+    if (!fl.f && r->kind == RK_INVOKE)
         return bad(p, "an invoke needs field \"f\"", NULL);
-    if (key && !(cJSON_IsString(key) || cJSON_IsNumber(key) || cJSON_IsNull(key)))
+    if (fl.key && !(cJSON_IsString(fl.key) || cJSON_IsNumber(fl.key) || cJSON_IsNull(fl.key)))
         return bad(p, "field \"key\" must be a string or a number", NULL);
-    if (cJSON_IsNumber(key))
-        snprintf(num, sizeof num, "%.17g", key->valuedouble);
-    if (time) {
-        if (!cJSON_IsNumber(time) || time->valuedouble < 0 || time->valuedouble > 1.8e19)
+    if (cJSON_IsNumber(fl.key))
+        snprintf(num, sizeof num, "%.17g", fl.key->valuedouble);
+    if (fl.time) {
+        if (!cJSON_IsNumber(fl.time) || fl.time->valuedouble < 0 ||
+            fl.time->valuedouble > 1.8e19)
             return bad(p, "field \"time\" must be a non-negative number of nanoseconds", NULL);
         r->has_time = 1;
-        r->t = (uint64_t)time->valuedouble;
+        r->t = (uint64_t)fl.time->valuedouble;
     }
-    r->f = f ? intern(p, f->valuestring) : NULL;
-    r->key = cJSON_IsString(key) ? intern(p, key->valuestring)
-             : cJSON_IsNumber(key) ? intern(p, num) : NULL;
-    if ((f && !r->f) || (cJSON_IsString(key) && !r->key))
+    r->f = fl.f ? intern(p, fl.f->valuestring, NULL) : NULL;
+    r->key = cJSON_IsString(fl.key)   ? intern(p, fl.key->valuestring, &r->key_id)
+             : cJSON_IsNumber(fl.key) ? intern(p, num, &r->key_id)
+                                      : NULL;
+    if ((fl.f && !r->f) || ((cJSON_IsString(fl.key) || cJSON_IsNumber(fl.key)) && !r->key))
         return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
-    r->value = cJSON_DetachItemFromObjectCaseSensitive(o, "value");
-    return TORN_OK;
+    return fl.value ? take_value(p, r, cJSON_DetachItemViaPointer(o, fl.value)) : TORN_OK;
 }
 
 /* `INFO  jepsen.util - 3\t:invoke\t:cas\t[1 4]` */
@@ -455,6 +667,7 @@ static int raw_from_log(struct parser *p, const char *line, struct raw *r)
     int rc = TORN_OK;
 
     memset(r, 0, sizeof *r);
+    r->value = TORN_HIST_NONE;
     if (!s) {
         r->kind = RK_SKIP;   /* other log lines (start-up, nemesis chatter) */
         return TORN_OK;
@@ -485,13 +698,15 @@ static int raw_from_log(struct parser *p, const char *line, struct raw *r)
     }
     s = edn_ws(s);
     if (*s) {
-        r->value = torn_edn_parse(s, &s);
-        if (!r->value) {
+        cJSON *v = torn_edn_parse(s, &s);
+        if (!v) {
             rc = bad(p, "cannot parse the value: ", s);
             goto out;
         }
+        if ((rc = take_value(p, r, v)) != TORN_OK)
+            goto out;
     }
-    r->f = intern(p, f->valuestring);
+    r->f = intern(p, f->valuestring, NULL);
     if (!r->f)
         rc = torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
 out:
@@ -576,137 +791,183 @@ static int cmp_event(const void *a, const void *b)
     return x->line < y->line ? -1 : x->line > y->line;
 }
 
-static int parse_all(struct parser *p, const char *buf, size_t len, enum torn_hist_format fmt)
+/* One line buf[0..n) (n > 0, trailing blanks removed, not a comment). */
+static int parse_one(struct parser *p, const char *buf, size_t n)
+{
+    struct raw r;
+    int rc;
+
+    if (memchr(buf, '\0', n))
+        return bad(p, "NUL byte in line", NULL);
+    if (p->fmt == TORN_HIST_AUTO)
+        p->fmt = guess(buf, n);
+    if (p->fmt == TORN_HIST_TORN) {
+        /* cJSON takes a length: parse in place. */
+        rc = parse_line(p, p->fmt, buf, n, &r);
+    } else {
+        if (n + 1 > p->copy_cap) {
+            char *nb = realloc(p->copy, n + 1);
+            if (!nb)
+                return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
+            p->copy = nb;
+            p->copy_cap = n + 1;
+        }
+        memcpy(p->copy, buf, n);
+        p->copy[n] = '\0';
+        rc = parse_line(p, p->fmt, p->copy, n, &r);
+    }
+    return rc == TORN_OK ? take(p, &r) : rc;
+}
+
+/* Parse the complete lines of buf[0..len), and the last one too when final
+ * (end of input); *used_out = the bytes consumed (the rest is a partial line). */
+static int parse_lines(struct parser *p, const char *buf, size_t len, int final, size_t *used_out)
 {
     size_t pos = 0;
-    char *line = NULL;
-    size_t line_cap = 0;
     int rc = TORN_OK;
 
     while (pos < len && rc == TORN_OK) {
         const char *nl = memchr(buf + pos, '\n', len - pos);
         size_t end = nl ? (size_t)(nl - buf) : len, n = end - pos;
-        struct raw r;
 
-        memset(&r, 0, sizeof r);
+        if (!nl && !final)
+            break;
         p->line++;
         while (n && isspace((unsigned char)buf[pos + n - 1]))
             n--;
-        if (n == 0 || buf[pos] == '#') {
-            pos = end + 1;
-            continue;
-        }
-        if (memchr(buf + pos, '\0', n)) {
-            rc = bad(p, "NUL byte in line", NULL);
-            break;
-        }
-        if (fmt == TORN_HIST_TORN) {
-            /* cJSON takes a length: parse in place (the buffer may be a mapping). */
-            rc = parse_line(p, fmt, buf + pos, n, &r);
-        } else {
-            if (n + 1 > line_cap) {
-                char *nb = realloc(line, line_cap = n + 1);
-                if (!nb) {
-                    rc = torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
-                    break;
-                }
-                line = nb;
-            }
-            memcpy(line, buf + pos, n);
-            line[n] = '\0';
-            rc = parse_line(p, fmt, line, n, &r);
-        }
-        if (rc == TORN_OK)
-            rc = take(p, &r);
-        cJSON_Delete(r.value);
+        if (n && buf[pos] != '#')
+            rc = parse_one(p, buf + pos, n);
         pos = end + 1;
     }
-    free(line);
+    *used_out = pos < len ? pos : len;
     return rc;
 }
 
-int torn_hist_parse(const char *buf, size_t len, const char *name, enum torn_hist_format fmt,
-                    struct torn_hist **out, struct torn_err *err)
+static int parser_begin(struct parser *p, const char *name, enum torn_hist_format fmt,
+                        struct torn_err *err)
 {
-    struct parser p;
     struct torn_hist *h;
-    int rc;
 
-    *out = NULL;
-    memset(&p, 0, sizeof p);
+    memset(p, 0, sizeof *p);
+    p->err = err;
+    p->fmt = fmt;
     h = calloc(1, sizeof *h);
     if (!h || !(h->strs = calloc(1, sizeof *h->strs)) || !(h->strs->tab = torn_intern_new()) ||
         !(h->name = strdup(name ? name : "history"))) {
         torn_hist_free(h);
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
     }
-    p.h = h;
-    p.err = err;
-    if (fmt == TORN_HIST_AUTO)
-        fmt = guess(buf, len);
-    rc = parse_all(&p, buf, len, fmt);
-    free(p.open.proc);
-    free(p.open.idx);
-    free(p.open.used);
+    p->h = h;
+    return TORN_OK;
+}
+
+/* Sort by cmp unless already in order (torn writes invokes in time order). */
+static void sort_if_needed(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    const char *b = base;
+
+    for (size_t i = 1; i < n; i++)
+        if (cmp(b + (i - 1) * size, b + i * size) > 0) {
+            qsort(base, n, size, cmp);
+            return;
+        }
+}
+
+/* Finish after rc (the parse result): *out gets the history or NULL. */
+static int parser_end(struct parser *p, int rc, struct torn_hist **out)
+{
+    struct torn_hist *h = p->h;
+
+    free(p->open.proc);
+    free(p->open.idx);
+    free(p->open.used);
+    free(p->copy);
     if (rc == TORN_OK && h->n_ops == 0 && h->n_events == 0)
-        rc = torn_err_set(err, TORN_E_CONFIG, "%s: no operations found (is it a %s history?)",
-                          h->name, fmt == TORN_HIST_TORN ? "torn JSON-lines" : "Jepsen");
+        rc = torn_err_set(p->err, TORN_E_CONFIG, "%s: no operations found (is it a %s history?)",
+                          h->name, p->fmt == TORN_HIST_TORN ? "torn JSON-lines" : "Jepsen");
     if (rc != TORN_OK) {
         torn_hist_free(h);
         return rc;
     }
-    h->clockless = p.clock_known <= 0;
-    if (h->n_ops)
-        qsort(h->ops, h->n_ops, sizeof *h->ops, cmp_op);
-    if (h->n_events)
-        qsort(h->events, h->n_events, sizeof *h->events, cmp_event);
+    h->clockless = p->clock_known <= 0;
+    h->n_values = h->strs->values.n;
+    h->n_strs = torn_intern_count(h->strs->tab);
+    sort_if_needed(h->ops, h->n_ops, sizeof *h->ops, cmp_op);
+    sort_if_needed(h->events, h->n_events, sizeof *h->events, cmp_event);
     *out = h;
     return TORN_OK;
 }
 
-/* Map a regular file read-only (no copy of a large history); 0 and
- * *map_out/len_out, or -1 (caller falls back to reading). */
-static int map_file(const char *path, const char **map_out, size_t *len_out)
+int torn_hist_parse(const char *buf, size_t len, const char *name, enum torn_hist_format fmt,
+                    struct torn_hist **out, struct torn_err *err)
 {
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    void *m;
+    struct parser p;
+    size_t used;
+    int rc;
 
-    if (fd < 0)
-        return -1;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
-        close(fd);
-        return -1;
+    *out = NULL;
+    if ((rc = parser_begin(&p, name, fmt, err)) != TORN_OK)
+        return rc;
+    rc = parse_lines(&p, buf, len, 1, &used);
+    return parser_end(&p, rc, out);
+}
+
+#define READ_CHUNK ((size_t)1 << 20)
+
+/* Read fd in chunks and parse the lines as they come: the history's memory
+ * is the operations, not the file (a 10M-operation file is 2 GB). */
+static int parse_fd(struct parser *p, int fd, const char *path)
+{
+    size_t cap = READ_CHUNK, have = 0, used;
+    char *buf = malloc(cap);
+    int rc = TORN_OK, eof = 0;
+
+    if (!buf)
+        return torn_err_set(p->err, TORN_E_NOMEM, "%s: out of memory", path);
+    while (rc == TORN_OK && !eof) {
+        if (cap - have < READ_CHUNK / 2) {      /* a line longer than the buffer */
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                rc = torn_err_set(p->err, TORN_E_NOMEM, "%s: out of memory", path);
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t n = read(fd, buf + have, cap - have);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = torn_err_sys(p->err, TORN_E_IO, errno, "read %s", path);
+            break;
+        }
+        eof = n == 0;
+        have += (size_t)n;
+        rc = parse_lines(p, buf, have, eof, &used);
+        memmove(buf, buf + used, have - used);
+        have -= used;
     }
-    m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (m == MAP_FAILED)
-        return -1;
-    madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
-    *map_out = m;
-    *len_out = (size_t)st.st_size;
-    return 0;
+    free(buf);
+    return rc;
 }
 
 int torn_hist_read(const char *path, enum torn_hist_format fmt, struct torn_hist **out,
                    struct torn_err *err)
 {
-    const char *map;
-    char *buf;
-    size_t len;
-    int rc;
+    struct parser p;
+    int fd, rc, e;
 
     *out = NULL;
-    if (map_file(path, &map, &len) == 0) {
-        rc = torn_hist_parse(map, len, path, fmt, out, err);
-        munmap((void *)map, len);
-        return rc;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        e = errno;
+        return torn_err_sys(err, e == ENOENT ? TORN_E_NOTFOUND : TORN_E_IO, e, "%s", path);
     }
-    rc = torn_read_file(path, &buf, &len, err);
-    if (rc != TORN_OK)
-        return rc;
-    rc = torn_hist_parse(buf, len, path, fmt, out, err);
-    free(buf);
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    rc = parser_begin(&p, path, fmt, err);
+    if (rc == TORN_OK)
+        rc = parser_end(&p, parse_fd(&p, fd, path), out);
+    close(fd);
     return rc;
 }
 
@@ -714,16 +975,12 @@ void torn_hist_free(struct torn_hist *h)
 {
     if (!h)
         return;
-    for (size_t i = 0; i < h->n_ops; i++) {
-        cJSON_Delete(h->ops[i].input);
-        cJSON_Delete(h->ops[i].output);
-    }
-    for (size_t i = 0; i < h->n_events; i++)
-        cJSON_Delete(h->events[i].value);
     free(h->ops);
     free(h->events);
-    if (h->strs)
+    if (h->strs) {
         torn_intern_free(h->strs->tab);
+        vtab_free(&h->strs->values);
+    }
     free(h->strs);
     free(h->name);
     free(h);

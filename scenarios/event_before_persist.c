@@ -76,15 +76,18 @@ static int consistent(const struct ebp *p, const struct watch *w, const cJSON *r
     return st && strcmp(st, p->failed) == 0 && has(rec, "error");
 }
 
-static void describe(const cJSON *rec, int rc, const struct torn_err *err, char *buf, size_t len)
+/* The stale read, naming the field the event promised: results after a
+ * completion event, error after a failure event. */
+static void describe(const struct watch *w, const cJSON *rec, int rc, const struct torn_err *err,
+                     char *buf, size_t len)
 {
     const char *st = torn_record_str(rec, "status");
+    const char *field = w->kind == EV_COMPLETED ? "results" : "error";
     if (rc)
         snprintf(buf, len, "read failed: %.90s", err->msg);
     else
-        snprintf(buf, len, "status %s, %s, version %lld", st ? st : "(none)",
-                 has(rec, "results") ? "results present" : "no results",
-                 torn_record_version(rec));
+        snprintf(buf, len, "status %s, %s %s, version %lld", st ? st : "(none)",
+                 has(rec, field) ? "with" : "no", field, torn_record_version(rec));
 }
 
 /* Check version/_updated_at monotonicity across this job's reads. */
@@ -134,7 +137,7 @@ static void reread(struct torn_ctx *ctx, struct torn_target *t, const struct ebp
         } else if (!ok) {
             if (!w->stale++) {
                 w->first_stale_ns = now - w->t_event;
-                describe(rec, rc, &err, w->first_bad, sizeof w->first_bad);
+                describe(w, rec, rc, &err, w->first_bad, sizeof w->first_bad);
             }
             w->last_stale_ns = now - w->t_event;
         }

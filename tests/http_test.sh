@@ -229,6 +229,48 @@ start hole "$torn" proxy --name hole --listen 127.0.0.1:0 --upstream "$up" --tox
 MAX_MS=3000 run_torn 2 'no answer in time' "blackhole between torn and the service: exit 2, bounded" \
     --target "http://127.0.0.1:$(port_of hole)" "${common[@]}" --seed 8 --timeout-ms 800
 
+# --- the other criteria each FAIL a broken service (checkers proven both ways) ---
+service two-writes --fail-every 2
+run_torn 1 'failed-half-written' "failure path in two writes FAILS failed-half-written (seed 9)" \
+    --target "$svc" "${common[@]}" --set jobs=8 --seed 9
+# A fake SSE service whose record is completed with results, but whose
+# version goes back (or rises while _updated_at goes back) between reads.
+cat >"$tmp/fake_sse.py" <<'PY'
+import itertools, json, sys
+from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+mode, reads = sys.argv[1], itertools.count()
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def reply(self, code, obj, ctype="application/json"):
+        b = (obj if isinstance(obj, str) else json.dumps(obj)).encode()
+        self.send_response(code); self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(b))); self.end_headers(); self.wfile.write(b)
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.reply(200, {"research_id": "j%d" % next(reads)})
+    def do_GET(self):
+        if self.path.startswith("/events/"):
+            self.reply(200, 'data: {"type":"RESEARCH_COMPLETED"}\n\n', "text/event-stream")
+            return
+        n = next(reads)
+        v, t = {"version-back": (5 - n % 2, n), "updated-back": (n, 1000 - n)}.get(mode, (n, n))
+        self.reply(200, {"status": "completed", "results": ["r"], "version": v,
+                         "_updated_at": "2026-01-01T00:%02d:%02d" % divmod(t % 3600, 60)})
+s = ThreadingHTTPServer(("127.0.0.1", 0), H)
+print("listening on 127.0.0.1:%d" % s.server_address[1], flush=True)
+s.serve_forever()
+PY
+declare -A fake_want=([version-back]="1 went from 5 back to 4" [updated-back]="1 _updated_at went back"
+    [both-rise]="0 PASS")
+for m in version-back updated-back both-rise; do
+    start fake python3 "$tmp/fake_sse.py" "$m" || continue
+    run_torn ${fake_want[$m]%% *} "${fake_want[$m]#* }" "fake SSE service, $m: ${fake_want[$m]#* }" \
+        --target "http://127.0.0.1:$(port_of fake)" --scenario event-before-persist \
+        --target-spec "$root/examples/research-service/research-sse.json" --set jobs=1 \
+        --set reread_ms=30
+    stop "$last_pid"
+done
+
 # --- bad services and specs: exit 2 or a violation, never a hang ---
 dead=$(free_port)
 run_torn 2 'cannot connect' "service down: exit 2 naming the address" \

@@ -153,6 +153,9 @@ run_torn 1 'one-winner-per-round' "plain read-modify-write FAILS optimistic-lock
     --target "$svc" --target-spec "$spec" --scenario optimistic-lock --seed 7
 run_torn 1 'single-claim' "plain read-modify-write FAILS state-transition (seed 7)" \
     --target "$svc" --target-spec "$spec" --scenario state-transition --seed 7
+run_torn 1 'no-lost-update' "plain read-modify-write FAILS concurrent-updaters (seed 7)" \
+    --target "$svc" --target-spec "$spec" --scenario concurrent-updaters --set payload_len=1024 \
+    --set updates=10 --seed 7
 
 # --- proxy faults are observable ---
 ping_ms() {  # PORT: round trip of a Redis PING through it, in ms, or "reset"

@@ -532,11 +532,17 @@ static int run_initdb(struct torn_server *srv, struct torn_err *err)
     rc = spawn(srv, argv, &pid, err);
     if (rc)
         goto out;
-    rc = torn_proc_wait(pid, srv->timeout_ms + 30000, &status, err);
-    if (rc) {
-        torn_proc_kill(pid);
-        rc = torn_err_set(err, TORN_E_TIMEOUT, "initdb did not finish in time");
-        goto out;
+    /* In slices, so that an interrupt does not wait for initdb to finish. */
+    for (uint64_t deadline = deadline_after(srv->timeout_ms + 30000);;) {
+        if (torn_proc_wait(pid, 50, &status, NULL) == 0)
+            break;
+        if (torn_stop_requested() || torn_now_ns() >= deadline) {
+            torn_proc_kill(pid);
+            rc = torn_stop_requested()
+                     ? torn_err_set(err, TORN_E_INTERRUPTED, "interrupted while initdb ran")
+                     : torn_err_set(err, TORN_E_TIMEOUT, "initdb did not finish in time");
+            goto out;
+        }
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         torn_proc_describe(status, how, sizeof how);
@@ -702,7 +708,12 @@ static int make_dirs(struct torn_server *srv, const char *parent, struct torn_er
 /* Start the prepared command line and wait until it answers. */
 static int launch(struct torn_server *srv, struct torn_err *err)
 {
-    int rc = spawn(srv, srv->argv, &srv->pid, err);
+    int rc;
+
+    if (torn_stop_requested()) /* e.g. SIGINT while initdb ran */
+        return torn_err_set(err, TORN_E_INTERRUPTED, "interrupted before starting %s",
+                            torn_server_kind_name(srv->kind));
+    rc = spawn(srv, srv->argv, &srv->pid, err);
 
     if (!rc)
         rc = wait_ready(srv, err);
@@ -777,6 +788,10 @@ int torn_server_start(enum torn_server_kind kind, const char *dir, const struct 
         }
     }
     if (rc) {
+        /* Never ready: nothing to flush, and a SIGINT sent right after the
+         * fork could land before the exec and be lost, leaving a graceful
+         * stop to wait its whole timeout.  SIGKILL cannot be lost. */
+        torn_server_kill(srv);
         torn_server_stop(srv);
         return rc;
     }

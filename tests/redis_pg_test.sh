@@ -328,6 +328,26 @@ else
 fi
 
 # ---------------------------------------------------------------- interrupted
+# SIGINT while the managed postgres is being set up (initdb, first start):
+# torn stops at once (it used to wait for initdb, or lose the server's
+# SIGINT sent right after the fork and wait out the 30 s start timeout).
+n=$((n + 1))
+mkdir -p "$root/runs/$n"
+"$TORN" run --seed "$SEED" --quiet --run-dir "$root/runs/$n" --target postgres \
+    --scenario durability >/dev/null 2>&1 &
+tp=$!
+sleep 0.3
+kill -INT "$tp"
+t0=$(date +%s%N)
+wait "$tp" 2>/dev/null
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+if ((ms > 1500)); then
+    bad "SIGINT during postgres setup: exit took $ms ms"
+elif [[ -n "$(find "$root/runs/$n" -maxdepth 1 -name 'torn-pg-*')" ]]; then
+    bad "SIGINT during postgres setup: server directory left"
+else
+    ok "SIGINT during postgres setup: exit in $ms ms, nothing left"
+fi
 # A run interrupted (SIGINT, SIGTERM) or killed (SIGKILL) while managed
 # servers run leaves no server process; the clean exits also no directory.
 for sig in INT KILL; do  # (SIGTERM takes the same path as SIGINT)

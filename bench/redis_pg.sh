@@ -16,8 +16,13 @@ root_dir=$(cd "$here/.." && pwd)
 BENCH=${TORN_REDIS_PG_BENCH:-$root_dir/build/bench/redis_pg_bench}
 SECS=${BENCH_SECONDS:-3}
 CLIENTS=${BENCH_CLIENTS:-1 4}
+# Work directories of SIGKILLed earlier runs (their servers died with them).
+for d in /tmp/torn-bench-redispg.*; do
+    [[ -f "$d/owner.pid" ]] && ! kill -0 "$(cat "$d/owner.pid")" 2>/dev/null && rm -rf "$d"
+done
 work=$(mktemp -d /tmp/torn-bench-redispg.XXXXXX)
 chmod 0711 "$work"
+echo $$ >"$work/owner.pid"
 pids=()
 cleanup() {
     # A fast shutdown first: a SIGKILLed postmaster leaves its SysV shared

@@ -19,8 +19,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 TORN=${TORN_BIN:-$here/../torn}
 SEED=${TORN_SEED:-$(( (RANDOM << 15) | RANDOM ))}
 SECRET="s3cr3t-$RANDOM-pw"
+# A SIGKILLed earlier run could not remove its work directory (its servers
+# died with it): remove those whose script is gone.
+for d in /tmp/torn-redispg-test.*; do
+    [[ -f "$d/owner.pid" ]] && ! kill -0 "$(cat "$d/owner.pid")" 2>/dev/null && rm -rf "$d"
+done
 root=$(mktemp -d /tmp/torn-redispg-test.XXXXXX)
 chmod 0711 "$root"
+echo $$ >"$root/owner.pid"
 pass=0
 fail=0
 server_pids=()

@@ -77,6 +77,10 @@ struct lin {
     size_t mem_peak;
     int out_of_bounds;            /* 1 time, 2 memory */
     int n_shrunk;                 /* keys shrunk so far */
+    int64_t *memo;                /* by history value id: [3 id] its value id, [3 id + 1],
+                                     [3 id + 2] a cas pair's; -3 not yet */
+    const char *last_f;           /* the last f seen by convert, and its kind */
+    int last_kind;
 };
 
 /* The search over one set of operations. */
@@ -202,6 +206,21 @@ static const char *model_ops(enum model m)
                                                         : "get/read, put/write, append";
 }
 
+/* value_id of history value hid (TORN_HIST_NONE: absent) or, part 1 or 2,
+ * of its first or second array element, computed once per distinct value. */
+static int64_t value_id_of(struct lin *L, uint32_t hid, int part)
+{
+    const cJSON *v = torn_hist_value(L->h, hid);
+    int64_t *m;
+
+    if (hid == TORN_HIST_NONE || !L->memo)
+        return value_id(L, part ? cJSON_GetArrayItem(v, part - 1) : v);
+    m = &L->memo[3 * (size_t)hid + (size_t)part];
+    if (*m == -3)
+        *m = value_id(L, part ? cJSON_GetArrayItem(v, part - 1) : v);
+    return *m;
+}
+
 /* Fill o from hist op i.  Returns 1 when it takes part, 0 when it cannot
  * have had an effect (fail; a read that did not complete ok), <0 error. */
 static int convert(struct lin *L, size_t i, struct lop *o, struct torn_err *err)
@@ -211,7 +230,11 @@ static int convert(struct lin *L, size_t i, struct lop *o, struct torn_err *err)
 
     memset(o, 0, sizeof *o);
     o->idx = i;
-    o->kind = kind_of(L->model, hop->f);
+    if (hop->f != L->last_f) {      /* f strings are interned: few distinct pointers */
+        L->last_f = hop->f;
+        L->last_kind = kind_of(L->model, hop->f);
+    }
+    o->kind = L->last_kind;
     if (o->kind < 0)
         return torn_err_set(err, TORN_E_CONFIG,
                             "%s:%zu: operation \"%s\" is not part of this model (%s)",
@@ -222,16 +245,16 @@ static int convert(struct lin *L, size_t i, struct lop *o, struct torn_err *err)
     o->call = hop->t_invoke;
     o->ret = o->known ? hop->t_complete : NEVER;
     if (o->kind == L_READ) {
-        o->a = value_id(L, hop->output);
+        o->a = value_id_of(L, hop->output_id, 0);
     } else if (o->kind == L_CAS) {
-        if (!cJSON_IsArray(in) || cJSON_GetArraySize(in) != 2)
+        if (!cJSON_IsArray(in) || !in->child || !in->child->next || in->child->next->next)
             return torn_err_set(err, TORN_E_CONFIG,
                                 "%s:%zu: cas needs value [expected, new]", L->h->name,
                                 hop->line_invoke);
-        o->a = value_id(L, cJSON_GetArrayItem(in, 0));
-        o->b = value_id(L, cJSON_GetArrayItem(in, 1));
+        o->a = value_id_of(L, hop->input_id, 1);
+        o->b = value_id_of(L, hop->input_id, 2);
     } else {
-        o->a = value_id(L, in);
+        o->a = value_id_of(L, hop->input_id, 0);
     }
     if (o->a == -2 || o->b == -2)
         return torn_err_set(err, TORN_E_CONFIG, "%s:%zu: key-value values must be strings",
@@ -412,6 +435,7 @@ static void ccache_free(struct ccache *c)
 struct frame {
     struct node *call;
     int64_t state;
+    int forced;          /* the only choice at its position (allowed_read) */
 };
 
 struct run {
@@ -611,15 +635,54 @@ static int note_best(struct run *r)
     return 0;
 }
 
+/* A read the state allows among the calls before the first return (the
+ * operations that may come next), or NULL.  Linearizing such a read first is
+ * never worse than any other choice: it leaves the state as it is, and every
+ * operation that must precede it (returned before it was called) is already
+ * linearized, so in any linearization from here it can move to the front.
+ * So it is the only branch to try: if it fails, the position fails. */
+static struct node *allowed_read(struct node *head, int64_t state)
+{
+    for (struct node *e = head->next; e && !e->is_ret; e = e->next)
+        if (e->op->kind == L_READ && (!e->op->known || e->op->a == state))
+            return e;
+    return NULL;
+}
+
+/* Undo the last linearization and every forced one below it; *entry_out is
+ * where the scan resumes.  0, or S_NOT when nothing is left to undo. */
+static int backtrack(struct run *r, int64_t *state, struct node **entry_out)
+{
+    struct frame *fr;
+
+    do {
+        if (r->sp == 0)
+            return S_NOT;
+        fr = &r->stack[--r->sp];
+        if (r->best_valid > r->sp)
+            r->best_valid = r->sp;
+        unmark(r, fr->call->op);
+        *state = fr->state;
+        unlift(fr->call);
+    } while (fr->forced);
+    *entry_out = fr->call->next;
+    return 0;
+}
+
 static int walk(struct run *r, struct node *head)
 {
-    struct node *entry = head->next;
+    struct node *entry = head->next, *forced;
     int64_t state = r->L->initial, next;
     uint64_t iter = 0;
+    int new_pos = 1;      /* entry is the head of a position not scanned yet */
 
     while (head->next) {
         if ((++iter & 1023) == 0 && over_bounds(r))
             return S_UNKNOWN;
+        forced = new_pos ? allowed_read(head, state) : NULL;
+        new_pos = 0;
+        if (forced)
+            entry = forced;
         if (!entry->is_ret) {
             const struct lop *op = entry->op;
             int ok = step(r->L, state, op, &next);
@@ -633,27 +696,24 @@ static int walk(struct run *r, struct node *head)
                 if (fresh) {
                     r->L->states++;
                     r->stack[r->sp].call = entry;
+                    r->stack[r->sp].forced = forced != NULL;
                     r->stack[r->sp++].state = state;
                     note_best(r);
                     state = next;
                     lift(entry);
                     entry = head->next;
+                    new_pos = 1;
                     continue;
                 }
                 unmark(r, op);
             }
-            entry = entry->next;
-        } else {
-            if (r->sp == 0)
-                return S_NOT;
-            struct frame *fr = &r->stack[--r->sp];
-            if (r->best_valid > r->sp)
-                r->best_valid = r->sp;
-            unmark(r, fr->call->op);
-            state = fr->state;
-            unlift(fr->call);
-            entry = fr->call->next;
+            if (!forced) {
+                entry = entry->next;
+                continue;
+            }
         }
+        if (backtrack(r, &state, &entry) == S_NOT)
+            return S_NOT;
     }
     return S_LINEARIZABLE;
 }
@@ -891,18 +951,15 @@ static int cmp_part(const void *a, const void *b)
     return strcmp(x->key, y->key);
 }
 
-/* Add op to the partition of key; keys map to dense partition numbers
- * through an interning table (NULL key = its own partition). */
-static int part_add(struct part **parts, size_t *n_parts, struct torn_intern *keys,
-                    const char *key, struct lop *op)
+/* Add op to the partition of its key: partition key_id + 1, 0 for no key
+ * (the history numbers its strings densely). */
+static int part_add(struct part **parts, size_t *n_parts, const struct torn_hop *hop,
+                    struct lop *op)
 {
-    int64_t id = key ? torn_intern_id(keys, key, strlen(key)) : -1;
-    size_t slot;
+    const char *key = hop->key;
+    size_t slot = key ? (size_t)hop->key_id + 1 : 0;
     struct part *p;
 
-    if (key && id < 0)
-        return -1;
-    slot = key ? (size_t)id + 1 : 0;
     if (slot >= *n_parts) {
         struct part *np = realloc(*parts, (slot + 1) * sizeof *np);
         if (!np)
@@ -1227,7 +1284,6 @@ static int check_model(enum model model, const struct torn_hist *h,
     struct lin L;
     struct lop *lops = calloc(h->n_ops + 1, sizeof *lops);
     struct part *parts = NULL;
-    struct torn_intern *keys = NULL;
     size_t n_parts = 0, n_l = 0;
     uint64_t t0 = now_ns();
     int rc = TORN_OK;
@@ -1244,6 +1300,9 @@ static int check_model(enum model model, const struct torn_hist *h,
         rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
         goto out;
     }
+    L.memo = malloc((3 * h->n_values + 1) * sizeof *L.memo);   /* NULL: no memo, slower */
+    for (size_t i = 0; L.memo && i < 3 * h->n_values; i++)
+        L.memo[i] = -3;
     L.initial = model == M_KV ? torn_intern_id(L.vals, "", 0) : torn_intern_id(L.vals, "null", 4);
     for (size_t i = 0; i < h->n_ops; i++) {
         int c = convert(&L, i, &lops[n_l], err);
@@ -1253,13 +1312,8 @@ static int check_model(enum model model, const struct torn_hist *h,
         }
         n_l += (size_t)c;
     }
-    keys = torn_intern_new();
-    if (!keys) {
-        rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
-        goto out;
-    }
     for (size_t i = 0; i < n_l; i++)
-        if (part_add(&parts, &n_parts, keys, h->ops[lops[i].idx].key, &lops[i]) < 0) {
+        if (part_add(&parts, &n_parts, &h->ops[lops[i].idx], &lops[i]) < 0) {
             rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
             goto out;
         }
@@ -1277,8 +1331,8 @@ out:
         free(parts[i].ops);
     free(parts);
     free(lops);
-    torn_intern_free(keys);
     torn_intern_free(L.vals);
+    free(L.memo);
     return rc;
 }
 

@@ -2,6 +2,7 @@
 #include "checker.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -622,6 +623,14 @@ int torn_cmd_check(int argc, char **argv)
     int rc, code = 2;
 
     double cpu_start = cpu_seconds();
+
+    /* One short process that allocates and frees hundreds of MiB: keep
+     * freed memory for reuse instead of handing it back to the kernel and
+     * faulting it in again (a third of the CPU time at a million operations
+     * on a virtual machine). */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    mallopt(M_TOP_PAD, 64 << 20);
 
     rc = parse_args(argc, argv, &a);
     if (rc)

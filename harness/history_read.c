@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -464,6 +465,19 @@ static int pmap_reserve(struct pmap *m)
     return 0;
 }
 
+void torn_hist_huge_pages(void *p, size_t len)
+{
+#ifdef MADV_HUGEPAGE
+    uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+
+    if (p && len >= ((size_t)4 << 20) && a < (uintptr_t)p + len)
+        madvise((void *)a, ((uintptr_t)p + len - a) & ~(uintptr_t)4095, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)len;
+#endif
+}
+
 static void *grow_array(void *a, size_t *cap, size_t need, size_t size)
 {
     void *n;
@@ -474,8 +488,10 @@ static void *grow_array(void *a, size_t *cap, size_t need, size_t size)
     while (c < need)
         c *= 2;
     n = realloc(a, c * size);
-    if (n)
+    if (n) {
         *cap = c;
+        torn_hist_huge_pages(n, c * size);
+    }
     return n;
 }
 

@@ -373,8 +373,12 @@ static int redis_ready(const struct torn_server *srv)
 static int postgres_ready(const struct torn_server *srv)
 {
     char port[16];
-    const char *const keys[] = {"host", "port", "user", "dbname", "connect_timeout", NULL};
-    const char *vals[] = {srv->host, port, srv->user, srv->dbname, "2", NULL};
+    /* Every option that picks where and how to connect is explicit, so no
+     * PGHOSTADDR / PGSSLMODE in the environment can redirect or break it. */
+    const char *const keys[] = {"host",   "hostaddr", "port",    "user",           "dbname",
+                                "sslmode", "gssencmode", "connect_timeout", NULL};
+    const char *vals[] = {srv->host, srv->host, port, srv->user, srv->dbname,
+                          "disable", "disable", "2", NULL};
 
     snprintf(port, sizeof port, "%d", srv->port);
     return PQpingParams(keys, vals, 0) == PQPING_OK;

@@ -116,6 +116,11 @@ static int conn_params(const struct torn_target_cfg *cfg, const struct pg_priv *
     *loc_out = NULL;
     if (srv) {
         keys[n] = "host", vals[n++] = srv->host;
+        /* Explicit, so no PGHOSTADDR / PGSSLMODE default can redirect or
+         * break it (PGSERVICE is refused by pg_check). */
+        keys[n] = "hostaddr", vals[n++] = srv->host;
+        keys[n] = "sslmode", vals[n++] = "disable";
+        keys[n] = "gssencmode", vals[n++] = "disable";
         keys[n] = "port", vals[n++] = p->port;
         keys[n] = "user", vals[n++] = srv->user;
         keys[n] = "dbname", vals[n++] = srv->dbname;
@@ -154,6 +159,19 @@ static int check_hosts(const struct torn_target_cfg *cfg, struct torn_err *err)
         for (int i = 1; keys[i]; i++) /* later parameters override the location */
             if (strcmp(keys[i], o->keyword) == 0)
                 v = vals[i];
+        if (strcmp(o->keyword, "service") == 0) {
+            /* libpq reads a service's host from pg_service.conf only while
+             * it connects: too late to refuse a remote one. */
+            if (!v || !*v)
+                v = getenv("PGSERVICE");
+            if (v && *v && !cfg->allow_remote)
+                rc = torn_err_set(err, TORN_E_CONFIG,
+                                  "target %s: service '%s' (pg_service.conf, or PGSERVICE) "
+                                  "hides its host from torn's loopback check; give host and "
+                                  "port instead, or pass --allow-remote",
+                                  cfg->display, v);
+            continue;
+        }
         if (strcmp(o->keyword, "host") != 0 && strcmp(o->keyword, "hostaddr") != 0)
             continue;
         if (!v || !*v)
@@ -191,6 +209,11 @@ static int pg_check(const struct torn_target_cfg *cfg, struct torn_err *err)
         (rc = torn_dual_mode(cfg, 1, &atomic, err)) ||
         (rc = torn_target_param_int(cfg, "retries", 50, &retries, err)))
         return rc;
+    if (!cfg->location && getenv("PGSERVICE") && *getenv("PGSERVICE"))
+        return torn_err_set(err, TORN_E_CONFIG,
+                            "target %s: PGSERVICE=%s is set, and libpq would apply that "
+                            "service to torn's own managed postgres too; unset PGSERVICE",
+                            cfg->display, getenv("PGSERVICE"));
     return cfg->location ? check_hosts(cfg, err) : TORN_OK;
 }
 

@@ -271,6 +271,9 @@ expect "managed redis, no persistence: acknowledged writes lost" \
 expect "managed redis, appendonly + appendfsync always: nothing lost" "durability=PASS" \
     --target "redis:lua?appendonly=yes&appendfsync=always" --scenario durability --set rounds=2 \
     --set min_delay_ms=100 --set max_delay_ms=250
+# PGHOSTADDR / PGSSLMODE in the environment must not redirect or break the
+# connections to torn's own server (they used to: a 30 s start timeout).
+PGHOSTADDR=127.0.0.2 PGSSLMODE=require \
 expect "managed postgres, synchronous_commit=off: acknowledged commits lost" \
     "durability=FAIL:acknowledged-durable" \
     --target "postgres?synchronous_commit=off" --scenario durability --set rounds=2 \
@@ -320,6 +323,14 @@ expect_error "postgres hung server" "no answer within 1000 ms" 4 \
     --timeout-ms 1000
 expect_error "postgres non-loopback refused" "not a loopback address" 3 \
     --target "postgres://torn@192.0.2.1/db" --scenario optimistic-lock
+# A pg_service.conf service names its host where torn cannot check it.
+printf '[svc]\nhost=127.0.0.2\nport=1\n' >"$root/pg_service.conf"
+PGSERVICEFILE=$root/pg_service.conf \
+expect_error "postgres service refused (its host is hidden)" "service 'svc' .* hides its host" 3 \
+    --target "postgres:service=svc" --scenario optimistic-lock
+PGSERVICE=svc PGSERVICEFILE=$root/pg_service.conf \
+expect_error "managed postgres with PGSERVICE set refused" "PGSERVICE=svc is set" 3 \
+    --target postgres --scenario optimistic-lock
 # A server that hangs in the middle of a run (SIGSTOP): exit 2, in time.
 ( sleep 1.5; kill -STOP "${server_pids[0]}" ) &
 stopper=$!

@@ -226,12 +226,12 @@ expect "postgres guarded: every scenario passes" \
     "crash-midwrite=PASS concurrent-updaters=PASS optimistic-lock=PASS state-transition=PASS dual-write=PASS" \
     --target "$PG?strategy=guarded" --scenario crash-midwrite --scenario concurrent-updaters \
     --scenario optimistic-lock --scenario state-transition --scenario dual-write \
-    --set payload_len=4096 --set rounds=8 --set updates=10 --set kills=6
+    --set payload_len=4096 --set rounds=8 --set updates=10 --set kills=4
 expect "postgres serializable: every scenario passes" \
     "crash-midwrite=PASS concurrent-updaters=PASS optimistic-lock=PASS state-transition=PASS dual-write=PASS" \
     --target "$PG?strategy=serializable" --scenario crash-midwrite --scenario concurrent-updaters \
     --scenario optimistic-lock --scenario state-transition --scenario dual-write \
-    --set payload_len=4096 --set rounds=6 --set updates=8 --set kills=6 --workers 4
+    --set payload_len=4096 --set rounds=6 --set updates=8 --set kills=4 --workers 4
 # A SIGKILLed client's last UPDATE keeps running on its backend and commits
 # after the kill; with every commit held 100 ms (commit_delay, this run's
 # sessions only) the check after nearly every kill races it.  The target

@@ -7,7 +7,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "check_intern.h"
 #include "err.h"
 #include "history_read.h"
 
@@ -51,32 +50,78 @@ static int bad_version(const struct torn_hist *h, size_t line, const char *field
                         h->name, line, field);
 }
 
-static int fill_op(const struct torn_hist *h, size_t i, const char *sf, struct torn_vop *o,
-                   struct torn_err *err)
+/* What fill_op reads from one value, found once per distinct value (the
+ * history interns values: a million operations share a few thousand). */
+struct vinfo {
+    long long version, base, out_base;
+    const char *status;
+    signed char r_version;  /* int_field "version": 0 found, 1 absent, -1 bad */
+    signed char bad_base;   /* the base name that is bad (index), -1 none */
+    signed char r_out_base; /* int_field "base" */
+    unsigned char absent, done;
+};
+
+static const char *const base_names[] = {"base", "expected_version", "expected"};
+
+static const struct vinfo *value_info(const struct torn_hist *h, struct vinfo *memo, uint32_t id,
+                                      const char *sf, struct vinfo *tmp)
+{
+    const cJSON *v = torn_hist_value(h, id);
+    struct vinfo *i = memo && id != TORN_HIST_NONE ? &memo[id] : tmp;
+
+    if (i != tmp && i->done)
+        return i;
+    memset(i, 0, sizeof *i);
+    i->version = i->base = i->out_base = -1;
+    i->bad_base = -1;
+    i->absent = (unsigned char)absent(v);
+    i->r_version = (signed char)int_field(v, "version", &i->version);
+    i->status = str_field(v, sf);
+    for (int k = 0; i->base < 0 && k < 3; k++)
+        if (int_field(v, base_names[k], &i->base) < 0) {
+            i->bad_base = (signed char)k;
+            break;
+        }
+    i->r_out_base = (signed char)int_field(v, "base", &i->out_base);
+    i->done = 1;
+    return i;
+}
+
+static int fill_op(const struct torn_hist *h, size_t i, const char *sf, struct vinfo *memo,
+                   struct torn_vop *o, struct torn_err *err)
 {
     const struct torn_hop *op = &h->ops[i];
-    static const char *const base_names[] = {"base", "expected_version", "expected"};
-    int r;
+    struct vinfo t1, t2;
+    const struct vinfo *in = value_info(h, memo, op->input_id, sf, &t1);
+    const struct vinfo *out = value_info(h, memo, op->output_id, sf, &t2);
 
     o->idx = i;
     o->is_write = !torn_check_is_read(op->f);
     o->version = o->base = -1;
     o->status = NULL;
     if (op->outcome == TORN_OUT_OK) {
-        if (!o->is_write && absent(op->output))
+        if (!o->is_write && out->absent)
             o->version = 0;
-        else if ((r = int_field(op->output, "version", &o->version)) < 0)
+        else if (out->r_version < 0)
             return bad_version(h, op->line_complete, "version", err);
-        o->status = str_field(op->output, sf);
+        else
+            o->version = out->version;
+        o->status = out->status;
     }
-    if (o->version < 0 && o->is_write &&
-        (r = int_field(op->input, "version", &o->version)) < 0)
-        return bad_version(h, op->line_invoke, "version", err);
-    for (size_t k = 0; o->is_write && o->base < 0 && k < 3; k++)
-        if (int_field(op->input, base_names[k], &o->base) < 0)
-            return bad_version(h, op->line_invoke, base_names[k], err);
-    if (o->is_write && o->base < 0 && int_field(op->output, "base", &o->base) < 0)
-        return bad_version(h, op->line_complete, "base", err);
+    if (o->version < 0 && o->is_write) {
+        if (in->r_version < 0)
+            return bad_version(h, op->line_invoke, "version", err);
+        o->version = in->version;
+    }
+    if (o->is_write) {
+        if (in->bad_base >= 0)
+            return bad_version(h, op->line_invoke, base_names[in->bad_base], err);
+        o->base = in->base;
+        if (o->base < 0 && out->r_out_base < 0)
+            return bad_version(h, op->line_complete, "base", err);
+        if (o->base < 0)
+            o->base = out->out_base;
+    }
     return TORN_OK;
 }
 
@@ -95,13 +140,11 @@ static void *push(void *arr, size_t *n, size_t size)
     return arr;
 }
 
-static struct torn_vkey *key_slot(struct torn_vkeys *k, struct torn_intern *names, const char *key)
+/* The group of a key id (TORN_HIST_NONE: the keyless group). */
+static struct torn_vkey *key_slot(struct torn_vkeys *k, const char *key, uint32_t key_id)
 {
-    int64_t id = key ? torn_intern_id(names, key, strlen(key)) : -1;
-    size_t slot = key ? (size_t)id + 1 : 0;
+    size_t slot = key_id == TORN_HIST_NONE ? 0 : (size_t)key_id + 1;
 
-    if (key && id < 0)
-        return NULL;
     if (slot >= k->n_keys) {
         struct torn_vkey *nk = realloc(k->keys, (slot + 1) * sizeof *nk);
         if (!nk)
@@ -146,32 +189,30 @@ static void compact(struct torn_vkeys *k)
 int torn_vkeys_build(const struct torn_hist *h, const char *status_field, struct torn_vkeys *out,
                      struct torn_err *err)
 {
-    struct torn_intern *names = torn_intern_new();
     const char *sf = status_field ? status_field : "status";
+    struct vinfo *memo = calloc(h->n_values + 1, sizeof *memo);   /* NULL: slower, same */
     int rc = TORN_OK;
 
     memset(out, 0, sizeof *out);
-    if (!names)
-        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
     for (size_t i = 0; i < h->n_ops && rc == TORN_OK; i++) {
-        struct torn_vkey *vk = key_slot(out, names, h->ops[i].key);
+        struct torn_vkey *vk = key_slot(out, h->ops[i].key, h->ops[i].key_id);
         struct torn_vop *ops = vk ? push(vk->ops, &vk->n_ops, sizeof *ops) : NULL;
         if (!ops) {
             rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
             break;
         }
         vk->ops = ops;
-        rc = fill_op(h, i, sf, &ops[vk->n_ops - 1], err);
+        rc = fill_op(h, i, sf, memo, &ops[vk->n_ops - 1], err);
         out->n_ops++;
     }
     for (size_t i = 0; i < h->n_events && rc == TORN_OK; i++) {
         struct torn_vkey *vk;
         if (!h->events[i].notify)
             continue;
-        vk = key_slot(out, names, h->events[i].key);
+        vk = key_slot(out, h->events[i].key, h->events[i].key_id);
         rc = vk ? add_event(h, i, sf, vk, err) : torn_err_set(err, TORN_E_NOMEM, "out of memory");
     }
-    torn_intern_free(names);
+    free(memo);
     if (rc != TORN_OK) {
         torn_vkeys_free(out);
         return rc;

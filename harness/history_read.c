@@ -509,6 +509,7 @@ static int add_event(struct parser *p, struct raw *r)
     e->process = r->process;
     e->f = r->f;
     e->key = r->key;
+    e->key_id = r->key ? r->key_id : TORN_HIST_NONE;
     e->value = vptr(h, r->value);
     e->t = r->t;
     e->line = p->line;

@@ -71,6 +71,7 @@ struct torn_hevent {
     const struct cJSON *value;  /* or NULL; shared, read-only */
     uint64_t t;                 /* same clock as operations */
     size_t line;
+    uint32_t key_id;            /* id of key (< h->n_strs), TORN_HIST_NONE if NULL */
 };
 
 struct torn_hist {

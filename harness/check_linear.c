@@ -583,8 +583,14 @@ static int sort_entries(struct node **order, size_t n)
  * sort when out of memory. */
 static void sort_by_call(struct lop **ops, size_t n)
 {
-    struct skey *k = malloc((n + 1) * sizeof *k);
+    struct skey *k;
+    size_t sorted = 1;
 
+    while (sorted < n && cmp_call(&ops[sorted - 1], &ops[sorted]) <= 0)   /* often already */
+        sorted++;
+    if (sorted >= n)
+        return;
+    k = malloc((n + 1) * sizeof *k);
     if (!k) {
         qsort(ops, n, sizeof *ops, cmp_call);
         return;
@@ -734,7 +740,7 @@ static int search_run(struct lin *L, struct search *S)
     S->n_best = 0;
     free(S->best);
     S->best = malloc((n + 1) * sizeof *S->best);
-    nodes = calloc(2 * n + 1, sizeof *nodes);
+    nodes = malloc((2 * n + 1) * sizeof *nodes);   /* every field set below */
     order = malloc((2 * n + 1) * sizeof *order);
     r.def_bits = calloc(words_def + 2, sizeof *r.def_bits);   /* + the window's reach */
     r.info_bits = calloc(words_info, sizeof *r.info_bits);
@@ -751,6 +757,7 @@ static int search_run(struct lin *L, struct search *S)
     for (size_t i = 0; i < n; i++) {
         struct node *c = &nodes[2 * i], *t = &nodes[2 * i + 1];
         c->op = t->op = S->ops[i];
+        c->is_ret = 0;
         t->is_ret = 1;
         c->match = t;
         t->match = c;
@@ -1282,7 +1289,7 @@ static int check_model(enum model model, const struct torn_hist *h,
                        struct torn_err *err)
 {
     struct lin L;
-    struct lop *lops = calloc(h->n_ops + 1, sizeof *lops);
+    struct lop *lops = malloc((h->n_ops + 1) * sizeof *lops);   /* convert fills each */
     struct part *parts = NULL;
     size_t n_parts = 0, n_l = 0;
     uint64_t t0 = now_ns();

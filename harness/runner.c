@@ -694,8 +694,15 @@ static char *replay_command(const struct run *r, const struct plan_target *tg,
             (unsigned long long)r->o->seed);
     if (r->o->target_spec)
         fprintf(f, " --target-spec %s", r->o->target_spec);
-    for (size_t i = 0; i < r->o->n_target_opts; i++)
-        fprintf(f, " --target-opt '%s=%s'", r->o->target_opts[i].key, r->o->target_opts[i].value);
+    for (size_t i = 0; i < r->o->n_target_opts; i++)   /* never a password in a report */
+        fprintf(f, " --target-opt '%s=%s'", r->o->target_opts[i].key,
+                strstr(r->o->target_opts[i].key, "password") ? "***" : r->o->target_opts[i].value);
+    if (r->o->fs)
+        fprintf(f, " --fs %s", r->o->fs);
+    if (r->o->timeout_ms != 5000)
+        fprintf(f, " --timeout-ms %d", r->o->timeout_ms);
+    if (r->o->allow_remote)
+        fprintf(f, " --allow-remote");
     {
         size_t n;
         struct torn_kv *sets = sets_for(r, sc->ops, &n);

@@ -92,6 +92,18 @@ static void test_redact(void)
     free(b);
     free(c);
     free(d);
+    a = torn_redact("postgres://u:sec1@127.0.0.1/db?password=sec2&x=1");
+    b = torn_redact("host=127.0.0.1 password='a b\\'sec3' user=x");
+    c = torn_redact("password = sec4 dbname=x password=sec5");
+    d = torn_redact("host=x passwordless=1 password=");
+    CHECK(!strstr(a, "sec1") && !strstr(a, "sec2") && strstr(a, "x=1"), "URL and query: %s", a);
+    CHECK(!strstr(b, "b") && !strstr(b, "sec3") && strstr(b, "user=x"), "quoted: %s", b);
+    CHECK(!strstr(c, "sec4") && !strstr(c, "sec5") && strstr(c, "dbname=x"), "spaces, twice: %s", c);
+    CHECK(strcmp(d, "host=x passwordless=1 password=") == 0, "nothing to hide: %s", d);
+    free(a);
+    free(b);
+    free(c);
+    free(d);
 }
 
 static void test_loopback(void)

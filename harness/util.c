@@ -354,8 +354,8 @@ static char *splice_stars(const char *s, size_t from, size_t to)
 
 char *torn_redact(const char *uri)
 {
-    const char *scheme, *at, *colon, *pw;
-    char *out;
+    const char *scheme, *at, *colon;
+    char *out = NULL;
 
     if (!uri)
         return NULL;
@@ -368,24 +368,47 @@ char *torn_redact(const char *uri)
         if (at && (!slash || at < slash)) {
             colon = memchr(auth, ':', (size_t)(at - auth));
             if (colon)
-                return splice_stars(uri, (size_t)(colon + 1 - uri), (size_t)(at - uri));
+                out = splice_stars(uri, (size_t)(colon + 1 - uri), (size_t)(at - uri));
         }
     }
-    /* conninfo or query form: password=PASS */
-    pw = strstr(uri, "password=");
-    if (pw) {
-        size_t from = (size_t)(pw + 9 - uri), to = from;
-        while (uri[to] && uri[to] != ' ' && uri[to] != '&')
-            to++;
-        out = splice_stars(uri, from, to);
-        if (out && strstr(out + from + 3, "password=")) {
-            char *again = torn_redact(out);
-            free(out);
-            return again;
+    /* conninfo or query form: password=PASS, password = 'P A\'SS' (libpq
+     * allows spaces around '=' and single-quoted values with backslash
+     * escapes); every occurrence, also in a URL's query. */
+    if (!out)
+        out = strdup(uri);
+    for (size_t at_ = 0; out;) {
+        char *p = strstr(out + at_, "password"), *next;
+        size_t from, to;
+        if (!p)
+            break;
+        from = (size_t)(p + 8 - out);
+        at_ = from;
+        while (out[from] == ' ')
+            from++;
+        if (out[from] != '=')
+            continue;
+        from++;
+        while (out[from] == ' ')
+            from++;
+        to = from;
+        if (out[to] == '\'') {
+            for (to++; out[to] && out[to] != '\''; to++)
+                if (out[to] == '\\' && out[to + 1])
+                    to++;
+            if (out[to])
+                to++;
+        } else {
+            while (out[to] && out[to] != ' ' && out[to] != '&')
+                to++;
         }
-        return out;
+        if (to == from)
+            continue;
+        next = splice_stars(out, from, to);
+        free(out);
+        out = next;
+        at_ = from + 3;
     }
-    return strdup(uri);
+    return out;
 }
 
 static int addr_is_loopback(const struct sockaddr *sa)

@@ -131,13 +131,21 @@ void torn_sc_describe(const cJSON *rec, char *buf, size_t len)
              status ? status : "(none)");
 }
 
+const char *torn_sc_step_status(long long seq)
+{
+    return seq % 2 ? "running" : "processing";
+}
+
 int torn_sc_update_announced(struct torn_ctx *ctx, struct torn_target *t, const char *id,
                              int wfd, int worker, long long seq, size_t payload_len,
-                             struct torn_err *err)
+                             int step_status, struct torn_err *err)
 {
     cJSON *patch = torn_sc_patch(ctx, seq, payload_len, NULL, 0), *rec = NULL;
     int rc;
 
+    if (patch && step_status)
+        cJSON_ReplaceItemInObjectCaseSensitive(patch, "status",
+                                               cJSON_CreateString(torn_sc_step_status(seq)));
     torn_msg_post(wfd, TORN_SC_MSG_ATTEMPT, worker, seq, 0, 0, NULL);
     torn_err_clear(err);
     rc = patch ? torn_sc_update(ctx, t, id, patch, &rec, err) : TORN_E_NOMEM;

@@ -40,7 +40,13 @@ enum { TORN_SC_MSG_ATTEMPT = 1, TORN_SC_MSG_ACK, TORN_SC_MSG_FAIL };
  * Returns the update's code. */
 int torn_sc_update_announced(struct torn_ctx *ctx, struct torn_target *t, const char *id,
                              int wfd, int worker, long long seq, size_t payload_len,
-                             struct torn_err *err);
+                             int step_status, struct torn_err *err);
+
+/* With step_status, the patch's status is torn_sc_step_status(seq) instead
+ * of "running": "running" for odd seq, "processing" for even, so a record
+ * whose status is not the one of its own seq was written in parts (seed
+ * 000: results written, status not yet). */
+const char *torn_sc_step_status(long long seq);
 
 /* Short description of a record for evidence: "version 41, seq 40, 262144
  * payload bytes, status running". */

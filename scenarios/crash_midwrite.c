@@ -38,7 +38,7 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
     int failures = 0;
 
     for (long long seq = a->seq0;; seq++) {
-        int rc = torn_sc_update_announced(ctx, t, KEY, wfd, index, seq, a->payload_len, &err);
+        int rc = torn_sc_update_announced(ctx, t, KEY, wfd, index, seq, a->payload_len, 1, &err);
 
         if (rc && ++failures > 100)
             return 3;
@@ -87,7 +87,8 @@ static int check_after_kill(struct torn_ctx *ctx, struct torn_target *t, int k, 
     struct torn_err err;
     cJSON *rec = NULL;
     char why[256], desc[160];
-    long long v;
+    const char *status;
+    long long v, seq;
     int rc;
 
     torn_err_clear(&err);
@@ -107,6 +108,19 @@ static int check_after_kill(struct torn_ctx *ctx, struct torn_target *t, int k, 
         torn_result_violation(ctx->result, "no-torn-write", KEY, kill_s,
                               "record read back after kill #%d at t=%.2f s is torn (%s): %s", k,
                               kill_s, desc, why);
+        cJSON_Delete(rec);
+        return 1;
+    }
+    seq = torn_record_int(rec, "seq", 0);
+    status = torn_record_str(rec, "status");
+    if (seq > 0 && (!status || strcmp(status, torn_sc_step_status(seq)) != 0)) {
+        /* Results of write seq are there, its status is not: a write applied
+         * in parts (seed 000's two calls). */
+        torn_result_violation(ctx->result, "no-intermediate-state", KEY, kill_s,
+                              "after kill #%d at t=%.2f s the record holds write %lld's results "
+                              "but status '%s', not '%s': the write was applied in parts (%s)",
+                              k, kill_s, seq, status ? status : "(none)",
+                              torn_sc_step_status(seq), desc);
         cJSON_Delete(rec);
         return 1;
     }

@@ -45,7 +45,7 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
     struct torn_err err;
 
     for (long long seq = 1; seq <= c->updates; seq++)
-        torn_sc_update_announced(ctx, t, KEY, wfd, index, seq, c->payload_len, &err);
+        torn_sc_update_announced(ctx, t, KEY, wfd, index, seq, c->payload_len, 0, &err);
     return 0;
 }
 

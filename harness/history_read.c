@@ -968,6 +968,23 @@ static int parse_fd(struct parser *p, int fd, const char *path)
     return rc;
 }
 
+/* Room for the operations a regular file of this size may hold (torn's
+ * lines are ~80 bytes, two per operation), so the array is not copied at
+ * every doubling; untouched room costs no memory.  A hint: errors ignored. */
+static void reserve_ops(struct parser *p, int fd)
+{
+    struct stat st;
+    size_t n;
+    struct torn_hop *ops;
+
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < ((off_t)1 << 20))
+        return;
+    n = (size_t)st.st_size / 128;
+    ops = grow_array(NULL, &p->cap_ops, n, sizeof *ops);
+    if (ops)
+        p->h->ops = ops;
+}
+
 int torn_hist_read(const char *path, enum torn_hist_format fmt, struct torn_hist **out,
                    struct torn_err *err)
 {
@@ -982,8 +999,10 @@ int torn_hist_read(const char *path, enum torn_hist_format fmt, struct torn_hist
     }
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     rc = parser_begin(&p, path, fmt, err);
-    if (rc == TORN_OK)
+    if (rc == TORN_OK) {
+        reserve_ops(&p, fd);
         rc = parser_end(&p, parse_fd(&p, fd, path), out);
+    }
     close(fd);
     return rc;
 }

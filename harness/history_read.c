@@ -465,7 +465,11 @@ static int pmap_reserve(struct pmap *m)
     return 0;
 }
 
-void torn_hist_huge_pages(void *p, size_t len)
+/* A hint for a large array (len >= 4 MiB): back it with transparent huge
+ * pages where the kernel offers them on request.  A million-operation
+ * history touches hundreds of MiB; with 4 KiB pages the page faults cost
+ * as much CPU as the parsing.  Ignored where unsupported. */
+static void huge_pages(void *p, size_t len)
 {
 #ifdef MADV_HUGEPAGE
     uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
@@ -490,7 +494,7 @@ static void *grow_array(void *a, size_t *cap, size_t need, size_t size)
     n = realloc(a, c * size);
     if (n) {
         *cap = c;
-        torn_hist_huge_pages(n, c * size);
+        huge_pages(n, c * size);
     }
     return n;
 }

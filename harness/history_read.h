@@ -100,12 +100,6 @@ void torn_hist_free(struct torn_hist *h);
 /* The value of an id (< h->n_values), or NULL for TORN_HIST_NONE. */
 const struct cJSON *torn_hist_value(const struct torn_hist *h, uint32_t id);
 
-/* A hint for a large array of a history or a checker (len >= 4 MiB): back
- * it with transparent huge pages where the kernel offers them on request.
- * A million-operation history touches hundreds of MiB; with 4 KiB pages the
- * page faults cost as much CPU as the parsing.  Ignored where unsupported. */
-void torn_hist_huge_pages(void *p, size_t len);
-
 /* "invoke", "ok", "fail", "info" for an outcome as history words. */
 const char *torn_hist_outcome_name(enum torn_outcome o);
 /* Parse one EDN value (nil, true/false, numbers, "strings", :keywords as

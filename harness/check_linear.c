@@ -559,22 +559,32 @@ static int cmp_skey(const void *a, const void *b)
     return x->tie < y->tie ? -1 : x->tie > y->tie;
 }
 
-/* Entries by time; at equal times calls before returns (concurrent). */
-static int sort_entries(struct node **order, size_t n)
+/* The call and return entries in time order, calls before returns at equal
+ * times (concurrent), ties by history index.  nodes[2i] and nodes[2i+1] are
+ * the call and return of the i-th operation by call time, so the calls are
+ * in order already: sort the returns alone (usually nearly in order) and
+ * merge.  0 or -1 ENOMEM. */
+static int order_entries(struct node *nodes, size_t n, struct node **order)
 {
     struct skey *k = malloc((n + 1) * sizeof *k);
+    size_t i = 0, j = 0, o = 0, sorted = 1;
 
     if (!k)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        const struct node *e = order[i];
-        k[i].t = e->is_ret ? e->op->ret : e->op->call;
-        k[i].tie = ((uint64_t)e->is_ret << 63) | e->op->idx;
-        k[i].p = order[i];
+    for (size_t x = 0; x < n; x++) {
+        struct node *t = &nodes[2 * x + 1];
+        k[x] = (struct skey){t->op->ret, t->op->idx, t};
+        if (x && cmp_skey(&k[x - 1], &k[x]) > 0)
+            sorted = 0;
     }
-    qsort(k, n, sizeof *k, cmp_skey);
-    for (size_t i = 0; i < n; i++)
-        order[i] = k[i].p;
+    if (!sorted)
+        qsort(k, n, sizeof *k, cmp_skey);
+    while (i < n || j < n) {
+        if (j >= n || (i < n && nodes[2 * i].op->call <= k[j].t))
+            order[o++] = &nodes[2 * i++];
+        else
+            order[o++] = k[j++].p;
+    }
     free(k);
     return 0;
 }
@@ -764,7 +774,7 @@ static int search_run(struct lin *L, struct search *S)
         order[2 * i] = c;
         order[2 * i + 1] = t;
     }
-    if (sort_entries(order, 2 * n) < 0)
+    if (order_entries(nodes, n, order) < 0)
         goto out;
     struct node *prev = &head;
     for (size_t i = 0; i < 2 * n; i++) {

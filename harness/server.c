@@ -541,7 +541,16 @@ static int run_initdb(struct torn_server *srv, struct torn_err *err)
         if (torn_proc_wait(pid, 50, &status, NULL) == 0)
             break;
         if (torn_stop_requested() || torn_now_ns() >= deadline) {
+            /* initdb's own postgres children share its process group: kill
+             * them all and wait (bounded) until none is left, or they go on
+             * writing into the data directory while it is being removed. */
+            kill(-pid, SIGKILL);
             torn_proc_kill(pid);
+            for (int i = 0; i < 200 && kill(-pid, 0) == 0; i++) {
+                while (waitpid(-pid, NULL, WNOHANG) > 0)   /* we are their subreaper */
+                    ;
+                usleep(2000);
+            }
             rc = torn_stop_requested()
                      ? torn_err_set(err, TORN_E_INTERRUPTED, "interrupted while initdb ran")
                      : torn_err_set(err, TORN_E_TIMEOUT, "initdb did not finish in time");

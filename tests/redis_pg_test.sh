@@ -240,8 +240,8 @@ expect "postgres serializable: every scenario passes" \
 expect "postgres guarded, commits held 100 ms: a killed client's late commit is no phantom" \
     "crash-midwrite=PASS" \
     --target "$PG?strategy=guarded" --target-opt "options=-c commit_delay=100000 -c commit_siblings=0" \
-    --scenario crash-midwrite --set payload_len=4096 --set kills=10 --set min_delay_ms=5 \
-    --set max_delay_ms=150
+    --scenario crash-midwrite --set payload_len=4096 --set kills=10 --set min_delay_ms=50 \
+    --set max_delay_ms=400
 expect "postgres select-update: lost updates, two CAS winners, protected field changed, double claims, half dual writes" \
     "concurrent-updaters=FAIL:no-lost-update optimistic-lock=FAIL:one-winner-per-round optimistic-lock=FAIL:protected-fields state-transition=FAIL:single-claim dual-write=FAIL:both-or-neither" \
     --target "$PG?strategy=select-update" --scenario concurrent-updaters \

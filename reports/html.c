@@ -33,24 +33,6 @@
 #define HTML_HISTORY_MAX (512LL * 1024 * 1024)
 #define SVG_W 900
 
-static void esc(FILE *f, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        switch (*p) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default:
-            if (*p < 0x20 && *p != '\n' && *p != '\t')
-                fputc('?', f);
-            else
-                fputc(*p, f);
-        }
-    }
-}
-
 static const char css[] =
     "body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;"
     "color:#1d232b;background:#f6f7f9}"
@@ -93,16 +75,16 @@ static void page_header(FILE *f, const struct torn_report *rep)
     fprintf(f, "%zu passed, %zu failed, %zu errors, %zu skipped%s</h1><div class=\"meta\">", pass,
             fail, error, skip, rep->interrupted ? " (interrupted)" : "");
     fputs("torn ", f);
-    esc(f, rep->tool_version);
+    torn_xml_escape(f, rep->tool_version);
     fprintf(f, " &middot; started %s &middot; %.1f s &middot; seed %llu &middot; exit %d<br>",
             rep->started_at, rep->duration_s, (unsigned long long)rep->seed,
             torn_report_exit_code(rep));
     fputs("<code>", f);
-    esc(f, rep->command);
+    torn_xml_escape(f, rep->command);
     fputs("</code>", f);
     if (rep->run_dir) {
         fputs("<br>run directory: <code>", f);
-        esc(f, rep->run_dir);
+        torn_xml_escape(f, rep->run_dir);
         fputs("</code>", f);
     }
     fputs("</div></header><main>\n", f);
@@ -137,13 +119,13 @@ static void matrix(FILE *f, const struct torn_report *rep)
           f);
     for (size_t t = 0; t < n_t; t++) {
         fputs("<th>", f);
-        esc(f, targ[t]);
+        torn_xml_escape(f, targ[t]);
         fputs("</th>", f);
     }
     fputs("</tr>\n", f);
     for (size_t s = 0; s < n_s; s++) {
         fputs("<tr><th>", f);
-        esc(f, scen[s]);
+        torn_xml_escape(f, scen[s]);
         fputs("</th>", f);
         for (size_t t = 0; t < n_t; t++) {
             size_t found = n;
@@ -361,11 +343,11 @@ static void counterexample(FILE *f, const struct hctx *hc, const size_t *ops, si
         double x = xscale(ev->t, t0, t1, x0, x1);
         fprintf(f, "<line class=\"%s\" x1=\"%.1f\" y1=\"18\" x2=\"%.1f\" y2=\"%.1f\"><title>",
                 ev->notify ? "start" : "fault", x, x, height - 26);
-        esc(f, ev->notify ? "notify " : "fault ");
-        esc(f, ev->f);
+        torn_xml_escape(f, ev->notify ? "notify " : "fault ");
+        torn_xml_escape(f, ev->f);
         fputs("</title></line>", f);
         fprintf(f, "<text x=\"%.1f\" y=\"14\" text-anchor=\"middle\">", x);
-        esc(f, ev->f);
+        torn_xml_escape(f, ev->f);
         fputs("</text>", f);
     }
     for (size_t k = 0; k < n; k++) {
@@ -392,12 +374,12 @@ static void counterexample(FILE *f, const struct hctx *hc, const size_t *ops, si
             lab[strlen(lab) - 1] = '\0';
         torn_check_describe_op(h, ops[k], desc, sizeof desc);
         fprintf(f, "<g><title>");
-        esc(f, desc);
+        torn_xml_escape(f, desc);
         fprintf(f, "</title><rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
                 "rx=\"3\"/><text x=\"%.1f\" y=\"%.1f\">",
                 torn_hist_outcome_name(op->outcome), xa, y, xb - xa < 2 ? 2 : xb - xa,
                 lane_h - 6, xa + 3, y + 16);
-        esc(f, lab);
+        torn_xml_escape(f, lab);
         fputs("</text></g>", f);
     }
     time_axis(f, t0, t1, x0, x1, height - 22, 18);
@@ -646,7 +628,7 @@ static void run_timeline(FILE *f, const struct hctx *hc)
     fputs("<h2 id=\"timeline\">Run timeline</h2><div class=\"legend\">", f);
     for (size_t s = 0; s < n_fs; s++) {
         fprintf(f, "<span><i class=\"swatch\" style=\"background:%s\"></i>", series_color[s]);
-        esc(f, fs[s]);
+        torn_xml_escape(f, fs[s]);
         fputs(" p50 (thin), p99 (thick)</span>", f);
     }
     fputs("<span><i class=\"swatch\" style=\"background:#d0021b\"></i>fault</span>"
@@ -675,7 +657,7 @@ static void run_timeline(FILE *f, const struct hctx *hc)
         int start = ev->notify || (ev->f && !strcmp(ev->f, "scenario-start"));
         fprintf(f, "<line class=\"%s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"><title>",
                 start ? "start" : "fault", x, y0, x, y1);
-        esc(f, ev->f);
+        torn_xml_escape(f, ev->f);
         fputs("</title></line>", f);
     }
     char a[32], b[32];
@@ -754,11 +736,11 @@ static void violation(FILE *f, const struct torn_result *r, size_t k, size_t rep
     int context = 0;
 
     fputs("<div class=\"violation\"><span class=\"badge FAIL\">", f);
-    esc(f, v->criterion);
+    torn_xml_escape(f, v->criterion);
     fputs("</span> ", f);
     if (v->key) {
         fputs("key <code>", f);
-        esc(f, v->key);
+        torn_xml_escape(f, v->key);
         fputs("</code> ", f);
     }
     fprintf(f, "at %.3f s", v->t_s);
@@ -766,7 +748,7 @@ static void violation(FILE *f, const struct torn_result *r, size_t k, size_t rep
         fprintf(f, " <b>&times;%zu</b> (identical, up to %.3f s)", repeats,
                 r->violations[k + repeats - 1].t_s);
     fputs("<pre>", f);
-    esc(f, v->evidence);
+    torn_xml_escape(f, v->evidence);
     fputs("</pre>", f);
     if (hc->h && draw) {
         n = evidence_ops(hc, v->evidence, ops, 24);
@@ -809,9 +791,9 @@ static void result_section(FILE *f, const struct torn_result *r, size_t i, const
 
     fprintf(f, "<section class=\"result\" id=\"r%zu\"><h2><span class=\"badge %s\">%s</span> ", i,
             v, v);
-    esc(f, r->scenario);
+    torn_xml_escape(f, r->scenario);
     fputs(" on ", f);
-    esc(f, r->target);
+    torn_xml_escape(f, r->target);
     fprintf(f, "</h2><p class=\"note\">seed %llu &middot; %.2f s &middot; %.0f ops/s",
             (unsigned long long)r->seed, r->duration_s, torn_result_ops_per_s(r));
     if (r->interrupted)
@@ -819,21 +801,21 @@ static void result_section(FILE *f, const struct torn_result *r, size_t i, const
     fputs("</p>", f);
     if (r->error) {
         fputs("<pre>", f);
-        esc(f, r->error);
+        torn_xml_escape(f, r->error);
         fputs("</pre>", f);
     }
     if (r->replay) {
         fputs("<p>Replay: <code>", f);
-        esc(f, r->replay);
+        torn_xml_escape(f, r->replay);
         fputs("</code></p>", f);
     }
     if (r->params || (r->metrics && cJSON_GetArraySize(r->metrics))) {
         char *p = r->params ? cJSON_PrintUnformatted(r->params) : NULL;
         char *m = r->metrics ? cJSON_PrintUnformatted(r->metrics) : NULL;
         fputs("<details><summary>parameters and metrics</summary><pre>", f);
-        esc(f, p);
+        torn_xml_escape(f, p);
         fputs("\n", f);
-        esc(f, m);
+        torn_xml_escape(f, m);
         fputs("</pre></details>", f);
         free(p);
         free(m);

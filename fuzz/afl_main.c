@@ -1,7 +1,6 @@
 /* AFL++ persistent-mode driver for one harness (see fuzz.h).  Built only
  * with afl-clang-fast, which defines the __AFL_* macros.  Run outside
  * afl-fuzz with a file argument, it runs that one file. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -9,18 +8,6 @@
 #include "fuzz.h"
 
 __AFL_FUZZ_INIT();
-
-void fuzz_fail(const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    fputs("fuzz: invariant broken: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    abort();
-}
 
 int main(void)
 {

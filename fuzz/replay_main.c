@@ -4,7 +4,6 @@
  * AFL++.  A broken invariant aborts (exit by SIGABRT); otherwise it prints
  * "N passed, 0 failed" and exits 0.  Bad arguments exit 2. */
 #include <dirent.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,18 +12,6 @@
 #include "err.h"
 #include "fuzz.h"
 #include "util.h"
-
-void fuzz_fail(const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    fputs("fuzz: invariant broken: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    abort();
-}
 
 static int run_file(const char *path, int *n)
 {

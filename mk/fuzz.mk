@@ -11,7 +11,7 @@ AFL_FOUND := $(shell command -v $(AFL_CC) 2>/dev/null)
 FUZZ_DIR := build-fuzz
 FUZZ_CFLAGS := $(CSTD) $(filter-out -Werror,$(WARN)) -O2 -g $(PKG_CFLAGS) -Iharness -Itargets -Ifuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-FUZZ_SUPPORT := fuzz/http_common.c fuzz/http_common.h fuzz/fuzz.h
+FUZZ_SUPPORT := fuzz/fail.c fuzz/http_common.c fuzz/http_common.h fuzz/fuzz.h
 
 FUZZ_AFL_BIN := $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/afl/fuzz-%)
 FUZZ_ASAN_BIN := $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/asan/fuzz-%)
@@ -39,19 +39,19 @@ $(FUZZ_DIR)/asan/libtorn.a: $(LIB_SRC:%.c=$(FUZZ_DIR)/asan/%.o)
 
 $(FUZZ_DIR)/afl/fuzz-%: fuzz/%.c fuzz/afl_main.c $(FUZZ_SUPPORT) $(FUZZ_DIR)/afl/libtorn.a
 	@$(if $(Q),echo "  AFL-LD $@")
-	$(Q)$(AFL_CC) $(FUZZ_CFLAGS) -o $@ fuzz/$*.c fuzz/afl_main.c fuzz/http_common.c \
+	$(Q)$(AFL_CC) $(FUZZ_CFLAGS) -o $@ fuzz/$*.c fuzz/afl_main.c fuzz/fail.c fuzz/http_common.c \
 	    $(FUZZ_DIR)/afl/libtorn.a $(PKG_LIBS) -lpthread -lm
 
 $(FUZZ_DIR)/asan/fuzz-%: fuzz/%.c fuzz/afl_main.c $(FUZZ_SUPPORT) $(FUZZ_DIR)/asan/libtorn.a
 	@$(if $(Q),echo "  AFL-LD $@")
-	$(Q)$(AFL_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ fuzz/$*.c fuzz/afl_main.c fuzz/http_common.c \
+	$(Q)$(AFL_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ fuzz/$*.c fuzz/afl_main.c fuzz/fail.c fuzz/http_common.c \
 	    $(FUZZ_DIR)/asan/libtorn.a $(PKG_LIBS) -lpthread -lm
 
 $(BUILD)/fuzz/replay-%: fuzz/%.c fuzz/replay_main.c $(FUZZ_SUPPORT) $(BUILD)/libtorn.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD $@")
 	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -Itargets -Ifuzz $(LDFLAGS) -o $@ fuzz/$*.c \
-	    fuzz/replay_main.c fuzz/http_common.c $(BUILD)/libtorn.a $(LDLIBS)
+	    fuzz/replay_main.c fuzz/fail.c fuzz/http_common.c $(BUILD)/libtorn.a $(LDLIBS)
 
 .PHONY: fuzz-afl fuzz-asan fuzz-replay fuzz-clean fuzz-need-afl
 fuzz-replay: $(FUZZ_REPLAY_BIN)

@@ -275,7 +275,7 @@ int torn_cmd_run(int argc, char **argv)
 
     memset(&c, 0, sizeof c);
     c.o.duration_s = -1;
-    c.o.timeout_ms = 5000;
+    c.o.timeout_ms = TORN_DEFAULT_TIMEOUT_MS;
     c.o.color = isatty(STDOUT_FILENO) && !(nc && *nc) && !getenv("CI");
     build_longopts(&c);
     optind = 1;

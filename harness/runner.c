@@ -699,7 +699,7 @@ static char *replay_command(const struct run *r, const struct plan_target *tg,
                 strstr(r->o->target_opts[i].key, "password") ? "***" : r->o->target_opts[i].value);
     if (r->o->fs)
         fprintf(f, " --fs %s", r->o->fs);
-    if (r->o->timeout_ms != 5000)
+    if (r->o->timeout_ms != TORN_DEFAULT_TIMEOUT_MS)
         fprintf(f, " --timeout-ms %d", r->o->timeout_ms);
     if (r->o->allow_remote)
         fprintf(f, " --allow-remote");

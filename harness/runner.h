@@ -18,6 +18,9 @@ struct torn_report_req {
     const char *path;            /* "-" = stdout */
 };
 
+/* --timeout-ms when not given. */
+#define TORN_DEFAULT_TIMEOUT_MS 5000
+
 struct torn_run_opts {
     const char **targets;        /* URIs; none = "file" */
     size_t n_targets;
@@ -37,7 +40,7 @@ struct torn_run_opts {
     const char *history_path;    /* NULL: run_dir/history.jsonl */
     const char *run_dir;         /* NULL: a fresh temp dir */
     int allow_remote;
-    int timeout_ms;
+    int timeout_ms;              /* default TORN_DEFAULT_TIMEOUT_MS */
     int quiet;
     int color;
     int keep;                    /* keep the run dir even when all passed */

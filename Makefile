@@ -2,8 +2,13 @@
 #   make                 build ./torn
 #   make test            unit tests (also under ASan+UBSan) + integration matrix
 #   make SANITIZE=1 test everything built with ASan+UBSan
-#   make run             set up dependencies and run the standard scenarios
+#   make run             install missing packages, build, run the standard scenarios
+#   make verify          repetition proofs (correct twins many times under CPU load)
+#   make deps            install the Debian packages torn needs (scripts/deps.sh)
 #   make install PREFIX=/usr/local, make clean
+# `make run`, `make test` and `make verify` install what is missing first
+# (DEPS_SCRIPT=true skips that), then build in a fresh make, so pkg-config is
+# asked after the packages exist.
 PREFIX ?= /usr/local
 CC ?= cc
 CSTD := -std=c11 -D_GNU_SOURCE
@@ -22,8 +27,27 @@ OPT ?= -O2 -g
 SANLD :=
 endif
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_CONFIG ?= pkg-config
+DEPS_SCRIPT ?= scripts/deps.sh
+
+# The Debian package that provides each pkg-config module, for the message
+# a build without it prints.
+DEB_hiredis := libhiredis-dev
+DEB_libpq := libpq-dev
+DEB_libcurl := libcurl4-openssl-dev
+DEB_libcjson := libcjson-dev
+DEB_fuse3 := libfuse3-dev
+DEB_libwebsockets := libwebsockets-dev
+DEB_libmicrohttpd := libmicrohttpd-dev
+DEB_openssl := libssl-dev
+
+# Asked when make parses this file: in a make that installs packages first
+# (run, test, verify) the build happens in a sub-make that asks again.
+PKGS_MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell $(PKG_CONFIG) --exists $(p) 2>/dev/null && echo y),,$(p))))
+ifeq ($(PKGS_MISSING),)
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+endif
 CFLAGS += $(CSTD) $(WARN) $(OPT) $(PKG_CFLAGS) -Iharness -MMD -MP
 LDFLAGS += $(SANLD)
 LDLIBS += $(PKG_LIBS) -lpthread -lm
@@ -44,7 +68,7 @@ BENCH_DEPS :=
 FUZZ_DEPS :=
 -include $(wildcard mk/*.mk)
 
-.PHONY: all test unit unit-san run install clean deps bench fuzz
+.PHONY: all test test-run unit unit-san run install clean deps bench fuzz verify verify-run need-pkgs
 all: torn
 
 torn: $(BUILD)/torn
@@ -65,7 +89,14 @@ else
 Q := @
 endif
 
-$(BUILD)/%.o: %.c
+# Every compile waits for this: without the packages it stops with one line
+# naming what is missing instead of a compiler error about a header.
+need-pkgs:
+ifneq ($(PKGS_MISSING),)
+	@echo "torn: cannot build: $(PKG_CONFIG) finds no $(PKGS_MISSING) (Debian: $(strip $(foreach p,$(PKGS_MISSING),$(DEB_$(p))))); run 'make deps' to install them" >&2; exit 2
+endif
+
+$(BUILD)/%.o: %.c | need-pkgs
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC $<")
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
@@ -84,13 +115,28 @@ unit-san:
 	$(MAKE) --no-print-directory SANITIZE=1 unit
 
 deps:
-	scripts/deps.sh
+	$(DEPS_SCRIPT)
 
-run: deps torn
-	./torn run
+# Install first, then build in a fresh make: this make's pkg-config answers
+# were taken before the packages existed.
+RUN_ARGS ?=
+run: deps
+	@$(MAKE) --no-print-directory torn
+	./torn run $(RUN_ARGS)
 
-test: torn unit unit-san $(TEST_DEPS)
+test: deps
+	@$(MAKE) --no-print-directory test-run
+
+test-run: torn unit unit-san $(TEST_DEPS)
 	TORN_BIN=$(CURDIR)/$(BUILD)/torn $(if $(filter 1,$(SANITIZE)),TORN_TEST_TIME_SCALE=3) tests/run.sh $(sort $(BUILD)/tests build-san/tests)
+
+# Repetition proofs: every tests/verify/*_verify.sh (correct twins many
+# runs in a row under CPU load).  Kept out of `make test` for time.
+verify: deps
+	@$(MAKE) --no-print-directory verify-run
+
+verify-run: torn $(TEST_DEPS)
+	TORN_BIN=$(CURDIR)/$(BUILD)/torn TORN_TEST_SUITE=verify tests/run.sh
 
 bench: torn $(BENCH_DEPS)
 	bench/run.sh

@@ -17,12 +17,12 @@ FUZZ_AFL_BIN := $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/afl/fuzz-%)
 FUZZ_ASAN_BIN := $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/asan/fuzz-%)
 FUZZ_REPLAY_BIN := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz/replay-%)
 
-$(FUZZ_DIR)/afl/%.o: %.c
+$(FUZZ_DIR)/afl/%.o: %.c | need-pkgs
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  AFL-CC $<")
 	$(Q)$(AFL_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(FUZZ_DIR)/asan/%.o: %.c
+$(FUZZ_DIR)/asan/%.o: %.c | need-pkgs
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  AFL-CC $< (ASan)")
 	$(Q)$(AFL_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -MMD -MP -c -o $@ $<

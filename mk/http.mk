@@ -3,7 +3,7 @@
 RS_SRC := $(wildcard examples/research-service/*.c)
 RS_BIN := $(BUILD)/research-service
 
-$(RS_BIN): $(RS_SRC) examples/research-service/svc.h
+$(RS_BIN): $(RS_SRC) examples/research-service/svc.h | need-pkgs
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD $@")
 	$(Q)$(CC) $(CSTD) $(WARN) $(OPT) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $(RS_SRC) $(PKG_LIBS) -lwslay -lpthread

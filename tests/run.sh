@@ -4,6 +4,9 @@
 # Every program prints "N passed, N failed" last; this sums them and
 # closes with the same line.  Exit 1 if anything failed.
 #
+# With TORN_TEST_SUITE=verify it runs tests/verify/*_verify.sh instead (the
+# repetition proofs of `make verify`, 1500 s each).
+#
 # Environment: TORN_BIN (the torn binary integration tests use),
 # TORN_TEST_ONLY (a substring: run only matching tests), TORN_TEST_TIME_SCALE
 # (multiply every time limit: `make SANITIZE=1 test` sets 3).
@@ -58,9 +61,14 @@ for dir in "$@"; do
     done
 done
 
-for script in "$here"/*_test.sh; do
+if [[ "${TORN_TEST_SUITE:-test}" == verify ]]; then
+    scripts=("$here"/verify/*_verify.sh) limit=1500
+else
+    scripts=("$here"/*_test.sh) limit=300
+fi
+for script in "${scripts[@]}"; do
     [[ -e "$script" ]] || continue
-    run_one "$(basename "$script")" 300 bash "$script"
+    run_one "$(basename "$script")" "$limit" bash "$script"
 done
 
 if ((${#failed_names[@]})); then

@@ -238,8 +238,12 @@ static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct ebp
     if (rc == 0) {
         rc = wait_terminal(ctx, t, p, sub, jobno, &w.t_event, &err);
         if (rc == TORN_E_TIMEOUT || rc == TORN_E_PROTOCOL) {
-            snprintf(text, sizeof text, "%s: no terminal event within %d ms (%.120s)", id,
-                     p->event_timeout_ms, err.msg);
+            /* A channel that failed is not one that stayed silent. */
+            if (rc == TORN_E_PROTOCOL)
+                snprintf(text, sizeof text, "%s: no terminal event: %.150s", id, err.msg);
+            else
+                snprintf(text, sizeof text, "%s: no terminal event within %d ms (%.120s)", id,
+                         p->event_timeout_ms, err.msg);
             torn_msg_post(wfd, MSG_VIOLATION, index, V_TERMINAL, 0, 0, text);
             torn_msg_post(wfd, MSG_JOB, index, EV_NONE, 0, -1, id);
             rc = 1;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "err.h"
 #include "http.h"
@@ -127,12 +128,51 @@ char *http_expand_url(const char *base, const char *tmpl, const char *id)
     struct vars v = {.id = id, .version = -1};
     char *path = expand_text(tmpl, &v, 1);
     char *url = NULL;
-    if (path && strstr(path, "://"))
+    if (path && path[0] != '/')
         url = torn_strdup(path);
     else if (path)
         url = torn_asprintf("%s%s", base, path);
     free(path);
     return url;
+}
+
+/* "scheme://host:port" of url into out (ws counts as http, wss as https)
+ * and its host into host; 0, or -1 when url is not an http(s)/ws(s) URL. */
+static int url_origin(const char *url, char *out, size_t len, char *host, size_t host_len)
+{
+    char *scheme = NULL, *h = NULL, *port = NULL;
+    int ws = strncasecmp(url, "ws://", 5) == 0 || strncasecmp(url, "wss://", 6) == 0;
+    char *norm = ws ? torn_asprintf("http%s", url + 2) : torn_strdup(url);
+    int rc = -1;
+    CURLU *u = curl_url();
+    if (u && norm && curl_url_set(u, CURLUPART_URL, norm, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+        (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0)) {
+        snprintf(out, len, "%s://%s:%s", scheme, h, port);
+        snprintf(host, host_len, "%s", h);
+        rc = 0;
+    }
+    curl_free(scheme);
+    curl_free(h);
+    curl_free(port);
+    curl_url_cleanup(u);
+    free(norm);
+    return rc;
+}
+
+int http_url_confine(const char *base, int allow_remote, const char *url, struct torn_err *err)
+{
+    char want[300], got[300], host[256], bhost[256];
+    if (url_origin(url, got, sizeof got, host, sizeof host) != 0)
+        return torn_err_set(err, TORN_E_CONFIG,
+                            "spec URL %.200s: not an http(s)/ws(s) URL torn may request", url);
+    if (url_origin(base, want, sizeof want, bhost, sizeof bhost) == 0 &&
+        strcasecmp(want, got) == 0)
+        return TORN_OK;
+    /* Another origin than the target's: only what --target itself may be. */
+    return torn_check_remote(host, allow_remote, "spec URL outside the target's origin", err);
 }
 
 /* Expand a body template: strings "{patch}", "{input}", "{from}" become
@@ -174,6 +214,32 @@ static cJSON *expand_json(const cJSON *tmpl, const struct vars *v)
 
 /* ---- spec ---- */
 
+/* Is url a path ("/...") or an absolute URL of an allowed scheme (http,
+ * https; also ws, wss for event channels)?  Anything else (file:, ftp:,
+ * gopher:, "host/x") is refused: libcurl would follow it. */
+static int url_scheme_ok(const char *url, int events)
+{
+    static const char *const schemes[] = {"http://", "https://", "ws://", "wss://"};
+    if (url[0] == '/')
+        return 1;
+    for (size_t i = 0; i < (events ? 4u : 2u); i++)
+        if (strncasecmp(url, schemes[i], strlen(schemes[i])) == 0)
+            return 1;
+    return 0;
+}
+
+/* RFC 9110 token characters, which is what a header name may contain. */
+static int header_name_ok(const char *name)
+{
+    if (!*name)
+        return 0;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr("!#$%&'*+-.^_`|~", *p)))
+            return 0;
+    return 1;
+}
+
 static int spec_fail(struct torn_err *err, const char *path, const char *field, const char *why)
 {
     return torn_err_set(err, TORN_E_CONFIG, "target spec %s: field %s: %s", path ? path : "(none)",
@@ -201,8 +267,11 @@ static int spec_endpoint(const cJSON *spec, const char *file, const char *name,
         return spec_fail(err, file, name, "must be an object");
     snprintf(field, sizeof field, "%s.path", name);
     ep->path = spec_str(o, "path", NULL);
-    if (!ep->path || (ep->path[0] != '/' && !strstr(ep->path, "://")))
-        return spec_fail(err, file, field, "missing, or not starting with / or a scheme");
+    if (!ep->path)
+        return spec_fail(err, file, field, "missing (a path starting with / or an http(s) URL)");
+    if (!url_scheme_ok(ep->path, 0))
+        return spec_fail(err, file, field,
+                         "must start with / or be an http:// or https:// URL (no other scheme)");
     ep->method = spec_str(o, "method", dflt_method);
     size_t i;
     for (i = 0; i < sizeof methods / sizeof methods[0]; i++)
@@ -216,6 +285,15 @@ static int spec_endpoint(const cJSON *spec, const char *file, const char *name,
     snprintf(field, sizeof field, "%s.headers", name);
     if (ep->headers && !cJSON_IsObject(ep->headers))
         return spec_fail(err, file, field, "must be an object of strings");
+    for (const cJSON *h = ep->headers ? ep->headers->child : NULL; h; h = h->next) {
+        snprintf(field, sizeof field, "%s.headers.%.40s", name, h->string);
+        if (!cJSON_IsString(h))
+            return spec_fail(err, file, field, "must be a string");
+        if (!header_name_ok(h->string))
+            return spec_fail(err, file, field, "not a valid header name (letters, digits, -)");
+        if (strpbrk(h->valuestring, "\r\n"))
+            return spec_fail(err, file, field, "contains a CR or LF (header injection)");
+    }
     ep->present = 1;
     return 0;
 }
@@ -272,8 +350,10 @@ static int spec_events(const cJSON *spec, const char *file, struct http_spec *sp
         return spec_fail(err, file, "events.kind", "must be \"websocket\" or \"sse\"");
     sp->events_sse = strcmp(kind, "sse") == 0;
     sp->events_url = spec_str(ev, "url", NULL);
-    if (!sp->events_url || (sp->events_url[0] != '/' && !strstr(sp->events_url, "://")))
-        return spec_fail(err, file, "events.url", "missing, or not starting with / or a scheme");
+    if (!sp->events_url || !url_scheme_ok(sp->events_url, 1))
+        return spec_fail(err, file, "events.url",
+                         "missing, or neither a path starting with / nor a ws://, wss://, "
+                         "http:// or https:// URL");
     int rc = spec_pointer(ev, file, "events.type", "type", NULL, &sp->type_ptr, err);
     if (!rc)
         rc = spec_strings(ev, file, "events.completed", sp->completed, &sp->n_completed, 1, err);
@@ -352,26 +432,40 @@ int http_spec_parse(const cJSON *spec, const char *file, struct http_spec *sp,
 struct resp {
     long status;
     char *body;
-    size_t len;
+    size_t len, cap;
+    int too_big;                  /* the body went over HTTP_MAX_BODY */
     char ctype[80];
     char url[300];
     const char *method;
 };
 
+int http_buf_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n, size_t max)
+{
+    if (n > max || *len > max - n)
+        return TORN_E_PROTOCOL;
+    if (*len + n + 1 > *cap) {
+        size_t nc = *cap ? *cap : 4096;
+        while (nc < *len + n + 1)
+            nc *= 2;
+        char *nb = realloc(*buf, nc);
+        if (!nb)
+            return TORN_E_NOMEM;
+        *buf = nb;
+        *cap = nc;
+    }
+    memcpy(*buf + *len, data, n);
+    *len += n;
+    (*buf)[*len] = 0;
+    return TORN_OK;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct resp *r = arg;
     size_t n = size * nmemb;
-    if (r->len + n > (64u << 20))
-        return 0;   /* refuse absurd bodies */
-    char *nb = realloc(r->body, r->len + n + 1);
-    if (!nb)
-        return 0;
-    memcpy(nb + r->len, data, n);
-    r->body = nb;
-    r->len += n;
-    nb[r->len] = 0;
-    return n;
+    int rc = http_buf_append(&r->body, &r->len, &r->cap, data, n, HTTP_MAX_BODY);
+    r->too_big = rc == TORN_E_PROTOCOL;
+    return rc ? 0 : n;   /* 0 makes libcurl stop with CURLE_WRITE_ERROR */
 }
 
 static struct curl_slist *build_headers(const struct http_endpoint *ep, const struct vars *v,
@@ -380,13 +474,19 @@ static struct curl_slist *build_headers(const struct http_endpoint *ep, const st
     struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
     if (has_body)
         h = curl_slist_append(h, "Content-Type: application/json");
-    for (const cJSON *c = ep->headers ? ep->headers->child : NULL; c; c = c->next) {
+    for (const cJSON *c = ep->headers ? ep->headers->child : NULL; h && c; c = c->next) {
         if (!cJSON_IsString(c))
             continue;
         char *val = expand_text(c->valuestring, v, 0);
-        char *line = val ? torn_asprintf("%s: %s", c->string, val) : NULL;
-        if (line)
-            h = curl_slist_append(h, line);
+        char *line = val && !strpbrk(val, "\r\n") ? torn_asprintf("%s: %s", c->string, val)
+                                                   : NULL;
+        struct curl_slist *nh = line ? curl_slist_append(h, line) : NULL;
+        if (!nh) {   /* out of memory, or a substituted value with CR/LF */
+            curl_slist_free_all(h);
+            h = NULL;
+        } else {
+            h = nh;
+        }
         free(val);
         free(line);
     }
@@ -398,6 +498,13 @@ static int curl_fail(struct torn_err *err, CURLcode cc, const struct resp *r, co
 {
     const char *why = *ebuf ? ebuf : curl_easy_strerror(cc);
     int rc;
+    if (cc == CURLE_WRITE_ERROR && r->too_big) {
+        rc = torn_err_set(err, TORN_E_PROTOCOL, "%s %s: response body over %u bytes: refused",
+                          r->method, r->url, (unsigned)HTTP_MAX_BODY);
+        if (err)
+            err->indefinite = strcmp(r->method, "GET") != 0;
+        return rc;
+    }
     switch (cc) {
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
@@ -425,8 +532,14 @@ static int request(struct http_priv *p, const struct http_endpoint *ep, const st
     r->method = ep->method;
     if (!path)
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
-    snprintf(r->url, sizeof r->url, "%s%s", strstr(path, "://") ? "" : p->base, path);
+    int n = snprintf(r->url, sizeof r->url, "%s%s", path[0] == '/' ? p->base : "", path);
     free(path);
+    if (n < 0 || (size_t)n >= sizeof r->url)
+        return torn_err_set(err, TORN_E_CONFIG, "%s %.200s...: URL over %zu bytes", r->method,
+                            r->url, sizeof r->url - 1);
+    int crc = http_url_confine(p->base, p->allow_remote, r->url, err);
+    if (crc)
+        return crc;
     const cJSON *bt = ep->body ? ep->body : dflt_body;
     if (bt && strcmp(ep->method, "GET") != 0) {
         cJSON *b = expand_json(bt, v);
@@ -438,6 +551,13 @@ static int request(struct http_priv *p, const struct http_endpoint *ep, const st
     /* Endpoints without header templates share the headers built by open. */
     struct curl_slist *h = ep->headers ? build_headers(ep, v, body != NULL)
                                        : p->hdr_plain[body != NULL];
+    if (!h) {
+        free(body);
+        return torn_err_set(err, TORN_E_PROTOCOL,
+                            "%s %s: a header template expanded to a value with CR/LF (or no "
+                            "memory): not sent",
+                            r->method, r->url);
+    }
     curl_easy_setopt(c, CURLOPT_URL, r->url);
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(ep->method, "GET") ? ep->method : NULL);
@@ -608,6 +728,30 @@ out:
     return rc;
 }
 
+/* Every spec URL, expanded with a sample id, must stay on the target (see
+ * http_url_confine): refused before anything runs, naming the field.  The
+ * request path checks each expanded URL again. */
+static int spec_confine(const struct http_spec *sp, const char *base, int allow_remote,
+                        const char *file, struct torn_err *err)
+{
+    const struct {
+        const char *name, *url;
+    } urls[] = {{"create.path", sp->create.path},  {"read.path", sp->read.path},
+                {"reset.path", sp->reset.path},    {"update.path", sp->update.path},
+                {"update_if_version.path", sp->cas.path},
+                {"transition.path", sp->transition.path}, {"events.url", sp->events_url}};
+    int rc = 0;
+    for (size_t i = 0; !rc && i < sizeof urls / sizeof urls[0]; i++) {
+        char *u = urls[i].url ? http_expand_url(base, urls[i].url, "torn-1") : NULL;
+        struct torn_err why;
+        torn_err_clear(&why);
+        if (u && http_url_confine(base, allow_remote, u, &why) != 0)
+            rc = spec_fail(err, file, urls[i].name, why.msg);
+        free(u);
+    }
+    return rc;
+}
+
 static int http_check(const struct torn_target_cfg *cfg, struct torn_err *err)
 {
     struct http_spec sp;
@@ -619,7 +763,9 @@ static int http_check(const struct torn_target_cfg *cfg, struct torn_err *err)
                                 "everything)",
                                 cfg->params[i].key);
     int rc = parse_base(cfg, base, sizeof base, err);
-    return rc ? rc : http_spec_parse(cfg->spec, cfg->spec_path, &sp, err);
+    if (!rc)
+        rc = http_spec_parse(cfg->spec, cfg->spec_path, &sp, err);
+    return rc ? rc : spec_confine(&sp, base, cfg->allow_remote, cfg->spec_path, err);
 }
 
 static void http_close(struct torn_target *t)
@@ -649,6 +795,7 @@ static int http_open(struct torn_target *t, struct torn_err *err)
         global_done = 1;
     }
     p->timeout_ms = t->cfg.timeout_ms > 0 ? t->cfg.timeout_ms : 10000;
+    p->allow_remote = t->cfg.allow_remote;
     p->seed = t->cfg.seed;
     p->curl = curl_easy_init();
     struct http_endpoint plain = {.method = "GET"};
@@ -663,6 +810,11 @@ static int http_open(struct torn_target *t, struct torn_err *err)
                      (long)(p->timeout_ms < 3000 ? p->timeout_ms : 3000));
     curl_easy_setopt(p->curl, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(p->curl, CURLOPT_USERAGENT, "torn/" "0.1");
+    /* Only the web, and never where a redirect points (http_url_confine
+     * decides where torn goes, not the service). */
+    curl_easy_setopt(p->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(p->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(p->curl, CURLOPT_FOLLOWLOCATION, 0L);
     return 0;
 }
 

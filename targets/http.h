@@ -13,6 +13,14 @@ struct torn_sub;
 struct http_events;
 
 #define HTTP_MAX_VALUES 8
+#define HTTP_MAX_BODY (64u << 20)   /* largest response body torn accepts */
+#define HTTP_MAX_EVENT (1u << 20)   /* largest event (SSE event, WebSocket message) */
+
+/* Append n bytes to the NUL-terminated growable buffer (*buf, *len, *cap),
+ * growing it geometrically: 0, TORN_E_PROTOCOL when *len would go over max
+ * (nothing appended), TORN_E_NOMEM. */
+int http_buf_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n,
+                    size_t max);
 
 /* One endpoint of the spec: pointers into the spec object (cfg->spec). */
 struct http_endpoint {
@@ -55,11 +63,18 @@ int http_pointer_valid(const char *ptr);
  * substituted (URL-escaped); malloc'd. */
 char *http_expand_url(const char *base, const char *tmpl, const char *id);
 
+/* 0 when url (an expanded spec URL) may be requested for a target at base
+ * ("http://h:p"): same scheme (ws = http, wss = https), host and port, or
+ * another origin whose host passes the remote gate (loopback, or
+ * allow_remote).  TORN_E_CONFIG naming the URL otherwise. */
+int http_url_confine(const char *base, int allow_remote, const char *url, struct torn_err *err);
+
 /* Private state of an open handle (lives in t->priv). */
 struct http_priv {
     struct http_spec sp;
     char base[256];                /* scheme://host:port, no trailing slash */
     int timeout_ms;
+    int allow_remote;              /* --allow-remote: other origins may be remote */
     void *curl;                    /* CURL *, created by open */
     void *hdr_plain[2];            /* struct curl_slist * without/with a body, built by open */
     struct http_events *ev;        /* subscriptions' machinery, lazily */

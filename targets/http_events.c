@@ -14,7 +14,7 @@
 #include "http.h"
 #include "util.h"
 
-#define MAX_MSG (1u << 20)
+#define MAX_MSG HTTP_MAX_EVENT
 
 struct http_events {
     struct lws_context *lws;
@@ -33,7 +33,9 @@ struct torn_sub {
     CURL *easy;                    /* SSE */
     struct curl_slist *hdrs;
     char *buf;                     /* partial message / SSE stream */
-    size_t len;
+    size_t len, cap;
+    size_t scanned;                /* SSE: buf[0..scanned) holds no "\n\n" */
+    uint64_t t_sub_ns, t_end_ns;   /* subscribed, closed or failed (0: not yet) */
     cJSON *queue;                  /* array of ready events */
 };
 
@@ -69,18 +71,28 @@ static void deliver(struct torn_sub *s, const char *msg, size_t len)
     cJSON_AddItemToArray(s->queue, ev);
 }
 
-static int append(struct torn_sub *s, const void *data, size_t len)
+/* The channel is over: remember why (the first reason wins) and when. */
+static void sub_end(struct torn_sub *s, const char *why)
 {
-    if (s->len + len > MAX_MSG)
-        return -1;
-    char *nb = realloc(s->buf, s->len + len + 1);
-    if (!nb)
-        return -1;
-    memcpy(nb + s->len, data, len);
-    s->buf = nb;
-    s->len += len;
-    nb[s->len] = 0;
-    return 0;
+    if (!s->why[0])
+        snprintf(s->why, sizeof s->why, "%s", why);
+    if (!s->t_end_ns)
+        s->t_end_ns = torn_now_ns();
+    s->state = 2;
+}
+
+/* Append to the pending message; on overflow end the channel naming the
+ * limit (what, e.g. "a WebSocket message"), -1. */
+static int append(struct torn_sub *s, const void *data, size_t len, const char *what)
+{
+    char why[120];
+    int rc = http_buf_append(&s->buf, &s->len, &s->cap, data, len, MAX_MSG);
+    if (rc == 0)
+        return 0;
+    snprintf(why, sizeof why, rc == TORN_E_NOMEM ? "out of memory" : "%s over %u bytes: refused",
+             what, (unsigned)MAX_MSG);
+    sub_end(s, why);
+    return -1;
 }
 
 /* ---- WebSocket ---- */
@@ -93,18 +105,15 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         return 0;
     switch (reason) {
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-        s->state = 2;
-        snprintf(s->why, sizeof s->why, "%s", in ? (const char *)in : "connection error");
+        sub_end(s, in ? (const char *)in : "connection error");
         s->wsi = NULL;
         break;
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         s->state = 1;
         break;
     case LWS_CALLBACK_CLIENT_RECEIVE:
-        if (append(s, in, len) != 0) {
-            snprintf(s->why, sizeof s->why, "message too large");
+        if (append(s, in, len, "a WebSocket message") != 0)
             return -1;
-        }
         if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
             deliver(s, s->buf, s->len);
             s->len = 0;
@@ -112,9 +121,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         break;
     case LWS_CALLBACK_CLIENT_CLOSED:
     case LWS_CALLBACK_WSI_DESTROY:
-        if (s->state != 2 && !s->why[0])
-            snprintf(s->why, sizeof s->why, "closed by the server");
-        s->state = 2;
+        sub_end(s, "closed by the server");
         s->wsi = NULL;
         break;
     default:
@@ -186,10 +193,8 @@ static int ws_connect(struct http_priv *p, struct torn_sub *s, struct torn_err *
         ci.local_protocol_name = "torn-events";
         ci.userdata = s;
         ci.pwsi = &s->wsi;
-        if (!lws_client_connect_via_info(&ci) && s->state != 2) {
-            s->state = 2;
-            snprintf(s->why, sizeof s->why, "cannot start the connection");
-        }
+        if (!lws_client_connect_via_info(&ci) && s->state != 2)
+            sub_end(s, "cannot start the connection");
     }
     curl_free(host);
     curl_free(port);
@@ -202,45 +207,60 @@ static int ws_connect(struct http_priv *p, struct torn_sub *s, struct torn_err *
 
 /* ---- Server-Sent Events ---- */
 
-/* Split complete SSE events ("\n\n"-terminated) out of s->buf. */
+/* Deliver the SSE event in ev[0..len) (LF line ends): its data lines
+ * joined with LF, if any. */
+static void sse_event(struct torn_sub *s, char *ev, size_t len)
+{
+    char *data = NULL;
+    size_t dl = 0, cap = 0;
+    ev[len] = 0;
+    for (char *line = ev, *nl; line && *line; line = nl) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl++ = 0;
+        if (strncmp(line, "data:", 5) != 0)
+            continue;
+        const char *d = line[5] == ' ' ? line + 6 : line + 5;
+        if ((dl && http_buf_append(&data, &dl, &cap, "\n", 1, MAX_MSG) != 0) ||
+            http_buf_append(&data, &dl, &cap, d, strlen(d), MAX_MSG) != 0)
+            break;   /* cannot happen: the event itself is within MAX_MSG */
+    }
+    if (dl)
+        deliver(s, data, dl);
+    free(data);
+}
+
+/* Split complete SSE events ("\n\n"-terminated) out of s->buf, scanning
+ * each byte once. */
 static void sse_parse(struct torn_sub *s)
 {
-    char *end;
-    while (s->buf && (end = strstr(s->buf, "\n\n"))) {
-        *end = 0;
-        char data[MAX_MSG > 65536 ? 65536 : MAX_MSG];
-        size_t dl = 0;
-        for (char *line = s->buf, *nl; line && *line; line = nl) {
-            nl = strchr(line, '\n');
-            if (nl)
-                *nl++ = 0;
-            if (strncmp(line, "data:", 5) == 0) {
-                const char *d = line[5] == ' ' ? line + 6 : line + 5;
-                size_t n = strlen(d);
-                if (dl + n + 2 < sizeof data) {
-                    if (dl)
-                        data[dl++] = '\n';
-                    memcpy(data + dl, d, n);
-                    dl += n;
-                }
-            }
-        }
-        if (dl)
-            deliver(s, data, dl);
-        size_t used = (size_t)(end - s->buf) + 2;
-        memmove(s->buf, end + 2, s->len - used + 1);
-        s->len -= used;
+    size_t start = 0, i = s->scanned ? s->scanned - 1 : 0;
+    for (; i + 1 < s->len; i++) {
+        if (s->buf[i] != '\n' || s->buf[i + 1] != '\n')
+            continue;
+        sse_event(s, s->buf + start, i - start);
+        start = i + 2;
+        i++;
     }
+    if (start) {
+        memmove(s->buf, s->buf + start, s->len - start + 1);
+        s->len -= start;
+    }
+    s->scanned = s->len;
 }
 
 static size_t sse_write(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct torn_sub *s = arg;
-    size_t n = size * nmemb;
-    for (size_t i = 0; i < n; i++)   /* normalise CRLF to LF */
-        if (data[i] != '\r' && append(s, data + i, 1) != 0)
+    size_t n = size * nmemb, from = 0;
+    for (size_t i = 0; i <= n; i++) {   /* normalise CRLF to LF: skip every CR */
+        if (i < n && data[i] != '\r')
+            continue;
+        if (i > from && append(s, data + from, i - from, "an SSE event (no blank line ending it)"))
             return 0;
-    s->state = 1;
+        from = i + 1;
+    }
+    s->state = s->state == 2 ? 2 : 1;
     sse_parse(s);
     return n;
 }
@@ -260,10 +280,11 @@ static void sse_pump(struct http_events *ev, int ms)
         if (!s)
             continue;
         long code = 0;
+        char why[200];
         curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-        s->state = 2;
-        snprintf(s->why, sizeof s->why, "stream ended (HTTP %ld): %s", code,
+        snprintf(why, sizeof why, "stream ended (HTTP %ld): %s", code,
                  curl_easy_strerror(m->data.result));
+        sub_end(s, why);   /* keeps an earlier, more precise reason */
     }
 }
 
@@ -283,6 +304,8 @@ static int sse_connect(struct http_priv *p, struct torn_sub *s, struct torn_err 
     curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(s->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)p->timeout_ms);
     curl_easy_setopt(s->easy, CURLOPT_FAILONERROR, 1L);
+    curl_easy_setopt(s->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(s->easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_multi_add_handle(p->ev->multi, s->easy);
     return 0;
 }
@@ -318,12 +341,21 @@ int http_subscribe(struct http_priv *p, const char *id, struct torn_sub **sub_ou
         free(url);
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
     }
-    snprintf(s->url, sizeof s->url, "%s", url);
+    int n = snprintf(s->url, sizeof s->url, "%s", url);
+    int rc = n < 0 || (size_t)n >= sizeof s->url
+                 ? torn_err_set(err, TORN_E_CONFIG, "event channel %.200s...: URL too long", url)
+                 : http_url_confine(p->base, p->allow_remote, url, err);
     free(url);
+    if (rc) {
+        cJSON_Delete(s->queue);
+        free(s);
+        return rc;
+    }
     s->p = p;
+    s->t_sub_ns = torn_now_ns();
     s->next = p->ev->subs;
     p->ev->subs = s;
-    int rc = p->sp.events_sse ? sse_connect(p, s, err) : ws_connect(p, s, err);
+    rc = p->sp.events_sse ? sse_connect(p, s, err) : ws_connect(p, s, err);
     uint64_t deadline = torn_now_ns() + (uint64_t)p->timeout_ms * 1000000u;
     while (!rc && s->state == 0 && ms_left(deadline) > 0 && !torn_stop_requested())
         pump(p, s, ms_left(deadline) < 50 ? ms_left(deadline) : 50);
@@ -358,7 +390,11 @@ int http_next_event(struct http_priv *p, struct torn_sub *s, int timeout_ms, cJS
     if (torn_stop_requested())
         return torn_err_set(err, TORN_E_INTERRUPTED, "interrupted");
     if (s->state == 2)
-        return torn_err_set(err, TORN_E_PROTOCOL, "event channel %s: %s", s->url, s->why);
+        return torn_err_set(err, TORN_E_PROTOCOL,
+                            "event channel %s failed %.0f ms after subscribing: %s", s->url,
+                            (double)((s->t_end_ns ? s->t_end_ns : torn_now_ns()) - s->t_sub_ns) /
+                                1e6,
+                            s->why);
     return torn_err_set(err, TORN_E_TIMEOUT, "event channel %s: no event within %d ms", s->url,
                         timeout_ms);
 }

@@ -107,9 +107,63 @@ static void test_shipped_specs(void)
     }
 }
 
+static void test_confine(void)
+{
+    const char *base = "http://127.0.0.1:8080";
+    struct torn_err err;
+    torn_err_clear(&err);
+    CHECK(http_url_confine(base, 0, "http://127.0.0.1:8080/r/1", &err) == 0, "same origin");
+    CHECK(http_url_confine(base, 0, "ws://127.0.0.1:8080/ws/1", &err) == 0, "ws = http");
+    CHECK(http_url_confine(base, 0, "http://127.0.0.1:9/x", &err) == 0,
+          "other loopback port passes the remote gate");
+    CHECK(http_url_confine(base, 0, "http://10.0.0.1/x", &err) == TORN_E_CONFIG &&
+              strstr(err.msg, "10.0.0.1") && strstr(err.msg, "--allow-remote"),
+          "remote host refused: %s", err.msg);
+    CHECK(http_url_confine(base, 1, "http://10.0.0.1/x", &err) == 0, "--allow-remote");
+    CHECK(http_url_confine(base, 1, "file:///etc/shadow", &err) == TORN_E_CONFIG &&
+              !strstr(err.msg, "root:"),
+          "file: refused even with --allow-remote: %s", err.msg);
+    CHECK(http_url_confine(base, 0, "http://127.0.0.1:8080@10.0.0.1/x", &err) == TORN_E_CONFIG,
+          "userinfo trick: the host is 10.0.0.1");
+    CHECK(http_url_confine(base, 1, "gopher://127.0.0.1:8080/x", &err) == TORN_E_CONFIG,
+          "gopher refused");
+}
+
+static void test_buf_and_sse_cap(void)
+{
+    char *b = NULL, chunk[1000];
+    size_t len = 0, cap = 0, reallocs = 0, last_cap = 0;
+    memset(chunk, 'x', sizeof chunk);
+    for (int i = 0; i < 1000; i++) {
+        CHECK(http_buf_append(&b, &len, &cap, chunk, 1, 1 << 20) == 0, "append");
+        reallocs += cap != last_cap;
+        last_cap = cap;
+    }
+    CHECK(len == 1000 && b[1000] == 0 && reallocs <= 2, "geometric growth: %zu reallocs",
+          reallocs);
+    CHECK(http_buf_append(&b, &len, &cap, chunk, 1000, 1500) == TORN_E_PROTOCOL && len == 1000,
+          "cap refuses, nothing appended");
+    free(b);
+    /* One endless SSE line, fed in pieces: the stream stops at 1 MiB. */
+    struct http_spec sp;
+    memset(&sp, 0, sizeof sp);
+    sp.type_ptr = "/type";
+    size_t n = 3u << 20;
+    char *stream = malloc(n);
+    cJSON *evs = NULL;
+    memset(stream, 'y', n);
+    memcpy(stream, "data: {\"type\":\"A\"}\n\ndata: ", 26);
+    CHECK(http_events_feed(&sp, 1, stream, n, 4096, &evs) == 0 && cJSON_GetArraySize(evs) == 1,
+          "the complete event before the endless line is delivered");
+    cJSON_Delete(evs);
+    free(stream);
+}
+
 static const struct torn_test tests[] = {
     {"pointer", test_pointer},
     {"url", test_url},
+    {"confine", test_confine},
+    {"buf_and_sse_cap", test_buf_and_sse_cap},
     {"bad_specs", test_bad_specs},
     {"shipped_specs", test_shipped_specs},
     {NULL, NULL},

@@ -33,6 +33,15 @@ criterion catch which):
   cas-toctou           compare-and-set checks the version before taking the lock
   protected-field      compare-and-set lets processing_state through
   guard-claim-only     only the claim checks the current state; others just write
+  two-step-batch       a batch completion goes to the batch file, then to the
+                       completions directory: two writes, no intent (seed 003)
+
+Batches (seed 003's dual write): a player's completion is recorded twice, in
+the batch file (players: member -> amount, plus the completed_count and
+total_predictions counters) and as one file per member in the batch's
+completions directory (the "new structure" being migrated to).  The fixed mode
+writes an intent file first and rolls it forward on the next access, so a
+crash between the two writes never leaves one without the other.
 
 Protocol: docs/exec-protocol.md (one JSON request per line on stdin, one reply
 per line on stdout).  Data: $TORN_DATA_DIR (or --dir).  Logs go to stderr.
@@ -49,7 +58,7 @@ import time
 
 MODES = ("fixed", "no-fsync", "no-dir-fsync", "fsync-error-ignored", "thread-lock",
          "early-unlock", "no-bak", "bak-reset-version", "lenient-retry", "two-writes",
-         "cas-toctou", "protected-field", "guard-claim-only")
+         "cas-toctou", "protected-field", "guard-claim-only", "two-step-batch")
 
 PROTECTED = ("id", "created_at", "version", "_updated_at")
 READ_RETRIES = 3
@@ -314,6 +323,102 @@ class JobStore:
         return self.modify(job_id, guarded)
 
 
+class BatchStore:
+    """Seed 003: a completion lives in the batch file AND the completions directory."""
+    def __init__(self, jobs):
+        self.jobs = jobs  # the file helpers (atomic durable writes, locks)
+        self.root = os.path.join(os.path.dirname(jobs.root), "batches")
+        if not os.path.isdir(self.root):
+            os.makedirs(self.root, exist_ok=True)
+            fsync_dir(os.path.dirname(self.root))
+
+    def paths(self, batch_id):
+        base = self.jobs.path(batch_id, "")  # validates the id
+        name = os.path.basename(base)
+        return (os.path.join(self.root, name + ".json"),
+                os.path.join(self.root, name + ".completions"),
+                os.path.join(self.root, name + ".intent"))
+
+    def put(self, path, obj):
+        """One atomic, durable JSON file."""
+        tmp = self.jobs.write_file(path, json.dumps(obj).encode())
+        os.replace(tmp, path)
+        fsync_dir(os.path.dirname(path))
+
+    @staticmethod
+    def get(path, default=None):
+        try:
+            with open(path, "rb") as f:
+                return json.loads(f.read())
+        except FileNotFoundError:
+            return default
+
+    def locked(self, batch_id, fn):
+        fd = os.open(os.path.join(self.root, os.path.basename(self.jobs.path(batch_id, ".lock"))),
+                     os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self.roll_forward(batch_id)
+            return fn()
+        finally:
+            os.close(fd)
+
+    def roll_forward(self, batch_id):
+        """Finish a completion whose intent was written but not (fully) applied."""
+        doc_path, comp_dir, intent_path = self.paths(batch_id)
+        intent = self.get(intent_path)
+        if intent is None:
+            return
+        self.apply(batch_id, intent)
+        os.unlink(intent_path)
+        fsync_dir(self.root)
+
+    def apply(self, batch_id, intent):
+        doc_path, comp_dir, _ = self.paths(batch_id)
+        self.put(doc_path, intent["batch"])
+        if not os.path.isdir(comp_dir):
+            os.mkdir(comp_dir)
+            fsync_dir(self.root)
+        self.put(os.path.join(comp_dir, intent["member"] + ".json"),
+                 {"player": intent["member"], "predictions": intent["amount"]})
+
+    def record_completion(self, batch_id, member, amount):
+        if not isinstance(member, str) or not member or "/" in member or member.startswith("."):
+            raise StoreError("bad_key", "bad member %r" % (member,), True)
+        doc_path, _, intent_path = self.paths(batch_id)
+
+        def record():
+            doc = self.get(doc_path, {"players": {}, "completed_count": 0, "total_predictions": 0})
+            old = doc["players"].get(member)
+            doc["players"][member] = amount
+            doc["completed_count"] += 0 if old is not None else 1
+            doc["total_predictions"] += amount - (old or 0)
+            intent = {"member": member, "amount": amount, "batch": doc}
+            if self.jobs.mode == "two-step-batch":
+                # BUG (seed 003): old structure, then new structure, nothing
+                # to tie them together if the process dies in between.
+                return self.apply(batch_id, intent)
+            self.put(intent_path, intent)
+            self.apply(batch_id, intent)
+            os.unlink(intent_path)
+        self.locked(batch_id, record)
+
+    def read_batch(self, batch_id):
+        doc_path, comp_dir, _ = self.paths(batch_id)
+
+        def read():
+            doc = self.get(doc_path, {"players": {}, "completed_count": 0, "total_predictions": 0})
+            completions = {}
+            for name in sorted(os.listdir(comp_dir)) if os.path.isdir(comp_dir) else ():
+                if name.endswith(".json"):
+                    c = self.get(os.path.join(comp_dir, name))
+                    if c is not None:
+                        completions[c["player"]] = c["predictions"]
+            return {"a": doc["players"], "b": completions,
+                    "count": doc["completed_count"], "total": doc["total_predictions"]}
+        return self.locked(batch_id, read)
+
+
 # --- the exec protocol (docs/exec-protocol.md) ---------------------------------
 
 def op_reset(store, req):
@@ -339,7 +444,27 @@ def op_transition(store, req):
     return {"won": won, "record": job}
 
 
+def op_files(store, req):
+    main_file, bak = store.data_files(req.get("key"))
+    rel = lambda p: os.path.relpath(p, store.top)
+    return {"files": {"main": rel(main_file),
+                      "backups": [] if store.mode == "no-bak" else [rel(bak)],
+                      "temps": [rel(main_file) + ".tmp.*", rel(bak) + ".tmp"]}}
+
+
+def op_dual_write(store, req):
+    BatchStore(store).record_completion(req.get("group"), req.get("member"), req.get("amount"))
+    return {}
+
+
+def op_dual_read(store, req):
+    return {"state": BatchStore(store).read_batch(req.get("group"))}
+
+
 OPS = {
+    "files": op_files,
+    "dual_write": op_dual_write,
+    "dual_read": op_dual_read,
     "reset": op_reset,
     "read": op_read,
     "update_fields": op_update_fields,
@@ -390,7 +515,9 @@ def main():
     args = ap.parse_args()
     if not args.dir:
         ap.error("no data directory: set TORN_DATA_DIR or pass --dir")
-    serve(JobStore(os.path.join(args.dir, "jobs"), args.mode), sys.stdin, sys.stdout)
+    store = JobStore(os.path.join(args.dir, "jobs"), args.mode)
+    store.top = args.dir
+    serve(store, sys.stdin, sys.stdout)
 
 
 if __name__ == "__main__":

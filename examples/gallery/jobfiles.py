@@ -144,7 +144,7 @@ class JobStore:
         return lambda: os.close(fd)
 
     def write_file(self, path, data):
-        tmp = "%s.tmp.%d" % (path, os.getpid())
+        tmp = "%s.tmp.%d.%d" % (path, os.getpid(), threading.get_ident())
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             view = memoryview(data)
@@ -490,6 +490,8 @@ def reply_to(store, req):
 
 def serve(store, rfile, wfile):
     for line in rfile:
+        if not line.endswith("\n"):
+            break  # the input ended inside a request (the sender died): nothing to answer
         line = line.strip()
         if not line:
             continue

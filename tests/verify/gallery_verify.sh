@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Repetition proof of the gallery's fixed modes (examples/gallery/): each
+# passes GALLERY_RUNS (default 20) consecutive default runs of `torn run`
+# (default scenario set, default parameters) with zero FAIL and zero ERROR,
+# while a CPU hog keeps both cores busy.  The exec store and the HTTP
+# service run side by side (one torn at a time each), so the whole proof
+# stays within ~20 minutes.  A failing run stops that target's loop and
+# prints its report; closes with "N passed, N failed".
+. "$(dirname "$0")/lib.sh"
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=$(command -v python3)
+G=$ROOT/examples/gallery
+RUNS=${GALLERY_RUNS:-20}
+SEED0=${TORN_TEST_SEED:-$(( (RANDOM << 15 | RANDOM) % 100000 + 1 ))}
+echo "seeds $SEED0.. (set TORN_TEST_SEED to repeat), $RUNS runs each"
+
+# One default run; prints its summary line; exit 0 only on 0 FAIL, 0 ERROR.
+one_run() {  # name seed torn-args...
+    local name=$1 seed=$2 out rc; shift 2
+    out=$work/$name-$seed.txt
+    timeout -k 5 600 "$TORN" run --no-color --seed "$seed" --run-dir "$work/run-$name-$seed" \
+        "$@" >"$out" 2>&1
+    rc=$?
+    rm -rf "$work/run-$name-$seed"
+    if [[ $rc -ne 0 ]] || ! grep -q ' 0 FAIL, 0 ERROR' "$out"; then
+        echo "$name seed $seed: exit $rc"
+        sed 's/^/    /' "$out" | grep -v '^    torn: .*\.\.\.$' | tail -30
+        return 1
+    fi
+    grep -o 'torn: [0-9]* PASS.*' "$out"
+}
+
+# The exec store: 20 default runs in a row.
+exec_loop() {
+    local i
+    for ((i = 0; i < RUNS; i++)); do
+        one_run jobfiles $((SEED0 + i)) --target "exec:$PY $G/jobfiles.py --mode fixed" || return 1
+    done
+}
+
+# The HTTP service, started by us on a free port, 20 default runs in a row.
+http_loop() {
+    local i pid port rc=0 d=$work/svc
+    mkdir -p "$d"
+    "$PY" "$G/research_http.py" --port 0 --data-dir "$d" --mode fixed >"$work/svc.log" 2>&1 &
+    pid=$!
+    for ((i = 0; i < 150; i++)); do
+        grep -q '^listening on' "$work/svc.log" && break
+        sleep 0.1
+    done
+    port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/svc.log")
+    for ((i = 0; i < RUNS; i++)); do
+        one_run research_http $((SEED0 + i)) --target "http://127.0.0.1:$port" \
+            --target-spec "$G/research_http.json" || { rc=1; break; }
+    done
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return $rc
+}
+
+start=$(date +%s)
+cpu_hog_start
+exec_loop >"$work/exec.log" 2>&1 &
+epid=$!
+http_loop >"$work/http.log" 2>&1 &
+hpid=$!
+wait $epid; erc=$?
+wait $hpid; hrc=$?
+cpu_hog_stop
+cat "$work/exec.log" "$work/http.log"
+t=$(($(date +%s) - start))
+if [[ $erc -eq 0 ]]; then
+    ok "jobfiles.py --mode fixed: $RUNS default runs under CPU load, 0 FAIL, 0 ERROR (${t} s)"
+else
+    bad "jobfiles.py --mode fixed: a default run under CPU load had a FAIL or ERROR (above)"
+fi
+if [[ $hrc -eq 0 ]]; then
+    ok "research_http.py --mode fixed: $RUNS default runs under CPU load, 0 FAIL, 0 ERROR (${t} s)"
+else
+    bad "research_http.py --mode fixed: a default run under CPU load had a FAIL or ERROR (above)"
+fi
+verify_done

@@ -392,9 +392,15 @@ struct run {
     uint64_t t0;
 };
 
+/* The default set: each one a target can run (torn_target_caps_of) runs,
+ * power-loss and io-errors included wherever the data is on torn-fs.  Not
+ * in it: durability (it kills and restarts a managed server: a question
+ * about that server's persistence settings, asked on purpose) and
+ * safe-read-http (it needs the fault proxy in front of a service). */
 static const char *const standard_scenarios[] = {
-    "crash-midwrite",    "concurrent-updaters", "corrupt-read", "optimistic-lock",
-    "state-transition", "dual-write",          "event-before-persist", NULL,
+    "crash-midwrite",    "concurrent-updaters", "corrupt-read",         "optimistic-lock",
+    "state-transition", "dual-write",          "event-before-persist", "power-loss",
+    "io-errors",        NULL,
 };
 
 static int plan_add_scenario(struct run *r, const char *arg, int must, struct torn_err *err)
@@ -845,7 +851,9 @@ static int mount_fs(struct run *r, struct plan_target *tg, struct torn_err *err)
     int need = spec != NULL, rc;
 
     for (size_t j = 0; j < r->n_sc; j++)
-        if ((r->sc[j].ops->flags & TORN_SCENARIO_NEEDS_FS) && !(r->sc[j].ops->needs & ~caps))
+        if ((r->sc[j].ops->flags & TORN_SCENARIO_NEEDS_FS) && !(r->sc[j].ops->needs & ~caps) &&
+            (r->o->n_scenarios ||
+             (torn_fs_available() && torn_target_caps_of(tg->t, TORN_CAP_FS_DATA, NULL, 0))))
             need = 1;
     if (!need)
         return TORN_OK;
@@ -873,11 +881,38 @@ static int mount_fs(struct run *r, struct plan_target *tg, struct torn_err *err)
     return rc;
 }
 
+/* Whether sc can run on the set-up target: what the target says it can do
+ * at run time (an exec adapter's answers, file:DIR off torn-fs), and
+ * torn-fs itself for a scenario that needs it.  0 = run it; 1 = skip a
+ * standard scenario that cannot (with a note); for an explicit one a
+ * negative code with err set: its result is that ERROR (exit 2). */
+static int runnable(const struct run *r, struct plan_target *tg, const struct plan_scenario *sc,
+                    struct torn_err *err)
+{
+    char why[256] = "", names[128];
+    unsigned lack = sc->ops->needs & ~torn_target_caps_of(tg->t, sc->ops->needs, why, sizeof why);
+
+    if (!lack && (sc->ops->flags & TORN_SCENARIO_NEEDS_FS) && !tg->fs) {
+        lack = TORN_CAP_FS_DATA;
+        snprintf(why, sizeof why, "torn-fs is not available (cannot open /dev/fuse)");
+    }
+    if (!lack)
+        return 0;
+    torn_caps_describe(lack, names, sizeof names);
+    if (r->o->n_scenarios) {
+        return torn_err_set(err, TORN_E_CONFIG, "scenario %s needs %s: %s", sc->ops->name,
+                            names, why[0] ? why : "the target does not support it");
+    }
+    progress(r, "torn: note: %s skipped on %s: it needs %s: %s\n", sc->ops->name, tg->display,
+             names, why[0] ? why : "not supported");
+    return 1;
+}
+
 static void run_target(struct run *r, struct plan_target *tg)
 {
     struct torn_err err;
     unsigned caps = torn_target_caps(tg->t->ops);
-    int rc;
+    int rc, sc_rc;
 
     torn_err_clear(&err);
     progress(r, "torn: target %s: setting up\n", tg->display);
@@ -892,13 +927,16 @@ static void run_target(struct run *r, struct plan_target *tg)
             break;
         if (sc->ops->needs & ~caps)
             continue; /* a standard scenario this target cannot run */
+        sc_rc = rc ? rc : runnable(r, tg, sc, &err);
+        if (sc_rc > 0)
+            continue;
         res = new_result(r, tg, sc);
         if (!res || add_result(r, res) != 0) {
             torn_result_free(res);
             break;
         }
-        if (rc) {
-            torn_result_error(res, rc, err.msg);
+        if (sc_rc) {
+            torn_result_error(res, sc_rc, err.msg);
         } else {
             progress(r, "torn: %s x %s ...\n", res->scenario, tg->display);
             run_one(r, tg, sc, res);

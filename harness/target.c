@@ -121,7 +121,22 @@ unsigned torn_target_caps(const struct torn_target_ops *ops)
         c |= TORN_CAP_JOBS;
     if (ops->fault)
         c |= TORN_CAP_FAULT;
-    return c;
+    return c | ops->extra_caps;
+}
+
+unsigned torn_target_caps_of(struct torn_target *t, unsigned wanted, char *why, size_t why_len)
+{
+    unsigned have = torn_target_caps(t->ops) & wanted;
+    char scratch[8];
+
+    if (!why || !why_len) {
+        why = scratch;
+        why_len = sizeof scratch;
+    }
+    why[0] = '\0';
+    if (t->ops->caps && have)
+        have &= t->ops->caps(t, have, why, why_len);
+    return have;
 }
 
 void torn_caps_describe(unsigned caps, char *buf, size_t len)
@@ -129,7 +144,7 @@ void torn_caps_describe(unsigned caps, char *buf, size_t len)
     static const char *const names[] = {"update",  "read",       "update_if_version",
                                         "transition", "reset",   "corrupt",
                                         "dual_write/dual_read", "create/subscribe/next_event",
-                                        "fault"};
+                                        "fault", "data files on torn-fs"};
     size_t used = 0;
 
     buf[0] = '\0';

@@ -92,6 +92,28 @@ enum torn_corruption {
     TORN_CORRUPT_ALL_MISSING   /* main copy and backup gone */
 };
 
+/* The files holding one record, for damaging them from outside: paths
+ * relative to a directory (an absolute path or a ".." component is
+ * refused).  temps are glob(3) patterns of temporary copies. */
+struct torn_files {
+    const char *main;              /* the record's main copy */
+    const char *const *backups;    /* other copies a reader may fall back to */
+    size_t n_backups;
+    const char *const *temps;      /* patterns, e.g. "job-1.json.tmp.*" */
+    size_t n_temps;
+};
+
+/* Damage the files f of one record under dir (scenarios/corrupt_read.c, so
+ * every driver damages alike): EMPTY, TRUNCATE (first half), GARBAGE
+ * (random bytes from seed, same length), BITFLIP (one character of the
+ * "payload" string, so the file is still valid JSON; one bit mid-file when
+ * there is none) rewrite the main copy in place; MISSING unlinks it;
+ * ALL_MISSING unlinks it, the backups and every temp match.  Never follows
+ * a symlink in the last component.  TORN_E_NOTFOUND when the main copy to
+ * damage does not exist. */
+int torn_corrupt_files(const char *dir, const struct torn_files *f, enum torn_corruption how,
+                       uint64_t seed, struct torn_err *err);
+
 /* Faults a target can inject on itself (ops->fault). */
 enum torn_fault {
     TORN_FAULT_SERVER_KILL,    /* SIGKILL the managed server */
@@ -111,7 +133,11 @@ enum torn_cap {
     TORN_CAP_CORRUPT = 1u << 5,
     TORN_CAP_DUAL = 1u << 6,       /* dual_write + dual_read */
     TORN_CAP_JOBS = 1u << 7,       /* create + subscribe + next_event */
-    TORN_CAP_FAULT = 1u << 8
+    TORN_CAP_FAULT = 1u << 8,
+    TORN_CAP_FS_DATA = 1u << 9     /* the data lives in files under cfg->run_dir
+                                      and a fresh open() reads them again, so
+                                      torn-fs power cuts and I/O errors act on
+                                      it (ops->extra_caps, no slot shows it) */
 };
 
 struct torn_target_ops {
@@ -192,6 +218,18 @@ struct torn_target_ops {
      * TORN_E_UNSUPPORTED for kinds the driver cannot do. */
     int (*fault)(struct torn_target *t, enum torn_fault kind, const struct cJSON *args,
                  struct torn_err *err);
+
+    /* Capabilities no slot shows (TORN_CAP_FS_DATA); 0 for most. */
+    unsigned extra_caps;
+    /* Which of `wanted` this configured target can really do, when that
+     * depends on its cfg or on what it says at run time (an exec adapter's
+     * answers): returns the subset it can do and, for the missing bits,
+     * one line in why[why_len] ("the adapter declares no data files").
+     * Called by the runner after setup, with the target closed; may open
+     * and close it.  Also called BEFORE setup with wanted ==
+     * TORN_CAP_FS_DATA alone (whether to mount torn-fs): answer that from
+     * cfg.  NULL: the slot-derived caps hold. */
+    unsigned (*caps)(struct torn_target *t, unsigned wanted, char *why, size_t why_len);
 };
 
 /* A target handle.  Plain data: fork and torn_target_dup copy it. */
@@ -220,8 +258,12 @@ void torn_target_teardown(struct torn_target *t);
 int  torn_target_open(struct torn_target *t, struct torn_err *err);
 void torn_target_close(struct torn_target *t);
 
-/* Bitmask of enum torn_cap for ops. */
+/* Bitmask of enum torn_cap for ops: its non-NULL slots and extra_caps. */
 unsigned torn_target_caps(const struct torn_target_ops *ops);
+/* Which of `wanted` the set-up target t can really do: torn_target_caps
+ * narrowed by ops->caps.  why (may be NULL) explains the missing bits in
+ * one line, "" when nothing is missing or no reason is known. */
+unsigned torn_target_caps_of(struct torn_target *t, unsigned wanted, char *why, size_t why_len);
 /* Comma-separated names of the bits of caps ("update_if_version, ..."). */
 void torn_caps_describe(unsigned caps, char *buf, size_t len);
 

@@ -7,10 +7,17 @@
  * copy of an acknowledged version could have been kept (every case but
  * "all-missing"), the read returns it instead of an error (seed 001's
  * last-known-good .bak).  "all-missing" must be a typed not-found error. */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -21,6 +28,159 @@
 #include "scenario.h"
 #include "target.h"
 #include "util.h"
+
+/* ---- the damage, shared by every driver (target.h) ---- */
+
+/* dir/rel into out, refusing an absolute rel or a ".." component: the
+ * names come from the target (an adapter's answer, a spec). */
+static int join(const char *dir, const char *rel, char *out, size_t len, struct torn_err *err)
+{
+    const char *p = rel;
+
+    if (!rel || !*rel || rel[0] == '/')
+        return torn_err_set(err, TORN_E_CONFIG, "data file '%.100s' must be a relative path",
+                            rel ? rel : "(none)");
+    for (; p; p = strchr(p, '/'), p = p ? p + 1 : NULL)
+        if (strncmp(p, "..", 2) == 0 && (p[2] == '/' || p[2] == '\0'))
+            return torn_err_set(err, TORN_E_CONFIG,
+                                "data file '%.100s' leaves the data directory (..)", rel);
+    if ((size_t)snprintf(out, len, "%s/%s", dir, rel) >= len)
+        return torn_err_set(err, TORN_E_CONFIG, "data file '%.100s': path too long", rel);
+    return TORN_OK;
+}
+
+/* The whole file at path, never through a symlink. */
+static int slurp(const char *path, char **buf_out, size_t *len_out, struct torn_err *err)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc;
+    struct stat st;
+
+    *buf_out = NULL;
+    if (fd < 0)
+        return torn_err_sys(err, errno == ENOENT ? TORN_E_NOTFOUND : TORN_E_IO, errno,
+                            "corrupt: open %s", path);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return torn_err_set(err, TORN_E_IO, "corrupt: %s is not a regular file", path);
+    }
+    close(fd);
+    rc = torn_read_file(path, buf_out, len_out, err);
+    return rc;
+}
+
+/* Replace the content of path in place (same inode, as a stray writer or a
+ * bad disk would), never through a symlink. */
+static int overwrite(const char *path, const char *buf, size_t len, struct torn_err *err)
+{
+    int fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC), e;
+
+    if (fd < 0)
+        return torn_err_sys(err, TORN_E_IO, errno, "corrupt: open %s", path);
+    if (len && write(fd, buf, len) != (ssize_t)len) {
+        e = errno;
+        close(fd);
+        return torn_err_sys(err, TORN_E_IO, e, "corrupt: write %s", path);
+    }
+    close(fd);
+    return TORN_OK;
+}
+
+/* Change one character inside the "payload" string (it stays valid JSON
+ * with the same length); one bit mid-buffer when there is no payload. */
+static void flip_payload(char *buf, size_t len)
+{
+    char *p = strstr(buf, "\"payload\"");
+
+    if (p) {
+        p += 9;
+        while (*p == ' ' || *p == ':' || *p == '\t' || *p == '\n' || *p == '\r')
+            p++;
+    }
+    if (p && *p == '"' && strlen(p) > 20) {
+        char *c = p + 16;
+        if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')) {
+            *c = *c == 'A' ? 'B' : 'A';
+            return;
+        }
+    }
+    if (len > 2)
+        buf[len / 2] ^= 1;
+}
+
+static int unlink_rel(const char *dir, const char *rel, struct torn_err *err)
+{
+    char path[PATH_MAX];
+    int rc = join(dir, rel, path, sizeof path, err);
+
+    if (rc == 0 && unlink(path) != 0 && errno != ENOENT)
+        return torn_err_sys(err, TORN_E_IO, errno, "corrupt: unlink %s", path);
+    return rc;
+}
+
+static int unlink_matches(const char *dir, const char *pattern, struct torn_err *err)
+{
+    char path[PATH_MAX];
+    glob_t g;
+    int rc = join(dir, pattern, path, sizeof path, err);
+
+    if (rc)
+        return rc;
+    if (glob(path, GLOB_NOSORT, NULL, &g) != 0)
+        return TORN_OK; /* no match */
+    for (size_t i = 0; i < g.gl_pathc && !rc; i++)
+        if (unlink(g.gl_pathv[i]) != 0 && errno != ENOENT)
+            rc = torn_err_sys(err, TORN_E_IO, errno, "corrupt: unlink %s", g.gl_pathv[i]);
+    globfree(&g);
+    return rc;
+}
+
+static int remove_all(const char *dir, const struct torn_files *f, struct torn_err *err)
+{
+    int rc = unlink_rel(dir, f->main, err);
+
+    for (size_t i = 0; rc == 0 && i < f->n_backups; i++)
+        rc = unlink_rel(dir, f->backups[i], err);
+    for (size_t i = 0; rc == 0 && i < f->n_temps; i++)
+        rc = unlink_matches(dir, f->temps[i], err);
+    return rc;
+}
+
+int torn_corrupt_files(const char *dir, const struct torn_files *f, enum torn_corruption how,
+                       uint64_t seed, struct torn_err *err)
+{
+    char path[PATH_MAX], *buf = NULL;
+    size_t len = 0;
+    struct torn_rng r;
+    int rc;
+
+    if (how == TORN_CORRUPT_MISSING)
+        return unlink_rel(dir, f->main, err);
+    if (how == TORN_CORRUPT_ALL_MISSING)
+        return remove_all(dir, f, err);
+    if ((rc = join(dir, f->main, path, sizeof path, err)) != 0 ||
+        (rc = slurp(path, &buf, &len, err)) != 0)
+        return rc;
+    switch (how) {
+    case TORN_CORRUPT_EMPTY: rc = overwrite(path, "", 0, err); break;
+    case TORN_CORRUPT_TRUNCATE: rc = overwrite(path, buf, len / 2, err); break;
+    case TORN_CORRUPT_GARBAGE:
+        torn_rng_seed(&r, seed ^ len);
+        for (size_t i = 0; i < len; i++)
+            buf[i] = (char)torn_rng_next(&r);
+        rc = overwrite(path, buf, len, err);
+        break;
+    case TORN_CORRUPT_BITFLIP:
+        flip_payload(buf, len);
+        rc = overwrite(path, buf, len, err);
+        break;
+    case TORN_CORRUPT_MISSING:
+    case TORN_CORRUPT_ALL_MISSING: break;
+    }
+    free(buf);
+    return rc;
+}
+
+/* ---- the scenario ---- */
 
 static const struct {
     enum torn_corruption how;

@@ -81,7 +81,7 @@ const struct torn_scenario_ops torn_scenario_io_errors = {
     .version = TORN_SCENARIO_OPS_V1,
     .name = "io-errors",
     .summary = "EIO/ENOSPC on write and fsync (torn-fs); failures reported, nothing acked lost",
-    .needs = TORN_CAP_UPDATE | TORN_CAP_READ | TORN_CAP_RESET,
+    .needs = TORN_CAP_UPDATE | TORN_CAP_READ | TORN_CAP_RESET | TORN_CAP_FS_DATA,
     .defaults = "{\"payload_len\": 3000, \"model\": \"fsync-fail\", "
                 "\"faults\": [\"fsync EIO\", \"write EIO\", \"write ENOSPC\"], \"max_nth\": 3, "
                 "\"path\": \"\"}",

@@ -166,7 +166,7 @@ const struct torn_scenario_ops torn_scenario_power_loss = {
     .version = TORN_SCENARIO_OPS_V1,
     .name = "power-loss",
     .summary = "cut power (torn-fs) after every persistence operation; no torn or lost write",
-    .needs = TORN_CAP_UPDATE | TORN_CAP_READ | TORN_CAP_RESET,
+    .needs = TORN_CAP_UPDATE | TORN_CAP_READ | TORN_CAP_RESET | TORN_CAP_FS_DATA,
     .defaults = "{\"updates\": 3, \"payload_len\": 6000, \"model\": \"power\", "
                 "\"mode\": \"boundary\", \"torn_per_point\": 1, \"max_cut_points\": 0, "
                 "\"state\": \"\", \"duration_s\": 120}",

@@ -497,62 +497,33 @@ static int file_reset(struct torn_target *t, const char *id, const cJSON *initia
 
 /* ---- corruption from outside ---- */
 
-static int overwrite(const char *path, const char *buf, size_t len, struct torn_err *err)
-{
-    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC), e;
-
-    if (fd < 0)
-        return torn_err_sys(err, TORN_E_IO, errno, "open %s", path);
-    if (len && write(fd, buf, len) != (ssize_t)len) {
-        e = errno;
-        close(fd);
-        return torn_err_sys(err, TORN_E_IO, e, "write %s", path);
-    }
-    close(fd);
-    return TORN_OK;
-}
-
 static int file_corrupt(struct torn_target *t, const char *id, enum torn_corruption how,
                         struct torn_err *err)
 {
-    struct file_target *f = F(t);
-    char main_p[PATH_MAX], bak[PATH_MAX], *buf = NULL, *p;
-    size_t len = 0;
-    int rc = TORN_OK;
-    struct torn_rng r;
+    char main_p[256], bak[256], tmp[256], baktmp[256];
+    const char *backups[] = {bak}, *temps[] = {tmp, baktmp};
+    struct torn_files f = {main_p, backups, 1, temps, 2};
+    int rc;
 
     if ((rc = valid_id(id, err)) != 0)
         return rc;
-    path_of(f, id, ".json", main_p);
-    path_of(f, id, ".json.bak", bak);
-    if (how != TORN_CORRUPT_MISSING && how != TORN_CORRUPT_ALL_MISSING &&
-        (rc = torn_read_file(main_p, &buf, &len, err)) != 0)
-        return rc;
-    switch (how) {
-    case TORN_CORRUPT_EMPTY: rc = overwrite(main_p, "", 0, err); break;
-    case TORN_CORRUPT_TRUNCATE: rc = overwrite(main_p, buf, len / 2, err); break;
-    case TORN_CORRUPT_GARBAGE:
-        torn_rng_seed(&r, t->cfg.seed ^ len);
-        for (size_t i = 0; i < len; i++)
-            buf[i] = (char)torn_rng_next(&r);
-        rc = overwrite(main_p, buf, len, err);
-        break;
-    case TORN_CORRUPT_BITFLIP:
-        p = strstr(buf, "\"payload\":\"");
-        if (p && strlen(p) > 20)
-            p[16] = p[16] == 'A' ? 'B' : 'A'; /* still valid JSON */
-        else if (len > 2)
-            buf[len / 2] ^= 1;
-        rc = overwrite(main_p, buf, len, err);
-        break;
-    case TORN_CORRUPT_MISSING: unlink(main_p); break;
-    case TORN_CORRUPT_ALL_MISSING:
-        unlink(main_p);
-        unlink(bak);
-        break;
+    snprintf(main_p, sizeof main_p, "%s.json", id);
+    snprintf(bak, sizeof bak, "%s.json.bak", id);
+    snprintf(tmp, sizeof tmp, "%s.json.tmp.*", id);
+    snprintf(baktmp, sizeof baktmp, "%s.json.bak.tmp.*", id);
+    return torn_corrupt_files(F(t)->dir, &f, how, t->cfg.seed, err);
+}
+
+/* Power cuts and I/O errors of torn-fs reach the store only when its
+ * directory is under the run directory (not file:DIR). */
+static unsigned file_caps(struct torn_target *t, unsigned wanted, char *why, size_t why_len)
+{
+    if (t->cfg.location && (wanted & TORN_CAP_FS_DATA)) {
+        snprintf(why, why_len, "file:%s keeps its data in that directory, not on torn-fs",
+                 t->cfg.location);
+        return wanted & ~TORN_CAP_FS_DATA;
     }
-    free(buf);
-    return rc;
+    return wanted;
 }
 
 const struct torn_target_ops torn_target_file = {
@@ -572,4 +543,6 @@ const struct torn_target_ops torn_target_file = {
     .update_if_version = file_update_if_version,
     .transition = file_transition,
     .corrupt = file_corrupt,
+    .extra_caps = TORN_CAP_FS_DATA,
+    .caps = file_caps,
 };

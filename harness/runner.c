@@ -372,6 +372,7 @@ struct plan_target {
     struct torn_target *t;
     struct torn_fs *fs;          /* torn-fs under cfg.run_dir, or NULL */
     char *fs_dir;                /* its mount point (the target's run_dir) */
+    int n_mounts;                /* torn-fs mounts so far (fs-N, fs-N.1, ...) */
 };
 
 struct run {
@@ -837,33 +838,43 @@ static struct torn_result *new_result(struct run *r, struct plan_target *tg,
     return res;
 }
 
-/* torn-fs: with --fs torn[:MODEL], or when a scenario planned for this
- * target declares TORN_SCENARIO_NEEDS_FS, mount torn-fs over
- * <run_dir>/fs-N (backing <run_dir>/fs-N.data) before target setup and make
- * that the target's run_dir, so every driver that keeps its data in
- * cfg->run_dir (file store, managed servers) runs on it. */
+/* Whether sc runs with the target's data on torn-fs: always with --fs
+ * torn[:MODEL]; for a scenario that declares TORN_SCENARIO_NEEDS_FS when
+ * the target can put its data there (and, for a standard one, /dev/fuse
+ * opens).  Only those: FUSE is not the file system the store will run on,
+ * so other scenarios are not judged on it. */
+static int wants_fs(const struct run *r, struct plan_target *tg, const struct plan_scenario *sc)
+{
+    if (r->o->fs)
+        return 1;
+    if (!(sc->ops->flags & TORN_SCENARIO_NEEDS_FS) ||
+        (sc->ops->needs & ~torn_target_caps(tg->t->ops)))
+        return 0;
+    return r->o->n_scenarios ||
+           (torn_fs_available() && torn_target_caps_of(tg->t, TORN_CAP_FS_DATA, NULL, 0));
+}
+
+/* Mount torn-fs over <run_dir>/fs-N (backing <run_dir>/fs-N.data; fs-N.K
+ * for a target's later mounts) before target setup and make that the
+ * target's run_dir, so every driver that keeps its data in cfg->run_dir
+ * (file store, exec adapters, managed servers) runs on it. */
 static int mount_fs(struct run *r, struct plan_target *tg, struct torn_err *err)
 {
     const char *spec = r->o->fs, *colon = spec ? strchr(spec, ':') : NULL;
     enum torn_fs_model model = TORN_FS_POWER;
-    unsigned caps = torn_target_caps(tg->t->ops);
-    char *backing;
-    int need = spec != NULL, rc;
+    char *backing, sfx[24] = "";
+    int rc;
 
-    for (size_t j = 0; j < r->n_sc; j++)
-        if ((r->sc[j].ops->flags & TORN_SCENARIO_NEEDS_FS) && !(r->sc[j].ops->needs & ~caps) &&
-            (r->o->n_scenarios ||
-             (torn_fs_available() && torn_target_caps_of(tg->t, TORN_CAP_FS_DATA, NULL, 0))))
-            need = 1;
-    if (!need)
-        return TORN_OK;
     if (spec && strncmp(spec, "torn", 4) != 0)
         return torn_err_set(err, TORN_E_USAGE, "--fs %s: only torn[:process|power|fsync-fail]",
                             spec);
     if (colon && (rc = torn_fs_model_parse(colon + 1, &model, err)) != 0)
         return rc;
-    tg->fs_dir = torn_asprintf("%s/fs-%zu", r->run_dir, (size_t)(tg - r->tg));
-    backing = torn_asprintf("%s/fs-%zu.data", r->run_dir, (size_t)(tg - r->tg));
+    if (tg->n_mounts++)
+        snprintf(sfx, sizeof sfx, ".%d", tg->n_mounts - 1);
+    free(tg->fs_dir);
+    tg->fs_dir = torn_asprintf("%s/fs-%zu%s", r->run_dir, (size_t)(tg - r->tg), sfx);
+    backing = torn_asprintf("%s/fs-%zu%s.data", r->run_dir, (size_t)(tg - r->tg), sfx);
     if (!tg->fs_dir || !backing) {
         free(backing);
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
@@ -908,25 +919,46 @@ static int runnable(const struct run *r, struct plan_target *tg, const struct pl
     return 1;
 }
 
+/* Set the target up, on torn-fs when fs; 0 or the error (in err). */
+static int target_up(struct run *r, struct plan_target *tg, int fs, struct torn_err *err)
+{
+    int rc = fs ? mount_fs(r, tg, err) : TORN_OK;
+
+    progress(r, "torn: target %s: setting up\n", tg->display);
+    return rc ? rc : torn_target_setup(tg->t, err);
+}
+
+static void target_down(struct run *r, struct plan_target *tg)
+{
+    torn_target_teardown(tg->t);
+    torn_fs_unmount(tg->fs);
+    tg->fs = NULL;
+    tg->t->cfg.run_dir = r->run_dir;
+}
+
 static void run_target(struct run *r, struct plan_target *tg)
 {
     struct torn_err err;
     unsigned caps = torn_target_caps(tg->t->ops);
-    int rc, sc_rc;
+    int rc = TORN_OK, sc_rc, up = -1; /* -1 not set up, else on torn-fs or not */
 
     torn_err_clear(&err);
-    progress(r, "torn: target %s: setting up\n", tg->display);
-    rc = mount_fs(r, tg, &err);
-    if (rc == 0)
-        rc = torn_target_setup(tg->t, &err);
     for (size_t j = 0; j < r->n_sc; j++) {
         struct plan_scenario *sc = &r->sc[j];
         struct torn_result *res;
+        int fs;
 
         if (torn_stop_requested())
             break;
         if (sc->ops->needs & ~caps)
             continue; /* a standard scenario this target cannot run */
+        if ((fs = wants_fs(r, tg, sc)) != up) {
+            if (up >= 0)
+                target_down(r, tg);
+            torn_err_clear(&err);
+            rc = target_up(r, tg, fs, &err);
+            up = fs;
+        }
         sc_rc = rc ? rc : runnable(r, tg, sc, &err);
         if (sc_rc > 0)
             continue;
@@ -945,10 +977,8 @@ static void run_target(struct run *r, struct plan_target *tg)
                  torn_verdict_name(res->verdict), res->duration_s);
         write_reports(r, 0); /* results so far survive even a SIGKILL of torn */
     }
-    torn_target_teardown(tg->t);
-    torn_fs_unmount(tg->fs);
-    tg->fs = NULL;
-    tg->t->cfg.run_dir = r->run_dir;
+    if (up >= 0)
+        target_down(r, tg);
 }
 
 static int build_sets(struct run *r)

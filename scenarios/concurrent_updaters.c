@@ -26,7 +26,7 @@
 #include "target.h"
 #include "util.h"
 
-enum { MSG_ATTEMPT = 100, MSG_ACK = 1, MSG_FAIL, MSG_INFO, MSG_TORN_READ, MSG_BAD_COUNT, MSG_REGRESS, MSG_REGRESS_COUNT, MSG_READS };
+enum { MSG_ATTEMPT = 100, MSG_ACK = 1, MSG_FAIL, MSG_INFO, MSG_TORN_READ, MSG_BAD_COUNT, MSG_REGRESS, MSG_REGRESS_COUNT, MSG_READS, MSG_READ_TIMEOUT };
 
 static const char *const KEY = "concurrent-updaters";
 
@@ -90,8 +90,11 @@ static int reader(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
         torn_err_clear(&err);
         rc = torn_sc_read(ctx, t, KEY, &rec, &err);
         reads++;
-        /* Every bad read is counted; the first few carry evidence. */
-        if (rc) {
+        /* Every bad read is counted; the first few carry evidence.  A read
+         * that timed out saw nothing: not a torn read, an unknown one. */
+        if (rc == TORN_E_TIMEOUT) {
+            torn_msg_post(wfd, MSG_READ_TIMEOUT, index - p->n_workers, last, rc, 0, err.msg);
+        } else if (rc) {
             torn_msg_post(wfd, bad++ < 3 ? MSG_TORN_READ : MSG_BAD_COUNT, index - p->n_workers,
                           last, rc, 0, err.msg);
         } else if (!torn_record_intact(rec, why, sizeof why)) {
@@ -120,6 +123,7 @@ struct tally {
     long long *attempted;   /* per worker: highest count attempted (incl. fail/info) */
     uint64_t *due, *start;  /* per worker, open loop: the update in flight */
     long long n_ack, n_fail, n_info, n_reads, torn_reads, hidden_torn, regressions, hidden_regress;
+    long long read_timeouts; /* reads that got no answer in time: indefinite */
 };
 
 static void absorb(struct torn_ctx *ctx, const struct torn_msg *m, struct tally *ty)
@@ -177,6 +181,10 @@ static void absorb(struct torn_ctx *ctx, const struct torn_msg *m, struct tally 
         ty->hidden_regress++;
         break;
     case MSG_READS: ty->n_reads += m->a; break;
+    case MSG_READ_TIMEOUT:
+        if (!ty->read_timeouts++)
+            torn_result_metric_str(ctx->result, "first_read_timeout", m->text);
+        break;
     }
 }
 
@@ -341,6 +349,7 @@ static int concurrent_run(struct torn_ctx *ctx, struct torn_err *err)
     torn_result_metric(ctx->result, "unknown_updates", (double)ty.n_info);
     torn_result_metric(ctx->result, "reads", (double)ty.n_reads);
     torn_result_metric(ctx->result, "torn_reads", (double)ty.torn_reads);
+    torn_result_metric(ctx->result, "read_timeouts", (double)ty.read_timeouts);
     if (ty.hidden_torn)
         torn_result_violation(ctx->result, "no-torn-read", KEY, torn_ctx_elapsed(ctx),
                               "%lld torn or unreadable reads in all (of %lld reads); the first "

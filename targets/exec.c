@@ -6,8 +6,11 @@
  *   <- {"in_reply_to":1,"ok":true,"record":{...}}
  *   <- {"in_reply_to":1,"ok":false,"error":{"code":"io","definite":false,"text":"..."}}
  *
- * Each open() starts its own adapter (so forked workers each have one), with
- * PR_SET_PDEATHSIG: killing a worker kills its adapter.  The adapter's
+ * Each open() starts its own adapter (so forked workers each have one)
+ * through a keeper process that runs it in a process group of its own and
+ * kills that group when the adapter exits, when torn stops it, or when the
+ * opener dies (PR_SET_PDEATHSIG): killing a worker kills its adapter and
+ * everything the adapter started.  The adapter's
  * stderr is torn's stderr.  Every write and every reply has a deadline
  * (cfg->timeout_ms).  A silent adapter (timeout), garbage on stdout, a wrong
  * reply id or a dead adapter ends that operation with an error that is
@@ -26,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +42,9 @@
 
 struct exec_target {
     char dir[PATH_MAX];        /* TORN_DATA_DIR */
+    int has_files, has_dual;   /* what the adapter answered to the probes:
+                                  0 not asked, 1 yes, -1 no (see exec_caps) */
+    char why_files[160], why_dual[160];
     pid_t pid;                 /* running adapter, 0 none */
     int in, out;               /* its stdin (write) and stdout (read), -1 closed */
     long long next_id;
@@ -74,7 +81,9 @@ static int exec_setup(struct torn_target *t, struct torn_err *err)
     return torn_mkdirs(x->dir, 0755, err);
 }
 
-/* Stop the adapter: close its stdin, give it 500 ms, then SIGKILL. */
+/* Stop the adapter: close its stdin, give it 500 ms to exit, then ask its
+ * keeper to kill the whole group (SIGTERM), and SIGKILL the keeper only if
+ * even that does not end within a second. */
 static void adapter_stop(struct exec_target *x)
 {
     int status;
@@ -83,8 +92,11 @@ static void adapter_stop(struct exec_target *x)
     if (x->out >= 0)
         close(x->out);
     x->in = x->out = -1;
-    if (x->pid > 0 && torn_proc_wait(x->pid, 500, &status, NULL) != 0)
-        torn_proc_kill(x->pid);
+    if (x->pid > 0 && torn_proc_wait(x->pid, 500, &status, NULL) != 0) {
+        kill(x->pid, SIGTERM);
+        if (torn_proc_wait(x->pid, 1000, &status, NULL) != 0)
+            torn_proc_kill(x->pid);
+    }
     x->pid = 0;
     x->len = 0;
 }
@@ -97,12 +109,96 @@ static void exec_close(struct torn_target *t)
     X(t)->cap = 0;
 }
 
+static void on_sigchld(int sig)
+{
+    (void)sig;
+}
+
+/* The adapter itself (stdin/stdout already its pipes): its own process
+ * group, dies with its keeper. */
+static void adapter_exec(struct torn_target *t, pid_t keeper, const sigset_t *mask)
+{
+    char *cmd = torn_asprintf("exec %s", t->cfg.location);
+    char seed[32];
+
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != keeper)
+        _exit(127);
+    signal(SIGCHLD, SIG_DFL);
+    sigprocmask(SIG_SETMASK, mask, NULL);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)t->cfg.seed);
+    setenv("TORN_DATA_DIR", X(t)->dir, 1);
+    setenv("TORN_NS", t->cfg.ns, 1);
+    setenv("TORN_SEED", seed, 1);
+    execl("/bin/sh", "sh", "-c", cmd ? cmd : t->cfg.location, (char *)NULL);
+    fprintf(stderr, "torn: exec target: cannot run /bin/sh: %s\n", strerror(errno));
+    _exit(127);
+}
+
+/* The keeper, a child of the process that opened the target: it starts the
+ * adapter in a process group of its own and, whatever ends first (the
+ * adapter exits, the opener dies: PR_SET_PDEATHSIG, torn stops it:
+ * SIGTERM), kills that whole group, so nothing the adapter started (a
+ * `sleep 3600 &`) outlives it.  It exits the way the adapter did, for
+ * messages ("exited 3", "killed by SEGV"). */
+static void keeper_run(struct torn_target *t, int in, int out, pid_t opener)
+{
+    sigset_t set, old;
+    pid_t a, self = getpid();
+    int sig, status = 0;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    signal(SIGCHLD, on_sigchld); /* a blocked, handled SIGCHLD stays pending */
+    sigprocmask(SIG_BLOCK, &set, &old);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != opener)
+        _exit(1);
+    /* Nothing of torn's but the two pipes (as stdin/stdout) and stderr
+     * reaches the adapter: a worker's message pipe held open by it would
+     * hide that worker's death from the parent. */
+    in = fcntl(in, F_DUPFD, 3); /* either may be 0 or 1 when torn's were closed */
+    out = fcntl(out, F_DUPFD, 3);
+    if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0)
+        _exit(127);
+    close_range(3, ~0u, 0);
+    a = fork();
+    if (a == 0)
+        adapter_exec(t, self, &old);
+    if (a < 0)
+        _exit(127);
+    setpgid(a, a); /* as the adapter does: the group exists before any kill */
+    close(0);
+    close(1);
+    for (;;) {
+        if (sigwait(&set, &sig) != 0 || sig == SIGCHLD) {
+            if (waitpid(a, &status, WNOHANG) != a)
+                continue;
+            kill(-a, SIGKILL);
+            break;
+        }
+        kill(-a, SIGKILL);
+        waitpid(a, &status, 0);
+        kill(-a, SIGKILL); /* anything forked while it died */
+        break;
+    }
+    if (WIFSIGNALED(status)) {
+        signal(WTERMSIG(status), SIG_DFL);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        raise(WTERMSIG(status));
+    }
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
 static int adapter_start(struct torn_target *t, struct torn_err *err)
 {
     struct exec_target *x = X(t);
     int to[2], from[2];
-    char seed[32];
-    pid_t pid;
+    pid_t pid, opener = getpid();
 
     if (pipe2(to, O_CLOEXEC) < 0)
         return torn_err_sys(err, TORN_E_ENV, errno, "pipe");
@@ -123,17 +219,10 @@ static int adapter_start(struct torn_target *t, struct torn_err *err)
         return torn_err_sys(err, TORN_E_ENV, e, "fork");
     }
     if (pid == 0) {
-        char *cmd = torn_asprintf("exec %s", t->cfg.location);
-        torn_proc_child_init();   /* dies with the worker that opened it */
-        dup2(to[0], 0);
-        dup2(from[1], 1);
-        snprintf(seed, sizeof seed, "%llu", (unsigned long long)t->cfg.seed);
-        setenv("TORN_DATA_DIR", x->dir, 1);
-        setenv("TORN_NS", t->cfg.ns, 1);
-        setenv("TORN_SEED", seed, 1);
-        execl("/bin/sh", "sh", "-c", cmd ? cmd : t->cfg.location, (char *)NULL);
-        fprintf(stderr, "torn: exec target: cannot run /bin/sh: %s\n", strerror(errno));
-        _exit(127);
+        torn_proc_child_init();
+        close(to[1]);
+        close(from[0]);
+        keeper_run(t, to[0], from[1], opener);
     }
     close(to[0]);
     close(from[1]);
@@ -146,14 +235,38 @@ static int adapter_start(struct torn_target *t, struct torn_err *err)
     return TORN_OK;
 }
 
+static int call(struct torn_target *t, cJSON *req, cJSON **reply_out, struct torn_err *err);
+
+/* Start the adapter and wait for its answer to {"op":"hello"} (any answer,
+ * an "unsupported" error included): open() returns once the adapter is
+ * ready, so a scenario's fault delays count from there, not from an
+ * interpreter still starting (50-1000 ms for Python under load). */
 static int exec_open(struct torn_target *t, struct torn_err *err)
 {
     struct exec_target *x = X(t);
+    cJSON *req = cJSON_CreateObject(), *reply = NULL;
+    int rc;
+
     x->pid = 0;          /* a forked copy owns no adapter of its parent's */
     x->in = x->out = -1;
     x->buf = NULL;
     x->len = x->cap = 0;
-    return adapter_start(t, err);
+    if (!req || !cJSON_AddStringToObject(req, "op", "hello")) {
+        cJSON_Delete(req);
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    }
+    if ((rc = adapter_start(t, err)) != 0) {
+        cJSON_Delete(req);
+        return rc;
+    }
+    rc = call(t, req, &reply, err);
+    cJSON_Delete(reply);
+    if (rc == TORN_E_UNSUPPORTED || rc == TORN_E_REMOTE || rc == TORN_E_NOTFOUND ||
+        rc == TORN_E_CORRUPT)
+        rc = TORN_OK; /* it answered (ok: false): ready */
+    if (rc)
+        exec_close(t);
+    return rc;
 }
 
 /* Why the adapter is gone, for messages. */
@@ -484,6 +597,173 @@ static int exec_transition(struct torn_target *t, const char *id, const char *co
     return simple_op(t, req, record_out, won_out, err);
 }
 
+/* ---- corrupt-read: the adapter declares its files ---- */
+
+#define MAX_FILES 16
+
+/* Up to MAX_FILES strings of array item name of obj into out; -1 if the
+ * item is there but not an array of strings. */
+static int string_list(const cJSON *obj, const char *name, const char **out)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, name), *e;
+    int n = 0;
+
+    if (!arr)
+        return 0;
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > MAX_FILES)
+        return -1;
+    cJSON_ArrayForEach(e, arr)
+    {
+        if (!cJSON_IsString(e))
+            return -1;
+        out[n++] = e->valuestring;
+    }
+    return n;
+}
+
+/* Ask the adapter where record id lives: *reply_out holds the strings f
+ * points into (caller frees it). */
+static int declared_files(struct torn_target *t, const char *id, struct torn_files *f,
+                          const char **backups, const char **temps, cJSON **reply_out,
+                          struct torn_err *err)
+{
+    const cJSON *files, *main_p;
+    int rc, nb, nt;
+
+    *reply_out = NULL;
+    if ((rc = call(t, request("files", id), reply_out, err)) != 0)
+        return rc;
+    files = cJSON_GetObjectItemCaseSensitive(*reply_out, "files");
+    main_p = cJSON_GetObjectItemCaseSensitive(files, "main");
+    nb = string_list(files, "backups", backups);
+    nt = string_list(files, "temps", temps);
+    if (!cJSON_IsString(main_p) || nb < 0 || nt < 0) {
+        cJSON_Delete(*reply_out);
+        *reply_out = NULL;
+        return torn_err_set(err, TORN_E_PROTOCOL,
+                            "exec adapter's files reply needs \"files\": {\"main\": PATH, "
+                            "\"backups\": [PATH...], \"temps\": [GLOB...]} (at most %d each)",
+                            MAX_FILES);
+    }
+    *f = (struct torn_files){main_p->valuestring, backups, (size_t)nb, temps, (size_t)nt};
+    return TORN_OK;
+}
+
+static int exec_corrupt(struct torn_target *t, const char *id, enum torn_corruption how,
+                        struct torn_err *err)
+{
+    const char *backups[MAX_FILES], *temps[MAX_FILES];
+    struct torn_files f;
+    cJSON *reply;
+    int rc = declared_files(t, id, &f, backups, temps, &reply, err);
+
+    if (rc == 0)
+        rc = torn_corrupt_files(X(t)->dir, &f, how, t->cfg.seed, err);
+    cJSON_Delete(reply);
+    return rc;
+}
+
+/* ---- dual-write (seed 003) ---- */
+
+static int exec_dual_write(struct torn_target *t, const char *group, const char *member,
+                           long long amount, struct torn_err *err)
+{
+    cJSON *req = cJSON_CreateObject(), *reply = NULL;
+    int rc;
+
+    if (!req || !cJSON_AddStringToObject(req, "op", "dual_write") ||
+        !cJSON_AddStringToObject(req, "group", group) ||
+        !cJSON_AddStringToObject(req, "member", member) ||
+        !cJSON_AddNumberToObject(req, "amount", (double)amount)) {
+        cJSON_Delete(req);
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    }
+    rc = call(t, req, &reply, err);
+    cJSON_Delete(reply);
+    return rc;
+}
+
+static int exec_dual_read(struct torn_target *t, const char *group, cJSON **state_out,
+                          struct torn_err *err)
+{
+    cJSON *req = cJSON_CreateObject(), *reply = NULL, *st;
+    int rc;
+
+    *state_out = NULL;
+    if (!req || !cJSON_AddStringToObject(req, "op", "dual_read") ||
+        !cJSON_AddStringToObject(req, "group", group)) {
+        cJSON_Delete(req);
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    }
+    if ((rc = call(t, req, &reply, err)) != 0)
+        return rc;
+    st = cJSON_DetachItemFromObjectCaseSensitive(reply, "state");
+    cJSON_Delete(reply);
+    if (!cJSON_IsObject(st) || !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(st, "a")) ||
+        !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(st, "b")) ||
+        !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(st, "count")) ||
+        !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(st, "total"))) {
+        cJSON_Delete(st);
+        return torn_err_set(err, TORN_E_PROTOCOL,
+                            "exec adapter's dual_read reply needs \"state\": {\"a\": {MEMBER: "
+                            "AMOUNT...}, \"b\": {...}, \"count\": N, \"total\": N}");
+    }
+    *state_out = st;
+    return TORN_OK;
+}
+
+/* ---- what this adapter can do ---- */
+
+/* Ask once (probe): 1 when the adapter answers op ok, else -1 with why. */
+static int probe(struct torn_target *t, cJSON *req, const char *lack, char *why, size_t len)
+{
+    struct torn_err err;
+    cJSON *reply = NULL;
+    int rc;
+
+    torn_err_clear(&err);
+    rc = req ? call(t, req, &reply, &err) : TORN_E_NOMEM;
+    cJSON_Delete(reply);
+    if (rc == 0)
+        return 1;
+    snprintf(why, len, "%s (its answer: %.80s)", lack, err.msg);
+    return -1;
+}
+
+/* corrupt-read needs the adapter to declare its files, dual-write its dual
+ * ops: each asked once per run, in the runner's process, with a record and
+ * a group that do not exist. */
+static unsigned exec_caps(struct torn_target *t, unsigned wanted, char *why, size_t why_len)
+{
+    struct exec_target *x = X(t);
+    unsigned have = wanted;
+
+    if ((wanted & TORN_CAP_CORRUPT) && !x->has_files)
+        x->has_files = probe(t, request("files", "torn-probe"),
+                             "the adapter declares no data files (see "
+                             "docs/exec-protocol.md#files)",
+                             x->why_files, sizeof x->why_files);
+    if ((wanted & TORN_CAP_DUAL) && !x->has_dual) {
+        cJSON *req = cJSON_CreateObject();
+        if (req && cJSON_AddStringToObject(req, "op", "dual_read"))
+            cJSON_AddStringToObject(req, "group", "torn-probe");
+        x->has_dual = probe(t, req,
+                            "the adapter does not implement dual_write/dual_read (see "
+                            "docs/exec-protocol.md#dual-write)",
+                            x->why_dual, sizeof x->why_dual);
+    }
+    exec_close(t); /* the probes' adapter (call() started it), if any */
+    if ((wanted & TORN_CAP_CORRUPT) && x->has_files < 0) {
+        have &= ~TORN_CAP_CORRUPT;
+        snprintf(why, why_len, "%s", x->why_files);
+    }
+    if ((wanted & TORN_CAP_DUAL) && x->has_dual < 0) {
+        have &= ~TORN_CAP_DUAL;
+        snprintf(why, why_len, "%s", x->why_dual);
+    }
+    return have;
+}
+
 const struct torn_target_ops torn_target_exec = {
     .version = TORN_TARGET_OPS_V1,
     .name = "exec",
@@ -499,6 +779,11 @@ const struct torn_target_ops torn_target_exec = {
     .read = exec_read,
     .update_if_version = exec_cas,
     .transition = exec_transition,
+    .corrupt = exec_corrupt,
+    .dual_write = exec_dual_write,
+    .dual_read = exec_dual_read,
+    .extra_caps = TORN_CAP_FS_DATA,
+    .caps = exec_caps,
 };
 
 /* ---- fuzzing entry point (fuzz/exec_reply.c, issue 6) ---- */

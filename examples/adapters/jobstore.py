@@ -4,10 +4,24 @@
     torn run --target exec:'python3 examples/adapters/jobstore.py --mode naive'
     torn run --target exec:'python3 examples/adapters/jobstore.py --mode durable'
 
---mode naive    open(path, "w") and json.dump in place: no lock, no fsync
-                (the seed's code before the fix)
---mode durable  flock, write a temp file, flush + fsync, os.replace, fsync
-                the directory; errors are reported, never swallowed
+--mode naive      open(path, "w") and json.dump in place: no lock, no fsync,
+                  no backup (the seed's code before the fix); dual writes
+                  go to two files one after the other, unlocked
+--mode durable    flock, write a temp file, flush + fsync, keep the previous
+                  version as KEY.json.bak, os.replace, fsync the directory;
+                  every record carries a checksum and a read falls back to
+                  the .bak when the main copy is damaged; errors are
+                  reported, never swallowed; a dual write replaces one file
+                  holding both structures (both or neither)
+--mode bak-reset  durable, but a record restored from the .bak restarts at
+                  version 1 (a version/content pair never written: caught by
+                  corrupt-read's no-wrong-record)
+--mode dual-split durable, but a dual write updates the two structures in two
+                  files, one after the other: a crash between them leaves
+                  one without the other (caught by dual-write's
+                  both-or-neither)
+
+--stall-reads N (a test fixture) every Nth read sleeps 3 s before answering
 
 --fail-every N  (a test fixture) apply every Nth update_fields, then report it
                 as failed anyway: with --claim-definite the error says "definite"
@@ -20,9 +34,11 @@ JSON reply per line on stdout; the data lives in $TORN_DATA_DIR.
 import argparse
 import datetime
 import fcntl
+import hashlib
 import json
 import os
 import sys
+import time
 
 PROTECTED = ("id", "created_at", "version", "_updated_at")
 
@@ -48,9 +64,12 @@ class Store:
             raise StoreError("bad_key", "bad key %r" % key, True)
         return os.path.join(self.dir, key + ".json")
 
-    def load(self, key):
+    def careful(self):
+        return self.mode != "naive"
+
+    def read_file(self, path, key, what):
         try:
-            with open(self.path(key), "rb") as f:
+            with open(path, "rb") as f:
                 data = f.read()
         except FileNotFoundError:
             raise StoreError("not_found", "no record %s" % key, True)
@@ -59,13 +78,42 @@ class Store:
         try:
             rec = json.loads(data)
         except ValueError:
-            raise StoreError("corrupt", "%s.json is not valid JSON (%d bytes)" % (key, len(data)), True)
+            raise StoreError("corrupt", "%s is not valid JSON (%d bytes)" % (what, len(data)), True)
         if not isinstance(rec, dict):
-            raise StoreError("corrupt", "%s.json is not an object" % key, True)
+            raise StoreError("corrupt", "%s is not an object" % what, True)
+        if self.careful() and rec.pop("_checksum", None) != checksum(rec):
+            raise StoreError("corrupt", "%s: checksum mismatch" % what, True)
         return rec
 
-    def save(self, key, rec):
+    def load(self, key):
         path = self.path(key)
+        try:
+            return self.read_file(path, key, key + ".json")
+        except StoreError as e:
+            if not self.careful() or e.code not in ("corrupt", "not_found"):
+                raise
+            main_error = e
+        try:
+            rec = self.read_file(path + ".bak", key, key + ".json.bak")
+        except StoreError as e:
+            if e.code == "not_found" and main_error.code == "not_found":
+                raise
+            raise StoreError("corrupt", "%s; %s" % (main_error.text, e.text), True)
+        if self.mode == "bak-reset":
+            rec["version"] = 1  # restored from the backup: a new history starts
+        return rec
+
+    def files(self, key):
+        name = os.path.basename(self.path(key))
+        if not self.careful():
+            return {"main": name}
+        return {"main": name, "backups": [name + ".bak"],
+                "temps": [name + ".tmp.*", name + ".bak.tmp.*"]}
+
+    def save(self, key, rec, path=None, backup=True):
+        path = path or self.path(key)
+        if self.careful():
+            rec = dict(rec, _checksum=checksum(rec))
         data = json.dumps(rec, separators=(",", ":")).encode()
         if self.mode == "naive":
             try:
@@ -91,6 +139,8 @@ class Store:
             except OSError:
                 pass
             raise StoreError("io", "write %s: %s" % (tmp, e), True)
+        if backup:
+            keep_backup(path)
         try:
             os.replace(tmp, path)
         except OSError as e:
@@ -108,6 +158,7 @@ class Store:
     def locked(self, key):
         if self.mode == "naive":
             return None
+        self.path(key)  # validates the key
         fd = os.open(os.path.join(self.dir, key + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
         fcntl.flock(fd, fcntl.LOCK_EX)
         return fd
@@ -136,7 +187,11 @@ class Store:
                 rec[k] = v
         lock = self.locked(key)
         try:
-            self.save(key, rec)
+            try:
+                os.unlink(self.path(key) + ".bak")  # a backup of a previous life
+            except FileNotFoundError:
+                pass
+            self.save(key, rec, backup=False)
         finally:
             if lock is not None:
                 os.close(lock)
@@ -169,10 +224,89 @@ class Store:
         return self.rmw(key, apply)
 
 
+    # --- dual writes (seed 003): a member's amount in two structures ------
+
+    def dual_paths(self, group):
+        base = self.path("dual-" + group)[:-len(".json")]
+        return base + ".json", base + ".a.json", base + ".b.json"
+
+    def dual_load(self, path, group, empty):
+        try:
+            return self.read_file(path, group, os.path.basename(path))
+        except StoreError as e:
+            if e.code == "not_found" or (e.code == "corrupt" and not self.careful()):
+                return empty  # naive: an unreadable file starts over (the seed's bug)
+            raise
+
+    def dual_write(self, group, member, amount):
+        one, a_path, b_path = self.dual_paths(group)
+        lock = self.locked("dual-" + group)
+        try:
+            if self.mode in ("durable", "bak-reset"):
+                # Both structures in one file, replaced at once.
+                st = self.dual_load(one, group, {"a": {}, "b": {}, "count": 0, "total": 0})
+                st["a"][member] = amount
+                st["b"][member] = amount
+                st["count"], st["total"] = len(st["b"]), sum(st["a"].values())
+                self.save(group, st, path=one, backup=False)
+                return
+            a = self.dual_load(a_path, group, {"members": {}, "total": 0})
+            b = self.dual_load(b_path, group, {"members": {}, "count": 0})
+            a["members"][member] = amount
+            a["total"] = sum(a["members"].values())
+            self.save(group, a, path=a_path, backup=False)
+            b["members"][member] = amount
+            b["count"] = len(b["members"])
+            self.save(group, b, path=b_path, backup=False)
+        finally:
+            if lock is not None:
+                os.close(lock)
+
+    def dual_read(self, group):
+        one, a_path, b_path = self.dual_paths(group)
+        if self.mode in ("durable", "bak-reset"):
+            return self.dual_load(one, group, {"a": {}, "b": {}, "count": 0, "total": 0})
+        a = self.dual_load(a_path, group, {"members": {}, "total": 0})
+        b = self.dual_load(b_path, group, {"members": {}, "count": 0})
+        return {"a": a["members"], "b": b["members"], "count": b["count"], "total": a["total"]}
+
+
+def checksum(rec):
+    body = json.dumps(rec, separators=(",", ":"), sort_keys=True).encode()
+    return hashlib.sha256(body).hexdigest()
+
+
+def keep_backup(path):
+    """The current version becomes PATH.bak, atomically (never no .bak)."""
+    tmp = "%s.bak.tmp.%d" % (path, os.getpid())
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+    try:
+        os.link(path, tmp)
+    except OSError:
+        return  # no current version yet (or a failing disk: the write goes on)
+    try:
+        os.replace(tmp, path + ".bak")
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
 class Liar:
-    """Fails every nth update after applying it (test fixture)."""
-    def __init__(self, every, definite):
+    """Fails every nth update after applying it; stalls every mth read
+    (test fixture)."""
+    def __init__(self, every, definite, stall_every=0):
         self.every, self.definite, self.n = every, definite, 0
+        self.stall_every, self.reads = stall_every, 0
+
+    def stall(self):
+        self.reads += 1
+        if self.stall_every and self.reads % self.stall_every == 0:
+            time.sleep(3)
 
     def check(self, op):
         if op != "update_fields" or not self.every:
@@ -184,6 +318,8 @@ class Liar:
 
 def handle(store, req, liar=None):
     op, key = req.get("op"), req.get("key")
+    if op == "hello":
+        return {}
     if op == "reset":
         return {"record": store.reset(key, req.get("initial"))}
     if op == "update_fields":
@@ -192,6 +328,8 @@ def handle(store, req, liar=None):
             liar.check(op)
         return {"record": rec}
     if op == "read":
+        if liar:
+            liar.stall()
         return {"record": store.load(key)}
     if op == "update_if_version":
         won, rec = store.update_if_version(key, req.get("patch") or {}, req.get("expected_version"))
@@ -199,18 +337,27 @@ def handle(store, req, liar=None):
     if op == "transition":
         won, rec = store.transition(key, req.get("from") or [], req.get("to"))
         return {"won": won, "record": rec}
+    if op == "files":
+        return {"files": store.files(key)}
+    if op == "dual_write":
+        store.dual_write(req.get("group"), req.get("member"), req.get("amount"))
+        return {}
+    if op == "dual_read":
+        return {"state": store.dual_read(req.get("group"))}
     raise StoreError("unsupported", "unknown op %r" % op, True)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mode", choices=("naive", "durable"), default="durable")
+    ap.add_argument("--mode", choices=("naive", "durable", "bak-reset", "dual-split"),
+                    default="durable")
     ap.add_argument("--dir", default=os.environ.get("TORN_DATA_DIR", "."))
     ap.add_argument("--fail-every", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--claim-definite", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--stall-reads", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     store = Store(args.dir, args.mode)
-    liar = Liar(args.fail_every, args.claim_definite)
+    liar = Liar(args.fail_every, args.claim_definite, args.stall_reads)
     for line in sys.stdin:
         line = line.strip()
         if not line:

@@ -105,7 +105,7 @@ EOF
 declare -A cmd=([garbage]="sh $work/garbage.sh" [wrongid]="$PY $work/wrongid.py"
     [silent]="sh $work/silent.sh" [partial]="sh $work/partial.sh" [dead]="sh $work/dead.sh" [norecord]="$PY $work/norecord.py"
     [missing]="$work/no-such-adapter")
-declare -A msg=([garbage]="non-JSON line" [wrongid]="replied to request" [silent]="did not reply to request 1 (reset) within 800 ms"
+declare -A msg=([garbage]="non-JSON line" [wrongid]="replied to request" [silent]="did not reply to request 1 (hello) within 800 ms"
     [partial]="did not reply to request 1"
     [dead]="exited 3" [norecord]="no \"record\"" [missing]="exited 127")
 for k in garbage wrongid silent partial dead norecord missing; do

@@ -22,7 +22,7 @@ cases=(
     "exec early-unlock concurrent-updaters no-lost-update"
     "exec no-bak corrupt-read recover-last-known-good exec data-file declaration (h-exec: op files)"
     "exec bak-reset-version corrupt-read no-wrong-record exec data-file declaration (h-exec: op files)"
-    "exec lenient-retry corrupt-read no-torn-write exec data-file declaration (h-exec: op files)"
+    "exec lenient-retry corrupt-read no-wrong-record exec data-file declaration (h-exec: op files)"
     "exec two-writes crash-midwrite no-intermediate-state kill timing from the adapter's readiness (h-verdict)"
     "exec cas-toctou optimistic-lock one-winner-per-round"
     "exec protected-field optimistic-lock protected-fields"

@@ -483,6 +483,7 @@ static int plan_targets(struct run *r, struct torn_err *err)
         cfg->uri = uris[i];
         cfg->display = p->display;
         cfg->run_dir = r->run_dir;
+        cfg->log_dir = r->run_dir;
         cfg->ns = r->ns;
         cfg->spec = r->target_spec;
         cfg->spec_path = o->target_spec;

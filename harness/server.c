@@ -86,6 +86,7 @@ const char *torn_server_kind_name(enum torn_server_kind kind)
     switch (kind) {
     case TORN_SERVER_REDIS: return "redis-server";
     case TORN_SERVER_POSTGRES: return "postgres";
+    case TORN_SERVER_COMMAND: return "service";
     }
     return "server";
 }
@@ -339,6 +340,7 @@ static void kill_tree(pid_t pid, int timeout_ms)
     for (size_t i = 0; i < n; i++)
         kill(kids[i], SIGKILL);
     kill(pid, SIGKILL);
+    kill(-pid, SIGKILL); /* its process group too: a service's helpers */
     torn_proc_kill(pid);
     for (size_t i = 0; i < n; i++) {
         uint64_t deadline = deadline_after(timeout_ms);
@@ -401,7 +403,9 @@ static int wait_ready(struct torn_server *srv, struct torn_err *err)
             return torn_err_set(err, TORN_E_CRASHED, "%s %s during start: %s",
                                 torn_server_kind_name(srv->kind), how, tail);
         }
-        if (srv->kind == TORN_SERVER_REDIS ? redis_ready(srv) : postgres_ready(srv))
+        if (srv->kind == TORN_SERVER_REDIS      ? redis_ready(srv)
+            : srv->kind == TORN_SERVER_POSTGRES ? postgres_ready(srv)
+                                                : srv->ready(srv, srv->ready_arg))
             return TORN_OK;
         if (torn_stop_requested())
             return torn_err_set(err, TORN_E_INTERRUPTED, "interrupted while starting %s",
@@ -590,6 +594,7 @@ static int is_server_dir_name(const char *name)
 {
     const char *p = strncmp(name, "torn-redis-", 11) == 0 ? name + 11
                     : strncmp(name, "torn-pg-", 8) == 0  ? name + 8
+                    : strncmp(name, "torn-svc-", 9) == 0 ? name + 9
                                                          : NULL;
     size_t n;
 
@@ -701,10 +706,13 @@ static int make_dirs(struct torn_server *srv, const char *parent, struct torn_er
 {
     sweep_stale(parent);
     srv->dir = torn_asprintf("%s/torn-%s-%ld-%u", parent,
-                             srv->kind == TORN_SERVER_REDIS ? "redis" : "pg", (long)getpid(),
-                             server_counter++);
+                             srv->kind == TORN_SERVER_REDIS      ? "redis"
+                             : srv->kind == TORN_SERVER_POSTGRES ? "pg"
+                                                                 : "svc",
+                             (long)getpid(), server_counter++);
     srv->data_dir = srv->dir ? torn_asprintf("%s/data", srv->dir) : NULL;
-    srv->log_path = srv->dir ? torn_asprintf("%s/server.log", srv->dir) : NULL;
+    if (!srv->log_path)
+        srv->log_path = srv->dir ? torn_asprintf("%s/server.log", srv->dir) : NULL;
     if (!srv->data_dir || !srv->log_path)
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
     if (mkdir(srv->dir, 0711) != 0)
@@ -835,6 +843,92 @@ void torn_server_kill(struct torn_server *srv)
     kill_tree(pid, srv->timeout_ms);
 }
 
+void torn_server_kill_nowait(struct torn_server *srv)
+{
+    pid_t kids[512];
+    size_t n;
+
+    if (!srv || srv->pid <= 0)
+        return;
+    n = list_children(srv->pid, kids, sizeof kids / sizeof kids[0]);
+    for (size_t i = 0; i < n; i++)
+        kill(kids[i], SIGKILL);
+    kill(srv->pid, SIGKILL);
+    kill(-srv->pid, SIGKILL);
+}
+
+/* argv of cmd with {port} and {data_dir} substituted, argv[0] resolved. */
+static int command_argv(struct torn_server *srv, const struct torn_server_command *cmd,
+                        struct torn_err *err)
+{
+    char port[16];
+    int rc = 0;
+
+    snprintf(port, sizeof port, "%d", srv->port);
+    for (size_t i = 0; cmd->argv[i] && !rc; i++) {
+        char *a = torn_strdup(cmd->argv[i]), *at;
+        while (a && ((at = strstr(a, "{port}")) || (at = strstr(a, "{data_dir}")))) {
+            int is_port = strncmp(at, "{port}", 6) == 0;
+            char *b = torn_asprintf("%.*s%s%s", (int)(at - a), a, is_port ? port : srv->data_dir,
+                                    at + (is_port ? 6 : 10));
+            free(a);
+            a = b;
+        }
+        if (i == 0 && a && !strchr(a, '/')) {
+            char *found = find_on_path(a);
+            if (!found)
+                rc = torn_err_set(err, TORN_E_ENV, "service command '%s' not found on PATH", a);
+            free(a);
+            a = found;
+        }
+        if (!rc)
+            rc = a ? push_arg(srv->argv, a) : TORN_E_NOMEM;
+        free(a);
+    }
+    if (rc == TORN_E_CONFIG)
+        return torn_err_set(err, rc, "service command: more than %d arguments", MAX_ARGS - 2);
+    return rc == TORN_E_NOMEM ? torn_err_set(err, rc, "out of memory") : rc;
+}
+
+int torn_server_start_command(const char *dir, const struct torn_server_command *cmd,
+                              int timeout_ms, struct torn_server **out, struct torn_err *err)
+{
+    struct torn_server *srv = calloc(1, sizeof *srv);
+    int rc;
+
+    *out = NULL;
+    if (!srv)
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    srv->kind = TORN_SERVER_COMMAND;
+    srv->lock_fd = -1;
+    srv->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
+    srv->ready = cmd->ready;
+    srv->ready_arg = cmd->ready_arg;
+    srv->stop_timeout_ms = cmd->stop_timeout_ms;
+    snprintf(srv->host, sizeof srv->host, "127.0.0.1");
+    srv->uid = getuid();
+    srv->gid = getgid();
+    srv->log_path = cmd->log_path ? torn_strdup(cmd->log_path) : NULL;
+    rc = make_dirs(srv, dir, err);
+    if (!rc)
+        rc = torn_free_port(&srv->port, err);
+    if (!rc && !(srv->argv = calloc(MAX_ARGS, sizeof *srv->argv)))
+        rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    if (!rc)
+        rc = command_argv(srv, cmd, err);
+    if (!rc) {
+        prctl(PR_SET_CHILD_SUBREAPER, 1);
+        rc = launch(srv, err);
+    }
+    if (rc) {
+        torn_server_kill(srv);
+        torn_server_stop(srv);
+        return rc;
+    }
+    *out = srv;
+    return TORN_OK;
+}
+
 int torn_server_restart(struct torn_server *srv, struct torn_err *err)
 {
     uint64_t deadline;
@@ -862,8 +956,10 @@ void torn_server_stop(struct torn_server *srv)
         return;
     if (srv->pid > 0) {
         sig = srv->kind == TORN_SERVER_POSTGRES ? SIGINT : SIGTERM;
-        kill(srv->pid, sig);
-        if (torn_proc_wait(srv->pid, srv->timeout_ms, NULL, NULL) == 0) {
+        kill(srv->kind == TORN_SERVER_COMMAND ? -srv->pid : srv->pid, sig);
+        if (torn_proc_wait(srv->pid,
+                           srv->stop_timeout_ms > 0 ? srv->stop_timeout_ms : srv->timeout_ms, NULL,
+                           NULL) == 0) {
             srv->pid = 0; /* a clean shutdown waited for its own children */
         } else {
             torn_server_kill(srv);

@@ -50,7 +50,9 @@ struct torn_kv;
 
 enum torn_server_kind {
     TORN_SERVER_REDIS,      /* redis-server (Debian: redis-server) */
-    TORN_SERVER_POSTGRES    /* initdb + postgres (Debian: postgresql) */
+    TORN_SERVER_POSTGRES,   /* initdb + postgres (Debian: postgresql) */
+    TORN_SERVER_COMMAND     /* the user's own program (an HTTP service):
+                               torn_server_start_command */
 };
 
 struct torn_server {
@@ -72,6 +74,21 @@ struct torn_server {
     char dbname[64];        /* Postgres database ("postgres") */
     int lock_fd;            /* flock'ed dir/owner.lock, -1 if none: held by
                                torn and inherited by the server (fd 3) */
+    int (*ready)(const struct torn_server *srv, void *arg); /* COMMAND: 1 ready */
+    void *ready_arg;
+    int stop_timeout_ms;    /* COMMAND: SIGTERM, then SIGKILL after this */
+};
+
+/* A program to run as a managed server (TORN_SERVER_COMMAND). */
+struct torn_server_command {
+    const char *const *argv;   /* NULL-ended; in every argument "{port}" becomes
+                                  the port and "{data_dir}" the data directory.
+                                  argv[0] without a '/' is looked up on PATH */
+    const char *log_path;      /* stdout+stderr (appended); NULL: in its dir */
+    int (*ready)(const struct torn_server *srv, void *arg); /* 1 ready, 0 not
+                                  yet; polled every 20 ms until timeout_ms */
+    void *ready_arg;
+    int stop_timeout_ms;       /* grace after SIGTERM (0: timeout_ms) */
 };
 
 /* Start a server of `kind` in a new directory under `dir` (which must exist;
@@ -95,10 +112,24 @@ struct torn_server {
 int torn_server_start(enum torn_server_kind kind, const char *dir, const struct torn_kv *settings,
                       int timeout_ms, struct torn_server **out, struct torn_err *err);
 
+/* Start cmd as a managed server in a new directory under `dir`, its
+ * own process group, on a free loopback port, and poll cmd->ready until it
+ * answers (bounded by timeout_ms).  Same results as torn_server_start;
+ * TORN_E_ENV when argv[0] is not found.  Restart, kill and stop work as for
+ * the other kinds; stop sends SIGTERM to the whole process group. */
+int torn_server_start_command(const char *dir, const struct torn_server_command *cmd,
+                              int timeout_ms, struct torn_server **out, struct torn_err *err);
+
 /* SIGKILL the server and every process of its group (Postgres backends
  * too), and reap it.  Nothing is flushed: this is a crash.  No-op when not
  * running. */
 void torn_server_kill(struct torn_server *srv);
+
+/* Send SIGKILL to every process of the server and return at once, without
+ * reaping: for a server that may be blocked in a frozen torn-fs request,
+ * which cannot finish dying before the power cut answers it.  The next
+ * kill, restart or stop reaps it.  No-op when not running. */
+void torn_server_kill_nowait(struct torn_server *srv);
 
 /* Start a killed or stopped server again on the same data directory and
  * port, and wait until it accepts connections (Redis has loaded its AOF/RDB,

@@ -144,7 +144,8 @@ void torn_caps_describe(unsigned caps, char *buf, size_t len)
     static const char *const names[] = {"update",  "read",       "update_if_version",
                                         "transition", "reset",   "corrupt",
                                         "dual_write/dual_read", "create/subscribe/next_event",
-                                        "fault", "data files on torn-fs"};
+                                        "fault", "data files on torn-fs",
+                                        "a service torn starts"};
     size_t used = 0;
 
     buf[0] = '\0';

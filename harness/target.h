@@ -73,6 +73,9 @@ struct torn_target_cfg {
     size_t n_params;
     const char *run_dir;    /* private directory of this run (exists, torn's
                                own): temp files, server data, artifacts */
+    const char *log_dir;    /* the run directory itself, never on torn-fs
+                               (run_dir may be): logs of managed programs,
+                               whose writes must not count as the store's */
     const char *ns;         /* namespace unique to this run, e.g.
                                "torn_1a2b3c": key prefix, schema, sub-dir */
     const struct cJSON *spec;   /* parsed --target-spec file, or NULL */
@@ -134,10 +137,16 @@ enum torn_cap {
     TORN_CAP_DUAL = 1u << 6,       /* dual_write + dual_read */
     TORN_CAP_JOBS = 1u << 7,       /* create + subscribe + next_event */
     TORN_CAP_FAULT = 1u << 8,
-    TORN_CAP_FS_DATA = 1u << 9     /* the data lives in files under cfg->run_dir
+    TORN_CAP_FS_DATA = 1u << 9,    /* the data lives in files under cfg->run_dir
                                       and a fresh open() reads them again, so
                                       torn-fs power cuts and I/O errors act on
                                       it (ops->extra_caps, no slot shows it) */
+    TORN_CAP_SERVICE = 1u << 10    /* the writes happen in a server process the
+                                      target manages (ops->extra_caps): fault
+                                      SERVER_KILL crashes it, SERVER_RESTART
+                                      restarts it on its data; crash-midwrite,
+                                      dual-write, power-loss and io-errors
+                                      crash it with the writer */
 };
 
 struct torn_target_ops {

@@ -35,6 +35,34 @@ int torn_sc_open(struct torn_ctx *ctx, struct torn_err *err)
     return torn_target_open(ctx->target, err);
 }
 
+int torn_sc_service_kill(struct torn_ctx *ctx, int nowait, struct torn_err *err)
+{
+    struct torn_target *t = ctx->target;
+    cJSON *args = nowait ? cJSON_Parse("{\"reap\": false}") : NULL;
+    int rc;
+
+    if (!torn_target_caps_of(t, TORN_CAP_SERVICE, NULL, 0))
+        return TORN_OK;
+    rc = t->ops->fault(t, TORN_FAULT_SERVER_KILL, args, err);
+    cJSON_Delete(args);
+    torn_history_add(ctx->history, "fault", 0, "service-kill", NULL, NULL, 0);
+    return rc;
+}
+
+int torn_sc_service_restart(struct torn_ctx *ctx, struct torn_err *err)
+{
+    struct torn_target *t = ctx->target;
+    uint64_t t0 = torn_now_ns();
+    int rc;
+
+    if (!torn_target_caps_of(t, TORN_CAP_SERVICE, NULL, 0))
+        return TORN_OK;
+    rc = t->ops->fault(t, TORN_FAULT_SERVER_RESTART, NULL, err);
+    torn_ctx_op(ctx, TORN_OP_RECOVER, rc ? TORN_OUT_FAIL : TORN_OUT_OK, torn_now_ns() - t0);
+    torn_history_add(ctx->history, "fault", 0, "service-restart", NULL, NULL, 0);
+    return rc;
+}
+
 /* History value of an operation: small fields only, never the payload. */
 static cJSON *hist_value(const cJSON *rec)
 {

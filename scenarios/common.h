@@ -30,6 +30,15 @@ int torn_sc_update(struct torn_ctx *ctx, struct torn_target *t, const char *id,
 int torn_sc_read(struct torn_ctx *ctx, struct torn_target *t, const char *id,
                  struct cJSON **rec_out, struct torn_err *err);
 
+/* A target whose writes happen in a service it manages (TORN_CAP_SERVICE,
+ * e.g. an HTTP service torn started): the service is the writer a crash
+ * must hit.  kill: SIGKILL it (nowait: without reaping, for a service that
+ * may be blocked in a frozen torn-fs request until the power cut); restart:
+ * start it again on its data and wait until it answers.  Both are no-ops
+ * returning 0 for other targets. */
+int torn_sc_service_kill(struct torn_ctx *ctx, int nowait, struct torn_err *err);
+int torn_sc_service_restart(struct torn_ctx *ctx, struct torn_err *err);
+
 /* Messages of the single-writer scenarios (crash-midwrite, power-loss). */
 enum { TORN_SC_MSG_ATTEMPT = 1, TORN_SC_MSG_ACK, TORN_SC_MSG_FAIL };
 

@@ -198,10 +198,13 @@ static int crash_run(struct torn_ctx *ctx, struct torn_err *err)
         }
         torn_sleep_ns(delay_ns);
         kill_s = torn_ctx_elapsed(ctx);
+        rc = torn_sc_service_kill(ctx, 0, err); /* a service is the writer: crash it first */
         kill(child.pid, SIGKILL);
         torn_history_add(ctx->history, "fault", 0, "kill", KEY, NULL, 0);
         drain(child.fd, &c, ctx->timeout_ms);
         torn_child_wait(&child, ctx->timeout_ms, NULL, NULL);
+        if (rc || (rc = torn_sc_service_restart(ctx, err)) != 0)
+            return rc;
         total_acks += c.n_acks;
         c.n_acks = 0;
         done++;

@@ -17,6 +17,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "common.h"
 #include "err.h"
 #include "history.h"
 #include "proc.h"
@@ -152,6 +153,8 @@ static int one_round(struct torn_ctx *ctx, long long round, struct ledger *l,
                      torn_now_ns() + (uint64_t)((min_ms + torn_rng_double(&ctx->rng) *
                                                              (max_ms - min_ms)) * 1e6),
                      ledger_note, l);
+    if (!rc)   /* a service doing the writes is crashed with its writers */
+        rc = torn_sc_service_kill(ctx, 0, err);
     for (int w = 0; w < started; w++)
         kill(kids[w].pid, SIGKILL);
     torn_history_add(ctx->history, "fault", 0, "kill-writers", NULL, NULL, 0);
@@ -160,7 +163,7 @@ static int one_round(struct torn_ctx *ctx, long long round, struct ledger *l,
             ledger_note(l, &m);
         torn_child_wait(&kids[w], ctx->timeout_ms, NULL, NULL);
     }
-    return rc;
+    return rc ? rc : torn_sc_service_restart(ctx, err);
 }
 
 /* Check one structure's members against the other and the ledger. */

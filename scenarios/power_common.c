@@ -197,6 +197,9 @@ int pl_run_cycle(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_err *err)
     c->dirty_pages = st.dirty_pages;
     c->lost_pages = st.lost_pages;
     c->faults = st.faults;
+    /* A service that does the writes dies with the power too (it may be
+     * blocked in the frozen request: killed now, reaped after the cut). */
+    torn_sc_service_kill(ctx, 1, NULL);
     torn_history_add(ctx->history, "fault", 0, "power-cut", KEY, NULL, 0);
     snprintf(cmd, sizeof cmd, "cut %s", c->cut ? c->cut : "");
     rc = ctl(ctx, reply, sizeof reply, err, cmd);
@@ -206,7 +209,8 @@ int pl_run_cycle(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_err *err)
     state = strstr(reply, "state=");
     snprintf(c->state, sizeof c->state, "op%llu/%.*s", (unsigned long long)c->ops,
              state ? (int)strcspn(state + 6, " ") : 0, state ? state + 6 : "");
-    return ctl(ctx, reply, sizeof reply, err, "rules-clear");
+    rc = ctl(ctx, reply, sizeof reply, err, "rules-clear");
+    return rc ? rc : torn_sc_service_restart(ctx, err);   /* the machine boots again */
 }
 
 /* ---- artifacts ---- */

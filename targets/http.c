@@ -69,6 +69,8 @@ struct vars {
     const char *to;
     long long version;            /* -1: none */
     uint64_t n;
+    const char *group, *member;   /* dual_write / dual_read */
+    long long amount;             /* dual_write; -1: none */
 };
 
 /* Value of placeholder name (without braces) as text; NULL if unknown. */
@@ -84,6 +86,14 @@ static const char *var_text(const struct vars *v, const char *name, size_t len, 
     }
     if (len == 1 && name[0] == 'n') {
         snprintf(num, 32, "%llu", (unsigned long long)v->n);
+        return num;
+    }
+    if (len == 5 && strncmp(name, "group", 5) == 0)
+        return v->group;
+    if (len == 6 && strncmp(name, "member", 6) == 0)
+        return v->member;
+    if (len == 6 && strncmp(name, "amount", 6) == 0 && v->member && v->amount >= 0) {
+        snprintf(num, 32, "%lld", v->amount);
         return num;
     }
     return NULL;
@@ -190,6 +200,8 @@ static cJSON *expand_json(const cJSON *tmpl, const struct vars *v)
             return v->from ? cJSON_Duplicate(v->from, 1) : cJSON_CreateArray();
         if (strcmp(s, "{version}") == 0 && v->version >= 0)
             return cJSON_CreateNumber((double)v->version);
+        if (strcmp(s, "{amount}") == 0 && v->member && v->amount >= 0)
+            return cJSON_CreateNumber((double)v->amount);
         char *t = expand_text(s, v, 0);
         cJSON *r = t ? cJSON_CreateString(t) : NULL;
         free(t);
@@ -409,6 +421,12 @@ int http_spec_parse(const cJSON *spec, const char *file, struct http_spec *sp,
         rc = spec_endpoint(spec, file, "update_if_version", "PATCH", 0, &sp->cas, err);
     if (!rc)
         rc = spec_endpoint(spec, file, "transition", "POST", 0, &sp->transition, err);
+    if (!rc)
+        rc = spec_endpoint(spec, file, "dual_write", "POST", 0, &sp->dual_write, err);
+    if (!rc)
+        rc = spec_endpoint(spec, file, "dual_read", "GET", 0, &sp->dual_read, err);
+    if (!rc)
+        rc = http_spec_service(spec, file, sp, err);
     if (!rc)
         rc = spec_events(spec, file, sp, err);
     if (!rc)
@@ -695,9 +713,8 @@ static int parse_base(const struct torn_target_cfg *cfg, char *base, size_t base
     const char *loc = cfg->location;
     char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
     int rc = 0;
-    if (!loc)
-        return torn_err_set(err, TORN_E_CONFIG,
-                            "http target: give the service URL, --target http://HOST:PORT");
+    if (!loc)   /* a service torn starts: its URL is known after setup */
+        return snprintf(base, base_len, "http://127.0.0.1:1") > 0 ? 0 : TORN_E_NOMEM;
     CURLU *u = curl_url();
     if (!u || curl_url_set(u, CURLUPART_URL, loc, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
@@ -739,7 +756,8 @@ static int spec_confine(const struct http_spec *sp, const char *base, int allow_
     } urls[] = {{"create.path", sp->create.path},  {"read.path", sp->read.path},
                 {"reset.path", sp->reset.path},    {"update.path", sp->update.path},
                 {"update_if_version.path", sp->cas.path},
-                {"transition.path", sp->transition.path}, {"events.url", sp->events_url}};
+                {"transition.path", sp->transition.path}, {"events.url", sp->events_url},
+                {"dual_write.path", sp->dual_write.path}, {"dual_read.path", sp->dual_read.path}};
     int rc = 0;
     for (size_t i = 0; !rc && i < sizeof urls / sizeof urls[0]; i++) {
         char *u = urls[i].url ? http_expand_url(base, urls[i].url, "torn-1") : NULL;
@@ -765,7 +783,71 @@ static int http_check(const struct torn_target_cfg *cfg, struct torn_err *err)
     int rc = parse_base(cfg, base, sizeof base, err);
     if (!rc)
         rc = http_spec_parse(cfg->spec, cfg->spec_path, &sp, err);
+    if (!rc && !cfg->location && !sp.svc_command)
+        rc = torn_err_set(err, TORN_E_CONFIG,
+                          "http target: give the service URL (--target http://HOST:PORT), or a "
+                          "\"service\" in the spec %s for torn to start it",
+                          cfg->spec_path ? cfg->spec_path : "");
+    if (!rc && cfg->location && sp.svc_command)
+        rc = torn_err_set(err, TORN_E_CONFIG,
+                          "target spec %s: field service: torn starts this service itself; give "
+                          "--target http without an address (or drop \"service\" to test the "
+                          "one running at %s)",
+                          cfg->spec_path ? cfg->spec_path : "", cfg->display);
     return rc ? rc : spec_confine(&sp, base, cfg->allow_remote, cfg->spec_path, err);
+}
+
+/* Once, before any thread: the runner sets up and opens the first handle
+ * in its main thread. */
+static void http_global_init(void)
+{
+    static int global_done;
+    if (!global_done) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        global_done = 1;
+    }
+}
+
+size_t http_discard(char *data, size_t size, size_t nmemb, void *arg)
+{
+    (void)data;
+    (void)arg;
+    return size * nmemb;
+}
+
+static int http_setup(struct torn_target *t, struct torn_err *err)
+{
+    struct http_priv *p = t->priv;
+    int rc = http_spec_parse(t->cfg.spec, t->cfg.spec_path, &p->sp, err);
+    if (rc || t->cfg.location)
+        return rc;
+    http_global_init();
+    return http_service_start(t, err);
+}
+
+static void http_teardown(struct torn_target *t)
+{
+    http_service_stop(t);
+}
+
+/* ops->caps: what the spec declares (endpoints, a service, its files). */
+static unsigned http_caps(struct torn_target *t, unsigned wanted, char *why, size_t why_len)
+{
+    struct http_spec sp;
+    unsigned have;
+    char names[160];
+    if (http_spec_parse(t->cfg.spec, t->cfg.spec_path, &sp, NULL) != 0)
+        return wanted;   /* check refused it already */
+    have = http_service_caps(&sp) & wanted;
+    torn_caps_describe(wanted & ~have, names, sizeof names);
+    if (wanted & ~have)
+        snprintf(why, why_len, "target spec %s declares no %s%s",
+                 t->cfg.spec_path ? t->cfg.spec_path : "", names,
+                 (wanted & ~have & (TORN_CAP_FS_DATA | TORN_CAP_SERVICE | TORN_CAP_CORRUPT |
+                                    TORN_CAP_FAULT))
+                     ? " (needs a \"service\" torn starts, and \"files\" for corrupt)"
+                     : " endpoint");
+    return have;
 }
 
 static void http_close(struct torn_target *t)
@@ -783,17 +865,13 @@ static void http_close(struct torn_target *t)
 
 static int http_open(struct torn_target *t, struct torn_err *err)
 {
-    static int global_done;
     struct http_priv *p = t->priv;
-    int rc = parse_base(&t->cfg, p->base, sizeof p->base, err);
+    int rc = p->srv ? 0 : parse_base(&t->cfg, p->base, sizeof p->base, err);
     if (!rc)
         rc = http_spec_parse(t->cfg.spec, t->cfg.spec_path, &p->sp, err);
     if (rc)
         return rc;
-    if (!global_done) {   /* the runner opens the first handle before any thread */
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        global_done = 1;
-    }
+    http_global_init();
     p->timeout_ms = t->cfg.timeout_ms > 0 ? t->cfg.timeout_ms : 10000;
     p->allow_remote = t->cfg.allow_remote;
     p->seed = t->cfg.seed;
@@ -944,6 +1022,62 @@ static void http_unsubscribe_op(struct torn_target *t, struct torn_sub *sub)
     http_unsubscribe(t->priv, sub);
 }
 
+static int http_dual_write(struct torn_target *t, const char *group, const char *member,
+                           long long amount, struct torn_err *err)
+{
+    struct http_priv *p = t->priv;
+    struct vars v = {.group = group, .member = member, .amount = amount, .version = -1};
+    cJSON *dflt = cJSON_Parse("{\"group\":\"{group}\",\"member\":\"{member}\","
+                              "\"amount\":\"{amount}\"}");
+    int rc = record_call(t, &p->sp.dual_write, &v, dflt, NULL, NULL, err);
+    cJSON_Delete(dflt);
+    return rc;
+}
+
+/* dual_read: {"a": {member: amount}, "b": {...}, "count", "total"}; the
+ * counters default to B's size and A's sum when the spec points to none. */
+static int http_dual_read(struct torn_target *t, const char *group, cJSON **state_out,
+                          struct torn_err *err)
+{
+    static const char *const names[4] = {"a", "b", "count", "total"};
+    struct http_priv *p = t->priv;
+    struct vars v = {.group = group, .amount = -1, .version = -1};
+    struct resp r;
+    cJSON *doc = NULL, *st = NULL;
+    *state_out = NULL;
+    int rc = request(p, &p->sp.dual_read, &v, NULL, &r, err);
+    if (rc)
+        return rc;
+    if (r.status < 200 || r.status > 299)
+        rc = resp_status_fail(&r, err);
+    else if ((rc = resp_json(&r, &doc, err)) == 0 && !(st = cJSON_CreateObject()))
+        rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    for (int i = 0; !rc && i < 4; i++) {
+        const cJSON *x = p->sp.dual_ptr[i] ? http_pointer(doc, p->sp.dual_ptr[i]) : NULL;
+        if (i < 2 && !cJSON_IsObject(x))
+            rc = torn_err_set(err, TORN_E_PROTOCOL, "%s %s: no object at pointer '%s'", r.method,
+                              r.url, p->sp.dual_ptr[i]);
+        else if (x)
+            cJSON_AddItemToObject(st, names[i], cJSON_Duplicate(x, 1));
+    }
+    if (!rc && !p->sp.dual_ptr[2])
+        cJSON_AddNumberToObject(st, "count",
+                                cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(st, "b")));
+    if (!rc && !p->sp.dual_ptr[3]) {
+        double sum = 0;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(st, "a")) sum += e->valuedouble;
+        cJSON_AddNumberToObject(st, "total", sum);
+    }
+    cJSON_Delete(doc);
+    free(r.body);
+    if (rc)
+        cJSON_Delete(st);
+    else
+        *state_out = st;
+    return rc;
+}
+
 static const struct torn_strategy http_strategies[] = {
     {"spec", "whatever the service does; the spec file describes its endpoints"},
     {NULL, NULL},
@@ -956,6 +1090,8 @@ const struct torn_target_ops torn_target_http = {
     .strategies = http_strategies,
     .size = sizeof(struct http_priv),
     .check = http_check,
+    .setup = http_setup,
+    .teardown = http_teardown,
     .open = http_open,
     .close = http_close,
     .reset = http_reset,
@@ -967,6 +1103,12 @@ const struct torn_target_ops torn_target_http = {
     .subscribe = http_subscribe_op,
     .next_event = http_next_event_op,
     .unsubscribe = http_unsubscribe_op,
+    .corrupt = http_service_corrupt,
+    .dual_write = http_dual_write,
+    .dual_read = http_dual_read,
+    .fault = http_service_fault,
+    .extra_caps = TORN_CAP_FS_DATA | TORN_CAP_SERVICE,
+    .caps = http_caps,
 };
 
 /* ---- fuzzing entry point (fuzz/http_body.c, issue 6) ---- */

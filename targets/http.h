@@ -45,6 +45,14 @@ struct http_spec {
     size_t n_completed, n_failed;
     const char *terminal[HTTP_MAX_VALUES];
     size_t n_terminal;
+    /* a service torn starts (http_service.c); NULL svc_command: none */
+    const struct cJSON *svc_command; /* service.command: array of strings */
+    const char *svc_ready_path;    /* service.ready.path, "/" */
+    int svc_ready_ms;              /* service.ready.timeout_ms, 0 = default */
+    int svc_stop_ms;               /* service.stop_timeout_ms */
+    const char *file_main, *file_backup; /* files.main/backup templates or NULL */
+    struct http_endpoint dual_write, dual_read;
+    const char *dual_ptr[4];       /* dual_read pointers: a, b, count, total */
 };
 
 extern const char *const http_field_names[6];
@@ -69,8 +77,15 @@ char *http_expand_url(const char *base, const char *tmpl, const char *id);
  * allow_remote).  TORN_E_CONFIG naming the URL otherwise. */
 int http_url_confine(const char *base, int allow_remote, const char *url, struct torn_err *err);
 
+struct torn_server;
+struct torn_target;
+enum torn_fault;
+enum torn_corruption;
+
 /* Private state of an open handle (lives in t->priv). */
 struct http_priv {
+    struct torn_server *srv;       /* the service torn started (setup's
+                                      process owns it), or NULL */
     struct http_spec sp;
     char base[256];                /* scheme://host:port, no trailing slash */
     int timeout_ms;
@@ -81,6 +96,25 @@ struct http_priv {
     uint64_t n_created;
     uint64_t seed;
 };
+
+/* The service (http_service.c). */
+/* Parse "service", "files", "dual_read" pointers (after the endpoints). */
+int http_spec_service(const struct cJSON *spec, const char *file, struct http_spec *sp,
+                      struct torn_err *err);
+/* Start the spec's service (setup): p->srv and p->base set. */
+int http_service_start(struct torn_target *t, struct torn_err *err);
+/* Stop it and remove its directory (teardown); no-op without one. */
+void http_service_stop(struct torn_target *t);
+/* ops->fault: SERVER_KILL (args {"reap": false}: no wait), SERVER_RESTART. */
+int http_service_fault(struct torn_target *t, enum torn_fault kind, const struct cJSON *args,
+                       struct torn_err *err);
+/* ops->corrupt on the spec's files. */
+int http_service_corrupt(struct torn_target *t, const char *id, enum torn_corruption how,
+                         struct torn_err *err);
+/* What a target with this spec can do (enum torn_cap bits). */
+unsigned http_service_caps(const struct http_spec *sp);
+/* libcurl write callback that drops the body. */
+size_t http_discard(char *data, size_t size, size_t nmemb, void *arg);
 
 /* Events (http_events.c). */
 int http_subscribe(struct http_priv *p, const char *id, struct torn_sub **sub_out,

@@ -9,6 +9,7 @@
 #include "../targets/http.h"
 #include "check.h"
 #include "err.h"
+#include "target.h"
 #include "util.h"
 
 static void test_pointer(void)
@@ -86,7 +87,8 @@ static void test_bad_specs(void)
 
 static void test_shipped_specs(void)
 {
-    static const char *const files[] = {"research.json", "jobs.json", "research-sse.json"};
+    static const char *const files[] = {"research.json", "jobs.json", "research-sse.json",
+                                        "managed.json"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[256], *text = NULL;
         size_t len;
@@ -102,9 +104,44 @@ static void test_shipped_specs(void)
         CHECK(sp.create.present && sp.cas.present && sp.transition.present && sp.events_url &&
                   sp.n_completed == 1 && sp.stale_status == 409,
               "%s: endpoints", path);
+        if (i == 3)
+            CHECK(sp.svc_command && sp.file_main && sp.file_backup && sp.dual_write.present &&
+                      sp.dual_ptr[0] && sp.dual_ptr[1] &&
+                      (http_service_caps(&sp) & TORN_CAP_SERVICE) &&
+                      (http_service_caps(&sp) & TORN_CAP_CORRUPT) &&
+                      (http_service_caps(&sp) & TORN_CAP_DUAL),
+                  "%s: service, files, dual endpoints", path);
         cJSON_Delete(j);
         free(text);
     }
+}
+
+static void test_service_specs(void)
+{
+    const char *r = "\"read\":{\"path\":\"/r/{id}\"}";
+    char buf[512];
+    snprintf(buf, sizeof buf, "{%s,\"service\":{\"command\":\"app --port {port}\"}}", r);
+    expect_bad(buf, "field service.command");
+    snprintf(buf, sizeof buf, "{%s,\"service\":{\"command\":[\"a\"],\"ready\":\"health\"}}", r);
+    expect_bad(buf, "field service.ready.path");
+    snprintf(buf, sizeof buf,
+             "{%s,\"service\":{\"command\":[\"a\"],\"stop_timeout_ms\":-1}}", r);
+    expect_bad(buf, "field service.stop_timeout_ms");
+    snprintf(buf, sizeof buf, "{%s,\"files\":{\"main\":\"{data_dir}/{id}\"}}", r);
+    expect_bad(buf, "field files: needs a \"service\"");
+    snprintf(buf, sizeof buf,
+             "{%s,\"service\":{\"command\":[\"a\"]},\"files\":{\"main\":\"/etc/{id}\"}}", r);
+    expect_bad(buf, "field files.main");
+    snprintf(buf, sizeof buf,
+             "{%s,\"service\":{\"command\":[\"a\"]},\"files\":{\"main\":\"{data_dir}/../{id}\"}}",
+             r);
+    expect_bad(buf, "field files.main");
+    snprintf(buf, sizeof buf, "{%s,\"dual_write\":{\"path\":\"/g\"}}", r);
+    expect_bad(buf, "field dual_read");
+    snprintf(buf, sizeof buf,
+             "{%s,\"dual_write\":{\"path\":\"/g\"},\"dual_read\":{\"path\":\"/g\",\"a\":\"/a\"}}",
+             r);
+    expect_bad(buf, "field dual_read.b");
 }
 
 static void test_confine(void)
@@ -166,6 +203,7 @@ static const struct torn_test tests[] = {
     {"buf_and_sse_cap", test_buf_and_sse_cap},
     {"bad_specs", test_bad_specs},
     {"shipped_specs", test_shipped_specs},
+    {"service_specs", test_service_specs},
     {NULL, NULL},
 };
 

@@ -351,6 +351,49 @@ printf '%s' '{"read":{"path":"/r/{id}","headers":{"X-A":"a\r\nX-Evil: 1"}}}' >"$
 run_torn 2 "crlf.json: field read.headers.X-A: contains a CR or LF" "CR/LF in a header template refused" \
     --target "http://127.0.0.1:$nowhere" --scenario crash-midwrite --target-spec "$tmp/crlf.json"
 
+# --- a service torn starts itself (spec "service"), crashed and restarted ---
+managed() {  # PERSIST: the shipped managed.json with this binary and --persist mode
+    sed -e "s#\"build/research-service\"#\"$rs\"#" -e "s#\"--persist\", \"durable\"#\"--persist\", \"$1\"#" \
+        "$root/examples/research-service/managed.json" >"$tmp/managed-$1.json"
+    echo "$tmp/managed-$1.json"
+}
+m_durable=$(managed durable); m_fsync=$(managed fsync); m_naive=$(managed naive)
+run_torn 0 'PASS' "managed service, durable files: crash-midwrite kills and restarts it, PASS" \
+    --target http --target-spec "$m_durable" --scenario crash-midwrite --seed 3 --run-dir "$tmp/rd1"
+grep -q "service-kill" "$tmp/rd1"/*history* 2>/dev/null && grep -q "service-restart" "$tmp/rd1"/*history* \
+    && ok "the history shows the service killed and restarted" || bad "no service-kill in the history"
+pgrep -f "$tmp/rd1" >/dev/null && bad "the service outlived torn" || ok "no service left after the run"
+sed -e 's/"--mode", "atomic"/"--mode", "two-writes"/' "$m_durable" >"$tmp/managed-tw.json"
+m_tw=$tmp/managed-tw.json
+# exit | pattern | spec | scenario | what
+while IFS='|' read -r want pat mspec scen what; do
+    run_torn "$want" "$pat" "$what" --target http --target-spec "${!mspec}" --scenario "$scen" --seed 3
+done <<'CASES'
+1|no-torn-write|m_naive|crash-midwrite|service writing in place, killed mid-write: crash-midwrite FAILS (torn record)
+0|PASS|m_durable|corrupt-read|checksum and .bak: corrupt-read through HTTP PASSES
+1|recover-last-known-good|m_fsync|corrupt-read|no .bak and no checksum: corrupt-read FAILS
+0|PASS|m_durable|power-loss|data dir on torn-fs, directory fsync: power-loss PASSES
+1|no-lost-write|m_fsync|power-loss|no directory fsync: power-loss FAILS (the rename is lost with the power)
+0|PASS|m_durable|io-errors|errors checked, directory fsync: io-errors PASSES
+1|no-lost-write|m_fsync|io-errors|no directory fsync: io-errors FAILS
+0|PASS|m_durable|dual-write|dual-write through spec endpoints, one write per member: PASS
+1|both-or-neither|m_tw|dual-write|dual-write as two writes, service killed between them: FAIL
+CASES
+cat >"$tmp/never.json" <<'JSON'
+{"service": {"command": ["bash", "-c", "sleep 9.8765 & sleep 9.8766", "{port}"],
+             "ready": {"path": "/", "timeout_ms": 600}},
+ "read": {"path": "/r/{id}"}, "reset": {"path": "/r/{id}"}, "update": {"path": "/r/{id}"}}
+JSON
+MAX_MS=3000 run_torn 2 'service on 127.0.0.1:[0-9]* not accepting connections after 600 ms' \
+    "a service that never becomes ready: exit 2 after the ready timeout" \
+    --target http --target-spec "$tmp/never.json" --scenario crash-midwrite
+pgrep -f 'sleep 9.876' >/dev/null && bad "its processes are left running" \
+    || ok "no process of the never-ready service is left (its process group was killed)"
+run_torn 2 'field service: torn starts this service itself' "spec service plus an address: exit 2" \
+    --target "http://127.0.0.1:$(free_port)" --target-spec "$m_durable" --scenario crash-midwrite
+run_torn 2 'or a "service" in the spec' "no address and no service: exit 2" \
+    --target http --target-spec "$spec" --scenario crash-midwrite
+
 # --- bad services and specs: exit 2 or a violation, never a hang ---
 dead=$(free_port)
 run_torn 2 'cannot connect' "service down: exit 2 naming the address" \

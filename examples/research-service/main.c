@@ -230,11 +230,44 @@ static enum MHD_Result route_patch(struct MHD_Connection *c, const char *id, cJS
 
 static enum MHD_Result route_ws(struct MHD_Connection *c, const char *id);
 
+/* POST /groups/{group}/members {"member", "amount"} (seed 003). */
+static enum MHD_Result route_group_add(struct MHD_Connection *c, const char *url,
+                                       struct req *rq)
+{
+    char group[48], why[256];
+    const char *slash = strchr(url, '/');
+    if (!slash || strcmp(slash, "/members") != 0 || (size_t)(slash - url) >= sizeof group)
+        return send_detail(c, 404, "no such route");
+    snprintf(group, sizeof group, "%.*s", (int)(slash - url), url);
+    cJSON *body = cJSON_ParseWithLength(rq->body ? rq->body : "", rq->len);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(body, "member");
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(body, "amount");
+    enum MHD_Result ret;
+    if (!cJSON_IsString(m) || !cJSON_IsNumber(a))
+        ret = send_detail(c, 422, "needs member (string) and amount (number)");
+    else if (rs_group_add(group, m->valuestring, a->valuedouble, why, sizeof why) != 0)
+        ret = send_detail(c, 500, why);
+    else
+        ret = send_text(c, 200, "{\"ok\":true}", "application/json");
+    cJSON_Delete(body);
+    return ret;
+}
+
+/* GET /groups/{group}: both structures. */
+static enum MHD_Result route_group_read(struct MHD_Connection *c, const char *group)
+{
+    char why[256];
+    cJSON *o = rs_group_read(group, why, sizeof why);
+    return o ? send_json(c, 200, o) : send_detail(c, 500, why);
+}
+
 static enum MHD_Result route_body(struct MHD_Connection *c, const char *method, const char *url,
                                   struct req *rq)
 {
     if (strcmp(method, "POST") == 0 && strcmp(url, "/research") == 0)
         return route_create(c, rq);
+    if (strcmp(method, "POST") == 0 && strncmp(url, "/groups/", 8) == 0)
+        return route_group_add(c, url + 8, rq);
     if (strncmp(url, "/research/", 10) != 0 || strncmp(url, "/research/results/", 18) == 0)
         return send_detail(c, 404, "no such route");
     char id[64];
@@ -280,6 +313,8 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *method, const
         return j ? (enum MHD_Result)rs_sse_respond(c, j)
                  : send_detail(c, 404, "research not found");
     }
+    if (strncmp(url, "/groups/", 8) == 0)
+        return route_group_read(c, url + 8);
     if (strcmp(url, "/health") == 0)
         return send_text(c, 200, "{\"ok\":true}", "application/json");
     return send_detail(c, 404, "no such route");
@@ -375,7 +410,10 @@ static void usage(FILE *f)
           "  --redis HOST:PORT     store records in Redis\n"
           "  --prefix P            Redis key prefix (default research:)\n"
           "  --dir DIR             store records as files in DIR (default without --redis)\n"
-          "  --file-naive          write files in place instead of temp+fsync+rename\n"
+          "  --persist P           file writes: fsync (temp, fsync, rename; default), naive\n"
+          "                        (in place, 4 KiB writes), durable (checksum, .bak, rename,\n"
+          "                        directory fsync; reads verify and fall back to the .bak)\n"
+          "  --file-naive          same as --persist naive\n"
           "  --unsafe-read         GET /jobs/{id} answers 500 on store errors (seed 001 before)\n"
           "  --worker-delay-ms N   delay between progress steps (default 20)\n"
           "  --steps N             progress events per job (default 3)\n"
@@ -436,7 +474,8 @@ static int parse_args(int argc, char **argv)
         {"dir", 1, 0, 'd'}, {"file-naive", 0, 0, 'n'}, {"unsafe-read", 0, 0, 'u'},
         {"worker-delay-ms", 1, 0, 'w'}, {"steps", 1, 0, 's'}, {"tracker-ms", 1, 0, 't'},
         {"fail-every", 1, 0, 'f'}, {"store-timeout-ms", 1, 0, 'T'}, {"misbehave", 1, 0, 'x'},
-        {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"quiet", 0, 0, 'q'}, {"persist", 1, 0, 'F'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    static const char *const persists[] = {"fsync", "naive", "durable"};
     int o, v, rc = 0;
     while (rc == 0 && (o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (o) {
@@ -445,7 +484,8 @@ static int parse_args(int argc, char **argv)
         case 'r': rc = parse_redis(optarg); break;
         case 'P': rs_opt.prefix = optarg; break;
         case 'd': rs_opt.dir = optarg; break;
-        case 'n': rs_opt.file_naive = 1; break;
+        case 'n': rs_opt.persist = RS_PERSIST_NAIVE; break;
+        case 'F': rc = parse_enum(optarg, "--persist", persists, 3, &v); rs_opt.persist = v; break;
         case 'u': rs_opt.unsafe_read = 1; break;
         case 'w': rc = parse_int(optarg, "--worker-delay-ms", &rs_opt.worker_delay_ms); break;
         case 's': rc = parse_int(optarg, "--steps", &rs_opt.steps); break;

@@ -115,26 +115,26 @@ static int valid_id(const char *id)
     return 1;
 }
 
-static int file_get(const char *id, char **json_out, char *why, size_t why_len)
+/* Whole file at path: 0 and *buf_out, 1 missing, -1 error (why filled). */
+static int load_file(const char *path, char **buf_out, size_t *len_out, char *why, size_t why_len)
 {
-    char *path = path_of(id, "");
-    FILE *f = path ? fopen(path, "rb") : NULL;
-    int rc = 0;
-    if (!f) {
-        rc = errno == ENOENT ? 1 : -1;
-        snprintf(why, why_len, "%s: %s", path ? path : id, strerror(errno));
-        free(path);
-        return rc;
-    }
+    FILE *f = fopen(path, "rb");
     char *buf = NULL;
     size_t len = 0, cap = 0, n;
+    *buf_out = NULL;
+    if (!f) {
+        snprintf(why, why_len, "%s: %s", path, strerror(errno));
+        return errno == ENOENT ? 1 : -1;
+    }
     do {
         if (len + 4096 + 1 > cap) {
             cap = cap ? cap * 2 : 8192;
             char *nb = realloc(buf, cap);
             if (!nb) {
-                rc = -1;
-                break;
+                free(buf);
+                fclose(f);
+                snprintf(why, why_len, "out of memory");
+                return -1;
             }
             buf = nb;
         }
@@ -142,43 +142,149 @@ static int file_get(const char *id, char **json_out, char *why, size_t why_len)
         len += n;
     } while (n > 0);
     fclose(f);
-    free(path);
-    if (rc) {
-        free(buf);
-        snprintf(why, why_len, "out of memory");
+    buf[len] = 0;
+    *buf_out = buf;
+    *len_out = len;
+    return 0;
+}
+
+/* FNV-1a 64 of the record text: the durable mode's checksum. */
+static uint64_t fnv64(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+    return h;
+}
+
+#define TRAILER "\n#fnv64=%016llx len=%zu\n"
+
+/* A durable-mode file: the record text, then TRAILER.  0 with the record
+ * text in *json_out (trailer cut off), -1 damaged (why filled). */
+static int checked(char *buf, size_t len, char **json_out, const char *path, char *why,
+                   size_t why_len)
+{
+    char *t = NULL;
+    for (char *p = buf; (p = strstr(p, "\n#fnv64=")); p++)
+        t = p;
+    unsigned long long h = 0;
+    size_t n = 0;
+    if (!t || sscanf(t, TRAILER, &h, &n) != 2 || n != (size_t)(t - buf) || h != fnv64(buf, n)) {
+        snprintf(why, why_len, "%s: damaged (%zu bytes, checksum missing or wrong)", path, len);
         return -1;
     }
-    buf[len] = 0;
+    *t = 0;
     *json_out = buf;
     return 0;
 }
 
-/* Naive in-place write (what seed 001 had before its fix) or temp file,
- * fsync and rename (what it has after). */
+/* One copy: 0 and *json_out, 1 missing, -1 damaged or unreadable. */
+static int load_copy(const char *id, const char *suffix, char **json_out, char *why,
+                     size_t why_len)
+{
+    char *path = path_of(id, suffix), *buf = NULL;
+    size_t len = 0;
+    int rc = path ? load_file(path, &buf, &len, why, why_len) : -1;
+    if (rc == 0 && rs_opt.persist == RS_PERSIST_DURABLE) {
+        rc = checked(buf, len, json_out, path, why, why_len);
+        if (rc)
+            free(buf);
+    } else if (rc == 0) {
+        *json_out = buf;
+    }
+    free(path);
+    return rc;
+}
+
+/* The durable mode reads the main copy, then the last-known-good .bak;
+ * not found only when neither exists. */
+static int file_get(const char *id, char **json_out, char *why, size_t why_len)
+{
+    char why_bak[200];
+    int rc = load_copy(id, "", json_out, why, why_len);
+    if (rc == 0 || rs_opt.persist != RS_PERSIST_DURABLE)
+        return rc;
+    int rc_bak = load_copy(id, ".bak", json_out, why_bak, sizeof why_bak);
+    if (rc_bak == 0 || (rc == 1 && rc_bak == 1))
+        return rc_bak;
+    snprintf(why + strlen(why), why_len - strlen(why), "; .bak: %s", why_bak);
+    return -1;
+}
+
+/* Write len bytes in 4 KiB pieces (as a streaming JSON encoder does). */
+static int write_all(int fd, const char *p, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, p, len < 4096 ? len : 4096);
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* fsync the store directory: makes the renames durable. */
+static int sync_dir(char *why, size_t why_len)
+{
+    int fd = open(rs_opt.dir, O_RDONLY | O_DIRECTORY);
+    int rc = fd >= 0 && fsync(fd) == 0 ? 0 : -1;
+    if (rc)
+        snprintf(why, why_len, "fsync %s: %s", rs_opt.dir, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* Keep the current main copy as the .bak (a hard link renamed over it: the
+ * .bak is always one whole earlier version). */
+static void keep_backup(const char *path, const char *id)
+{
+    char *bak = path_of(id, ".bak"), *baktmp = path_of(id, ".bak.tmp");
+    if (bak && baktmp) {
+        unlink(baktmp);
+        if (link(path, baktmp) == 0 && rename(baktmp, bak) != 0)
+            unlink(baktmp);
+    }
+    free(bak);
+    free(baktmp);
+}
+
+/* Naive in-place write (what seed 001 had before its fix), temp file +
+ * fsync + rename (after), or that plus a checksum, a .bak and a directory
+ * fsync (durable). */
 static int file_set(const char *id, const char *json, char *why, size_t why_len)
 {
-    char tmpsfx[48];
+    char tmpsfx[48], *text = NULL;
+    int naive = rs_opt.persist == RS_PERSIST_NAIVE, durable = rs_opt.persist == RS_PERSIST_DURABLE;
     snprintf(tmpsfx, sizeof tmpsfx, ".tmp.%lx", (unsigned long)pthread_self());
     char *path = path_of(id, ""), *tmp = path_of(id, tmpsfx);
-    const char *dst = rs_opt.file_naive ? path : tmp;
-    int rc = -1, fd = (path && tmp) ? open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1;
+    const char *dst = naive ? path : tmp;
     size_t len = strlen(json);
+    if (durable && (text = malloc(len + 64)))
+        len = (size_t)snprintf(text, len + 64, "%s" TRAILER, json,
+                               (unsigned long long)fnv64(json, len), len);
+    int rc = -1, fd = (path && tmp && (text || !durable))
+                          ? open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1;
     if (fd < 0) {
         snprintf(why, why_len, "%s: %s", dst ? dst : id, strerror(errno));
         goto out;
     }
-    if (write(fd, json, len) != (ssize_t)len || fsync(fd) != 0) {
+    if (write_all(fd, text ? text : json, len) != 0 || (!naive && fsync(fd) != 0)) {
         snprintf(why, why_len, "%s: write: %s", dst, strerror(errno));
         close(fd);
         goto out;
     }
     close(fd);
-    if (!rs_opt.file_naive && rename(tmp, path) != 0) {
+    if (durable)
+        keep_backup(path, id);
+    if (!naive && rename(tmp, path) != 0) {
         snprintf(why, why_len, "rename %s: %s", tmp, strerror(errno));
         goto out;
     }
-    rc = 0;
+    rc = durable ? sync_dir(why, why_len) : 0;
 out:
+    free(text);
     free(path);
     free(tmp);
     return rc;

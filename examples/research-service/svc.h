@@ -19,6 +19,15 @@ enum rs_mode {
     RS_ATOMIC        /* one merged guarded write, event only after it succeeded */
 };
 
+/* How the file store writes a record (--persist). */
+enum rs_persist {
+    RS_PERSIST_FSYNC,   /* temp file, fsync, rename (no directory fsync, no .bak) */
+    RS_PERSIST_NAIVE,   /* in place: truncate, then 4 KiB writes (seed 001's bug) */
+    RS_PERSIST_DURABLE  /* checksummed temp file, fsync, .bak of the previous
+                           version, rename, fsync the directory; reads verify
+                           and fall back to the .bak (seed 001's fix) */
+};
+
 enum rs_misbehave {
     RS_OK,
     RS_HTML,         /* every answer is an HTML page */
@@ -33,7 +42,7 @@ struct rs_opts {
     int redis_port;
     const char *prefix;         /* Redis key prefix */
     const char *dir;            /* file store directory */
-    int file_naive;             /* file store writes in place (no temp+rename) */
+    int persist;                /* file store: RS_PERSIST_* */
     int unsafe_read;            /* GET /jobs/{id} answers 500 on store errors */
     int worker_delay_ms;        /* between progress steps */
     int steps;                  /* progress events per job */
@@ -65,6 +74,16 @@ int rs_store_update(const char *id, const struct cJSON *patch, int guarded,
 struct cJSON *rs_record_new(const char *id, const struct cJSON *initial);
 /* protect: also refuse processing_state (seed 002's guarded updates). */
 void rs_record_merge(struct cJSON *rec, const struct cJSON *patch, int protect);
+
+/* ---- dual writes (groups.c, seed 003) ---- */
+
+/* Record that member of group completed with amount, in both structures
+ * (one write in --mode atomic, two otherwise).  0 or -1 (why filled). */
+int rs_group_add(const char *group, const char *member, double amount, char *why,
+                 size_t why_len);
+/* {"records": {member: amount}, "total", "members": {member: amount}, "count"},
+ * or NULL (why filled). */
+struct cJSON *rs_group_read(const char *group, char *why, size_t why_len);
 
 /* ---- jobs and events (jobs.c) ---- */
 

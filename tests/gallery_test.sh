@@ -13,7 +13,8 @@ PY=/usr/bin/python3
 G=$ROOT/examples/gallery
 echo "seed $SEED (set TORN_TEST_SEED to repeat)"
 
-# kind mode scenario criterion [what torn needs before it can reach the bug]
+# kind (exec: jobfiles.py, sqlite: jobsdb.py, http: research_http.py) mode
+# scenario criterion [what torn needs before it can reach the bug]
 cases=(
     "exec no-fsync power-loss no-lost-write"
     "exec no-dir-fsync power-loss no-lost-write"
@@ -28,6 +29,15 @@ cases=(
     "exec protected-field optimistic-lock protected-fields"
     "exec guard-claim-only state-transition invalid-rejected"
     "exec two-step-batch dual-write both-or-neither exec dual-write ops (h-exec)"
+    "sqlite default-isolation concurrent-updaters no-lost-update"
+    "sqlite select-then-update optimistic-lock one-winner-per-round"
+    "sqlite protected-field optimistic-lock protected-fields"
+    "sqlite transition-select state-transition single-claim"
+    "sqlite two-commits crash-midwrite no-intermediate-state kill timing from the adapter's readiness (h-verdict)"
+    "sqlite two-commit-batch dual-write both-or-neither exec dual-write ops (h-exec)"
+    "sqlite counter-in-python dual-write counter-matches-membership exec dual-write ops (h-exec)"
+    "sqlite synchronous-off power-loss no-lost-write"
+    "sqlite commit-error-ignored io-errors no-lost-write"
     "http emit-first event-before-persist read-after-event"
     "http tracker-race event-before-persist read-after-event"
     "http stale-cache event-before-persist read-after-event"
@@ -66,6 +76,8 @@ run_case() {  # n kind mode scenario criterion needs...
     local -a spec=()
     if [[ $kind == exec ]]; then
         target="exec:$PY $G/jobfiles.py --mode $mode"
+    elif [[ $kind == sqlite ]]; then
+        target="exec:$PY $G/jobsdb.py --mode $mode"
     else
         read -r pid port < <(start_service "$mode" "$work/svc$n")
         target=http://127.0.0.1:$port
@@ -87,6 +99,7 @@ run_case() {  # n kind mode scenario criterion needs...
 
 running=0
 for i in "${!cases[@]}"; do
+    [[ ${cases[$i]} == *"${GALLERY_ONLY:-}"* ]] || { echo "SKIP ${cases[$i]} (GALLERY_ONLY)" >"$work/res-$i"; continue; }
     # shellcheck disable=SC2086
     run_case "$i" ${cases[$i]} &
     running=$((running + 1))

@@ -131,6 +131,19 @@ class JobStore:
         """Every file that holds a copy of the job, main copy first."""
         return [self.path(job_id), self.path(job_id, ".json.bak")]
 
+    def files(self, job_id):
+        """The exec protocol's data-file declaration, relative to the data directory."""
+        main_file, bak = self.data_files(job_id)
+        rel = lambda p: os.path.relpath(p, os.path.dirname(self.root))
+        return {"main": rel(main_file), "backups": [] if self.mode == "no-bak" else [rel(bak)],
+                "temps": [rel(main_file) + ".tmp.*", rel(bak) + ".tmp"]}
+
+    def record_completion(self, batch_id, member, amount):
+        BatchStore(self).record_completion(batch_id, member, amount)
+
+    def read_batch(self, batch_id):
+        return BatchStore(self).read_batch(batch_id)
+
     def lock(self, job_id):
         """An exclusive lock on the job, shared by every process of the store."""
         if self.mode == "thread-lock":
@@ -445,20 +458,16 @@ def op_transition(store, req):
 
 
 def op_files(store, req):
-    main_file, bak = store.data_files(req.get("key"))
-    rel = lambda p: os.path.relpath(p, store.top)
-    return {"files": {"main": rel(main_file),
-                      "backups": [] if store.mode == "no-bak" else [rel(bak)],
-                      "temps": [rel(main_file) + ".tmp.*", rel(bak) + ".tmp"]}}
+    return {"files": store.files(req.get("key"))}
 
 
 def op_dual_write(store, req):
-    BatchStore(store).record_completion(req.get("group"), req.get("member"), req.get("amount"))
+    store.record_completion(req.get("group"), req.get("member"), req.get("amount"))
     return {}
 
 
 def op_dual_read(store, req):
-    return {"state": BatchStore(store).read_batch(req.get("group"))}
+    return {"state": store.read_batch(req.get("group"))}
 
 
 OPS = {
@@ -517,9 +526,7 @@ def main():
     args = ap.parse_args()
     if not args.dir:
         ap.error("no data directory: set TORN_DATA_DIR or pass --dir")
-    store = JobStore(os.path.join(args.dir, "jobs"), args.mode)
-    store.top = args.dir
-    serve(store, sys.stdin, sys.stdout)
+    serve(JobStore(os.path.join(args.dir, "jobs"), args.mode), sys.stdin, sys.stdout)
 
 
 if __name__ == "__main__":

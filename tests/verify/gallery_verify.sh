@@ -2,7 +2,7 @@
 # Repetition proof of the gallery's fixed modes (examples/gallery/): each
 # passes GALLERY_RUNS (default 20) consecutive default runs of `torn run`
 # (default scenario set, default parameters) with zero FAIL and zero ERROR,
-# while a CPU hog keeps both cores busy.  The exec store and the HTTP
+# while a CPU hog keeps both cores busy.  The two exec stores and the HTTP
 # service run side by side (one torn at a time each), so the whole proof
 # stays within ~20 minutes.  A failing run stops that target's loop and
 # prints its report; closes with "N passed, N failed".
@@ -30,11 +30,11 @@ one_run() {  # name seed torn-args...
     grep -o 'torn: [0-9]* PASS.*' "$out"
 }
 
-# The exec store: 20 default runs in a row.
-exec_loop() {
+# An exec store: 20 default runs in a row.
+exec_loop() {  # script
     local i
     for ((i = 0; i < RUNS; i++)); do
-        one_run jobfiles $((SEED0 + i)) --target "exec:$PY $G/jobfiles.py --mode fixed" || return 1
+        one_run "${1%.py}" $((SEED0 + i)) --target "exec:$PY $G/$1 --mode fixed" || return 1
     done
 }
 
@@ -60,23 +60,29 @@ http_loop() {
 
 start=$(date +%s)
 cpu_hog_start
-exec_loop >"$work/exec.log" 2>&1 &
-epid=$!
-http_loop >"$work/http.log" 2>&1 &
-hpid=$!
-wait $epid; erc=$?
-wait $hpid; hrc=$?
+names=(jobfiles.py jobsdb.py research_http.py)
+pids=()
+for n in "${names[@]}"; do
+    if [[ $n == research_http.py ]]; then
+        http_loop >"$work/$n.log" 2>&1 &
+    else
+        exec_loop "$n" >"$work/$n.log" 2>&1 &
+    fi
+    pids+=($!)
+done
+rcs=()
+for p in "${pids[@]}"; do
+    wait "$p"
+    rcs+=($?)
+done
 cpu_hog_stop
-cat "$work/exec.log" "$work/http.log"
 t=$(($(date +%s) - start))
-if [[ $erc -eq 0 ]]; then
-    ok "jobfiles.py --mode fixed: $RUNS default runs under CPU load, 0 FAIL, 0 ERROR (${t} s)"
-else
-    bad "jobfiles.py --mode fixed: a default run under CPU load had a FAIL or ERROR (above)"
-fi
-if [[ $hrc -eq 0 ]]; then
-    ok "research_http.py --mode fixed: $RUNS default runs under CPU load, 0 FAIL, 0 ERROR (${t} s)"
-else
-    bad "research_http.py --mode fixed: a default run under CPU load had a FAIL or ERROR (above)"
-fi
+for i in "${!names[@]}"; do
+    cat "$work/${names[$i]}.log"
+    if [[ ${rcs[$i]} -eq 0 ]]; then
+        ok "${names[$i]} --mode fixed: $RUNS default runs under CPU load, 0 FAIL, 0 ERROR (${t} s)"
+    else
+        bad "${names[$i]} --mode fixed: a default run under CPU load had a FAIL or ERROR (above)"
+    fi
+done
 verify_done

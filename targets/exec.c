@@ -6,11 +6,11 @@
  *   <- {"in_reply_to":1,"ok":true,"record":{...}}
  *   <- {"in_reply_to":1,"ok":false,"error":{"code":"io","definite":false,"text":"..."}}
  *
- * Each open() starts its own adapter (so forked workers each have one)
- * through a keeper process that runs it in a process group of its own and
- * kills that group when the adapter exits, when torn stops it, or when the
- * opener dies (PR_SET_PDEATHSIG): killing a worker kills its adapter and
- * everything the adapter started.  The adapter's
+ * Each open() starts its own adapter (so forked workers each have one) in
+ * a process group of its own, with PR_SET_PDEATHSIG: killing a worker kills
+ * its adapter at once, and a keeper process that sees the worker die kills
+ * the rest of the group; torn's own stop kills the group too.  So nothing
+ * the adapter started outlives it.  The adapter's
  * stderr is torn's stderr.  Every write and every reply has a deadline
  * (cfg->timeout_ms).  A silent adapter (timeout), garbage on stdout, a wrong
  * reply id or a dead adapter ends that operation with an error that is
@@ -45,7 +45,9 @@ struct exec_target {
     int has_files, has_dual;   /* what the adapter answered to the probes:
                                   0 not asked, 1 yes, -1 no (see exec_caps) */
     char why_files[160], why_dual[160];
-    pid_t pid;                 /* running adapter, 0 none */
+    pid_t pid;                 /* running adapter (its process group), 0 none */
+    pid_t keeper;              /* its keeper (see keeper_run), 0 none */
+    int keeper_fd;             /* write end of the keeper's pipe, -1 none */
     int in, out;               /* its stdin (write) and stdout (read), -1 closed */
     long long next_id;
     char *buf;                 /* bytes read from stdout, not yet a whole line */
@@ -77,13 +79,46 @@ static int exec_setup(struct torn_target *t, struct torn_err *err)
 {
     struct exec_target *x = X(t);
     snprintf(x->dir, sizeof x->dir, "%s/%s", t->cfg.run_dir, t->cfg.ns);
-    x->in = x->out = -1;
+    x->in = x->out = x->keeper_fd = -1;
     return torn_mkdirs(x->dir, 0755, err);
 }
 
-/* Stop the adapter: close its stdin, give it 500 ms to exit, then ask its
- * keeper to kill the whole group (SIGTERM), and SIGKILL the keeper only if
- * even that does not end within a second. */
+/* Wait up to timeout_ms for the adapter to end WITHOUT reaping it (its pid,
+ * hence its process group id, stays reserved), kill what is left of its
+ * group, then reap it.  0 with *status_out, or -1 if it is still running. */
+static int adapter_reap(struct exec_target *x, int timeout_ms, int *status_out)
+{
+    uint64_t deadline = torn_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+    siginfo_t si;
+
+    for (;;) {
+        memset(&si, 0, sizeof si);
+        if (waitid(P_PID, (id_t)x->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
+            break;
+        if (torn_now_ns() >= deadline)
+            return -1;
+        torn_sleep_ns(1000000ull);
+    }
+    kill(-x->pid, SIGKILL); /* whatever it started: `sleep 3600 &` */
+    if (torn_proc_wait(x->pid, 10000, status_out, NULL) != 0)
+        return -1;
+    x->pid = 0;
+    return 0;
+}
+
+/* The keeper is no longer needed: the opener ends the group itself. */
+static void keeper_stop(struct exec_target *x)
+{
+    if (x->keeper > 0)
+        torn_proc_kill(x->keeper);
+    if (x->keeper_fd >= 0)
+        close(x->keeper_fd);
+    x->keeper = 0;
+    x->keeper_fd = -1;
+}
+
+/* Stop the adapter: close its stdin, give it 500 ms to exit, then SIGKILL
+ * its whole process group. */
 static void adapter_stop(struct exec_target *x)
 {
     int status;
@@ -92,12 +127,13 @@ static void adapter_stop(struct exec_target *x)
     if (x->out >= 0)
         close(x->out);
     x->in = x->out = -1;
-    if (x->pid > 0 && torn_proc_wait(x->pid, 500, &status, NULL) != 0) {
-        kill(x->pid, SIGTERM);
-        if (torn_proc_wait(x->pid, 1000, &status, NULL) != 0)
-            torn_proc_kill(x->pid);
+    if (x->pid > 0 && adapter_reap(x, 500, &status) != 0) {
+        kill(-x->pid, SIGKILL);
+        if (adapter_reap(x, 10000, &status) != 0)
+            torn_proc_untrack(x->pid);
     }
     x->pid = 0;
+    keeper_stop(x);
     x->len = 0;
 }
 
@@ -109,24 +145,20 @@ static void exec_close(struct torn_target *t)
     X(t)->cap = 0;
 }
 
-static void on_sigchld(int sig)
-{
-    (void)sig;
-}
-
-/* The adapter itself (stdin/stdout already its pipes): its own process
- * group, dies with its keeper. */
-static void adapter_exec(struct torn_target *t, pid_t keeper, const sigset_t *mask)
+/* The adapter: stdin/stdout are its pipes, nothing else of torn's is open,
+ * it leads a process group of its own and dies with the process that
+ * started it (PR_SET_PDEATHSIG), exactly as a crash would kill it. */
+static void adapter_exec(struct torn_target *t, int in, int out)
 {
     char *cmd = torn_asprintf("exec %s", t->cfg.location);
     char seed[32];
 
     setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != keeper)
+    in = fcntl(in, F_DUPFD, 3); /* either may be 0 or 1 when torn's were closed */
+    out = fcntl(out, F_DUPFD, 3);
+    if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0)
         _exit(127);
-    signal(SIGCHLD, SIG_DFL);
-    sigprocmask(SIG_SETMASK, mask, NULL);
+    close_range(3, ~0u, 0);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)t->cfg.seed);
     setenv("TORN_DATA_DIR", X(t)->dir, 1);
     setenv("TORN_NS", t->cfg.ns, 1);
@@ -136,69 +168,54 @@ static void adapter_exec(struct torn_target *t, pid_t keeper, const sigset_t *ma
     _exit(127);
 }
 
-/* The keeper, a child of the process that opened the target: it starts the
- * adapter in a process group of its own and, whatever ends first (the
- * adapter exits, the opener dies: PR_SET_PDEATHSIG, torn stops it:
- * SIGTERM), kills that whole group, so nothing the adapter started (a
- * `sleep 3600 &`) outlives it.  It exits the way the adapter did, for
- * messages ("exited 3", "killed by SEGV"). */
-static void keeper_run(struct torn_target *t, int in, int out, pid_t opener)
+/* The keeper: holds the read end of a pipe only the opener writes to.  When
+ * the opener dies (SIGKILLed by a scenario, or torn killed) the read sees
+ * EOF and the keeper SIGKILLs the adapter's whole group, so nothing the
+ * adapter started outlives it.  On a normal stop the opener kills the
+ * group itself and then the keeper. */
+static void keeper_run(int rfd, pid_t group)
 {
-    sigset_t set, old;
-    pid_t a, self = getpid();
-    int sig, status = 0;
+    char c;
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    signal(SIGCHLD, on_sigchld); /* a blocked, handled SIGCHLD stays pending */
-    sigprocmask(SIG_BLOCK, &set, &old);
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != opener)
+    prctl(PR_SET_PDEATHSIG, 0);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    if (dup2(rfd, 0) < 0)
         _exit(1);
-    /* Nothing of torn's but the two pipes (as stdin/stdout) and stderr
-     * reaches the adapter: a worker's message pipe held open by it would
-     * hide that worker's death from the parent. */
-    in = fcntl(in, F_DUPFD, 3); /* either may be 0 or 1 when torn's were closed */
-    out = fcntl(out, F_DUPFD, 3);
-    if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0)
-        _exit(127);
     close_range(3, ~0u, 0);
-    a = fork();
-    if (a == 0)
-        adapter_exec(t, self, &old);
-    if (a < 0)
-        _exit(127);
-    setpgid(a, a); /* as the adapter does: the group exists before any kill */
-    close(0);
-    close(1);
-    for (;;) {
-        if (sigwait(&set, &sig) != 0 || sig == SIGCHLD) {
-            if (waitpid(a, &status, WNOHANG) != a)
-                continue;
-            kill(-a, SIGKILL);
-            break;
-        }
-        kill(-a, SIGKILL);
-        waitpid(a, &status, 0);
-        kill(-a, SIGKILL); /* anything forked while it died */
-        break;
+    while (read(0, &c, 1) < 0 && errno == EINTR)
+        ;
+    kill(-group, SIGKILL);
+    _exit(0);
+}
+
+static int start_keeper(struct exec_target *x, struct torn_err *err)
+{
+    int k[2];
+    pid_t pid;
+
+    if (pipe2(k, O_CLOEXEC) < 0)
+        return torn_err_sys(err, TORN_E_ENV, errno, "pipe");
+    pid = fork();
+    if (pid == 0) {
+        torn_proc_child_init();
+        keeper_run(k[0], x->pid);
     }
-    if (WIFSIGNALED(status)) {
-        signal(WTERMSIG(status), SIG_DFL);
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        raise(WTERMSIG(status));
+    close(k[0]);
+    if (pid < 0) {
+        close(k[1]);
+        return torn_err_sys(err, TORN_E_ENV, errno, "fork");
     }
-    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+    x->keeper = pid;
+    x->keeper_fd = k[1]; /* never written: its closing (our death) is the signal */
+    return TORN_OK;
 }
 
 static int adapter_start(struct torn_target *t, struct torn_err *err)
 {
     struct exec_target *x = X(t);
-    int to[2], from[2];
-    pid_t pid, opener = getpid();
+    int to[2], from[2], rc;
+    pid_t pid;
 
     if (pipe2(to, O_CLOEXEC) < 0)
         return torn_err_sys(err, TORN_E_ENV, errno, "pipe");
@@ -219,11 +236,10 @@ static int adapter_start(struct torn_target *t, struct torn_err *err)
         return torn_err_sys(err, TORN_E_ENV, e, "fork");
     }
     if (pid == 0) {
-        torn_proc_child_init();
-        close(to[1]);
-        close(from[0]);
-        keeper_run(t, to[0], from[1], opener);
+        torn_proc_child_init(); /* dies with the worker that opened it */
+        adapter_exec(t, to[0], from[1]);
     }
+    setpgid(pid, pid); /* as the adapter does: the group exists before any kill */
     close(to[0]);
     close(from[1]);
     torn_proc_track(pid);
@@ -232,7 +248,9 @@ static int adapter_start(struct torn_target *t, struct torn_err *err)
     x->out = from[0];
     fcntl(x->in, F_SETFL, O_NONBLOCK);
     x->len = 0;
-    return TORN_OK;
+    if ((rc = start_keeper(x, err)) != 0)
+        adapter_stop(x);
+    return rc;
 }
 
 static int call(struct torn_target *t, cJSON *req, cJSON **reply_out, struct torn_err *err);
@@ -247,8 +265,8 @@ static int exec_open(struct torn_target *t, struct torn_err *err)
     cJSON *req = cJSON_CreateObject(), *reply = NULL;
     int rc;
 
-    x->pid = 0;          /* a forked copy owns no adapter of its parent's */
-    x->in = x->out = -1;
+    x->pid = x->keeper = 0; /* a forked copy owns no adapter of its parent's */
+    x->in = x->out = x->keeper_fd = -1;
     x->buf = NULL;
     x->len = x->cap = 0;
     if (!req || !cJSON_AddStringToObject(req, "op", "hello")) {
@@ -273,9 +291,8 @@ static int exec_open(struct torn_target *t, struct torn_err *err)
 static void adapter_gone(struct exec_target *x, char *why, size_t len)
 {
     int status;
-    if (x->pid > 0 && torn_proc_wait(x->pid, 200, &status, NULL) == 0) {
+    if (x->pid > 0 && adapter_reap(x, 200, &status) == 0) {
         torn_proc_describe(status, why, len);
-        x->pid = 0;
     } else {
         snprintf(why, len, "closed its stdout");
     }

@@ -2,7 +2,11 @@
 # Integration tests of the exec target: the Python job-store adapter of
 # seed 001 behaves like its C twins (naive FAILS / durable PASSES power-loss
 # and io-errors on torn-fs, durable survives SIGKILLs and concurrent
-# instances), and misbehaving adapters (garbage, wrong reply id, silent, half a line,
+# instances); a default run includes every scenario an adapter can run;
+# corrupt-read damages the files the adapter declares (bak-reset FAILS
+# no-wrong-record), dual-write runs through dual ops (dual-split FAILS
+# both-or-neither); a read timeout is a timeout; no adapter descendant
+# survives; misbehaving adapters (garbage, wrong reply id, silent, half a line,
 # dead, missing) end in one clear error line and exit 2 within the timeout,
 # never a hang, with no adapter process left.  Closes with "N passed, N failed".
 set -u
@@ -14,6 +18,7 @@ echo "seed $SEED (set TORN_TEST_SEED to repeat)"
 # A private copy, so its processes can be found by path.
 cp "$ROOT/examples/adapters/jobstore.py" "$work/jobstore.py"
 store() { echo "exec:$PY $work/jobstore.py --mode $1"; }
+none_running() { ! pgrep -f "$1" >/dev/null; }
 
 # --- the adapter speaks the protocol by itself ---------------------------------
 mkdir -p "$work/direct"
@@ -75,8 +80,84 @@ out=$work/cu.json
 check "concurrent-updaters x 3 durable adapter instances = PASS (got $(verdict "$out"))" \
     test "$(verdict "$out")" = PASS
 sleep 0.3
-none_running() { ! pgrep -f "$1" >/dev/null; }
 check "no adapter process left after the runs" none_running "$work/[j]obstore.py"
+
+# --- the default set: every scenario the adapter can run ------------------------
+# power-loss and io-errors (the two that catch a missing directory fsync or an
+# ignored fsync error) were left out of a default exec run, so naive PASSED.
+# Parameters shrunk to keep this fast; tests/verify/exec_verify.sh runs the
+# real defaults.
+small=(--set kills=5 --set workers=3 --set updates=3 --set rounds=4 --set torn_per_point=0
+    --set payload_len=20000 --set max_nth=1)
+for mode in naive durable; do
+    out=$work/def-$mode.json
+    "$TORN" run --quiet --target "$(store $mode)" --seed "$SEED" "${small[@]}" --json "$out" \
+        --run-dir "$work/r-def-$mode" >/dev/null 2>"$work/def-$mode.err"
+    got=$(python3 -c 'import json,sys
+print(" ".join("%s=%s" % (r["scenario"], r["verdict"]) for r in json.load(open(sys.argv[1]))["results"]))' "$out" 2>/dev/null)
+    echo "    default run, --mode $mode: $got"
+    check "default run of --mode $mode runs all 8 scenarios an exec adapter can run" \
+        test "$(wc -w <<<"$got")" = 8
+    if [[ $mode == naive ]]; then
+        check "default run of --mode naive FAILS power-loss" grep -q "power-loss=FAIL" <<<"$got"
+        check "default run of --mode naive FAILS io-errors" grep -q "io-errors=FAIL" <<<"$got"
+    else
+        check "default run of --mode durable PASSES everything" \
+            test "$(tr ' ' '\n' <<<"$got" | grep -vc '=PASS$')" = 0
+    fi
+done
+
+# --- corrupt-read through the adapter's declared files ---------------------------
+# (durable PASSES it in the default run above)
+for case in "bak-reset FAIL no-wrong-record" "naive FAIL recover-last-known-good"; do
+    read -r mode want crit <<<"$case"
+    out=$work/cr-$mode.json
+    "$TORN" run --quiet --target "$(store $mode)" --scenario corrupt-read --seed "$SEED" \
+        --json "$out" --run-dir "$work/r-cr-$mode" >/dev/null 2>&1
+    check "corrupt-read x jobstore.py --mode $mode = $want (got $(verdict "$out"))" \
+        test "$(verdict "$out")" = "$want"
+    [[ $crit == - ]] || check "corrupt-read x --mode $mode names $crit" grep -q "\"$crit\"" "$out"
+done
+check "bak-reset: the evidence names the never-written version/seq pair" \
+    grep -q 'version 1 seq 1, which was never written' "$work/cr-bak-reset.json"
+"$TORN" run --quiet --no-color --target "$(store durable) --without files" --scenario corrupt-read \
+    --run-dir "$work/r-nofiles" >"$work/nofiles.out" 2>&1
+rc=$?
+check "an adapter that declares no files: corrupt-read exits 2 (got $rc)" test $rc = 2
+check "... saying 'needs corrupt: the adapter declares no data files (see docs/exec-protocol.md#files)'" \
+    grep -qF "needs corrupt: the adapter declares no data files (see docs/exec-protocol.md#files)" \
+    "$work/nofiles.out"
+
+# --- dual-write through dual_write/dual_read ---------------------------------------
+# (durable PASSES it in the default run above)
+for case in "dual-split FAIL both-or-neither"; do
+    read -r mode want crit <<<"$case"
+    out=$work/dw-$mode.json
+    "$TORN" run --quiet --target "$(store $mode)" --scenario dual-write --seed "$SEED" \
+        --set rounds=5 --json "$out" --run-dir "$work/r-dw-$mode" >/dev/null 2>&1
+    check "dual-write x jobstore.py --mode $mode = $want (got $(verdict "$out"))" \
+        test "$(verdict "$out")" = "$want"
+    [[ $crit == - ]] || check "dual-write x --mode $mode names $crit" grep -q "\"$crit\"" "$out"
+done
+
+# --- a read that times out is reported as a timeout, not as a torn read ----------
+out=$work/stall.json
+"$TORN" run --quiet --target "$(store durable) --stall-reads 4" --scenario concurrent-updaters \
+    --seed "$SEED" --set workers=2 --set updates=6 --set readers=1 --set payload_len=2000 \
+    --timeout-ms 1000 --json "$out" --run-dir "$work/r-stall" >/dev/null 2>&1
+check "a stalled read is not [no-torn-read] (got $(verdict "$out"))" test "$(verdict "$out")" = PASS
+check "... it is counted in read_timeouts, naming the op and the limit" \
+    grep -q '"first_read_timeout":[[:space:]]*"exec adapter did not reply to request [0-9]* (read) within 1000 ms"' "$out"
+
+# --- no descendant of an adapter survives: process groups --------------------------
+cp "$(command -v sleep)" "$work/lingerer"
+printf '%s\n' "\"$work/lingerer\" 3600 &" "exec $PY $work/jobstore.py --mode durable" >"$work/forker.sh"
+"$TORN" run --quiet --target "exec:sh $work/forker.sh" --scenario crash-midwrite --set kills=3 \
+    --set payload_len=2000 --seed "$SEED" --run-dir "$work/r-forker" >/dev/null 2>&1
+sleep 0.3
+check "an adapter's background 'sleep 3600 &' does not outlive torn (killed workers' included)" \
+    none_running "$work/[l]ingerer"
+for p in $(pgrep -f "$work/[l]ingerer"); do kill "$p"; done
 
 # --- misbehaving adapters: a clear error, exit 2, fast -------------------------
 cat >"$work/garbage.sh" <<'EOF'

@@ -21,6 +21,9 @@
                   one without the other (caught by dual-write's
                   both-or-neither)
 
+--without OPS   (a test fixture) answer "unsupported" to these ops
+                (comma-separated, e.g. files,dual_read)
+
 --stall-reads N (a test fixture) every Nth read sleeps 3 s before answering
 
 --fail-every N  (a test fixture) apply every Nth update_fields, then report it
@@ -316,8 +319,10 @@ class Liar:
             raise StoreError("io", "update %d applied, reported as failed" % self.n, self.definite)
 
 
-def handle(store, req, liar=None):
+def handle(store, req, liar=None, without=()):
     op, key = req.get("op"), req.get("key")
+    if op in without:
+        raise StoreError("unsupported", "unknown op %r" % op, True)
     if op == "hello":
         return {}
     if op == "reset":
@@ -355,10 +360,13 @@ def main():
     ap.add_argument("--fail-every", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--claim-definite", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--stall-reads", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--without", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
     store = Store(args.dir, args.mode)
     liar = Liar(args.fail_every, args.claim_definite, args.stall_reads)
     for line in sys.stdin:
+        if not line.endswith("\n"):
+            break  # the input ended inside a request: the sender died, nobody to answer
         line = line.strip()
         if not line:
             continue
@@ -369,7 +377,7 @@ def main():
             continue
         reply = {"in_reply_to": req.get("id")}
         try:
-            reply.update(handle(store, req, liar))
+            reply.update(handle(store, req, liar, args.without.split(",")))
             reply["ok"] = True
         except StoreError as e:
             reply["ok"] = False
@@ -377,8 +385,11 @@ def main():
         except OSError as e:
             reply["ok"] = False
             reply["error"] = {"code": "io", "definite": False, "text": str(e)}
-        sys.stdout.write(json.dumps(reply, separators=(",", ":")) + "\n")
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(json.dumps(reply, separators=(",", ":")) + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            os._exit(0)  # torn stopped listening (it gave up waiting): nobody to answer
 
 
 if __name__ == "__main__":

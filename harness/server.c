@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -44,6 +45,7 @@ static struct torn_server *live[MAX_LIVE];
 static pid_t live_owner;
 
 static void kill_tree(pid_t pid, int timeout_ms);
+static void remove_dir(const struct torn_server *srv);
 
 static void live_exit_handler(void)
 {
@@ -53,7 +55,7 @@ static void live_exit_handler(void)
         if (!live[i])
             continue;
         kill_tree(live[i]->pid, 2000);
-        torn_rmtree(live[i]->dir);
+        remove_dir(live[i]);
         live[i] = NULL;
     }
 }
@@ -362,6 +364,9 @@ static int redis_ready(const struct torn_server *srv)
     if (!c)
         return 0;
     if (!c->err && redisSetTimeout(c, tv) == REDIS_OK) {
+        r = redisCommand(c, "AUTH %s", srv->password);
+        if (r)
+            freeReplyObject(r);
         r = redisCommand(c, "PING");
         /* LOADING (AOF/RDB replay) is an error reply: not ready yet. */
         ok = r && r->type == REDIS_REPLY_STATUS;
@@ -429,7 +434,8 @@ static int redis_argv(struct torn_server *srv, const struct torn_kv *settings)
     int rc = 0;
 
     snprintf(port, sizeof port, "%d", srv->port);
-    const char *base[] = {srv->bin, "--port", port, "--bind", srv->host, "--dir",
+    /* The config file (requirepass: see write_secrets) must come first. */
+    const char *base[] = {srv->bin, srv->conf_path, "--port", port, "--bind", srv->host, "--dir",
                           srv->data_dir, "--daemonize", "no", "--logfile", "",
                           "--appendonly", "no", "--save", "", NULL};
     for (size_t i = 0; base[i] && !rc; i++)
@@ -525,7 +531,7 @@ static int check_access(const struct torn_server *srv, const char *dir, struct t
 
 static int run_initdb(struct torn_server *srv, struct torn_err *err)
 {
-    char *initdb = NULL, *argv[16] = {0};
+    char *initdb = NULL, *pwfile = NULL, *argv[16] = {0};
     char how[64], tail[200];
     pid_t pid;
     int rc, status = 0;
@@ -533,8 +539,14 @@ static int run_initdb(struct torn_server *srv, struct torn_err *err)
     rc = torn_server_find_bin("initdb", &initdb, err);
     if (rc)
         return rc;
-    const char *args[] = {initdb, "-D", srv->data_dir, "-U", PG_ROLE, "--auth=trust",
-                          "-E", "UTF8", "--locale=C", "--no-sync", NULL};
+    pwfile = torn_asprintf("--pwfile=%s", srv->conf_path);
+    if (!pwfile) {
+        rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
+        goto out;
+    }
+    /* SCRAM for every connection (there is no Unix socket: TCP only). */
+    const char *args[] = {initdb, "-D", srv->data_dir, "-U", PG_ROLE, "--auth=scram-sha-256",
+                          pwfile, "-E", "UTF8", "--locale=C", "--no-sync", NULL};
     for (size_t i = 0; args[i]; i++)
         argv[i] = (char *)args[i]; /* execv's prototype is not const-correct */
     rc = spawn(srv, argv, &pid, err);
@@ -567,6 +579,8 @@ static int run_initdb(struct torn_server *srv, struct torn_err *err)
         rc = torn_err_set(err, TORN_E_ENV, "initdb %s: %s", how, tail);
     }
 out:
+    unlink(srv->conf_path); /* the role has its password: no copy left behind */
+    free(pwfile);
     free(initdb);
     return rc;
 }
@@ -582,6 +596,7 @@ static void server_free(struct torn_server *srv)
     free(srv->dir);
     free(srv->data_dir);
     free(srv->log_path);
+    free(srv->conf_path);
     free(srv->bin);
     free_argv(srv->argv);
     free(srv);
@@ -605,24 +620,70 @@ static int is_server_dir_name(const char *name)
     return n > 0 && p[n] == '\0';
 }
 
-/* Remove the SysV shared memory segment a SIGKILLed postmaster left behind
- * (line 7 of postmaster.pid: "key shmid"), if nothing is attached. */
-static void drop_pg_segment(const char *server_dir)
+/* 1 when the SysV segment described by one /proc/sysvipc/shm line was left
+ * by a Postgres of this data directory: Postgres keys its segment by the
+ * data directory's inode number (sysv_shmem.c starts its search for a free
+ * key there and counts up), the server user owns and created it, it was
+ * created after the server directory was (born), nothing is attached and
+ * its creator is gone.  Another cluster's segment fails at least one test:
+ * a live one is attached, and its key follows another directory. */
+static int is_left_segment(const char *line, key_t base, uid_t uid, time_t born, int *id_out)
 {
-    char *path = torn_asprintf("%s/data/postmaster.pid", server_dir), line[128];
-    struct shmid_ds ds;
-    long key = 0, id = -1;
-    FILE *f = path ? fopen(path, "r") : NULL;
+    long long ctime_s;
+    unsigned long nattch;
+    unsigned cpid, owner, creator;
+    int key, id;
 
-    for (int i = 0; f && i < 7 && fgets(line, sizeof line, f); i++)
-        if (i == 6 && sscanf(line, "%ld %ld", &key, &id) != 2)
-            id = -1;
+    if (sscanf(line, "%d %d %*o %*u %u %*u %lu %u %*u %u %*u %*u %*u %lld", &key, &id, &cpid,
+               &nattch, &owner, &creator, &ctime_s) != 7)
+        return 0;
+    *id_out = id;
+    return key >= (int)base && key - (int)base < 16 && owner == uid && creator == uid &&
+           nattch == 0 && ctime_s >= (long long)born && kill((pid_t)cpid, 0) != 0 &&
+           errno == ESRCH;
+}
+
+/* Remove the SysV shared memory segments that SIGKILLed Postgres processes
+ * of server_dir/data (a crashed postmaster, an interrupted initdb's
+ * bootstrap backend) left behind: Postgres removes a stale segment only
+ * when it starts again on the same directory, which a removed directory
+ * never does.  uid: the server user. */
+static void drop_pg_segments(const char *server_dir, uid_t uid)
+{
+    char *data = torn_asprintf("%s/data", server_dir), *lock = torn_asprintf("%s/owner.lock", server_dir);
+    char line[512];
+    struct stat st, lk;
+    FILE *f = NULL;
+
+    if (!data || !lock || stat(data, &st) != 0 || !(f = fopen("/proc/sysvipc/shm", "re")))
+        goto out;
+    /* The owner lock is never written: its mtime is the directory's birth. */
+    if (stat(lock, &lk) != 0)
+        lk.st_mtime = 0;
+    while (fgets(line, sizeof line, f)) {
+        struct shmid_ds ds;
+        int id;
+
+        if (is_left_segment(line, (key_t)st.st_ino, uid, lk.st_mtime, &id) &&
+            shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_nattch == 0 &&
+            ds.shm_perm.__key - (key_t)st.st_ino < 16)
+            shmctl(id, IPC_RMID, NULL);
+    }
+out:
     if (f)
         fclose(f);
-    free(path);
-    if (id >= 0 && shmctl((int)id, IPC_STAT, &ds) == 0 && ds.shm_nattch == 0 &&
-        (long)ds.shm_perm.__key == key)
-        shmctl((int)id, IPC_RMID, NULL);
+    free(lock);
+    free(data);
+}
+
+/* Remove srv's directory, and the shared memory its killed processes left. */
+static void remove_dir(const struct torn_server *srv)
+{
+    if (!srv->dir)
+        return;
+    if (srv->kind == TORN_SERVER_POSTGRES)
+        drop_pg_segments(srv->dir, srv->uid);
+    torn_rmtree(srv->dir);
 }
 
 /* Remove dir/name if it is a server directory of ours whose owner lock
@@ -637,7 +698,11 @@ static void sweep_one(const char *dir, const char *name)
     if (lock && lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
         (fd = open(lock, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
         if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-            drop_pg_segment(path);
+            char *data = torn_asprintf("%s/data", path);
+            if (data && strncmp(name, "torn-pg-", 8) == 0 &&
+                lstat(data, &st) == 0) /* its owner: the server user */
+                drop_pg_segments(path, st.st_uid);
+            free(data);
             torn_rmtree(path);
         }
         close(fd);
@@ -726,6 +791,41 @@ static int make_dirs(struct torn_server *srv, const char *parent, struct torn_er
     return TORN_OK;
 }
 
+/* A fresh random password for srv (32 hex digits, 128 bits) and the file
+ * that hands it to the server without a command line: redis.conf
+ * (requirepass) or initdb's password file.  0600, created exclusively
+ * (never through a planted link), owned by the server user. */
+static int write_secrets(struct torn_server *srv, struct torn_err *err)
+{
+    unsigned char raw[16];
+    char *text;
+    int fd, rc = TORN_OK;
+    ssize_t len;
+
+    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+        return torn_err_sys(err, TORN_E_ENV, errno, "no random bytes for the server password");
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(srv->password + 2 * i, 3, "%02x", raw[i]);
+    srv->conf_path = torn_asprintf("%s/%s", srv->dir,
+                                   srv->kind == TORN_SERVER_REDIS ? "redis.conf" : "pwfile");
+    text = torn_asprintf("%s%s\n", srv->kind == TORN_SERVER_REDIS ? "requirepass " : "",
+                         srv->password);
+    if (!srv->conf_path || !text) {
+        free(text);
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    }
+    fd = open(srv->conf_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    len = (ssize_t)strlen(text);
+    if (fd < 0 || write(fd, text, (size_t)len) != len ||
+        (srv->drop_privileges && fchown(fd, srv->uid, srv->gid) != 0))
+        rc = torn_err_sys(err, TORN_E_ENV, errno, "cannot write %s", srv->conf_path);
+    if (fd >= 0)
+        close(fd);
+    explicit_bzero(text, (size_t)len);
+    free(text);
+    return rc;
+}
+
 /* Start the prepared command line and wait until it answers. */
 static int launch(struct torn_server *srv, struct torn_err *err)
 {
@@ -761,7 +861,7 @@ static int prepare(struct torn_server *srv, const char *dir, const struct torn_k
                               &srv->bin, err);
     if (rc)
         return rc;
-    if ((rc = make_dirs(srv, dir, err)) != 0)
+    if ((rc = make_dirs(srv, dir, err)) != 0 || (rc = write_secrets(srv, err)) != 0)
         return rc;
     if ((rc = check_access(srv, srv->data_dir, err)) != 0)
         return rc;
@@ -965,8 +1065,7 @@ void torn_server_stop(struct torn_server *srv)
             torn_server_kill(srv);
         }
     }
-    if (srv->dir)
-        torn_rmtree(srv->dir);
+    remove_dir(srv);
     live_remove(srv);
     server_free(srv);
 }

@@ -36,6 +36,14 @@
  * traversable by it (the runner's run dir is mode 0711).  When that is
  * impossible the start fails with TORN_E_ENV and a line saying why.
  *
+ * Only torn can use a managed server: it listens on 127.0.0.1 only and asks
+ * every connection for `password`, a random secret made for this server
+ * alone (Redis: requirepass in a 0600 config file; Postgres: SCRAM-SHA-256
+ * for every connection, set by initdb from a 0600 password file that is
+ * removed at once; no Unix socket).  The secret is never on a command line,
+ * in the environment, a log or a report: other local users see the port
+ * and cannot use it.
+ *
  * A handle is plain heap data: after fork() the child may read host/port but
  * must never kill, restart or stop the server (the parent owns it).  Not
  * thread-safe.
@@ -64,6 +72,9 @@ struct torn_server {
     char *dir;              /* the server's own directory (data + log), owned */
     char *data_dir;         /* the data directory inside dir, owned */
     char *log_path;         /* server log (stdout+stderr), owned */
+    char *conf_path;        /* Redis: redis.conf (0600, holds requirepass);
+                               Postgres: initdb's password file, removed
+                               after initdb; owned */
     char *bin;              /* absolute path of the server binary, owned */
     char **argv;            /* full command line used for (re)starts, owned */
     uid_t uid;              /* user the server runs as */
@@ -71,6 +82,9 @@ struct torn_server {
     int drop_privileges;    /* 1 when torn is root and runs it as uid/gid */
     int timeout_ms;         /* bound for starts and stops */
     char user[64];          /* Postgres role to connect as ("torn") */
+    char password[40];      /* random per server (hex): Redis requirepass,
+                               the Postgres role's SCRAM password; never
+                               printed, never on a command line */
     char dbname[64];        /* Postgres database ("postgres") */
     int lock_fd;            /* flock'ed dir/owner.lock, -1 if none: held by
                                torn and inherited by the server (fd 3) */

@@ -30,7 +30,8 @@ static void make_base(void)
     chmod(base, 0711);
 }
 
-static redisReply *redis_cmd(const struct torn_server *s, const char *cmd)
+/* cmd on a fresh connection that authenticates with pw first (NULL: not at all). */
+static redisReply *redis_cmd_pw(const struct torn_server *s, const char *pw, const char *cmd)
 {
     struct timeval tv = {2, 0};
     redisContext *c = redisConnectWithTimeout(s->host, s->port, tv);
@@ -38,11 +39,30 @@ static redisReply *redis_cmd(const struct torn_server *s, const char *cmd)
 
     if (c && !c->err) {
         redisSetTimeout(c, tv);
+        r = pw ? redisCommand(c, "AUTH %s", pw) : NULL;
+        if (r)
+            freeReplyObject(r);
         r = redisCommand(c, cmd);
     }
     if (c)
         redisFree(c);
     return r;
+}
+
+static redisReply *redis_cmd(const struct torn_server *s, const char *cmd)
+{
+    return redis_cmd_pw(s, s->password, cmd);
+}
+
+/* 1 when path is a regular file of mode 0600. */
+static int private_file(const char *dir, const char *name)
+{
+    char *path = torn_asprintf("%s/%s", dir, name);
+    struct stat st;
+    int ok = path && lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0600;
+
+    free(path);
+    return ok;
 }
 
 static int dir_exists(const char *p)
@@ -67,6 +87,15 @@ static void test_redis_persistence(void)
     if (!s)
         return;
     port = s->port;
+    r = redis_cmd_pw(s, NULL, "SET k v");
+    CHECK(r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOAUTH", 6) == 0,
+          "a connection without the password is refused: %s", r ? r->str : "no reply");
+    freeReplyObject(r);
+    r = redis_cmd_pw(s, "wrong", "SET k v");
+    CHECK(r && r->type == REDIS_REPLY_ERROR, "a wrong password is refused");
+    freeReplyObject(r);
+    CHECK(strlen(s->password) == 32 && private_file(s->dir, "redis.conf"),
+          "a 128-bit password in a 0600 redis.conf");
     r = redis_cmd(s, "SET k v");
     CHECK(r && r->type == REDIS_REPLY_STATUS, "SET");
     freeReplyObject(r);
@@ -104,7 +133,7 @@ static void test_redis_volatile(void)
     torn_server_stop(s);
 }
 
-static int pg_count(const struct torn_server *s, const char *sql)
+static int pg_count_pw(const struct torn_server *s, const char *pw, const char *sql)
 {
     char port[16], *conninfo;
     PGconn *c;
@@ -112,8 +141,8 @@ static int pg_count(const struct torn_server *s, const char *sql)
     int n = -1;
 
     snprintf(port, sizeof port, "%d", s->port);
-    conninfo = torn_asprintf("host=%s port=%d user=%s dbname=%s connect_timeout=5", s->host,
-                             s->port, s->user, s->dbname);
+    conninfo = torn_asprintf("host=%s port=%d user=%s dbname=%s password=%s connect_timeout=5",
+                             s->host, s->port, s->user, s->dbname, pw);
     c = PQconnectdb(conninfo);
     free(conninfo);
     if (PQstatus(c) == CONNECTION_OK) {
@@ -126,6 +155,11 @@ static int pg_count(const struct torn_server *s, const char *sql)
     }
     PQfinish(c);
     return n;
+}
+
+static int pg_count(const struct torn_server *s, const char *sql)
+{
+    return pg_count_pw(s, s->password, sql);
 }
 
 static void test_postgres(void)
@@ -141,6 +175,9 @@ static void test_postgres(void)
     CHECK(rc == 0 && s, "start postgres: %s", err.msg);
     if (!s)
         return;
+    CHECK(pg_count_pw(s, "", "SELECT 1") < 0 && pg_count_pw(s, "wrong", "SELECT 1") < 0,
+          "connections without the password are refused");
+    CHECK(!dir_exists(s->conf_path), "initdb's password file is removed");
     CHECK(pg_count(s, "CREATE TABLE t AS SELECT 42 AS x") == 0, "create table");
     torn_server_kill(s);
     rc = torn_server_restart(s, &err);

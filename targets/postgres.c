@@ -124,6 +124,7 @@ static int conn_params(const struct torn_target_cfg *cfg, const struct pg_priv *
         keys[n] = "port", vals[n++] = p->port;
         keys[n] = "user", vals[n++] = srv->user;
         keys[n] = "dbname", vals[n++] = srv->dbname;
+        keys[n] = "password", vals[n++] = srv->password; /* only torn knows it */
     } else {
         *loc_out = location_conninfo(cfg->location);
         if (!*loc_out)

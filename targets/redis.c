@@ -394,6 +394,7 @@ static int redis_setup(struct torn_target *t, struct torn_err *err)
         if (rc)
             return rc;
         snprintf(p->host, sizeof p->host, "%s", p->srv->host);
+        snprintf(p->pass, sizeof p->pass, "%s", p->srv->password); /* only torn knows it */
         p->port = p->srv->port;
     }
     /* Fail here, before any scenario, when the server cannot be used. */

@@ -283,6 +283,70 @@ expect "managed postgres, synchronous_commit=on: nothing lost; optimistic-lock o
     --target "postgres?synchronous_commit=on" --scenario durability --scenario optimistic-lock \
     --set rounds=2 --set min_delay_ms=100 --set max_delay_ms=250
 
+# ---------------------------------------------------------------- private
+# A managed server is torn's alone: another local user (nobody) who finds
+# its port mid-run cannot use it, over TCP or a Unix socket (there is
+# none), and its per-server password appears in no command line,
+# environment, output, report or history.  (They used to accept anyone:
+# Redis without a password, Postgres with trust auth.)
+as_nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
+# private_check KIND COMM: start a run, find its server, attack it, stop it.
+private_check() {
+    local kind=$1 comm=$2 dir=$root/runs/private-$1 out=$root/out.private-$1 tp spid="" port="" pw=""
+    mkdir -p "$dir"
+    "$TORN" run --seed "$SEED" --no-color --run-dir "$dir" --keep --json "$out.json" \
+        --target "$kind" --scenario optimistic-lock --set rounds=100000 >"$out" 2>&1 &
+    tp=$!
+    for _ in $(seq 300); do
+        spid=$(ps -o pid=,comm= --ppid "$tp" | awk -v c="$comm" '$2 == c {print $1; exit}')
+        [[ -n "$spid" ]] && port=$(ss -Hltnp | awk -v p="pid=$spid," 'index($0, p) {sub(/.*:/, "", $4); print $4; exit}')
+        [[ -n "$port" ]] && grep -q "setting up" "$out" && sleep 1 && break
+        sleep 0.1
+    done
+    if [[ -z "$port" ]]; then
+        bad "managed $kind: no server found ($(tail -1 "$out"))"
+        kill -INT "$tp"; wait "$tp"
+        return
+    fi
+    if [[ $kind == redis ]]; then
+        local reply
+        reply=$("${as_nobody[@]}" redis-cli -h 127.0.0.1 -p "$port" SET torn:x y 2>&1)
+        if [[ "$reply" == *NOAUTH* ]]; then
+            ok "managed redis: nobody's SET on port $port refused ($reply)"
+        else
+            bad "managed redis: nobody's SET on port $port: $reply"
+        fi
+        pw=$(sed -n 's/^requirepass //p' "$(find "$dir" -name redis.conf | head -1)")
+    else
+        local tcp sock
+        tcp=$("${as_nobody[@]}" env -u PGPASSWORD "$pgbin/psql" -X -w -h 127.0.0.1 -p "$port" \
+              -U torn -d postgres -c "COPY (SELECT 1) TO PROGRAM 'id'" 2>&1)
+        sock=$(find /tmp /var/run/postgresql "$dir" -name ".s.PGSQL.$port" 2>/dev/null)
+        if [[ "$tcp" == *password* && -z "$sock" ]]; then
+            ok "managed postgres: nobody refused on port $port (${tcp##*FATAL:  }), no Unix socket"
+        else
+            bad "managed postgres: nobody on port $port: $tcp; sockets: $sock"
+        fi
+        [[ -z "$(find "$dir" -name pwfile)" ]] || bad "managed postgres: initdb's password file left"
+    fi
+    if [[ -n "$pw" ]] && grep -qsF -- "$pw" /proc/[0-9]*/cmdline /proc/[0-9]*/environ; then
+        bad "managed $kind: the server password is in a command line or environment"
+    fi
+    kill -INT "$tp"
+    wait "$tp"
+    if [[ -n "$pw" ]] && grep -rqsF -- "$pw" "$out" "$out.json" "$dir/history.jsonl"; then
+        bad "managed $kind: the server password is in the output, report or history"
+    elif [[ $kind == redis && -z "$pw" ]]; then
+        bad "managed redis: no requirepass in its redis.conf"
+    fi
+}
+if [[ $(id -u) -eq 0 ]]; then
+    private_check redis redis-server
+    private_check postgres postgres
+else
+    echo "skip: the managed-server privacy checks need root (they run an attacker as nobody)"
+fi
+
 # ---------------------------------------------------------------- errors
 HUNG=$(free_port)
 # A server that accepts connections and never answers.
@@ -345,28 +409,51 @@ else
 fi
 
 # ---------------------------------------------------------------- interrupted
+# SysV shared memory segments a killed Postgres left behind since epoch
+# second $1: the server user's, nothing attached, creator gone (a live
+# server of another test keeps its creator and its attachment).
+pg_uid=$(id -u postgres 2>/dev/null || id -u)
+left_segments() {
+    awk -v t0="$1" -v uid="$pg_uid" 'NR > 1 && $7 == 0 && $8 == uid && $14 >= t0 {print $2, $5}' \
+        /proc/sysvipc/shm | while read -r id cpid; do
+        kill -0 "$cpid" 2>/dev/null || echo "$id"
+    done
+}
 # SIGINT while the managed postgres is being set up (initdb, first start):
 # torn stops at once (it used to wait for initdb, or lose the server's
-# SIGINT sent right after the fork and wait out the 30 s start timeout).
-n=$((n + 1))
-mkdir -p "$root/runs/$n"
-"$TORN" run --seed "$SEED" --quiet --run-dir "$root/runs/$n" --target postgres \
-    --scenario durability >/dev/null 2>&1 &
-tp=$!
-sleep 0.3
-kill -INT "$tp"
-t0=$(date +%s%N)
-wait "$tp" 2>/dev/null
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-if ((ms > 1500)); then
-    bad "SIGINT during postgres setup: exit took $ms ms"
-elif [[ -n "$(find "$root/runs/$n" -maxdepth 1 -name 'torn-pg-*')" ]]; then
-    bad "SIGINT during postgres setup: server directory left"
+# SIGINT sent right after the fork and wait out the 30 s start timeout),
+# and leaves no directory and no shared memory (a SIGKILLed bootstrap
+# backend's segment used to stay behind, 2 runs in 4).
+shm_t0=$(date +%s)
+for delay in 0.2 0.4 0.6 0.8; do
+    n=$((n + 1))
+    mkdir -p "$root/runs/$n"
+    "$TORN" run --seed "$SEED" --quiet --run-dir "$root/runs/$n" --target postgres \
+        --scenario durability >/dev/null 2>&1 &
+    tp=$!
+    sleep "$delay"
+    kill -INT "$tp"
+    t0=$(date +%s%N)
+    wait "$tp" 2>/dev/null
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    if ((ms > 1500)); then
+        bad "SIGINT ${delay} s into postgres setup: exit took $ms ms"
+    elif [[ -n "$(find "$root/runs/$n" -maxdepth 3 -name 'torn-pg-*')" ]]; then
+        bad "SIGINT ${delay} s into postgres setup: server directory left"
+    else
+        ok "SIGINT ${delay} s into postgres setup: exit in $ms ms, nothing left"
+    fi
+done
+sleep 0.5
+left=$(left_segments "$shm_t0")
+if [[ -z "$left" ]]; then
+    ok "SIGINT during postgres setup: no shared memory segment left"
 else
-    ok "SIGINT during postgres setup: exit in $ms ms, nothing left"
+    bad "SIGINT during postgres setup: shared memory left: $left"
 fi
 # A run interrupted (SIGINT, SIGTERM) or killed (SIGKILL) while managed
 # servers run leaves no server process; the clean exits also no directory.
+kill_t0=$(date +%s)
 for sig in INT KILL; do  # (SIGTERM takes the same path as SIGINT)
     n=$((n + 1))
     mkdir -p "$root/runs/$n"
@@ -404,6 +491,12 @@ elif [[ -n "$(server_dirs "$root/runs/$n")" ]]; then
     bad "the SIGKILLed run's server directory was not swept: $(server_dirs "$root/runs/$n")"
 else
     ok "a later run swept the SIGKILLed run's server directory"
+fi
+left=$(left_segments "$kill_t0")
+if [[ -z "$left" ]]; then
+    ok "no shared memory segment of the killed postgres left after the sweep"
+else
+    bad "shared memory of the killed postgres left after the sweep: $left"
 fi
 left=$(find "$root/runs" -maxdepth 2 \( -name 'torn-redis-*' -o -name 'torn-pg-*' \) \
        -not -path "$root/runs/$n/*" | head -3)

@@ -4,7 +4,15 @@
  *   GET|POST|DELETE /proxies/{p}, GET|POST /proxies/{p}/toxics,
  *   GET|POST|DELETE /proxies/{p}/toxics/{t}
  * with Toxiproxy's JSON shapes and status codes (201 created, 204 deleted,
- * 404 {"error","status"}, 409 exists). */
+ * 404 {"error","status"}, 409 exists).
+ *
+ * Guards: a web page must not drive the API (a browser on the same machine
+ * reaches 127.0.0.1 too): like Toxiproxy, a request whose User-Agent starts
+ * with "Mozilla/" gets 403, and so does any request carrying an Origin
+ * header (browsers send it on cross-site requests; API clients do not).
+ * Connections are bounded (API_MAX_CONNS, epoll: no FD_SETSIZE ceiling) and
+ * an idle one is closed after API_IDLE_S, so held connections cannot starve
+ * the API for long (3,000 held connections used to make /version fail). */
 #include "proxy.h"
 
 #include <cjson/cJSON.h>
@@ -15,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "command.h"
@@ -23,6 +32,8 @@
 
 #define MAX_PROXIES 64
 #define MAX_BODY (1u << 20)
+#define API_MAX_CONNS 4096u    /* lowered to a quarter of RLIMIT_NOFILE */
+#define API_IDLE_S 10u
 
 struct torn_proxy_api {
     struct MHD_Daemon *d;
@@ -241,6 +252,36 @@ static enum MHD_Result route(struct MHD_Connection *c, struct torn_proxy_api *a,
     return reply_error(c, 404, "not found");
 }
 
+/* Why a request is refused (a browser's), or NULL. */
+static const char *refused(struct MHD_Connection *c)
+{
+    const char *ua = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+
+    if (ua && strncmp(ua, "Mozilla/", 8) == 0)
+        return "User agent not allowed";
+    if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN))
+        return "cross-origin requests are not allowed";
+    return NULL;
+}
+
+/* The connection bound: API_MAX_CONNS, at most a quarter of the descriptors
+ * this process may open (the proxies need theirs).  Raises the soft
+ * descriptor limit to the hard one first (at most 65536): the 1024 many
+ * systems start with is too few for a proxy under load. */
+static unsigned conn_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max && rl.rlim_cur < 65536) {
+        rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur / 4 >= API_MAX_CONNS)
+        return API_MAX_CONNS;
+    return rl.rlim_cur >= 64 ? (unsigned)(rl.rlim_cur / 4) : 16;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_len, void **con_cls)
@@ -249,6 +290,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     struct torn_proxy_api *a = cls;
     struct body *b = *con_cls;
     if (!b) {
+        const char *why = refused(c);
+        if (why)
+            return reply_error(c, 403, why); /* MHD discards any upload */
         *con_cls = b = calloc(1, sizeof *b);
         return b ? MHD_YES : MHD_NO;
     }
@@ -312,9 +356,10 @@ int torn_proxy_api_start(const char *listen, uint64_t seed, int allow_remote,
     a->allow_remote = allow_remote;
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_request, a,
+    a->d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, on_request, a,
                             MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
+                            MHD_OPTION_CONNECTION_TIMEOUT, API_IDLE_S,
+                            MHD_OPTION_CONNECTION_LIMIT, conn_limit(), MHD_OPTION_END);
     if (!a->d) {
         pthread_mutex_destroy(&a->mu);
         free(a);

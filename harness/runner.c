@@ -855,6 +855,16 @@ static int wants_fs(const struct run *r, struct plan_target *tg, const struct pl
            (torn_fs_available() && torn_target_caps_of(tg->t, TORN_CAP_FS_DATA, NULL, 0));
 }
 
+/* The mount is torn's user's alone, except for a managed Postgres started
+ * by root: it runs as the `postgres` user (server.h) and must reach its data
+ * directory, under the files' permissions. */
+static unsigned fs_flags(const struct plan_target *tg)
+{
+    return geteuid() == 0 && !tg->t->cfg.location && strcmp(tg->t->ops->name, "postgres") == 0
+               ? TORN_FS_ALLOW_OTHER
+               : 0;
+}
+
 /* Mount torn-fs over <run_dir>/fs-N (backing <run_dir>/fs-N.data; fs-N.K
  * for a target's later mounts) before target setup and make that the
  * target's run_dir, so every driver that keeps its data in cfg->run_dir
@@ -883,7 +893,7 @@ static int mount_fs(struct run *r, struct plan_target *tg, struct torn_err *err)
     if (mkdir(tg->fs_dir, 0711) != 0 || mkdir(backing, 0711) != 0 || chmod(backing, 0711) != 0)
         rc = torn_err_sys(err, TORN_E_ENV, errno, "torn-fs directories in %s", r->run_dir);
     else
-        rc = torn_fs_mount(backing, tg->fs_dir, model, 0, &tg->fs, err);
+        rc = torn_fs_mount(backing, tg->fs_dir, model, fs_flags(tg), &tg->fs, err);
     free(backing);
     if (rc == 0) {
         tg->t->cfg.run_dir = tg->fs_dir;

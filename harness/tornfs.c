@@ -15,6 +15,7 @@
 #include <fuse.h>
 #include <fuse_lowlevel.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -103,6 +104,7 @@ struct fsd {
     size_t n_rules;
     struct fuse_session *se;  /* to notice shutdown while frozen */
     int lfd;                  /* control socket (abstract "tornfs-<pid>") */
+    pthread_t main_thread;    /* runs the FUSE loop: woken by SIGTERM to stop */
 };
 
 static struct fsd D;
@@ -931,6 +933,20 @@ static void run_command(char *line, char *reply, size_t len)
 
 /* ---------- the control socket ---------- */
 
+/* 1 when the peer of control connection c may command this file system:
+ * the daemon's own user or root.  The abstract socket's name is public
+ * (the pid is in /proc/mounts) and abstract sockets have no file
+ * permissions, so without this any local user could inject faults or cut
+ * the power under another user's run. */
+static int peer_allowed(int c)
+{
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+
+    return getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && len == sizeof cred &&
+           (cred.uid == 0 || cred.uid == geteuid());
+}
+
 /* One command per connection: read a line (5 s limit), run it, answer one
  * line.  A dedicated thread, so control works even when every FUSE worker
  * is blocked behind a freeze. */
@@ -947,6 +963,12 @@ static void *ctl_thread(void *arg)
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
             return NULL;
+        }
+        if (!peer_allowed(c)) {
+            static const char no[] = "err permission denied: not the mount's owner\n";
+            (void)!write(c, no, sizeof no - 1);
+            close(c);
+            continue;
         }
         setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -994,9 +1016,12 @@ static struct ofile *OF(struct fuse_file_info *fi)
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
     if (is_ctl(path)) {
+        /* The mount's owner's alone (default_permissions enforces it). */
         memset(st, 0, sizeof *st);
         st->st_mode = S_IFREG | 0600;
         st->st_nlink = 1;
+        st->st_uid = geteuid();
+        st->st_gid = getegid();
         return 0;
     }
     if (is_private(path))
@@ -1647,8 +1672,38 @@ out:
     return rc;
 }
 
+/* Watch life_fd (the read end of a pipe whose write end only the process
+ * that started the daemon holds): at EOF that process is gone, however it
+ * died, and the daemon stops and unmounts (lazily: its dead users may still
+ * hold files), so a mount never outlives torn.  The FUSE loop runs in the
+ * main thread: a SIGTERM there ends it like a `torn fs umount`. */
+static void *life_thread(void *arg)
+{
+    struct pollfd p = {.fd = (int)(intptr_t)arg, .events = POLLIN};
+
+    while (poll(&p, 1, -1) < 0 && errno == EINTR)
+        ;
+    pthread_kill(D.main_thread, SIGTERM);
+    return NULL;
+}
+
+static int watch_life(int life_fd, int ready_fd)
+{
+    pthread_t th;
+
+    D.main_thread = pthread_self();
+    if (life_fd < 0)
+        return 0;
+    if (pthread_create(&th, NULL, life_thread, (void *)(intptr_t)life_fd) != 0) {
+        ready(ready_fd, "cannot start the parent watcher: %s", strerror(errno));
+        return -1;
+    }
+    pthread_detach(th);
+    return 0;
+}
+
 int torn_fs_serve(const char *backing, const char *mountpoint, enum torn_fs_model model,
-                  int ready_fd)
+                  unsigned flags, int ready_fd, int life_fd)
 {
     char fsname[64], *priv;
     char *argv[8];
@@ -1671,7 +1726,10 @@ int torn_fs_serve(const char *backing, const char *mountpoint, enum torn_fs_mode
     snprintf(fsname, sizeof fsname, "-ofsname=tornfs-%ld,subtype=torn", (long)getpid());
     argv[argc++] = (char *)"tornfs";
     argv[argc++] = fsname;
-    argv[argc++] = (char *)"-oallow_other,default_permissions";
+    /* Other users (a Postgres run as `postgres` by root) reach the mount
+     * only when asked, and then under the backing files' permissions. */
+    argv[argc++] = (char *)(flags & TORN_FS_ALLOW_OTHER ? "-oallow_other,default_permissions"
+                                                        : "-odefault_permissions");
     argv[argc] = NULL;
     args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
     f = fuse_new(&args, &fs_ops, sizeof fs_ops, NULL);
@@ -1691,7 +1749,7 @@ int torn_fs_serve(const char *backing, const char *mountpoint, enum torn_fs_mode
         return 2;
     }
     D.se = fuse_get_session(f);
-    if (ctl_listen(ready_fd) < 0) {
+    if (ctl_listen(ready_fd) < 0 || watch_life(life_fd, ready_fd) < 0) {
         fuse_unmount(f);
         fuse_destroy(f);
         return 2;

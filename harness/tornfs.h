@@ -45,11 +45,20 @@
  *   rule OP ERR [path=GLOB] [nth=N] [times=K] | rules-clear | log
  * Replies are one line starting "ok" or "err".
  *
+ * Only the mount's owner (the user who mounted it) and root may control it:
+ * the control socket checks its peer (SO_PEERCRED), `.torn-ctl` is 0600 and
+ * the owner's, and other users cannot use the mount at all unless
+ * TORN_FS_ALLOW_OTHER asks for it (then under the files' permissions).
+ *
  * The daemon is a child process (never a thread of the caller, so the caller
- * may fork freely).  It unmounts itself on SIGTERM, which it also receives
- * when its parent dies (PR_SET_PDEATHSIG); mounts whose daemon is gone (a
- * SIGKILLed daemon) are found by their fsname "tornfs-<pid>" and lazily
- * unmounted by torn_fs_clean_stale(), which every run calls first.
+ * may fork freely) in its own session, so a signal to torn's process group
+ * (Ctrl-C, `timeout -s KILL` of a CI runner) does not kill it with its mount
+ * still in place.  It unmounts itself on SIGTERM, which it also receives
+ * when its parent dies (PR_SET_PDEATHSIG), and when the pipe its parent
+ * holds reaches EOF (the parent is gone, however it died); mounts whose
+ * daemon is gone (a SIGKILLed daemon) are found by their fsname
+ * "tornfs-<pid>" and lazily unmounted by torn_fs_clean_stale(), which every
+ * run calls first.
  *
  * torn-fs never fsyncs the backing store: it is a test file system.
  */
@@ -82,7 +91,11 @@ int torn_fs_model_parse(const char *s, enum torn_fs_model *out, struct torn_err 
 #define TORN_FS_PRIVATE ".tornfs"
 
 enum {
-    TORN_FS_DETACH = 1u << 0   /* daemon survives its parent (torn fs mount) */
+    TORN_FS_DETACH = 1u << 0,      /* daemon survives its parent (torn fs mount) */
+    TORN_FS_ALLOW_OTHER = 1u << 1  /* users other than the caller (and root) may
+                                      use the mount, under the files'
+                                      permissions (FUSE allow_other); off by
+                                      default: the mount is the caller's */
 };
 
 /* Mount torn-fs over backing (an existing directory) at mountpoint (an
@@ -136,10 +149,12 @@ int torn_fs_clean_stale(void);
 int torn_fs_available(void);
 
 /* The daemon body (harness/tornfs.c): serve backing at mountpoint until
- * SIGTERM or unmount.  ready_fd (or -1) receives "ok\n" once mounted, or one
- * error line.  Returns 0 after a clean unmount. */
+ * SIGTERM, unmount, or EOF on life_fd (-1: not watched; the read end of a
+ * pipe held open by the process the daemon must not outlive).  flags:
+ * TORN_FS_ALLOW_OTHER.  ready_fd (or -1) receives "ok\n" once mounted, or
+ * one error line.  Returns 0 after a clean unmount. */
 int torn_fs_serve(const char *backing, const char *mountpoint, enum torn_fs_model model,
-                  int ready_fd);
+                  unsigned flags, int ready_fd, int life_fd);
 
 /* `torn fs mount|cut|umount|ctl|status|clean` (harness/tornfs_cmd.c). */
 int torn_cmd_fs(int argc, char **argv);

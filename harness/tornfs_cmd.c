@@ -29,6 +29,8 @@ struct torn_fs {
     char *mountpoint;
     pid_t pid;
     int detached;
+    int life_fd;        /* write end of the daemon's life pipe (-1 detached):
+                           closing it, or dying, stops the daemon */
 };
 
 const char *torn_fs_mountpoint(const struct torn_fs *fs)
@@ -147,8 +149,20 @@ static int read_ready(int fd, char *line, size_t len, int timeout_ms)
     return got ? 0 : TORN_E_CRASHED;
 }
 
+/* Close every inherited descriptor above 2 except a and b. */
+static void close_others(int a, int b)
+{
+    int lo = a < b ? a : b, hi = a < b ? b : a;
+
+    if (lo > 3)
+        close_range(3, (unsigned)lo - 1, 0);
+    if (hi > lo + 1 && lo >= 3)
+        close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+    close_range((unsigned)hi + 1, ~0u, 0);
+}
+
 static void daemon_child(const char *backing, const char *mnt, enum torn_fs_model model,
-                         unsigned flags, int wfd)
+                         unsigned flags, int wfd, int life_fd)
 {
     int rc;
     if (flags & TORN_FS_DETACH) {
@@ -164,14 +178,19 @@ static void daemon_child(const char *backing, const char *mnt, enum torn_fs_mode
         }
     } else {
         torn_proc_child_init();
-        /* Die with the parent, but by SIGTERM so the mount goes away. */
+        /* Out of torn's process group: a group SIGKILL must not take the
+         * daemon down with its mount in place.  It stops (unmounting) when
+         * torn dies: SIGTERM from the parent-death signal, and EOF on the
+         * life pipe, which only torn's side holds open. */
+        setsid();
+        close_others(wfd, life_fd);
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() == 1)
             _exit(1);
     }
     if (chdir("/") < 0)
         _exit(2);
-    rc = torn_fs_serve(backing, mnt, model, wfd);
+    rc = torn_fs_serve(backing, mnt, model, flags, wfd, life_fd);
     _exit(rc);
 }
 
@@ -179,7 +198,7 @@ int torn_fs_mount(const char *backing, const char *mountpoint, enum torn_fs_mode
                   unsigned flags, struct torn_fs **out, struct torn_err *err)
 {
     struct torn_fs *fs = NULL;
-    int p[2] = {-1, -1}, rc, alive;
+    int p[2] = {-1, -1}, life[2] = {-1, -1}, rc, alive;
     char line[300];
     struct stat st;
     pid_t pid;
@@ -202,7 +221,8 @@ int torn_fs_mount(const char *backing, const char *mountpoint, enum torn_fs_mode
         goto fail;
     }
     fs->detached = (flags & TORN_FS_DETACH) != 0;
-    if (pipe2(p, O_CLOEXEC) < 0) {
+    fs->life_fd = -1;
+    if (pipe2(p, O_CLOEXEC) < 0 || (!fs->detached && pipe2(life, O_CLOEXEC) < 0)) {
         rc = torn_err_sys(err, TORN_E_IO, errno, "pipe");
         goto fail;
     }
@@ -214,10 +234,14 @@ int torn_fs_mount(const char *backing, const char *mountpoint, enum torn_fs_mode
     }
     if (pid == 0) {
         close(p[0]);
-        daemon_child(fs->backing, fs->mountpoint, model, flags, p[1]);
+        daemon_child(fs->backing, fs->mountpoint, model, flags, p[1], life[0]);
     }
     close(p[1]);
     p[1] = -1;
+    if (life[0] >= 0)
+        close(life[0]);
+    fs->life_fd = life[1];
+    life[0] = life[1] = -1;
     if (!fs->detached)
         torn_proc_track(pid);
     rc = read_ready(p[0], line, sizeof line, 5000);
@@ -246,11 +270,15 @@ int torn_fs_mount(const char *backing, const char *mountpoint, enum torn_fs_mode
     *out = fs;
     return 0;
 fail:
-    if (p[0] >= 0)
-        close(p[0]);
-    if (p[1] >= 0)
-        close(p[1]);
+    for (int i = 0; i < 2; i++) {
+        if (p[i] >= 0)
+            close(p[i]);
+        if (life[i] >= 0)
+            close(life[i]);
+    }
     if (fs) {
+        if (fs->life_fd >= 0)
+            close(fs->life_fd);
         free(fs->backing);
         free(fs->mountpoint);
         free(fs);
@@ -326,9 +354,22 @@ void torn_fs_unmount(struct torn_fs *fs)
         return;
     live_remove(fs);
     stop_daemon(fs->mountpoint, fs->pid, !fs->detached);
+    if (fs->life_fd >= 0)
+        close(fs->life_fd);
     free(fs->backing);
     free(fs->mountpoint);
     free(fs);
+}
+
+/* 1 when the server end of fd is daemon pid run by us or root: an abstract
+ * name can be taken by anyone, and a fake daemon could forge cut results. */
+static int peer_is_daemon(int fd, pid_t pid)
+{
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+
+    return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && len == sizeof cred &&
+           cred.pid == pid && (cred.uid == 0 || cred.uid == geteuid());
 }
 
 /* Send cmd to the control socket of daemon pid; the reply line in buf. */
@@ -350,6 +391,12 @@ static int ctl_socket(pid_t pid, const char *cmd, char *buf, size_t len, struct 
         int e = errno;
         close(fd);
         return torn_err_sys(err, TORN_E_IO, e, "torn-fs daemon %ld: control socket", (long)pid);
+    }
+    if (!peer_is_daemon(fd, pid)) {
+        close(fd);
+        return torn_err_set(err, TORN_E_IO,
+                            "torn-fs daemon %ld: its control socket is held by another "
+                            "process or user; not sending '%s'", (long)pid, cmd);
     }
     if (write(fd, cmd, clen) != (ssize_t)clen || write(fd, "\n", 1) != 1) {
         int e = errno;
@@ -453,7 +500,8 @@ int torn_fs_status_get(struct torn_fs *fs, struct torn_fs_status *st, struct tor
 static int usage(void)
 {
     fprintf(stderr,
-            "usage: torn fs mount [--model process|power|fsync-fail] [--foreground] BACKING MOUNTPOINT\n"
+            "usage: torn fs mount [--model process|power|fsync-fail] [--allow-other] [--foreground]\n"
+            "                     BACKING MOUNTPOINT\n"
             "       torn fs cut MOUNTPOINT [meta=all|none|K] [data=all|none|rand:S|pfx:K|drop:K]\n"
             "       torn fs cut MOUNTPOINT torn SEED | state=ID\n"
             "       torn fs ctl MOUNTPOINT COMMAND...   (status, sync, freeze N, rule ..., log)\n"
@@ -467,6 +515,7 @@ static int usage(void)
 static int cmd_mount(int argc, char **argv)
 {
     enum torn_fs_model model = TORN_FS_POWER;
+    unsigned flags = TORN_FS_DETACH;
     int fg = 0, i;
     struct torn_err err = {0};
     struct torn_fs *fs;
@@ -474,6 +523,8 @@ static int cmd_mount(int argc, char **argv)
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--foreground") == 0) {
             fg = 1;
+        } else if (strcmp(argv[i], "--allow-other") == 0) {
+            flags |= TORN_FS_ALLOW_OTHER;
         } else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
             if (torn_fs_model_parse(argv[++i], &model, &err) < 0) {
                 fprintf(stderr, "torn fs mount: %s\n", err.msg);
@@ -498,9 +549,9 @@ static int cmd_mount(int argc, char **argv)
                     argv[i + 1]);
             return 2;
         }
-        return torn_fs_serve(argv[i], argv[i + 1], model, STDERR_FILENO);
+        return torn_fs_serve(argv[i], argv[i + 1], model, flags, STDERR_FILENO, -1);
     }
-    if (torn_fs_mount(argv[i], argv[i + 1], model, TORN_FS_DETACH, &fs, &err) < 0) {
+    if (torn_fs_mount(argv[i], argv[i + 1], model, flags, &fs, &err) < 0) {
         fprintf(stderr, "torn fs mount: %s\n", err.msg);
         return 2;
     }

@@ -54,6 +54,55 @@ check "the control file is hidden from listings" bash -c "! ls -a '$m' | grep -q
 check "torn fs umount exits 0" test $? = 0
 check "no mount left after torn fs umount" test "$(mounts_under "$m")" = 0
 
+# --- the mount and its controls are the owner's alone ------------------------
+# Another local user (nobody) must not inject faults or cut the power under
+# a run: the control socket checks its peer, .torn-ctl is the owner's 0600,
+# and without --allow-other other users cannot use the mount at all.  (The
+# abstract socket used to accept anyone: nobody injected EIO into root's
+# writes and cut the power.)
+if [[ $(id -u) -eq 0 ]]; then
+    as_nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
+    "$TORN" fs mount --model power "$b" "$m" >/dev/null 2>&1
+    dpid=$(awk -v m="$m" '$2 == m && $3 == "fuse.torn" {sub(/tornfs-/, "", $1); print $1}' /proc/mounts)
+    opts=$(awk -v m="$m" '$2 == m && $3 == "fuse.torn" {print $4}' /proc/mounts)
+    check "a mount has no allow_other unless asked ($opts)" test -n "$opts" -a "${opts/allow_other/}" = "$opts"
+    ctl_as_nobody() {  # COMMAND -> the daemon's reply to nobody
+        "${as_nobody[@]}" /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+try:
+    s.connect("\0tornfs-" + sys.argv[1])
+    try:
+        s.sendall(sys.argv[2].encode() + b"\n")
+    except BrokenPipeError:
+        pass  # refused before it read the command: the reply is waiting
+    print(s.recv(4096).decode().strip())
+except OSError as e:
+    print("refused:", e)' "$dpid" "$1"
+    }
+    r1=$(ctl_as_nobody "rule write EIO times=0")
+    r2=$(ctl_as_nobody "cut")
+    check "nobody's fault rule is refused ($r1)" grep -q "^err permission denied" <<<"$r1"
+    check "nobody's power cut is refused ($r2)" grep -q "^err permission denied" <<<"$r2"
+    "$TORN" fs status "$m" >"$work/status2.out" 2>&1
+    check "the owner's status shows no cut and no fault ($(cat "$work/status2.out"))" \
+        grep -q "cuts=0 .*faults=0\|faults=0 .*cuts=0" "$work/status2.out"
+    "$TORN" fs ctl "$m" rules-clear >/dev/null 2>&1
+    check "the owner (root) still controls it" test $? = 0
+    check "nobody cannot reach the mount (no allow_other)" \
+        bash -c "! ${as_nobody[*]} ls '$m' >/dev/null 2>&1 && ! ${as_nobody[*]} stat '$m/.torn-ctl' >/dev/null 2>&1"
+    "$TORN" fs umount "$m" >/dev/null 2>&1
+    "$TORN" fs mount --allow-other --model power "$b" "$m" >/dev/null 2>&1
+    opts=$(awk -v m="$m" '$2 == m && $3 == "fuse.torn" {print $4}' /proc/mounts)
+    check "--allow-other asks for allow_other ($opts)" grep -q allow_other <<<"$opts"
+    check "with --allow-other, nobody still cannot open .torn-ctl (0600, the owner's)" \
+        bash -c "! ${as_nobody[*]} sh -c 'echo cut > $m/.torn-ctl' 2>/dev/null"
+    "$TORN" fs umount "$m" >/dev/null 2>&1
+else
+    echo "skip: the torn-fs access checks need root (they run an attacker as nobody)"
+fi
+
 # --- bad input: one clear line, exit 2 ---------------------------------------
 "$TORN" fs mount --model bogus "$b" "$m" >/dev/null 2>"$work/e1"
 check "unknown crash model exits 2" test $? = 2
@@ -148,6 +197,26 @@ wait $pid 2>/dev/null
     --set max_cut_points=1 --run-dir "$work/r-after" >/dev/null 2>&1
 check "after torn was SIGKILLed, a later run leaves no mount of it" \
     test "$(mounts_under "$work/r-killed")" = 0
+
+# A CI runner's timeout SIGKILLs the whole process group: the FUSE daemon
+# (in its own session) sees torn die and unmounts; no dead mount
+# ("Transport endpoint is not connected") is left for a later run to clean.
+mkdir -p "$work/r-tk"
+timeout -s KILL 3 "$TORN" run --quiet --target file:durable --scenario io-errors --seed "$SEED" \
+    --set max_nth=100000 --run-dir "$work/r-tk" >/dev/null 2>&1
+rc=$?
+for _ in $(seq 30); do [[ $(mounts_under "$work/r-tk") == 0 ]] && break; sleep 0.1; done
+check "timeout -s KILL of the process group (exit $rc) leaves no torn-fs mount" \
+    test $rc = 137 -a "$(mounts_under "$work/r-tk")" = 0
+
+# Two torn-fs runs with the same --run-dir (both keep it: it was given).
+for i in 1 2; do
+    "$TORN" run --quiet --target file:durable --scenario power-loss --seed "$SEED" \
+        --set max_cut_points=1 --run-dir "$work/r-same" >"$work/same-$i.out" 2>&1
+    rc=$?
+    check "torn-fs run $i in the same --run-dir works (exit $rc$(grep -m1 -o 'torn-fs.*' "$work/same-$i.out" | sed 's/^/: /'))" \
+        test $rc = 0
+done
 check "no torn-fs mount left at all" test "$(mounts_under "$work")" = 0
 
 echo "$pass passed, $fail failed"

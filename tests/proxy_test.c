@@ -7,10 +7,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 
 #include "check.h"
 #include "err.h"
@@ -228,11 +230,97 @@ static void test_json(void)
     torn_proxy_free(p);
 }
 
+
+static size_t discard(char *d, size_t size, size_t n, void *arg)
+{
+    (void)d;
+    (void)arg;
+    return size * n;
+}
+
+/* GET url with an optional extra header line; the HTTP status, 0 when the
+ * request failed (connection refused or closed, timeout). */
+static long http_get(const char *url, const char *header, long timeout_ms)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = header ? curl_slist_append(NULL, header) : NULL;
+    long status = 0;
+
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+/* A web page must not drive the API: browsers' requests get 403. */
+static void test_api_browser(void)
+{
+    struct torn_proxy_api *a = NULL;
+    struct torn_err err = {0};
+    char url[64];
+
+    CHECK(torn_proxy_api_start("127.0.0.1:0", 1, 0, &a, &err) == 0, "api: %s", err.msg);
+    if (!a)
+        return;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/version", torn_proxy_api_port(a));
+    CHECK(http_get(url, NULL, 5000) == 200, "a client without a browser's agent is served");
+    CHECK(http_get(url, "User-Agent: Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0", 5000) == 403,
+          "a browser's User-Agent gets 403");
+    CHECK(http_get(url, "Origin: http://evil.example", 5000) == 403,
+          "a cross-origin request gets 403");
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/reset", torn_proxy_api_port(a));
+    CHECK(http_get(url, "User-Agent: Mozilla/5.0", 5000) == 403, "on every route");
+    torn_proxy_api_stop(a);
+}
+
+/* 3,000 idle connections held open must not make the API fail (select()
+ * stopped at FD_SETSIZE: /version got no answer at all). */
+static void test_api_held(void)
+{
+    struct torn_proxy_api *a = NULL;
+    struct torn_err err = {0};
+    struct rlimit rl;
+    int *held, n = 0, want;
+    char url[64];
+
+    CHECK(torn_proxy_api_start("127.0.0.1:0", 1, 0, &a, &err) == 0, "api: %s", err.msg);
+    if (!a)
+        return;
+    getrlimit(RLIMIT_NOFILE, &rl); /* raised by the API start */
+    want = rl.rlim_cur / 8 < 3000 ? (int)(rl.rlim_cur / 8) : 3000;
+    held = calloc((size_t)want, sizeof *held);
+    for (; held && n < want; n++) {
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)torn_proxy_api_port(a))};
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        held[n] = socket(AF_INET, SOCK_STREAM, 0);
+        if (held[n] < 0 || connect(held[n], (struct sockaddr *)&sa, sizeof sa) != 0) {
+            if (held[n] >= 0)
+                close(held[n]);
+            break;
+        }
+    }
+    CHECK(n == want && want >= 1000, "%d of %d connections held open", n, want);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/version", torn_proxy_api_port(a));
+    CHECK(http_get(url, NULL, 5000) == 200, "/version answers with %d idle connections held", n);
+    for (int i = 0; i < n; i++)
+        close(held[i]);
+    free(held);
+    torn_proxy_api_stop(a);
+}
+
 static const struct torn_test tests[] = {
     {"forward", test_forward},       {"latency", test_latency},
     {"limit_data", test_limit_data}, {"reset_after", test_reset_after},
     {"half_close", test_half_close}, {"slicer_toxicity", test_slicer_toxicity},
     {"parse", test_parse},           {"json", test_json},
+    {"api_browser", test_api_browser}, {"api_held", test_api_held},
     {NULL, NULL},
 };
 

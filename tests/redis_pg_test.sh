@@ -334,7 +334,7 @@ private_check() {
     fi
     kill -INT "$tp"
     wait "$tp"
-    if [[ -n "$pw" ]] && grep -rqsF -- "$pw" "$out" "$out.json" "$dir/history.jsonl"; then
+    if [[ -n "$pw" ]] && grep -rqsF --exclude=redis.conf -- "$pw" "$out" "$out.json" "$dir"; then
         bad "managed $kind: the server password is in the output, report or history"
     elif [[ $kind == redis && -z "$pw" ]]; then
         bad "managed redis: no requirepass in its redis.conf"
@@ -481,9 +481,10 @@ done
 # The SIGKILLed run's server directory stays behind until a later run that
 # starts a server next to it sweeps it (its owner lock is free once torn and
 # its servers are dead).
-server_dirs() { find "$1" -maxdepth 1 \( -name 'torn-redis-*' -o -name 'torn-pg-*' \); }
+# (The same --run-dir: the run directory may be a fresh subdirectory of it.)
+server_dirs() { find "$1" -maxdepth 2 \( -name 'torn-redis-*' -o -name 'torn-pg-*' \); }
 killed_dirs=$(server_dirs "$root/runs/$n")
-"$TORN" run --quiet --run-dir "$root/runs/$((n + 1))" --target redis --scenario optimistic-lock \
+"$TORN" run --quiet --run-dir "$root/runs/$n" --target redis --scenario optimistic-lock \
     --set rounds=2 >/dev/null 2>&1
 if [[ -z "$killed_dirs" ]]; then
     bad "SIGKILL: no server directory to sweep (killed before its server started?)"

@@ -82,7 +82,10 @@ int torn_proxy_toxic_parse(const char *spec, struct cJSON **toxic_out, struct to
 struct torn_proxy_api;
 /* Serve /version, /proxies, /proxies/{p}, /proxies/{p}/toxics[/{t}],
  * /reset, /populate on listen ("HOST:PORT").  New proxies created through
- * the API are owned by the server.  *out NULL on error. */
+ * the API are owned by the server.  Browsers are refused (403 for a
+ * "Mozilla/" User-Agent or an Origin header); connections are bounded and
+ * idle ones closed after 10 s; raises the process's soft RLIMIT_NOFILE to
+ * its hard limit (at most 65536).  *out NULL on error. */
 int torn_proxy_api_start(const char *listen, uint64_t seed, int allow_remote,
                          struct torn_proxy_api **out, struct torn_err *err);
 /* Hand an existing proxy to the server (it frees it on stop). */

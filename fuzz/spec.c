@@ -74,7 +74,7 @@ static void merge_as_sets(const struct torn_scenario_ops *sc, const cJSON *param
         kv[n].value = cJSON_IsString(f) ? f->valuestring : texts[n] ? texts[n] : "";
         n++;
     }
-    if (torn_params_merge(sc->name, sc->defaults, NULL, NULL, kv, n, &out, NULL) == 0)
+    if (torn_params_merge(sc, NULL, NULL, kv, n, &out, NULL) == 0)
         check_keys(out, sc->defaults);
     cJSON_Delete(out);
     for (size_t i = 0; i < n; i++)
@@ -104,7 +104,7 @@ int fuzz_one(const uint8_t *data, size_t len)
         sc = all[len % n_sc];
     }
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(spec, "params");
-    if (torn_params_merge(sc->name, sc->defaults, params, path, NULL, 0, &out, NULL) == 0)
+    if (torn_params_merge(sc, params, path, NULL, 0, &out, NULL) == 0)
         check_keys(out, sc->defaults);
     cJSON_Delete(out);
     merge_as_sets(sc, params);

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "err.h"
+#include "parse.h"
 #include "report.h"
 #include "runner.h"
 #include "scenario.h"
@@ -106,17 +107,21 @@ static int push_kv(struct torn_kv **arr, size_t *n, const char *opt, const char 
     return 0;
 }
 
-static int parse_num(const char *opt, const char *arg, double lo, double hi, double *out)
+/* A number option through the strict parser (parse.h); -1 after printing
+ * the one-line error. */
+static int num_opt(const char *opt, const char *arg, double lo, double hi, int integer,
+                   double *out)
 {
-    char *end;
+    struct torn_err err;
+    long long i;
 
-    errno = 0;
-    *out = strtod(arg, &end);
-    if (errno || end == arg || *end || !(*out >= lo && *out <= hi)) {   /* NaN too */
-        fprintf(stderr, "torn run: %s expects a number from %g to %g, got '%s'\n", opt, lo, hi,
-                arg);
+    if (integer ? torn_parse_int(opt, arg, (long long)lo, (long long)hi, &i, &err)
+                : torn_parse_real(opt, arg, lo, hi, out, &err)) {
+        fprintf(stderr, "torn run: %s\n", err.msg);
         return -1;
     }
+    if (integer)
+        *out = (double)i;
     return 0;
 }
 
@@ -211,8 +216,8 @@ static int handle_opt(struct cli *c, int opt, const char *arg)
     struct torn_run_opts *o = &c->o;
     size_t nr;
     const struct torn_reporter_ops *const *reps = torn_reporters(&nr);
+    struct torn_err err;
     double d;
-    char *end;
 
     switch (opt) {
     case OPT_TARGET: return push(&o->targets, &o->n_targets, arg);
@@ -221,31 +226,29 @@ static int handle_opt(struct cli *c, int opt, const char *arg)
     case OPT_SET: return push_kv(&c->sets, &c->n_sets, "--set", arg);
     case OPT_SCENARIO: return push(&o->scenarios, &o->n_scenarios, arg);
     case OPT_SEED:
-        errno = 0;
-        o->seed = strtoull(arg, &end, 0);
-        if (errno || end == arg || *end || arg[0] == '-') {
-            fprintf(stderr, "torn run: --seed expects a non-negative integer, got '%s'\n", arg);
+        if (torn_parse_u64("--seed", arg, &o->seed, &err)) {
+            fprintf(stderr, "torn run: %s\n", err.msg);
             return -1;
         }
         o->seed_given = 1;
         return 0;
     case OPT_DURATION:
-        if (parse_num("--duration", arg, 0, 86400, &d))
+        if (num_opt("--duration", arg, 0, TORN_PARAM_MAX_DURATION, 0, &d))
             return -1;
         o->duration_s = d;
         return 0;
     case OPT_WORKERS:
-        if (parse_num("--workers", arg, 1, 256, &d))
+        if (num_opt("--workers", arg, 1, 256, 1, &d))
             return -1;
         o->workers = (long long)d;
         return 0;
     case OPT_RATE:
-        if (parse_num("--rate", arg, 0.001, 1e7, &d))
+        if (num_opt("--rate", arg, 0.001, 1e7, 0, &d))
             return -1;
         o->rate = d;
         return 0;
     case OPT_TIMEOUT:
-        if (parse_num("--timeout-ms", arg, 1, 3600000, &d))
+        if (num_opt("--timeout-ms", arg, 1, 3600000, 1, &d))
             return -1;
         o->timeout_ms = (int)d;
         return 0;

@@ -200,129 +200,6 @@ void torn_target_uri_free(struct torn_target_cfg *cfg)
     cfg->strategy = cfg->location = NULL;
 }
 
-/* ---------------------------------------------------------- parameters */
-
-int torn_spec_load(const char *path, cJSON **spec_out, const char **name_out, struct torn_err *err)
-{
-    char *buf;
-    size_t len;
-    cJSON *spec, *name, *params;
-    int rc;
-
-    *spec_out = NULL;
-    *name_out = NULL;
-    rc = torn_read_file(path, &buf, &len, err);
-    if (rc == TORN_E_NOTFOUND)
-        return torn_err_set(err, TORN_E_CONFIG, "scenario spec %s: no such file", path);
-    if (rc)
-        return TORN_E_CONFIG;
-    spec = cJSON_ParseWithLength(buf, len);
-    if (!spec) {
-        const char *at = cJSON_GetErrorPtr();
-        size_t off = at && at >= buf && at <= buf + len ? (size_t)(at - buf) : 0;
-        size_t line = 1;
-        for (size_t i = 0; i < off; i++)
-            line += buf[i] == '\n';
-        free(buf);
-        return torn_err_set(err, TORN_E_CONFIG, "scenario spec %s:%zu: malformed JSON", path,
-                            line);
-    }
-    free(buf);
-    name = cJSON_GetObjectItemCaseSensitive(spec, "scenario");
-    params = cJSON_GetObjectItemCaseSensitive(spec, "params");
-    if (!cJSON_IsObject(spec) || !cJSON_IsString(name)) {
-        cJSON_Delete(spec);
-        return torn_err_set(err, TORN_E_CONFIG,
-                            "scenario spec %s: field \"scenario\" (string) is required", path);
-    }
-    if (params && !cJSON_IsObject(params)) {
-        cJSON_Delete(spec);
-        return torn_err_set(err, TORN_E_CONFIG,
-                            "scenario spec %s: field \"params\" must be an object", path);
-    }
-    *spec_out = spec;
-    *name_out = name->valuestring;
-    return TORN_OK;
-}
-
-static const char *json_kind(const cJSON *v)
-{
-    if (cJSON_IsNumber(v))
-        return "number";
-    if (cJSON_IsString(v))
-        return "string";
-    if (cJSON_IsBool(v))
-        return "boolean";
-    if (cJSON_IsArray(v))
-        return "array";
-    if (cJSON_IsObject(v))
-        return "object";
-    return "null";
-}
-
-/* Replace out[name] by value after checking name and type against defaults. */
-static int override(cJSON *out, const char *scenario, const char *where, const char *name,
-                    cJSON *value, struct torn_err *err)
-{
-    cJSON *cur = cJSON_GetObjectItemCaseSensitive(out, name);
-
-    if (!cur) {
-        cJSON_Delete(value);
-        return torn_err_set(err, TORN_E_CONFIG, "%s: scenario %s has no parameter \"%s\"", where,
-                            scenario, name);
-    }
-    if (strcmp(json_kind(cur), json_kind(value)) != 0) {
-        int rc = torn_err_set(err, TORN_E_CONFIG, "%s: parameter \"%s\" must be a %s, not a %s",
-                              where, name, json_kind(cur), json_kind(value));
-        cJSON_Delete(value);
-        return rc;
-    }
-    cJSON_ReplaceItemInObjectCaseSensitive(out, name, value);
-    return TORN_OK;
-}
-
-int torn_params_merge(const char *scenario, const char *defaults_json, const cJSON *spec_params,
-                      const char *spec_path, const struct torn_kv *sets, size_t n_sets,
-                      cJSON **out, struct torn_err *err)
-{
-    cJSON *p = cJSON_Parse(defaults_json ? defaults_json : "{}");
-    const cJSON *f;
-    int rc = TORN_OK;
-
-    *out = NULL;
-    if (!p)
-        return torn_err_set(err, TORN_E_CONFIG, "scenario %s: built-in defaults are not JSON",
-                            scenario);
-    cJSON_ArrayForEach(f, spec_params)
-    {
-        rc = override(p, scenario, spec_path, f->string, cJSON_Duplicate(f, 1), err);
-        if (rc)
-            goto fail;
-    }
-    for (size_t i = 0; i < n_sets; i++) {
-        /* "?name" (from --workers, --duration) applies only where it exists. */
-        int soft = sets[i].key[0] == '?';
-        const char *name = sets[i].key + soft;
-        cJSON *v;
-        char where[160];
-
-        if (soft && !cJSON_GetObjectItemCaseSensitive(p, name))
-            continue;
-        v = cJSON_Parse(sets[i].value);
-        if (!v)
-            v = cJSON_CreateString(sets[i].value);
-        snprintf(where, sizeof where, soft ? "--%s" : "--set %s", name);
-        rc = override(p, scenario, where, name, v, err);
-        if (rc)
-            goto fail;
-    }
-    *out = p;
-    return TORN_OK;
-fail:
-    cJSON_Delete(p);
-    return rc;
-}
-
 /* -------------------------------------------------------------- signals */
 
 static volatile sig_atomic_t n_signals;
@@ -617,7 +494,7 @@ static int plan_check(struct run *r, struct torn_err *err)
             size_t n_sets;
             struct torn_kv *sets = sets_for(r, s, &n_sets);
 
-            rc = torn_params_merge(s->name, s->defaults, r->sc[j].spec_params,
+            rc = torn_params_merge(s, r->sc[j].spec_params,
                                    r->sc[j].spec ? r->sc[j].arg : "parameters", sets, n_sets,
                                    &params, err);
             free(sets);
@@ -759,6 +636,16 @@ static struct torn_progress *start_progress(const struct run *r, const struct pl
                                stats, res);
 }
 
+/* The scenario's deadline: t0 + its duration_s parameter (0 = none), or
+ * + --duration for a scenario without one; 0 when neither applies. */
+static uint64_t deadline_of(const cJSON *params, double cli_duration_s, uint64_t t0)
+{
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(params, "duration_s");
+    double s = cJSON_IsNumber(d) ? d->valuedouble : cli_duration_s;
+
+    return s > 0 ? t0 + (uint64_t)(s * 1e9) : 0;
+}
+
 static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario *sc,
                     struct torn_result *res)
 {
@@ -774,7 +661,7 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     size_t n_sets;
     struct torn_kv *sets = sets_for(r, sc->ops, &n_sets);
 
-    rc = torn_params_merge(sc->ops->name, sc->ops->defaults, sc->spec_params,
+    rc = torn_params_merge(sc->ops, sc->spec_params,
                            sc->spec ? sc->arg : "parameters", sets, n_sets, &params, &err);
     free(sets);
     if (rc == 0)
@@ -795,6 +682,7 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     ctx.timeout_ms = r->o->timeout_ms;
     ctx.quiet = r->o->quiet;
     ctx.t0_ns = t0;
+    ctx.deadline_ns = deadline_of(params, r->o->duration_s, t0);
     ctx.slot = 0;
     ctx.fs = tg->fs;
     res->started_s = (double)(t0 - r->t0) / 1e9;

@@ -61,18 +61,4 @@ int torn_run(const struct torn_run_opts *o);
 int torn_target_uri_parse(const char *uri, struct torn_target_cfg *cfg, struct torn_err *err);
 void torn_target_uri_free(struct torn_target_cfg *cfg);
 
-/* Merge scenario parameters: defaults (JSON text of the scenario), then the
- * spec's params, then overrides (--set, --workers, --duration).  Unknown
- * names and type mismatches are TORN_E_CONFIG naming where they came from.
- * *out is a new object the caller frees. */
-int torn_params_merge(const char *scenario, const char *defaults_json,
-                      const struct cJSON *spec_params, const char *spec_path,
-                      const struct torn_kv *sets, size_t n_sets, struct cJSON **out,
-                      struct torn_err *err);
-
-/* Load a scenario spec file {"scenario": name, "params": {...}}; *name_out
- * points into *spec_out. */
-int torn_spec_load(const char *path, struct cJSON **spec_out, const char **name_out,
-                   struct torn_err *err);
-
 #endif

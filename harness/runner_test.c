@@ -7,6 +7,7 @@
 #include "check.h"
 #include "err.h"
 #include "runner.h"
+#include "scenario.h"
 #include "target.h"
 #include "util.h"
 
@@ -55,25 +56,32 @@ static void test_uri_errors(void)
 
 static void test_params(void)
 {
-    const char *defaults = "{\"kills\": 25, \"mode\": \"a\"}";
+    static const struct torn_param_range ranges[] = {TORN_PARAM_INT("kills", 1, 100),
+                                                     {NULL, 0, 0, 0}};
+    static const struct torn_scenario_ops sc = {
+        .name = "s",
+        .defaults = "{\"kills\": 25, \"mode\": \"a\"}",
+        .ranges = ranges,
+    };
     cJSON *spec = cJSON_Parse("{\"kills\": 3}"), *out = NULL;
     struct torn_kv sets[] = {{"mode", "b"}, {"?workers", "4"}};
     struct torn_kv bad_name[] = {{"nope", "1"}};
     struct torn_kv bad_type[] = {{"kills", "many"}};
     struct torn_err err;
 
-    CHECK(torn_params_merge("s", defaults, spec, "spec.json", sets, 2, &out, &err) == 0,
+    CHECK(torn_params_merge(&sc, spec, "spec.json", sets, 2, &out, &err) == 0,
           "merge: %s", err.msg);
     CHECK(cJSON_GetObjectItem(out, "kills")->valuedouble == 3, "spec overrides default");
     CHECK(strcmp(cJSON_GetObjectItem(out, "mode")->valuestring, "b") == 0, "--set overrides");
     CHECK(!cJSON_GetObjectItem(out, "workers"), "soft option skipped where absent");
     cJSON_Delete(out);
-    CHECK(torn_params_merge("s", defaults, NULL, "p", bad_name, 1, &out, &err) == TORN_E_CONFIG,
+    CHECK(torn_params_merge(&sc, NULL, "p", bad_name, 1, &out, &err) == TORN_E_CONFIG,
           "unknown parameter refused");
     CHECK(strstr(err.msg, "\"nope\"") != NULL, "names it: %s", err.msg);
-    CHECK(torn_params_merge("s", defaults, NULL, "p", bad_type, 1, &out, &err) == TORN_E_CONFIG,
+    CHECK(torn_params_merge(&sc, NULL, "p", bad_type, 1, &out, &err) == TORN_E_CONFIG,
           "type mismatch refused");
-    CHECK(strstr(err.msg, "must be a number") != NULL, "says the type: %s", err.msg);
+    CHECK(strstr(err.msg, "--set kills: expected an integer from 1 to 100") != NULL,
+          "says the type and range: %s", err.msg);
     cJSON_Delete(spec);
 }
 

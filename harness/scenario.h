@@ -29,6 +29,7 @@ struct torn_target;
 struct torn_history;
 struct torn_stats;
 struct torn_fs;
+struct torn_kv;
 
 #define TORN_SCENARIO_OPS_V1 1
 
@@ -52,6 +53,10 @@ struct torn_ctx {
                                      (--fs torn, or a scenario flagged
                                      TORN_SCENARIO_NEEDS_FS), else NULL; see
                                      tornfs.h.  Parent process only. */
+    uint64_t deadline_ns;         /* torn_now_ns() after which the scenario
+                                     starts no new work: t0 + its duration_s
+                                     parameter, or + --duration for one
+                                     without; 0 = none.  See torn_ctx_sleep. */
 };
 
 /* torn_scenario_ops.flags */
@@ -59,6 +64,24 @@ enum {
     TORN_SCENARIO_NEEDS_FS = 1u << 0  /* the runner mounts torn-fs over the
                                          run directory before target setup */
 };
+
+/* A numeric parameter's kind and allowed range, declared by the scenario
+ * next to its defaults and enforced when parameters are merged, before
+ * anything runs: a value outside is refused with one line naming the
+ * parameter and the range (exit 2).  Counts that must do work have min 1. */
+struct torn_param_range {
+    const char *name;
+    int integer;                  /* 1: integers only; 0: any finite number */
+    double min, max;
+};
+#define TORN_PARAM_INT(name, lo, hi) {(name), 1, (lo), (hi)}
+#define TORN_PARAM_REAL(name, lo, hi) {(name), 0, (lo), (hi)}
+/* Shared bounds: a record payload (bytes), a delay (ms), a duration (s, 0 =
+ * none), processes of one scenario (stats slots: workers + readers <= 256). */
+#define TORN_PARAM_MAX_PAYLOAD (8 * 1024 * 1024)
+#define TORN_PARAM_MAX_MS 3600000
+#define TORN_PARAM_MAX_DURATION 86400
+#define TORN_PARAM_MAX_WORKERS 64
 
 struct torn_scenario_ops {
     int version;                  /* TORN_SCENARIO_OPS_V1 */
@@ -72,6 +95,8 @@ struct torn_scenario_ops {
      * (the runner reports ERROR, exit 2).  Violations are never errors. */
     int (*run)(struct torn_ctx *ctx, struct torn_err *err);
     unsigned flags;               /* TORN_SCENARIO_* bits; 0 for most */
+    const struct torn_param_range *ranges; /* every number in defaults:
+                                     kind and range; ends with {NULL} */
 };
 
 /* Parameters, read from ctx->params (validated, so present and typed). */
@@ -82,9 +107,32 @@ const struct cJSON *torn_param(const struct torn_ctx *ctx, const char *name);
 
 /* Seconds since the scenario started. */
 double torn_ctx_elapsed(const struct torn_ctx *ctx);
+/* 1 when ctx->deadline_ns has passed or a stop was requested. */
+int torn_ctx_expired(const struct torn_ctx *ctx);
+/* Sleep ns, cut short at ctx->deadline_ns (or a stop request): a delay
+ * never carries a scenario past its --duration.  Returns 1 if cut. */
+int torn_ctx_sleep(const struct torn_ctx *ctx, uint64_t ns);
 /* Record latency and outcome of one operation into this process's slot.
  * Safe in forked workers (shared memory, one slot per process). */
 void torn_ctx_op(struct torn_ctx *ctx, enum torn_op op, enum torn_outcome out, uint64_t ns);
+
+/* Merge parameters of scenario s: its defaults, then the spec's params
+ * (spec_path names them in messages), then overrides (--set, and the
+ * "?name" soft ones from --workers, --duration, --rate, which apply only
+ * where the scenario has the parameter).  Names must exist, types match,
+ * numbers are parsed strictly (parse.h) and checked against s->ranges.
+ * TORN_E_CONFIG naming where a bad value came from; *out is a new object
+ * the caller frees. */
+int torn_params_merge(const struct torn_scenario_ops *s, const struct cJSON *spec_params,
+                      const char *spec_path, const struct torn_kv *sets, size_t n_sets,
+                      struct cJSON **out, struct torn_err *err);
+/* The declared range of numeric parameter name of s, or NULL. */
+const struct torn_param_range *torn_param_range_find(const struct torn_scenario_ops *s,
+                                                     const char *name);
+/* Load a scenario spec file {"scenario": name, "params": {...}} (strict
+ * JSON, see torn_parse_json); *name_out points into *spec_out. */
+int torn_spec_load(const char *path, struct cJSON **spec_out, const char **name_out,
+                   struct torn_err *err);
 
 /* Registry (harness/registry.c). */
 const struct torn_scenario_ops *torn_scenario_find(const char *name);

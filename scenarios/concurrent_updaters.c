@@ -380,5 +380,10 @@ const struct torn_scenario_ops torn_scenario_concurrent_updaters = {
     .needs = TORN_CAP_UPDATE | TORN_CAP_READ | TORN_CAP_RESET,
     .defaults = "{\"workers\": 8, \"updates\": 25, \"readers\": 2, \"payload_len\": 262144, "
                 "\"duration_s\": 60, \"rate\": 0}",
+    .ranges = (const struct torn_param_range[]){
+        TORN_PARAM_INT("workers", 1, 128), TORN_PARAM_INT("updates", 1, 1000000),
+        TORN_PARAM_INT("readers", 0, 128), TORN_PARAM_INT("payload_len", 1, TORN_PARAM_MAX_PAYLOAD),
+        TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION), TORN_PARAM_REAL("rate", 0, 1e7),
+        {NULL, 0, 0, 0}},
     .run = concurrent_run,
 };

@@ -343,5 +343,8 @@ const struct torn_scenario_ops torn_scenario_corrupt_read = {
     .summary = "damage the stored record (empty, truncated, garbage, ...); safe read recovers",
     .needs = TORN_CAP_UPDATE | TORN_CAP_READ | TORN_CAP_RESET | TORN_CAP_CORRUPT,
     .defaults = "{\"payload_len\": 65536}",
+    .ranges = (const struct torn_param_range[]){
+        TORN_PARAM_INT("payload_len", 1, TORN_PARAM_MAX_PAYLOAD),
+        {NULL, 0, 0, 0}},
     .run = corrupt_run,
 };

@@ -238,5 +238,11 @@ const struct torn_scenario_ops torn_scenario_crash_midwrite = {
     .needs = TORN_CAP_UPDATE | TORN_CAP_READ | TORN_CAP_RESET,
     .defaults = "{\"kills\": 40, \"min_delay_ms\": 0, \"max_delay_ms\": 40, "
                 "\"payload_len\": 262144, \"duration_s\": 20}",
+    .ranges = (const struct torn_param_range[]){
+        TORN_PARAM_INT("kills", 1, 100000), TORN_PARAM_REAL("min_delay_ms", 0, TORN_PARAM_MAX_MS),
+        TORN_PARAM_REAL("max_delay_ms", 0, TORN_PARAM_MAX_MS),
+        TORN_PARAM_INT("payload_len", 1, TORN_PARAM_MAX_PAYLOAD),
+        TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION),
+        {NULL, 0, 0, 0}},
     .run = crash_run,
 };

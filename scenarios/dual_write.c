@@ -329,5 +329,11 @@ const struct torn_scenario_ops torn_scenario_dual_write = {
     .needs = TORN_CAP_DUAL,
     .defaults = "{\"rounds\": 8, \"workers\": 3, \"groups\": 2, \"min_delay_ms\": 30, "
                 "\"max_delay_ms\": 150, \"duration_s\": 30}",
+    .ranges = (const struct torn_param_range[]){
+        TORN_PARAM_INT("rounds", 1, 100000), TORN_PARAM_INT("workers", 1, MAX_WORKERS),
+        TORN_PARAM_INT("groups", 1, MAX_GROUPS), TORN_PARAM_REAL("min_delay_ms", 0, TORN_PARAM_MAX_MS),
+        TORN_PARAM_REAL("max_delay_ms", 0, TORN_PARAM_MAX_MS),
+        TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION),
+        {NULL, 0, 0, 0}},
     .run = dual_write_run,
 };

@@ -269,5 +269,12 @@ const struct torn_scenario_ops torn_scenario_durability = {
     .needs = TORN_CAP_UPDATE | TORN_CAP_READ | TORN_CAP_RESET | TORN_CAP_FAULT,
     .defaults = "{\"rounds\": 3, \"workers\": 2, \"min_delay_ms\": 200, \"max_delay_ms\": 500, "
                 "\"payload_len\": 256, \"duration_s\": 60}",
+    .ranges = (const struct torn_param_range[]){
+        TORN_PARAM_INT("rounds", 1, 10000), TORN_PARAM_INT("workers", 1, MAX_WORKERS),
+        TORN_PARAM_REAL("min_delay_ms", 0, TORN_PARAM_MAX_MS),
+        TORN_PARAM_REAL("max_delay_ms", 0, TORN_PARAM_MAX_MS),
+        TORN_PARAM_INT("payload_len", 1, TORN_PARAM_MAX_PAYLOAD),
+        TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION),
+        {NULL, 0, 0, 0}},
     .run = durability_run,
 };

@@ -389,5 +389,14 @@ const struct torn_scenario_ops torn_scenario_event_before_persist = {
                 "\"failed_status\": \"failed\", \"toxiproxy\": \"\", \"proxy\": \"store\", "
                 "\"store_latency_ms\": 0, \"store_jitter_ms\": 0, \"store_reset_every\": 0, "
                 "\"store_reset_ms\": 50}",
+    .ranges = (const struct torn_param_range[]){
+        TORN_PARAM_INT("jobs", 1, 100000), TORN_PARAM_INT("workers", 1, TORN_PARAM_MAX_WORKERS),
+        TORN_PARAM_INT("reread_ms", 0, TORN_PARAM_MAX_MS), TORN_PARAM_INT("reread_interval_ms", 0, 60000),
+        TORN_PARAM_INT("event_timeout_ms", 1, TORN_PARAM_MAX_MS),
+        TORN_PARAM_INT("store_latency_ms", 0, TORN_PARAM_MAX_MS),
+        TORN_PARAM_INT("store_jitter_ms", 0, TORN_PARAM_MAX_MS),
+        TORN_PARAM_INT("store_reset_every", 0, 1000000),
+        TORN_PARAM_INT("store_reset_ms", 0, TORN_PARAM_MAX_MS),
+        {NULL, 0, 0, 0}},
     .run = ebp_run,
 };

@@ -85,6 +85,9 @@ const struct torn_scenario_ops torn_scenario_io_errors = {
     .defaults = "{\"payload_len\": 3000, \"model\": \"fsync-fail\", "
                 "\"faults\": [\"fsync EIO\", \"write EIO\", \"write ENOSPC\"], \"max_nth\": 3, "
                 "\"path\": \"\"}",
+    .ranges = (const struct torn_param_range[]){
+        TORN_PARAM_INT("payload_len", 1, TORN_PARAM_MAX_PAYLOAD), TORN_PARAM_INT("max_nth", 1, 10000),
+        {NULL, 0, 0, 0}},
     .run = io_run,
     .flags = TORN_SCENARIO_NEEDS_FS,
 };

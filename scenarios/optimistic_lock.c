@@ -226,5 +226,11 @@ const struct torn_scenario_ops torn_scenario_optimistic_lock = {
     .needs = TORN_CAP_CAS | TORN_CAP_READ | TORN_CAP_RESET,
     .defaults = "{\"rounds\": 40, \"workers\": 4, \"hostile_every\": 3, \"payload_len\": 256, "
                 "\"duration_s\": 30}",
+    .ranges = (const struct torn_param_range[]){
+        TORN_PARAM_INT("rounds", 1, 100000), TORN_PARAM_INT("workers", 1, TORN_RACE_MAX),
+        TORN_PARAM_INT("hostile_every", 0, 100000),
+        TORN_PARAM_INT("payload_len", 1, TORN_PARAM_MAX_PAYLOAD),
+        TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION),
+        {NULL, 0, 0, 0}},
     .run = optimistic_lock_run,
 };

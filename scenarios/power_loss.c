@@ -170,6 +170,11 @@ const struct torn_scenario_ops torn_scenario_power_loss = {
     .defaults = "{\"updates\": 3, \"payload_len\": 6000, \"model\": \"power\", "
                 "\"mode\": \"boundary\", \"torn_per_point\": 1, \"max_cut_points\": 0, "
                 "\"state\": \"\", \"duration_s\": 120}",
+    .ranges = (const struct torn_param_range[]){
+        TORN_PARAM_INT("updates", 1, 10000), TORN_PARAM_INT("payload_len", 1, TORN_PARAM_MAX_PAYLOAD),
+        TORN_PARAM_INT("torn_per_point", 0, 32), TORN_PARAM_INT("max_cut_points", 0, 1000000),
+        TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION),
+        {NULL, 0, 0, 0}},
     .run = power_run,
     .flags = TORN_SCENARIO_NEEDS_FS,
 };

@@ -231,5 +231,12 @@ const struct torn_scenario_ops torn_scenario_safe_read_http = {
     .defaults = "{\"jobs\": 8, \"workers\": 4, \"poll_ms\": 5, \"job_timeout_ms\": 5000, "
                 "\"terminal\": \"completed,failed\", \"toxiproxy\": \"\", \"proxy\": \"store\", "
                 "\"store_latency_ms\": 0, \"store_reset_every_ms\": 0, \"store_reset_ms\": 30}",
+    .ranges = (const struct torn_param_range[]){
+        TORN_PARAM_INT("jobs", 1, 100000), TORN_PARAM_INT("workers", 1, TORN_PARAM_MAX_WORKERS),
+        TORN_PARAM_INT("poll_ms", 0, 60000), TORN_PARAM_INT("job_timeout_ms", 1, TORN_PARAM_MAX_MS),
+        TORN_PARAM_INT("store_latency_ms", 0, TORN_PARAM_MAX_MS),
+        TORN_PARAM_INT("store_reset_every_ms", 0, TORN_PARAM_MAX_MS),
+        TORN_PARAM_INT("store_reset_ms", 0, TORN_PARAM_MAX_MS),
+        {NULL, 0, 0, 0}},
     .run = srh_run,
 };

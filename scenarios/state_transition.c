@@ -342,5 +342,10 @@ const struct torn_scenario_ops torn_scenario_state_transition = {
                 "\"FAILED\"], \"PROCESSING\": [\"EXTRACTED\", \"FAILED\"], \"EXTRACTED\": "
                 "[\"VALIDATED\", \"FAILED\"], \"VALIDATED\": [], \"FAILED\": []}, "
                 "\"duration_s\": 30}",
+    .ranges = (const struct torn_param_range[]){
+        TORN_PARAM_INT("rounds", 1, 100000), TORN_PARAM_INT("workers", 1, TORN_RACE_MAX),
+        TORN_PARAM_INT("walk_steps", 0, 1000),
+        TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION),
+        {NULL, 0, 0, 0}},
     .run = state_transition_run,
 };

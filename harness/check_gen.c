@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "parse.h"
 #include "util.h"
 
 enum gkind { G_READ, G_WRITE, G_CAS, G_UPDATE };
@@ -353,16 +354,21 @@ int torn_gen_history(FILE *f, const struct torn_gen_opts *o, struct torn_err *er
 
 /* ---- torn gen-history ---- */
 
-static int num_arg(const char *opt, const char *val, double lo, double hi, double *out)
+/* A number option through the strict parser (parse.h); -1 after printing. */
+static int num_arg(const char *opt, const char *val, int integer, double lo, double hi,
+                   double *out)
 {
-    char *end;
+    struct torn_err err;
+    long long i;
+    int rc = integer ? torn_parse_int(opt, val, (long long)lo, (long long)hi, &i, &err)
+                     : torn_parse_real(opt, val, lo, hi, out, &err);
 
-    errno = 0;
-    *out = val ? strtod(val, &end) : 0;
-    if (!val || !*val || *end || errno || *out < lo || *out > hi) {
-        fprintf(stderr, "torn gen-history: %s needs a number in [%g, %g]\n", opt, lo, hi);
+    if (rc) {
+        fprintf(stderr, "torn gen-history: %s\n", val ? err.msg : "missing value");
         return -1;
     }
+    if (integer)
+        *out = (double)i;
     return 0;
 }
 
@@ -386,19 +392,22 @@ int torn_cmd_gen_history(int argc, char **argv)
             o.model = v;
         else if (!strcmp(a, "--violation") && v)
             o.violation = v;
-        else if (!strcmp(a, "--ops") && !num_arg(a, v, 1, 1e9, &d))
+        else if (!strcmp(a, "--ops") && !num_arg(a, v, 1, 1, 1e9, &d))
             o.n_ops = (size_t)d;
-        else if (!strcmp(a, "--clients") && !num_arg(a, v, 1, 4096, &d))
+        else if (!strcmp(a, "--clients") && !num_arg(a, v, 1, 1, 4096, &d))
             o.n_clients = (int)d;
-        else if (!strcmp(a, "--keys") && !num_arg(a, v, 1, 1e7, &d))
+        else if (!strcmp(a, "--keys") && !num_arg(a, v, 1, 1, 1e7, &d))
             o.n_keys = (int)d;
-        else if (!strcmp(a, "--values") && !num_arg(a, v, 0, 1e9, &d))
+        else if (!strcmp(a, "--values") && !num_arg(a, v, 1, 0, 1e9, &d))
             o.values = (int)d;
-        else if (!strcmp(a, "--info-rate") && !num_arg(a, v, 0, 1, &d))
+        else if (!strcmp(a, "--info-rate") && !num_arg(a, v, 0, 0, 1, &d))
             o.info_rate = d;
-        else if (!strcmp(a, "--seed") && !num_arg(a, v, 0, 1.8e19, &d))
-            o.seed = strtoull(v, NULL, 10);
-        else {
+        else if (!strcmp(a, "--seed")) {
+            if (torn_parse_u64(a, v, &o.seed, &err)) {
+                fprintf(stderr, "torn gen-history: %s\n", err.msg);
+                return 2;
+            }
+        } else {
             if (strcmp(a, "--ops") && strcmp(a, "--clients") && strcmp(a, "--keys") &&
                 strcmp(a, "--values") && strcmp(a, "--info-rate") && strcmp(a, "--seed"))
                 fprintf(stderr, "torn gen-history: bad option %s (see --help)\n", a);

@@ -2,6 +2,7 @@
 #include "checker.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "err.h"
 #include "history.h"
 #include "history_read.h"
+#include "parse.h"
 #include "result.h"
 #include "scenario.h"
 #include "util.h"
@@ -493,70 +495,75 @@ struct check_args {
     int quiet;
 };
 
-static int parse_double(const char *s, double *out)
+/* One option of `torn check`; 0 ok, -1 after printing the error. */
+static int check_opt(struct check_args *a, int c, const char *val)
 {
-    char *end;
+    struct torn_err err;
+    double d;
 
-    errno = 0;
-    *out = strtod(s, &end);
-    return *s && !*end && !errno && *out >= 0 ? 0 : -1;
+    switch (c) {
+    case 'q': a->quiet = 1; return 0;
+    case 'n': a->opts.no_minimize = 1; return 0;
+    case 'm': a->model = val; return 0;
+    case 'j': a->json = val; return 0;
+    case 'r': a->transitions = val; return 0;
+    case 's': a->opts.status_field = val; return 0;
+    case 'f':
+        if (!strcmp(val, "torn") || !strcmp(val, "jepsen") || !strcmp(val, "auto")) {
+            a->fmt = val[0] == 't'   ? TORN_HIST_TORN
+                     : val[0] == 'j' ? TORN_HIST_JEPSEN
+                                     : TORN_HIST_AUTO;
+            return 0;
+        }
+        fprintf(stderr, "torn check: --format must be auto, torn or jepsen, not %s\n", val);
+        return -1;
+    case 't': /* 0 = no bound; a week at most (1e12 s overflowed the deadline) */
+        if (torn_parse_real("--time-limit", val, 0, 604800, &d, &err))
+            break;
+        a->opts.time_limit_s = d;
+        return 0;
+    case 'M': /* MiB, 0 = no bound */
+        if (torn_parse_real("--mem-limit", val, 0, 1048576, &d, &err))
+            break;
+        a->opts.mem_limit = (size_t)(d * 1024 * 1024);
+        return 0;
+    }
+    fprintf(stderr, "torn check: %s\n", err.msg);
+    return -1;
 }
 
 static int parse_args(int argc, char **argv, struct check_args *a)
 {
+    static const struct option lo[] = {
+        {"quiet", 0, 0, 'q'},       {"no-minimize", 0, 0, 'n'},  {"model", 1, 0, 'm'},
+        {"json", 1, 0, 'j'},        {"transitions", 1, 0, 'r'},  {"status-field", 1, 0, 's'},
+        {"format", 1, 0, 'f'},      {"time-limit", 1, 0, 't'},   {"mem-limit", 1, 0, 'M'},
+        {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
+    int c;
+
     memset(a, 0, sizeof *a);
     a->opts.time_limit_s = 60;
     a->opts.mem_limit = (size_t)1 << 30;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        double d;
-        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+        if (c == 'h') {
             usage(stdout);
             return 1;
-        } else if (!strcmp(arg, "--quiet")) {
-            a->quiet = 1;
-        } else if (!strcmp(arg, "--no-minimize")) {
-            a->opts.no_minimize = 1;
-        } else if (arg[0] == '-' && arg[1] == '-' && !val) {
-            fprintf(stderr, "torn check: %s needs a value\n", arg);
-            return -1;
-        } else if (!strcmp(arg, "--model")) {
-            a->model = argv[++i];
-        } else if (!strcmp(arg, "--json")) {
-            a->json = argv[++i];
-        } else if (!strcmp(arg, "--transitions")) {
-            a->transitions = argv[++i];
-        } else if (!strcmp(arg, "--status-field")) {
-            a->opts.status_field = argv[++i];
-        } else if (!strcmp(arg, "--format")) {
-            i++;
-            if (!strcmp(val, "torn"))
-                a->fmt = TORN_HIST_TORN;
-            else if (!strcmp(val, "jepsen"))
-                a->fmt = TORN_HIST_JEPSEN;
-            else if (strcmp(val, "auto")) {
-                fprintf(stderr, "torn check: --format must be auto, torn or jepsen, not %s\n", val);
-                return -1;
-            }
-        } else if (!strcmp(arg, "--time-limit") || !strcmp(arg, "--mem-limit")) {
-            i++;
-            if (parse_double(val, &d) < 0) {
-                fprintf(stderr, "torn check: %s needs a non-negative number, not %s\n", arg, val);
-                return -1;
-            }
-            if (arg[2] == 't')
-                a->opts.time_limit_s = d;
-            else
-                a->opts.mem_limit = (size_t)(d * 1024 * 1024);
-        } else if (arg[0] == '-' && arg[1]) {
-            fprintf(stderr, "torn check: unknown option %s (see torn check --help)\n", arg);
-            return -1;
-        } else if (a->path) {
-            fprintf(stderr, "torn check: one history at a time (%s and %s)\n", a->path, arg);
-            return -1;
-        } else {
-            a->path = arg;
         }
+        if (c == '?' || c == ':') {
+            fprintf(stderr, "torn check: %s %s (see torn check --help)\n",
+                    c == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
+            return -1;
+        }
+        if (check_opt(a, c, optarg) != 0)
+            return -1;
+    }
+    if (optind < argc)
+        a->path = argv[optind++];
+    if (optind < argc) {
+        fprintf(stderr, "torn check: one history at a time (%s and %s)\n", a->path, argv[optind]);
+        return -1;
     }
     if (!a->path) {
         usage(stderr);
@@ -576,7 +583,11 @@ static int load_transitions(const char *path, cJSON **out)
         fprintf(stderr, "torn check: %s\n", err.msg);
         return -1;
     }
-    *out = cJSON_ParseWithLength(buf, len);
+    if (torn_parse_json(path, buf, len, out, &err) != TORN_OK) {
+        free(buf);
+        fprintf(stderr, "torn check: %s\n", err.msg);
+        return -1;
+    }
     free(buf);
     if (!cJSON_IsObject(*out)) {
         fprintf(stderr, "torn check: %s: not a JSON object of state -> [next states]\n", path);

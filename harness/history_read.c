@@ -15,6 +15,7 @@
 
 #include "check_intern.h"
 #include "err.h"
+#include "parse.h"
 #include "util.h"
 
 /* Distinct values by structure: open addressing over ids. */
@@ -854,6 +855,11 @@ static int parse_lines(struct parser *p, const char *buf, size_t len, int final,
         if (!nl && !final)
             break;
         p->line++;
+        if (p->line == 1) { /* a UTF-8 byte order mark is not part of the first line */
+            size_t bom = torn_parse_bom(buf + pos, n);
+            pos += bom;
+            n -= bom;
+        }
         while (n && isspace((unsigned char)buf[pos + n - 1]))
             n--;
         if (n && buf[pos] != '#')

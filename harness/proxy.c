@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "parse.h"
 #include "util.h"
 
 #define MAX_TOXICS 32
@@ -111,9 +112,12 @@ static int toxic_fields(struct toxic *x, const cJSON *j, struct torn_err *err)
 {
     const cJSON *tox = cJSON_GetObjectItemCaseSensitive(j, "toxicity");
     const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(j, "attributes"), *a;
-    if (tox && (!cJSON_IsNumber(tox) || !(tox->valuedouble >= 0 && tox->valuedouble <= 1)))
-        return torn_err_set(err, TORN_E_CONFIG, "toxic %s: toxicity must be a number in [0,1]",
-                            x->name);
+    char what[160];
+    int rc;
+
+    snprintf(what, sizeof what, "toxic %s: toxicity", x->name);
+    if (tox && (rc = torn_parse_json_num(what, tox, 0, 0, 1, err)) != 0)
+        return rc;
     if (tox)
         x->toxicity = tox->valuedouble;
     if (attrs && !cJSON_IsObject(attrs))
@@ -128,10 +132,9 @@ static int toxic_fields(struct toxic *x, const cJSON *j, struct torn_err *err)
         if (k < 0)
             return torn_err_set(err, TORN_E_CONFIG, "toxic %s: unknown attribute '%s' for type %s",
                                 x->name, a->string, types[x->type].type);
-        if (!cJSON_IsNumber(a) || !(a->valuedouble >= 0 && a->valuedouble <= 9e15)) /* fuzzing */
-            return torn_err_set(err, TORN_E_CONFIG,
-                                "toxic %s: attribute %s must be a number in [0, 9e15]", x->name,
-                                a->string);
+        snprintf(what, sizeof what, "toxic %s: attribute %s", x->name, a->string);
+        if ((rc = torn_parse_json_num(what, a, 1, 0, 9e15, err)) != 0) /* 9e15: exact in a double */
+            return rc;
         x->v[k] = (long long)a->valuedouble;
     }
     return 0;
@@ -548,13 +551,11 @@ static int split_addr(const char *addr, char *host, size_t host_len, char *port,
     memcpy(host, h, hl);
     host[hl] = 0;
     /* A number 0..65535: getaddrinfo would take 99999 modulo 65536. */
-    char *end = NULL;
-    errno = 0;
-    unsigned long n = strtoul(colon + 1, &end, 10);
-    if (colon[1] < '0' || colon[1] > '9' || *end || errno || n > 65535)
+    long long n;
+    if (colon[1] < '0' || colon[1] > '9' || torn_parse_int(what, colon + 1, 0, 65535, &n, NULL))
         return torn_err_set(err, TORN_E_CONFIG, "%s '%s': port must be a number 0..65535",
                             what, addr);
-    snprintf(port, port_len, "%lu", n);
+    snprintf(port, port_len, "%lld", n);
     return 0;
 }
 
@@ -753,18 +754,13 @@ void torn_proxy_free(struct torn_proxy *p)
 
 /* ---- command-line toxics ---- */
 
-static int parse_value(const char *s, double *out)
+/* An attribute value of --toxic: a number of ms ("50ms", "2s") or of the
+ * attribute's own unit (bytes, KB/s, ...) when bare. */
+static int parse_value(const char *what, const char *s, double *out, struct torn_err *err)
 {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || v < 0)
-        return -1;
-    if (strcmp(end, "s") == 0)
-        v *= 1000;
-    else if (*end && strcmp(end, "ms") != 0)
-        return -1;
-    *out = v;
-    return 0;
+    static const struct torn_unit units[] = {{"", 1}, {"ms", 1}, {"s", 1000}, {NULL, 0}};
+
+    return torn_parse_real_unit(what, s, units, 0, 9e15, out, err);
 }
 
 /* Cut "<sep>rest" off the end of s; returns rest or NULL. */
@@ -801,29 +797,36 @@ int torn_proxy_toxic_parse(const char *spec, cJSON **toxic_out, struct torn_err 
                             spec);
     }
     cJSON_AddStringToObject(o, "type", tok);
-    double v;
-    if (eq && parse_value(eq + 1, &v) == 0)
+    double v = 0;
+    char what[300];
+    struct torn_err e1;
+    snprintf(what, sizeof what, "--toxic '%s'", spec);
+    if (eq && parse_value(what, eq + 1, &v, &e1) == 0)
         cJSON_AddNumberToObject(attrs, types[ti].attrs[0], v);
     else if (eq)
-        rc = torn_err_set(err, TORN_E_USAGE, "--toxic '%s': bad value '%s'", spec, eq + 1);
+        rc = torn_err_set(err, TORN_E_USAGE, "%s", e1.msg);
     while (!rc && (tok = strtok_r(NULL, ",", &save))) {
         eq = strchr(tok, '=');
-        if (!eq || parse_value(eq + 1, &v) != 0) {
+        if (!eq) {
             rc = torn_err_set(err, TORN_E_USAGE, "--toxic '%s': expected ATTR=NUMBER, got '%s'",
                               spec, tok);
             break;
         }
         *eq = 0;
+        snprintf(what, sizeof what, "--toxic '%s': %s", spec, tok);
+        if (parse_value(what, eq + 1, &v, &e1) != 0) {
+            rc = torn_err_set(err, TORN_E_USAGE, "%s", e1.msg);
+            break;
+        }
         cJSON_AddNumberToObject(attrs, tok, v);
     }
     if (!rc && stream)
         cJSON_AddStringToObject(o, "stream", stream);
     if (!rc && tox) {
-        char *end;
-        double t = strtod(tox, &end);
-        if (*end || end == tox)
-            rc = torn_err_set(err, TORN_E_USAGE, "--toxic '%s': bad toxicity '%s'", spec, tox);
-        cJSON_AddNumberToObject(o, "toxicity", t);
+        snprintf(what, sizeof what, "--toxic '%s': toxicity", spec);
+        if (torn_parse_real(what, tox, 0, 1, &v, &e1) != 0)
+            rc = torn_err_set(err, TORN_E_USAGE, "%s", e1.msg);
+        cJSON_AddNumberToObject(o, "toxicity", v);
     }
     if (!rc && name)
         cJSON_AddStringToObject(o, "name", name);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "parse.h"
 #include "util.h"
 
 #define MAX_CMD_TOXICS 16
@@ -51,19 +52,6 @@ static void proxy_usage(FILE *f)
           f);
 }
 
-static int parse_seconds(const char *s, double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || v < 0)
-        return -1;
-    if (strcmp(end, "ms") == 0)
-        v /= 1000;
-    else if (*end && strcmp(end, "s") != 0)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 static int proxy_args(int argc, char **argv, struct proxy_opts *o)
 {
@@ -72,6 +60,7 @@ static int proxy_args(int argc, char **argv, struct proxy_opts *o)
         {"toxic", 1, 0, 't'}, {"api", 1, 0, 'a'}, {"schedule", 1, 0, 's'}, {"seed", 1, 0, 'S'},
         {"duration", 1, 0, 'd'}, {"allow-remote", 0, 0, 'R'}, {"quiet", 0, 0, 'q'},
         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct torn_unit seconds[] = {{"", 1}, {"s", 1}, {"ms", 0.001}, {NULL, 0}};
     struct torn_err err;
     int c;
     optind = 1;
@@ -83,13 +72,19 @@ static int proxy_args(int argc, char **argv, struct proxy_opts *o)
         case 'a': o->api = optarg; break;
         case 'R': o->allow_remote = 1; break;
         case 'q': o->quiet = 1; break;
-        case 'S': o->seed = strtoull(optarg, NULL, 0); break;
+        case 'S':
+            if (torn_parse_u64("--seed", optarg, &o->seed, &err) != 0) {
+                fprintf(stderr, "torn proxy: %s\n", err.msg);
+                return -1;
+            }
+            break;
         case 'h': proxy_usage(stdout); return 1;
         case 's':
         case 'd':
-            if (parse_seconds(optarg, c == 's' ? &o->schedule_s : &o->duration_s) != 0) {
-                fprintf(stderr, "torn proxy: --%s: not a duration: %s\n",
-                        c == 's' ? "schedule" : "duration", optarg);
+            if (torn_parse_real_unit(c == 's' ? "--schedule" : "--duration", optarg, seconds,
+                                     c == 's' ? 0.001 : 0, 86400,
+                                     c == 's' ? &o->schedule_s : &o->duration_s, &err) != 0) {
+                fprintf(stderr, "torn proxy: %s\n", err.msg);
                 return -1;
             }
             break;

@@ -16,6 +16,7 @@
 #include "command.h"
 #include "err.h"
 #include "history.h"
+#include "parse.h"
 #include "proc.h"
 #include "progress.h"
 #include "report.h"
@@ -918,12 +919,13 @@ static int load_target_spec(struct run *r, struct torn_err *err)
     if (rc)
         return torn_err_set(err, TORN_E_CONFIG, "target spec %s: %s", r->o->target_spec,
                             rc == TORN_E_NOTFOUND ? "no such file" : err->msg);
-    r->target_spec = cJSON_ParseWithLength(buf, len);
+    {
+        char what[320];
+        snprintf(what, sizeof what, "target spec %s", r->o->target_spec);
+        rc = torn_parse_json(what, buf, len, &r->target_spec, err);
+    }
     free(buf);
-    if (!r->target_spec)
-        return torn_err_set(err, TORN_E_CONFIG, "target spec %s: malformed JSON",
-                            r->o->target_spec);
-    return TORN_OK;
+    return rc;
 }
 
 static void run_free(struct run *r)

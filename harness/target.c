@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "parse.h"
 
 int torn_target_new(const struct torn_target_ops *ops, const struct torn_target_cfg *cfg,
                     struct torn_target **out, struct torn_err *err)
@@ -168,18 +169,14 @@ const char *torn_target_param(const struct torn_target_cfg *cfg, const char *key
 }
 
 int torn_target_param_int(const struct torn_target_cfg *cfg, const char *key, long long dflt,
-                          long long *out, struct torn_err *err)
+                          long long lo, long long hi, long long *out, struct torn_err *err)
 {
     const char *v = torn_target_param(cfg, key);
-    char *end;
+    char what[320];
 
     *out = dflt;
     if (!v)
         return TORN_OK;
-    errno = 0;
-    *out = strtoll(v, &end, 10);
-    if (errno || end == v || *end)
-        return torn_err_set(err, TORN_E_CONFIG, "target %s: parameter %s=%s is not an integer",
-                            cfg->display, key, v);
-    return TORN_OK;
+    snprintf(what, sizeof what, "target %s: parameter %s", cfg->display, key);
+    return torn_parse_int(what, v, lo, hi, out, err);
 }

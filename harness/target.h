@@ -278,9 +278,12 @@ void torn_caps_describe(unsigned caps, char *buf, size_t len);
 
 /* Value of a ?k=v / --target-opt parameter, or NULL. */
 const char *torn_target_param(const struct torn_target_cfg *cfg, const char *key);
-/* Same, parsed as an integer with a default; TORN_E_CONFIG if not a number. */
+/* Same, parsed strictly (parse.h) as an integer in [lo, hi], dflt when
+ * absent; TORN_E_CONFIG naming the target, parameter and range otherwise.
+ * Drivers call it from check() so a bad value stops the run before it
+ * starts. */
 int torn_target_param_int(const struct torn_target_cfg *cfg, const char *key, long long dflt,
-                          long long *out, struct torn_err *err);
+                          long long lo, long long hi, long long *out, struct torn_err *err);
 
 /* Registry (harness/registry.c). */
 const struct torn_target_ops *torn_target_find(const char *name);

@@ -76,6 +76,21 @@ static void path_of(const struct file_target *f, const char *id, const char *suf
     snprintf(out, PATH_MAX, "%s/%s%s", f->dir, id, suffix);
 }
 
+/* The numeric parameters with their defaults and ranges (one place for
+ * check and setup): retries < 1 would never read, retry_ms < 0 would sleep
+ * for ever. */
+static int file_params(const struct torn_target_cfg *cfg, long long *chunk, long long *retries,
+                       long long *retry_ms, struct torn_err *err)
+{
+    int rc;
+
+    if ((rc = torn_target_param_int(cfg, "chunk", 4096, 1, 1 << 30, chunk, err)) ||
+        (rc = torn_target_param_int(cfg, "retries", 3, 1, 1000, retries, err)) ||
+        (rc = torn_target_param_int(cfg, "retry_ms", 10, 0, 60000, retry_ms, err)))
+        return rc;
+    return TORN_OK;
+}
+
 static int file_check(const struct torn_target_cfg *cfg, struct torn_err *err)
 {
     struct stat st;
@@ -101,10 +116,7 @@ static int file_check(const struct torn_target_cfg *cfg, struct torn_err *err)
         return torn_err_set(err, TORN_E_CONFIG, "target %s: directory %s does not exist",
                             cfg->display, cfg->location);
     }
-    if (torn_target_param_int(cfg, "chunk", 4096, &v, err) || v < 1)
-        return torn_err_set(err, TORN_E_CONFIG, "target %s: chunk must be a positive integer",
-                            cfg->display);
-    return TORN_OK;
+    return file_params(cfg, &v, &v, &v, err);
 }
 
 static int file_setup(struct torn_target *t, struct torn_err *err)
@@ -117,9 +129,7 @@ static int file_setup(struct torn_target *t, struct torn_err *err)
                   : strcmp(s, "rename") == 0 ? RENAME
                   : strcmp(s, "nocheck") == 0 ? NOCHECK
                                               : DURABLE;
-    if ((rc = torn_target_param_int(&t->cfg, "chunk", 4096, &f->chunk, err)) ||
-        (rc = torn_target_param_int(&t->cfg, "retries", 3, &f->retries, err)) ||
-        (rc = torn_target_param_int(&t->cfg, "retry_ms", 10, &f->retry_ms, err)))
+    if ((rc = file_params(&t->cfg, &f->chunk, &f->retries, &f->retry_ms, err)) != 0)
         return rc;
     snprintf(f->dir, sizeof f->dir, "%s/%s", t->cfg.location ? t->cfg.location : t->cfg.run_dir,
              t->cfg.ns);

@@ -208,7 +208,7 @@ static int pg_check(const struct torn_target_cfg *cfg, struct torn_err *err)
     if ((rc = torn_target_check_params(cfg, pg_known, pg_persist, is_libpq_keyword, err)) ||
         (rc = torn_managed_settings(cfg, pg_persist, settings, MAX_SETTINGS, err)) ||
         (rc = torn_dual_mode(cfg, 1, &atomic, err)) ||
-        (rc = torn_target_param_int(cfg, "retries", 50, &retries, err)))
+        (rc = torn_target_param_int(cfg, "retries", 50, 1, 100000, &retries, err)))
         return rc;
     if (!cfg->location && getenv("PGSERVICE") && *getenv("PGSERVICE"))
         return torn_err_set(err, TORN_E_CONFIG,
@@ -545,7 +545,7 @@ static int pg_setup(struct torn_target *t, struct torn_err *err)
     p->strategy = (enum pg_strategy)pg_strategy_of(cfg->strategy);
     p->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000;
     if ((rc = torn_dual_mode(cfg, p->strategy != S_SELECT_UPDATE, &p->dual_atomic, err)) ||
-        (rc = torn_target_param_int(cfg, "retries", 50, &retries, err)) ||
+        (rc = torn_target_param_int(cfg, "retries", 50, 1, 100000, &retries, err)) ||
         (rc = torn_managed_settings(cfg, pg_persist, settings, MAX_SETTINGS, err)))
         return rc;
     p->retries = retries > 0 ? (int)retries : 1;

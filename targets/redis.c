@@ -185,7 +185,7 @@ static int redis_check(const struct torn_target_cfg *cfg, struct torn_err *err)
     if ((r = torn_target_check_params(cfg, redis_known, redis_persist, NULL, err)) ||
         (r = torn_managed_settings(cfg, redis_persist, settings, MAX_SETTINGS, err)) ||
         (r = torn_dual_mode(cfg, 1, &atomic, err)) ||
-        (r = torn_target_param_int(cfg, "retries", 100, &retries, err)))
+        (r = torn_target_param_int(cfg, "retries", 100, 1, 100000, &retries, err)))
         return r;
     if (!cfg->location)
         return TORN_OK;
@@ -375,7 +375,7 @@ static int redis_setup(struct torn_target *t, struct torn_err *err)
     snprintf(p->prefix, sizeof p->prefix, "%s:", cfg->ns ? cfg->ns : "torn");
     if ((rc = torn_dual_mode(cfg, p->strategy == S_WATCH || p->strategy == S_LUA,
                              &p->dual_atomic, err)) ||
-        (rc = torn_target_param_int(cfg, "retries", 100, &retries, err)) ||
+        (rc = torn_target_param_int(cfg, "retries", 100, 1, 100000, &retries, err)) ||
         (rc = torn_managed_settings(cfg, redis_persist, settings, MAX_SETTINGS, err)))
         return rc;
     p->retries = retries > 0 ? (int)retries : 1;

@@ -61,6 +61,13 @@ int torn_ctx_sleep(const struct torn_ctx *ctx, uint64_t ns)
     return torn_stop_requested();
 }
 
+uint64_t torn_ctx_until(const struct torn_ctx *ctx, uint64_t ns)
+{
+    uint64_t until = torn_now_ns() + ns;
+
+    return ctx->deadline_ns && until > ctx->deadline_ns ? ctx->deadline_ns : until;
+}
+
 void torn_ctx_op(struct torn_ctx *ctx, enum torn_op op, enum torn_outcome out, uint64_t ns)
 {
     torn_stats_record(ctx->stats, ctx->slot, op, out, ns);

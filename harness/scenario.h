@@ -112,6 +112,9 @@ int torn_ctx_expired(const struct torn_ctx *ctx);
 /* Sleep ns, cut short at ctx->deadline_ns (or a stop request): a delay
  * never carries a scenario past its --duration.  Returns 1 if cut. */
 int torn_ctx_sleep(const struct torn_ctx *ctx, uint64_t ns);
+/* torn_now_ns() + ns, but no later than ctx->deadline_ns (when set): the
+ * end of a wait that must not outlive the scenario. */
+uint64_t torn_ctx_until(const struct torn_ctx *ctx, uint64_t ns);
 /* Record latency and outcome of one operation into this process's slot.
  * Safe in forked workers (shared memory, one slot per process). */
 void torn_ctx_op(struct torn_ctx *ctx, enum torn_op op, enum torn_outcome out, uint64_t ns);

@@ -210,7 +210,7 @@ static void cut_off(struct torn_ctx *ctx, struct torn_child *ch, int n_all, stru
 /* Collect messages from every child until all pipes reach EOF; when the
  * updaters are done, raise the flag that stops the readers. */
 static void collect(struct torn_ctx *ctx, struct torn_child *ch, int n_upd, int n_all,
-                    volatile int *done, struct tally *ty, double limit_s)
+                    volatile int *done, struct tally *ty)
 {
     int open_upd = n_upd, open_all = n_all;
 
@@ -230,7 +230,7 @@ static void collect(struct torn_ctx *ctx, struct torn_child *ch, int n_upd, int 
                     *done = 1;
             }
         }
-        if (torn_stop_requested() || torn_ctx_elapsed(ctx) > limit_s) {
+        if (torn_ctx_expired(ctx)) {
             *done = 1;
             cut_off(ctx, ch, n_all, ty);
             break;
@@ -308,7 +308,7 @@ static int concurrent_run(struct torn_ctx *ctx, struct torn_err *err)
     p.n_workers = n_w;
     p.rate = torn_param_num(ctx, "rate");
     /* Leave a tenth of the time limit for the last updates to finish. */
-    p.deadline_ns = ctx->t0_ns + (uint64_t)(torn_param_num(ctx, "duration_s") * 0.9e9);
+    p.deadline_ns = ctx->deadline_ns ? ctx->t0_ns + (ctx->deadline_ns - ctx->t0_ns) / 10 * 9 : 0;
     if (p.rate < 0)
         return torn_err_set(err, TORN_E_CONFIG, "concurrent-updaters: rate must be >= 0");
     if (p.rate > 0 && (rc = torn_result_openloop(ctx->result, p.rate)) != 0)
@@ -338,7 +338,7 @@ static int concurrent_run(struct torn_ctx *ctx, struct torn_err *err)
     for (int i = 0; i < n_w + n_r && rc == 0; i++)
         rc = torn_child_spawn(ctx, i, 1, i < n_w ? updater : reader, &p, &ch[i], err);
     if (rc == 0) {
-        collect(ctx, ch, n_w, n_w + n_r, done, &ty, torn_param_num(ctx, "duration_s"));
+        collect(ctx, ch, n_w, n_w + n_r, done, &ty);
         if ((rc = torn_sc_open(ctx, err)) == 0) {
             final_check(ctx, n_w, &ty, err);
             torn_target_close(ctx->target);

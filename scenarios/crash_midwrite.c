@@ -168,7 +168,6 @@ static int crash_run(struct torn_ctx *ctx, struct torn_err *err)
     struct torn_target *t = ctx->target;
     long long kills = torn_param_int(ctx, "kills");
     double min_ms = torn_param_num(ctx, "min_delay_ms"), max_ms = torn_param_num(ctx, "max_delay_ms");
-    double duration = torn_param_num(ctx, "duration_s");
     struct writer_arg wa = {0, (size_t)torn_param_int(ctx, "payload_len")};
     struct cycle c;
     long long done = 0, damaged = 0, total_acks = 0;
@@ -183,7 +182,7 @@ static int crash_run(struct torn_ctx *ctx, struct torn_err *err)
         uint64_t delay_ns;
         double kill_s;
 
-        if (duration > 0 && torn_ctx_elapsed(ctx) > duration)
+        if (torn_ctx_expired(ctx))
             break;
         wa.seq0 = k * 1000000;
         delay_ns = (uint64_t)((min_ms + torn_rng_double(&ctx->rng) * (max_ms - min_ms)) * 1e6);
@@ -196,7 +195,7 @@ static int crash_run(struct torn_ctx *ctx, struct torn_err *err)
             if (torn_msg_recv(child.fd, &first, ctx->timeout_ms, NULL) == 1)
                 absorb(&c, &first);
         }
-        torn_sleep_ns(delay_ns);
+        torn_ctx_sleep(ctx, delay_ns); /* cut at the deadline: --duration holds */
         kill_s = torn_ctx_elapsed(ctx);
         rc = torn_sc_service_kill(ctx, 0, err); /* a service is the writer: crash it first */
         kill(child.pid, SIGKILL);

@@ -150,8 +150,8 @@ static int one_round(struct torn_ctx *ctx, long long round, struct ledger *l,
     if (!rc)
         rc = torn_wait_ready(kids, started, MSG_READY, ctx->timeout_ms, ledger_note, l, err);
     torn_drain_until(kids, started,
-                     torn_now_ns() + (uint64_t)((min_ms + torn_rng_double(&ctx->rng) *
-                                                             (max_ms - min_ms)) * 1e6),
+                     torn_ctx_until(ctx, (uint64_t)((min_ms + torn_rng_double(&ctx->rng) *
+                                                               (max_ms - min_ms)) * 1e6)),
                      ledger_note, l);
     if (!rc)   /* a service doing the writes is crashed with its writers */
         rc = torn_sc_service_kill(ctx, 0, err);
@@ -274,7 +274,6 @@ static int read_groups(struct torn_ctx *ctx, cJSON **states, long long groups,
 static int dual_write_run(struct torn_ctx *ctx, struct torn_err *err)
 {
     long long rounds = torn_param_int(ctx, "rounds"), groups = torn_param_int(ctx, "groups");
-    double duration = torn_param_num(ctx, "duration_s");
     struct ledger *ledgers = NULL;
     cJSON *states[MAX_GROUPS] = {0};
     long long r, acks = 0;
@@ -288,7 +287,7 @@ static int dual_write_run(struct torn_ctx *ctx, struct torn_err *err)
     if (!(ledgers = calloc((size_t)rounds + 1, sizeof *ledgers)))
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
     for (r = 1; r <= rounds && !rc && !torn_stop_requested(); r++) {
-        if (duration > 0 && torn_ctx_elapsed(ctx) > duration)
+        if (torn_ctx_expired(ctx))
             break;
         rc = one_round(ctx, r, &ledgers[r], err);
         acks += ledgers[r].n_acks;

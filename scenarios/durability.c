@@ -203,8 +203,8 @@ static int one_round(struct torn_ctx *ctx, long long round, struct totals *tot,
     if (!rc)
         rc = torn_wait_ready(kids, started, MSG_READY, ctx->timeout_ms, acks_note, &a, err);
     torn_drain_until(kids, started,
-                     torn_now_ns() + (uint64_t)((min_ms + torn_rng_double(&ctx->rng) *
-                                                             (max_ms - min_ms)) * 1e6),
+                     torn_ctx_until(ctx, (uint64_t)((min_ms + torn_rng_double(&ctx->rng) *
+                                                               (max_ms - min_ms)) * 1e6)),
                      acks_note, &a);
     if (!rc)
         rc = ctx->target->ops->fault(ctx->target, TORN_FAULT_SERVER_KILL, NULL, err);
@@ -237,7 +237,6 @@ static int one_round(struct torn_ctx *ctx, long long round, struct totals *tot,
 static int durability_run(struct torn_ctx *ctx, struct torn_err *err)
 {
     long long rounds = torn_param_int(ctx, "rounds"), workers = torn_param_int(ctx, "workers");
-    double duration = torn_param_num(ctx, "duration_s");
     struct totals tot = {0};
     int rc = TORN_OK;
 
@@ -245,7 +244,7 @@ static int durability_run(struct torn_ctx *ctx, struct torn_err *err)
         return torn_err_set(err, TORN_E_CONFIG, "durability: workers must be 1..%d",
                             MAX_WORKERS);
     for (long long r = 1; r <= rounds && !rc && !torn_stop_requested(); r++) {
-        if (duration > 0 && torn_ctx_elapsed(ctx) > duration)
+        if (torn_ctx_expired(ctx))
             break;
         rc = one_round(ctx, r, &tot, err);
         tot.rounds++;

@@ -268,7 +268,7 @@ static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct ebp
 static int worker(struct torn_ctx *ctx, struct torn_target *t, int index, int wfd, void *arg)
 {
     const struct ebp *p = arg;
-    for (long long j = index; j < p->jobs && !torn_stop_requested(); j += p->workers) {
+    for (long long j = index; j < p->jobs && !torn_ctx_expired(ctx); j += p->workers) {
         int rc = one_job(ctx, t, p, j + 1, index, wfd);
         if (rc != 0)
             return rc < 0 ? 2 : 0;

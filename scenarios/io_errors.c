@@ -46,7 +46,7 @@ static int io_run(struct torn_ctx *ctx, struct torn_err *err)
     cJSON_ArrayForEach(k, kinds) {
         if (!cJSON_IsString(k))
             return torn_err_set(err, TORN_E_CONFIG, "io-errors: faults entries must be strings");
-        for (long long n = 1; n <= max_nth && !torn_stop_requested(); n++) {
+        for (long long n = 1; n <= max_nth && !torn_ctx_expired(ctx); n++) {
             snprintf(rule, sizeof rule, "%s nth=%lld times=1%s%s", k->valuestring, n,
                      path && *path ? " path=" : "", path && *path ? path : "");
             c.updates = n;

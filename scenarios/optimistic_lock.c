@@ -165,14 +165,13 @@ static int rounds(struct torn_ctx *ctx, struct torn_race *race, const cJSON *fir
                   struct tally *tl, struct torn_err *err)
 {
     long long n_rounds = torn_param_int(ctx, "rounds"), every = torn_param_int(ctx, "hostile_every");
-    double duration = torn_param_num(ctx, "duration_s");
     struct torn_msg cmd, replies[TORN_RACE_MAX];
     cJSON *before = cJSON_Duplicate(first, 1), *after = NULL;
     long long r;
     int rc = TORN_OK;
 
     for (r = 1; r <= n_rounds && !torn_stop_requested() && before; r++) {
-        if (duration > 0 && torn_ctx_elapsed(ctx) > duration)
+        if (torn_ctx_expired(ctx))
             break;
         memset(&cmd, 0, sizeof cmd);
         cmd.type = CMD_CAS;

@@ -94,7 +94,6 @@ static int power_run(struct torn_ctx *ctx, struct torn_err *err)
     const char *mode = torn_param_str(ctx, "mode"), *state = torn_param_str(ctx, "state");
     long long max_points = torn_param_int(ctx, "max_cut_points");
     long long torn_per = torn_param_int(ctx, "torn_per_point");
-    double duration = torn_param_num(ctx, "duration_s");
     long long n_states = 0, n_bad = 0, points = 0;
     char cut[128], states[32][48];
     uint64_t t0 = torn_now_ns();
@@ -126,8 +125,7 @@ static int power_run(struct torn_ctx *ctx, struct torn_err *err)
     }
     for (uint64_t op = 1; !torn_stop_requested(); op++) {
         size_t n = 1;
-        if ((max_points > 0 && points >= max_points) ||
-            (duration > 0 && torn_ctx_elapsed(ctx) > duration))
+        if ((max_points > 0 && points >= max_points) || torn_ctx_expired(ctx))
             break;
         c.freeze_at = op;
         c.cut = "";

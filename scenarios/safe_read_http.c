@@ -118,7 +118,7 @@ static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct srh
 static int worker(struct torn_ctx *ctx, struct torn_target *t, int index, int wfd, void *arg)
 {
     const struct srh *p = arg;
-    for (long long j = index; j < p->jobs && !torn_stop_requested(); j += p->workers)
+    for (long long j = index; j < p->jobs && !torn_ctx_expired(ctx); j += p->workers)
         if (one_job(ctx, t, p, j + 1, index, wfd) != 0)
             return 2;
     return 0;

@@ -310,7 +310,6 @@ static int one_round(struct torn_ctx *ctx, struct torn_race *race, const struct 
 static int state_transition_run(struct torn_ctx *ctx, struct torn_err *err)
 {
     long long n_rounds = torn_param_int(ctx, "rounds"), claims = 0, r = 0;
-    double duration = torn_param_num(ctx, "duration_s");
     struct torn_race race;
     struct table tb;
     int rc;
@@ -320,7 +319,7 @@ static int state_transition_run(struct torn_ctx *ctx, struct torn_err *err)
     rc = torn_race_start(ctx, (int)torn_param_int(ctx, "workers"), racer, &tb, &race, err);
     if (rc == 0 && (rc = torn_sc_open(ctx, err)) == 0) {
         for (r = 1; r <= n_rounds && !rc && !torn_stop_requested(); r++) {
-            if (duration > 0 && torn_ctx_elapsed(ctx) > duration)
+            if (torn_ctx_expired(ctx))
                 break;
             rc = one_round(ctx, &race, &tb, r, &claims, err);
         }

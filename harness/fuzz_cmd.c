@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 
 #include "command.h"
 #include "err.h"
+#include "parse.h"
 #include "proc.h"
 #include "report.h"
 #include "result.h"
@@ -56,7 +58,8 @@ static int fuzz_usage(FILE *f)
           "                 [--strategy S] [--asan] [--json FILE] [--junit FILE] [--quiet]\n"
           "                 [--no-color]\n\n"
           "Run an AFL++ campaign on one harness of fuzz/ (schedule, spec, target_spec,\n"
-          "record, file_read, http_body, http_events, history, exec_reply, proxy_toxic)\n"
+          "record, file_read, http_body, http_events, history, exec_reply, proxy_toxic,\n"
+          "params)\n"
           "and report it as a torn result: execs/s, corpus, stability, crashes, hangs,\n"
           "time to first crash; each\n"
           "crash or hang is a failed testcase with its reproducer.\n"
@@ -75,70 +78,71 @@ static int fuzz_usage(FILE *f)
     return f == stdout ? 0 : 2;
 }
 
+/* One option of `torn fuzz`; 0 ok, 2 after printing the error. */
+static int fuzz_opt(struct fuzz_opts *o, int c, const char *v)
+{
+    struct torn_err err;
+    long long n;
+
+    switch (c) {
+    case 'a': o->asan = 1; return 0;
+    case 'q': o->quiet = 1; return 0;
+    case 'C': o->color = 0; return 0;
+    case 'o': o->out = v; return 0;
+    case 'c': o->corpus = v; return 0;
+    case 's': o->strategy = v; return 0;
+    case 'J': o->json = v; return 0;
+    case 'U': o->junit = v; return 0;
+    case 't':
+        if (torn_parse_real("--time", v, 1, 7 * 86400, &o->time_s, &err) == 0)
+            return 0;
+        break;
+    case 'j':
+        if (torn_parse_int("--jobs", v, 1, FUZZ_MAX_JOBS, &n, &err) == 0) {
+            o->jobs = (int)n;
+            return 0;
+        }
+        break;
+    }
+    fprintf(stderr, "torn fuzz: %s\n", err.msg);
+    return 2;
+}
+
 static int parse_args(int argc, char **argv, struct fuzz_opts *o)
 {
+    static const struct option lo[] = {
+        {"asan", 0, 0, 'a'},   {"quiet", 0, 0, 'q'},   {"no-color", 0, 0, 'C'},
+        {"time", 1, 0, 't'},   {"jobs", 1, 0, 'j'},    {"out", 1, 0, 'o'},
+        {"corpus", 1, 0, 'c'}, {"strategy", 1, 0, 's'}, {"json", 1, 0, 'J'},
+        {"junit", 1, 0, 'U'},  {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
     const char *nc = getenv("NO_COLOR");
+    int c;
 
     memset(o, 0, sizeof *o);
     o->time_s = 60;
     o->jobs = 1;
     o->color = isatty(STDOUT_FILENO) && !(nc && *nc) && !getenv("CI");
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end = NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+        if (c == 'h')
             return fuzz_usage(stdout) + 1;
-        if (strcmp(a, "--asan") == 0) {
-            o->asan = 1;
-            continue;
-        }
-        if (strcmp(a, "--quiet") == 0) {
-            o->quiet = 1;
-            continue;
-        }
-        if (strcmp(a, "--no-color") == 0) {
-            o->color = 0;
-            continue;
-        }
-        if (a[0] != '-' && !o->harness) {
-            o->harness = a;
-            continue;
-        }
-        if (!v || a[0] != '-') {
-            fprintf(stderr, "torn fuzz: unexpected or incomplete argument '%s'\n", a);
+        if (c == '?' || c == ':') {
+            fprintf(stderr, "torn fuzz: %s '%s' (see `torn fuzz --help`)\n",
+                    c == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
             return 2;
         }
-        i++;
-        if (strcmp(a, "--time") == 0)
-            o->time_s = strtod(v, &end);
-        else if (strcmp(a, "--jobs") == 0)
-            o->jobs = (int)strtol(v, &end, 10);
-        else if (strcmp(a, "--out") == 0)
-            o->out = v;
-        else if (strcmp(a, "--corpus") == 0)
-            o->corpus = v;
-        else if (strcmp(a, "--strategy") == 0)
-            o->strategy = v;
-        else if (strcmp(a, "--json") == 0)
-            o->json = v;
-        else if (strcmp(a, "--junit") == 0)
-            o->junit = v;
-        else {
-            fprintf(stderr, "torn fuzz: unknown option '%s' (see `torn fuzz --help`)\n", a);
+        if (fuzz_opt(o, c, optarg) != 0)
             return 2;
-        }
-        if (end && (*end || end == v)) {
-            fprintf(stderr, "torn fuzz: %s expects a number, got '%s'\n", a, v);
-            return 2;
-        }
+    }
+    if (optind < argc)
+        o->harness = argv[optind++];
+    if (optind < argc) {
+        fprintf(stderr, "torn fuzz: unexpected argument '%s'\n", argv[optind]);
+        return 2;
     }
     if (!o->harness) {
         fprintf(stderr, "torn fuzz: which harness? (see `torn fuzz --help`)\n");
-        return 2;
-    }
-    if (!(o->time_s >= 1 && o->time_s <= 7 * 86400) || o->jobs < 1 || o->jobs > FUZZ_MAX_JOBS) {
-        fprintf(stderr, "torn fuzz: --time must be 1..604800 s and --jobs 1..%d\n",
-                FUZZ_MAX_JOBS);
         return 2;
     }
     return 0;

@@ -46,13 +46,16 @@ static void run_usage(FILE *f)
           "  --target-opt K=V      extra target parameter (repeatable)\n"
           "  --scenario NAME|FILE  scenario name or JSON spec file (repeatable)\n"
           "  --seed N              seed for every random decision (default: random, printed)\n"
-          "  --duration S          scenario duration in seconds, where it has one\n"
+          "  --duration S          bound every scenario to S seconds (0 = no bound): no\n"
+          "                        new cycle, round or job after it, delays cut at it;\n"
+          "                        default: each scenario's duration_s\n"
           "  --workers N           concurrent workers, where the scenario has them\n"
           "  --rate OPS            open loop: OPS operations/s over all workers, each\n"
           "                        measured also from when it was due (coordinated\n"
           "                        omission corrected); where the scenario has it\n"
           "                        (concurrent-updaters); default closed loop\n"
-          "  --set K=V             override a scenario parameter (repeatable)\n"
+          "  --set K=V             override a scenario parameter (repeatable); numbers\n"
+          "                        are checked against its range: `torn list --params`\n"
           "  --timeout-ms N        bound on every network or child wait (default 5000)\n"
           "  --allow-remote        allow non-loopback targets (refused by default)\n"
           "  --history FILE        write the event history here (default: run dir)\n"
@@ -318,6 +321,33 @@ int torn_cmd_run(int argc, char **argv)
     return rc;
 }
 
+/* `torn list --params`: every scenario's parameters, defaults and ranges. */
+static void list_params(void)
+{
+    size_t n;
+    const struct torn_scenario_ops *const *sc = torn_scenarios(&n);
+
+    for (size_t i = 0; i < n; i++) {
+        cJSON *d = cJSON_Parse(sc[i]->defaults ? sc[i]->defaults : "{}");
+        const cJSON *f;
+
+        printf("%s%s\n", i ? "\n" : "", sc[i]->name);
+        cJSON_ArrayForEach(f, d)
+        {
+            const struct torn_param_range *r = torn_param_range_find(sc[i], f->string);
+            char *v = cJSON_PrintUnformatted(f);
+
+            if (r)
+                printf("  %-22s %-12.60s %s %.17g..%.17g\n", f->string, v ? v : "?",
+                       r->integer ? "integer" : "number", r->min, r->max);
+            else
+                printf("  %-22s %.60s\n", f->string, v ? v : "?");
+            free(v);
+        }
+        cJSON_Delete(d);
+    }
+}
+
 int torn_cmd_list(int argc, char **argv)
 {
     size_t n;
@@ -326,8 +356,13 @@ int torn_cmd_list(int argc, char **argv)
     char caps[256];
 
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        puts("usage: torn list\n\nPrint the targets with their strategies, then the scenarios "
-             "with what they need.");
+        puts("usage: torn list [--params]\n\nPrint the targets with their strategies, then the "
+             "scenarios with what they need.\n--params: each scenario's parameters (--set "
+             "NAME=VALUE), their defaults and\nthe ranges numbers must lie in.");
+        return 0;
+    }
+    if (argc == 2 && strcmp(argv[1], "--params") == 0) {
+        list_params();
         return 0;
     }
     if (argc > 1) {

@@ -3,9 +3,8 @@
 # directories on torn-fs, the server SIGKILLed and the power cut while writes
 # are acknowledged, restarted.  Ground truth from the servers' documentation:
 # Redis appendfsync everysec FAILS (loses about a second), appendfsync always
-# PASSES; Postgres fsync=off FAILS, the defaults PASS.  Also: without torn-fs
-# (a process crash only) everysec keeps its writes, which is exactly why the
-# power cut is needed.  Closes with "N passed, N failed".
+# PASSES; Postgres fsync=off FAILS, the defaults PASS.  Closes with
+# "N passed, N failed".
 set -u
 . "$(dirname "$0")/fs_common.sh" torn-fsdur-test
 if [[ ! -c /dev/fuse ]]; then
@@ -51,7 +50,10 @@ run() {  # name target want [extra args...]
 if command -v redis-server >/dev/null; then
     run redis-everysec 'redis?appendonly=yes&appendfsync=everysec' FAIL --fs torn
     run redis-always 'redis?appendonly=yes&appendfsync=always' PASS --fs torn
-    run redis-everysec-nofs 'redis?appendonly=yes&appendfsync=everysec' PASS
+    # No "everysec without torn-fs PASSES" case: under load Redis may postpone
+    # the AOF write itself (not only the fsync) by up to 2 s while a fsync is
+    # slow (redis.conf, appendfsync everysec), so a plain SIGKILL can lose
+    # acknowledged writes there too: that expectation failed on a loaded CI.
 else
     echo "SKIP: redis-server not installed"
 fi

@@ -359,17 +359,11 @@ static int num_arg(const char *opt, const char *val, int integer, double lo, dou
                    double *out)
 {
     struct torn_err err;
-    long long i;
-    int rc = integer ? torn_parse_int(opt, val, (long long)lo, (long long)hi, &i, &err)
-                     : torn_parse_real(opt, val, lo, hi, out, &err);
 
-    if (rc) {
-        fprintf(stderr, "torn gen-history: %s\n", val ? err.msg : "missing value");
-        return -1;
-    }
-    if (integer)
-        *out = (double)i;
-    return 0;
+    if (torn_parse_number(opt, val, integer, lo, hi, out, &err) == 0)
+        return 0;
+    fprintf(stderr, "torn gen-history: %s\n", err.msg);
+    return -1;
 }
 
 int torn_cmd_gen_history(int argc, char **argv)

@@ -116,16 +116,11 @@ static int num_opt(const char *opt, const char *arg, double lo, double hi, int i
                    double *out)
 {
     struct torn_err err;
-    long long i;
 
-    if (integer ? torn_parse_int(opt, arg, (long long)lo, (long long)hi, &i, &err)
-                : torn_parse_real(opt, arg, lo, hi, out, &err)) {
-        fprintf(stderr, "torn run: %s\n", err.msg);
-        return -1;
-    }
-    if (integer)
-        *out = (double)i;
-    return 0;
+    if (torn_parse_number(opt, arg, integer, lo, hi, out, &err) == 0)
+        return 0;
+    fprintf(stderr, "torn run: %s\n", err.msg);
+    return -1;
 }
 
 static uint64_t random_seed(void)

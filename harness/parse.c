@@ -122,6 +122,19 @@ int torn_parse_u64(const char *what, const char *s, uint64_t *out, struct torn_e
     return TORN_OK;
 }
 
+int torn_parse_number(const char *what, const char *s, int integer, double lo, double hi,
+                      double *out, struct torn_err *err)
+{
+    long long i;
+    int rc;
+
+    if (!integer)
+        return torn_parse_real(what, s, lo, hi, out, err);
+    if ((rc = torn_parse_int(what, s, (long long)lo, (long long)hi, &i, err)) == 0)
+        *out = (double)i;
+    return rc;
+}
+
 /* The real number at s, exactly n characters long; 0 or -1. */
 static int real_of(const char *s, size_t n, double *out)
 {

@@ -34,6 +34,12 @@ int torn_parse_u64(const char *what, const char *s, uint64_t *out, struct torn_e
 int torn_parse_real(const char *what, const char *s, double lo, double hi, double *out,
                     struct torn_err *err);
 
+/* torn_parse_int (integer != 0, bounds cast to long long) or
+ * torn_parse_real, the result as a double: for callers whose kind of number
+ * is data (declared parameter ranges, option tables). */
+int torn_parse_number(const char *what, const char *s, int integer, double lo, double hi,
+                      double *out, struct torn_err *err);
+
 /* A unit suffix and what one of it is worth ({"ms", 0.001}, {"s", 1}); a
  * table ends with {NULL, 0}.  "" is the bare number. */
 struct torn_unit {

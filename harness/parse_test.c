@@ -80,6 +80,15 @@ static void test_real(void)
           "message: %s", err.msg);
 }
 
+static void test_number(void)
+{
+    double v = 0;
+
+    CHECK(torn_parse_number("n", "12", 1, 1, 100, &v, NULL) == 0 && v == 12, "integer kind");
+    CHECK(torn_parse_number("n", "1.5", 1, 1, 100, &v, NULL) == TORN_E_CONFIG, "no fraction");
+    CHECK(torn_parse_number("n", "1.5", 0, 1, 100, &v, NULL) == 0 && v == 1.5, "real kind");
+}
+
 static void test_units(void)
 {
     static const struct torn_unit u[] = {{"ms", 0.001}, {"s", 1}, {"", 1}, {NULL, 0}};
@@ -251,6 +260,7 @@ static const struct torn_test tests[] = {
     {"int", test_int},
     {"u64", test_u64},
     {"real", test_real},
+    {"number", test_number},
     {"units", test_units},
     {"json_num", test_json_num},
     {"json", test_json},

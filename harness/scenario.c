@@ -184,19 +184,14 @@ static int set_value(const struct torn_scenario_ops *s, const cJSON *cur, const 
                      const char *name, const char *text, cJSON **v_out, struct torn_err *err)
 {
     const struct torn_param_range *r = torn_param_range_find(s, name);
-    long long i;
     double d;
     int rc;
 
     *v_out = NULL;
     if (cJSON_IsNumber(cur) && !r)
         return check_number(s, where, name, cur, err);
-    if (cJSON_IsNumber(cur) && r->integer) {
-        if ((rc = torn_parse_int(where, text, (long long)r->min, (long long)r->max, &i, err)))
-            return rc;
-        d = (double)i;
-    } else if (cJSON_IsNumber(cur)) {
-        if ((rc = torn_parse_real(where, text, r->min, r->max, &d, err)))
+    if (cJSON_IsNumber(cur)) {
+        if ((rc = torn_parse_number(where, text, r->integer, r->min, r->max, &d, err)) != 0)
             return rc;
     } else if (cJSON_IsString(cur)) {
         if (text[0] == '"' && torn_parse_json(where, text, strlen(text), v_out, NULL) == 0 &&

@@ -3,6 +3,7 @@
  * and clean up, missing binaries named with their package. */
 #include "server.h"
 
+#include <dirent.h>
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 #include <signal.h>
@@ -54,6 +55,31 @@ static redisReply *redis_cmd(const struct torn_server *s, const char *cmd)
     return redis_cmd_pw(s, s->password, cmd);
 }
 
+/* 1 when any process's command line or environment holds secret. */
+static int secret_in_proc(const char *secret)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int found = 0;
+
+    while (d && !found && (e = readdir(d))) {
+        const char *const files[] = {"cmdline", "environ"};
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        for (size_t i = 0; i < 2 && !found; i++) {
+            char path[300], *buf = NULL;
+            size_t len = 0;
+            snprintf(path, sizeof path, "/proc/%s/%s", e->d_name, files[i]);
+            if (torn_read_file(path, &buf, &len, NULL) == 0)
+                found = memmem(buf, len, secret, strlen(secret)) != NULL;
+            free(buf);
+        }
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
 /* 1 when path is a regular file of mode 0600. */
 static int private_file(const char *dir, const char *name)
 {
@@ -96,6 +122,7 @@ static void test_redis_persistence(void)
     freeReplyObject(r);
     CHECK(strlen(s->password) == 32 && private_file(s->dir, "redis.conf"),
           "a 128-bit password in a 0600 redis.conf");
+    CHECK(!secret_in_proc(s->password), "the password is in no command line or environment");
     r = redis_cmd(s, "SET k v");
     CHECK(r && r->type == REDIS_REPLY_STATUS, "SET");
     freeReplyObject(r);
@@ -178,6 +205,7 @@ static void test_postgres(void)
     CHECK(pg_count_pw(s, "", "SELECT 1") < 0 && pg_count_pw(s, "wrong", "SELECT 1") < 0,
           "connections without the password are refused");
     CHECK(!dir_exists(s->conf_path), "initdb's password file is removed");
+    CHECK(!secret_in_proc(s->password), "the password is in no command line or environment");
     CHECK(pg_count(s, "CREATE TABLE t AS SELECT 42 AS x") == 0, "create table");
     torn_server_kill(s);
     rc = torn_server_restart(s, &err);

@@ -449,7 +449,9 @@ static void usage(FILE *f)
             "                  [--time-limit S] [--mem-limit MB] [--transitions FILE]\n"
             "                  [--status-field NAME] [--no-minimize] [--quiet]\n"
             "Checks a recorded history (docs/history-format.md).  Exit 0 valid, 1 violation,\n"
-            "2 bad input, 3 unknown (time or memory bound reached).\nmodels:\n");
+            "2 bad input, 3 unknown (time or memory bound reached).\n"
+            "--time-limit: seconds, 0 = none, at most 604800 (default 60); --mem-limit:\n"
+            "MiB of search memory, 0 = none (default 1024).\nmodels:\n");
     for (size_t i = 0; i < n; i++)
         fprintf(f, "  %-13s %s\n", cs[i]->name, cs[i]->summary);
 }

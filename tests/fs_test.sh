@@ -205,7 +205,7 @@ check "after torn was SIGKILLed, a later run leaves no mount of it" \
 # ("Transport endpoint is not connected") is left for a later run to clean.
 mkdir -p "$work/r-tk"
 timeout -s KILL 3 "$TORN" run --quiet --target file:durable --scenario io-errors --seed "$SEED" \
-    --set max_nth=100000 --run-dir "$work/r-tk" >/dev/null 2>&1 &
+    --set max_nth=10000 --run-dir "$work/r-tk" >/dev/null 2>&1 &
 wait $!   # (in the background: no "Killed" line from the shell)
 rc=$?
 for _ in $(seq 30); do [[ $(mounts_under "$work/r-tk") == 0 ]] && break; sleep 0.1; done

@@ -1,5 +1,7 @@
-/* torn target "http": a running HTTP service described by a spec file
- * (--target http://HOST:PORT --target-spec FILE.json).  Requests go through
+/* torn target "http": an HTTP service described by a spec file
+ * (--target http://HOST:PORT --target-spec FILE.json), or one torn starts
+ * itself from the spec's "service" (--target http, see http_service.c).
+ * Every spec URL stays on the target's origin.  Requests go through
  * one libcurl easy handle per open handle, so the connection is reused;
  * events come over WebSocket (libwebsockets) or Server-Sent Events (libcurl),
  * see http_events.c.  The spec format is documented in docs/http-target.md. */
@@ -1086,7 +1088,8 @@ static const struct torn_strategy http_strategies[] = {
 const struct torn_target_ops torn_target_http = {
     .version = TORN_TARGET_OPS_V1,
     .name = "http",
-    .summary = "a running HTTP service described by --target-spec (WebSocket/SSE events)",
+    .summary = "an HTTP service described by --target-spec: http://HOST:PORT, or `http` to start "
+               "the spec's \"service\" itself",
     .strategies = http_strategies,
     .size = sizeof(struct http_priv),
     .check = http_check,

@@ -256,7 +256,7 @@ static size_t sse_write(char *data, size_t size, size_t nmemb, void *arg)
     for (size_t i = 0; i <= n; i++) {   /* normalise CRLF to LF: skip every CR */
         if (i < n && data[i] != '\r')
             continue;
-        if (i > from && append(s, data + from, i - from, "an SSE event (no blank line ending it)"))
+        if (i > from && append(s, data + from, i - from, "an SSE event"))
             return 0;
         from = i + 1;
     }

@@ -314,7 +314,7 @@ for m in endless garbage; do
     start fake python3 "$tmp/fake_sse.py" "$m" || continue
     # exit 1 (terminal-event) when the stream opened first, 2 when it failed
     # while subscribing: either way one line naming the limit
-    MAX_MS=4000 run_torn "1|2" "SSE event (no blank line ending it) over 1048576 bytes" \
+    MAX_MS=4000 run_torn "1|2" "SSE event over 1048576 bytes: refused" \
         "SSE stream, $m: capped at 1 MiB with a clear line" \
         --target "http://127.0.0.1:$(port_of fake)" "${sse_spec[@]}"
     stop "$last_pid"

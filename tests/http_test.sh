@@ -44,7 +44,7 @@ start() {
     last_pid=$!
     pids+=("$last_pid")
     for _ in $(seq 100); do
-        grep -q 'listening on [0-9.]*:[0-9][0-9]*$' "$tmp/$name.out" 2>/dev/null && return 0
+        grep -Eq 'listening on [0-9.]+:[0-9]+( |$)' "$tmp/$name.out" 2>/dev/null && return 0
         kill -0 "$last_pid" 2>/dev/null || break
         sleep 0.05
     done

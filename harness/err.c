@@ -71,6 +71,7 @@ const char *torn_strerror(int code)
     case TORN_E_INTERRUPTED: return "interrupted";
     case TORN_E_AUTH: return "authentication failed";
     case TORN_E_CRASHED: return "child crashed";
+    case TORN_E_NOWORK: return "too little work for a verdict";
     }
     return "unknown error";
 }

@@ -24,7 +24,8 @@ enum torn_code {
     TORN_E_UNSUPPORTED = -12,/* the target has no such operation */
     TORN_E_INTERRUPTED = -13,/* SIGINT/SIGTERM arrived */
     TORN_E_AUTH = -14,       /* authentication refused */
-    TORN_E_CRASHED = -15     /* a child process died unexpectedly */
+    TORN_E_CRASHED = -15,    /* a child process died unexpectedly */
+    TORN_E_NOWORK = -16      /* a scenario did too little work for a verdict */
 };
 
 struct torn_err {

@@ -27,6 +27,12 @@ void torn_history_close(struct torn_history *h);
  * h NULL is a no-op returning 0.  Safe after fork. */
 int torn_history_add(struct torn_history *h, const char *type, int process, const char *f,
                      const char *key, const struct cJSON *value, uint64_t time_ns);
+/* How many lines could not be written whole since open, by any process
+ * sharing h (forked workers included: the count is in shared memory); the
+ * errno of the last failure and the file's size at the first one go to
+ * *errno_out and *size_out (either may be NULL).  h NULL: 0. */
+long long torn_history_failures(const struct torn_history *h, int *errno_out,
+                                long long *size_out);
 /* The path it writes to. */
 const char *torn_history_path(const struct torn_history *h);
 

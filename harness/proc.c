@@ -21,28 +21,113 @@
 /* ---- registry ---- */
 
 #define MAX_TRACKED 1024
+enum { TRACK_WORKER = 1, TRACK_KILLED = 2 };
 static pid_t tracked[MAX_TRACKED];
+static unsigned char tracked_flags[MAX_TRACKED];
 static size_t n_tracked;
+static struct torn_deaths deaths;
+
+static size_t find_tracked(pid_t pid)
+{
+    for (size_t i = 0; i < n_tracked; i++)
+        if (tracked[i] == pid)
+            return i;
+    return MAX_TRACKED;
+}
 
 void torn_proc_track(pid_t pid)
 {
-    if (pid <= 0)
+    if (pid <= 0 || find_tracked(pid) != MAX_TRACKED)
         return;
-    for (size_t i = 0; i < n_tracked; i++)
-        if (tracked[i] == pid)
-            return;
-    if (n_tracked < MAX_TRACKED)
+    if (n_tracked < MAX_TRACKED) {
+        tracked_flags[n_tracked] = 0;
         tracked[n_tracked++] = pid;
+    }
 }
 
 void torn_proc_untrack(pid_t pid)
 {
-    for (size_t i = 0; i < n_tracked; i++) {
-        if (tracked[i] == pid) {
-            tracked[i] = tracked[--n_tracked];
-            return;
-        }
+    size_t i = find_tracked(pid);
+
+    if (i == MAX_TRACKED)
+        return;
+    n_tracked--;
+    tracked[i] = tracked[n_tracked];
+    tracked_flags[i] = tracked_flags[n_tracked];
+}
+
+static void mark(pid_t pid, unsigned char flag)
+{
+    size_t i = find_tracked(pid);
+
+    if (i != MAX_TRACKED)
+        tracked_flags[i] |= flag;
+}
+
+/* pid was reaped with status: count a worker that died on its own, then
+ * forget pid. */
+static void reaped(pid_t pid, int status)
+{
+    size_t i = find_tracked(pid);
+    char how[40];
+    int k;
+
+    if (i != MAX_TRACKED && (tracked_flags[i] & TRACK_WORKER) &&
+        !(tracked_flags[i] & TRACK_KILLED) && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+        deaths.n_died++;
+        torn_proc_describe(status, how, sizeof how);
+        for (k = 0; k < deaths.n_kinds && strcmp(deaths.kind[k].how, how) != 0; k++)
+            ;
+        if (k == deaths.n_kinds && k < TORN_DEATH_KINDS)
+            snprintf(deaths.kind[deaths.n_kinds++].how, sizeof deaths.kind[0].how, "%s", how);
+        if (k < deaths.n_kinds)
+            deaths.kind[k].n++;
     }
+    torn_proc_untrack(pid);
+}
+
+void torn_proc_deaths_reset(void)
+{
+    memset(&deaths, 0, sizeof deaths);
+}
+
+void torn_proc_deaths(struct torn_deaths *out)
+{
+    *out = deaths;
+}
+
+void torn_proc_deaths_describe(const struct torn_deaths *d, char *buf, size_t len)
+{
+    size_t used;
+
+    buf[0] = '\0';
+    if (!d->n_died || len == 0)
+        return;
+    snprintf(buf, len, "%d of %d worker%s died (", d->n_died, d->n_workers,
+             d->n_workers == 1 ? "" : "s");
+    for (int k = 0; k < d->n_kinds; k++) {
+        used = strlen(buf);
+        snprintf(buf + used, len - used, "%s%d %s", k ? ", " : "", d->kind[k].n, d->kind[k].how);
+    }
+    used = strlen(buf);
+    snprintf(buf + used, len - used, ")");
+}
+
+int torn_proc_signal(pid_t pid, int sig)
+{
+    mark(pid, TRACK_KILLED);
+    return kill(pid, sig);
+}
+
+/* Reap pid if it has already exited (counting how); 1 when it had. */
+static int reap_if_exited(pid_t pid)
+{
+    int status;
+
+    if (waitpid(pid, &status, WNOHANG) != pid)
+        return 0;
+    reaped(pid, status);
+    return 1;
 }
 
 int torn_proc_wait(pid_t pid, int timeout_ms, int *status_out, struct torn_err *err)
@@ -54,7 +139,7 @@ int torn_proc_wait(pid_t pid, int timeout_ms, int *status_out, struct torn_err *
     for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid) {
-            torn_proc_untrack(pid);
+            reaped(pid, status);
             if (status_out)
                 *status_out = status;
             return TORN_OK;
@@ -74,9 +159,9 @@ int torn_proc_wait(pid_t pid, int timeout_ms, int *status_out, struct torn_err *
 
 void torn_proc_kill(pid_t pid)
 {
-    if (pid <= 0)
+    if (pid <= 0 || reap_if_exited(pid))
         return;
-    kill(pid, SIGKILL);
+    torn_proc_signal(pid, SIGKILL);
     /* SIGKILL cannot be caught; the wait is bounded only against a stuck
      * uninterruptible sleep (e.g. a hung FUSE mount). */
     if (torn_proc_wait(pid, 10000, NULL, NULL) != 0)
@@ -89,8 +174,10 @@ void torn_proc_reap_all(int grace_ms)
 
     if (!n_tracked)
         return;
+    for (size_t i = 0; i < n_tracked;)  /* those already dead died on their own */
+        i += !reap_if_exited(tracked[i]);
     for (size_t i = 0; i < n_tracked; i++)
-        kill(tracked[i], SIGTERM);
+        torn_proc_signal(tracked[i], SIGTERM);
     deadline = torn_now_ns() + (uint64_t)grace_ms * 1000000ull;
     while (n_tracked && torn_now_ns() < deadline) {
         for (size_t i = 0; i < n_tracked;) {
@@ -121,9 +208,8 @@ void torn_proc_describe(int status, char *buf, size_t len)
     if (WIFEXITED(status))
         snprintf(buf, len, "exited %d", WEXITSTATUS(status));
     else if (WIFSIGNALED(status))
-        snprintf(buf, len, "killed by %s", sigabbrev_np(WTERMSIG(status))
-                                               ? sigabbrev_np(WTERMSIG(status))
-                                               : "signal");
+        snprintf(buf, len, "killed by %s%s", sigabbrev_np(WTERMSIG(status)) ? "SIG" : "",
+                 sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "a signal");
     else
         snprintf(buf, len, "status %d", status);
 }
@@ -250,6 +336,8 @@ int torn_child_spawn(struct torn_ctx *ctx, int index, int open_target, torn_chil
     }
     close(fds[1]);
     torn_proc_track(pid);
+    mark(pid, TRACK_WORKER);
+    deaths.n_workers++;
     out->pid = pid;
     out->fd = fds[0];
     return TORN_OK;

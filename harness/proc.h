@@ -6,6 +6,7 @@
 #ifndef TORN_PROC_H
 #define TORN_PROC_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -29,11 +30,38 @@ int torn_proc_wait(pid_t pid, int timeout_ms, int *status_out, struct torn_err *
 void torn_proc_kill(pid_t pid);
 /* SIGTERM then, after grace_ms, SIGKILL every tracked child and reap them. */
 void torn_proc_reap_all(int grace_ms);
+/* Send sig to pid as a deliberate fault (a writer killed mid-write): its
+ * death is then not reported as a worker dying on its own.  Returns kill(2)'s
+ * result. */
+int torn_proc_signal(pid_t pid, int sig);
 /* Call first thing in a forked child: die with the parent, default signal
  * dispositions, empty registry (the child owns none of the parent's). */
 void torn_proc_child_init(void);
 /* "exited 3", "killed by SIGKILL", ... */
 void torn_proc_describe(int status, char *buf, size_t len);
+
+/* ---- workers that died on their own ----
+ *
+ * Every worker (torn_child_spawn) reaped with a non-zero exit status or
+ * killed by a signal torn did not send (torn_proc_kill, torn_proc_signal,
+ * torn_proc_reap_all) is counted, so a scenario whose workers segfaulted or
+ * were killed by the OOM killer is never judged as if they had worked.
+ * Parent process only; the runner resets it before each scenario. */
+#define TORN_DEATH_KINDS 4
+struct torn_deaths {
+    int n_workers;                 /* workers spawned since the reset */
+    int n_died;                    /* of those, died on their own */
+    int n_kinds;                   /* distinct ways, at most TORN_DEATH_KINDS */
+    struct {
+        char how[40];              /* "killed by SIGSEGV", "exited 2" */
+        int n;
+    } kind[TORN_DEATH_KINDS];      /* further kinds are counted in n_died only */
+};
+void torn_proc_deaths_reset(void);
+/* Copy of the counts since the last reset. */
+void torn_proc_deaths(struct torn_deaths *out);
+/* "8 of 8 workers died (8 killed by SIGSEGV)" into buf; "" when none died. */
+void torn_proc_deaths_describe(const struct torn_deaths *d, char *buf, size_t len);
 
 /* ---- shared-memory statistics ---- */
 

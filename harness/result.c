@@ -47,6 +47,9 @@ void torn_result_free(struct torn_result *r)
     free(r->violations);
     cJSON_Delete(r->metrics);
     free(r->replay);
+    cJSON_Delete(r->work);
+    free(r->work_hint);
+    free(r->work_note);
     free(r->openloop);
     free(r);
 }

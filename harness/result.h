@@ -79,6 +79,10 @@ struct torn_result {
     struct cJSON *metrics;     /* scenario-specific figures, an object */
     char *replay;              /* command that replays this result */
     int interrupted;           /* stopped by SIGINT/SIGTERM */
+    struct cJSON *work;        /* work counters (work.h), an object, or NULL
+                                  when the scenario set none */
+    char *work_hint;           /* the scenario's explanation of a shortfall */
+    char *work_note;           /* on a FAIL: what fell short (work.h) */
     struct torn_openloop *openloop; /* open-loop latency (torn run --rate), or
                                        NULL: every figure in ops[] is then
                                        closed-loop */

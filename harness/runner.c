@@ -2,6 +2,7 @@
 #include "runner.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 #include "scenario.h"
 #include "tornfs.h"
 #include "util.h"
+#include "work.h"
 
 /* ---------------------------------------------------------------- URIs */
 
@@ -647,6 +649,27 @@ static uint64_t deadline_of(const cJSON *params, double cli_duration_s, uint64_t
     return s > 0 ? t0 + (uint64_t)(s * 1e9) : 0;
 }
 
+/* After a scenario: did it do the work its verdict needs (work.h)?  Workers
+ * that died on their own and history lines lost since hist_lost0 count too. */
+static void judge_work(const struct run *r, const struct plan_scenario *sc,
+                       struct torn_result *res, long long hist_lost0)
+{
+    struct torn_deaths d;
+    char problem[PATH_MAX + 160];
+    long long size, lost = torn_history_failures(r->history, NULL, NULL) - hist_lost0;
+    int e;
+
+    torn_proc_deaths(&d);
+    if (lost > 0) {
+        torn_history_failures(r->history, &e, &size);
+        snprintf(problem, sizeof problem,
+                 "history %s: %lld event%s not written (%s; the first lost at %lld bytes)",
+                 torn_history_path(r->history), lost, lost == 1 ? "" : "s",
+                 e ? strerror(e) : "short write", size);
+    }
+    torn_work_judge(res, sc->ops->work, &d, lost > 0 ? problem : NULL);
+}
+
 static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario *sc,
                     struct torn_result *res)
 {
@@ -655,6 +678,7 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     cJSON *params = NULL;
     uint64_t t0 = torn_now_ns();
     struct torn_progress *live;
+    long long hist_lost;
     int rc;
 
     torn_err_clear(&err);
@@ -687,6 +711,8 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     ctx.slot = 0;
     ctx.fs = tg->fs;
     res->started_s = (double)(t0 - r->t0) / 1e9;
+    hist_lost = torn_history_failures(r->history, NULL, NULL);
+    torn_proc_deaths_reset();
     torn_history_add(r->history, "fault", 0, "scenario-start", NULL, NULL, t0);
     live = start_progress(r, tg, res, ctx.stats);
     rc = sc->ops->run(&ctx, &err);
@@ -704,6 +730,8 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     res->duration_s = (double)(torn_now_ns() - t0) / 1e9;
     if (torn_stop_requested())
         res->interrupted = 1;
+    else
+        judge_work(r, sc, res, hist_lost);
 }
 
 static struct torn_result *new_result(struct run *r, struct plan_target *tg,

@@ -30,6 +30,7 @@ struct torn_history;
 struct torn_stats;
 struct torn_fs;
 struct torn_kv;
+struct torn_work_need;
 
 #define TORN_SCENARIO_OPS_V1 1
 
@@ -97,6 +98,10 @@ struct torn_scenario_ops {
     unsigned flags;               /* TORN_SCENARIO_* bits; 0 for most */
     const struct torn_param_range *ranges; /* every number in defaults:
                                      kind and range; ends with {NULL} */
+    const struct torn_work_need *work; /* the work that makes a verdict mean
+                                     something, ended by a NULL counter
+                                     (work.h); the runner turns a shortfall
+                                     into ERROR.  NULL: none declared. */
 };
 
 /* Parameters, read from ctx->params (validated, so present and typed). */

@@ -85,6 +85,10 @@ static cJSON *result_json(const struct torn_result *r)
         cJSON_AddItemToObject(o, "params", cJSON_Duplicate(r->params, 1));
     if (r->metrics)
         cJSON_AddItemToObject(o, "metrics", cJSON_Duplicate(r->metrics, 1));
+    if (r->work)
+        cJSON_AddItemToObject(o, "work", cJSON_Duplicate(r->work, 1));
+    if (r->work_note)
+        cJSON_AddStringToObject(o, "work_note", r->work_note);
     cJSON_AddNumberToObject(o, "violations_total", (double)r->n_violations_total);
     vs = cJSON_AddArrayToObject(o, "violations");
     for (size_t i = 0; i < r->n_violations; i++) {

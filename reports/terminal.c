@@ -77,6 +77,8 @@ static void details(FILE *f, const struct torn_report *rep, const struct torn_re
         fprintf(f, " %s x%.0f", c->string, c->valuedouble);
         fputs(" (details in --json)\n", f);
     }
+    if (r->work_note)
+        fprintf(f, "  also too little work: %s\n", r->work_note);
     if (r->replay)
         fprintf(f, "  replay: %s\n", r->replay);
 }

@@ -25,8 +25,9 @@
 #include "scenario.h"
 #include "target.h"
 #include "util.h"
+#include "work.h"
 
-enum { MSG_ATTEMPT = 100, MSG_ACK = 1, MSG_FAIL, MSG_INFO, MSG_TORN_READ, MSG_BAD_COUNT, MSG_REGRESS, MSG_REGRESS_COUNT, MSG_READS, MSG_READ_TIMEOUT };
+enum { MSG_ATTEMPT = 100, MSG_ACK = 1, MSG_FAIL, MSG_INFO, MSG_TORN_READ, MSG_BAD_COUNT, MSG_REGRESS, MSG_REGRESS_COUNT, MSG_READS, MSG_READ_TIMEOUT, MSG_READING };
 
 static const char *const KEY = "concurrent-updaters";
 
@@ -89,7 +90,8 @@ static int reader(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
 
         torn_err_clear(&err);
         rc = torn_sc_read(ctx, t, KEY, &rec, &err);
-        reads++;
+        if (reads++ == 0) /* this reader works, even if it is killed before the end */
+            torn_msg_post(wfd, MSG_READING, index - p->n_workers, 0, 0, 0, NULL);
         /* Every bad read is counted; the first few carry evidence.  A read
          * that timed out saw nothing: not a torn read, an unknown one. */
         if (rc == TORN_E_TIMEOUT) {
@@ -124,6 +126,9 @@ struct tally {
     uint64_t *due, *start;  /* per worker, open loop: the update in flight */
     long long n_ack, n_fail, n_info, n_reads, torn_reads, hidden_torn, regressions, hidden_regress;
     long long read_timeouts; /* reads that got no answer in time: indefinite */
+    long long n_reading;    /* readers that made at least one read */
+    int time_limited;       /* cut off at duration_s */
+    char last_err[192];     /* the last failed or unknown update's error */
 };
 
 static void absorb(struct torn_ctx *ctx, const struct torn_msg *m, struct tally *ty)
@@ -155,6 +160,7 @@ static void absorb(struct torn_ctx *ctx, const struct torn_msg *m, struct tally 
     case MSG_FAIL:
     case MSG_INFO:
         m->type == MSG_FAIL ? ty->n_fail++ : ty->n_info++;
+        snprintf(ty->last_err, sizeof ty->last_err, "%s", m->text);
         if (m->a > ty->attempted[m->worker])
             ty->attempted[m->worker] = m->a;
         break;
@@ -185,6 +191,7 @@ static void absorb(struct torn_ctx *ctx, const struct torn_msg *m, struct tally 
         if (!ty->read_timeouts++)
             torn_result_metric_str(ctx->result, "first_read_timeout", m->text);
         break;
+    case MSG_READING: ty->n_reading++; break;
     }
 }
 
@@ -231,6 +238,7 @@ static void collect(struct torn_ctx *ctx, struct torn_child *ch, int n_upd, int 
             }
         }
         if (torn_ctx_expired(ctx)) {
+            ty->time_limited = !torn_stop_requested();
             *done = 1;
             cut_off(ctx, ch, n_all, ty);
             break;
@@ -289,6 +297,35 @@ static void final_check(struct torn_ctx *ctx, int n_workers, const struct tally 
     }
     cJSON_Delete(rec);
 }
+
+/* Work evidence (work.h): the updates the verdict rests on, and readers
+ * that really read. */
+static void record_work(struct torn_ctx *ctx, const struct params *p, int n_r,
+                        const struct tally *ty)
+{
+    long long planned = p->updates * p->n_workers;
+    double by_rate = p->rate * torn_param_num(ctx, "duration_s") * 0.9;
+
+    if (p->rate > 0 && by_rate < (double)planned) /* open loop: none due after the deadline */
+        planned = (long long)by_rate;
+    torn_work_set(ctx->result, "updates_planned", planned);
+    torn_work_set(ctx->result, "updates_acked", ty->n_ack);
+    torn_work_set(ctx->result, "updates_failed", ty->n_fail);
+    torn_work_set(ctx->result, "updates_unknown", ty->n_info);
+    torn_work_set(ctx->result, "readers_planned", n_r);
+    torn_work_set(ctx->result, "readers_reading", ty->n_reading);
+    torn_work_set(ctx->result, "reads", ty->n_reads);
+    torn_work_set(ctx->result, "time_limited", ty->time_limited);
+    if (ty->n_fail || ty->n_info)
+        torn_work_hint(ctx->result, "%lld updates failed, %lld unknown (last: %s)", ty->n_fail,
+                       ty->n_info, ty->last_err);
+}
+
+static const struct torn_work_need work[] = {
+    {"updates_acked", "updates_planned", 0.5, 16, "planned updates acknowledged"},
+    {"readers_reading", "readers_planned", 1.0, 1, "readers made a read"},
+    {NULL, NULL, 0, 0, NULL},
+};
 
 static int concurrent_run(struct torn_ctx *ctx, struct torn_err *err)
 {
@@ -350,6 +387,7 @@ static int concurrent_run(struct torn_ctx *ctx, struct torn_err *err)
     torn_result_metric(ctx->result, "reads", (double)ty.n_reads);
     torn_result_metric(ctx->result, "torn_reads", (double)ty.torn_reads);
     torn_result_metric(ctx->result, "read_timeouts", (double)ty.read_timeouts);
+    record_work(ctx, &p, n_r, &ty);
     if (ty.hidden_torn)
         torn_result_violation(ctx->result, "no-torn-read", KEY, torn_ctx_elapsed(ctx),
                               "%lld torn or unreadable reads in all (of %lld reads); the first "
@@ -386,4 +424,5 @@ const struct torn_scenario_ops torn_scenario_concurrent_updaters = {
         TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION), TORN_PARAM_REAL("rate", 0, 1e7),
         {NULL, 0, 0, 0}},
     .run = concurrent_run,
+    .work = work,
 };

@@ -198,7 +198,7 @@ static int crash_run(struct torn_ctx *ctx, struct torn_err *err)
         torn_ctx_sleep(ctx, delay_ns); /* cut at the deadline: --duration holds */
         kill_s = torn_ctx_elapsed(ctx);
         rc = torn_sc_service_kill(ctx, 0, err); /* a service is the writer: crash it first */
-        kill(child.pid, SIGKILL);
+        torn_proc_signal(child.pid, SIGKILL);
         torn_history_add(ctx->history, "fault", 0, "kill", KEY, NULL, 0);
         drain(child.fd, &c, ctx->timeout_ms);
         torn_child_wait(&child, ctx->timeout_ms, NULL, NULL);

@@ -156,7 +156,7 @@ static int one_round(struct torn_ctx *ctx, long long round, struct ledger *l,
     if (!rc)   /* a service doing the writes is crashed with its writers */
         rc = torn_sc_service_kill(ctx, 0, err);
     for (int w = 0; w < started; w++)
-        kill(kids[w].pid, SIGKILL);
+        torn_proc_signal(kids[w].pid, SIGKILL);
     torn_history_add(ctx->history, "fault", 0, "kill-writers", NULL, NULL, 0);
     for (int w = 0; w < started; w++) {
         while (torn_msg_recv(kids[w].fd, &m, ctx->timeout_ms, NULL) == 1)

@@ -215,7 +215,7 @@ static int one_round(struct torn_ctx *ctx, long long round, struct totals *tot,
         torn_history_add(ctx->history, "fault", 0, "power-cut", NULL, NULL, 0);
     }
     for (int w = 0; rc && w < started; w++)
-        kill(kids[w].pid, SIGKILL); /* no crash happened: stop them here */
+        torn_proc_signal(kids[w].pid, SIGKILL); /* no crash happened: stop them here */
     for (int w = 0; w < started; w++) {
         while (torn_msg_recv(kids[w].fd, &m, ctx->timeout_ms, NULL) == 1)
             acks_note(&a, &m);

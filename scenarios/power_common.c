@@ -174,7 +174,7 @@ int pl_run_cycle(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_err *err)
     /* The program dies first, then the power.  A writer blocked in a frozen
      * request cannot finish dying (FUSE waits for the answer) but runs no
      * more code; the cut answers that request, then it is reaped. */
-    kill(w.pid, SIGKILL);
+    torn_proc_signal(w.pid, SIGKILL);
     while (torn_msg_recv(w.fd, &m, 0, NULL) == 1)
         take(c, &m);
     if (rc == 0)

@@ -12,6 +12,7 @@
 #include "err.h"
 #include "proc.h"
 #include "result.h"
+#include "scenario.h"
 #include "util.h"
 
 void torn_work_set(struct torn_result *r, const char *counter, long long n)
@@ -37,6 +38,12 @@ long long torn_work_get(const struct torn_result *r, const char *counter)
 void torn_work_add(struct torn_result *r, const char *counter, long long n)
 {
     torn_work_set(r, counter, torn_work_get(r, counter) + n);
+}
+
+void torn_work_deadline(const struct torn_ctx *ctx)
+{
+    torn_work_set(ctx->result, "time_limited",
+                  !torn_stop_requested() && ctx->deadline_ns && torn_now_ns() >= ctx->deadline_ns);
 }
 
 void torn_work_hint(struct torn_result *r, const char *fmt, ...)

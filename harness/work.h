@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 
+struct torn_ctx;
 struct torn_result;
 struct torn_deaths;
 
@@ -53,6 +54,10 @@ struct torn_work_need {
 void torn_work_set(struct torn_result *r, const char *counter, long long n);
 void torn_work_add(struct torn_result *r, const char *counter, long long n);
 long long torn_work_get(const struct torn_result *r, const char *counter);
+/* Set work["time_limited"] of ctx->result: 1 when the scenario's deadline
+ * (ctx->deadline_ns, from duration_s / --duration) has passed, not counting
+ * a stop request.  Call where the scenario stops. */
+void torn_work_deadline(const struct torn_ctx *ctx);
 /* What the scenario saw that explains a shortfall, in its own words ("146
  * of 148 updates failed: write: No space left on device"); appended to the
  * shortfall line.  The last call wins; NULL clears. */

@@ -19,6 +19,7 @@
 #include "scenario.h"
 #include "target.h"
 #include "util.h"
+#include "work.h"
 
 enum { MSG_ATTEMPT = TORN_SC_MSG_ATTEMPT, MSG_ACK = TORN_SC_MSG_ACK, MSG_FAIL = TORN_SC_MSG_FAIL };
 
@@ -170,7 +171,8 @@ static int crash_run(struct torn_ctx *ctx, struct torn_err *err)
     double min_ms = torn_param_num(ctx, "min_delay_ms"), max_ms = torn_param_num(ctx, "max_delay_ms");
     struct writer_arg wa = {0, (size_t)torn_param_int(ctx, "payload_len")};
     struct cycle c;
-    long long done = 0, damaged = 0, total_acks = 0;
+    long long done = 0, damaged = 0, total_acks = 0, cycles_acked = 0;
+    int time_limited = 0;
     int rc;
 
     memset(&c, 0, sizeof c);
@@ -182,8 +184,10 @@ static int crash_run(struct torn_ctx *ctx, struct torn_err *err)
         uint64_t delay_ns;
         double kill_s;
 
-        if (torn_ctx_expired(ctx))
+        if (torn_ctx_expired(ctx)) {
+            time_limited = !torn_stop_requested();
             break;
+        }
         wa.seq0 = k * 1000000;
         delay_ns = (uint64_t)((min_ms + torn_rng_double(&ctx->rng) * (max_ms - min_ms)) * 1e6);
         if ((rc = torn_child_spawn(ctx, 0, 1, writer, &wa, &child, err)) != 0)
@@ -205,6 +209,7 @@ static int crash_run(struct torn_ctx *ctx, struct torn_err *err)
         if (rc || (rc = torn_sc_service_restart(ctx, err)) != 0)
             return rc;
         total_acks += c.n_acks;
+        cycles_acked += c.n_acks > 0;
         c.n_acks = 0;
         done++;
         if ((rc = torn_sc_open(ctx, err)) != 0)
@@ -222,6 +227,14 @@ static int crash_run(struct torn_ctx *ctx, struct torn_err *err)
     torn_result_metric(ctx->result, "acknowledged_writes", (double)total_acks);
     torn_result_metric(ctx->result, "failed_writes", (double)c.n_fails);
     torn_result_metric(ctx->result, "damaged_after_kill", (double)damaged);
+    torn_work_set(ctx->result, "kills_planned", kills);
+    torn_work_set(ctx->result, "kills", done);
+    torn_work_set(ctx->result, "cycles_acked", cycles_acked);
+    torn_work_set(ctx->result, "writes_acked", total_acks);
+    torn_work_set(ctx->result, "time_limited", time_limited);
+    if (c.n_fails)
+        torn_work_hint(ctx->result, "%lld writes acknowledged, %lld failed (last: %s)", total_acks,
+                       c.n_fails, c.last_fail);
     if (total_acks == 0 && done > 0)
         return torn_err_set(err, TORN_E_REMOTE,
                             "crash-midwrite: the writer never completed an update in %lld "
@@ -229,6 +242,13 @@ static int crash_run(struct torn_ctx *ctx, struct torn_err *err)
                             done, c.last_fail[0] ? ": " : "", c.last_fail);
     return TORN_OK;
 }
+
+/* A kill means something when the record held acknowledged writes. */
+static const struct torn_work_need work[] = {
+    {"kills", "kills_planned", 0.5, 2, "planned kills landed"},
+    {"cycles_acked", "kills", 0.25, 1, "kills followed an acknowledged write"},
+    {NULL, NULL, 0, 0, NULL},
+};
 
 const struct torn_scenario_ops torn_scenario_crash_midwrite = {
     .version = TORN_SCENARIO_OPS_V1,
@@ -244,4 +264,5 @@ const struct torn_scenario_ops torn_scenario_crash_midwrite = {
         TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION),
         {NULL, 0, 0, 0}},
     .run = crash_run,
+    .work = work,
 };

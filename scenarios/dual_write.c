@@ -25,6 +25,7 @@
 #include "scenario.h"
 #include "target.h"
 #include "util.h"
+#include "work.h"
 
 enum { MSG_ATTEMPT = 1, MSG_ACK, MSG_FAIL, MSG_READY };
 
@@ -276,7 +277,7 @@ static int dual_write_run(struct torn_ctx *ctx, struct torn_err *err)
     long long rounds = torn_param_int(ctx, "rounds"), groups = torn_param_int(ctx, "groups");
     struct ledger *ledgers = NULL;
     cJSON *states[MAX_GROUPS] = {0};
-    long long r, acks = 0;
+    long long r, acks = 0, rounds_acked = 0;
     int rc = TORN_OK;
 
     if (groups < 1 || groups > MAX_GROUPS || torn_param_int(ctx, "workers") < 1 ||
@@ -291,6 +292,7 @@ static int dual_write_run(struct torn_ctx *ctx, struct torn_err *err)
             break;
         rc = one_round(ctx, r, &ledgers[r], err);
         acks += ledgers[r].n_acks;
+        rounds_acked += ledgers[r].n_acks > 0;
     }
     if (!rc && (rc = torn_target_open(ctx->target, err)) == 0) {
         rc = read_groups(ctx, states, groups, err);
@@ -313,6 +315,11 @@ static int dual_write_run(struct torn_ctx *ctx, struct torn_err *err)
     }
     torn_result_metric(ctx->result, "rounds", (double)(r - 1));
     torn_result_metric(ctx->result, "acknowledged_writes", (double)acks);
+    torn_work_set(ctx->result, "rounds_planned", rounds);
+    torn_work_set(ctx->result, "rounds", r - 1);
+    torn_work_set(ctx->result, "rounds_acked", rounds_acked);
+    torn_work_set(ctx->result, "writes_acked", acks);
+    torn_work_deadline(ctx);
     for (long long k = 0; k <= rounds; k++)
         ledger_free(&ledgers[k]);
     free(ledgers);
@@ -320,6 +327,12 @@ static int dual_write_run(struct torn_ctx *ctx, struct torn_err *err)
         cJSON_Delete(states[g]);
     return rc;
 }
+
+static const struct torn_work_need work[] = {
+    {"rounds", "rounds_planned", 0.5, 2, "planned rounds of kills run"},
+    {"rounds_acked", "rounds", 0.5, 1, "rounds had a write acknowledged"},
+    {NULL, NULL, 0, 0, NULL},
+};
 
 const struct torn_scenario_ops torn_scenario_dual_write = {
     .version = TORN_SCENARIO_OPS_V1,
@@ -335,4 +348,5 @@ const struct torn_scenario_ops torn_scenario_dual_write = {
         TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION),
         {NULL, 0, 0, 0}},
     .run = dual_write_run,
+    .work = work,
 };

@@ -18,6 +18,7 @@
 #include "scenario.h"
 #include "target.h"
 #include "util.h"
+#include "work.h"
 
 static const char *const KEY = "optimistic-lock";
 static const char *const PROCESSING_STATE = "EXTRACTED";
@@ -78,6 +79,7 @@ static int racer(struct torn_ctx *ctx, struct torn_target *t, int index,
 
 struct tally {
     long long wins, stale, errors, double_wins, bad_versions, protected_broken;
+    long long rounds_won;   /* rounds with at least one winner */
 };
 
 /* Judge the replies of one round against the record read afterwards. */
@@ -104,6 +106,7 @@ static void judge_round(struct torn_ctx *ctx, long long round, long long expecte
         }
     }
     tl->wins += winners;
+    tl->rounds_won += winners > 0;
     if (winners > 1) {
         tl->double_wins++;
         torn_result_violation(ctx->result, "one-winner-per-round", KEY, t_s,
@@ -190,6 +193,9 @@ static int rounds(struct torn_ctx *ctx, struct torn_race *race, const cJSON *fir
         after = NULL;
     }
     torn_result_metric(ctx->result, "rounds", (double)(r - 1));
+    torn_work_set(ctx->result, "rounds_planned", n_rounds);
+    torn_work_set(ctx->result, "rounds", r - 1);
+    torn_work_deadline(ctx);
     cJSON_Delete(before);
     return rc;
 }
@@ -215,8 +221,17 @@ static int optimistic_lock_run(struct torn_ctx *ctx, struct torn_err *err)
     torn_result_metric(ctx->result, "stale", (double)tl.stale);
     torn_result_metric(ctx->result, "errors", (double)tl.errors);
     torn_result_metric(ctx->result, "rounds_with_several_winners", (double)tl.double_wins);
+    torn_work_set(ctx->result, "rounds_won", tl.rounds_won);
+    if (tl.errors)
+        torn_work_hint(ctx->result, "%lld compare-and-set calls ended in an error", tl.errors);
     return rc;
 }
+
+static const struct torn_work_need work[] = {
+    {"rounds", "rounds_planned", 0.5, 4, "planned rounds raced"},
+    {"rounds_won", "rounds", 0.5, 2, "rounds had a winner"},
+    {NULL, NULL, 0, 0, NULL},
+};
 
 const struct torn_scenario_ops torn_scenario_optimistic_lock = {
     .version = TORN_SCENARIO_OPS_V1,
@@ -232,4 +247,5 @@ const struct torn_scenario_ops torn_scenario_optimistic_lock = {
         TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION),
         {NULL, 0, 0, 0}},
     .run = optimistic_lock_run,
+    .work = work,
 };

@@ -25,6 +25,7 @@
 #include "scenario.h"
 #include "target.h"
 #include "util.h"
+#include "work.h"
 
 static const char *const KEY = "state-transition";
 
@@ -328,8 +329,18 @@ static int state_transition_run(struct torn_ctx *ctx, struct torn_err *err)
     torn_race_stop(&race, ctx->timeout_ms);
     torn_result_metric(ctx->result, "rounds", (double)(r > 0 ? r - 1 : 0));
     torn_result_metric(ctx->result, "claims_won", (double)claims);
+    torn_work_set(ctx->result, "rounds_planned", n_rounds);
+    torn_work_set(ctx->result, "rounds", r > 0 ? r - 1 : 0);
+    torn_work_set(ctx->result, "claims_won", claims);
+    torn_work_deadline(ctx);
     return rc;
 }
+
+static const struct torn_work_need work[] = {
+    {"rounds", "rounds_planned", 0.5, 4, "planned rounds raced"},
+    {"claims_won", "rounds", 0.5, 2, "rounds had a claim won"},
+    {NULL, NULL, 0, 0, NULL},
+};
 
 const struct torn_scenario_ops torn_scenario_state_transition = {
     .version = TORN_SCENARIO_OPS_V1,
@@ -347,4 +358,5 @@ const struct torn_scenario_ops torn_scenario_state_transition = {
         TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION),
         {NULL, 0, 0, 0}},
     .run = state_transition_run,
+    .work = work,
 };

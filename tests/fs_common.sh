@@ -1,6 +1,7 @@
 # Shared by tests/fs_test.sh, fs_durability_test.sh and exec_test.sh (sourced,
 # not run): a work directory that is unmounted before it is removed (never
 # rm -rf through a live torn-fs mount), the pass/fail counters, verdict().
+# (and work_test.sh)
 # Usage: . fs_common.sh PREFIX   (sets TORN, SEED, work)
 TORN=${TORN_BIN:-./torn}
 ROOT=${TORN_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}

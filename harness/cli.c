@@ -22,7 +22,7 @@
 enum {
     OPT_TARGET = 256, OPT_TARGET_SPEC, OPT_TARGET_OPT, OPT_SCENARIO, OPT_SEED, OPT_DURATION,
     OPT_WORKERS, OPT_SET, OPT_ALLOW_REMOTE, OPT_TIMEOUT, OPT_HISTORY, OPT_QUIET, OPT_NO_COLOR,
-    OPT_KEEP, OPT_RUN_DIR, OPT_HELP, OPT_FS, OPT_RATE,
+    OPT_KEEP, OPT_RUN_DIR, OPT_HELP, OPT_FS, OPT_RATE, OPT_UNTIL_FAIL, OPT_REPRO_RUNS,
     OPT_REPORTER /* + index of the reporter */
 };
 
@@ -56,6 +56,13 @@ static void run_usage(FILE *f)
           "                        (concurrent-updaters); default closed loop\n"
           "  --set K=V             override a scenario parameter (repeatable); numbers\n"
           "                        are checked against its range: `torn list --params`\n"
+          "  --set K=V             override a scenario parameter (repeatable)\n"
+          "  --until-fail N        run each scenario again with the same seed while it\n"
+          "                        passes, at most N attempts; exit 1 at the first FAIL\n"
+          "                        (its attempt is reported), 0 when none failed\n"
+          "  --repro-runs N        after a FAIL whose interleaving the OS decides, re-run\n"
+          "                        it N times with the same seed (default 3, at most 10 s\n"
+          "                        of re-runs) and print how often it reproduced\n"
           "  --timeout-ms N        bound on every network or child wait (default 5000)\n"
           "  --allow-remote        allow non-loopback targets (refused by default)\n"
           "  --history FILE        write the event history here (default: run dir)\n"
@@ -184,6 +191,8 @@ static void build_longopts(struct cli *c)
         {"duration", required_argument, NULL, OPT_DURATION},
         {"workers", required_argument, NULL, OPT_WORKERS},
         {"rate", required_argument, NULL, OPT_RATE},
+        {"until-fail", required_argument, NULL, OPT_UNTIL_FAIL},
+        {"repro-runs", required_argument, NULL, OPT_REPRO_RUNS},
         {"set", required_argument, NULL, OPT_SET},
         {"allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE},
         {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
@@ -245,6 +254,13 @@ static int handle_opt(struct cli *c, int opt, const char *arg)
             return -1;
         o->rate = d;
         return 0;
+    case OPT_UNTIL_FAIL:
+    case OPT_REPRO_RUNS:
+        if (num_opt(opt == OPT_UNTIL_FAIL ? "--until-fail" : "--repro-runs", arg,
+                    opt == OPT_UNTIL_FAIL ? 1 : 0, 10000, 1, &d))
+            return -1;
+        *(opt == OPT_UNTIL_FAIL ? &o->until_fail : &o->repro_runs) = (int)d;
+        return 0;
     case OPT_TIMEOUT:
         if (num_opt("--timeout-ms", arg, 1, 3600000, 1, &d))
             return -1;
@@ -277,6 +293,7 @@ int torn_cmd_run(int argc, char **argv)
     memset(&c, 0, sizeof c);
     c.o.duration_s = -1;
     c.o.timeout_ms = TORN_DEFAULT_TIMEOUT_MS;
+    c.o.repro_runs = TORN_DEFAULT_REPRO_RUNS;
     c.o.color = isatty(STDOUT_FILENO) && !(nc && *nc) && !getenv("CI");
     build_longopts(&c);
     optind = 1;

@@ -85,6 +85,19 @@ long long torn_history_failures(const struct torn_history *h, int *errno_out,
     return h ? __atomic_load_n(&h->failed->n, __ATOMIC_SEQ_CST) : 0;
 }
 
+long long torn_history_mark(const struct torn_history *h)
+{
+    off_t end = h ? lseek(h->fd, 0, SEEK_END) : 0;
+
+    return end < 0 ? 0 : (long long)end;
+}
+
+void torn_history_rewind(struct torn_history *h, long long mark)
+{
+    if (h && mark >= 0 && ftruncate(h->fd, (off_t)mark) != 0)
+        note_failure(h, errno);
+}
+
 const char *torn_history_path(const struct torn_history *h)
 {
     return h ? h->path : NULL;

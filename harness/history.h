@@ -33,6 +33,11 @@ int torn_history_add(struct torn_history *h, const char *type, int process, cons
  * *errno_out and *size_out (either may be NULL).  h NULL: 0. */
 long long torn_history_failures(const struct torn_history *h, int *errno_out,
                                 long long *size_out);
+/* The history's length now (a mark), and dropping everything written after
+ * a mark: torn run --until-fail keeps only the attempt that stays in the
+ * report.  Call only while no other process writes to h.  h NULL: 0 / no-op. */
+long long torn_history_mark(const struct torn_history *h);
+void torn_history_rewind(struct torn_history *h, long long mark);
 /* The path it writes to. */
 const char *torn_history_path(const struct torn_history *h);
 

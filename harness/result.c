@@ -120,6 +120,23 @@ void torn_result_metric_str(struct torn_result *r, const char *name, const char 
     cJSON_AddStringToObject(r->metrics, name, value);
 }
 
+void torn_result_replay_note(const struct torn_result *r, char *buf, size_t len)
+{
+    if (len == 0)
+        return;
+    buf[0] = '\0';
+    if (r->replay_exact)
+        return;
+    if (r->attempt > 0)
+        snprintf(buf, len, "failed on attempt %d of at most %d with the same seed; the OS decides "
+                 "the interleaving", r->attempt, r->attempts_max);
+    else if (r->repro_runs > 0)
+        snprintf(buf, len, "reproduced in %d of %d re-runs with the same seed; the OS decides the "
+                 "interleaving", r->repro_fails, r->repro_runs);
+    else
+        snprintf(buf, len, "the OS decides the interleaving: one run may not reproduce it");
+}
+
 const char *torn_verdict_name(enum torn_verdict v)
 {
     switch (v) {

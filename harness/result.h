@@ -77,7 +77,14 @@ struct torn_result {
     double started_s;          /* seconds since the run started */
     double duration_s;
     struct cJSON *metrics;     /* scenario-specific figures, an object */
-    char *replay;              /* command that replays this result */
+    char *replay;              /* command that replays this result (with
+                                  --until-fail N unless replay_exact) */
+    int replay_exact;          /* the scenario's seed decides everything, so
+                                  one run of replay reproduces the verdict */
+    int repro_runs, repro_fails; /* not exact, after a FAIL: re-runs with the
+                                    same seed, and how many of them failed */
+    int attempt, attempts_max; /* torn run --until-fail N: the attempt this
+                                  result is from, and N; 0 without it */
     int interrupted;           /* stopped by SIGINT/SIGTERM */
     struct cJSON *work;        /* work counters (work.h), an object, or NULL
                                   when the scenario set none */
@@ -106,6 +113,11 @@ void torn_result_error(struct torn_result *r, int code, const char *msg);
 /* Set metrics[name] = number / string. */
 void torn_result_metric(struct torn_result *r, const char *name, double value);
 void torn_result_metric_str(struct torn_result *r, const char *name, const char *value);
+
+/* How far r->replay can be trusted, for the "replay" line: "" when it
+ * replays exactly, else e.g. "reproduced in 2 of 3 re-runs with the same
+ * seed; the OS decides the interleaving".  Always NUL-terminated. */
+void torn_result_replay_note(const struct torn_result *r, char *buf, size_t len);
 
 /* Static names. */
 const char *torn_verdict_name(enum torn_verdict v);   /* "PASS", ... */

@@ -580,6 +580,8 @@ static char *replay_command(const struct run *r, const struct plan_target *tg,
         return NULL;
     fprintf(f, "torn run --target '%s' --scenario %s --seed %llu", tg->display, sc->arg,
             (unsigned long long)r->o->seed);
+    if (!(sc->ops->flags & TORN_SCENARIO_REPLAYS_EXACTLY))
+        fprintf(f, " --until-fail %d", TORN_REPLAY_UNTIL_FAIL);
     if (r->o->target_spec)
         fprintf(f, " --target-spec %s", r->o->target_spec);
     for (size_t i = 0; i < r->o->n_target_opts; i++)   /* never a password in a report */
@@ -670,8 +672,10 @@ static void judge_work(const struct run *r, const struct plan_scenario *sc,
     torn_work_judge(res, sc->ops->work, &d, lost > 0 ? problem : NULL);
 }
 
+/* Run sc on tg into res.  A re-run (rerun 1: measuring how often a FAIL
+ * reproduces) writes no history and shows no progress line. */
 static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario *sc,
-                    struct torn_result *res)
+                    struct torn_result *res, int rerun)
 {
     struct torn_ctx ctx;
     struct torn_err err;
@@ -702,7 +706,7 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     ctx.seed = torn_seed_derive(r->o->seed, sc->ops->name);
     torn_rng_seed(&ctx.rng, ctx.seed);
     ctx.result = res;
-    ctx.history = r->history;
+    ctx.history = rerun ? NULL : r->history;
     ctx.run_dir = r->run_dir;
     ctx.timeout_ms = r->o->timeout_ms;
     ctx.quiet = r->o->quiet;
@@ -713,8 +717,8 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     res->started_s = (double)(t0 - r->t0) / 1e9;
     hist_lost = torn_history_failures(r->history, NULL, NULL);
     torn_proc_deaths_reset();
-    torn_history_add(r->history, "fault", 0, "scenario-start", NULL, NULL, t0);
-    live = start_progress(r, tg, res, ctx.stats);
+    torn_history_add(ctx.history, "fault", 0, "scenario-start", NULL, NULL, t0);
+    live = rerun ? NULL : start_progress(r, tg, res, ctx.stats);
     rc = sc->ops->run(&ctx, &err);
     torn_progress_stop(live); /* clears the line before anything else is printed */
     torn_target_close(tg->t); /* in case the scenario left it open */
@@ -753,7 +757,68 @@ static struct torn_result *new_result(struct run *r, struct plan_target *tg,
     res->strategy = strdup(tg->cfg.strategy);
     res->seed = r->o->seed;
     res->replay = replay_command(r, tg, sc);
+    res->replay_exact = (sc->ops->flags & TORN_SCENARIO_REPLAYS_EXACTLY) != 0;
     return res;
+}
+
+/* --until-fail N: while the verdict is PASS, run again with the same seed,
+ * at most N attempts; each attempt's result replaces the last one in the
+ * report.  Returns the result that stays. */
+static struct torn_result *run_until_fail(struct run *r, struct plan_target *tg,
+                                          struct plan_scenario *sc, struct torn_result *res)
+{
+    int n = r->o->until_fail;
+
+    for (int a = 1;; a++) {
+        struct torn_result *fresh;
+        long long mark = torn_history_mark(r->history);
+
+        run_one(r, tg, sc, res, 0);
+        if (n <= 0)
+            return res;
+        res->attempt = a;
+        res->attempts_max = n;
+        if (res->verdict != TORN_PASS || res->interrupted || a >= n || torn_stop_requested())
+            return res;
+        progress(r, "torn: %s x %s: PASS on attempt %d of %d, again with seed %llu\n",
+                 res->scenario, tg->display, a, n, (unsigned long long)r->o->seed);
+        if (!(fresh = new_result(r, tg, sc)))
+            return res;
+        torn_history_rewind(r->history, mark); /* the history holds the attempt reported */
+        r->rep.results[r->rep.n_results - 1] = fresh;
+        torn_result_free(res);
+        res = fresh;
+    }
+}
+
+/* After a FAIL of a scenario whose interleaving the OS decides: re-run it
+ * with the same seed (up to --repro-runs times, within TORN_REPRO_BUDGET_S)
+ * and keep how many re-runs failed, for an honest replay line. */
+static void measure_repro(struct run *r, struct plan_target *tg, struct plan_scenario *sc,
+                          struct torn_result *res)
+{
+    double spent = 0;
+
+    if (res->verdict != TORN_FAIL || res->replay_exact || res->interrupted ||
+        r->o->until_fail > 0 || r->o->repro_runs <= 0 ||
+        res->duration_s > TORN_REPRO_BUDGET_S)
+        return;
+    progress(r, "torn: %s x %s: FAIL; re-running it with the same seed to see how often it "
+             "reproduces\n", res->scenario, tg->display);
+    for (int i = 0; i < r->o->repro_runs && spent + res->duration_s <= TORN_REPRO_BUDGET_S &&
+                    !torn_stop_requested(); i++) {
+        struct torn_result *again = new_result(r, tg, sc);
+
+        if (!again)
+            return;
+        run_one(r, tg, sc, again, 1);
+        spent += again->duration_s;
+        if (!again->interrupted) {
+            res->repro_runs++;
+            res->repro_fails += again->verdict == TORN_FAIL;
+        }
+        torn_result_free(again);
+    }
 }
 
 /* Whether sc runs with the target's data on torn-fs: always with --fs
@@ -899,7 +964,8 @@ static void run_target(struct run *r, struct plan_target *tg)
             torn_result_error(res, sc_rc, err.msg);
         } else {
             progress(r, "torn: %s x %s ...\n", res->scenario, tg->display);
-            run_one(r, tg, sc, res);
+            res = run_until_fail(r, tg, sc, res);
+            measure_repro(r, tg, sc, res);
         }
         progress(r, "torn: %s x %s: %s (%.1f s)\n", res->scenario, tg->display,
                  torn_verdict_name(res->verdict), res->duration_s);

@@ -18,6 +18,14 @@ struct torn_report_req {
     const char *path;            /* "-" = stdout */
 };
 
+/* --repro-runs when not given: after a FAIL of a scenario that does not
+ * replay exactly, re-run it this many times with the same seed (within
+ * TORN_REPRO_BUDGET_S of re-running) to print how often it reproduces. */
+#define TORN_DEFAULT_REPRO_RUNS 3
+#define TORN_REPRO_BUDGET_S 10.0
+/* What the replay line of such a scenario adds: --until-fail N. */
+#define TORN_REPLAY_UNTIL_FAIL 20
+
 /* --timeout-ms when not given. */
 #define TORN_DEFAULT_TIMEOUT_MS 5000
 
@@ -47,6 +55,10 @@ struct torn_run_opts {
     const char *command_line;    /* for reports (redacted by the runner) */
     const char *fs;              /* --fs torn[:MODEL]: torn-fs under every
                                     target's data (see tornfs.h), or NULL */
+    int until_fail;              /* --until-fail N: run each scenario again
+                                    with the same seed while it passes, at
+                                    most N attempts; 0 one run */
+    int repro_runs;              /* --repro-runs N (see above); 0 none */
     double rate;                 /* --rate OPS: open loop at OPS operations/s
                                     over all workers, where a scenario supports
                                     it (parameter "rate"); <= 0 closed loop */

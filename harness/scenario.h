@@ -62,8 +62,14 @@ struct torn_ctx {
 
 /* torn_scenario_ops.flags */
 enum {
-    TORN_SCENARIO_NEEDS_FS = 1u << 0  /* the runner mounts torn-fs over the
+    TORN_SCENARIO_NEEDS_FS = 1u << 0, /* the runner mounts torn-fs over the
                                          run directory before target setup */
+    TORN_SCENARIO_REPLAYS_EXACTLY = 1u << 1 /* the seed decides every event the
+                                         verdict rests on (no race the OS
+                                         schedules), so one replay run
+                                         reproduces it; without this flag the
+                                         replay line carries --until-fail and
+                                         a measured reproduction rate */
 };
 
 /* A numeric parameter's kind and allowed range, declared by the scenario

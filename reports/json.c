@@ -112,8 +112,19 @@ static cJSON *result_json(const struct torn_result *r)
                                                  : "closed-loop"));
     }
     open_loop(o, r);
-    if (r->replay)
+    if (r->replay) {
         cJSON_AddStringToObject(o, "replay", r->replay);
+        cJSON_AddBoolToObject(o, "replay_exact", r->replay_exact);
+    }
+    if (r->repro_runs) {
+        cJSON *rp = cJSON_AddObjectToObject(o, "reproduced");
+        cJSON_AddNumberToObject(rp, "failed", r->repro_fails);
+        cJSON_AddNumberToObject(rp, "runs", r->repro_runs);
+    }
+    if (r->attempts_max) {
+        cJSON_AddNumberToObject(o, "attempt", r->attempt);
+        cJSON_AddNumberToObject(o, "attempts_max", r->attempts_max);
+    }
     return o;
 }
 

@@ -56,9 +56,12 @@ static void details(FILE *f, const struct torn_report *rep, const struct torn_re
     }
     if (r->verdict != TORN_FAIL)
         return;
-    fprintf(f, "\n%sFAIL%s %s x %s: %zu violation%s (seed %llu)\n", paint(rep, r->verdict),
+    fprintf(f, "\n%sFAIL%s %s x %s: %zu violation%s (seed %llu", paint(rep, r->verdict),
             rep->color ? "\033[0m" : "", r->scenario, r->target, r->n_violations_total,
             r->n_violations_total == 1 ? "" : "s", (unsigned long long)r->seed);
+    if (r->attempts_max)
+        fprintf(f, ", attempt %d of at most %d", r->attempt, r->attempts_max);
+    fputs(")\n", f);
     /* Up to MAX_SHOWN per criterion, so one flood never hides another. */
     for (size_t i = 0; i < r->n_violations; i++) {
         const struct torn_violation *v = &r->violations[i];
@@ -79,8 +82,12 @@ static void details(FILE *f, const struct torn_report *rep, const struct torn_re
     }
     if (r->work_note)
         fprintf(f, "  also too little work: %s\n", r->work_note);
-    if (r->replay)
-        fprintf(f, "  replay: %s\n", r->replay);
+    if (r->replay) {
+        char note[160];
+        torn_result_replay_note(r, note, sizeof note);
+        fprintf(f, "  replay%s%s%s: %s\n", note[0] ? " (" : "", note, note[0] ? ")" : "",
+                r->replay);
+    }
 }
 
 /* Under the table: how latency was measured, then each open-loop result's

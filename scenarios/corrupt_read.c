@@ -347,4 +347,5 @@ const struct torn_scenario_ops torn_scenario_corrupt_read = {
         TORN_PARAM_INT("payload_len", 1, TORN_PARAM_MAX_PAYLOAD),
         {NULL, 0, 0, 0}},
     .run = corrupt_run,
+    .flags = TORN_SCENARIO_REPLAYS_EXACTLY, /* damage, then one read: no race */
 };

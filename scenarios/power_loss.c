@@ -174,5 +174,5 @@ const struct torn_scenario_ops torn_scenario_power_loss = {
         TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION),
         {NULL, 0, 0, 0}},
     .run = power_run,
-    .flags = TORN_SCENARIO_NEEDS_FS,
+    .flags = TORN_SCENARIO_NEEDS_FS | TORN_SCENARIO_REPLAYS_EXACTLY, /* cuts only a blocked writer */
 };

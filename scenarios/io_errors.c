@@ -22,6 +22,7 @@
 #include "scenario.h"
 #include "target.h"
 #include "util.h"
+#include "work.h"
 
 static int io_run(struct torn_ctx *ctx, struct torn_err *err)
 {
@@ -29,7 +30,7 @@ static int io_run(struct torn_ctx *ctx, struct torn_err *err)
     const char *path = torn_param_str(ctx, "path");
     long long max_nth = torn_param_int(ctx, "max_nth");
     struct pl_cycle c;
-    long long cycles = 0, faults = 0, bad = 0, acks = 0, fails = 0;
+    long long cycles = 0, faults = 0, bad = 0, acks = 0, fails = 0, faulted = 0;
     char rule[160];
     int rc = pl_need_fs(ctx, "io-errors", err);
 
@@ -56,6 +57,7 @@ static int io_run(struct torn_ctx *ctx, struct torn_err *err)
                 return rc;
             cycles++;
             faults += (long long)c.faults;
+            faulted += c.faults > 0;
             acks += c.n_acks;
             fails += c.n_fails;
             rc = pl_check(ctx, &c, "after I/O errors and a power cut", err);
@@ -70,12 +72,23 @@ static int io_run(struct torn_ctx *ctx, struct torn_err *err)
     torn_result_metric(ctx->result, "failed_writes", (double)fails);
     torn_result_metric(ctx->result, "damaged_states", (double)bad);
     torn_result_metric_str(ctx->result, "model", c.model);
+    torn_work_set(ctx->result, "cycles", cycles);
+    torn_work_set(ctx->result, "cycles_faulted", faulted);
+    torn_work_set(ctx->result, "writes_acked", acks);
     if (faults == 0)
         return torn_err_set(err, TORN_E_REMOTE,
                             "io-errors: no fault rule ever matched an operation of the store "
                             "(check faults/path)");
     return TORN_OK;
 }
+
+/* Each cycle means something when its fault landed; the store must also
+ * have acknowledged something for "nothing acknowledged is lost" to bite. */
+static const struct torn_work_need work[] = {
+    {"cycles_faulted", "cycles", 0.5, 1, "cycles had their I/O fault injected"},
+    {"writes_acked", NULL, 0, 1, "writes acknowledged"},
+    {NULL, NULL, 0, 0, NULL},
+};
 
 const struct torn_scenario_ops torn_scenario_io_errors = {
     .version = TORN_SCENARIO_OPS_V1,
@@ -89,5 +102,6 @@ const struct torn_scenario_ops torn_scenario_io_errors = {
         TORN_PARAM_INT("payload_len", 1, TORN_PARAM_MAX_PAYLOAD), TORN_PARAM_INT("max_nth", 1, 10000),
         {NULL, 0, 0, 0}},
     .run = io_run,
-    .flags = TORN_SCENARIO_NEEDS_FS,
+    .flags = TORN_SCENARIO_NEEDS_FS | TORN_SCENARIO_REPLAYS_EXACTLY, /* one writer, the Nth op */
+    .work = work,
 };

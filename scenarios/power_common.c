@@ -57,6 +57,7 @@ static void take(struct pl_cycle *c, const struct torn_msg *m)
         c->in_flight = 0;
         c->maybe = 0;
         c->n_acks++;
+        c->total_acks++;
         if (m->b > c->acked_version)
             c->acked_version = m->b;
     } else if (m->type == MSG_FAIL) {

@@ -38,6 +38,7 @@ struct pl_cycle {
     int maybe;                  /* indefinite failures since the last ack:
                                    each may have been applied */
     long long n_acks, n_fails;
+    long long total_acks;     /* n_acks summed over every cycle (work.h) */
     long long def_failed[64];   /* seqs of updates that failed DEFINITELY */
     int n_def_failed;
     int live_bad;               /* the check_live read found a violation */

@@ -30,6 +30,7 @@
 #include "scenario.h"
 #include "target.h"
 #include "util.h"
+#include "work.h"
 
 /* Crash states to try at one cut point, given what was unsynced there. */
 static size_t sweep_states(const struct pl_cycle *probe, char states[][48], size_t max)
@@ -154,11 +155,20 @@ static int power_run(struct torn_ctx *ctx, struct torn_err *err)
                        (double)n_states / ((double)(torn_now_ns() - t0) / 1e9 + 1e-9));
     torn_result_metric_str(ctx->result, "model", c.model);
     torn_result_metric_str(ctx->result, "mode", mode);
+    torn_work_set(ctx->result, "crash_states", n_states);
+    torn_work_set(ctx->result, "writes_acked", c.total_acks);
     if (points == 0)
         return torn_err_set(err, TORN_E_REMOTE,
                             "power-loss: the writer did no persistence operation at all");
     return TORN_OK;
 }
+
+/* A crash state means something when writes were acknowledged before it. */
+static const struct torn_work_need work[] = {
+    {"crash_states", NULL, 0, 1, "crash states checked"},
+    {"writes_acked", NULL, 0, 1, "writes acknowledged before the cuts"},
+    {NULL, NULL, 0, 0, NULL},
+};
 
 const struct torn_scenario_ops torn_scenario_power_loss = {
     .version = TORN_SCENARIO_OPS_V1,
@@ -175,4 +185,5 @@ const struct torn_scenario_ops torn_scenario_power_loss = {
         {NULL, 0, 0, 0}},
     .run = power_run,
     .flags = TORN_SCENARIO_NEEDS_FS | TORN_SCENARIO_REPLAYS_EXACTLY, /* cuts only a blocked writer */
+    .work = work,
 };

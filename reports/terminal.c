@@ -81,7 +81,7 @@ static void details(FILE *f, const struct torn_report *rep, const struct torn_re
         fputs(" (details in --json)\n", f);
     }
     if (r->work_note)
-        fprintf(f, "  also too little work: %s\n", r->work_note);
+        fprintf(f, "  note: %s\n", r->work_note);
     if (r->replay) {
         char note[160];
         torn_result_replay_note(r, note, sizeof note);

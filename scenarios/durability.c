@@ -37,6 +37,7 @@
 #include "target.h"
 #include "tornfs.h"
 #include "util.h"
+#include "work.h"
 
 enum { MSG_ACK = 1, MSG_FAIL, MSG_READY };
 
@@ -258,8 +259,18 @@ static int durability_run(struct torn_ctx *ctx, struct torn_err *err)
     torn_result_metric(ctx->result, "lost_acknowledged_writes", (double)tot.lost);
     torn_result_metric(ctx->result, "loss_window_ms", tot.max_window_ms);
     torn_result_metric(ctx->result, "max_recovery_ms", tot.recover_ms);
+    torn_work_set(ctx->result, "crashes_planned", rounds);
+    torn_work_set(ctx->result, "crashes", tot.rounds);
+    torn_work_set(ctx->result, "writes_acked", tot.acked);
+    torn_work_set(ctx->result, "time_limited", duration > 0 && torn_ctx_elapsed(ctx) > duration);
     return rc;
 }
+
+static const struct torn_work_need work[] = {
+    {"crashes", "crashes_planned", 0.5, 1, "planned server crashes done"},
+    {"writes_acked", NULL, 0, 1, "writes acknowledged before the crashes"},
+    {NULL, NULL, 0, 0, NULL},
+};
 
 const struct torn_scenario_ops torn_scenario_durability = {
     .version = TORN_SCENARIO_OPS_V1,
@@ -276,4 +287,5 @@ const struct torn_scenario_ops torn_scenario_durability = {
         TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION),
         {NULL, 0, 0, 0}},
     .run = durability_run,
+    .work = work,
 };

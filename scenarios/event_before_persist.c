@@ -31,6 +31,7 @@
 #include "scenario.h"
 #include "target.h"
 #include "util.h"
+#include "work.h"
 
 enum { MSG_JOB = 1, MSG_VIOLATION, MSG_ERROR, MSG_READ_ERRORS };
 enum { EV_NONE, EV_COMPLETED, EV_FAILED };
@@ -374,10 +375,19 @@ static int ebp_run(struct torn_ctx *ctx, struct torn_err *err)
     struct torn_err err2;
     store_latency(ctx, &p, 0, &err2);
     metrics(ctx, &ty);
+    torn_work_set(ctx->result, "jobs_planned", p.jobs);
+    torn_work_set(ctx->result, "completed_events", ty.completed);
     if (rc == 0 && ty.error_code)
         rc = torn_err_set(err, ty.error_code, "%s", ty.error);
     return rc;
 }
+
+/* Its criteria judge reads after completion events: none, nothing judged
+ * (jobs that never sent one are violations of their own). */
+static const struct torn_work_need work[] = {
+    {"completed_events", NULL, 0, 1, "completion events received"},
+    {NULL, NULL, 0, 0, NULL},
+};
 
 const struct torn_scenario_ops torn_scenario_event_before_persist = {
     .version = TORN_SCENARIO_OPS_V1,
@@ -399,4 +409,5 @@ const struct torn_scenario_ops torn_scenario_event_before_persist = {
         TORN_PARAM_INT("store_reset_ms", 0, TORN_PARAM_MAX_MS),
         {NULL, 0, 0, 0}},
     .run = ebp_run,
+    .work = work,
 };

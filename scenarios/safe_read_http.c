@@ -23,6 +23,7 @@
 #include "scenario.h"
 #include "target.h"
 #include "util.h"
+#include "work.h"
 
 enum { MSG_VIOLATION = 1, MSG_JOB, MSG_ERROR };
 enum { V_5XX, V_JSON, V_TIME, V_TERMINAL, V_COUNT };
@@ -218,10 +219,18 @@ static int srh_run(struct torn_ctx *ctx, struct torn_err *err)
     torn_result_metric(ctx->result, "polls", (double)p.polls);
     torn_result_metric(ctx->result, "unknown_answers", (double)p.unknown);
     torn_result_metric(ctx->result, "store_resets", (double)p.n_resets);
+    torn_work_set(ctx->result, "jobs_planned", p.jobs);
+    torn_work_set(ctx->result, "jobs_terminal", p.done);
+    torn_work_set(ctx->result, "polls", p.polls);
     if (rc == 0 && p.error_code)
         rc = torn_err_set(err, p.error_code, "%s", p.error);
     return rc;
 }
+
+static const struct torn_work_need work[] = {
+    {"jobs_terminal", "jobs_planned", 0.5, 1, "jobs polled to a terminal state"},
+    {NULL, NULL, 0, 0, NULL},
+};
 
 const struct torn_scenario_ops torn_scenario_safe_read_http = {
     .version = TORN_SCENARIO_OPS_V1,
@@ -239,4 +248,5 @@ const struct torn_scenario_ops torn_scenario_safe_read_http = {
         TORN_PARAM_INT("store_reset_ms", 0, TORN_PARAM_MAX_MS),
         {NULL, 0, 0, 0}},
     .run = srh_run,
+    .work = work,
 };

@@ -26,6 +26,13 @@ static pid_t tracked[MAX_TRACKED];
 static unsigned char tracked_flags[MAX_TRACKED];
 static size_t n_tracked;
 static struct torn_deaths deaths;
+/* A worker that cannot open its target says why here (shared memory, the
+ * first one wins), so the parent's death report can quote it. */
+struct last_words {
+    int taken;
+    char text[160];
+};
+static struct last_words *last_words;
 
 static size_t find_tracked(pid_t pid)
 {
@@ -89,11 +96,30 @@ static void reaped(pid_t pid, int status)
 void torn_proc_deaths_reset(void)
 {
     memset(&deaths, 0, sizeof deaths);
+    if (!last_words) {
+        void *p = mmap(NULL, sizeof *last_words, PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        last_words = p == MAP_FAILED ? NULL : p;
+    }
+    if (last_words)
+        memset(last_words, 0, sizeof *last_words);
 }
 
 void torn_proc_deaths(struct torn_deaths *out)
 {
     *out = deaths;
+    if (deaths.n_died && last_words && __atomic_load_n(&last_words->taken, __ATOMIC_SEQ_CST))
+        snprintf(out->first_words, sizeof out->first_words, "%s", last_words->text);
+}
+
+/* In a worker about to exit: leave why for the parent (first one only). */
+static void say_last_words(int index, const char *why)
+{
+    int zero = 0;
+
+    if (last_words && __atomic_compare_exchange_n(&last_words->taken, &zero, 1, 0,
+                                                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        snprintf(last_words->text, sizeof last_words->text, "worker %d: %.140s", index, why);
 }
 
 void torn_proc_deaths_describe(const struct torn_deaths *d, char *buf, size_t len)
@@ -110,7 +136,7 @@ void torn_proc_deaths_describe(const struct torn_deaths *d, char *buf, size_t le
         snprintf(buf + used, len - used, "%s%d %s", k ? ", " : "", d->kind[k].n, d->kind[k].how);
     }
     used = strlen(buf);
-    snprintf(buf + used, len - used, ")");
+    snprintf(buf + used, len - used, ")%s%s", d->first_words[0] ? "; " : "", d->first_words);
 }
 
 int torn_proc_signal(pid_t pid, int sig)
@@ -327,6 +353,7 @@ int torn_child_spawn(struct torn_ctx *ctx, int index, int open_target, torn_chil
         torn_err_clear(&cerr);
         if (open_target && torn_target_open(ctx->target, &cerr) != 0) {
             fprintf(stderr, "torn: worker %d: %s\n", index, cerr.msg);
+            say_last_words(index, cerr.msg);
             _exit(2);
         }
         rc = fn(ctx, open_target ? ctx->target : NULL, index, fds[1], arg);

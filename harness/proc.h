@@ -56,11 +56,15 @@ struct torn_deaths {
         char how[40];              /* "killed by SIGSEGV", "exited 2" */
         int n;
     } kind[TORN_DEATH_KINDS];      /* further kinds are counted in n_died only */
+    char first_words[160];         /* what the first worker that could not
+                                      start said ("worker 1: exec adapter did
+                                      not reply ..."), or "" */
 };
 void torn_proc_deaths_reset(void);
 /* Copy of the counts since the last reset. */
 void torn_proc_deaths(struct torn_deaths *out);
-/* "8 of 8 workers died (8 killed by SIGSEGV)" into buf; "" when none died. */
+/* "8 of 8 workers died (8 killed by SIGSEGV)" into buf, with first_words
+ * after it ("; worker 1: ..."); "" when none died. */
 void torn_proc_deaths_describe(const struct torn_deaths *d, char *buf, size_t len);
 
 /* ---- shared-memory statistics ---- */

@@ -95,7 +95,7 @@ static int shortfall(FILE *f, const struct torn_result *r, const struct torn_wor
 int torn_work_judge(struct torn_result *r, const struct torn_work_need *needs,
                     const struct torn_deaths *d, const char *history_problem)
 {
-    char *line = NULL, died[256] = "";
+    char *line = NULL, died[512] = "";
     size_t len = 0;
     FILE *f;
     int short_work, code;

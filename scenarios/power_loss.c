@@ -119,6 +119,7 @@ static int power_run(struct torn_ctx *ctx, struct torn_err *err)
             return rc;
         c.cut = cut;
         rc = one_state(ctx, &c, &n_states, &n_bad, err);
+        torn_work_set(ctx->result, "crash_states", n_states); /* one state, no sweep */
         if (rc == 1)
             return torn_err_set(err, TORN_E_CONFIG, "power-loss: the writer finished before "
                                 "persistence operation %llu", (unsigned long long)c.freeze_at);
@@ -157,16 +158,19 @@ static int power_run(struct torn_ctx *ctx, struct torn_err *err)
     torn_result_metric_str(ctx->result, "mode", mode);
     torn_work_set(ctx->result, "crash_states", n_states);
     torn_work_set(ctx->result, "writes_acked", c.total_acks);
+    torn_work_set(ctx->result, "sweeps", 1);
+    torn_work_set(ctx->result, "sweeps_acked", c.total_acks > 0);
     if (points == 0)
         return torn_err_set(err, TORN_E_REMOTE,
                             "power-loss: the writer did no persistence operation at all");
     return TORN_OK;
 }
 
-/* A crash state means something when writes were acknowledged before it. */
+/* A sweep means something when writes were acknowledged before its cuts
+ * (a one-state replay, state=ID, is judged on that state alone). */
 static const struct torn_work_need work[] = {
     {"crash_states", NULL, 0, 1, "crash states checked"},
-    {"writes_acked", NULL, 0, 1, "writes acknowledged before the cuts"},
+    {"sweeps_acked", "sweeps", 1.0, 1, "sweeps had a write acknowledged before a cut"},
     {NULL, NULL, 0, 0, NULL},
 };
 

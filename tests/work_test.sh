@@ -56,11 +56,39 @@ def crash(self, key, patch, extra=()):
 jobstore.Store.update_fields = crash
 jobstore.main()
 PY
-timeout -k 2 120 "$TORN" run --no-color --target "exec:$(python3 -c "import sys; print(sys.executable)") $work/crashy.py" \
+py=$(python3 -c "import sys; print(sys.executable)")  # not a pyenv shim: its start-up is slow
+timeout -k 2 120 "$TORN" run --no-color --target "exec:$py $work/crashy.py" \
     --scenario concurrent-updaters --seed 1 --set updates=3 --set payload_len=1024 \
     --json "$work/crashy.json" >"$work/crashy.out" 2>&1
 expect "adapters crashing on every update: ERROR, 0 acknowledged" $? 2 "$work/crashy.out" \
     "0 of 24 planned updates acknowledged (minimum 12)" "24 unknown" "SIGSEGV"
+
+# --- workers that cannot start: torn's own adapter works, every worker's
+# exits at once; each worker exits 2 and the report quotes the first one.
+cat >"$work/once.py" <<PY
+import os, sys
+sys.path.insert(0, "$ROOT/examples/adapters")
+# torn starts an adapter through a helper process: the one that opened the
+# target is the grandparent.  The first instance is torn's own; later ones
+# opened by another process are the workers'.
+with open("/proc/%d/stat" % os.getppid()) as f:
+    opener = f.read().rsplit(")", 1)[1].split()[1]
+marker = os.path.join(os.environ["TORN_DATA_DIR"], "torn-pid")
+try:
+    fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    os.write(fd, opener.encode())
+    os.close(fd)
+except FileExistsError:
+    if open(marker).read() != opener:
+        sys.exit(1)
+import jobstore
+jobstore.main()
+PY
+timeout -k 2 120 "$TORN" run --no-color --target "exec:$py $work/once.py" \
+    --scenario concurrent-updaters --seed 1 --set updates=3 --set payload_len=1024 \
+    >"$work/once.out" 2>&1
+expect "workers exiting non-zero: ERROR quoting the first one's reason" $? 2 "$work/once.out" \
+    "10 of 10 workers died (10 exited 2); worker " "exec adapter"
 
 # --- the run directory on a full tmpfs ------------------------------------
 mkdir -p "$work/mnt"

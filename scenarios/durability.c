@@ -262,7 +262,7 @@ static int durability_run(struct torn_ctx *ctx, struct torn_err *err)
     torn_work_set(ctx->result, "crashes_planned", rounds);
     torn_work_set(ctx->result, "crashes", tot.rounds);
     torn_work_set(ctx->result, "writes_acked", tot.acked);
-    torn_work_set(ctx->result, "time_limited", duration > 0 && torn_ctx_elapsed(ctx) > duration);
+    torn_work_deadline(ctx);
     return rc;
 }
 

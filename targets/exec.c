@@ -748,19 +748,21 @@ static int probe(struct torn_target *t, cJSON *req, const char *lack, char *why,
 }
 
 /* corrupt-read needs the adapter to declare its files, dual-write its dual
- * ops: each asked once per run, in the runner's process, with a record and
- * a group that do not exist. */
+ * ops: each asked once per run, after setup, in the runner's process, with a
+ * record and a group that do not exist.  TORN_CAP_FS_DATA always holds (the
+ * runner asks for it alone before setup: nothing is started then). */
 static unsigned exec_caps(struct torn_target *t, unsigned wanted, char *why, size_t why_len)
 {
     struct exec_target *x = X(t);
     unsigned have = wanted;
+    int asked = 0;
 
-    if ((wanted & TORN_CAP_CORRUPT) && !x->has_files)
+    if ((wanted & TORN_CAP_CORRUPT) && !x->has_files && ++asked)
         x->has_files = probe(t, request("files", "torn-probe"),
                              "the adapter declares no data files (see "
                              "docs/exec-protocol.md#files)",
                              x->why_files, sizeof x->why_files);
-    if ((wanted & TORN_CAP_DUAL) && !x->has_dual) {
+    if ((wanted & TORN_CAP_DUAL) && !x->has_dual && ++asked) {
         cJSON *req = cJSON_CreateObject();
         if (req && cJSON_AddStringToObject(req, "op", "dual_read"))
             cJSON_AddStringToObject(req, "group", "torn-probe");
@@ -769,7 +771,8 @@ static unsigned exec_caps(struct torn_target *t, unsigned wanted, char *why, siz
                             "docs/exec-protocol.md#dual-write)",
                             x->why_dual, sizeof x->why_dual);
     }
-    exec_close(t); /* the probes' adapter (call() started it), if any */
+    if (asked)
+        exec_close(t); /* the probes' adapter (call() started it) */
     if ((wanted & TORN_CAP_CORRUPT) && x->has_files < 0) {
         have &= ~TORN_CAP_CORRUPT;
         snprintf(why, why_len, "%s", x->why_files);

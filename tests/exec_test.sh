@@ -142,8 +142,8 @@ done
 
 # --- a read that times out is reported as a timeout, not as a torn read ----------
 out=$work/stall.json
-"$TORN" run --quiet --target "$(store durable) --stall-reads 4" --scenario concurrent-updaters \
-    --seed "$SEED" --set workers=2 --set updates=6 --set readers=1 --set payload_len=2000 \
+"$TORN" run --quiet --target "$(store durable) --stall-reads 2" --scenario concurrent-updaters \
+    --seed "$SEED" --set workers=2 --set updates=20 --set readers=1 --set payload_len=2000 \
     --timeout-ms 1000 --json "$out" --run-dir "$work/r-stall" >/dev/null 2>&1
 check "a stalled read is not [no-torn-read] (got $(verdict "$out"))" test "$(verdict "$out")" = PASS
 check "... it is counted in read_timeouts, naming the op and the limit" \

@@ -13,8 +13,10 @@ PY=/usr/bin/python3
 G=$ROOT/examples/gallery
 echo "seed $SEED (set TORN_TEST_SEED to repeat)"
 
-# kind (exec: jobfiles.py, sqlite: jobsdb.py, http: research_http.py) mode
-# scenario criterion [what torn needs before it can reach the bug]
+# kind (exec: jobfiles.py, sqlite: jobsdb.py, http: research_http.py on a port
+# we start it on, managed: research_http.py started by torn from
+# research_http_managed.json with the mode put in its command) mode scenario
+# criterion [what torn needs before it can reach the bug]
 cases=(
     "exec no-fsync power-loss no-lost-write"
     "exec no-dir-fsync power-loss no-lost-write"
@@ -46,6 +48,14 @@ cases=(
     "http cas-toctou optimistic-lock one-winner-per-round"
     "http protected-field optimistic-lock protected-fields"
     "http guard-claim-only state-transition invalid-rejected"
+    "managed two-writes crash-midwrite no-intermediate-state"
+    "managed no-fsync power-loss no-lost-write"
+    "managed no-dir-fsync power-loss no-lost-write"
+    "managed fsync-error-ignored io-errors no-lost-write"
+    "managed no-bak corrupt-read recover-last-known-good"
+    "managed bak-reset-version corrupt-read no-wrong-record"
+    "managed lenient-retry corrupt-read no-wrong-record"
+    "managed two-step-batch dual-write both-or-neither"
 )
 
 # Start research_http.py on a free port; prints "PID PORT".
@@ -78,6 +88,15 @@ run_case() {  # n kind mode scenario criterion needs...
         target="exec:$PY $G/jobfiles.py --mode $mode"
     elif [[ $kind == sqlite ]]; then
         target="exec:$PY $G/jobsdb.py --mode $mode"
+    elif [[ $kind == managed ]]; then
+        target=http
+        "$PY" -c 'import json, sys
+s = json.load(open(sys.argv[1]))
+cmd = s["service"]["command"]
+cmd[0], cmd[1], cmd[cmd.index("--mode") + 1] = sys.argv[2], sys.argv[3], sys.argv[4]
+json.dump(s, open(sys.argv[5], "w"))' "$G/research_http_managed.json" "$PY" "$G/research_http.py" \
+            "$mode" "$work/spec$n.json"
+        spec=(--target-spec "$work/spec$n.json")
     else
         read -r pid port < <(start_service "$mode" "$work/svc$n")
         target=http://127.0.0.1:$port

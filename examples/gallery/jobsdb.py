@@ -10,7 +10,9 @@ The next step up from a directory of JSON files: one SQLite database
 batch_players table (the old structure) and the completions table (the new
 one being migrated to).
 
---mode fixed is correct: WAL with synchronous=FULL; every read-modify-write is
+--mode fixed is correct: WAL with synchronous=FULL, and the directory fsynced once
+the database and its WAL exist (SQLite never does that for the database file:
+without it a power cut soon after creation loses it); every read-modify-write is
 one BEGIN IMMEDIATE transaction; a compare-and-set is one guarded
 UPDATE ... WHERE version = ? (seed 002) whose row count decides; a transition
 is UPDATE ... WHERE status IN (...); a completion writes both structures and
@@ -34,13 +36,15 @@ import os
 import sqlite3
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobfiles import PROTECTED, StoreError, log, now_iso, serve  # noqa: E402
+from jobfiles import PROTECTED, StoreError, fsync_dir, log, now_iso, serve  # noqa: E402
 
 MODES = ("fixed", "default-isolation", "select-then-update", "protected-field",
          "transition-select", "two-commits", "two-commit-batch", "counter-in-python",
          "synchronous-off", "commit-error-ignored")
 
+JOURNAL = "WAL"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, version INTEGER NOT NULL,
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL, status TEXT,
@@ -74,16 +78,41 @@ def job_to_row(job):
 
 class JobsDB:
     def __init__(self, path, mode):
-        self.mode = mode
-        if mode == "default-isolation":
-            # BUG: the module's default isolation_level: a transaction begins
-            # only before the first INSERT/UPDATE, after our SELECT.
-            self.db = sqlite3.connect(path, timeout=10)
-        else:
-            self.db = sqlite3.connect(path, timeout=10, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=%s" % ("OFF" if mode == "synchronous-off" else "FULL"))
-        self.db.executescript(SCHEMA)
+        self.path, self.mode, self.conn = path, mode, None
+
+    @property
+    def db(self):
+        """The connection, opened on first use and again after an error."""
+        if self.conn is None:
+            if self.mode == "default-isolation":
+                # BUG: the module's default isolation_level: a transaction begins
+                # only before the first INSERT/UPDATE, after our SELECT.
+                conn = sqlite3.connect(self.path, timeout=10)
+            else:
+                conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            try:
+                conn.execute("PRAGMA page_size=65536")  # a job in one page (new databases)
+                conn.execute("PRAGMA journal_mode=%s" % JOURNAL)
+                conn.execute("PRAGMA synchronous=%s"
+                             % ("OFF" if self.mode == "synchronous-off" else "FULL"))
+                conn.executescript(SCHEMA)
+                # SQLite never fsyncs the directory for the database file it
+                # creates, nor for its WAL file: make both names durable.
+                fsync_dir(os.path.dirname(self.path))
+            except BaseException:
+                conn.close()
+                raise
+            self.conn = conn
+        return self.conn
+
+    def drop(self):
+        """Forget the connection after an error; the next operation reopens."""
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except sqlite3.Error:
+                pass
+            self.conn = None
 
     # --- transactions -------------------------------------------------------
 
@@ -257,6 +286,24 @@ class JobsDB:
         return {"a": a, "b": b, "count": c[0], "total": c[1]}
 
 
+class Adapter:
+    """The store as the protocol sees it: a database error is an io error reply
+    (the operation did not happen: COMMIT errors are classified in commit())."""
+    def __init__(self, store):
+        self.store = store
+
+    def __getattr__(self, name):
+        method = getattr(self.store, name)
+
+        def call(*args):
+            try:
+                return method(*args)
+            except sqlite3.Error as e:
+                self.store.drop()
+                raise StoreError("io", "%s: %s" % (name, e), True)
+        return call
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -267,12 +314,7 @@ def main():
     args = ap.parse_args()
     if not args.dir:
         ap.error("no data directory: set TORN_DATA_DIR or pass --dir")
-    try:
-        store = JobsDB(os.path.join(args.dir, "jobs.db"), args.mode)
-    except sqlite3.Error as e:
-        print("jobsdb: %s: %s" % (args.dir, e), file=sys.stderr)
-        sys.exit(1)
-    serve(store, sys.stdin, sys.stdout)
+    serve(Adapter(JobsDB(os.path.join(args.dir, "jobs.db"), args.mode)), sys.stdin, sys.stdout)
 
 
 if __name__ == "__main__":

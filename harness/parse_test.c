@@ -214,7 +214,8 @@ static void test_declarations(void)
     }
 }
 
-/* The misuses that used to run (issue 13 items 11/12): refused by range. */
+/* Values that used to run (a heap overflow for payload_len=-1, PASS with no
+ * work for kills=0): refused by their declared range. */
 static void test_ranges_refuse(void)
 {
     static const struct {

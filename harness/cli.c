@@ -23,6 +23,7 @@ enum {
     OPT_TARGET = 256, OPT_TARGET_SPEC, OPT_TARGET_OPT, OPT_SCENARIO, OPT_SEED, OPT_DURATION,
     OPT_WORKERS, OPT_SET, OPT_ALLOW_REMOTE, OPT_TIMEOUT, OPT_HISTORY, OPT_QUIET, OPT_NO_COLOR,
     OPT_KEEP, OPT_RUN_DIR, OPT_HELP, OPT_FS, OPT_RATE, OPT_UNTIL_FAIL, OPT_REPRO_RUNS,
+    OPT_HISTORY_MAX,
     OPT_REPORTER /* + index of the reporter */
 };
 
@@ -66,7 +67,10 @@ static void run_usage(FILE *f)
           "  --timeout-ms N        bound on every network or child wait (default 5000)\n"
           "  --allow-remote        allow non-loopback targets (refused by default)\n"
           "  --history FILE        write the event history here (default: run dir)\n"
-          "  --run-dir DIR         where data, history and artifacts go (default: temp)\n"
+          "  --history-max MIB     cap on the history (default 256); later events are\n"
+          "                        dropped, counted and reported\n"
+          "  --run-dir DIR         torn makes its own fresh directory (data, history,\n"
+          "                        artifacts) inside DIR (default: $TMPDIR or /tmp)\n"
           "  --keep                keep the run directory even when everything passed\n"
           "  --fs torn[:MODEL]     put every target's data on torn-fs (power loss, I/O\n"
           "                        faults; MODEL process|power|fsync-fail; automatic for\n"
@@ -145,25 +149,6 @@ static uint64_t random_seed(void)
     return s % 1000000000000ull; /* short enough to type */
 }
 
-static char *join_argv(int argc, char **argv)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-
-    if (!f)
-        return NULL;
-    fputs("torn", f);
-    for (int i = 0; i < argc; i++) {
-        if (strpbrk(argv[i], " '\"$&|;<>*?"))
-            fprintf(f, " '%s'", argv[i]);
-        else
-            fprintf(f, " %s", argv[i]);
-    }
-    fclose(f);
-    return buf;
-}
-
 static void free_kvs(struct torn_kv *kv, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -197,6 +182,7 @@ static void build_longopts(struct cli *c)
         {"allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE},
         {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
         {"history", required_argument, NULL, OPT_HISTORY},
+        {"history-max", required_argument, NULL, OPT_HISTORY_MAX},
         {"quiet", no_argument, NULL, OPT_QUIET},
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {"keep", no_argument, NULL, OPT_KEEP},
@@ -268,6 +254,11 @@ static int handle_opt(struct cli *c, int opt, const char *arg)
         return 0;
     case OPT_ALLOW_REMOTE: o->allow_remote = 1; return 0;
     case OPT_HISTORY: o->history_path = arg; return 0;
+    case OPT_HISTORY_MAX:
+        if (num_opt("--history-max", arg, 0.01, 1048576, 0, &d))
+            return -1;
+        o->history_max = (uint64_t)(d * 1048576);
+        return 0;
     case OPT_QUIET: o->quiet = 1; return 0;
     case OPT_NO_COLOR: o->color = 0; return 0;
     case OPT_KEEP: o->keep = 1; return 0;
@@ -290,6 +281,9 @@ int torn_cmd_run(int argc, char **argv)
     int opt, rc;
     const char *nc = getenv("NO_COLOR");
 
+    /* Passwords in arguments: invisible in /proc/PID/cmdline from here on
+     * (forked workers included); the options keep pointing at copies. */
+    torn_scrub_argv(argc, argv);
     memset(&c, 0, sizeof c);
     c.o.duration_s = -1;
     c.o.timeout_ms = TORN_DEFAULT_TIMEOUT_MS;
@@ -320,7 +314,7 @@ int torn_cmd_run(int argc, char **argv)
         c.o.n_target_opts = c.n_topts;
         c.o.sets = c.sets;
         c.o.n_sets = c.n_sets;
-        c.o.command_line = join_argv(argc, argv);
+        c.o.command_line = torn_command_line(argc, argv);
         rc = torn_run(&c.o);
         free((void *)c.o.command_line);
     } else {

@@ -5,12 +5,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util.h"
+
 static void vset(struct torn_err *err, int code, int saved_errno, const char *fmt, va_list ap)
 {
     err->code = code;
     err->sys_errno = saved_errno;
     err->indefinite = (code == TORN_E_TIMEOUT);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    /* Messages often carry a target's words (an adapter's error text, an
+     * HTTP body): neutralised here, once, for every place that prints them. */
+    torn_text_safe_inplace(err->msg, sizeof err->msg);
 }
 
 int torn_err_set(struct torn_err *err, int code, const char *fmt, ...)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -12,45 +13,54 @@
 #include <cjson/cJSON.h>
 
 #include "err.h"
+#include "outfile.h"
 #include "util.h"
 
-/* Write failures, seen by every process that shares the history. */
-struct hist_failures {
-    long long n;
+/* Counters every process sharing the history sees (MAP_SHARED, created
+ * before the first fork). */
+struct shared {
+    uint64_t bytes;           /* reserved by lines, written or dropped */
+    uint64_t dropped;         /* lines dropped because of the cap */
+    long long n_failed;       /* lines that could not be written whole */
     int last_errno;
-    long long size_at_first;
+    long long size_at_first;  /* file size at the first failure */
 };
 
 struct torn_history {
-    int fd;
+    struct torn_outfile of;
     char *path;
-    struct hist_failures *failed;  /* MAP_SHARED */
+    uint64_t cap;
+    struct shared *sh;
 };
 
-int torn_history_open(const char *path, struct torn_history **out, struct torn_err *err)
+int torn_history_open(const char *path, uint64_t max_bytes, struct torn_history **out,
+                      struct torn_err *err)
 {
-    struct torn_history *h;
-    int fd;
+    struct torn_history *h = calloc(1, sizeof *h);
+    int rc;
 
     *out = NULL;
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return torn_err_sys(err, TORN_E_ENV, errno, "cannot write history %s", path);
-    h = calloc(1, sizeof *h);
     if (!h || !(h->path = strdup(path))) {
         free(h);
-        close(fd);
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
     }
-    h->failed = mmap(NULL, sizeof *h->failed, PROT_READ | PROT_WRITE,
-                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (h->failed == MAP_FAILED) {
-        free(h->path);
-        free(h);
-        close(fd);
-        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    h->of.fd = h->of.dirfd = -1;
+    h->cap = max_bytes ? max_bytes : TORN_HISTORY_MAX_DEFAULT;
+    h->sh = mmap(NULL, sizeof *h->sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    rc = h->sh == MAP_FAILED ? torn_err_sys(err, TORN_E_NOMEM, errno, "history counters")
+                             : torn_outfile_open(&h->of, path, 0644, err);
+    if (rc == 0)
+        rc = torn_outfile_publish(&h->of, err);
+    if (rc == 0 && fcntl(h->of.fd, F_SETFL, O_APPEND) != 0)
+        rc = torn_err_sys(err, TORN_E_IO, errno, "history %s", path);
+    if (rc) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
+        if (h->sh == MAP_FAILED)
+            h->sh = NULL;
+        torn_history_close(h);
+        return torn_err_set(err, rc, "cannot write history: %.200s", msg);
     }
-    h->fd = fd;
     *out = h;
     return TORN_OK;
 }
@@ -59,10 +69,30 @@ void torn_history_close(struct torn_history *h)
 {
     if (!h)
         return;
-    close(h->fd);
-    munmap(h->failed, sizeof *h->failed);
+    if (h->sh && h->sh->dropped && h->of.fd >= 0) {
+        char line[200];
+        int n = snprintf(line, sizeof line,
+                         "# torn: history capped at %llu bytes: %llu later events dropped\n",
+                         (unsigned long long)h->cap, (unsigned long long)h->sh->dropped);
+        if (write(h->of.fd, line, (size_t)n) != n) {
+            /* nothing more to do: the report says it too */
+        }
+    }
+    torn_outfile_close(&h->of);
+    if (h->sh)
+        munmap(h->sh, sizeof *h->sh);
     free(h->path);
     free(h);
+}
+
+uint64_t torn_history_dropped(const struct torn_history *h)
+{
+    return h && h->sh ? __atomic_load_n(&h->sh->dropped, __ATOMIC_RELAXED) : 0;
+}
+
+uint64_t torn_history_cap(const struct torn_history *h)
+{
+    return h ? h->cap : 0;
 }
 
 /* Count a line that was not written whole (errno e, 0 for a short write). */
@@ -70,32 +100,41 @@ static void note_failure(struct torn_history *h, int e)
 {
     struct stat st;
 
-    if (__atomic_add_fetch(&h->failed->n, 1, __ATOMIC_SEQ_CST) == 1)
-        h->failed->size_at_first = fstat(h->fd, &st) == 0 ? (long long)st.st_size : -1;
-    h->failed->last_errno = e;
+    if (__atomic_add_fetch(&h->sh->n_failed, 1, __ATOMIC_SEQ_CST) == 1)
+        h->sh->size_at_first = fstat(h->of.fd, &st) == 0 ? (long long)st.st_size : -1;
+    h->sh->last_errno = e;
 }
 
 long long torn_history_failures(const struct torn_history *h, int *errno_out,
                                 long long *size_out)
 {
     if (errno_out)
-        *errno_out = h ? h->failed->last_errno : 0;
+        *errno_out = h ? h->sh->last_errno : 0;
     if (size_out)
-        *size_out = h ? h->failed->size_at_first : 0;
-    return h ? __atomic_load_n(&h->failed->n, __ATOMIC_SEQ_CST) : 0;
+        *size_out = h ? h->sh->size_at_first : 0;
+    return h ? __atomic_load_n(&h->sh->n_failed, __ATOMIC_SEQ_CST) : 0;
 }
 
 long long torn_history_mark(const struct torn_history *h)
 {
-    off_t end = h ? lseek(h->fd, 0, SEEK_END) : 0;
+    off_t end = h ? lseek(h->of.fd, 0, SEEK_END) : 0;
 
     return end < 0 ? 0 : (long long)end;
 }
 
 void torn_history_rewind(struct torn_history *h, long long mark)
 {
-    if (h && mark >= 0 && ftruncate(h->fd, (off_t)mark) != 0)
+    if (!h || mark < 0)
+        return;
+    if (ftruncate(h->of.fd, (off_t)mark) != 0) {
         note_failure(h, errno);
+        return;
+    }
+    /* The cap counts what the file holds again; lines dropped after the
+     * mark went with the attempt that was discarded. */
+    __atomic_store_n(&h->sh->bytes, (uint64_t)mark, __ATOMIC_SEQ_CST);
+    if ((uint64_t)mark < h->cap)
+        __atomic_store_n(&h->sh->dropped, 0, __ATOMIC_SEQ_CST);
 }
 
 const char *torn_history_path(const struct torn_history *h)
@@ -136,8 +175,16 @@ int torn_history_add(struct torn_history *h, const char *type, int process, cons
     }
     len = strlen(line);
     line[len] = '\n'; /* overwrite the NUL: one write(2) for the whole line */
+    /* Counters only grow, so once one line crosses the cap every later one
+     * does too: the file stays a prefix of the run.  A dropped line is not
+     * a failure: the report says how many. */
+    if (__atomic_add_fetch(&h->sh->bytes, len + 1, __ATOMIC_RELAXED) > h->cap) {
+        __atomic_add_fetch(&h->sh->dropped, 1, __ATOMIC_RELAXED);
+        free(line);
+        return TORN_OK;
+    }
     do {
-        n = write(h->fd, line, len + 1);
+        n = write(h->of.fd, line, len + 1);
     } while (n < 0 && errno == EINTR);
     if (n != (ssize_t)(len + 1)) {
         note_failure(h, n < 0 ? errno : 0);

@@ -8,6 +8,14 @@
  *    "value":{...},"time":123456789}
  * Written streaming with one write(2) per line on an O_APPEND descriptor, so
  * forked workers can share it and a killed run still leaves whole lines.
+ *
+ * Bounded: a cap on the bytes written (default TORN_HISTORY_MAX_DEFAULT),
+ * counted in shared memory by every forked writer.  The file keeps a prefix
+ * of the run: once a line would cross the cap, it and every later line are
+ * dropped and counted (a prefix is still a valid history: an operation whose
+ * completion was dropped reads as indefinite).  The file is created with
+ * outfile.h (exclusive temporary file renamed into place): a planted
+ * symlink is replaced, never followed.
  */
 #ifndef TORN_HISTORY_H
 #define TORN_HISTORY_H
@@ -18,10 +26,18 @@ struct cJSON;
 struct torn_err;
 struct torn_history;
 
-/* Create/truncate path.  *out NULL on error. */
-int torn_history_open(const char *path, struct torn_history **out, struct torn_err *err);
-/* Close; NULL is a no-op. */
+#define TORN_HISTORY_MAX_DEFAULT (256ull << 20)
+
+/* Create (or replace) path, keeping at most max_bytes (0 = the default).
+ * *out NULL on error. */
+int torn_history_open(const char *path, uint64_t max_bytes, struct torn_history **out,
+                      struct torn_err *err);
+/* Close (the parent, once): when lines were dropped, a final "# torn: ..."
+ * comment line (readers skip '#' lines) says how many.  NULL is a no-op. */
 void torn_history_close(struct torn_history *h);
+/* Lines dropped so far because of the cap (every writer's), and the cap. */
+uint64_t torn_history_dropped(const struct torn_history *h);
+uint64_t torn_history_cap(const struct torn_history *h);
 /* Append one event.  type: invoke|ok|fail|info|fault|notify.  key and value
  * may be NULL; value is not consumed.  time_ns is torn_now_ns(), 0 = now.
  * h NULL is a no-op returning 0.  Safe after fork. */

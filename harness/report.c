@@ -1,6 +1,8 @@
 /* torn: helpers shared by reporters. */
 #include "report.h"
 
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
@@ -58,23 +60,47 @@ int torn_report_exit_code(const struct torn_report *rep)
     size_t fail, error;
 
     torn_report_counts(rep, NULL, &fail, &error, NULL);
-    return fail ? 1 : error ? 2 : 0;
+    if (rep->report_error)
+        return 2;
+    return fail ? 1 : error || rep->interrupted ? 2 : 0;
+}
+
+const char *torn_report_interruption(const struct torn_report *rep)
+{
+    if (!rep->interrupted)
+        return "";
+    return rep->signal == SIGINT    ? "interrupted by SIGINT"
+           : rep->signal == SIGTERM ? "interrupted by SIGTERM"
+                                    : "interrupted by a signal";
 }
 
 void torn_xml_escape(FILE *f, const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+    char *safe = torn_text_safe(s ? s : ""); /* no control character left */
+
+    for (const char *p = safe ? safe : "?"; *p; p++) {
         switch (*p) {
         case '<': fputs("&lt;", f); break;
         case '>': fputs("&gt;", f); break;
         case '&': fputs("&amp;", f); break;
         case '"': fputs("&quot;", f); break;
         case '\'': fputs("&apos;", f); break;
-        default:
-            if (*p < 0x20 && *p != '\n' && *p != '\t' && *p != '\r')
-                fputc('?', f); /* forbidden in XML 1.0 */
-            else
-                fputc(*p, f);
+        default: fputc(*p, f);
         }
     }
+    free(safe);
+}
+
+size_t torn_report_run_errors(const struct torn_report *rep,
+                              char msgs[TORN_REPORT_RUN_ERRORS_MAX][320])
+{
+    size_t n = 0;
+
+    if (rep->interrupted)
+        snprintf(msgs[n++], 320, "torn run %s: results are partial, exit code %d",
+                 torn_report_interruption(rep), torn_report_exit_code(rep));
+    if (rep->report_error)
+        snprintf(msgs[n++], 320, "a report could not be written (exit code 2): %.250s",
+                 rep->report_error);
+    return n;
 }

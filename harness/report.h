@@ -28,6 +28,11 @@ struct torn_report {
     const char *run_dir;          /* where artifacts and the history are */
     const char *history_path;     /* or NULL */
     int interrupted;              /* SIGINT/SIGTERM stopped the run */
+    int signal;                   /* the signal that stopped it, or 0 */
+    const char *report_error;     /* a report file could not be written (the
+                                     run then exits 2), or NULL */
+    uint64_t history_cap;         /* bytes the history may hold, 0 unknown */
+    uint64_t history_dropped;     /* events left out of it by that cap */
     int color;                    /* terminal: ANSI colours allowed */
     int quiet;                    /* terminal: only the summary */
     struct torn_result **results; /* in run order */
@@ -48,13 +53,24 @@ int torn_report_write_file(const struct torn_reporter_ops *ops, const char *path
                            const struct torn_report *rep, struct torn_err *err);
 
 /* Helpers shared by reporters. */
-/* Exit code a run with these results should have: 1 if any FAIL, else 2 if
- * any ERROR, else 0. */
+/* Exit code a run with these results should have: 2 if a report could not
+ * be written; else 1 if any FAIL; else 2 if any ERROR or the run was
+ * interrupted; else 0.  Every report states this code. */
 int torn_report_exit_code(const struct torn_report *rep);
+/* "interrupted by SIGINT" (or SIGTERM, or "a signal") for an interrupted
+ * run; "" otherwise.  Static storage. */
+const char *torn_report_interruption(const struct torn_report *rep);
+/* Problems of the run itself, which every report shows besides the results
+ * (JUnit <error>, TAP `not ok`, ...): the interruption, a report that could
+ * not be written.  Fills msgs with one line each; returns how many. */
+#define TORN_REPORT_RUN_ERRORS_MAX 2
+size_t torn_report_run_errors(const struct torn_report *rep,
+                              char msgs[TORN_REPORT_RUN_ERRORS_MAX][320]);
 /* Counts of each verdict. */
 void torn_report_counts(const struct torn_report *rep, size_t *pass, size_t *fail,
                         size_t *error, size_t *skip);
-/* Write s XML-escaped (also strips bytes XML 1.0 forbids). */
+/* Write s neutralised (torn_fput_safe: no control character) and XML/HTML
+ * escaped; for text and attribute values. */
 void torn_xml_escape(FILE *f, const char *s);
 
 /* GitHub Actions (reports/markdown.c).  When the environment has

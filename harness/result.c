@@ -94,9 +94,12 @@ void torn_result_violation(struct torn_result *r, const char *criterion, const c
         text = NULL;
     va_end(ap);
     v = &r->violations[r->n_violations++];
+    /* Evidence and keys quote the target: neutralised once, here, for every
+     * report and the terminal (util.h). */
     v->criterion = torn_strdup(criterion);
-    v->key = torn_strdup(key);
-    v->evidence = text;
+    v->key = torn_text_safe(key);
+    v->evidence = torn_text_safe(text);
+    free(text);
     v->t_s = t_s;
 }
 
@@ -105,7 +108,7 @@ void torn_result_error(struct torn_result *r, int code, const char *msg)
     r->verdict = TORN_ERROR;
     r->error_code = code;
     free(r->error);
-    r->error = torn_strdup(msg);
+    r->error = torn_text_safe(msg);
 }
 
 void torn_result_metric(struct torn_result *r, const char *name, double value)
@@ -117,7 +120,10 @@ void torn_result_metric(struct torn_result *r, const char *name, double value)
 void torn_result_metric_str(struct torn_result *r, const char *name, const char *value)
 {
     cJSON_DeleteItemFromObject(r->metrics, name);
-    cJSON_AddStringToObject(r->metrics, name, value);
+    char *safe = torn_text_safe(value);
+
+    cJSON_AddStringToObject(r->metrics, name, safe ? safe : "");
+    free(safe);
 }
 
 void torn_result_replay_note(const struct torn_result *r, char *buf, size_t len)

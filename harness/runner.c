@@ -17,6 +17,7 @@
 #include "command.h"
 #include "err.h"
 #include "history.h"
+#include "outfile.h"
 #include "parse.h"
 #include "proc.h"
 #include "progress.h"
@@ -206,11 +207,13 @@ void torn_target_uri_free(struct torn_target_cfg *cfg)
 /* -------------------------------------------------------------- signals */
 
 static volatile sig_atomic_t n_signals;
+static volatile sig_atomic_t first_signal; /* what stopped the run, for reports */
 static volatile sig_atomic_t progress_tty; /* a progress line may be on stderr */
 
 static void on_signal(int sig)
 {
-    (void)sig;
+    if (!first_signal)
+        first_signal = sig;
     n_signals++;
     torn_request_stop();
     if (n_signals >= 3) {
@@ -509,49 +512,59 @@ static int plan_check(struct run *r, struct torn_err *err)
     return TORN_OK;
 }
 
+/* torn's own fresh directory (torn-run-XXXXXX, outfile.h) inside --run-dir
+ * (created 0711 when missing) or $TMPDIR or /tmp: a directory torn did not
+ * create keeps its mode, a symlink planted by another user is not followed,
+ * and two runs never share one.  Mode 0711: unprivileged managed servers
+ * (postgres) traverse it to their own data directory. */
 static int make_run_dir(struct run *r, struct torn_err *err)
 {
     const char *tmp = getenv("TMPDIR");
-    int rc;
+    const char *parent = r->o->run_dir ? r->o->run_dir : tmp && *tmp ? tmp : "/tmp";
+    int rc = torn_outdir_make(parent, r->o->run_dir ? 0711 : 0, "torn-run-", 0711, &r->run_dir,
+                              err);
 
-    if (r->o->run_dir) {
-        rc = torn_mkdirs(r->o->run_dir, 0711, err);
-        if (rc)
-            return rc;
-        r->run_dir = realpath(r->o->run_dir, NULL);
-        if (!r->run_dir)
-            return torn_err_sys(err, TORN_E_ENV, errno, "run dir %s", r->o->run_dir);
-    } else {
-        char *templ = torn_asprintf("%s/torn-run-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        if (!templ || !mkdtemp(templ)) {
-            int e = errno;
-            free(templ);
-            return torn_err_sys(err, TORN_E_ENV, e, "cannot create a run directory in %s",
-                                tmp && *tmp ? tmp : "/tmp");
-        }
-        r->run_dir = templ;
-        r->own_run_dir = 1;
-    }
-    chmod(r->run_dir, 0711); /* unprivileged managed servers must traverse it */
-    return TORN_OK;
+    if (rc == 0)
+        r->own_run_dir = !r->o->run_dir;
+    return rc;
 }
 
 /* ------------------------------------------------------------- reports */
 
 /* Write every requested report file; those going to stdout ("-") only when
- * final (the run is over), so they are printed once. */
-static void write_reports(struct run *r, int final)
+ * final (the run is over), so they are printed once.  Returns how many
+ * failed (each said on stderr); the first message goes to *first_err. */
+static size_t write_reports(struct run *r, int final, struct torn_err *first_err)
 {
     struct torn_err err;
+    size_t n_failed = 0;
 
     r->rep.duration_s = (double)(torn_now_ns() - r->t0) / 1e9;
     for (size_t i = 0; i < r->o->n_reports; i++) {
-        if (!final && strcmp(r->o->reports[i].path, "-") == 0)
-            continue;
+        int to_stdout = strcmp(r->o->reports[i].path, "-") == 0;
+        if (to_stdout && final != 1)
+            continue; /* once only, and not again in the rewrite */
         torn_err_clear(&err);
-        if (torn_report_write_file(r->o->reports[i].ops, r->o->reports[i].path, &r->rep, &err))
+        if (torn_report_write_file(r->o->reports[i].ops, r->o->reports[i].path, &r->rep, &err)) {
             fprintf(stderr, "torn: %s\n", err.msg);
+            if (!n_failed++ && first_err)
+                *first_err = err;
+        }
     }
+    return n_failed;
+}
+
+/* The final reports.  One that cannot be written makes the run exit 2, and
+ * the others are written again to say so (report_error, exit_code 2). */
+static void write_final_reports(struct run *r)
+{
+    static struct torn_err failed; /* outlives r->rep, which points into it */
+
+    torn_err_clear(&failed);
+    if (write_reports(r, 1, &failed) == 0)
+        return;
+    r->rep.report_error = failed.msg;
+    write_reports(r, 2, NULL);
 }
 
 static int add_result(struct run *r, struct torn_result *res)
@@ -568,45 +581,65 @@ static int add_result(struct run *r, struct torn_result *res)
 static struct torn_kv *sets_for(const struct run *r, const struct torn_scenario_ops *s,
                                 size_t *n_out);
 
-/* "torn run --target 'X' --scenario S --seed N [--set k=v ...]" */
+/* " --OPT VALUE", VALUE shell-quoted. */
+static void arg2(FILE *f, const char *opt, const char *value)
+{
+    fprintf(f, " %s ", opt);
+    torn_shell_quote(f, value);
+}
+
+/* " --OPT K=V", K=V redacted and shell-quoted. */
+static void arg_kv(FILE *f, const char *opt, const char *k, const char *v)
+{
+    char *kv = torn_asprintf("%s=%s", k, v), *red = torn_redact(kv);
+
+    arg2(f, opt, red ? red : "***");
+    free(red);
+    free(kv);
+}
+
+/* The runner's options for one scenario, each argument quoted for a POSIX
+ * shell, so the printed line pasted into sh runs exactly this command
+ * (passwords replaced by "***"): "torn run --target X --scenario S --seed
+ * N [...]". */
 static char *replay_command(const struct run *r, const struct plan_target *tg,
                             const struct plan_scenario *sc)
 {
-    char *buf = NULL;
-    size_t len = 0;
+    char *buf = NULL, seed[32];
+    size_t len = 0, n;
     FILE *f = open_memstream(&buf, &len);
+    struct torn_kv *sets;
 
     if (!f)
         return NULL;
-    fprintf(f, "torn run --target '%s' --scenario %s --seed %llu", tg->display, sc->arg,
-            (unsigned long long)r->o->seed);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)r->o->seed);
+    fputs("torn run", f);
+    arg2(f, "--target", tg->display);
+    arg2(f, "--scenario", sc->arg);
+    arg2(f, "--seed", seed);
     if (!(sc->ops->flags & TORN_SCENARIO_REPLAYS_EXACTLY))
         fprintf(f, " --until-fail %d", TORN_REPLAY_UNTIL_FAIL);
     if (r->o->target_spec)
-        fprintf(f, " --target-spec %s", r->o->target_spec);
-    for (size_t i = 0; i < r->o->n_target_opts; i++)   /* never a password in a report */
-        fprintf(f, " --target-opt '%s=%s'", r->o->target_opts[i].key,
-                strstr(r->o->target_opts[i].key, "password") ? "***" : r->o->target_opts[i].value);
+        arg2(f, "--target-spec", r->o->target_spec);
+    for (size_t i = 0; i < r->o->n_target_opts; i++)
+        arg_kv(f, "--target-opt", r->o->target_opts[i].key, r->o->target_opts[i].value);
     if (r->o->fs)
-        fprintf(f, " --fs %s", r->o->fs);
+        arg2(f, "--fs", r->o->fs);
     if (r->o->timeout_ms != TORN_DEFAULT_TIMEOUT_MS)
         fprintf(f, " --timeout-ms %d", r->o->timeout_ms);
     if (r->o->allow_remote)
         fprintf(f, " --allow-remote");
-    {
-        size_t n;
-        struct torn_kv *sets = sets_for(r, sc->ops, &n);
-        for (size_t i = 0; sets && i < n; i++) {
-            const char *k = sets[i].key;
-            if (strcmp(k, "?duration_s") == 0)
-                fprintf(f, " --duration %s", sets[i].value);
-            else if (k[0] == '?')
-                fprintf(f, " --%s %s", k + 1, sets[i].value);
-            else
-                fprintf(f, " --set '%s=%s'", k, sets[i].value);
-        }
-        free(sets);
+    sets = sets_for(r, sc->ops, &n);
+    for (size_t i = 0; sets && i < n; i++) {
+        const char *k = sets[i].key;
+        if (strcmp(k, "?duration_s") == 0)
+            arg2(f, "--duration", sets[i].value);
+        else if (k[0] == '?')
+            fprintf(f, " --%s %s", k + 1, sets[i].value); /* numbers torn printed */
+        else
+            arg_kv(f, "--set", k, sets[i].value);
     }
+    free(sets);
     fclose(f);
     return buf;
 }
@@ -672,6 +705,18 @@ static void judge_work(const struct run *r, const struct plan_scenario *sc,
     torn_work_judge(res, sc->ops->work, &d, lost > 0 ? problem : NULL);
 }
 
+/* A scenario a signal cut short: a violation it found stands (FAIL), but
+ * it is never a PASS: it did not finish, so it is an ERROR saying so. */
+static void mark_interrupted(struct torn_result *res)
+{
+    res->interrupted = 1;
+    if (res->verdict == TORN_PASS)
+        torn_result_error(res, TORN_E_INTERRUPTED,
+                          first_signal == SIGTERM
+                              ? "interrupted by SIGTERM before the scenario finished: no verdict"
+                              : "interrupted by SIGINT before the scenario finished: no verdict");
+}
+
 /* Run sc on tg into res.  A re-run (rerun 1: measuring how often a FAIL
  * reproduces) writes no history and shows no progress line. */
 static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario *sc,
@@ -683,6 +728,7 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     uint64_t t0 = torn_now_ns();
     struct torn_progress *live;
     long long hist_lost;
+    uint64_t dropped0;
     int rc;
 
     torn_err_clear(&err);
@@ -716,6 +762,7 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     ctx.fs = tg->fs;
     res->started_s = (double)(t0 - r->t0) / 1e9;
     hist_lost = torn_history_failures(r->history, NULL, NULL);
+    dropped0 = torn_history_dropped(r->history);
     torn_proc_deaths_reset();
     torn_history_add(ctx.history, "fault", 0, "scenario-start", NULL, NULL, t0);
     live = rerun ? NULL : start_progress(r, tg, res, ctx.stats);
@@ -733,9 +780,12 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     torn_stats_free(ctx.stats);
     res->duration_s = (double)(torn_now_ns() - t0) / 1e9;
     if (torn_stop_requested())
-        res->interrupted = 1;
+        mark_interrupted(res);
     else
         judge_work(r, sc, res, hist_lost);
+    if (torn_history_dropped(r->history) > dropped0)
+        torn_result_metric(res, "history_events_dropped",
+                           (double)(torn_history_dropped(r->history) - dropped0));
 }
 
 static struct torn_result *new_result(struct run *r, struct plan_target *tg,
@@ -969,7 +1019,7 @@ static void run_target(struct run *r, struct plan_target *tg)
         }
         progress(r, "torn: %s x %s: %s (%.1f s)\n", res->scenario, tg->display,
                  torn_verdict_name(res->verdict), res->duration_s);
-        write_reports(r, 0); /* results so far survive even a SIGKILL of torn */
+        write_reports(r, 0, NULL); /* results so far survive even a SIGKILL of torn */
     }
     if (up >= 0)
         target_down(r, tg);
@@ -1048,39 +1098,40 @@ static void run_free(struct run *r)
     free(r->run_dir);
 }
 
-/* A report path must be writable before anything runs (exit 2 up front,
- * not after minutes of testing). */
-static int check_report_paths(const struct torn_run_opts *o, struct torn_err *err)
+/* Every output path must be writable, and safe to write (outfile.h),
+ * before anything runs: exit 2 up front, not after minutes of testing. */
+static int check_output_paths(const struct torn_run_opts *o, struct torn_err *err)
 {
-    for (size_t i = 0; i < o->n_reports; i++) {
-        const char *path = o->reports[i].path;
-        char *dir, *slash;
-        int ok;
+    char what[64];
+    int rc;
 
-        if (strcmp(path, "-") == 0)
+    for (size_t i = 0; i < o->n_reports; i++) {
+        if (strcmp(o->reports[i].path, "-") == 0)
             continue;
-        dir = strdup(path);
-        if (!dir)
-            return torn_err_set(err, TORN_E_NOMEM, "out of memory");
-        slash = strrchr(dir, '/');
-        if (slash == dir)
-            slash[1] = '\0';
-        else if (slash)
-            *slash = '\0';
-        ok = access(slash ? dir : ".", W_OK | X_OK) == 0;
-        free(dir);
-        if (!ok)
-            return torn_err_sys(err, TORN_E_ENV, errno, "%s report %s: directory not writable",
-                                o->reports[i].ops->option, path);
+        snprintf(what, sizeof what, "%s report", o->reports[i].ops->option);
+        if ((rc = torn_outfile_check(o->reports[i].path, what, err)) != 0)
+            return rc;
     }
-    return TORN_OK;
+    return o->history_path ? torn_outfile_check(o->history_path, "--history", err) : TORN_OK;
+}
+
+/* The history: --history FILE or history.jsonl in the run directory. */
+static int open_history(struct run *r, struct torn_err *err)
+{
+    char *hist = r->o->history_path ? strdup(r->o->history_path)
+                                    : torn_asprintf("%s/history.jsonl", r->run_dir);
+    int rc = hist ? torn_history_open(hist, r->o->history_max, &r->history, err)
+                  : torn_err_set(err, TORN_E_NOMEM, "out of memory");
+
+    free(hist);
+    return rc;
 }
 
 static int prepare(struct run *r, struct torn_err *err)
 {
     int rc;
 
-    if ((rc = check_report_paths(r->o, err)) != 0)
+    if ((rc = check_output_paths(r->o, err)) != 0)
         return rc;
 
     snprintf(r->ns, sizeof r->ns, "torn_%08llx",
@@ -1093,6 +1144,8 @@ static int prepare(struct run *r, struct torn_err *err)
     if ((rc = plan_scenarios(r, err)) != 0)
         return rc;
     if ((rc = make_run_dir(r, err)) != 0)
+        return rc;
+    if ((rc = open_history(r, err)) != 0)
         return rc;
     if ((rc = plan_targets(r, err)) != 0)
         return rc;
@@ -1116,7 +1169,6 @@ int torn_run(const struct torn_run_opts *o)
     struct torn_err err;
     const struct torn_reporter_ops *term = torn_reporter_find("terminal");
     int rc, code;
-    char *hist;
 
     memset(&r, 0, sizeof r);
     torn_err_clear(&err);
@@ -1128,15 +1180,13 @@ int torn_run(const struct torn_run_opts *o)
     rc = prepare(&r, &err);
     if (rc) {
         fprintf(stderr, "torn: %s\n", err.msg);
-        if (r.own_run_dir)
-            torn_rmtree(r.run_dir);
+        torn_history_close(r.history);
+        r.history = NULL;
+        if (r.run_dir)
+            torn_rmtree(r.run_dir); /* always torn's own fresh directory */
         run_free(&r);
         return torn_exit_code(rc);
     }
-    hist = o->history_path ? strdup(o->history_path) : torn_asprintf("%s/history.jsonl", r.run_dir);
-    if (torn_history_open(hist, &r.history, &err) != 0)
-        fprintf(stderr, "torn: %s (continuing without a history)\n", err.msg);
-    free(hist);
     r.command = torn_redact(o->command_line ? o->command_line : "torn run");
     r.rep.tool_version = TORN_VERSION;
     torn_iso_now(r.rep.started_at);
@@ -1151,7 +1201,10 @@ int torn_run(const struct torn_run_opts *o)
         run_target(&r, &r.tg[i]);
     torn_proc_reap_all(500);
     r.rep.interrupted = torn_stop_requested();
-    write_reports(&r, 1);
+    r.rep.signal = first_signal;
+    r.rep.history_cap = torn_history_cap(r.history);
+    r.rep.history_dropped = torn_history_dropped(r.history);
+    write_final_reports(&r);
     if (term)
         term->write(stdout, &r.rep, &err);
     fflush(stdout);
@@ -1160,8 +1213,6 @@ int torn_run(const struct torn_run_opts *o)
         fprintf(stderr, "torn: cannot append the summary to $GITHUB_STEP_SUMMARY (%s)\n",
                 getenv("GITHUB_STEP_SUMMARY"));
     code = torn_report_exit_code(&r.rep);
-    if (r.rep.interrupted && code == 0)
-        code = 2;
     finish_run_dir(&r, code);
     run_free(&r);
     return code;

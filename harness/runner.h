@@ -46,7 +46,9 @@ struct torn_run_opts {
     struct torn_report_req reports[16];
     size_t n_reports;
     const char *history_path;    /* NULL: run_dir/history.jsonl */
-    const char *run_dir;         /* NULL: a fresh temp dir */
+    uint64_t history_max;        /* --history-max: cap in bytes, 0 = default */
+    const char *run_dir;         /* where torn makes its own fresh run
+                                    directory; NULL: $TMPDIR or /tmp */
     int allow_remote;
     int timeout_ms;              /* default TORN_DEFAULT_TIMEOUT_MS */
     int quiet;

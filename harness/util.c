@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "outfile.h"
 
 uint64_t torn_now_ns(void)
 {
@@ -182,22 +183,6 @@ int torn_read_file(const char *path, char **buf_out, size_t *len_out, struct tor
     return TORN_OK;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int torn_fsync_dir(const char *path, struct torn_err *err)
 {
     char *copy = torn_strdup(path), *slash;
@@ -231,36 +216,15 @@ int torn_fsync_dir(const char *path, struct torn_err *err)
 
 int torn_write_file_atomic(const char *path, const void *buf, size_t len, struct torn_err *err)
 {
-    char *tmp = torn_asprintf("%s.tmp.%ld", path, (long)getpid());
-    int fd, e;
+    struct torn_outfile of;
+    int rc = torn_outfile_open(&of, path, 0644, err);
 
-    if (!tmp)
-        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        e = errno;
-        torn_err_sys(err, TORN_E_IO, e, "cannot write %s", path);
-        free(tmp);
-        return TORN_E_IO;
-    }
-    if (write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
-        e = errno;
-        close(fd);
-        unlink(tmp);
-        torn_err_sys(err, TORN_E_IO, e, "cannot write %s", path);
-        free(tmp);
-        return TORN_E_IO;
-    }
-    close(fd);
-    if (rename(tmp, path) != 0) {
-        e = errno;
-        unlink(tmp);
-        torn_err_sys(err, TORN_E_IO, e, "cannot rename into %s", path);
-        free(tmp);
-        return TORN_E_IO;
-    }
-    free(tmp);
-    return torn_fsync_dir(path, err);
+    if (rc == 0)
+        rc = torn_outfile_write(&of, buf, len, err);
+    if (rc == 0)
+        rc = torn_outfile_publish(&of, err);
+    torn_outfile_close(&of);
+    return rc;
 }
 
 int torn_write_atomic_with(const char *path, int (*fn)(FILE *f, void *arg, struct torn_err *err),
@@ -346,69 +310,276 @@ char *torn_strdup(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-/* Replace the span [from, to) of s by "***". */
-static char *splice_stars(const char *s, size_t from, size_t to)
+/* ---------------------------------------------------- text from targets */
+
+/* Length of the UTF-8 sequence at p (1..4) and its code point, or 0 when
+ * p does not start a valid, shortest-form sequence. */
+static int utf8_seq(const unsigned char *p, uint32_t *cp)
 {
-    return torn_asprintf("%.*s***%s", (int)from, s, s + to);
+    int n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+    uint32_t c = n == 4 ? p[0] & 7u : n == 3 ? p[0] & 15u : p[0] & 31u;
+
+    if (p[0] >= 0xf8)
+        return 0;
+    for (int i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (p[i] & 0x3fu);
+    }
+    if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+        (n == 4 && (c < 0x10000 || c > 0x10ffff)))
+        return 0;
+    *cp = c;
+    return n;
+}
+
+/* Code points that reorder or break lines on display: C1 controls (0x9b
+ * is CSI to some terminals), line/paragraph separators, bidi overrides
+ * ("Trojan Source"). */
+static int cp_unsafe(uint32_t c)
+{
+    return (c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029 ||
+           (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+void torn_fput_safe(FILE *f, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    uint32_t cp;
+    int n;
+
+    while (*p) {
+        if (*p == '\n' || *p == '\r' || *p == '\t') {
+            fputc('\\', f);
+            fputc(*p == '\n' ? 'n' : *p == '\r' ? 'r' : 't', f);
+            p++;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            fprintf(f, "\\x%02x", *p++);
+        } else if (*p < 0x80) {
+            fputc(*p++, f);
+        } else if ((n = utf8_seq(p, &cp)) == 0) {
+            fprintf(f, "\\x%02x", *p++);
+        } else if (cp_unsafe(cp)) {
+            fprintf(f, "\\u%04x", (unsigned)cp);
+            p += n;
+        } else {
+            fwrite(p, 1, (size_t)n, f);
+            p += n;
+        }
+    }
+}
+
+char *torn_text_safe(const char *s)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = s ? open_memstream(&buf, &len) : NULL;
+
+    if (!f)
+        return NULL;
+    torn_fput_safe(f, s);
+    fclose(f);
+    return buf;
+}
+
+void torn_text_safe_inplace(char *s, size_t size)
+{
+    char *t = torn_text_safe(s);
+
+    if (t) {
+        snprintf(s, size, "%s", t);
+        free(t);
+        return;
+    }
+    for (unsigned char *p = (unsigned char *)s; *p; p++) /* ENOMEM: blunt but safe */
+        if (*p < 0x20 || *p >= 0x7f)
+            *p = '?';
+}
+
+/* ------------------------------------------------------------ secrets */
+
+struct span {
+    size_t from, to;
+};
+
+#define MAX_SPANS 32
+
+static void add_span(struct span *sp, size_t *n, size_t from, size_t to)
+{
+    if (to > from && *n < MAX_SPANS)
+        sp[(*n)++] = (struct span){from, to};
+}
+
+/* URL userinfo passwords: scheme://user:PASS@host.  A raw '@' may be part
+ * of the password, so the userinfo ends at the LAST '@' before the query
+ * ('?' or '#' after the first '@'); the URL ends at whitespace. */
+static void url_spans(const char *s, struct span *sp, size_t *n)
+{
+    for (const char *p = strstr(s, "://"); p; p = strstr(p + 3, "://")) {
+        const char *auth = p + 3, *end = auth + strcspn(auth, " \t\n");
+        const char *first = memchr(auth, '@', (size_t)(end - auth)), *q, *last, *colon;
+
+        if (!first)
+            continue;
+        q = first + strcspn(first, "?#");
+        q = q < end ? q : end;
+        last = first;
+        for (const char *c = first; c < q; c++)
+            if (*c == '@')
+                last = c;
+        colon = memchr(auth, ':', (size_t)(last - auth));
+        if (colon)
+            add_span(sp, n, (size_t)(colon + 1 - s), (size_t)(last - s));
+    }
+}
+
+/* password=VALUE anywhere (libpq conninfo with optional spaces around '='
+ * and single-quoted values with backslash escapes, URL query parameters,
+ * --target-opt password=..., sslpassword=...), any letter case. */
+static void keyword_spans(const char *s, struct span *sp, size_t *n)
+{
+    for (const char *p = strcasestr(s, "password"); p; p = strcasestr(p + 8, "password")) {
+        const char *v = p + 8, *e;
+
+        while (*v == ' ')
+            v++;
+        if (*v != '=')
+            continue;
+        for (v++; *v == ' '; v++)
+            ;
+        e = v;
+        if (*e == '\'') {
+            for (e++; *e && *e != '\''; e++)
+                if (*e == '\\' && e[1])
+                    e++;
+            if (*e)
+                e++;
+        } else {
+            e += strcspn(e, " \t\n&;");
+        }
+        add_span(sp, n, (size_t)(v - s), (size_t)(e - s));
+    }
+}
+
+static int span_cmp(const void *a, const void *b)
+{
+    const struct span *x = a, *y = b;
+
+    return x->from < y->from ? -1 : x->from > y->from;
+}
+
+/* The secret spans of s, sorted, overlaps merged; returns their number. */
+static size_t secret_spans(const char *s, struct span *sp)
+{
+    size_t n = 0, m = 0;
+
+    url_spans(s, sp, &n);
+    keyword_spans(s, sp, &n);
+    qsort(sp, n, sizeof *sp, span_cmp);
+    for (size_t i = 0; i < n; i++) {
+        if (m && sp[i].from <= sp[m - 1].to) {
+            if (sp[i].to > sp[m - 1].to)
+                sp[m - 1].to = sp[i].to;
+        } else {
+            sp[m++] = sp[i];
+        }
+    }
+    return m;
 }
 
 char *torn_redact(const char *uri)
 {
-    const char *scheme, *at, *colon;
-    char *out = NULL;
+    struct span sp[MAX_SPANS];
+    size_t n, at = 0;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
 
     if (!uri)
         return NULL;
-    /* URL form: scheme://user:PASS@host */
-    scheme = strstr(uri, "://");
-    if (scheme) {
-        const char *auth = scheme + 3;
-        at = strchr(auth, '@');
-        const char *slash = strchr(auth, '/');
-        if (at && (!slash || at < slash)) {
-            colon = memchr(auth, ':', (size_t)(at - auth));
-            if (colon)
-                out = splice_stars(uri, (size_t)(colon + 1 - uri), (size_t)(at - uri));
-        }
+    n = secret_spans(uri, sp);
+    if (!n)
+        return strdup(uri);
+    if (!(f = open_memstream(&buf, &len)))
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        fprintf(f, "%.*s***", (int)(sp[i].from - at), uri + at);
+        at = sp[i].to;
     }
-    /* conninfo or query form: password=PASS, password = 'P A\'SS' (libpq
-     * allows spaces around '=' and single-quoted values with backslash
-     * escapes); every occurrence, also in a URL's query. */
-    if (!out)
-        out = strdup(uri);
-    for (size_t at_ = 0; out;) {
-        char *p = strstr(out + at_, "password"), *next;
-        size_t from, to;
-        if (!p)
-            break;
-        from = (size_t)(p + 8 - out);
-        at_ = from;
-        while (out[from] == ' ')
-            from++;
-        if (out[from] != '=')
+    fputs(uri + at, f);
+    fclose(f);
+    return buf;
+}
+
+int torn_redact_inplace(char *s)
+{
+    struct span sp[MAX_SPANS];
+    size_t n = s ? secret_spans(s, sp) : 0;
+
+    for (size_t i = 0; i < n; i++)
+        memset(s + sp[i].from, '*', sp[i].to - sp[i].from);
+    return n > 0;
+}
+
+void torn_scrub_argv(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        char *copy;
+        if (!argv[i] || !strpbrk(argv[i], "@=") || !(copy = strdup(argv[i])))
             continue;
-        from++;
-        while (out[from] == ' ')
-            from++;
-        to = from;
-        if (out[to] == '\'') {
-            for (to++; out[to] && out[to] != '\''; to++)
-                if (out[to] == '\\' && out[to + 1])
-                    to++;
-            if (out[to])
-                to++;
-        } else {
-            while (out[to] && out[to] != ' ' && out[to] != '&')
-                to++;
-        }
-        if (to == from)
-            continue;
-        next = splice_stars(out, from, to);
-        free(out);
-        out = next;
-        at_ = from + 3;
+        if (torn_redact_inplace(argv[i]))
+            argv[i] = copy; /* lives as long as the process, like argv */
+        else
+            free(copy);
     }
-    return out;
+}
+
+/* Characters a POSIX shell never treats specially inside a word. */
+static int shell_safe(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-",
+                    *s))
+            return 0;
+    return 1;
+}
+
+void torn_shell_quote(FILE *f, const char *arg)
+{
+    arg = arg ? arg : "";
+    if (shell_safe(arg)) {
+        fputs(arg, f);
+        return;
+    }
+    fputc('\'', f);
+    for (; *arg; arg++) {
+        if (*arg == '\'')
+            fputs("'\\''", f);
+        else
+            fputc(*arg, f);
+    }
+    fputc('\'', f);
+}
+
+char *torn_command_line(int argc, char *const *argv)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    if (!f)
+        return NULL;
+    fputs("torn", f);
+    for (int i = 0; i < argc; i++) {
+        char *r = torn_redact(argv[i]);
+        fputc(' ', f);
+        torn_shell_quote(f, r ? r : "***");
+        free(r);
+    }
+    fclose(f);
+    return buf;
 }
 
 static int addr_is_loopback(const struct sockaddr *sa)

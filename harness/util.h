@@ -38,7 +38,8 @@ void torn_request_stop(void);
 /* Read a whole file into a NUL-terminated malloc'd buffer (caller frees).
  * TORN_E_NOTFOUND if it does not exist, TORN_E_IO otherwise. */
 int torn_read_file(const char *path, char **buf_out, size_t *len_out, struct torn_err *err);
-/* Write a file atomically: path.tmp.<pid>, write, fsync, rename, fsync dir.
+/* Write a file atomically and safely (outfile.h: a trusted directory, an
+ * exclusive temporary file, fsync, renameat, fsync of the directory).
  * Readers see the old or the new content, never a mix. */
 int torn_write_file_atomic(const char *path, const void *buf, size_t len, struct torn_err *err);
 /* Same, with the content produced by fn into a FILE* (reports). */
@@ -56,9 +57,38 @@ char *torn_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* strdup that accepts NULL. */
 char *torn_strdup(const char *s);
 
-/* A copy of uri with the password (user:PASS@, password=PASS) replaced by
- * "***"; caller frees. */
+/* Text from a target (adapter error messages, HTTP bodies, record values)
+ * is neutralised before it is printed anywhere: every control character is
+ * written as a visible escape (\n, \r, \t, \x1b), and so are bytes that are
+ * not UTF-8, C1 controls, line separators and bidi overrides (\u202e), so it
+ * can never move the cursor, recolour or retitle a terminal, forge a new
+ * line (a fake `::error::` workflow command), or reorder what is shown.
+ * This is the one neutralising function; format escapers (XML/HTML,
+ * Markdown, GitHub workflow commands) run on its output.
+ * torn_fput_safe writes to f; torn_text_safe returns a malloc'd copy (NULL
+ * for NULL or on ENOMEM); torn_text_safe_inplace rewrites the string in the buffer s
+ * of size bytes (truncating). */
+void torn_fput_safe(FILE *f, const char *s);
+char *torn_text_safe(const char *s);
+void torn_text_safe_inplace(char *s, size_t size);
+
+/* Secrets in target addresses, DSNs and options: a URL's userinfo password
+ * (scheme://user:PASS@host, up to the LAST '@' before the host, so a raw
+ * '@' in the password is covered), and every password=VALUE (URL query,
+ * libpq key=value with spaces and quoted values, --target-opt, any case).
+ * torn_redact: a copy with each secret replaced by "***"; caller frees.
+ * torn_redact_inplace: each secret byte overwritten with '*'; 1 if any. */
 char *torn_redact(const char *uri);
+int torn_redact_inplace(char *s);
+/* Make every secret in argv invisible to other users (/proc/PID/cmdline of
+ * torn and of its forked workers): each argument holding one is copied and
+ * its original bytes overwritten; argv[i] then points at the copy. */
+void torn_scrub_argv(int argc, char **argv);
+/* Write arg as one POSIX shell word: as is when it holds only characters no
+ * shell treats specially, else single-quoted with ' written as '\''. */
+void torn_shell_quote(FILE *f, const char *arg);
+/* "torn ARG..." with every argument redacted and shell-quoted; malloc'd. */
+char *torn_command_line(int argc, char *const *argv);
 /* 1 if every address host resolves to is loopback (127/8, ::1) or host is a
  * Unix socket path; 0 otherwise (also when it does not resolve). */
 int torn_host_is_loopback(const char *host);

@@ -68,7 +68,8 @@ static const char *const series_color[] = {"#1f77b4", "#d62728", "#2ca02c", "#94
 
 static void page_header(FILE *f, const struct torn_report *rep)
 {
-    size_t pass, fail, error, skip;
+    size_t pass, fail, error, skip, n_run;
+    char msgs[TORN_REPORT_RUN_ERRORS_MAX][320];
 
     torn_report_counts(rep, &pass, &fail, &error, &skip);
     fputs("<header><h1>torn report: ", f);
@@ -79,6 +80,15 @@ static void page_header(FILE *f, const struct torn_report *rep)
     fprintf(f, " &middot; started %s &middot; %.1f s &middot; seed %llu &middot; exit %d<br>",
             rep->started_at, rep->duration_s, (unsigned long long)rep->seed,
             torn_report_exit_code(rep));
+    n_run = torn_report_run_errors(rep, msgs);
+    for (size_t i = 0; i < n_run; i++) {
+        fputs("<strong>", f);
+        torn_xml_escape(f, msgs[i]);
+        fputs("</strong><br>", f);
+    }
+    if (rep->history_dropped)
+        fprintf(f, "history capped at %llu bytes: %llu later events dropped<br>",
+                (unsigned long long)rep->history_cap, (unsigned long long)rep->history_dropped);
     fputs("<code>", f);
     torn_xml_escape(f, rep->command);
     fputs("</code>", f);
@@ -850,8 +860,11 @@ static int html_write(FILE *f, const struct torn_report *rep, struct torn_err *e
     if (hc.h && (hc.h->n_ops || hc.h->n_events))
         run_timeline(f, &hc);
     else
-        fprintf(f, "<p class=\"note\">Timelines left out: %s.</p>\n",
-                hc.note[0] ? hc.note : "the history is empty");
+    {
+        fputs("<p class=\"note\">Timelines left out: ", f);
+        torn_xml_escape(f, hc.note[0] ? hc.note : "the history is empty");
+        fputs(".</p>\n", f);
+    }
     fputs("<h2 id=\"results\">Results</h2>\n", f);
     for (size_t i = 0; i < rep->n_results; i++)
         result_section(f, rep->results[i], i, &hc);

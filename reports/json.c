@@ -147,7 +147,13 @@ static int json_write(FILE *f, const struct torn_report *rep, struct torn_err *e
         cJSON_AddStringToObject(root, "run_dir", rep->run_dir);
     if (rep->history_path)
         cJSON_AddStringToObject(root, "history", rep->history_path);
+    cJSON_AddNumberToObject(root, "history_cap_bytes", (double)rep->history_cap);
+    cJSON_AddNumberToObject(root, "history_events_dropped", (double)rep->history_dropped);
     cJSON_AddBoolToObject(root, "interrupted", rep->interrupted);
+    if (rep->interrupted)
+        cJSON_AddStringToObject(root, "interruption", torn_report_interruption(rep));
+    if (rep->report_error)
+        cJSON_AddStringToObject(root, "report_error", rep->report_error);
     cJSON_AddNumberToObject(root, "exit_code", torn_report_exit_code(rep));
     cJSON *sum = cJSON_AddObjectToObject(root, "summary");
     cJSON_AddNumberToObject(sum, "pass", (double)pass);

@@ -46,19 +46,35 @@ static void testcase(FILE *f, const struct torn_result *r)
     fputs("    </testcase>\n", f);
 }
 
+/* The run's own problems (interruption, unwritable report): one testcase
+ * each with an <error>, so a CI reporter never shows an interrupted run as
+ * green. */
+static void run_errors(FILE *f, char msgs[][320], size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        fputs("    <testcase classname=\"torn\" name=\"torn run\" time=\"0\">\n"
+              "      <error type=\"run\" message=\"", f);
+        torn_xml_escape(f, msgs[i]);
+        fputs("\"/>\n    </testcase>\n", f);
+    }
+}
+
 static int junit_write(FILE *f, const struct torn_report *rep, struct torn_err *err)
 {
-    size_t pass, fail, error, skip;
+    size_t pass, fail, error, skip, n_run;
+    char msgs[TORN_REPORT_RUN_ERRORS_MAX][320];
 
     (void)err;
     torn_report_counts(rep, &pass, &fail, &error, &skip);
+    n_run = torn_report_run_errors(rep, msgs);
+    error += n_run;
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
     fprintf(f, "<testsuites name=\"torn\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
                "skipped=\"%zu\" time=\"%.3f\">\n",
-            rep->n_results, fail, error, skip, rep->duration_s);
+            rep->n_results + n_run, fail, error, skip, rep->duration_s);
     fprintf(f, "  <testsuite name=\"torn\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
                "skipped=\"%zu\" time=\"%.3f\" timestamp=\"",
-            rep->n_results, fail, error, skip, rep->duration_s);
+            rep->n_results + n_run, fail, error, skip, rep->duration_s);
     torn_xml_escape(f, rep->started_at);
     fputs("\">\n    <properties>\n", f);
     fprintf(f, "      <property name=\"seed\" value=\"%llu\"/>\n", (unsigned long long)rep->seed);
@@ -68,6 +84,7 @@ static int junit_write(FILE *f, const struct torn_report *rep, struct torn_err *
             rep->interrupted ? "true" : "false");
     for (size_t i = 0; i < rep->n_results; i++)
         testcase(f, rep->results[i]);
+    run_errors(f, msgs, n_run);
     fputs("  </testsuite>\n</testsuites>\n", f);
     return 0;
 }

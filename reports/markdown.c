@@ -5,22 +5,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "err.h"
+#include "outfile.h"
 #include "result.h"
+#include "util.h"
 
-/* A table cell: no pipes or newlines. */
+/* Markdown text (a table cell, a list item): neutralised (no control
+ * character, so no newline), then HTML-escaped (no <script>, no <img
+ * onerror>: GitHub would sanitise, other renderers may not) and with every
+ * Markdown metacharacter backslash-escaped (no pipe closing a cell, no
+ * backtick opening code). */
 static void cell(FILE *f, const char *s)
 {
-    for (const char *p = s ? s : ""; *p; p++) {
-        if (*p == '|')
-            fputs("\\|", f);
-        else if (*p == '\n' || *p == '\r')
-            fputc(' ', f);
+    char *safe = torn_text_safe(s ? s : "");
+
+    for (const char *p = safe ? safe : "?"; *p; p++) {
+        if (*p == '<')
+            fputs("&lt;", f);
+        else if (*p == '>')
+            fputs("&gt;", f);
+        else if (*p == '&')
+            fputs("&amp;", f);
+        else if (strchr("\\`*_[]|#!~", *p))
+            fprintf(f, "\\%c", *p);
         else
             fputc(*p, f);
     }
+    free(safe);
 }
 
 static const char *icon(enum torn_verdict v)
@@ -40,14 +54,25 @@ static const char *icon(enum torn_verdict v)
 
 static void table(FILE *f, const struct torn_report *rep)
 {
-    size_t pass, fail, error, skip;
+    size_t pass, fail, error, skip, n_run;
+    char msgs[TORN_REPORT_RUN_ERRORS_MAX][320];
 
     torn_report_counts(rep, &pass, &fail, &error, &skip);
     fprintf(f, "## torn %s: %zu passed, %zu failed, %zu errors, %zu skipped%s\n\n",
             rep->tool_version ? rep->tool_version : "", pass, fail, error, skip,
             rep->interrupted ? " (interrupted)" : "");
-    fprintf(f, "Seed `%llu`, %.1f s, started %s.\n\n", (unsigned long long)rep->seed,
-            rep->duration_s, rep->started_at);
+    fprintf(f, "Seed `%llu`, %.1f s, started %s, exit code %d.\n\n",
+            (unsigned long long)rep->seed, rep->duration_s, rep->started_at,
+            torn_report_exit_code(rep));
+    n_run = torn_report_run_errors(rep, msgs);
+    for (size_t i = 0; i < n_run; i++) {
+        fputs("**⚠️ ", f);
+        cell(f, msgs[i]);
+        fputs("**\n\n", f);
+    }
+    if (rep->history_dropped)
+        fprintf(f, "History capped at %llu bytes: %llu later events dropped.\n\n",
+                (unsigned long long)rep->history_cap, (unsigned long long)rep->history_dropped);
     fputs("| Scenario | Target | Verdict | Violations | ops/s | p50 (closed-loop) | p99 (closed-loop) |\n"
           "|---|---|---|---:|---:|---:|---:|\n",
           f);
@@ -87,21 +112,35 @@ static void details(FILE *f, const struct torn_report *rep)
         const struct torn_result *r = rep->results[i];
         if (r->verdict != TORN_FAIL && r->verdict != TORN_ERROR)
             continue;
+        /* Raw HTML from here: every text XML-escaped, evidence in <pre>. */
         fputs("\n<details><summary>", f);
-        cell(f, r->scenario);
+        torn_xml_escape(f, r->scenario);
         fputs(" on ", f);
-        cell(f, r->target);
+        torn_xml_escape(f, r->target);
         fprintf(f, ": %s</summary>\n\n", torn_verdict_name(r->verdict));
-        if (r->error)
-            fprintf(f, "```\n%s\n```\n", r->error);
+        if (r->error) {
+            fputs("<pre>", f);
+            torn_xml_escape(f, r->error);
+            fputs("</pre>\n\n", f);
+        }
         for (size_t k = 0; k < r->n_violations && k < 10; k++) {
             const struct torn_violation *v = &r->violations[k];
-            fprintf(f, "- **%s**%s%s at %.3f s\n\n```\n%s\n```\n", v->criterion,
-                    v->key ? " on " : "", v->key ? v->key : "", v->t_s,
-                    v->evidence ? v->evidence : "");
+            fputs("- **", f);
+            cell(f, v->criterion);
+            fputs("**", f);
+            if (v->key) {
+                fputs(" on ", f);
+                cell(f, v->key);
+            }
+            fprintf(f, " at %.3f s\n\n<pre>", v->t_s);
+            torn_xml_escape(f, v->evidence);
+            fputs("</pre>\n\n", f);
         }
-        if (r->replay)
-            fprintf(f, "Replay: `%s`\n", r->replay);
+        if (r->replay) {
+            fputs("Replay: <code>", f);
+            torn_xml_escape(f, r->replay);
+            fputs("</code>\n", f);
+        }
         fputs("\n</details>\n", f);
     }
 }
@@ -118,10 +157,14 @@ static int md_write(FILE *f, const struct torn_report *rep, struct torn_err *err
 const struct torn_reporter_ops torn_reporter_markdown = {
     TORN_REPORTER_OPS_V1, "markdown", "--markdown", "Markdown summary table", md_write};
 
-/* Workflow-command escaping: data escapes %, CR, LF; properties also : and ,. */
+/* Workflow-command escaping, on neutralised text (so no CR or LF can end
+ * the command early and forge another): data escapes %, CR, LF; properties
+ * also : and ,. */
 static void gh_escape(FILE *f, const char *s, int property)
 {
-    for (const char *p = s ? s : ""; *p; p++) {
+    char *safe = torn_text_safe(s ? s : "");
+
+    for (const char *p = safe ? safe : "?"; *p; p++) {
         switch (*p) {
         case '%': fputs("%25", f); break;
         case '\r': fputs("%0D", f); break;
@@ -131,17 +174,26 @@ static void gh_escape(FILE *f, const char *s, int property)
         default: fputc(*p, f);
         }
     }
+    free(safe);
 }
 
 int torn_report_github(FILE *out, const struct torn_report *rep)
 {
     const char *gha = getenv("GITHUB_ACTIONS"), *summary = getenv("GITHUB_STEP_SUMMARY");
-    size_t shown = 0;
+    size_t shown = 0, n_run;
+    char msgs[TORN_REPORT_RUN_ERRORS_MAX][320];
     FILE *f;
+    int fd = -1;
     int rc = 0;
 
     if (!gha || strcmp(gha, "true"))
         return 0;
+    n_run = torn_report_run_errors(rep, msgs);
+    for (size_t i = 0; i < n_run; i++, shown++) {
+        fputs("::error title=torn run::", out);
+        gh_escape(out, msgs[i], 0);
+        fputc('\n', out);
+    }
     for (size_t i = 0; i < rep->n_results && shown < 10; i++) {
         const struct torn_result *r = rep->results[i];
         for (size_t k = 0; k < r->n_violations && shown < 10; k++, shown++) {
@@ -166,9 +218,11 @@ int torn_report_github(FILE *out, const struct torn_report *rep)
     fflush(out);
     if (!summary || !*summary)
         return 0;
-    f = fopen(summary, "a");
-    if (!f)
+    if (torn_outfile_append(summary, &fd, NULL) != 0 || !(f = fdopen(fd, "a"))) {
+        if (fd >= 0)
+            close(fd);
         return -1;
+    }
     md_write(f, rep, NULL);
     if (fclose(f) != 0)
         rc = -1;

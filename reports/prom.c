@@ -214,8 +214,12 @@ static void gauges(FILE *f, const struct torn_report *rep)
     fprintf(f, ",seed=\"%llu\"} 1\n", (unsigned long long)rep->seed);
     header(f, "torn_run_interrupted", "gauge", "1 if SIGINT/SIGTERM stopped the run.");
     fprintf(f, "torn_run_interrupted %d\n", rep->interrupted ? 1 : 0);
-    header(f, "torn_run_exit_code", "gauge", "0 pass, 1 violation, 2 error.");
+    header(f, "torn_run_exit_code", "gauge",
+           "0 pass, 1 violation, 2 error (also: interrupted, a report not written).");
     fprintf(f, "torn_run_exit_code %d\n", torn_report_exit_code(rep));
+    header(f, "torn_history_events_dropped", "gauge",
+           "Events left out of the history by its size cap (--history-max).");
+    fprintf(f, "torn_history_events_dropped %llu\n", (unsigned long long)rep->history_dropped);
 }
 
 static int prom_write(FILE *f, const struct torn_report *rep, struct torn_err *err)

@@ -76,7 +76,10 @@ static void diagnostics(FILE *f, const struct torn_result *r)
 
 static int tap_write(FILE *f, const struct torn_report *rep, struct torn_err *err)
 {
-    fprintf(f, "TAP version 13\n1..%zu\n", rep->n_results);
+    char msgs[TORN_REPORT_RUN_ERRORS_MAX][320];
+    size_t n_run = torn_report_run_errors(rep, msgs);
+
+    fprintf(f, "TAP version 13\n1..%zu\n", rep->n_results + n_run);
     for (size_t i = 0; i < rep->n_results; i++) {
         const struct torn_result *r = rep->results[i];
         int bad = r->verdict == TORN_FAIL || r->verdict == TORN_ERROR;
@@ -92,8 +95,14 @@ static int tap_write(FILE *f, const struct torn_report *rep, struct torn_err *er
         if (bad)
             diagnostics(f, r);
     }
-    if (rep->interrupted)
-        fputs("# interrupted by a signal: results are partial\n", f);
+    for (size_t i = 0; i < n_run; i++) { /* the run's own problems */
+        fprintf(f, "not ok %zu - ", rep->n_results + i + 1);
+        desc(f, msgs[i]);
+        fputs("\n  ---\n  message: ", f);
+        yq(f, msgs[i]);
+        fprintf(f, "\n  severity: error\n  data:\n    exit_code: %d\n  ...\n",
+                torn_report_exit_code(rep));
+    }
     if (ferror(f))
         return torn_err_set(err, TORN_E_IO, "TAP report: write failed");
     return TORN_OK;

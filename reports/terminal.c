@@ -126,6 +126,12 @@ static int terminal_write(FILE *f, const struct torn_report *rep, struct torn_er
     fprintf(f, "\ntorn: %zu PASS, %zu FAIL, %zu ERROR%s (seed %llu, %.1f s)%s\n", pass, fail,
             error, skip ? ", some skipped" : "", (unsigned long long)rep->seed, rep->duration_s,
             rep->interrupted ? " -- INTERRUPTED, results are partial" : "");
+    if (rep->history_dropped)
+        fprintf(f, "torn: the history reached its cap (%llu bytes, --history-max): %llu later "
+                   "events were not recorded\n",
+                (unsigned long long)rep->history_cap, (unsigned long long)rep->history_dropped);
+    if (rep->report_error)
+        fprintf(f, "torn: a report could not be written (exit 2): %s\n", rep->report_error);
     return 0;
 }
 

@@ -134,7 +134,7 @@ done
 evidence "$work/pl-naive.json" >"$work/pl-naive-ev"
 check "file:naive power-loss names a lost acknowledged write" grep -q "^no-lost-write" "$work/pl-naive-ev"
 check "a violation leaves the surviving files as an artifact" \
-    bash -c "ls '$work'/r-pl-naive/artifacts/*/*/job-1.json >/dev/null 2>&1"
+    bash -c "ls '$work'/r-pl-naive/torn-run-*/artifacts/*/*/job-1.json >/dev/null 2>&1"
 
 # --- the sweep finds the zero-length file of temp+rename without fsync -------
 out=$work/sw-rename.json

@@ -1,4 +1,5 @@
 /* Unit tests: target URI parsing, scenario parameters, redaction, safety. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,6 +115,67 @@ static void test_redact(void)
     free(d);
 }
 
+/* Every secret span: a raw '@' in a URL password, several URLs, any case,
+ * sslpassword, --target-opt; the in-place form keeps the length. */
+static void test_redact_more(void)
+{
+    char *a = torn_redact("redis://:ab@cdSECRET@127.0.0.1:6379/0");
+    char *b = torn_redact("redis://:p1SECRET@h/0 postgres://u:p2SECRET@h/db");
+    char *c = torn_redact("sslmode=x sslpassword=p3SECRET PASSWORD=p4SECRET");
+    char *d = torn_redact("redis://:a?b@cSECRET@h?x=1@y");
+    char arg[] = "password=p5SECRET";
+
+    CHECK(!strstr(a, "SECRET") && strstr(a, "***@127.0.0.1"), "raw @: %s", a);
+    CHECK(!strstr(b, "SECRET") && strstr(b, "@h/db"), "two URLs: %s", b);
+    CHECK(!strstr(c, "SECRET") && strstr(c, "sslmode=x"), "sslpassword, PASSWORD: %s", c);
+    CHECK(!strstr(d, "SECRET"), "'?' and '@' in the password: %s", d);
+    CHECK(torn_redact_inplace(arg) && strcmp(arg, "password=********") == 0, "in place: %s",
+          arg);
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+}
+
+/* The replay/command quoting: what sh parses back is the argument. */
+static void test_shell_quote(void)
+{
+    static const char *const args[] = {"file:naive", "exec:/bin/sh -c 'x && echo never'", "",
+                                       "a'b", "$(id)", "`id`;x|y", NULL};
+    for (size_t i = 0; args[i]; i++) {
+        char *buf = NULL, *got = NULL, cmd[512];
+        size_t len = 0, glen = 0;
+        FILE *f = open_memstream(&buf, &len), *p;
+        torn_shell_quote(f, args[i]);
+        fclose(f);
+        snprintf(cmd, sizeof cmd, "printf %%s %s", buf);
+        p = popen(cmd, "r");
+        f = open_memstream(&got, &glen);
+        for (int ch; p && (ch = fgetc(p)) != EOF;)
+            fputc(ch, f);
+        fclose(f);
+        if (p)
+            pclose(p);
+        CHECK(strcmp(got, args[i]) == 0, "sh reads back [%s] as [%s] from %s", args[i], got, buf);
+        free(buf);
+        free(got);
+    }
+}
+
+/* Control characters, invalid UTF-8, C1 and bidi controls become visible
+ * escapes; ordinary UTF-8 stays. */
+static void test_text_safe(void)
+{
+    char *a = torn_text_safe("a\n::error::x\x1b[31m\r\t\x7f\xc2\x9b\xe2\x80\xae\xff é");
+    char small[8] = "a\x1b[2Jbc";
+
+    CHECK(strcmp(a, "a\\n::error::x\\x1b[31m\\r\\t\\x7f\\u009b\\u202e\\xff é") == 0, "got %s", a);
+    CHECK(!torn_text_safe(NULL), "NULL stays NULL");
+    torn_text_safe_inplace(small, sizeof small);
+    CHECK(strcmp(small, "a\\x1b[2") == 0, "in place, truncated: %s", small);
+    free(a);
+}
+
 static void test_loopback(void)
 {
     struct torn_err err;
@@ -165,6 +227,9 @@ static const struct torn_test tests[] = {
     {"uri_errors", test_uri_errors},
     {"params", test_params},
     {"redact", test_redact},
+    {"redact_more", test_redact_more},
+    {"shell_quote", test_shell_quote},
+    {"text_safe", test_text_safe},
     {"loopback", test_loopback},
     {"rng_deterministic", test_rng_deterministic},
     {"atomic_write", test_atomic_write},

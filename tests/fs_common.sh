@@ -1,4 +1,4 @@
-# Shared by tests/fs_test.sh, fs_durability_test.sh and exec_test.sh (sourced,
+# Shared by tests/fs_test.sh, fs_durability_test.sh, exec_test.sh, outputs_test.sh (sourced,
 # not run): a work directory that is unmounted before it is removed (never
 # rm -rf through a live torn-fs mount), the pass/fail counters, verdict().
 # (and work_test.sh)

@@ -28,6 +28,7 @@
 
 #include "command.h"
 #include "err.h"
+#include "outfile.h"
 #include "parse.h"
 #include "proc.h"
 #include "report.h"
@@ -311,7 +312,7 @@ static pid_t start_instance(const struct fuzz_opts *o, const char *root, const c
     if ((pid = fork()) == 0) {
         int fd;
         torn_proc_child_init();
-        if ((fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) >= 0) {
+        if ((fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0) {
             dup2(fd, STDOUT_FILENO);
             dup2(fd, STDERR_FILENO);
         }
@@ -553,10 +554,12 @@ static int prepare(struct fuzz_opts *o, char *root, char *bin, char *out)
     if (o->out) {
         struct torn_err err = {0};
         snprintf(out, PATH_MAX, "%s", o->out);
-        if (torn_mkdirs(out, 0755, &err) != 0) {
+        int dfd; /* a directory another user could redirect is refused (outfile.h) */
+        if (torn_dir_open_safe(out, 0755, &dfd, &err) != 0) {
             fprintf(stderr, "torn fuzz: --out %s: %s\n", out, err.msg);
             return 2;
         }
+        close(dfd);
     } else {
         snprintf(out, PATH_MAX, "/tmp/torn-fuzz-%s-XXXXXX", o->harness);
         if (!mkdtemp(out)) {

@@ -570,23 +570,6 @@ static int prepare(struct fuzz_opts *o, char *root, char *bin, char *out)
     return 0;
 }
 
-static char *join_args(int argc, char **argv)
-{
-    size_t len = 8;
-    char *s;
-
-    for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) + 1;
-    if (!(s = calloc(1, len)))
-        return NULL;
-    strcpy(s, "torn");
-    for (int i = 0; i < argc; i++) {
-        strcat(s, " ");
-        strcat(s, argv[i]);
-    }
-    return s;
-}
-
 int torn_cmd_fuzz(int argc, char **argv)
 {
     struct fuzz_opts o;
@@ -624,7 +607,7 @@ int torn_cmd_fuzz(int argc, char **argv)
     rep.tool_version = TORN_VERSION;
     torn_iso_now(rep.started_at);
     rep.duration_s = res->duration_s;
-    rep.command = join_args(argc, argv);
+    rep.command = torn_command_line(argc, argv);
     rep.run_dir = out;
     rep.interrupted = res->interrupted;
     rep.color = o.color;

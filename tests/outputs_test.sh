@@ -20,6 +20,8 @@ set -u
                                                    # check; every child killed on exit
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null; }
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+# Wait (at most 20 s) until history $1 has 20 lines: the scenario is running.
+running() { for _ in $(seq 200); do (($(cat "$1" 2>/dev/null | wc -l) >= 20)) && return; sleep 0.1; done; }
 
 # --- SIGINT mid-run: every format says interrupted, exit 2 ----------------------
 d=$work/int
@@ -27,9 +29,10 @@ mkdir "$d"
 export GITHUB_ACTIONS=true GITHUB_STEP_SUMMARY=$d/summary.md
 "$TORN" run --target file:durable --scenario concurrent-updaters --duration 20 --seed 1 --quiet \
     --json "$d/r.json" --junit "$d/r.xml" --tap "$d/r.tap" --html "$d/r.html" \
-    --markdown "$d/r.md" --prom "$d/r.prom" >"$d/out" 2>"$d/err" &
+    --markdown "$d/r.md" --prom "$d/r.prom" --history "$d/h.jsonl" >"$d/out" 2>"$d/err" &
 torn_pid=$!
-sleep 1.5
+running "$d/h.jsonl"
+sleep 0.3
 kill -INT "$torn_pid"
 wait "$torn_pid"
 rc=$?
@@ -66,9 +69,9 @@ check "--json DIR: exit 2 before running, one line naming it (got $rc)" bash -c 
 # The report's directory disappears during the run: the final write fails.
 mkdir "$d/sub"
 "$TORN" run --target file:durable --scenario concurrent-updaters --duration 2 --quiet \
-    --json "$d/sub/gone.json" --junit "$d/ok.xml" >"$d/out2" 2>&1 &
+    --json "$d/sub/gone.json" --junit "$d/ok.xml" --history "$d/h.jsonl" >"$d/out2" 2>&1 &
 torn_pid=$!
-sleep 1
+running "$d/h.jsonl"
 rm -rf "$d/sub"
 wait "$torn_pid"
 rc=$?
@@ -234,12 +237,12 @@ assert "boom" not in bare and "onerror" not in bare, bare' "$d/r.md"
 d=$work/cap
 mkdir "$d"
 "$TORN" run --target file:durable --scenario concurrent-updaters --duration 1 --quiet \
-    --history "$d/h.jsonl" --history-max 0.05 --json "$d/r.json" --prom "$d/r.prom" >"$d/out" 2>&1
+    --history "$d/h.jsonl" --history-max 0.01 --json "$d/r.json" --prom "$d/r.prom" >"$d/out" 2>&1
 rc=$?
 size=$(stat -c %s "$d/h.jsonl")
 dropped=$(json "$d/r.json" 'd["history_events_dropped"]')
-check "--history-max 0.05: run works (exit $rc), history $size bytes <= 52428 + its closing note" \
-    test $rc = 0 -a "$size" -le 52600
+check "--history-max 0.01: run works (exit $rc), history $size bytes <= 10485 + its closing note" \
+    test $rc = 0 -a "$size" -le 10600
 check "... $dropped events dropped, said in JSON, the result metrics, Prometheus, terminal" bash -c "
     test '${dropped:-0}' -gt 0 &&
     test \"\$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"results\"][0][\"metrics\"][\"history_events_dropped\"])' '$d/r.json')\" = '$dropped' &&

@@ -185,3 +185,137 @@ int torn_sc_update_announced(struct torn_ctx *ctx, struct torn_target *t, const 
     cJSON_Delete(rec);
     return rc;
 }
+
+/* ---- the uncertain-operation ledger ---- */
+
+void torn_sc_ledger_reset(struct torn_sc_ledger *l, long long version)
+{
+    l->version = l->acked_version = version;
+    l->seq = 0;
+    l->attempt = -1;
+}
+
+static void ledger_pend(struct torn_sc_ledger *l, long long seq)
+{
+    if (l->n_pending < TORN_SC_LEDGER_SEQS)
+        l->pending[l->n_pending] = seq;
+    l->n_pending++;
+}
+
+/* 1 (and no longer pending) if seq was pending. */
+static int ledger_landed(struct torn_sc_ledger *l, long long seq)
+{
+    long long n = l->n_pending < TORN_SC_LEDGER_SEQS ? l->n_pending : TORN_SC_LEDGER_SEQS;
+
+    for (long long i = 0; i < n; i++)
+        if (l->pending[i] == seq) {
+            l->pending[i] = l->pending[n - 1];
+            l->n_pending--;
+            return 1;
+        }
+    return 0;
+}
+
+void torn_sc_ledger_take(struct torn_sc_ledger *l, const struct torn_msg *m)
+{
+    if (m->type == TORN_SC_MSG_ATTEMPT) {
+        l->attempt = m->a;
+    } else if (m->type == TORN_SC_MSG_ACK) {
+        l->attempt = -1;
+        l->n_acks++;
+        if (m->b > l->acked_version)
+            l->acked_version = m->b;
+        if (m->b > l->version) {
+            l->version = m->b;
+            l->seq = m->a;
+        }
+    } else if (m->type == TORN_SC_MSG_FAIL) {
+        l->attempt = -1;
+        l->n_fails++;
+        snprintf(l->last_fail, sizeof l->last_fail, "%s", m->text);
+        if (m->c)
+            ledger_pend(l, m->a);
+        else if (l->n_def_failed < (int)(sizeof l->def_failed / sizeof l->def_failed[0]))
+            l->def_failed[l->n_def_failed++] = m->a;
+    }
+}
+
+void torn_sc_ledger_cut(struct torn_sc_ledger *l)
+{
+    if (l->attempt >= 0)
+        ledger_pend(l, l->attempt);
+    l->attempt = -1;
+}
+
+static int ledger_def_failed(const struct torn_sc_ledger *l, long long seq)
+{
+    for (int i = 0; i < l->n_def_failed; i++)
+        if (l->def_failed[i] == seq)
+            return 1;
+    return 0;
+}
+
+/* The version/seq part of the judgement: the criterion broken, or NULL. */
+static const char *ledger_order(struct torn_sc_ledger *l, long long v, long long seq,
+                                const char *desc, char *why, size_t len)
+{
+    long long stored = l->n_pending < TORN_SC_LEDGER_SEQS ? l->n_pending : TORN_SC_LEDGER_SEQS;
+    int pending = 0;
+
+    if (v < l->version) {
+        snprintf(why, len, "version %lld (seq %lld) %s, read back %s", l->version, l->seq,
+                 l->version == l->acked_version ? "acknowledged" : "read back before", desc);
+        return "no-lost-write";
+    }
+    if (ledger_def_failed(l, seq)) {
+        snprintf(why, len, "the store said update seq %lld definitely failed, yet read back %s",
+                 seq, desc);
+        return "no-phantom-write";
+    }
+    if (seq == l->seq && v == l->version)
+        return NULL;
+    for (long long i = 0; i < stored && !pending; i++)
+        pending = l->pending[i] == seq;
+    if (v > l->version + l->n_pending || (seq == l->seq && v != l->version) ||
+        (!pending && stored == l->n_pending && seq != l->seq)) {
+        snprintf(why, len,
+                 "highest known version %lld (seq %lld), %lld update(s) of unknown outcome "
+                 "that may still land%s, read back %s: a version no update of torn's can "
+                 "have produced",
+                 l->version, l->seq, l->n_pending,
+                 pending ? "" : ", none of them this seq", desc);
+        return "no-phantom-write";
+    }
+    if (ledger_landed(l, seq))
+        l->n_late++;
+    l->version = v;
+    l->seq = seq;
+    return NULL;
+}
+
+int torn_sc_ledger_judge(struct torn_sc_ledger *l, const cJSON *rec, int step_status,
+                         const char **crit, char *why, size_t len)
+{
+    char desc[160], torn_why[200];
+    long long seq = torn_record_int(rec, "seq", 0);
+    const char *status = torn_record_str(rec, "status");
+
+    torn_sc_describe(rec, desc, sizeof desc);
+    if (!torn_record_intact(rec, torn_why, sizeof torn_why)) {
+        snprintf(why, len, "record read back is torn (%s): %s", desc, torn_why);
+        *crit = "no-torn-write";
+        return 1;
+    }
+    if (step_status && seq > 0 && (!status || strcmp(status, torn_sc_step_status(seq)) != 0)) {
+        /* Results of write seq are there, its status is not: a write
+         * applied in parts (seed 000's two calls). */
+        snprintf(why, len,
+                 "the record holds write %lld's results but status '%s', not '%s': the write "
+                 "was applied in parts (%s)",
+                 seq, status ? status : "(none)", torn_sc_step_status(seq), desc);
+        *crit = "no-intermediate-state";
+        return 1;
+    }
+    *crit = ledger_order(l, torn_record_version(rec), seq, desc, why, len);
+    return *crit != NULL;
+}

@@ -9,6 +9,7 @@
 
 struct cJSON;
 struct torn_ctx;
+struct torn_msg;
 struct torn_err;
 struct torn_target;
 
@@ -56,6 +57,47 @@ int torn_sc_update_announced(struct torn_ctx *ctx, struct torn_target *t, const 
  * whose status is not the one of its own seq was written in parts (seed
  * 000: results written, status not yet). */
 const char *torn_sc_step_status(long long seq);
+
+/* What the parent knows of one record that announced updates write
+ * (crash-midwrite): the uncertain-operation model of every single-record
+ * fault scenario.  An update whose outcome torn did not see (the writer was
+ * killed with it in flight, or it failed indefinitely: a timeout, a cut
+ * connection, an adapter that died) is PENDING: it may take effect at any
+ * later moment, also after the read that follows the kill (an HTTP server
+ * or a Postgres backend outlives its killed client and applies the request
+ * it had already received).  A read judged against the ledger therefore
+ * accepts a record at version v written by update s when s is pending and
+ * v is at most the highest known version + the number of pending updates;
+ * a pending update seen applied is no longer pending. */
+#define TORN_SC_LEDGER_SEQS 256
+struct torn_sc_ledger {
+    long long version;        /* highest version known to exist: acknowledged or read back */
+    long long seq;            /* seq of the update that wrote it (0: a reset, no update) */
+    long long acked_version;  /* highest acknowledged version */
+    long long attempt;        /* seq of the update in flight now, -1: none */
+    long long n_pending;      /* updates whose outcome was never seen */
+    long long pending[TORN_SC_LEDGER_SEQS];   /* their seqs (the first ones if more) */
+    long long def_failed[64]; /* seqs of updates that failed DEFINITELY */
+    int n_def_failed;
+    long long n_acks, n_fails, n_late; /* n_late: pending updates later seen applied */
+    char last_fail[192];
+};
+
+/* After a reset to `version` (no update's seq).  Pending updates stay
+ * pending: they may still land on the fresh record. */
+void torn_sc_ledger_reset(struct torn_sc_ledger *l, long long version);
+/* Learn from a writer's ATTEMPT / ACK / FAIL message. */
+void torn_sc_ledger_take(struct torn_sc_ledger *l, const struct torn_msg *m);
+/* The writer is dead and its messages drained: an update it had in flight
+ * becomes pending. */
+void torn_sc_ledger_cut(struct torn_sc_ledger *l);
+/* Judge a record read back after a fault.  0: consistent (the ledger now
+ * knows its version).  1: a violation; *crit is the criterion
+ * (no-torn-write, no-intermediate-state, no-lost-write, no-phantom-write)
+ * and why the evidence.  With step_status, a record's status must be
+ * torn_sc_step_status(seq). */
+int torn_sc_ledger_judge(struct torn_sc_ledger *l, const struct cJSON *rec, int step_status,
+                         const char **crit, char *why, size_t len);
 
 /* Short description of a record for evidence: "version 41, seq 40, 262144
  * payload bytes, status running". */

@@ -1,9 +1,15 @@
 /* torn: crash-midwrite.  A writer child streams update_fields on one record
  * and acknowledges each success to the parent through a pipe; the parent
- * SIGKILLs it at seeded random moments, many times (the delay counts from the writer's first attempt).  After each kill a fresh
- * reader checks: the record parses and its payload digest matches (no torn
- * write), its version is at least the last acknowledged one (no acknowledged
- * write lost) and at most one more (no phantom write). */
+ * SIGKILLs it at seeded random moments, many times.  The delay counts from
+ * the writer's first answer (its target is ready: an adapter started, a
+ * connection made), never from fork.  After each kill a fresh reader checks
+ * the record against the ledger (common.h): it parses and its payload
+ * digest matches (no torn write), it holds one write's results with that
+ * write's status, its version is at least the highest known one (no
+ * acknowledged write lost), and it was written by an acknowledged update or
+ * one whose outcome torn never saw, which may land at ANY later time (a
+ * server outlives its killed client): a version beyond the known one + the
+ * updates still pending is a phantom write. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,51 +52,16 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
     }
 }
 
-struct cycle {
-    long long acked_version;   /* highest acknowledged version so far */
-    long long acked_seq;
-    int in_flight;             /* an attempt was sent without its answer */
-    long long n_acks, n_fails;
-    char last_fail[192];
-};
-
-static void absorb(struct cycle *c, const struct torn_msg *m)
-{
-    if (m->type == MSG_ATTEMPT) {
-        c->in_flight = 1;
-    } else if (m->type == MSG_ACK) {
-        c->in_flight = 0;
-        c->n_acks++;
-        if (m->b > c->acked_version) {
-            c->acked_version = m->b;
-            c->acked_seq = m->a;
-        }
-    } else if (m->type == MSG_FAIL) {
-        /* A failed update may still have happened (indefinite). */
-        c->n_fails++;
-        snprintf(c->last_fail, sizeof c->last_fail, "%s", m->text);
-    }
-}
-
-static void drain(int fd, struct cycle *c, int timeout_ms)
-{
-    struct torn_msg m;
-
-    while (torn_msg_recv(fd, &m, timeout_ms, NULL) == 1)
-        absorb(c, &m);
-}
-
 /* Check the record after kill number k; returns 1 if it was damaged (the
  * caller then resets it so later kills are judged on their own). */
 static int check_after_kill(struct torn_ctx *ctx, struct torn_target *t, int k, double kill_s,
-                            struct cycle *c)
+                            struct torn_sc_ledger *l)
 {
     struct torn_err err;
     cJSON *rec = NULL;
-    char why[256], desc[160];
-    const char *status;
-    long long v, seq;
-    int rc;
+    const char *crit;
+    char why[512];
+    int rc, bad;
 
     torn_err_clear(&err);
     rc = torn_sc_read(ctx, t, KEY, &rec, &err);
@@ -99,57 +70,19 @@ static int check_after_kill(struct torn_ctx *ctx, struct torn_target *t, int k, 
                               KEY, kill_s,
                               "version %lld acknowledged, record read back %s after kill #%d at "
                               "t=%.2f s: %s",
-                              c->acked_version, rc == TORN_E_NOTFOUND ? "missing" : "unreadable", k,
-                              kill_s, err.msg);
+                              l->acked_version, rc == TORN_E_NOTFOUND ? "missing" : "unreadable",
+                              k, kill_s, err.msg);
         return 1;
     }
-    v = torn_record_version(rec);
-    torn_sc_describe(rec, desc, sizeof desc);
-    if (!torn_record_intact(rec, why, sizeof why)) {
-        torn_result_violation(ctx->result, "no-torn-write", KEY, kill_s,
-                              "record read back after kill #%d at t=%.2f s is torn (%s): %s", k,
-                              kill_s, desc, why);
-        cJSON_Delete(rec);
-        return 1;
-    }
-    seq = torn_record_int(rec, "seq", 0);
-    status = torn_record_str(rec, "status");
-    if (seq > 0 && (!status || strcmp(status, torn_sc_step_status(seq)) != 0)) {
-        /* Results of write seq are there, its status is not: a write applied
-         * in parts (seed 000's two calls). */
-        torn_result_violation(ctx->result, "no-intermediate-state", KEY, kill_s,
-                              "after kill #%d at t=%.2f s the record holds write %lld's results "
-                              "but status '%s', not '%s': the write was applied in parts (%s)",
-                              k, kill_s, seq, status ? status : "(none)",
-                              torn_sc_step_status(seq), desc);
-        cJSON_Delete(rec);
-        return 1;
-    }
-    if (v < c->acked_version) {
-        torn_result_violation(ctx->result, "no-lost-write", KEY, kill_s,
-                              "version %lld (seq %lld) acknowledged, read back %s after kill #%d "
-                              "at t=%.2f s",
-                              c->acked_version, c->acked_seq, desc, k, kill_s);
-        cJSON_Delete(rec);
-        return 1;
-    }
-    if (v > c->acked_version + (c->in_flight ? 1 : 0)) {
-        torn_result_violation(ctx->result, "no-phantom-write", KEY, kill_s,
-                              "last acknowledged version %lld%s, read back %s after kill #%d",
-                              c->acked_version, c->in_flight ? " (+1 in flight)" : "", desc, k);
-        cJSON_Delete(rec);
-        return 1;
-    }
-    /* An in-flight write that landed was observed: later reads must not go
-     * below it either, and the next writer builds on it. */
-    c->acked_version = v;
-    c->acked_seq = torn_record_int(rec, "seq", c->acked_seq);
-    c->in_flight = 0;
+    bad = torn_sc_ledger_judge(l, rec, 1, &crit, why, sizeof why);
+    if (bad)
+        torn_result_violation(ctx->result, crit, KEY, kill_s, "after kill #%d at t=%.2f s: %s", k,
+                              kill_s, why);
     cJSON_Delete(rec);
-    return 0;
+    return bad;
 }
 
-static int reset_record(struct torn_ctx *ctx, struct torn_target *t, struct cycle *c,
+static int reset_record(struct torn_ctx *ctx, struct torn_target *t, struct torn_sc_ledger *l,
                         struct torn_err *err)
 {
     cJSON *rec = NULL;
@@ -157,90 +90,141 @@ static int reset_record(struct torn_ctx *ctx, struct torn_target *t, struct cycl
     int rc = t->ops->reset(t, KEY, NULL, &rec, err);
 
     torn_ctx_op(ctx, TORN_OP_RESET, rc ? TORN_OUT_FAIL : TORN_OUT_OK, torn_now_ns() - t0);
-    c->acked_version = rc ? 0 : torn_record_version(rec);
-    c->acked_seq = 0;
-    c->in_flight = 0;
+    torn_sc_ledger_reset(l, rc ? 0 : torn_record_version(rec));
     cJSON_Delete(rec);
     return rc;
+}
+
+/* Wait (bounded) for the writer's first answer, acknowledged or not: the
+ * kill delay counts from there, so a target that is slow to start (an
+ * interpreter, a connection) is never killed before it could write.
+ * 0 when it answered, 1 when not within the timeout. */
+static int await_ready(struct torn_ctx *ctx, const struct torn_child *child,
+                       struct torn_sc_ledger *l)
+{
+    uint64_t deadline = torn_now_ns() + (uint64_t)ctx->timeout_ms * 1000000ULL;
+    struct torn_msg m;
+
+    while (torn_now_ns() < deadline) {
+        int left = (int)((deadline - torn_now_ns()) / 1000000ULL) + 1;
+        if (torn_msg_recv(child->fd, &m, left, NULL) != 1)
+            return 1;
+        torn_sc_ledger_take(l, &m);
+        if (m.type != MSG_ATTEMPT)
+            return 0;
+    }
+    return 1;
+}
+
+/* One writer life: spawn, wait until it answered once, let it run for a
+ * seeded delay, SIGKILL it, collect what it reported.  *unready is set when
+ * its first update got no answer within the timeout. */
+static int one_kill(struct torn_ctx *ctx, struct torn_sc_ledger *l, struct writer_arg *wa,
+                    uint64_t delay_ns, double *kill_s, int *unready, struct torn_err *err)
+{
+    struct torn_child child;
+    struct torn_msg m;
+    int rc;
+
+    if ((rc = torn_child_spawn(ctx, 0, 1, writer, wa, &child, err)) != 0)
+        return rc;
+    *unready = await_ready(ctx, &child, l);
+    if (!*unready)
+        torn_ctx_sleep(ctx, delay_ns); /* cut at the deadline: --duration holds */
+    *kill_s = torn_ctx_elapsed(ctx);
+    rc = torn_sc_service_kill(ctx, 0, err); /* a service is the writer: crash it first */
+    torn_proc_signal(child.pid, SIGKILL);
+    torn_history_add(ctx->history, "fault", 0, "kill", KEY, NULL, 0);
+    while (torn_msg_recv(child.fd, &m, ctx->timeout_ms, NULL) == 1)
+        torn_sc_ledger_take(l, &m);
+    torn_child_wait(&child, ctx->timeout_ms, NULL, NULL);
+    torn_sc_ledger_cut(l);
+    return rc ? rc : torn_sc_service_restart(ctx, err);
+}
+
+struct tally {
+    long long planned, done, damaged, unready, cycles_acked;
+    int time_limited;
+};
+
+/* Metrics, work evidence, and the ERROR when no update ever completed. */
+static int report(struct torn_ctx *ctx, const struct torn_sc_ledger *l, const struct tally *n,
+                  struct torn_err *err)
+{
+    torn_result_metric(ctx->result, "kills", (double)n->done);
+    torn_result_metric(ctx->result, "acknowledged_writes", (double)l->n_acks);
+    torn_result_metric(ctx->result, "failed_writes", (double)l->n_fails);
+    torn_result_metric(ctx->result, "damaged_after_kill", (double)n->damaged);
+    torn_result_metric(ctx->result, "indefinite_writes_pending", (double)l->n_pending);
+    torn_result_metric(ctx->result, "indefinite_writes_landed_late", (double)l->n_late);
+    torn_result_metric(ctx->result, "writer_never_answered", (double)n->unready);
+    torn_work_set(ctx->result, "kills_planned", n->planned);
+    torn_work_set(ctx->result, "kills", n->done);
+    torn_work_set(ctx->result, "cycles_acked", n->cycles_acked);
+    torn_work_set(ctx->result, "writes_acked", l->n_acks);
+    torn_work_set(ctx->result, "time_limited", n->time_limited);
+    if (l->n_fails)
+        torn_work_hint(ctx->result, "%lld writes acknowledged, %lld failed (last: %s)", l->n_acks,
+                       l->n_fails, l->last_fail);
+    if (l->n_acks || !n->done)
+        return TORN_OK;
+    if (n->unready == n->done)
+        return torn_err_set(err, TORN_E_TIMEOUT,
+                            "crash-midwrite: the writer's first update got no answer within "
+                            "--timeout-ms %d in any of %lld cycles: the target is too slow to "
+                            "start or to write (raise --timeout-ms)",
+                            ctx->timeout_ms, n->done);
+    return torn_err_set(err, TORN_E_REMOTE,
+                        "crash-midwrite: the writer never completed an update in %lld cycles%s%s",
+                        n->done, l->last_fail[0] ? ": " : "", l->last_fail);
 }
 
 static int crash_run(struct torn_ctx *ctx, struct torn_err *err)
 {
     struct torn_target *t = ctx->target;
-    long long kills = torn_param_int(ctx, "kills");
     double min_ms = torn_param_num(ctx, "min_delay_ms"), max_ms = torn_param_num(ctx, "max_delay_ms");
     struct writer_arg wa = {0, (size_t)torn_param_int(ctx, "payload_len")};
-    struct cycle c;
-    long long done = 0, damaged = 0, total_acks = 0, cycles_acked = 0;
-    int time_limited = 0;
+    struct torn_sc_ledger *l = calloc(1, sizeof *l);
+    struct tally n = {torn_param_int(ctx, "kills"), 0, 0, 0, 0, 0};
     int rc;
 
-    memset(&c, 0, sizeof c);
-    if ((rc = torn_sc_open(ctx, err)) != 0 || (rc = reset_record(ctx, t, &c, err)) != 0)
-        return rc;
+    if (!l)
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    if ((rc = torn_sc_open(ctx, err)) != 0 || (rc = reset_record(ctx, t, l, err)) != 0)
+        goto out;
     torn_target_close(t);
-    for (long long k = 1; k <= kills && !torn_stop_requested(); k++) {
-        struct torn_child child;
-        uint64_t delay_ns;
+    for (long long k = 1; k <= n.planned && !torn_stop_requested(); k++) {
+        long long acks = l->n_acks;
         double kill_s;
+        int slow;
 
         if (torn_ctx_expired(ctx)) {
-            time_limited = !torn_stop_requested();
+            n.time_limited = !torn_stop_requested();
             break;
         }
         wa.seq0 = k * 1000000;
-        delay_ns = (uint64_t)((min_ms + torn_rng_double(&ctx->rng) * (max_ms - min_ms)) * 1e6);
-        if ((rc = torn_child_spawn(ctx, 0, 1, writer, &wa, &child, err)) != 0)
-            return rc;
-        /* The delay counts from the writer's first attempt, not from fork:
-         * start-up time must not decide where the kill lands. */
-        {
-            struct torn_msg first;
-            if (torn_msg_recv(child.fd, &first, ctx->timeout_ms, NULL) == 1)
-                absorb(&c, &first);
-        }
-        torn_ctx_sleep(ctx, delay_ns); /* cut at the deadline: --duration holds */
-        kill_s = torn_ctx_elapsed(ctx);
-        rc = torn_sc_service_kill(ctx, 0, err); /* a service is the writer: crash it first */
-        torn_proc_signal(child.pid, SIGKILL);
-        torn_history_add(ctx->history, "fault", 0, "kill", KEY, NULL, 0);
-        drain(child.fd, &c, ctx->timeout_ms);
-        torn_child_wait(&child, ctx->timeout_ms, NULL, NULL);
-        if (rc || (rc = torn_sc_service_restart(ctx, err)) != 0)
-            return rc;
-        total_acks += c.n_acks;
-        cycles_acked += c.n_acks > 0;
-        c.n_acks = 0;
-        done++;
+        if ((rc = one_kill(ctx, l, &wa,
+                           (uint64_t)((min_ms + torn_rng_double(&ctx->rng) * (max_ms - min_ms)) *
+                                      1e6),
+                           &kill_s, &slow, err)) != 0)
+            goto out;
+        n.unready += slow;
+        n.cycles_acked += l->n_acks > acks;
+        n.done++;
         if ((rc = torn_sc_open(ctx, err)) != 0)
-            return rc;
-        if (check_after_kill(ctx, t, (int)k, kill_s, &c)) {
-            damaged++;
-            if ((rc = reset_record(ctx, t, &c, err)) != 0) {
-                torn_target_close(t);
-                return rc;
-            }
+            goto out;
+        if (check_after_kill(ctx, t, (int)k, kill_s, l)) {
+            n.damaged++;
+            rc = reset_record(ctx, t, l, err);
         }
         torn_target_close(t);
+        if (rc)
+            goto out;
     }
-    torn_result_metric(ctx->result, "kills", (double)done);
-    torn_result_metric(ctx->result, "acknowledged_writes", (double)total_acks);
-    torn_result_metric(ctx->result, "failed_writes", (double)c.n_fails);
-    torn_result_metric(ctx->result, "damaged_after_kill", (double)damaged);
-    torn_work_set(ctx->result, "kills_planned", kills);
-    torn_work_set(ctx->result, "kills", done);
-    torn_work_set(ctx->result, "cycles_acked", cycles_acked);
-    torn_work_set(ctx->result, "writes_acked", total_acks);
-    torn_work_set(ctx->result, "time_limited", time_limited);
-    if (c.n_fails)
-        torn_work_hint(ctx->result, "%lld writes acknowledged, %lld failed (last: %s)", total_acks,
-                       c.n_fails, c.last_fail);
-    if (total_acks == 0 && done > 0)
-        return torn_err_set(err, TORN_E_REMOTE,
-                            "crash-midwrite: the writer never completed an update in %lld "
-                            "cycles%s%s (raise max_delay_ms?)",
-                            done, c.last_fail[0] ? ": " : "", c.last_fail);
-    return TORN_OK;
+    rc = report(ctx, l, &n, err);
+out:
+    free(l);
+    return rc;
 }
 
 /* A kill means something when the record held acknowledged writes. */

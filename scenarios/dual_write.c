@@ -55,8 +55,6 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
     struct torn_msg ready = {.type = MSG_READY, .worker = (uint32_t)index};
     int failures = 0;
 
-    torn_msg_send(wfd, &ready);
-
     for (long long i = 0;; i++) {
         struct torn_msg m;
         struct torn_err err;
@@ -82,6 +80,8 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
         if (rc)
             snprintf(m.text, sizeof m.text, "%.191s", err.msg);
         torn_msg_send(wfd, &m);
+        if (i == 0)  /* the target answered once: the kill delay counts from here */
+            torn_msg_send(wfd, &ready);
         if (rc && ++failures > 50)
             return 3;
     }

@@ -58,7 +58,6 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
 
     (void)argp;
     record_id(id, sizeof id, index);
-    torn_msg_send(wfd, &ready);
     for (long long seq = 1;; seq++) {
         cJSON *patch = torn_payload_patch(ctx->seed, seq, payload_len);
         struct torn_err err;
@@ -76,6 +75,8 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
         if (rc)
             snprintf(m.text, sizeof m.text, "%.191s", err.msg);
         torn_msg_send(wfd, &m);
+        if (seq == 1)  /* the server answered: the kill delay counts from here */
+            torn_msg_send(wfd, &ready);
         if (rc)
             return 0; /* the server is gone: nothing more to acknowledge */
     }

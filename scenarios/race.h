@@ -54,9 +54,10 @@ void torn_drain_until(struct torn_child *kids, int n, uint64_t until_ns,
                       void (*note)(void *arg, const struct torn_msg *m), void *arg);
 
 /* Read the report pipes of kids[0..n) until every worker has sent one
- * message of type ready_type (workers send it once their target is open),
- * passing other messages to note.  So a seeded "kill after X ms" counts
- * from when the workers really run, not from a connection handshake.
+ * message of type ready_type (fault scenarios' workers send it once their
+ * target answered a first operation), passing other messages to note.  So
+ * a seeded "kill after X ms" counts from when the target really serves
+ * them, not from fork, a connection handshake or an interpreter start.
  * 0, or TORN_E_TIMEOUT / TORN_E_CRASHED with err set. */
 int torn_wait_ready(struct torn_child *kids, int n, uint32_t ready_type, int timeout_ms,
                     void (*note)(void *arg, const struct torn_msg *m), void *arg,

@@ -74,7 +74,7 @@ struct pg_priv {
     int created_schema;          /* teardown drops only what setup created */
     char schema_q[160];          /* the schema as a quoted identifier */
     char port[16];               /* managed server */
-    char appname[64];            /* "torn/<client pid>/<ns>": finds orphans */
+    char appname[64];            /* "torn/<client pid>/<ns>": whose session */
 };
 
 static struct pg_priv *P(struct torn_target *t)
@@ -290,7 +290,7 @@ static int pg_connect(struct torn_target *t, struct torn_err *err)
     int rc;
 
     drop(p);
-    /* The process that owns the connection is in its name: see wait_orphans. */
+    /* The process that owns the connection is in its name (pg_stat_activity). */
     snprintf(p->appname, sizeof p->appname, "torn/%ld/%s", (long)getpid(),
              t->cfg.ns ? t->cfg.ns : "torn");
     if (conn_params(&t->cfg, p, p->srv, keys, vals, &loc) != 0)
@@ -435,64 +435,13 @@ static int set_search_path(struct torn_target *t, struct torn_err *err)
     return rc;
 }
 
-/* 1 when a pg_stat_activity application_name is one of this run's
- * connections whose client process no longer exists. */
-static int is_orphan(const struct pg_priv *p, const char *name)
-{
-    const char *mine = strchr(p->appname + 5, '/'), *theirs;
-    char *end;
-    long pid;
-
-    if (strncmp(name, "torn/", 5) != 0 || !mine)
-        return 0;
-    pid = strtol(name + 5, &end, 10);
-    theirs = end;
-    if (pid <= 0 || *theirs != '/' || strcmp(theirs, mine) != 0)
-        return 0;
-    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
-}
-
-/* A SIGKILLed client's last statement keeps running on its backend and
- * may commit after the kill (a commit waits for its WAL flush), so a check
- * that reads right after a kill could see the record before a write that
- * lands a moment later and judge the next state a phantom.  Wait (bounded
- * by the timeout) until no backend of this run is still running a statement
- * for a client process that no longer exists.  Best effort: a failed query
- * or the deadline ends the wait; the client pid is only meaningful for a
- * server on this machine, which is the only kind a dead pid can match. */
-static void wait_orphans(struct torn_target *t)
-{
-    static const char sql[] =
-        "SELECT application_name FROM pg_catalog.pg_stat_activity"
-        " WHERE state = 'active' AND pid <> pg_catalog.pg_backend_pid()"
-        " AND application_name LIKE 'torn/%'";
-    struct pg_priv *p = P(t);
-    uint64_t deadline = deadline_of(p);
-
-    for (;;) {
-        PGresult *r = q(t, sql, 0, NULL, NULL);
-        int orphans = 0;
-
-        if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
-            PQclear(r);
-            return;
-        }
-        for (int i = 0; i < PQntuples(r); i++)
-            orphans += is_orphan(p, PQgetvalue(r, i, 0));
-        PQclear(r);
-        if (!orphans || torn_now_ns() >= deadline)
-            return;
-        torn_sleep_ns(5000000);
-    }
-}
-
+/* A SIGKILLed client's last statement keeps running on its backend and may
+ * commit after the kill: that is an operation of unknown outcome like any
+ * other, which the scenarios' ledger allows to land at any later time
+ * (scenarios/common.h), so open waits for nothing. */
 static int pg_open(struct torn_target *t, struct torn_err *err)
 {
-    int rc = pg_connect(t, err);
-
-    if (rc == 0)
-        wait_orphans(t);
-    return rc;
+    return pg_connect(t, err);
 }
 
 static void pg_close(struct torn_target *t)

@@ -160,6 +160,18 @@ run_torn 1 'no-lost-update' "plain read-modify-write FAILS concurrent-updaters (
     --target "$svc" --target-spec "$spec" --scenario concurrent-updaters --set payload_len=1024 \
     --set updates=10 --seed 7
 
+# --- crash-midwrite through both specs: a killed client's PATCH the service
+# applies after torn's post-kill read is an update of unknown outcome, not a
+# phantom (it FAILED no-phantom-write on most seeds over SSE under load) ---
+service atomic
+for s in research.json research-sse.json; do
+    for seed in 1 2 3; do
+        run_torn 0 'PASS' "atomic PASSES crash-midwrite via $s (seed $seed)" \
+            --target "$svc" --target-spec "$root/examples/research-service/$s" \
+            --scenario crash-midwrite --seed "$seed"
+    done
+done
+
 # --- proxy faults are observable ---
 ping_ms() {  # PORT: round trip of a Redis PING through it, in ms, or "reset"
     python3 - "$1" <<'PY'

@@ -108,8 +108,8 @@ int torn_check_violation(struct torn_check_result *res, const char *criterion, c
     va_end(ap);
     memset(v, 0, sizeof *v);
     v->criterion = torn_strdup(criterion);
-    v->key = torn_strdup(key);
-    v->message = torn_strdup(msg);
+    v->key = torn_text_safe(key);      /* keys and messages quote the history: */
+    v->message = torn_text_safe(msg);  /* neutralised (util.h) */
     v->ops = copy_idx(ops, n_ops);
     v->n_ops = n_ops;
     v->events = copy_idx(events, n_events);
@@ -211,6 +211,14 @@ static const char *verdict_word(enum torn_check_verdict v)
 }
 
 /* Ops and events of a violation merged in time order, one line each. */
+/* An operation or event line: keys and names come from the history file. */
+static void safe_line(FILE *f, const char *line)
+{
+    fputs("    ", f);
+    torn_fput_safe(f, line);
+    fputc('\n', f);
+}
+
 static void print_counterexample(FILE *f, const struct torn_hist *h,
                                  const struct torn_check_violation *v, size_t max_lines)
 {
@@ -224,7 +232,7 @@ static void print_counterexample(FILE *f, const struct torn_hist *h,
             torn_check_describe_op(h, v->ops[i++], line, sizeof line);
         else
             describe_event(h, v->events[j++], line, sizeof line);
-        fprintf(f, "    %s\n", line);
+        safe_line(f, line);
         shown++;
     }
     if (i < v->n_ops || j < v->n_events)
@@ -251,7 +259,7 @@ void torn_check_print(FILE *f, const struct torn_hist *h, const struct torn_chec
         fprintf(f, "unknown: %s\n", res->unknown_reason ? res->unknown_reason : "bound reached");
         for (size_t i = 0; i < res->n_partial && i < 20; i++) {
             torn_check_describe_op(h, res->partial[i], line, sizeof line);
-            fprintf(f, "    %s\n", line);
+            safe_line(f, line);
         }
         if (res->n_partial > 20)
             fprintf(f, "    ... %zu more in the partial linearization\n", res->n_partial - 20);

@@ -233,6 +233,18 @@ assert rows and all(len(re.findall(r"(?<!\\)\|", l)) == 8 for l in rows), rows
 bare = re.sub(r"<pre>.*?</pre>", "", text, flags=re.S)
 assert "boom" not in bare and "onerror" not in bare, bare' "$d/r.md"
 
+# torn check prints keys and operation names from a history file: neutralised.
+cat >"$d/evil.jsonl" <<'EOF'
+{"type":"invoke","process":1,"f":"write","key":"k\u001b]0;pwned\u0007\n::error::x","value":1,"time":1}
+{"type":"ok","process":1,"f":"write","key":"k\u001b]0;pwned\u0007\n::error::x","value":1,"time":2}
+{"type":"invoke","process":2,"f":"read","key":"k\u001b]0;pwned\u0007\n::error::x","value":null,"time":3}
+{"type":"ok","process":2,"f":"read","key":"k\u001b]0;pwned\u0007\n::error::x","value":5,"time":4}
+EOF
+"$TORN" check "$d/evil.jsonl" --model cas-register >"$d/check.out" 2>&1
+check "torn check: a key with ESC, BEL and a newline is printed escaped" bash -c "
+    grep -qF 'k\\x1b]0;pwned\\x07\\n::error::x' '$d/check.out' && ! grep -qP '[\\x1b\\x07]' '$d/check.out' &&
+    ! grep -q '^::error' '$d/check.out'"
+
 # --- the history cap ------------------------------------------------------------------
 d=$work/cap
 mkdir "$d"

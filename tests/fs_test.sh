@@ -204,9 +204,8 @@ check "after torn was SIGKILLed, a later run leaves no mount of it" \
 # (in its own session) sees torn die and unmounts; no dead mount
 # ("Transport endpoint is not connected") is left for a later run to clean.
 mkdir -p "$work/r-tk"
-timeout -s KILL 3 "$TORN" run --quiet --target file:durable --scenario io-errors --seed "$SEED" \
-    --set max_nth=10000 --run-dir "$work/r-tk" >/dev/null 2>&1 &
-wait $!   # (in the background: no "Killed" line from the shell)
+{ timeout -s KILL 3 "$TORN" run --quiet --target file:durable --scenario io-errors --seed "$SEED" \
+    --set max_nth=10000 --run-dir "$work/r-tk" >/dev/null 2>&1; } 2>/dev/null  # (no "Killed" line)
 rc=$?
 for _ in $(seq 30); do [[ $(mounts_under "$work/r-tk") == 0 ]] && break; sleep 0.1; done
 check "timeout -s KILL of the process group (exit $rc) leaves no torn-fs mount" \

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Repetition proofs of torn's clean-up on a shared machine, under CPU load
+# (one busy loop per core), where the timing windows are widest:
+#   - SIGINT at 12 moments 0.1 .. 2.5 s into `--target postgres` (initdb,
+#     first start, the run itself): torn exits promptly, and leaves no
+#     server process, no server directory and no SysV shared memory segment
+#     (a SIGINT during initdb used to leave one, 2 runs in 4);
+#   - `timeout -s KILL` of torn's whole process group at 6 moments 1 .. 3.5 s
+#     into a torn-fs run (as CI runners do on a timeout): no torn-fs mount is
+#     left behind, dead or alive.
+# Closes with "N passed, N failed".
+. "$(dirname "$0")/lib.sh"
+
+pg_uid=$(id -u postgres 2>/dev/null || id -u)
+# Segments a killed Postgres left since epoch second $1 (server user's,
+# nothing attached, creator gone).
+left_segments() {
+    awk -v t0="$1" -v uid="$pg_uid" 'NR > 1 && $7 == 0 && $8 == uid && $14 >= t0 {print $2, $5}' \
+        /proc/sysvipc/shm | while read -r id cpid; do
+        kill -0 "$cpid" 2>/dev/null || echo "$id"
+    done
+}
+# Processes whose working directory is under $1.
+procs_in() {
+    local p cwd out=""
+    for p in /proc/[0-9]*; do
+        cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
+        [[ "$cwd" == "$1"* ]] && out="$out ${p#/proc/}"
+    done
+    echo "$out"
+}
+mounts_under() { awk -v w="$1" 'index($2, w) == 1 && $3 == "fuse.torn"' /proc/mounts | wc -l; }
+
+cpu_hog_start
+chmod 711 "$work"
+t0=$(date +%s)
+i=0
+for delay in 0.1 0.2 0.3 0.4 0.5 0.6 0.8 1.0 1.3 1.6 2.0 2.5; do
+    i=$((i + 1))
+    dir=$work/pg-$i
+    mkdir -p "$dir"
+    "$TORN" run --quiet --run-dir "$dir" --target postgres --scenario durability \
+        >"$dir.out" 2>&1 &
+    tp=$!
+    sleep "$delay"
+    kill -INT "$tp"
+    start=$(date +%s%N)
+    wait "$tp" 2>/dev/null
+    ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    sleep 0.3
+    alive=$(procs_in "$dir")
+    dirs=$(find "$dir" -maxdepth 3 -name 'torn-pg-*' | head -2)
+    if ((ms > 5000)); then
+        bad "SIGINT ${delay} s into postgres: exit took $ms ms: $(grep -v '^$' "$dir.out" | tail -3 | tr '\n' '|')"
+    elif [[ -n "$alive" || -n "$dirs" ]]; then
+        bad "SIGINT ${delay} s into postgres: left processes:$alive directories: $dirs"
+    else
+        ok "SIGINT ${delay} s into postgres: exit in $ms ms, nothing left"
+    fi
+done
+sleep 0.5
+left=$(left_segments "$t0")
+if [[ -z "$left" ]]; then
+    ok "12 interrupted postgres runs under load: no shared memory segment left"
+else
+    bad "shared memory left by interrupted postgres runs: $left"
+fi
+
+i=0
+for after in 1 1.5 2 2.5 3 3.5; do
+    i=$((i + 1))
+    dir=$work/fs-$i
+    mkdir -p "$dir"
+    { timeout -s KILL "$after" "$TORN" run --quiet --target file:durable --scenario io-errors \
+        --set max_nth=10000 --run-dir "$dir" >/dev/null 2>&1; } 2>/dev/null  # (no "Killed" line)
+    rc=$?
+    for _ in $(seq 50); do [[ $(mounts_under "$dir") == 0 ]] && break; sleep 0.1; done
+    n=$(mounts_under "$dir")
+    if [[ $rc -eq 137 && $n -eq 0 ]]; then
+        ok "timeout -s KILL after $after s: no torn-fs mount left"
+    else
+        bad "timeout -s KILL after $after s: exit $rc, $n torn-fs mount(s) left"
+        for m in $(awk -v w="$dir" 'index($2, w) == 1 { print $2 }' /proc/mounts); do
+            umount -l "$m" 2>/dev/null
+        done
+    fi
+done
+
+cpu_hog_stop
+verify_done

@@ -427,12 +427,19 @@ left_segments() {
 # and leaves no directory and no shared memory (a SIGKILLed bootstrap
 # backend's segment used to stay behind, 2 runs in 4).
 shm_t0=$(date +%s)
-for delay in 0.2 0.4 0.6 0.8; do
+# The delays count from the server directory's creation (just before
+# initdb): a SIGINT that reaches torn before it installs its handler is
+# lost (a background job of a script starts with SIGINT ignored).
+for delay in 0 0.2 0.4 0.6; do
     n=$((n + 1))
     mkdir -p "$root/runs/$n"
     "$TORN" run --seed "$SEED" --quiet --run-dir "$root/runs/$n" --target postgres \
         --scenario durability >/dev/null 2>&1 &
     tp=$!
+    for _ in $(seq 200); do
+        [[ -n "$(find "$root/runs/$n" -maxdepth 3 -name 'torn-pg-*')" ]] && break
+        sleep 0.05
+    done
     sleep "$delay"
     kill -INT "$tp"
     t0=$(date +%s%N)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Repetition proofs of torn's clean-up on a shared machine, under CPU load
 # (one busy loop per core), where the timing windows are widest:
-#   - SIGINT at 12 moments 0.1 .. 2.5 s into `--target postgres` (initdb,
+#   - SIGINT at 12 moments 0 .. 2.5 s into `--target postgres` setup (initdb,
 #     first start, the run itself): torn exits promptly, and leaves no
 #     server process, no server directory and no SysV shared memory segment
 #     (a SIGINT during initdb used to leave one, 2 runs in 4);
@@ -35,13 +35,20 @@ cpu_hog_start
 chmod 711 "$work"
 t0=$(date +%s)
 i=0
-for delay in 0.1 0.2 0.3 0.4 0.5 0.6 0.8 1.0 1.3 1.6 2.0 2.5; do
+# The delays count from the server directory's creation (just before
+# initdb): a SIGINT that reaches torn before it installs its handler is
+# lost (a background job of a script starts with SIGINT ignored).
+for delay in 0 0.1 0.2 0.3 0.4 0.5 0.7 0.9 1.2 1.5 2.0 2.5; do
     i=$((i + 1))
     dir=$work/pg-$i
     mkdir -p "$dir"
     "$TORN" run --quiet --run-dir "$dir" --target postgres --scenario durability \
         >"$dir.out" 2>&1 &
     tp=$!
+    for _ in $(seq 400); do
+        [[ -n "$(find "$dir" -maxdepth 3 -name 'torn-pg-*')" ]] && break
+        sleep 0.05
+    done
     sleep "$delay"
     kill -INT "$tp"
     start=$(date +%s%N)

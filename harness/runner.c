@@ -1187,7 +1187,9 @@ int torn_run(const struct torn_run_opts *o)
         run_free(&r);
         return torn_exit_code(rc);
     }
-    r.command = torn_redact(o->command_line ? o->command_line : "torn run");
+    /* Already redacted and quoted argument by argument (torn_command_line):
+     * redacting the joined line again could eat a closing quote. */
+    r.command = strdup(o->command_line ? o->command_line : "torn run");
     r.rep.tool_version = TORN_VERSION;
     torn_iso_now(r.rep.started_at);
     r.rep.seed = o->seed;

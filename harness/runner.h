@@ -54,7 +54,8 @@ struct torn_run_opts {
     int quiet;
     int color;
     int keep;                    /* keep the run dir even when all passed */
-    const char *command_line;    /* for reports (redacted by the runner) */
+    const char *command_line;    /* for reports: redacted and shell-quoted
+                                    (torn_command_line) */
     const char *fs;              /* --fs torn[:MODEL]: torn-fs under every
                                     target's data (see tornfs.h), or NULL */
     int until_fail;              /* --until-fail N: run each scenario again

@@ -40,6 +40,10 @@ free_port() {
 # "listening on" line in NAME.out; the pid goes into $last_pid.
 start() {
     local name=$1; shift
+    # Remove the last run's output first: the background job truncates it
+    # only when it gets to run, and until then the wait below would read
+    # the previous program's port (a stopped service: "cannot connect").
+    rm -f "$tmp/$name.out" "$tmp/$name.err"
     "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
     last_pid=$!
     pids+=("$last_pid")
@@ -314,14 +318,14 @@ for m in version-back updated-back both-rise; do
     run_torn ${fake_want[$m]%% *} "${fake_want[$m]#* }" "fake SSE service, $m: ${fake_want[$m]#* }" \
         --target "http://127.0.0.1:$(port_of fake)" --scenario event-before-persist \
         --target-spec "$root/examples/research-service/research-sse.json" --set jobs=1 \
-        --set reread_ms=30
+        --set reread_ms=400
     stop "$last_pid"
 done
 
 # An event stream that never ends an event is capped (1 MiB) with a clear
 # line, not buffered byte by byte until memory runs out (was ~3 GB/worker).
 sse_spec=(--scenario event-before-persist --target-spec "$root/examples/research-service/research-sse.json"
-          --set jobs=1 --set workers=1 --set reread_ms=30 --set event_timeout_ms=4000)
+          --set jobs=1 --set workers=1 --set reread_ms=30 --set event_timeout_ms=4000 --repro-runs 0)
 for m in endless garbage; do
     start fake python3 "$tmp/fake_sse.py" "$m" || continue
     # exit 1 (terminal-event) when the stream opened first, 2 when it failed
@@ -379,7 +383,8 @@ sed -e 's/"--mode", "atomic"/"--mode", "two-writes"/' "$m_durable" >"$tmp/manage
 m_tw=$tmp/managed-tw.json
 # exit | pattern | spec | scenario | what
 while IFS='|' read -r want pat mspec scen what; do
-    run_torn "$want" "$pat" "$what" --target http --target-spec "${!mspec}" --scenario "$scen" --seed 3
+    run_torn "$want" "$pat" "$what" --target http --target-spec "${!mspec}" --scenario "$scen" \
+        --seed 3 --repro-runs 0
 done <<'CASES'
 1|no-torn-write|m_naive|crash-midwrite|service writing in place, killed mid-write: crash-midwrite FAILS (torn record)
 0|PASS|m_durable|corrupt-read|checksum and .bak: corrupt-read through HTTP PASSES
@@ -420,7 +425,7 @@ MAX_MS=3000 run_torn 2 'not JSON' "HTML instead of JSON to a write: record scena
 service atomic --misbehave no-events
 MAX_MS=2500 run_torn 1 'terminal-event' "service never sends the event: violation, one event timeout" \
     --target "$svc" --scenario event-before-persist --target-spec "$spec" --set jobs=8 \
-    --set workers=2 --set event_timeout_ms=800
+    --set workers=2 --set event_timeout_ms=800 --repro-runs 0
 service atomic --misbehave hang
 MAX_MS=2500 run_torn 2 'no answer in time' "hung service: exit 2 after one request timeout" \
     --target "$svc" --scenario event-before-persist --target-spec "$spec" --set jobs=2 \

@@ -422,6 +422,8 @@ MAX_MS=3000 run_torn 2 'not JSON' "HTML instead of JSON to a write: record scena
     --target "$svc" --scenario concurrent-updaters --target-spec "$spec" --set updates=2
 # 8 jobs on 2 workers: one event timeout per worker, not one per job (was
 # 4 in a row); a hung service: one request timeout, not 5 retried ones.
+# (--repro-runs 0: the time bound is for one run, not the re-runs that
+# measure how often a FAIL reproduces.)
 service atomic --misbehave no-events
 MAX_MS=2500 run_torn 1 'terminal-event' "service never sends the event: violation, one event timeout" \
     --target "$svc" --scenario event-before-persist --target-spec "$spec" --set jobs=8 \

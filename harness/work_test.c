@@ -1,5 +1,6 @@
-/* Unit tests: work evidence (work.h) and the count of workers that died on
- * their own (proc.h), with real forked children really killed. */
+/* Unit tests: work evidence (work.h), the count of workers that died on
+ * their own (proc.h), with real forked children really killed, and what a
+ * replay line says about how far it can be trusted (result.h). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,7 +135,31 @@ static void test_fail_keeps_fail(void)
     torn_result_free(r);
 }
 
+static void test_replay_note(void)
+{
+    struct torn_result *r = torn_result_new();
+    char note[200];
+
+    r->replay_exact = 1;
+    torn_result_replay_note(r, note, sizeof note);
+    CHECK(note[0] == '\0', "exact: a plain replay line, got '%s'", note);
+    r->replay_exact = 0;
+    torn_result_replay_note(r, note, sizeof note);
+    CHECK(strstr(note, "one run may not reproduce it") != NULL, "not measured: %s", note);
+    r->repro_runs = 3;
+    r->repro_fails = 1;
+    torn_result_replay_note(r, note, sizeof note);
+    CHECK(strcmp(note, "reproduced in 1 of 3 re-runs with the same seed; the OS decides the "
+                       "interleaving") == 0, "measured: %s", note);
+    r->attempt = 4;
+    r->attempts_max = 20;
+    torn_result_replay_note(r, note, sizeof note);
+    CHECK(strstr(note, "failed on attempt 4 of at most 20") == note, "--until-fail: %s", note);
+    torn_result_free(r);
+}
+
 static const struct torn_test tests[] = {
+    {"replay_note", test_replay_note},
     {"deaths_counted", test_deaths_counted},
     {"signal_not_counted", test_signal_not_counted},
     {"shortfall", test_shortfall},

@@ -31,7 +31,17 @@ static void testcase(FILE *f, const struct torn_result *r)
             torn_xml_escape(f, w->evidence);
             fputc('\n', f);
         }
-        fprintf(f, "seed: %llu\nreplay: ", (unsigned long long)r->seed);
+        fprintf(f, "seed: %llu\nreplay", (unsigned long long)r->seed);
+        {
+            char note[160];
+            torn_result_replay_note(r, note, sizeof note);
+            if (note[0]) {
+                fputs(" (", f);
+                torn_xml_escape(f, note);
+                fputc(')', f);
+            }
+        }
+        fputs(": ", f);
         torn_xml_escape(f, r->replay);
         fputs("</failure>\n", f);
     } else if (r->verdict == TORN_ERROR) {

@@ -83,7 +83,9 @@ static int reader(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
     long long last = 0, reads = 0, bad = 0, regress = 0;
     char why[256], desc[160], text[420];
 
-    while (!*p->done && !torn_stop_requested()) {
+    /* At least one read, even when the updaters finish before this reader
+     * starts: a reader that never read would be judged as missing work. */
+    while (reads == 0 || (!*p->done && !torn_stop_requested())) {
         struct torn_err err;
         cJSON *rec = NULL;
         int rc;

@@ -211,6 +211,15 @@ for _ in $(seq 30); do [[ $(mounts_under "$work/r-tk") == 0 ]] && break; sleep 0
 check "timeout -s KILL of the process group (exit $rc) leaves no torn-fs mount" \
     test $rc = 137 -a "$(mounts_under "$work/r-tk")" = 0
 
+# Two torn-fs runs with the same --run-dir (both keep it: it was given); the
+# second used to fail with "torn-fs directories in DIR: File exists".
+for i in 1 2; do
+    "$TORN" run --quiet --target file:durable --scenario io-errors --seed "$SEED" \
+        --set max_nth=2 --run-dir "$work/r-same" >"$work/same-$i.out" 2>&1
+    rc=$?
+    check "torn-fs run $i in the same --run-dir works (exit $rc$(grep -m1 -o 'torn-fs.*\|^ERROR .*' "$work/same-$i.out" | sed 's/^/: /'))" \
+        test $rc = 0
+done
 check "no torn-fs mount left at all" test "$(mounts_under "$work")" = 0
 
 echo "$pass passed, $fail failed"

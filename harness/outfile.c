@@ -251,29 +251,86 @@ static int split(const char *path, char **dir_out, const char **base_out, struct
     return *dir_out ? TORN_OK : torn_err_set(err, TORN_E_NOMEM, "out of memory");
 }
 
+/* What is at base in dirfd already: 0 nothing, a regular file, or a
+ * symlink another user owns (replaced by the rename, never followed); 1 a
+ * symlink of torn's user or root, followed like one on the way (its target
+ * in *next_out); or an error: a directory, a device, FIFO or socket. */
+static int check_final(int dirfd, const char *dir, const char *base, const char *path,
+                       char **next_out, struct torn_err *err)
+{
+    struct stat st;
+    char buf[4096];
+    ssize_t n;
+
+    if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISREG(st.st_mode))
+        return TORN_OK;
+    if (S_ISDIR(st.st_mode))
+        return torn_err_set(err, TORN_E_ENV, "%s: is a directory, not a file name", path);
+    if (!S_ISLNK(st.st_mode))
+        return torn_err_set(err, TORN_E_ENV,
+                            "%s: not a regular file (a device, FIFO or socket); \"-\" writes "
+                            "to stdout",
+                            path);
+    if (st.st_uid != geteuid() && st.st_uid != 0)
+        return TORN_OK;
+    n = readlinkat(dirfd, base, buf, sizeof buf - 1);
+    if (n < 0)
+        return torn_err_sys(err, TORN_E_ENV, errno, "readlink %s", path);
+    buf[n] = '\0';
+    *next_out = buf[0] == '/' ? strdup(buf) : torn_asprintf("%s/%s", dir, buf);
+    return *next_out ? 1 : torn_err_set(err, TORN_E_NOMEM, "out of memory");
+}
+
+/* Open of's trusted directory and check its final name, following the
+ * final symlinks check_final allows; *base_out: the name (malloc'd). */
+static int open_final(struct torn_outfile *of, const char *path, char **base_out,
+                      struct torn_err *err)
+{
+    char *cur = strdup(path), *dir = NULL, *next = NULL;
+    const char *base = NULL;
+    int rc = cur ? TORN_OK : torn_err_set(err, TORN_E_NOMEM, "out of memory");
+
+    for (int hops = 0; rc == 0; hops++) {
+        if (hops > MAX_LINK_HOPS) {
+            rc = torn_err_set(err, TORN_E_ENV, "%s: too many symbolic links", path);
+            break;
+        }
+        if ((rc = split(cur, &dir, &base, err)) != 0 ||
+            (rc = torn_dir_open_safe(dir, 0, &of->dirfd, err)) != 0)
+            break;
+        rc = check_final(of->dirfd, dir, base, path, &next, err);
+        free(dir);
+        dir = NULL;
+        if (rc != 1)
+            break;
+        close(of->dirfd);
+        of->dirfd = -1;
+        free(cur);
+        cur = next;
+        rc = TORN_OK;
+    }
+    free(dir);
+    if (rc == 0 && !(*base_out = strdup(base)))
+        rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    free(cur);
+    return rc;
+}
+
 int torn_outfile_open(struct torn_outfile *of, const char *path, int mode, struct torn_err *err)
 {
-    char *dir;
-    const char *base = NULL;
     int rc;
-    struct stat st;
 
     memset(of, 0, sizeof *of);
     of->dirfd = of->fd = -1;
-    if ((rc = split(path, &dir, &base, err)) != 0)
-        return rc;
-    rc = torn_dir_open_safe(dir, 0, &of->dirfd, err);
-    free(dir);
-    if (rc)
-        return rc;
-    if (fstatat(of->dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+    rc = open_final(of, path, &of->base, err);
+    if (rc == 0 && !(of->path = strdup(path)))
+        rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    if (rc) {
         torn_outfile_close(of);
-        return torn_err_set(err, TORN_E_ENV, "%s: is a directory, not a file name", path);
+        return rc;
     }
-    of->path = strdup(path);
-    of->base = strdup(base);
-    for (int i = 0; of->path && of->base && of->fd < 0 && i < 16; i++) {
-        snprintf(of->tmp, sizeof of->tmp, ".%.40s.%016llx.tmp", base,
+    for (int i = 0; of->fd < 0 && i < 16; i++) {
+        snprintf(of->tmp, sizeof of->tmp, ".%.40s.%016llx.tmp", of->base,
                  (unsigned long long)random64());
         of->fd = openat(of->dirfd, of->tmp,
                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);

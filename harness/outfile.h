@@ -16,8 +16,10 @@
  *   - a file is written to a temporary name created exclusively in that
  *     directory (openat O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, random name,
  *     mode 0644 or as asked) and renamed into place with renameat on the
- *     directory descriptor: a symlink at the final name is replaced, never
- *     followed;
+ *     directory descriptor: a symlink at the final name that another user
+ *     owns is replaced, never followed (one of torn's user or root is
+ *     followed, checked like one on the way); a directory, device, FIFO or
+ *     socket there is refused;
  *   - a fresh directory (the run directory) is made with mkdirat under a
  *     random name, 0700, and only a directory torn created is ever chmod'ed.
  *

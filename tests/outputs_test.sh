@@ -66,6 +66,15 @@ mkdir -p "$d/adir"
 rc=$?
 check "--json DIR: exit 2 before running, one line naming it (got $rc)" bash -c "
     test $rc = 2 && grep -q 'json report $d/adir: is a directory' '$d/out' && ! grep -q SCENARIO '$d/out'"
+# A FIFO is refused up front; a symlink of our own to a file is followed.
+mkfifo "$d/fifo"
+"$TORN" run --target file:durable --scenario corrupt-read --quiet --json "$d/fifo" >"$d/out3" 2>&1
+check "--json FIFO: exit 2, not a regular file" bash -c "
+    test $? = 2 && grep -q 'fifo: not a regular file' '$d/out3'"
+ln -s real.json "$d/mine.json"
+"$TORN" run --target file:durable --scenario corrupt-read --quiet --json "$d/mine.json" >/dev/null 2>&1
+check "--json through our own symlink writes its target" \
+    test -L "$d/mine.json" -a "$(json "$d/real.json" 'd["exit_code"]')" = 0
 # The report's directory disappears during the run: the final write fails.
 mkdir "$d/sub"
 "$TORN" run --target file:durable --scenario concurrent-updaters --duration 2 --quiet \

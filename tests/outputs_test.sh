@@ -18,6 +18,8 @@
 set -u
 . "$(dirname "$0")/fs_common.sh" torn-outputs-test # TORN, work (0711: nobody traverses it),
                                                    # check; every child killed on exit
+mkdir "$work/tmp"
+export TMPDIR=$work/tmp # torn's run directories too: removed with $work
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null; }
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 # Wait (at most 20 s) until history $1 has 20 lines: the scenario is running.

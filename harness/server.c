@@ -1010,15 +1010,24 @@ int torn_server_start_command(const char *dir, const struct torn_server_command 
     srv->gid = getgid();
     srv->log_path = cmd->log_path ? torn_strdup(cmd->log_path) : NULL;
     rc = make_dirs(srv, dir, err);
-    if (!rc)
-        rc = torn_free_port(&srv->port, err);
-    if (!rc && !(srv->argv = calloc(MAX_ARGS, sizeof *srv->argv)))
-        rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
-    if (!rc)
-        rc = command_argv(srv, cmd, err);
-    if (!rc) {
-        prctl(PR_SET_CHILD_SUBREAPER, 1);
-        rc = launch(srv, err);
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    /* A port lost to someone else between choosing and binding it: the
+     * program exits saying so; try another one (twice). */
+    for (int attempt = 0; !rc && attempt < 3; attempt++) {
+        free_argv(srv->argv);
+        srv->argv = calloc(MAX_ARGS, sizeof *srv->argv);
+        rc = srv->argv ? torn_free_port(&srv->port, err)
+                       : torn_err_set(err, TORN_E_NOMEM, "out of memory");
+        if (!rc)
+            rc = command_argv(srv, cmd, err);
+        if (!rc)
+            rc = launch(srv, err);
+        if (rc != TORN_E_CRASHED || !log_contains(srv->log_path, "in use"))
+            break;
+        if (attempt < 2) {
+            torn_err_clear(err);
+            rc = 0;
+        }
     }
     if (rc) {
         torn_server_kill(srv);

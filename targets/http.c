@@ -454,6 +454,7 @@ struct resp {
     char *body;
     size_t len, cap;
     int too_big;                  /* the body went over HTTP_MAX_BODY */
+    int warm;                     /* a kept-alive connection may have carried it */
     char ctype[80];
     char url[300];
     const char *method;
@@ -528,8 +529,14 @@ static int curl_fail(struct torn_err *err, CURLcode cc, const struct resp *r, co
     switch (cc) {
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
-        return torn_err_set(err, TORN_E_CONNECT, "%s %s: cannot connect: %s", r->method, r->url,
-                            why);
+        /* On a kept-alive connection libcurl sends the request, and when the
+         * server dies before answering it retries on a new connection; that
+         * connect failing hides a request the server may have applied. */
+        rc = torn_err_set(err, TORN_E_CONNECT, "%s %s: cannot connect%s: %s", r->method, r->url,
+                          r->warm ? " (after the kept-alive connection broke)" : "", why);
+        if (err)
+            err->indefinite = r->warm && strcmp(r->method, "GET") != 0;
+        return rc;
     case CURLE_OPERATION_TIMEDOUT:
         return torn_err_set(err, TORN_E_TIMEOUT, "%s %s: no answer in time: %s", r->method,
                             r->url, why);
@@ -589,7 +596,9 @@ static int request(struct http_priv *p, const struct http_endpoint *ep, const st
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+    r->warm = p->warm;
     CURLcode cc = curl_easy_perform(c);
+    p->warm = cc == CURLE_OK;
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
     if (ep->headers)

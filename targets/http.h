@@ -90,6 +90,8 @@ struct http_priv {
     char base[256];                /* scheme://host:port, no trailing slash */
     int timeout_ms;
     int allow_remote;              /* --allow-remote: other origins may be remote */
+    int warm;                      /* the last request succeeded: its connection
+                                      may be reused by the next one */
     void *curl;                    /* CURL *, created by open */
     void *hdr_plain[2];            /* struct curl_slist * without/with a body, built by open */
     struct http_events *ev;        /* subscriptions' machinery, lazily */

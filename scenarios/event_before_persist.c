@@ -55,7 +55,8 @@ struct watch {
     int kind;                 /* EV_COMPLETED / EV_FAILED */
     uint64_t t_event;
     long long reads, stale, errors, last_version;
-    uint64_t first_stale_ns, last_stale_ns;
+    uint64_t first_stale_ns, last_stale_ns; /* from the event to a stale read's START */
+    uint64_t first_stale_end_ns;            /* ... and to the first one's answer */
     char last_updated[40];
     char first_bad[120];      /* description of the first stale read */
     int ended_ok;             /* the last read was the terminal state */
@@ -117,7 +118,8 @@ static void check_versions(struct watch *w, const cJSON *rec, int index, int wfd
         snprintf(w->last_updated, sizeof w->last_updated, "%s", upd);
 }
 
-/* Read right after the event, then again for reread_ms. */
+/* Read right after the event, then again for reread_ms, at least twice
+ * (version-monotonic needs two reads, however slow one is). */
 static void reread(struct torn_ctx *ctx, struct torn_target *t, const struct ebp *p,
                    struct watch *w, const char *id, int index, int wfd)
 {
@@ -126,10 +128,13 @@ static void reread(struct torn_ctx *ctx, struct torn_target *t, const struct ebp
         struct torn_err err;
         cJSON *rec = NULL;
         torn_err_clear(&err);
+        /* A read is timed from its start: the service may serve it at once
+         * and stall its answer, and what it saw is as old as its start. */
+        uint64_t start = torn_now_ns();
         int rc = torn_sc_read(ctx, t, id, &rec, &err);
         uint64_t now = torn_now_ns();
         if (w->reads++ == 0)
-            torn_ctx_op(ctx, TORN_OP_EVENT, TORN_OUT_OK, now - w->t_event);
+            torn_ctx_op(ctx, TORN_OP_EVENT, TORN_OUT_OK, start - w->t_event);
         int ok = rc == 0 && consistent(p, w, rec);
         if (rc == 0)
             check_versions(w, rec, index, wfd, id);
@@ -137,30 +142,31 @@ static void reread(struct torn_ctx *ctx, struct torn_target *t, const struct ebp
             w->errors++;   /* unknown, not stale: the safe-read scenario judges errors */
         } else if (!ok) {
             if (!w->stale++) {
-                w->first_stale_ns = now - w->t_event;
+                w->first_stale_ns = start - w->t_event;
+                w->first_stale_end_ns = now - w->t_event;
                 describe(w, rec, rc, &err, w->first_bad, sizeof w->first_bad);
             }
-            w->last_stale_ns = now - w->t_event;
+            w->last_stale_ns = start - w->t_event;
         }
         if (!rc || rc == TORN_E_NOTFOUND)
             w->ended_ok = ok;
         cJSON_Delete(rec);
         if (torn_now_ns() < end && p->reread_interval_ms > 0)
             torn_sleep_ns((uint64_t)p->reread_interval_ms * 1000000u);
-    } while (torn_now_ns() < end && !torn_stop_requested());
+    } while ((torn_now_ns() < end || w->reads < 2) && !torn_stop_requested());
 }
 
 static void report_job(const struct ebp *p, const struct watch *w, const char *id, int index,
                        int wfd)
 {
-    char text[192];
+    char text[320]; /* torn_msg_post keeps what fits (191) */
     if (w->stale) {
         snprintf(text, sizeof text,
-                 "%s: %s received, then %.80s at +%.1f ms; %lld of %lld reads stale, "
-                 "last at +%.1f ms%s",
-                 id, w->kind == EV_COMPLETED ? "completion event" : "failure event",
-                 w->first_bad, w->first_stale_ns / 1e6, w->stale, w->reads,
-                 w->last_stale_ns / 1e6, w->ended_ok ? "" : ", still stale at the end");
+                 "%.40s: %s, then a read started +%.1f ms (answered +%.1f ms) got %.60s; "
+                 "%lld/%lld reads stale, last started +%.1f ms%s",
+                 id, w->kind == EV_COMPLETED ? "completed event" : "failed event",
+                 w->first_stale_ns / 1e6, w->first_stale_end_ns / 1e6, w->first_bad, w->stale,
+                 w->reads, w->last_stale_ns / 1e6, w->ended_ok ? "" : ", stale to the end");
         torn_msg_post(wfd, MSG_VIOLATION, index,
              w->kind == EV_COMPLETED ? V_READ_AFTER_EVENT : V_FAILED_HALF, 0, 0, text);
     }

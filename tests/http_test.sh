@@ -304,7 +304,13 @@ class H(BaseHTTPRequestHandler):
             self.reply(200, 'data: {"type":"RESEARCH_COMPLETED"}\n\n', "text/event-stream")
             return
         n = next(reads)
-        v, t = {"version-back": (5 - n % 2, n), "updated-back": (n, 1000 - n)}.get(mode, (n, n))
+        if mode == "stall" and n == 1:
+            # serve the stale state at once, answer 40 ms later
+            body = {"status": "running", "version": 1, "_updated_at": "2026-01-01T00:00:00"}
+            time.sleep(0.04)
+            self.reply(200, body)
+            return
+        v, t = {"version-back": (4 + n % 2, n), "updated-back": (n, 1000 - n)}.get(mode, (n, n))
         self.reply(200, {"status": "completed", "results": ["r"], "version": v,
                          "_updated_at": "2026-01-01T00:%02d:%02d" % divmod(t % 3600, 60)})
 s = ThreadingHTTPServer(("127.0.0.1", 0), H)
@@ -321,6 +327,25 @@ for m in version-back updated-back both-rise; do
         --set reread_ms=400
     stop "$last_pid"
 done
+
+# A stale read is timed from its start, not from its (stalled) answer.
+start fake python3 "$tmp/fake_sse.py" stall && {
+    run_torn 1 'read-after-event' "fake SSE service, stale read answered 40 ms late: FAIL" \
+        --target "http://127.0.0.1:$(port_of fake)" --scenario event-before-persist \
+        --target-spec "$root/examples/research-service/research-sse.json" --set jobs=1 \
+        --set reread_ms=30 --json "$tmp/stall.json"
+    w=$(python3 -c 'import json,re,sys
+v=json.load(open(sys.argv[1]))["results"][0]["violations"][0]["evidence"]
+m=re.search(r"read started \+([0-9.]+) ms \(answered \+([0-9.]+) ms\)", v)
+print("%s %s" % (m.group(1), m.group(2)) if m else v)' "$tmp/stall.json" 2>&1)
+    read -r st an <<<"$w"
+    if [[ $st =~ ^[0-9.]+$ ]] && python3 -c "import sys; sys.exit(not (float('$an') - float('$st') >= 35))"; then
+        ok "stale window timed from the read's start (+$st ms, answered +$an ms)"
+    else
+        bad "stale read timing: $w"
+    fi
+    stop "$last_pid"
+}
 
 # An event stream that never ends an event is capped (1 MiB) with a clear
 # line, not buffered byte by byte until memory runs out (was ~3 GB/worker).

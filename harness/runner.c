@@ -1145,13 +1145,12 @@ static int prepare(struct run *r, struct torn_err *err)
         return rc;
     if ((rc = make_run_dir(r, err)) != 0)
         return rc;
-    if ((rc = open_history(r, err)) != 0)
-        return rc;
     if ((rc = plan_targets(r, err)) != 0)
         return rc;
     if ((rc = plan_check(r, err)) != 0)
         return rc;
-    return TORN_OK;
+    /* Last: a run refused for bad options leaves an old --history alone. */
+    return open_history(r, err);
 }
 
 static void finish_run_dir(struct run *r, int code)

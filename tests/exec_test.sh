@@ -17,7 +17,9 @@ echo "seed $SEED (set TORN_TEST_SEED to repeat)"
 
 # A private copy, so its processes can be found by path.
 cp "$ROOT/examples/adapters/jobstore.py" "$work/jobstore.py"
-store() { echo "exec:$PY $work/jobstore.py --mode $1"; }
+# -S: the adapter needs only the standard library, and a site-packages .pth
+# hook (one imports certifi on this machine) costs a third of every start.
+store() { echo "exec:$PY -S $work/jobstore.py --mode $1"; }
 none_running() { ! pgrep -f "$1" >/dev/null; }
 
 # --- the adapter speaks the protocol by itself ---------------------------------
@@ -32,30 +34,13 @@ check "adapter: a missing record is a definite not_found error" \
 check "adapter: a stale compare-and-set is won:false, not an error" \
     grep -q '"in_reply_to":4,"won":false' "$work/direct.out"
 
-# --- the Python twins of file:naive and file:durable on torn-fs ----------------
-for mode in naive durable; do
-    want=PASS; [[ $mode == naive ]] && want=FAIL
-    out=$work/pl-$mode.json
-    "$TORN" run --quiet --target "$(store $mode)" --scenario power-loss --seed "$SEED" \
-        --set updates=2 --set torn_per_point=0 --json "$out" --run-dir "$work/r-pl-$mode" \
-        >/dev/null 2>"$work/pl-$mode.err"
-    check "power-loss x jobstore.py --mode $mode = $want, like file:$mode (got $(verdict "$out"))" \
-        test "$(verdict "$out")" = $want
-    out=$work/io-$mode.json
-    "$TORN" run --quiet --target "$(store $mode)" --scenario io-errors --seed "$SEED" \
-        --set 'faults=["fsync EIO","write EIO"]' --set max_nth=1 --json "$out" \
-        --run-dir "$work/r-io-$mode" >/dev/null 2>&1
-    check "io-errors x jobstore.py --mode $mode = $want (got $(verdict "$out"))" \
-        test "$(verdict "$out")" = $want
-done
-
 # --- definite means "did not happen": a lie is caught, an honest maybe is not ---
 for claim in indefinite definite; do
     want=PASS; flag=""
     [[ $claim == definite ]] && { want=FAIL; flag=--claim-definite; }
     out=$work/lie-$claim.json
     "$TORN" run --quiet --target "$(store durable) --fail-every 2 $flag" --scenario power-loss \
-        --seed "$SEED" --set updates=3 --set torn_per_point=0 --json "$out" \
+        --seed "$SEED" --set updates=2 --set torn_per_point=0 --json "$out" \
         --run-dir "$work/r-lie-$claim" >/dev/null 2>&1
     check "an applied update reported as a $claim error: power-loss = $want (got $(verdict "$out"))" \
         test "$(verdict "$out")" = $want
@@ -89,10 +74,12 @@ check "no adapter process left after the runs" none_running "$work/[j]obstore.py
 # --- the default set: every scenario the adapter can run ------------------------
 # power-loss and io-errors (the two that catch a missing directory fsync or an
 # ignored fsync error) were left out of a default exec run, so naive PASSED.
+# Here they run on torn-fs like for the C twins: naive FAILS both, as
+# file:naive does, durable PASSES both, as file:durable does.
 # Parameters shrunk to keep this fast; tests/verify/exec_verify.sh runs the
 # real defaults.
 small=(--set kills=5 --set workers=3 --set updates=3 --set rounds=4 --set torn_per_point=0
-    --set payload_len=20000 --set max_nth=1)
+    --set payload_len=20000 --set max_nth=2 --set max_cut_points=10 --repro-runs 0)
 for mode in naive durable; do
     out=$work/def-$mode.json
     "$TORN" run --quiet --target "$(store $mode)" --seed "$SEED" "${small[@]}" --json "$out" \
@@ -117,7 +104,7 @@ for case in "bak-reset FAIL no-wrong-record" "naive FAIL recover-last-known-good
     read -r mode want crit <<<"$case"
     out=$work/cr-$mode.json
     "$TORN" run --quiet --target "$(store $mode)" --scenario corrupt-read --seed "$SEED" \
-        --json "$out" --run-dir "$work/r-cr-$mode" >/dev/null 2>&1
+        --repro-runs 0 --json "$out" --run-dir "$work/r-cr-$mode" >/dev/null 2>&1
     check "corrupt-read x jobstore.py --mode $mode = $want (got $(verdict "$out"))" \
         test "$(verdict "$out")" = "$want"
     [[ $crit == - ]] || check "corrupt-read x --mode $mode names $crit" grep -q "\"$crit\"" "$out"
@@ -138,7 +125,7 @@ for case in "dual-split FAIL both-or-neither"; do
     read -r mode want crit <<<"$case"
     out=$work/dw-$mode.json
     "$TORN" run --quiet --target "$(store $mode)" --scenario dual-write --seed "$SEED" \
-        --set rounds=5 --json "$out" --run-dir "$work/r-dw-$mode" >/dev/null 2>&1
+        --set rounds=5 --repro-runs 0 --json "$out" --run-dir "$work/r-dw-$mode" >/dev/null 2>&1
     check "dual-write x jobstore.py --mode $mode = $want (got $(verdict "$out"))" \
         test "$(verdict "$out")" = "$want"
     [[ $crit == - ]] || check "dual-write x --mode $mode names $crit" grep -q "\"$crit\"" "$out"
@@ -148,10 +135,11 @@ done
 out=$work/stall.json
 "$TORN" run --quiet --target "$(store durable) --stall-reads 2" --scenario concurrent-updaters \
     --seed "$SEED" --set workers=2 --set updates=20 --set readers=1 --set payload_len=2000 \
-    --timeout-ms 1000 --json "$out" --run-dir "$work/r-stall" >/dev/null 2>&1
+    --timeout-ms 2000 --json "$out" --run-dir "$work/r-stall" >/dev/null 2>&1
 check "a stalled read is not [no-torn-read] (got $(verdict "$out"))" test "$(verdict "$out")" = PASS
+[[ $(verdict "$out") == PASS ]] || grep -E '"(error|evidence)"' "$out" | head -3
 check "... it is counted in read_timeouts, naming the op and the limit" \
-    grep -q '"first_read_timeout":[[:space:]]*"exec adapter did not reply to request [0-9]* (read) within 1000 ms"' "$out"
+    grep -q '"first_read_timeout":[[:space:]]*"exec adapter did not reply to request [0-9]* (read) within 2000 ms"' "$out"
 
 # --- no descendant of an adapter survives: process groups --------------------------
 cp "$(command -v sleep)" "$work/lingerer"

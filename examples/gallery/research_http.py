@@ -221,10 +221,19 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def body(self):
+    def body(self, required=True):
+        """The request's JSON object ({} for an absent optional one).  A body
+        cut short (the client went away) is never taken for an empty one:
+        nothing is applied."""
         n = int(self.headers.get("Content-Length") or 0)
-        data = self.rfile.read(n) if n else b""
-        obj = json.loads(data) if data else {}
+        data = self.rfile.read(n) if n > 0 else b""
+        if len(data) < n:
+            raise ConnectionAbortedError("body cut off at %d of %d bytes" % (len(data), n))
+        if not data:
+            if required:
+                raise ValueError("a JSON object body is required")
+            return {}
+        obj = json.loads(data)
         if not isinstance(obj, dict):
             raise ValueError("the body is not a JSON object")
         return obj
@@ -239,6 +248,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(404, {"error": "no route %s %s" % (method, path)})
         try:
             return fn(self, *match.groups())
+        except ConnectionAbortedError:
+            self.close_connection = True  # nobody to answer
+            return None
         except ValueError as e:
             return self.send_json(400, {"error": str(e)})
         except StoreError as e:
@@ -267,7 +279,7 @@ def health(h):
 
 @route("POST", "/research")
 def create(h):
-    query = h.body().get("query", "")
+    query = h.body(required=False).get("query", "")
     h.send_json(202, {"research_id": h.app.submit(str(query)), "status": "queued"})
 
 
@@ -278,7 +290,7 @@ def read(h, job_id):
 
 @route("PUT", "/research/([^/]+)")
 def reset(h, job_id):
-    h.send_json(200, h.app.saved(h.app.store.create_job(job_id, h.body())))
+    h.send_json(200, h.app.saved(h.app.store.create_job(job_id, h.body(required=False))))
 
 
 @route("PATCH", "/research/([^/]+)")

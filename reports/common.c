@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 
+#include "report.h"
+
 int torn_report_main_op(const struct torn_result *r)
 {
     int best = -1;
@@ -57,4 +59,22 @@ void torn_report_openloop_line(FILE *f, const struct torn_result *r, enum torn_o
     quantiles(f, &ol->corrected[op]);
     fprintf(f, " (%llu of %llu started over 1ms late)", (unsigned long long)ol->n_late[op],
             (unsigned long long)ol->corrected[op].n);
+}
+
+void torn_report_replay_html(FILE *f, const struct torn_result *r)
+{
+    char note[160];
+
+    if (!r->replay)
+        return;
+    torn_result_replay_note(r, note, sizeof note);
+    fputs("Replay", f);
+    if (note[0]) {
+        fputs(" (", f);
+        torn_xml_escape(f, note);
+        fputc(')', f);
+    }
+    fputs(": <code>", f);
+    torn_xml_escape(f, r->replay);
+    fputs("</code>", f);
 }

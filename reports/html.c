@@ -815,9 +815,9 @@ static void result_section(FILE *f, const struct torn_result *r, size_t i, const
         fputs("</pre>", f);
     }
     if (r->replay) {
-        fputs("<p>Replay: <code>", f);
-        torn_xml_escape(f, r->replay);
-        fputs("</code></p>", f);
+        fputs("<p>", f);
+        torn_report_replay_html(f, r);
+        fputs("</p>", f);
     }
     if (r->params || (r->metrics && cJSON_GetArraySize(r->metrics))) {
         char *p = r->params ? cJSON_PrintUnformatted(r->params) : NULL;

@@ -137,9 +137,8 @@ static void details(FILE *f, const struct torn_report *rep)
             fputs("</pre>\n\n", f);
         }
         if (r->replay) {
-            fputs("Replay: <code>", f);
-            torn_xml_escape(f, r->replay);
-            fputs("</code>\n", f);
+            torn_report_replay_html(f, r);
+            fputc('\n', f);
         }
         fputs("\n</details>\n", f);
     }

@@ -61,19 +61,24 @@ void torn_report_openloop_line(FILE *f, const struct torn_result *r, enum torn_o
             (unsigned long long)ol->corrected[op].n);
 }
 
-void torn_report_replay_html(FILE *f, const struct torn_result *r)
+void torn_report_replay_label(FILE *f, const struct torn_result *r, const char *word)
 {
     char note[160];
 
-    if (!r->replay)
-        return;
     torn_result_replay_note(r, note, sizeof note);
-    fputs("Replay", f);
+    fputs(word, f);
     if (note[0]) {
         fputs(" (", f);
         torn_xml_escape(f, note);
         fputc(')', f);
     }
+}
+
+void torn_report_replay_html(FILE *f, const struct torn_result *r)
+{
+    if (!r->replay)
+        return;
+    torn_report_replay_label(f, r, "Replay");
     fputs(": <code>", f);
     torn_xml_escape(f, r->replay);
     fputs("</code>", f);

@@ -18,8 +18,12 @@ void torn_report_fmt_ns(uint64_t ns, char *buf, size_t len);
  * p99 ... max ... | corrected (from due time) p50 ... p99 ... max ...
  * (N of M started late)". */
 void torn_report_openloop_line(FILE *f, const struct torn_result *r, enum torn_op op);
-/* "Replay (how far it can be trusted): <code>COMMAND</code>", HTML-escaped
- * (torn_result_replay_note); nothing when r has no replay command. */
+/* word, then " (how far the replay can be trusted)" when it cannot be
+ * fully (torn_result_replay_note), XML-escaped: "replay (reproduced in 2 of
+ * 3 re-runs ...)". */
+void torn_report_replay_label(FILE *f, const struct torn_result *r, const char *word);
+/* "Replay (...): <code>COMMAND</code>", HTML-escaped; nothing when r has no
+ * replay command. */
 void torn_report_replay_html(FILE *f, const struct torn_result *r);
 /* The note that says how the figures were measured ("closed-loop: ..."),
  * one sentence without a newline. */

@@ -3,6 +3,7 @@
  * as message and every kept violation plus the replay command as body. */
 #include <stdio.h>
 
+#include "common.h"
 #include "report.h"
 #include "result.h"
 
@@ -31,16 +32,8 @@ static void testcase(FILE *f, const struct torn_result *r)
             torn_xml_escape(f, w->evidence);
             fputc('\n', f);
         }
-        fprintf(f, "seed: %llu\nreplay", (unsigned long long)r->seed);
-        {
-            char note[160];
-            torn_result_replay_note(r, note, sizeof note);
-            if (note[0]) {
-                fputs(" (", f);
-                torn_xml_escape(f, note);
-                fputc(')', f);
-            }
-        }
+        fprintf(f, "seed: %llu\n", (unsigned long long)r->seed);
+        torn_report_replay_label(f, r, "replay");
         fputs(": ", f);
         torn_xml_escape(f, r->replay);
         fputs("</failure>\n", f);

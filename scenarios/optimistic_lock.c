@@ -4,7 +4,9 @@
  * "stale" (never an error, never two winners), the version rises by exactly
  * one per round and the record carries the winner's patch, and patches that
  * try to set protected fields (id, created_at, version, processing_state)
- * never change them. */
+ * never change them.  A read after the round older than an acknowledged win
+ * is reported as a stale read (no-stale-read), and the round is judged on a
+ * re-read. */
 #include <stdio.h>
 #include <string.h>
 
@@ -122,9 +124,17 @@ static void judge_round(struct torn_ctx *ctx, long long round, long long expecte
         return;
     if (torn_record_version(after) != expected + (winners ? 1 : 0)) {
         tl->bad_versions++;
-        torn_result_violation(ctx->result, "version-plus-one", KEY, t_s,
-                              "round %lld: version went from %lld to %lld with %d winner(s)",
-                              round, expected, torn_record_version(after), winners);
+        if (winners == 1 && torn_record_version(after) == expected)
+            torn_result_violation(ctx->result, "version-plus-one", KEY, t_s,
+                                  "round %lld: racer %d won on version %lld (its write returned "
+                                  "version %lld), yet the record still reads version %lld after "
+                                  "re-reads: the winning write was lost",
+                                  round, winner, expected, (long long)replies[winner].b,
+                                  torn_record_version(after));
+        else
+            torn_result_violation(ctx->result, "version-plus-one", KEY, t_s,
+                                  "round %lld: version went from %lld to %lld with %d winner(s)",
+                                  round, expected, torn_record_version(after), winners);
     } else if (winners == 1 && torn_record_int(after, "winner", -1) != winner) {
         torn_result_violation(ctx->result, "winner-visible", KEY, t_s,
                               "round %lld: racer %d won but the record holds racer %lld's patch",
@@ -145,9 +155,45 @@ static void judge_round(struct torn_ctx *ctx, long long round, long long expecte
     }
 }
 
-static int read_record(struct torn_ctx *ctx, cJSON **rec_out, struct torn_err *err)
+/* The version the round's acknowledged wins put the record at, or -1. */
+static long long won_version(const struct torn_msg *replies, int n)
 {
-    return torn_sc_read(ctx, ctx->target, KEY, rec_out, err);
+    long long v = -1;
+
+    for (int i = 0; i < n; i++)
+        if (replies[i].a == 1 && replies[i].b > v)
+            v = replies[i].b;
+    return v;
+}
+
+/* Read the record after a round.  A read that started after a win was
+ * acknowledged and returns an older version is a STALE READ (reported as
+ * no-stale-read with its start and answer times), not a concurrency
+ * violation: re-read (5 times, 20 ms apart) and judge the round on the
+ * newest state seen. */
+static int read_after(struct torn_ctx *ctx, long long round, long long want, cJSON **rec_out,
+                      struct torn_err *err)
+{
+    double t0 = torn_ctx_elapsed(ctx), t1;
+    long long first;
+    int rc = torn_sc_read(ctx, ctx->target, KEY, rec_out, err);
+
+    t1 = torn_ctx_elapsed(ctx);
+    if (rc || want < 0 || (first = torn_record_version(*rec_out)) >= want)
+        return rc;
+    for (int i = 0; i < 5 && !rc && torn_record_version(*rec_out) < want; i++) {
+        torn_sleep_ns(20000000);
+        cJSON_Delete(*rec_out);
+        *rec_out = NULL;
+        rc = torn_sc_read(ctx, ctx->target, KEY, rec_out, err);
+    }
+    if (!rc && torn_record_version(*rec_out) >= want)
+        torn_result_violation(ctx->result, "no-stale-read", KEY, t0,
+                              "round %lld: a read started at t=%.3f s (answered t=%.3f s) "
+                              "returned version %lld after a win producing version %lld was "
+                              "acknowledged; a re-read returned version %lld: a stale read",
+                              round, t0, t1, first, want, torn_record_version(*rec_out));
+    return rc;
 }
 
 static int reset_record(struct torn_ctx *ctx, cJSON **rec_out, struct torn_err *err)
@@ -184,7 +230,7 @@ static int rounds(struct torn_ctx *ctx, struct torn_race *race, const cJSON *fir
         if ((rc = torn_race_round(race, &cmd, replies, ctx->timeout_ms * 2, err)) != 0 ||
             (rc = torn_race_unreachable(replies, race->n, err)) != 0)
             break;
-        rc = read_record(ctx, &after, err);
+        rc = read_after(ctx, r, won_version(replies, race->n), &after, err);
         judge_round(ctx, r, cmd.b, replies, race->n, first, rc ? NULL : after, tl);
         if (rc)
             break;

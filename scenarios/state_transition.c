@@ -177,14 +177,41 @@ static int cmp_version(const void *a, const void *b)
     return (x->b > y->b) - (x->b < y->b);
 }
 
+/* The state the last acknowledged wins left the record in. */
+struct known {
+    int state;
+    long long version;
+};
+
+/* A win that did not produce version + 1: name what happened. */
+static void bad_version(struct torn_ctx *ctx, const struct table *tb, long long round,
+                        const struct torn_msg *w, const struct torn_msg *prev, long long version)
+{
+    double t_s = torn_ctx_elapsed(ctx);
+
+    if (prev && prev->b == w->b)
+        torn_result_violation(ctx->result, "one-transition-per-version", KEY, t_s,
+                              "round %lld: racers %u and %u both won (to %s and to %s), both "
+                              "producing version %lld: two transitions won from the same state",
+                              round, prev->worker, w->worker, tb->name[prev->c], tb->name[w->c],
+                              (long long)w->b);
+    else
+        torn_result_violation(ctx->result, "one-transition-per-version", KEY, t_s,
+                              "round %lld: racer %u's transition to %s produced version %lld "
+                              "from version %lld: one transition must add exactly one version",
+                              round, w->worker, tb->name[w->c], (long long)w->b, version);
+}
+
 /* The wins of one walk step, in version order, must be a valid path from
- * the state (status, version) the step started in. */
+ * the state (status, version) the step started in; *k is updated to where
+ * they left it. */
 static void judge_walk(struct torn_ctx *ctx, const struct table *tb, long long round,
-                       const struct torn_msg *rs, int n, int state, long long version)
+                       const struct torn_msg *rs, int n, struct known *kn)
 {
     struct torn_msg wins[TORN_RACE_MAX];
     double t_s = torn_ctx_elapsed(ctx);
-    int k = 0;
+    int k = 0, state = kn->state;
+    long long version = kn->version;
 
     for (int i = 0; i < n; i++)
         if (rs[i].a == 1)
@@ -192,11 +219,12 @@ static void judge_walk(struct torn_ctx *ctx, const struct table *tb, long long r
     qsort(wins, (size_t)k, sizeof wins[0], cmp_version);
     for (int i = 0; i < k; i++) {
         int to = (int)wins[i].c;
+        if (wins[i].b > kn->version) {
+            kn->version = wins[i].b;
+            kn->state = to;
+        }
         if (wins[i].b != version + 1) {
-            torn_result_violation(ctx->result, "one-transition-per-version", KEY, t_s,
-                                  "round %lld: racer %u's transition to %s also produced "
-                                  "version %lld: two transitions won from the same state",
-                                  round, wins[i].worker, tb->name[to], (long long)wins[i].b);
+            bad_version(ctx, tb, round, &wins[i], i ? &wins[i - 1] : NULL, version);
             continue;
         } else if (!tb->allowed[state]) {
             torn_result_violation(ctx->result, "terminal-stays", KEY, t_s,
@@ -234,17 +262,49 @@ static int current(struct torn_ctx *ctx, const struct table *tb, int *state, lon
     return TORN_OK;
 }
 
+/* Read the record's state into *kn.  A read older than what acknowledged
+ * wins already produced is a STALE READ: reported as such (no-stale-read,
+ * with its start and answer times; `when` says which read) and *kn keeps
+ * the acknowledged state, so what follows is judged from it and no stale
+ * read passes for a concurrency violation. */
+static int read_known(struct torn_ctx *ctx, const struct table *tb, const char *when,
+                      struct known *kn, struct torn_err *err)
+{
+    double t0 = torn_ctx_elapsed(ctx), t1;
+    long long v;
+    int s, rc = current(ctx, tb, &s, &v, err);
+
+    t1 = torn_ctx_elapsed(ctx);
+    if (rc)
+        return rc;
+    if (v < kn->version)
+        torn_result_violation(ctx->result, "no-stale-read", KEY, t0,
+                              "%s: a read started at t=%.3f s (answered t=%.3f s) returned %s "
+                              "version %lld, after a transition to %s producing version %lld "
+                              "was acknowledged: a stale read",
+                              when, t0, t1, tb->name[s], v, tb->name[kn->state], kn->version);
+    else {
+        kn->state = s;
+        kn->version = v;
+    }
+    return TORN_OK;
+}
+
 /* A transition the table forbids from the current state must be refused. */
-static int probe(struct torn_ctx *ctx, const struct table *tb, long long round,
+static int probe(struct torn_ctx *ctx, const struct table *tb, long long round, struct known *kn,
                  struct torn_err *err)
 {
-    long long v, v2;
-    int s, s2, won = 0, rc, to = -1;
+    struct known before;
+    int won = 0, rc, to = -1, s;
     uint64_t pick = torn_rng_next(&ctx->rng);
     const char *tmp[MAX_STATES];
+    char when[64];
 
-    if ((rc = current(ctx, tb, &s, &v, err)) != 0)
+    snprintf(when, sizeof when, "round %lld, before the forbidden probe", round);
+    if ((rc = read_known(ctx, tb, when, kn, err)) != 0)
         return rc;
+    before = *kn;
+    s = before.state;
     for (int i = 0; i < tb->n && to < 0; i++) {
         int j = (int)((pick + (uint64_t)i) % (uint64_t)tb->n);
         if (j != s && !(tb->allowed[s] & (1u << j)) && preds(tb, j, tmp) > 0)
@@ -260,14 +320,15 @@ static int probe(struct torn_ctx *ctx, const struct table *tb, long long round,
                               tb->name[s], tb->name[to], err->msg);
         return TORN_OK;
     }
-    if ((rc = current(ctx, tb, &s2, &v2, err)) != 0)
+    snprintf(when, sizeof when, "round %lld, after the forbidden probe", round);
+    if ((rc = read_known(ctx, tb, when, kn, err)) != 0)
         return rc;
-    if (won || s2 != s || v2 != v)
+    if (won || kn->state != s || kn->version != before.version)
         torn_result_violation(ctx->result, tb->allowed[s] ? "invalid-rejected" : "terminal-stays",
                               KEY, torn_ctx_elapsed(ctx),
                               "round %lld: forbidden %s -> %s was %s (now %s, version %lld)",
                               round, tb->name[s], tb->name[to], won ? "accepted" : "refused",
-                              tb->name[s2], v2);
+                              tb->name[kn->state], kn->version);
     return TORN_OK;
 }
 
@@ -276,8 +337,9 @@ static int one_round(struct torn_ctx *ctx, struct torn_race *race, const struct 
 {
     struct torn_msg cmd, rs[TORN_RACE_MAX];
     cJSON *initial = cJSON_CreateObject();
-    long long v;
-    int rc, wins, s;
+    struct known kn = {tb->initial, -1};
+    char when[64];
+    int rc, wins;
 
     cJSON_AddStringToObject(initial, "status", tb->name[tb->initial]);
     rc = ctx->target->ops->reset(ctx->target, KEY, initial, NULL, err);
@@ -290,12 +352,18 @@ static int one_round(struct torn_ctx *ctx, struct torn_race *race, const struct 
         return rc;
     wins = count_wins(ctx, rs, race->n, round);
     *claims += wins;
+    for (int i = 0; i < race->n; i++)
+        if (rs[i].a == 1 && rs[i].b > kn.version) {
+            kn.version = rs[i].b;
+            kn.state = tb->claim;
+        }
     if (wins != 1)
         torn_result_violation(ctx->result, "single-claim", KEY, torn_ctx_elapsed(ctx),
                               "round %lld: %d racers claimed %s -> %s (exactly one may)", round,
                               wins, tb->name[tb->initial], tb->name[tb->claim]);
     for (long long step = 1; step <= torn_param_int(ctx, "walk_steps"); step++) {
-        if ((rc = current(ctx, tb, &s, &v, err)) != 0)
+        snprintf(when, sizeof when, "round %lld, step %lld", round, step);
+        if ((rc = read_known(ctx, tb, when, &kn, err)) != 0)
             return rc;
         cmd.type = CMD_WALK;
         cmd.b = step;
@@ -303,9 +371,9 @@ static int one_round(struct torn_ctx *ctx, struct torn_race *race, const struct 
             (rc = torn_race_unreachable(rs, race->n, err)) != 0)
             return rc;
         count_wins(ctx, rs, race->n, round);
-        judge_walk(ctx, tb, round, rs, race->n, s, v);
+        judge_walk(ctx, tb, round, rs, race->n, &kn);
     }
-    return probe(ctx, tb, round, err);
+    return probe(ctx, tb, round, &kn, err);
 }
 
 static int state_transition_run(struct torn_ctx *ctx, struct torn_err *err)

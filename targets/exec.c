@@ -15,7 +15,9 @@
  * (cfg->timeout_ms).  A silent adapter (timeout), garbage on stdout, a wrong
  * reply id or a dead adapter ends that operation with an error that is
  * indefinite once the request was sent, and the adapter is restarted on the
- * next operation: never a hang, never a crash.
+ * next operation: never a hang, never a crash.  open() returns once the
+ * adapter answered {"op":"hello"}; "files" (corrupt-read) and
+ * "dual_write"/"dual_read" (dual-write) are probed once per run (exec_caps).
  *
  * Environment given to the adapter: TORN_DATA_DIR (a directory it owns,
  * under the run directory: on torn-fs when the run uses it), TORN_NS,

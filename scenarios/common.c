@@ -38,11 +38,12 @@ int torn_sc_open(struct torn_ctx *ctx, struct torn_err *err)
 int torn_sc_service_kill(struct torn_ctx *ctx, int nowait, struct torn_err *err)
 {
     struct torn_target *t = ctx->target;
-    cJSON *args = nowait ? cJSON_Parse("{\"reap\": false}") : NULL;
+    cJSON *args;
     int rc;
 
     if (!torn_target_caps_of(t, TORN_CAP_SERVICE, NULL, 0))
         return TORN_OK;
+    args = nowait ? cJSON_Parse("{\"reap\": false}") : NULL;
     rc = t->ops->fault(t, TORN_FAULT_SERVER_KILL, args, err);
     cJSON_Delete(args);
     torn_history_add(ctx->history, "fault", 0, "service-kill", NULL, NULL, 0);

@@ -15,7 +15,6 @@
 #include <fuse.h>
 #include <fuse_lowlevel.h>
 #include <limits.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1672,29 +1671,29 @@ out:
     return rc;
 }
 
-/* Watch life_fd (the read end of a pipe whose write end only the process
- * that started the daemon holds): at EOF that process is gone, however it
- * died, and the daemon stops and unmounts (lazily: its dead users may still
- * hold files), so a mount never outlives torn.  The FUSE loop runs in the
- * main thread: a SIGTERM there ends it like a `torn fs umount`. */
-static void *life_thread(void *arg)
+/* Stop when parent is gone: it was reparented away from it, however parent
+ * died (the parent-death signal alone misses a parent whose forking thread
+ * ended first).  Checked every 200 ms.  The FUSE loop runs in the main
+ * thread: a SIGTERM there ends it like a `torn fs umount`, and the unmount
+ * is lazy (the dead programs may still hold files). */
+static void *parent_thread(void *arg)
 {
-    struct pollfd p = {.fd = (int)(intptr_t)arg, .events = POLLIN};
+    pid_t parent = (pid_t)(intptr_t)arg;
 
-    while (poll(&p, 1, -1) < 0 && errno == EINTR)
-        ;
+    while (getppid() == parent)
+        torn_sleep_ns(200000000);
     pthread_kill(D.main_thread, SIGTERM);
     return NULL;
 }
 
-static int watch_life(int life_fd, int ready_fd)
+static int watch_parent(pid_t parent, int ready_fd)
 {
     pthread_t th;
 
     D.main_thread = pthread_self();
-    if (life_fd < 0)
+    if (parent <= 0)
         return 0;
-    if (pthread_create(&th, NULL, life_thread, (void *)(intptr_t)life_fd) != 0) {
+    if (pthread_create(&th, NULL, parent_thread, (void *)(intptr_t)parent) != 0) {
         ready(ready_fd, "cannot start the parent watcher: %s", strerror(errno));
         return -1;
     }
@@ -1703,7 +1702,7 @@ static int watch_life(int life_fd, int ready_fd)
 }
 
 int torn_fs_serve(const char *backing, const char *mountpoint, enum torn_fs_model model,
-                  unsigned flags, int ready_fd, int life_fd)
+                  unsigned flags, int ready_fd, pid_t parent)
 {
     char fsname[64], *priv;
     char *argv[8];
@@ -1749,7 +1748,7 @@ int torn_fs_serve(const char *backing, const char *mountpoint, enum torn_fs_mode
         return 2;
     }
     D.se = fuse_get_session(f);
-    if (ctl_listen(ready_fd) < 0 || watch_life(life_fd, ready_fd) < 0) {
+    if (ctl_listen(ready_fd) < 0 || watch_parent(parent, ready_fd) < 0) {
         fuse_unmount(f);
         fuse_destroy(f);
         return 2;

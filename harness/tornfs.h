@@ -54,8 +54,8 @@
  * may fork freely) in its own session, so a signal to torn's process group
  * (Ctrl-C, `timeout -s KILL` of a CI runner) does not kill it with its mount
  * still in place.  It unmounts itself on SIGTERM, which it also receives
- * when its parent dies (PR_SET_PDEATHSIG), and when the pipe its parent
- * holds reaches EOF (the parent is gone, however it died); mounts whose
+ * when its parent dies (PR_SET_PDEATHSIG), and when it sees it has been
+ * reparented (its parent is gone, however it died); mounts whose
  * daemon is gone (a SIGKILLed daemon) are found by their fsname
  * "tornfs-<pid>" and lazily unmounted by torn_fs_clean_stale(), which every
  * run calls first.
@@ -149,12 +149,12 @@ int torn_fs_clean_stale(void);
 int torn_fs_available(void);
 
 /* The daemon body (harness/tornfs.c): serve backing at mountpoint until
- * SIGTERM, unmount, or EOF on life_fd (-1: not watched; the read end of a
- * pipe held open by the process the daemon must not outlive).  flags:
- * TORN_FS_ALLOW_OTHER.  ready_fd (or -1) receives "ok\n" once mounted, or
- * one error line.  Returns 0 after a clean unmount. */
+ * SIGTERM, unmount, or the death of process parent (0: not watched; the
+ * daemon's parent, which it must not outlive).  flags: TORN_FS_ALLOW_OTHER.
+ * ready_fd (or -1) receives "ok\n" once mounted, or one error line.
+ * Returns 0 after a clean unmount. */
 int torn_fs_serve(const char *backing, const char *mountpoint, enum torn_fs_model model,
-                  unsigned flags, int ready_fd, int life_fd);
+                  unsigned flags, int ready_fd, pid_t parent);
 
 /* `torn fs mount|cut|umount|ctl|status|clean` (harness/tornfs_cmd.c). */
 int torn_cmd_fs(int argc, char **argv);

@@ -29,8 +29,6 @@ struct torn_fs {
     char *mountpoint;
     pid_t pid;
     int detached;
-    int life_fd;        /* write end of the daemon's life pipe (-1 detached):
-                           closing it, or dying, stops the daemon */
 };
 
 const char *torn_fs_mountpoint(const struct torn_fs *fs)
@@ -149,20 +147,8 @@ static int read_ready(int fd, char *line, size_t len, int timeout_ms)
     return got ? 0 : TORN_E_CRASHED;
 }
 
-/* Close every inherited descriptor above 2 except a and b. */
-static void close_others(int a, int b)
-{
-    int lo = a < b ? a : b, hi = a < b ? b : a;
-
-    if (lo > 3)
-        close_range(3, (unsigned)lo - 1, 0);
-    if (hi > lo + 1 && lo >= 3)
-        close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
-    close_range((unsigned)hi + 1, ~0u, 0);
-}
-
 static void daemon_child(const char *backing, const char *mnt, enum torn_fs_model model,
-                         unsigned flags, int wfd, int life_fd)
+                         unsigned flags, int wfd, pid_t parent)
 {
     int rc;
     if (flags & TORN_FS_DETACH) {
@@ -180,17 +166,16 @@ static void daemon_child(const char *backing, const char *mnt, enum torn_fs_mode
         torn_proc_child_init();
         /* Out of torn's process group: a group SIGKILL must not take the
          * daemon down with its mount in place.  It stops (unmounting) when
-         * torn dies: SIGTERM from the parent-death signal, and EOF on the
-         * life pipe, which only torn's side holds open. */
+         * torn dies: SIGTERM from the parent-death signal, and its own
+         * watch of its parent (torn_fs_serve). */
         setsid();
-        close_others(wfd, life_fd);
         prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() == 1)
+        if (getppid() != parent)
             _exit(1);
     }
     if (chdir("/") < 0)
         _exit(2);
-    rc = torn_fs_serve(backing, mnt, model, flags, wfd, life_fd);
+    rc = torn_fs_serve(backing, mnt, model, flags, wfd, flags & TORN_FS_DETACH ? 0 : parent);
     _exit(rc);
 }
 
@@ -198,10 +183,10 @@ int torn_fs_mount(const char *backing, const char *mountpoint, enum torn_fs_mode
                   unsigned flags, struct torn_fs **out, struct torn_err *err)
 {
     struct torn_fs *fs = NULL;
-    int p[2] = {-1, -1}, life[2] = {-1, -1}, rc, alive;
+    int p[2] = {-1, -1}, rc, alive;
     char line[300];
     struct stat st;
-    pid_t pid;
+    pid_t pid, parent = getpid();
 
     *out = NULL;
     torn_fs_clean_stale();
@@ -221,8 +206,7 @@ int torn_fs_mount(const char *backing, const char *mountpoint, enum torn_fs_mode
         goto fail;
     }
     fs->detached = (flags & TORN_FS_DETACH) != 0;
-    fs->life_fd = -1;
-    if (pipe2(p, O_CLOEXEC) < 0 || (!fs->detached && pipe2(life, O_CLOEXEC) < 0)) {
+    if (pipe2(p, O_CLOEXEC) < 0) {
         rc = torn_err_sys(err, TORN_E_IO, errno, "pipe");
         goto fail;
     }
@@ -234,14 +218,10 @@ int torn_fs_mount(const char *backing, const char *mountpoint, enum torn_fs_mode
     }
     if (pid == 0) {
         close(p[0]);
-        daemon_child(fs->backing, fs->mountpoint, model, flags, p[1], life[0]);
+        daemon_child(fs->backing, fs->mountpoint, model, flags, p[1], parent);
     }
     close(p[1]);
     p[1] = -1;
-    if (life[0] >= 0)
-        close(life[0]);
-    fs->life_fd = life[1];
-    life[0] = life[1] = -1;
     if (!fs->detached)
         torn_proc_track(pid);
     rc = read_ready(p[0], line, sizeof line, 5000);
@@ -270,15 +250,11 @@ int torn_fs_mount(const char *backing, const char *mountpoint, enum torn_fs_mode
     *out = fs;
     return 0;
 fail:
-    for (int i = 0; i < 2; i++) {
-        if (p[i] >= 0)
-            close(p[i]);
-        if (life[i] >= 0)
-            close(life[i]);
-    }
+    if (p[0] >= 0)
+        close(p[0]);
+    if (p[1] >= 0)
+        close(p[1]);
     if (fs) {
-        if (fs->life_fd >= 0)
-            close(fs->life_fd);
         free(fs->backing);
         free(fs->mountpoint);
         free(fs);
@@ -354,8 +330,6 @@ void torn_fs_unmount(struct torn_fs *fs)
         return;
     live_remove(fs);
     stop_daemon(fs->mountpoint, fs->pid, !fs->detached);
-    if (fs->life_fd >= 0)
-        close(fs->life_fd);
     free(fs->backing);
     free(fs->mountpoint);
     free(fs);
@@ -549,7 +523,7 @@ static int cmd_mount(int argc, char **argv)
                     argv[i + 1]);
             return 2;
         }
-        return torn_fs_serve(argv[i], argv[i + 1], model, flags, STDERR_FILENO, -1);
+        return torn_fs_serve(argv[i], argv[i + 1], model, flags, STDERR_FILENO, 0);
     }
     if (torn_fs_mount(argv[i], argv[i + 1], model, flags, &fs, &err) < 0) {
         fprintf(stderr, "torn fs mount: %s\n", err.msg);

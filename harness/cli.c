@@ -62,7 +62,7 @@ static void run_usage(FILE *f)
           "                        passes, at most N attempts; exit 1 at the first FAIL\n"
           "                        (its attempt is reported), 0 when none failed\n"
           "  --repro-runs N        after a FAIL whose interleaving the OS decides, re-run\n"
-          "                        it N times with the same seed (default 3, at most 10 s\n"
+          "                        it N times with the same seed (default 3, at most 5 s\n"
           "                        of re-runs) and print how often it reproduced\n"
           "  --timeout-ms N        bound on every network or child wait (default 5000)\n"
           "  --allow-remote        allow non-loopback targets (refused by default)\n"

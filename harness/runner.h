@@ -22,7 +22,7 @@ struct torn_report_req {
  * replay exactly, re-run it this many times with the same seed (within
  * TORN_REPRO_BUDGET_S of re-running) to print how often it reproduces. */
 #define TORN_DEFAULT_REPRO_RUNS 3
-#define TORN_REPRO_BUDGET_S 10.0
+#define TORN_REPRO_BUDGET_S 5.0
 /* What the replay line of such a scenario adds: --until-fail N. */
 #define TORN_REPLAY_UNTIL_FAIL 20
 

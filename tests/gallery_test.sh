@@ -112,7 +112,7 @@ json.dump(s, open(sys.argv[5], "w"))' "$G/research_http_managed.json" "$PY" "$G/
         spec=(--target-spec "$G/research_http.json")
     fi
     timeout -k 5 150 "$TORN" run --quiet --target "$target" "${spec[@]}" --scenario "$sc" \
-        --seed "$SEED" --json "$out" --run-dir "$work/r$n" >/dev/null 2>"$err"
+        --seed "$SEED" --json "$out" --run-dir "$work/r$n" --repro-runs 0 >/dev/null 2>"$err"
     rc=$?
     [[ -n $pid ]] && { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
     got=$(criteria "$out")

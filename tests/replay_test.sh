@@ -41,13 +41,14 @@ rc=$?
     bad "--until-fail on durable: exit $rc, $(field "$work/pass.json" 'r["verdict"], r.get("attempt")')"
 
 # Without it: the replay line of a concurrency FAIL says how often it
-# reproduced in re-runs with the same seed, and carries --until-fail.
+# reproduced in re-runs with the same seed (1 to 3 of them: at most 5 s of
+# re-running), and carries --until-fail.
 "$TORN" run --no-color --target file:naive --scenario concurrent-updaters --seed "$SEED" \
-    --set updates=10 --json "$work/rate.json" >"$work/rate.out" 2>/dev/null
+    --set updates=10 --set payload_len=4096 --json "$work/rate.json" >"$work/rate.out" 2>/dev/null
 rc=$?
 line=$(grep '^  replay' "$work/rate.out")
-[[ $rc -eq 1 ]] && [[ "$line" =~ ^\ \ replay\ \(reproduced\ in\ [0-3]\ of\ 3\ re-runs\ with\ the\ same\ seed\;\ the\ OS\ decides\ the\ interleaving\):\ torn\ run\ .*--seed\ $SEED\ --until-fail\ 20 ]] &&
-    [[ "$(field "$work/rate.json" 'r["reproduced"]["runs"], r["replay_exact"]')" == "(3, False)" ]] &&
+[[ $rc -eq 1 ]] && [[ "$line" =~ ^\ \ replay\ \(reproduced\ in\ [0-3]\ of\ [1-3]\ re-runs\ with\ the\ same\ seed\;\ the\ OS\ decides\ the\ interleaving\):\ torn\ run\ .*--seed\ $SEED\ --until-fail\ 20 ]] &&
+    [[ "$(field "$work/rate.json" '1 <= r["reproduced"]["runs"] <= 3, r["replay_exact"]')" == "(True, False)" ]] &&
     ok "a concurrency FAIL's replay line states its reproduction rate: ${line%%:*}" ||
     bad "rate: exit $rc, line '$line'"
 check "--repro-runs 0: no re-runs, an honest note" bash -c \

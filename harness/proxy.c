@@ -533,9 +533,8 @@ static void *conn_main(void *arg)
 
 /* ---- listening and connecting ---- */
 
-/* Split "HOST:PORT" ("[v6]:PORT" too). */
-static int split_addr(const char *addr, char *host, size_t host_len, char *port, size_t port_len,
-                      const char *what, struct torn_err *err)
+int torn_proxy_split_addr(const char *addr, char *host, size_t host_len, char *port,
+                          size_t port_len, const char *what, struct torn_err *err)
 {
     const char *colon = strrchr(addr, ':');
     if (!colon || colon == addr || !colon[1] || strlen(colon + 1) >= port_len)
@@ -701,10 +700,10 @@ int torn_proxy_new(const char *name, const char *listen, const char *upstream, u
     torn_rng_seed(&p->rng, torn_seed_derive(seed, name));
     snprintf(p->name, sizeof p->name, "%s", name);
     snprintf(p->upstream, sizeof p->upstream, "%s", upstream);
-    int rc = split_addr(listen, lhost, sizeof lhost, lport, sizeof lport, "listen", err);
+    int rc = torn_proxy_split_addr(listen, lhost, sizeof lhost, lport, sizeof lport, "listen", err);
     if (!rc)
-        rc = split_addr(upstream, p->up_host, sizeof p->up_host, p->up_port, sizeof p->up_port,
-                        "upstream", err);
+        rc = torn_proxy_split_addr(upstream, p->up_host, sizeof p->up_host, p->up_port,
+                                   sizeof p->up_port, "upstream", err);
     if (!rc)
         rc = torn_check_remote(lhost, allow_remote, "proxy listen address", err);
     if (!rc)

@@ -79,6 +79,11 @@ int torn_proxy_toxic_parse(const char *spec, struct cJSON **toxic_out, struct to
 
 /* ---- Toxiproxy-compatible HTTP control API (served with libmicrohttpd) ---- */
 
+/* Split "HOST:PORT" ("[v6]:PORT" too) into host and port (digits, 0..65535,
+ * strict: parse.h); TORN_E_CONFIG naming what ("listen", "--api") otherwise. */
+int torn_proxy_split_addr(const char *addr, char *host, size_t host_len, char *port,
+                          size_t port_len, const char *what, struct torn_err *err);
+
 struct torn_proxy_api;
 /* Serve /version, /proxies, /proxies/{p}, /proxies/{p}/toxics[/{t}],
  * /reset, /populate on listen ("HOST:PORT").  New proxies created through

@@ -339,14 +339,13 @@ int torn_proxy_api_start(const char *listen, uint64_t seed, int allow_remote,
     *out = NULL;
     if (!a)
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
-    const char *colon = strrchr(listen, ':');
-    char host[128];
-    snprintf(host, sizeof host, "%.*s", colon ? (int)(colon - listen) : 0, listen);
-    int port = colon ? atoi(colon + 1) : -1, rc;
-    if (!colon || port < 0 || port > 65535) {
+    char host[128], port_s[8];
+    int rc = torn_proxy_split_addr(listen, host, sizeof host, port_s, sizeof port_s, "--api", err);
+    if (rc != 0) {
         free(a);
-        return torn_err_set(err, TORN_E_USAGE, "--api '%s': expected HOST:PORT", listen);
+        return rc;
     }
+    int port = atoi(port_s); /* checked digits 0..65535 */
     if ((rc = torn_check_remote(host, allow_remote, "proxy API address", err)) != 0) {
         free(a);
         return rc;

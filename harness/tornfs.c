@@ -6,6 +6,7 @@
 #include "tornfs.h"
 
 #include "err.h"
+#include "parse.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -615,66 +616,93 @@ static void node_restore(struct fnode *n, const unsigned char *keep_of, const st
     }
 }
 
-struct cut_spec {
-    long long meta;          /* -1 = all */
-    char data[32];           /* none|all|rand|pfx|drop */
-    uint64_t arg;
-};
-
-static int parse_cut(char *args, struct cut_spec *c, char *why, size_t why_len)
+static int data_spec_known(const char *v)
 {
-    int process = D.model == TORN_FS_PROCESS;
-    c->meta = process ? -1 : 0;
-    snprintf(c->data, sizeof c->data, "%s", process ? "all" : "none");
-    c->arg = 0;
-    for (char *tok = strtok(args, " \t"); tok; tok = strtok(NULL, " \t")) {
-        if (strncmp(tok, "state=", 6) == 0) {   /* m<K|all>:d<spec>:<arg> */
-            char m[24], d[32];
-            unsigned long long arg = 0;
-            if (sscanf(tok + 6, "m%23[^:]:d%31[^:]:%llu", m, d, &arg) < 2) {
-                snprintf(why, why_len, "bad state '%s' (m<K|all>:d<spec>:<arg>)", tok + 6);
-                return -1;
-            }
-            c->meta = strcmp(m, "all") == 0 ? -1 : strtoll(m, NULL, 10);
-            snprintf(c->data, sizeof c->data, "%s", d);
-            c->arg = arg;
-        } else if (strcmp(tok, "torn") == 0) {
-            char *s = strtok(NULL, " \t");
-            uint64_t seed = s ? strtoull(s, NULL, 0) : 1;
-            struct torn_rng r;
-            torn_rng_seed(&r, seed);
-            c->meta = (long long)torn_rng_below(&r, D.n_mops + 1);
-            snprintf(c->data, sizeof c->data, "rand");
-            c->arg = seed;
-        } else if (strncmp(tok, "meta=", 5) == 0) {
-            const char *v = tok + 5;
-            if (strcmp(v, "all") == 0)
-                c->meta = -1;
-            else if (strcmp(v, "none") == 0)
-                c->meta = 0;
-            else
-                c->meta = strtoll(v, NULL, 10);
-        } else if (strncmp(tok, "data=", 5) == 0) {
-            char *v = tok + 5, *colon = strchr(v, ':');
-            if (colon) {
-                *colon = 0;
-                c->arg = strtoull(colon + 1, NULL, 0);
-            }
-            if (strcmp(v, "none") && strcmp(v, "all") && strcmp(v, "rand") && strcmp(v, "pfx") &&
-                strcmp(v, "drop")) {
-                snprintf(why, why_len, "unknown data spec '%s' (none|all|rand:S|pfx:K|drop:K)", v);
-                return -1;
-            }
-            snprintf(c->data, sizeof c->data, "%s", v);
-        } else {
-            snprintf(why, why_len, "unknown cut argument '%s'", tok);
-            return -1;
-        }
-    }
+    static const char *const specs[] = {"none", "all", "rand", "pfx", "drop"};
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
+        if (strcmp(v, specs[i]) == 0)
+            return 1;
     return 0;
 }
 
-static int keep_piece(const struct cut_spec *c, size_t i, const struct pent *e, struct torn_rng *r)
+int torn_fs_state_parse(const char *id, struct torn_fs_state *st, struct torn_err *err)
+{
+    char buf[96], *d = NULL, *arg = NULL;
+
+    if (snprintf(buf, sizeof buf, "%s", id) >= (int)sizeof buf || buf[0] != 'm' ||
+        !(d = strchr(buf, ':')) || d[1] != 'd' || !(arg = strchr(d + 1, ':')))
+        return torn_err_set(err, TORN_E_CONFIG, "state '%.80s': expected "
+                            "m<K|all>:d<none|all|rand|pfx|drop>:<arg>", id);
+    *d = *arg = 0;
+    if (!data_spec_known(d + 2))
+        return torn_err_set(err, TORN_E_CONFIG, "state '%.80s': unknown data spec '%.20s' "
+                            "(none|all|rand|pfx|drop)", id, d + 2);
+    snprintf(st->data, sizeof st->data, "%s", d + 2);
+    st->meta = -1;
+    if (strcmp(buf + 1, "all") != 0 &&
+        torn_parse_int("state: kept namespace operations m<K>", buf + 1, 0, TORN_FS_COUNT_MAX,
+                       &st->meta, err) < 0)
+        return TORN_E_CONFIG;
+    return torn_parse_u64("state: data argument", arg + 1, &st->arg, err);
+}
+
+/* One argument of `cut` into c: state=ID, torn [SEED] (takes the next token
+ * from *save), meta=all|none|K, data=SPEC[:ARG]. */
+static int cut_arg(char *tok, char **save, struct torn_fs_state *c, struct torn_err *e)
+{
+    if (strncmp(tok, "state=", 6) == 0)
+        return torn_fs_state_parse(tok + 6, c, e);
+    if (strcmp(tok, "torn") == 0) {
+        char *s = strtok_r(NULL, " \t", save);
+        struct torn_rng r;
+        c->arg = 1;
+        if (s && torn_parse_u64("cut torn SEED", s, &c->arg, e) < 0)
+            return TORN_E_CONFIG;
+        torn_rng_seed(&r, c->arg);
+        c->meta = (long long)torn_rng_below(&r, D.n_mops + 1);
+        snprintf(c->data, sizeof c->data, "rand");
+        return 0;
+    }
+    if (strncmp(tok, "meta=", 5) == 0) {
+        c->meta = strcmp(tok + 5, "all") == 0 ? -1 : 0;
+        if (strcmp(tok + 5, "all") == 0 || strcmp(tok + 5, "none") == 0)
+            return 0;
+        return torn_parse_int("cut meta=K", tok + 5, 0, TORN_FS_COUNT_MAX, &c->meta, e);
+    }
+    if (strncmp(tok, "data=", 5) == 0) {
+        char *v = tok + 5, *colon = strchr(v, ':');
+        if (colon) {
+            *colon = 0;
+            if (torn_parse_u64("cut data=SPEC:ARG", colon + 1, &c->arg, e) < 0)
+                return TORN_E_CONFIG;
+        }
+        if (!data_spec_known(v))
+            return torn_err_set(e, TORN_E_CONFIG, "unknown data spec '%.40s' "
+                                "(none|all|rand:S|pfx:K|drop:K)", v);
+        snprintf(c->data, sizeof c->data, "%s", v);
+        return 0;
+    }
+    return torn_err_set(e, TORN_E_CONFIG, "unknown cut argument '%.60s'", tok);
+}
+
+static int parse_cut(char *args, struct torn_fs_state *c, char *why, size_t why_len)
+{
+    int process = D.model == TORN_FS_PROCESS;
+    struct torn_err e = {0};
+    char *save = NULL;
+
+    c->meta = process ? -1 : 0;
+    snprintf(c->data, sizeof c->data, "%s", process ? "all" : "none");
+    c->arg = 0;
+    for (char *tok = strtok_r(args, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save))
+        if (cut_arg(tok, &save, c, &e) < 0) {
+            snprintf(why, why_len, "%s", e.msg);
+            return -1;
+        }
+    return 0;
+}
+
+static int keep_piece(const struct torn_fs_state *c, size_t i, const struct pent *e, struct torn_rng *r)
 {
     if (D.model == TORN_FS_PROCESS && c->meta < 0 && strcmp(c->data, "all") == 0)
         return 1;
@@ -694,12 +722,12 @@ static int keep_piece(const struct cut_spec *c, size_t i, const struct pent *e, 
 /* Perform a cut; reply gets "state=... kept_meta=a/b kept_pages=c/d". */
 static int do_cut(char *args, char *reply, size_t len)
 {
-    struct cut_spec c;
+    struct torn_fs_state c;
     struct piece *ps = NULL;
     unsigned char *keep = NULL;
     size_t n_ps = 0, kept = 0, meta_keep;
     struct torn_rng r;
-    char why[128];
+    char why[256];
 
     if (parse_cut(args, &c, why, sizeof why) < 0) {
         snprintf(reply, len, "err %s", why);
@@ -804,6 +832,26 @@ static int errno_parse(const char *s)
     return 0;
 }
 
+/* The one number argument of a control command (strict, in [lo, hi]); on
+ * error reply is "err <what>: expected ...". */
+static int ctl_number(const char *what, const char *arg, long long lo, long long hi,
+                      long long *out, char *reply, size_t len)
+{
+    struct torn_err e = {0};
+    char buf[64];
+    size_t n;
+
+    arg = arg ? arg + strspn(arg, " \t") : "";   /* blanks separate words */
+    n = strlen(arg);
+    while (n && (arg[n - 1] == ' ' || arg[n - 1] == '\t'))
+        n--;
+    snprintf(buf, sizeof buf, "%.*s", (int)n, arg);
+    if (torn_parse_int(what, n < sizeof buf ? buf : arg, lo, hi, out, &e) == 0)
+        return 0;
+    snprintf(reply, len, "err %s", e.msg);
+    return -1;
+}
+
 /* rule OP ERR [path=GLOB] [nth=N] [times=K] */
 static void add_rule(char *args, char *reply, size_t len)
 {
@@ -832,14 +880,19 @@ static void add_rule(char *args, char *reply, size_t len)
         return;
     }
     for (char *tok = strtok(NULL, " \t"); tok; tok = strtok(NULL, " \t")) {
-        if (strncmp(tok, "path=", 5) == 0)
+        long long v = 0;
+        if (strncmp(tok, "path=", 5) == 0) {
             snprintf(r.glob, sizeof r.glob, "%s", tok + 5);
-        else if (strncmp(tok, "nth=", 4) == 0 && atoll(tok + 4) > 0)
-            r.nth = (uint64_t)atoll(tok + 4);
-        else if (strncmp(tok, "times=", 6) == 0)
-            r.times = (uint64_t)atoll(tok + 6);
-        else {
-            snprintf(reply, len, "err bad rule argument '%s'", tok);
+        } else if (strncmp(tok, "nth=", 4) == 0) {
+            if (ctl_number("rule nth=N", tok + 4, 1, TORN_FS_COUNT_MAX, &v, reply, len) < 0)
+                return;
+            r.nth = (uint64_t)v;
+        } else if (strncmp(tok, "times=", 6) == 0) {
+            if (ctl_number("rule times=K", tok + 6, 0, TORN_FS_COUNT_MAX, &v, reply, len) < 0)
+                return;
+            r.times = (uint64_t)v;
+        } else {
+            snprintf(reply, len, "err bad rule argument '%.60s'", tok);
             return;
         }
     }
@@ -901,17 +954,22 @@ static void run_command(char *line, char *reply, size_t len)
         D.freeze_at = 0;
         snprintf(reply, len, "ok ops=0");
     } else if (strcmp(cmd, "freeze") == 0) {
-        D.freeze_at = args ? strtoull(args, NULL, 10) : 0;
-        if (D.freeze_at && D.ops >= D.freeze_at)
-            D.frozen = 1;
-        snprintf(reply, len, "ok freeze_at=%llu", (unsigned long long)D.freeze_at);
+        long long n;
+        if (ctl_number("freeze N", args, 0, TORN_FS_COUNT_MAX, &n, reply, len) == 0) {
+            D.freeze_at = (uint64_t)n;
+            if (D.freeze_at && D.ops >= D.freeze_at)
+                D.frozen = 1;
+            snprintf(reply, len, "ok freeze_at=%llu", (unsigned long long)D.freeze_at);
+        }
     } else if (strcmp(cmd, "thaw") == 0) {
         D.frozen = 0;
         D.freeze_at = 0;
         pthread_cond_broadcast(&D.cv);
         snprintf(reply, len, "ok thawed");
     } else if (strcmp(cmd, "wait") == 0) {
-        wait_frozen(args ? atol(args) : 0, reply, len);
+        long long ms;
+        if (ctl_number("wait MS", args, 0, TORN_FS_WAIT_MAX_MS, &ms, reply, len) == 0)
+            wait_frozen((long)ms, reply, len);
     } else if (strcmp(cmd, "cut") == 0) {
         char buf[256];
         snprintf(buf, sizeof buf, "%s", args ? args : "");

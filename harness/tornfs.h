@@ -83,6 +83,25 @@ const char *torn_fs_model_name(enum torn_fs_model m);
 /* Parse a model name; TORN_E_CONFIG naming it when unknown. */
 int torn_fs_model_parse(const char *s, enum torn_fs_model *out, struct torn_err *err);
 
+/* Largest count a control command takes (freeze N, rule nth=/times=, cut
+ * meta=K, a state's m<K>): far beyond any run, printable as digits. */
+#define TORN_FS_COUNT_MAX 1000000000000LL
+/* Longest `wait MS` a control command may ask for (one hour). */
+#define TORN_FS_WAIT_MAX_MS 3600000
+
+/* A cut's crash state: how many pending namespace operations survive (-1 =
+ * all), and which unsynced pages: data none|all|rand|pfx|drop with arg (the
+ * seed of rand, K of pfx:K and drop:K). */
+struct torn_fs_state {
+    long long meta;
+    char data[8];
+    uint64_t arg;
+};
+/* Parse a state id as a cut prints it, "m<K|all>:d<none|all|rand|pfx|drop>:<arg>"
+ * ("m2:dpfx:3"), with the strict numbers of parse.h: 0, or TORN_E_CONFIG and
+ * one line naming the part that is wrong. */
+int torn_fs_state_parse(const char *id, struct torn_fs_state *st, struct torn_err *err);
+
 /* Name of the control file at the mount root. */
 #define TORN_FS_CTL ".torn-ctl"
 /* Abstract unix socket of the daemon's control thread (pid = daemon). */

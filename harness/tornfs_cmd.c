@@ -3,6 +3,7 @@
 #include "tornfs.h"
 
 #include "err.h"
+#include "parse.h"
 #include "proc.h"
 #include "util.h"
 
@@ -351,13 +352,17 @@ static int ctl_socket(pid_t pid, const char *cmd, char *buf, size_t len, struct 
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     int n = snprintf(a.sun_path + 1, sizeof a.sun_path - 1, TORN_FS_SOCK_FMT, (long)pid);
-    long wait_ms = strncmp(cmd, "wait ", 5) == 0 ? atol(cmd + 5) : 0;
-    struct timeval tv = {10 + wait_ms / 1000, 0};
+    long long wait_ms = 0;
+    struct timeval tv = {10, 0};
     size_t got = 0, clen = strlen(cmd);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     if (fd < 0)
         return torn_err_sys(err, TORN_E_IO, errno, "socket");
+    /* `wait MS` takes up to MS to answer; a bad MS is the daemon's to refuse. */
+    if (strncmp(cmd, "wait ", 5) == 0 &&
+        torn_parse_int("wait MS", cmd + 5, 0, TORN_FS_WAIT_MAX_MS, &wait_ms, NULL) == 0)
+        tv.tv_sec += (time_t)(wait_ms / 1000);
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (connect(fd, (struct sockaddr *)&a,

@@ -25,10 +25,12 @@
 #include <cjson/cJSON.h>
 
 #include "err.h"
+#include "parse.h"
 #include "power_common.h"
 #include "result.h"
 #include "scenario.h"
 #include "target.h"
+#include "tornfs.h"
 #include "util.h"
 #include "work.h"
 
@@ -56,18 +58,26 @@ static size_t sweep_states(const struct pl_cycle *probe, char states[][48], size
     return n;
 }
 
-/* "op17/m2:dpfx:3" -> freeze 17, cut "state=m2:dpfx:3". */
+/* "op17/m2:dpfx:3" -> freeze 17, cut "state=m2:dpfx:3"; both parts checked
+ * strictly before anything runs. */
 static int parse_state(const char *s, struct pl_cycle *c, char *cut, size_t len,
                        struct torn_err *err)
 {
-    unsigned long long op;
-    int used = 0;
-    if (sscanf(s, "op%llu/%n", &op, &used) < 1 || used == 0 || op == 0)
+    const char *slash = strchr(s, '/');
+    char op[32];
+    long long n;
+    struct torn_fs_state st;
+
+    if (strncmp(s, "op", 2) != 0 || !slash || (size_t)(slash - s) >= sizeof op + 2)
         return torn_err_set(err, TORN_E_CONFIG,
                             "power-loss: state '%s' is not a crash-state id (op<N>/m<K>:d<spec>:<arg>)",
                             s);
-    c->freeze_at = op;
-    snprintf(cut, len, "state=%s", s + used);
+    snprintf(op, sizeof op, "%.*s", (int)(slash - s - 2), s + 2);
+    if (torn_parse_int("power-loss: state op<N>", op, 1, TORN_FS_COUNT_MAX, &n, err) < 0 ||
+        torn_fs_state_parse(slash + 1, &st, err) < 0)
+        return TORN_E_CONFIG;
+    c->freeze_at = (uint64_t)n;
+    snprintf(cut, len, "state=%s", slash + 1);
     return TORN_OK;
 }
 

@@ -12,6 +12,7 @@
 
 #include "err.h"
 #include "http.h"
+#include "parse.h"
 #include "util.h"
 
 #define MAX_MSG HTTP_MAX_EVENT
@@ -166,6 +167,7 @@ static void ws_pump(struct http_events *ev, int ms)
 static int ws_connect(struct http_priv *p, struct torn_sub *s, struct torn_err *err)
 {
     char *host = NULL, *port = NULL, *path = NULL, *query = NULL, *scheme = NULL;
+    long long port_n = 0;
     int rc = ws_context(p->ev, err);
     CURLU *u = curl_url();
     if (!rc && (!u || curl_url_set(u, CURLUPART_URL, s->url, 0) != CURLUE_OK ||
@@ -173,6 +175,8 @@ static int ws_connect(struct http_priv *p, struct torn_sub *s, struct torn_err *
                 curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
                 curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK))
         rc = torn_err_set(err, TORN_E_CONFIG, "event URL %s: not a valid URL", s->url);
+    if (!rc && torn_parse_int("port", port, 1, 65535, &port_n, NULL) < 0)
+        rc = torn_err_set(err, TORN_E_CONFIG, "event URL %s: port must be 1 to 65535", s->url);
     if (!rc && (strcmp(scheme, "https") == 0 || strcmp(scheme, "wss") == 0))
         rc = torn_err_set(err, TORN_E_UNSUPPORTED, "event URL %s: TLS WebSocket not supported",
                           s->url);
@@ -186,7 +190,7 @@ static int ws_connect(struct http_priv *p, struct torn_sub *s, struct torn_err *
         memset(&ci, 0, sizeof ci);
         ci.context = p->ev->lws;
         ci.address = host;
-        ci.port = atoi(port);
+        ci.port = (int)port_n;
         ci.path = full;
         ci.host = host;
         ci.origin = host;

@@ -23,6 +23,7 @@
  */
 #include "target.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@
 #include <hiredis/hiredis.h>
 
 #include "err.h"
+#include "parse.h"
 #include "recop.h"
 #include "record.h"
 #include "server.h"
@@ -127,7 +129,8 @@ static int parse_location(const struct torn_target_cfg *cfg, struct redis_conf *
                           struct torn_err *err)
 {
     const char *loc = cfg->location;
-    char *url, port[16], path[64], *end;
+    char *url, port[16] = "", path[64];
+    long long num = 0;
     CURLU *u = curl_url();
     int ok;
 
@@ -150,17 +153,21 @@ static int parse_location(const struct torn_target_cfg *cfg, struct redis_conf *
     }
     copy_part(u, CURLUPART_USER, rc->user, sizeof rc->user);
     copy_part(u, CURLUPART_PASSWORD, rc->pass, sizeof rc->pass);
-    if (copy_part(u, CURLUPART_PORT, port, sizeof port))
-        rc->port = atoi(port);
+    if (copy_part(u, CURLUPART_PORT, port, sizeof port) &&
+        torn_parse_int("port", port, 1, 65535, &num, NULL) == 0)
+        rc->port = (int)num;
+    else if (port[0])
+        rc->port = 0;
     if (copy_part(u, CURLUPART_PATH, path, sizeof path) && path[0] == '/' && path[1]) {
-        rc->db = (int)strtol(path + 1, &end, 10);
-        if (*end || rc->db < 0)
+        /* /DB: digits only (a database number, as redis-cli -n takes it). */
+        if (torn_parse_int("database number", path + 1, 0, INT_MAX, &num, NULL) < 0)
             ok = 0;
+        rc->db = (int)num;
     }
     curl_url_cleanup(u);
     if (!ok || !rc->host[0] || rc->port <= 0 || rc->port > 65535)
-        return torn_err_set(err, TORN_E_CONFIG, "target %s: bad host, port or database number",
-                            cfg->display);
+        return torn_err_set(err, TORN_E_CONFIG, "target %s: bad host, port or database number "
+                            "(redis://[:PASS@]HOST:PORT[/DB], DB 0 to %d)", cfg->display, INT_MAX);
     return TORN_OK;
 }
 

@@ -35,6 +35,14 @@ int torn_sc_open(struct torn_ctx *ctx, struct torn_err *err)
     return torn_target_open(ctx->target, err);
 }
 
+void torn_sc_read_failure(int rc, const char **criterion, const char **what)
+{
+    *criterion = rc == TORN_E_NOTFOUND  ? "no-lost-write"
+                 : rc == TORN_E_TIMEOUT ? "never-hang"
+                                        : "no-torn-write";
+    *what = rc == TORN_E_NOTFOUND ? "missing" : rc == TORN_E_TIMEOUT ? "unanswered" : "unreadable";
+}
+
 int torn_sc_service_kill(struct torn_ctx *ctx, int nowait, struct torn_err *err)
 {
     struct torn_target *t = ctx->target;

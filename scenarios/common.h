@@ -31,6 +31,13 @@ int torn_sc_update(struct torn_ctx *ctx, struct torn_target *t, const char *id,
 int torn_sc_read(struct torn_ctx *ctx, struct torn_target *t, const char *id,
                  struct cJSON **rec_out, struct torn_err *err);
 
+/* A failed read after a crash, by what it is: rc TORN_E_NOTFOUND is a lost
+ * record ("no-lost-write", "missing"), TORN_E_TIMEOUT a read that never
+ * answered ("never-hang", "unanswered": a hang, not a torn record),
+ * anything else an unreadable one ("no-torn-write", "unreadable").  Sets
+ * *criterion and *what to static strings. */
+void torn_sc_read_failure(int rc, const char **criterion, const char **what);
+
 /* A target whose writes happen in a service it manages (TORN_CAP_SERVICE,
  * e.g. an HTTP service torn started): the service is the writer a crash
  * must hit.  kill: SIGKILL it (nowait: without reaping, for a service that

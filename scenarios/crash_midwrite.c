@@ -66,12 +66,12 @@ static int check_after_kill(struct torn_ctx *ctx, struct torn_target *t, int k, 
     torn_err_clear(&err);
     rc = torn_sc_read(ctx, t, KEY, &rec, &err);
     if (rc) {
-        torn_result_violation(ctx->result, rc == TORN_E_NOTFOUND ? "no-lost-write" : "no-torn-write",
-                              KEY, kill_s,
+        const char *how;
+        torn_sc_read_failure(rc, &crit, &how);
+        torn_result_violation(ctx->result, crit, KEY, kill_s,
                               "version %lld acknowledged, record read back %s after kill #%d at "
                               "t=%.2f s: %s",
-                              l->acked_version, rc == TORN_E_NOTFOUND ? "missing" : "unreadable",
-                              k, kill_s, err.msg);
+                              l->acked_version, how, k, kill_s, err.msg);
         return 1;
     }
     bad = torn_sc_ledger_judge(l, rec, 1, &crit, why, sizeof why);

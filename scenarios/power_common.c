@@ -292,11 +292,11 @@ int pl_check(struct torn_ctx *ctx, const struct pl_cycle *c, const char *what,
     rc = torn_sc_read(ctx, t, KEY, &rec, &rerr);
     torn_target_close(t);
     if (rc) {
-        torn_result_violation(ctx->result, rc == TORN_E_NOTFOUND ? "no-lost-write" : "no-torn-write",
-                              KEY, now,
+        const char *crit, *how;
+        torn_sc_read_failure(rc, &crit, &how);
+        torn_result_violation(ctx->result, crit, KEY, now,
                               "%s at crash state %s: version %lld acknowledged, record %s: %s",
-                              what, c->state, c->acked_version,
-                              rc == TORN_E_NOTFOUND ? "missing" : "unreadable", rerr.msg);
+                              what, c->state, c->acked_version, how, rerr.msg);
         bad = 1;
     } else {
         v = torn_record_version(rec);

@@ -141,6 +141,17 @@ check "a stalled read is not [no-torn-read] (got $(verdict "$out"))" test "$(ver
 check "... it is counted in read_timeouts, naming the op and the limit" \
     grep -q '"first_read_timeout":[[:space:]]*"exec adapter did not reply to request [0-9]* (read) within 2000 ms"' "$out"
 
+# ... and a read after a crash that never answers is a hang (seed 001's never-hang),
+# not a torn record.
+out=$work/stall-cm.json
+"$TORN" run --quiet --target "$(store durable) --stall-reads 1" --scenario crash-midwrite \
+    --seed "$SEED" --set kills=1 --set payload_len=2000 --timeout-ms 1000 --repro-runs 0 \
+    --json "$out" --run-dir "$work/r-stall-cm" >/dev/null 2>&1
+check "a read that never answers after a kill is [never-hang], not [no-torn-write]" \
+    grep -q '"criterion":[[:space:]]*"never-hang"' "$out"
+check "... its evidence names the read and the limit" \
+    grep -q 'read back unanswered after kill #1.*(read) within 1000 ms' "$out"
+
 # --- no descendant of an adapter survives: process groups --------------------------
 cp "$(command -v sleep)" "$work/lingerer"
 printf '%s\n' "\"$work/lingerer\" 3600 &" "exec $PY $work/jobstore.py --mode durable" >"$work/forker.sh"

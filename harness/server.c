@@ -45,6 +45,7 @@ static struct torn_server *live[MAX_LIVE];
 static pid_t live_owner;
 
 static void kill_tree(pid_t pid, int timeout_ms);
+static void keeper_stop(struct torn_server *srv);
 static void remove_dir(const struct torn_server *srv);
 
 static void live_exit_handler(void)
@@ -55,6 +56,7 @@ static void live_exit_handler(void)
         if (!live[i])
             continue;
         kill_tree(live[i]->pid, 2000);
+        keeper_stop(live[i]);
         remove_dir(live[i]);
         live[i] = NULL;
     }
@@ -297,6 +299,51 @@ static int spawn(const struct torn_server *srv, char *const *argv, pid_t *pid_ou
     return TORN_OK;
 }
 
+/* A user's program (TORN_SERVER_COMMAND) may start processes of its own,
+ * which the parent-death signal does not reach.  A keeper, in its own
+ * session (a SIGKILL of torn's whole process group misses it), holds the
+ * read end of a pipe only torn writes to: when torn dies, even by SIGKILL,
+ * it reads EOF and SIGKILLs the server's process group.  torn stops the
+ * keeper before it ends or loses the group itself (keeper_stop). */
+static void keeper_start(struct torn_server *srv)
+{
+    int p[2];
+    pid_t k;
+    char c;
+
+    if (srv->kind != TORN_SERVER_COMMAND || srv->pid <= 0 || pipe2(p, O_CLOEXEC) != 0)
+        return;
+    k = fork();
+    if (k == 0) {
+        setsid();
+        if (dup2(p[0], 0) != 0)
+            _exit(1);
+        close_range(1, ~0u, 0);
+        while (read(0, &c, 1) < 0 && errno == EINTR)
+            ;
+        kill(-srv->pid, SIGKILL);
+        _exit(0);
+    }
+    close(p[0]);
+    if (k < 0) {
+        close(p[1]);
+        return;
+    }
+    srv->keeper = k;
+    srv->keeper_fd = p[1];
+}
+
+static void keeper_stop(struct torn_server *srv)
+{
+    if (srv->keeper <= 0)
+        return;
+    kill(srv->keeper, SIGKILL);
+    waitpid(srv->keeper, NULL, 0);
+    close(srv->keeper_fd);
+    srv->keeper = 0;
+    srv->keeper_fd = -1;
+}
+
 /* Direct children of pid, from /proc (at most max); returns the count. */
 static size_t list_children(pid_t pid, pid_t *out, size_t max)
 {
@@ -402,7 +449,9 @@ static int wait_ready(struct torn_server *srv, struct torn_err *err)
         if (waitpid(srv->pid, &status, WNOHANG) == srv->pid) {
             char how[64];
             torn_proc_untrack(srv->pid);
+            kill(-srv->pid, SIGKILL); /* what it started, before its keeper goes */
             srv->pid = 0;
+            keeper_stop(srv);
             torn_proc_describe(status, how, sizeof how);
             log_tail(srv->log_path, tail, sizeof tail);
             return torn_err_set(err, TORN_E_CRASHED, "%s %s during start: %s",
@@ -835,7 +884,8 @@ static int launch(struct torn_server *srv, struct torn_err *err)
         return torn_err_set(err, TORN_E_INTERRUPTED, "interrupted before starting %s",
                             torn_server_kind_name(srv->kind));
     rc = spawn(srv, srv->argv, &srv->pid, err);
-
+    if (!rc)
+        keeper_start(srv);
     if (!rc)
         rc = wait_ready(srv, err);
     if (!rc) {
@@ -926,7 +976,9 @@ int torn_server_running(struct torn_server *srv)
         return 0;
     if (waitpid(srv->pid, NULL, WNOHANG) == srv->pid) {
         torn_proc_untrack(srv->pid);
+        kill(-srv->pid, SIGKILL);
         srv->pid = 0;
+        keeper_stop(srv);
         return 0;
     }
     return 1;
@@ -941,6 +993,7 @@ void torn_server_kill(struct torn_server *srv)
     pid = srv->pid;
     srv->pid = 0;
     kill_tree(pid, srv->timeout_ms);
+    keeper_stop(srv);
 }
 
 void torn_server_kill_nowait(struct torn_server *srv)
@@ -1069,11 +1122,14 @@ void torn_server_stop(struct torn_server *srv)
         if (torn_proc_wait(srv->pid,
                            srv->stop_timeout_ms > 0 ? srv->stop_timeout_ms : srv->timeout_ms, NULL,
                            NULL) == 0) {
+            if (srv->kind == TORN_SERVER_COMMAND)
+                kill(-srv->pid, SIGKILL); /* what a user's program left in its group */
             srv->pid = 0; /* a clean shutdown waited for its own children */
         } else {
             torn_server_kill(srv);
         }
     }
+    keeper_stop(srv);
     remove_dir(srv);
     live_remove(srv);
     server_free(srv);

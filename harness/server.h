@@ -91,6 +91,8 @@ struct torn_server {
     int (*ready)(const struct torn_server *srv, void *arg); /* COMMAND: 1 ready */
     void *ready_arg;
     int stop_timeout_ms;    /* COMMAND: SIGTERM, then SIGKILL after this */
+    pid_t keeper;           /* COMMAND: kills the group if torn dies, 0 none */
+    int keeper_fd;          /* its pipe's write end (valid while keeper > 0) */
 };
 
 /* A program to run as a managed server (TORN_SERVER_COMMAND). */

@@ -432,6 +432,18 @@ MAX_MS=3000 run_torn 2 'service on 127.0.0.1:[0-9]* not accepting connections af
     --target http --target-spec "$tmp/never.json" --scenario crash-midwrite
 pgrep -f 'sleep 9.876' >/dev/null && bad "its processes are left running" \
     || ok "no process of the never-ready service is left (its process group was killed)"
+# A SIGKILLed torn (a CI timeout) leaves nothing the service started behind.
+sed -e "s#\"command\": \[\"$rs\"#\"command\": [\"bash\", \"-c\", \"sleep 9.7532 \& exec \\\\\"\$0\\\\\" \\\\\"\$@\\\\\"\", \"$rs\"#" \
+    "$m_durable" >"$tmp/kids.json"
+"$torn" run --quiet --target http --target-spec "$tmp/kids.json" --scenario concurrent-updaters \
+    >/dev/null 2>&1 &
+tpid=$!
+for _ in $(seq 100); do pgrep -f 'sleep 9.7532' >/dev/null && break; sleep 0.1; done
+pgrep -f 'sleep 9.7532' >/dev/null || bad "the service's own child never started"
+kill -9 "$tpid"; wait "$tpid" 2>/dev/null
+for _ in $(seq 30); do pgrep -f 'sleep 9.7532' >/dev/null || break; sleep 0.1; done
+pgrep -f 'sleep 9.7532' >/dev/null && bad "a process the service started outlived a SIGKILLed torn" \
+    || ok "SIGKILL of torn: the service's whole process group is gone (its keeper)"
 run_torn 2 'field service: torn starts this service itself' "spec service plus an address: exit 2" \
     --target "http://127.0.0.1:$(free_port)" --target-spec "$m_durable" --scenario crash-midwrite
 run_torn 2 'or a "service" in the spec' "no address and no service: exit 2" \

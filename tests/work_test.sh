@@ -35,6 +35,10 @@ rc=$?
     --set updates=100000 --set payload_len=4096 --json "$work/oom.json" >"$work/oom.out" 2>&1 &
 tp=$!
 sleep 2
+for _ in $(seq 50); do  # all 10 workers started (a loaded machine may need longer)
+    [[ $(ps -o pid= --ppid "$tp" | wc -l) -ge 10 ]] && break
+    sleep 0.2
+done
 kids=$(ps -o pid= --ppid "$tp")
 for k in $kids; do kill -9 "$k" 2>/dev/null; done
 wait "$tp"

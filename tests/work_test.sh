@@ -34,6 +34,9 @@ rc=$?
 "$TORN" run --no-color --target file:durable --scenario concurrent-updaters --seed 1 \
     --set updates=100000 --set payload_len=4096 --json "$work/oom.json" >"$work/oom.out" 2>&1 &
 tp=$!
+# ~2 s after the workers exist (a loaded machine may take longer than 2 s
+# to fork them: a kill before that killed nothing and the run went on).
+for _ in $(seq 300); do [[ -n "$(ps -o pid= --ppid "$tp")" ]] && break; sleep 0.1; done
 sleep 2
 for _ in $(seq 50); do  # all 10 workers started (a loaded machine may need longer)
     [[ $(ps -o pid= --ppid "$tp" | wc -l) -ge 10 ]] && break

@@ -11,6 +11,9 @@ set -u
 . "$(dirname "$0")/fs_common.sh" torn-gallery-test
 PY=/usr/bin/python3
 [[ -x $PY ]] || PY=$(command -v python3)
+# -S: no site-packages hooks (a third of every start here); the gallery is
+# standard library only, and torn restarts an adapter or service many times.
+PYS="$PY -S"
 G=$ROOT/examples/gallery
 echo "seed $SEED (set TORN_TEST_SEED to repeat)"
 
@@ -69,7 +72,7 @@ cases=(
 
 # Start research_http.py on a free port; prints "PID PORT".
 start_service() {  # mode dir
-    "$PY" "$G/research_http.py" --port 0 --data-dir "$2" --mode "$1" >"$2.log" 2>&1 &
+    $PYS "$G/research_http.py" --port 0 --data-dir "$2" --mode "$1" >"$2.log" 2>&1 &
     local pid=$! i
     for ((i = 0; i < 150; i++)); do
         grep -q '^listening on' "$2.log" 2>/dev/null && break
@@ -94,15 +97,16 @@ run_case() {  # n kind mode scenario criterion needs...
     local target pid="" port rc got
     local -a spec=()
     if [[ $kind == exec ]]; then
-        target="exec:$PY $G/jobfiles.py --mode $mode"
+        target="exec:$PYS $G/jobfiles.py --mode $mode"
     elif [[ $kind == sqlite ]]; then
-        target="exec:$PY $G/jobsdb.py --mode $mode"
+        target="exec:$PYS $G/jobsdb.py --mode $mode"
     elif [[ $kind == managed ]]; then
         target=http
         "$PY" -c 'import json, sys
 s = json.load(open(sys.argv[1]))
 cmd = s["service"]["command"]
-cmd[0], cmd[1], cmd[cmd.index("--mode") + 1] = sys.argv[2], sys.argv[3], sys.argv[4]
+cmd[cmd.index("--mode") + 1] = sys.argv[4]
+cmd[:2] = [sys.argv[2], "-S", sys.argv[3]]
 json.dump(s, open(sys.argv[5], "w"))' "$G/research_http_managed.json" "$PY" "$G/research_http.py" \
             "$mode" "$work/spec$n.json"
         spec=(--target-spec "$work/spec$n.json")

@@ -84,6 +84,7 @@ class JobsDB:
     def db(self):
         """The connection, opened on first use and again after an error."""
         if self.conn is None:
+            fresh = not (os.path.exists(self.path) and os.path.exists(self.path + "-wal"))
             if self.mode == "default-isolation":
                 # BUG: the module's default isolation_level: a transaction begins
                 # only before the first INSERT/UPDATE, after our SELECT.
@@ -96,9 +97,10 @@ class JobsDB:
                 conn.execute("PRAGMA synchronous=%s"
                              % ("OFF" if self.mode == "synchronous-off" else "FULL"))
                 conn.executescript(SCHEMA)
-                # SQLite never fsyncs the directory for the database file it
-                # creates, nor for its WAL file: make both names durable.
-                fsync_dir(os.path.dirname(self.path))
+                if fresh:
+                    # SQLite never fsyncs the directory for the database file
+                    # it creates: make its name (and the new WAL's) durable.
+                    fsync_dir(os.path.dirname(self.path))
             except BaseException:
                 conn.close()
                 raise

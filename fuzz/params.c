@@ -14,7 +14,10 @@
  *  - a merge that succeeds has exactly the scenario's parameters, and every
  *    number in it lies within its declared range (integral where declared
  *    integer): no --set can smuggle an out-of-range value past the check.
- *  - torn_parse_json never accepts a document with a duplicate key. */
+ *  - torn_parse_json never accepts a document with a duplicate key.
+ *  - torn_fs_state_parse (a crash-state id, "m2:dpfx:3") accepts only
+ *    states within its bounds, and printing an accepted state and parsing
+ *    it again gives the same state. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -28,6 +31,7 @@
 #include "parse.h"
 #include "scenario.h"
 #include "target.h"
+#include "tornfs.h"
 
 int fuzz_init(void)
 {
@@ -97,6 +101,29 @@ static void check_real(const char *s, double lo, double hi)
         fuzz_fail("torn_parse_real('%s') refused but changed *out or said nothing", s);
 }
 
+static void check_state(const char *s)
+{
+    struct torn_err err = {0};
+    struct torn_fs_state a, b;
+    char again[96], m[24];
+
+    if (torn_fs_state_parse(s, &a, &err) != 0) {
+        if (!err.msg[0])
+            fuzz_fail("torn_fs_state_parse('%s') refused without a message", s);
+        return;
+    }
+    if (a.meta < -1 || a.meta > TORN_FS_COUNT_MAX)
+        fuzz_fail("torn_fs_state_parse('%s'): meta %lld out of range", s, a.meta);
+    if (a.meta < 0)
+        snprintf(m, sizeof m, "all");
+    else
+        snprintf(m, sizeof m, "%lld", a.meta);
+    snprintf(again, sizeof again, "m%s:d%s:%llu", m, a.data, (unsigned long long)a.arg);
+    if (torn_fs_state_parse(again, &b, &err) != 0 || b.meta != a.meta || b.arg != a.arg ||
+        strcmp(b.data, a.data) != 0)
+        fuzz_fail("torn_fs_state_parse('%s') accepted, but its own form '%s' differs", s, again);
+}
+
 /* Every number of a merged parameter object within its declared range. */
 static void check_merged(const struct torn_scenario_ops *sc, const cJSON *merged)
 {
@@ -150,6 +177,7 @@ int fuzz_one(const uint8_t *data, size_t len)
         check_int(eq ? eq + 1 : line, (long long)-9e18, (long long)9e18);
         check_real(eq ? eq + 1 : line, 0, 86400);
         check_real(eq ? eq + 1 : line, -1e308, 1e308);
+        check_state(eq ? eq + 1 : line);
         if (!eq || eq == line)
             continue;
         *eq = '\0';

@@ -72,6 +72,7 @@ static int racer(struct torn_ctx *ctx, struct torn_target *t, int index,
     reply->type = CMD_CAS;
     reply->a = rc ? rc : won;
     reply->b = rec ? torn_record_version(rec) : -1;
+    reply->c = rc && err.indefinite; /* may have been applied */
     if (rc)
         snprintf(reply->text, sizeof reply->text, "%.191s", err.msg);
     cJSON_Delete(patch);
@@ -83,6 +84,34 @@ struct tally {
     long long wins, stale, errors, double_wins, bad_versions, protected_broken;
     long long rounds_won;   /* rounds with at least one winner */
 };
+
+/* The version after a round: +1 with a winner, +0 without, or +1 when a
+ * racer's call failed indefinitely (it may have been applied: Jepsen's
+ * :info).  0 (and a violation recorded) when it is none of these. */
+static int judge_version(struct torn_ctx *ctx, long long round, long long expected,
+                         const struct torn_msg *replies, int n, int winners, int winner,
+                         const cJSON *after)
+{
+    long long v = torn_record_version(after);
+    int maybe = 0;
+
+    for (int i = 0; i < n; i++)
+        maybe += replies[i].a < 0 && replies[i].c;
+    if (v == expected + (winners ? 1 : 0) || (!winners && maybe && v == expected + 1))
+        return 1;
+    if (winners == 1 && v == expected)
+        torn_result_violation(ctx->result, "version-plus-one", KEY, torn_ctx_elapsed(ctx),
+                              "round %lld: racer %d won on version %lld (its write returned "
+                              "version %lld), yet the record still reads version %lld after "
+                              "re-reads: the winning write was lost",
+                              round, winner, expected, (long long)replies[winner].b, v);
+    else
+        torn_result_violation(ctx->result, "version-plus-one", KEY, torn_ctx_elapsed(ctx),
+                              "round %lld: version went from %lld to %lld with %d winner(s)%s",
+                              round, expected, v, winners,
+                              maybe ? " and calls of unknown outcome" : "");
+    return 0;
+}
 
 /* Judge the replies of one round against the record read afterwards. */
 static void judge_round(struct torn_ctx *ctx, long long round, long long expected,
@@ -122,20 +151,9 @@ static void judge_round(struct torn_ctx *ctx, long long round, long long expecte
     }
     if (!after)
         return;
-    if (torn_record_version(after) != expected + (winners ? 1 : 0)) {
+    if (!judge_version(ctx, round, expected, replies, n, winners, winner, after))
         tl->bad_versions++;
-        if (winners == 1 && torn_record_version(after) == expected)
-            torn_result_violation(ctx->result, "version-plus-one", KEY, t_s,
-                                  "round %lld: racer %d won on version %lld (its write returned "
-                                  "version %lld), yet the record still reads version %lld after "
-                                  "re-reads: the winning write was lost",
-                                  round, winner, expected, (long long)replies[winner].b,
-                                  torn_record_version(after));
-        else
-            torn_result_violation(ctx->result, "version-plus-one", KEY, t_s,
-                                  "round %lld: version went from %lld to %lld with %d winner(s)",
-                                  round, expected, torn_record_version(after), winners);
-    } else if (winners == 1 && torn_record_int(after, "winner", -1) != winner) {
+    else if (winners == 1 && torn_record_int(after, "winner", -1) != winner) {
         torn_result_violation(ctx->result, "winner-visible", KEY, t_s,
                               "round %lld: racer %d won but the record holds racer %lld's patch",
                               round, winner, torn_record_int(after, "winner", -1));

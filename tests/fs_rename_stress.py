@@ -5,8 +5,8 @@ The path always exists, so on a POSIX filesystem (ext4, tmpfs) every open and
 every fstat succeeds.  Prints one line per process and the errors by errno and
 stage, exits 1 if any reader saw an error.
 
-Not run by `make test`: on torn-fs it currently FAILS (ESTALE), see
-docs/torn-fs.md "Known gap: ESTALE after a rename-over".
+tests/fs_test.sh runs it on a torn-fs mount (it used to FAIL there with
+ESTALE: docs/torn-fs.md "Files replaced or removed while in use").
 Usage: fs_rename_stress.py DIR [SECONDS=2] [READERS=3]"""
 import errno, os, sys, time
 

@@ -189,11 +189,26 @@ if command -v script >/dev/null; then
     grep -aq $'violations\r\033\\[Ktorn: concurrent-updaters x file:durable: PASS' "$tmp/pty.out" &&
         ok "progress line cleared before other output" || bad "progress line not cleared: $(tail -c 300 "$tmp/pty.out" | cat -A)"
     grep -aq ' ops  ' "$tmp/ptyq.out" && bad "progress line under --quiet" || ok "no progress line under --quiet"
-    python3 - "$tmp/pty.json" <<'PY' && ok "no stall: corrected p50 stays near uncorrected" || bad "open loop without a stall"
+    # Without a stall the correction adds only what the schedule recorded:
+    # when at most 35% of the updates started over 1 ms late, at least 55%
+    # (65% on time, less the 10% above uncorrected p90) have corrected <=
+    # uncorrected p90 + 1 ms, so corrected p50 is below that (5% for the
+    # histogram's buckets), whatever the machine's speed.
+    # A machine too loaded to keep the schedule (more late starts) shows
+    # real lateness, not a bug; on a quiet machine that is a failure.
+    quiet=0
+    awk -v n="$(nproc)" '{ exit !($1 <= n) }' /proc/loadavg && quiet=1
+    python3 - "$tmp/pty.json" "$quiet" <<'PY' && ok "no stall: corrected p50 stays near uncorrected" || bad "open loop without a stall"
 import json, sys
 ol = json.load(open(sys.argv[1]))["results"][0]["open_loop"]["latency"]["update"]
-print("   no stall: uncorrected p50 %.1f ms, corrected p50 %.1f ms" % (ol["uncorrected"]["p50_ns"] / 1e6, ol["corrected"]["p50_ns"] / 1e6))
-assert ol["corrected"]["p50_ns"] < 250e6
+u, c, n, late = ol["uncorrected"], ol["corrected"], ol["n"], ol["late"]
+print("   no stall: uncorrected p50 %.1f ms p90 %.1f ms, corrected p50 %.1f ms, %d of %d late"
+      % (u["p50_ns"] / 1e6, u["p90_ns"] / 1e6, c["p50_ns"] / 1e6, late, n))
+if late <= 0.35 * n:
+    assert c["p50_ns"] <= 1.05 * (u["p90_ns"] + 1e6), "corrected p50 above uncorrected p90"
+else:
+    assert sys.argv[2] == "0", "a quiet machine did not keep the schedule"
+    print("   (the loaded machine did not keep the schedule: the bound does not apply)")
 PY
 else
     echo "SKIP: script (util-linux) not installed"

@@ -516,17 +516,23 @@ def serve(store, rfile, wfile):
         wfile.flush()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+def adapter_main(doc, modes, make_store):
+    """An exec adapter's command line (--mode, --dir), then serve stdin/stdout.
+    make_store(data_dir, mode) builds the store the requests go to."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog="\n".join(__doc__.splitlines()[2:]))
-    ap.add_argument("--mode", choices=MODES, default="fixed")
+                                 epilog="\n".join(doc.splitlines()[2:]))
+    ap.add_argument("--mode", choices=modes, default="fixed")
     ap.add_argument("--dir", default=os.environ.get("TORN_DATA_DIR"),
                     help="data directory (default: $TORN_DATA_DIR)")
     args = ap.parse_args()
     if not args.dir:
         ap.error("no data directory: set TORN_DATA_DIR or pass --dir")
-    serve(JobStore(os.path.join(args.dir, "jobs"), args.mode), sys.stdin, sys.stdout)
+    serve(make_store(args.dir, args.mode), sys.stdin, sys.stdout)
+
+
+def main():
+    adapter_main(__doc__, MODES, lambda d, mode: JobStore(os.path.join(d, "jobs"), mode))
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ Bug modes, each a mistake that passes a casual test:
   synchronous-off       PRAGMA synchronous=OFF: "WAL makes it safe anyway"
   commit-error-ignored  an error on COMMIT is logged, the write acknowledged
 """
-import argparse
 import json
 import os
 import sqlite3
@@ -38,7 +37,7 @@ import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the checkout
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jobfiles import PROTECTED, StoreError, fsync_dir, log, now_iso, serve  # noqa: E402
+from jobfiles import PROTECTED, StoreError, adapter_main, fsync_dir, log, now_iso  # noqa: E402
 
 MODES = ("fixed", "default-isolation", "select-then-update", "protected-field",
          "transition-select", "two-commits", "two-commit-batch", "counter-in-python",
@@ -307,16 +306,8 @@ class Adapter:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog="\n".join(__doc__.splitlines()[2:]))
-    ap.add_argument("--mode", choices=MODES, default="fixed")
-    ap.add_argument("--dir", default=os.environ.get("TORN_DATA_DIR"),
-                    help="data directory (default: $TORN_DATA_DIR)")
-    args = ap.parse_args()
-    if not args.dir:
-        ap.error("no data directory: set TORN_DATA_DIR or pass --dir")
-    serve(Adapter(JobsDB(os.path.join(args.dir, "jobs.db"), args.mode)), sys.stdin, sys.stdout)
+    adapter_main(__doc__, MODES,
+                 lambda d, mode: Adapter(JobsDB(os.path.join(d, "jobs.db"), mode)))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@
 
 #include "command.h"
 #include "err.h"
+#include "parse.h"
 #include "util.h"
 
 #define MAX_PROXIES 64
@@ -308,7 +309,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_len = 0;
         return MHD_YES;
     }
-    cJSON *body = b->len ? cJSON_ParseWithLength(b->buf, b->len) : cJSON_CreateObject();
+    /* Strict, as every JSON a person writes: a key given twice, or text
+     * after the value, is refused (cJSON would silently take one). */
+    cJSON *body = NULL;
+    struct torn_err perr = {0};
+    if (!b->len)
+        body = cJSON_CreateObject();
+    else if (torn_parse_json("request body", b->buf, b->len, &body, &perr) < 0)
+        return reply_error(c, 400, perr.msg);
     if (!body)
         return reply_error(c, 400, "body is not valid JSON");
     pthread_mutex_lock(&a->mu);

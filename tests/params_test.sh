@@ -105,6 +105,23 @@ refused "--time: expected a number from 1 to 604800, got 'inf'" fuzz params --ti
 
 refused "--api '127.0.0.1:abc': port must be a number 0..65535" proxy --listen 127.0.0.1:0 --upstream 127.0.0.1:9 --api 127.0.0.1:abc
 refused "--api '127.0.0.1:1.5': port must be a number" proxy --listen 127.0.0.1:0 --upstream 127.0.0.1:9 --api 127.0.0.1:1.5
+# The proxy API's request bodies are strict JSON too (a key given twice was
+# silently the last one: latency 6 instead of 5).
+"$torn" proxy --name p1 --listen 127.0.0.1:0 --upstream 127.0.0.1:9 --api 127.0.0.1:0 \
+    >"$tmp/px.out" 2>&1 &
+px=$!
+for _ in $(seq 100); do grep -q '^api listening' "$tmp/px.out" && break; sleep 0.1; done
+api="http://127.0.0.1:$(sed -n 's/^api listening on [0-9.]*:\([0-9]*\).*/\1/p' "$tmp/px.out")"
+got=$(curl -s -m 10 -w ' %{http_code}' -X POST -d '{"type":"latency","attributes":{"latency":5,"latency":6}}' \
+    "$api/proxies/p1/toxics")
+[[ $got == *'key \"latency\" appears twice'*' 400' ]] && ok "proxy API: a duplicate key in a body -> 400 ($got)" ||
+    bad "proxy API duplicate key: $got"
+got=$(curl -s -m 10 -w ' %{http_code}' -X POST -d '{"type":"latency","attributes":{"latency":5}}' \
+    "$api/proxies/p1/toxics")
+[[ $got == *'"latency":5'*' 200' ]] && ok "proxy API: the same body without the duplicate is taken" ||
+    bad "proxy API good body: $got"
+kill "$px" 2>/dev/null
+wait "$px" 2>/dev/null
 # The Redis database number of a URL path (99999999999 wrapped to a
 # negative int and ran).
 refused "target redis://127.0.0.1:1/99999999999: bad host, port or database number" run --target redis://127.0.0.1:1/99999999999 --scenario optimistic-lock

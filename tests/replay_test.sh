@@ -75,11 +75,13 @@ done
 [[ "$(tr '\n' ' ' <"$work/check.rc")" == "1 1 " ]] && cmp -s "$work/check1.out" "$work/check2.out" &&
     ok "torn check: the same verdict and counterexamples twice" || bad "torn check differs"
 
-# Bad values: one line, exit 2.
+# Bad values: one line naming the option and its range, exit 2 (a build
+# without --until-fail also exits 2, saying the option is unknown).
 for v in 0 1.5 x; do
     "$TORN" run --until-fail "$v" >/dev/null 2>"$work/bad.err"
     rc=$?
-    [[ $rc -eq 2 && $(wc -l <"$work/bad.err") -eq 1 ]] && grep -q -- '--until-fail' "$work/bad.err" &&
+    [[ $rc -eq 2 && $(wc -l <"$work/bad.err") -eq 1 ]] &&
+        grep -qF -- "--until-fail: expected an integer from 1 to" "$work/bad.err" &&
         ok "--until-fail $v: exit 2, one line" || bad "--until-fail $v: exit $rc"
 done
 

@@ -433,6 +433,8 @@ static void mop_free(struct mop *m)
 /* Commit the first k pending operations. */
 static void mops_commit(size_t k)
 {
+    if (k == 0)   /* also: D.mops may still be NULL, and memmove(NULL, ...) is undefined */
+        return;
     for (size_t i = 0; i < k; i++) {
         if (D.mops[i].trash)
             trash_drop(D.mops[i].trash);

@@ -115,6 +115,10 @@ json.dump(s, open(sys.argv[5], "w"))' "$G/research_http_managed.json" "$PY" "$G/
         target=http://127.0.0.1:$port
         spec=(--target-spec "$G/research_http.json")
     fi
+    # A torn-started service SIGKILLed with the dual writers lands the kill
+    # between the two writes in about 4 of 6 seeds (the exec adapter: 6 of 6),
+    # so that case may take up to 3 attempts of the same seed.
+    [[ $kind == managed && $sc == dual-write && $want != PASS ]] && spec+=(--until-fail 3)
     timeout -k 5 150 "$TORN" run --quiet --target "$target" "${spec[@]}" --scenario "$sc" \
         --seed "$SEED" --json "$out" --run-dir "$work/r$n" --repro-runs 0 >/dev/null 2>"$err"
     rc=$?

@@ -48,14 +48,16 @@ ifeq ($(PKGS_MISSING),)
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 endif
-CFLAGS += $(CSTD) $(WARN) $(OPT) $(PKG_CFLAGS) -Iharness -MMD -MP
+CFLAGS += $(CSTD) $(WARN) $(OPT) $(PKG_CFLAGS) -Iharness -I. -MMD -MP
 LDFLAGS += $(SANLD)
 LDLIBS += $(PKG_LIBS) -lpthread -lm
 
+# Sources are found in every room (harness/core, harness/check, targets/http,
+# scenarios/lib, ...); unit tests live in tests/unit.
 SRC_DIRS := harness targets scenarios reports
-ALL_SRC := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
-TEST_SRC := $(filter %_test.c,$(ALL_SRC)) $(wildcard tests/*_test.c)
-LIB_SRC := $(filter-out %_test.c harness/main.c,$(ALL_SRC))
+ALL_SRC := $(sort $(shell find $(SRC_DIRS) -name '*.c'))
+TEST_SRC := $(wildcard tests/unit/*_test.c)
+LIB_SRC := $(filter-out harness/cli/main.c,$(ALL_SRC))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
 
@@ -76,7 +78,7 @@ all: torn
 torn: $(BUILD)/torn
 	@ln -sf $(BUILD)/torn torn
 
-$(BUILD)/torn: $(BUILD)/harness/main.o $(BUILD)/libtorn.a
+$(BUILD)/torn: $(BUILD)/harness/cli/main.o $(BUILD)/libtorn.a
 	@$(if $(Q),echo "  LD $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -103,12 +105,11 @@ $(BUILD)/%.o: %.c | need-pkgs
 	@$(if $(Q),echo "  CC $<")
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%_test.o: CFLAGS += -Itests
-vpath %_test.c $(SRC_DIRS) tests
+vpath %_test.c tests/unit
 $(BUILD)/tests/%_test: %_test.c $(BUILD)/libtorn.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST $@")
-	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libtorn.a $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libtorn.a $(LDLIBS)
 
 unit: $(TEST_BIN)
 

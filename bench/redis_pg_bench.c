@@ -18,11 +18,11 @@
 
 #include <cjson/cJSON.h>
 
-#include "err.h"
-#include "proc.h"
-#include "runner.h"
-#include "target.h"
-#include "util.h"
+#include "core/err.h"
+#include "proc/proc.h"
+#include "run/runner.h"
+#include "core/target.h"
+#include "core/util.h"
 
 #define MAX_CLIENTS 64
 

@@ -7,7 +7,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "err.h"
+#include "core/err.h"
 #include "fuzz.h"
 
 int exec_reply_parse(const char *line, long long id, cJSON **reply_out, struct torn_err *err);

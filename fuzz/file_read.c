@@ -12,11 +12,11 @@
 
 #include <cjson/cJSON.h>
 
-#include "err.h"
+#include "core/err.h"
 #include "fuzz.h"
-#include "record.h"
-#include "target.h"
-#include "util.h"
+#include "core/record.h"
+#include "core/target.h"
+#include "core/util.h"
 
 extern const struct torn_target_ops torn_target_file;
 

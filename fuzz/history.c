@@ -1,4 +1,4 @@
-/* Fuzz harness: the history reader (harness/history_read.c): torn JSON
+/* Fuzz harness: the history reader (harness/check/history_read.c): torn JSON
  * Lines and Jepsen log/EDN lines, format picked by byte 0 (auto, torn,
  * jepsen), and the EDN value parser on the same bytes.  Invariant: a parsed
  * history is internally consistent (outcomes in range, completions after
@@ -8,9 +8,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "err.h"
+#include "core/err.h"
 #include "fuzz.h"
-#include "history_read.h"
+#include "check/history_read.h"
 
 int fuzz_init(void)
 {

@@ -1,10 +1,10 @@
-/* Fuzz harness: HTTP response bodies (targets/http.c http_body_record: JSON,
+/* Fuzz harness: HTTP response bodies (targets/http/http.c http_body_record: JSON,
  * then the spec's record and field pointers).  Byte 0 picks the spec (see
  * http_common.c).  Invariant: a record is an object with an id; anything
  * else is TORN_E_PROTOCOL with a message. */
 #include <cjson/cJSON.h>
 
-#include "err.h"
+#include "core/err.h"
 #include "fuzz.h"
 #include "http_common.h"
 

@@ -3,7 +3,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "err.h"
+#include "core/err.h"
 #include "http_common.h"
 
 static const char *const spec_text[2] = {

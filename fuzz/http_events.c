@@ -1,4 +1,4 @@
-/* Fuzz harness: event-channel payloads (targets/http_events.c): byte 0
+/* Fuzz harness: event-channel payloads (targets/http/http_events.c): byte 0
  * picks WebSocket (one message, spec 0) or Server-Sent Events (a stream,
  * spec 1) and byte 1 the size of the pieces the stream arrives in.
  * Invariant: every queued event is {"type": completed|failed|progress|
@@ -7,7 +7,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "err.h"
+#include "core/err.h"
 #include "fuzz.h"
 #include "http_common.h"
 

@@ -1,4 +1,4 @@
-/* Fuzz harness: the strict number parser (harness/parse.c) and the
+/* Fuzz harness: the strict number parser (harness/core/parse.c) and the
  * parameter merge with declared ranges (torn_params_merge).
  *
  * Input: byte 0 picks a scenario; the rest is lines "key=value", each
@@ -26,12 +26,12 @@
 
 #include <cjson/cJSON.h>
 
-#include "err.h"
+#include "core/err.h"
 #include "fuzz.h"
-#include "parse.h"
-#include "scenario.h"
-#include "target.h"
-#include "tornfs.h"
+#include "core/parse.h"
+#include "core/scenario.h"
+#include "core/target.h"
+#include "fs/tornfs.h"
 
 int fuzz_init(void)
 {

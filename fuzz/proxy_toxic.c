@@ -1,4 +1,4 @@
-/* Fuzz harness: toxics given to the TCP fault proxy (harness/proxy.c): the
+/* Fuzz harness: toxics given to the TCP fault proxy (harness/proxy/proxy.c): the
  * JSON bodies its Toxiproxy-compatible API accepts (torn_proxy_toxic_add,
  * then _update with the same object) and the command-line form
  * (torn_proxy_toxic_parse).  Byte 0 picks: even = JSON body, odd = the
@@ -10,9 +10,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "err.h"
+#include "core/err.h"
 #include "fuzz.h"
-#include "proxy.h"
+#include "proxy/proxy.h"
 
 static struct torn_proxy *proxy;
 

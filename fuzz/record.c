@@ -4,9 +4,9 @@
  * TORN_E_CORRUPT with a reason. */
 #include <cjson/cJSON.h>
 
-#include "err.h"
+#include "core/err.h"
 #include "fuzz.h"
-#include "record.h"
+#include "core/record.h"
 
 int fuzz_init(void)
 {

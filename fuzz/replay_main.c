@@ -9,9 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "err.h"
+#include "core/err.h"
 #include "fuzz.h"
-#include "util.h"
+#include "core/util.h"
 
 static int run_file(const char *path, int *n)
 {

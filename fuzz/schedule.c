@@ -1,4 +1,4 @@
-/* Fuzz harness: schedule fuzzing (harness/schedule.h).  The input is a
+/* Fuzz harness: schedule fuzzing (harness/sim/schedule.h).  The input is a
  * schedule; a violation of the file store's guarantees under it aborts, so
  * AFL++ keeps it as a "crash" that `torn replay --schedule FILE --strategy
  * S` explains.  The strategy comes from $TORN_SCHEDULE_STRATEGY (default
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "fuzz.h"
-#include "schedule.h"
+#include "sim/schedule.h"
 
 static enum torn_sched_strategy strategy = TORN_SCHED_DURABLE;
 

@@ -10,12 +10,12 @@
 
 #include <cjson/cJSON.h>
 
-#include "err.h"
+#include "core/err.h"
 #include "fuzz.h"
-#include "runner.h"
-#include "scenario.h"
-#include "target.h"
-#include "util.h"
+#include "run/runner.h"
+#include "core/scenario.h"
+#include "core/target.h"
+#include "core/util.h"
 
 static char dir[64], path[128];
 

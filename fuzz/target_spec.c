@@ -1,4 +1,4 @@
-/* Fuzz harness: HTTP target spec files (targets/http.c http_spec_parse),
+/* Fuzz harness: HTTP target spec files (targets/http/http.c http_spec_parse),
  * then every URL template of an accepted spec expanded.  Invariant: an
  * accepted spec's JSON pointers are valid pointers and its URL templates
  * expand. */
@@ -6,9 +6,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "err.h"
+#include "core/err.h"
 #include "fuzz.h"
-#include "http.h"
+#include "targets/http/http.h"
 
 int fuzz_init(void)
 {

@@ -9,7 +9,7 @@ FUZZ_HARNESSES := schedule spec target_spec record file_read http_body http_even
 AFL_CC ?= afl-clang-fast
 AFL_FOUND := $(shell command -v $(AFL_CC) 2>/dev/null)
 FUZZ_DIR := build-fuzz
-FUZZ_CFLAGS := $(CSTD) $(filter-out -Werror,$(WARN)) -O2 -g $(PKG_CFLAGS) -Iharness -Itargets -Ifuzz
+FUZZ_CFLAGS := $(CSTD) $(filter-out -Werror,$(WARN)) -O2 -g $(PKG_CFLAGS) -Iharness -I. -Ifuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_SUPPORT := fuzz/fail.c fuzz/http_common.c fuzz/http_common.h fuzz/fuzz.h
 
@@ -50,7 +50,7 @@ $(FUZZ_DIR)/asan/fuzz-%: fuzz/%.c fuzz/afl_main.c $(FUZZ_SUPPORT) $(FUZZ_DIR)/as
 $(BUILD)/fuzz/replay-%: fuzz/%.c fuzz/replay_main.c $(FUZZ_SUPPORT) $(BUILD)/libtorn.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD $@")
-	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -Itargets -Ifuzz $(LDFLAGS) -o $@ fuzz/$*.c \
+	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -I. -Ifuzz $(LDFLAGS) -o $@ fuzz/$*.c \
 	    fuzz/replay_main.c fuzz/fail.c fuzz/http_common.c $(BUILD)/libtorn.a $(LDLIBS)
 
 .PHONY: fuzz-afl fuzz-asan fuzz-replay fuzz-clean fuzz-need-afl

@@ -22,13 +22,13 @@
 
 #include <cjson/cJSON.h>
 
-#include "checker.h"
-#include "common.h"
-#include "err.h"
-#include "hdr.h"
-#include "history_read.h"
-#include "report.h"
-#include "result.h"
+#include "check/checker.h"
+#include "report_util.h"
+#include "core/err.h"
+#include "core/hdr.h"
+#include "check/history_read.h"
+#include "core/report.h"
+#include "core/result.h"
 
 #define HTML_HISTORY_MAX (512LL * 1024 * 1024)
 #define SVG_W 900

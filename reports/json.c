@@ -4,9 +4,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "err.h"
-#include "report.h"
-#include "result.h"
+#include "core/err.h"
+#include "core/report.h"
+#include "core/result.h"
 
 /* min, mean, p50..p999, max of h into o. */
 static void quantiles(cJSON *o, const struct torn_hdr *h)

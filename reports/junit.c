@@ -3,9 +3,9 @@
  * as message and every kept violation plus the replay command as body. */
 #include <stdio.h>
 
-#include "common.h"
-#include "report.h"
-#include "result.h"
+#include "report_util.h"
+#include "core/report.h"
+#include "core/result.h"
 
 static void testcase(FILE *f, const struct torn_result *r)
 {

@@ -1,17 +1,17 @@
 /* torn: the Markdown reporter (`--markdown FILE`) and GitHub Actions
  * annotations (github.h). */
-#include "report.h"
+#include "core/report.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "common.h"
-#include "err.h"
-#include "outfile.h"
-#include "result.h"
-#include "util.h"
+#include "report_util.h"
+#include "core/err.h"
+#include "core/outfile.h"
+#include "core/result.h"
+#include "core/util.h"
 
 /* Markdown text (a table cell, a list item): neutralised (no control
  * character, so no newline), then HTML-escaped (no <script>, no <img

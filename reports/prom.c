@@ -15,10 +15,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "err.h"
-#include "hdr.h"
-#include "report.h"
-#include "result.h"
+#include "core/err.h"
+#include "core/hdr.h"
+#include "core/report.h"
+#include "core/result.h"
 
 /* A label value: backslash, double quote and newline escaped. */
 static void label(FILE *f, const char *name, const char *v, int comma)

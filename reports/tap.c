@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "err.h"
-#include "report.h"
-#include "result.h"
+#include "core/err.h"
+#include "core/report.h"
+#include "core/result.h"
 
 /* A YAML double-quoted scalar. */
 static void yq(FILE *f, const char *s)

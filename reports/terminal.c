@@ -5,9 +5,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "common.h"
-#include "report.h"
-#include "result.h"
+#include "report_util.h"
+#include "core/report.h"
+#include "core/result.h"
 
 #define MAX_SHOWN 3 /* violations printed per criterion; the JSON report has more */
 

@@ -17,15 +17,15 @@
 
 #include <cjson/cJSON.h>
 
-#include "common.h"
-#include "err.h"
-#include "pace.h"
-#include "proc.h"
-#include "record.h"
-#include "scenario.h"
-#include "target.h"
-#include "util.h"
-#include "work.h"
+#include "lib/steps.h"
+#include "core/err.h"
+#include "core/pace.h"
+#include "proc/proc.h"
+#include "core/record.h"
+#include "core/scenario.h"
+#include "core/target.h"
+#include "core/util.h"
+#include "core/work.h"
 
 enum { MSG_ATTEMPT = 100, MSG_ACK = 1, MSG_FAIL, MSG_INFO, MSG_TORN_READ, MSG_BAD_COUNT, MSG_REGRESS, MSG_REGRESS_COUNT, MSG_READS, MSG_READ_TIMEOUT, MSG_READING };
 

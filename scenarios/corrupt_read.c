@@ -21,13 +21,13 @@
 
 #include <cjson/cJSON.h>
 
-#include "common.h"
-#include "err.h"
-#include "proc.h"
-#include "record.h"
-#include "scenario.h"
-#include "target.h"
-#include "util.h"
+#include "lib/steps.h"
+#include "core/err.h"
+#include "proc/proc.h"
+#include "core/record.h"
+#include "core/scenario.h"
+#include "core/target.h"
+#include "core/util.h"
 
 /* ---- the damage, shared by every driver (target.h) ---- */
 

@@ -17,15 +17,15 @@
 
 #include <cjson/cJSON.h>
 
-#include "common.h"
-#include "err.h"
-#include "history.h"
-#include "proc.h"
-#include "record.h"
-#include "scenario.h"
-#include "target.h"
-#include "util.h"
-#include "work.h"
+#include "lib/steps.h"
+#include "core/err.h"
+#include "core/history.h"
+#include "proc/proc.h"
+#include "core/record.h"
+#include "core/scenario.h"
+#include "core/target.h"
+#include "core/util.h"
+#include "core/work.h"
 
 enum { MSG_ATTEMPT = TORN_SC_MSG_ATTEMPT, MSG_ACK = TORN_SC_MSG_ACK, MSG_FAIL = TORN_SC_MSG_FAIL };
 

@@ -19,15 +19,15 @@
 
 #include <cjson/cJSON.h>
 
-#include "common.h"
-#include "err.h"
-#include "history.h"
-#include "proc.h"
-#include "race.h"
-#include "scenario.h"
-#include "target.h"
-#include "util.h"
-#include "work.h"
+#include "lib/steps.h"
+#include "core/err.h"
+#include "core/history.h"
+#include "proc/proc.h"
+#include "lib/race.h"
+#include "core/scenario.h"
+#include "core/target.h"
+#include "core/util.h"
+#include "core/work.h"
 
 enum { MSG_ATTEMPT = 1, MSG_ACK, MSG_FAIL, MSG_READY };
 

@@ -27,17 +27,17 @@
 
 #include <cjson/cJSON.h>
 
-#include "common.h"
-#include "err.h"
-#include "history.h"
-#include "proc.h"
-#include "race.h"
-#include "record.h"
-#include "scenario.h"
-#include "target.h"
-#include "tornfs.h"
-#include "util.h"
-#include "work.h"
+#include "lib/steps.h"
+#include "core/err.h"
+#include "core/history.h"
+#include "proc/proc.h"
+#include "lib/race.h"
+#include "core/record.h"
+#include "core/scenario.h"
+#include "core/target.h"
+#include "fs/tornfs.h"
+#include "core/util.h"
+#include "core/work.h"
 
 enum { MSG_ACK = 1, MSG_FAIL, MSG_READY };
 

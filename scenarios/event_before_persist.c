@@ -20,18 +20,18 @@
 
 #include <cjson/cJSON.h>
 
-#include "common.h"
-#include "err.h"
-#include "hdr.h"
-#include "jobs_common.h"
-#include "history.h"
-#include "proc.h"
-#include "proxy.h"
-#include "record.h"
-#include "scenario.h"
-#include "target.h"
-#include "util.h"
-#include "work.h"
+#include "lib/steps.h"
+#include "core/err.h"
+#include "core/hdr.h"
+#include "lib/jobs.h"
+#include "core/history.h"
+#include "proc/proc.h"
+#include "proxy/proxy.h"
+#include "core/record.h"
+#include "core/scenario.h"
+#include "core/target.h"
+#include "core/util.h"
+#include "core/work.h"
 
 enum { MSG_JOB = 1, MSG_VIOLATION, MSG_ERROR, MSG_READ_ERRORS };
 enum { EV_NONE, EV_COMPLETED, EV_FAILED };

@@ -16,13 +16,13 @@
 
 #include <cjson/cJSON.h>
 
-#include "err.h"
-#include "power_common.h"
-#include "result.h"
-#include "scenario.h"
-#include "target.h"
-#include "util.h"
-#include "work.h"
+#include "core/err.h"
+#include "lib/power.h"
+#include "core/result.h"
+#include "core/scenario.h"
+#include "core/target.h"
+#include "core/util.h"
+#include "core/work.h"
 
 static int io_run(struct torn_ctx *ctx, struct torn_err *err)
 {

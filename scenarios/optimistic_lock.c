@@ -12,15 +12,15 @@
 
 #include <cjson/cJSON.h>
 
-#include "common.h"
-#include "err.h"
-#include "history.h"
-#include "race.h"
-#include "record.h"
-#include "scenario.h"
-#include "target.h"
-#include "util.h"
-#include "work.h"
+#include "lib/steps.h"
+#include "core/err.h"
+#include "core/history.h"
+#include "lib/race.h"
+#include "core/record.h"
+#include "core/scenario.h"
+#include "core/target.h"
+#include "core/util.h"
+#include "core/work.h"
 
 static const char *const KEY = "optimistic-lock";
 static const char *const PROCESSING_STATE = "EXTRACTED";

@@ -24,15 +24,15 @@
 
 #include <cjson/cJSON.h>
 
-#include "err.h"
-#include "parse.h"
-#include "power_common.h"
-#include "result.h"
-#include "scenario.h"
-#include "target.h"
-#include "tornfs.h"
-#include "util.h"
-#include "work.h"
+#include "core/err.h"
+#include "core/parse.h"
+#include "lib/power.h"
+#include "core/result.h"
+#include "core/scenario.h"
+#include "core/target.h"
+#include "fs/tornfs.h"
+#include "core/util.h"
+#include "core/work.h"
 
 /* Crash states to try at one cut point, given what was unsynced there. */
 static size_t sweep_states(const struct pl_cycle *probe, char states[][48], size_t max)

@@ -15,15 +15,15 @@
 
 #include <cjson/cJSON.h>
 
-#include "err.h"
-#include "jobs_common.h"
-#include "proc.h"
-#include "record.h"
-#include "result.h"
-#include "scenario.h"
-#include "target.h"
-#include "util.h"
-#include "work.h"
+#include "core/err.h"
+#include "lib/jobs.h"
+#include "proc/proc.h"
+#include "core/record.h"
+#include "core/result.h"
+#include "core/scenario.h"
+#include "core/target.h"
+#include "core/util.h"
+#include "core/work.h"
 
 enum { MSG_VIOLATION = 1, MSG_JOB, MSG_ERROR };
 enum { V_5XX, V_JSON, V_TIME, V_TERMINAL, V_COUNT };

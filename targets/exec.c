@@ -37,10 +37,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "err.h"
-#include "proc.h"
-#include "target.h"
-#include "util.h"
+#include "core/err.h"
+#include "proc/proc.h"
+#include "core/target.h"
+#include "core/util.h"
 
 struct exec_target {
     char dir[PATH_MAX];        /* TORN_DATA_DIR */

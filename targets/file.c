@@ -28,10 +28,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "err.h"
-#include "record.h"
-#include "target.h"
-#include "util.h"
+#include "core/err.h"
+#include "core/record.h"
+#include "core/target.h"
+#include "core/util.h"
 
 enum strategy { NAIVE, RENAME, DURABLE, NOCHECK };
 

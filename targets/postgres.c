@@ -29,7 +29,7 @@
  * PQconnectStartParams/PQconnectPoll and queries sent asynchronously and
  * polled, so a hung server gives TORN_E_CONNECT / TORN_E_TIMEOUT in time.
  */
-#include "target.h"
+#include "core/target.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -42,11 +42,11 @@
 #include <cjson/cJSON.h>
 #include <libpq-fe.h>
 
-#include "err.h"
-#include "recop.h"
-#include "record.h"
-#include "server.h"
-#include "util.h"
+#include "core/err.h"
+#include "core/recop.h"
+#include "core/record.h"
+#include "servers/server.h"
+#include "core/util.h"
 
 /* Same order as pg_strategies; [0] is the default: a correct one. */
 enum pg_strategy { S_GUARDED, S_SERIALIZABLE, S_SELECT_UPDATE };
@@ -438,7 +438,7 @@ static int set_search_path(struct torn_target *t, struct torn_err *err)
 /* A SIGKILLed client's last statement keeps running on its backend and may
  * commit after the kill: that is an operation of unknown outcome like any
  * other, which the scenarios' ledger allows to land at any later time
- * (scenarios/common.h), so open waits for nothing. */
+ * (scenarios/lib/steps.h), so open waits for nothing. */
 static int pg_open(struct torn_target *t, struct torn_err *err)
 {
     return pg_connect(t, err);

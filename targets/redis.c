@@ -21,7 +21,7 @@
  * dual=atomic (one MULTI); the default follows the strategy (watch and lua
  * atomic, the others separate).
  */
-#include "target.h"
+#include "core/target.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -34,12 +34,12 @@
 #include <curl/curl.h>
 #include <hiredis/hiredis.h>
 
-#include "err.h"
-#include "parse.h"
-#include "recop.h"
-#include "record.h"
-#include "server.h"
-#include "util.h"
+#include "core/err.h"
+#include "core/parse.h"
+#include "core/recop.h"
+#include "core/record.h"
+#include "servers/server.h"
+#include "core/util.h"
 
 /* Same order as redis_strategies; [0] is the default: a correct one. */
 enum redis_strategy { S_WATCH, S_LUA, S_TWO_WRITES, S_GET_SET, S_MERGED };

@@ -54,7 +54,7 @@ if [[ $rc -eq 2 ]] && grep -q "finds no libpq (Debian: libpq-dev); run 'make dep
 else
     bad "a build without libpq: exit $rc, output:"; sed 's/^/     /' <<<"$out" | tail -5
 fi
-[[ ! -e "$clone/build/harness/main.o" ]] && ok "nothing was compiled with empty flags" \
+[[ ! -e "$clone/build/harness/cli/main.o" ]] && ok "nothing was compiled with empty flags" \
     || bad "objects were compiled before the missing package was named"
 
 # 2. `make run` on the "fresh machine": installs, builds, runs, first time.

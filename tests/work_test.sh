@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Integration tests of work evidence (harness/work.h): a scenario that did
+# Integration tests of work evidence (harness/core/work.h): a scenario that did
 # too little work is ERROR (exit 2) naming what fell short, never PASS.
 # Real workers really killed (as an OOM killer would), a real adapter that
 # really crashes, a real full tmpfs.  Closes with "N passed, N failed".

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The minimum-work rules (harness/work.h) never turn a correct store's PASS
+# The minimum-work rules (harness/core/work.h) never turn a correct store's PASS
 # into ERROR under load: file:durable's default scenario set, power-loss
 # and io-errors included, four runs with different seeds while a busy loop
 # runs on every core, every scenario PASS with its work counters reported.

@@ -1,0 +1,111 @@
+/* torn: reading a history back (the reader side of history.h).
+ *
+ * Two input formats become the same in-memory history:
+ *   - torn's JSON Lines (docs/history-format.md), written by history.c or by
+ *     a user's own tool;
+ *   - Jepsen's logs: `INFO jepsen.util - 3\t:invoke\t:cas\t[1 4]` lines and
+ *     EDN map lines `{:process 0, :type :invoke, :f :get, :key "0",
+ *     :value nil}` (both as in ../shared/anchors).  Jepsen lines carry no
+ *     clock, so the line number is the time.
+ * Invocations are paired with their completion by process: an operation is
+ * an invoke plus the next ok/fail/info line of the same process.  An invoke
+ * with no completion (the run was killed) is an `info` operation: it may
+ * have taken effect at any later time.  A second invoke of a process whose
+ * previous operation is still open closes that one as `info` too (a worker
+ * that was killed and restarted under the same number).  Fault and notify
+ * lines are kept separately, on the same clock.
+ *
+ * Ownership: a struct torn_hist owns every string and cJSON value inside it;
+ * torn_hist_free releases it all.  Not thread-safe; read-only after parse.
+ *
+ * Memory: equal values are stored once (interned: two operations that wrote
+ * the same [1 4] point to the same read-only cJSON tree, and carry the same
+ * value id), strings f and key likewise, and the file is read in chunks, not
+ * mapped whole; an operation costs sizeof(struct torn_hop) plus its share of
+ * the distinct values.  Checkers cache what they derive from a value by its
+ * id (arrays of h->n_values) instead of walking the tree for every operation.
+ */
+#ifndef TORN_HISTORY_READ_H
+#define TORN_HISTORY_READ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/result.h"
+
+struct cJSON;
+struct torn_err;
+
+enum torn_hist_format {
+    TORN_HIST_AUTO,      /* guess from the first non-blank line */
+    TORN_HIST_TORN,      /* JSON Lines */
+    TORN_HIST_JEPSEN     /* Jepsen log lines or EDN map lines */
+};
+
+#define TORN_HIST_NEVER UINT64_MAX   /* t_complete of an operation that never completed */
+#define TORN_HIST_NONE UINT32_MAX    /* value id of an absent value, key id of no key */
+
+/* One operation: an invoke and its completion. */
+struct torn_hop {
+    long long process;
+    const char *f;              /* "read", "write", "cas", "update", ...; owned by the history */
+    const char *key;            /* or NULL (a single register); owned by the history */
+    const struct cJSON *input;  /* the invoke's value, or NULL; shared, read-only */
+    const struct cJSON *output; /* the completion's value, or NULL; shared, read-only */
+    uint64_t t_invoke;          /* ns (or line number for clockless formats) */
+    uint64_t t_complete;        /* TORN_HIST_NEVER if it never completed */
+    size_t line_invoke;         /* 1-based line of the invoke */
+    size_t line_complete;       /* 1-based line of the completion, 0 if none */
+    enum torn_outcome outcome;  /* OK, FAIL (did not happen), INFO (unknown) */
+    uint32_t input_id;          /* id of input (< h->n_values), TORN_HIST_NONE if NULL */
+    uint32_t output_id;         /* id of output, TORN_HIST_NONE if NULL */
+    uint32_t key_id;            /* id of key (< h->n_strs), TORN_HIST_NONE if NULL */
+};
+
+/* A fault (kill, power cut, proxy fault) or an observed notification. */
+struct torn_hevent {
+    int notify;                 /* 1 notify, 0 fault */
+    long long process;
+    const char *f;              /* what happened: "kill", "event", ...; may be NULL */
+    const char *key;            /* or NULL */
+    const struct cJSON *value;  /* or NULL; shared, read-only */
+    uint64_t t;                 /* same clock as operations */
+    size_t line;
+    uint32_t key_id;            /* id of key (< h->n_strs), TORN_HIST_NONE if NULL */
+};
+
+struct torn_hist {
+    char *name;                 /* the file name used in messages */
+    struct torn_hop *ops;       /* in invoke order */
+    size_t n_ops;
+    struct torn_hevent *events; /* in time order */
+    size_t n_events;
+    int clockless;              /* 1: times are line numbers */
+    struct torn_hist_strs *strs;/* interned f/key strings and values */
+    size_t n_values;            /* distinct values: ids 0 .. n_values-1 */
+    size_t n_strs;              /* distinct f/key strings: key ids 0 .. n_strs-1 */
+};
+
+/* Read and parse a history file.  fmt AUTO guesses.  On error returns
+ * TORN_E_CONFIG (malformed: err->msg is "FILE:LINE: what"), TORN_E_NOTFOUND,
+ * TORN_E_IO or TORN_E_NOMEM and sets *out = NULL.  Caller frees *out with
+ * torn_hist_free. */
+int torn_hist_read(const char *path, enum torn_hist_format fmt, struct torn_hist **out,
+                   struct torn_err *err);
+/* Same from a buffer of len bytes; name is used in messages. */
+int torn_hist_parse(const char *buf, size_t len, const char *name, enum torn_hist_format fmt,
+                    struct torn_hist **out, struct torn_err *err);
+/* Free; NULL is a no-op. */
+void torn_hist_free(struct torn_hist *h);
+/* The value of an id (< h->n_values), or NULL for TORN_HIST_NONE. */
+const struct cJSON *torn_hist_value(const struct torn_hist *h, uint32_t id);
+
+/* "invoke", "ok", "fail", "info" for an outcome as history words. */
+const char *torn_hist_outcome_name(enum torn_outcome o);
+/* Parse one EDN value (nil, true/false, numbers, "strings", :keywords as
+ * strings without the colon, [vectors], (lists), {maps} as objects with
+ * keyword keys without the colon) from s into a new cJSON.  *end_out (if
+ * non-NULL) points after it.  NULL on a syntax error or ENOMEM. */
+struct cJSON *torn_edn_parse(const char *s, const char **end_out);
+
+#endif

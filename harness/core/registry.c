@@ -1,0 +1,160 @@
+/* torn: the registration tables.  Adding a target, scenario, reporter or
+ * command is one new file plus one line here. */
+#include "check/gen.h"
+#include "check/checker.h"
+#include "cli/command.h"
+#include "proxy/proxy.h"
+#include "report.h"
+#include "scenario.h"
+#include "sim/schedule.h"
+#include "target.h"
+#include "fs/tornfs.h"
+
+#include <string.h>
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+extern const struct torn_target_ops torn_target_file;
+extern const struct torn_target_ops torn_target_redis;
+extern const struct torn_target_ops torn_target_postgres;
+extern const struct torn_target_ops torn_target_http;
+extern const struct torn_target_ops torn_target_exec;
+
+static const struct torn_target_ops *const targets[] = {
+    &torn_target_file,
+    &torn_target_redis,
+    &torn_target_postgres,
+    &torn_target_http,
+    &torn_target_exec,
+};
+
+extern const struct torn_scenario_ops torn_scenario_crash_midwrite;
+extern const struct torn_scenario_ops torn_scenario_concurrent_updaters;
+extern const struct torn_scenario_ops torn_scenario_corrupt_read;
+extern const struct torn_scenario_ops torn_scenario_power_loss;
+extern const struct torn_scenario_ops torn_scenario_io_errors;
+extern const struct torn_scenario_ops torn_scenario_optimistic_lock;
+extern const struct torn_scenario_ops torn_scenario_event_before_persist;
+extern const struct torn_scenario_ops torn_scenario_safe_read_http;
+extern const struct torn_scenario_ops torn_scenario_state_transition;
+extern const struct torn_scenario_ops torn_scenario_dual_write;
+extern const struct torn_scenario_ops torn_scenario_durability;
+
+static const struct torn_scenario_ops *const scenarios[] = {
+    &torn_scenario_crash_midwrite,
+    &torn_scenario_concurrent_updaters,
+    &torn_scenario_corrupt_read,
+    &torn_scenario_power_loss,
+    &torn_scenario_io_errors,
+    &torn_scenario_optimistic_lock,
+    &torn_scenario_event_before_persist,
+    &torn_scenario_safe_read_http,
+    &torn_scenario_state_transition,
+    &torn_scenario_dual_write,
+    &torn_scenario_durability,
+};
+
+extern const struct torn_reporter_ops torn_reporter_terminal;
+extern const struct torn_reporter_ops torn_reporter_json;
+extern const struct torn_reporter_ops torn_reporter_junit;
+extern const struct torn_reporter_ops torn_reporter_prom;
+extern const struct torn_reporter_ops torn_reporter_tap;
+extern const struct torn_reporter_ops torn_reporter_markdown;
+extern const struct torn_reporter_ops torn_reporter_html;
+
+static const struct torn_reporter_ops *const reporters[] = {
+    &torn_reporter_terminal,
+    &torn_reporter_json,
+    &torn_reporter_junit,
+    &torn_reporter_prom,
+    &torn_reporter_tap,
+    &torn_reporter_markdown,
+    &torn_reporter_html,
+};
+
+static const struct torn_command cmd_run = {"run", "run scenarios against a target", torn_cmd_run};
+static const struct torn_command cmd_list = {"list", "list targets, strategies and scenarios",
+                                             torn_cmd_list};
+
+static const struct torn_command cmd_check = {"check", "check a recorded history against a model",
+                                              torn_cmd_check};
+static const struct torn_command cmd_gen_history = {
+    "gen-history", "generate a CAS-register or versioned history with known answer",
+    torn_cmd_gen_history};
+static const struct torn_command cmd_fs = {"fs", "mount, cut and control torn-fs (FUSE power loss)",
+                                           torn_cmd_fs};
+
+static const struct torn_command cmd_proxy = {"proxy", "TCP fault proxy (Toxiproxy-compatible API)",
+                                              torn_cmd_proxy};
+
+static const struct torn_command cmd_fuzz = {
+    "fuzz", "run an AFL++ campaign on a fuzz harness, report as results", torn_cmd_fuzz};
+static const struct torn_command cmd_replay = {
+    "replay", "rerun a fuzzed schedule step by step (replay --schedule FILE)", torn_cmd_replay};
+
+static const struct torn_command *const commands[] = {
+    &cmd_run,
+    &cmd_list,
+    &cmd_fs,
+    &cmd_check,
+    &cmd_gen_history,
+    &cmd_proxy,
+    &cmd_fuzz,
+    &cmd_replay,
+};
+
+const struct torn_target_ops *const *torn_targets(size_t *n_out)
+{
+    *n_out = COUNT(targets);
+    return targets;
+}
+
+const struct torn_target_ops *torn_target_find(const char *name)
+{
+    for (size_t i = 0; i < COUNT(targets); i++)
+        if (strcmp(targets[i]->name, name) == 0)
+            return targets[i];
+    return NULL;
+}
+
+const struct torn_scenario_ops *const *torn_scenarios(size_t *n_out)
+{
+    *n_out = COUNT(scenarios);
+    return scenarios;
+}
+
+const struct torn_scenario_ops *torn_scenario_find(const char *name)
+{
+    for (size_t i = 0; i < COUNT(scenarios); i++)
+        if (strcmp(scenarios[i]->name, name) == 0)
+            return scenarios[i];
+    return NULL;
+}
+
+const struct torn_reporter_ops *const *torn_reporters(size_t *n_out)
+{
+    *n_out = COUNT(reporters);
+    return reporters;
+}
+
+const struct torn_reporter_ops *torn_reporter_find(const char *name)
+{
+    for (size_t i = 0; i < COUNT(reporters); i++)
+        if (strcmp(reporters[i]->name, name) == 0)
+            return reporters[i];
+    return NULL;
+}
+
+const struct torn_command *const *torn_commands(size_t *n_out)
+{
+    *n_out = COUNT(commands);
+    return commands;
+}
+
+const struct torn_command *torn_command_find(const char *name)
+{
+    for (size_t i = 0; i < COUNT(commands); i++)
+        if (strcmp(commands[i]->name, name) == 0)
+            return commands[i];
+    return NULL;
+}

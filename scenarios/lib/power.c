@@ -1,0 +1,332 @@
+/* torn: the crash cycle shared by power-loss and io-errors. */
+#include "power.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "steps.h"
+#include "core/err.h"
+#include "core/history.h"
+#include "proc/proc.h"
+#include "core/record.h"
+#include "core/scenario.h"
+#include "core/target.h"
+#include "fs/tornfs.h"
+#include "core/util.h"
+
+enum { MSG_ATTEMPT = TORN_SC_MSG_ATTEMPT, MSG_ACK = TORN_SC_MSG_ACK, MSG_FAIL = TORN_SC_MSG_FAIL };
+
+static const char *const KEY = "job-1";
+
+#define MAX_ARTIFACTS 3
+
+int pl_need_fs(const struct torn_ctx *ctx, const char *scenario, struct torn_err *err)
+{
+    if (ctx->fs)
+        return TORN_OK;
+    return torn_err_set(err, TORN_E_CONFIG,
+                        "%s needs the target's data on torn-fs: run with --fs torn (the runner "
+                        "mounts it for scenarios that declare it; /dev/fuse must exist)",
+                        scenario);
+}
+
+static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wfd, void *argp)
+{
+    const struct pl_cycle *c = argp;
+    struct torn_err err;
+
+    for (long long seq = 1; seq <= c->updates; seq++)
+        torn_sc_update_announced(ctx, t, KEY, wfd, index, seq, c->payload_len, 0, &err);
+    return 0;
+}
+
+static void take(struct pl_cycle *c, const struct torn_msg *m)
+{
+    if (m->type == MSG_ATTEMPT) {
+        c->in_flight = 1;
+    } else if (m->type == MSG_ACK) {
+        c->in_flight = 0;
+        c->maybe = 0;
+        c->n_acks++;
+        c->total_acks++;
+        if (m->b > c->acked_version)
+            c->acked_version = m->b;
+    } else if (m->type == MSG_FAIL) {
+        /* A definite failure did not happen; an indefinite one may have. */
+        c->in_flight = 0;
+        c->maybe += m->c != 0;
+        c->n_fails++;
+        if (!m->c && c->n_def_failed < 64)
+            c->def_failed[c->n_def_failed++] = m->a;
+    }
+}
+
+static int ctl(struct torn_ctx *ctx, char *reply, size_t len, struct torn_err *err,
+               const char *cmd)
+{
+    return torn_fs_ctl(torn_fs_mountpoint(ctx->fs), cmd, reply, len, err);
+}
+
+/* Reset the record and make it the durable baseline; arm rules and freeze. */
+static int prepare(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_err *err)
+{
+    struct torn_target *t = ctx->target;
+    char reply[512], cmd[600];
+    cJSON *rec = NULL;
+    int rc;
+
+    if ((rc = ctl(ctx, reply, sizeof reply, err, "thaw")) != 0 ||
+        (rc = ctl(ctx, reply, sizeof reply, err, "rules-clear")) != 0)
+        return rc;
+    snprintf(cmd, sizeof cmd, "model %s", c->model);
+    if ((rc = ctl(ctx, reply, sizeof reply, err, cmd)) != 0)
+        return rc;
+    if ((rc = torn_sc_open(ctx, err)) != 0)
+        return rc;
+    rc = t->ops->reset(t, KEY, NULL, &rec, err);
+    c->acked_version = rc ? 0 : torn_record_version(rec);
+    cJSON_Delete(rec);
+    torn_target_close(t);
+    if (rc)
+        return rc;
+    if ((rc = ctl(ctx, reply, sizeof reply, err, "sync")) != 0 ||
+        (rc = ctl(ctx, reply, sizeof reply, err, "counter-reset")) != 0)
+        return rc;
+    for (int i = 0; i < 8 && c->rules[i]; i++) {
+        snprintf(cmd, sizeof cmd, "rule %s", c->rules[i]);
+        if ((rc = ctl(ctx, reply, sizeof reply, err, cmd)) != 0)
+            return rc;
+    }
+    if (c->freeze_at) {
+        snprintf(cmd, sizeof cmd, "freeze %llu", (unsigned long long)c->freeze_at);
+        if ((rc = ctl(ctx, reply, sizeof reply, err, cmd)) != 0)
+            return rc;
+    }
+    return TORN_OK;
+}
+
+/* Wait until the writer finished, or the file system froze AND the writer is
+ * blocked in its next persistence request.  "Frozen" alone is not a crash
+ * point: the Nth operation has completed in the file system, but the writer
+ * may not have returned from it yet, so killing it then would race its
+ * acknowledgement (a replayed state id would read back different
+ * acknowledged versions, PASS one run and FAIL the next).  Blocked, it has
+ * sent every message it ever will: the cut is exact in what it did too. */
+static int wait_writer(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_child *w,
+                       struct torn_err *err)
+{
+    uint64_t deadline = torn_now_ns() + (uint64_t)ctx->timeout_ms * 1000000ULL * 4;
+    struct torn_fs_status st;
+    struct torn_msg m;
+    int rc, eof = 0;
+
+    for (;;) {
+        while ((rc = torn_msg_recv(w->fd, &m, eof ? 0 : 2, NULL)) == 1)
+            take(c, &m);
+        if (rc == 0)
+            eof = 1;
+        if ((rc = torn_fs_status_get(ctx->fs, &st, err)) != 0)
+            return rc;
+        if ((st.frozen && st.blocked > 0) || eof) {
+            c->frozen = st.frozen;
+            return TORN_OK;
+        }
+        if (torn_stop_requested())
+            return torn_err_set(err, TORN_E_INTERRUPTED, "interrupted");
+        if (torn_now_ns() > deadline)
+            return torn_err_set(err, TORN_E_TIMEOUT,
+                                "the writer neither finished nor blocked after persistence "
+                                "operation %llu within %d ms (at %llu%s)",
+                                (unsigned long long)c->freeze_at, ctx->timeout_ms * 4,
+                                (unsigned long long)st.ops, st.frozen ? ", frozen" : "");
+    }
+}
+
+int pl_run_cycle(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_err *err)
+{
+    struct torn_child w;
+    struct torn_fs_status st;
+    struct torn_msg m;
+    char reply[512], cmd[300];
+    const char *state;
+    int rc;
+
+    c->frozen = 0;
+    c->live_bad = 0;
+    c->in_flight = 0;
+    c->n_acks = c->n_fails = 0;
+    c->n_def_failed = 0;
+    c->maybe = 0;
+    c->state[0] = 0;
+    if ((rc = prepare(ctx, c, err)) != 0)
+        return rc;
+    if ((rc = torn_child_spawn(ctx, 0, 1, writer, c, &w, err)) != 0)
+        return rc;
+    rc = wait_writer(ctx, c, &w, err);
+    /* The program dies first, then the power.  A writer blocked in a frozen
+     * request cannot finish dying (FUSE waits for the answer) but runs no
+     * more code; the cut answers that request, then it is reaped. */
+    torn_proc_signal(w.pid, SIGKILL);
+    while (torn_msg_recv(w.fd, &m, 0, NULL) == 1)
+        take(c, &m);
+    if (rc == 0)
+        rc = torn_fs_status_get(ctx->fs, &st, err);
+    if (rc) {
+        torn_fs_ctl(torn_fs_mountpoint(ctx->fs), "thaw", reply, sizeof reply, NULL);
+        torn_child_wait(&w, ctx->timeout_ms, NULL, NULL);
+        return rc;
+    }
+    if (c->check_live && !c->frozen) {
+        snprintf(c->state, sizeof c->state, "live");
+        if ((rc = pl_check(ctx, c, "read after the I/O errors, before any crash", err)) < 0) {
+            torn_child_wait(&w, ctx->timeout_ms, NULL, NULL);
+            return rc;
+        }
+        c->live_bad = rc;
+    }
+    c->ops = st.ops;
+    c->pending_meta = st.pending_meta;
+    c->dirty_pages = st.dirty_pages;
+    c->lost_pages = st.lost_pages;
+    c->faults = st.faults;
+    /* A service that does the writes dies with the power too (it may be
+     * blocked in the frozen request: killed now, reaped after the cut). */
+    torn_sc_service_kill(ctx, 1, NULL);
+    torn_history_add(ctx->history, "fault", 0, "power-cut", KEY, NULL, 0);
+    snprintf(cmd, sizeof cmd, "cut %s", c->cut ? c->cut : "");
+    rc = ctl(ctx, reply, sizeof reply, err, cmd);
+    torn_child_wait(&w, ctx->timeout_ms, NULL, NULL);
+    if (rc)
+        return rc;
+    state = strstr(reply, "state=");
+    snprintf(c->state, sizeof c->state, "op%llu/%.*s", (unsigned long long)c->ops,
+             state ? (int)strcspn(state + 6, " ") : 0, state ? state + 6 : "");
+    rc = ctl(ctx, reply, sizeof reply, err, "rules-clear");
+    return rc ? rc : torn_sc_service_restart(ctx, err);   /* the machine boots again */
+}
+
+/* ---- artifacts ---- */
+
+static const char *copy_from, *copy_to;
+
+static int copy_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    char dst[PATH_MAX];
+    const char *r = path + strlen(copy_from);
+    (void)ftw;
+    if (strstr(r, "/" TORN_FS_PRIVATE) == r)
+        return 0;
+    snprintf(dst, sizeof dst, "%s%s", copy_to, r);
+    if (flag == FTW_D) {
+        mkdir(dst, 0755);
+    } else if (flag == FTW_F && S_ISREG(st->st_mode)) {
+        char *buf = NULL;
+        size_t len = 0;
+        if (torn_read_file(path, &buf, &len, NULL) == 0) {
+            FILE *f = fopen(dst, "we");
+            if (f) {
+                fwrite(buf, 1, len, f);
+                fclose(f);
+            }
+        }
+        free(buf);
+    }
+    return 0;
+}
+
+/* Copy the surviving files (the backing directory) into the run dir. */
+static void save_artifact(struct torn_ctx *ctx, const struct pl_cycle *c)
+{
+    static int saved;
+    char dir[PATH_MAX];
+    const char *name = ctx->result->scenario ? ctx->result->scenario : "crash";
+
+    if (saved >= MAX_ARTIFACTS)
+        return;
+    saved++;
+    snprintf(dir, sizeof dir, "%s/artifacts", ctx->run_dir);
+    mkdir(dir, 0755);
+    snprintf(dir, sizeof dir, "%s/artifacts/%s-%s-%s", ctx->run_dir, name,
+             ctx->result->strategy ? ctx->result->strategy : "", c->state);
+    for (char *p = dir + strlen(ctx->run_dir) + 11; *p; p++)
+        if (*p == '/' || *p == ':')
+            *p = '_';
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return;
+    copy_from = torn_fs_backing(ctx->fs);
+    copy_to = dir;
+    nftw(copy_from, copy_entry, 16, FTW_PHYS);
+}
+
+static int definitely_failed(const struct pl_cycle *c, long long seq)
+{
+    for (int i = 0; i < c->n_def_failed; i++)
+        if (c->def_failed[i] == seq)
+            return 1;
+    return 0;
+}
+
+int pl_check(struct torn_ctx *ctx, const struct pl_cycle *c, const char *what,
+             struct torn_err *err)
+{
+    struct torn_target *t = ctx->target;
+    struct torn_err rerr;
+    cJSON *rec = NULL;
+    char why[256], desc[160];
+    long long v;
+    int rc, bad = 0;
+    double now = torn_ctx_elapsed(ctx);
+
+    if ((rc = torn_sc_open(ctx, err)) != 0)
+        return rc;
+    torn_err_clear(&rerr);
+    rc = torn_sc_read(ctx, t, KEY, &rec, &rerr);
+    torn_target_close(t);
+    if (rc) {
+        const char *crit, *how;
+        torn_sc_read_failure(rc, &crit, &how);
+        torn_result_violation(ctx->result, crit, KEY, now,
+                              "%s at crash state %s: version %lld acknowledged, record %s: %s",
+                              what, c->state, c->acked_version, how, rerr.msg);
+        bad = 1;
+    } else {
+        v = torn_record_version(rec);
+        torn_sc_describe(rec, desc, sizeof desc);
+        if (!torn_record_intact(rec, why, sizeof why)) {
+            torn_result_violation(ctx->result, "no-torn-write", KEY, now,
+                                  "%s at crash state %s: record is torn (%s): %s", what, c->state,
+                                  desc, why);
+            bad = 1;
+        } else if (definitely_failed(c, torn_record_int(rec, "seq", -1))) {
+            torn_result_violation(ctx->result, "definite-error-not-applied", KEY, now,
+                                  "%s at crash state %s: the store said update seq %lld "
+                                  "definitely failed, yet read back %s",
+                                  what, c->state, torn_record_int(rec, "seq", -1), desc);
+            bad = 1;
+        } else if (v < c->acked_version) {
+            torn_result_violation(ctx->result, "no-lost-write", KEY, now,
+                                  "%s at crash state %s: version %lld acknowledged, read back %s",
+                                  what, c->state, c->acked_version, desc);
+            bad = 1;
+        } else if (v > c->acked_version + c->in_flight + c->maybe) {
+            torn_result_violation(ctx->result, "no-phantom-write", KEY, now,
+                                  "%s at crash state %s: last acknowledged version %lld (+%d in "
+                                  "flight or failed indefinitely), read back %s",
+                                  what, c->state, c->acked_version, c->in_flight + c->maybe, desc);
+            bad = 1;
+        }
+    }
+    cJSON_Delete(rec);
+    if (bad)
+        save_artifact(ctx, c);
+    return bad;
+}

@@ -1,0 +1,330 @@
+/* torn: helpers shared by scenarios. */
+#include "steps.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/err.h"
+#include "core/history.h"
+#include "proc/proc.h"
+#include "core/record.h"
+#include "core/scenario.h"
+#include "core/target.h"
+#include "core/util.h"
+
+cJSON *torn_sc_patch(const struct torn_ctx *ctx, long long seq, size_t payload_len,
+                     const char *counter, long long count)
+{
+    cJSON *patch = torn_payload_patch(ctx->seed, seq, payload_len), *results;
+
+    if (!patch)
+        return NULL;
+    cJSON_AddStringToObject(patch, "status", "running");
+    results = cJSON_AddObjectToObject(patch, "results");
+    if (results)
+        cJSON_AddNumberToObject(results, "seq", (double)seq);
+    if (counter)
+        cJSON_AddNumberToObject(patch, counter, (double)count);
+    return patch;
+}
+
+int torn_sc_open(struct torn_ctx *ctx, struct torn_err *err)
+{
+    return torn_target_open(ctx->target, err);
+}
+
+void torn_sc_read_failure(int rc, const char **criterion, const char **what)
+{
+    *criterion = rc == TORN_E_NOTFOUND  ? "no-lost-write"
+                 : rc == TORN_E_TIMEOUT ? "never-hang"
+                                        : "no-torn-write";
+    *what = rc == TORN_E_NOTFOUND ? "missing" : rc == TORN_E_TIMEOUT ? "unanswered" : "unreadable";
+}
+
+int torn_sc_service_kill(struct torn_ctx *ctx, int nowait, struct torn_err *err)
+{
+    struct torn_target *t = ctx->target;
+    cJSON *args;
+    int rc;
+
+    if (!torn_target_caps_of(t, TORN_CAP_SERVICE, NULL, 0))
+        return TORN_OK;
+    args = nowait ? cJSON_Parse("{\"reap\": false}") : NULL;
+    rc = t->ops->fault(t, TORN_FAULT_SERVER_KILL, args, err);
+    cJSON_Delete(args);
+    torn_history_add(ctx->history, "fault", 0, "service-kill", NULL, NULL, 0);
+    return rc;
+}
+
+int torn_sc_service_restart(struct torn_ctx *ctx, struct torn_err *err)
+{
+    struct torn_target *t = ctx->target;
+    uint64_t t0 = torn_now_ns();
+    int rc;
+
+    if (!torn_target_caps_of(t, TORN_CAP_SERVICE, NULL, 0))
+        return TORN_OK;
+    rc = t->ops->fault(t, TORN_FAULT_SERVER_RESTART, NULL, err);
+    torn_ctx_op(ctx, TORN_OP_RECOVER, rc ? TORN_OUT_FAIL : TORN_OUT_OK, torn_now_ns() - t0);
+    torn_history_add(ctx->history, "fault", 0, "service-restart", NULL, NULL, 0);
+    return rc;
+}
+
+/* History value of an operation: small fields only, never the payload. */
+static cJSON *hist_value(const cJSON *rec)
+{
+    cJSON *v = cJSON_CreateObject();
+    const char *status = torn_record_str(rec, "status");
+
+    if (!v)
+        return NULL;
+    if (torn_record_version(rec) >= 0)
+        cJSON_AddNumberToObject(v, "version", (double)torn_record_version(rec));
+    if (cJSON_GetObjectItemCaseSensitive(rec, "seq"))
+        cJSON_AddNumberToObject(v, "seq", (double)torn_record_int(rec, "seq", -1));
+    if (status)
+        cJSON_AddStringToObject(v, "status", status);
+    return v;
+}
+
+static void hist_done(struct torn_ctx *ctx, const char *f, const char *id, int rc,
+                      const struct torn_err *err, const cJSON *rec)
+{
+    cJSON *v;
+
+    if (!ctx->history)
+        return;
+    if (rc == 0) {
+        v = hist_value(rec);
+        torn_history_add(ctx->history, "ok", ctx->slot, f, id, v, 0);
+    } else {
+        v = cJSON_CreateObject();
+        cJSON_AddStringToObject(v, "error", torn_strerror(rc));
+        cJSON_AddStringToObject(v, "text", err->msg);
+        torn_history_add(ctx->history, err->indefinite ? "info" : "fail", ctx->slot, f, id, v, 0);
+    }
+    cJSON_Delete(v);
+}
+
+int torn_sc_update(struct torn_ctx *ctx, struct torn_target *t, const char *id,
+                   const cJSON *patch, cJSON **rec_out, struct torn_err *err)
+{
+    cJSON *rec = NULL, *inv = NULL;
+    uint64_t t0;
+    int rc;
+
+    if (ctx->history) {
+        inv = cJSON_CreateObject();
+        cJSON_AddNumberToObject(inv, "seq", (double)torn_record_int(patch, "seq", -1));
+        torn_history_add(ctx->history, "invoke", ctx->slot, "update", id, inv, 0);
+        cJSON_Delete(inv);
+    }
+    t0 = torn_now_ns();
+    rc = t->ops->update(t, id, patch, &rec, err);
+    torn_ctx_op(ctx, TORN_OP_UPDATE,
+                rc == 0 ? TORN_OUT_OK : err->indefinite ? TORN_OUT_INFO : TORN_OUT_FAIL,
+                torn_now_ns() - t0);
+    hist_done(ctx, "update", id, rc, err, rec);
+    if (rec_out)
+        *rec_out = rec;
+    else
+        cJSON_Delete(rec);
+    return rc;
+}
+
+int torn_sc_read(struct torn_ctx *ctx, struct torn_target *t, const char *id, cJSON **rec_out,
+                 struct torn_err *err)
+{
+    cJSON *rec = NULL;
+    uint64_t t0;
+    int rc;
+
+    torn_history_add(ctx->history, "invoke", ctx->slot, "read", id, NULL, 0);
+    t0 = torn_now_ns();
+    rc = t->ops->read(t, id, &rec, err);
+    torn_ctx_op(ctx, TORN_OP_READ,
+                rc == 0 || rc == TORN_E_NOTFOUND || rc == TORN_E_CORRUPT ? TORN_OUT_OK
+                : err->indefinite                                       ? TORN_OUT_INFO
+                                                                        : TORN_OUT_FAIL,
+                torn_now_ns() - t0);
+    hist_done(ctx, "read", id, rc, err, rec);
+    if (rec_out)
+        *rec_out = rec;
+    else
+        cJSON_Delete(rec);
+    return rc;
+}
+
+void torn_sc_describe(const cJSON *rec, char *buf, size_t len)
+{
+    const cJSON *payload = cJSON_GetObjectItemCaseSensitive(rec, "payload");
+    const char *status = torn_record_str(rec, "status");
+
+    snprintf(buf, len, "version %lld, seq %lld, %zu payload bytes, status %s",
+             torn_record_version(rec), torn_record_int(rec, "seq", -1),
+             cJSON_IsString(payload) ? strlen(payload->valuestring) : (size_t)0,
+             status ? status : "(none)");
+}
+
+const char *torn_sc_step_status(long long seq)
+{
+    return seq % 2 ? "running" : "processing";
+}
+
+int torn_sc_update_announced(struct torn_ctx *ctx, struct torn_target *t, const char *id,
+                             int wfd, int worker, long long seq, size_t payload_len,
+                             int step_status, struct torn_err *err)
+{
+    cJSON *patch = torn_sc_patch(ctx, seq, payload_len, NULL, 0), *rec = NULL;
+    int rc;
+
+    if (patch && step_status)
+        cJSON_ReplaceItemInObjectCaseSensitive(patch, "status",
+                                               cJSON_CreateString(torn_sc_step_status(seq)));
+    torn_msg_post(wfd, TORN_SC_MSG_ATTEMPT, worker, seq, 0, 0, NULL);
+    torn_err_clear(err);
+    rc = patch ? torn_sc_update(ctx, t, id, patch, &rec, err) : TORN_E_NOMEM;
+    if (rc == 0)
+        torn_msg_post(wfd, TORN_SC_MSG_ACK, worker, seq, torn_record_version(rec), 0, NULL);
+    else
+        torn_msg_post(wfd, TORN_SC_MSG_FAIL, worker, seq, rc, err->indefinite, err->msg);
+    cJSON_Delete(patch);
+    cJSON_Delete(rec);
+    return rc;
+}
+
+/* ---- the uncertain-operation ledger ---- */
+
+void torn_sc_ledger_reset(struct torn_sc_ledger *l, long long version)
+{
+    l->version = l->acked_version = version;
+    l->seq = 0;
+    l->attempt = -1;
+}
+
+static void ledger_pend(struct torn_sc_ledger *l, long long seq)
+{
+    if (l->n_pending < TORN_SC_LEDGER_SEQS)
+        l->pending[l->n_pending] = seq;
+    l->n_pending++;
+}
+
+/* 1 (and no longer pending) if seq was pending. */
+static int ledger_landed(struct torn_sc_ledger *l, long long seq)
+{
+    long long n = l->n_pending < TORN_SC_LEDGER_SEQS ? l->n_pending : TORN_SC_LEDGER_SEQS;
+
+    for (long long i = 0; i < n; i++)
+        if (l->pending[i] == seq) {
+            l->pending[i] = l->pending[n - 1];
+            l->n_pending--;
+            return 1;
+        }
+    return 0;
+}
+
+void torn_sc_ledger_take(struct torn_sc_ledger *l, const struct torn_msg *m)
+{
+    if (m->type == TORN_SC_MSG_ATTEMPT) {
+        l->attempt = m->a;
+    } else if (m->type == TORN_SC_MSG_ACK) {
+        l->attempt = -1;
+        l->n_acks++;
+        if (m->b > l->acked_version)
+            l->acked_version = m->b;
+        if (m->b > l->version) {
+            l->version = m->b;
+            l->seq = m->a;
+        }
+    } else if (m->type == TORN_SC_MSG_FAIL) {
+        l->attempt = -1;
+        l->n_fails++;
+        snprintf(l->last_fail, sizeof l->last_fail, "%s", m->text);
+        if (m->c)
+            ledger_pend(l, m->a);
+        else if (l->n_def_failed < (int)(sizeof l->def_failed / sizeof l->def_failed[0]))
+            l->def_failed[l->n_def_failed++] = m->a;
+    }
+}
+
+void torn_sc_ledger_cut(struct torn_sc_ledger *l)
+{
+    if (l->attempt >= 0)
+        ledger_pend(l, l->attempt);
+    l->attempt = -1;
+}
+
+static int ledger_def_failed(const struct torn_sc_ledger *l, long long seq)
+{
+    for (int i = 0; i < l->n_def_failed; i++)
+        if (l->def_failed[i] == seq)
+            return 1;
+    return 0;
+}
+
+/* The version/seq part of the judgement: the criterion broken, or NULL. */
+static const char *ledger_order(struct torn_sc_ledger *l, long long v, long long seq,
+                                const char *desc, char *why, size_t len)
+{
+    long long stored = l->n_pending < TORN_SC_LEDGER_SEQS ? l->n_pending : TORN_SC_LEDGER_SEQS;
+    int pending = 0;
+
+    if (v < l->version) {
+        snprintf(why, len, "version %lld (seq %lld) %s, read back %s", l->version, l->seq,
+                 l->version == l->acked_version ? "acknowledged" : "read back before", desc);
+        return "no-lost-write";
+    }
+    if (ledger_def_failed(l, seq)) {
+        snprintf(why, len, "the store said update seq %lld definitely failed, yet read back %s",
+                 seq, desc);
+        return "no-phantom-write";
+    }
+    if (seq == l->seq && v == l->version)
+        return NULL;
+    for (long long i = 0; i < stored && !pending; i++)
+        pending = l->pending[i] == seq;
+    if (v > l->version + l->n_pending || (seq == l->seq && v != l->version) ||
+        (!pending && stored == l->n_pending && seq != l->seq)) {
+        snprintf(why, len,
+                 "highest known version %lld (seq %lld), %lld update(s) of unknown outcome "
+                 "that may still land%s, read back %s: a version no update of torn's can "
+                 "have produced",
+                 l->version, l->seq, l->n_pending,
+                 pending ? "" : ", none of them this seq", desc);
+        return "no-phantom-write";
+    }
+    if (ledger_landed(l, seq))
+        l->n_late++;
+    l->version = v;
+    l->seq = seq;
+    return NULL;
+}
+
+int torn_sc_ledger_judge(struct torn_sc_ledger *l, const cJSON *rec, int step_status,
+                         const char **crit, char *why, size_t len)
+{
+    char desc[160], torn_why[200];
+    long long seq = torn_record_int(rec, "seq", 0);
+    const char *status = torn_record_str(rec, "status");
+
+    torn_sc_describe(rec, desc, sizeof desc);
+    if (!torn_record_intact(rec, torn_why, sizeof torn_why)) {
+        snprintf(why, len, "record read back is torn (%s): %s", desc, torn_why);
+        *crit = "no-torn-write";
+        return 1;
+    }
+    if (step_status && seq > 0 && (!status || strcmp(status, torn_sc_step_status(seq)) != 0)) {
+        /* Results of write seq are there, its status is not: a write
+         * applied in parts (seed 000's two calls). */
+        snprintf(why, len,
+                 "the record holds write %lld's results but status '%s', not '%s': the write "
+                 "was applied in parts (%s)",
+                 seq, status ? status : "(none)", torn_sc_step_status(seq), desc);
+        *crit = "no-intermediate-state";
+        return 1;
+    }
+    *crit = ledger_order(l, torn_record_version(rec), seq, desc, why, len);
+    return *crit != NULL;
+}

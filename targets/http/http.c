@@ -1,0 +1,1143 @@
+/* torn target "http": an HTTP service described by a spec file
+ * (--target http://HOST:PORT --target-spec FILE.json), or one torn starts
+ * itself from the spec's "service" (--target http, see http_service.c).
+ * Every spec URL stays on the target's origin.  Requests go through
+ * one libcurl easy handle per open handle, so the connection is reused;
+ * events come over WebSocket (libwebsockets) or Server-Sent Events (libcurl),
+ * see http_events.c.  The spec format is documented in docs/http-target.md. */
+#include "core/target.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/err.h"
+#include "http.h"
+#include "core/util.h"
+
+const char *const http_field_names[6] = {"status", "results", "version", "_updated_at", "error",
+                                         "id"};
+
+/* ---- JSON pointers ---- */
+
+int http_pointer_valid(const char *ptr)
+{
+    if (!ptr)
+        return 0;
+    if (*ptr && *ptr != '/')
+        return 0;
+    for (const char *p = ptr; *p; p++)
+        if (*p == '~' && p[1] != '0' && p[1] != '1')
+            return 0;
+    return 1;
+}
+
+const cJSON *http_pointer(const cJSON *root, const char *ptr)
+{
+    const cJSON *cur = root;
+    char tok[256];
+    if (!root || !http_pointer_valid(ptr))
+        return NULL;
+    while (cur && *ptr == '/') {
+        size_t n = 0;
+        for (ptr++; *ptr && *ptr != '/' && n + 1 < sizeof tok; ptr++) {
+            if (*ptr == '~') {
+                tok[n++] = ptr[1] == '1' ? '/' : '~';
+                ptr++;
+            } else {
+                tok[n++] = *ptr;
+            }
+        }
+        tok[n] = 0;
+        if (cJSON_IsArray(cur)) {
+            char *end;
+            long i = strtol(tok, &end, 10);
+            cur = (*tok && !*end && i >= 0) ? cJSON_GetArrayItem(cur, (int)i) : NULL;
+        } else {
+            cur = cJSON_GetObjectItemCaseSensitive(cur, tok);
+        }
+    }
+    return cur;
+}
+
+/* ---- templates ---- */
+
+struct vars {
+    const char *id;
+    const cJSON *patch, *input, *from;
+    const char *to;
+    long long version;            /* -1: none */
+    uint64_t n;
+    const char *group, *member;   /* dual_write / dual_read */
+    long long amount;             /* dual_write; -1: none */
+};
+
+/* Value of placeholder name (without braces) as text; NULL if unknown. */
+static const char *var_text(const struct vars *v, const char *name, size_t len, char num[32])
+{
+    if (len == 2 && strncmp(name, "id", 2) == 0)
+        return v->id;
+    if (len == 2 && strncmp(name, "to", 2) == 0)
+        return v->to;
+    if (len == 7 && strncmp(name, "version", 7) == 0 && v->version >= 0) {
+        snprintf(num, 32, "%lld", v->version);
+        return num;
+    }
+    if (len == 1 && name[0] == 'n') {
+        snprintf(num, 32, "%llu", (unsigned long long)v->n);
+        return num;
+    }
+    if (len == 5 && strncmp(name, "group", 5) == 0)
+        return v->group;
+    if (len == 6 && strncmp(name, "member", 6) == 0)
+        return v->member;
+    if (len == 6 && strncmp(name, "amount", 6) == 0 && v->member && v->amount >= 0) {
+        snprintf(num, 32, "%lld", v->amount);
+        return num;
+    }
+    return NULL;
+}
+
+/* Substitute {id}, {to}, {version}, {n} in tmpl; URL-escape values when
+ * escape.  Unknown placeholders stay as written.  malloc'd or NULL. */
+static char *expand_text(const char *tmpl, const struct vars *v, int escape)
+{
+    size_t cap = strlen(tmpl) + 64, len = 0;
+    char *out = malloc(cap), num[32];
+    for (const char *p = tmpl; out && *p; p++) {
+        const char *close = *p == '{' ? strchr(p, '}') : NULL;
+        const char *val = close ? var_text(v, p + 1, (size_t)(close - p - 1), num) : NULL;
+        char *esc = val && escape ? curl_easy_escape(NULL, val, 0) : NULL;
+        const char *piece = esc ? esc : val;
+        size_t plen = piece ? strlen(piece) : 1;
+        if (len + plen + 1 > cap) {
+            cap = (len + plen + 1) * 2;
+            char *nb = realloc(out, cap);
+            if (!nb) {
+                free(out);
+                out = NULL;
+                curl_free(esc);
+                break;
+            }
+            out = nb;
+        }
+        memcpy(out + len, piece ? piece : p, plen);
+        len += plen;
+        if (piece)
+            p = close;
+        curl_free(esc);
+    }
+    if (out)
+        out[len] = 0;
+    return out;
+}
+
+char *http_expand_url(const char *base, const char *tmpl, const char *id)
+{
+    struct vars v = {.id = id, .version = -1};
+    char *path = expand_text(tmpl, &v, 1);
+    char *url = NULL;
+    if (path && path[0] != '/')
+        url = torn_strdup(path);
+    else if (path)
+        url = torn_asprintf("%s%s", base, path);
+    free(path);
+    return url;
+}
+
+/* "scheme://host:port" of url into out (ws counts as http, wss as https)
+ * and its host into host; 0, or -1 when url is not an http(s)/ws(s) URL. */
+static int url_origin(const char *url, char *out, size_t len, char *host, size_t host_len)
+{
+    char *scheme = NULL, *h = NULL, *port = NULL;
+    int ws = strncasecmp(url, "ws://", 5) == 0 || strncasecmp(url, "wss://", 6) == 0;
+    char *norm = ws ? torn_asprintf("http%s", url + 2) : torn_strdup(url);
+    int rc = -1;
+    CURLU *u = curl_url();
+    if (u && norm && curl_url_set(u, CURLUPART_URL, norm, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+        (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0)) {
+        snprintf(out, len, "%s://%s:%s", scheme, h, port);
+        snprintf(host, host_len, "%s", h);
+        rc = 0;
+    }
+    curl_free(scheme);
+    curl_free(h);
+    curl_free(port);
+    curl_url_cleanup(u);
+    free(norm);
+    return rc;
+}
+
+int http_url_confine(const char *base, int allow_remote, const char *url, struct torn_err *err)
+{
+    char want[300], got[300], host[256], bhost[256];
+    if (url_origin(url, got, sizeof got, host, sizeof host) != 0)
+        return torn_err_set(err, TORN_E_CONFIG,
+                            "spec URL %.200s: not an http(s)/ws(s) URL torn may request", url);
+    if (url_origin(base, want, sizeof want, bhost, sizeof bhost) == 0 &&
+        strcasecmp(want, got) == 0)
+        return TORN_OK;
+    /* Another origin than the target's: only what --target itself may be. */
+    return torn_check_remote(host, allow_remote, "spec URL outside the target's origin", err);
+}
+
+/* Expand a body template: strings "{patch}", "{input}", "{from}" become
+ * those JSON values, "{version}" a number, other strings get textual
+ * substitution; objects and arrays recurse. */
+static cJSON *expand_json(const cJSON *tmpl, const struct vars *v)
+{
+    if (cJSON_IsString(tmpl)) {
+        const char *s = tmpl->valuestring;
+        if (strcmp(s, "{patch}") == 0)
+            return v->patch ? cJSON_Duplicate(v->patch, 1) : cJSON_CreateObject();
+        if (strcmp(s, "{input}") == 0)
+            return v->input ? cJSON_Duplicate(v->input, 1) : cJSON_CreateObject();
+        if (strcmp(s, "{from}") == 0)
+            return v->from ? cJSON_Duplicate(v->from, 1) : cJSON_CreateArray();
+        if (strcmp(s, "{version}") == 0 && v->version >= 0)
+            return cJSON_CreateNumber((double)v->version);
+        if (strcmp(s, "{amount}") == 0 && v->member && v->amount >= 0)
+            return cJSON_CreateNumber((double)v->amount);
+        char *t = expand_text(s, v, 0);
+        cJSON *r = t ? cJSON_CreateString(t) : NULL;
+        free(t);
+        return r;
+    }
+    if (!cJSON_IsObject(tmpl) && !cJSON_IsArray(tmpl))
+        return cJSON_Duplicate(tmpl, 1);
+    cJSON *out = cJSON_IsObject(tmpl) ? cJSON_CreateObject() : cJSON_CreateArray();
+    for (const cJSON *c = tmpl->child; out && c; c = c->next) {
+        cJSON *e = expand_json(c, v);
+        if (!e) {
+            cJSON_Delete(out);
+            return NULL;
+        }
+        if (cJSON_IsObject(tmpl))
+            cJSON_AddItemToObject(out, c->string, e);
+        else
+            cJSON_AddItemToArray(out, e);
+    }
+    return out;
+}
+
+/* ---- spec ---- */
+
+/* Is url a path ("/...") or an absolute URL of an allowed scheme (http,
+ * https; also ws, wss for event channels)?  Anything else (file:, ftp:,
+ * gopher:, "host/x") is refused: libcurl would follow it. */
+static int url_scheme_ok(const char *url, int events)
+{
+    static const char *const schemes[] = {"http://", "https://", "ws://", "wss://"};
+    if (url[0] == '/')
+        return 1;
+    for (size_t i = 0; i < (events ? 4u : 2u); i++)
+        if (strncasecmp(url, schemes[i], strlen(schemes[i])) == 0)
+            return 1;
+    return 0;
+}
+
+/* RFC 9110 token characters, which is what a header name may contain. */
+static int header_name_ok(const char *name)
+{
+    if (!*name)
+        return 0;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr("!#$%&'*+-.^_`|~", *p)))
+            return 0;
+    return 1;
+}
+
+static int spec_fail(struct torn_err *err, const char *path, const char *field, const char *why)
+{
+    return torn_err_set(err, TORN_E_CONFIG, "target spec %s: field %s: %s", path ? path : "(none)",
+                        field, why);
+}
+
+static const char *spec_str(const cJSON *o, const char *name, const char *dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
+/* Parse endpoint `name`; required endpoints must be present. */
+static int spec_endpoint(const cJSON *spec, const char *file, const char *name,
+                         const char *dflt_method, int required, struct http_endpoint *ep,
+                         struct torn_err *err)
+{
+    static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+    char field[64];
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(spec, name);
+    memset(ep, 0, sizeof *ep);
+    if (!o)
+        return required ? spec_fail(err, file, name, "missing") : 0;
+    if (!cJSON_IsObject(o))
+        return spec_fail(err, file, name, "must be an object");
+    snprintf(field, sizeof field, "%s.path", name);
+    ep->path = spec_str(o, "path", NULL);
+    if (!ep->path)
+        return spec_fail(err, file, field, "missing (a path starting with / or an http(s) URL)");
+    if (!url_scheme_ok(ep->path, 0))
+        return spec_fail(err, file, field,
+                         "must start with / or be an http:// or https:// URL (no other scheme)");
+    ep->method = spec_str(o, "method", dflt_method);
+    size_t i;
+    for (i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strcmp(ep->method, methods[i]) == 0)
+            break;
+    snprintf(field, sizeof field, "%s.method", name);
+    if (i == sizeof methods / sizeof methods[0])
+        return spec_fail(err, file, field, "not one of GET, POST, PUT, PATCH, DELETE");
+    ep->body = cJSON_GetObjectItemCaseSensitive(o, "body");
+    ep->headers = cJSON_GetObjectItemCaseSensitive(o, "headers");
+    snprintf(field, sizeof field, "%s.headers", name);
+    if (ep->headers && !cJSON_IsObject(ep->headers))
+        return spec_fail(err, file, field, "must be an object of strings");
+    for (const cJSON *h = ep->headers ? ep->headers->child : NULL; h; h = h->next) {
+        snprintf(field, sizeof field, "%s.headers.%.40s", name, h->string);
+        if (!cJSON_IsString(h))
+            return spec_fail(err, file, field, "must be a string");
+        if (!header_name_ok(h->string))
+            return spec_fail(err, file, field, "not a valid header name (letters, digits, -)");
+        if (strpbrk(h->valuestring, "\r\n"))
+            return spec_fail(err, file, field, "contains a CR or LF (header injection)");
+    }
+    ep->present = 1;
+    return 0;
+}
+
+/* Read a pointer field: absent = dflt; present must be a valid pointer. */
+static int spec_pointer(const cJSON *o, const char *file, const char *field, const char *name,
+                        const char *dflt, const char **out, struct torn_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    *out = dflt;
+    if (!v)
+        return dflt ? 0 : spec_fail(err, file, field, "missing");
+    if (!cJSON_IsString(v) || !http_pointer_valid(v->valuestring))
+        return spec_fail(err, file, field,
+                         "not a JSON pointer (\"\" or \"/a/b\", RFC 6901)");
+    *out = v->valuestring;
+    return 0;
+}
+
+static int spec_strings(const cJSON *o, const char *file, const char *field, const char **out,
+                        size_t *n_out, int required, struct torn_err *err)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, strrchr(field, '.') + 1), *e;
+    *n_out = 0;
+    if (!a)
+        return required ? spec_fail(err, file, field, "missing") : 0;
+    if (cJSON_IsString(a)) {
+        out[(*n_out)++] = a->valuestring;
+        return 0;
+    }
+    if (!cJSON_IsArray(a))
+        return spec_fail(err, file, field, "must be a string or an array of strings");
+    cJSON_ArrayForEach(e, a)
+    {
+        if (!cJSON_IsString(e) || *n_out == HTTP_MAX_VALUES)
+            return spec_fail(err, file, field, "must be an array of at most 8 strings");
+        out[(*n_out)++] = e->valuestring;
+    }
+    if (required && *n_out == 0)
+        return spec_fail(err, file, field, "must not be empty");
+    return 0;
+}
+
+static int spec_events(const cJSON *spec, const char *file, struct http_spec *sp,
+                       struct torn_err *err)
+{
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(spec, "events");
+    if (!ev)
+        return 0;   /* no event channel: create/subscribe unsupported */
+    if (!cJSON_IsObject(ev))
+        return spec_fail(err, file, "events", "must be an object");
+    const char *kind = spec_str(ev, "kind", "websocket");
+    if (strcmp(kind, "websocket") != 0 && strcmp(kind, "sse") != 0)
+        return spec_fail(err, file, "events.kind", "must be \"websocket\" or \"sse\"");
+    sp->events_sse = strcmp(kind, "sse") == 0;
+    sp->events_url = spec_str(ev, "url", NULL);
+    if (!sp->events_url || !url_scheme_ok(sp->events_url, 1))
+        return spec_fail(err, file, "events.url",
+                         "missing, or neither a path starting with / nor a ws://, wss://, "
+                         "http:// or https:// URL");
+    int rc = spec_pointer(ev, file, "events.type", "type", NULL, &sp->type_ptr, err);
+    if (!rc)
+        rc = spec_strings(ev, file, "events.completed", sp->completed, &sp->n_completed, 1, err);
+    if (!rc)
+        rc = spec_strings(ev, file, "events.failed", sp->failed, &sp->n_failed, 0, err);
+    return rc;
+}
+
+static int spec_read(const cJSON *spec, const char *file, struct http_spec *sp,
+                     struct torn_err *err)
+{
+    int rc = spec_endpoint(spec, file, "read", "GET", 1, &sp->read, err);
+    const cJSON *rd = cJSON_GetObjectItemCaseSensitive(spec, "read");
+    if (!rc)
+        rc = spec_pointer(rd, file, "read.record", "record", "", &sp->record_ptr, err);
+    const cJSON *fields = cJSON_GetObjectItemCaseSensitive(rd, "fields");
+    if (!rc && fields && !cJSON_IsObject(fields))
+        rc = spec_fail(err, file, "read.fields", "must be an object of JSON pointers");
+    for (int i = 0; !rc && i < 6; i++) {
+        char field[64], dflt[32];
+        snprintf(field, sizeof field, "read.fields.%s", http_field_names[i]);
+        snprintf(dflt, sizeof dflt, "/%s", http_field_names[i]);
+        rc = spec_pointer(fields, file, field, http_field_names[i], NULL, &sp->field_ptr[i], err);
+        if (rc && !cJSON_GetObjectItemCaseSensitive(fields, http_field_names[i])) {
+            torn_err_clear(err);
+            rc = 0;
+            sp->field_ptr[i] = NULL;   /* canonical name at the record's top level */
+        }
+    }
+    return rc;
+}
+
+int http_spec_parse(const cJSON *spec, const char *file, struct http_spec *sp,
+                    struct torn_err *err)
+{
+    memset(sp, 0, sizeof *sp);
+    if (!spec)
+        return torn_err_set(err, TORN_E_CONFIG,
+                            "http target: needs --target-spec FILE.json (see docs/http-target.md)");
+    if (!cJSON_IsObject(spec))
+        return torn_err_set(err, TORN_E_CONFIG, "target spec %s: not a JSON object", file);
+    int rc = spec_endpoint(spec, file, "create", "POST", 0, &sp->create, err);
+    const cJSON *cr = cJSON_GetObjectItemCaseSensitive(spec, "create");
+    if (!rc && sp->create.present)
+        rc = spec_pointer(cr, file, "create.id", "id", NULL, &sp->id_ptr, err);
+    if (!rc)
+        rc = spec_read(spec, file, sp, err);
+    if (!rc)
+        rc = spec_endpoint(spec, file, "reset", "PUT", 0, &sp->reset, err);
+    if (!rc)
+        rc = spec_endpoint(spec, file, "update", "PATCH", 0, &sp->update, err);
+    if (!rc)
+        rc = spec_endpoint(spec, file, "update_if_version", "PATCH", 0, &sp->cas, err);
+    if (!rc)
+        rc = spec_endpoint(spec, file, "transition", "POST", 0, &sp->transition, err);
+    if (!rc)
+        rc = spec_endpoint(spec, file, "dual_write", "POST", 0, &sp->dual_write, err);
+    if (!rc)
+        rc = spec_endpoint(spec, file, "dual_read", "GET", 0, &sp->dual_read, err);
+    if (!rc)
+        rc = http_spec_service(spec, file, sp, err);
+    if (!rc)
+        rc = spec_events(spec, file, sp, err);
+    if (!rc)
+        rc = spec_strings(spec, file, "spec.terminal_statuses", sp->terminal, &sp->n_terminal, 0,
+                          err);
+    if (!rc && sp->n_terminal == 0) {
+        sp->terminal[sp->n_terminal++] = "completed";
+        sp->terminal[sp->n_terminal++] = "failed";
+    }
+    const cJSON *stale = cJSON_GetObjectItemCaseSensitive(spec, "stale_status");
+    sp->stale_status = 409;
+    if (!rc && stale && (!cJSON_IsNumber(stale) || stale->valueint < 100 || stale->valueint > 599))
+        rc = spec_fail(err, file, "stale_status", "must be an HTTP status code");
+    else if (stale)
+        sp->stale_status = stale->valueint;
+    return rc;
+}
+
+/* ---- requests ---- */
+
+struct resp {
+    long status;
+    char *body;
+    size_t len, cap;
+    int too_big;                  /* the body went over HTTP_MAX_BODY */
+    int warm;                     /* a kept-alive connection may have carried it */
+    char ctype[80];
+    char url[300];
+    const char *method;
+};
+
+int http_buf_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n, size_t max)
+{
+    if (n > max || *len > max - n)
+        return TORN_E_PROTOCOL;
+    if (*len + n + 1 > *cap) {
+        size_t nc = *cap ? *cap : 4096;
+        while (nc < *len + n + 1)
+            nc *= 2;
+        char *nb = realloc(*buf, nc);
+        if (!nb)
+            return TORN_E_NOMEM;
+        *buf = nb;
+        *cap = nc;
+    }
+    memcpy(*buf + *len, data, n);
+    *len += n;
+    (*buf)[*len] = 0;
+    return TORN_OK;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct resp *r = arg;
+    size_t n = size * nmemb;
+    int rc = http_buf_append(&r->body, &r->len, &r->cap, data, n, HTTP_MAX_BODY);
+    r->too_big = rc == TORN_E_PROTOCOL;
+    return rc ? 0 : n;   /* 0 makes libcurl stop with CURLE_WRITE_ERROR */
+}
+
+static struct curl_slist *build_headers(const struct http_endpoint *ep, const struct vars *v,
+                                        int has_body)
+{
+    struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
+    if (has_body)
+        h = curl_slist_append(h, "Content-Type: application/json");
+    for (const cJSON *c = ep->headers ? ep->headers->child : NULL; h && c; c = c->next) {
+        if (!cJSON_IsString(c))
+            continue;
+        char *val = expand_text(c->valuestring, v, 0);
+        char *line = val && !strpbrk(val, "\r\n") ? torn_asprintf("%s: %s", c->string, val)
+                                                   : NULL;
+        struct curl_slist *nh = line ? curl_slist_append(h, line) : NULL;
+        if (!nh) {   /* out of memory, or a substituted value with CR/LF */
+            curl_slist_free_all(h);
+            h = NULL;
+        } else {
+            h = nh;
+        }
+        free(val);
+        free(line);
+    }
+    return h;
+}
+
+/* Map a libcurl failure to a torn code: nothing sent = definite. */
+static int curl_fail(struct torn_err *err, CURLcode cc, const struct resp *r, const char *ebuf)
+{
+    const char *why = *ebuf ? ebuf : curl_easy_strerror(cc);
+    int rc;
+    if (cc == CURLE_WRITE_ERROR && r->too_big) {
+        rc = torn_err_set(err, TORN_E_PROTOCOL, "%s %s: response body over %u bytes: refused",
+                          r->method, r->url, (unsigned)HTTP_MAX_BODY);
+        if (err)
+            err->indefinite = strcmp(r->method, "GET") != 0;
+        return rc;
+    }
+    switch (cc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+        /* On a kept-alive connection libcurl sends the request, and when the
+         * server dies before answering it retries on a new connection; that
+         * connect failing hides a request the server may have applied. */
+        rc = torn_err_set(err, TORN_E_CONNECT, "%s %s: cannot connect%s: %s", r->method, r->url,
+                          r->warm ? " (after the kept-alive connection broke)" : "", why);
+        if (err)
+            err->indefinite = r->warm && strcmp(r->method, "GET") != 0;
+        return rc;
+    case CURLE_OPERATION_TIMEDOUT:
+        return torn_err_set(err, TORN_E_TIMEOUT, "%s %s: no answer in time: %s", r->method,
+                            r->url, why);
+    default:
+        rc = torn_err_set(err, TORN_E_IO, "%s %s: %s", r->method, r->url, why);
+        if (err)
+            err->indefinite = strcmp(r->method, "GET") != 0;
+        return rc;
+    }
+}
+
+/* Send one request for endpoint ep.  0 with r filled (any HTTP status),
+ * or a negative code. */
+static int request(struct http_priv *p, const struct http_endpoint *ep, const struct vars *v,
+                   const cJSON *dflt_body, struct resp *r, struct torn_err *err)
+{
+    CURL *c = p->curl;
+    char *path = expand_text(ep->path, v, 1), *body = NULL, ebuf[CURL_ERROR_SIZE] = "";
+    memset(r, 0, sizeof *r);
+    r->method = ep->method;
+    if (!path)
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    int n = snprintf(r->url, sizeof r->url, "%s%s", path[0] == '/' ? p->base : "", path);
+    free(path);
+    if (n < 0 || (size_t)n >= sizeof r->url)
+        return torn_err_set(err, TORN_E_CONFIG, "%s %.200s...: URL over %zu bytes", r->method,
+                            r->url, sizeof r->url - 1);
+    int crc = http_url_confine(p->base, p->allow_remote, r->url, err);
+    if (crc)
+        return crc;
+    const cJSON *bt = ep->body ? ep->body : dflt_body;
+    if (bt && strcmp(ep->method, "GET") != 0) {
+        cJSON *b = expand_json(bt, v);
+        body = b ? cJSON_PrintUnformatted(b) : NULL;
+        cJSON_Delete(b);
+        if (!body)
+            return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    }
+    /* Endpoints without header templates share the headers built by open. */
+    struct curl_slist *h = ep->headers ? build_headers(ep, v, body != NULL)
+                                       : p->hdr_plain[body != NULL];
+    if (!h) {
+        free(body);
+        return torn_err_set(err, TORN_E_PROTOCOL,
+                            "%s %s: a header template expanded to a value with CR/LF (or no "
+                            "memory): not sent",
+                            r->method, r->url);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, r->url);
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(ep->method, "GET") ? ep->method : NULL);
+    if (body)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    else if (strcmp(ep->method, "GET") != 0)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+    r->warm = p->warm;
+    CURLcode cc = curl_easy_perform(c);
+    p->warm = cc == CURLE_OK;
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+    if (ep->headers)
+        curl_slist_free_all(h);
+    free(body);
+    if (cc != CURLE_OK) {
+        int rc = curl_fail(err, cc, r, ebuf);
+        free(r->body);
+        r->body = NULL;
+        return rc;
+    }
+    const char *ct = NULL;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+    snprintf(r->ctype, sizeof r->ctype, "%s", ct ? ct : "none");
+    return 0;
+}
+
+/* Parse r's body as JSON: *out or TORN_E_PROTOCOL naming the request. */
+static int resp_json(const struct resp *r, cJSON **out, struct torn_err *err)
+{
+    *out = r->body ? cJSON_ParseWithLength(r->body, r->len) : NULL;
+    if (*out)
+        return 0;
+    char snippet[64] = "";
+    for (size_t i = 0; r->body && i < r->len && i < sizeof snippet - 1; i++)
+        snippet[i] = (r->body[i] >= 32 && r->body[i] < 127) ? r->body[i] : ' ';
+    return torn_err_set(err, TORN_E_PROTOCOL,
+                        "%s %s: HTTP %ld, body is not JSON (Content-Type %s): '%s'", r->method,
+                        r->url, r->status, r->ctype, snippet);
+}
+
+/* Non-2xx that is not otherwise expected: TORN_E_REMOTE with the status. */
+static int resp_status_fail(const struct resp *r, struct torn_err *err)
+{
+    char snippet[96] = "";
+    for (size_t i = 0; r->body && i < r->len && i < sizeof snippet - 1; i++)
+        snippet[i] = (r->body[i] >= 32 && r->body[i] < 127) ? r->body[i] : ' ';
+    int rc = torn_err_set(err, TORN_E_REMOTE, "%s %s: HTTP %ld: %s", r->method, r->url, r->status,
+                          snippet);
+    if (err)
+        err->indefinite = r->status >= 500 && strcmp(r->method, "GET") != 0;
+    return rc;
+}
+
+/* Turn the response document into a record with canonical field names. */
+static int normalize(const struct http_spec *sp, const cJSON *doc, const char *id,
+                     const struct resp *r, cJSON **rec_out, struct torn_err *err)
+{
+    const cJSON *src = http_pointer(doc, sp->record_ptr);
+    if (!cJSON_IsObject(src))
+        return torn_err_set(err, TORN_E_PROTOCOL, "%s %s: no JSON object at pointer '%s'",
+                            r->method, r->url, sp->record_ptr);
+    cJSON *rec = cJSON_Duplicate(src, 1);
+    for (int i = 0; rec && i < 6; i++) {
+        if (!sp->field_ptr[i])
+            continue;
+        const cJSON *v = http_pointer(src, sp->field_ptr[i]);
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, http_field_names[i]);
+        if (v)
+            cJSON_AddItemToObject(rec, http_field_names[i], cJSON_Duplicate(v, 1));
+    }
+    if (rec && id && !cJSON_GetObjectItemCaseSensitive(rec, "id"))
+        cJSON_AddStringToObject(rec, "id", id);
+    if (!rec)
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    *rec_out = rec;
+    return 0;
+}
+
+/* Is the body empty or only white space (a 204, or a 200 with nothing)? */
+static int resp_blank(const struct resp *r)
+{
+    for (size_t i = 0; r->body && i < r->len; i++)
+        if (!strchr(" \t\r\n", r->body[i]))
+            return 0;
+    return 1;
+}
+
+/* Request, then interpret: 2xx -> record (if rec_out), 404 -> NOTFOUND,
+ * stale status -> *won_out = 0 (when won_out), else an error.  A 2xx body
+ * must be JSON or empty even when no record is wanted: an HTML page from a
+ * proxy or a wrong route is a protocol error, not a success. */
+static int record_call(struct torn_target *t, const struct http_endpoint *ep,
+                       const struct vars *v, const cJSON *dflt_body, int *won_out,
+                       cJSON **rec_out, struct torn_err *err)
+{
+    struct http_priv *p = t->priv;
+    struct resp r;
+    cJSON *doc = NULL;
+    if (rec_out)
+        *rec_out = NULL;
+    if (!ep->present)
+        return torn_err_set(err, TORN_E_UNSUPPORTED,
+                            "target spec %s declares no endpoint for this operation",
+                            t->cfg.spec_path ? t->cfg.spec_path : "(none)");
+    int rc = request(p, ep, v, dflt_body, &r, err);
+    if (rc)
+        return rc;
+    if (won_out)
+        *won_out = r.status != p->sp.stale_status;
+    if (won_out && !*won_out)
+        rc = 0;
+    else if (r.status == 404)
+        rc = torn_err_set(err, TORN_E_NOTFOUND, "%s %s: HTTP 404", r.method, r.url);
+    else if (r.status < 200 || r.status > 299)
+        rc = resp_status_fail(&r, err);
+    else if (rec_out && (rc = resp_json(&r, &doc, err)) == 0)
+        rc = normalize(&p->sp, doc, v->id, &r, rec_out, err);
+    else if (!rec_out && !resp_blank(&r))
+        rc = resp_json(&r, &doc, err);
+    cJSON_Delete(doc);
+    free(r.body);
+    return rc;
+}
+
+/* ---- the target ---- */
+
+/* Split cfg->location into base "scheme://host:port" and check the host. */
+static int parse_base(const struct torn_target_cfg *cfg, char *base, size_t base_len,
+                      struct torn_err *err)
+{
+    const char *loc = cfg->location;
+    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+    int rc = 0;
+    if (!loc)   /* a service torn starts: its URL is known after setup */
+        return snprintf(base, base_len, "http://127.0.0.1:1") > 0 ? 0 : TORN_E_NOMEM;
+    CURLU *u = curl_url();
+    if (!u || curl_url_set(u, CURLUPART_URL, loc, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+        rc = torn_err_set(err, TORN_E_CONFIG, "http target %s: not a valid URL", cfg->display);
+        goto out;
+    }
+    if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
+        rc = torn_err_set(err, TORN_E_CONFIG, "http target %s: scheme must be http or https",
+                          cfg->display);
+        goto out;
+    }
+    curl_url_get(u, CURLUPART_PATH, &path, 0);
+    if ((rc = torn_check_remote(host, cfg->allow_remote, "http target", err)) != 0)
+        goto out;
+    snprintf(base, base_len, "%s://%s:%s%s", scheme, host, port,
+             (path && strcmp(path, "/") != 0) ? path : "");
+    size_t n = strlen(base);
+    if (n && base[n - 1] == '/')
+        base[n - 1] = 0;
+out:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(path);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+/* Every spec URL, expanded with a sample id, must stay on the target (see
+ * http_url_confine): refused before anything runs, naming the field.  The
+ * request path checks each expanded URL again. */
+static int spec_confine(const struct http_spec *sp, const char *base, int allow_remote,
+                        const char *file, struct torn_err *err)
+{
+    const struct {
+        const char *name, *url;
+    } urls[] = {{"create.path", sp->create.path},  {"read.path", sp->read.path},
+                {"reset.path", sp->reset.path},    {"update.path", sp->update.path},
+                {"update_if_version.path", sp->cas.path},
+                {"transition.path", sp->transition.path}, {"events.url", sp->events_url},
+                {"dual_write.path", sp->dual_write.path}, {"dual_read.path", sp->dual_read.path}};
+    int rc = 0;
+    for (size_t i = 0; !rc && i < sizeof urls / sizeof urls[0]; i++) {
+        char *u = urls[i].url ? http_expand_url(base, urls[i].url, "torn-1") : NULL;
+        struct torn_err why;
+        torn_err_clear(&why);
+        if (u && http_url_confine(base, allow_remote, u, &why) != 0)
+            rc = spec_fail(err, file, urls[i].name, why.msg);
+        free(u);
+    }
+    return rc;
+}
+
+static int http_check(const struct torn_target_cfg *cfg, struct torn_err *err)
+{
+    struct http_spec sp;
+    char base[256];
+    for (size_t i = 0; i < cfg->n_params; i++)
+        if (strcmp(cfg->params[i].key, "strategy") != 0)
+            return torn_err_set(err, TORN_E_CONFIG,
+                                "http target: unknown parameter '%s' (the spec file says "
+                                "everything)",
+                                cfg->params[i].key);
+    int rc = parse_base(cfg, base, sizeof base, err);
+    if (!rc)
+        rc = http_spec_parse(cfg->spec, cfg->spec_path, &sp, err);
+    if (!rc && !cfg->location && !sp.svc_command)
+        rc = torn_err_set(err, TORN_E_CONFIG,
+                          "http target: give the service URL (--target http://HOST:PORT), or a "
+                          "\"service\" in the spec %s for torn to start it",
+                          cfg->spec_path ? cfg->spec_path : "");
+    if (!rc && cfg->location && sp.svc_command)
+        rc = torn_err_set(err, TORN_E_CONFIG,
+                          "target spec %s: field service: torn starts this service itself; give "
+                          "--target http without an address (or drop \"service\" to test the "
+                          "one running at %s)",
+                          cfg->spec_path ? cfg->spec_path : "", cfg->display);
+    return rc ? rc : spec_confine(&sp, base, cfg->allow_remote, cfg->spec_path, err);
+}
+
+/* Once, before any thread: the runner sets up and opens the first handle
+ * in its main thread. */
+static void http_global_init(void)
+{
+    static int global_done;
+    if (!global_done) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        global_done = 1;
+    }
+}
+
+size_t http_discard(char *data, size_t size, size_t nmemb, void *arg)
+{
+    (void)data;
+    (void)arg;
+    return size * nmemb;
+}
+
+static int http_setup(struct torn_target *t, struct torn_err *err)
+{
+    struct http_priv *p = t->priv;
+    int rc = http_spec_parse(t->cfg.spec, t->cfg.spec_path, &p->sp, err);
+    if (rc || t->cfg.location)
+        return rc;
+    http_global_init();
+    return http_service_start(t, err);
+}
+
+static void http_teardown(struct torn_target *t)
+{
+    http_service_stop(t);
+}
+
+/* ops->caps: what the spec declares (endpoints, a service, its files). */
+static unsigned http_caps(struct torn_target *t, unsigned wanted, char *why, size_t why_len)
+{
+    struct http_spec sp;
+    unsigned have;
+    char names[160];
+    if (http_spec_parse(t->cfg.spec, t->cfg.spec_path, &sp, NULL) != 0)
+        return wanted;   /* check refused it already */
+    have = http_service_caps(&sp) & wanted;
+    torn_caps_describe(wanted & ~have, names, sizeof names);
+    if (wanted & ~have)
+        snprintf(why, why_len, "target spec %s declares no %s%s",
+                 t->cfg.spec_path ? t->cfg.spec_path : "", names,
+                 (wanted & ~have & (TORN_CAP_FS_DATA | TORN_CAP_SERVICE | TORN_CAP_CORRUPT |
+                                    TORN_CAP_FAULT))
+                     ? " (needs a \"service\" torn starts, and \"files\" for corrupt)"
+                     : " endpoint");
+    return have;
+}
+
+static void http_close(struct torn_target *t)
+{
+    struct http_priv *p = t->priv;
+    http_events_close(p);
+    if (p->curl)
+        curl_easy_cleanup(p->curl);
+    p->curl = NULL;
+    for (int i = 0; i < 2; i++) {
+        curl_slist_free_all(p->hdr_plain[i]);
+        p->hdr_plain[i] = NULL;
+    }
+}
+
+static int http_open(struct torn_target *t, struct torn_err *err)
+{
+    struct http_priv *p = t->priv;
+    int rc = p->srv ? 0 : parse_base(&t->cfg, p->base, sizeof p->base, err);
+    if (!rc)
+        rc = http_spec_parse(t->cfg.spec, t->cfg.spec_path, &p->sp, err);
+    if (rc)
+        return rc;
+    http_global_init();
+    p->timeout_ms = t->cfg.timeout_ms > 0 ? t->cfg.timeout_ms : 10000;
+    p->allow_remote = t->cfg.allow_remote;
+    p->seed = t->cfg.seed;
+    p->curl = curl_easy_init();
+    struct http_endpoint plain = {.method = "GET"};
+    struct vars none = {.version = -1};
+    for (int i = 0; i < 2; i++)
+        p->hdr_plain[i] = build_headers(&plain, &none, i);
+    if (!p->curl || !p->hdr_plain[0] || !p->hdr_plain[1])
+        return torn_err_set(err, TORN_E_NOMEM, "curl_easy_init failed");
+    curl_easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(p->curl, CURLOPT_TIMEOUT_MS, (long)p->timeout_ms);
+    curl_easy_setopt(p->curl, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)(p->timeout_ms < 3000 ? p->timeout_ms : 3000));
+    curl_easy_setopt(p->curl, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(p->curl, CURLOPT_USERAGENT, "torn/" "0.1");
+    /* Only the web, and never where a redirect points (http_url_confine
+     * decides where torn goes, not the service). */
+    curl_easy_setopt(p->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(p->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(p->curl, CURLOPT_FOLLOWLOCATION, 0L);
+    return 0;
+}
+
+/* Give rec to the caller (record_out may be NULL: free it); an error or a
+ * stale outcome hands out NULL. */
+static int hand_out(int rc, const int *won_out, cJSON *rec, cJSON **record_out)
+{
+    if (rc || (won_out && !*won_out)) {
+        cJSON_Delete(rec);
+        rec = NULL;
+    }
+    if (record_out)
+        *record_out = rec;
+    else
+        cJSON_Delete(rec);
+    return rc;
+}
+
+static int http_reset(struct torn_target *t, const char *id, const cJSON *initial,
+                      cJSON **record_out, struct torn_err *err)
+{
+    struct http_priv *p = t->priv;
+    struct vars v = {.id = id, .input = initial, .patch = initial, .version = -1};
+    cJSON *dflt = cJSON_CreateString("{input}");
+    int rc = record_call(t, &p->sp.reset, &v, dflt, NULL, record_out, err);
+    cJSON_Delete(dflt);
+    return rc;
+}
+
+static int http_update(struct torn_target *t, const char *id, const cJSON *patch,
+                       cJSON **record_out, struct torn_err *err)
+{
+    struct http_priv *p = t->priv;
+    struct vars v = {.id = id, .patch = patch, .version = -1};
+    cJSON *dflt = cJSON_CreateString("{patch}");
+    int rc = record_call(t, &p->sp.update, &v, dflt, NULL, record_out, err);
+    cJSON_Delete(dflt);
+    return rc;
+}
+
+static int http_read(struct torn_target *t, const char *id, cJSON **record_out,
+                     struct torn_err *err)
+{
+    struct http_priv *p = t->priv;
+    struct vars v = {.id = id, .version = -1};
+    cJSON *rec = NULL;
+    int rc = record_call(t, &p->sp.read, &v, NULL, NULL, &rec, err);
+    return hand_out(rc, NULL, rec, record_out);
+}
+
+static int http_cas(struct torn_target *t, const char *id, const cJSON *patch,
+                    long long expected_version, int *won_out, cJSON **record_out,
+                    struct torn_err *err)
+{
+    struct http_priv *p = t->priv;
+    struct vars v = {.id = id, .patch = patch, .version = expected_version};
+    cJSON *dflt = cJSON_CreateString("{patch}"), *rec = NULL;
+    int rc = record_call(t, &p->sp.cas, &v, dflt, won_out, &rec, err);
+    cJSON_Delete(dflt);
+    return hand_out(rc, won_out, rec, record_out);
+}
+
+static int http_transition(struct torn_target *t, const char *id, const char *const *from,
+                           size_t n_from, const char *to, int *won_out, cJSON **record_out,
+                           struct torn_err *err)
+{
+    struct http_priv *p = t->priv;
+    cJSON *fr = cJSON_CreateStringArray(from, (int)n_from), *rec = NULL;
+    cJSON *dflt = cJSON_Parse("{\"from\":\"{from}\",\"to\":\"{to}\"}");
+    struct vars v = {.id = id, .from = fr, .to = to, .version = -1};
+    int rc = record_call(t, &p->sp.transition, &v, dflt, won_out, &rec, err);
+    cJSON_Delete(dflt);
+    cJSON_Delete(fr);
+    return hand_out(rc, won_out, rec, record_out);
+}
+
+static int http_create(struct torn_target *t, const cJSON *input, char **id_out,
+                       struct torn_err *err)
+{
+    struct http_priv *p = t->priv;
+    struct vars v = {.input = input, .version = -1, .n = ++p->n_created};
+    struct resp r;
+    cJSON *doc = NULL, *dflt = cJSON_CreateString("{input}");
+    *id_out = NULL;
+    if (!p->sp.create.present) {
+        cJSON_Delete(dflt);
+        return torn_err_set(err, TORN_E_UNSUPPORTED, "target spec %s declares no create endpoint",
+                            t->cfg.spec_path ? t->cfg.spec_path : "(none)");
+    }
+    int rc = request(p, &p->sp.create, &v, dflt, &r, err);
+    cJSON_Delete(dflt);
+    if (rc)
+        return rc;
+    if (r.status < 200 || r.status > 299)
+        rc = resp_status_fail(&r, err);
+    else if ((rc = resp_json(&r, &doc, err)) == 0) {
+        const cJSON *id = http_pointer(doc, p->sp.id_ptr);
+        char num[32];
+        if (cJSON_IsNumber(id))
+            snprintf(num, sizeof num, "%.0f", id->valuedouble);
+        const char *s = cJSON_IsString(id) ? id->valuestring : cJSON_IsNumber(id) ? num : NULL;
+        if (!s)
+            rc = torn_err_set(err, TORN_E_PROTOCOL, "%s %s: no id at pointer '%s' in the answer",
+                              r.method, r.url, p->sp.id_ptr);
+        else if (!(*id_out = strdup(s)))
+            rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    }
+    cJSON_Delete(doc);
+    free(r.body);
+    return rc;
+}
+
+static int http_subscribe_op(struct torn_target *t, const char *id, struct torn_sub **sub_out,
+                             struct torn_err *err)
+{
+    return http_subscribe(t->priv, id, sub_out, err);
+}
+
+static int http_next_event_op(struct torn_target *t, struct torn_sub *sub, int timeout_ms,
+                              cJSON **event_out, struct torn_err *err)
+{
+    return http_next_event(t->priv, sub, timeout_ms, event_out, err);
+}
+
+static void http_unsubscribe_op(struct torn_target *t, struct torn_sub *sub)
+{
+    http_unsubscribe(t->priv, sub);
+}
+
+static int http_dual_write(struct torn_target *t, const char *group, const char *member,
+                           long long amount, struct torn_err *err)
+{
+    struct http_priv *p = t->priv;
+    struct vars v = {.group = group, .member = member, .amount = amount, .version = -1};
+    cJSON *dflt = cJSON_Parse("{\"group\":\"{group}\",\"member\":\"{member}\","
+                              "\"amount\":\"{amount}\"}");
+    int rc = record_call(t, &p->sp.dual_write, &v, dflt, NULL, NULL, err);
+    cJSON_Delete(dflt);
+    return rc;
+}
+
+/* dual_read: {"a": {member: amount}, "b": {...}, "count", "total"}; the
+ * counters default to B's size and A's sum when the spec points to none. */
+static int http_dual_read(struct torn_target *t, const char *group, cJSON **state_out,
+                          struct torn_err *err)
+{
+    static const char *const names[4] = {"a", "b", "count", "total"};
+    struct http_priv *p = t->priv;
+    struct vars v = {.group = group, .amount = -1, .version = -1};
+    struct resp r;
+    cJSON *doc = NULL, *st = NULL;
+    *state_out = NULL;
+    int rc = request(p, &p->sp.dual_read, &v, NULL, &r, err);
+    if (rc)
+        return rc;
+    if (r.status < 200 || r.status > 299)
+        rc = resp_status_fail(&r, err);
+    else if ((rc = resp_json(&r, &doc, err)) == 0 && !(st = cJSON_CreateObject()))
+        rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    for (int i = 0; !rc && i < 4; i++) {
+        const cJSON *x = p->sp.dual_ptr[i] ? http_pointer(doc, p->sp.dual_ptr[i]) : NULL;
+        if (i < 2 && !cJSON_IsObject(x))
+            rc = torn_err_set(err, TORN_E_PROTOCOL, "%s %s: no object at pointer '%s'", r.method,
+                              r.url, p->sp.dual_ptr[i]);
+        else if (x)
+            cJSON_AddItemToObject(st, names[i], cJSON_Duplicate(x, 1));
+    }
+    if (!rc && !p->sp.dual_ptr[2])
+        cJSON_AddNumberToObject(st, "count",
+                                cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(st, "b")));
+    if (!rc && !p->sp.dual_ptr[3]) {
+        double sum = 0;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(st, "a")) sum += e->valuedouble;
+        cJSON_AddNumberToObject(st, "total", sum);
+    }
+    cJSON_Delete(doc);
+    free(r.body);
+    if (rc)
+        cJSON_Delete(st);
+    else
+        *state_out = st;
+    return rc;
+}
+
+static const struct torn_strategy http_strategies[] = {
+    {"spec", "whatever the service does; the spec file describes its endpoints"},
+    {NULL, NULL},
+};
+
+const struct torn_target_ops torn_target_http = {
+    .version = TORN_TARGET_OPS_V1,
+    .name = "http",
+    .summary = "an HTTP service described by --target-spec: http://HOST:PORT, or `http` to start "
+               "the spec's \"service\" itself",
+    .strategies = http_strategies,
+    .size = sizeof(struct http_priv),
+    .check = http_check,
+    .setup = http_setup,
+    .teardown = http_teardown,
+    .open = http_open,
+    .close = http_close,
+    .reset = http_reset,
+    .update = http_update,
+    .read = http_read,
+    .update_if_version = http_cas,
+    .transition = http_transition,
+    .create = http_create,
+    .subscribe = http_subscribe_op,
+    .next_event = http_next_event_op,
+    .unsubscribe = http_unsubscribe_op,
+    .corrupt = http_service_corrupt,
+    .dual_write = http_dual_write,
+    .dual_read = http_dual_read,
+    .fault = http_service_fault,
+    .extra_caps = TORN_CAP_FS_DATA | TORN_CAP_SERVICE,
+    .caps = http_caps,
+};
+
+/* ---- fuzzing entry point (fuzz/http_body.c, issue 6) ---- */
+
+int http_body_record(const struct http_spec *sp, const char *body, size_t len, const char *id,
+                     cJSON **rec_out, struct torn_err *err)
+{
+    struct resp r = {.status = 200, .body = (char *)body, .len = len, .method = "GET"};
+    cJSON *doc = NULL;
+    int rc;
+
+    *rec_out = NULL;
+    snprintf(r.ctype, sizeof r.ctype, "application/json");
+    snprintf(r.url, sizeof r.url, "(fuzz)");
+    rc = resp_json(&r, &doc, err);
+    if (rc == 0)
+        rc = normalize(sp, doc, id, &r, rec_out, err);
+    cJSON_Delete(doc);
+    return rc;
+}

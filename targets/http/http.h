@@ -1,0 +1,143 @@
+/* torn HTTP target: private declarations shared by targets/http/http.c (spec,
+ * requests, record operations) and targets/http/http_events.c (WebSocket and
+ * Server-Sent Events subscriptions).  Not part of the harness interface. */
+#ifndef TORN_TARGET_HTTP_H
+#define TORN_TARGET_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cJSON;
+struct torn_err;
+struct torn_sub;
+struct http_events;
+
+#define HTTP_MAX_VALUES 8
+#define HTTP_MAX_BODY (64u << 20)   /* largest response body torn accepts */
+#define HTTP_MAX_EVENT (1u << 20)   /* largest event (SSE event, WebSocket message) */
+
+/* Append n bytes to the NUL-terminated growable buffer (*buf, *len, *cap),
+ * growing it geometrically: 0, TORN_E_PROTOCOL when *len would go over max
+ * (nothing appended), TORN_E_NOMEM. */
+int http_buf_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n,
+                    size_t max);
+
+/* One endpoint of the spec: pointers into the spec object (cfg->spec). */
+struct http_endpoint {
+    const char *method;            /* "POST" */
+    const char *path;              /* URL template, "/research/{id}" */
+    const struct cJSON *body;      /* body template or NULL */
+    const struct cJSON *headers;   /* object of header templates or NULL */
+    int present;
+};
+
+/* A parsed --target-spec (see docs/http-target.md). */
+struct http_spec {
+    struct http_endpoint create, read, reset, update, cas, transition;
+    const char *id_ptr;            /* JSON pointer of the id in create's response */
+    const char *record_ptr;        /* pointer of the record in read's response */
+    const char *field_ptr[6];      /* status, results, version, _updated_at, error, id */
+    long stale_status;             /* 409 */
+    int events_sse;                /* 0 WebSocket, 1 Server-Sent Events */
+    const char *events_url;        /* URL template */
+    const char *type_ptr;          /* pointer of the event type in a message */
+    const char *completed[HTTP_MAX_VALUES], *failed[HTTP_MAX_VALUES];
+    size_t n_completed, n_failed;
+    const char *terminal[HTTP_MAX_VALUES];
+    size_t n_terminal;
+    /* a service torn starts (http_service.c); NULL svc_command: none */
+    const struct cJSON *svc_command; /* service.command: array of strings */
+    const char *svc_ready_path;    /* service.ready.path, "/" */
+    int svc_ready_ms;              /* service.ready.timeout_ms, 0 = default */
+    int svc_stop_ms;               /* service.stop_timeout_ms */
+    const char *file_main, *file_backup; /* files.main/backup templates or NULL */
+    struct http_endpoint dual_write, dual_read;
+    const char *dual_ptr[4];       /* dual_read pointers: a, b, count, total */
+};
+
+extern const char *const http_field_names[6];
+
+/* Parse and validate spec (path names the file in messages).  0 or
+ * TORN_E_CONFIG "target spec FILE: field X: ...". */
+int http_spec_parse(const struct cJSON *spec, const char *path, struct http_spec *sp,
+                    struct torn_err *err);
+
+/* RFC 6901 JSON pointer lookup; NULL when absent.  "" is the root. */
+const struct cJSON *http_pointer(const struct cJSON *root, const char *ptr);
+/* 1 if ptr is a syntactically valid JSON pointer. */
+int http_pointer_valid(const char *ptr);
+
+/* Expand a URL template against base ("http://h:p") with {id} etc.
+ * substituted (URL-escaped); malloc'd. */
+char *http_expand_url(const char *base, const char *tmpl, const char *id);
+
+/* 0 when url (an expanded spec URL) may be requested for a target at base
+ * ("http://h:p"): same scheme (ws = http, wss = https), host and port, or
+ * another origin whose host passes the remote gate (loopback, or
+ * allow_remote).  TORN_E_CONFIG naming the URL otherwise. */
+int http_url_confine(const char *base, int allow_remote, const char *url, struct torn_err *err);
+
+struct torn_server;
+struct torn_target;
+enum torn_fault;
+enum torn_corruption;
+
+/* Private state of an open handle (lives in t->priv). */
+struct http_priv {
+    struct torn_server *srv;       /* the service torn started (setup's
+                                      process owns it), or NULL */
+    struct http_spec sp;
+    char base[256];                /* scheme://host:port, no trailing slash */
+    int timeout_ms;
+    int allow_remote;              /* --allow-remote: other origins may be remote */
+    int warm;                      /* the last request succeeded: its connection
+                                      may be reused by the next one */
+    void *curl;                    /* CURL *, created by open */
+    void *hdr_plain[2];            /* struct curl_slist * without/with a body, built by open */
+    struct http_events *ev;        /* subscriptions' machinery, lazily */
+    uint64_t n_created;
+    uint64_t seed;
+};
+
+/* The service (http_service.c). */
+/* Parse "service", "files", "dual_read" pointers (after the endpoints). */
+int http_spec_service(const struct cJSON *spec, const char *file, struct http_spec *sp,
+                      struct torn_err *err);
+/* Start the spec's service (setup): p->srv and p->base set. */
+int http_service_start(struct torn_target *t, struct torn_err *err);
+/* Stop it and remove its directory (teardown); no-op without one. */
+void http_service_stop(struct torn_target *t);
+/* ops->fault: SERVER_KILL (args {"reap": false}: no wait), SERVER_RESTART. */
+int http_service_fault(struct torn_target *t, enum torn_fault kind, const struct cJSON *args,
+                       struct torn_err *err);
+/* ops->corrupt on the spec's files. */
+int http_service_corrupt(struct torn_target *t, const char *id, enum torn_corruption how,
+                         struct torn_err *err);
+/* What a target with this spec can do (enum torn_cap bits). */
+unsigned http_service_caps(const struct http_spec *sp);
+/* libcurl write callback that drops the body. */
+size_t http_discard(char *data, size_t size, size_t nmemb, void *arg);
+
+/* Events (http_events.c). */
+int http_subscribe(struct http_priv *p, const char *id, struct torn_sub **sub_out,
+                   struct torn_err *err);
+int http_next_event(struct http_priv *p, struct torn_sub *sub, int timeout_ms,
+                    struct cJSON **event_out, struct torn_err *err);
+void http_unsubscribe(struct http_priv *p, struct torn_sub *sub);
+void http_events_close(struct http_priv *p);
+
+/* Fuzzing entry points (fuzz/, issue 6): the parsers of untrusted bytes,
+ * without a network. */
+/* Interpret a 2xx response body the way record_call does (JSON, then the
+ * spec's record and field pointers): 0 and *rec_out (caller frees), or
+ * TORN_E_PROTOCOL / TORN_E_NOMEM. */
+int http_body_record(const struct http_spec *sp, const char *body, size_t len, const char *id,
+                     struct cJSON **rec_out, struct torn_err *err);
+/* Feed bytes received on an event channel through the receive path: one
+ * WebSocket message (sse 0), or a Server-Sent Events stream arriving in
+ * pieces of `piece` bytes (sse 1; 0 = all at once).  *events_out is the
+ * array of queued events (caller frees). */
+int http_events_feed(const struct http_spec *sp, int sse, const char *data, size_t len,
+                     size_t piece, struct cJSON **events_out);
+
+#endif

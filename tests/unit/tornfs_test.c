@@ -1,0 +1,286 @@
+/* torn-fs unit tests: a real FUSE mount in a temp directory, real syscalls
+ * through it, cuts, and the surviving bytes checked in the backing dir. */
+#include "check.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "fs/tornfs.h"
+#include "core/util.h"
+
+static char base[64], mnt[128], bak[128];
+static struct torn_fs *fs;
+
+static int up(const char *model)
+{
+    struct torn_err err = {0};
+    enum torn_fs_model m;
+    snprintf(base, sizeof base, "/tmp/tornfs-test-XXXXXX");
+    if (!mkdtemp(base))
+        return -1;
+    snprintf(mnt, sizeof mnt, "%s/mnt", base);
+    snprintf(bak, sizeof bak, "%s/data", base);
+    mkdir(mnt, 0755);
+    mkdir(bak, 0755);
+    torn_fs_model_parse(model, &m, NULL);
+    if (torn_fs_mount(bak, mnt, m, 0, &fs, &err) != 0) {
+        fprintf(stderr, "mount: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int mounted(void)
+{
+    char *buf = NULL;
+    size_t len;
+    int found = 0;
+    if (torn_read_file("/proc/mounts", &buf, &len, NULL) == 0)
+        found = strstr(buf, mnt) != NULL;
+    free(buf);
+    return found;
+}
+
+static void down(void)
+{
+    torn_fs_unmount(fs);
+    fs = NULL;
+    CHECK(!mounted(), "mount %s left behind", mnt);
+    torn_rmtree(base);
+}
+
+static const char *P(const char *name)
+{
+    static char p[4][256];
+    static int i;
+    i = (i + 1) % 4;
+    snprintf(p[i], sizeof p[i], "%s/%s", mnt, name);
+    return p[i];
+}
+
+/* Write s to name (create/truncate); fsync it if sync. */
+static int put(const char *name, const char *s, int sync)
+{
+    int fd = open(P(name), O_WRONLY | O_CREAT | O_TRUNC, 0644), rc = 0;
+    if (fd < 0)
+        return -errno;
+    if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+        rc = -errno;
+    if (rc == 0 && sync && fsync(fd) != 0)
+        rc = -errno;
+    close(fd);
+    return rc;
+}
+
+static int fsync_dir(const char *name)
+{
+    int fd = open(P(name), O_RDONLY | O_DIRECTORY), rc;
+    if (fd < 0)
+        return -errno;
+    rc = fsync(fd) == 0 ? 0 : -errno;
+    close(fd);
+    return rc;
+}
+
+/* Content of name as seen through the mount ("<missing>" if absent). */
+static const char *get(const char *name)
+{
+    static char buf[4096];
+    int fd = open(P(name), O_RDONLY);
+    ssize_t n;
+    if (fd < 0)
+        return "<missing>";
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n < 0 ? 0 : n] = 0;
+    return buf;
+}
+
+static int ctl(const char *cmd, char *reply, size_t len)
+{
+    return torn_fs_ctl(mnt, cmd, reply, len, NULL);
+}
+
+static void test_power_cut_data(void)
+{
+    char r[512];
+    if (up("power") != 0) {
+        CHECK(0, "mount failed");
+        return;
+    }
+    CHECK(put("a", "old", 1) == 0, "put a");
+    CHECK(fsync_dir(".") == 0, "fsync root");
+    CHECK(put("a", "new-unsynced", 0) == 0, "put a again");
+    CHECK(strcmp(get("a"), "new-unsynced") == 0, "live view has the new data: %s", get("a"));
+    CHECK(ctl("cut", r, sizeof r) == 0, "cut: %s", r);
+    CHECK(strcmp(get("a"), "old") == 0, "unsynced overwrite dropped: '%s'", get("a"));
+    CHECK(put("a", "synced", 1) == 0, "put synced");
+    CHECK(ctl("cut", r, sizeof r) == 0, "cut 2");
+    CHECK(strcmp(get("a"), "synced") == 0, "fsynced data kept: '%s'", get("a"));
+    down();
+}
+
+static void test_namespace(void)
+{
+    char r[512];
+    if (up("power") != 0) {
+        CHECK(0, "mount failed");
+        return;
+    }
+    CHECK(put("keep", "k", 1) == 0 && put("over", "O", 1) == 0 && fsync_dir(".") == 0,
+          "baseline");
+    CHECK(put("new", "n", 1) == 0, "create new, file fsynced, dir not");
+    CHECK(rename(P("keep"), P("moved")) == 0, "rename");
+    CHECK(put("tmp", "T", 1) == 0, "tmp");
+    CHECK(rename(P("tmp"), P("over")) == 0, "rename over existing");
+    CHECK(unlink(P("moved")) == 0, "unlink");
+    CHECK(mkdir(P("d"), 0755) == 0, "mkdir");
+    CHECK(ctl("cut", r, sizeof r) == 0, "cut: %s", r);
+    CHECK(strcmp(get("new"), "<missing>") == 0, "create without dir fsync is lost");
+    CHECK(strcmp(get("keep"), "k") == 0, "rename+unlink undone: keep='%s'", get("keep"));
+    CHECK(strcmp(get("moved"), "<missing>") == 0, "moved gone");
+    CHECK(strcmp(get("over"), "O") == 0, "replaced entry restored: '%s'", get("over"));
+    CHECK(access(P("d"), F_OK) != 0, "mkdir undone");
+    /* A directory fsync commits the namespace operations before it. */
+    CHECK(put("new", "n", 1) == 0 && fsync_dir(".") == 0, "create + fsync dir");
+    CHECK(ctl("cut", r, sizeof r) == 0, "cut 2");
+    CHECK(strcmp(get("new"), "n") == 0, "committed create survives: '%s'", get("new"));
+    /* The zero-length file: rename committed, data not fsynced. */
+    CHECK(put("z.tmp", "zzz", 0) == 0 && rename(P("z.tmp"), P("z")) == 0, "rename without fsync");
+    CHECK(ctl("cut meta=all data=none", r, sizeof r) == 0, "cut meta=all: %s", r);
+    CHECK(strcmp(get("z"), "") == 0, "metadata kept, data dropped: empty file, got '%s'", get("z"));
+    CHECK(strstr(r, "state=mall:dnone:0") != NULL, "state id printed: %s", r);
+    down();
+}
+
+static void test_process_model(void)
+{
+    char r[512];
+    if (up("process") != 0) {
+        CHECK(0, "mount failed");
+        return;
+    }
+    CHECK(put("p", "written", 0) == 0, "put");
+    CHECK(ctl("cut", r, sizeof r) == 0, "cut");
+    CHECK(strcmp(get("p"), "written") == 0, "process crash keeps page cache: '%s'", get("p"));
+    down();
+}
+
+static void test_fsync_fail(void)
+{
+    char r[512];
+    int fd;
+    if (up("fsync-fail") != 0) {
+        CHECK(0, "mount failed");
+        return;
+    }
+    CHECK(put("f", "v1", 1) == 0 && fsync_dir(".") == 0, "baseline");
+    CHECK(ctl("rule fsync EIO path=/f", r, sizeof r) == 0, "rule: %s", r);
+    fd = open(P("f"), O_WRONLY | O_TRUNC);
+    CHECK(write(fd, "v2", 2) == 2, "write");
+    CHECK(fsync(fd) != 0 && errno == EIO, "first fsync fails with EIO");
+    CHECK(fsync(fd) == 0, "second fsync 'succeeds'");
+    close(fd);
+    CHECK(strcmp(get("f"), "v2") == 0, "live view shows v2");
+    CHECK(ctl("cut", r, sizeof r) == 0, "cut");
+    CHECK(strcmp(get("f"), "v1") == 0, "fsyncgate: v2 lost although fsync succeeded, got '%s'",
+          get("f"));
+    CHECK(ctl("rule write ENOSPC nth=2", r, sizeof r) == 0, "rule 2");
+    fd = open(P("g"), O_WRONLY | O_CREAT, 0644);
+    CHECK(write(fd, "a", 1) == 1, "first write ok");
+    CHECK(write(fd, "b", 1) < 0 && errno == ENOSPC, "second write ENOSPC");
+    CHECK(write(fd, "c", 1) == 1, "third write ok");
+    close(fd);
+    CHECK(ctl("rule bogus EIO", r, sizeof r) != 0, "unknown rule op refused");
+    down();
+}
+
+/* A writer blocked at the freeze point gets EIO once the cut happened. */
+static void test_freeze(void)
+{
+    char r[512];
+    struct torn_fs_status st;
+    pid_t pid;
+    int status;
+    if (up("power") != 0) {
+        CHECK(0, "mount failed");
+        return;
+    }
+    CHECK(ctl("counter-reset", r, sizeof r) == 0 && ctl("freeze 2", r, sizeof r) == 0, "arm");
+    pid = fork();
+    if (pid == 0) {
+        int fd = open(P("w"), O_WRONLY | O_CREAT, 0644);   /* op 1 */
+        (void)!write(fd, "1", 1);                          /* op 2: freezes after */
+        _exit(write(fd, "2", 1) < 0 && errno == EIO ? 0 : 1); /* blocked, then EIO */
+    }
+    for (int i = 0; i < 200; i++) {
+        if (torn_fs_status_get(fs, &st, NULL) == 0 && st.frozen && st.blocked)
+            break;
+        usleep(5000);
+    }
+    CHECK(st.frozen && st.ops == 2, "frozen after op 2 (ops %llu)", (unsigned long long)st.ops);
+    CHECK(st.blocked == 1, "status counts the write blocked behind the freeze (%d)", st.blocked);
+    usleep(20000);
+    CHECK(waitpid(pid, &status, WNOHANG) == 0, "writer blocked while frozen");
+    CHECK(ctl("cut", r, sizeof r) == 0, "cut");
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "blocked write failed with EIO after the cut");
+    CHECK(torn_fs_status_get(fs, &st, NULL) == 0 && st.blocked == 0,
+          "nothing blocked after the cut (%d)", st.blocked);
+    CHECK(strcmp(get("w"), "<missing>") == 0, "power: uncommitted file gone");
+    down();
+}
+
+/* The daemon SIGKILLed: the mount is stale until torn_fs_clean_stale. */
+static void test_stale_cleanup(void)
+{
+    if (up("power") != 0) {
+        CHECK(0, "mount failed");
+        return;
+    }
+    kill(torn_fs_pid(fs), SIGKILL);
+    usleep(100000);
+    waitpid(torn_fs_pid(fs), NULL, WNOHANG);
+    torn_fs_clean_stale();
+    CHECK(!mounted(), "no mount left after clean_stale");
+    down();
+}
+
+static void skip_all(void)
+{
+    printf("SKIP: /dev/fuse is not available; torn-fs tests not run\n");
+}
+
+static const struct torn_test tests[] = {
+    {"power_cut_data", test_power_cut_data},
+    {"namespace", test_namespace},
+    {"process_model", test_process_model},
+    {"fsync_fail", test_fsync_fail},
+    {"freeze", test_freeze},
+    {"stale_cleanup", test_stale_cleanup},
+    {NULL, NULL},
+};
+
+static const struct torn_test none[] = {{"skip", skip_all}, {NULL, NULL}};
+
+int main(int argc, char **argv)
+{
+    const struct torn_test *table = torn_fs_available() ? tests : none;
+    for (const struct torn_test *t = table; t->name; t++) {
+        if (argc > 1 && strcmp(argv[1], t->name) != 0)
+            continue;
+        check_current = t->name;
+        t->fn();
+    }
+    printf("%d passed, %d failed\n", check_passed, check_failed);
+    return check_failed ? 1 : 0;
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every unit-test binary in the given directories, then every
-# integration script tests/*.sh (except this one), each with a time limit.
+# integration script tests/integration/*_test.sh, each with a time limit.
 # Every program prints "N passed, N failed" last; this sums them and
 # closes with the same line.  Exit 1 if anything failed.
 #
@@ -75,7 +75,7 @@ if [[ "${TORN_TEST_SUITE:-test}" == verify ]]; then
     [[ -e "$here/verify/gallery_verify.sh" ]] && scripts+=("$here/verify/gallery_verify.sh")
     limit=1500
 else
-    scripts=("$here"/*_test.sh) limit=300
+    scripts=("$here"/integration/*_test.sh) limit=300
 fi
 for script in "${scripts[@]}"; do
     [[ -e "$script" ]] || continue

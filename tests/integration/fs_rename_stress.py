@@ -5,7 +5,7 @@ The path always exists, so on a POSIX filesystem (ext4, tmpfs) every open and
 every fstat succeeds.  Prints one line per process and the errors by errno and
 stage, exits 1 if any reader saw an error.
 
-tests/fs_test.sh runs it on a torn-fs mount (it used to FAIL there with
+tests/integration/fs_test.sh runs it on a torn-fs mount (it used to FAIL there with
 ESTALE: docs/torn-fs.md "Files replaced or removed while in use").
 Usage: fs_rename_stress.py DIR [SECONDS=2] [READERS=3]"""
 import errno, os, sys, time

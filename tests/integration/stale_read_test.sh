@@ -9,7 +9,7 @@
 # version no check calls wrong.
 # Closes with "N passed, N failed".
 set -u
-root=${TORN_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+root=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 TORN=${TORN_BIN:-$root/torn}
 work=$(mktemp -d /tmp/torn-stale-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -16,7 +16,7 @@
 # Closes with "N passed, N failed".  TORN_SEED fixes the seed.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-TORN=${TORN_BIN:-$here/../torn}
+TORN=${TORN_BIN:-$here/../../torn}
 SEED=${TORN_SEED:-$(( (RANDOM << 15) | RANDOM ))}
 SECRET="s3cr3t-$RANDOM-pw"
 # A SIGKILLed earlier run could not remove its work directory (its servers

@@ -1,10 +1,10 @@
-# Shared by tests/fs_test.sh, fs_durability_test.sh, exec_test.sh, outputs_test.sh (sourced,
+# Shared by tests/integration/fs_test.sh, fs_durability_test.sh, exec_test.sh, outputs_test.sh (sourced,
 # not run): a work directory that is unmounted before it is removed (never
 # rm -rf through a live torn-fs mount), the pass/fail counters, verdict().
 # (and work_test.sh)
 # Usage: . fs_common.sh PREFIX   (sets TORN, SEED, work)
 TORN=${TORN_BIN:-./torn}
-ROOT=${TORN_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+ROOT=${TORN_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 SEED=${TORN_TEST_SEED:-$(( (RANDOM << 15 | RANDOM) % 100000 + 1 ))}
 work=$(mktemp -d "/tmp/$1.XXXXXX")
 chmod 711 "$work"   # unprivileged managed servers (postgres) must traverse it

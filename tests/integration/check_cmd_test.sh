@@ -3,7 +3,7 @@
 # (0 valid, 1 violation, 2 bad input, 3 unknown), one-line errors naming
 # FILE:LINE, --json output, determinism of the generator.
 set -u
-TORN_BIN=${TORN_BIN:-$(dirname "$0")/../torn}
+TORN_BIN=${TORN_BIN:-$(dirname "$0")/../../torn}
 tmp=$(mktemp -d /tmp/torn-check-cmd.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 pass=0

@@ -5,7 +5,7 @@
 # processes, really killed.  Closes with "N passed, N failed".
 set -u
 TORN=${TORN_BIN:-./torn}
-ROOT=${TORN_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+ROOT=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/torn-core-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 pass=0

@@ -7,7 +7,7 @@
 # rename violations from a trivial seed within 20 s each, and durable none.
 # Environment: TORN_BIN, TORN_ROOT (set by tests/run.sh).
 set -u
-root=${TORN_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+root=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 torn=${TORN_BIN:-$root/torn}
 bindir=$(dirname "$(readlink -f "$torn")")/fuzz   # ./torn is a link into build/
 harnesses=(schedule spec target_spec record file_read http_body http_events history exec_reply proxy_toxic params)

@@ -8,7 +8,7 @@
 # that a down / HTML / silent / hung service or a bad spec gives exit 2 or a
 # reported violation with a clear line, never a hang.
 set -u
-root=${TORN_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+root=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 tmp=$(mktemp -d /tmp/torn-http-test.XXXXXX)
 # Private copies: the shared tree may be relinked while this runs.
 cp "${TORN_BIN:-$root/torn}" "$tmp/torn" && torn=$tmp/torn

@@ -4,8 +4,8 @@
 # CAS-register logs, *-ok / *-bad for the Porcupine key-value histories.
 # Skips visibly when the directory is absent.
 set -u
-TORN_BIN=${TORN_BIN:-$(dirname "$0")/../torn}
-root=${TORN_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+TORN_BIN=${TORN_BIN:-$(dirname "$0")/../../torn}
+root=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 # A copy lives in tests/anchors/ (MIT, see its README), so a clean clone
 # anywhere has them; TORN_ANCHORS points elsewhere (e.g. ../shared/anchors).
 anchors=${TORN_ANCHORS:-$root/tests/anchors}

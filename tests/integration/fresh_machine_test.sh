@@ -11,7 +11,7 @@
 # empty flags (libpq-fe.h: No such file or directory).
 # Closes with "N passed, N failed".
 set -u
-ROOT=${TORN_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+ROOT=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/torn-fresh-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 pass=0 fail=0

@@ -6,7 +6,7 @@
 # summary; open-loop (--rate) latency under a real stall (SIGSTOPped
 # workers); the progress line on a pty (script) and never elsewhere.
 set -u
-TORN_BIN=${TORN_BIN:-$(dirname "$0")/../torn}
+TORN_BIN=${TORN_BIN:-$(dirname "$0")/../../torn}
 tmp=$(mktemp -d /tmp/torn-reports.XXXXXX)
 stopped=""   # pids this test SIGSTOPped: resumed on every exit path
 torn_pid=""

@@ -8,7 +8,7 @@
 # wrong thing) before the strict parser; the table says what it must say now.
 # Environment: TORN_BIN, TORN_ROOT (set by tests/run.sh).
 set -u
-root=${TORN_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+root=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 torn=${TORN_BIN:-$root/torn}
 tmp=$(mktemp -d /tmp/torn-params-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

@@ -641,6 +641,7 @@ int torn_cmd_check(int argc, char **argv)
     const struct torn_checker_ops *ops;
     struct torn_err err;
     cJSON *table = NULL;
+    FILE *human;
     int rc, code = 2;
 
     double cpu_start = cpu_seconds();
@@ -656,6 +657,8 @@ int torn_cmd_check(int argc, char **argv)
     rc = parse_args(argc, argv, &a);
     if (rc)
         return rc > 0 ? 0 : 2;
+    /* --json -: stdout carries only the JSON, everything else goes to stderr. */
+    human = a.json && strcmp(a.json, "-") == 0 ? stderr : stdout;
     torn_err_clear(&err);
     torn_check_result_init(&res);
     if (a.transitions && load_transitions(a.transitions, &table) < 0)
@@ -673,22 +676,23 @@ int torn_cmd_check(int argc, char **argv)
         goto out;
     }
     if (!a.quiet)
-        printf("torn check: %s: model %s, %zu operations, %zu events\n", a.path, ops->name,
-               h->n_ops, h->n_events);
+        fprintf(human, "torn check: %s: model %s, %zu operations, %zu events\n", a.path,
+                ops->name, h->n_ops, h->n_events);
     double cpu0 = cpu_seconds();
     if (ops->check(h, &a.opts, &res, &err) != TORN_OK) {
         fprintf(stderr, "torn check: %s\n", err.msg);
         goto out;
     }
     if (!a.quiet || res.verdict != TORN_CHECK_VALID)
-        torn_check_print(stdout, h, &res);
+        torn_check_print(human, h, &res);
     else
-        printf("valid\n");
+        fprintf(human, "valid\n");
     if (!a.quiet)
-        printf("read in %.3f s cpu; checked in %.3f s (%.3f s cpu), %llu search states, peak "
-               "search memory %.1f MiB\n",
-               cpu0 - cpu_start, res.elapsed_s, cpu_seconds() - cpu0,
-               (unsigned long long)res.n_states, (double)res.mem_peak / (1024.0 * 1024.0));
+        fprintf(human,
+                "read in %.3f s cpu; checked in %.3f s (%.3f s cpu), %llu search states, peak "
+                "search memory %.1f MiB\n",
+                cpu0 - cpu_start, res.elapsed_s, cpu_seconds() - cpu0,
+                (unsigned long long)res.n_states, (double)res.mem_peak / (1024.0 * 1024.0));
     if (a.json && write_json(a.json, h, &res, ops->name) < 0)
         goto out;
     code = res.verdict == TORN_CHECK_VALID ? 0 : res.verdict == TORN_CHECK_INVALID ? 1 : 3;

@@ -27,6 +27,7 @@
 #include <cjson/cJSON.h>
 
 #include "command.h"
+#include "color.h"
 #include "core/err.h"
 #include "core/outfile.h"
 #include "core/parse.h"
@@ -45,6 +46,7 @@ struct fuzz_opts {
     const char *json, *junit;
     double time_s;
     int jobs, asan, quiet, color;
+    enum torn_color_mode color_mode;
 };
 
 struct fuzz_stats {
@@ -53,11 +55,17 @@ struct fuzz_stats {
     int n_inst;                  /* instances that wrote fuzzer_stats */
 };
 
+/* A report goes to stdout ("-"). */
+static int stdout_taken(const struct fuzz_opts *o)
+{
+    return (o->json && strcmp(o->json, "-") == 0) || (o->junit && strcmp(o->junit, "-") == 0);
+}
+
 static int fuzz_usage(FILE *f)
 {
     fputs("usage: torn fuzz HARNESS [--time S] [--jobs N] [--out DIR] [--corpus DIR]\n"
           "                 [--strategy S] [--asan] [--json FILE] [--junit FILE] [--quiet]\n"
-          "                 [--no-color]\n\n"
+          "                 [--color[=auto|always|never]] [--no-color]\n\n"
           "Run an AFL++ campaign on one harness of fuzz/ (schedule, spec, target_spec,\n"
           "record, file_read, http_body, http_events, history, exec_reply, proxy_toxic,\n"
           "params)\n"
@@ -88,7 +96,8 @@ static int fuzz_opt(struct fuzz_opts *o, int c, const char *v)
     switch (c) {
     case 'a': o->asan = 1; return 0;
     case 'q': o->quiet = 1; return 0;
-    case 'C': o->color = 0; return 0;
+    case 'C': o->color_mode = TORN_COLOR_NEVER; return 0;
+    case 'K': return torn_color_parse("fuzz", v, &o->color_mode) ? 2 : 0;
     case 'o': o->out = v; return 0;
     case 'c': o->corpus = v; return 0;
     case 's': o->strategy = v; return 0;
@@ -115,14 +124,13 @@ static int parse_args(int argc, char **argv, struct fuzz_opts *o)
         {"asan", 0, 0, 'a'},   {"quiet", 0, 0, 'q'},   {"no-color", 0, 0, 'C'},
         {"time", 1, 0, 't'},   {"jobs", 1, 0, 'j'},    {"out", 1, 0, 'o'},
         {"corpus", 1, 0, 'c'}, {"strategy", 1, 0, 's'}, {"json", 1, 0, 'J'},
-        {"junit", 1, 0, 'U'},  {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
-    const char *nc = getenv("NO_COLOR");
+        {"junit", 1, 0, 'U'},  {"help", 0, 0, 'h'},     {"color", 2, 0, 'K'},
+        {0, 0, 0, 0}};
     int c;
 
     memset(o, 0, sizeof *o);
     o->time_s = 60;
     o->jobs = 1;
-    o->color = isatty(STDOUT_FILENO) && !(nc && *nc) && !getenv("CI");
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
@@ -146,6 +154,11 @@ static int parse_args(int argc, char **argv, struct fuzz_opts *o)
         fprintf(stderr, "torn fuzz: which harness? (see `torn fuzz --help`)\n");
         return 2;
     }
+    if (o->json && o->junit && strcmp(o->json, "-") == 0 && strcmp(o->junit, "-") == 0) {
+        fprintf(stderr, "torn fuzz: --json - and --junit -: one report at most may go to stdout\n");
+        return 2;
+    }
+    o->color = torn_color_wanted(o->color_mode, stdout_taken(o) ? STDERR_FILENO : STDOUT_FILENO);
     return 0;
 }
 
@@ -512,6 +525,8 @@ static void fill_result(const struct fuzz_opts *o, const char *root, const char 
                 st.hangs, fd->first_ms < 0 ? "" : ", first crash found");
 }
 
+/* The reports; a report to "-" is all stdout carries, the table then goes
+ * to stderr. */
 static int write_reports(const struct fuzz_opts *o, struct torn_report *rep)
 {
     const struct { const char *name, *path; } outs[] = {
@@ -523,6 +538,10 @@ static int write_reports(const struct fuzz_opts *o, struct torn_report *rep)
         const struct torn_reporter_ops *ops = torn_reporter_find(outs[i].name);
         if (!outs[i].path || !ops)
             continue;
+        if (i == 0 && stdout_taken(o)) {
+            ops->write(stderr, rep, &err);
+            continue;
+        }
         if (torn_report_write_file(ops, outs[i].path, rep, &err) != 0) {
             fprintf(stderr, "torn fuzz: %s report %s: %s\n", outs[i].name, outs[i].path,
                     err.msg);

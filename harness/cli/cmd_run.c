@@ -1,5 +1,6 @@
 /* torn: `torn run` and `torn list`. */
 #include "command.h"
+#include "color.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +24,7 @@ enum {
     OPT_TARGET = 256, OPT_TARGET_SPEC, OPT_TARGET_OPT, OPT_SCENARIO, OPT_SEED, OPT_DURATION,
     OPT_WORKERS, OPT_SET, OPT_ALLOW_REMOTE, OPT_TIMEOUT, OPT_HISTORY, OPT_QUIET, OPT_NO_COLOR,
     OPT_KEEP, OPT_RUN_DIR, OPT_HELP, OPT_FS, OPT_RATE, OPT_UNTIL_FAIL, OPT_REPRO_RUNS,
-    OPT_HISTORY_MAX,
+    OPT_HISTORY_MAX, OPT_COLOR,
     OPT_REPORTER /* + index of the reporter */
 };
 
@@ -76,7 +77,9 @@ static void run_usage(FILE *f)
           "                        faults; MODEL process|power|fsync-fail; automatic for\n"
           "                        power-loss and io-errors)\n"
           "  --quiet               only the results table\n"
-          "  --no-color            no ANSI colours (also NO_COLOR=1, or output not a tty)\n",
+          "  --color[=WHEN]        ANSI colours: auto (default: only on a terminal, not\n"
+          "                        with NO_COLOR set, TERM=dumb or CI set), always, never\n"
+          "  --no-color            same as --color=never\n",
           f);
     for (size_t i = 0; i < n; i++)
         if (reps[i]->option) {
@@ -84,7 +87,10 @@ static void run_usage(FILE *f)
             snprintf(opt, sizeof opt, "%s FILE", reps[i]->option);
             fprintf(f, "  %-21s %s (\"-\" = stdout)\n", opt, reps[i]->summary);
         }
-    fputs("  -h, --help            this help\n"
+    fputs("                        A report to \"-\" is the only thing on stdout: the results\n"
+          "                        table and every other line go to stderr (one report at\n"
+          "                        most may go to \"-\")\n"
+          "  -h, --help            this help\n"
           "\n"
           "Exit status: 0 every acceptance criterion held, 1 a violation was found,\n"
           "2 usage, configuration or environment error.\n",
@@ -163,6 +169,7 @@ struct cli {
     struct option longopts[64];
     struct torn_kv *topts, *sets;
     size_t n_topts, n_sets;
+    enum torn_color_mode color;
 };
 
 static void build_longopts(struct cli *c)
@@ -185,6 +192,7 @@ static void build_longopts(struct cli *c)
         {"history-max", required_argument, NULL, OPT_HISTORY_MAX},
         {"quiet", no_argument, NULL, OPT_QUIET},
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
+        {"color", optional_argument, NULL, OPT_COLOR},
         {"keep", no_argument, NULL, OPT_KEEP},
         {"fs", required_argument, NULL, OPT_FS},
         {"run-dir", required_argument, NULL, OPT_RUN_DIR},
@@ -260,7 +268,8 @@ static int handle_opt(struct cli *c, int opt, const char *arg)
         o->history_max = (uint64_t)(d * 1048576);
         return 0;
     case OPT_QUIET: o->quiet = 1; return 0;
-    case OPT_NO_COLOR: o->color = 0; return 0;
+    case OPT_NO_COLOR: c->color = TORN_COLOR_NEVER; return 0;
+    case OPT_COLOR: return torn_color_parse("run", arg, &c->color);
     case OPT_KEEP: o->keep = 1; return 0;
     case OPT_FS: o->fs = arg; return 0;
     case OPT_RUN_DIR: o->run_dir = arg; return 0;
@@ -279,7 +288,6 @@ int torn_cmd_run(int argc, char **argv)
 {
     struct cli c;
     int opt, rc;
-    const char *nc = getenv("NO_COLOR");
 
     /* Passwords in arguments: invisible in /proc/PID/cmdline from here on
      * (forked workers included); the options keep pointing at copies. */
@@ -288,7 +296,6 @@ int torn_cmd_run(int argc, char **argv)
     c.o.duration_s = -1;
     c.o.timeout_ms = TORN_DEFAULT_TIMEOUT_MS;
     c.o.repro_runs = TORN_DEFAULT_REPRO_RUNS;
-    c.o.color = isatty(STDOUT_FILENO) && !(nc && *nc) && !getenv("CI");
     build_longopts(&c);
     optind = 1;
     opterr = 0;
@@ -310,6 +317,9 @@ int torn_cmd_run(int argc, char **argv)
     if (rc == 0) {
         if (!c.o.seed_given)
             c.o.seed = random_seed();
+        /* The results table goes where the human text goes (runner.h). */
+        c.o.color = torn_color_wanted(c.color, torn_run_stdout_taken(&c.o) ? STDERR_FILENO
+                                                                           : STDOUT_FILENO);
         c.o.target_opts = c.topts;
         c.o.n_target_opts = c.n_topts;
         c.o.sets = c.sets;

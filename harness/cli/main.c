@@ -17,7 +17,8 @@ static void usage(FILE *f)
           f);
     for (size_t i = 0; i < n; i++)
         fprintf(f, "  %-8s %s\n", cmds[i]->name, cmds[i]->summary);
-    fputs("\n`torn COMMAND --help` for a command's options.  torn --version.\n"
+    fputs("\n`torn COMMAND --help` (or `torn help COMMAND`) for a command's options.\n"
+          "`torn --version` (-V) prints the version.\n"
           "Exit status: 0 all acceptance held, 1 violation found, 2 usage/config/environment.\n",
           f);
 }
@@ -30,12 +31,24 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (strcmp(argv[1], "help") == 0 && argc > 2) {
+        /* `torn help run` = `torn run --help` */
+        char help[] = "--help", *args[] = {argv[2], help, NULL};
+
+        cmd = torn_command_find(argv[2]);
+        if (!cmd) {
+            fprintf(stderr, "torn help: unknown command '%s' (see `torn --help`)\n", argv[2]);
+            return 2;
+        }
+        return cmd->main(2, args);
+    }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 ||
+        strcmp(argv[1], "version") == 0) {
         printf("torn %s\n", TORN_VERSION);
         return 0;
     }

@@ -476,9 +476,9 @@ int torn_fs_status_get(struct torn_fs *fs, struct torn_fs_status *st, struct tor
 
 /* ---------- `torn fs` ---------- */
 
-static int usage(void)
+static int usage(FILE *f)
 {
-    fprintf(stderr,
+    fprintf(f,
             "usage: torn fs mount [--model process|power|fsync-fail] [--allow-other] [--foreground]\n"
             "                     BACKING MOUNTPOINT\n"
             "       torn fs cut MOUNTPOINT [meta=all|none|K] [data=all|none|rand:S|pfx:K|drop:K]\n"
@@ -488,7 +488,7 @@ static int usage(void)
             "       torn fs umount MOUNTPOINT\n"
             "       torn fs clean                       (remove stale torn-fs mounts)\n"
             "See docs/torn-fs.md.\n");
-    return 2;
+    return f == stdout ? 0 : 2;
 }
 
 static int cmd_mount(int argc, char **argv)
@@ -510,11 +510,11 @@ static int cmd_mount(int argc, char **argv)
                 return 2;
             }
         } else {
-            return usage();
+            return usage(stderr);
         }
     }
     if (argc - i != 2)
-        return usage();
+        return usage(stderr);
     torn_fs_clean_stale();
     if (fg) {
         struct stat st;
@@ -568,6 +568,8 @@ int torn_cmd_fs(int argc, char **argv)
     char cmd[1024];
     const char *sub = argc > 1 ? argv[1] : "";
 
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0)
+        return usage(stdout);
     if (strcmp(sub, "mount") == 0)
         return cmd_mount(argc - 1, argv + 1);
     if (strcmp(sub, "clean") == 0) {
@@ -575,7 +577,7 @@ int torn_cmd_fs(int argc, char **argv)
         return 0;
     }
     if (argc < 3)
-        return usage();
+        return usage(stderr);
     if (strcmp(sub, "umount") == 0 || strcmp(sub, "unmount") == 0) {
         int alive;
         pid_t pid = mount_owner(argv[2], &alive);
@@ -606,5 +608,5 @@ int torn_cmd_fs(int argc, char **argv)
         join(cmd, sizeof cmd, argc, argv, 3);
         return cmd_ctl(argv[2], cmd);
     }
-    return usage();
+    return usage(stderr);
 }

@@ -1098,16 +1098,32 @@ static void run_free(struct run *r)
     free(r->run_dir);
 }
 
+int torn_run_stdout_taken(const struct torn_run_opts *o)
+{
+    for (size_t i = 0; i < o->n_reports; i++)
+        if (strcmp(o->reports[i].path, "-") == 0)
+            return 1;
+    return 0;
+}
+
 /* Every output path must be writable, and safe to write (outfile.h),
- * before anything runs: exit 2 up front, not after minutes of testing. */
+ * before anything runs: exit 2 up front, not after minutes of testing.
+ * One report at most on stdout: two would be one unparsable stream. */
 static int check_output_paths(const struct torn_run_opts *o, struct torn_err *err)
 {
+    const char *on_stdout = NULL;
     char what[64];
     int rc;
 
     for (size_t i = 0; i < o->n_reports; i++) {
-        if (strcmp(o->reports[i].path, "-") == 0)
+        if (strcmp(o->reports[i].path, "-") == 0) {
+            if (on_stdout)
+                return torn_err_set(err, TORN_E_USAGE,
+                                    "%s - and %s -: one report at most may go to stdout",
+                                    on_stdout, o->reports[i].ops->option);
+            on_stdout = o->reports[i].ops->option;
             continue;
+        }
         snprintf(what, sizeof what, "%s report", o->reports[i].ops->option);
         if ((rc = torn_outfile_check(o->reports[i].path, what, err)) != 0)
             return rc;
@@ -1167,6 +1183,7 @@ int torn_run(const struct torn_run_opts *o)
     struct run r;
     struct torn_err err;
     const struct torn_reporter_ops *term = torn_reporter_find("terminal");
+    FILE *human = torn_run_stdout_taken(o) ? stderr : stdout;
     int rc, code;
 
     memset(&r, 0, sizeof r);
@@ -1207,10 +1224,11 @@ int torn_run(const struct torn_run_opts *o)
     r.rep.history_dropped = torn_history_dropped(r.history);
     write_final_reports(&r);
     if (term)
-        term->write(stdout, &r.rep, &err);
-    fflush(stdout);
-    /* GITHUB_ACTIONS=true: ::error annotations, $GITHUB_STEP_SUMMARY. */
-    if (torn_report_github(stdout, &r.rep) != 0)
+        term->write(human, &r.rep, &err);
+    fflush(human);
+    /* GITHUB_ACTIONS=true: ::error annotations (the runner reads workflow
+     * commands on stderr too), $GITHUB_STEP_SUMMARY. */
+    if (torn_report_github(human, &r.rep) != 0)
         fprintf(stderr, "torn: cannot append the summary to $GITHUB_STEP_SUMMARY (%s)\n",
                 getenv("GITHUB_STEP_SUMMARY"));
     code = torn_report_exit_code(&r.rep);

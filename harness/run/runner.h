@@ -69,6 +69,9 @@ struct torn_run_opts {
 
 /* Run; returns the process exit code (0 pass, 1 violation, 2 error). */
 int torn_run(const struct torn_run_opts *o);
+/* 1 if a report goes to stdout ("-"): then stdout carries only that report,
+ * and the results table, annotations and notes go to stderr. */
+int torn_run_stdout_taken(const struct torn_run_opts *o);
 
 /* Parse a --target URI (see README) into cfg fields: driver, strategy,
  * location, params (allocated; free with torn_target_uri_free).  Validates

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# torn's command line as the usual tools expect it:
+# - a report to "-" is the only thing on stdout (torn run --json - | jq,
+#   --tap - through prove, torn check --json - | jq, also with --quiet);
+#   the results table and notes go to stderr; two reports on "-" exit 2;
+# - every command's --help exits 0 on stdout, `torn help CMD` is CMD's help,
+#   -V/--version;
+# - colour: --color=always colours a pipe, --color=never and NO_COLOR and
+#   TERM=dumb keep a terminal plain (a real pty from script(1)), a bad
+#   --color value exits 2.
+# Closes with "N passed, N failed".
+set -u
+. "$(dirname "$0")/fs_common.sh" torn-cli-test # TORN, work, check; children killed on exit
+mkdir "$work/tmp"
+export TMPDIR=$work/tmp
+unset GITHUB_ACTIONS NO_COLOR CI
+quick=(--target file:durable --scenario crash-midwrite --duration 0.5 --seed 7)
+
+# --- a report to "-" is all stdout carries -------------------------------------
+for q in "" --quiet; do
+    "$TORN" run "${quick[@]}" $q --json - >"$work/out" 2>"$work/err"
+    rc=$?
+    check "run --json - $q: exit 0, stdout is one JSON document jq parses" \
+        bash -c "test $rc = 0 && jq -e '.results[0].verdict == \"PASS\"' '$work/out' >/dev/null"
+    check "run --json - $q: the results table went to stderr" grep -q 'PASS' "$work/err"
+done
+"$TORN" run "${quick[@]}" --tap - >"$work/tap" 2>"$work/err"
+check "run --tap -: every stdout line is TAP (version, plan, points, YAML)" \
+    bash -c "! grep -vEq '^(TAP version 13|1\\.\\.[0-9]+|(not )?ok [0-9]+ .*|  .*|#.*)$' '$work/tap'"
+printf '#!/bin/sh\ncat %s\n' "$work/tap" >"$work/tap.t"
+chmod +x "$work/tap.t"
+check "run --tap -: prove accepts it (no unknown lines)" \
+    bash -c "prove -e sh '$work/tap.t' >'$work/prove' 2>&1 && ! grep -qi 'unknown' '$work/prove'"
+"$TORN" run "${quick[@]}" --json - --tap - >"$work/out" 2>"$work/err"
+rc=$?
+check "run --json - --tap -: exit 2, one line naming both, nothing on stdout" \
+    bash -c "test $rc = 2 && grep -q 'one report at most may go to stdout' '$work/err' && ! test -s '$work/out'"
+"$TORN" gen-history --ops 200 --clients 2 --keys 2 --seed 5 >"$work/h.jsonl" 2>/dev/null
+for q in "" --quiet; do
+    "$TORN" check "$work/h.jsonl" $q --json - >"$work/out" 2>"$work/err"
+    rc=$?
+    check "check --json - $q: exit 0 and stdout is JSON jq parses" \
+        bash -c "test $rc = 0 && jq -e . '$work/out' >/dev/null"
+    [[ -z $q ]] && check "check --json -: the human lines went to stderr" grep -q 'model' "$work/err"
+done
+
+# --- help and version ---------------------------------------------------------
+for c in run list check gen-history fs proxy fuzz replay; do
+    "$TORN" "$c" --help >"$work/out" 2>"$work/err"
+    rc=$?
+    check "torn $c --help: exit 0, usage on stdout, nothing on stderr" \
+        bash -c "test $rc = 0 && grep -q 'usage' '$work/out' && ! test -s '$work/err'"
+done
+check "torn help run prints run's help" bash -c "'$TORN' help run | head -1 | grep -q '^usage: torn run'"
+check "torn help nosuch exits 2" bash -c "'$TORN' help nosuch 2>/dev/null; test \$? = 2"
+check "torn -V and --version print the version" \
+    bash -c "'$TORN' -V | grep -Eq '^torn [0-9]+\\.' && test \"\$('$TORN' -V)\" = \"\$('$TORN' --version)\""
+
+# --- colour ----------------------------------------------------------------------
+esc=$'\033['
+"$TORN" run "${quick[@]}" --color=always >"$work/out" 2>/dev/null
+check "--color=always colours a pipe" grep -qF "$esc" "$work/out"
+"$TORN" run "${quick[@]}" >"$work/out" 2>/dev/null
+check "auto: a pipe gets no colour" bash -c "! grep -qF '$esc' '$work/out'"
+pty() {  # run torn on a pseudo-terminal, environment $1, options after
+    local envs=$1; shift
+    script -qec "env $envs '$TORN' run ${*}" /dev/null >"$work/pty" 2>&1 </dev/null
+}
+pty "TERM=xterm" "${quick[*]}"
+check "auto: a terminal gets colour" grep -qF "$esc" "$work/pty"
+pty "TERM=dumb" "${quick[*]}"
+check "TERM=dumb: a terminal gets no colour in the table" bash -c "! grep -F 'PASS' '$work/pty' | grep -qF '$esc'"
+pty "TERM=xterm NO_COLOR=1" "${quick[*]}"
+check "NO_COLOR=1: a terminal gets no colour in the table" bash -c "! grep -F 'PASS' '$work/pty' | grep -qF '$esc'"
+pty "TERM=xterm" "${quick[*]} --color=never"
+check "--color=never: a terminal gets no colour" bash -c "! grep -F 'PASS' '$work/pty' | grep -qF '$esc'"
+"$TORN" run "${quick[@]}" --color=sometimes >/dev/null 2>"$work/err"
+rc=$?
+check "--color=sometimes: exit 2 naming --color" bash -c "test $rc = 2 && grep -q -- '--color' '$work/err'"
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]

@@ -123,13 +123,36 @@ static void *tracker_main(void *arg)
     return NULL;
 }
 
-/* Write patch with retries (reconnecting) for up to ~2 s.  0 or -1. */
-static int persist(struct rs_job *j, cJSON *patch, int guarded)
+/* seed 000's observability: one structured line (JSON, on stdout) per
+ * final persist, {research_id, version, size_bytes, status}. */
+static void log_finalized(const cJSON *rec)
+{
+    char *text = rec ? cJSON_PrintUnformatted(rec) : NULL;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(rec, "id");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, "version");
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(rec, "status");
+    if (text && cJSON_IsString(id) && !(rs_opt.breaks & RS_BREAK_FINALIZE_LOG)) {
+        printf("{\"level\":\"info\",\"msg\":\"research finalized\",\"research_id\":\"%s\","
+               "\"version\":%.0f,\"size_bytes\":%zu,\"status\":\"%s\"}\n",
+               id->valuestring, cJSON_IsNumber(v) ? v->valuedouble : -1.0, strlen(text),
+               cJSON_IsString(st) ? st->valuestring : "");
+        fflush(stdout);
+    }
+    free(text);
+}
+
+/* Write patch with retries (reconnecting) for up to ~2 s; a final one
+ * (final = 1) is logged.  0 or -1. */
+static int persist(struct rs_job *j, cJSON *patch, int guarded, int final)
 {
     char why[256];
     int rc = -1;
     for (int attempt = 0; attempt < 20 && !rs_stopping(); attempt++) {
-        rc = rs_store_update(j->id, patch, guarded, -1, NULL, 0, NULL, why, sizeof why);
+        cJSON *rec = NULL;
+        rc = rs_store_update(j->id, patch, guarded, -1, NULL, 0, &rec, why, sizeof why);
+        if (rc == 0 && final)
+            log_finalized(rec);
+        cJSON_Delete(rec);
         if (rc == 0)
             break;
         if (!rs_opt.quiet)
@@ -159,11 +182,11 @@ static cJSON *make_results(struct rs_job *j)
  * left running. */
 static void finalize_two_writes(struct rs_job *j, int failed)
 {
-    int ok = failed ? persist(j, field_patch("error", cJSON_CreateString("research failed")), 0)
-                    : persist(j, field_patch("results", make_results(j)), 0);
+    int ok = failed ? persist(j, field_patch("error", cJSON_CreateString("research failed")), 0, 0)
+                    : persist(j, field_patch("results", make_results(j)), 0, 0);
     if (ok == 0)
         ok = persist(j, field_patch("status", cJSON_CreateString(failed ? "failed" : "completed")),
-                     0);
+                     0, 1);
     emit(j, failed ? "RESEARCH_FAILED" : "RESEARCH_COMPLETED", failed ? "research failed" : NULL,
          1);
     atomic_store(&j->tracker_stop, 1);
@@ -189,15 +212,15 @@ static void finalize_merged(struct rs_job *j, int failed, pthread_t tracker)
     if (rs_opt.mode == RS_EMIT_FIRST) {
         emit(j, failed ? "RESEARCH_FAILED" : "RESEARCH_COMPLETED",
              failed ? "research failed" : NULL, 1);
-        persist(j, final_patch(j, failed), 1);
+        persist(j, final_patch(j, failed), 1, 1);
         return;
     }
-    if (persist(j, final_patch(j, failed), 1) != 0) {
+    if (persist(j, final_patch(j, failed), 1, 1) != 0) {
         /* The failure path is one write too; no event unless it persisted. */
         cJSON *p = cJSON_CreateObject();
         cJSON_AddStringToObject(p, "status", "failed");
         cJSON_AddStringToObject(p, "error", "could not persist results");
-        if (persist(j, p, 1) != 0) {
+        if (persist(j, p, 1, 1) != 0) {
             rs_log("job %s: store unreachable, no terminal event sent", j->id);
             return;
         }

@@ -121,13 +121,23 @@ static enum MHD_Result route_create(struct MHD_Connection *c, struct req *rq)
     return send_json(c, 200, o);
 }
 
+/* 404 for a record that does not exist: {"detail", "error_code": "NOT_FOUND"}. */
+static enum MHD_Result send_not_found(struct MHD_Connection *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "detail", "research not found");
+    if (!(rs_opt.breaks & RS_BREAK_NOT_FOUND_BODY))
+        cJSON_AddStringToObject(o, "error_code", "NOT_FOUND");
+    return send_json(c, 404, o);
+}
+
 /* GET /research/results/{id}: the record as stored; errors are honest 5xx. */
 static enum MHD_Result route_results(struct MHD_Connection *c, const char *id)
 {
     char *text = NULL, why[256];
     int rc = rs_store_get(id, &text, why, sizeof why);
     if (rc == 1)
-        return send_detail(c, 404, "research not found");
+        return send_not_found(c);
     if (rc < 0)
         return send_detail(c, 500, why);
     enum MHD_Result ret = send_text(c, 200, text, "application/json");
@@ -135,23 +145,30 @@ static enum MHD_Result route_results(struct MHD_Connection *c, const char *id)
     return ret;
 }
 
+/* seed 001's error dict for a read that cannot recover. */
 static cJSON *unknown_job(const char *id, const char *why)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", id);
     cJSON_AddStringToObject(o, "status", "unknown");
-    cJSON_AddStringToObject(o, "error", why);
+    if (!(rs_opt.breaks & RS_BREAK_UNKNOWN_BODY))
+        cJSON_AddStringToObject(o, "error", why);
     return o;
 }
 
-/* GET /jobs/{id}, seed 001's contract: retry a few times, then answer an
- * error object with 200, never a 500 (unless --unsafe-read). */
+/* GET /jobs/{id}, seed 001's contract: retry 5 times 20 ms apart (a held
+ * lock, a file being replaced), then answer an error object with 200,
+ * never a 500 (unless --unsafe-read); a job that does not exist is a 404. */
 static enum MHD_Result route_job(struct MHD_Connection *c, const char *id)
 {
     char *text = NULL, why[256] = "";
     cJSON *rec = NULL;
     for (int attempt = 0; attempt < 5 && !rec; attempt++) {
-        int rc = rs_store_get(id, &text, why, sizeof why);
+        int rc = rs_store_locked(id) ? -1 : rs_store_get(id, &text, why, sizeof why);
+        if (rc < 0 && rs_store_locked(id))
+            snprintf(why, sizeof why, "record %s is locked by a writer", id);
+        if (rc == 1)
+            return send_not_found(c);
         if (rc == 0) {
             rec = cJSON_Parse(text);
             if (!cJSON_IsObject(rec)) {
@@ -161,8 +178,6 @@ static enum MHD_Result route_job(struct MHD_Connection *c, const char *id)
             }
             free(text);
         }
-        if (rc == 1)
-            break;
         if (!rec && rs_opt.unsafe_read)
             return send_detail(c, 500, why);
         if (!rec)
@@ -171,20 +186,39 @@ static enum MHD_Result route_job(struct MHD_Connection *c, const char *id)
     return send_json(c, 200, rec ? rec : unknown_job(id, why));
 }
 
+/* The 409 body: a stale write (seed 002: error_code STALE_WRITE and the
+ * current version "for client reconciliation"), or a refused transition
+ * (INVALID_TRANSITION and the current state); the current record too. */
+static cJSON *conflict_body(cJSON *rec, long long expect, int transition)
+{
+    cJSON *o = cJSON_CreateObject();
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, "version");
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(rec, "status");
+    cJSON_AddStringToObject(o, "detail", transition ? "invalid transition" : "stale");
+    if (transition && !(rs_opt.breaks & RS_BREAK_REFUSED_BODY)) {
+        cJSON_AddStringToObject(o, "error_code", "INVALID_TRANSITION");
+        cJSON_AddItemToObject(o, "current_state",
+                              st ? cJSON_Duplicate(st, 1) : cJSON_CreateNull());
+    } else if (!transition && !(rs_opt.breaks & RS_BREAK_STALE_BODY)) {
+        cJSON_AddStringToObject(o, "error_code", "STALE_WRITE");
+        cJSON_AddNumberToObject(o, "current_review_version",
+                                (rs_opt.breaks & RS_BREAK_STALE_ECHO) ? (double)expect
+                                : cJSON_IsNumber(v) ? v->valuedouble : 0);
+    }
+    if (rec)
+        cJSON_AddItemToObject(o, "current", rec);
+    return o;
+}
+
 static enum MHD_Result send_store_result(struct MHD_Connection *c, int rc, cJSON *rec,
-                                         const char *why)
+                                         const char *why, long long expect, int transition)
 {
     if (rc == 0)
         return send_json(c, 200, rec);
-    if (rc == 2) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "detail", "stale");
-        if (rec)
-            cJSON_AddItemToObject(o, "current", rec);
-        return send_json(c, 409, o);
-    }
+    if (rc == 2)
+        return send_json(c, 409, conflict_body(rec, expect, transition));
     cJSON_Delete(rec);
-    return rc == 1 ? send_detail(c, 404, "research not found") : send_detail(c, 500, why);
+    return rc == 1 ? send_not_found(c) : send_detail(c, 500, why);
 }
 
 /* PUT /research/{id}: create or replace (reset). */
@@ -195,7 +229,7 @@ static enum MHD_Result route_put(struct MHD_Connection *c, const char *id, cJSON
     char *text = cJSON_PrintUnformatted(rec);
     int rc = text ? rs_store_set(id, text, why, sizeof why) : -1;
     free(text);
-    return send_store_result(c, rc, rec, why);
+    return send_store_result(c, rc, rec, why, -1, 0);
 }
 
 /* PATCH /research/{id} (If-Match: version for compare-and-set), and
@@ -225,7 +259,7 @@ static enum MHD_Result route_patch(struct MHD_Connection *c, const char *id, cJS
                              transition ? from : NULL, n_from, &rec, why, sizeof why);
     if (transition)
         cJSON_Delete(patch);
-    return send_store_result(c, rc, rec, why);
+    return send_store_result(c, rc, rec, why, expect, transition);
 }
 
 static enum MHD_Result route_ws(struct MHD_Connection *c, const char *id);
@@ -421,7 +455,12 @@ static void usage(FILE *f)
           "  --fail-every N        every Nth job fails (default 0: never)\n"
           "  --store-timeout-ms N  Redis connect/command timeout (default 2000)\n"
           "  --misbehave W         html | no-events | hang (test fixtures)\n"
-          "  --quiet               no log lines\n"
+          "  --lock-read-ms N      a record's safe reads fail for N ms after each write of it\n"
+          "                        (a writer's file lock; default 0)\n"
+          "  --break LIST          break contracts on purpose (test fixtures), comma-separated:\n"
+          "                        stale-body stale-echo refused-body not-found-body\n"
+          "                        unknown-body finalize-log legacy-version leave-tmp\n"
+          "  --quiet               no diagnostic log lines (the structured finalize line stays)\n"
           "Prints 'listening on 127.0.0.1:PORT' when ready; SIGTERM stops it.\n",
           f);
 }
@@ -449,6 +488,23 @@ static int parse_enum(const char *s, const char *name, const char *const *names,
     return -1;
 }
 
+/* --break a,b,...: enum rs_break bits, in its order. */
+static int parse_breaks(const char *list)
+{
+    static const char *const names[] = {"stale-body",   "stale-echo",     "refused-body",
+                                        "not-found-body", "unknown-body", "finalize-log",
+                                        "legacy-version", "leave-tmp"};
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        int v;
+        if (parse_enum(w, "--break", names, 8, &v) != 0)
+            return -1;
+        rs_opt.breaks |= 1u << v;
+    }
+    return 0;
+}
+
 static int parse_redis(const char *s)
 {
     static char host[256];
@@ -474,7 +530,8 @@ static int parse_args(int argc, char **argv)
         {"dir", 1, 0, 'd'}, {"file-naive", 0, 0, 'n'}, {"unsafe-read", 0, 0, 'u'},
         {"worker-delay-ms", 1, 0, 'w'}, {"steps", 1, 0, 's'}, {"tracker-ms", 1, 0, 't'},
         {"fail-every", 1, 0, 'f'}, {"store-timeout-ms", 1, 0, 'T'}, {"misbehave", 1, 0, 'x'},
-        {"quiet", 0, 0, 'q'}, {"persist", 1, 0, 'F'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"quiet", 0, 0, 'q'}, {"persist", 1, 0, 'F'}, {"help", 0, 0, 'h'},
+        {"break", 1, 0, 'B'}, {"lock-read-ms", 1, 0, 'L'}, {0, 0, 0, 0}};
     static const char *const persists[] = {"fsync", "naive", "durable"};
     int o, v, rc = 0;
     while (rc == 0 && (o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -494,6 +551,8 @@ static int parse_args(int argc, char **argv)
         case 'T': rc = parse_int(optarg, "--store-timeout-ms", &rs_opt.store_timeout_ms); break;
         case 'x': rc = parse_enum(optarg, "--misbehave", bad, 4, &v); rs_opt.misbehave = v; break;
         case 'q': rs_opt.quiet = 1; break;
+        case 'B': rc = parse_breaks(optarg); break;
+        case 'L': rc = parse_int(optarg, "--lock-read-ms", &rs_opt.lock_read_ms); break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return -1;
         }

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static pthread_key_t conn_key;
@@ -250,6 +252,21 @@ static void keep_backup(const char *path, const char *id)
     free(baktmp);
 }
 
+/* --break leave-tmp: a temporary copy nobody renames or removes, as a
+ * writer that died between its write and its rename leaves (test fixture
+ * for torn's store-layout check). */
+static void leave_tmp(const char *id, const char *json)
+{
+    char *p = path_of(id, ".tmp");
+    int fd = p ? open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1;
+    if (fd >= 0) {
+        if (write_all(fd, json, strlen(json)) != 0)
+            rs_log("leave-tmp %s: %s", p, strerror(errno));
+        close(fd);
+    }
+    free(p);
+}
+
 /* Naive in-place write (what seed 001 had before its fix), temp file +
  * fsync + rename (after), or that plus a checksum, a .bak and a directory
  * fsync (durable). */
@@ -276,6 +293,8 @@ static int file_set(const char *id, const char *json, char *why, size_t why_len)
         goto out;
     }
     close(fd);
+    if (rs_opt.breaks & RS_BREAK_LEAVE_TMP)
+        leave_tmp(id, json);
     if (durable)
         keep_backup(path, id);
     if (!naive && rename(tmp, path) != 0) {
@@ -288,6 +307,32 @@ out:
     free(path);
     free(tmp);
     return rc;
+}
+
+/* When each record was last written (monotonic ms), hashed into a small
+ * table: a collision only makes a lock look held longer. */
+#define LOCK_SLOTS 256
+static _Atomic long long last_write_ms[LOCK_SLOTS];
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static unsigned lock_slot(const char *id)
+{
+    unsigned h = 2166136261u;
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return h % LOCK_SLOTS;
+}
+
+int rs_store_locked(const char *id)
+{
+    long long w = atomic_load(&last_write_ms[lock_slot(id)]);
+    return rs_opt.lock_read_ms > 0 && w > 0 && mono_ms() - w < rs_opt.lock_read_ms;
 }
 
 int rs_store_get(const char *id, char **json_out, char *why, size_t why_len)
@@ -321,6 +366,8 @@ int rs_store_set(const char *id, const char *json, char *why, size_t why_len)
         snprintf(why, why_len, "bad id");
         return -1;
     }
+    if (rs_opt.lock_read_ms > 0)
+        atomic_store(&last_write_ms[lock_slot(id)], mono_ms());
     if (!rs_opt.redis_host)
         return file_set(id, json, why, why_len);
     char *k = key_of(id);
@@ -346,11 +393,13 @@ void rs_record_merge(struct cJSON *rec, const struct cJSON *patch, int protect)
     }
     cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, "version");
     double nv = cJSON_IsNumber(v) ? v->valuedouble + 1 : 1;
+    int keep_none = !v && (rs_opt.breaks & RS_BREAK_LEGACY_VERSION);
     char now[40];
     rs_iso_now(now);
     cJSON_DeleteItemFromObjectCaseSensitive(rec, "version");
     cJSON_DeleteItemFromObjectCaseSensitive(rec, "_updated_at");
-    cJSON_AddNumberToObject(rec, "version", nv);
+    if (!keep_none)   /* seed 000: version starts at 1 when a record has none */
+        cJSON_AddNumberToObject(rec, "version", nv);
     cJSON_AddStringToObject(rec, "_updated_at", now);
 }
 
@@ -361,6 +410,7 @@ struct cJSON *rs_record_new(const char *id, const struct cJSON *initial)
     rs_iso_now(now);
     cJSON_AddStringToObject(rec, "id", id);
     cJSON_AddStringToObject(rec, "created_at", now);
+    cJSON_AddNumberToObject(rec, "version", 0);
     rs_record_merge(rec, initial, 0);   /* version 1 */
     return rec;
 }

@@ -35,6 +35,19 @@ enum rs_misbehave {
     RS_HANG          /* requests are never answered (until shutdown) */
 };
 
+/* Contracts a --break mode violates on purpose (test fixtures: each must
+ * make torn report the contract it breaks). */
+enum rs_break {
+    RS_BREAK_STALE_BODY = 1u << 0,    /* 409 {"detail":"stale"}: no error_code, no version */
+    RS_BREAK_STALE_ECHO = 1u << 1,    /* current_review_version echoes If-Match */
+    RS_BREAK_REFUSED_BODY = 1u << 2,  /* refused transition without error_code */
+    RS_BREAK_NOT_FOUND_BODY = 1u << 3, /* 404 without error_code */
+    RS_BREAK_UNKNOWN_BODY = 1u << 4,  /* unrecoverable read without "error" */
+    RS_BREAK_FINALIZE_LOG = 1u << 5,  /* no structured line on a final persist */
+    RS_BREAK_LEGACY_VERSION = 1u << 6, /* a record without version keeps none */
+    RS_BREAK_LEAVE_TMP = 1u << 7      /* a stray .tmp copy left after each write */
+};
+
 struct rs_opts {
     int port;
     enum rs_mode mode;
@@ -51,6 +64,9 @@ struct rs_opts {
     int store_timeout_ms;
     enum rs_misbehave misbehave;
     int quiet;
+    unsigned breaks;            /* enum rs_break bits (--break) */
+    int lock_read_ms;           /* a record's safe reads fail this long after
+                                   each write of it (a held file lock) */
 };
 
 extern struct rs_opts rs_opt;
@@ -70,6 +86,8 @@ int rs_store_set(const char *id, const char *json, char *why, size_t why_len);
 int rs_store_update(const char *id, const struct cJSON *patch, int guarded,
                     long long expect_version, const char *const *from, size_t n_from,
                     struct cJSON **rec_out, char *why, size_t why_len);
+/* 1 while id's "file lock" is held (--lock-read-ms after its last write). */
+int rs_store_locked(const char *id);
 /* Record helpers. */
 struct cJSON *rs_record_new(const char *id, const struct cJSON *initial);
 /* protect: also refuse processing_state (seed 002's guarded updates). */

@@ -239,6 +239,11 @@ struct torn_target_ops {
      * TORN_CAP_FS_DATA alone (whether to mount torn-fs): answer that from
      * cfg.  NULL: the slot-derived caps hold. */
     unsigned (*caps)(struct torn_target *t, unsigned wanted, char *why, size_t why_len);
+    /* After each scenario, in the runner's process, with every worker gone
+     * and the target closed: post (finding.h) the violations only the
+     * target can see once the work is quiet, e.g. a managed service's log
+     * lines since the last call.  NULL: nothing to observe. */
+    void (*observe)(struct torn_target *t);
 };
 
 /* A target handle.  Plain data: fork and torn_target_dup copy it. */

@@ -16,6 +16,7 @@
 
 #include "cli/command.h"
 #include "core/err.h"
+#include "core/finding.h"
 #include "core/history.h"
 #include "core/outfile.h"
 #include "core/parse.h"
@@ -727,7 +728,7 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     cJSON *params = NULL;
     uint64_t t0 = torn_now_ns();
     struct torn_progress *live;
-    long long hist_lost;
+    long long hist_lost, fmark;
     uint64_t dropped0;
     int rc;
 
@@ -766,10 +767,16 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     torn_proc_deaths_reset();
     torn_history_add(ctx.history, "fault", 0, "scenario-start", NULL, NULL, t0);
     live = rerun ? NULL : start_progress(r, tg, res, ctx.stats);
+    fmark = torn_findings_mark(tg->t->cfg.log_dir);
     rc = sc->ops->run(&ctx, &err);
     torn_progress_stop(live); /* clears the line before anything else is printed */
     torn_target_close(tg->t); /* in case the scenario left it open */
     torn_proc_reap_all(200);  /* nothing a scenario started outlives it */
+    /* What the target saw itself (its contracts, its service's log), once
+     * every worker is gone: violations like the scenario's own. */
+    if (tg->t->ops->observe)
+        tg->t->ops->observe(tg->t);
+    torn_findings_fold(tg->t->cfg.log_dir, fmark, res, t0);
     if (rc && res->verdict != TORN_FAIL)
         torn_result_error(res, rc, err.msg[0] ? err.msg : torn_strerror(rc));
     else if (rc)

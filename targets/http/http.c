@@ -432,6 +432,8 @@ int http_spec_parse(const cJSON *spec, const char *file, struct http_spec *sp,
     if (!rc)
         rc = spec_events(spec, file, sp, err);
     if (!rc)
+        rc = http_spec_contracts(spec, file, sp, err);
+    if (!rc)
         rc = spec_strings(spec, file, "spec.terminal_statuses", sp->terminal, &sp->n_terminal, 0,
                           err);
     if (!rc && sp->n_terminal == 0) {
@@ -678,6 +680,29 @@ static int resp_blank(const struct resp *r)
     return 1;
 }
 
+/* Hold the answer r to ep to the spec's response contract, if it has one. */
+static void judge_contract(struct torn_target *t, const struct http_endpoint *ep,
+                           const struct vars *v, const struct resp *r)
+{
+    struct http_priv *p = t->priv;
+    const struct http_spec *sp = &p->sp;
+    int any = 0;
+    for (int i = 0; i < HTTP_OUT_COUNT; i++)
+        any |= sp->contract[i] != NULL;
+    if (!any)
+        return;
+    struct http_answer a = {
+        .op = ep == &sp->read ? HTTP_OP_READ : ep == &sp->cas ? HTTP_OP_CAS
+            : ep == &sp->transition ? HTTP_OP_TRANSITION
+            : ep == &sp->dual_write ? HTTP_OP_DUAL : HTTP_OP_OTHER,
+        .status = r->status, .body = r->body, .len = r->len, .method = r->method,
+        .url = r->url, .id = v->id, .version = v->version};
+    cJSON *doc = r->body ? cJSON_ParseWithLength(r->body, r->len) : NULL;
+    a.doc = doc;
+    http_contract_judge(sp, t->cfg.log_dir, &a);
+    cJSON_Delete(doc);
+}
+
 /* Request, then interpret: 2xx -> record (if rec_out), 404 -> NOTFOUND,
  * stale status -> *won_out = 0 (when won_out), else an error.  A 2xx body
  * must be JSON or empty even when no record is wanted: an HTML page from a
@@ -698,6 +723,7 @@ static int record_call(struct torn_target *t, const struct http_endpoint *ep,
     int rc = request(p, ep, v, dflt_body, &r, err);
     if (rc)
         return rc;
+    judge_contract(t, ep, v, &r);
     if (won_out)
         *won_out = r.status != p->sp.stale_status;
     if (won_out && !*won_out)

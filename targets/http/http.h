@@ -22,6 +22,19 @@ struct http_events;
 int http_buf_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n,
                     size_t max);
 
+/* Outcomes of an answer a response contract is stated for
+ * (http_contract.c). */
+enum http_outcome {
+    HTTP_OUT_SUCCESS,
+    HTTP_OUT_STALE,
+    HTTP_OUT_REFUSED,
+    HTTP_OUT_NOT_FOUND,
+    HTTP_OUT_UNKNOWN,
+    HTTP_OUT_COUNT
+};
+extern const char *const http_outcome_names[HTTP_OUT_COUNT];
+#define HTTP_MAX_FINDINGS 1000     /* contract findings one process posts */
+
 /* One endpoint of the spec: pointers into the spec object (cfg->spec). */
 struct http_endpoint {
     const char *method;            /* "POST" */
@@ -53,7 +66,36 @@ struct http_spec {
     const char *file_main, *file_backup; /* files.main/backup templates or NULL */
     struct http_endpoint dual_write, dual_read;
     const char *dual_ptr[4];       /* dual_read pointers: a, b, count, total */
+    /* "responses": per outcome, the contract object or NULL, its status (0:
+     * any) and its body expectations (object of pointer: expectation) */
+    const struct cJSON *contract[HTTP_OUT_COUNT];
+    long contract_status[HTTP_OUT_COUNT];
+    const struct cJSON *contract_body[HTTP_OUT_COUNT];
 };
+
+/* Which record operation an answer came from. */
+enum http_op { HTTP_OP_OTHER, HTTP_OP_READ, HTTP_OP_CAS, HTTP_OP_TRANSITION, HTTP_OP_DUAL };
+
+/* One answer, as a contract judges it. */
+struct http_answer {
+    enum http_op op;
+    long status;
+    const char *body;              /* raw bytes (not NUL-terminated), len */
+    size_t len;
+    const struct cJSON *doc;       /* the body parsed, or NULL when not JSON */
+    const char *method, *url;
+    const char *id;                /* the record's id, or NULL */
+    long long version;             /* update_if_version's expected version, or -1 */
+};
+
+/* Parse "responses" (http_contract.c): 0 or TORN_E_CONFIG naming the
+ * field. */
+int http_spec_contracts(const struct cJSON *spec, const char *file, struct http_spec *sp,
+                        struct torn_err *err);
+/* Hold answer a to its outcome's contract; a mismatch is posted as a
+ * finding "contract-<outcome>" under log_dir (core/finding.h). */
+void http_contract_judge(const struct http_spec *sp, const char *log_dir,
+                         const struct http_answer *a);
 
 extern const char *const http_field_names[6];
 

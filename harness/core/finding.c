@@ -1,0 +1,98 @@
+/* torn: findings posted by targets, folded into the scenario's result
+ * (finding.h). */
+#include "finding.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "result.h"
+#include "util.h"
+
+#define FINDING_MAX_LINE 4096     /* evidence is cut to fit one line */
+
+static char *findings_path(const char *log_dir)
+{
+    return log_dir ? torn_asprintf("%s/%s", log_dir, TORN_FINDINGS_FILE) : NULL;
+}
+
+int torn_finding_post(const char *log_dir, const char *criterion, const char *key,
+                      const char *fmt, ...)
+{
+    char evidence[2048], *path = findings_path(log_dir), *line = NULL;
+    cJSON *o = cJSON_CreateObject();
+    va_list ap;
+    int rc = -1;
+
+    va_start(ap, fmt);
+    vsnprintf(evidence, sizeof evidence, fmt, ap);
+    va_end(ap);
+    if (path && o && cJSON_AddStringToObject(o, "criterion", criterion) &&
+        (!key || cJSON_AddStringToObject(o, "key", key)) &&
+        cJSON_AddNumberToObject(o, "t_ns", (double)torn_now_ns()) &&
+        cJSON_AddStringToObject(o, "evidence", evidence))
+        line = cJSON_PrintUnformatted(o);
+    size_t len = line ? strlen(line) : 0;
+    if (line && len + 1 < FINDING_MAX_LINE) {
+        line[len] = '\n';   /* replaces the NUL: one write, one whole line */
+        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            rc = write(fd, line, len + 1) == (ssize_t)(len + 1) ? 0 : -1;
+            close(fd);
+        }
+    }
+    free(line);
+    free(path);
+    cJSON_Delete(o);
+    return rc;
+}
+
+long long torn_findings_mark(const char *log_dir)
+{
+    char *path = findings_path(log_dir);
+    struct stat st;
+    long long n = path && lstat(path, &st) == 0 && S_ISREG(st.st_mode) ? (long long)st.st_size : 0;
+    free(path);
+    return n;
+}
+
+static void fold_line(const char *line, struct torn_result *r, uint64_t t0_ns)
+{
+    cJSON *o = cJSON_Parse(line);
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "criterion");
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "key");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "t_ns");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "evidence");
+    if (cJSON_IsString(c) && cJSON_IsString(e)) {
+        double t_s = cJSON_IsNumber(t) && t->valuedouble >= (double)t0_ns
+                         ? (t->valuedouble - (double)t0_ns) / 1e9
+                         : 0;
+        torn_result_violation(r, c->valuestring, cJSON_IsString(k) ? k->valuestring : NULL, t_s,
+                              "%s", e->valuestring);
+    }
+    cJSON_Delete(o);
+}
+
+void torn_findings_fold(const char *log_dir, long long mark, struct torn_result *r,
+                        uint64_t t0_ns)
+{
+    char *path = findings_path(log_dir), line[FINDING_MAX_LINE];
+    FILE *f = NULL;
+    int fd = path ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+
+    if (fd >= 0 && !(f = fdopen(fd, "r")))
+        close(fd);
+    if (f && fseeko(f, (off_t)mark, SEEK_SET) == 0)
+        while (fgets(line, sizeof line, f))
+            fold_line(line, r, t0_ns);
+    if (f)
+        fclose(f);
+    free(path);
+}

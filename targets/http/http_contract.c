@@ -1,0 +1,292 @@
+/* torn HTTP target: response contracts (the spec's "responses").  The
+ * seeds' clients relied on exact answers, not only on the data: a stale
+ * write is a 409 whose body carries error_code "STALE_WRITE" and the
+ * current version "for client reconciliation" (seed 002); a read that
+ * cannot recover is a 200 {"id", "status": "unknown", "error"}, never a
+ * 500 (seed 001).  A spec states, per outcome, the status an answer must
+ * have and what its body must hold at JSON pointers; every answer torn gets
+ * is classified and held to its outcome's contract, and a mismatch is a
+ * violation "contract-<outcome>" posted as a finding (core/finding.h)
+ * quoting the request, the broken expectation and the body.
+ *
+ * Outcomes (how an answer is classified):
+ *   stale      the stale status answering update_if_version
+ *   refused    the stale status answering transition
+ *   not_found  a 404 answering any record operation
+ *   unknown    read answered with a 5xx, or a 2xx whose record status is
+ *              "unknown" (seed 001's unrecoverable read)
+ *   success    any other 2xx answering a record operation
+ * Format and examples: docs/http-target.md "Response contracts". */
+#include "http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/err.h"
+#include "core/finding.h"
+
+const char *const http_outcome_names[HTTP_OUT_COUNT] = {"success", "stale", "refused",
+                                                        "not_found", "unknown"};
+
+static const char *const types[] = {"string", "integer", "number", "boolean",
+                                    "object", "array",   "null",   NULL};
+static const char *const cmps[] = {"eq", "ne", "gt", "ge", "lt", "le", NULL};
+
+static int cfail(struct torn_err *err, const char *file, const char *field, const char *why)
+{
+    return torn_err_set(err, TORN_E_CONFIG, "target spec %s: field %s: %s",
+                        file ? file : "(none)", field, why);
+}
+
+static int in_list(const char *s, const char *const *list)
+{
+    for (int i = 0; list[i]; i++)
+        if (strcmp(s, list[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* One expectation: a literal (string, number, boolean, null), or an object
+ * of "type", "present" and comparisons eq/ne/gt/ge/lt/le. */
+static int parse_expect(const cJSON *x, const char *file, const char *field, struct torn_err *err)
+{
+    char sub[320];
+    if (!cJSON_IsObject(x))
+        return cJSON_IsArray(x) ? cfail(err, file, field,
+                                        "must be a value to equal, or an object of type, "
+                                        "present, eq, ne, gt, ge, lt, le")
+                                : 0;
+    for (const cJSON *c = x->child; c; c = c->next) {
+        snprintf(sub, sizeof sub, "%s.%s", field, c->string);
+        if (strcmp(c->string, "type") == 0) {
+            if (!cJSON_IsString(c) || in_list(c->valuestring, types) < 0)
+                return cfail(err, file, sub,
+                             "must be one of string, integer, number, boolean, object, array, "
+                             "null");
+        } else if (strcmp(c->string, "present") == 0) {
+            if (!cJSON_IsBool(c))
+                return cfail(err, file, sub, "must be true or false");
+        } else if (in_list(c->string, cmps) >= 0) {
+            int ord = in_list(c->string, cmps) >= 2;
+            if (ord && !cJSON_IsNumber(c) &&
+                !(cJSON_IsString(c) && strcmp(c->valuestring, "{version}") == 0))
+                return cfail(err, file, sub, "must be a number or \"{version}\"");
+            if (cJSON_IsObject(c) || cJSON_IsArray(c))
+                return cfail(err, file, sub, "must be a string, number, boolean or null");
+        } else {
+            return cfail(err, file, sub,
+                         "unknown key (type, present, eq, ne, gt, ge, lt, le)");
+        }
+    }
+    return 0;
+}
+
+static int parse_contract(const cJSON *c, const char *file, int o, struct http_spec *sp,
+                          struct torn_err *err)
+{
+    char field[200];
+    const char *name = http_outcome_names[o];
+    snprintf(field, sizeof field, "responses.%s", name);
+    if (!cJSON_IsObject(c))
+        return cfail(err, file, field, "must be an object with status and/or body");
+    for (const cJSON *k = c->child; k; k = k->next)
+        if (strcmp(k->string, "status") != 0 && strcmp(k->string, "body") != 0) {
+            snprintf(field, sizeof field, "responses.%s.%s", name, k->string);
+            return cfail(err, file, field, "unknown key (status, body)");
+        }
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(c, "status");
+    snprintf(field, sizeof field, "responses.%s.status", name);
+    if (st && (o == HTTP_OUT_STALE || o == HTTP_OUT_REFUSED || o == HTTP_OUT_NOT_FOUND))
+        return cfail(err, file, field,
+                     "this outcome is recognised by its status (stale_status, or 404); only "
+                     "success and unknown declare one");
+    if (st && (!cJSON_IsNumber(st) || st->valuedouble != (double)(int)st->valuedouble ||
+               st->valueint < 100 || st->valueint > 599))
+        return cfail(err, file, field, "must be an HTTP status code (100..599)");
+    const cJSON *body = cJSON_GetObjectItemCaseSensitive(c, "body");
+    snprintf(field, sizeof field, "responses.%s.body", name);
+    if (body && !cJSON_IsObject(body))
+        return cfail(err, file, field, "must be an object of JSON pointer: expectation");
+    for (const cJSON *e = body ? body->child : NULL; e; e = e->next) {
+        snprintf(field, sizeof field, "responses.%s.body.%.80s", name, e->string);
+        if (!http_pointer_valid(e->string) || !*e->string)
+            return cfail(err, file, field, "not a JSON pointer (\"/a/b\", RFC 6901)");
+        int rc = parse_expect(e, file, field, err);
+        if (rc)
+            return rc;
+    }
+    sp->contract[o] = c;
+    sp->contract_status[o] = st ? st->valueint : 0;
+    sp->contract_body[o] = body;
+    return 0;
+}
+
+int http_spec_contracts(const cJSON *spec, const char *file, struct http_spec *sp,
+                        struct torn_err *err)
+{
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(spec, "responses");
+    if (!rs)
+        return 0;
+    if (!cJSON_IsObject(rs))
+        return cfail(err, file, "responses", "must be an object (outcome: contract)");
+    for (const cJSON *c = rs->child; c; c = c->next) {
+        char field[120];
+        int o = 0;
+        while (o < HTTP_OUT_COUNT && strcmp(c->string, http_outcome_names[o]) != 0)
+            o++;
+        snprintf(field, sizeof field, "responses.%.80s", c->string);
+        if (o == HTTP_OUT_COUNT)
+            return cfail(err, file, field,
+                         "not an outcome (success, stale, refused, not_found, unknown)");
+        int rc = parse_contract(c, file, o, sp, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- judging an answer ---- */
+
+static int type_ok(const cJSON *v, const char *type)
+{
+    if (strcmp(type, "string") == 0)
+        return cJSON_IsString(v);
+    if (strcmp(type, "integer") == 0)
+        return cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble;
+    if (strcmp(type, "number") == 0)
+        return cJSON_IsNumber(v);
+    if (strcmp(type, "boolean") == 0)
+        return cJSON_IsBool(v);
+    if (strcmp(type, "object") == 0)
+        return cJSON_IsObject(v);
+    if (strcmp(type, "array") == 0)
+        return cJSON_IsArray(v);
+    return cJSON_IsNull(v);
+}
+
+/* The value an expectation compares with: "{id}" and "{version}" are the
+ * request's; other values stand for themselves.  *tmp to free. */
+static const cJSON *resolve(const cJSON *x, const struct http_answer *a, cJSON **tmp)
+{
+    *tmp = NULL;
+    if (cJSON_IsString(x) && strcmp(x->valuestring, "{id}") == 0 && a->id)
+        return *tmp = cJSON_CreateString(a->id);
+    if (cJSON_IsString(x) && strcmp(x->valuestring, "{version}") == 0 && a->version >= 0)
+        return *tmp = cJSON_CreateNumber((double)a->version);
+    return x;
+}
+
+/* One comparison of v with x; 1 holds. */
+static int cmp_ok(const cJSON *v, const char *op, const cJSON *x, const struct http_answer *a)
+{
+    cJSON *tmp;
+    const cJSON *want = resolve(x, a, &tmp);
+    int ok;
+    if (strcmp(op, "eq") == 0 || strcmp(op, "ne") == 0) {
+        ok = v && want && cJSON_Compare(v, want, 1);
+        ok = op[0] == 'e' ? ok : !ok;
+    } else if (!cJSON_IsNumber(v) || !cJSON_IsNumber(want)) {
+        ok = 0;
+    } else {
+        double d = v->valuedouble, w = want->valuedouble;
+        ok = strcmp(op, "gt") == 0 ? d > w : strcmp(op, "ge") == 0 ? d >= w
+           : strcmp(op, "lt") == 0 ? d < w : d <= w;
+    }
+    cJSON_Delete(tmp);
+    return ok;
+}
+
+/* The expectation x at ptr against doc: "" holds, else why not. */
+static void judge_one(const cJSON *doc, const char *ptr, const cJSON *x,
+                      const struct http_answer *a, char *why, size_t len)
+{
+    const cJSON *v = http_pointer(doc, ptr);
+    char *got = v ? cJSON_PrintUnformatted(v) : NULL, *want = cJSON_PrintUnformatted(x);
+    int ok = 1;
+    if (!cJSON_IsObject(x)) {
+        ok = cmp_ok(v, "eq", x, a);
+    } else {
+        const cJSON *present = cJSON_GetObjectItemCaseSensitive(x, "present");
+        if (!v && !cJSON_IsFalse(present))
+            ok = 0;
+        else if (v && cJSON_IsFalse(present))
+            ok = 0;
+        for (const cJSON *c = x->child; ok && v && c; c = c->next) {
+            if (strcmp(c->string, "type") == 0)
+                ok = type_ok(v, c->valuestring);
+            else if (strcmp(c->string, "present") != 0)
+                ok = cmp_ok(v, c->string, c, a);
+        }
+    }
+    if (ok)
+        why[0] = 0;
+    else
+        snprintf(why, len, "%s: expected %.120s, got %.120s", ptr, want ? want : "?",
+                 got ? got : "nothing (absent)");
+    free(got);
+    free(want);
+}
+
+static enum http_outcome classify(const struct http_spec *sp, const struct http_answer *a)
+{
+    if (a->op == HTTP_OP_DUAL)
+        return HTTP_OUT_COUNT;   /* not a record operation */
+    if (a->status == sp->stale_status && a->op == HTTP_OP_CAS)
+        return HTTP_OUT_STALE;
+    if (a->status == sp->stale_status && a->op == HTTP_OP_TRANSITION)
+        return HTTP_OUT_REFUSED;
+    if (a->status == 404)
+        return HTTP_OUT_NOT_FOUND;
+    if (a->op == HTTP_OP_READ && a->status >= 500)
+        return HTTP_OUT_UNKNOWN;
+    if (a->status < 200 || a->status > 299)
+        return HTTP_OUT_COUNT;   /* an error: no contract, judged as before */
+    if (a->op == HTTP_OP_READ) {
+        const char *sptr = sp->field_ptr[0] ? sp->field_ptr[0] : "/status";
+        const cJSON *st = http_pointer(http_pointer(a->doc, sp->record_ptr), sptr);
+        if (cJSON_IsString(st) && strcmp(st->valuestring, "unknown") == 0)
+            return HTTP_OUT_UNKNOWN;
+    }
+    return HTTP_OUT_SUCCESS;
+}
+
+/* Body for the evidence: its first bytes, printable. */
+static void snippet(const struct http_answer *a, char *out, size_t len)
+{
+    size_t i = 0;
+    for (; a->body && i < a->len && i + 1 < len; i++)
+        out[i] = (a->body[i] >= 32 && a->body[i] < 127) ? a->body[i] : ' ';
+    out[i] = 0;
+}
+
+void http_contract_judge(const struct http_spec *sp, const char *log_dir,
+                         const struct http_answer *a)
+{
+    static unsigned long posted;   /* per process: a flood is counted by the first ones */
+    enum http_outcome o = classify(sp, a);
+    char why[300] = "", body[200];
+    if (o == HTTP_OUT_COUNT || !sp->contract[o] || posted >= HTTP_MAX_FINDINGS)
+        return;
+    if (sp->contract_status[o] && a->status != sp->contract_status[o])
+        snprintf(why, sizeof why, "expected HTTP %ld, got %ld", sp->contract_status[o],
+                 a->status);
+    else if (sp->contract_body[o] && sp->contract_body[o]->child && !a->doc)
+        snprintf(why, sizeof why, "the body is not JSON");
+    for (const cJSON *e = sp->contract_body[o] ? sp->contract_body[o]->child : NULL;
+         !why[0] && e; e = e->next)
+        judge_one(a->doc, e->string, e, a, why, sizeof why);
+    if (!why[0])
+        return;
+    snippet(a, body, sizeof body);
+    char criterion[40];
+    snprintf(criterion, sizeof criterion, "contract-%s", http_outcome_names[o]);
+    for (char *c = criterion; *c; c++)
+        *c = *c == '_' ? '-' : *c;
+    posted++;
+    torn_finding_post(log_dir, criterion, a->id,
+                      "contract responses.%s broken by %s %s: %s; HTTP %ld body: %s",
+                      http_outcome_names[o], a->method, a->url, why, a->status, body);
+}

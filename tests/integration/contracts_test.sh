@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The seeds' exact details as checkable criteria, on the reference service
+# torn starts itself (examples/research-service/contracts.json): response
+# contracts (seed 002's 409 body, seed 001's 200 "unknown" error dict and
+# 404 for a missing job), each broken on purpose by a --break mode of the
+# service that must FAIL with the contract it breaks while the correct
+# service PASSES; and malformed contracts refused with exit 2 and one line
+# naming the file and the field.
+#
+# Robustness: a stale CAS and a refused transition happen in every
+# optimistic-lock / state-transition round (all racers but one lose), and
+# all-missing is read in every corrupt-read; only the "unknown" answers
+# depend on timing (a read landing in the service's --lock-read-ms window),
+# so those bug modes are asked for with --until-fail.
+set -u
+root=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+tmp=$(mktemp -d /tmp/torn-contracts-test.XXXXXX)
+# Private copies: the shared tree may be relinked while this runs.
+cp "${TORN_BIN:-$root/torn}" "$tmp/torn" && torn=$tmp/torn
+cp "${RS_BIN:-$root/build/research-service}" "$tmp/research-service"
+pass=0
+fail=0
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; sed 's/^/     /' "$tmp/last.out" | cut -c1-300 | tail -12; }
+
+# spec NAME SERVICE-ARGS...: the shipped contracts.json with this binary and
+# extra service arguments, as $tmp/NAME.json.
+spec() {
+    local name=$1; shift
+    python3 - "$root/examples/research-service/contracts.json" "$tmp/research-service" \
+        "$@" >"$tmp/$name.json" <<'EOF'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["service"]["command"][0] = sys.argv[2]
+m["service"]["command"] += sys.argv[3:]
+print(json.dumps(m))
+EOF
+}
+
+# expect RC PATTERN WHAT ARGS...: torn run (60 s max) exits RC and prints PATTERN.
+expect() {
+    local want=$1 pat=$2 what=$3; shift 3
+    timeout -k 2 60 "$torn" run --quiet --no-color --target http "$@" >"$tmp/last.out" 2>&1
+    local rc=$?
+    if [[ $rc == "$want" ]] && grep -q -- "$pat" "$tmp/last.out"; then
+        ok "$what (exit $rc)"
+    else
+        bad "$what: wanted exit $want and '$pat', got exit $rc"
+    fi
+}
+# only CRITERION: the FAIL broke CRITERION and nothing else.
+only() {
+    local broken
+    broken=$(grep -o '^  \[[a-z-]*\]' "$tmp/last.out" | sort -u | tr -d ' []' | tr '\n' ' ')
+    if [[ $broken == "$1 " ]]; then ok "  ... and only $1"; else
+        bad "  ... broke '$broken', wanted only '$1'"; fi
+}
+
+# The record scenarios read through the safe read; a held lock would turn
+# their reads into "unknown" answers, so they run without one.
+spec good
+expect 0 'torn: 3 PASS' "the correct service PASSES the stale, refused and not-found contracts" \
+    --target-spec "$tmp/good.json" --scenario optimistic-lock --scenario state-transition \
+    --scenario corrupt-read
+lock=(--lock-read-ms 150)   # safe reads within 150 ms of a write fail: > 5 x 20 ms retries
+spec good-lock "${lock[@]}"
+expect 0 '"unknown_answers":[[:space:]]*[1-9]' \
+    "the correct service PASSES the unknown contract, with 'unknown' answers seen" \
+    --target-spec "$tmp/good-lock.json" --scenario safe-read-http --json -
+
+spec stale-body --break stale-body
+expect 1 'contract-stale.*/error_code: expected "STALE_WRITE", got nothing' \
+    "409 without error_code FAILS contract-stale" \
+    --target-spec "$tmp/stale-body.json" --scenario optimistic-lock
+only contract-stale
+spec stale-echo --break stale-echo
+expect 1 'contract-stale.*/current_review_version: expected' \
+    "409 echoing the client's version FAILS contract-stale" \
+    --target-spec "$tmp/stale-echo.json" --scenario optimistic-lock
+only contract-stale
+spec refused-body --break refused-body
+expect 1 'contract-refused.*INVALID_TRANSITION' "refused transition without error_code FAILS contract-refused" \
+    --target-spec "$tmp/refused-body.json" --scenario state-transition
+only contract-refused
+spec nf-body --break not-found-body
+expect 1 'contract-not-found.*NOT_FOUND' "404 without error_code FAILS contract-not-found" \
+    --target-spec "$tmp/nf-body.json" --scenario corrupt-read
+only contract-not-found
+spec unknown-body "${lock[@]}" --break unknown-body
+expect 1 'contract-unknown.*/error: expected {"type":"string"}' \
+    "'unknown' answer without error FAILS contract-unknown" \
+    --target-spec "$tmp/unknown-body.json" --scenario safe-read-http --until-fail 5
+only contract-unknown
+spec unsafe "${lock[@]}" --unsafe-read
+expect 1 'contract-unknown.*expected HTTP 200, got 500' \
+    "unrecoverable read answered 500 FAILS contract-unknown" \
+    --target-spec "$tmp/unsafe.json" --scenario safe-read-http --until-fail 5
+
+# Malformed contracts: exit 2, one line naming the file and the field.
+bad_spec() {  # WHAT FIELD-IN-MESSAGE PYTHON-EDIT
+    python3 - "$tmp/good.json" "$3" >"$tmp/bad.json" <<'EOF'
+import json, sys
+m = json.load(open(sys.argv[1]))
+exec(sys.argv[2])
+print(json.dumps(m))
+EOF
+    timeout -k 2 20 "$torn" run --quiet --no-color --target http --target-spec "$tmp/bad.json" \
+        --scenario optimistic-lock >"$tmp/last.out" 2>&1
+    local rc=$? n
+    n=$(wc -l <"$tmp/last.out")
+    if [[ $rc == 2 && $n == 1 ]] && grep -q "target spec $tmp/bad.json: field $2" "$tmp/last.out"; then
+        ok "malformed: $1 (exit 2: $(cut -c1-150 "$tmp/last.out" | sed "s#$tmp/##"))"
+    else
+        bad "malformed: $1: wanted exit 2 and one line naming field $2, got exit $rc, $n lines"
+    fi
+}
+bad_spec "an unknown outcome" "responses.stael" 'm["responses"]["stael"] = {}'
+bad_spec "a body pointer that is not one" "responses.stale.body.error_code" \
+    'm["responses"]["stale"]["body"]["error_code"] = 1'
+bad_spec "an unknown type" "responses.unknown.body./error.type" \
+    'm["responses"]["unknown"]["body"]["/error"] = {"type": "text"}'
+bad_spec "a status on stale" "responses.stale.status" 'm["responses"]["stale"]["status"] = 409'
+bad_spec "a status out of range" "responses.success.status" 'm["responses"]["success"]["status"] = 42'
+bad_spec "an ordering against a string" "responses.stale.body./current_review_version.gt" \
+    'm["responses"]["stale"]["body"]["/current_review_version"] = {"gt": "x"}'
+bad_spec "an unknown key" "responses.success.headers" 'm["responses"]["success"]["headers"] = {}'
+bad_spec "responses not an object" "responses" 'm["responses"] = []'
+
+echo "$pass passed, $fail failed"
+[[ $fail == 0 ]]

@@ -41,7 +41,9 @@ static void proxy_usage(FILE *f)
           "                        size_variation, delay us), limit_data (bytes),\n"
           "                        limit_time (time ms), reset_after (bytes), half_close (bytes)\n"
           "                        e.g. --toxic latency=50ms,jitter=10ms  --toxic reset_peer~0.3\n"
-          "  --api HOST:PORT       serve the Toxiproxy-compatible HTTP API (e.g. 127.0.0.1:8474)\n"
+          "  --api [HOST:PORT]     serve the Toxiproxy-compatible HTTP API; bare --api, a\n"
+          "                        HOST or a PORT alone complete to 127.0.0.1:8474\n"
+          "                        (Toxiproxy's default)\n"
           "  --schedule PERIOD     every PERIOD (e.g. 500ms, 2s) switch each --toxic on or off\n"
           "                        at random from --seed (logged on stderr)\n"
           "  --seed N              seed of toxicity rolls and the schedule (default 1)\n"
@@ -53,8 +55,39 @@ static void proxy_usage(FILE *f)
 }
 
 
+#define API_DEFAULT_HOST "127.0.0.1"
+#define API_DEFAULT_PORT "8474"
+
+/* --api's value completed to HOST:PORT the way Toxiproxy's defaults are:
+ * "" -> 127.0.0.1:8474, "9000" -> 127.0.0.1:9000, "::1"/"localhost" ->
+ * HOST:8474.  Into buf; returns buf. */
+static const char *api_addr(const char *v, char *buf, size_t len)
+{
+    if (!*v)
+        snprintf(buf, len, "%s:%s", API_DEFAULT_HOST, API_DEFAULT_PORT);
+    else if (strspn(v, "0123456789") == strlen(v))
+        snprintf(buf, len, "%s:%s", API_DEFAULT_HOST, v);
+    else if (!strchr(v, ':') || (strchr(v, ':') != strrchr(v, ':') && v[0] != '['))
+        snprintf(buf, len, strchr(v, ':') ? "[%s]:%s" : "%s:%s", v, API_DEFAULT_PORT);
+    else
+        snprintf(buf, len, "%s", v);
+    return buf;
+}
+
+/* A bare --api (last, or followed by another option) takes the default
+ * address: getopt would otherwise eat the next option as its value. */
+static void bare_api(int argc, char **argv)
+{
+    static char deflt[] = "--api=";
+
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--api") == 0 && (i + 1 == argc || argv[i + 1][0] == '-'))
+            argv[i] = deflt;
+}
+
 static int proxy_args(int argc, char **argv, struct proxy_opts *o)
 {
+    static char api_buf[300];
     static const struct option lo[] = {
         {"listen", 1, 0, 'l'}, {"upstream", 1, 0, 'u'}, {"name", 1, 0, 'n'},
         {"toxic", 1, 0, 't'}, {"api", 1, 0, 'a'}, {"schedule", 1, 0, 's'}, {"seed", 1, 0, 'S'},
@@ -63,13 +96,14 @@ static int proxy_args(int argc, char **argv, struct proxy_opts *o)
     static const struct torn_unit seconds[] = {{"", 1}, {"s", 1}, {"ms", 0.001}, {NULL, 0}};
     struct torn_err err;
     int c;
+    bare_api(argc, argv);
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (c) {
         case 'l': o->listen = optarg; break;
         case 'u': o->upstream = optarg; break;
         case 'n': o->name = optarg; break;
-        case 'a': o->api = optarg; break;
+        case 'a': o->api = api_addr(optarg, api_buf, sizeof api_buf); break;
         case 'R': o->allow_remote = 1; break;
         case 'q': o->quiet = 1; break;
         case 'S':
@@ -136,18 +170,24 @@ static void schedule_step(struct torn_proxy *p, const struct proxy_opts *o, stru
         fprintf(stderr, "%s\n", line);
 }
 
-/* Give every toxic a name (the schedule removes by name). */
-static void name_toxics(struct proxy_opts *o)
+/* Give every toxic the name Toxiproxy would ("latency_downstream"; the
+ * schedule removes by name); two with one name are refused. */
+static int name_toxics(struct proxy_opts *o)
 {
+    char names[MAX_CMD_TOXICS][64];
+
     for (int i = 0; i < o->n_toxics; i++) {
-        cJSON *t = o->toxics[i];
-        if (cJSON_GetObjectItemCaseSensitive(t, "name"))
-            continue;
-        char name[64];
-        snprintf(name, sizeof name, "%s_%d",
-                 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "type")), i);
-        cJSON_AddStringToObject(t, "name", name);
+        torn_proxy_toxic_name(o->toxics[i], names[i], sizeof names[i]);
+        for (int k = 0; k < i; k++)
+            if (strcmp(names[k], names[i]) == 0) {
+                fprintf(stderr, "torn proxy: two --toxic named %s (name one with #NAME)\n",
+                        names[i]);
+                return -1;
+            }
+        if (!cJSON_GetObjectItemCaseSensitive(o->toxics[i], "name"))
+            cJSON_AddStringToObject(o->toxics[i], "name", names[i]);
     }
+    return 0;
 }
 
 static int proxy_start(struct proxy_opts *o, struct torn_proxy **p, struct torn_proxy_api **api)
@@ -188,8 +228,9 @@ int torn_cmd_proxy(int argc, char **argv)
     struct torn_proxy *p = NULL;
     struct torn_proxy_api *api = NULL;
     int rc = proxy_args(argc, argv, &o);
+    if (rc == 0)
+        rc = name_toxics(&o);
     if (rc == 0) {
-        name_toxics(&o);
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = on_signal;   /* any thread may take it; the loop polls */

@@ -123,7 +123,7 @@ static unsigned create_proxy(struct torn_proxy_api *a, const cJSON *j, int repla
         return 400;
     }
     if (cJSON_IsFalse(en))
-        torn_proxy_set_enabled(*out, 0);
+        torn_proxy_set_enabled(*out, 0, NULL);
     a->proxies[a->n++] = *out;
     return 0;
 }
@@ -157,11 +157,14 @@ static enum MHD_Result route_toxic(struct MHD_Connection *c, struct torn_proxy *
     if (!tname && strcmp(method, "GET") == 0)
         return reply(c, 200, torn_proxy_toxics_json(p));
     if (!tname && strcmp(method, "POST") == 0) {
-        const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "name"));
+        /* An unnamed toxic is TYPE_STREAM: a second unnamed latency on the
+         * same stream is a duplicate too (409, as Toxiproxy). */
+        char n[64];
         cJSON *all = torn_proxy_toxics_json(p), *x;
         int exists = 0;
+        torn_proxy_toxic_name(body, n, sizeof n);
         cJSON_ArrayForEach(x, all) exists |=
-            n && strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "name")), n) == 0;
+            strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "name")), n) == 0;
         cJSON_Delete(all);
         if (exists)
             return reply_error(c, 409, "toxic already exists");
@@ -191,6 +194,25 @@ static enum MHD_Result route_toxic(struct MHD_Connection *c, struct torn_proxy *
     return reply_error(c, 405, "method not allowed");
 }
 
+/* POST /proxies/{p}: listen, upstream, enabled, as Toxiproxy (other fields
+ * ignored).  Disabling first, so a disabled proxy is never bound to a new
+ * address; enabling last, on the new one. */
+static enum MHD_Result update_proxy(struct MHD_Connection *c, struct torn_proxy *p,
+                                    const cJSON *body)
+{
+    const char *listen = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "listen"));
+    const char *up = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "upstream"));
+    const cJSON *en = cJSON_GetObjectItemCaseSensitive(body, "enabled");
+    struct torn_err err;
+
+    torn_err_clear(&err);
+    if ((cJSON_IsFalse(en) && torn_proxy_set_enabled(p, 0, &err) != 0) ||
+        torn_proxy_update(p, listen, up, &err) != 0 ||
+        (cJSON_IsTrue(en) && torn_proxy_set_enabled(p, 1, &err) != 0))
+        return reply_error(c, 400, err.msg);
+    return reply(c, 200, torn_proxy_json(p, 1));
+}
+
 static enum MHD_Result route_proxy(struct MHD_Connection *c, struct torn_proxy_api *a,
                                    const char *method, const char *rest, const cJSON *body)
 {
@@ -212,12 +234,8 @@ static enum MHD_Result route_proxy(struct MHD_Connection *c, struct torn_proxy_a
         drop(a, i);
         return reply(c, 204, NULL);
     }
-    if (strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0) {
-        const cJSON *en = cJSON_GetObjectItemCaseSensitive(body, "enabled");
-        if (cJSON_IsBool(en))
-            torn_proxy_set_enabled(p, cJSON_IsTrue(en));
-        return reply(c, 200, torn_proxy_json(p, 1));
-    }
+    if (strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0)
+        return update_proxy(c, p, body);
     return reply_error(c, 405, "method not allowed");
 }
 
@@ -230,7 +248,7 @@ static enum MHD_Result route(struct MHD_Connection *c, struct torn_proxy_api *a,
     if (strcmp(url, "/reset") == 0 && strcmp(method, "POST") == 0) {
         for (int i = 0; i < a->n; i++) {
             torn_proxy_toxics_clear(a->proxies[i]);
-            torn_proxy_set_enabled(a->proxies[i], 1);
+            torn_proxy_set_enabled(a->proxies[i], 1, NULL);
         }
         return reply(c, 204, NULL);
     }

@@ -66,13 +66,17 @@ struct conn {
 };
 
 struct torn_proxy {
-    char name[64], listen[80], upstream[160];
-    char up_host[128], up_port[16];
-    int lfd;
-    atomic_int stop;
+    char name[64];
+    int allow_remote;
+    atomic_int stop;             /* the proxy is being freed */
+    pthread_mutex_t lmu;         /* the listener: taken before mu, never under it */
+    int lfd;                     /* listening socket, -1 while disabled */
+    atomic_int lstop;            /* the acceptor is to end */
     pthread_t acceptor;
     int have_acceptor;
     pthread_mutex_t mu;          /* guards everything below */
+    char listen[80], upstream[160];
+    char up_host[128], up_port[16];
     pthread_cond_t gone;         /* a connection ended */
     int enabled;
     struct toxic toxics[MAX_TOXICS];
@@ -107,8 +111,11 @@ static cJSON *toxic_json(const struct toxic *x)
     return o;
 }
 
-/* Apply attributes/toxicity from j onto x; TORN_E_CONFIG naming the field. */
-static int toxic_fields(struct toxic *x, const cJSON *j, struct torn_err *err)
+/* Apply attributes/toxicity from j onto x; TORN_E_CONFIG naming the field.
+ * An attribute the type does not have is ignored, as Toxiproxy does (clients
+ * send attributes of newer versions), unless strict (the command line, where
+ * it is a typo). */
+static int toxic_fields(struct toxic *x, const cJSON *j, int strict, struct torn_err *err)
 {
     const cJSON *tox = cJSON_GetObjectItemCaseSensitive(j, "toxicity");
     const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(j, "attributes"), *a;
@@ -129,6 +136,8 @@ static int toxic_fields(struct toxic *x, const cJSON *j, struct torn_err *err)
         for (int i = 0; i < 3; i++)
             if (types[x->type].attrs[i] && strcmp(types[x->type].attrs[i], a->string) == 0)
                 k = i;
+        if (k < 0 && !strict)
+            continue;
         if (k < 0)
             return torn_err_set(err, TORN_E_CONFIG, "toxic %s: unknown attribute '%s' for type %s",
                                 x->name, a->string, types[x->type].type);
@@ -140,11 +149,22 @@ static int toxic_fields(struct toxic *x, const cJSON *j, struct torn_err *err)
     return 0;
 }
 
-static int toxic_from_json(const cJSON *j, struct toxic *x, struct torn_err *err)
+void torn_proxy_toxic_name(const cJSON *toxic, char *buf, size_t len)
+{
+    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(toxic, "type"));
+    const char *stream = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(toxic, "stream"));
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(toxic, "name"));
+
+    if (name && *name)
+        snprintf(buf, len, "%s", name);
+    else
+        snprintf(buf, len, "%s_%s", type ? type : "", stream ? stream : "downstream");
+}
+
+static int toxic_from_json(const cJSON *j, struct toxic *x, int strict, struct torn_err *err)
 {
     const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "type"));
     const char *stream = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "stream"));
-    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "name"));
     memset(x, 0, sizeof *x);
     if (!cJSON_IsObject(j))
         return torn_err_set(err, TORN_E_CONFIG, "toxic: not a JSON object");
@@ -157,10 +177,8 @@ static int toxic_from_json(const cJSON *j, struct toxic *x, struct torn_err *err
                             stream);
     x->downstream = !stream || strcmp(stream, "downstream") == 0;
     x->toxicity = 1.0;
-    snprintf(x->name, sizeof x->name, "%s", name && *name ? name : "");
-    if (!x->name[0])
-        snprintf(x->name, sizeof x->name, "%s_%s", type, x->downstream ? "downstream" : "upstream");
-    return toxic_fields(x, j, err);
+    torn_proxy_toxic_name(j, x->name, sizeof x->name);
+    return toxic_fields(x, j, strict, err);
 }
 
 static int find_toxic(const struct torn_proxy *p, const char *name)
@@ -175,7 +193,7 @@ int torn_proxy_toxic_add(struct torn_proxy *p, const cJSON *toxic, cJSON **toxic
                          struct torn_err *err)
 {
     struct toxic x;
-    int rc = toxic_from_json(toxic, &x, err);
+    int rc = toxic_from_json(toxic, &x, 0, err);
     if (toxic_out)
         *toxic_out = NULL;
     if (rc)
@@ -210,7 +228,7 @@ int torn_proxy_toxic_update(struct torn_proxy *p, const char *name, const cJSON 
         rc = torn_err_set(err, TORN_E_NOTFOUND, "toxic not found");
     } else {
         struct toxic x = p->toxics[i];
-        rc = toxic_fields(&x, changes, err);
+        rc = toxic_fields(&x, changes, 0, err);
         if (!rc) {
             p->toxics[i] = x;
             if (toxic_out)
@@ -254,9 +272,9 @@ cJSON *torn_proxy_json(struct torn_proxy *p, int with_toxics)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", p->name);
+    pthread_mutex_lock(&p->mu);
     cJSON_AddStringToObject(o, "listen", p->listen);
     cJSON_AddStringToObject(o, "upstream", p->upstream);
-    pthread_mutex_lock(&p->mu);
     cJSON_AddBoolToObject(o, "enabled", p->enabled);
     pthread_mutex_unlock(&p->mu);
     if (with_toxics)
@@ -430,9 +448,14 @@ static size_t limits(const struct toxic *tx, int n, uint64_t total, size_t len, 
     return len;
 }
 
+/* One direction of a connection.  The toxics that shape a chunk are the
+ * ones in force once it is readable, not those of before the wait: a toxic
+ * added while the link is idle applies to the very next bytes (Toxiproxy's
+ * clients add one and at once expect the next request to be slowed or
+ * blocked).  Timers are checked every tick even while nothing arrives. */
 static void pump(struct conn *c, int down)
 {
-    int src = down ? c->ufd : c->cfd, dst = down ? c->cfd : c->ufd;
+    int src = down ? c->ufd : c->cfd, dst = down ? c->cfd : c->ufd, ready = 0;
     struct toxic tx[MAX_TOXICS];
     struct torn_rng rng;
     char *buf = malloc(CHUNK);
@@ -451,9 +474,12 @@ static void pump(struct conn *c, int down)
             shutdown(dst, SHUT_WR);
             break;
         }
-        struct pollfd pfd = {src, POLLIN, 0};
-        if (poll(&pfd, 1, TICK_MS) <= 0 || stopping(c))
+        if (!ready) {   /* wait, then take the toxics again before reading */
+            struct pollfd pfd = {src, POLLIN, 0};
+            ready = poll(&pfd, 1, TICK_MS) > 0;
             continue;
+        }
+        ready = 0;
         ssize_t got = recv(src, buf, CHUNK, 0);
         if (got < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
@@ -561,8 +587,13 @@ int torn_proxy_split_addr(const char *addr, char *host, size_t host_len, char *p
 static int connect_upstream(struct torn_proxy *p)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    char host[128], port[16];
     int fd = -1;
-    if (getaddrinfo(p->up_host, p->up_port, &hints, &res) != 0)
+    pthread_mutex_lock(&p->mu);   /* an update may change them */
+    memcpy(host, p->up_host, sizeof host);
+    memcpy(port, p->up_port, sizeof port);
+    pthread_mutex_unlock(&p->mu);
+    if (getaddrinfo(host, port, &hints, &res) != 0)
         return -1;
     for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
         fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -648,7 +679,7 @@ static void accept_one(struct torn_proxy *p, int fd)
 static void *accept_main(void *arg)
 {
     struct torn_proxy *p = arg;
-    while (!atomic_load(&p->stop)) {
+    while (!atomic_load(&p->stop) && !atomic_load(&p->lstop)) {
         struct pollfd pfd = {p->lfd, POLLIN, 0};
         if (poll(&pfd, 1, 100) <= 0)
             continue;
@@ -659,60 +690,115 @@ static void *accept_main(void *arg)
     return NULL;
 }
 
-static int listen_on(struct torn_proxy *p, const char *host, const char *port,
-                     struct torn_err *err)
+/* Bind and listen on host:port: the socket into *fd_out and the address
+ * actually bound ("127.0.0.1:PORT") into addr. */
+static int listen_on(const struct torn_proxy *p, const char *host, const char *port,
+                     int *fd_out, char *addr, size_t addr_len, struct torn_err *err)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res = NULL;
     int gai = getaddrinfo(host, port, &hints, &res);
     if (gai != 0)
         return torn_err_set(err, TORN_E_CONFIG, "proxy %s: listen %s:%s: %s", p->name, host,
                             port, gai_strerror(gai));
-    int one = 1, rc = 0;
-    p->lfd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (p->lfd < 0 || setsockopt(p->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(p->lfd, res->ai_addr, res->ai_addrlen) != 0 || listen(p->lfd, 128) != 0)
+    int one = 1, rc = 0, fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 128) != 0)
         rc = torn_err_sys(err, TORN_E_ENV, errno, "proxy %s: listen on %s:%s", p->name, host,
                           port);
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     char hbuf[64], pbuf[16];
-    if (!rc && getsockname(p->lfd, (struct sockaddr *)&ss, &sl) == 0 &&
+    if (!rc && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
         getnameinfo((struct sockaddr *)&ss, sl, hbuf, sizeof hbuf, pbuf, sizeof pbuf,
                     NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-        snprintf(p->listen, sizeof p->listen, strchr(hbuf, ':') ? "[%s]:%s" : "%s:%s", hbuf,
-                 pbuf);
+        snprintf(addr, addr_len, strchr(hbuf, ':') ? "[%s]:%s" : "%s:%s", hbuf, pbuf);
     freeaddrinfo(res);
+    if (rc && fd >= 0)
+        close(fd);
+    *fd_out = rc ? -1 : fd;
     return rc;
+}
+
+/* Stop accepting and close the listening socket: a client now gets
+ * ECONNREFUSED, as from a disabled Toxiproxy proxy.  Under lmu. */
+static void listener_stop(struct torn_proxy *p)
+{
+    if (p->have_acceptor) {
+        atomic_store(&p->lstop, 1);
+        pthread_join(p->acceptor, NULL);
+        p->have_acceptor = 0;
+    }
+    if (p->lfd >= 0)
+        close(p->lfd);
+    p->lfd = -1;
+}
+
+/* Listen on listen ("HOST:PORT", checked for loopback) and start accepting;
+ * p->listen becomes the address bound.  Under lmu, the listener stopped. */
+static int listener_start(struct torn_proxy *p, const char *listen, struct torn_err *err)
+{
+    char host[128], port[16], bound[80];
+    int fd = -1;
+    int rc = torn_proxy_split_addr(listen, host, sizeof host, port, sizeof port, "listen", err);
+    if (!rc)
+        rc = torn_check_remote(host, p->allow_remote, "proxy listen address", err);
+    if (!rc)
+        rc = listen_on(p, host, port, &fd, bound, sizeof bound, err);
+    if (rc)
+        return rc;
+    p->lfd = fd;
+    pthread_mutex_lock(&p->mu);
+    snprintf(p->listen, sizeof p->listen, "%s", bound);
+    pthread_mutex_unlock(&p->mu);
+    atomic_store(&p->lstop, 0);
+    if (pthread_create(&p->acceptor, NULL, accept_main, p) != 0) {
+        listener_stop(p);
+        return torn_err_set(err, TORN_E_ENV, "proxy %s: cannot start a thread", p->name);
+    }
+    p->have_acceptor = 1;
+    return 0;
+}
+
+/* Check upstream ("HOST:PORT") and make it where new connections go. */
+static int set_upstream(struct torn_proxy *p, const char *upstream, struct torn_err *err)
+{
+    char host[128], port[16];
+    int rc = torn_proxy_split_addr(upstream, host, sizeof host, port, sizeof port, "upstream",
+                                   err);
+    if (!rc)
+        rc = torn_check_remote(host, p->allow_remote, "proxy upstream", err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&p->mu);
+    snprintf(p->upstream, sizeof p->upstream, "%s", upstream);
+    memcpy(p->up_host, host, sizeof host);
+    memcpy(p->up_port, port, sizeof port);
+    pthread_mutex_unlock(&p->mu);
+    return 0;
 }
 
 int torn_proxy_new(const char *name, const char *listen, const char *upstream, uint64_t seed,
                    int allow_remote, struct torn_proxy **out, struct torn_err *err)
 {
-    char lhost[128], lport[16];
     struct torn_proxy *p = calloc(1, sizeof *p);
     *out = NULL;
     if (!p)
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
     p->lfd = -1;
     pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->lmu, NULL);
     pthread_cond_init(&p->gone, NULL);
     p->enabled = 1;
+    p->allow_remote = allow_remote;
     torn_rng_seed(&p->rng, torn_seed_derive(seed, name));
     snprintf(p->name, sizeof p->name, "%s", name);
-    snprintf(p->upstream, sizeof p->upstream, "%s", upstream);
-    int rc = torn_proxy_split_addr(listen, lhost, sizeof lhost, lport, sizeof lport, "listen", err);
-    if (!rc)
-        rc = torn_proxy_split_addr(upstream, p->up_host, sizeof p->up_host, p->up_port,
-                                   sizeof p->up_port, "upstream", err);
-    if (!rc)
-        rc = torn_check_remote(lhost, allow_remote, "proxy listen address", err);
-    if (!rc)
-        rc = torn_check_remote(p->up_host, allow_remote, "proxy upstream", err);
-    if (!rc)
-        rc = listen_on(p, lhost, lport, err);
-    if (!rc && pthread_create(&p->acceptor, NULL, accept_main, p) != 0)
-        rc = torn_err_set(err, TORN_E_ENV, "proxy %s: cannot start a thread", name);
-    p->have_acceptor = rc == 0;
+    snprintf(p->listen, sizeof p->listen, "%s", listen);
+    int rc = set_upstream(p, upstream, err);
+    if (!rc) {
+        pthread_mutex_lock(&p->lmu);
+        rc = listener_start(p, listen, err);
+        pthread_mutex_unlock(&p->lmu);
+    }
     if (rc) {
         torn_proxy_free(p);
         return rc;
@@ -721,14 +807,71 @@ int torn_proxy_new(const char *name, const char *listen, const char *upstream, u
     return 0;
 }
 
-void torn_proxy_set_enabled(struct torn_proxy *p, int enabled)
+/* Close every live connection (each pump notices within a tick). */
+static void close_conns(struct torn_proxy *p)
 {
     pthread_mutex_lock(&p->mu);
-    p->enabled = enabled;
-    if (!enabled)
-        for (struct conn *c = p->conns; c; c = c->next)
-            conn_close(c, 0);
+    for (struct conn *c = p->conns; c; c = c->next)
+        conn_close(c, 0);
     pthread_mutex_unlock(&p->mu);
+}
+
+int torn_proxy_set_enabled(struct torn_proxy *p, int enabled, struct torn_err *err)
+{
+    char listen[80];
+    int rc = 0;
+
+    pthread_mutex_lock(&p->lmu);
+    pthread_mutex_lock(&p->mu);
+    int was = p->enabled;
+    p->enabled = enabled;
+    snprintf(listen, sizeof listen, "%s", p->listen);
+    pthread_mutex_unlock(&p->mu);
+    if (!enabled) {
+        listener_stop(p);
+        close_conns(p);
+    } else if (!was && (rc = listener_start(p, listen, err)) != 0) {
+        pthread_mutex_lock(&p->mu);
+        p->enabled = 0;
+        pthread_mutex_unlock(&p->mu);
+    }
+    pthread_mutex_unlock(&p->lmu);
+    return rc;
+}
+
+int torn_proxy_update(struct torn_proxy *p, const char *listen, const char *upstream,
+                      struct torn_err *err)
+{
+    char old_listen[80], old_up[160];
+    int rc = 0, enabled;
+
+    pthread_mutex_lock(&p->lmu);
+    pthread_mutex_lock(&p->mu);
+    snprintf(old_listen, sizeof old_listen, "%s", p->listen);
+    snprintf(old_up, sizeof old_up, "%s", p->upstream);
+    enabled = p->enabled;
+    pthread_mutex_unlock(&p->mu);
+    int new_listen = listen && *listen && strcmp(listen, old_listen) != 0;
+    int new_up = upstream && *upstream && strcmp(upstream, old_up) != 0;
+    if (new_up)
+        rc = set_upstream(p, upstream, err);
+    if (!rc && new_listen && enabled) {
+        listener_stop(p);
+        if ((rc = listener_start(p, listen, err)) != 0) {
+            struct torn_err ignored;   /* back where it was; the error is the new one's */
+            listener_start(p, old_listen, &ignored);
+        }
+    } else if (!rc && new_listen) {   /* disabled: bound when enabled */
+        pthread_mutex_lock(&p->mu);
+        snprintf(p->listen, sizeof p->listen, "%s", listen);
+        pthread_mutex_unlock(&p->mu);
+    }
+    if (rc && new_up)
+        set_upstream(p, old_up, NULL);
+    if (!rc && (new_listen || new_up))
+        close_conns(p);   /* as Toxiproxy: the proxy restarts on the new addresses */
+    pthread_mutex_unlock(&p->lmu);
+    return rc;
 }
 
 void torn_proxy_free(struct torn_proxy *p)
@@ -736,10 +879,9 @@ void torn_proxy_free(struct torn_proxy *p)
     if (!p)
         return;
     atomic_store(&p->stop, 1);
-    if (p->have_acceptor)
-        pthread_join(p->acceptor, NULL);
-    if (p->lfd >= 0)
-        close(p->lfd);
+    pthread_mutex_lock(&p->lmu);
+    listener_stop(p);
+    pthread_mutex_unlock(&p->lmu);
     pthread_mutex_lock(&p->mu);
     for (struct conn *c = p->conns; c; c = c->next)
         conn_close(c, 0);
@@ -747,6 +889,7 @@ void torn_proxy_free(struct torn_proxy *p)
         pthread_cond_wait(&p->gone, &p->mu);
     pthread_mutex_unlock(&p->mu);
     pthread_mutex_destroy(&p->mu);
+    pthread_mutex_destroy(&p->lmu);
     pthread_cond_destroy(&p->gone);
     free(p);
 }
@@ -831,7 +974,7 @@ int torn_proxy_toxic_parse(const char *spec, cJSON **toxic_out, struct torn_err 
         cJSON_AddStringToObject(o, "name", name);
     struct toxic x;   /* validate now, so errors name the option */
     struct torn_err e2;
-    if (!rc && (rc = toxic_from_json(o, &x, &e2)) != 0)
+    if (!rc && (rc = toxic_from_json(o, &x, 1, &e2)) != 0)
         rc = torn_err_set(err, TORN_E_USAGE, "--toxic '%s': %s", spec, e2.msg);
     if (rc)
         cJSON_Delete(o);

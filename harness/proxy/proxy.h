@@ -42,16 +42,22 @@ int torn_proxy_new(const char *name, const char *listen, const char *upstream, u
 /* Stop accepting, close every connection, join threads, free.  NULL ok. */
 void torn_proxy_free(struct torn_proxy *p);
 
-/* "127.0.0.1:PORT" actually bound (static per proxy). */
+/* "127.0.0.1:PORT" actually bound; valid until the next
+ * torn_proxy_update or torn_proxy_set_enabled. */
 const char *torn_proxy_listen_addr(const struct torn_proxy *p);
 const char *torn_proxy_name(const struct torn_proxy *p);
 
 /* Add or replace (same name) a toxic given as Toxiproxy JSON:
  * {"name"?, "type", "stream"?: "downstream", "toxicity"?: 1.0,
- *  "attributes": {...}}.  TORN_E_CONFIG naming the bad field.  *toxic_out
+ *  "attributes": {...}}.  TORN_E_CONFIG naming the bad field; attributes the
+ * type does not have are ignored (Toxiproxy does), except by
+ * torn_proxy_toxic_parse.  *toxic_out
  * (may be NULL) gets the normalised toxic, caller cJSON_Deletes. */
 int torn_proxy_toxic_add(struct torn_proxy *p, const struct cJSON *toxic,
                          struct cJSON **toxic_out, struct torn_err *err);
+/* The name toxic (Toxiproxy JSON) is stored under: its "name", else
+ * TYPE_STREAM ("latency_downstream"), Toxiproxy's default.  Into buf. */
+void torn_proxy_toxic_name(const struct cJSON *toxic, char *buf, size_t len);
 /* Update attributes/toxicity of toxic `name`: TORN_E_NOTFOUND if none. */
 int torn_proxy_toxic_update(struct torn_proxy *p, const char *name, const struct cJSON *changes,
                             struct cJSON **toxic_out, struct torn_err *err);
@@ -59,8 +65,17 @@ int torn_proxy_toxic_update(struct torn_proxy *p, const char *name, const struct
 int torn_proxy_toxic_remove(struct torn_proxy *p, const char *name);
 /* Remove every toxic. */
 void torn_proxy_toxics_clear(struct torn_proxy *p);
-/* Enabled = accepting and forwarding; disabling closes live connections. */
-void torn_proxy_set_enabled(struct torn_proxy *p, int enabled);
+/* Enabled = listening and forwarding.  Disabling closes the listening
+ * socket (a client gets ECONNREFUSED, as from Toxiproxy) and every live
+ * connection; enabling listens again on the same address (TORN_E_ENV if it
+ * is taken meanwhile; the proxy stays disabled). */
+int torn_proxy_set_enabled(struct torn_proxy *p, int enabled, struct torn_err *err);
+/* Move the proxy to listen and/or upstream ("HOST:PORT"; NULL, "" or the
+ * current value = unchanged), as Toxiproxy's proxy update: live connections
+ * are closed, new ones use the new addresses.  On error (bad address, port
+ * taken) nothing changes. */
+int torn_proxy_update(struct torn_proxy *p, const char *listen, const char *upstream,
+                      struct torn_err *err);
 /* Toxiproxy's proxy object {"name","listen","upstream","enabled","toxics"}
  * (with "toxics" only when with_toxics); caller frees.  */
 struct cJSON *torn_proxy_json(struct torn_proxy *p, int with_toxics);

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# `torn proxy --api` behaves as Toxiproxy for Toxiproxy's own clients:
+# the npm package toxiproxy-node-client (installed into a temp directory;
+# SKIP line when node/npm or the registry are unavailable) drives the API
+# against a real redis-server (toxiproxy_client.js): toxics reach live
+# connections at once (latency, update, removal, timeout on an idle
+# connection), 409 for a second unnamed toxic of a type, unknown attributes
+# ignored, a disabled proxy refuses connections, updates move upstream and
+# listen.  Without the client, curl checks 409 and ECONNREFUSED the way the
+# client calls the API.  Always: command-line toxics are named
+# TYPE_STREAM, bare --api means 127.0.0.1:8474.
+# Closes with "N passed, N failed".
+set -u
+. "$(dirname "$0")/fs_common.sh" torn-toxiproxy-test # TORN, work, check; children killed on exit
+here=$(cd "$(dirname "$0")" && pwd)
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+# start NAME CMD...: run in the background until "api listening on" (5 s).
+start() {
+    local name=$1; shift
+    "$@" >"$work/$name.out" 2>"$work/$name.err" &
+    for _ in $(seq 100); do
+        grep -q 'listening on' "$work/$name.out" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+api_port() { sed -n 's/^api listening on [0-9.]*:\([0-9]*\).*/\1/p' "$work/$1.out" | head -1; }
+
+rport=$(free_port)
+mkdir "$work/redis"
+redis-server --port "$rport" --bind 127.0.0.1 --dir "$work/redis" --save '' --appendonly no \
+    >"$work/redis.log" 2>&1 &
+for _ in $(seq 100); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
+start api "$TORN" proxy --api 127.0.0.1:0 || { echo "FAIL torn proxy --api did not start"; }
+api="http://127.0.0.1:$(api_port api)"
+
+# --- the real client ---------------------------------------------------------------
+client=""
+if command -v node >/dev/null && command -v npm >/dev/null; then
+    mkdir "$work/npm"
+    if (cd "$work/npm" && timeout 90 npm install --no-audit --no-fund --silent \
+            toxiproxy-node-client >"$work/npm.log" 2>&1); then
+        client=$work/npm/node_modules
+    fi
+fi
+if [[ -n $client ]]; then
+    echo "toxiproxy-node-client $(node -p "require('$client/toxiproxy-node-client/package.json').version")"
+    NODE_PATH=$client timeout 60 node "$here/toxiproxy_client.js" "$api" "$rport" >"$work/node.out" 2>&1
+    cat "$work/node.out"
+    pass=$((pass + $(grep -c '^ok ' "$work/node.out")))
+    fail=$((fail + $(grep -c '^FAIL ' "$work/node.out")))
+    grep -Eq '^[0-9]+ passed, 0 failed' "$work/node.out" || grep -q '^FAIL' "$work/node.out" \
+        || bad "toxiproxy-node-client script ended without its count"
+else
+    echo "SKIP toxiproxy-node-client: node/npm missing or the npm registry unreachable ($(tail -1 "$work/npm.log" 2>/dev/null)); curl checks only"
+    # What the client sends: POST JSON bodies, one request each.
+    post() { curl -s -o "$work/body" -w '%{http_code}' -H 'Content-Type: application/json' -X POST "$api$1" -d "$2"; }
+    post /proxies "{\"name\":\"r\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:$rport\"}" >/dev/null
+    pport=$(jq -r '.listen' "$work/body" | sed 's/.*://')
+    check "curl: first unnamed latency toxic 200" test "$(post /proxies/r/toxics '{"type":"latency","attributes":{"latency":1}}')" = 200
+    check "curl: second unnamed latency toxic 409" test "$(post /proxies/r/toxics '{"type":"latency","attributes":{"latency":2}}')" = 409
+    check "curl: an unknown attribute is ignored (200)" test "$(post /proxies/r/toxics '{"type":"bandwidth","attributes":{"rate":9,"burst":1}}')" = 200
+    post /proxies/r '{"enabled":false}' >/dev/null
+    redis-cli -p "$pport" ping >"$work/refused" 2>&1
+    check "curl: a disabled proxy refuses connections" grep -qi 'refused' "$work/refused"
+fi
+
+# --- the command line ----------------------------------------------------------------
+start cli "$TORN" proxy --name cli --listen 127.0.0.1:0 --upstream "127.0.0.1:$rport" \
+    --toxic latency=5 --toxic reset_peer=1000@upstream --toxic slicer=8#sl --api 127.0.0.1:0
+names=$(curl -s "http://127.0.0.1:$(api_port cli)/proxies/cli/toxics" | jq -r '[.[].name] | sort | join(",")')
+check "--toxic names like Toxiproxy: latency_downstream, reset_peer_upstream, #NAME kept ($names)" \
+    test "$names" = "latency_downstream,reset_peer_upstream,sl"
+timeout 5 "$TORN" proxy --listen 127.0.0.1:0 --upstream "127.0.0.1:$rport" --toxic latency=5 \
+    --toxic latency=9 --duration 1 >/dev/null 2>"$work/dup.err"
+rc=$?
+check "two --toxic latency on one stream: exit 2 naming latency_downstream" \
+    bash -c "test $rc = 2 && grep -q latency_downstream '$work/dup.err'"
+timeout 5 "$TORN" proxy --api --duration 0.3 >"$work/default.out" 2>&1
+check "bare --api: 127.0.0.1:8474, Toxiproxy's default (or says that port is taken)" \
+    grep -Eq 'api listening on 127.0.0.1:8474|127.0.0.1:8474' "$work/default.out"
+
+disown -a   # killed on exit by fs_common.sh, without bash's "Killed" lines
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]

@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/err.h"
+#include "core/hdr_json.h"
 #include "core/report.h"
 #include "core/result.h"
 
@@ -24,6 +25,7 @@ static void quantiles(cJSON *o, const struct torn_hdr *h)
         cJSON_AddNumberToObject(o, key, (double)torn_hdr_quantile(h, qs[i].q));
     }
     cJSON_AddNumberToObject(o, "max_ns", (double)h->max);
+    cJSON_AddItemToObject(o, "hdr", torn_hdr_to_json(h)); /* exact, for torn merge */
 }
 
 /* loop: "closed-loop", or "open-loop-uncorrected" for an op that also has
@@ -78,6 +80,7 @@ static cJSON *result_json(const struct torn_result *r)
     if (r->error)
         cJSON_AddStringToObject(o, "error", r->error);
     cJSON_AddBoolToObject(o, "interrupted", r->interrupted);
+    cJSON_AddNumberToObject(o, "entry", (double)r->entry);
     cJSON_AddNumberToObject(o, "started_s", r->started_s);
     cJSON_AddNumberToObject(o, "duration_s", r->duration_s);
     cJSON_AddNumberToObject(o, "ops_per_s", torn_result_ops_per_s(r));
@@ -155,6 +158,13 @@ static int json_write(FILE *f, const struct torn_report *rep, struct torn_err *e
     if (rep->report_error)
         cJSON_AddStringToObject(root, "report_error", rep->report_error);
     cJSON_AddNumberToObject(root, "exit_code", torn_report_exit_code(rep));
+    if (rep->shard_index) {
+        cJSON *sh = cJSON_AddObjectToObject(root, "shard");
+        cJSON_AddNumberToObject(sh, "index", rep->shard_index);
+        cJSON_AddNumberToObject(sh, "count", rep->shard_count);
+        cJSON_AddNumberToObject(sh, "entries", (double)rep->shard_entries);
+        cJSON_AddNumberToObject(sh, "entries_total", (double)rep->shard_entries_total);
+    }
     cJSON *sum = cJSON_AddObjectToObject(root, "summary");
     cJSON_AddNumberToObject(sum, "pass", (double)pass);
     cJSON_AddNumberToObject(sum, "fail", (double)fail);

@@ -24,7 +24,7 @@ enum {
     OPT_TARGET = 256, OPT_TARGET_SPEC, OPT_TARGET_OPT, OPT_SCENARIO, OPT_SEED, OPT_DURATION,
     OPT_WORKERS, OPT_SET, OPT_ALLOW_REMOTE, OPT_TIMEOUT, OPT_HISTORY, OPT_QUIET, OPT_NO_COLOR,
     OPT_KEEP, OPT_RUN_DIR, OPT_HELP, OPT_FS, OPT_RATE, OPT_UNTIL_FAIL, OPT_REPRO_RUNS,
-    OPT_HISTORY_MAX, OPT_COLOR,
+    OPT_HISTORY_MAX, OPT_COLOR, OPT_SHARD,
     OPT_REPORTER /* + index of the reporter */
 };
 
@@ -76,6 +76,9 @@ static void run_usage(FILE *f)
           "  --fs torn[:MODEL]     put every target's data on torn-fs (power loss, I/O\n"
           "                        faults; MODEL process|power|fsync-fail; automatic for\n"
           "                        power-loss and io-errors)\n"
+          "  --shard I/N           run only shard I of N: entry k (target x scenario,\n"
+          "                        in run order) runs in shard k mod N + 1; give every\n"
+          "                        shard the same --seed, merge with `torn merge`\n"
           "  --quiet               only the results table\n"
           "  --color[=WHEN]        ANSI colours: auto (default: only on a terminal, not\n"
           "                        with NO_COLOR set, TERM=dumb or CI set), always, never\n"
@@ -196,6 +199,7 @@ static void build_longopts(struct cli *c)
         {"keep", no_argument, NULL, OPT_KEEP},
         {"fs", required_argument, NULL, OPT_FS},
         {"run-dir", required_argument, NULL, OPT_RUN_DIR},
+        {"shard", required_argument, NULL, OPT_SHARD},
         {"help", no_argument, NULL, OPT_HELP},
     };
     size_t n = sizeof fixed / sizeof fixed[0], nr;
@@ -273,6 +277,12 @@ static int handle_opt(struct cli *c, int opt, const char *arg)
     case OPT_KEEP: o->keep = 1; return 0;
     case OPT_FS: o->fs = arg; return 0;
     case OPT_RUN_DIR: o->run_dir = arg; return 0;
+    case OPT_SHARD:
+        if (torn_shard_parse(arg, &o->shard, &err)) {
+            fprintf(stderr, "torn run: %s\n", err.msg);
+            return -1;
+        }
+        return 0;
     case OPT_HELP: run_usage(stdout); return 1;
     default:
         if (opt >= OPT_REPORTER && opt < OPT_REPORTER + (int)nr && o->n_reports < 16) {

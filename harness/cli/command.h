@@ -20,6 +20,8 @@ const struct torn_command *const *torn_commands(size_t *n_out);
 /* Built-in commands (harness/cli/cmd_run.c). */
 int torn_cmd_run(int argc, char **argv);
 int torn_cmd_list(int argc, char **argv);
+/* harness/cli/cmd_merge.c */
+int torn_cmd_merge(int argc, char **argv);
 
 #define TORN_VERSION "0.1.0"
 

@@ -92,8 +92,12 @@ static const struct torn_command cmd_fuzz = {
 static const struct torn_command cmd_replay = {
     "replay", "rerun a fuzzed schedule step by step (replay --schedule FILE)", torn_cmd_replay};
 
+static const struct torn_command cmd_merge = {
+    "merge", "merge the JSON reports of shards (run --shard I/N) into one report", torn_cmd_merge};
+
 static const struct torn_command *const commands[] = {
     &cmd_run,
+    &cmd_merge,
     &cmd_list,
     &cmd_fs,
     &cmd_check,

@@ -33,6 +33,10 @@ struct torn_report {
                                      run then exits 2), or NULL */
     uint64_t history_cap;         /* bytes the history may hold, 0 unknown */
     uint64_t history_dropped;     /* events left out of it by that cap */
+    unsigned shard_index;         /* torn run --shard I/N: I (from 1), or 0 */
+    unsigned shard_count;         /* N */
+    size_t shard_entries;         /* entries (target x scenario) of this shard */
+    size_t shard_entries_total;   /* entries of the whole run, all shards */
     int color;                    /* terminal: ANSI colours allowed */
     int quiet;                    /* terminal: only the summary */
     struct torn_result **results; /* in run order */

@@ -86,6 +86,8 @@ struct torn_result {
     int attempt, attempts_max; /* torn run --until-fail N: the attempt this
                                   result is from, and N; 0 without it */
     int interrupted;           /* stopped by SIGINT/SIGTERM */
+    size_t entry;              /* its number among the run's entries (target
+                                  x scenario, run/shard.h), for torn merge */
     struct cJSON *work;        /* work counters (work.h), an object, or NULL
                                   when the scenario set none */
     char *work_hint;           /* the scenario's explanation of a shortfall */

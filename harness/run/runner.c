@@ -275,6 +275,7 @@ struct run {
     struct torn_report rep;
     char *command;
     uint64_t t0;
+    size_t entry;             /* next entry number (shard.h) */
 };
 
 /* The default set: each one a target can run (torn_target_caps_of) runs,
@@ -815,6 +816,7 @@ static struct torn_result *new_result(struct run *r, struct plan_target *tg,
     res->seed = r->o->seed;
     res->replay = replay_command(r, tg, sc);
     res->replay_exact = (sc->ops->flags & TORN_SCENARIO_REPLAYS_EXACTLY) != 0;
+    res->entry = r->entry ? r->entry - 1 : 0; /* run_target counted it */
     return res;
 }
 
@@ -1002,6 +1004,8 @@ static void run_target(struct run *r, struct plan_target *tg)
             break;
         if (sc->ops->needs & ~caps)
             continue; /* a standard scenario this target cannot run */
+        if (!torn_shard_owns(&r->o->shard, r->entry++))
+            continue; /* another shard's entry (shard.h) */
         if ((fs = wants_fs(r, tg, sc)) != up) {
             if (up >= 0)
                 target_down(r, tg);
@@ -1176,6 +1180,29 @@ static int prepare(struct run *r, struct torn_err *err)
     return open_history(r, err);
 }
 
+/* --shard I/N: number the entries as run_target does (shard.h) and say
+ * which part of them this shard runs. */
+static void plan_shard(struct run *r)
+{
+    const struct torn_shard *s = &r->o->shard;
+    size_t n = 0;
+
+    for (size_t i = 0; i < r->n_tg; i++) {
+        unsigned caps = torn_target_caps(r->tg[i].t->ops);
+        for (size_t j = 0; j < r->n_sc; j++)
+            n += !(r->sc[j].ops->needs & ~caps);
+    }
+    r->rep.shard_entries_total = n;
+    r->rep.shard_entries = torn_shard_size(s, n);
+    if (!s->index)
+        return;
+    r->rep.shard_index = s->index;
+    r->rep.shard_count = s->count;
+    progress(r, "torn: shard %u/%u: %zu of %zu entries (target x scenario: entry k runs in "
+                "shard k mod %u + 1)\n",
+             s->index, s->count, r->rep.shard_entries, n, s->count);
+}
+
 static void finish_run_dir(struct run *r, int code)
 {
     if (r->own_run_dir && !r->o->keep && code == 0) {
@@ -1222,6 +1249,7 @@ int torn_run(const struct torn_run_opts *o)
     r.rep.color = o->color;
     r.rep.quiet = o->quiet;
     progress(&r, "torn: seed %llu, run directory %s\n", (unsigned long long)o->seed, r.run_dir);
+    plan_shard(&r);
     for (size_t i = 0; i < r.n_tg && !torn_stop_requested(); i++)
         run_target(&r, &r.tg[i]);
     torn_proc_reap_all(500);

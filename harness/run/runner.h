@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/target.h"
+#include "run/shard.h"
 
 struct cJSON;
 struct torn_err;
@@ -65,6 +66,7 @@ struct torn_run_opts {
     double rate;                 /* --rate OPS: open loop at OPS operations/s
                                     over all workers, where a scenario supports
                                     it (parameter "rate"); <= 0 closed loop */
+    struct torn_shard shard;     /* --shard I/N (shard.h); index 0 = all */
 };
 
 /* Run; returns the process exit code (0 pass, 1 violation, 2 error). */

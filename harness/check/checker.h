@@ -129,7 +129,5 @@ struct torn_ctx;
 int torn_check_ctx(struct torn_ctx *ctx, const char *model, const struct torn_check_opts *opts,
                    struct torn_err *err);
 
-/* Command `torn check` (checker.c). */
-int torn_cmd_check(int argc, char **argv);
 
 #endif

@@ -38,7 +38,5 @@ void torn_gen_defaults(struct torn_gen_opts *o);
  * TORN_E_IO. */
 int torn_gen_history(FILE *f, const struct torn_gen_opts *o, struct torn_err *err);
 
-/* Command `torn gen-history` (check_gen.c). */
-int torn_cmd_gen_history(int argc, char **argv);
 
 #endif

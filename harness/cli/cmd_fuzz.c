@@ -1,4 +1,4 @@
-/* torn: `torn fuzz HARNESS`: an AFL++ campaign for CI (issue 6).
+/* torn: `torn fuzz HARNESS`: an AFL++ campaign for CI.
  *
  * Builds the harness when its binary is missing (make -C ROOT
  * build-fuzz/afl/fuzz-HARNESS), runs --jobs afl-fuzz instances (one -M main,
@@ -9,7 +9,7 @@
  * violation (a failed JUnit testcase) naming the reproducer file and the
  * command that replays it.
  */
-#include "sim/schedule.h"
+#include "command.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,15 +26,16 @@
 
 #include <cjson/cJSON.h>
 
-#include "command.h"
 #include "color.h"
 #include "core/err.h"
 #include "core/outfile.h"
 #include "core/parse.h"
+#include "core/version.h"
 #include "proc/proc.h"
 #include "core/report.h"
 #include "core/result.h"
 #include "core/util.h"
+#include "sim/schedule.h"
 
 #define FUZZ_MAX_JOBS 64
 

@@ -24,6 +24,7 @@
 #include "core/report.h"
 #include "core/result.h"
 #include "core/util.h"
+#include "core/version.h"
 #include "reports/json_read.h"
 
 #define MERGE_MAX_OUT 16

@@ -2,7 +2,7 @@
  * --listen/--upstream with --toxic options, and/or the Toxiproxy-compatible
  * control API with --api; optionally a seeded schedule that switches the
  * given toxics on and off every period. */
-#include "proxy/proxy.h"
+#include "command.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "core/parse.h"
 #include "core/util.h"
+#include "proxy/proxy.h"
 
 #define MAX_CMD_TOXICS 16
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "command.h"
+#include "core/version.h"
 
 static void usage(FILE *f)
 {

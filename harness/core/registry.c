@@ -1,14 +1,9 @@
 /* torn: the registration tables.  Adding a target, scenario, reporter or
  * command is one new file plus one line here. */
-#include "check/gen.h"
-#include "check/checker.h"
 #include "cli/command.h"
-#include "proxy/proxy.h"
 #include "report.h"
 #include "scenario.h"
-#include "sim/schedule.h"
 #include "target.h"
-#include "fs/tornfs.h"
 
 #include <string.h>
 
@@ -72,28 +67,33 @@ static const struct torn_reporter_ops *const reporters[] = {
     &torn_reporter_html,
 };
 
-static const struct torn_command cmd_run = {"run", "run scenarios against a target", torn_cmd_run};
-static const struct torn_command cmd_list = {"list", "list targets, strategies and scenarios",
+static const struct torn_command cmd_run = {TORN_COMMAND_V1, "run",
+                                            "run scenarios against a target", torn_cmd_run};
+static const struct torn_command cmd_list = {TORN_COMMAND_V1, "list",
+                                             "list targets, strategies and scenarios",
                                              torn_cmd_list};
-
-static const struct torn_command cmd_check = {"check", "check a recorded history against a model",
+static const struct torn_command cmd_check = {TORN_COMMAND_V1, "check",
+                                              "check a recorded history against a model",
                                               torn_cmd_check};
 static const struct torn_command cmd_gen_history = {
-    "gen-history", "generate a CAS-register or versioned history with known answer",
-    torn_cmd_gen_history};
-static const struct torn_command cmd_fs = {"fs", "mount, cut and control torn-fs (FUSE power loss)",
+    TORN_COMMAND_V1, "gen-history",
+    "generate a CAS-register or versioned history with known answer", torn_cmd_gen_history};
+static const struct torn_command cmd_fs = {TORN_COMMAND_V1, "fs",
+                                           "mount, cut and control torn-fs (FUSE power loss)",
                                            torn_cmd_fs};
-
-static const struct torn_command cmd_proxy = {"proxy", "TCP fault proxy (Toxiproxy-compatible API)",
+static const struct torn_command cmd_proxy = {TORN_COMMAND_V1, "proxy",
+                                              "TCP fault proxy (Toxiproxy-compatible API)",
                                               torn_cmd_proxy};
-
 static const struct torn_command cmd_fuzz = {
-    "fuzz", "run an AFL++ campaign on a fuzz harness, report as results", torn_cmd_fuzz};
+    TORN_COMMAND_V1, "fuzz", "run an AFL++ campaign on a fuzz harness, report as results",
+    torn_cmd_fuzz};
 static const struct torn_command cmd_replay = {
-    "replay", "rerun a fuzzed schedule step by step (replay --schedule FILE)", torn_cmd_replay};
+    TORN_COMMAND_V1, "replay", "rerun a fuzzed schedule step by step (replay --schedule FILE)",
+    torn_cmd_replay};
 
 static const struct torn_command cmd_merge = {
-    "merge", "merge the JSON reports of shards (run --shard I/N) into one report", torn_cmd_merge};
+    TORN_COMMAND_V1, "merge", "merge the JSON reports of shards (run --shard I/N) into one report",
+    torn_cmd_merge};
 
 static const struct torn_command *const commands[] = {
     &cmd_run,
@@ -159,6 +159,6 @@ const struct torn_command *torn_command_find(const char *name)
 {
     for (size_t i = 0; i < COUNT(commands); i++)
         if (strcmp(commands[i]->name, name) == 0)
-            return commands[i];
+            return commands[i]->version == TORN_COMMAND_V1 ? commands[i] : NULL;
     return NULL;
 }

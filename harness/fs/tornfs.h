@@ -175,7 +175,11 @@ int torn_fs_available(void);
 int torn_fs_serve(const char *backing, const char *mountpoint, enum torn_fs_model model,
                   unsigned flags, int ready_fd, pid_t parent);
 
-/* `torn fs mount|cut|umount|ctl|status|clean` (harness/fs/client.c). */
-int torn_cmd_fs(int argc, char **argv);
+/* Stop the torn-fs daemon serving mountpoint mnt (any process's) and wait
+ * until it is unmounted.  real (real_len bytes, PATH_MAX is enough) receives
+ * the resolved mountpoint.  0, TORN_E_CONFIG (not a torn-fs mount) or
+ * TORN_E_IO (still mounted after the daemon was stopped).  `torn fs umount`
+ * is harness/cli/cmd_fs.c. */
+int torn_fs_umount_path(const char *mnt, char *real, size_t real_len, struct torn_err *err);
 
 #endif

@@ -26,7 +26,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
-#include "cli/command.h"
+#include "core/version.h"
 #include "core/err.h"
 #include "core/parse.h"
 #include "core/util.h"

@@ -123,7 +123,5 @@ int torn_toxiproxy_add(const char *api, const char *proxy, const struct cJSON *t
 int torn_toxiproxy_remove(const char *api, const char *proxy, const char *name, int timeout_ms,
                           struct torn_err *err);
 
-/* `torn proxy` (harness/cli/cmd_proxy.c). */
-int torn_cmd_proxy(int argc, char **argv);
 
 #endif

@@ -14,7 +14,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "cli/command.h"
+#include "core/version.h"
 #include "core/err.h"
 #include "core/finding.h"
 #include "core/history.h"

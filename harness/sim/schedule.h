@@ -55,10 +55,5 @@ struct torn_sched_result {
 int torn_sched_run(const unsigned char *buf, size_t len, enum torn_sched_strategy s,
                    FILE *trace, struct torn_sched_result *res);
 
-/* `torn replay --schedule FILE [--strategy S]` (harness/sim/schedule.c). */
-int torn_cmd_replay(int argc, char **argv);
-/* `torn fuzz HARNESS [--time S] [--jobs N] ...`: an AFL++ campaign on a
- * harness of fuzz/, reported as a torn result (harness/cli/cmd_fuzz.c). */
-int torn_cmd_fuzz(int argc, char **argv);
 
 #endif

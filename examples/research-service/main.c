@@ -175,6 +175,7 @@ static enum MHD_Result route_job(struct MHD_Connection *c, const char *id)
                 cJSON_Delete(rec);
                 rec = NULL;
                 snprintf(why, sizeof why, "JSONDecodeError: record %s is not valid JSON", id);
+                rs_log("get_job %s: %s, retrying", id, why);   /* seed 001's symptom */
             }
             free(text);
         }

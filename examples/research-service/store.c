@@ -445,7 +445,8 @@ static int load_merge(const char *id, const cJSON *patch, int protect, long long
     free(cur);
     if (!cJSON_IsObject(rec)) {
         cJSON_Delete(rec);
-        snprintf(why, why_len, "record %s is not a JSON object", id);
+        snprintf(why, why_len, "JSONDecodeError: record %s is not a JSON object", id);
+        rs_log("update %s: %s", id, why);
         return -1;
     }
     rc = conditions_hold(rec, expect_version, from, n_from);

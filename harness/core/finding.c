@@ -40,17 +40,28 @@ int torn_finding_post(const char *log_dir, const char *criterion, const char *ke
         cJSON_AddStringToObject(o, "evidence", evidence))
         line = cJSON_PrintUnformatted(o);
     size_t len = line ? strlen(line) : 0;
-    if (line && len + 1 < FINDING_MAX_LINE) {
-        line[len] = '\n';   /* replaces the NUL: one write, one whole line */
-        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            rc = write(fd, line, len + 1) == (ssize_t)(len + 1) ? 0 : -1;
-            close(fd);
-        }
-    }
+    char *nl = len + 1 < FINDING_MAX_LINE ? torn_asprintf("%s\n", line) : NULL;
+    if (nl)
+        rc = torn_finding_note(log_dir, TORN_FINDINGS_FILE, nl);
+    free(nl);
     free(line);
     free(path);
     cJSON_Delete(o);
+    return rc;
+}
+
+int torn_finding_note(const char *log_dir, const char *name, const char *text)
+{
+    char *path = log_dir ? torn_asprintf("%s/%s", log_dir, name) : NULL;
+    size_t len = strlen(text);
+    int rc = -1, fd = path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+                                  0600)
+                           : -1;
+    if (fd >= 0) {
+        rc = write(fd, text, len) == (ssize_t)len ? 0 : -1;
+        close(fd);
+    }
+    free(path);
     return rc;
 }
 

@@ -30,6 +30,11 @@ struct torn_result;
 int torn_finding_post(const char *log_dir, const char *criterion, const char *key,
                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Append text (one or more whole lines) to log_dir/name with one
+ * write(2), creating it (O_APPEND|O_NOFOLLOW): a side file a target keeps
+ * next to its findings, e.g. what its workers saw happen.  0 or -1. */
+int torn_finding_note(const char *log_dir, const char *name, const char *text);
+
 /* Length of log_dir's findings file now (0 when absent): a mark. */
 long long torn_findings_mark(const char *log_dir);
 

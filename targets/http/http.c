@@ -434,6 +434,8 @@ int http_spec_parse(const cJSON *spec, const char *file, struct http_spec *sp,
     if (!rc)
         rc = http_spec_contracts(spec, file, sp, err);
     if (!rc)
+        rc = http_spec_log(spec, file, sp, err);
+    if (!rc)
         rc = spec_strings(spec, file, "spec.terminal_statuses", sp->terminal, &sp->n_terminal, 0,
                           err);
     if (!rc && sp->n_terminal == 0) {
@@ -1045,13 +1047,19 @@ static int http_create(struct torn_target *t, const cJSON *input, char **id_out,
 static int http_subscribe_op(struct torn_target *t, const char *id, struct torn_sub **sub_out,
                              struct torn_err *err)
 {
-    return http_subscribe(t->priv, id, sub_out, err);
+    int rc = http_subscribe(t->priv, id, sub_out, err);
+    if (rc == 0)
+        http_log_subscribed(t->priv, *sub_out, id);
+    return rc;
 }
 
 static int http_next_event_op(struct torn_target *t, struct torn_sub *sub, int timeout_ms,
                               cJSON **event_out, struct torn_err *err)
 {
-    return http_next_event(t->priv, sub, timeout_ms, event_out, err);
+    int rc = http_next_event(t->priv, sub, timeout_ms, event_out, err);
+    if (rc == 0)
+        http_log_event(t, sub, *event_out);
+    return rc;
 }
 
 static void http_unsubscribe_op(struct torn_target *t, struct torn_sub *sub)
@@ -1147,6 +1155,7 @@ const struct torn_target_ops torn_target_http = {
     .fault = http_service_fault,
     .extra_caps = TORN_CAP_FS_DATA | TORN_CAP_SERVICE,
     .caps = http_caps,
+    .observe = http_log_observe,
 };
 
 /* ---- fuzzing entry point (fuzz/http_body.c, issue 6) ---- */

@@ -34,6 +34,7 @@ enum http_outcome {
 };
 extern const char *const http_outcome_names[HTTP_OUT_COUNT];
 #define HTTP_MAX_FINDINGS 1000     /* contract findings one process posts */
+#define HTTP_LOG_SUBS 64           /* subscriptions a worker remembers the job of */
 
 /* One endpoint of the spec: pointers into the spec object (cfg->spec). */
 struct http_endpoint {
@@ -71,6 +72,11 @@ struct http_spec {
     const struct cJSON *contract[HTTP_OUT_COUNT];
     long contract_status[HTTP_OUT_COUNT];
     const struct cJSON *contract_body[HTTP_OUT_COUNT];
+    /* "log" (http_log.c) */
+    int log_on;                    /* the spec has "log" */
+    const char *log_path;          /* log.path template, or NULL: the service's output */
+    const struct cJSON *log_never; /* array of fixed strings, or NULL */
+    const char *log_final_ptr[2];  /* per_finalization id, version pointers, or NULL */
 };
 
 /* Which record operation an answer came from. */
@@ -139,7 +145,27 @@ struct http_priv {
     struct http_events *ev;        /* subscriptions' machinery, lazily */
     uint64_t n_created;
     uint64_t seed;
+    /* log criteria (http_log.c): each worker's recent subscriptions, and in
+     * the runner's process how far the log and the ids file were read */
+    struct {
+        const struct torn_sub *sub;
+        char id[64];
+    } subs[HTTP_LOG_SUBS];
+    size_t n_subs;
+    long long log_off, ids_off;
 };
+
+/* Log criteria (http_log.c). */
+/* Parse "log" (after service and events): 0 or TORN_E_CONFIG. */
+int http_spec_log(const struct cJSON *spec, const char *file, struct http_spec *sp,
+                  struct torn_err *err);
+/* A worker subscribed sub to job id / received event ev on sub: a terminal
+ * event notes the job as ended for per_finalization. */
+void http_log_subscribed(struct http_priv *p, const struct torn_sub *sub, const char *id);
+void http_log_event(struct torn_target *t, const struct torn_sub *sub, const struct cJSON *ev);
+/* ops->observe: read the log since the last call, post log-forbidden and
+ * log-finalize findings. */
+void http_log_observe(struct torn_target *t);
 
 /* The service (http_service.c). */
 /* Parse "service", "files", "dual_read" pointers (after the endpoints). */

@@ -2,7 +2,8 @@
 # The seeds' exact details as checkable criteria, on the reference service
 # torn starts itself (examples/research-service/contracts.json): response
 # contracts (seed 002's 409 body, seed 001's 200 "unknown" error dict and
-# 404 for a missing job), each broken on purpose by a --break mode of the
+# 404 for a missing job) and log criteria (seed 000's structured finalize
+# line, seed 001's JSONDecodeError never logged), each broken on purpose by a --break mode of the
 # service that must FAIL with the contract it breaks while the correct
 # service PASSES; and malformed contracts refused with exit 2 and one line
 # naming the file and the field.
@@ -65,6 +66,7 @@ spec good
 expect 0 'torn: 3 PASS' "the correct service PASSES the stale, refused and not-found contracts" \
     --target-spec "$tmp/good.json" --scenario optimistic-lock --scenario state-transition \
     --scenario corrupt-read
+small=(--set workers=4 --set updates=10 --set payload_len=65536)
 lock=(--lock-read-ms 150)   # safe reads within 150 ms of a write fail: > 5 x 20 ms retries
 spec good-lock "${lock[@]}"
 expect 0 '"unknown_answers":[[:space:]]*[1-9]' \
@@ -99,6 +101,33 @@ expect 1 'contract-unknown.*expected HTTP 200, got 500' \
     "unrecoverable read answered 500 FAILS contract-unknown" \
     --target-spec "$tmp/unsafe.json" --scenario safe-read-http --until-fail 5
 
+# Log criteria (the spec's "log"): the service's own output, read after each
+# scenario.  A finalization torn saw (a terminal event) needs its structured
+# line; a line with JSONDecodeError must never appear.
+expect 0 'torn: 2 PASS' "the correct service PASSES event-before-persist and concurrent-updaters with log criteria" \
+    --target-spec "$tmp/good.json" --scenario event-before-persist --scenario concurrent-updaters \
+    "${small[@]}"
+spec no-final-log --break finalize-log
+expect 1 'log-finalize.*no JSON line with /research_id == ' \
+    "no structured line on a final persist FAILS log-finalize" \
+    --target-spec "$tmp/no-final-log.json" --scenario event-before-persist
+only log-finalize
+# In-place writes: a concurrent reader parses a half-written record and the
+# service logs JSONDecodeError.  Whether a read lands mid-write is up to the
+# scheduler (it did in 3 of 3 runs of 10 updates on an idle machine), so up
+# to 4 runs are asked for the line.
+spec naive --persist naive
+for attempt in 1 2 3 4; do
+    timeout -k 2 60 "$torn" run --quiet --no-color --target http --target-spec "$tmp/naive.json" \
+        --scenario concurrent-updaters "${small[@]}" >"$tmp/last.out" 2>&1
+    grep -q 'log-forbidden.*"JSONDecodeError", which must never appear' "$tmp/last.out" && break
+done
+if grep -q 'log-forbidden.*"JSONDecodeError", which must never appear' "$tmp/last.out"; then
+    ok "in-place writes: the service's JSONDecodeError line FAILS log-forbidden (run $attempt)"
+else
+    bad "in-place writes: no log-forbidden in 4 runs"
+fi
+
 # Malformed contracts: exit 2, one line naming the file and the field.
 bad_spec() {  # WHAT FIELD-IN-MESSAGE PYTHON-EDIT
     python3 - "$tmp/good.json" "$3" >"$tmp/bad.json" <<'EOF'
@@ -128,6 +157,11 @@ bad_spec "an ordering against a string" "responses.stale.body./current_review_ve
     'm["responses"]["stale"]["body"]["/current_review_version"] = {"gt": "x"}'
 bad_spec "an unknown key" "responses.success.headers" 'm["responses"]["success"]["headers"] = {}'
 bad_spec "responses not an object" "responses" 'm["responses"] = []'
+bad_spec "a log pattern that is not text" "log.never" 'm["log"]["never"] = ["x", 3]'
+bad_spec "a finalization without a version pointer" "log.per_finalization.version" \
+    'del m["log"]["per_finalization"]["version"]'
+bad_spec "a relative log path" "log.path" 'm["log"]["path"] = "app.log"'
+bad_spec "an unknown log key" "log.always" 'm["log"]["always"] = []'
 
 echo "$pass passed, $fail failed"
 [[ $fail == 0 ]]

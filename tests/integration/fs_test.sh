@@ -64,7 +64,7 @@ check "no mount left after torn fs umount" test "$(mounts_under "$m")" = 0
 # node the rename replaced: a torn read on a correct store).  An unlinked
 # open file keeps answering fstat and read.
 "$TORN" fs mount --model power "$b" "$m" >/dev/null 2>&1
-python3 "$ROOT/tests/fs_rename_stress.py" "$m" 2 3 >"$work/stress.out" 2>&1
+python3 "$ROOT/tests/integration/fs_rename_stress.py" "$m" 2 3 >"$work/stress.out" 2>&1
 check "rename-over stress: no reader error in 2 s ($(grep -c 'errors none' "$work/stress.out") of 4 clean; $(grep -o "{.*}" "$work/stress.out" | head -1))" \
     grep -qx OK "$work/stress.out"
 python3 - "$m" >"$work/unlinked.out" 2>&1 <<'EOF2'

@@ -5,7 +5,8 @@
 #   make run             install missing packages, build, run the standard scenarios
 #   make verify          repetition proofs (correct twins many times under CPU load)
 #   make deps            install the Debian packages torn needs (scripts/deps.sh)
-#   make install PREFIX=/usr/local, make clean
+#   make install PREFIX=/usr/local, make uninstall PREFIX=..., make man, make clean
+#                        (mk/install.mk)
 # `make run`, `make test` and `make verify` install what is missing first
 # (DEPS_SCRIPT=true skips that), then build in a fresh make, so pkg-config is
 # asked after the packages exist.
@@ -72,7 +73,7 @@ BENCH_DEPS :=
 FUZZ_DEPS :=
 -include $(wildcard mk/*.mk)
 
-.PHONY: all test test-run unit unit-san run install clean deps bench fuzz verify verify-run need-pkgs
+.PHONY: all test test-run unit unit-san run clean deps bench fuzz verify verify-run need-pkgs
 all: torn
 
 torn: $(BUILD)/torn
@@ -144,10 +145,6 @@ verify-run: torn $(VERIFY_DEPS)
 bench: torn $(BENCH_DEPS)
 	bench/run.sh
 
-install: torn
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/torn/scenarios
-	install -m 755 $(BUILD)/torn $(DESTDIR)$(PREFIX)/bin/torn
-	install -m 644 scenarios/*.json $(DESTDIR)$(PREFIX)/share/torn/scenarios/
 
 fuzz: torn $(FUZZ_DEPS)
 

@@ -8,7 +8,7 @@ PKGS=(
   libhiredis-dev libpq-dev libcurl4-openssl-dev libcjson-dev libssl-dev
   libfuse3-dev fuse3 libwebsockets-dev libmicrohttpd-dev libwslay-dev
   redis-server redis-tools postgresql postgresql-contrib
-  afl++ lld-14 wrk python3 libxml2-utils procps chromium
+  afl++ lld-14 wrk python3 libxml2-utils procps chromium jq man-db
 )
 # Optional extra packages (e.g. TORN_DEPS_SKIP="chromium") can be skipped.
 skip=" ${TORN_DEPS_SKIP:-} "

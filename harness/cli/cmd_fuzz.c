@@ -80,7 +80,9 @@ static int fuzz_usage(FILE *f)
           "  --corpus DIR   seed inputs (default fuzz/corpus/HARNESS)\n"
           "  --strategy S   schedule harness: naive, rename, durable (default), nocheck\n"
           "  --asan         fuzz the ASan/UBSan build (slower, finds more)\n"
-          "Environment: TORN_ROOT, the source tree (default: found from the binary);\n"
+          "Environment: TORN_ROOT, the torn source tree the harnesses are built from\n"
+          "(default: found from the binary, or the current directory; an installed torn\n"
+          "has no sources: point TORN_ROOT at a clone);\n"
           "AFL_* variables pass through to afl-fuzz (AFL_BENCH_UNTIL_CRASH=1 stops at\n"
           "the first crash).\n"
           "Exit: 1 a crash or hang found, 0 none, 2 usage or environment error.\n",
@@ -193,8 +195,11 @@ static int find_root(char *root, size_t len)
         snprintf(root, len, ".");
         return 0;
     }
-    fprintf(stderr, "torn fuzz: cannot find the torn source tree (no %s); set TORN_ROOT\n",
-            probe);
+    fprintf(stderr,
+            "torn fuzz: needs the torn source tree: it builds fuzz/%s.c with AFL++ (afl-cc,\n"
+            "  package afl++) and make, and an installed torn carries no sources (no %s).\n"
+            "  Run it from a clone (./torn fuzz ...) or set TORN_ROOT=/path/to/the/clone.\n",
+            "HARNESS", probe);
     return 2;
 }
 

@@ -1,0 +1,57 @@
+# Install area: `make install PREFIX=...` / `make uninstall PREFIX=...`
+# (DESTDIR honoured), `make man` (man pages and shell completions generated
+# from the binary's own --help by scripts/gen-docs.sh, so they cannot drift).
+#
+#   PREFIX/bin/torn
+#   PREFIX/share/torn/scenarios/*.json          scenario specs
+#   PREFIX/share/man/man1/torn.1, torn-CMD.1    one page per command
+#   PREFIX/share/bash-completion/completions/torn
+#   PREFIX/share/zsh/site-functions/_torn
+#   PREFIX/share/fish/vendor_completions.d/torn.fish
+#   PREFIX/share/doc/torn/                      README.md, docs/, examples/
+
+# Debug information names sources relative to the tree, not by this
+# checkout's absolute path (an installed binary must not carry it).
+CFLAGS += -ffile-prefix-map=$(CURDIR)=.
+
+GEN := $(BUILD)/gen
+INST := $(DESTDIR)$(PREFIX)
+MAN1 := $(INST)/share/man/man1
+BASHC := $(INST)/share/bash-completion/completions
+ZSHC := $(INST)/share/zsh/site-functions
+FISHC := $(INST)/share/fish/vendor_completions.d
+DOCDIR := $(INST)/share/doc/torn
+
+.PHONY: man install uninstall
+man: $(GEN)/.stamp
+
+$(GEN)/.stamp: $(BUILD)/torn scripts/gen-docs.sh
+	@$(if $(Q),echo "  GEN $(GEN)/man $(GEN)/completions")
+	$(Q)rm -rf $(GEN) && scripts/gen-docs.sh $(BUILD)/torn $(GEN) && touch $@
+
+# A binary built before -ffile-prefix-map (stale objects) still names this
+# directory: it is installed stripped instead.
+install: torn man
+	install -d $(INST)/bin $(INST)/share/torn/scenarios $(MAN1) $(BASHC) $(ZSHC) $(FISHC) \
+	    $(DOCDIR)/docs
+	if grep -qF '$(CURDIR)' $(BUILD)/torn; then install -s -m 755 $(BUILD)/torn $(INST)/bin/torn; \
+	else install -m 755 $(BUILD)/torn $(INST)/bin/torn; fi
+	install -m 644 scenarios/*.json $(INST)/share/torn/scenarios/
+	install -m 644 $(GEN)/man/*.1 $(MAN1)/
+	install -m 644 $(GEN)/completions/torn.bash $(BASHC)/torn
+	install -m 644 $(GEN)/completions/_torn $(ZSHC)/_torn
+	install -m 644 $(GEN)/completions/torn.fish $(FISHC)/torn.fish
+	install -m 644 README.md $(DOCDIR)/
+	install -m 644 docs/*.md $(DOCDIR)/docs/
+	find examples -type f | while read -r f; do \
+	    install -D -m 644 "$$f" "$(DOCDIR)/$$f" || exit 1; done
+
+# Removes what install put there, then the directories below PREFIX it
+# leaves empty (never PREFIX itself or anything above it).
+uninstall:
+	rm -f $(INST)/bin/torn $(MAN1)/torn.1 $(MAN1)/torn-*.1 $(BASHC)/torn $(ZSHC)/_torn \
+	    $(FISHC)/torn.fish
+	rm -rf $(INST)/share/torn $(DOCDIR)
+	for d in $(MAN1) $(BASHC) $(ZSHC) $(FISHC) $(INST)/share/doc $(INST)/bin; do \
+	    while [ "$$d" != '$(INST)' ] && [ "$$d" != / ] && rmdir "$$d" 2>/dev/null; do \
+	        d=$$(dirname "$$d"); done; done; true

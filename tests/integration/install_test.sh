@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# `make install PREFIX=...` into a temp prefix, as a packager or a user would:
+# the binary runs and carries no path of the build tree; a man page per
+# command (generated from --help: every option line of `torn run --help`
+# is on torn-run(1)) renders with `man -l` without warnings; the bash
+# completion, sourced by bash, completes commands, options and scenario
+# names (zsh/fish files syntax-checked when those shells exist); docs,
+# examples and scenario specs are there and an installed spec runs;
+# `torn fuzz` from the install says exactly what it needs and honours
+# TORN_ROOT; `make uninstall` leaves the prefix empty.
+# Closes with "N passed, N failed".
+set -u
+. "$(dirname "$0")/fs_common.sh" torn-install-test # TORN, ROOT, work, check; cleanup on exit
+prefix=$work/prefix
+make -C "$ROOT" --no-print-directory install PREFIX="$prefix" >"$work/install.log" 2>&1
+rc=$?
+check "make install PREFIX=... exits 0" test $rc = 0
+[[ $rc = 0 ]] || tail -20 "$work/install.log"
+t=$prefix/bin/torn
+
+# --- the binary ------------------------------------------------------------------
+check "the installed torn runs (--version)" bash -c "'$t' --version | grep -q '^torn '"
+check "the installed binary carries no path of the build tree ($ROOT)" \
+    bash -c "! grep -qF '$ROOT' '$t'"
+check "scenario specs are installed" test -f "$prefix/share/torn/scenarios/crash-midwrite.json"
+(cd "$work" && "$t" run --scenario "$prefix/share/torn/scenarios/crash-midwrite.json" --duration 0.3 \
+    --seed 3 --quiet --run-dir "$work" >"$work/spec.out" 2>&1)
+check "an installed scenario spec runs and passes" grep -q 'PASS' "$work/spec.out"
+
+# --- man pages -----------------------------------------------------------------------
+man1=$prefix/share/man/man1
+cmds=$("$t" --help | sed -n '/^Commands:/,/^$/p' | sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p')
+missing=""
+for c in $cmds; do [[ -f $man1/torn-$c.1 ]] || missing+=" $c"; done
+check "a man page per command: torn.1 and torn-{$(echo $cmds | tr ' ' ,)}.1 (missing:${missing:- none})" \
+    bash -c "test -f '$man1/torn.1' && test -z '$missing'"
+warn=0
+for p in "$man1"/*.1; do
+    MANWIDTH=100 LC_ALL=C.UTF-8 man --warnings -l "$p" >"$work/page" 2>"$work/page.err" \
+        && grep -q '^NAME' "$work/page" && ! test -s "$work/page.err" || { warn=1; echo "  $p:"; head -3 "$work/page.err"; }
+done
+check "every page renders with man -l, no warnings" test $warn = 0
+MANWIDTH=200 man -l "$man1/torn-run.1" 2>/dev/null >"$work/run.page"
+lost=""
+while read -r opt; do grep -qF -- "$opt" "$work/run.page" || lost+=" $opt"; done \
+    < <("$t" run --help | sed -nE 's/^ *(-h, )?(--[a-z][a-z0-9-]*).*/\2/p')
+check "torn-run(1) has every option of torn run --help (lost:${lost:- none})" test -z "$lost"
+check "man finds them under the prefix (man -M PREFIX/share/man torn-proxy)" \
+    bash -c "man -M '$prefix/share/man' torn-proxy 2>/dev/null | grep -q -- '--toxic'"
+
+# --- completions -------------------------------------------------------------------------
+comp() {  # WORDS...: what the installed bash completion offers for the last word
+    bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _torn; echo "${COMPREPLY[*]}"' \
+        _ "$prefix/share/bash-completion/completions/torn" "$@" 2>&1
+}
+check "bash completion: torn ru -> run" test "$(comp torn ru)" = run
+check "bash completion: torn run --until -> --until-fail" test "$(comp torn run --until)" = --until-fail
+check "bash completion: torn run --scenario crash -> crash-midwrite" \
+    test "$(comp torn run --scenario crash)" = crash-midwrite
+check "bash completion: torn proxy --to -> --toxic" test "$(comp torn proxy --to)" = --toxic
+check "bash completion: torn help pro -> proxy" test "$(comp torn help pro)" = proxy
+for sh in zsh fish; do
+    f=$prefix/share/zsh/site-functions/_torn
+    [[ $sh == fish ]] && f=$prefix/share/fish/vendor_completions.d/torn.fish
+    if command -v $sh >/dev/null; then
+        check "$sh completion parses ($sh -n)" $sh -n "$f"
+    else
+        check "$sh completion installed ($sh not here: SKIP its syntax check)" test -s "$f"
+    fi
+done
+
+# --- docs and examples ---------------------------------------------------------------
+doc=$prefix/share/doc/torn
+check "README, docs and examples under share/doc/torn" \
+    bash -c "test -f '$doc/README.md' && test -f '$doc/docs/reports.md' && test -f '$doc/examples/gallery/README.md'"
+
+# --- torn fuzz from an install -----------------------------------------------------------
+(cd "$work" && env -u TORN_ROOT "$t" fuzz spec --time 1 >"$work/fuzz.out" 2>&1)
+rc=$?
+check "torn fuzz without sources: exit 2 saying it needs the source tree, AFL++ and TORN_ROOT" \
+    bash -c "test $rc = 2 && grep -q 'source tree' '$work/fuzz.out' && grep -q 'TORN_ROOT' '$work/fuzz.out' && grep -q 'afl' '$work/fuzz.out'"
+(cd "$work" && TORN_ROOT=$ROOT "$t" fuzz no-such-harness >"$work/fuzz.out" 2>&1)
+check "torn fuzz with TORN_ROOT finds the harnesses there" grep -qF "$ROOT/fuzz/no-such-harness.c" "$work/fuzz.out"
+
+# --- uninstall ---------------------------------------------------------------------------
+make -C "$ROOT" --no-print-directory uninstall PREFIX="$prefix" >"$work/uninstall.log" 2>&1
+rc=$?
+left=$(find "$prefix" -mindepth 1 2>/dev/null | head -5)
+check "make uninstall exits 0 and leaves nothing under the prefix (${left:-empty})" \
+    bash -c "test $rc = 0 && test -z '$left'"
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]

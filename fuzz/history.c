@@ -10,6 +10,7 @@
 
 #include "core/err.h"
 #include "fuzz.h"
+#include "check/edn.h"
 #include "check/history_read.h"
 
 int fuzz_init(void)

@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "core/history.h"
 #include "history_read.h"
+#include "value.h"
 #include "core/result.h"
 #include "core/scenario.h"
 #include "core/util.h"
@@ -143,7 +144,7 @@ static void value_text(const cJSON *v, char *buf, size_t len)
         snprintf(buf, len, "-");
         return;
     }
-    s = cJSON_PrintUnformatted(v);
+    s = torn_value_text(v);   /* exact numbers, as the checkers compare them */
     if (!s) {
         snprintf(buf, len, "?");
         return;

@@ -13,15 +13,20 @@
 
 #include <cjson/cJSON.h>
 
+#include "edn.h"
 #include "intern.h"
+#include "value.h"
 #include "core/err.h"
 #include "core/parse.h"
 #include "core/util.h"
 
-/* Distinct values by structure: open addressing over ids. */
+/* Distinct values by canonical text (value.h: equal values share an id):
+ * open addressing over ids. */
 struct vtab {
     cJSON **vals;         /* by id; owned */
+    char **texts;         /* by id: canonical text; owned */
     uint64_t *hashes;     /* by id */
+    struct torn_vbuf scratch;
     size_t n, cap;
     uint32_t *slots;      /* id + 1, 0 = empty */
     size_t n_slots;       /* power of two */
@@ -83,168 +88,6 @@ const char *torn_hist_outcome_name(enum torn_outcome o)
     return "?";
 }
 
-/* ---- EDN (the subset Jepsen histories use) ---- */
-
-static const char *edn_ws(const char *s)
-{
-    while (*s && (isspace((unsigned char)*s) || *s == ','))
-        s++;
-    return s;
-}
-
-static int edn_delim(char c)
-{
-    return c == '\0' || isspace((unsigned char)c) || c == ',' || strchr("()[]{}\"", c);
-}
-
-static cJSON *edn_string(const char *s, const char **end)
-{
-    size_t cap = 32, n = 0;
-    char *buf = malloc(cap);
-    cJSON *v;
-
-    if (!buf)
-        return NULL;
-    for (s++; *s && *s != '"'; s++) {
-        char c = *s;
-        if (c == '\\') {
-            s++;
-            c = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s == 'r' ? '\r' : *s;
-            if (!*s)
-                break;
-        }
-        if (n + 2 > cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) {
-                free(buf);
-                return NULL;
-            }
-            buf = nb;
-        }
-        buf[n++] = c;
-    }
-    if (*s != '"') {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    v = cJSON_CreateString(buf);
-    free(buf);
-    *end = s + 1;
-    return v;
-}
-
-static cJSON *edn_atom(const char *s, const char **end)
-{
-    const char *e = s;
-    char tok[128];
-    size_t len;
-
-    while (!edn_delim(*e))
-        e++;
-    len = (size_t)(e - s);
-    if (len == 0 || len >= sizeof tok)
-        return NULL;
-    memcpy(tok, s, len);
-    tok[len] = '\0';
-    *end = e;
-    if (strcmp(tok, "nil") == 0)
-        return cJSON_CreateNull();
-    if (strcmp(tok, "true") == 0)
-        return cJSON_CreateTrue();
-    if (strcmp(tok, "false") == 0)
-        return cJSON_CreateFalse();
-    if (tok[0] == ':')
-        return len > 1 ? cJSON_CreateString(tok + 1) : NULL;
-    if (isdigit((unsigned char)tok[0]) || ((tok[0] == '-' || tok[0] == '+') && len > 1)) {
-        char *ep;
-        errno = 0;
-        double d = strtod(tok, &ep);
-        if (*ep == 'N' || *ep == 'M')   /* bigint / bigdecimal suffix */
-            ep++;
-        if (*ep || errno)
-            return NULL;
-        return cJSON_CreateNumber(d);
-    }
-    return cJSON_CreateString(tok);     /* a symbol */
-}
-
-static cJSON *edn_value(const char *s, const char **end, int depth);
-
-/* A vector, list, map or (set = 1, s at its '{') set. */
-static cJSON *edn_coll(const char *s, const char **end, int depth, int set)
-{
-    char close = *s == '[' ? ']' : *s == '(' ? ')' : '}';
-    int map = *s == '{' && !set;
-    cJSON *c = map ? cJSON_CreateObject() : cJSON_CreateArray();
-
-    if (!c)
-        return NULL;
-    s = edn_ws(s + 1);
-    while (*s && *s != close) {
-        cJSON *k = NULL, *v;
-        if (map) {
-            k = edn_value(s, &s, depth + 1);
-            if (!k || !(cJSON_IsString(k) || cJSON_IsNumber(k)))
-                goto bad_k;
-            s = edn_ws(s);
-        }
-        v = edn_value(s, &s, depth + 1);
-        if (!v)
-            goto bad_k;
-        if (map) {
-            char num[32];
-            const char *name = k->valuestring;
-            if (!name) {
-                snprintf(num, sizeof num, "%.17g", k->valuedouble);
-                name = num;
-            }
-            cJSON_AddItemToObject(c, name, v);
-            cJSON_Delete(k);
-        } else {
-            cJSON_AddItemToArray(c, v);
-        }
-        s = edn_ws(s);
-        continue;
-    bad_k:
-        cJSON_Delete(k);
-        cJSON_Delete(c);
-        return NULL;
-    }
-    if (*s != close) {
-        cJSON_Delete(c);
-        return NULL;
-    }
-    *end = s + 1;
-    return c;
-}
-
-static cJSON *edn_value(const char *s, const char **end, int depth)
-{
-    if (depth > 64)
-        return NULL;
-    s = edn_ws(s);
-    if (*s == '#' && s[1] == '{')       /* a set: read as an array */
-        return edn_coll(s + 1, end, depth, 1);
-    if (*s == '"')
-        return edn_string(s, end);
-    if (*s == '[' || *s == '(' || *s == '{')
-        return edn_coll(s, end, depth, 0);
-    if (!*s || strchr(")]}", *s))
-        return NULL;
-    return edn_atom(s, end);
-}
-
-cJSON *torn_edn_parse(const char *s, const char **end_out)
-{
-    const char *end = s;
-    cJSON *v = edn_value(s, &end, 0);
-
-    if (v && end_out)
-        *end_out = end;
-    return v;
-}
-
 /* ---- building the history ---- */
 
 static int bad(struct parser *p, const char *fmt, const char *what)
@@ -269,68 +112,15 @@ static const char *intern(struct parser *p, const char *s, uint32_t *id_out)
 
 /* ---- values, interned by structure ---- */
 
-static uint64_t mix(uint64_t h, uint64_t x)
-{
-    h ^= x + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
-    return h * 0xFF51AFD7ED558CCDULL;
-}
-
-static uint64_t str_hash(uint64_t h, const char *s)
-{
-    return s ? torn_fnv1a(h, s, strlen(s)) : mix(h, 1);
-}
-
-/* A hash of v's type, numbers (bit for bit), strings, member names and
- * order; depth is bounded by the parsers (cJSON 1000, EDN 64). */
-static uint64_t value_hash(const cJSON *v, uint64_t h)
-{
-    uint64_t bits;
-
-    for (; v; v = v->next) {
-        h = mix(h, (uint64_t)(v->type & 0xFF));
-        h = str_hash(h, v->string);
-        if (cJSON_IsNumber(v)) {
-            double d = v->valuedouble;
-            memcpy(&bits, &d, sizeof bits);
-            h = mix(h, bits);
-        } else if (cJSON_IsString(v) || cJSON_IsRaw(v)) {
-            h = str_hash(h, v->valuestring);
-        } else if (v->child) {
-            h = mix(value_hash(v->child, h), 2);
-        }
-    }
-    return h;
-}
-
-static int same_str(const char *a, const char *b)
-{
-    return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-/* Equal in type, number bits, strings, member names and order (siblings too). */
-static int value_same(const cJSON *a, const cJSON *b)
-{
-    for (; a && b; a = a->next, b = b->next) {
-        if ((a->type & 0xFF) != (b->type & 0xFF) || !same_str(a->string, b->string))
-            return 0;
-        if (cJSON_IsNumber(a)) {
-            if (memcmp(&a->valuedouble, &b->valuedouble, sizeof a->valuedouble) != 0)
-                return 0;
-        } else if (cJSON_IsString(a) || cJSON_IsRaw(a)) {
-            if (!same_str(a->valuestring, b->valuestring))
-                return 0;
-        } else if (!value_same(a->child, b->child)) {
-            return 0;
-        }
-    }
-    return !a && !b;
-}
-
 static void vtab_free(struct vtab *t)
 {
-    for (size_t i = 0; i < t->n; i++)
+    for (size_t i = 0; i < t->n; i++) {
         cJSON_Delete(t->vals[i]);
+        free(t->texts[i]);
+    }
     free(t->vals);
+    free(t->texts);
+    free(t->scratch.s);
     free(t->hashes);
     free(t->slots);
     memset(t, 0, sizeof *t);
@@ -365,7 +155,10 @@ static int64_t vtab_take(struct vtab *t, cJSON *v)
     if (!v)
         return TORN_HIST_NONE;
     v->next = v->prev = NULL;
-    hash = value_hash(v, 0x1234567);
+    t->scratch.len = 0;
+    if (torn_value_canon(v, &t->scratch) < 0)
+        goto nomem;
+    hash = torn_fnv1a(TORN_FNV_INIT, t->scratch.s, t->scratch.len);
     hash ^= hash >> 29;             /* the table indexes by the low bits */
     hash *= 0xBF58476D1CE4E5B9ULL;
     hash ^= hash >> 32;
@@ -374,7 +167,7 @@ static int64_t vtab_take(struct vtab *t, cJSON *v)
         goto nomem;
     for (i = hash & (t->n_slots - 1); t->slots[i]; i = (i + 1) & (t->n_slots - 1)) {
         uint32_t id = t->slots[i] - 1;
-        if (t->hashes[id] == hash && value_same(t->vals[id], v)) {
+        if (t->hashes[id] == hash && !strcmp(t->texts[id], t->scratch.s)) {
             cJSON_Delete(v);
             return id;
         }
@@ -382,14 +175,19 @@ static int64_t vtab_take(struct vtab *t, cJSON *v)
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 256;
         cJSON **vals = realloc(t->vals, cap * sizeof *vals);
-        uint64_t *hashes = vals ? realloc(t->hashes, cap * sizeof *hashes) : NULL;
+        char **texts = vals ? realloc(t->texts, cap * sizeof *texts) : NULL;
+        uint64_t *hashes = texts ? realloc(t->hashes, cap * sizeof *hashes) : NULL;
         if (vals)
             t->vals = vals;
+        if (texts)
+            t->texts = texts;
         if (!hashes)
             goto nomem;
         t->hashes = hashes;
         t->cap = cap;
     }
+    if (!(t->texts[t->n] = strdup(t->scratch.s)))
+        goto nomem;
     t->vals[t->n] = v;
     t->hashes[t->n] = hash;
     t->slots[i] = (uint32_t)t->n + 1;
@@ -402,6 +200,11 @@ nomem:
 const struct cJSON *torn_hist_value(const struct torn_hist *h, uint32_t id)
 {
     return id < h->n_values ? h->strs->values.vals[id] : NULL;
+}
+
+const char *torn_hist_value_text(const struct torn_hist *h, uint32_t id)
+{
+    return id < h->n_values ? h->strs->values.texts[id] : "null";
 }
 
 /* The (stable) tree of a value id, NULL for TORN_HIST_NONE. */
@@ -634,91 +437,113 @@ static void find_fields(cJSON *o, struct fields *fl)
     }
 }
 
+/* The process of an operation: an integer; a name (Jepsen's :nemesis) makes
+ * the line a fault event.  0 or the error. */
+static int process_of(struct parser *p, const cJSON *proc, struct raw *r)
+{
+    long long x;
+
+    if (cJSON_IsString(proc)) {
+        r->process = -1;
+        if (r->kind != RK_NOTIFY)
+            r->kind = RK_FAULT;     /* :nemesis :info lines are faults on the timeline */
+        return TORN_OK;
+    }
+    if (!proc && r->kind >= RK_FAULT)
+        return TORN_OK;
+    if (torn_value_int64(proc, &x) < 0)
+        return bad(p, "field \"process\" must be an integer (or a name such as nemesis)", NULL);
+    r->process = x;
+    return TORN_OK;
+}
+
+/* The key's text: a string as it is, anything else its canonical text. */
+static int key_of(struct parser *p, const cJSON *key, struct raw *r)
+{
+    char *txt;
+
+    if (!key || cJSON_IsNull(key))
+        return TORN_OK;
+    if (cJSON_IsString(key)) {
+        r->key = intern(p, key->valuestring, &r->key_id);
+    } else {
+        if (!(txt = torn_value_text(key)))
+            return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
+        r->key = intern(p, txt, &r->key_id);
+        free(txt);
+    }
+    return r->key ? TORN_OK : torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
+}
+
 /* Fill r from a parsed object (torn JSON or an EDN map: same field names). */
 static int raw_from_object(struct parser *p, cJSON *o, struct raw *r)
 {
     struct fields fl;
-    char num[32];
+    int rc;
 
     memset(r, 0, sizeof *r);
     r->value = TORN_HIST_NONE;
     if (!cJSON_IsObject(o))
-        return bad(p, "not a JSON object", NULL);
+        return bad(p, "not an operation (a map with type, process, f, value)", NULL);
     find_fields(o, &fl);
     if (!cJSON_IsString(fl.type) || (r->kind = kind_of(fl.type->valuestring)) < 0)
         return bad(p, "field \"type\" must be one of invoke, ok, fail, info, fault, notify", NULL);
-    if (cJSON_IsNumber(fl.proc)) {
-        double d = fl.proc->valuedouble;
-        if (d != floor(d) || fabs(d) > 9e15)
-            return bad(p, "field \"process\" must be an integer", NULL);
-        r->process = (long long)d;
-    } else if (cJSON_IsString(fl.proc) && r->kind >= RK_FAULT) {
-        r->process = -1;                 /* e.g. Jepsen's :nemesis */
-    } else if (fl.proc || r->kind < RK_FAULT) {
-        return bad(p, "field \"process\" must be an integer", NULL);
-    }
+    if ((rc = process_of(p, fl.proc, r)) != TORN_OK)
+        return rc;
     if (fl.f && !cJSON_IsString(fl.f))
         return bad(p, "field \"f\" must be a string", NULL);
     if (!fl.f && r->kind == RK_INVOKE)
         return bad(p, "an invoke needs field \"f\"", NULL);
-    if (fl.key && !(cJSON_IsString(fl.key) || cJSON_IsNumber(fl.key) || cJSON_IsNull(fl.key)))
-        return bad(p, "field \"key\" must be a string or a number", NULL);
-    if (cJSON_IsNumber(fl.key))
-        snprintf(num, sizeof num, "%.17g", fl.key->valuedouble);
     if (fl.time) {
-        if (!cJSON_IsNumber(fl.time) || fl.time->valuedouble < 0 ||
-            fl.time->valuedouble > 1.8e19)
-            return bad(p, "field \"time\" must be a non-negative number of nanoseconds", NULL);
+        if (torn_value_uint64(fl.time, &r->t) < 0)
+            return bad(p, "field \"time\" must be a non-negative integer number of nanoseconds",
+                       NULL);
         r->has_time = 1;
-        r->t = (uint64_t)fl.time->valuedouble;
     }
     r->f = fl.f ? intern(p, fl.f->valuestring, NULL) : NULL;
-    r->key = cJSON_IsString(fl.key)   ? intern(p, fl.key->valuestring, &r->key_id)
-             : cJSON_IsNumber(fl.key) ? intern(p, num, &r->key_id)
-                                      : NULL;
-    if ((fl.f && !r->f) || ((cJSON_IsString(fl.key) || cJSON_IsNumber(fl.key)) && !r->key))
+    if (fl.f && !r->f)
         return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
+    if ((rc = key_of(p, fl.key, r)) != TORN_OK)
+        return rc;
     return fl.value ? take_value(p, r, cJSON_DetachItemViaPointer(o, fl.value)) : TORN_OK;
 }
 
-/* `INFO  jepsen.util - 3\t:invoke\t:cas\t[1 4]` */
-static int raw_from_log(struct parser *p, const char *line, struct raw *r)
+/* After "jepsen.util", the separator of either log generation:
+ * `jepsen.util - 3 ...` (old), `jepsen.util 3 ...` (new), `jepsen.util: 3`. */
+static const char *after_util(const char *s)
 {
-    const char *s = strstr(line, "jepsen.util - ");
+    s += strlen("jepsen.util");
+    if ((*s == '-' || *s == ':') && isspace((unsigned char)s[1]))
+        s++;
+    else if (*s == ' ' && s[1] == '-' && isspace((unsigned char)s[2]))
+        s += 2;
+    return s;
+}
+
+/* `PROCESS :type :f VALUE` (tab- or space-separated, as Jepsen logs and
+ * history.txt write it) into r. */
+static int raw_from_columns(struct parser *p, const char *s, struct raw *r)
+{
     cJSON *proc = NULL, *type = NULL, *f = NULL;
     int rc = TORN_OK;
 
-    memset(r, 0, sizeof *r);
-    r->value = TORN_HIST_NONE;
-    if (!s) {
-        r->kind = RK_SKIP;   /* other log lines (start-up, nemesis chatter) */
-        return TORN_OK;
-    }
-    s += strlen("jepsen.util - ");
     proc = torn_edn_parse(s, &s);
     if (proc)
         type = torn_edn_parse(s, &s);
     if (type)
         f = torn_edn_parse(s, &s);
     if (!f || !cJSON_IsString(type) || !cJSON_IsString(f)) {
-        rc = bad(p, "expected `PROCESS :type :f VALUE` after \"jepsen.util - \"", NULL);
+        rc = bad(p, "expected `PROCESS :type :f VALUE`", NULL);
         goto out;
     }
     if ((r->kind = kind_of(type->valuestring)) < 0 || r->kind >= RK_FAULT) {
         rc = bad(p, "unknown operation type :", type->valuestring);
         goto out;
     }
-    if (cJSON_IsNumber(proc)) {
-        if (proc->valuedouble != floor(proc->valuedouble) || fabs(proc->valuedouble) > 9e15) {
-            rc = bad(p, "the process must be an integer", NULL);   /* found by fuzzing */
-            goto out;
-        }
-        r->process = (long long)proc->valuedouble;
-    } else {
-        r->process = -1;     /* :nemesis: a fault */
-        r->kind = RK_FAULT;
-    }
-    s = edn_ws(s);
+    if ((rc = process_of(p, proc, r)) != TORN_OK)
+        goto out;
+    while (*s && isspace((unsigned char)*s))
+        s++;
     if (*s) {
         cJSON *v = torn_edn_parse(s, &s);
         if (!v) {
@@ -728,8 +553,7 @@ static int raw_from_log(struct parser *p, const char *line, struct raw *r)
         if ((rc = take_value(p, r, v)) != TORN_OK)
             goto out;
     }
-    r->f = intern(p, f->valuestring, NULL);
-    if (!r->f)
+    if (!(r->f = intern(p, f->valuestring, NULL)))
         rc = torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
 out:
     cJSON_Delete(proc);
@@ -738,27 +562,87 @@ out:
     return rc;
 }
 
-static int parse_line(struct parser *p, enum torn_hist_format fmt, const char *line, size_t len,
-                      struct raw *r)
+/* One line of a Jepsen log or history.txt (leading blanks removed): an
+ * operation after "jepsen.util", a history.txt line (it starts with the
+ * process and has a tab), an EDN map, or log chatter (skipped, counted). */
+static int raw_from_log(struct parser *p, const char *line, struct raw *r)
 {
+    const char *s = strstr(line, "jepsen.util");
     cJSON *o;
     int rc;
 
-    if (fmt == TORN_HIST_JEPSEN && line[0] != '{')
-        return raw_from_log(p, line, r);
-    if (fmt == TORN_HIST_JEPSEN) {
+    memset(r, 0, sizeof *r);
+    r->value = TORN_HIST_NONE;
+    if (s)
+        return raw_from_columns(p, after_util(s), r);
+    if ((isdigit((unsigned char)line[0]) || line[0] == ':') && strchr(line, '\t'))
+        return raw_from_columns(p, line, r);
+    if (line[0] == '{') {
         const char *end;
         o = torn_edn_parse(line, &end);
-        if (!o || *edn_ws(end)) {
+        if (!o || *end) {
             cJSON_Delete(o);
-            return bad(p, "malformed EDN map", NULL);
+            return bad(p, "malformed EDN map (a map over several lines needs an EDN file: "
+                          "start it with { or [)", NULL);
         }
-    } else {
-        o = cJSON_ParseWithLength(line, len);
-        if (!o)
-            return bad(p, "malformed JSON", NULL);
+        rc = raw_from_object(p, o, r);
+        cJSON_Delete(o);
+        return rc;
     }
-    rc = raw_from_object(p, o, r);
+    r->kind = RK_SKIP;
+    p->h->n_skipped++;
+    return TORN_OK;
+}
+
+/* cJSON keeps no number text: give each number node, in document order,
+ * the exact text of the next number token outside strings of line. */
+static int attach_numbers(struct parser *p, cJSON *v, const char **s, const char *end)
+{
+    for (; v; v = v->next) {
+        if (cJSON_IsNumber(v)) {
+            const char *t = *s, *e;
+            int in_str = 0;
+            for (; t < end; t++) {
+                if (in_str) {
+                    if (*t == '\\')
+                        t++;
+                    else if (*t == '"')
+                        in_str = 0;
+                } else if (*t == '"') {
+                    in_str = 1;
+                } else if (*t == '-' || isdigit((unsigned char)*t)) {
+                    break;
+                }
+            }
+            for (e = t; e < end && strchr("+-.eE0123456789", *e); e++)
+                ;
+            int rc = t < end ? torn_value_number_attach(v, t, (size_t)(e - t)) : -1;
+            if (rc == -2)
+                return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
+            if (rc < 0)
+                return bad(p, "a number torn cannot read exactly", NULL);
+            *s = e;
+        } else if (v->child && attach_numbers(p, v->child, s, end) != TORN_OK) {
+            return p->err ? p->err->code : TORN_E_CONFIG;
+        }
+    }
+    return TORN_OK;
+}
+
+static int parse_line(struct parser *p, const char *line, size_t len, struct raw *r)
+{
+    const char *s = line;
+    cJSON *o;
+    int rc;
+
+    if (p->fmt != TORN_HIST_TORN)
+        return raw_from_log(p, line, r);
+    o = cJSON_ParseWithLength(line, len);
+    if (!o)
+        return bad(p, "malformed JSON", NULL);
+    rc = attach_numbers(p, o, &s, line + len);
+    if (rc == TORN_OK)
+        rc = raw_from_object(p, o, r);
     cJSON_Delete(o);
     return rc;
 }
@@ -780,19 +664,39 @@ static int take(struct parser *p, struct raw *r)
     return add_completion(p, r);
 }
 
+/* The first byte that is not blank, a byte order mark or a ; comment line. */
+static int first_byte(const char *buf, size_t len)
+{
+    size_t i = torn_parse_bom(buf, len);
+
+    while (i < len) {
+        if (buf[i] == ';') {
+            while (i < len && buf[i] != '\n')
+                i++;
+        } else if (isspace((unsigned char)buf[i])) {
+            i++;
+        } else {
+            return (unsigned char)buf[i];
+        }
+    }
+    return -1;
+}
+
+/* torn JSON when a map's first key is quoted, EDN forms when the input
+ * starts with a collection, else Jepsen log lines. */
 static enum torn_hist_format guess(const char *buf, size_t len)
 {
-    size_t i = 0;
+    size_t i = torn_parse_bom(buf, len);
+    int c = first_byte(buf, len);
 
-    while (i < len && isspace((unsigned char)buf[i]))
-        i++;
-    if (i < len && buf[i] == '{') {
-        i++;
-        while (i < len && isspace((unsigned char)buf[i]))
+    if (c == '{') {
+        while (i < len && buf[i] != '{')
             i++;
-        return i < len && buf[i] == ':' ? TORN_HIST_JEPSEN : TORN_HIST_TORN;
+        for (i++; i < len && isspace((unsigned char)buf[i]);)
+            i++;
+        return i < len && buf[i] == '"' ? TORN_HIST_TORN : TORN_HIST_EDN;
     }
-    return TORN_HIST_JEPSEN;
+    return c == '[' || c == '(' || c == '#' ? TORN_HIST_EDN : TORN_HIST_JEPSEN;
 }
 
 static int cmp_op(const void *a, const void *b)
@@ -813,7 +717,7 @@ static int cmp_event(const void *a, const void *b)
     return x->line < y->line ? -1 : x->line > y->line;
 }
 
-/* One line buf[0..n) (n > 0, trailing blanks removed, not a comment). */
+/* One line buf[0..n) (n > 0, blanks around it removed, not a comment). */
 static int parse_one(struct parser *p, const char *buf, size_t n)
 {
     struct raw r;
@@ -821,11 +725,9 @@ static int parse_one(struct parser *p, const char *buf, size_t n)
 
     if (memchr(buf, '\0', n))
         return bad(p, "NUL byte in line", NULL);
-    if (p->fmt == TORN_HIST_AUTO)
-        p->fmt = guess(buf, n);
     if (p->fmt == TORN_HIST_TORN) {
         /* cJSON takes a length: parse in place. */
-        rc = parse_line(p, p->fmt, buf, n, &r);
+        rc = parse_line(p, buf, n, &r);
     } else {
         if (n + 1 > p->copy_cap) {
             char *nb = realloc(p->copy, n + 1);
@@ -836,7 +738,7 @@ static int parse_one(struct parser *p, const char *buf, size_t n)
         }
         memcpy(p->copy, buf, n);
         p->copy[n] = '\0';
-        rc = parse_line(p, p->fmt, p->copy, n, &r);
+        rc = parse_line(p, p->copy, n, &r);
     }
     return rc == TORN_OK ? take(p, &r) : rc;
 }
@@ -850,7 +752,7 @@ static int parse_lines(struct parser *p, const char *buf, size_t len, int final,
 
     while (pos < len && rc == TORN_OK) {
         const char *nl = memchr(buf + pos, '\n', len - pos);
-        size_t end = nl ? (size_t)(nl - buf) : len, n = end - pos;
+        size_t end = nl ? (size_t)(nl - buf) : len, n = end - pos, lead = 0;
 
         if (!nl && !final)
             break;
@@ -862,12 +764,171 @@ static int parse_lines(struct parser *p, const char *buf, size_t len, int final,
         }
         while (n && isspace((unsigned char)buf[pos + n - 1]))
             n--;
-        if (n && buf[pos] != '#')
-            rc = parse_one(p, buf + pos, n);
+        while (lead < n && isspace((unsigned char)buf[pos + lead]))
+            lead++;     /* an indented line is read like any other */
+        if (n > lead && buf[pos + lead] != '#' && !(p->fmt != TORN_HIST_TORN && buf[pos + lead] == ';'))
+            rc = parse_one(p, buf + pos + lead, n - lead);
         pos = end + 1;
     }
     *used_out = pos < len ? pos : len;
     return rc;
+}
+
+/* One operation map of an EDN file read at line. */
+static int take_form(struct parser *p, cJSON *o, size_t line)
+{
+    struct raw r;
+    int rc;
+
+    p->line = line;
+    rc = raw_from_object(p, o, &r);
+    cJSON_Delete(o);
+    return rc == TORN_OK ? take(p, &r) : rc;
+}
+
+static int edn_error(struct parser *p, const struct torn_edn *r)
+{
+    if (r->nomem)
+        return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
+    p->line = r->err_line;
+    return bad(p, r->msg, NULL);
+}
+
+/* An EDN file: operation maps one after another (Jepsen's history.edn), or
+ * all inside one vector or list (Knossos's data/), over any lines. */
+static int parse_forms(struct parser *p, const char *buf, size_t len)
+{
+    struct torn_edn r;
+    size_t skip = torn_parse_bom(buf, len), line;
+    int wrapped, c, rc = TORN_OK;
+    cJSON *o;
+
+    torn_edn_init(&r, buf + skip, len - skip);
+    c = torn_edn_peek(&r);
+    wrapped = c == '[' || c == '(';
+    if (wrapped)
+        r.pos++;
+    while (rc == TORN_OK) {
+        c = torn_edn_peek(&r);
+        if (wrapped && c == (wrapped && buf[skip] == '(' ? ')' : ']')) {
+            r.pos++;
+            wrapped = 0;
+            if (torn_edn_peek(&r) >= 0) {
+                p->line = r.line;
+                return bad(p, "text after the vector of operations", NULL);
+            }
+            break;
+        }
+        if (!(o = torn_edn_read(&r, &line)))
+            break;
+        rc = take_form(p, o, line);
+    }
+    if (rc == TORN_OK && r.msg[0])
+        return edn_error(p, &r);
+    if (rc == TORN_OK && wrapped) {
+        p->line = r.line;
+        return bad(p, "the vector of operations is not closed", NULL);
+    }
+    p->line = r.line;
+    return rc;
+}
+
+/* Parse buf[0..len) (all of it when final) in p's format, guessed from buf
+ * when AUTO.  EDN is read as forms, so it waits for the whole input. */
+static int parse_buf(struct parser *p, const char *buf, size_t len, int final, size_t *used_out)
+{
+    if (p->fmt == TORN_HIST_AUTO || p->fmt == TORN_HIST_JEPSEN) {
+        if (first_byte(buf, len) < 0 && !final) {
+            *used_out = 0;
+            return TORN_OK;
+        }
+        enum torn_hist_format g = guess(buf, len);
+        p->fmt = p->fmt == TORN_HIST_AUTO || g != TORN_HIST_TORN ? g : TORN_HIST_JEPSEN;
+    }
+    if (p->fmt != TORN_HIST_EDN)
+        return parse_lines(p, buf, len, final, used_out);
+    *used_out = final ? len : 0;
+    return final ? parse_forms(p, buf, len) : TORN_OK;
+}
+
+/* ---- jepsen.independent: [k v] values become per-key operations ---- */
+
+/* Value id as a pair [k v]: 1 (k, v set), 0 absent or null, -1 anything else. */
+static int pair_of(const struct torn_hist *h, uint32_t id, const cJSON **k, const cJSON **v)
+{
+    const cJSON *x = vptr(h, id);
+
+    if (!x || cJSON_IsNull(x))
+        return 0;
+    if (!cJSON_IsArray(x) || (x->type & TORN_VALUE_SET) || !x->child || !x->child->next ||
+        x->child->next->next)
+        return -1;
+    *k = x->child;
+    *v = x->child->next;
+    return 1;
+}
+
+/* Jepsen's independent histories: no :key, every value a pair [k v] (the
+ * same k at invoke and completion), and reads invoked with [k nil].  A
+ * plain register whose values happen to be pairs does not read [k nil]. */
+static int is_independent(const struct torn_hist *h)
+{
+    int keyed_read = 0;
+
+    for (size_t i = 0; i < h->n_ops; i++) {
+        const struct torn_hop *op = &h->ops[i];
+        const cJSON *k1 = NULL, *v1 = NULL, *k2 = NULL, *v2 = NULL;
+        int a = pair_of(h, op->input_id, &k1, &v1), b = pair_of(h, op->output_id, &k2, &v2);
+        if (op->key || a < 0 || b < 0 || (!a && !b) || (a && b && torn_value_equal(k1, k2) != 1))
+            return 0;
+        if (a && cJSON_IsNull(v1) && (!strcmp(op->f, "read") || !strcmp(op->f, "get")))
+            keyed_read = 1;
+    }
+    return keyed_read;
+}
+
+/* Store a copy of v; its id in *id.  0 or TORN_E_NOMEM. */
+static int take_copy(struct parser *p, const cJSON *v, uint32_t *id)
+{
+    struct raw r = {.value = TORN_HIST_NONE};
+    cJSON *c = cJSON_Duplicate(v, 1);
+    int rc;
+
+    if (!c)
+        return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
+    rc = take_value(p, &r, c);
+    *id = r.value;
+    return rc;
+}
+
+static int split_independent(struct parser *p)
+{
+    struct torn_hist *h = p->h;
+
+    for (size_t i = 0; i < h->n_ops; i++) {
+        struct torn_hop *op = &h->ops[i];
+        const cJSON *k = NULL, *v = NULL, *k2, *v2;
+        struct raw r;
+        int rc = TORN_OK;
+
+        memset(&r, 0, sizeof r);
+        if (pair_of(h, op->input_id, &k, &v) > 0)
+            rc = take_copy(p, v, &op->input_id);
+        if (rc == TORN_OK && pair_of(h, op->output_id, &k2, &v2) > 0) {
+            k = k2;
+            rc = take_copy(p, v2, &op->output_id);
+        }
+        if (rc == TORN_OK && (rc = key_of(p, k, &r)) == TORN_OK) {
+            op->key = r.key;
+            op->key_id = r.key_id;
+        }
+        if (rc != TORN_OK)
+            return rc;
+        op->input = vptr(h, op->input_id);
+        op->output = vptr(h, op->output_id);
+    }
+    h->independent = 1;
+    return TORN_OK;
 }
 
 static int parser_begin(struct parser *p, const char *name, enum torn_hist_format fmt,
@@ -912,6 +973,8 @@ static int parser_end(struct parser *p, int rc, struct torn_hist **out)
     if (rc == TORN_OK && h->n_ops == 0 && h->n_events == 0)
         rc = torn_err_set(p->err, TORN_E_CONFIG, "%s: no operations found (is it a %s history?)",
                           h->name, p->fmt == TORN_HIST_TORN ? "torn JSON-lines" : "Jepsen");
+    if (rc == TORN_OK && is_independent(h))
+        rc = split_independent(p);
     if (rc != TORN_OK) {
         torn_hist_free(h);
         return rc;
@@ -935,7 +998,7 @@ int torn_hist_parse(const char *buf, size_t len, const char *name, enum torn_his
     *out = NULL;
     if ((rc = parser_begin(&p, name, fmt, err)) != TORN_OK)
         return rc;
-    rc = parse_lines(&p, buf, len, 1, &used);
+    rc = parse_buf(&p, buf, len, 1, &used);
     return parser_end(&p, rc, out);
 }
 
@@ -970,7 +1033,7 @@ static int parse_fd(struct parser *p, int fd, const char *path)
         }
         eof = n == 0;
         have += (size_t)n;
-        rc = parse_lines(p, buf, have, eof, &used);
+        rc = parse_buf(p, buf, have, eof, &used);
         memmove(buf, buf + used, have - used);
         have -= used;
     }
@@ -1002,13 +1065,13 @@ int torn_hist_read(const char *path, enum torn_hist_format fmt, struct torn_hist
     int fd, rc, e;
 
     *out = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : dup(0);
     if (fd < 0) {
         e = errno;
         return torn_err_sys(err, e == ENOENT ? TORN_E_NOTFOUND : TORN_E_IO, e, "%s", path);
     }
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    rc = parser_begin(&p, path, fmt, err);
+    rc = parser_begin(&p, strcmp(path, "-") ? path : "stdin", fmt, err);
     if (rc == TORN_OK) {
         reserve_ops(&p, fd);
         rc = parser_end(&p, parse_fd(&p, fd, path), out);

@@ -1,12 +1,20 @@
 /* torn: reading a history back (the reader side of history.h).
  *
- * Two input formats become the same in-memory history:
- *   - torn's JSON Lines (docs/history-format.md), written by history.c or by
- *     a user's own tool;
- *   - Jepsen's logs: `INFO jepsen.util - 3\t:invoke\t:cas\t[1 4]` lines and
- *     EDN map lines `{:process 0, :type :invoke, :f :get, :key "0",
- *     :value nil}` (both as in ../shared/anchors).  Jepsen lines carry no
- *     clock, so the line number is the time.
+ * These input formats become the same in-memory history
+ * (docs/history-format.md):
+ *   - torn's JSON Lines, written by history.c or by a user's own tool;
+ *   - EDN (edn.h): operation maps `{:process 0, :type :invoke, :f :get,
+ *     :key "0", :value nil}` one after another over any lines (Jepsen's
+ *     history.edn, with :index, :time, :error), or all inside one vector
+ *     (Knossos's data/);
+ *   - Jepsen's logs, both generations (`INFO jepsen.util - 3\t:invoke\t:cas
+ *     \t[1 4]`, `INFO [date] jepsen worker 0 - jepsen.util 0\t:invoke...`) and
+ *     history.txt (`3\t:invoke\t:cas\t[1 4]`); other log lines are skipped
+ *     and counted (n_skipped).  Without :time the line number is the time.
+ * Values are interned by value.h's equality: equal values share an id.
+ * An operation whose :process is a name (Jepsen's :nemesis) is a fault event.
+ * A jepsen.independent history (every value a pair [k v], reads invoked
+ * with [k nil], no :key) is read as per-key operations (independent = 1).
  * Invocations are paired with their completion by process: an operation is
  * an invoke plus the next ok/fail/info line of the same process.  An invoke
  * with no completion (the run was killed) is an `info` operation: it may
@@ -39,7 +47,8 @@ struct torn_err;
 enum torn_hist_format {
     TORN_HIST_AUTO,      /* guess from the first non-blank line */
     TORN_HIST_TORN,      /* JSON Lines */
-    TORN_HIST_JEPSEN     /* Jepsen log lines or EDN map lines */
+    TORN_HIST_JEPSEN,    /* Jepsen: EDN if it starts with a collection, else log lines */
+    TORN_HIST_EDN        /* EDN forms */
 };
 
 #define TORN_HIST_NEVER UINT64_MAX   /* t_complete of an operation that never completed */
@@ -84,9 +93,11 @@ struct torn_hist {
     struct torn_hist_strs *strs;/* interned f/key strings and values */
     size_t n_values;            /* distinct values: ids 0 .. n_values-1 */
     size_t n_strs;              /* distinct f/key strings: key ids 0 .. n_strs-1 */
+    size_t n_skipped;           /* log lines that are not operations (Jepsen logs only) */
+    int independent;            /* 1: read as jepsen.independent [k v] pairs */
 };
 
-/* Read and parse a history file.  fmt AUTO guesses.  On error returns
+/* Read and parse a history file ("-": standard input).  fmt AUTO guesses.  On error returns
  * TORN_E_CONFIG (malformed: err->msg is "FILE:LINE: what"), TORN_E_NOTFOUND,
  * TORN_E_IO or TORN_E_NOMEM and sets *out = NULL.  Caller frees *out with
  * torn_hist_free. */
@@ -99,13 +110,9 @@ int torn_hist_parse(const char *buf, size_t len, const char *name, enum torn_his
 void torn_hist_free(struct torn_hist *h);
 /* The value of an id (< h->n_values), or NULL for TORN_HIST_NONE. */
 const struct cJSON *torn_hist_value(const struct torn_hist *h, uint32_t id);
+/* Its canonical text (value.h), "null" for TORN_HIST_NONE; owned by h. */
+const char *torn_hist_value_text(const struct torn_hist *h, uint32_t id);
 
 /* "invoke", "ok", "fail", "info" for an outcome as history words. */
 const char *torn_hist_outcome_name(enum torn_outcome o);
-/* Parse one EDN value (nil, true/false, numbers, "strings", :keywords as
- * strings without the colon, [vectors], (lists), {maps} as objects with
- * keyword keys without the colon) from s into a new cJSON.  *end_out (if
- * non-NULL) points after it.  NULL on a syntax error or ENOMEM. */
-struct cJSON *torn_edn_parse(const char *s, const char **end_out);
-
 #endif

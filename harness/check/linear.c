@@ -33,6 +33,7 @@
 #include "intern.h"
 #include "core/err.h"
 #include "history_read.h"
+#include "value.h"
 #include "core/util.h"
 
 enum model { M_REGISTER, M_CAS, M_KV };
@@ -71,14 +72,17 @@ struct lin {
     struct torn_intern *vals;     /* values and states, as canonical text */
     int64_t initial;
     enum model model;
-    uint64_t deadline_ns;         /* 0 = none */
+    uint64_t deadline_ns;         /* 0 = none: the outer safety limit (wall time) */
+    uint64_t state_limit;         /* states count that ends this slice of work, 0 = none:
+                                     the verdict's bound, the same on every run */
     size_t mem_limit;
     uint64_t states;
     size_t mem_peak;
-    int out_of_bounds;            /* 1 time, 2 memory */
+    int out_of_bounds;            /* 1 time, 2 memory, 3 state budget */
     int n_shrunk;                 /* keys shrunk so far */
     int64_t *memo;                /* by history value id: [3 id] its value id, [3 id + 1],
                                      [3 id + 2] a cas pair's; -3 not yet */
+    struct torn_vbuf text;        /* scratch for canonical texts */
     const char *last_f;           /* the last f seen by convert, and its kind */
     int last_kind;
 };
@@ -93,55 +97,32 @@ struct search {
 
 enum { S_LINEARIZABLE, S_NOT, S_UNKNOWN, S_NOMEM };
 
+/* Work bounds in search states, so that the verdict, the failing keys and
+ * the counterexample are the same on every run whatever the machine's load
+ * (wall time is only the outer safety limit, --time-limit).  Keys are
+ * searched in rounds: each gets SLICE_STATES (x4 per round) so one hard key
+ * cannot starve the easy ones; the seventh round is unbounded. */
+#define SLICE_STATES 200000ULL
+#define SHRINK_STATES_FIRST 600000ULL
+#define SHRINK_STATES_NEXT 150000ULL
+
 /* ---- values ---- */
 
-/* The id of a value's canonical text.  Scalars are formatted here (the hot
- * path: no allocation): null "null", booleans "true"/"false", integers
- * "%lld", other numbers "%.17g", strings in double quotes (unescaped: the
- * leading quote already sets them apart); arrays and objects as cJSON's
- * unformatted text. */
+/* The id of a value's canonical text (value.h: the one equality of every
+ * checker).  The key-value model's values are strings, taken as they are
+ * (append concatenates them). */
 static int64_t value_id(struct lin *L, const cJSON *v)
 {
-    char buf[64], *txt;
-    int64_t id;
-
     if (L->model == M_KV) {
         const char *s = cJSON_IsString(v) ? v->valuestring : "";
         if (v && !cJSON_IsString(v) && !cJSON_IsNull(v))
             return -2;
         return torn_intern_id(L->vals, s, strlen(s));
     }
-    if (!v || cJSON_IsNull(v))
-        return torn_intern_id(L->vals, "null", 4);
-    if (cJSON_IsBool(v))
-        return cJSON_IsTrue(v) ? torn_intern_id(L->vals, "true", 4)
-                               : torn_intern_id(L->vals, "false", 5);
-    if (cJSON_IsNumber(v)) {
-        double d = v->valuedouble;
-        int n = d == (double)(long long)d && d > -9e15 && d < 9e15
-                    ? snprintf(buf, sizeof buf, "%lld", (long long)d)
-                    : snprintf(buf, sizeof buf, "%.17g", d);
-        return torn_intern_id(L->vals, buf, (size_t)n);
-    }
-    if (cJSON_IsString(v)) {
-        size_t len = strlen(v->valuestring);
-        char *q = len + 3 <= sizeof buf ? buf : malloc(len + 3);
-        if (!q)
-            return -1;
-        q[0] = '"';
-        memcpy(q + 1, v->valuestring, len);
-        q[len + 1] = '"';
-        id = torn_intern_id(L->vals, q, len + 2);
-        if (q != buf)
-            free(q);
-        return id;
-    }
-    txt = cJSON_PrintUnformatted(v);
-    if (!txt)
+    L->text.len = 0;
+    if (torn_value_canon(v, &L->text) < 0)
         return -1;
-    id = torn_intern_id(L->vals, txt, strlen(txt));
-    free(txt);
-    return id;
+    return torn_intern_id(L->vals, L->text.s, L->text.len);
 }
 
 static int64_t append_id(struct lin *L, int64_t state, int64_t suffix)
@@ -630,11 +611,22 @@ static int over_bounds(struct run *r)
         L->out_of_bounds = 2;
         return 1;
     }
+    if (L->state_limit && L->states >= L->state_limit) {
+        L->out_of_bounds = 3;
+        return 1;
+    }
     if (L->deadline_ns && now_ns() > L->deadline_ns) {
         L->out_of_bounds = 1;
         return 1;
     }
     return 0;
+}
+
+/* Has the current budget (states or the outer wall limit) run out? */
+static int spent(const struct lin *L)
+{
+    return (L->state_limit && L->states >= L->state_limit) ||
+           (L->deadline_ns && now_ns() > L->deadline_ns);
 }
 
 /* Remember the stack if it is the longest partial linearization so far. */
@@ -882,7 +874,7 @@ static size_t shrink_pass(struct lin *L, struct lop **set, size_t n, struct lop 
                 }
                 tmp[k++] = set[i];
             }
-            if (L->deadline_ns && now_ns() > L->deadline_ns)
+            if (spent(L))
                 return n;
             if (dropped && check_set(L, tmp, k) == S_NOT) {
                 memcpy(set, tmp, k * sizeof *set);
@@ -902,7 +894,7 @@ static int shrink(struct lin *L, struct lop **ops, size_t n, size_t **cx_out, si
     struct lop *trunc = malloc((n + 1) * sizeof *trunc);
     struct lop **set = malloc((n + 1) * sizeof *set), **tmp = malloc((n + 1) * sizeof *tmp);
     size_t lo = 0, hi = n, k = n;
-    uint64_t saved_deadline = L->deadline_ns;
+    uint64_t saved_limit = L->state_limit;
     int rc = -1;
 
     *cx_out = NULL;
@@ -912,10 +904,11 @@ static int shrink(struct lin *L, struct lop **ops, size_t n, size_t **cx_out, si
     sort_by_call(ops, n);
     /* The earliest call time tau (ops[hi-1]->call + 1) at which truncation fails. */
     if (!L->opts->no_minimize) {
-        /* Shrinking gets 1 s for the first failing key, 0.2 s for later ones. */
-        uint64_t budget = L->n_shrunk++ ? 200000000ULL : 1000000000ULL;
-        uint64_t dl = now_ns() + budget;
-        L->deadline_ns = saved_deadline && saved_deadline < dl ? saved_deadline : dl;
+        /* Shrinking gets a budget of search states (not time, so the same
+         * counterexample comes out on every run): SHRINK_STATES_FIRST for
+         * the first failing key, SHRINK_STATES_NEXT for later ones (about
+         * 0.5 s and 0.15 s of CPU here, ~1.1M states/s). */
+        L->state_limit = L->states + (L->n_shrunk++ ? SHRINK_STATES_NEXT : SHRINK_STATES_FIRST);
         while (lo + 1 < hi) {
             size_t mid = (lo + hi) / 2;
             size_t kk = truncate_at(ops, n, ops[mid - 1]->call + 1, trunc, set);
@@ -942,7 +935,7 @@ static int shrink(struct lin *L, struct lop **ops, size_t n, size_t **cx_out, si
     *n_cx = k;
     rc = 0;
 out:
-    L->deadline_ns = saved_deadline;
+    L->state_limit = saved_limit;
     L->out_of_bounds = 0;
     free(trunc);
     free(set);
@@ -1203,14 +1196,13 @@ static int prepare_part(struct lin *L, struct part *p, struct torn_check_result 
     return rc;
 }
 
-/* Search one key until deadline_ns (0 = unbounded).  Returns S_LINEARIZABLE,
+/* Search one key for at most budget more states (0 = unbounded).  Returns S_LINEARIZABLE,
  * S_NOT (violation recorded), S_UNKNOWN (bound reached; when final, the
  * reason and partial linearization are recorded) or a negative torn_code. */
-static int check_part(struct lin *L, struct part *p, uint64_t deadline_ns, int final,
+static int check_part(struct lin *L, struct part *p, uint64_t budget, int final,
                       struct torn_check_result *res, struct torn_err *err)
 {
     struct search S;
-    uint64_t global = L->deadline_ns;
     int s;
 
     memset(&S, 0, sizeof S);
@@ -1222,10 +1214,10 @@ static int check_part(struct lin *L, struct part *p, uint64_t deadline_ns, int f
         else
             S.n_info++;
     }
-    L->deadline_ns = deadline_ns;
+    L->state_limit = budget ? L->states + budget : 0;
     L->out_of_bounds = 0;
     s = search_run(L, &S);
-    L->deadline_ns = global;
+    L->state_limit = 0;
     if (s == S_NOMEM) {
         free(S.best);
         return torn_err_set(err, TORN_E_NOMEM, "out of memory checking key %s",
@@ -1271,7 +1263,7 @@ static int check_parts(struct lin *L, struct part *parts, size_t n_parts,
                        struct torn_check_result *res, struct torn_err *err)
 {
     int *done = calloc(n_parts + 1, sizeof *done);
-    uint64_t slice = 100000000ULL;   /* 0.1 s */
+    uint64_t slice = SLICE_STATES;
     size_t nonempty = 0;
     int rc = TORN_OK, pending = 1;
 
@@ -1286,24 +1278,20 @@ static int check_parts(struct lin *L, struct part *parts, size_t n_parts,
         nonempty += !done[i];
     }
     for (int round = 0; pending && res->verdict != TORN_CHECK_INVALID; round++, slice *= 4) {
-        uint64_t now = now_ns();
-        int final = nonempty == 1 || round >= 6 || (L->deadline_ns && now + slice >= L->deadline_ns);
+        int final = nonempty == 1 || round >= 6;
         pending = 0;
         for (size_t i = 0; i < n_parts; i++) {
             if (done[i] || parts[i].n == 0)
                 continue;
-            /* A key gets at least ~20 us per operation, so a large, easy key
-             * finishes in the first round instead of restarting. */
-            uint64_t key_slice = slice > 20000ULL * parts[i].n ? slice : 20000ULL * parts[i].n;
-            uint64_t dl = final ? L->deadline_ns : now_ns() + key_slice;
-            if (L->deadline_ns && dl > L->deadline_ns)
-                dl = L->deadline_ns;
-            int s = check_part(L, &parts[i], dl, final, res, err);
+            /* A key gets at least 4 states per operation, so a large, easy
+             * key finishes in the first round instead of restarting. */
+            uint64_t key_slice = slice > 4ULL * parts[i].n ? slice : 4ULL * parts[i].n;
+            int s = check_part(L, &parts[i], final ? 0 : key_slice, final, res, err);
             if (s < 0) {
                 rc = s;
                 goto out;
             }
-            if (s == S_UNKNOWN && !final && L->out_of_bounds == 1) {
+            if (s == S_UNKNOWN && !final && L->out_of_bounds == 3) {
                 pending = 1;
                 continue;
             }
@@ -1376,6 +1364,7 @@ out:
     free(parts);
     free(lops);
     torn_intern_free(L.vals);
+    free(L.text.s);
     free(L.memo);
     return rc;
 }

@@ -23,10 +23,11 @@ static void usage(FILE *f)
     const struct torn_checker_ops *const *cs = torn_checkers(&n);
 
     fprintf(f,
-            "usage: torn check HISTORY [--model NAME] [--format auto|torn|jepsen] [--json FILE]\n"
+            "usage: torn check HISTORY [--model NAME] [--format auto|torn|jepsen|edn] [--json FILE]\n"
             "                  [--time-limit S] [--mem-limit MB] [--transitions FILE]\n"
             "                  [--status-field NAME] [--no-minimize] [--quiet]\n"
-            "Checks a recorded history (docs/history-format.md).  Exit 0 valid, 1 violation,\n"
+            "Checks a recorded history (docs/history-format.md; - reads standard input).\n"
+            "Exit 0 valid, 1 violation, "
             "2 bad input, 3 unknown (time or memory bound reached).\n"
             "--time-limit: seconds, 0 = none, at most 604800 (default 60); --mem-limit:\n"
             "MiB of search memory, 0 = none (default 1024).\nmodels:\n");
@@ -89,13 +90,15 @@ static int check_opt(struct check_args *a, int c, const char *val)
     case 'r': a->transitions = val; return 0;
     case 's': a->opts.status_field = val; return 0;
     case 'f':
-        if (!strcmp(val, "torn") || !strcmp(val, "jepsen") || !strcmp(val, "auto")) {
+        if (!strcmp(val, "torn") || !strcmp(val, "jepsen") || !strcmp(val, "auto") ||
+            !strcmp(val, "edn")) {
             a->fmt = val[0] == 't'   ? TORN_HIST_TORN
                      : val[0] == 'j' ? TORN_HIST_JEPSEN
+                     : val[0] == 'e' ? TORN_HIST_EDN
                                      : TORN_HIST_AUTO;
             return 0;
         }
-        fprintf(stderr, "torn check: --format must be auto, torn or jepsen, not %s\n", val);
+        fprintf(stderr, "torn check: --format must be auto, torn, jepsen or edn, not %s\n", val);
         return -1;
     case 't': /* 0 = no bound; a week at most (1e12 s overflowed the deadline) */
         if (torn_parse_real("--time-limit", val, 0, 604800, &d, &err))
@@ -246,8 +249,12 @@ int torn_cmd_check(int argc, char **argv)
         goto out;
     }
     if (!a.quiet)
-        fprintf(human, "torn check: %s: model %s, %zu operations, %zu events\n", a.path,
-                ops->name, h->n_ops, h->n_events);
+        fprintf(human, "torn check: %s: model %s, %zu operations, %zu events%s\n", a.path,
+                ops->name, h->n_ops, h->n_events,
+                h->independent ? " (jepsen.independent [k v] values: checked per key)" : "");
+    if (h->n_skipped)   /* deliberate, never silent: log chatter between the operations */
+        fprintf(stderr, "torn check: %s: skipped %zu log lines that are not operations\n",
+                a.path, h->n_skipped);
     double cpu0 = cpu_seconds();
     if (ops->check(h, &a.opts, &res, &err) != TORN_OK) {
         fprintf(stderr, "torn check: %s\n", err.msg);

@@ -69,7 +69,7 @@ static int fuzz_usage(FILE *f)
           "                 [--color[=auto|always|never]] [--no-color]\n\n"
           "Run an AFL++ campaign on one harness of fuzz/ (schedule, spec, target_spec,\n"
           "record, file_read, http_body, http_events, history, exec_reply, proxy_toxic,\n"
-          "params)\n"
+          "params, edn)\n"
           "and report it as a torn result: execs/s, corpus, stability, crashes, hangs,\n"
           "time to first crash; each\n"
           "crash or hang is a failed testcase with its reproducer.\n"

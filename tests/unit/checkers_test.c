@@ -12,6 +12,7 @@
 #include "check/gen.h"
 #include "check/checker.h"
 #include "core/err.h"
+#include "check/edn.h"
 #include "check/history_read.h"
 
 /* Check text with model; returns the verdict, or -1 (and prints) on error.

@@ -78,4 +78,47 @@ endif
 ifneq ($(AFL_FOUND),)
 BENCH_DEPS += $(FUZZ_DIR)/afl/fuzz-schedule
 endif
+
+# libFuzzer: every harness also linked with fuzz/libfuzzer_main.c by clang
+# -fsanitize=fuzzer,address,undefined into build-fuzz/libfuzzer/fuzz-<name>
+# (`make fuzz-libfuzzer`; the library compiled again with
+# -fsanitize=fuzzer-no-link for coverage).  Needs clang and its fuzzer
+# runtime (Debian 12: clang-14, libclang-rt-14-dev; scripts/deps.sh).
+# OSS-Fuzz/ClusterFuzzLite builds override LIBFUZZER_CC, LIBFUZZER_FLAGS
+# (their $$SANITIZER_FLAGS) and LIBFUZZER_ENGINE ($$LIB_FUZZING_ENGINE).
+LIBFUZZER_CC ?= clang
+LIBFUZZER_FLAGS ?= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LIBFUZZER_ENGINE ?= -fsanitize=fuzzer
+LIBFUZZER_BIN := $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/libfuzzer/fuzz-%)
+
+$(FUZZ_DIR)/libfuzzer/%.o: %.c | need-pkgs
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LF-CC $<")
+	$(Q)$(LIBFUZZER_CC) $(FUZZ_CFLAGS) $(LIBFUZZER_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/libfuzzer/libtorn.a: $(LIB_SRC:%.c=$(FUZZ_DIR)/libfuzzer/%.o)
+	@rm -f $@
+	@$(if $(Q),echo "  AR $@")
+	$(Q)ar rcs $@ $^
+
+$(FUZZ_DIR)/libfuzzer/fuzz-%: fuzz/%.c fuzz/libfuzzer_main.c $(FUZZ_SUPPORT) $(FUZZ_DIR)/libfuzzer/libtorn.a
+	@$(if $(Q),echo "  LF-LD $@")
+	$(Q)$(LIBFUZZER_CC) $(FUZZ_CFLAGS) $(LIBFUZZER_FLAGS) $(LIBFUZZER_ENGINE) -o $@ fuzz/$*.c \
+	    fuzz/libfuzzer_main.c fuzz/fail.c fuzz/http_common.c $(FUZZ_DIR)/libfuzzer/libtorn.a \
+	    $(PKG_LIBS) -lpthread -lm
+
+.PHONY: fuzz-libfuzzer fuzz-libfuzzer-try fuzz-need-libfuzzer
+fuzz-libfuzzer: fuzz-need-libfuzzer $(LIBFUZZER_BIN)
+# One probe: clang links a one-line fuzz target, or names what is missing.
+fuzz-need-libfuzzer:
+	@command -v $(LIBFUZZER_CC) >/dev/null || { echo "fuzz: $(LIBFUZZER_CC) not found: install clang (Debian: clang-14)" >&2; exit 2; }
+	@mkdir -p $(FUZZ_DIR)/libfuzzer
+	@echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }' \
+	    | $(LIBFUZZER_CC) $(LIBFUZZER_ENGINE) -x c -o $(FUZZ_DIR)/libfuzzer/probe - 2>/dev/null || \
+	    { echo "fuzz: $(LIBFUZZER_CC) cannot link a libFuzzer target: install its fuzzer runtime (Debian: libclang-rt-14-dev)" >&2; exit 2; }
+# make test builds them when clang can; a failure leaves the test to say so.
+fuzz-libfuzzer-try:
+	-@$(MAKE) --no-print-directory fuzz-libfuzzer
+TEST_DEPS += fuzz-libfuzzer-try
+
 -include $(shell find $(FUZZ_DIR) -name '*.d' 2>/dev/null)

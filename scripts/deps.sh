@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(
-  build-essential pkg-config clang
+  build-essential pkg-config clang clang-14 libclang-rt-14-dev
   libhiredis-dev libpq-dev libcurl4-openssl-dev libcjson-dev libssl-dev
   libfuse3-dev fuse3 libwebsockets-dev libmicrohttpd-dev libwslay-dev
   redis-server redis-tools postgresql postgresql-contrib

@@ -176,6 +176,44 @@ static void gh_escape(FILE *f, const char *s, int property)
     free(safe);
 }
 
+/* GitHub shows at most this many ::error annotations of a step. */
+#define GH_SHOWN 10
+
+static int failed(const struct torn_result *r)
+{
+    return r->verdict == TORN_FAIL || r->verdict == TORN_ERROR;
+}
+
+/* One ::error for violation k of r (k < 0: r's ERROR), its message ending
+ * with the seed and the replay command, so each annotation is actionable
+ * alone. */
+static void gh_annotation(FILE *out, const struct torn_result *r, long k)
+{
+    const struct torn_violation *v = k >= 0 ? &r->violations[k] : NULL;
+    char title[320];
+
+    if (v)
+        snprintf(title, sizeof title, "torn %s on %s: %s (%zu violation%s)", r->scenario,
+                 r->target, v->criterion, r->n_violations_total,
+                 r->n_violations_total == 1 ? "" : "s");
+    else
+        snprintf(title, sizeof title, "torn %s on %s: %s", r->scenario, r->target,
+                 r->verdict == TORN_ERROR ? "ERROR" : "FAIL");
+    fputs("::error title=", out);
+    gh_escape(out, title, 1);
+    fputs("::", out);
+    gh_escape(out, v ? v->evidence : r->error ? r->error : "no violation kept", 0);
+    fprintf(out, "%%0Aseed: %llu", (unsigned long long)r->seed);
+    if (r->replay) {
+        fputs("%0Areplay: ", out);
+        gh_escape(out, r->replay, 0);
+    }
+    fputc('\n', out);
+}
+
+/* The run's problems first; then one annotation for every failing scenario
+ * x target (its first violation, or its error), so none is left without;
+ * then, while fewer than GitHub shows, further violations in run order. */
 int torn_report_github(FILE *out, const struct torn_report *rep)
 {
     const char *gha = getenv("GITHUB_ACTIONS"), *summary = getenv("GITHUB_STEP_SUMMARY");
@@ -193,26 +231,18 @@ int torn_report_github(FILE *out, const struct torn_report *rep)
         gh_escape(out, msgs[i], 0);
         fputc('\n', out);
     }
-    for (size_t i = 0; i < rep->n_results && shown < 10; i++) {
+    for (size_t i = 0; i < rep->n_results; i++) {
         const struct torn_result *r = rep->results[i];
-        for (size_t k = 0; k < r->n_violations && shown < 10; k++, shown++) {
-            char title[256];
-            snprintf(title, sizeof title, "torn %s on %s: %s", r->scenario, r->target,
-                     r->violations[k].criterion);
-            fputs("::error title=", out);
-            gh_escape(out, title, 1);
-            fputs("::", out);
-            gh_escape(out, r->violations[k].evidence, 0);
-            fputc('\n', out);
-        }
-        if (r->verdict == TORN_ERROR && shown < 10) {
-            fputs("::error title=", out);
-            gh_escape(out, r->scenario, 1);
-            fputs("::", out);
-            gh_escape(out, r->error, 0);
-            fputc('\n', out);
+        if (failed(r)) {
+            gh_annotation(out, r, r->verdict == TORN_FAIL && r->n_violations ? 0 : -1);
             shown++;
         }
+    }
+    for (size_t i = 0; i < rep->n_results && shown < GH_SHOWN; i++) {
+        const struct torn_result *r = rep->results[i];
+        for (size_t k = 1; r->verdict == TORN_FAIL && k < r->n_violations && shown < GH_SHOWN;
+             k++, shown++)
+            gh_annotation(out, r, (long)k);
     }
     fflush(out);
     if (!summary || !*summary)

@@ -45,7 +45,7 @@ check "JSON: interrupted, exit_code 2, the result ERROR" test \
     = "True 2 interrupted by SIGINT ERROR"
 check "JUnit: an <error> for the scenario and for the run, errors=\"2\"" python3 -c '
 import sys, xml.dom.minidom as m
-d = m.parse(sys.argv[1]); s = d.getElementsByTagName("testsuite")[0]
+d = m.parse(sys.argv[1]); s = d.getElementsByTagName("testsuites")[0]
 errs = [e.getAttribute("message") for e in d.getElementsByTagName("error")]
 assert s.getAttribute("errors") == "2", s.getAttribute("errors")
 assert any("interrupted by SIGINT" in e and "exit code 2" in e for e in errs), errs' "$d/r.xml"

@@ -255,7 +255,52 @@ static void cleanup(void)
     unlink(hist_path);
 }
 
+/* Annotations: one for every failing scenario x target even when the
+ * first has more violations than GitHub shows, each with seed and replay;
+ * ERRORs titled with scenario, target and ERROR. */
+static void test_github_each_failing(void)
+{
+    struct torn_report rep;
+    struct torn_result *rs[5];
+    char *buf = NULL;
+    size_t len = 0;
+    int n, with_replay;
+    FILE *f;
+
+    memset(&rep, 0, sizeof rep);
+    strcpy(rep.started_at, "2026-11-23T00:00:00.000Z");
+    rs[0] = mk("crash-midwrite", "file:naive", TORN_FAIL);
+    for (int i = 0; i < 20; i++)
+        torn_result_violation(rs[0], "no-lost-update", NULL, 1, "lost %d", i);
+    rs[1] = mk("concurrent-updaters", "file:naive", TORN_FAIL);
+    rs[2] = mk("corrupt-read", "file:naive", TORN_ERROR);
+    rs[3] = mk("optimistic-lock", "http://127.0.0.1:28099", TORN_FAIL);
+    rs[4] = mk("crash-midwrite", "file:durable", TORN_PASS);
+    rep.results = rs;
+    rep.n_results = 5;
+    setenv("GITHUB_ACTIONS", "true", 1);
+    unsetenv("GITHUB_STEP_SUMMARY");
+    f = open_memstream(&buf, &len);
+    torn_report_github(f, &rep);
+    fclose(f);
+    unsetenv("GITHUB_ACTIONS");
+    n = count(buf, "\n");
+    with_replay = count(buf, "%0Aseed: 7%0Areplay: torn run --scenario x");
+    CHECK(n == 10, "as many annotations as GitHub shows: %d", n);
+    CHECK(with_replay == n, "every annotation carries seed and replay (%d of %d)", with_replay, n);
+    CHECK(strstr(buf, "title=torn concurrent-updaters on file%3Anaive%3A stale-read") &&
+              strstr(buf, "title=torn optimistic-lock on http%3A//127.0.0.1%3A28099%3A "
+                          "stale-read") &&
+              strstr(buf, "title=torn corrupt-read on file%3Anaive%3A ERROR::redis-server"),
+          "one for each failing scenario x target, the ERROR named: %s", buf);
+    CHECK(!strstr(buf, "crash-midwrite on file%3Adurable"), "none for a pass");
+    free(buf);
+    for (int i = 0; i < 5; i++)
+        torn_result_free(rs[i]);
+}
+
 static const struct torn_test tests[] = {
+    {"github_each_failing", test_github_each_failing},
     {"setup", setup},
     {"html", test_html},
     {"prom", test_prom},

@@ -112,6 +112,51 @@ static void test_junit(void)
         torn_result_free(rs[i]);
 }
 
+/* Jenkins' schema and merging: a suite per target named with the run's
+ * start, no skipped on <testsuites>, classnames without the URL's dots,
+ * the run's own errors in a suite of their own. */
+static void test_junit_suites(void)
+{
+    struct torn_report rep;
+    struct torn_result *rs[4];
+    char *x;
+
+    fill(&rep, rs);
+    free(rs[2]->target);
+    rs[2]->target = strdup("http://127.0.0.1:28099");
+    rs[3] = mk("crash-midwrite", TORN_PASS);
+    free(rs[3]->target);
+    rs[3]->target = strdup("http://127.0.0.1:28099");
+    rep.n_results = 4;
+    rep.interrupted = 1;
+    rep.signal = 2;
+    x = render("junit", &rep);
+    CHECK(count(x, "<testsuite ") == 3, "a suite per target and one for the run: %d",
+          count(x, "<testsuite "));
+    CHECK(strstr(x, "<testsuite name=\"torn file:naive 2026-11-23T00:00:00.000Z\" tests=\"2\" "
+                    "failures=\"1\" errors=\"0\"") != NULL,
+          "suite named by target and run start, its own counts");
+    CHECK(strstr(x, "<testsuite name=\"torn http://127.0.0.1:28099 2026-11-23T00:00:00.000Z\" "
+                    "tests=\"2\" failures=\"0\" errors=\"1\"") != NULL,
+          "the http target's suite");
+    CHECK(count(x, "<properties>") == 3, "one <properties> per suite");
+    CHECK(strstr(x, "classname=\"torn.http://127_0_0_1:28099\"") &&
+              !strstr(x, "classname=\"torn.http://127.0"),
+          "no dot of the URL in a classname (Jenkins splits at the last dot)");
+    CHECK(strstr(x, "<testsuites name=\"torn\" tests=\"5\" failures=\"1\" errors=\"2\" time=") != NULL,
+          "testsuites: the totals, the interruption counted");
+    {
+        const char *ts = strstr(x, "<testsuites"), *end = strchr(ts, '>');
+        CHECK(!memmem(ts, (size_t)(end - ts), "skipped", 7), "no skipped attribute on <testsuites>");
+    }
+    CHECK(strstr(x, "<testsuite name=\"torn run 2026-11-23T00:00:00.000Z\" tests=\"1\" "
+                    "failures=\"0\" errors=\"1\"") != NULL,
+          "the interruption in a suite of its own");
+    free(x);
+    for (int i = 0; i < 4; i++)
+        torn_result_free(rs[i]);
+}
+
 static void test_violation_cap(void)
 {
     struct torn_result *r = torn_result_new();
@@ -151,6 +196,7 @@ static void test_atomic_report(void)
 static const struct torn_test tests[] = {
     {"json", test_json},
     {"junit", test_junit},
+    {"junit_suites", test_junit_suites},
     {"violation_cap", test_violation_cap},
     {"atomic_report", test_atomic_report},
     {NULL, NULL},

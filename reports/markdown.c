@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/text.h"
 #include "report_util.h"
 #include "core/err.h"
 #include "core/outfile.h"

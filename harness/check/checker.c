@@ -10,6 +10,7 @@
 
 #include "core/err.h"
 #include "core/history.h"
+#include "core/text.h"
 #include "history_read.h"
 #include "value.h"
 #include "core/result.h"

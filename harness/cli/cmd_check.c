@@ -14,6 +14,7 @@
 #include "check/checker.h"
 #include "check/history_read.h"
 #include "core/err.h"
+#include "core/outfile.h"
 #include "core/parse.h"
 #include "core/util.h"
 

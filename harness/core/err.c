@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util.h"
+#include "text.h"
 
 static void vset(struct torn_err *err, int code, int saved_errno, const char *fmt, va_list ap)
 {

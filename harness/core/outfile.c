@@ -461,3 +461,35 @@ int torn_outdir_make(const char *parent, int parent_mode, const char *prefix, in
     free(resolved);
     return rc;
 }
+
+int torn_write_file_atomic(const char *path, const void *buf, size_t len, struct torn_err *err)
+{
+    struct torn_outfile of;
+    int rc = torn_outfile_open(&of, path, 0644, err);
+
+    if (rc == 0)
+        rc = torn_outfile_write(&of, buf, len, err);
+    if (rc == 0)
+        rc = torn_outfile_publish(&of, err);
+    torn_outfile_close(&of);
+    return rc;
+}
+
+int torn_write_atomic_with(const char *path, int (*fn)(FILE *f, void *arg, struct torn_err *err),
+                           void *arg, struct torn_err *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    int rc;
+
+    if (!f)
+        return torn_err_sys(err, TORN_E_NOMEM, errno, "open_memstream");
+    rc = fn(f, arg, err);
+    if (fclose(f) != 0 && rc == 0)
+        rc = torn_err_sys(err, TORN_E_IO, errno, "cannot render %s", path);
+    if (rc == 0)
+        rc = torn_write_file_atomic(path, buf, len, err);
+    free(buf);
+    return rc;
+}

@@ -30,6 +30,7 @@
 #define TORN_OUTFILE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 struct torn_err;
 
@@ -76,5 +77,13 @@ int torn_outfile_check(const char *path, const char *what, struct torn_err *err)
  * it).  *path_out: its absolute path, caller frees. */
 int torn_outdir_make(const char *parent, int parent_mode, const char *prefix, int mode,
                      char **path_out, struct torn_err *err);
+
+/* Write a file atomically and safely (as above: a trusted directory, an
+ * exclusive temporary file, fsync, renameat, fsync of the directory).
+ * Readers see the old or the new content, never a mix. */
+int torn_write_file_atomic(const char *path, const void *buf, size_t len, struct torn_err *err);
+/* Same, with the content produced by fn into a FILE* (reports). */
+int torn_write_atomic_with(const char *path, int (*fn)(FILE *f, void *arg, struct torn_err *err),
+                           void *arg, struct torn_err *err);
 
 #endif

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "err.h"
+#include "outfile.h"
 #include "result.h"
+#include "text.h"
 #include "util.h"
 
 struct write_arg {

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "err.h"
+#include "text.h"
 #include "util.h"
 
 struct torn_result *torn_result_new(void)

@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "outfile.h"
 
 uint64_t torn_now_ns(void)
 {
@@ -214,38 +213,6 @@ int torn_fsync_dir(const char *path, struct torn_err *err)
     return TORN_OK;
 }
 
-int torn_write_file_atomic(const char *path, const void *buf, size_t len, struct torn_err *err)
-{
-    struct torn_outfile of;
-    int rc = torn_outfile_open(&of, path, 0644, err);
-
-    if (rc == 0)
-        rc = torn_outfile_write(&of, buf, len, err);
-    if (rc == 0)
-        rc = torn_outfile_publish(&of, err);
-    torn_outfile_close(&of);
-    return rc;
-}
-
-int torn_write_atomic_with(const char *path, int (*fn)(FILE *f, void *arg, struct torn_err *err),
-                           void *arg, struct torn_err *err)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    int rc;
-
-    if (!f)
-        return torn_err_sys(err, TORN_E_NOMEM, errno, "open_memstream");
-    rc = fn(f, arg, err);
-    if (fclose(f) != 0 && rc == 0)
-        rc = torn_err_sys(err, TORN_E_IO, errno, "cannot render %s", path);
-    if (rc == 0)
-        rc = torn_write_file_atomic(path, buf, len, err);
-    free(buf);
-    return rc;
-}
-
 int torn_mkdirs(const char *path, int mode, struct torn_err *err)
 {
     char *copy = torn_strdup(path);
@@ -308,92 +275,6 @@ char *torn_asprintf(const char *fmt, ...)
 char *torn_strdup(const char *s)
 {
     return s ? strdup(s) : NULL;
-}
-
-/* ---------------------------------------------------- text from targets */
-
-/* Length of the UTF-8 sequence at p (1..4) and its code point, or 0 when
- * p does not start a valid, shortest-form sequence. */
-static int utf8_seq(const unsigned char *p, uint32_t *cp)
-{
-    int n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
-    uint32_t c = n == 4 ? p[0] & 7u : n == 3 ? p[0] & 15u : p[0] & 31u;
-
-    if (p[0] >= 0xf8)
-        return 0;
-    for (int i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (p[i] & 0x3fu);
-    }
-    if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
-        (n == 4 && (c < 0x10000 || c > 0x10ffff)))
-        return 0;
-    *cp = c;
-    return n;
-}
-
-/* Code points that reorder or break lines on display: C1 controls (0x9b
- * is CSI to some terminals), line/paragraph separators, bidi overrides
- * ("Trojan Source"). */
-static int cp_unsafe(uint32_t c)
-{
-    return (c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029 ||
-           (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
-}
-
-void torn_fput_safe(FILE *f, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    uint32_t cp;
-    int n;
-
-    while (*p) {
-        if (*p == '\n' || *p == '\r' || *p == '\t') {
-            fputc('\\', f);
-            fputc(*p == '\n' ? 'n' : *p == '\r' ? 'r' : 't', f);
-            p++;
-        } else if (*p < 0x20 || *p == 0x7f) {
-            fprintf(f, "\\x%02x", *p++);
-        } else if (*p < 0x80) {
-            fputc(*p++, f);
-        } else if ((n = utf8_seq(p, &cp)) == 0) {
-            fprintf(f, "\\x%02x", *p++);
-        } else if (cp_unsafe(cp)) {
-            fprintf(f, "\\u%04x", (unsigned)cp);
-            p += n;
-        } else {
-            fwrite(p, 1, (size_t)n, f);
-            p += n;
-        }
-    }
-}
-
-char *torn_text_safe(const char *s)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = s ? open_memstream(&buf, &len) : NULL;
-
-    if (!f)
-        return NULL;
-    torn_fput_safe(f, s);
-    fclose(f);
-    return buf;
-}
-
-void torn_text_safe_inplace(char *s, size_t size)
-{
-    char *t = torn_text_safe(s);
-
-    if (t) {
-        snprintf(s, size, "%s", t);
-        free(t);
-        return;
-    }
-    for (unsigned char *p = (unsigned char *)s; *p; p++) /* ENOMEM: blunt but safe */
-        if (*p < 0x20 || *p >= 0x7f)
-            *p = '?';
 }
 
 /* ------------------------------------------------------------ secrets */

@@ -1,4 +1,5 @@
-/* torn: small shared helpers: clocks, seeded RNG, files, strings, safety. */
+/* torn: small shared helpers: clocks, seeded RNG, files, strings, secrets,
+ * loopback.  Text neutralising is text.h; atomic file writes outfile.h. */
 #ifndef TORN_UTIL_H
 #define TORN_UTIL_H
 
@@ -38,13 +39,6 @@ void torn_request_stop(void);
 /* Read a whole file into a NUL-terminated malloc'd buffer (caller frees).
  * TORN_E_NOTFOUND if it does not exist, TORN_E_IO otherwise. */
 int torn_read_file(const char *path, char **buf_out, size_t *len_out, struct torn_err *err);
-/* Write a file atomically and safely (outfile.h: a trusted directory, an
- * exclusive temporary file, fsync, renameat, fsync of the directory).
- * Readers see the old or the new content, never a mix. */
-int torn_write_file_atomic(const char *path, const void *buf, size_t len, struct torn_err *err);
-/* Same, with the content produced by fn into a FILE* (reports). */
-int torn_write_atomic_with(const char *path, int (*fn)(FILE *f, void *arg, struct torn_err *err),
-                           void *arg, struct torn_err *err);
 /* mkdir -p; 0 if it exists. */
 int torn_mkdirs(const char *path, int mode, struct torn_err *err);
 /* rm -rf; refuses "/", "" and paths not containing "torn" as a safety net. */
@@ -56,21 +50,6 @@ int torn_fsync_dir(const char *dir, struct torn_err *err);
 char *torn_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* strdup that accepts NULL. */
 char *torn_strdup(const char *s);
-
-/* Text from a target (adapter error messages, HTTP bodies, record values)
- * is neutralised before it is printed anywhere: every control character is
- * written as a visible escape (\n, \r, \t, \x1b), and so are bytes that are
- * not UTF-8, C1 controls, line separators and bidi overrides (\u202e), so it
- * can never move the cursor, recolour or retitle a terminal, forge a new
- * line (a fake `::error::` workflow command), or reorder what is shown.
- * This is the one neutralising function; format escapers (XML/HTML,
- * Markdown, GitHub workflow commands) run on its output.
- * torn_fput_safe writes to f; torn_text_safe returns a malloc'd copy (NULL
- * for NULL or on ENOMEM); torn_text_safe_inplace rewrites the string in the buffer s
- * of size bytes (truncating). */
-void torn_fput_safe(FILE *f, const char *s);
-char *torn_text_safe(const char *s);
-void torn_text_safe_inplace(char *s, size_t size);
 
 /* Secrets in target addresses, DSNs and options: a URL's userinfo password
  * (scheme://user:PASS@host, up to the LAST '@' before the host, so a raw

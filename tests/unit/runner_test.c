@@ -7,6 +7,8 @@
 
 #include "check.h"
 #include "core/err.h"
+#include "core/outfile.h"
+#include "core/text.h"
 #include "run/runner.h"
 #include "core/scenario.h"
 #include "core/target.h"

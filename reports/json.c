@@ -88,6 +88,8 @@ static cJSON *result_json(const struct torn_result *r)
         cJSON_AddItemToObject(o, "params", cJSON_Duplicate(r->params, 1));
     if (r->metrics)
         cJSON_AddItemToObject(o, "metrics", cJSON_Duplicate(r->metrics, 1));
+    if (r->gate)
+        cJSON_AddItemToObject(o, "gate", cJSON_Duplicate(r->gate, 1));
     if (r->work)
         cJSON_AddItemToObject(o, "work", cJSON_Duplicate(r->work, 1));
     if (r->work_note)
@@ -98,6 +100,7 @@ static cJSON *result_json(const struct torn_result *r)
         const struct torn_violation *v = &r->violations[i];
         cJSON *vj = cJSON_CreateObject();
         cJSON_AddStringToObject(vj, "criterion", v->criterion ? v->criterion : "");
+        cJSON_AddStringToObject(vj, "kind", torn_criterion_kind(v->criterion));
         if (v->key)
             cJSON_AddStringToObject(vj, "key", v->key);
         cJSON_AddNumberToObject(vj, "t_s", v->t_s);

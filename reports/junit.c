@@ -38,8 +38,10 @@ static void testcase(FILE *f, const struct torn_result *r)
     fprintf(f, "\" time=\"%.3f\">\n", r->duration_s);
     if (r->verdict == TORN_FAIL) {
         const struct torn_violation *v = r->n_violations ? &r->violations[0] : NULL;
+        /* type: what the first violation is about (correctness, budget,
+         * regression), so a CI reporter can tell them apart. */
         fprintf(f, "      <failure type=\"%s\" message=\"%zu violation(s): ",
-                v && v->criterion ? v->criterion : "violation", r->n_violations_total);
+                torn_criterion_kind(v ? v->criterion : NULL), r->n_violations_total);
         if (v)
             torn_xml_escape(f, v->evidence);
         fputs("\">", f);

@@ -8,6 +8,7 @@
 #include "report_util.h"
 #include "core/report.h"
 #include "core/result.h"
+#include "core/util.h"
 
 #define MAX_SHOWN 3 /* violations printed per criterion; the JSON report has more */
 
@@ -110,6 +111,25 @@ static void open_loop(FILE *f, const struct torn_report *rep)
     }
 }
 
+/* Under the table: every release-gate check (budgets, baseline, counters)
+ * of each result, held or not, with its margin (r->gate, gate.h). */
+static void gate_checks(FILE *f, const struct torn_report *rep)
+{
+    for (size_t i = 0; i < rep->n_results; i++) {
+        const struct torn_result *r = rep->results[i];
+        const cJSON *c, *checks = cJSON_GetObjectItemCaseSensitive(r->gate, "checks");
+
+        cJSON_ArrayForEach(c, checks)
+        {
+            const cJSON *text = cJSON_GetObjectItemCaseSensitive(c, "text");
+            int held = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "held"));
+            fprintf(f, "  %s %s x %s: ", held ? "held  " : "BROKEN", r->scenario, r->target);
+            torn_fput_safe(f, cJSON_IsString(text) ? text->valuestring : "?");
+            fputc('\n', f);
+        }
+    }
+}
+
 static int terminal_write(FILE *f, const struct torn_report *rep, struct torn_err *err)
 {
     size_t pass, fail, error, skip;
@@ -120,6 +140,7 @@ static int terminal_write(FILE *f, const struct torn_report *rep, struct torn_er
     for (size_t i = 0; i < rep->n_results; i++)
         row(f, rep, rep->results[i]);
     open_loop(f, rep);
+    gate_checks(f, rep);
     for (size_t i = 0; i < rep->n_results; i++)
             details(f, rep, rep->results[i]);
     torn_report_counts(rep, &pass, &fail, &error, &skip);

@@ -256,6 +256,8 @@ static enum MHD_Result route_patch(struct MHD_Connection *c, const char *id, cJS
         patch = cJSON_CreateObject();
         cJSON_AddStringToObject(patch, "status", to->valuestring);
     }
+    if (rs_opt.update_delay_ms > 0)
+        rs_sleep_ms(rs_opt.update_delay_ms);
     int rc = rs_store_update(id, patch, rs_opt.mode == RS_ATOMIC, expect,
                              transition ? from : NULL, n_from, &rec, why, sizeof why);
     if (transition)
@@ -451,6 +453,8 @@ static void usage(FILE *f)
           "  --file-naive          same as --persist naive\n"
           "  --unsafe-read         GET /jobs/{id} answers 500 on store errors (seed 001 before)\n"
           "  --worker-delay-ms N   delay between progress steps (default 20)\n"
+          "  --update-delay-ms N   answer every update and transition N ms later (a\n"
+          "                        slower release; default 0)\n"
           "  --steps N             progress events per job (default 3)\n"
           "  --tracker-ms N        progress tracker flush period (default 1)\n"
           "  --fail-every N        every Nth job fails (default 0: never)\n"
@@ -532,7 +536,8 @@ static int parse_args(int argc, char **argv)
         {"worker-delay-ms", 1, 0, 'w'}, {"steps", 1, 0, 's'}, {"tracker-ms", 1, 0, 't'},
         {"fail-every", 1, 0, 'f'}, {"store-timeout-ms", 1, 0, 'T'}, {"misbehave", 1, 0, 'x'},
         {"quiet", 0, 0, 'q'}, {"persist", 1, 0, 'F'}, {"help", 0, 0, 'h'},
-        {"break", 1, 0, 'B'}, {"lock-read-ms", 1, 0, 'L'}, {0, 0, 0, 0}};
+        {"break", 1, 0, 'B'}, {"lock-read-ms", 1, 0, 'L'}, {"update-delay-ms", 1, 0, 'D'},
+        {0, 0, 0, 0}};
     static const char *const persists[] = {"fsync", "naive", "durable"};
     int o, v, rc = 0;
     while (rc == 0 && (o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -547,6 +552,7 @@ static int parse_args(int argc, char **argv)
         case 'u': rs_opt.unsafe_read = 1; break;
         case 'w': rc = parse_int(optarg, "--worker-delay-ms", &rs_opt.worker_delay_ms); break;
         case 's': rc = parse_int(optarg, "--steps", &rs_opt.steps); break;
+        case 'D': rc = parse_int(optarg, "--update-delay-ms", &rs_opt.update_delay_ms); break;
         case 't': rc = parse_int(optarg, "--tracker-ms", &rs_opt.tracker_ms); break;
         case 'f': rc = parse_int(optarg, "--fail-every", &rs_opt.fail_every); break;
         case 'T': rc = parse_int(optarg, "--store-timeout-ms", &rs_opt.store_timeout_ms); break;

@@ -58,6 +58,8 @@ struct rs_opts {
     int persist;                /* file store: RS_PERSIST_* */
     int unsafe_read;            /* GET /jobs/{id} answers 500 on store errors */
     int worker_delay_ms;        /* between progress steps */
+    int update_delay_ms;        /* added to every PATCH and transition: a
+                                   slower release, for baseline tests */
     int steps;                  /* progress events per job */
     int tracker_ms;             /* progress tracker flush period */
     int fail_every;             /* every Nth job fails (0: never) */

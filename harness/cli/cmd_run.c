@@ -19,12 +19,14 @@
 #include "core/scenario.h"
 #include "core/target.h"
 #include "core/util.h"
+#include "gate/suite.h"
 
 enum {
     OPT_TARGET = 256, OPT_TARGET_SPEC, OPT_TARGET_OPT, OPT_SCENARIO, OPT_SEED, OPT_DURATION,
     OPT_WORKERS, OPT_SET, OPT_ALLOW_REMOTE, OPT_TIMEOUT, OPT_HISTORY, OPT_QUIET, OPT_NO_COLOR,
     OPT_KEEP, OPT_RUN_DIR, OPT_HELP, OPT_FS, OPT_RATE, OPT_UNTIL_FAIL, OPT_REPRO_RUNS,
     OPT_HISTORY_MAX, OPT_COLOR, OPT_SHARD,
+    OPT_SUITE, OPT_BUDGET, OPT_BASELINE, OPT_ALLOW, OPT_DRY_RUN, /* in this order: gate/suite.h */
     OPT_REPORTER /* + index of the reporter */
 };
 
@@ -79,6 +81,18 @@ static void run_usage(FILE *f)
           "  --shard I/N           run only shard I of N: entry k (target x scenario,\n"
           "                        in run order) runs in shard k mod N + 1; give every\n"
           "                        shard the same --seed, merge with `torn merge`\n"
+          "  --suite FILE          a suite file: targets, scenarios, budgets, baseline,\n"
+          "                        reports, limits (README \"Pre-deploy verification\");\n"
+          "                        the options here override it\n"
+          "  --budget EXPR         a performance budget judged like any criterion\n"
+          "                        (repeatable): update.p99<500ms, *.error_rate<0.1%,\n"
+          "                        concurrent-updaters:update.throughput>50/s\n"
+          "  --baseline FILE       compare with a previous --json report: a regression\n"
+          "                        beyond its allowance is a violation\n"
+          "  --allow M=AMOUNT      allowance for --baseline (repeatable): p99=20% or 5ms,\n"
+          "                        error_rate=0.5%, p50=off (default p50, p99 25% or\n"
+          "                        10ms, error_rate 1 point)\n"
+          "  --dry-run             print the plan and touch nothing\n"
           "  --quiet               only the results table\n"
           "  --color[=WHEN]        ANSI colours: auto (default: only on a terminal, not\n"
           "                        with NO_COLOR set, TERM=dumb or CI set), always, never\n"
@@ -173,6 +187,7 @@ struct cli {
     struct torn_kv *topts, *sets;
     size_t n_topts, n_sets;
     enum torn_color_mode color;
+    struct torn_gate_cli gate;
 };
 
 static void build_longopts(struct cli *c)
@@ -201,6 +216,11 @@ static void build_longopts(struct cli *c)
         {"run-dir", required_argument, NULL, OPT_RUN_DIR},
         {"shard", required_argument, NULL, OPT_SHARD},
         {"help", no_argument, NULL, OPT_HELP},
+        {"suite", required_argument, NULL, OPT_SUITE},
+        {"budget", required_argument, NULL, OPT_BUDGET},
+        {"baseline", required_argument, NULL, OPT_BASELINE},
+        {"allow", required_argument, NULL, OPT_ALLOW},
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     };
     size_t n = sizeof fixed / sizeof fixed[0], nr;
     const struct torn_reporter_ops *const *reps = torn_reporters(&nr);
@@ -284,6 +304,8 @@ static int handle_opt(struct cli *c, int opt, const char *arg)
         }
         return 0;
     case OPT_HELP: run_usage(stdout); return 1;
+    case OPT_SUITE: case OPT_BUDGET: case OPT_BASELINE: case OPT_ALLOW: case OPT_DRY_RUN:
+        return torn_gate_cli_opt(&c->gate, opt - OPT_SUITE, arg);
     default:
         if (opt >= OPT_REPORTER && opt < OPT_REPORTER + (int)nr && o->n_reports < 16) {
             o->reports[o->n_reports++] = (struct torn_report_req){reps[opt - OPT_REPORTER], arg};
@@ -325,18 +347,23 @@ int torn_cmd_run(int argc, char **argv)
         rc = -1;
     }
     if (rc == 0) {
-        if (!c.o.seed_given)
-            c.o.seed = random_seed();
-        /* The results table goes where the human text goes (runner.h). */
-        c.o.color = torn_color_wanted(c.color, torn_run_stdout_taken(&c.o) ? STDERR_FILENO
-                                                                           : STDOUT_FILENO);
         c.o.target_opts = c.topts;
         c.o.n_target_opts = c.n_topts;
         c.o.sets = c.sets;
         c.o.n_sets = c.n_sets;
-        c.o.command_line = torn_command_line(argc, argv);
-        rc = torn_run(&c.o);
-        free((void *)c.o.command_line);
+        rc = torn_gate_cli_apply(&c.gate, &c.o); /* the suite fills what is unset */
+        if (rc == 0 && !c.o.seed_given)
+            c.o.seed = random_seed();
+        /* The results table goes where the human text goes (runner.h). */
+        c.o.color = torn_color_wanted(c.color, torn_run_stdout_taken(&c.o) ? STDERR_FILENO
+                                                                           : STDOUT_FILENO);
+        if (rc == 0 && c.gate.dry_run) {
+            rc = torn_gate_dry_run(&c.o, stdout);
+        } else if (rc == 0) {
+            c.o.command_line = torn_command_line(argc, argv);
+            rc = torn_run(&c.o);
+            free((void *)c.o.command_line);
+        }
     } else {
         rc = rc > 0 ? 0 : 2;
     }
@@ -344,6 +371,7 @@ int torn_cmd_run(int argc, char **argv)
     free(c.o.scenarios);
     free_kvs(c.topts, c.n_topts);
     free_kvs(c.sets, c.n_sets);
+    torn_gate_cli_free(&c.gate);
     return rc;
 }
 

@@ -94,6 +94,12 @@ static const struct torn_command cmd_replay = {
 static const struct torn_command cmd_merge = {
     TORN_COMMAND_V1, "merge", "merge the JSON reports of shards (run --shard I/N) into one report",
     torn_cmd_merge};
+static const struct torn_command cmd_suite = {
+    TORN_COMMAND_V1, "suite", "check a suite file without running it (suite check FILE)",
+    torn_cmd_suite};
+static const struct torn_command cmd_diff = {
+    TORN_COMMAND_V1, "diff", "compare two --json reports: regressions beyond allowances",
+    torn_cmd_diff};
 
 static const struct torn_command *const commands[] = {
     &cmd_run,
@@ -105,6 +111,8 @@ static const struct torn_command *const commands[] = {
     &cmd_proxy,
     &cmd_fuzz,
     &cmd_replay,
+    &cmd_suite,
+    &cmd_diff,
 };
 
 const struct torn_target_ops *const *torn_targets(size_t *n_out)

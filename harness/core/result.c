@@ -52,6 +52,7 @@ void torn_result_free(struct torn_result *r)
     free(r->work_hint);
     free(r->work_note);
     free(r->openloop);
+    cJSON_Delete(r->gate);
     free(r);
 }
 
@@ -153,6 +154,15 @@ const char *torn_verdict_name(enum torn_verdict v)
     case TORN_SKIP: return "SKIP";
     }
     return "?";
+}
+
+const char *torn_criterion_kind(const char *criterion)
+{
+    if (criterion && strncmp(criterion, "budget:", 7) == 0)
+        return "budget";
+    if (criterion && strncmp(criterion, "regression:", 11) == 0)
+        return "regression";
+    return "correctness";
 }
 
 const char *torn_op_name(enum torn_op op)

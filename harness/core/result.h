@@ -95,6 +95,9 @@ struct torn_result {
     struct torn_openloop *openloop; /* open-loop latency (torn run --rate), or
                                        NULL: every figure in ops[] is then
                                        closed-loop */
+    struct cJSON *gate;        /* release-gate checks (harness/gate/gate.h):
+                                  {"checks": [{kind, criterion, observed,
+                                  limit, margin, held, text, ...}]}, or NULL */
 };
 
 /* New empty result (verdict PASS, metrics = {}); NULL on ENOMEM. */
@@ -120,6 +123,11 @@ void torn_result_metric_str(struct torn_result *r, const char *name, const char 
  * replays exactly, else e.g. "reproduced in 2 of 3 re-runs with the same
  * seed; the OS decides the interleaving".  Always NUL-terminated. */
 void torn_result_replay_note(const struct torn_result *r, char *buf, size_t len);
+
+/* What a violation's criterion is about, for pipelines that treat them
+ * differently (JSON "kind", JUnit failure type): "budget" for "budget:...",
+ * "regression" for "regression:...", else "correctness".  Static. */
+const char *torn_criterion_kind(const char *criterion);
 
 /* Static names. */
 const char *torn_verdict_name(enum torn_verdict v);   /* "PASS", ... */

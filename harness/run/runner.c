@@ -26,6 +26,7 @@
 #include "core/result.h"
 #include "core/scenario.h"
 #include "fs/tornfs.h"
+#include "gate/gate.h"
 #include "core/util.h"
 #include "core/work.h"
 
@@ -289,7 +290,8 @@ static const char *const standard_scenarios[] = {
     "io-errors",        NULL,
 };
 
-static int plan_add_scenario(struct run *r, const char *arg, int must, struct torn_err *err)
+static int plan_add_scenario(struct run *r, const char *arg, const cJSON *inline_spec, int must,
+                             struct torn_err *err)
 {
     const struct torn_scenario_ops *ops;
     cJSON *spec = NULL;
@@ -298,7 +300,12 @@ static int plan_add_scenario(struct run *r, const char *arg, int must, struct to
     size_t len = strlen(arg);
     int rc;
 
-    if (strchr(arg, '/') || (len > 5 && strcmp(arg + len - 5, ".json") == 0)) {
+    if (inline_spec) { /* checked by its loader (a suite file) */
+        if (!(spec = cJSON_Duplicate(inline_spec, 1)))
+            return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+        name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(spec, "scenario"));
+        name = name ? name : "";
+    } else if (strchr(arg, '/') || (len > 5 && strcmp(arg + len - 5, ".json") == 0)) {
         rc = torn_spec_load(arg, &spec, &name, err);
         if (rc)
             return rc;
@@ -389,13 +396,15 @@ static int plan_scenarios(struct run *r, struct torn_err *err)
 
     if (o->n_scenarios) {
         for (size_t i = 0; i < o->n_scenarios; i++)
-            if ((rc = plan_add_scenario(r, o->scenarios[i], 1, err)) != 0)
+            if ((rc = plan_add_scenario(r, o->scenarios[i],
+                                        o->scenario_specs ? o->scenario_specs[i] : NULL, 1,
+                                        err)) != 0)
                 return rc;
         return TORN_OK;
     }
     for (size_t i = 0; standard_scenarios[i]; i++)
         if (torn_scenario_find(standard_scenarios[i]))
-            if ((rc = plan_add_scenario(r, standard_scenarios[i], 0, err)) != 0)
+            if ((rc = plan_add_scenario(r, standard_scenarios[i], NULL, 0, err)) != 0)
                 return rc;
     return TORN_OK;
 }
@@ -616,6 +625,14 @@ static char *replay_command(const struct run *r, const struct plan_target *tg,
         return NULL;
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)r->o->seed);
     fputs("torn run", f);
+    if (r->o->suite_path) { /* the suite again: its scenarios keep their params */
+        arg2(f, "--suite", r->o->suite_path);
+        arg2(f, "--seed", seed);
+        if (!(sc->ops->flags & TORN_SCENARIO_REPLAYS_EXACTLY))
+            fprintf(f, " --until-fail %d", TORN_REPLAY_UNTIL_FAIL);
+        fclose(f);
+        return buf;
+    }
     arg2(f, "--target", tg->display);
     arg2(f, "--scenario", sc->arg);
     arg2(f, "--seed", seed);
@@ -642,6 +659,7 @@ static char *replay_command(const struct run *r, const struct plan_target *tg,
             arg_kv(f, "--set", k, sets[i].value);
     }
     free(sets);
+    torn_gate_replay_args(r->o->gate, f);
     fclose(f);
     return buf;
 }
@@ -769,6 +787,7 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     torn_history_add(ctx.history, "fault", 0, "scenario-start", NULL, NULL, t0);
     live = rerun ? NULL : start_progress(r, tg, res, ctx.stats);
     fmark = torn_findings_mark(tg->t->cfg.log_dir);
+    torn_gate_start(r->o->gate, tg->t, res);
     rc = sc->ops->run(&ctx, &err);
     torn_progress_stop(live); /* clears the line before anything else is printed */
     torn_target_close(tg->t); /* in case the scenario left it open */
@@ -794,6 +813,7 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     if (torn_history_dropped(r->history) > dropped0)
         torn_result_metric(res, "history_events_dropped",
                            (double)(torn_history_dropped(r->history) - dropped0));
+    torn_gate_judge(r->o->gate, tg->t, res); /* budgets, baseline, counters */
 }
 
 static struct torn_result *new_result(struct run *r, struct plan_target *tg,
@@ -1267,6 +1287,8 @@ int torn_run(const struct torn_run_opts *o)
         fprintf(stderr, "torn: cannot append the summary to $GITHUB_STEP_SUMMARY (%s)\n",
                 getenv("GITHUB_STEP_SUMMARY"));
     code = torn_report_exit_code(&r.rep);
+    if (code == 0 && torn_gate_finish(o->gate, stderr)) /* a budget nothing measured */
+        code = 2;
     finish_run_dir(&r, code);
     run_free(&r);
     return code;

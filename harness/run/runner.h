@@ -12,6 +12,7 @@
 
 struct cJSON;
 struct torn_err;
+struct torn_gate;
 struct torn_reporter_ops;
 
 struct torn_report_req {
@@ -67,6 +68,13 @@ struct torn_run_opts {
                                     over all workers, where a scenario supports
                                     it (parameter "rate"); <= 0 closed loop */
     struct torn_shard shard;     /* --shard I/N (shard.h); index 0 = all */
+    struct torn_gate *gate;      /* release gate (gate/gate.h): budgets, a
+                                    baseline, counters, judged on every
+                                    result; NULL none */
+    const char *suite_path;      /* --suite FILE: replay lines rerun it */
+    struct cJSON *const *scenario_specs; /* parallel to scenarios, or NULL:
+                                    an inline spec {"scenario", "params"}
+                                    (a suite file's), scenarios[i] its label */
 };
 
 /* Run; returns the process exit code (0 pass, 1 violation, 2 error). */

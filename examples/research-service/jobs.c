@@ -215,6 +215,14 @@ static void finalize_merged(struct rs_job *j, int failed, pthread_t tracker)
         persist(j, final_patch(j, failed), 1, 1);
         return;
     }
+    if ((rs_opt.breaks & RS_BREAK_RESULTS_LATE) && !failed) {
+        /* completed first, the event, the results in a later write */
+        persist(j, field_patch("status", cJSON_CreateString("completed")), 1, 1);
+        emit(j, "RESEARCH_COMPLETED", NULL, 1);
+        rs_sleep_ms(50);
+        persist(j, field_patch("results", make_results(j)), 1, 0);
+        return;
+    }
     if (persist(j, final_patch(j, failed), 1, 1) != 0) {
         /* The failure path is one write too; no event unless it persisted. */
         cJSON *p = cJSON_CreateObject();

@@ -41,14 +41,27 @@ void rs_log(const char *fmt, ...)
     va_end(ap);
 }
 
-void rs_iso_now(char buf[40])
+static void iso_at(char buf[40], struct timespec ts)
 {
-    struct timespec ts;
     struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     size_t n = strftime(buf, 40, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(buf + n, 40 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+void rs_iso_now(char buf[40])
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    iso_at(buf, ts);
+}
+
+void rs_iso_shift(char buf[40], int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    iso_at(buf, ts);
 }
 
 void rs_sleep_ms(int ms)
@@ -227,6 +240,9 @@ static enum MHD_Result route_put(struct MHD_Connection *c, const char *id, cJSON
 {
     char why[256];
     cJSON *rec = rs_record_new(id, body);
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(rec, "status");
+    if (cJSON_IsString(st) && !cJSON_GetObjectItemCaseSensitive(rec, "processing_state"))
+        cJSON_AddStringToObject(rec, "processing_state", st->valuestring);   /* seed 002's pair */
     char *text = cJSON_PrintUnformatted(rec);
     int rc = text ? rs_store_set(id, text, why, sizeof why) : -1;
     free(text);
@@ -255,6 +271,8 @@ static enum MHD_Result route_patch(struct MHD_Connection *c, const char *id, cJS
             f->valuestring;
         patch = cJSON_CreateObject();
         cJSON_AddStringToObject(patch, "status", to->valuestring);
+        if (!(rs_opt.breaks & RS_BREAK_STATE_SPLIT))   /* seed 002: both in one statement */
+            cJSON_AddStringToObject(patch, "processing_state", to->valuestring);
     }
     if (rs_opt.update_delay_ms > 0)
         rs_sleep_ms(rs_opt.update_delay_ms);
@@ -465,6 +483,7 @@ static void usage(FILE *f)
           "  --break LIST          break contracts on purpose (test fixtures), comma-separated:\n"
           "                        stale-body stale-echo refused-body not-found-body\n"
           "                        unknown-body finalize-log legacy-version leave-tmp\n"
+          "                        state-split updated-at-format updated-at-back results-late\n"
           "  --quiet               no diagnostic log lines (the structured finalize line stays)\n"
           "Prints 'listening on 127.0.0.1:PORT' when ready; SIGTERM stops it.\n",
           f);
@@ -498,12 +517,13 @@ static int parse_breaks(const char *list)
 {
     static const char *const names[] = {"stale-body",   "stale-echo",     "refused-body",
                                         "not-found-body", "unknown-body", "finalize-log",
-                                        "legacy-version", "leave-tmp"};
+                                        "legacy-version", "leave-tmp",    "state-split",
+                                        "updated-at-format", "updated-at-back", "results-late"};
     char buf[256];
     snprintf(buf, sizeof buf, "%s", list);
     for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
         int v;
-        if (parse_enum(w, "--break", names, 8, &v) != 0)
+        if (parse_enum(w, "--break", names, (int)(sizeof names / sizeof names[0]), &v) != 0)
             return -1;
         rs_opt.breaks |= 1u << v;
     }

@@ -396,6 +396,10 @@ void rs_record_merge(struct cJSON *rec, const struct cJSON *patch, int protect)
     int keep_none = !v && (rs_opt.breaks & RS_BREAK_LEGACY_VERSION);
     char now[40];
     rs_iso_now(now);
+    if (rs_opt.breaks & RS_BREAK_UPDATED_AT_FORMAT)
+        now[10] = ' ', now[19] = 0;   /* "2026-12-07 04:50:05": no T, no fraction, no zone */
+    if ((rs_opt.breaks & RS_BREAK_UPDATED_AT_BACK) && (long long)nv % 2 == 0)
+        rs_iso_shift(now, -5000);
     cJSON_DeleteItemFromObjectCaseSensitive(rec, "version");
     cJSON_DeleteItemFromObjectCaseSensitive(rec, "_updated_at");
     if (!keep_none)   /* seed 000: version starts at 1 when a record has none */

@@ -45,7 +45,11 @@ enum rs_break {
     RS_BREAK_UNKNOWN_BODY = 1u << 4,  /* unrecoverable read without "error" */
     RS_BREAK_FINALIZE_LOG = 1u << 5,  /* no structured line on a final persist */
     RS_BREAK_LEGACY_VERSION = 1u << 6, /* a record without version keeps none */
-    RS_BREAK_LEAVE_TMP = 1u << 7      /* a stray .tmp copy left after each write */
+    RS_BREAK_LEAVE_TMP = 1u << 7,     /* a stray .tmp copy left after each write */
+    RS_BREAK_STATE_SPLIT = 1u << 8,   /* a transition sets status, not processing_state */
+    RS_BREAK_UPDATED_AT_FORMAT = 1u << 9, /* _updated_at "YYYY-MM-DD HH:MM:SS", no zone */
+    RS_BREAK_UPDATED_AT_BACK = 1u << 10, /* every even version's _updated_at 5 s early */
+    RS_BREAK_RESULTS_LATE = 1u << 11  /* status completed, event, results 50 ms later */
 };
 
 struct rs_opts {
@@ -141,6 +145,8 @@ int rs_sse_respond(struct MHD_Connection *c, struct rs_job *j);
 
 void rs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void rs_iso_now(char buf[40]);
+/* Now shifted by ms (whole seconds), as rs_iso_now (test fixtures). */
+void rs_iso_shift(char buf[40], int ms);
 void rs_sleep_ms(int ms);
 int rs_stopping(void);
 

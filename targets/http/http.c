@@ -436,6 +436,8 @@ int http_spec_parse(const cJSON *spec, const char *file, struct http_spec *sp,
     if (!rc)
         rc = http_spec_log(spec, file, sp, err);
     if (!rc)
+        rc = http_spec_invariants(spec, file, sp, err);
+    if (!rc)
         rc = spec_strings(spec, file, "spec.terminal_statuses", sp->terminal, &sp->n_terminal, 0,
                           err);
     if (!rc && sp->n_terminal == 0) {
@@ -682,13 +684,14 @@ static int resp_blank(const struct resp *r)
     return 1;
 }
 
-/* Hold the answer r to ep to the spec's response contract, if it has one. */
+/* Hold the answer r to ep to the spec's response contract and the record it
+ * carries to the spec's invariants, if it has them. */
 static void judge_contract(struct torn_target *t, const struct http_endpoint *ep,
                            const struct vars *v, const struct resp *r)
 {
     struct http_priv *p = t->priv;
     const struct http_spec *sp = &p->sp;
-    int any = 0;
+    int any = sp->invariants != NULL;
     for (int i = 0; i < HTTP_OUT_COUNT; i++)
         any |= sp->contract[i] != NULL;
     if (!any)
@@ -702,6 +705,7 @@ static void judge_contract(struct torn_target *t, const struct http_endpoint *ep
     cJSON *doc = r->body ? cJSON_ParseWithLength(r->body, r->len) : NULL;
     a.doc = doc;
     http_contract_judge(sp, t->cfg.log_dir, &a);
+    http_invariants_judge(t, &a);
     cJSON_Delete(doc);
 }
 

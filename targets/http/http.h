@@ -77,6 +77,7 @@ struct http_spec {
     const char *log_path;          /* log.path template, or NULL: the service's output */
     const struct cJSON *log_never; /* array of fixed strings, or NULL */
     const char *log_final_ptr[2];  /* per_finalization id, version pointers, or NULL */
+    const struct cJSON *invariants; /* "invariants" object, or NULL (http_invariant.c) */
 };
 
 /* Which record operation an answer came from. */
@@ -98,6 +99,20 @@ struct http_answer {
  * field. */
 int http_spec_contracts(const struct cJSON *spec, const char *file, struct http_spec *sp,
                         struct torn_err *err);
+/* An expectation (a literal, or an object of type, present, eq, ne, gt,
+ * ge, lt, le, same_as, format, skew_ms: docs/http-target.md): parse it
+ * (0 or TORN_E_CONFIG naming field), and judge the value at ptr in doc
+ * (why[0] == 0 when it holds, else why not; a gives "{id}"/"{version}"). */
+int http_expect_parse(const struct cJSON *x, const char *file, const char *field,
+                      struct torn_err *err);
+void http_expect_judge(const struct cJSON *doc, const char *ptr, const struct cJSON *x,
+                       const struct http_answer *a, char *why, size_t len);
+/* Milliseconds since the epoch of an ISO-8601 time with Z or an offset, or -1. */
+long long http_iso_ms(const char *s);
+
+/* The outcome answer a is (HTTP_OUT_COUNT: an error no contract covers). */
+enum http_outcome http_outcome_of(const struct http_spec *sp, const struct http_answer *a);
+
 /* Hold answer a to its outcome's contract; a mismatch is posted as a
  * finding "contract-<outcome>" under log_dir (core/finding.h). */
 void http_contract_judge(const struct http_spec *sp, const char *log_dir,
@@ -130,6 +145,15 @@ struct torn_target;
 enum torn_fault;
 enum torn_corruption;
 
+#define HTTP_ORD_SLOTS 64
+struct http_ord {
+    int set;
+    char id[64];
+    double by;                     /* the "by" value (version) last seen */
+    long long time_ms;             /* its "time" */
+    char time_text[40];
+};
+
 /* Private state of an open handle (lives in t->priv). */
 struct http_priv {
     struct torn_server *srv;       /* the service torn started (setup's
@@ -153,7 +177,17 @@ struct http_priv {
     } subs[HTTP_LOG_SUBS];
     size_t n_subs;
     long long log_off, ids_off;
+    /* record invariants (http_invariant.c): the last (by, time) seen of
+     * records, hashed by id, for "ordered"; findings posted */
+    struct http_ord ord[HTTP_ORD_SLOTS];
+    unsigned long n_inv_posted;
 };
+
+/* Record invariants (http_invariant.c). */
+int http_spec_invariants(const struct cJSON *spec, const char *file, struct http_spec *sp,
+                         struct torn_err *err);
+/* Judge the record a 2xx answer a carries against every invariant. */
+void http_invariants_judge(struct torn_target *t, const struct http_answer *a);
 
 /* Log criteria (http_log.c). */
 /* Parse "log" (after service and events): 0 or TORN_E_CONFIG. */

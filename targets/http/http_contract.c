@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -34,6 +35,39 @@ const char *const http_outcome_names[HTTP_OUT_COUNT] = {"success", "stale", "ref
 static const char *const types[] = {"string", "integer", "number", "boolean",
                                     "object", "array",   "null",   NULL};
 static const char *const cmps[] = {"eq", "ne", "gt", "ge", "lt", "le", NULL};
+
+/* Milliseconds since the epoch of an ISO-8601 UTC time
+ * "YYYY-MM-DDTHH:MM:SS[.fff...](Z|+HH:MM|-HH:MM)", or -1. */
+long long http_iso_ms(const char *s)
+{
+    int y, mo, d, h, mi, sec, n = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+        n != 19 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return -1;
+    const char *p = s + 19;
+    long long ms = 0, scale = 100;
+    if (*p == '.') {
+        if (!(p[1] >= '0' && p[1] <= '9'))
+            return -1;
+        for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+            ms += (*p - '0') * scale;
+    }
+    int off = 0, oh, om;
+    if (*p == 'Z' && !p[1])
+        off = 0;
+    else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &oh, &om) == 2 && !p[6])
+        off = (*p == '+' ? 1 : -1) * (oh * 60 + om);
+    else
+        return -1;
+    /* days from civil (Howard Hinnant's algorithm) */
+    int yy = y - (mo <= 2);
+    int era = (yy >= 0 ? yy : yy - 399) / 400;
+    unsigned yoe = (unsigned)(yy - era * 400);
+    unsigned doy = (unsigned)((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1);
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    long long days = (long long)era * 146097 + (long long)doe - 719468;
+    return ((days * 86400 + h * 3600 + mi * 60 + sec) - off * 60LL) * 1000 + ms;
+}
 
 static int cfail(struct torn_err *err, const char *file, const char *field, const char *why)
 {
@@ -50,14 +84,17 @@ static int in_list(const char *s, const char *const *list)
 }
 
 /* One expectation: a literal (string, number, boolean, null), or an object
- * of "type", "present" and comparisons eq/ne/gt/ge/lt/le. */
-static int parse_expect(const cJSON *x, const char *file, const char *field, struct torn_err *err)
+ * of "type", "present", comparisons eq/ne/gt/ge/lt/le, "same_as" (another
+ * pointer of the same document), "format": "iso8601", "skew_ms" (an
+ * ISO-8601 time no later than torn's clock plus that many ms). */
+int http_expect_parse(const cJSON *x, const char *file, const char *field, struct torn_err *err)
 {
     char sub[320];
     if (!cJSON_IsObject(x))
         return cJSON_IsArray(x) ? cfail(err, file, field,
                                         "must be a value to equal, or an object of type, "
-                                        "present, eq, ne, gt, ge, lt, le")
+                                        "present, eq, ne, gt, ge, lt, le, same_as, format, "
+                                        "skew_ms")
                                 : 0;
     for (const cJSON *c = x->child; c; c = c->next) {
         snprintf(sub, sizeof sub, "%s.%s", field, c->string);
@@ -69,6 +106,15 @@ static int parse_expect(const cJSON *x, const char *file, const char *field, str
         } else if (strcmp(c->string, "present") == 0) {
             if (!cJSON_IsBool(c))
                 return cfail(err, file, sub, "must be true or false");
+        } else if (strcmp(c->string, "same_as") == 0) {
+            if (!cJSON_IsString(c) || !*c->valuestring || !http_pointer_valid(c->valuestring))
+                return cfail(err, file, sub, "must be a JSON pointer (\"/a/b\")");
+        } else if (strcmp(c->string, "format") == 0) {
+            if (!cJSON_IsString(c) || strcmp(c->valuestring, "iso8601") != 0)
+                return cfail(err, file, sub, "must be \"iso8601\"");
+        } else if (strcmp(c->string, "skew_ms") == 0) {
+            if (!cJSON_IsNumber(c) || c->valuedouble < 0)
+                return cfail(err, file, sub, "must be a number of milliseconds >= 0");
         } else if (in_list(c->string, cmps) >= 0) {
             int ord = in_list(c->string, cmps) >= 2;
             if (ord && !cJSON_IsNumber(c) &&
@@ -78,7 +124,8 @@ static int parse_expect(const cJSON *x, const char *file, const char *field, str
                 return cfail(err, file, sub, "must be a string, number, boolean or null");
         } else {
             return cfail(err, file, sub,
-                         "unknown key (type, present, eq, ne, gt, ge, lt, le)");
+                         "unknown key (type, present, eq, ne, gt, ge, lt, le, same_as, format, "
+                         "skew_ms)");
         }
     }
     return 0;
@@ -114,7 +161,7 @@ static int parse_contract(const cJSON *c, const char *file, int o, struct http_s
         snprintf(field, sizeof field, "responses.%s.body.%.80s", name, e->string);
         if (!http_pointer_valid(e->string) || !*e->string)
             return cfail(err, file, field, "not a JSON pointer (\"/a/b\", RFC 6901)");
-        int rc = parse_expect(e, file, field, err);
+        int rc = http_expect_parse(e, file, field, err);
         if (rc)
             return rc;
     }
@@ -199,9 +246,32 @@ static int cmp_ok(const cJSON *v, const char *op, const cJSON *x, const struct h
     return ok;
 }
 
+/* One key k of an expectation object holds for v (present) in doc. */
+static int key_ok(const cJSON *doc, const cJSON *v, const cJSON *k, const struct http_answer *a)
+{
+    if (strcmp(k->string, "type") == 0)
+        return type_ok(v, k->valuestring);
+    if (strcmp(k->string, "present") == 0)
+        return 1;
+    if (strcmp(k->string, "same_as") == 0) {
+        const cJSON *o = http_pointer(doc, k->valuestring);
+        return o && cJSON_Compare(v, o, 1);
+    }
+    if (strcmp(k->string, "format") == 0)
+        return cJSON_IsString(v) && http_iso_ms(v->valuestring) >= 0;
+    if (strcmp(k->string, "skew_ms") == 0) {   /* not in torn's future beyond the skew */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        long long t = cJSON_IsString(v) ? http_iso_ms(v->valuestring) : -1;
+        long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        return t >= 0 && (double)(t - now) <= k->valuedouble;
+    }
+    return cmp_ok(v, k->string, k, a);
+}
+
 /* The expectation x at ptr against doc: "" holds, else why not. */
-static void judge_one(const cJSON *doc, const char *ptr, const cJSON *x,
-                      const struct http_answer *a, char *why, size_t len)
+void http_expect_judge(const cJSON *doc, const char *ptr, const cJSON *x,
+                       const struct http_answer *a, char *why, size_t len)
 {
     const cJSON *v = http_pointer(doc, ptr);
     char *got = v ? cJSON_PrintUnformatted(v) : NULL, *want = cJSON_PrintUnformatted(x);
@@ -214,12 +284,8 @@ static void judge_one(const cJSON *doc, const char *ptr, const cJSON *x,
             ok = 0;
         else if (v && cJSON_IsFalse(present))
             ok = 0;
-        for (const cJSON *c = x->child; ok && v && c; c = c->next) {
-            if (strcmp(c->string, "type") == 0)
-                ok = type_ok(v, c->valuestring);
-            else if (strcmp(c->string, "present") != 0)
-                ok = cmp_ok(v, c->string, c, a);
-        }
+        for (const cJSON *c = x->child; ok && v && c; c = c->next)
+            ok = key_ok(doc, v, c, a);
     }
     if (ok)
         why[0] = 0;
@@ -230,7 +296,7 @@ static void judge_one(const cJSON *doc, const char *ptr, const cJSON *x,
     free(want);
 }
 
-static enum http_outcome classify(const struct http_spec *sp, const struct http_answer *a)
+enum http_outcome http_outcome_of(const struct http_spec *sp, const struct http_answer *a)
 {
     if (a->op == HTTP_OP_DUAL)
         return HTTP_OUT_COUNT;   /* not a record operation */
@@ -266,7 +332,7 @@ void http_contract_judge(const struct http_spec *sp, const char *log_dir,
                          const struct http_answer *a)
 {
     static unsigned long posted;   /* per process: a flood is counted by the first ones */
-    enum http_outcome o = classify(sp, a);
+    enum http_outcome o = http_outcome_of(sp, a);
     char why[300] = "", body[200];
     if (o == HTTP_OUT_COUNT || !sp->contract[o] || posted >= HTTP_MAX_FINDINGS)
         return;
@@ -277,7 +343,7 @@ void http_contract_judge(const struct http_spec *sp, const char *log_dir,
         snprintf(why, sizeof why, "the body is not JSON");
     for (const cJSON *e = sp->contract_body[o] ? sp->contract_body[o]->child : NULL;
          !why[0] && e; e = e->next)
-        judge_one(a->doc, e->string, e, a, why, sizeof why);
+        http_expect_judge(a->doc, e->string, e, a, why, sizeof why);
     if (!why[0])
         return;
     snippet(a, body, sizeof body);

@@ -2,7 +2,9 @@
 # The seeds' exact details as checkable criteria, on the reference service
 # torn starts itself (examples/research-service/contracts.json): response
 # contracts (seed 002's 409 body, seed 001's 200 "unknown" error dict and
-# 404 for a missing job) and log criteria (seed 000's structured finalize
+# 404 for a missing job), record invariants (seed 002's status ==
+# processing_state, seed 000's results with completed and _updated_at ISO
+# and not going back) and log criteria (seed 000's structured finalize
 # line, seed 001's JSONDecodeError never logged), each broken on purpose by a --break mode of the
 # service that must FAIL with the contract it breaks while the correct
 # service PASSES; and malformed contracts refused with exit 2 and one line
@@ -44,7 +46,7 @@ EOF
 # expect RC PATTERN WHAT ARGS...: torn run (60 s max) exits RC and prints PATTERN.
 expect() {
     local want=$1 pat=$2 what=$3; shift 3
-    timeout -k 2 60 "$torn" run --quiet --no-color --target http "$@" >"$tmp/last.out" 2>&1
+    timeout -k 2 60 "$torn" run --quiet --no-color --repro-runs 0 --target http "$@" >"$tmp/last.out" 2>&1
     local rc=$?
     if [[ $rc == "$want" ]] && grep -q -- "$pat" "$tmp/last.out"; then
         ok "$what (exit $rc)"
@@ -101,6 +103,43 @@ expect 1 'contract-unknown.*expected HTTP 200, got 500' \
     "unrecoverable read answered 500 FAILS contract-unknown" \
     --target-spec "$tmp/unsafe.json" --scenario safe-read-http --until-fail 5
 
+# Record invariants (the spec's "invariants"), judged on every record a 2xx
+# answer carries.  status == processing_state holds for the records
+# state-transition moves (seed 002 sets both in one statement), not for
+# optimistic-lock's, so the test adds it for state-transition only.
+spec_mirror() {  # NAME SERVICE-ARGS...: spec NAME plus the status-mirrors-state invariant
+    local name=$1
+    spec "$@"
+    python3 - "$tmp/$name.json" <<'EOF'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["invariants"]["status-mirrors-state"] = {"then": {"/status": {"same_as": "/processing_state"}}}
+open(sys.argv[1], "w").write(json.dumps(m))
+EOF
+}
+spec_mirror mirror
+expect 0 'torn: 1 PASS' "the correct service PASSES state-transition with status == processing_state" \
+    --target-spec "$tmp/mirror.json" --scenario state-transition
+spec_mirror split --break state-split
+expect 1 'invariant-status-mirrors-state.*expected {"same_as":"/processing_state"}' \
+    "a transition that leaves processing_state behind FAILS invariant-status-mirrors-state" \
+    --target-spec "$tmp/split.json" --scenario state-transition
+only invariant-status-mirrors-state
+spec fmt --break updated-at-format
+expect 1 'invariant-updated-at-iso.*expected {"format":"iso8601"' \
+    "_updated_at without T and zone FAILS invariant-updated-at-iso" \
+    --target-spec "$tmp/fmt.json" --scenario concurrent-updaters "${small[@]}"
+only invariant-updated-at-iso
+spec back --break updated-at-back
+expect 1 'invariant-updated-at-follows-version.*/_updated_at went back' \
+    "_updated_at going back while version rises FAILS invariant-updated-at-follows-version" \
+    --target-spec "$tmp/back.json" --scenario concurrent-updaters "${small[@]}"
+only invariant-updated-at-follows-version
+spec late --break results-late
+expect 1 'invariant-completed-has-results.*/results: expected {"type":"object"}, got nothing' \
+    "completed before its results (one write each) FAILS invariant-completed-has-results" \
+    --target-spec "$tmp/late.json" --scenario event-before-persist
+
 # Log criteria (the spec's "log"): the service's own output, read after each
 # scenario.  A finalization torn saw (a terminal event) needs its structured
 # line; a line with JSONDecodeError must never appear.
@@ -118,7 +157,7 @@ only log-finalize
 # to 4 runs are asked for the line.
 spec naive --persist naive
 for attempt in 1 2 3 4; do
-    timeout -k 2 60 "$torn" run --quiet --no-color --target http --target-spec "$tmp/naive.json" \
+    timeout -k 2 60 "$torn" run --quiet --no-color --repro-runs 0 --target http --target-spec "$tmp/naive.json" \
         --scenario concurrent-updaters "${small[@]}" >"$tmp/last.out" 2>&1
     grep -q 'log-forbidden.*"JSONDecodeError", which must never appear' "$tmp/last.out" && break
 done
@@ -162,6 +201,14 @@ bad_spec "a finalization without a version pointer" "log.per_finalization.versio
     'del m["log"]["per_finalization"]["version"]'
 bad_spec "a relative log path" "log.path" 'm["log"]["path"] = "app.log"'
 bad_spec "an unknown log key" "log.always" 'm["log"]["always"] = []'
+bad_spec "an invariant name with a space" "invariants.a b" 'm["invariants"]["a b"] = {"then": {"/x": 1}}'
+bad_spec "an invariant without then" "invariants.x" 'm["invariants"]["x"] = {"when": {"/x": 1}}'
+bad_spec "same_as not a pointer" "invariants.x.then./status.same_as" \
+    'm["invariants"]["x"] = {"then": {"/status": {"same_as": "status"}}}'
+bad_spec "an unknown format" "invariants.x.then./t.format" \
+    'm["invariants"]["x"] = {"then": {"/t": {"format": "rfc822"}}}'
+bad_spec "ordered without by" "invariants.x.ordered.by" \
+    'm["invariants"]["x"] = {"ordered": {"time": "/t"}}'
 
 echo "$pass passed, $fail failed"
 [[ $fail == 0 ]]

@@ -34,6 +34,7 @@ extern const struct torn_scenario_ops torn_scenario_safe_read_http;
 extern const struct torn_scenario_ops torn_scenario_state_transition;
 extern const struct torn_scenario_ops torn_scenario_dual_write;
 extern const struct torn_scenario_ops torn_scenario_durability;
+extern const struct torn_scenario_ops torn_scenario_failover;
 
 static const struct torn_scenario_ops *const scenarios[] = {
     &torn_scenario_crash_midwrite,
@@ -47,6 +48,7 @@ static const struct torn_scenario_ops *const scenarios[] = {
     &torn_scenario_state_transition,
     &torn_scenario_dual_write,
     &torn_scenario_durability,
+    &torn_scenario_failover,
 };
 
 extern const struct torn_reporter_ops torn_reporter_terminal;

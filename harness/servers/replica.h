@@ -1,0 +1,92 @@
+/* torn: a managed replicated store: a primary, a replica that replicates
+ * from it through a link torn controls, and a failover.
+ *
+ *   torn_replica_set_start()  start a primary (server.h, its own random
+ *                             password), a link between the two (a torn
+ *                             proxy in a child process, with the replication
+ *                             delay asked for) and a replica of the primary
+ *                             through that link; wait (bounded) until the
+ *                             replica has synchronised
+ *   torn_replica_set_crash()  the primary crashes while cut off from its
+ *                             replica: the link is SIGKILLed (bytes in flight
+ *                             are lost, as in a partition) and at once the
+ *                             primary (SIGKILL of its process group)
+ *   torn_replica_set_promote() the replica becomes the primary (Redis:
+ *                             REPLICAOF NO ONE), as Sentinel or an operator
+ *                             would promote it
+ *   torn_replica_set_stop()   stop everything, remove the directories
+ *
+ * Redis only for now.  The replica learns the primary's password through an
+ * authenticated CONFIG SET masterauth, never a command line.  Every server
+ * listens on 127.0.0.1 only with its own password (server.h).  The link
+ * process has PR_SET_PDEATHSIG and is in the harness/proc registry, so
+ * nothing outlives torn.  Not thread-safe; after fork() a child may use the
+ * client calls below but must not crash, promote or stop the set.
+ */
+#ifndef TORN_REPLICA_H
+#define TORN_REPLICA_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct torn_err;
+struct torn_kv;
+struct torn_server;
+
+struct torn_replica_set {
+    struct torn_server *primary;
+    struct torn_server *replica;
+    pid_t link_pid;            /* the link process, 0 once gone */
+    int link_port;             /* where the replica connects to the primary */
+    int promoted;              /* the replica is the primary now */
+    int timeout_ms;
+};
+
+struct torn_replica_opts {
+    const struct torn_kv *settings;  /* both servers' settings (server.h), or NULL */
+    int link_latency_ms;             /* delay the link adds to the replication
+                                        stream (primary -> replica); 0 none */
+    int timeout_ms;                  /* bound on every start and wait */
+};
+
+/* Start a set in new directories under dir.  0 and *out (free with
+ * torn_replica_set_stop), or a negative torn_code with everything removed:
+ * as torn_server_start, or TORN_E_TIMEOUT when the replica does not
+ * synchronise in time (the message quotes its replication state). */
+int torn_replica_set_start(const char *dir, const struct torn_replica_opts *o,
+                           struct torn_replica_set **out, struct torn_err *err);
+
+/* Crash the primary cut off from its replica (see above).  Idempotent. */
+void torn_replica_set_crash(struct torn_replica_set *s);
+
+/* Promote the replica and wait until it says it is a primary.  0, or a
+ * negative torn_code (TORN_E_CONNECT, TORN_E_REMOTE, TORN_E_TIMEOUT). */
+int torn_replica_set_promote(struct torn_replica_set *s, struct torn_err *err);
+
+/* Stop and remove everything; NULL is a no-op. */
+void torn_replica_set_stop(struct torn_replica_set *s);
+
+/* ---- a client of one node: what the failover scenario's writers use ---- */
+
+struct torn_replica_conn;
+
+/* Connect to the primary (node 0) or the replica (node 1) of s, and
+ * authenticate.  0 and *out, or TORN_E_CONNECT / TORN_E_AUTH /
+ * TORN_E_TIMEOUT.  Every call on the connection is bounded by timeout_ms. */
+int torn_replica_connect(const struct torn_replica_set *s, int node, int timeout_ms,
+                         struct torn_replica_conn **out, struct torn_err *err);
+/* Store value under key (Redis SET), then, when wait_replicas > 0, WAIT
+ * wait_replicas wait_timeout_ms: *replicated_out is the number of replicas
+ * that acknowledged it (WAIT's answer), or -1 when no WAIT was asked.  0,
+ * or a negative torn_code (the write's outcome is then unknown). */
+int torn_replica_put(struct torn_replica_conn *c, const char *key, const char *value,
+                     int wait_replicas, int wait_timeout_ms, int *replicated_out,
+                     struct torn_err *err);
+/* The value under key (malloc'd, NUL-terminated; the caller frees), or
+ * TORN_E_NOTFOUND, or another negative torn_code. */
+int torn_replica_get(struct torn_replica_conn *c, const char *key, char **value_out,
+                     size_t *len_out, struct torn_err *err);
+/* Close; NULL is a no-op. */
+void torn_replica_close(struct torn_replica_conn *c);
+
+#endif

@@ -1,0 +1,346 @@
+/* torn: failover.  The most common way an acknowledged write is lost in
+ * production: the primary acknowledged it, died, and a replica that never
+ * received it was promoted.
+ *
+ * Each cycle torn starts its own replicated store (harness/servers/replica.h:
+ * a Redis primary and a replica of it on loopback, the replication stream
+ * delayed by link_latency_ms, as over a real network).  Writers stream
+ * acknowledged updates, each to a record of its own (the record model: seq,
+ * payload, digest), written as one SET, followed by WAIT wait_replicas
+ * wait_timeout_ms when wait_replicas > 0: a write is acknowledged when SET
+ * succeeded and, with WAIT, that many replicas confirmed it; a WAIT that
+ * answers fewer is an unconfirmed write (not acknowledged, its outcome
+ * unknown).  At a seeded moment (min..max_delay_ms after every writer's
+ * first answer) the primary crashes cut off from its replica (the link dies
+ * with it: bytes in flight are lost), and torn promotes the replica
+ * (REPLICAOF NO ONE), as Sentinel or an operator would.
+ *
+ * Acceptance, read on the promoted node: every acknowledged write is there
+ * ("acknowledged-survives-failover": the record holds a seq >= the highest
+ * acknowledged), no record holds a seq no writer sent ("no-phantom-write"),
+ * and every record is intact ("no-torn-write").  The result reports how many
+ * acknowledged writes were lost and the window: how long before the crash
+ * the oldest lost one had been acknowledged.
+ *
+ * Ground truth (Redis's documentation, "Replication" and WAIT): replication
+ * is asynchronous, so a primary acknowledges writes its replicas have not
+ * received and a failover loses them: FAIL without WAIT.  WAIT 1 returns
+ * once one replica has acknowledged the write, so with a single replica,
+ * the one promoted, no acknowledged write is lost: PASS.  This does not make
+ * Redis strongly consistent (WAIT's own words): with several replicas the
+ * promoted one may not be the one that acknowledged, and a replica that
+ * acknowledged may still lose the write if it restarts without persistence.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/err.h"
+#include "core/history.h"
+#include "core/record.h"
+#include "core/scenario.h"
+#include "core/target.h"
+#include "core/util.h"
+#include "core/work.h"
+#include "lib/race.h"
+#include "proc/proc.h"
+#include "servers/replica.h"
+
+enum { MSG_ACK = 1, MSG_UNCONFIRMED, MSG_FAIL, MSG_READY };
+
+#define MAX_WRITERS 64
+
+static void record_key(char *buf, size_t len, int writer)
+{
+    snprintf(buf, len, "torn:failover:w%d", writer);
+}
+
+/* The record a writer stores for seq: version = seq, self-checking payload. */
+static char *record_text(const struct torn_ctx *ctx, int writer, long long seq)
+{
+    cJSON *patch = torn_payload_patch(ctx->seed, seq, (size_t)torn_param_int(ctx, "payload_len"));
+    char key[64], *text = NULL;
+    cJSON *rec;
+
+    record_key(key, sizeof key, writer);
+    rec = patch ? torn_record_new(key, patch) : NULL;
+    if (rec) {
+        cJSON_ReplaceItemInObjectCaseSensitive(rec, "version", cJSON_CreateNumber((double)seq));
+        text = cJSON_PrintUnformatted(rec);
+    }
+    cJSON_Delete(rec);
+    cJSON_Delete(patch);
+    return text;
+}
+
+/* A writer: seq 1, 2, ... on its own record, until the primary is gone. */
+static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wfd, void *arg)
+{
+    const struct torn_replica_set *set = arg;
+    int want = (int)torn_param_int(ctx, "wait_replicas");
+    int wait_ms = (int)torn_param_int(ctx, "wait_timeout_ms");
+    struct torn_replica_conn *c = NULL;
+    struct torn_err err;
+    char key[64];
+
+    (void)t;
+    record_key(key, sizeof key, index);
+    if (torn_replica_connect(set, 0, ctx->timeout_ms, &c, &err) != 0) {
+        torn_msg_post(wfd, MSG_FAIL, index, 0, 0, 0, err.msg);
+        return 0;
+    }
+    for (long long seq = 1;; seq++) {
+        char *text = record_text(ctx, index, seq);
+        int replicated = -1, rc;
+        uint64_t t0 = torn_now_ns();
+        torn_err_clear(&err);
+        rc = text ? torn_replica_put(c, key, text, want, wait_ms, &replicated, &err)
+                  : torn_err_set(&err, TORN_E_NOMEM, "out of memory");
+        free(text);
+        torn_ctx_op(ctx, TORN_OP_UPDATE,
+                    rc || (replicated >= 0 && replicated < want) ? TORN_OUT_INFO : TORN_OUT_OK,
+                    torn_now_ns() - t0);
+        torn_msg_post(wfd, rc ? MSG_FAIL : replicated >= 0 && replicated < want ? MSG_UNCONFIRMED
+                                                                                : MSG_ACK,
+                      index, seq, replicated, 0, rc ? err.msg : NULL);
+        if (seq == 1)  /* the primary answered: the crash delay counts from here */
+            torn_msg_post(wfd, MSG_READY, index, 0, 0, 0, NULL);
+        if (rc)
+            break;     /* the primary is gone */
+    }
+    torn_replica_close(c);
+    return 0;
+}
+
+/* What the writers reported in one cycle. */
+struct acks {
+    long long acked[MAX_WRITERS];      /* highest acknowledged seq, 0 none */
+    long long sent[MAX_WRITERS];       /* highest seq sent at all */
+    uint64_t *t_ack[MAX_WRITERS];      /* t_ack[w][seq] */
+    long long cap[MAX_WRITERS];
+    long long n_unconfirmed;
+};
+
+static void note(void *arg, const struct torn_msg *m)
+{
+    struct acks *a = arg;
+    int w = (int)m->worker;
+
+    if (w < 0 || w >= MAX_WRITERS || m->type == MSG_READY)
+        return;
+    if (m->a > a->sent[w])
+        a->sent[w] = m->a;
+    a->n_unconfirmed += m->type == MSG_UNCONFIRMED;
+    if (m->type != MSG_ACK)
+        return;
+    if (m->a >= a->cap[w]) {
+        long long cap = (m->a + 1) * 2;
+        uint64_t *p = realloc(a->t_ack[w], (size_t)cap * sizeof *p);
+        if (!p)
+            return;
+        a->t_ack[w] = p, a->cap[w] = cap;
+    }
+    a->t_ack[w][m->a] = m->t_ns;
+    if (m->a > a->acked[w])
+        a->acked[w] = m->a;
+}
+
+struct totals {
+    long long cycles, acked, lost, unconfirmed;
+    double max_window_ms, promote_ms;
+};
+
+/* The seq writer w's record holds on the promoted node: 0 when absent, -1
+ * when torn (a violation is recorded). */
+static long long promoted_seq(struct torn_ctx *ctx, struct torn_replica_conn *c, int w,
+                              long long cycle, struct torn_err *err)
+{
+    char key[64], why[160], *buf = NULL;
+    size_t len = 0;
+    cJSON *rec = NULL;
+    long long seq;
+    int rc;
+
+    record_key(key, sizeof key, w);
+    if ((rc = torn_replica_get(c, key, &buf, &len, err)) == TORN_E_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    rc = torn_record_parse(buf, len, &rec, why, sizeof why);
+    free(buf);
+    if (rc) {
+        torn_result_violation(ctx->result, "no-torn-write", key, torn_ctx_elapsed(ctx),
+                              "cycle %lld: the promoted replica holds a torn record: %s", cycle,
+                              why);
+        return -1;
+    }
+    seq = torn_record_int(rec, "seq", 0);
+    cJSON_Delete(rec);
+    return seq;
+}
+
+/* Every acknowledged write must be on the promoted node. */
+static int judge(struct torn_ctx *ctx, const struct torn_replica_set *set, int n, long long cycle,
+                 const struct acks *a, uint64_t t_crash, struct totals *tot, struct torn_err *err)
+{
+    struct torn_replica_conn *c = NULL;
+    char key[64];
+    int rc = torn_replica_connect(set, 1, ctx->timeout_ms, &c, err);
+
+    for (int w = 0; w < n && !rc; w++) {
+        long long found = promoted_seq(ctx, c, w, cycle, err), lost;
+        double window;
+        if (found < -1)
+            rc = (int)found;
+        if (found < 0)
+            continue;
+        record_key(key, sizeof key, w);
+        tot->acked += a->acked[w];
+        if (found > a->sent[w])
+            torn_result_violation(ctx->result, "no-phantom-write", key, torn_ctx_elapsed(ctx),
+                                  "cycle %lld: the promoted replica holds seq %lld, but the "
+                                  "writer sent only up to seq %lld", cycle, found, a->sent[w]);
+        if ((lost = a->acked[w] - found) <= 0)
+            continue;
+        window = ((double)t_crash - (double)a->t_ack[w][found + 1]) / 1e6;
+        window = window < 0 ? 0 : window;
+        tot->lost += lost;
+        tot->max_window_ms = window > tot->max_window_ms ? window : tot->max_window_ms;
+        torn_result_violation(ctx->result, "acknowledged-survives-failover", key,
+                              torn_ctx_elapsed(ctx),
+                              "cycle %lld: %lld acknowledged writes absent on the promoted "
+                              "replica (seq %lld..%lld acknowledged by the primary, the promoted "
+                              "replica holds %s%lld); the oldest was acknowledged %.1f ms before "
+                              "the primary crashed", cycle, lost, found + 1, a->acked[w],
+                              found ? "seq " : "no record, seq ", found, window);
+    }
+    torn_replica_close(c);
+    return rc;
+}
+
+/* Writers run against the primary until it crashes; they are collected. */
+static int write_then_crash(struct torn_ctx *ctx, struct torn_replica_set *set, int n,
+                            struct acks *a, uint64_t *t_crash, struct torn_err *err)
+{
+    double min_ms = torn_param_num(ctx, "min_delay_ms"), max_ms = torn_param_num(ctx, "max_delay_ms");
+    struct torn_child kids[MAX_WRITERS];
+    struct torn_msg m;
+    int rc = TORN_OK, started = 0;
+
+    for (int w = 0; w < n && !rc; w++)
+        if ((rc = torn_child_spawn(ctx, w, 0, writer, set, &kids[w], err)) == 0)
+            started++;
+    if (!rc)
+        rc = torn_wait_ready(kids, started, MSG_READY, ctx->timeout_ms, note, a, err);
+    if (!rc)
+        torn_drain_until(kids, started,
+                         torn_ctx_until(ctx, (uint64_t)((min_ms + torn_rng_double(&ctx->rng) *
+                                                                   (max_ms - min_ms)) * 1e6)),
+                         note, a);
+    torn_replica_set_crash(set);
+    *t_crash = torn_now_ns(); /* the primary is certainly dead now */
+    torn_history_add(ctx->history, "fault", 0, "primary-crash", NULL, NULL, *t_crash);
+    for (int w = 0; w < started; w++) {
+        while (torn_msg_recv(kids[w].fd, &m, ctx->timeout_ms, NULL) == 1)
+            note(a, &m);
+        torn_child_wait(&kids[w], ctx->timeout_ms, NULL, NULL);
+    }
+    return rc;
+}
+
+/* One cycle: a fresh replicated store, writes, crash, promotion, judgement. */
+static int one_cycle(struct torn_ctx *ctx, long long cycle, struct totals *tot,
+                     struct torn_err *err)
+{
+    static const struct torn_kv settings[] = {{"repl-diskless-sync-delay", "0"}, {NULL, NULL}};
+    int n = (int)torn_param_int(ctx, "workers");
+    struct torn_replica_opts o = {settings, (int)torn_param_int(ctx, "link_latency_ms"),
+                                  ctx->timeout_ms > 10000 ? ctx->timeout_ms : 10000};
+    struct torn_replica_set *set = NULL;
+    struct acks a;
+    uint64_t t_crash = 0, t0;
+    int rc;
+
+    memset(&a, 0, sizeof a);
+    if ((rc = torn_replica_set_start(ctx->run_dir, &o, &set, err)) != 0)
+        return rc;
+    rc = write_then_crash(ctx, set, n, &a, &t_crash, err);
+    t0 = torn_now_ns();
+    if (!rc)
+        rc = torn_replica_set_promote(set, err);
+    torn_ctx_op(ctx, TORN_OP_RECOVER, rc ? TORN_OUT_FAIL : TORN_OUT_OK, torn_now_ns() - t0);
+    torn_history_add(ctx->history, "fault", 0, "promote-replica", NULL, NULL, 0);
+    if ((double)(torn_now_ns() - t0) / 1e6 > tot->promote_ms)
+        tot->promote_ms = (double)(torn_now_ns() - t0) / 1e6;
+    if (!rc)
+        rc = judge(ctx, set, n, cycle, &a, t_crash, tot, err);
+    tot->unconfirmed += a.n_unconfirmed;
+    torn_replica_set_stop(set);
+    for (int w = 0; w < MAX_WRITERS; w++)
+        free(a.t_ack[w]);
+    return rc;
+}
+
+static int failover_run(struct torn_ctx *ctx, struct torn_err *err)
+{
+    const struct torn_target_cfg *cfg = &ctx->target->cfg;
+    long long cycles = torn_param_int(ctx, "cycles");
+    struct totals tot = {0};
+    int rc = TORN_OK;
+
+    if (strcmp(cfg->driver, "redis") != 0 || cfg->location)
+        return torn_err_set(err, TORN_E_CONFIG, "failover needs a managed Redis (--target redis): "
+                            "torn starts the primary and its replica itself");
+    if (torn_param_num(ctx, "max_delay_ms") < torn_param_num(ctx, "min_delay_ms"))
+        return torn_err_set(err, TORN_E_CONFIG, "failover: max_delay_ms is below min_delay_ms");
+    for (long long i = 1; i <= cycles && !rc && !torn_ctx_expired(ctx); i++) {
+        rc = one_cycle(ctx, i, &tot, err);
+        tot.cycles += rc == 0;
+    }
+    const struct {
+        const char *name;
+        double value;
+    } metrics[] = {{"failovers", (double)tot.cycles},
+                   {"acknowledged_writes", (double)tot.acked},
+                   {"lost_acknowledged_writes", (double)tot.lost},
+                   {"unconfirmed_writes", (double)tot.unconfirmed},
+                   {"loss_window_ms", tot.max_window_ms},
+                   {"max_promotion_ms", tot.promote_ms}};
+    for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++)
+        torn_result_metric(ctx->result, metrics[i].name, metrics[i].value);
+    torn_work_set(ctx->result, "failovers_planned", cycles);
+    torn_work_set(ctx->result, "failovers", tot.cycles);
+    torn_work_set(ctx->result, "writes_acked", tot.acked);
+    torn_work_deadline(ctx);
+    return rc;
+}
+
+static const struct torn_work_need work[] = {
+    {"failovers", "failovers_planned", 0.5, 1, "planned failovers done"},
+    {"writes_acked", NULL, 0, 1, "writes acknowledged before the crashes"},
+    {NULL, NULL, 0, 0, NULL},
+};
+
+const struct torn_scenario_ops torn_scenario_failover = {
+    .version = TORN_SCENARIO_OPS_V1,
+    .name = "failover",
+    .summary = "crash a replicated primary during acknowledged writes, promote the replica; "
+               "nothing acked lost",
+    .needs = 0,
+    .defaults = "{\"cycles\": 4, \"workers\": 2, \"min_delay_ms\": 100, \"max_delay_ms\": 300, "
+                "\"link_latency_ms\": 20, \"wait_replicas\": 0, \"wait_timeout_ms\": 2000, "
+                "\"payload_len\": 256, \"duration_s\": 120}",
+    .ranges = (const struct torn_param_range[]){
+        TORN_PARAM_INT("cycles", 1, 10000), TORN_PARAM_INT("workers", 1, MAX_WRITERS),
+        TORN_PARAM_REAL("min_delay_ms", 0, TORN_PARAM_MAX_MS),
+        TORN_PARAM_REAL("max_delay_ms", 0, TORN_PARAM_MAX_MS),
+        TORN_PARAM_INT("link_latency_ms", 0, 60000), TORN_PARAM_INT("wait_replicas", 0, 1),
+        TORN_PARAM_INT("wait_timeout_ms", 1, TORN_PARAM_MAX_MS),
+        TORN_PARAM_INT("payload_len", 1, TORN_PARAM_MAX_PAYLOAD),
+        TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION),
+        {NULL, 0, 0, 0}},
+    .run = failover_run,
+    .work = work,
+};

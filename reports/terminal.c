@@ -8,6 +8,7 @@
 #include "report_util.h"
 #include "core/report.h"
 #include "core/result.h"
+#include "core/text.h"
 #include "core/util.h"
 
 #define MAX_SHOWN 3 /* violations printed per criterion; the JSON report has more */

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/err.h"
+#include "core/text.h"
 #include "core/util.h"
 #include "gate/baseline.h"
 

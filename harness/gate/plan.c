@@ -14,6 +14,7 @@
 #include "core/parse.h"
 #include "core/report.h"
 #include "core/scenario.h"
+#include "core/text.h"
 #include "core/util.h"
 #include "gate/gate.h"
 

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/err.h"
+#include "core/text.h"
 #include "core/parse.h"
 #include "core/report.h"
 #include "core/scenario.h"

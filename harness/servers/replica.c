@@ -14,6 +14,7 @@
 #include <hiredis/hiredis.h>
 
 #include "core/err.h"
+#include "core/text.h"
 #include "core/util.h"
 #include "proc/proc.h"
 #include "proxy/proxy.h"

@@ -19,6 +19,7 @@
 #include "proc/proc.h"
 #include "proxy/proxy.h"
 #include "server.h"
+#include "core/text.h"
 
 struct torn_replica_conn {
     redisContext *c;

@@ -2,6 +2,7 @@
 #include "command.h"
 #include "color.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -29,6 +30,18 @@ enum {
     OPT_SUITE, OPT_BUDGET, OPT_BASELINE, OPT_ALLOW, OPT_DRY_RUN, /* in this order: gate/suite.h */
     OPT_REPORTER /* + index of the reporter */
 };
+
+/* The environment variable naming a reporter's path: --json -> TORN_JSON. */
+static void report_env_name(const struct torn_reporter_ops *ops, char *buf, size_t len)
+{
+    size_t i = 0;
+
+    for (const char *p = "TORN_"; *p && i + 1 < len; p++)
+        buf[i++] = *p;
+    for (const char *p = ops->option + 2; *p && i + 1 < len; p++)
+        buf[i++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+    buf[i] = 0;
+}
 
 static void run_usage(FILE *f)
 {
@@ -108,6 +121,19 @@ static void run_usage(FILE *f)
           "                        table and every other line go to stderr (one report at\n"
           "                        most may go to \"-\")\n"
           "  -h, --help            this help\n"
+          "\n"
+          "Environment (the options override it):\n"
+          "  TORN_TIMEOUT_MS       default of --timeout-ms\n"
+          "  TORN_RUN_DIR          default of --run-dir\n",
+          f);
+    for (size_t i = 0; i < n; i++)
+        if (reps[i]->option) {
+            char name[40];
+            report_env_name(reps[i], name, sizeof name);
+            fprintf(f, "  %-21s as %s FILE\n", name, reps[i]->option);
+        }
+    fputs("  NO_COLOR              no colours with --color=auto; also TERM=dumb, CI\n"
+          "  TMPDIR                where run directories go without --run-dir\n"
           "\n"
           "Exit status: 0 every acceptance criterion held, 1 a violation was found,\n"
           "2 usage, configuration or environment error.\n",
@@ -316,10 +342,57 @@ static int handle_opt(struct cli *c, int opt, const char *arg)
     }
 }
 
+/* Defaults from the environment (TORN_TIMEOUT_MS, TORN_RUN_DIR, TORN_JSON,
+ * TORN_JUNIT, ...), before the options, which override them.  Returns how
+ * many reports it requested (the first ones), or -1 after printing an
+ * error naming the variable. */
+static int env_defaults(struct cli *c)
+{
+    size_t nr;
+    const struct torn_reporter_ops *const *reps = torn_reporters(&nr);
+    const char *v = getenv("TORN_TIMEOUT_MS");
+    char name[64];
+    double d;
+    int n = 0;
+
+    if (v && *v) {
+        if (num_opt("TORN_TIMEOUT_MS", v, 1, 3600000, 1, &d))
+            return -1;
+        c->o.timeout_ms = (int)d;
+    }
+    if ((v = getenv("TORN_RUN_DIR")) && *v)
+        c->o.run_dir = v;
+    for (size_t i = 0; i < nr; i++) {
+        if (!reps[i]->option)
+            continue;
+        report_env_name(reps[i], name, sizeof name);
+        if ((v = getenv(name)) && *v && c->o.n_reports < 16) {
+            c->o.reports[c->o.n_reports++] = (struct torn_report_req){reps[i], v};
+            n++;
+        }
+    }
+    return n;
+}
+
+/* A report asked for on the command line replaces the environment's. */
+static void env_reports_overridden(struct torn_run_opts *o, size_t n_env)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < o->n_reports; i++) {
+        int dup = 0;
+        for (size_t j = n_env; i < n_env && j < o->n_reports; j++)
+            dup |= o->reports[j].ops == o->reports[i].ops;
+        if (!dup)
+            o->reports[k++] = o->reports[i];
+    }
+    o->n_reports = k;
+}
+
 int torn_cmd_run(int argc, char **argv)
 {
     struct cli c;
-    int opt, rc;
+    int opt, rc, n_env;
 
     /* Passwords in arguments: invisible in /proc/PID/cmdline from here on
      * (forked workers included); the options keep pointing at copies. */
@@ -331,7 +404,8 @@ int torn_cmd_run(int argc, char **argv)
     build_longopts(&c);
     optind = 1;
     opterr = 0;
-    rc = 0;
+    rc = n_env = env_defaults(&c);
+    rc = rc < 0 ? -1 : 0;
     while (rc == 0 && (opt = getopt_long(argc, argv, "h", c.longopts, NULL)) != -1) {
         if (opt == '?' || opt == ':') {
             fprintf(stderr, "torn run: %s '%s' (see `torn run --help`)\n",
@@ -347,6 +421,7 @@ int torn_cmd_run(int argc, char **argv)
         rc = -1;
     }
     if (rc == 0) {
+        env_reports_overridden(&c.o, (size_t)n_env);
         c.o.target_opts = c.topts;
         c.o.n_target_opts = c.n_topts;
         c.o.sets = c.sets;

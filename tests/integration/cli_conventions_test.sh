@@ -7,7 +7,9 @@
 #   -V/--version;
 # - colour: --color=always colours a pipe, --color=never and NO_COLOR and
 #   TERM=dumb keep a terminal plain (a real pty from script(1)), a bad
-#   --color value exits 2.
+#   --color value exits 2;
+# - TORN_JSON (and the other report paths), TORN_TIMEOUT_MS, TORN_RUN_DIR
+#   are defaults the options override; a bad value exits 2 naming it.
 # Closes with "N passed, N failed".
 set -u
 . "$(dirname "$0")/fs_common.sh" torn-cli-test # TORN, work, check; children killed on exit
@@ -77,6 +79,22 @@ check "--color=never: a terminal gets no colour" bash -c "! grep -F 'PASS' '$wor
 "$TORN" run "${quick[@]}" --color=sometimes >/dev/null 2>"$work/err"
 rc=$?
 check "--color=sometimes: exit 2 naming --color" bash -c "test $rc = 2 && grep -q -- '--color' '$work/err'"
+
+# --- TORN_* environment variables ----------------------------------------------
+mkdir "$work/rd"
+TORN_JSON=$work/env.json TORN_TIMEOUT_MS=1234 TORN_RUN_DIR=$work/rd "$TORN" run "${quick[@]}" --keep \
+    >/dev/null 2>&1
+check "TORN_JSON writes the JSON report, TORN_TIMEOUT_MS reaches the replay command" \
+    bash -c "jq -e '.results[0].replay | test(\"--timeout-ms 1234\")' '$work/env.json' >/dev/null"
+check "TORN_RUN_DIR: the run directory is made inside it" bash -c "ls -d '$work'/rd/torn-run-* >/dev/null"
+TORN_JSON=$work/env2.json "$TORN" run "${quick[@]}" --json "$work/cli.json" >/dev/null 2>&1
+check "--json overrides TORN_JSON (only the option's file is written)" \
+    bash -c "test -s '$work/cli.json' && ! test -e '$work/env2.json'"
+TORN_TIMEOUT_MS=soon "$TORN" run "${quick[@]}" >/dev/null 2>"$work/err"
+rc=$?
+check "TORN_TIMEOUT_MS=soon: exit 2 naming the variable" bash -c "test $rc = 2 && grep -q TORN_TIMEOUT_MS '$work/err'"
+check "torn run --help documents the variables" \
+    bash -c "'$TORN' run --help | grep -q TORN_TIMEOUT_MS && '$TORN' run --help | grep -q TORN_JUNIT"
 
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

@@ -10,7 +10,6 @@
 #include "core/result.h"
 #include "core/text.h"
 #include "core/util.h"
-#include "core/text.h"
 
 #define MAX_SHOWN 3 /* violations printed per criterion; the JSON report has more */
 

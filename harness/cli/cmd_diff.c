@@ -16,7 +16,6 @@
 #include "core/text.h"
 #include "core/util.h"
 #include "gate/baseline.h"
-#include "core/text.h"
 
 static void diff_usage(FILE *f)
 {

@@ -15,10 +15,8 @@
 #include "core/parse.h"
 #include "core/report.h"
 #include "core/scenario.h"
-#include "core/text.h"
 #include "core/util.h"
 #include "gate/gate.h"
-#include "core/text.h"
 
 /* The soft overrides the runner derives from --workers/--duration/--rate
  * (torn_params_merge's "?name" form), after the --set ones. */

@@ -19,7 +19,6 @@
 #include "proc/proc.h"
 #include "proxy/proxy.h"
 #include "server.h"
-#include "core/text.h"
 
 struct torn_replica_conn {
     redisContext *c;

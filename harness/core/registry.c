@@ -58,6 +58,7 @@ extern const struct torn_reporter_ops torn_reporter_prom;
 extern const struct torn_reporter_ops torn_reporter_tap;
 extern const struct torn_reporter_ops torn_reporter_markdown;
 extern const struct torn_reporter_ops torn_reporter_html;
+extern const struct torn_reporter_ops torn_reporter_csv;
 
 static const struct torn_reporter_ops *const reporters[] = {
     &torn_reporter_terminal,
@@ -67,6 +68,7 @@ static const struct torn_reporter_ops *const reporters[] = {
     &torn_reporter_tap,
     &torn_reporter_markdown,
     &torn_reporter_html,
+    &torn_reporter_csv,
 };
 
 static const struct torn_command cmd_run = {TORN_COMMAND_V1, "run",

@@ -33,6 +33,14 @@ printf '#!/bin/sh\ncat %s\n' "$work/tap" >"$work/tap.t"
 chmod +x "$work/tap.t"
 check "run --tap -: prove accepts it (no unknown lines)" \
     bash -c "prove -e sh '$work/tap.t' >'$work/prove' 2>&1 && ! grep -qi 'unknown' '$work/prove'"
+"$TORN" run "${quick[@]}" --csv - 2>/dev/null >"$work/csv"
+check "run --csv -: Python's csv reader takes it; p50 <= p99 <= max on every row" python3 -c '
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+assert rows and rows[0]["scenario"] == "crash-midwrite" and rows[0]["verdict"] == "PASS", rows
+for r in rows:
+    if r["p50_ms"]:
+        assert float(r["p50_ms"]) <= float(r["p99_ms"]) <= float(r["max_ms"]), r' "$work/csv"
 "$TORN" run "${quick[@]}" --json - --tap - >"$work/out" 2>"$work/err"
 rc=$?
 check "run --json - --tap -: exit 2, one line naming both, nothing on stdout" \

@@ -157,6 +157,32 @@ static void test_junit_suites(void)
         torn_result_free(rs[i]);
 }
 
+/* CSV: a header and one row per result x operation with samples, RFC 4180
+ * quoting, formulas defused, control characters neutralised. */
+static void test_csv(void)
+{
+    struct torn_report rep;
+    struct torn_result *rs[3];
+    char *x;
+
+    fill(&rep, rs);
+    free(rs[1]->target);
+    rs[1]->target = strdup("=HYPERLINK(\"http://x\",\"a,b\")\n");
+    x = render("csv", &rep);
+    CHECK(strstr(x, "started_at,seed,scenario,target,verdict,violations,operation,loop,ok,") == x,
+          "header first");
+    CHECK(count(x, "\r\n") == 4, "header and one row per result with an update: %d",
+          count(x, "\r\n"));
+    CHECK(strstr(x, "2026-11-23T00:00:00.000Z,42,crash-midwrite,file:naive,PASS,0,update,closed,1,0,0,"
+                    "0.800,1.000") != NULL,
+          "a row: counts, ops/s, mean 1 ms: %s", x);
+    CHECK(strstr(x, ",\"'=HYPERLINK(\"\"http://x\"\",\"\"a,b\"\")\\n\",FAIL,1,") != NULL,
+          "formula defused, quotes doubled, field quoted, newline neutralised: %s", x);
+    free(x);
+    for (int i = 0; i < 3; i++)
+        torn_result_free(rs[i]);
+}
+
 static void test_violation_cap(void)
 {
     struct torn_result *r = torn_result_new();
@@ -197,6 +223,7 @@ static const struct torn_test tests[] = {
     {"json", test_json},
     {"junit", test_junit},
     {"junit_suites", test_junit_suites},
+    {"csv", test_csv},
     {"violation_cap", test_violation_cap},
     {"atomic_report", test_atomic_report},
     {NULL, NULL},

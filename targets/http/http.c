@@ -21,176 +21,10 @@
 const char *const http_field_names[6] = {"status", "results", "version", "_updated_at", "error",
                                          "id"};
 
-/* ---- JSON pointers ---- */
-
-int http_pointer_valid(const char *ptr)
-{
-    if (!ptr)
-        return 0;
-    if (*ptr && *ptr != '/')
-        return 0;
-    for (const char *p = ptr; *p; p++)
-        if (*p == '~' && p[1] != '0' && p[1] != '1')
-            return 0;
-    return 1;
-}
-
-const cJSON *http_pointer(const cJSON *root, const char *ptr)
-{
-    const cJSON *cur = root;
-    char tok[256];
-    if (!root || !http_pointer_valid(ptr))
-        return NULL;
-    while (cur && *ptr == '/') {
-        size_t n = 0;
-        for (ptr++; *ptr && *ptr != '/' && n + 1 < sizeof tok; ptr++) {
-            if (*ptr == '~') {
-                tok[n++] = ptr[1] == '1' ? '/' : '~';
-                ptr++;
-            } else {
-                tok[n++] = *ptr;
-            }
-        }
-        tok[n] = 0;
-        if (cJSON_IsArray(cur)) {
-            char *end;
-            long i = strtol(tok, &end, 10);
-            cur = (*tok && !*end && i >= 0) ? cJSON_GetArrayItem(cur, (int)i) : NULL;
-        } else {
-            cur = cJSON_GetObjectItemCaseSensitive(cur, tok);
-        }
-    }
-    return cur;
-}
-
-/* ---- templates ---- */
-
-struct vars {
-    const char *id;
-    const cJSON *patch, *input, *from;
-    const char *to;
-    long long version;            /* -1: none */
-    uint64_t n;
-    const char *group, *member;   /* dual_write / dual_read */
-    long long amount;             /* dual_write; -1: none */
-};
-
-/* Value of placeholder name (without braces) as text; NULL if unknown. */
-static const char *var_text(const struct vars *v, const char *name, size_t len, char num[32])
-{
-    if (len == 2 && strncmp(name, "id", 2) == 0)
-        return v->id;
-    if (len == 2 && strncmp(name, "to", 2) == 0)
-        return v->to;
-    if (len == 7 && strncmp(name, "version", 7) == 0 && v->version >= 0) {
-        snprintf(num, 32, "%lld", v->version);
-        return num;
-    }
-    if (len == 1 && name[0] == 'n') {
-        snprintf(num, 32, "%llu", (unsigned long long)v->n);
-        return num;
-    }
-    if (len == 5 && strncmp(name, "group", 5) == 0)
-        return v->group;
-    if (len == 6 && strncmp(name, "member", 6) == 0)
-        return v->member;
-    if (len == 6 && strncmp(name, "amount", 6) == 0 && v->member && v->amount >= 0) {
-        snprintf(num, 32, "%lld", v->amount);
-        return num;
-    }
-    return NULL;
-}
-
-/* Substitute {id}, {to}, {version}, {n} in tmpl; URL-escape values when
- * escape.  Unknown placeholders stay as written.  malloc'd or NULL. */
-static char *expand_text(const char *tmpl, const struct vars *v, int escape)
-{
-    size_t cap = strlen(tmpl) + 64, len = 0;
-    char *out = malloc(cap), num[32];
-    for (const char *p = tmpl; out && *p; p++) {
-        const char *close = *p == '{' ? strchr(p, '}') : NULL;
-        const char *val = close ? var_text(v, p + 1, (size_t)(close - p - 1), num) : NULL;
-        char *esc = val && escape ? curl_easy_escape(NULL, val, 0) : NULL;
-        const char *piece = esc ? esc : val;
-        size_t plen = piece ? strlen(piece) : 1;
-        if (len + plen + 1 > cap) {
-            cap = (len + plen + 1) * 2;
-            char *nb = realloc(out, cap);
-            if (!nb) {
-                free(out);
-                out = NULL;
-                curl_free(esc);
-                break;
-            }
-            out = nb;
-        }
-        memcpy(out + len, piece ? piece : p, plen);
-        len += plen;
-        if (piece)
-            p = close;
-        curl_free(esc);
-    }
-    if (out)
-        out[len] = 0;
-    return out;
-}
-
-char *http_expand_url(const char *base, const char *tmpl, const char *id)
-{
-    struct vars v = {.id = id, .version = -1};
-    char *path = expand_text(tmpl, &v, 1);
-    char *url = NULL;
-    if (path && path[0] != '/')
-        url = torn_strdup(path);
-    else if (path)
-        url = torn_asprintf("%s%s", base, path);
-    free(path);
-    return url;
-}
-
-/* "scheme://host:port" of url into out (ws counts as http, wss as https)
- * and its host into host; 0, or -1 when url is not an http(s)/ws(s) URL. */
-static int url_origin(const char *url, char *out, size_t len, char *host, size_t host_len)
-{
-    char *scheme = NULL, *h = NULL, *port = NULL;
-    int ws = strncasecmp(url, "ws://", 5) == 0 || strncasecmp(url, "wss://", 6) == 0;
-    char *norm = ws ? torn_asprintf("http%s", url + 2) : torn_strdup(url);
-    int rc = -1;
-    CURLU *u = curl_url();
-    if (u && norm && curl_url_set(u, CURLUPART_URL, norm, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
-        (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0)) {
-        snprintf(out, len, "%s://%s:%s", scheme, h, port);
-        snprintf(host, host_len, "%s", h);
-        rc = 0;
-    }
-    curl_free(scheme);
-    curl_free(h);
-    curl_free(port);
-    curl_url_cleanup(u);
-    free(norm);
-    return rc;
-}
-
-int http_url_confine(const char *base, int allow_remote, const char *url, struct torn_err *err)
-{
-    char want[300], got[300], host[256], bhost[256];
-    if (url_origin(url, got, sizeof got, host, sizeof host) != 0)
-        return torn_err_set(err, TORN_E_CONFIG,
-                            "spec URL %.200s: not an http(s)/ws(s) URL torn may request", url);
-    if (url_origin(base, want, sizeof want, bhost, sizeof bhost) == 0 &&
-        strcasecmp(want, got) == 0)
-        return TORN_OK;
-    /* Another origin than the target's: only what --target itself may be. */
-    return torn_check_remote(host, allow_remote, "spec URL outside the target's origin", err);
-}
-
 /* Expand a body template: strings "{patch}", "{input}", "{from}" become
  * those JSON values, "{version}" a number, other strings get textual
  * substitution; objects and arrays recurse. */
-static cJSON *expand_json(const cJSON *tmpl, const struct vars *v)
+static cJSON *expand_json(const cJSON *tmpl, const struct http_vars *v)
 {
     if (cJSON_IsString(tmpl)) {
         const char *s = tmpl->valuestring;
@@ -204,7 +38,7 @@ static cJSON *expand_json(const cJSON *tmpl, const struct vars *v)
             return cJSON_CreateNumber((double)v->version);
         if (strcmp(s, "{amount}") == 0 && v->member && v->amount >= 0)
             return cJSON_CreateNumber((double)v->amount);
-        char *t = expand_text(s, v, 0);
+        char *t = http_expand_text(s, v, 0);
         cJSON *r = t ? cJSON_CreateString(t) : NULL;
         free(t);
         return r;
@@ -466,26 +300,6 @@ struct resp {
     const char *method;
 };
 
-int http_buf_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n, size_t max)
-{
-    if (n > max || *len > max - n)
-        return TORN_E_PROTOCOL;
-    if (*len + n + 1 > *cap) {
-        size_t nc = *cap ? *cap : 4096;
-        while (nc < *len + n + 1)
-            nc *= 2;
-        char *nb = realloc(*buf, nc);
-        if (!nb)
-            return TORN_E_NOMEM;
-        *buf = nb;
-        *cap = nc;
-    }
-    memcpy(*buf + *len, data, n);
-    *len += n;
-    (*buf)[*len] = 0;
-    return TORN_OK;
-}
-
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct resp *r = arg;
@@ -495,7 +309,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
     return rc ? 0 : n;   /* 0 makes libcurl stop with CURLE_WRITE_ERROR */
 }
 
-static struct curl_slist *build_headers(const struct http_endpoint *ep, const struct vars *v,
+static struct curl_slist *build_headers(const struct http_endpoint *ep, const struct http_vars *v,
                                         int has_body)
 {
     struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
@@ -504,7 +318,7 @@ static struct curl_slist *build_headers(const struct http_endpoint *ep, const st
     for (const cJSON *c = ep->headers ? ep->headers->child : NULL; h && c; c = c->next) {
         if (!cJSON_IsString(c))
             continue;
-        char *val = expand_text(c->valuestring, v, 0);
+        char *val = http_expand_text(c->valuestring, v, 0);
         char *line = val && !strpbrk(val, "\r\n") ? torn_asprintf("%s: %s", c->string, val)
                                                    : NULL;
         struct curl_slist *nh = line ? curl_slist_append(h, line) : NULL;
@@ -556,11 +370,11 @@ static int curl_fail(struct torn_err *err, CURLcode cc, const struct resp *r, co
 
 /* Send one request for endpoint ep.  0 with r filled (any HTTP status),
  * or a negative code. */
-static int request(struct http_priv *p, const struct http_endpoint *ep, const struct vars *v,
+static int request(struct http_priv *p, const struct http_endpoint *ep, const struct http_vars *v,
                    const cJSON *dflt_body, struct resp *r, struct torn_err *err)
 {
     CURL *c = p->curl;
-    char *path = expand_text(ep->path, v, 1), *body = NULL, ebuf[CURL_ERROR_SIZE] = "";
+    char *path = http_expand_text(ep->path, v, 1), *body = NULL, ebuf[CURL_ERROR_SIZE] = "";
     memset(r, 0, sizeof *r);
     r->method = ep->method;
     if (!path)
@@ -687,7 +501,7 @@ static int resp_blank(const struct resp *r)
 /* Hold the answer r to ep to the spec's response contract and the record it
  * carries to the spec's invariants, if it has them. */
 static void judge_contract(struct torn_target *t, const struct http_endpoint *ep,
-                           const struct vars *v, const struct resp *r)
+                           const struct http_vars *v, const struct resp *r)
 {
     struct http_priv *p = t->priv;
     const struct http_spec *sp = &p->sp;
@@ -714,7 +528,7 @@ static void judge_contract(struct torn_target *t, const struct http_endpoint *ep
  * must be JSON or empty even when no record is wanted: an HTML page from a
  * proxy or a wrong route is a protocol error, not a success. */
 static int record_call(struct torn_target *t, const struct http_endpoint *ep,
-                       const struct vars *v, const cJSON *dflt_body, int *won_out,
+                       const struct http_vars *v, const cJSON *dflt_body, int *won_out,
                        cJSON **rec_out, struct torn_err *err)
 {
     struct http_priv *p = t->priv;
@@ -851,13 +665,6 @@ static void http_global_init(void)
     }
 }
 
-size_t http_discard(char *data, size_t size, size_t nmemb, void *arg)
-{
-    (void)data;
-    (void)arg;
-    return size * nmemb;
-}
-
 static int http_setup(struct torn_target *t, struct torn_err *err)
 {
     struct http_priv *p = t->priv;
@@ -920,7 +727,7 @@ static int http_open(struct torn_target *t, struct torn_err *err)
     p->seed = t->cfg.seed;
     p->curl = curl_easy_init();
     struct http_endpoint plain = {.method = "GET"};
-    struct vars none = {.version = -1};
+    struct http_vars none = {.version = -1};
     for (int i = 0; i < 2; i++)
         p->hdr_plain[i] = build_headers(&plain, &none, i);
     if (!p->curl || !p->hdr_plain[0] || !p->hdr_plain[1])
@@ -958,7 +765,7 @@ static int http_reset(struct torn_target *t, const char *id, const cJSON *initia
                       cJSON **record_out, struct torn_err *err)
 {
     struct http_priv *p = t->priv;
-    struct vars v = {.id = id, .input = initial, .patch = initial, .version = -1};
+    struct http_vars v = {.id = id, .input = initial, .patch = initial, .version = -1};
     cJSON *dflt = cJSON_CreateString("{input}");
     int rc = record_call(t, &p->sp.reset, &v, dflt, NULL, record_out, err);
     cJSON_Delete(dflt);
@@ -969,7 +776,7 @@ static int http_update(struct torn_target *t, const char *id, const cJSON *patch
                        cJSON **record_out, struct torn_err *err)
 {
     struct http_priv *p = t->priv;
-    struct vars v = {.id = id, .patch = patch, .version = -1};
+    struct http_vars v = {.id = id, .patch = patch, .version = -1};
     cJSON *dflt = cJSON_CreateString("{patch}");
     int rc = record_call(t, &p->sp.update, &v, dflt, NULL, record_out, err);
     cJSON_Delete(dflt);
@@ -980,7 +787,7 @@ static int http_read(struct torn_target *t, const char *id, cJSON **record_out,
                      struct torn_err *err)
 {
     struct http_priv *p = t->priv;
-    struct vars v = {.id = id, .version = -1};
+    struct http_vars v = {.id = id, .version = -1};
     cJSON *rec = NULL;
     int rc = record_call(t, &p->sp.read, &v, NULL, NULL, &rec, err);
     return hand_out(rc, NULL, rec, record_out);
@@ -991,7 +798,7 @@ static int http_cas(struct torn_target *t, const char *id, const cJSON *patch,
                     struct torn_err *err)
 {
     struct http_priv *p = t->priv;
-    struct vars v = {.id = id, .patch = patch, .version = expected_version};
+    struct http_vars v = {.id = id, .patch = patch, .version = expected_version};
     cJSON *dflt = cJSON_CreateString("{patch}"), *rec = NULL;
     int rc = record_call(t, &p->sp.cas, &v, dflt, won_out, &rec, err);
     cJSON_Delete(dflt);
@@ -1005,7 +812,7 @@ static int http_transition(struct torn_target *t, const char *id, const char *co
     struct http_priv *p = t->priv;
     cJSON *fr = cJSON_CreateStringArray(from, (int)n_from), *rec = NULL;
     cJSON *dflt = cJSON_Parse("{\"from\":\"{from}\",\"to\":\"{to}\"}");
-    struct vars v = {.id = id, .from = fr, .to = to, .version = -1};
+    struct http_vars v = {.id = id, .from = fr, .to = to, .version = -1};
     int rc = record_call(t, &p->sp.transition, &v, dflt, won_out, &rec, err);
     cJSON_Delete(dflt);
     cJSON_Delete(fr);
@@ -1016,7 +823,7 @@ static int http_create(struct torn_target *t, const cJSON *input, char **id_out,
                        struct torn_err *err)
 {
     struct http_priv *p = t->priv;
-    struct vars v = {.input = input, .version = -1, .n = ++p->n_created};
+    struct http_vars v = {.input = input, .version = -1, .n = ++p->n_created};
     struct resp r;
     cJSON *doc = NULL, *dflt = cJSON_CreateString("{input}");
     *id_out = NULL;
@@ -1075,7 +882,7 @@ static int http_dual_write(struct torn_target *t, const char *group, const char 
                            long long amount, struct torn_err *err)
 {
     struct http_priv *p = t->priv;
-    struct vars v = {.group = group, .member = member, .amount = amount, .version = -1};
+    struct http_vars v = {.group = group, .member = member, .amount = amount, .version = -1};
     cJSON *dflt = cJSON_Parse("{\"group\":\"{group}\",\"member\":\"{member}\","
                               "\"amount\":\"{amount}\"}");
     int rc = record_call(t, &p->sp.dual_write, &v, dflt, NULL, NULL, err);
@@ -1090,7 +897,7 @@ static int http_dual_read(struct torn_target *t, const char *group, cJSON **stat
 {
     static const char *const names[4] = {"a", "b", "count", "total"};
     struct http_priv *p = t->priv;
-    struct vars v = {.group = group, .amount = -1, .version = -1};
+    struct http_vars v = {.group = group, .amount = -1, .version = -1};
     struct resp r;
     cJSON *doc = NULL, *st = NULL;
     *state_out = NULL;

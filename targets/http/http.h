@@ -1,6 +1,11 @@
-/* torn HTTP target: private declarations shared by targets/http/http.c (spec,
- * requests, record operations) and targets/http/http_events.c (WebSocket and
- * Server-Sent Events subscriptions).  Not part of the harness interface. */
+/* torn HTTP target: the internal header of targets/http/ (as curl's
+ * vtls_int.h is of lib/vtls/), not part of the harness interface.  The
+ * rooms, from the bottom up: http_util.c (JSON pointers, URL templates and
+ * origins, buffers: calls no other file here), then http_events.c
+ * (WebSocket and Server-Sent Events subscriptions), http_service.c (a
+ * service torn starts), http_contract.c (response contracts), http_log.c
+ * (log criteria), and on top http.c (spec, requests, the ops table), which
+ * calls them all and is called by none. */
 #ifndef TORN_TARGET_HTTP_H
 #define TORN_TARGET_HTTP_H
 
@@ -130,6 +135,20 @@ const struct cJSON *http_pointer(const struct cJSON *root, const char *ptr);
 /* 1 if ptr is a syntactically valid JSON pointer. */
 int http_pointer_valid(const char *ptr);
 
+/* Values a template's placeholders ({id}, {to}, {version}, {n}, {group},
+ * {member}, {amount}) take. */
+struct http_vars {
+    const char *id;
+    const struct cJSON *patch, *input, *from;
+    const char *to;
+    long long version;            /* -1: none */
+    uint64_t n;
+    const char *group, *member;   /* dual_write / dual_read */
+    long long amount;             /* dual_write; -1: none */
+};
+/* Substitute the placeholders of vars v in tmpl; URL-escape values when
+ * escape.  Unknown placeholders stay as written.  malloc'd or NULL. */
+char *http_expand_text(const char *tmpl, const struct http_vars *v, int escape);
 /* Expand a URL template against base ("http://h:p") with {id} etc.
  * substituted (URL-escaped); malloc'd. */
 char *http_expand_url(const char *base, const char *tmpl, const char *id);

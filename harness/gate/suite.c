@@ -292,10 +292,29 @@ static int baseline(struct torn_suite *s, const cJSON *v, struct torn_err *err)
     return 0;
 }
 
+/* "json, junit, ...": the reporters that write files, into buf. */
+static const char *reporter_names(char *buf, size_t len)
+{
+    size_t n, used = 0;
+    const struct torn_reporter_ops *const *reps = torn_reporters(&n);
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        int w;
+        if (!reps[i]->option)
+            continue;
+        w = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", reps[i]->name);
+        if (w < 0 || (size_t)w >= len - used)
+            break;
+        used += (size_t)w;
+    }
+    return buf;
+}
+
 static int reports(struct torn_suite *s, const cJSON *v, struct torn_err *err)
 {
     const cJSON *e;
-    char at[300], what[64];
+    char at[300], what[64], list[160];
 
     if (!cJSON_IsObject(v))
         return bad(s, err, "reports", "expected an object {\"json\": FILE, ...}");
@@ -304,7 +323,7 @@ static int reports(struct torn_suite *s, const cJSON *v, struct torn_err *err)
         const struct torn_reporter_ops *ops = torn_reporter_find(e->string);
         snprintf(at, sizeof at, "reports.%s", e->string);
         if (!ops || !ops->option)
-            return bad(s, err, at, "unknown reporter (json, junit, html, markdown, prom, tap)");
+            return bad(s, err, at, "unknown reporter (%s)", reporter_names(list, sizeof list));
         if (!cJSON_IsString(e) || !e->valuestring[0])
             return bad(s, err, at, "expected a path (\"-\" = stdout)");
         snprintf(what, sizeof what, "%s report", ops->option);

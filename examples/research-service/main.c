@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -545,6 +547,21 @@ static int parse_redis(const char *s)
     return 0;
 }
 
+/* Recovery at start: a temporary copy (NAME.tmp*) is what a writer killed
+ * between its write and its rename left; the main file or its .bak still
+ * holds the record, so the leftover goes (seed 001: .tmp only during a
+ * write). */
+static void remove_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strstr(e->d_name, ".tmp") && unlinkat(dirfd(d), e->d_name, 0) == 0 && !rs_opt.quiet)
+            rs_log("removed %s/%s left by an interrupted write", dir, e->d_name);
+    if (d)
+        closedir(d);
+}
+
 /* 0 ok, 1 --help, -1 bad usage (message printed). */
 static int parse_args(int argc, char **argv)
 {
@@ -596,6 +613,8 @@ static int parse_args(int argc, char **argv)
         fprintf(stderr, "research-service: --dir %s: %s\n", rs_opt.dir, strerror(errno));
         rc = -1;
     }
+    if (rc == 0 && rs_opt.dir && !rs_opt.redis_host)
+        remove_temps(rs_opt.dir);
     return rc;
 }
 

@@ -272,6 +272,8 @@ int http_spec_parse(const cJSON *spec, const char *file, struct http_spec *sp,
     if (!rc)
         rc = http_spec_invariants(spec, file, sp, err);
     if (!rc)
+        rc = http_spec_layout(spec, file, sp, err);
+    if (!rc)
         rc = spec_strings(spec, file, "spec.terminal_statuses", sp->terminal, &sp->n_terminal, 0,
                           err);
     if (!rc && sp->n_terminal == 0) {
@@ -934,6 +936,13 @@ static int http_dual_read(struct torn_target *t, const char *group, cJSON **stat
     return rc;
 }
 
+/* ops->observe: what only the target sees once a scenario is over. */
+static void http_observe(struct torn_target *t)
+{
+    http_log_observe(t);
+    http_layout_observe(t);
+}
+
 static const struct torn_strategy http_strategies[] = {
     {"spec", "whatever the service does; the spec file describes its endpoints"},
     {NULL, NULL},
@@ -966,7 +975,7 @@ const struct torn_target_ops torn_target_http = {
     .fault = http_service_fault,
     .extra_caps = TORN_CAP_FS_DATA | TORN_CAP_SERVICE,
     .caps = http_caps,
-    .observe = http_log_observe,
+    .observe = http_observe,
 };
 
 /* ---- fuzzing entry point (fuzz/http_body.c, issue 6) ---- */

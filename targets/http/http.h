@@ -83,6 +83,8 @@ struct http_spec {
     const struct cJSON *log_never; /* array of fixed strings, or NULL */
     const char *log_final_ptr[2];  /* per_finalization id, version pointers, or NULL */
     const struct cJSON *invariants; /* "invariants" object, or NULL (http_invariant.c) */
+    const struct cJSON *layout;    /* "layout" object, or NULL (http_layout.c) */
+    int layout_settle_ms;
 };
 
 /* Which record operation an answer came from. */
@@ -165,6 +167,7 @@ enum torn_fault;
 enum torn_corruption;
 
 #define HTTP_ORD_SLOTS 64
+#define HTTP_LAYOUT_SEEN 256
 struct http_ord {
     int set;
     char id[64];
@@ -200,7 +203,19 @@ struct http_priv {
      * records, hashed by id, for "ordered"; findings posted */
     struct http_ord ord[HTTP_ORD_SLOTS];
     unsigned long n_inv_posted;
+    /* store layout (http_layout.c): strays already reported (runner's process) */
+    struct {
+        unsigned long long ino;
+        long long mtime_ns;
+    } layout_seen[HTTP_LAYOUT_SEEN];
+    size_t n_layout_seen;
 };
+
+/* Store layout (http_layout.c): parse "layout" (after "service" and
+ * "files"), and ops->observe's check of the service's data directory. */
+int http_spec_layout(const struct cJSON *spec, const char *file, struct http_spec *sp,
+                     struct torn_err *err);
+void http_layout_observe(struct torn_target *t);
 
 /* Record invariants (http_invariant.c). */
 int http_spec_invariants(const struct cJSON *spec, const char *file, struct http_spec *sp,

@@ -5,7 +5,8 @@
 # 404 for a missing job), record invariants (seed 002's status ==
 # processing_state, seed 000's results with completed and _updated_at ISO
 # and not going back) and log criteria (seed 000's structured finalize
-# line, seed 001's JSONDecodeError never logged), each broken on purpose by a --break mode of the
+# line, seed 001's JSONDecodeError never logged) and the store layout (seed
+# 001: no .tmp left after a write), each broken on purpose by a --break mode of the
 # service that must FAIL with the contract it breaks while the correct
 # service PASSES; and malformed contracts refused with exit 2 and one line
 # naming the file and the field.
@@ -140,6 +141,14 @@ expect 1 'invariant-completed-has-results.*/results: expected {"type":"object"},
     "completed before its results (one write each) FAILS invariant-completed-has-results" \
     --target-spec "$tmp/late.json" --scenario event-before-persist
 
+# Store layout (the spec's "layout"): after each scenario only {id}.json and
+# {id}.json.bak may be in the data directory (a .tmp only during a write).
+spec tmp --break leave-tmp
+expect 1 'store-layout.*concurrent-updaters.json.tmp .*left behind' \
+    "a .tmp copy left after each write FAILS store-layout" \
+    --target-spec "$tmp/tmp.json" --scenario concurrent-updaters "${small[@]}"
+only store-layout
+
 # Log criteria (the spec's "log"): the service's own output, read after each
 # scenario.  A finalization torn saw (a terminal event) needs its structured
 # line; a line with JSONDecodeError must never appear.
@@ -207,6 +216,9 @@ bad_spec "same_as not a pointer" "invariants.x.then./status.same_as" \
     'm["invariants"]["x"] = {"then": {"/status": {"same_as": "status"}}}'
 bad_spec "an unknown format" "invariants.x.then./t.format" \
     'm["invariants"]["x"] = {"then": {"/t": {"format": "rfc822"}}}'
+bad_spec "a layout pattern outside the data directory" "layout.also" \
+    'm["layout"]["also"] = ["/etc/*"]'
+bad_spec "a layout without files" "layout" 'del m["files"]'
 bad_spec "ordered without by" "invariants.x.ordered.by" \
     'm["invariants"]["x"] = {"ordered": {"time": "/t"}}'
 

@@ -45,6 +45,8 @@ struct fuzz_opts {
     const char *out;             /* AFL++ output directory, or NULL: a temp dir */
     const char *corpus;          /* seed directory, or NULL: fuzz/corpus/HARNESS */
     const char *json, *junit;
+    const char *role;            /* --role main|secondary (with --sync-dir), or NULL */
+    char name[32];               /* --name: this machine's instance names, or "" */
     double time_s;
     int jobs, asan, quiet, color;
     enum torn_color_mode color_mode;
@@ -56,6 +58,72 @@ struct fuzz_stats {
     int n_inst;                  /* instances that wrote fuzzer_stats */
 };
 
+/* The name of instance i (its directory under the output directory and
+ * its afl-fuzz -M/-S name).  Alone: main, s1, s2, ...  In a campaign that
+ * spans machines (--sync-dir): NAME-m for the --role main instance, NAME-s1,
+ * NAME-s2, ... for the others, so instances of every machine sync through
+ * one directory and only one in all is -M. */
+static void instance_name(const struct fuzz_opts *o, int i, char *buf, size_t len)
+{
+    if (!o->role)
+        snprintf(buf, len, i == 0 ? "main" : "s%d", i);
+    else if (i == 0 && strcmp(o->role, "main") == 0)
+        snprintf(buf, len, "%s-m", o->name);
+    else
+        snprintf(buf, len, "%s-s%d", o->name, i + (strcmp(o->role, "main") != 0));
+}
+
+static int instance_is_main(const struct fuzz_opts *o, int i)
+{
+    return i == 0 && (!o->role || strcmp(o->role, "main") == 0);
+}
+
+/* --name, or the host name: letters, digits, '_' and '-' only (AFL++ makes
+ * a directory of it), at most 24 characters. */
+static int set_name(struct fuzz_opts *o, const char *v)
+{
+    char host[256] = "host";
+
+    if (!v) {
+        gethostname(host, sizeof host - 1);
+        for (char *p = host; *p; p++)
+            if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", *p))
+                *p = '_';
+        snprintf(o->name, sizeof o->name, "%.24s", host);
+        return 0;
+    }
+    if (!*v || strlen(v) > 24 || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                           "0123456789_-") != strlen(v)) {
+        fprintf(stderr, "torn fuzz: --name: 1 to 24 letters, digits, '_' or '-', not '%.40s'\n",
+                v);
+        return 2;
+    }
+    snprintf(o->name, sizeof o->name, "%s", v);
+    return 0;
+}
+
+/* --sync-dir, --role and --name belong together. */
+static int check_sync(struct fuzz_opts *o, const char *sync_dir, const char *name)
+{
+    if (!sync_dir && !o->role && !name)
+        return 0;
+    if (!sync_dir || !o->role) {
+        fprintf(stderr, "torn fuzz: --sync-dir DIR and --role main|secondary go together "
+                        "(--name N optional)\n");
+        return 2;
+    }
+    if (o->out) {
+        fprintf(stderr, "torn fuzz: --sync-dir is the output directory: not with --out\n");
+        return 2;
+    }
+    if (strcmp(o->role, "main") != 0 && strcmp(o->role, "secondary") != 0) {
+        fprintf(stderr, "torn fuzz: --role: main or secondary, not '%.40s'\n", o->role);
+        return 2;
+    }
+    o->out = sync_dir;
+    return set_name(o, name);
+}
+
 /* A report goes to stdout ("-"). */
 static int stdout_taken(const struct fuzz_opts *o)
 {
@@ -66,7 +134,8 @@ static int fuzz_usage(FILE *f)
 {
     fputs("usage: torn fuzz HARNESS [--time S] [--jobs N] [--out DIR] [--corpus DIR]\n"
           "                 [--strategy S] [--asan] [--json FILE] [--junit FILE] [--quiet]\n"
-          "                 [--color[=auto|always|never]] [--no-color]\n\n"
+          "                 [--color[=auto|always|never]] [--no-color]\n"
+          "                 [--sync-dir DIR --role main|secondary [--name N]]\n\n"
           "Run an AFL++ campaign on one harness of fuzz/ (schedule, spec, target_spec,\n"
           "record, file_read, http_body, http_events, history, exec_reply, proxy_toxic,\n"
           "params, edn)\n"
@@ -80,6 +149,13 @@ static int fuzz_usage(FILE *f)
           "  --corpus DIR   seed inputs (default fuzz/corpus/HARNESS)\n"
           "  --strategy S   schedule harness: naive, rename, durable (default), nocheck\n"
           "  --asan         fuzz the ASan/UBSan build (slower, finds more)\n"
+          "  --sync-dir DIR one campaign over several machines: DIR is shared by all\n"
+          "                 (NFS, or rsync of DIR/*/queue between them); AFL++ syncs\n"
+          "                 the instances of every machine through it\n"
+          "  --role R       main: this machine runs the campaign's one -M instance\n"
+          "                 (NAME-m) and --jobs - 1 -S; secondary: --jobs -S instances\n"
+          "  --name N       this machine's instance names NAME-m, NAME-s1... (default\n"
+          "                 the host name); the report covers this machine's instances\n"
           "Environment: TORN_ROOT, the torn source tree the harnesses are built from\n"
           "(default: found from the binary, or the current directory; an installed torn\n"
           "has no sources: point TORN_ROOT at a clone);\n"
@@ -128,7 +204,9 @@ static int parse_args(int argc, char **argv, struct fuzz_opts *o)
         {"time", 1, 0, 't'},   {"jobs", 1, 0, 'j'},    {"out", 1, 0, 'o'},
         {"corpus", 1, 0, 'c'}, {"strategy", 1, 0, 's'}, {"json", 1, 0, 'J'},
         {"junit", 1, 0, 'U'},  {"help", 0, 0, 'h'},     {"color", 2, 0, 'K'},
+        {"sync-dir", 1, 0, 'S'}, {"role", 1, 0, 'R'},  {"name", 1, 0, 'N'},
         {0, 0, 0, 0}};
+    const char *sync_dir = NULL, *name = NULL;
     int c;
 
     memset(o, 0, sizeof *o);
@@ -137,6 +215,14 @@ static int parse_args(int argc, char **argv, struct fuzz_opts *o)
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+        if (c == 'S' || c == 'N') {
+            *(c == 'S' ? &sync_dir : &name) = optarg;
+            continue;
+        }
+        if (c == 'R') {
+            o->role = optarg;
+            continue;
+        }
         if (c == 'h')
             return fuzz_usage(stdout) + 1;
         if (c == '?' || c == ':') {
@@ -157,6 +243,8 @@ static int parse_args(int argc, char **argv, struct fuzz_opts *o)
         fprintf(stderr, "torn fuzz: which harness? (see `torn fuzz --help`)\n");
         return 2;
     }
+    if (check_sync(o, sync_dir, name) != 0)
+        return 2;
     if (o->json && o->junit && strcmp(o->json, "-") == 0 && strcmp(o->junit, "-") == 0) {
         fprintf(stderr, "torn fuzz: --json - and --junit -: one report at most may go to stdout\n");
         return 2;
@@ -299,7 +387,7 @@ static void set_env(const struct fuzz_opts *o)
 static pid_t start_instance(const struct fuzz_opts *o, const char *root, const char *bin,
                             const char *out, int i)
 {
-    char corpus[PATH_MAX * 2], dict[PATH_MAX * 2], name[16], vt[32], log[PATH_MAX * 2];
+    char corpus[PATH_MAX * 2], dict[PATH_MAX * 2], name[48], vt[32], log[PATH_MAX * 2];
     const char *argv[16];
     int n = 0;
     pid_t pid;
@@ -309,7 +397,7 @@ static pid_t start_instance(const struct fuzz_opts *o, const char *root, const c
     else
         snprintf(corpus, sizeof corpus, "%s/fuzz/corpus/%s", root, o->harness);
     snprintf(dict, sizeof dict, "%s/fuzz/dict/%s.dict", root, o->harness);
-    snprintf(name, sizeof name, i == 0 ? "main" : "s%d", i);
+    instance_name(o, i, name, sizeof name);
     snprintf(vt, sizeof vt, "%.0f", o->time_s);
     snprintf(log, sizeof log, "%s/%s.log", out, name);
     argv[n++] = "afl-fuzz";
@@ -317,7 +405,7 @@ static pid_t start_instance(const struct fuzz_opts *o, const char *root, const c
     argv[n++] = corpus;
     argv[n++] = "-o";
     argv[n++] = out;
-    argv[n++] = i == 0 ? "-M" : "-S";
+    argv[n++] = instance_is_main(o, i) ? "-M" : "-S";
     argv[n++] = name;
     argv[n++] = "-V";
     argv[n++] = vt;
@@ -497,15 +585,18 @@ static void fill_result(const struct fuzz_opts *o, const char *root, const char 
 
     fd->first_ms = -1;
     for (int i = 0; i < o->jobs; i++) {
-        char dir[PATH_MAX + 16];
-        snprintf(dir, sizeof dir, i == 0 ? "%s/main" : "%s/s%d", out, i);
+        char dir[PATH_MAX], name[48];
+        instance_name(o, i, name, sizeof name);
+        if (snprintf(dir, sizeof dir, "%s/%s", out, name) >= (int)sizeof dir)
+            continue; /* longer than a path can be: afl-fuzz could not use it either */
         read_stats(dir, &st);
         list_findings(o, root, bin, dir, "crashes", fd);
         list_findings(o, root, bin, dir, "hangs", fd);
     }
     if (st.n_inst == 0) {
-        char msg[PATH_MAX + 128];
-        snprintf(msg, sizeof msg, "afl-fuzz wrote no fuzzer_stats: see %s/main.log", out);
+        char msg[PATH_MAX + 128], name[48];
+        instance_name(o, 0, name, sizeof name);
+        snprintf(msg, sizeof msg, "afl-fuzz wrote no fuzzer_stats: see %s/%s.log", out, name);
         torn_result_error(res, TORN_E_ENV, msg);
     } else if (fd->total) {
         torn_result_violation(res, "findings", NULL, fd->first_ms / 1000,

@@ -264,8 +264,13 @@ static double xscale(uint64_t t, uint64_t t0, uint64_t t1, double x0, double x1)
     return x0 + (x1 - x0) * (double)(t - t0) / (double)(t1 - t0);
 }
 
+/* A time axis from t0 to t1 at height y, gridlines up to top.  Ticks are
+ * labelled with the time since base: "+1.50s" (run time, base = the run's
+ * first event) or, with scenario_time, "t=0.167s" as violations are quoted
+ * in the text (base = their scenario's start).  The end labels are
+ * anchored inward so they are never cut at the drawing's edges. */
 static void time_axis(FILE *f, uint64_t t0, uint64_t t1, double x0, double x1, double y,
-                      double top)
+                      double top, uint64_t base, int scenario_time)
 {
     fprintf(f, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x0, y, x1,
             y);
@@ -273,12 +278,29 @@ static void time_axis(FILE *f, uint64_t t0, uint64_t t1, double x0, double x1, d
         uint64_t t = t0 + (t1 - t0) / 5 * (uint64_t)k;
         double x = xscale(t, t0, t1, x0, x1);
         char lab[32];
-        fmt_rel(t - t0, lab, sizeof lab);
+        if (scenario_time)
+            snprintf(lab, sizeof lab, "t=%.3fs", t >= base ? (double)(t - base) / 1e9 : 0.0);
+        else {
+            lab[0] = '+';
+            fmt_rel(t >= base ? t - base : 0, lab + 1, sizeof lab - 1);
+        }
         fprintf(f,
                 "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">+%s</text>",
-                x, top, x, y, x, y + 14, lab);
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">%s</text>",
+                x, top, x, y, x, y + 14, k == 0 ? "start" : k == 5 ? "end" : "middle", lab);
     }
+}
+
+/* The start of the scenario an operation at t belongs to: the last
+ * scenario-start event at or before t (else t). */
+static uint64_t scenario_start(const struct torn_hist *h, uint64_t t)
+{
+    uint64_t base = t;
+
+    for (size_t e = 0; e < h->n_events && h->events[e].t <= t; e++)
+        if (h->events[e].f && strcmp(h->events[e].f, "scenario-start") == 0)
+            base = h->events[e].t;
+    return base;
 }
 
 static void op_label(const struct torn_hist *h, size_t i, char *buf, size_t len)
@@ -368,7 +390,7 @@ static void counterexample(FILE *f, const struct hctx *hc, const size_t *ops, si
             ;
         double xa = xscale(op->t_invoke, t0, t1, x0, x1);
         double xb = op->t_complete == TORN_HIST_NEVER ? x1 : xscale(op->t_complete, t0, t1, x0, x1);
-        double y = 30 + lane_h * (double)p + 3, room = x1 + 150 - xa;
+        double y = 30 + lane_h * (double)p + 3, room = SVG_W - 4 - xa; /* never past the edge */
         for (size_t j = 0; j < n; j++) {      /* the label stops at the lane's next op */
             double xj = xscale(h->ops[ops[j]].t_invoke, t0, t1, x0, x1);
             if (h->ops[ops[j]].process == op->process && xj > xa && xj - xa < room)
@@ -392,7 +414,7 @@ static void counterexample(FILE *f, const struct hctx *hc, const size_t *ops, si
         torn_xml_escape(f, lab);
         fputs("</text></g>", f);
     }
-    time_axis(f, t0, t1, x0, x1, height - 22, 18);
+    time_axis(f, t0, t1, x0, x1, height - 22, 18, scenario_start(h, t0), 1);
     fputs("</svg>\n", f);
 }
 
@@ -479,7 +501,7 @@ static void latency_histogram(FILE *f, const struct torn_hdr *h, const char *nam
 {
     double bins[HBINS] = {0}, top = 0;
     double lmin = log((double)(h->min ? h->min : 1)), lmax = log((double)(h->max + 1));
-    double x0 = 50, x1 = SVG_W - 20, y0 = 20, y1 = 130;
+    double x0 = 70, x1 = SVG_W - 20, y0 = 20, y1 = 130;
 
     if (lmax <= lmin)
         lmax = lmin + 1;
@@ -516,10 +538,21 @@ static void latency_histogram(FILE *f, const struct torn_hdr *h, const char *nam
         double x = x0 + (x1 - x0) * (log((double)(v ? v : 1)) - lmin) / (lmax - lmin);
         char b[32];
         torn_report_fmt_ns(v, b, sizeof b);
+        /* the label goes left of its line when it would pass the right edge */
+        int left = x + 3 + 6.6 * (double)(strlen(b) + 4) > x1;
         fprintf(f, "<line class=\"fault\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                "<text x=\"%.1f\" y=\"%.1f\">p%s %s</text>",
-                x, y0, x, y1, x + 3, y0 + 10 + 12 * (double)q, q ? "99" : "50", b);
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">p%s %s</text>",
+                x, y0, x, y1, left ? x - 3 : x + 3, y0 + 10 + 12 * (double)q,
+                left ? "end" : "start", q ? "99" : "50", b);
     }
+    /* the count axis: 0 and the tallest bin, with a title */
+    fprintf(f, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+               "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>"
+               "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">0</text>"
+               "<text x=\"14\" y=\"%.1f\" transform=\"rotate(-90 14 %.1f)\" "
+               "text-anchor=\"middle\">count</text>",
+            x0 - 2, y0, x0 - 2, y1, x0 - 5, y0 + 8, top, x0 - 5, y1, (y0 + y1) / 2,
+            (y0 + y1) / 2);
     char lo[32], hi[32];
     torn_report_fmt_ns(h->min, lo, sizeof lo);
     torn_report_fmt_ns(h->max, hi, sizeof hi);
@@ -612,6 +645,70 @@ out:
     free(fill);
 }
 
+/* The run timeline's log latency axis: the ends and every power of ten
+ * between them labelled (those too close to an end left out), gridlines,
+ * and the axis title. */
+static void log_axis(FILE *f, uint64_t lo, uint64_t hi, double llo, double lhi, double x0,
+                     double x1, double y0, double y1)
+{
+    char lab[32];
+
+    fprintf(f, "<text x=\"12\" y=\"%.1f\" transform=\"rotate(-90 12 %.1f)\" "
+               "text-anchor=\"middle\">latency (log scale)</text>",
+            (y0 + y1) / 2, (y0 + y1) / 2);
+    for (double d = 1; d <= (double)hi * 10; d *= 10) {
+        double y = y1 - (y1 - y0) * (log(d) - llo) / (lhi - llo);
+        if (d < (double)lo || d > (double)hi || y > y1 - 16 || y < y0 + 16)
+            continue;
+        torn_report_fmt_ns((uint64_t)d, lab, sizeof lab);
+        fprintf(f, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                   "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>",
+                x0, y, x1, y, x0 - 3, y + 4, lab);
+    }
+    torn_report_fmt_ns(lo, lab, sizeof lab);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>", x0 - 3, y1, lab);
+    torn_report_fmt_ns(hi, lab, sizeof lab);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>", x0 - 3, y0 + 4, lab);
+}
+
+/* Faults and scenario starts on the run timeline, each with a tooltip;
+ * a scenario start also named above the plot when there is room (60 px to
+ * the next start). */
+static void timeline_events(FILE *f, const struct hctx *hc, double x0, double x1, double y0,
+                            double y1)
+{
+    const struct torn_hist *h = hc->h;
+    double next_x = x1 + 60;
+
+    for (size_t e = h->n_events; e-- > 0;) {   /* backwards: the room to the next start */
+        const struct torn_hevent *ev = &h->events[e];
+        double x = xscale(ev->t, hc->t_min, hc->t_max, x0, x1);
+        int scen = ev->f && !strcmp(ev->f, "scenario-start");
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev->value, "scenario"));
+        const char *tgt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev->value, "target"));
+        fprintf(f, "<line class=\"%s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"><title>",
+                ev->notify || scen ? "start" : "fault", x, y0, x, y1);
+        torn_xml_escape(f, ev->f);
+        if (scen && name) {
+            fputs(": ", f);
+            torn_xml_escape(f, name);
+            fputs(" on ", f);
+            torn_xml_escape(f, tgt ? tgt : "?");
+        }
+        fputs("</title></line>", f);
+        if (!scen)
+            continue;
+        if (name && next_x - x >= 60) {   /* cut to the room: 9 px monospace ~ 5.5 px a glyph */
+            char cut[64];
+            snprintf(cut, sizeof cut, "%.*s", (int)((next_x - x - 6) / 5.5), name);
+            fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\">", x + 2, y0 - 4);
+            torn_xml_escape(f, cut);
+            fputs("</text>", f);
+        }
+        next_x = x;
+    }
+}
+
 static void run_timeline(FILE *f, const struct hctx *hc)
 {
     const struct torn_hist *h = hc->h;
@@ -619,7 +716,7 @@ static void run_timeline(FILE *f, const struct hctx *hc)
     size_t n_fs = top_fs(h, fs);
     uint64_t (*q)[2][WINDOWS] = calloc(SERIES, sizeof *q);
     uint64_t lo = UINT64_MAX, hi = 0;
-    double x0 = 60, x1 = SVG_W - 20, y0 = 24, y1 = 230;
+    double x0 = 78, x1 = SVG_W - 20, y0 = 24, y1 = 230;
 
     if (!q)
         return;
@@ -661,21 +758,9 @@ static void run_timeline(FILE *f, const struct hctx *hc)
             }
             fputs("\"/>", f);
         }
-    for (size_t e = 0; e < h->n_events; e++) {
-        const struct torn_hevent *ev = &h->events[e];
-        double x = xscale(ev->t, hc->t_min, hc->t_max, x0, x1);
-        int start = ev->notify || (ev->f && !strcmp(ev->f, "scenario-start"));
-        fprintf(f, "<line class=\"%s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"><title>",
-                start ? "start" : "fault", x, y0, x, y1);
-        torn_xml_escape(f, ev->f);
-        fputs("</title></line>", f);
-    }
-    char a[32], b[32];
-    torn_report_fmt_ns(lo, a, sizeof a);
-    torn_report_fmt_ns(hi, b, sizeof b);
-    fprintf(f, "<text x=\"4\" y=\"%.1f\">%s</text><text x=\"4\" y=\"%.1f\">%s</text>", y1, a,
-            y0 + 4, b);
-    time_axis(f, hc->t_min, hc->t_max, x0, x1, y1 + 8, y0);
+    timeline_events(f, hc, x0, x1, y0, y1);
+    log_axis(f, lo, hi, llo, lhi, x0, x1, y0, y1);
+    time_axis(f, hc->t_min, hc->t_max, x0, x1, y1 + 8, y0, hc->t_min, 0);
     fputs("</svg>\n", f);
     free(q);
 }
@@ -831,14 +916,14 @@ static void result_section(FILE *f, const struct torn_result *r, size_t i, const
         free(m);
     }
     latency_table(f, r);
-    for (int op = 0, c = 0; op < TORN_OP_COUNT; op++) {
+    for (int op = 0; op < TORN_OP_COUNT; op++) {   /* an operation's colour is its own */
         char name[64];
         if (r->ops[op].hdr.n)
-            latency_histogram(f, &r->ops[op].hdr, torn_op_name((enum torn_op)op), c++);
+            latency_histogram(f, &r->ops[op].hdr, torn_op_name((enum torn_op)op), op);
         if (!torn_result_openloop_has(r, (enum torn_op)op))
             continue;
         snprintf(name, sizeof name, "%s open-loop corrected", torn_op_name((enum torn_op)op));
-        latency_histogram(f, &r->openloop->corrected[op], name, c++);
+        latency_histogram(f, &r->openloop->corrected[op], name, op);
     }
     violations(f, r, i, hc);
     fputs("</section>\n", f);

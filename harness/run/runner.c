@@ -737,6 +737,20 @@ static void mark_interrupted(struct torn_result *res)
                               : "interrupted by SIGINT before the scenario finished: no verdict");
 }
 
+/* The history's scenario-start line, its value naming the scenario and the
+ * target (the HTML timeline labels its markers with them). */
+static void mark_start(struct torn_history *h, const struct torn_result *res, uint64_t t0)
+{
+    cJSON *v = h ? cJSON_CreateObject() : NULL;
+
+    if (v) {
+        cJSON_AddStringToObject(v, "scenario", res->scenario ? res->scenario : "");
+        cJSON_AddStringToObject(v, "target", res->target ? res->target : "");
+    }
+    torn_history_add(h, "fault", 0, "scenario-start", NULL, v, t0);
+    cJSON_Delete(v);
+}
+
 /* Run sc on tg into res.  A re-run (rerun 1: measuring how often a FAIL
  * reproduces) writes no history and shows no progress line. */
 static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario *sc,
@@ -784,7 +798,7 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     hist_lost = torn_history_failures(r->history, NULL, NULL);
     dropped0 = torn_history_dropped(r->history);
     torn_proc_deaths_reset();
-    torn_history_add(ctx.history, "fault", 0, "scenario-start", NULL, NULL, t0);
+    mark_start(ctx.history, res, t0);
     live = rerun ? NULL : start_progress(r, tg, res, ctx.stats);
     fmark = torn_findings_mark(tg->t->cfg.log_dir);
     torn_gate_start(r->o->gate, tg->t, res);

@@ -115,6 +115,29 @@ if command -v chromium >/dev/null; then
 else
     echo "SKIP: chromium not installed"
 fi
+# The drawings' labels: axis titles, scenario names on the run timeline's
+# start markers, the violation timelines in scenario time (t=, as the text
+# quotes them), and no label running past its drawing's edges (monospace
+# 11 px, 9 px where set: 6.6 / 5.5 px a glyph, as torn lays them out).
+python3 - "$tmp/a.html" <<'PY' && ok "HTML drawings: axis titles, named scenario starts, t= axes, no label past an edge" || bad "HTML drawing labels"
+import re, sys, html
+page = open(sys.argv[1], encoding="utf-8").read()
+assert "latency (log scale)</text>" in page and ">count</text>" in page, "axis titles"
+assert "<title>scenario-start: concurrent-updaters on file:naive</title>" in page, "named start"
+assert re.search(r'<svg class="timeline".*?>t=\d+\.\d{3}s</text>', page), "t= axis"
+for svg in re.finditer(r'<svg[^>]*width="(\d+)"(.*?)</svg>', page, re.S):
+    width = float(svg.group(1))
+    for t in re.finditer(r'<text x="([\d.]+)"([^>]*)>(.*?)</text>', svg.group(2)):
+        attrs = t.group(2)
+        if "rotate(" in attrs:
+            continue
+        a = re.search(r'text-anchor="(\w+)"', attrs)
+        x, anchor, text = float(t.group(1)), a.group(1) if a else "start", html.unescape(t.group(3))
+        glyph = 5.5 if 'font-size="9"' in attrs else 6.6
+        w = glyph * len(text)
+        lo, hi = {"start": (x, x + w), "middle": (x - w / 2, x + w / 2), "end": (x - w, x)}[anchor]
+        assert lo >= -2 and hi <= width + 2, f"'{text}' at {lo:.0f}..{hi:.0f} of {width:.0f}"
+PY
 
 # Open loop (--rate): the workers of the run are SIGSTOPped for 1 s (a
 # stalled target).  Updates fall due meanwhile; the corrected figures count

@@ -23,6 +23,8 @@ extern const struct torn_checker_ops torn_checker_kv;
 extern const struct torn_checker_ops torn_checker_version;
 extern const struct torn_checker_ops torn_checker_events;
 extern const struct torn_checker_ops torn_checker_transitions;
+extern const struct torn_checker_ops torn_checker_list_append;
+extern const struct torn_checker_ops torn_checker_rw_register;
 
 static const struct torn_checker_ops *const checkers[] = {
     &torn_checker_register,
@@ -31,6 +33,8 @@ static const struct torn_checker_ops *const checkers[] = {
     &torn_checker_version,
     &torn_checker_events,
     &torn_checker_transitions,
+    &torn_checker_list_append,
+    &torn_checker_rw_register,
 };
 
 #define N_CHECKERS (sizeof checkers / sizeof checkers[0])

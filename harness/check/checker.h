@@ -91,6 +91,11 @@ struct torn_checker_ops {
 const struct torn_checker_ops *torn_checker_find(const char *name);
 const struct torn_checker_ops *const *torn_checkers(size_t *n_out);
 
+/* The transactional model of a history whose operations are all `txn`
+ * ("list-append" when a micro-operation appends, "rw-register" when one
+ * writes), or NULL when it is not one (check/txn.c). */
+const char *torn_check_txn_model(const struct torn_hist *h);
+
 /* Result lifecycle: init to VALID and empty; free everything inside (the
  * struct itself belongs to the caller). */
 void torn_check_result_init(struct torn_check_result *res);

@@ -40,6 +40,10 @@ static void usage(FILE *f)
 static const char *guess_model(const struct torn_hist *h)
 {
     int cas = 0, kv = 0, rw = 0, other = 0, notify = 0;
+    const char *txn = torn_check_txn_model(h);
+
+    if (txn)
+        return txn;
 
     for (size_t i = 0; i < h->n_ops; i++) {
         const char *f = h->ops[i].f;

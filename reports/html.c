@@ -51,7 +51,7 @@ static const char css[] =
     "pre{background:#f3f4f6;padding:8px 10px;border-radius:4px;white-space:pre-wrap;"
     "font:12px/1.4 ui-monospace,Menlo,Consolas,monospace;margin:4px 0 10px}"
     ".note{color:#5b6573;font-size:13px}svg{background:#fff;border:1px solid #e3e6ea;"
-    "border-radius:4px;display:block;margin:6px 0 12px}"
+    "border-radius:4px;display:block;margin:6px 0 12px;max-width:100%;height:auto}"
     "svg text{font:11px ui-monospace,Menlo,Consolas,monospace;fill:#333}"
     "svg .ok{fill:#9fe0b2;stroke:#2e8b57}svg .fail{fill:#f4b6b6;stroke:#b22222}"
     "svg .info{fill:#ffe79a;stroke:#b8860b}svg .fault{stroke:#d0021b;stroke-dasharray:4 3}"
@@ -678,7 +678,7 @@ static void timeline_events(FILE *f, const struct hctx *hc, double x0, double x1
                             double y1)
 {
     const struct torn_hist *h = hc->h;
-    double next_x = x1 + 60;
+    double next_x = SVG_W - 2;   /* the last name stops at the drawing's edge */
 
     for (size_t e = h->n_events; e-- > 0;) {   /* backwards: the room to the next start */
         const struct torn_hevent *ev = &h->events[e];
@@ -701,7 +701,7 @@ static void timeline_events(FILE *f, const struct hctx *hc, double x0, double x1
         if (name && next_x - x >= 60) {   /* cut to the room: 9 px monospace ~ 5.5 px a glyph */
             char cut[64];
             snprintf(cut, sizeof cut, "%.*s", (int)((next_x - x - 6) / 5.5), name);
-            fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\">", x + 2, y0 - 4);
+            fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" style=\"font-size:9px\">", x + 2, y0 - 4);
             torn_xml_escape(f, cut);
             fputs("</text>", f);
         }

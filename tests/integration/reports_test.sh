@@ -133,7 +133,7 @@ for svg in re.finditer(r'<svg[^>]*width="(\d+)"(.*?)</svg>', page, re.S):
             continue
         a = re.search(r'text-anchor="(\w+)"', attrs)
         x, anchor, text = float(t.group(1)), a.group(1) if a else "start", html.unescape(t.group(3))
-        glyph = 5.5 if 'font-size="9"' in attrs else 6.6
+        glyph = 5.5 if 'font-size:9px' in attrs else 6.6
         w = glyph * len(text)
         lo, hi = {"start": (x, x + w), "middle": (x - w / 2, x + w / 2), "end": (x - w, x)}[anchor]
         assert lo >= -2 and hi <= width + 2, f"'{text}' at {lo:.0f}..{hi:.0f} of {width:.0f}"

@@ -33,7 +33,7 @@ $(GEN)/.stamp: $(BUILD)/torn scripts/gen-docs.sh
 # directory: it is installed stripped instead.
 install: torn man
 	install -d $(INST)/bin $(INST)/share/torn/scenarios $(MAN1) $(BASHC) $(ZSHC) $(FISHC) \
-	    $(DOCDIR)/docs
+	    $(DOCDIR)/docs/img
 	if grep -qF '$(CURDIR)' $(BUILD)/torn; then install -s -m 755 $(BUILD)/torn $(INST)/bin/torn; \
 	else install -m 755 $(BUILD)/torn $(INST)/bin/torn; fi
 	install -m 644 scenarios/*.json $(INST)/share/torn/scenarios/
@@ -43,6 +43,7 @@ install: torn man
 	install -m 644 $(GEN)/completions/torn.fish $(FISHC)/torn.fish
 	install -m 644 README.md $(DOCDIR)/
 	install -m 644 docs/*.md $(DOCDIR)/docs/
+	install -m 644 docs/img/* $(DOCDIR)/docs/img/
 	find examples -type f | while read -r f; do \
 	    install -D -m 644 "$$f" "$(DOCDIR)/$$f" || exit 1; done
 

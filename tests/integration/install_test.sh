@@ -72,7 +72,7 @@ done
 # --- docs and examples ---------------------------------------------------------------
 doc=$prefix/share/doc/torn
 check "README, docs and examples under share/doc/torn" \
-    bash -c "test -f '$doc/README.md' && test -f '$doc/docs/reports.md' && test -f '$doc/examples/gallery/README.md'"
+    bash -c "test -f '$doc/README.md' && test -f '$doc/docs/reports.md' && test -f '$doc/docs/img/html-report.png' && test -f '$doc/examples/gallery/README.md'"
 
 # --- torn fuzz from an install -----------------------------------------------------------
 (cd "$work" && env -u TORN_ROOT "$t" fuzz spec --time 1 >"$work/fuzz.out" 2>&1)

@@ -69,7 +69,7 @@ int torn_edn_peek(struct torn_edn *r)
 /* A byte that ends a token. */
 static int delim(int c)
 {
-    return c < 0 || isspace(c) || c == ',' || c == ';' || strchr("()[]{}\"", c);
+    return c <= 0 || isspace(c) || c == ',' || c == ';' || strchr("()[]{}\"", c);
 }
 
 /* ---- strings and characters ---- */
@@ -220,6 +220,8 @@ static cJSON *atom(struct torn_edn *r)
     while (!delim(at(r, 0)))
         r->pos++;
     len = r->pos - start;
+    if (len == 0)          /* a byte that starts nothing (NUL): never loop on it */
+        return fail(r, "unexpected byte 0x%02x", (unsigned char)t[0]);
     if (len == 3 && !memcmp(t, "nil", 3))
         return made(r, cJSON_CreateNull());
     if (len == 4 && !memcmp(t, "true", 4))

@@ -2,7 +2,8 @@
  * Lines and Jepsen log/EDN lines, format picked by byte 0 (auto, torn,
  * jepsen), and the EDN value parser on the same bytes.  Invariant: a parsed
  * history is internally consistent (outcomes in range, completions after
- * invocations, lines numbered); an error has a message. */
+ * invocations, lines numbered; EDN forms may share a line, so a completion
+ * is never on an earlier line than its invoke); an error has a message. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +27,7 @@ static void check_hist(const struct torn_hist *h)
             op->outcome != TORN_OUT_INFO)
             fuzz_fail("operation %zu: outcome %d", i, (int)op->outcome);
         if (op->line_invoke == 0 ||
-            (op->line_complete && op->line_complete <= op->line_invoke))
+            (op->line_complete && op->line_complete < op->line_invoke))
             fuzz_fail("operation %zu: invoke line %zu, completion line %zu", i,
                       op->line_invoke, op->line_complete);
         if (op->t_complete != TORN_HIST_NEVER && op->line_complete == 0)

@@ -21,7 +21,7 @@
 #define MAX_CMD_TOXICS 16
 
 struct proxy_opts {
-    const char *name, *listen, *upstream, *api;
+    const char *name, *listen, *upstream, *api, *config;
     cJSON *toxics[MAX_CMD_TOXICS];
     int n_toxics;
     double schedule_s, duration_s;
@@ -45,6 +45,9 @@ static void proxy_usage(FILE *f)
           "  --api [HOST:PORT]     serve the Toxiproxy-compatible HTTP API; bare --api, a\n"
           "                        HOST or a PORT alone complete to 127.0.0.1:8474\n"
           "                        (Toxiproxy's default)\n"
+          "  --config FILE         create the proxies of a Toxiproxy config file (a JSON array\n"
+          "                        of {name, listen, upstream, enabled}, as toxiproxy-server\n"
+          "                        -config); needs --api\n"
           "  --schedule PERIOD     every PERIOD (e.g. 500ms, 2s) switch each --toxic on or off\n"
           "                        at random from --seed (logged on stderr)\n"
           "  --seed N              seed of toxicity rolls and the schedule (default 1)\n"
@@ -93,7 +96,7 @@ static int proxy_args(int argc, char **argv, struct proxy_opts *o)
         {"listen", 1, 0, 'l'}, {"upstream", 1, 0, 'u'}, {"name", 1, 0, 'n'},
         {"toxic", 1, 0, 't'}, {"api", 1, 0, 'a'}, {"schedule", 1, 0, 's'}, {"seed", 1, 0, 'S'},
         {"duration", 1, 0, 'd'}, {"allow-remote", 0, 0, 'R'}, {"quiet", 0, 0, 'q'},
-        {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"config", 1, 0, 'c'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     static const struct torn_unit seconds[] = {{"", 1}, {"s", 1}, {"ms", 0.001}, {NULL, 0}};
     struct torn_err err;
     int c;
@@ -104,6 +107,7 @@ static int proxy_args(int argc, char **argv, struct proxy_opts *o)
         case 'l': o->listen = optarg; break;
         case 'u': o->upstream = optarg; break;
         case 'n': o->name = optarg; break;
+        case 'c': o->config = optarg; break;
         case 'a': o->api = api_addr(optarg, api_buf, sizeof api_buf); break;
         case 'R': o->allow_remote = 1; break;
         case 'q': o->quiet = 1; break;
@@ -142,6 +146,10 @@ static int proxy_args(int argc, char **argv, struct proxy_opts *o)
     }
     if (!o->listen && o->n_toxics) {
         fprintf(stderr, "torn proxy: --toxic needs --listen/--upstream\n");
+        return -1;
+    }
+    if (o->config && !o->api) {
+        fprintf(stderr, "torn proxy: --config needs --api (its proxies live in the API server)\n");
         return -1;
     }
     return 0;
@@ -191,6 +199,26 @@ static int name_toxics(struct proxy_opts *o)
     return 0;
 }
 
+/* The proxies of a Toxiproxy config file (toxiproxy-server -config): a
+ * JSON array of {name, listen, upstream, enabled}, read strictly. */
+static int load_config(struct torn_proxy_api *api, const char *path, struct torn_err *err)
+{
+    char *buf = NULL;
+    size_t len;
+    cJSON *j = NULL;
+    int rc = torn_read_file(path, &buf, &len, err);
+
+    if (rc == 0)
+        rc = torn_parse_json(path, buf, len, &j, err);
+    if (rc == 0 && (rc = torn_proxy_api_populate(api, j, err)) != 0) {
+        struct torn_err inner = *err;
+        rc = torn_err_set(err, TORN_E_CONFIG, "%s: %s", path, inner.msg);
+    }
+    cJSON_Delete(j);
+    free(buf);
+    return rc;
+}
+
 static int proxy_start(struct proxy_opts *o, struct torn_proxy **p, struct torn_proxy_api **api)
 {
     struct torn_err err;
@@ -207,6 +235,8 @@ static int proxy_start(struct proxy_opts *o, struct torn_proxy **p, struct torn_
         if (torn_proxy_api_start(o->api, o->seed, o->allow_remote, api, &err) != 0)
             goto fail;
         if (*p && torn_proxy_api_adopt(*api, *p, &err) != 0)
+            goto fail;
+        if (o->config && load_config(*api, o->config, &err) != 0)
             goto fail;
         printf("api listening on 127.0.0.1:%d\n", torn_proxy_api_port(*api));
     }

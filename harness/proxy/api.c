@@ -128,25 +128,57 @@ static unsigned create_proxy(struct torn_proxy_api *a, const cJSON *j, int repla
     return 0;
 }
 
+/* Create (or replace) every proxy of the array body, as /populate and a
+ * start-up config do; list (may be NULL) gets each one's JSON.  0, or an
+ * HTTP status with msg naming the proxy. */
+static unsigned populate(struct torn_proxy_api *a, const cJSON *body, cJSON *list, char *msg,
+                         size_t msg_len)
+{
+    const cJSON *e;
+
+    if (!cJSON_IsArray(body)) {
+        snprintf(msg, msg_len, "populate: body must be an array of proxies");
+        return 400;
+    }
+    cJSON_ArrayForEach(e, body)
+    {
+        struct torn_proxy *p;
+        char why[200];
+        unsigned st = create_proxy(a, e, 1, &p, why, sizeof why);
+        if (st) {
+            const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "name"));
+            snprintf(msg, msg_len, "proxy %s: %s", name ? name : "(unnamed)", why);
+            return st;
+        }
+        if (list)
+            cJSON_AddItemToArray(list, torn_proxy_json(p, 1));
+    }
+    return 0;
+}
+
 static enum MHD_Result route_populate(struct MHD_Connection *c, struct torn_proxy_api *a,
                                       const cJSON *body)
 {
     char msg[256];
-    if (!cJSON_IsArray(body))
-        return reply_error(c, 400, "populate: body must be an array of proxies");
     cJSON *out = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(out, "proxies");
-    const cJSON *e;
-    cJSON_ArrayForEach(e, body)
-    {
-        struct torn_proxy *p;
-        unsigned st = create_proxy(a, e, 1, &p, msg, sizeof msg);
-        if (st) {
-            cJSON_Delete(out);
-            return reply_error(c, st, msg);
-        }
-        cJSON_AddItemToArray(list, torn_proxy_json(p, 1));
+    unsigned st = populate(a, body, list, msg, sizeof msg);
+
+    if (st) {
+        cJSON_Delete(out);
+        return reply_error(c, st, msg);
     }
     return reply(c, 201, out);
+}
+
+int torn_proxy_api_populate(struct torn_proxy_api *a, const cJSON *proxies, struct torn_err *err)
+{
+    char msg[256];
+    unsigned st;
+
+    pthread_mutex_lock(&a->mu);
+    st = populate(a, proxies, NULL, msg, sizeof msg);
+    pthread_mutex_unlock(&a->mu);
+    return st ? torn_err_set(err, TORN_E_CONFIG, "%s", msg) : 0;
 }
 
 static enum MHD_Result route_toxic(struct MHD_Connection *c, struct torn_proxy *p,

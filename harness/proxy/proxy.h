@@ -108,6 +108,10 @@ struct torn_proxy_api;
  * its hard limit (at most 65536).  *out NULL on error. */
 int torn_proxy_api_start(const char *listen, uint64_t seed, int allow_remote,
                          struct torn_proxy_api **out, struct torn_err *err);
+/* Create every proxy of a Toxiproxy config (a JSON array of {name, listen,
+ * upstream, enabled}), as /populate does: TORN_E_CONFIG naming the proxy. */
+int torn_proxy_api_populate(struct torn_proxy_api *a, const struct cJSON *proxies,
+                            struct torn_err *err);
 /* Hand an existing proxy to the server (it frees it on stop). */
 int torn_proxy_api_adopt(struct torn_proxy_api *a, struct torn_proxy *p, struct torn_err *err);
 /* Bound port of the API. */

@@ -8,7 +8,8 @@
 # ignored, a disabled proxy refuses connections, updates move upstream and
 # listen.  Without the client, curl checks 409 and ECONNREFUSED the way the
 # client calls the API.  Always: command-line toxics are named
-# TYPE_STREAM, bare --api means 127.0.0.1:8474.
+# TYPE_STREAM, bare --api means 127.0.0.1:8474, --config FILE creates the
+# proxies of a Toxiproxy config (a bad one exits 2 naming the file).
 # Closes with "N passed, N failed".
 set -u
 . "$(dirname "$0")/fs_common.sh" torn-toxiproxy-test # TORN, work, check; children killed on exit
@@ -81,6 +82,25 @@ check "two --toxic latency on one stream: exit 2 naming latency_downstream" \
 timeout 5 "$TORN" proxy --api --duration 0.3 >"$work/default.out" 2>&1
 check "bare --api: 127.0.0.1:8474, Toxiproxy's default (or says that port is taken)" \
     grep -Eq 'api listening on 127.0.0.1:8474|127.0.0.1:8474' "$work/default.out"
+
+# --- a Toxiproxy config file at start-up (toxiproxy-server -config) -----------------
+p1=$(free_port)
+p2=$(free_port)
+cat >"$work/config.json" <<CFG
+[{"name": "redis_a", "listen": "127.0.0.1:$p1", "upstream": "127.0.0.1:$rport"},
+ {"name": "redis_b", "listen": "127.0.0.1:$p2", "upstream": "127.0.0.1:$rport", "enabled": false}]
+CFG
+start cfg "$TORN" proxy --api 127.0.0.1:0 --config "$work/config.json"
+listed=$(curl -s "http://127.0.0.1:$(api_port cfg)/proxies" | jq -r '[.[] | "\(.name)=\(.enabled)"] | sort | join(",")')
+check "--config: both proxies created ($listed)" test "$listed" = "redis_a=true,redis_b=false"
+check "--config: redis_a forwards (PING through it)" bash -c "redis-cli -p $p1 ping | grep -q PONG"
+check "--config: the disabled redis_b refuses connections" \
+    bash -c "! redis-cli -p $p2 ping 2>&1 | grep -q PONG"
+echo '[{"name": "x", "listen": "127.0.0.1:0"}]' >"$work/bad.json"
+timeout 5 "$TORN" proxy --api 127.0.0.1:0 --config "$work/bad.json" >/dev/null 2>"$work/bad.err"
+rc=$?
+check "--config without an upstream: exit 2 naming the file and the proxy" \
+    bash -c "test $rc = 2 && grep -q 'bad.json: proxy x: missing required field: upstream' '$work/bad.err'"
 
 disown -a   # killed on exit by fs_common.sh, without bash's "Killed" lines
 echo "$pass passed, $fail failed"

@@ -2,6 +2,7 @@
  * commands, clean stale mounts (`torn fs` is harness/cli/cmd_fs.c). */
 #include "tornfs.h"
 
+#include "core/cleanup.h"
 #include "core/err.h"
 #include "core/parse.h"
 #include "proc/proc.h"
@@ -121,7 +122,7 @@ int torn_fs_clean_stale(void)
     return n;
 }
 
-static void live_add(struct torn_fs *fs);
+static void unmount_at_exit(void *arg);
 
 /* Read the daemon's one readiness line within timeout_ms. */
 static int read_ready(int fd, char *line, size_t len, int timeout_ms)
@@ -246,7 +247,7 @@ int torn_fs_mount(const char *backing, const char *mountpoint, enum torn_fs_mode
     fs->pid = fs->detached ? mount_owner(fs->mountpoint, &alive) : pid;
     if (!fs->detached) {
         torn_proc_untrack(pid);
-        live_add(fs);
+        (void)torn_cleanup_add(unmount_at_exit, fs);
     }
     *out = fs;
     return 0;
@@ -289,47 +290,21 @@ static void stop_daemon(const char *mnt, pid_t pid, int child)
         (void)umount2(mnt, MNT_DETACH);
 }
 
-/* Mounts of this process's own daemons, unmounted at exit: the daemons are
- * kept out of the proc.h registry because the runner reaps that after every
- * scenario while a mount may serve several. */
-#define MAX_LIVE 16
-static struct torn_fs *live[MAX_LIVE];
-
-static void live_exit_handler(void)
+/* Mounts of this process's own daemons are unmounted at exit (core/cleanup.h):
+ * the daemons are kept out of the proc.h registry because the runner reaps
+ * that after every scenario while a mount may serve several. */
+static void unmount_at_exit(void *arg)
 {
-    for (int i = 0; i < MAX_LIVE; i++)
-        if (live[i]) {
-            stop_daemon(live[i]->mountpoint, live[i]->pid, 1);
-            live[i] = NULL;
-        }
-}
+    struct torn_fs *fs = arg;
 
-static void live_add(struct torn_fs *fs)
-{
-    static int registered;
-    if (!registered) {
-        atexit(live_exit_handler);
-        registered = 1;
-    }
-    for (int i = 0; i < MAX_LIVE; i++)
-        if (!live[i]) {
-            live[i] = fs;
-            return;
-        }
-}
-
-static void live_remove(struct torn_fs *fs)
-{
-    for (int i = 0; i < MAX_LIVE; i++)
-        if (live[i] == fs)
-            live[i] = NULL;
+    stop_daemon(fs->mountpoint, fs->pid, 1);
 }
 
 void torn_fs_unmount(struct torn_fs *fs)
 {
     if (!fs)
         return;
-    live_remove(fs);
+    torn_cleanup_remove(unmount_at_exit, fs);
     stop_daemon(fs->mountpoint, fs->pid, !fs->detached);
     free(fs->backing);
     free(fs->mountpoint);

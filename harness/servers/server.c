@@ -23,6 +23,7 @@
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 
+#include "core/cleanup.h"
 #include "core/err.h"
 #include "proc/proc.h"
 #include "core/target.h"
@@ -34,55 +35,23 @@
 
 static unsigned server_counter;
 
-/* Live servers of this process, for the exit handler.  A running server is
- * deliberately NOT left in the proc.h registry: the runner reaps that
- * registry after every scenario, and a managed server outlives scenarios
- * (it belongs to the target's setup/teardown).  It still cannot outlive
- * torn: PR_SET_PDEATHSIG kills it when torn dies, and this exit handler
- * crashes and removes it when torn exits without a teardown. */
-#define MAX_LIVE 64
-static struct torn_server *live[MAX_LIVE];
-static pid_t live_owner;
-
 static void kill_tree(pid_t pid, int timeout_ms);
 static void keeper_stop(struct torn_server *srv);
 static void remove_dir(const struct torn_server *srv);
 
-static void live_exit_handler(void)
+/* A running server is deliberately NOT left in the proc.h registry: the
+ * runner reaps that registry after every scenario, and a managed server
+ * outlives scenarios (it belongs to the target's setup/teardown).  It still
+ * cannot outlive torn: PR_SET_PDEATHSIG kills it when torn dies, and this
+ * exit handler (core/cleanup.h) crashes and removes it when torn exits
+ * without a teardown. */
+static void crash_at_exit(void *arg)
 {
-    if (getpid() != live_owner)
-        return; /* a forked child exiting: the servers are not its own */
-    for (size_t i = 0; i < MAX_LIVE; i++) {
-        if (!live[i])
-            continue;
-        kill_tree(live[i]->pid, 2000);
-        keeper_stop(live[i]);
-        remove_dir(live[i]);
-        live[i] = NULL;
-    }
-}
+    struct torn_server *srv = arg;
 
-static void live_add(struct torn_server *srv)
-{
-    static int registered;
-
-    if (!registered) {
-        atexit(live_exit_handler);
-        registered = 1;
-        live_owner = getpid();
-    }
-    for (size_t i = 0; i < MAX_LIVE; i++)
-        if (!live[i] || live[i] == srv) {
-            live[i] = srv;
-            return;
-        }
-}
-
-static void live_remove(struct torn_server *srv)
-{
-    for (size_t i = 0; i < MAX_LIVE; i++)
-        if (live[i] == srv)
-            live[i] = NULL;
+    kill_tree(srv->pid, 2000);
+    keeper_stop(srv);
+    remove_dir(srv);
 }
 
 const char *torn_server_kind_name(enum torn_server_kind kind)
@@ -889,8 +858,8 @@ static int launch(struct torn_server *srv, struct torn_err *err)
     if (!rc)
         rc = wait_ready(srv, err);
     if (!rc) {
-        torn_proc_untrack(srv->pid); /* see live_exit_handler */
-        live_add(srv);
+        torn_proc_untrack(srv->pid); /* see crash_at_exit */
+        (void)torn_cleanup_add(crash_at_exit, srv);
     }
     return rc;
 }
@@ -1131,6 +1100,6 @@ void torn_server_stop(struct torn_server *srv)
     }
     keeper_stop(srv);
     remove_dir(srv);
-    live_remove(srv);
+    torn_cleanup_remove(crash_at_exit, srv);
     server_free(srv);
 }

@@ -61,9 +61,16 @@ def main():
             k = live[0]
             v = nxt.get(k, 1)
             nxt[k] = v + 1
-            out.append("{:type :invoke, :f :txn, :process %d, :value [[:append %d %d]]}" % (a.clients, k, v))
-            out.append("{:type :fail, :f :txn, :process %d, :value [[:append %d %d]]}" % (a.clients, k, v))
-            state.setdefault(k, []).append(v)   # the failed append leaks into reads
+            w = "[:append %d %d]" % (k, v) if append else "[:w %d %d]" % (k, v)
+            out.append("{:type :invoke, :f :txn, :process %d, :value [%s]}" % (a.clients, w))
+            out.append("{:type :fail, :f :txn, :process %d, :value [%s]}" % (a.clients, w))
+            if append:                           # the failed write leaks into reads
+                state.setdefault(k, []).append(v)
+            else:
+                state[k] = v
+            seen = ("[%s]" % " ".join(map(str, state[k]))) if append else str(v)
+            out.append("{:type :invoke, :f :txn, :process %d, :value [[:r %d nil]]}" % (a.clients + 1, k))
+            out.append("{:type :ok, :f :txn, :process %d, :value [[:r %d %s]]}" % (a.clients + 1, k, seen))
         out.append("{:type :invoke, :f :txn, :process %d, :value [%s]}" % (p, " ".join(mops)))
         pending[p] = "{:type :ok, :f :txn, :process %d, :value [%s]}" % (p, " ".join(done))
     out.extend(pending.values())

@@ -685,34 +685,62 @@ static int report_cycle(struct tx *X, struct graph *G, const char *criterion, co
     return report(X, criterion, G->e[cyc[0]].key, tx, n < 64 ? n : 64, msg);
 }
 
-/* Searches a component may spend looking for one kind of cycle (a bound
- * in work, not time: the same evidence on every run). */
+/* Searches a component may spend looking for its shortest cycle of one
+ * kind (a bound in work, not time: the same evidence on every run). */
 #define MAX_TRIES_PER_COMP 1000
 
-/* For each edge of type first (a -> b) inside a component of c not yet in
- * done: the shortest path b -> a over mask closes a cycle; the first one
- * found is reported and marks its component done. */
+struct cand {
+    uint32_t comp, edge;
+};
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+
+    if (x->comp != y->comp)
+        return x->comp < y->comp ? -1 : 1;
+    return x->edge < y->edge ? -1 : x->edge > y->edge;
+}
+
+/* Per component of c not yet in done: each edge of type first (a -> b)
+ * inside it, closed by the shortest path b -> a over mask, is a cycle; the
+ * shortest of them is reported and marks the component done. */
 static int cycles_through(struct tx *X, struct graph *G, const uint32_t *c, uint8_t *done,
                           int first, int mask, const char *criterion, const char *what)
 {
-    uint32_t cyc[256], *tries = calloc(G->n + 1, sizeof *tries);
+    uint32_t cyc[256], best[256];
+    size_t n_c = 0, n_e = G->off[G->n];
+    struct cand *cd = malloc((n_e + 1) * sizeof *cd);
     int rc = TORN_OK;
 
-    if (!tries)
+    if (!cd)
         return nomem(X);
-    for (size_t i = 0; i < G->off[G->n] && rc == TORN_OK; i++) {
+    for (size_t i = 0; i < n_e; i++) {
         const struct edge *e = &G->e[i];
-        if (!(e->type & first) || c[e->a] != c[e->b] || done[c[e->a]] ||
-            tries[c[e->a]]++ >= MAX_TRIES_PER_COMP)
-            continue;
-        size_t n = bfs(G, c, e->b, e->a, mask, cyc + 1, 255);
-        if (!n)
-            continue;
-        done[c[e->a]] = 1;
-        cyc[0] = (uint32_t)i;
-        rc = report_cycle(X, G, criterion, what, cyc, n + 1);
+        if ((e->type & first) && c[e->a] == c[e->b] && !done[c[e->a]])
+            cd[n_c++] = (struct cand){c[e->a], (uint32_t)i};
     }
-    free(tries);
+    if (n_c)
+        qsort(cd, n_c, sizeof *cd, cmp_cand);
+    for (size_t i = 0, j; i < n_c && rc == TORN_OK; i = j) {
+        size_t n_best = 0, tries = 0;
+        for (j = i; j < n_c && cd[j].comp == cd[i].comp; j++) {
+            const struct edge *e = &G->e[cd[j].edge];
+            if (tries++ >= MAX_TRIES_PER_COMP || n_best == 2)
+                continue;          /* two transactions: nothing is shorter */
+            size_t n = bfs(G, c, e->b, e->a, mask, cyc + 1, 255);
+            if (n && (!n_best || n + 1 < n_best)) {
+                cyc[0] = cd[j].edge;
+                n_best = n + 1;
+                memcpy(best, cyc, n_best * sizeof *best);
+            }
+        }
+        if (n_best) {
+            done[cd[i].comp] = 1;
+            rc = report_cycle(X, G, criterion, what, best, n_best);
+        }
+    }
+    free(cd);
     return rc;
 }
 

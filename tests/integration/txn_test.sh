@@ -34,6 +34,13 @@ for f in "$dir"/*.edn; do
     fi
 done
 
+# Elle's published history with its stated answer: G2-item, and no G-single
+"$TORN_BIN" check "$dir/elle/si-without-g-single.edn" >"$tmp/out" 2>&1
+rc=$?
+kinds=$(sed -n 's/^violation [0-9]*: \([^:]*\):.*/\1/p' "$tmp/out" | sort -u | tr '\n' ' ')
+[[ $rc -eq 1 && $kinds == "G2-item " ]] && ok "Elle's si-without-g-single: G2-item only, as Elle states" ||
+    { bad "si-without-g-single: exit $rc, anomalies '$kinds', want 'G2-item '"; head -5 "$tmp/out"; }
+
 # torn's own JSON form (keywords as strings) judges the same; the model is guessed
 cat >"$tmp/g.jsonl" <<'JSON'
 {"type":"invoke","process":0,"f":"txn","value":[["r","x",null],["r","y",null]]}

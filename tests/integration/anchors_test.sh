@@ -9,8 +9,7 @@ root=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 # A copy lives in tests/anchors/ (MIT, see its README), so a clean clone
 # anywhere has them; TORN_ANCHORS points elsewhere (e.g. ../shared/anchors).
 anchors=${TORN_ANCHORS:-$root/tests/anchors}
-pass=0
-fail=0
+. "$(dirname "$0")/lib.sh"
 
 if [[ ! -d "$anchors" ]]; then
     echo "SKIP: no anchors directory at $anchors"
@@ -25,12 +24,10 @@ one() {  # file model expected_exit
     rc=$?
     end=$(date +%s%N)
     if [[ $rc -eq $want ]]; then
-        pass=$((pass + 1))
-        printf 'ok   %-28s %-12s exit %d  %5d ms\n' "$(basename "$file")" "$model" "$rc" \
-            $(((end - start) / 1000000))
+        ok "$(printf '%-28s %-12s exit %d  %5d ms' "$(basename "$file")" "$model" "$rc" \
+            $(((end - start) / 1000000)))"
     else
-        fail=$((fail + 1))
-        printf 'FAIL %-28s %-12s exit %d, want %d\n' "$(basename "$file")" "$model" "$rc" "$want"
+        bad "$(printf '%-28s %-12s exit %d, want %d' "$(basename "$file")" "$model" "$rc" "$want")"
         head -20 /tmp/torn-anchor.$$ | sed 's/^/    /'
     fi
 }
@@ -41,7 +38,7 @@ if [[ -f "$anchors/etcd-jepsen/VERDICTS" ]]; then
         case $verdict in
             linearizable) want=0 ;;
             not-linearizable) want=1 ;;
-            *) echo "FAIL unknown verdict $verdict for $name"; fail=$((fail + 1)); continue ;;
+            *) bad "unknown verdict $verdict for $name"; continue ;;
         esac
         one "$anchors/etcd-jepsen/$name" cas-register "$want"
     done <"$anchors/etcd-jepsen/VERDICTS"
@@ -56,5 +53,4 @@ for f in "$anchors"/porcupine-kv/*-bad.txt; do
     [[ -e "$f" ]] && one "$f" kv 1
 done
 rm -f /tmp/torn-anchor.$$
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

@@ -6,17 +6,7 @@ set -u
 TORN_BIN=${TORN_BIN:-$(dirname "$0")/../../torn}
 tmp=$(mktemp -d /tmp/torn-check-cmd.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
-expect_rc() {  # name want cmd...
-    local name=$1 want=$2; shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    if [[ $rc -eq $want ]]; then ok "$name (exit $rc)"; else
-        bad "$name: exit $rc, want $want"; sed 's/^/    /' "$tmp/out" "$tmp/err" | head -20; fi
-}
+. "$(dirname "$0")/lib.sh"   # ok, bad, expect_rc (into $tmp/out, $tmp/err)
 
 seed=${TORN_TEST_SEED:-$((RANDOM + 1))}
 echo "seed $seed"
@@ -106,5 +96,4 @@ if [[ -f $kv ]]; then
     cmp -s "$tmp/d1" "$tmp/d2" && ok "two checks of c10-bad print the same violations" || bad "c10-bad differs"
 fi
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

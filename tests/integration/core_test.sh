@@ -8,18 +8,7 @@ TORN=${TORN_BIN:-./torn}
 ROOT=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/torn-core-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-
-# verdict FILE SCENARIO -> PASS/FAIL/ERROR from a JSON report
-verdict() {
-    python3 -c 'import json,sys
-r=json.load(open(sys.argv[1]))
-print(next((x["verdict"] for x in r["results"] if x["scenario"]==sys.argv[2]),"MISSING"))' "$1" "$2"
-}
+. "$(dirname "$0")/lib.sh"
 
 # --- the self-test matrix -------------------------------------------------
 # expected verdicts: crash-midwrite concurrent-updaters corrupt-read
@@ -176,5 +165,4 @@ for k in $kids; do  # a zombie waiting for init to reap it counts as gone
 done
 check "SIGKILL of torn: its workers ($kids) die with it ($left left)" test $left = 0
 
-echo "core: $pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish core

@@ -14,9 +14,7 @@ set -u
 ROOT=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/torn-fresh-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+. "$(dirname "$0")/lib.sh"
 real_pc=$(command -v pkg-config) || { echo "pkg-config missing"; echo "0 passed, 1 failed"; exit 1; }
 
 # The checkout as it is (tracked files, uncommitted edits included), no build.
@@ -78,5 +76,4 @@ out=$(make -C "$clone" --no-print-directory -n test DEPS_SCRIPT="$work/deps.sh" 
 grep -q "$work/deps.sh" <<<"$out" && ok "make test runs the deps script before building" \
     || { bad "make test does not install first:"; sed 's/^/     /' <<<"$out"; }
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

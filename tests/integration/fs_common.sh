@@ -1,8 +1,10 @@
-# Shared by tests/integration/fs_test.sh, fs_durability_test.sh, exec_test.sh, outputs_test.sh (sourced,
-# not run): a work directory that is unmounted before it is removed (never
-# rm -rf through a live torn-fs mount), the pass/fail counters, verdict().
-# (and work_test.sh)
-# Usage: . fs_common.sh PREFIX   (sets TORN, SEED, work)
+# Shared by the integration scripts that may leave torn-fs mounts or child
+# processes behind (fs_test.sh, fs_durability_test.sh, exec_test.sh,
+# outputs_test.sh, work_test.sh, gallery_test.sh, replay_test.sh; sourced,
+# not run): lib.sh's helpers, and a work directory that is unmounted before
+# it is removed (never rm -rf through a live torn-fs mount).
+# Usage: . fs_common.sh PREFIX   (sets TORN, ROOT, SEED, work)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TORN=${TORN_BIN:-./torn}
 ROOT=${TORN_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 SEED=${TORN_TEST_SEED:-$(( (RANDOM << 15 | RANDOM) % 100000 + 1 ))}
@@ -23,12 +25,3 @@ fs_cleanup() {
     rm -rf "$work"
 }
 trap fs_cleanup EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-verdict() {  # JSON report -> verdict of its first result
-    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["verdict"])' "$1" 2>/dev/null
-}
-mounts_under() { awk -v w="$1" 'index($2, w) == 1 && $3 == "fuse.torn"' /proc/mounts | wc -l; }

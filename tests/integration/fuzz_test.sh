@@ -18,9 +18,8 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
-pass=0 fail=0 skip=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+. "$(dirname "$0")/lib.sh"
+skip=0
 
 # ---- replay: seed corpora and regression inputs, no AFL++ needed
 for h in "${harnesses[@]}"; do
@@ -51,30 +50,24 @@ done
 
 # ---- the schedule checker: broken strategies FAIL, durable PASSES
 reg=$root/fuzz/regress/schedule
-expect() {  # name want_rc cmd...
-    local name=$1 want=$2; shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    if [[ $rc -eq $want ]]; then ok "$name (exit $rc)"; else bad "$name: exit $rc, want $want"; cat "$tmp/err"; fi
-}
 for s in naive rename nocheck; do
     for f in "$reg"/"$s"-*; do
-        expect "replay $(basename "$f") --strategy $s finds the violation" 1 \
+        expect_rc "replay $(basename "$f") --strategy $s finds the violation" 1 \
             "$torn" replay --schedule "$f" --strategy "$s"
         grep -q '^VIOLATION lost-write\|^VIOLATION unreadable' "$tmp/out" && grep -q 'acknowledged' "$tmp/out" &&
             ok "  explained step by step ($(grep -c '^ ' "$tmp/out") lines)" || bad "  no explanation"
-        expect "replay $(basename "$f") --strategy durable holds" 0 \
+        expect_rc "replay $(basename "$f") --strategy durable holds" 0 \
             "$torn" replay --schedule "$f" --strategy durable
     done
 done
 grep -q 'POWER CUT' <("$torn" replay --schedule "$reg/rename-violation" --strategy rename) &&
     ok "rename violation needs the power cut" || bad "rename account lacks the power cut"
-expect "replay: missing file" 2 "$torn" replay --schedule "$tmp/nope"
-expect "replay: unknown strategy" 2 "$torn" replay --schedule "$reg/naive-violation" --strategy bogus
-expect "replay: no --schedule" 2 "$torn" replay
-expect "fuzz: unknown harness" 2 "$torn" fuzz nosuch --time 1
-expect "fuzz: --strategy on a parser harness" 2 "$torn" fuzz record --strategy naive
-expect "fuzz: bad --time" 2 "$torn" fuzz record --time zero
+expect_rc "replay: missing file" 2 "$torn" replay --schedule "$tmp/nope"
+expect_rc "replay: unknown strategy" 2 "$torn" replay --schedule "$reg/naive-violation" --strategy bogus
+expect_rc "replay: no --schedule" 2 "$torn" replay
+expect_rc "fuzz: unknown harness" 2 "$torn" fuzz nosuch --time 1
+expect_rc "fuzz: --strategy on a parser harness" 2 "$torn" fuzz record --strategy naive
+expect_rc "fuzz: bad --time" 2 "$torn" fuzz record --time zero
 
 # ---- AFL++ campaigns
 if ! command -v afl-fuzz >/dev/null || ! command -v afl-clang-fast >/dev/null; then
@@ -118,7 +111,7 @@ else
         fi
         grep -q '<failure' "$tmp/sched-$s.xml" && grep -q "$(basename "$crash" | cut -c1-9)" "$tmp/sched-$s.xml" &&
             ok "  JUnit: the crash is a failed testcase naming the reproducer" || bad "  JUnit lacks the crash"
-        expect "  torn replay explains the $s finding" 1 "$torn" replay --schedule "$crash" --strategy "$s"
+        expect_rc "  torn replay explains the $s finding" 1 "$torn" replay --schedule "$crash" --strategy "$s"
         grep -q '^VIOLATION' "$tmp/out" || bad "  replay printed no VIOLATION line"
     done
     "$torn" fuzz schedule --strategy durable --time 4 --quiet --no-color --out "$tmp/sched-durable" \
@@ -130,5 +123,4 @@ else
         { bad "schedule fuzzing: durable exit $rc"; tail -5 "$tmp/sched-durable.log"; }
 fi
 
-echo "fuzz: $pass passed, $fail failed, $skip skipped"
-[[ $fail -eq 0 ]]
+finish fuzz ", $skip skipped"

@@ -172,5 +172,4 @@ for i in "${!cases[@]}"; do
         *) fail=$((fail + 1)) ;;
     esac
 done
-echo "$pass passed, $fail failed ($(($(date +%s) - t0)) s)"
-[[ $fail -eq 0 ]]
+finish "" " ($(($(date +%s) - t0)) s)"

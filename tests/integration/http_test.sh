@@ -15,8 +15,7 @@ cp "${TORN_BIN:-$root/torn}" "$tmp/torn" && torn=$tmp/torn
 cp "${RS_BIN:-$root/build/research-service}" "$tmp/research-service" 2>/dev/null
 rs=$tmp/research-service
 spec=$root/examples/research-service/research.json
-pass=0
-fail=0
+. "$root/tests/integration/lib.sh"
 pids=()
 
 cleanup() {
@@ -29,12 +28,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
+# bad also shows the last torn run's output.
 bad() { fail=$((fail + 1)); echo "FAIL $1"; [[ -f $tmp/last.out ]] && sed 's/^/     /' "$tmp/last.out" | tail -15; }
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # start NAME CMD...: run in the background, wait (5 s max) for a
 # "listening on" line in NAME.out; the pid goes into $last_pid.
@@ -497,5 +492,4 @@ rc=$?
     && ok "torn proxy: port 99999 exits 2 (getaddrinfo would wrap it)" \
     || bad "torn proxy --upstream 127.0.0.1:99999: exit $rc"
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

@@ -296,6 +296,4 @@ check "... the capped history ends with a note and still reads (torn check)" bas
     tail -1 '$d/h.jsonl' | grep -q '^# torn: history capped' &&
     '$TORN' check '$d/h.jsonl' >/dev/null 2>&1; test \$? -ne 2"
 
-echo "outputs: $pass passed, $fail failed"
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish outputs

@@ -12,9 +12,7 @@ root=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 torn=${TORN_BIN:-$root/torn}
 tmp=$(mktemp -d /tmp/torn-params-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+. "$(dirname "$0")/lib.sh"
 
 # refused "WANT" ARGS...: exit 2 within 15 s (a refusal runs nothing; the
 # bound only catches a run that started anyway, loaded machine or not),
@@ -198,5 +196,4 @@ else
     echo "skip io-errors --duration: no /dev/fuse"
 fi
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

@@ -27,8 +27,7 @@ done
 root=$(mktemp -d /tmp/torn-redispg-test.XXXXXX)
 chmod 0711 "$root"
 echo $$ >"$root/owner.pid"
-pass=0
-fail=0
+. "$here/lib.sh"
 server_pids=()
 
 cleanup() {
@@ -49,11 +48,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 # Every server this script starts dies with it (parent-death signal), so
 # even a SIGKILLed script leaves no server behind.  as_pg is a prefix, not
 # a function: a function run in the background is a subshell, so $! would
@@ -411,16 +405,6 @@ else
 fi
 
 # ---------------------------------------------------------------- interrupted
-# SysV shared memory segments a killed Postgres left behind since epoch
-# second $1: the server user's, nothing attached, creator gone (a live
-# server of another test keeps its creator and its attachment).
-pg_uid=$(id -u postgres 2>/dev/null || id -u)
-left_segments() {
-    awk -v t0="$1" -v uid="$pg_uid" 'NR > 1 && $7 == 0 && $8 == uid && $14 >= t0 {print $2, $5}' \
-        /proc/sysvipc/shm | while read -r id cpid; do
-        kill -0 "$cpid" 2>/dev/null || echo "$id"
-    done
-}
 # SIGINT while the managed postgres is being set up (initdb, first start):
 # torn stops at once (it used to wait for initdb, or lose the server's
 # SIGINT sent right after the fork and wait out the 30 s start timeout),
@@ -473,11 +457,7 @@ for sig in INT KILL; do  # (SIGTERM takes the same path as SIGINT)
     kill -"$sig" "$tp"
     wait "$tp" 2>/dev/null
     sleep 0.5
-    alive=""
-    for p in /proc/[0-9]*; do
-        cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
-        [[ "$cwd" == "$root/runs/$n"* ]] && alive="$alive ${p#/proc/}"
-    done
+    alive=$(procs_in "$root/runs/$n")
     dirs=$(find "$root/runs/$n" -maxdepth 2 \( -name 'torn-redis-*' -o -name 'torn-pg-*' \) | head -2)
     if [[ -n "$alive" ]]; then
         bad "SIG$sig: server processes left:$alive"
@@ -512,5 +492,4 @@ left=$(find "$root/runs" -maxdepth 2 \( -name 'torn-redis-*' -o -name 'torn-pg-*
        -not -path "$root/runs/$n/*" | head -3)
 if [[ -z "$left" ]]; then ok "every finished run removed its server directories"; else bad "left: $left"; fi
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

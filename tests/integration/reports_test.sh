@@ -16,10 +16,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT   # chromium runs under timeout -k, which reaps it
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+. "$(dirname "$0")/lib.sh"
 seed=${TORN_TEST_SEED:-$((RANDOM + 1))}
 echo "seed $seed"
 
@@ -237,5 +234,4 @@ else
     echo "SKIP: script (util-linux) not installed"
 fi
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

@@ -13,9 +13,7 @@ root=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 TORN=${TORN_BIN:-$root/torn}
 work=$(mktemp -d /tmp/torn-stale-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+. "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 [[ -x $PY ]] || PY=$(command -v python3)
 
@@ -117,5 +115,4 @@ rc=$(run cas-info optimistic-lock)
 c=$(crit "$work/cas-info-optimistic-lock.json")
 [[ $rc == 1 && $c == stale-not-error ]] && ok "optimistic-lock: an applied call of unknown outcome explains its version" \
     || { bad "optimistic-lock, cas-info: exit $rc, criteria '$c'"; grep '^  \[' "$work/cas-info-optimistic-lock.out" | head -5; }
-echo "$pass passed, $fail failed"
-[[ $fail == 0 ]]
+finish

@@ -29,4 +29,4 @@ for c in "${cases[@]}"; do
     done
 done
 cpu_hog_stop
-verify_done
+finish

@@ -10,10 +10,6 @@ PY=/usr/bin/python3
 seed=${TORN_TEST_SEED:-$((RANDOM + 1))}
 echo "seed $seed"
 store() { echo "exec:$PY $ROOT/examples/adapters/jobstore.py --mode $1"; }
-verdicts() {
-    python3 -c 'import json,sys
-print(" ".join("%s=%s" % (r["scenario"], r["verdict"]) for r in json.load(open(sys.argv[1]))["results"]))' "$1" 2>/dev/null
-}
 
 cpu_hog_start
 run() {  # mode n
@@ -34,4 +30,4 @@ for n in 1 2; do
         { bad "default run $n of --mode durable: $got"; grep -E '^(ERROR|  \[)' "$work/durable-$n.err" | head -3; }
 done
 cpu_hog_stop
-verify_done
+finish

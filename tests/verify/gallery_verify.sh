@@ -127,4 +127,4 @@ for i in "${!names[@]}"; do
         bad "${names[$i]} --mode fixed: a default run under CPU load had a FAIL or ERROR (above)"
     fi
 done
-verify_done
+finish

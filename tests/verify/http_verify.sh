@@ -14,11 +14,7 @@ RS=${RS_BIN:-$ROOT/build/research-service}
 runs=${HTTP_VERIFY_RUNS:-2}
 seed=${TORN_TEST_SEED:-$((RANDOM + 1))}
 echo "seed $seed, $runs runs of each"
-[[ -x $RS ]] || { bad "research-service not built ($RS): run make"; verify_done; exit 1; }
-verdicts() {
-    python3 -c 'import json,sys
-print(" ".join("%s=%s" % (r["scenario"], r["verdict"]) for r in json.load(open(sys.argv[1]))["results"]))' "$1" 2>/dev/null
-}
+[[ -x $RS ]] || { bad "research-service not built ($RS): run make"; finish; exit 1; }
 managed() {  # PERSIST: managed.json with this binary and that --persist mode
     sed -e "s#\"build/research-service\"#\"$RS\"#" -e "s#\"--persist\", \"durable\"#\"--persist\", \"$1\"#" \
         "$ROOT/examples/research-service/managed.json" >"$work/managed-$1.json"
@@ -67,4 +63,4 @@ done
 kill "$rs_pid" 2>/dev/null
 wait "$rs_pid" 2>/dev/null
 cpu_hog_stop
-verify_done
+finish

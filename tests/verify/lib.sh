@@ -1,6 +1,8 @@
 # Shared helpers of the repetition proofs (tests/verify/*_verify.sh).
 # Source it; it sets TORN, ROOT and a private scratch directory $work
-# (removed on exit), and counts with ok/bad like the integration tests.
+# (removed on exit), and brings tests/integration/lib.sh's helpers (ok, bad,
+# check, verdict, free_port, procs_in, left_segments, mounts_under, and
+# finish, the closing line).
 #
 # cpu_hog_start: one busy loop per core (the load under which false alarms
 # live); cpu_hog_stop kills exactly those loops, by pid.  Both are safe to
@@ -9,7 +11,7 @@ set -u
 ROOT=${TORN_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 TORN=${TORN_BIN:-$ROOT/torn}
 work=$(mktemp -d /tmp/torn-verify.XXXXXX)
-pass=0 fail=0
+. "$ROOT/tests/integration/lib.sh"
 HOG_PIDS=()
 
 cpu_hog_start() {
@@ -37,11 +39,8 @@ verify_cleanup() {
 trap verify_cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { fail=$((fail + 1)); echo "FAILED: $*"; }
-
-# verify_done: the closing line tests/run.sh reads; exit 1 on any failure.
-verify_done() {
-    echo "$pass passed, $fail failed"
-    [[ $fail -eq 0 ]]
+# verdicts FILE: "scenario=VERDICT" of every result of a JSON report.
+verdicts() {
+    python3 -c 'import json,sys
+print(" ".join("%s=%s" % (r["scenario"], r["verdict"]) for r in json.load(open(sys.argv[1]))["results"]))' "$1" 2>/dev/null
 }

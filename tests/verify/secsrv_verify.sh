@@ -14,25 +14,6 @@
 # Closes with "N passed, N failed".
 . "$(dirname "$0")/lib.sh"
 
-pg_uid=$(id -u postgres 2>/dev/null || id -u)
-# Segments a killed Postgres left since epoch second $1 (server user's,
-# nothing attached, creator gone).
-left_segments() {
-    awk -v t0="$1" -v uid="$pg_uid" 'NR > 1 && $7 == 0 && $8 == uid && $14 >= t0 {print $2, $5}' \
-        /proc/sysvipc/shm | while read -r id cpid; do
-        kill -0 "$cpid" 2>/dev/null || echo "$id"
-    done
-}
-# Processes whose working directory is under $1.
-procs_in() {
-    local p cwd out=""
-    for p in /proc/[0-9]*; do
-        cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
-        [[ "$cwd" == "$1"* ]] && out="$out ${p#/proc/}"
-    done
-    echo "$out"
-}
-mounts_under() { awk -v w="$1" 'index($2, w) == 1 && $3 == "fuse.torn"' /proc/mounts | wc -l; }
 
 cpu_hog_start
 chmod 711 "$work"
@@ -97,4 +78,4 @@ for after in 1 1.5 2 2.5 3 3.5; do
 done
 
 cpu_hog_stop
-verify_done
+finish

@@ -19,11 +19,6 @@ pids=()
 stop_all() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
 trap 'stop_all; verify_cleanup' EXIT
 
-verdict() {  # JSON: the run's verdict(s), or what went wrong
-    python3 -c 'import json,sys
-print(" ".join(r["verdict"] for r in json.load(open(sys.argv[1]))["results"]))' "$1" 2>/dev/null ||
-        echo "no report"
-}
 one() {  # NAME ARGS...: one default crash-midwrite run that must PASS
     local name=$1 out=$work/$1.json t0=$SECONDS got; shift
     timeout -k 2 120 "$TORN" run --quiet --no-color --scenario crash-midwrite --json "$out" \
@@ -32,14 +27,11 @@ one() {  # NAME ARGS...: one default crash-midwrite run that must PASS
     if [[ $got == PASS ]]; then
         ok "$name: PASS ($((SECONDS - t0)) s)"
     else
-        bad "$name: $got ($((SECONDS - t0)) s)"
+        bad "$name: ${got:-no report} ($((SECONDS - t0)) s)"
         grep -E '^(ERROR|  \[)' "$work/$name.out" | head -3
     fi
 }
 
-free_port() {
-    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 rport=$(free_port)
 mkdir -p "$work/redis"
 redis-server --port "$rport" --bind 127.0.0.1 --dir "$work/redis" --save '' --appendonly no \
@@ -64,4 +56,4 @@ for spec in research.json research-sse.json; do
     done
 done
 cpu_hog_stop
-verify_done
+finish

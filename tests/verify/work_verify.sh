@@ -40,4 +40,4 @@ got=$(summary "$out")
     ok "file:naive under a CPU hog still FAILS crash-midwrite and concurrent-updaters" ||
     bad "file:naive: exit $rc, $got"
 cpu_hog_stop
-verify_done
+finish

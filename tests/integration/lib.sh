@@ -1,0 +1,76 @@
+# Helpers shared by every tests/integration/*_test.sh and by
+# tests/verify/lib.sh (sourced, not run; defines functions and the two
+# counters, starts nothing and makes no directory).
+#
+#   ok WHAT / bad WHAT      count a case and print "ok   WHAT" / "FAIL WHAT"
+#   check WHAT CMD...       ok WHAT when CMD succeeds, bad WHAT otherwise
+#   expect_rc WHAT RC CMD...  CMD must exit RC; its stdout and stderr are kept
+#                           in $tmp/out and $tmp/err ($tmp: the script's
+#                           scratch directory) for the checks that follow
+#   verdict FILE [SCENARIO] the verdict of SCENARIO's result in a JSON report
+#                           (of its first result without SCENARIO); MISSING
+#                           when there is no such result, nothing when the
+#                           report cannot be read
+#   free_port               a loopback TCP port free at the time of asking
+#   mounts_under DIR        how many torn-fs mounts are at or below DIR
+#   procs_in DIR            the pids whose working directory is below DIR
+#   left_segments T0        SysV shared memory segments of the postgres user
+#                           (ours without one) created since epoch second T0
+#                           that nothing attaches and whose creator is gone:
+#                           what a killed postgres leaves (a live server of
+#                           another test keeps its creator and attachment)
+#   finish [PREFIX [TAIL]]  the closing line run.sh reads, "[PREFIX: ]N passed,
+#                           N failed[TAIL]"; returns 1 when anything failed
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+
+expect_rc() {
+    local what=$1 want=$2 rc; shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    if [[ $rc -eq $want ]]; then
+        ok "$what (exit $rc)"
+    else
+        bad "$what: exit $rc, want $want"
+        sed 's/^/    /' "$tmp/out" "$tmp/err" | head -20
+    fi
+}
+
+verdict() {
+    python3 -c 'import json,sys
+r=json.load(open(sys.argv[1]))["results"]
+if len(sys.argv) < 3: print(r[0]["verdict"])
+else: print(next((x["verdict"] for x in r if x["scenario"]==sys.argv[2]),"MISSING"))' "$@" 2>/dev/null
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+mounts_under() { awk -v w="$1" 'index($2, w) == 1 && $3 == "fuse.torn"' /proc/mounts | wc -l; }
+
+procs_in() {
+    local p cwd out=""
+    for p in /proc/[0-9]*; do
+        cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
+        [[ "$cwd" == "$1"* ]] && out="$out ${p#/proc/}"
+    done
+    echo "$out"
+}
+
+left_segments() {
+    local uid
+    uid=$(id -u postgres 2>/dev/null || id -u)
+    awk -v t0="$1" -v uid="$uid" 'NR > 1 && $7 == 0 && $8 == uid && $14 >= t0 {print $2, $5}' \
+        /proc/sysvipc/shm | while read -r id cpid; do
+        kill -0 "$cpid" 2>/dev/null || echo "$id"
+    done
+}
+
+finish() {
+    echo "${1:+$1: }$pass passed, $fail failed${2:-}"
+    [[ $fail -eq 0 ]]
+}

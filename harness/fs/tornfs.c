@@ -59,6 +59,8 @@ struct fnode {
 };
 
 enum mop_kind { M_CREATE, M_MKDIR, M_UNLINK, M_RMDIR, M_RENAME, M_EXCHANGE };
+static const char *const mop_names[] = {"create", "mkdir", "unlink", "rmdir", "rename",
+                                        "exchange"};
 
 /* One pending namespace operation and how to undo it. */
 struct mop {
@@ -245,13 +247,21 @@ static int page_touch(struct fnode *n, uint64_t pg, const unsigned char *pre, si
             e->pgno = 0;
             return -ENOMEM;
         }
-        if (pre) {   /* the caller read the range already */
-            got = (ssize_t)(pre_len < len ? pre_len : len);
-            memcpy(e->data, pre, (size_t)got);
+        if (pre && pre_len >= len) {   /* the caller read the range already */
+            memcpy(e->data, pre, len);
+            got = (ssize_t)len;
         } else {
             got = pread(n->fd, e->data, len, (off_t)(pg * PAGE));
         }
-        e->len = got > 0 ? (uint32_t)got : 0;
+        /* Durable bytes that cannot be read cannot be restored: refuse the
+         * change (the operation fails with EIO) rather than log less. */
+        if (got != (ssize_t)len) {
+            free(e->data);
+            e->data = NULL;
+            e->pgno = 0;
+            return got < 0 ? neg_errno() : -EIO;
+        }
+        e->len = len;
     }
     n->n++;
     return 0;
@@ -444,28 +454,37 @@ static void mops_commit(size_t k)
     D.n_mops -= k;
 }
 
-static void mop_undo(const struct mop *m)
+/* Undo one pending namespace operation.  0, or -1 with why naming it: the
+ * namespace is then in no state a cut names. */
+static int mop_undo(const struct mop *m, char *why, size_t why_len)
 {
+    int rc = 0;
+
     switch (m->kind) {
     case M_CREATE:
-        (void)unlinkat(D.bfd, m->a, 0);
+        rc = unlinkat(D.bfd, m->a, 0);
         break;
     case M_MKDIR:
-        (void)unlinkat(D.bfd, m->a, AT_REMOVEDIR);
+        rc = unlinkat(D.bfd, m->a, AT_REMOVEDIR);
         break;
     case M_UNLINK:
     case M_RMDIR:
-        (void)renameat(D.tfd, m->trash, D.bfd, m->a);
+        rc = renameat(D.tfd, m->trash, D.bfd, m->a);
         break;
     case M_RENAME:
-        (void)renameat(D.bfd, m->b, D.bfd, m->a);
-        if (m->trash)
-            (void)renameat(D.tfd, m->trash, D.bfd, m->b);
+        rc = renameat(D.bfd, m->b, D.bfd, m->a);
+        if (rc == 0 && m->trash)
+            rc = renameat(D.tfd, m->trash, D.bfd, m->b);
         break;
     case M_EXCHANGE:
-        (void)renameat2(D.bfd, m->a, D.bfd, m->b, RENAME_EXCHANGE);
+        rc = renameat2(D.bfd, m->a, D.bfd, m->b, RENAME_EXCHANGE);
         break;
     }
+    if (rc == 0)
+        return 0;
+    snprintf(why, why_len, "undoing %s %.200s%s%.200s: %s", mop_names[m->kind], m->a,
+             m->b ? " -> " : "", m->b ? m->b : "", strerror(errno));
+    return -1;
 }
 
 static int mop_touches(const struct mop *m, const char *dir)
@@ -587,18 +606,41 @@ static int piece_cmp(const void *a, const void *b)
     return x->e->seq < y->e->seq ? -1 : x->e->seq > y->e->seq;
 }
 
+/* Write all of buf at off: 0, or -errno (-EIO for a write that makes no
+ * progress). */
+static int pwrite_all(int fd, const unsigned char *buf, size_t len, off_t off)
+{
+    while (len) {
+        ssize_t w = pwrite(fd, buf, len, off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? neg_errno() : -EIO;
+        buf += w;
+        len -= (size_t)w;
+        off += w;
+    }
+    return 0;
+}
+
 /* Restore one file: dropped pages get their durable bytes (or zeros when
  * they were beyond the durable size), the size becomes the durable size
- * extended to the end of the last kept page beyond it. */
-static void node_restore(struct fnode *n, const unsigned char *keep_of, const struct piece *ps,
-                         size_t n_ps)
+ * extended to the end of the last kept page beyond it.  0, or -1 with why
+ * naming the step that failed: the file is then in no state the cut names
+ * (SQLite's writeListSync: a write that fails is reported, never skipped). */
+static int node_restore(struct fnode *n, const unsigned char *keep_of, const struct piece *ps,
+                        size_t n_ps, char *why, size_t why_len)
 {
     struct stat st;
     off_t size;
     static const unsigned char zeros[PAGE];
+    int rc = 0;
 
-    if (fstat(n->fd, &st) < 0)
-        return;
+    if (fstat(n->fd, &st) < 0) {
+        snprintf(why, why_len, "inode %llu: fstat: %s", (unsigned long long)n->ino,
+                 strerror(errno));
+        return -1;
+    }
     size = n->durable;
     for (size_t i = 0; i < n_ps; i++)
         if (ps[i].n == n && keep_of[i] && (off_t)((ps[i].e->pgno - 1) * PAGE) >= n->durable) {
@@ -608,17 +650,26 @@ static void node_restore(struct fnode *n, const unsigned char *keep_of, const st
             if (end > size)
                 size = end;
         }
-    (void)ftruncate(n->fd, size);
-    for (size_t i = 0; i < n_ps; i++) {
+    if (ftruncate(n->fd, size) < 0) {
+        snprintf(why, why_len, "inode %llu: truncate to %lld bytes: %s",
+                 (unsigned long long)n->ino, (long long)size, strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < n_ps && rc == 0; i++) {
         const struct pent *e = ps[i].e;
         off_t off = (off_t)((e->pgno - 1) * PAGE);
         if (ps[i].n != n || keep_of[i] || off >= size)
             continue;
         if (e->data)
-            (void)pwrite(n->fd, e->data, e->len, off);
+            rc = pwrite_all(n->fd, e->data, e->len, off);
         else
-            (void)pwrite(n->fd, zeros, (size_t)(size - off < (off_t)PAGE ? size - off : PAGE), off);
+            rc = pwrite_all(n->fd, zeros, (size_t)(size - off < (off_t)PAGE ? size - off : PAGE),
+                            off);
+        if (rc < 0)
+            snprintf(why, why_len, "inode %llu: restoring page %llu: %s",
+                     (unsigned long long)n->ino, (unsigned long long)(e->pgno - 1), strerror(-rc));
     }
+    return rc < 0 ? -1 : 0;
 }
 
 static int data_spec_known(const char *v)
@@ -724,7 +775,10 @@ static int keep_piece(const struct torn_fs_state *c, size_t i, const struct pent
     return 0;
 }
 
-/* Perform a cut; reply gets "state=... kept_meta=a/b kept_pages=c/d". */
+/* Perform a cut; reply gets "ok state=... kept_meta=a/b kept_pages=c/d", or
+ * "err ..." (-1) when the arguments are wrong or the state could not be
+ * produced (the cut still happened: waiting writers get EIO, the logs are
+ * cleared, the disk holds whatever the failed restore left). */
 static int do_cut(char *args, char *reply, size_t len)
 {
     struct torn_fs_state c;
@@ -732,7 +786,7 @@ static int do_cut(char *args, char *reply, size_t len)
     unsigned char *keep = NULL;
     size_t n_ps = 0, kept = 0, meta_keep;
     struct torn_rng r;
-    char why[256];
+    char why[512], failed[512], id[96];
 
     if (parse_cut(args, &c, why, sizeof why) < 0) {
         snprintf(reply, len, "err %s", why);
@@ -761,9 +815,13 @@ static int do_cut(char *args, char *reply, size_t len)
         keep[i] = (unsigned char)keep_piece(&c, i, ps[i].e, &r);
         kept += keep[i];
     }
+    /* Every step is tried even after one failed (the disk comes as close to
+     * the state as it can), but one failure makes the cut an error. */
+    why[0] = 0;
     for (size_t b = 0; b < NBUCKETS; b++)
         for (struct fnode *n = D.nodes[b]; n; n = n->next)
-            node_restore(n, keep, ps, n_ps);
+            if (node_restore(n, keep, ps, n_ps, failed, sizeof failed) < 0 && !why[0])
+                snprintf(why, sizeof why, "%s", failed);
     meta_keep = (c.meta < 0 || (size_t)c.meta > D.n_mops) ? D.n_mops : (size_t)c.meta;
     {
         char m[24];
@@ -771,12 +829,15 @@ static int do_cut(char *args, char *reply, size_t len)
             snprintf(m, sizeof m, "all");
         else
             snprintf(m, sizeof m, "%lld", c.meta);
-        snprintf(reply, len, "ok state=m%s:d%s:%llu kept_meta=%zu/%zu kept_pages=%zu/%zu model=%s",
-                 m, c.data, (unsigned long long)c.arg, meta_keep, D.n_mops, kept, n_ps,
-                 torn_fs_model_name(D.model));
+        snprintf(id, sizeof id, "m%s:d%s:%llu", m, c.data, (unsigned long long)c.arg);
     }
+    snprintf(reply, len, "ok state=%s kept_meta=%zu/%zu kept_pages=%zu/%zu model=%s", id,
+             meta_keep, D.n_mops, kept, n_ps, torn_fs_model_name(D.model));
     for (size_t i = D.n_mops; i > meta_keep; i--)
-        mop_undo(&D.mops[i - 1]);
+        if (mop_undo(&D.mops[i - 1], failed, sizeof failed) < 0 && !why[0])
+            snprintf(why, sizeof why, "%s", failed);
+    if (why[0])
+        snprintf(reply, len, "err cut: state %s not produced: %s", id, why);
     for (size_t i = meta_keep; i < D.n_mops; i++)
         mop_free(&D.mops[i]);
     D.n_mops = meta_keep;
@@ -789,7 +850,7 @@ static int do_cut(char *args, char *reply, size_t len)
     D.frozen = 0;
     D.freeze_at = 0;
     pthread_cond_broadcast(&D.cv);
-    return 0;
+    return why[0] ? -1 : 0;
 }
 
 /* ---------- control commands ---------- */
@@ -815,11 +876,9 @@ static void status_line(char *reply, size_t len)
 
 static void log_lines(char *reply, size_t len)
 {
-    static const char *const names[] = {"create", "mkdir", "unlink", "rmdir", "rename",
-                                        "exchange"};
     size_t off = (size_t)snprintf(reply, len, "ok pending_meta=%zu", D.n_mops);
     for (size_t i = 0; i < D.n_mops && off < len; i++)
-        off += (size_t)snprintf(reply + off, len - off, " | %s %s%s%s", names[D.mops[i].kind],
+        off += (size_t)snprintf(reply + off, len - off, " | %s %s%s%s", mop_names[D.mops[i].kind],
                                 D.mops[i].a, D.mops[i].b ? " -> " : "",
                                 D.mops[i].b ? D.mops[i].b : "");
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,8 +20,12 @@
 
 static char base[64], mnt[128], bak[128];
 static struct torn_fs *fs;
+static int bak_tmpfs;   /* 1: bak is a tmpfs this test mounted */
 
-static int up(const char *model)
+/* Mount torn-fs with model over a fresh backing directory, itself a tmpfs
+ * mounted with tmpfs_opts unless NULL.  0, -1 on error, 1 when the tmpfs
+ * cannot be mounted (not root: the caller skips). */
+static int up_on(const char *model, const char *tmpfs_opts)
 {
     struct torn_err err = {0};
     enum torn_fs_model m;
@@ -31,12 +36,24 @@ static int up(const char *model)
     snprintf(bak, sizeof bak, "%s/data", base);
     mkdir(mnt, 0755);
     mkdir(bak, 0755);
+    if (tmpfs_opts) {
+        if (mount("tmpfs", bak, "tmpfs", 0, tmpfs_opts) != 0) {
+            torn_rmtree(base);
+            return 1;
+        }
+        bak_tmpfs = 1;
+    }
     torn_fs_model_parse(model, &m, NULL);
     if (torn_fs_mount(bak, mnt, m, 0, &fs, &err) != 0) {
         fprintf(stderr, "mount: %s\n", err.msg);
         return -1;
     }
     return 0;
+}
+
+static int up(const char *model)
+{
+    return up_on(model, NULL);
 }
 
 static int mounted(void)
@@ -55,6 +72,9 @@ static void down(void)
     torn_fs_unmount(fs);
     fs = NULL;
     CHECK(!mounted(), "mount %s left behind", mnt);
+    if (bak_tmpfs)
+        CHECK(umount2(bak, MNT_DETACH) == 0, "umount the backing tmpfs: %s", strerror(errno));
+    bak_tmpfs = 0;
     torn_rmtree(base);
 }
 
@@ -255,6 +275,48 @@ static void test_stale_cleanup(void)
     down();
 }
 
+/* A crash state the cut cannot produce is an error, never a different state
+ * reported as the one asked for: 128 KiB fsynced, truncated to 0 (the undo
+ * log keeps the durable bytes), then the backing tmpfs filled up outside
+ * torn-fs.  Restoring the durable bytes needs space the disk no longer has:
+ * the cut must answer "err" naming the state and ENOSPC. */
+static void test_restore_failure(void)
+{
+    static char page[4096];
+    struct torn_err err = {0};
+    char r[512], filler[256];
+    int fd, rc = up_on("power", "size=1m,mode=0755");
+
+    if (rc == 1) {
+        printf("SKIP restore_failure: cannot mount a tmpfs (not root)\n");
+        return;
+    }
+    if (rc != 0) {
+        CHECK(0, "mount failed");
+        return;
+    }
+    memset(page, 'd', sizeof page);
+    fd = open(P("big"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    for (int i = 0; i < 32; i++)
+        CHECK(write(fd, page, sizeof page) == (ssize_t)sizeof page, "write page %d", i);
+    CHECK(fsync(fd) == 0 && fsync_dir(".") == 0, "fsync file and directory");
+    CHECK(ftruncate(fd, 0) == 0, "truncate to 0 (unsynced)");
+    close(fd);
+    snprintf(filler, sizeof filler, "%s/filler", bak);   /* behind torn-fs's back */
+    fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    while (fd >= 0 && write(fd, page, sizeof page) == (ssize_t)sizeof page)
+        ;
+    CHECK(fd >= 0 && errno == ENOSPC, "the backing tmpfs is full: %s", strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    rc = torn_fs_ctl(mnt, "cut", r, sizeof r, &err);
+    CHECK(rc == TORN_E_REMOTE, "cut into a full disk is refused (rc %d, reply '%s')", rc, r);
+    CHECK(strstr(err.msg, "mall:dnone:0") || strstr(err.msg, "m0:dnone:0"),
+          "the error names the state: %s", err.msg);
+    CHECK(strstr(err.msg, strerror(ENOSPC)) != NULL, "the error says why: %s", err.msg);
+    down();
+}
+
 static void skip_all(void)
 {
     printf("SKIP: /dev/fuse is not available; torn-fs tests not run\n");
@@ -267,6 +329,7 @@ static const struct torn_test tests[] = {
     {"fsync_fail", test_fsync_fail},
     {"freeze", test_freeze},
     {"stale_cleanup", test_stale_cleanup},
+    {"restore_failure", test_restore_failure},
     {NULL, NULL},
 };
 

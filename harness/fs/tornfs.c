@@ -672,13 +672,28 @@ static int node_restore(struct fnode *n, const unsigned char *keep_of, const str
     return rc < 0 ? -1 : 0;
 }
 
-static int data_spec_known(const char *v)
+/* The names of enum torn_fs_data, in its order. */
+static const char *const data_names[] = {"none", "all", "rand", "pfx", "drop"};
+
+/* v -> *out: 0, or -1 when v names no data spec. */
+static int data_spec_parse(const char *v, enum torn_fs_data *out)
 {
-    static const char *const specs[] = {"none", "all", "rand", "pfx", "drop"};
-    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
-        if (strcmp(v, specs[i]) == 0)
-            return 1;
-    return 0;
+    for (size_t i = 0; i < sizeof data_names / sizeof data_names[0]; i++)
+        if (strcmp(v, data_names[i]) == 0) {
+            *out = (enum torn_fs_data)i;
+            return 0;
+        }
+    return -1;
+}
+
+void torn_fs_state_format(const struct torn_fs_state *st, char *buf, size_t len)
+{
+    char m[24];
+    if (st->meta < 0)
+        snprintf(m, sizeof m, "all");
+    else
+        snprintf(m, sizeof m, "%lld", st->meta);
+    snprintf(buf, len, "m%s:d%s:%llu", m, data_names[st->data], (unsigned long long)st->arg);
 }
 
 int torn_fs_state_parse(const char *id, struct torn_fs_state *st, struct torn_err *err)
@@ -690,10 +705,9 @@ int torn_fs_state_parse(const char *id, struct torn_fs_state *st, struct torn_er
         return torn_err_set(err, TORN_E_CONFIG, "state '%.80s': expected "
                             "m<K|all>:d<none|all|rand|pfx|drop>:<arg>", id);
     *d = *arg = 0;
-    if (!data_spec_known(d + 2))
+    if (data_spec_parse(d + 2, &st->data) < 0)
         return torn_err_set(err, TORN_E_CONFIG, "state '%.80s': unknown data spec '%.20s' "
                             "(none|all|rand|pfx|drop)", id, d + 2);
-    snprintf(st->data, sizeof st->data, "%s", d + 2);
     st->meta = -1;
     if (strcmp(buf + 1, "all") != 0 &&
         torn_parse_int("state: kept namespace operations m<K>", buf + 1, 0, TORN_FS_COUNT_MAX,
@@ -716,7 +730,7 @@ static int cut_arg(char *tok, char **save, struct torn_fs_state *c, struct torn_
             return TORN_E_CONFIG;
         torn_rng_seed(&r, c->arg);
         c->meta = (long long)torn_rng_below(&r, D.n_mops + 1);
-        snprintf(c->data, sizeof c->data, "rand");
+        c->data = TORN_FS_DATA_RAND;
         return 0;
     }
     if (strncmp(tok, "meta=", 5) == 0) {
@@ -732,10 +746,9 @@ static int cut_arg(char *tok, char **save, struct torn_fs_state *c, struct torn_
             if (torn_parse_u64("cut data=SPEC:ARG", colon + 1, &c->arg, e) < 0)
                 return TORN_E_CONFIG;
         }
-        if (!data_spec_known(v))
+        if (data_spec_parse(v, &c->data) < 0)
             return torn_err_set(e, TORN_E_CONFIG, "unknown data spec '%.40s' "
                                 "(none|all|rand:S|pfx:K|drop:K)", v);
-        snprintf(c->data, sizeof c->data, "%s", v);
         return 0;
     }
     return torn_err_set(e, TORN_E_CONFIG, "unknown cut argument '%.60s'", tok);
@@ -748,7 +761,7 @@ static int parse_cut(char *args, struct torn_fs_state *c, char *why, size_t why_
     char *save = NULL;
 
     c->meta = process ? -1 : 0;
-    snprintf(c->data, sizeof c->data, "%s", process ? "all" : "none");
+    c->data = process ? TORN_FS_DATA_ALL : TORN_FS_DATA_NONE;
     c->arg = 0;
     for (char *tok = strtok_r(args, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save))
         if (cut_arg(tok, &save, c, &e) < 0) {
@@ -760,18 +773,22 @@ static int parse_cut(char *args, struct torn_fs_state *c, char *why, size_t why_
 
 static int keep_piece(const struct torn_fs_state *c, size_t i, const struct pent *e, struct torn_rng *r)
 {
-    if (D.model == TORN_FS_PROCESS && c->meta < 0 && strcmp(c->data, "all") == 0)
+    if (D.model == TORN_FS_PROCESS && c->meta < 0 && c->data == TORN_FS_DATA_ALL)
         return 1;
     if (e->lost && D.model != TORN_FS_PROCESS)
         return 0;
-    if (strcmp(c->data, "all") == 0)
+    switch (c->data) {
+    case TORN_FS_DATA_NONE:
+        return 0;
+    case TORN_FS_DATA_ALL:
         return 1;
-    if (strcmp(c->data, "rand") == 0)
+    case TORN_FS_DATA_RAND:
         return (int)(torn_rng_next(r) & 1);
-    if (strcmp(c->data, "pfx") == 0)
+    case TORN_FS_DATA_PFX:
         return i < c->arg;
-    if (strcmp(c->data, "drop") == 0)
+    case TORN_FS_DATA_DROP:
         return i != c->arg;
+    }
     return 0;
 }
 
@@ -823,14 +840,7 @@ static int do_cut(char *args, char *reply, size_t len)
             if (node_restore(n, keep, ps, n_ps, failed, sizeof failed) < 0 && !why[0])
                 snprintf(why, sizeof why, "%s", failed);
     meta_keep = (c.meta < 0 || (size_t)c.meta > D.n_mops) ? D.n_mops : (size_t)c.meta;
-    {
-        char m[24];
-        if (c.meta < 0)
-            snprintf(m, sizeof m, "all");
-        else
-            snprintf(m, sizeof m, "%lld", c.meta);
-        snprintf(id, sizeof id, "m%s:d%s:%llu", m, c.data, (unsigned long long)c.arg);
-    }
+    torn_fs_state_format(&c, id, sizeof id);
     snprintf(reply, len, "ok state=%s kept_meta=%zu/%zu kept_pages=%zu/%zu model=%s", id,
              meta_keep, D.n_mops, kept, n_ps, torn_fs_model_name(D.model));
     for (size_t i = D.n_mops; i > meta_keep; i--)
@@ -2517,25 +2527,9 @@ static int watch_parent(pid_t parent, int ready_fd)
     return 0;
 }
 
-static int serve_abort(struct fuse_session *se)
+/* Set up D and the backing directory.  0, or -1 after telling ready_fd. */
+static int serve_init(const char *backing, enum torn_fs_model model, int ready_fd)
 {
-    fuse_remove_signal_handlers(se);
-    fuse_session_unmount(se);
-    fuse_session_destroy(se);
-    ln_clear();
-    return 2;
-}
-
-int torn_fs_serve(const char *backing, const char *mountpoint, enum torn_fs_model model,
-                  unsigned flags, int ready_fd, pid_t parent)
-{
-    char fsname[64], *priv;
-    char *argv[8];
-    int argc = 0, rc = 1;
-    struct fuse_args args;
-    struct fuse_session *se;
-    struct fuse_loop_config *lc;
-
     memset(&D, 0, sizeof D);
     pthread_mutex_init(&D.mu, NULL);
     pthread_cond_init(&D.cv, NULL);
@@ -2543,9 +2537,48 @@ int torn_fs_serve(const char *backing, const char *mountpoint, enum torn_fs_mode
     D.bfd = open(backing, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (D.bfd < 0) {
         ready(ready_fd, "cannot open backing directory %s: %s", backing, strerror(errno));
-        return 2;
+        return -1;
     }
     if (private_dirs(backing, ready_fd) < 0)
+        return -1;
+    if (!ln_enter("/")) {
+        ready(ready_fd, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Answer ready_fd "ok" and serve until unmounted or told to stop: 0 after a
+ * clean end of the loop, 1 if it failed, -1 before it started. */
+static int serve_loop(struct fuse_session *se, int ready_fd)
+{
+    struct fuse_loop_config *lc = fuse_loop_cfg_create();
+    int rc;
+
+    if (!lc) {
+        ready(ready_fd, "out of memory");
+        return -1;
+    }
+    ready(ready_fd, "ok");
+    if (ready_fd >= 0)
+        close(ready_fd);
+    fuse_loop_cfg_set_idle_threads(lc, 8);
+    fuse_loop_cfg_set_max_threads(lc, 64);
+    rc = fuse_session_loop_mt(se, lc) == 0 ? 0 : 1;
+    fuse_loop_cfg_destroy(lc);
+    return rc;
+}
+
+int torn_fs_serve(const char *backing, const char *mountpoint, enum torn_fs_model model,
+                  unsigned flags, int ready_fd, pid_t parent)
+{
+    char fsname[64], *priv;
+    char *argv[8];
+    int argc = 0, rc = -1, mounted = 0, handlers = 0;
+    struct fuse_args args;
+    struct fuse_session *se;
+
+    if (serve_init(backing, model, ready_fd) < 0)
         return 2;
     snprintf(fsname, sizeof fsname, "-ofsname=tornfs-%ld,subtype=torn", (long)getpid());
     argv[argc++] = (char *)"tornfs";
@@ -2556,41 +2589,34 @@ int torn_fs_serve(const char *backing, const char *mountpoint, enum torn_fs_mode
                                                         : "-odefault_permissions");
     argv[argc] = NULL;
     args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
-    if (!ln_enter("/")) {
-        ready(ready_fd, "out of memory");
-        return 2;
-    }
     se = fuse_session_new(&args, &ll_ops, sizeof ll_ops, NULL);
     if (!se) {
         ready(ready_fd, "fuse_session_new failed");
-        return 2;
+        goto unwind;
     }
     if (fuse_session_mount(se, mountpoint) != 0) {
         ready(ready_fd, "cannot mount torn-fs at %s (is /dev/fuse usable?)", mountpoint);
-        fuse_session_destroy(se);
-        return 2;
+        goto unwind;
     }
+    mounted = 1;
     if (fuse_set_signal_handlers(se) != 0) {
         ready(ready_fd, "cannot install signal handlers");
-        return serve_abort(se);
+        goto unwind;
     }
+    handlers = 1;
     D.se = se;
-    if (ctl_listen(ready_fd) < 0 || watch_parent(parent, ready_fd) < 0)
-        return serve_abort(se);
-    lc = fuse_loop_cfg_create();
-    if (!lc)
-        return serve_abort(se);
-    ready(ready_fd, "ok");
-    if (ready_fd >= 0)
-        close(ready_fd);
-    fuse_loop_cfg_set_idle_threads(lc, 8);
-    fuse_loop_cfg_set_max_threads(lc, 64);
-    rc = fuse_session_loop_mt(se, lc) == 0 ? 0 : 1;
-    fuse_loop_cfg_destroy(lc);
-    fuse_remove_signal_handlers(se);
-    fuse_session_unmount(se);
-    fuse_session_destroy(se);
+    if (ctl_listen(ready_fd) == 0 && watch_parent(parent, ready_fd) == 0)
+        rc = serve_loop(se, ready_fd);
+unwind:
+    if (handlers)
+        fuse_remove_signal_handlers(se);
+    if (mounted)
+        fuse_session_unmount(se);
+    if (se)
+        fuse_session_destroy(se);
     ln_clear();
+    if (rc < 0)
+        return 2;
     /* A clean shutdown keeps everything: drop the parked entries. */
     priv = torn_asprintf("%s/%s", backing, TORN_FS_PRIVATE);
     if (priv)

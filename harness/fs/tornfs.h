@@ -89,18 +89,29 @@ int torn_fs_model_parse(const char *s, enum torn_fs_model *out, struct torn_err 
 /* Longest `wait MS` a control command may ask for (one hour). */
 #define TORN_FS_WAIT_MAX_MS 3600000
 
+/* Which unsynced pages a cut keeps. */
+enum torn_fs_data {
+    TORN_FS_DATA_NONE,  /* "none": no unsynced page */
+    TORN_FS_DATA_ALL,   /* "all": every one (lost pages excepted, but under process) */
+    TORN_FS_DATA_RAND,  /* "rand": a random subset, seeded by arg */
+    TORN_FS_DATA_PFX,   /* "pfx": the first arg, in the order first dirtied */
+    TORN_FS_DATA_DROP   /* "drop": all but the arg-th */
+};
+
 /* A cut's crash state: how many pending namespace operations survive (-1 =
- * all), and which unsynced pages: data none|all|rand|pfx|drop with arg (the
- * seed of rand, K of pfx:K and drop:K). */
+ * all), which unsynced pages (data, with arg: the seed of rand, K of pfx:K
+ * and drop:K). */
 struct torn_fs_state {
     long long meta;
-    char data[8];
+    enum torn_fs_data data;
     uint64_t arg;
 };
 /* Parse a state id as a cut prints it, "m<K|all>:d<none|all|rand|pfx|drop>:<arg>"
  * ("m2:dpfx:3"), with the strict numbers of parse.h: 0, or TORN_E_CONFIG and
  * one line naming the part that is wrong. */
 int torn_fs_state_parse(const char *id, struct torn_fs_state *st, struct torn_err *err);
+/* The id of st, as torn_fs_state_parse reads it, into buf (64 bytes hold any). */
+void torn_fs_state_format(const struct torn_fs_state *st, char *buf, size_t len);
 
 /* Name of the control file at the mount root. */
 #define TORN_FS_CTL ".torn-ctl"

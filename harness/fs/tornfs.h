@@ -178,7 +178,7 @@ int torn_fs_clean_stale(void);
 /* 1 if /dev/fuse exists and can be opened. */
 int torn_fs_available(void);
 
-/* The daemon body (harness/fs/tornfs.c): serve backing at mountpoint until
+/* The daemon body (harness/fs/serve.c): serve backing at mountpoint until
  * SIGTERM, unmount, or the death of process parent (0: not watched; the
  * daemon's parent, which it must not outlive).  flags: TORN_FS_ALLOW_OTHER.
  * ready_fd (or -1) receives "ok\n" once mounted, or one error line.

@@ -1,0 +1,374 @@
+/* torn-fs undo log: for every file with unsynced data, the durable bytes of
+ * each page changed since its last fsync and its durable size; the pending
+ * namespace operations in order, with the entries they replaced or removed
+ * parked in BACKING/.tornfs/trash until they commit. */
+#include "fs/tornfs_int.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *const torn_fsd_mop_names[] = {"create", "mkdir", "unlink", "rmdir", "rename",
+                                         "exchange"};
+
+/* Parent directory of a relative path ("a/b" -> "a", "b" -> "."), in buf. */
+static void parent_of(const char *r, char *buf, size_t len)
+{
+    const char *s = strrchr(r, '/');
+    if (!s)
+        snprintf(buf, len, ".");
+    else
+        snprintf(buf, len, "%.*s", (int)(s - r), r);
+}
+
+struct fnode *torn_fsd_node_find(dev_t dev, ino_t ino)
+{
+    for (struct fnode *n = torn_fsd.nodes[ino % NBUCKETS]; n; n = n->next)
+        if (n->dev == dev && n->ino == ino)
+            return n;
+    return NULL;
+}
+
+/* The node of an open backing fd, created with durable = current size. */
+struct fnode *torn_fsd_node_get(int fd, dev_t dev, ino_t ino)
+{
+    struct fnode *n = torn_fsd_node_find(dev, ino);
+    char proc[64];
+    struct stat st;
+
+    if (n)
+        return n;
+    if (fstat(fd, &st) < 0)
+        return NULL;
+    n = calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    n->fd = open(proc, O_RDWR | O_CLOEXEC);
+    if (n->fd < 0) {
+        free(n);
+        return NULL;
+    }
+    n->dev = dev;
+    n->ino = ino;
+    n->durable = st.st_size;
+    n->next = torn_fsd.nodes[ino % NBUCKETS];
+    torn_fsd.nodes[ino % NBUCKETS] = n;
+    return n;
+}
+
+static struct pent *pent_slot(struct pent *tab, size_t cap, uint64_t key)
+{
+    size_t i = (size_t)(key * 0x9e3779b97f4a7c15ULL) & (cap - 1);
+    while (tab[i].pgno && tab[i].pgno != key)
+        i = (i + 1) & (cap - 1);
+    return &tab[i];
+}
+
+static int pent_grow(struct fnode *n)
+{
+    size_t cap = n->cap ? n->cap * 2 : 64;
+    struct pent *tab = calloc(cap, sizeof *tab);
+    if (!tab)
+        return -ENOMEM;
+    for (size_t i = 0; i < n->cap; i++)
+        if (n->tab[i].pgno)
+            *pent_slot(tab, cap, n->tab[i].pgno) = n->tab[i];
+    free(n->tab);
+    n->tab = tab;
+    n->cap = cap;
+    return 0;
+}
+
+/* Note that page pg of n is about to change: remember its durable bytes the
+ * first time since the last fsync; a lost page becomes dirty again. */
+static int page_touch(struct fnode *n, uint64_t pg, const unsigned char *pre, size_t pre_len)
+{
+    struct pent *e;
+
+    if ((n->n + 1) * 4 > n->cap * 3 && pent_grow(n) < 0)
+        return -ENOMEM;
+    e = pent_slot(n->tab, n->cap, pg + 1);
+    if (e->pgno) {
+        e->lost = 0;
+        return 0;
+    }
+    e->pgno = pg + 1;
+    e->seq = ++torn_fsd.seq;
+    e->lost = 0;
+    e->data = NULL;
+    e->len = 0;
+    if ((off_t)(pg * PAGE) < n->durable) {
+        off_t left = n->durable - (off_t)(pg * PAGE);
+        uint32_t len = left < (off_t)PAGE ? (uint32_t)left : PAGE;
+        ssize_t got;
+        e->data = malloc(len);
+        if (!e->data) {
+            e->pgno = 0;
+            return -ENOMEM;
+        }
+        if (pre && pre_len >= len) {   /* the caller read the range already */
+            memcpy(e->data, pre, len);
+            got = (ssize_t)len;
+        } else {
+            got = pread(n->fd, e->data, len, (off_t)(pg * PAGE));
+        }
+        /* Durable bytes that cannot be read cannot be restored: refuse the
+         * change (the operation fails with EIO) rather than log less. */
+        if (got != (ssize_t)len) {
+            free(e->data);
+            e->data = NULL;
+            e->pgno = 0;
+            return got < 0 ? neg_errno() : -EIO;
+        }
+        e->len = len;
+    }
+    n->n++;
+    return 0;
+}
+
+/* Touch every page of [off, off+len).  The durable bytes of the pages are
+ * read with one pread for the whole range (up to 1 MiB at a time), not one
+ * per page: overwrites of synced data stay fast.  The read goes to one
+ * scratch buffer kept for the daemon's life (callers hold torn_fsd.mu): a fresh
+ * 1 MiB malloc/free between the per-page mallocs fragmented the heap and
+ * _int_malloc's bin scans took half the time of an overwrite. */
+int torn_fsd_range_touch(struct fnode *n, off_t off, off_t len)
+{
+    static unsigned char *scratch;
+    uint64_t first, last;
+    unsigned char *buf = NULL;
+    ssize_t got = 0;
+
+    if (len <= 0)
+        return 0;
+    first = (uint64_t)off / PAGE;
+    last = (uint64_t)(off + len - 1) / PAGE;
+    if ((off_t)(first * PAGE) < n->durable && last - first < 256) {
+        size_t want = (size_t)(last - first + 1) * PAGE;
+        if (!scratch)
+            scratch = malloc(256 * PAGE);
+        buf = scratch;
+        if (buf)
+            got = pread(n->fd, buf, want, (off_t)(first * PAGE));
+        if (got < 0)
+            got = 0;
+    }
+    for (uint64_t pg = first; pg <= last; pg++) {
+        size_t at = (size_t)(pg - first) * PAGE;
+        int rc = buf ? page_touch(n, pg, buf + at, (size_t)got > at ? (size_t)got - at : 0)
+                     : page_touch(n, pg, NULL, 0);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void node_free(struct fnode *n)
+{
+    for (size_t i = 0; i < n->cap; i++)
+        free(n->tab[i].data);
+    free(n->tab);
+    if (n->fd >= 0)
+        close(n->fd);
+    free(n);
+}
+
+/* fsync of n succeeded: every dirty page is durable, lost ones stay lost. */
+void torn_fsd_node_sync(struct fnode *n)
+{
+    struct stat st;
+    size_t kept = 0;
+
+    for (size_t i = 0; i < n->cap; i++) {
+        struct pent *e = &n->tab[i];
+        if (!e->pgno)
+            continue;
+        if (e->lost) {
+            kept++;
+            continue;
+        }
+        free(e->data);
+        memset(e, 0, sizeof *e);
+    }
+    if (kept) {     /* rehash the survivors */
+        struct pent *old = n->tab;
+        size_t cap = n->cap;
+        n->tab = NULL;
+        n->cap = 0;
+        n->n = 0;
+        while (n->cap < kept * 2 + 64)
+            if (pent_grow(n) < 0)
+                break;
+        for (size_t i = 0; i < cap; i++)
+            if (old[i].pgno) {
+                *pent_slot(n->tab, n->cap, old[i].pgno) = old[i];
+                n->n++;
+            }
+        free(old);
+    } else {
+        n->n = 0;
+    }
+    if (fstat(n->fd, &st) == 0)
+        n->durable = st.st_size;
+}
+
+/* A failed fsync under fsync-fail: the dirty pages are "written" and lost. */
+void torn_fsd_node_lose(struct fnode *n)
+{
+    for (size_t i = 0; i < n->cap; i++)
+        if (n->tab[i].pgno)
+            n->tab[i].lost = 1;
+}
+
+void torn_fsd_nodes_clear(void)
+{
+    for (size_t b = 0; b < NBUCKETS; b++) {
+        struct fnode *n = torn_fsd.nodes[b];
+        while (n) {
+            struct fnode *next = n->next;
+            node_free(n);
+            n = next;
+        }
+        torn_fsd.nodes[b] = NULL;
+    }
+}
+
+int torn_fsd_mop_add(enum mop_kind kind, const char *a, const char *b, const char *trash)
+{
+    struct mop *m;
+    if (torn_fsd.n_mops == torn_fsd.cap_mops) {
+        size_t cap = torn_fsd.cap_mops ? torn_fsd.cap_mops * 2 : 64;
+        struct mop *p = realloc(torn_fsd.mops, cap * sizeof *p);
+        if (!p)
+            return -ENOMEM;
+        torn_fsd.mops = p;
+        torn_fsd.cap_mops = cap;
+    }
+    m = &torn_fsd.mops[torn_fsd.n_mops];
+    m->kind = kind;
+    m->a = strdup(a);
+    m->b = b ? strdup(b) : NULL;
+    m->trash = trash ? strdup(trash) : NULL;
+    if (!m->a || (b && !m->b) || (trash && !m->trash)) {
+        free(m->a);
+        free(m->b);
+        free(m->trash);
+        return -ENOMEM;
+    }
+    torn_fsd.n_mops++;
+    return 0;
+}
+
+/* A fresh name in the trash directory. */
+void torn_fsd_trash_name(char *buf, size_t len)
+{
+    snprintf(buf, len, "%llu", (unsigned long long)++torn_fsd.trash_seq);
+}
+
+/* Forget a parked entry for good (its operation committed). */
+static void trash_drop(const char *t)
+{
+    struct stat st;
+    if (fstatat(torn_fsd.tfd, t, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        (void)unlinkat(torn_fsd.tfd, t, AT_REMOVEDIR);
+        return;
+    }
+    if (S_ISREG(st.st_mode) && st.st_nlink == 1) {
+        struct fnode **pp = &torn_fsd.nodes[st.st_ino % NBUCKETS];
+        while (*pp) {
+            if ((*pp)->dev == st.st_dev && (*pp)->ino == st.st_ino) {
+                struct fnode *n = *pp;
+                *pp = n->next;
+                node_free(n);
+                break;
+            }
+            pp = &(*pp)->next;
+        }
+    }
+    (void)unlinkat(torn_fsd.tfd, t, 0);
+}
+
+void torn_fsd_mop_free(struct mop *m)
+{
+    free(m->a);
+    free(m->b);
+    free(m->trash);
+}
+
+/* Commit the first k pending operations. */
+void torn_fsd_mops_commit(size_t k)
+{
+    if (k == 0)   /* also: torn_fsd.mops may still be NULL, and memmove(NULL, ...) is undefined */
+        return;
+    for (size_t i = 0; i < k; i++) {
+        if (torn_fsd.mops[i].trash)
+            trash_drop(torn_fsd.mops[i].trash);
+        torn_fsd_mop_free(&torn_fsd.mops[i]);
+    }
+    memmove(torn_fsd.mops, torn_fsd.mops + k, (torn_fsd.n_mops - k) * sizeof *torn_fsd.mops);
+    torn_fsd.n_mops -= k;
+}
+
+/* Undo one pending namespace operation.  0, or -1 with why naming it: the
+ * namespace is then in no state a cut names. */
+int torn_fsd_mop_undo(const struct mop *m, char *why, size_t why_len)
+{
+    int rc = 0;
+
+    switch (m->kind) {
+    case M_CREATE:
+        rc = unlinkat(torn_fsd.bfd, m->a, 0);
+        break;
+    case M_MKDIR:
+        rc = unlinkat(torn_fsd.bfd, m->a, AT_REMOVEDIR);
+        break;
+    case M_UNLINK:
+    case M_RMDIR:
+        rc = renameat(torn_fsd.tfd, m->trash, torn_fsd.bfd, m->a);
+        break;
+    case M_RENAME:
+        rc = renameat(torn_fsd.bfd, m->b, torn_fsd.bfd, m->a);
+        if (rc == 0 && m->trash)
+            rc = renameat(torn_fsd.tfd, m->trash, torn_fsd.bfd, m->b);
+        break;
+    case M_EXCHANGE:
+        rc = renameat2(torn_fsd.bfd, m->a, torn_fsd.bfd, m->b, RENAME_EXCHANGE);
+        break;
+    }
+    if (rc == 0)
+        return 0;
+    snprintf(why, why_len, "undoing %s %.200s%s%.200s: %s", torn_fsd_mop_names[m->kind], m->a,
+             m->b ? " -> " : "", m->b ? m->b : "", strerror(errno));
+    return -1;
+}
+
+static int mop_touches(const struct mop *m, const char *dir)
+{
+    char p[PATH_MAX];
+    parent_of(m->a, p, sizeof p);
+    if (strcmp(p, dir) == 0)
+        return 1;
+    if (m->b) {
+        parent_of(m->b, p, sizeof p);
+        if (strcmp(p, dir) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* fsync of directory dir: commit up to the last pending op touching it. */
+void torn_fsd_mops_commit_dir(const char *dir)
+{
+    size_t last = 0;
+    for (size_t i = 0; i < torn_fsd.n_mops; i++)
+        if (mop_touches(&torn_fsd.mops[i], dir))
+            last = i + 1;
+    torn_fsd_mops_commit(last);
+}

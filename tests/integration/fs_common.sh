@@ -1,6 +1,7 @@
 # Shared by the integration scripts that may leave torn-fs mounts or child
 # processes behind (fs_test.sh, fs_durability_test.sh, exec_test.sh,
-# outputs_test.sh, work_test.sh, gallery_test.sh, replay_test.sh; sourced,
+# outputs_test.sh, work_test.sh, gallery_test.sh, replay_test.sh,
+# cli_conventions_test.sh; sourced,
 # not run): lib.sh's helpers, and a work directory that is unmounted before
 # it is removed (never rm -rf through a live torn-fs mount).
 # Usage: . fs_common.sh PREFIX   (sets TORN, ROOT, SEED, work)

@@ -353,6 +353,17 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     lq_done(&q);
 }
 
+/* Open the inode a detached node names (its name was replaced or removed
+ * after the kernel looked it up: on ext4 the open would have got it). */
+static int open_detached(int dfd, struct fuse_file_info *fi)
+{
+    char p[64];
+    int fd;
+    snprintf(p, sizeof p, "/proc/self/fd/%d", dfd);
+    fd = open(p, (fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)) | O_CLOEXEC);
+    return fd < 0 ? neg_errno() : torn_fsd_ofile_new(fd, fi);
+}
+
 static int setattr_times(const char *path, const struct stat *a, int set,
                          struct fuse_file_info *fi)
 {
@@ -371,21 +382,30 @@ static int setattr_times(const char *path, const struct stat *a, int set,
 static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *a, int set,
                        struct fuse_file_info *fi)
 {
+    struct fuse_file_info own = {.flags = (set & FUSE_SET_ATTR_SIZE) ? O_WRONLY : O_RDONLY};
+    struct fuse_file_info *f = fi;
     struct lq q;
     int rc = 0;
     if (lq_get(req, ino, &q) < 0)
         return;
-    if (q.dfd >= 0 && !fi)   /* its name is gone; only an open file reaches it */
-        rc = -ESTALE;
+    /* Its name is gone (unlinked or replaced while open: fchmod, fchown,
+     * futimens come without a file handle): change the inode through a
+     * descriptor of its own, as ext4 would, not ESTALE. */
+    if (q.dfd >= 0 && !fi) {
+        rc = open_detached(q.dfd, &own);
+        f = rc == 0 ? &own : NULL;
+    }
     if (!rc && (set & FUSE_SET_ATTR_MODE))
-        rc = fsops->chmod(q.path, a->st_mode, fi);
+        rc = fsops->chmod(q.path, a->st_mode, f);
     if (!rc && (set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
         rc = fsops->chown(q.path, (set & FUSE_SET_ATTR_UID) ? a->st_uid : (uid_t)-1,
-                          (set & FUSE_SET_ATTR_GID) ? a->st_gid : (gid_t)-1, fi);
+                          (set & FUSE_SET_ATTR_GID) ? a->st_gid : (gid_t)-1, f);
     if (!rc && (set & FUSE_SET_ATTR_SIZE))
-        rc = fsops->truncate(q.path, a->st_size, fi);
+        rc = fsops->truncate(q.path, a->st_size, f);
     if (!rc && (set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)))
-        rc = setattr_times(q.path, a, set, fi);
+        rc = setattr_times(q.path, a, set, f);
+    if (f == &own)
+        fsops->release(q.path, &own);
     lq_done(&q);
     if (rc < 0)
         fuse_reply_err(req, -rc);
@@ -511,16 +531,6 @@ static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
     free(to);
 }
 
-/* Open the inode a detached node names (its name was replaced or removed
- * after the kernel looked it up: on ext4 the open would have got it). */
-static int open_detached(int dfd, struct fuse_file_info *fi)
-{
-    char p[64];
-    int fd;
-    snprintf(p, sizeof p, "/proc/self/fd/%d", dfd);
-    fd = open(p, (fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)) | O_CLOEXEC);
-    return fd < 0 ? neg_errno() : torn_fsd_ofile_new(fd, fi);
-}
 
 static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {

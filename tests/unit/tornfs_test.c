@@ -275,6 +275,39 @@ static void test_stale_cleanup(void)
     down();
 }
 
+/* An unlinked file still open answers attribute changes as on ext4 (fchmod,
+ * fchown, futimens reach torn-fs without a file handle: the kernel sends
+ * them on the node, whose name is gone), and ftruncate goes through the undo
+ * log like any truncate. */
+static void test_unlinked_attrs(void)
+{
+    struct timespec tv[2] = {{1000000000, 0}, {1000000001, 0}};
+    struct stat st;
+    char r[512];
+    int fd;
+
+    if (up("power") != 0) {
+        CHECK(0, "mount failed");
+        return;
+    }
+    CHECK(put("u", "0123456789", 1) == 0 && fsync_dir(".") == 0, "baseline, synced");
+    fd = open(P("u"), O_RDWR);
+    CHECK(fd >= 0 && unlink(P("u")) == 0, "open, then unlink");
+    CHECK(fchmod(fd, 0600) == 0, "fchmod of the unlinked file: %s", strerror(errno));
+    CHECK(fchown(fd, 1, 2) == 0, "fchown of the unlinked file: %s", strerror(errno));
+    CHECK(ftruncate(fd, 4) == 0, "ftruncate of the unlinked file: %s", strerror(errno));
+    CHECK(futimens(fd, tv) == 0, "futimens of the unlinked file: %s", strerror(errno));
+    CHECK(fstat(fd, &st) == 0 && (st.st_mode & 07777) == 0600 && st.st_uid == 1 &&
+              st.st_gid == 2 && st.st_mtim.tv_sec == 1000000001 && st.st_size == 4,
+          "fstat shows the changes (mode %o uid %d gid %d mtime %lld size %lld)",
+          st.st_mode & 07777, (int)st.st_uid, (int)st.st_gid, (long long)st.st_mtim.tv_sec,
+          (long long)st.st_size);
+    CHECK(ctl("status", r, sizeof r) == 0 && strstr(r, "dirty_pages=1") != NULL,
+          "the truncate is in the undo log: %s", r);
+    close(fd);
+    down();
+}
+
 /* A crash state the cut cannot produce is an error, never a different state
  * reported as the one asked for: 128 KiB fsynced, truncated to 0 (the undo
  * log keeps the durable bytes), then the backing tmpfs filled up outside
@@ -330,6 +363,7 @@ static const struct torn_test tests[] = {
     {"freeze", test_freeze},
     {"stale_cleanup", test_stale_cleanup},
     {"restore_failure", test_restore_failure},
+    {"unlinked_attrs", test_unlinked_attrs},
     {NULL, NULL},
 };
 

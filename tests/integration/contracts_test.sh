@@ -22,12 +22,11 @@ tmp=$(mktemp -d /tmp/torn-contracts-test.XXXXXX)
 # Private copies: the shared tree may be relinked while this runs.
 cp "${TORN_BIN:-$root/torn}" "$tmp/torn" && torn=$tmp/torn
 cp "${RS_BIN:-$root/build/research-service}" "$tmp/research-service"
-pass=0
-fail=0
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
+. "$(dirname "$0")/lib.sh"
+# bad also shows the last torn run's output.
 bad() { fail=$((fail + 1)); echo "FAIL $1"; sed 's/^/     /' "$tmp/last.out" | cut -c1-300 | tail -12; }
 
 # spec NAME SERVICE-ARGS...: the shipped contracts.json with this binary and
@@ -222,5 +221,4 @@ bad_spec "a layout without files" "layout" 'del m["files"]'
 bad_spec "ordered without by" "invariants.x.ordered.by" \
     'm["invariants"]["x"] = {"ordered": {"time": "/t"}}'
 
-echo "$pass passed, $fail failed"
-[[ $fail == 0 ]]
+finish

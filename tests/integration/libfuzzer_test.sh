@@ -15,9 +15,7 @@ lf=$root/build-fuzz/libfuzzer
 harnesses=(schedule spec target_spec record file_read http_body http_events history exec_reply proxy_toxic params)
 tmp=$(mktemp -d /tmp/torn-libfuzzer-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+. "$(dirname "$0")/lib.sh"
 
 cc=${LIBFUZZER_CC:-clang}
 if ! echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }' |
@@ -73,5 +71,4 @@ if [[ -x "$lf/fuzz-schedule" ]]; then
         { bad "libFuzzer schedule: durable exit $rc"; tail -5 "$tmp/durable.out"; }
 fi
 
-echo "libfuzzer: $pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish libfuzzer

@@ -14,9 +14,6 @@
 set -u
 . "$(dirname "$0")/fs_common.sh" torn-toxiproxy-test # TORN, work, check; children killed on exit
 here=$(cd "$(dirname "$0")" && pwd)
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 # start NAME CMD...: run in the background until "api listening on" (5 s).
 start() {
     local name=$1; shift
@@ -103,5 +100,4 @@ check "--config without an upstream: exit 2 naming the file and the proxy" \
     bash -c "test $rc = 2 && grep -q 'bad.json: proxy x: missing required field: upstream' '$work/bad.err'"
 
 disown -a   # killed on exit by fs_common.sh, without bash's "Killed" lines
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

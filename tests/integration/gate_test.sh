@@ -15,9 +15,7 @@ torn=${TORN_BIN:-$root/torn}
 rs=${RS_BIN:-$root/build/research-service}
 tmp=$(mktemp -d /tmp/torn-gate-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+. "$(dirname "$0")/lib.sh"
 
 # expect EXIT WHAT ARGS...: torn exits EXIT (output in $tmp/out, $tmp/err).
 expect() {
@@ -189,5 +187,4 @@ left=$(ls -A "$tmp/rd")
     && ok "--dry-run created no data dir, report, history, run dir, and started no service" \
     || bad "--dry-run touched something: $(ls "$tmp") / rd: $left"
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

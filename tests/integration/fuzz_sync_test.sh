@@ -14,9 +14,7 @@ root=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 torn=${TORN_BIN:-$root/torn}
 tmp=$(mktemp -d /tmp/torn-fuzz-sync-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+. "$(dirname "$0")/lib.sh"
 
 refuse() {  # what expected-text args...
     local what=$1 want=$2; shift 2
@@ -65,5 +63,4 @@ assert a["execs"] > 0 and b["execs"] > 0, (a, b)' "$tmp/a.json" "$tmp/b.json" &&
         bad "reports do not cover their own instances"
 fi
 
-echo "fuzz-sync: $pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish fuzz-sync

@@ -11,9 +11,7 @@ TORN_BIN=${TORN_BIN:-$root/torn}
 dir=$root/tests/histories/txn
 tmp=$(mktemp -d /tmp/torn-txn.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+. "$(dirname "$0")/lib.sh"
 
 for f in "$dir"/*.edn; do
     name=$(basename "$f" .edn)
@@ -68,5 +66,4 @@ if command -v python3 >/dev/null; then
         { bad "20k rw-register: exit $?"; head -5 "$tmp/out"; }
 fi
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

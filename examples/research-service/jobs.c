@@ -204,8 +204,9 @@ static cJSON *final_patch(struct rs_job *j, int failed)
 }
 
 /* seed 000's fix: tracker stopped first, one merged guarded write, event
- * only after it succeeded; emit-first does the same write after the event. */
-static void finalize_merged(struct rs_job *j, int failed, pthread_t tracker)
+ * only after it succeeded; emit-first does the same write after the event.
+ * Returns the status written (1 failed, 0 completed), -1 when none was. */
+static int finalize_merged(struct rs_job *j, int failed, pthread_t tracker)
 {
     atomic_store(&j->tracker_stop, 1);
     pthread_join(tracker, NULL);
@@ -213,7 +214,7 @@ static void finalize_merged(struct rs_job *j, int failed, pthread_t tracker)
         emit(j, failed ? "RESEARCH_FAILED" : "RESEARCH_COMPLETED",
              failed ? "research failed" : NULL, 1);
         persist(j, final_patch(j, failed), 1, 1);
-        return;
+        return failed;
     }
     if ((rs_opt.breaks & RS_BREAK_RESULTS_LATE) && !failed) {
         /* completed first, the event, the results in a later write */
@@ -221,7 +222,7 @@ static void finalize_merged(struct rs_job *j, int failed, pthread_t tracker)
         emit(j, "RESEARCH_COMPLETED", NULL, 1);
         rs_sleep_ms(50);
         persist(j, field_patch("results", make_results(j)), 1, 0);
-        return;
+        return failed;
     }
     if (persist(j, final_patch(j, failed), 1, 1) != 0) {
         /* The failure path is one write too; no event unless it persisted. */
@@ -230,12 +231,36 @@ static void finalize_merged(struct rs_job *j, int failed, pthread_t tracker)
         cJSON_AddStringToObject(p, "error", "could not persist results");
         if (persist(j, p, 1, 1) != 0) {
             rs_log("job %s: store unreachable, no terminal event sent", j->id);
-            return;
+            return -1;
         }
         failed = 1;
     }
     emit(j, failed ? "RESEARCH_FAILED" : "RESEARCH_COMPLETED", failed ? "research failed" : NULL,
          1);
+    return failed;
+}
+
+/* seed 000's research_finalized_total{status}: counted once the final
+ * record is written (after its write returned), by the status it holds. */
+static atomic_ullong n_completed, n_failed;
+
+static void count_finalized(int failed)
+{
+    atomic_fetch_add(failed ? &n_failed : &n_completed, 1);
+}
+
+char *rs_metrics_text(void)
+{
+    char *t = malloc(512);
+    if (t)
+        snprintf(t, 512,
+                 "# HELP research_finalized_total Research jobs whose final record was written.\n"
+                 "# TYPE research_finalized_total counter\n"
+                 "research_finalized_total{status=\"completed\"} %llu\n"
+                 "research_finalized_total{status=\"failed\"} %llu\n",
+                 (unsigned long long)atomic_load(&n_completed),
+                 (unsigned long long)atomic_load(&n_failed));
+    return t;
 }
 
 static void *worker_main(void *arg)
@@ -249,13 +274,17 @@ static void *worker_main(void *arg)
         emit(j, "RESEARCH_PROGRESS", NULL, 0);
     }
     int failed = rs_opt.fail_every > 0 && j->seq % rs_opt.fail_every == 0;
+    if (rs_opt.breaks & RS_BREAK_COUNT_EARLY)
+        count_finalized(0); /* the research ended: "completed", before any write */
     if (rs_opt.mode == RS_TWO_WRITES || !have_tracker) {
         finalize_two_writes(j, failed);
         if (have_tracker)
             pthread_detach(tracker);
     } else {
-        finalize_merged(j, failed, tracker);
+        failed = finalize_merged(j, failed, tracker);
     }
+    if (failed >= 0 && (failed || !(rs_opt.breaks & RS_BREAK_COUNT_EARLY)))
+        count_finalized(failed);
     return NULL;
 }
 

@@ -374,6 +374,13 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *method, const
         return route_group_read(c, url + 8);
     if (strcmp(url, "/health") == 0)
         return send_text(c, 200, "{\"ok\":true}", "application/json");
+    if (strcmp(url, "/metrics") == 0) {
+        char *text = rs_metrics_text();
+        enum MHD_Result ret = text ? send_text(c, 200, text, "text/plain; version=0.0.4")
+                                   : send_detail(c, 500, "out of memory");
+        free(text);
+        return ret;
+    }
     return send_detail(c, 404, "no such route");
 }
 
@@ -486,6 +493,7 @@ static void usage(FILE *f)
           "                        stale-body stale-echo refused-body not-found-body\n"
           "                        unknown-body finalize-log legacy-version leave-tmp\n"
           "                        state-split updated-at-format updated-at-back results-late\n"
+          "                        count-early\n"
           "  --quiet               no diagnostic log lines (the structured finalize line stays)\n"
           "Prints 'listening on 127.0.0.1:PORT' when ready; SIGTERM stops it.\n",
           f);
@@ -520,7 +528,8 @@ static int parse_breaks(const char *list)
     static const char *const names[] = {"stale-body",   "stale-echo",     "refused-body",
                                         "not-found-body", "unknown-body", "finalize-log",
                                         "legacy-version", "leave-tmp",    "state-split",
-                                        "updated-at-format", "updated-at-back", "results-late"};
+                                        "updated-at-format", "updated-at-back", "results-late",
+                                        "count-early"};
     char buf[256];
     snprintf(buf, sizeof buf, "%s", list);
     for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {

@@ -49,7 +49,11 @@ enum rs_break {
     RS_BREAK_STATE_SPLIT = 1u << 8,   /* a transition sets status, not processing_state */
     RS_BREAK_UPDATED_AT_FORMAT = 1u << 9, /* _updated_at "YYYY-MM-DD HH:MM:SS", no zone */
     RS_BREAK_UPDATED_AT_BACK = 1u << 10, /* every even version's _updated_at 5 s early */
-    RS_BREAK_RESULTS_LATE = 1u << 11  /* status completed, event, results 50 ms later */
+    RS_BREAK_RESULTS_LATE = 1u << 11, /* status completed, event, results 50 ms later */
+    RS_BREAK_COUNT_EARLY = 1u << 12   /* research_finalized_total{status="completed"}
+                                         counted when the research ends, before the
+                                         final write: a job that then fails is
+                                         counted completed and failed */
 };
 
 struct rs_opts {
@@ -125,6 +129,12 @@ typedef int (*rs_send_fn)(void *sub, const char *text);
  * event already sent. */
 void rs_job_attach(struct rs_job *j, void *sub, rs_send_fn send);
 void rs_job_detach(struct rs_job *j, void *sub);
+
+/* ---- seed 000's counter (jobs.c) ---- */
+
+/* research_finalized_total{status} in the Prometheus text format (GET
+ * /metrics); *out malloc'd, caller frees; NULL on ENOMEM. */
+char *rs_metrics_text(void);
 
 /* ---- WebSocket (ws.c) ---- */
 

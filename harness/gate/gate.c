@@ -10,6 +10,7 @@
 #include "core/err.h"
 #include "core/result.h"
 #include "core/util.h"
+#include "gate/observe.h"
 
 struct torn_gate *torn_gate_new(void)
 {
@@ -29,6 +30,7 @@ void torn_gate_free(struct torn_gate *g)
     free(g->budgets);
     free(g->baseline_path);
     cJSON_Delete(g->baseline);
+    torn_observe_free(g->observe);
     free(g);
 }
 
@@ -113,9 +115,9 @@ int torn_gate_check(cJSON *checks, const char *kind, const char *criterion, cons
 
 void torn_gate_start(struct torn_gate *g, struct torn_target *t, struct torn_result *res)
 {
-    (void)g;
-    (void)t;
     (void)res;
+    if (g && g->observe)
+        torn_observe_start(g->observe, t);
 }
 
 /* One baseline comparison row into the result's checks. */
@@ -171,7 +173,8 @@ void torn_gate_judge(struct torn_gate *g, struct torn_target *t, struct torn_res
         torn_budget_judge(&g->budgets[i], res, checks);
     if (g->baseline)
         judge_baseline(g, res, checks);
-    (void)t;
+    if (g->observe)
+        torn_observe_judge(g->observe, t, res, checks);
 }
 
 size_t torn_gate_finish(const struct torn_gate *g, FILE *f)

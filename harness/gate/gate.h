@@ -30,6 +30,7 @@ struct cJSON;
 struct torn_err;
 struct torn_result;
 struct torn_target;
+struct torn_observe;
 
 struct torn_gate {
     struct torn_budget *budgets;
@@ -37,6 +38,7 @@ struct torn_gate {
     char *baseline_path;          /* --baseline, or NULL */
     struct cJSON *baseline;       /* its report */
     struct torn_allow allow[TORN_M_COUNT];
+    struct torn_observe *observe; /* counter checks (observe.h), or NULL */
 };
 
 /* New empty gate (default allowances); NULL on ENOMEM. */

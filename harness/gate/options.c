@@ -10,7 +10,10 @@
 #include <cjson/cJSON.h>
 
 #include "core/err.h"
+#include "core/parse.h"
+#include "core/util.h"
 #include "gate/gate.h"
+#include "gate/observe.h"
 
 static int push(const char ***arr, size_t *n, const char *v)
 {
@@ -131,8 +134,29 @@ static int build_gate(struct torn_gate_cli *c, struct torn_err *err)
     return rc;
 }
 
+/* The target spec's "metrics" (observe.h) into *out (NULL when none).  A
+ * spec that cannot be read is left to the runner, which says so. */
+static int load_observe(const char *spec_path, struct torn_observe **out, struct torn_err *err)
+{
+    char *buf;
+    size_t len;
+    cJSON *spec = NULL;
+    struct torn_err ignored;
+    int rc = 0;
+
+    *out = NULL;
+    if (!spec_path || torn_read_file(spec_path, &buf, &len, &ignored) != 0)
+        return 0;
+    if (torn_parse_json(spec_path, buf, len, &spec, &ignored) == 0)
+        rc = torn_observe_new(spec, spec_path, out, err);
+    cJSON_Delete(spec);
+    free(buf);
+    return rc;
+}
+
 int torn_gate_cli_apply(struct torn_gate_cli *c, struct torn_run_opts *o)
 {
+    struct torn_observe *obs = NULL;
     struct torn_err err;
     int rc = 0;
 
@@ -141,12 +165,18 @@ int torn_gate_cli_apply(struct torn_gate_cli *c, struct torn_run_opts *o)
         rc = torn_suite_load(c->suite, &c->loaded, &err);
     if (!rc && c->loaded && fill_opts(c->loaded, o))
         rc = torn_err_set(&err, TORN_E_NOMEM, "out of memory");
-    if (!rc && (c->loaded || c->n_budgets || c->baseline || c->n_allows)) {
+    if (!rc)
+        rc = load_observe(o->target_spec, &obs, &err);
+    if (!rc && (c->loaded || c->n_budgets || c->baseline || c->n_allows || obs)) {
         if (!(c->gate = torn_gate_new()))
             rc = torn_err_set(&err, TORN_E_NOMEM, "out of memory");
         else if (!(rc = build_gate(c, &err)))
             o->gate = c->gate;
     }
+    if (c->gate)
+        c->gate->observe = obs;
+    else
+        torn_observe_free(obs);
     if (!rc)
         return 0;
     fprintf(stderr, "torn run: %s\n", err.msg);

@@ -996,3 +996,10 @@ int http_body_record(const struct http_spec *sp, const char *body, size_t len, c
     cJSON_Delete(doc);
     return rc;
 }
+
+const char *torn_http_base(const struct torn_target *t)
+{
+    const struct http_priv *p = t && t->ops == &torn_target_http ? t->priv : NULL;
+
+    return p && p->base[0] ? p->base : NULL;
+}

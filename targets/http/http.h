@@ -276,4 +276,9 @@ int http_body_record(const struct http_spec *sp, const char *body, size_t len, c
 int http_events_feed(const struct http_spec *sp, int sse, const char *data, size_t len,
                      size_t piece, struct cJSON **events_out);
 
+/* The target's base URL ("http://127.0.0.1:PORT") once set up or opened
+ * (a managed service's port included), or NULL when t is not an HTTP
+ * target or has none yet.  For the release gate's metrics scrape. */
+const char *torn_http_base(const struct torn_target *t);
+
 #endif

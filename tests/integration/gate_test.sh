@@ -98,6 +98,20 @@ else
     expect 1 "torn diff --markdown" diff --markdown "${allow[@]}" "$tmp/base.json" "$tmp/slow-report.json"
     grep -q '^| concurrent-updaters | update | p50 | .* | \*\*REGRESSED\*\* |$' "$tmp/out" \
         && ok "... a Markdown table row" || bad "markdown: $(head -8 "$tmp/out")"
+    # observability (seed 000): the counter against the jobs torn saw finish
+    sed -e 's#"--quiet"#"--quiet", "--fail-every", "4"#' "$tmp/m.json" >"$tmp/obs.json"
+    sed -e 's#"--quiet"#"--quiet", "--break", "count-early"#' "$tmp/obs.json" >"$tmp/early.json"
+    obs=(run --target http --scenario event-before-persist --set jobs=16 --seed 5 --repro-runs 0 --quiet)
+    expect 0 "observability: atomic service, its counter rose by the completions torn saw: PASS" \
+        "${obs[@]}" --target-spec "$tmp/obs.json" --json "$tmp/obs-report.json"
+    py '[c["held"] for r in d["results"] for c in r["gate"]["checks"] if c["kind"]=="observability"]' \
+        "$tmp/obs-report.json" | grep -qx '\[True, True\]' && ok "... completed and failed counters both checked" \
+        || bad "observability checks: $(py '[c["text"] for r in d["results"] for c in r["gate"]["checks"]]' "$tmp/obs-report.json")"
+    expect 1 "observability: --break count-early (counted before the final write) FAILS" \
+        "${obs[@]}" --target-spec "$tmp/early.json"
+    grep -q '\[counter-matches-observed\] .*research_finalized_total{status="completed"} rose by 16, torn saw 12' \
+        "$tmp/out" && ok "... the completed counter rose by 16 for 12 completions" \
+        || bad "count-early line: $(grep -i counter "$tmp/out" | head -2)"
 fi
 expect 2 "torn diff: not a report" diff "$tmp/m.json" "$tmp/m.json"
 

@@ -13,6 +13,7 @@
 #include "gate/baseline.h"
 #include "gate/budget.h"
 #include "gate/gate.h"
+#include "gate/prom.h"
 
 static void test_budget_parse(void)
 {
@@ -172,7 +173,56 @@ static void test_baseline(void)
     torn_result_free(slow);
 }
 
+static void test_prom(void)
+{
+    static const char page[] =
+        "# HELP research_finalized_total Jobs.\n"
+        "# TYPE research_finalized_total counter\n"
+        "research_finalized_total{status=\"completed\"} 12\n"
+        "research_finalized_total{status=\"failed\",shard=\"a\"} 3 1700000000000\r\n"
+        "research_finalized_total{shard=\"b\", status=\"failed\",} 1e0\n"
+        "research_finalized_total_created{status=\"completed\"} 1.7e9\n"
+        "other{status=\"completed\"} 99\n"
+        "  \n"
+        "esc{v=\"a\\\"b\\\\c\\nd\"} +Inf\n"
+        "nan_metric NaN";
+    static const char *const bad[] = {
+        "x{status=\"a\" 1\n", "x{status=a} 1\n", "x 1 2 3\n", "x\n", "x{} one\n",
+        "1x 1\n", "x{9=\"a\"} 1\n", "x{a=\"\\q\"} 1\n", "<html>\n",
+    };
+    struct torn_prom_sample sel;
+    struct torn_err err;
+    double sum;
+    size_t n;
+
+    CHECK(torn_prom_selector("research_finalized_total{status=\"completed\"}", "t", &sel, &err) ==
+              0 && torn_prom_sum(page, sizeof page - 1, &sel, "page", &sum, &n, &err) == 0 &&
+              sum == 12 && n == 1,
+          "completed: %g in %zu samples (%s)", sum, n, err.msg);
+    CHECK(torn_prom_selector("research_finalized_total{status=\"failed\"}", "t", &sel, &err) ==
+              0 && torn_prom_sum(page, sizeof page - 1, &sel, "page", &sum, &n, &err) == 0 &&
+              sum == 4 && n == 2,
+          "failed over two shards: %g in %zu (%s)", sum, n, err.msg);
+    CHECK(torn_prom_selector("esc{v=\"a\\\"b\\\\c\\nd\"}", "t", &sel, &err) == 0 &&
+              torn_prom_sum(page, sizeof page - 1, &sel, "page", &sum, &n, &err) == 0 &&
+              n == 1 && isinf(sum),
+          "escaped label value: %zu (%s)", n, err.msg);
+    CHECK(torn_prom_selector("absent", "t", &sel, &err) == 0 &&
+              torn_prom_sum(page, sizeof page - 1, &sel, "page", &sum, &n, &err) == 0 && n == 0 &&
+              sum == 0,
+          "absent series: 0");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        torn_prom_selector("x", "t", &sel, &err);
+        CHECK(torn_prom_sum(bad[i], strlen(bad[i]), &sel, "page", &sum, &n, &err) ==
+                  TORN_E_CONFIG && strstr(err.msg, "line 1"),
+              "bad page %zu accepted: %s", i, err.msg);
+    }
+    CHECK(torn_prom_selector("x{a=\"1\"} 3", "sel", &sel, &err) == TORN_E_CONFIG,
+          "a selector with a value");
+}
+
 static const struct torn_test tests[] = {
+    {"prom", test_prom},
     {"budget_parse", test_budget_parse},
     {"budget_judge", test_budget_judge},
     {"baseline", test_baseline},

@@ -1,4 +1,6 @@
-/* torn: the checker registry and check results (`torn check` is harness/cli/cmd_check.c). */
+/* torn: check results: violations, printing, JSON, folding into a run's
+ * result (the checker table is harness/core/registry.c; `torn check` is
+ * harness/cli/cmd_check.c). */
 #include "checker.h"
 
 #include <errno.h>
@@ -16,42 +18,6 @@
 #include "core/result.h"
 #include "core/scenario.h"
 #include "core/util.h"
-
-extern const struct torn_checker_ops torn_checker_register;
-extern const struct torn_checker_ops torn_checker_cas_register;
-extern const struct torn_checker_ops torn_checker_kv;
-extern const struct torn_checker_ops torn_checker_version;
-extern const struct torn_checker_ops torn_checker_events;
-extern const struct torn_checker_ops torn_checker_transitions;
-extern const struct torn_checker_ops torn_checker_list_append;
-extern const struct torn_checker_ops torn_checker_rw_register;
-
-static const struct torn_checker_ops *const checkers[] = {
-    &torn_checker_register,
-    &torn_checker_cas_register,
-    &torn_checker_kv,
-    &torn_checker_version,
-    &torn_checker_events,
-    &torn_checker_transitions,
-    &torn_checker_list_append,
-    &torn_checker_rw_register,
-};
-
-#define N_CHECKERS (sizeof checkers / sizeof checkers[0])
-
-const struct torn_checker_ops *const *torn_checkers(size_t *n_out)
-{
-    *n_out = N_CHECKERS;
-    return checkers;
-}
-
-const struct torn_checker_ops *torn_checker_find(const char *name)
-{
-    for (size_t i = 0; i < N_CHECKERS; i++)
-        if (strcmp(checkers[i]->name, name) == 0)
-            return checkers[i];
-    return NULL;
-}
 
 /* ---- results ---- */
 

@@ -1,10 +1,14 @@
-/* torn: the registration tables.  Adding a target, scenario, reporter or
- * command is one new file plus one line here. */
+/* torn: the registration tables.  Adding a target, scenario, reporter,
+ * checker or command is one new file plus one line here.  Every plug point
+ * is found by name through one lookup, which also refuses an entry whose
+ * version this build does not know. */
+#include "check/checker.h"
 #include "cli/command.h"
 #include "report.h"
 #include "scenario.h"
 #include "target.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -71,6 +75,26 @@ static const struct torn_reporter_ops *const reporters[] = {
     &torn_reporter_csv,
 };
 
+extern const struct torn_checker_ops torn_checker_register;
+extern const struct torn_checker_ops torn_checker_cas_register;
+extern const struct torn_checker_ops torn_checker_kv;
+extern const struct torn_checker_ops torn_checker_version;
+extern const struct torn_checker_ops torn_checker_events;
+extern const struct torn_checker_ops torn_checker_transitions;
+extern const struct torn_checker_ops torn_checker_list_append;
+extern const struct torn_checker_ops torn_checker_rw_register;
+
+static const struct torn_checker_ops *const checkers[] = {
+    &torn_checker_register,
+    &torn_checker_cas_register,
+    &torn_checker_kv,
+    &torn_checker_version,
+    &torn_checker_events,
+    &torn_checker_transitions,
+    &torn_checker_list_append,
+    &torn_checker_rw_register,
+};
+
 static const struct torn_command cmd_run = {TORN_COMMAND_V1, "run",
                                             "run scenarios against a target", torn_cmd_run};
 static const struct torn_command cmd_list = {TORN_COMMAND_V1, "list",
@@ -119,6 +143,24 @@ static const struct torn_command *const commands[] = {
     &cmd_diff,
 };
 
+/* The entry of table[0..n) whose name (a const char * at name_off in the
+ * struct) is name and whose version (an int at version_off) is version;
+ * NULL when there is none or its version is another. */
+static const void *find(const void *const *table, size_t n, size_t name_off, size_t version_off,
+                        int version, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *entry = table[i];
+        if (strcmp(*(const char *const *)(entry + name_off), name) == 0)
+            return *(const int *)(entry + version_off) == version ? entry : NULL;
+    }
+    return NULL;
+}
+
+#define FIND(table, type, ver, key)                                                    \
+    ((const type *)find((const void *const *)(table), COUNT(table), offsetof(type, name), \
+                        offsetof(type, version), (ver), (key)))
+
 const struct torn_target_ops *const *torn_targets(size_t *n_out)
 {
     *n_out = COUNT(targets);
@@ -127,10 +169,7 @@ const struct torn_target_ops *const *torn_targets(size_t *n_out)
 
 const struct torn_target_ops *torn_target_find(const char *name)
 {
-    for (size_t i = 0; i < COUNT(targets); i++)
-        if (strcmp(targets[i]->name, name) == 0)
-            return targets[i];
-    return NULL;
+    return FIND(targets, struct torn_target_ops, TORN_TARGET_OPS_V1, name);
 }
 
 const struct torn_scenario_ops *const *torn_scenarios(size_t *n_out)
@@ -141,10 +180,7 @@ const struct torn_scenario_ops *const *torn_scenarios(size_t *n_out)
 
 const struct torn_scenario_ops *torn_scenario_find(const char *name)
 {
-    for (size_t i = 0; i < COUNT(scenarios); i++)
-        if (strcmp(scenarios[i]->name, name) == 0)
-            return scenarios[i];
-    return NULL;
+    return FIND(scenarios, struct torn_scenario_ops, TORN_SCENARIO_OPS_V1, name);
 }
 
 const struct torn_reporter_ops *const *torn_reporters(size_t *n_out)
@@ -155,10 +191,18 @@ const struct torn_reporter_ops *const *torn_reporters(size_t *n_out)
 
 const struct torn_reporter_ops *torn_reporter_find(const char *name)
 {
-    for (size_t i = 0; i < COUNT(reporters); i++)
-        if (strcmp(reporters[i]->name, name) == 0)
-            return reporters[i];
-    return NULL;
+    return FIND(reporters, struct torn_reporter_ops, TORN_REPORTER_OPS_V1, name);
+}
+
+const struct torn_checker_ops *const *torn_checkers(size_t *n_out)
+{
+    *n_out = COUNT(checkers);
+    return checkers;
+}
+
+const struct torn_checker_ops *torn_checker_find(const char *name)
+{
+    return FIND(checkers, struct torn_checker_ops, TORN_CHECKER_OPS_V1, name);
 }
 
 const struct torn_command *const *torn_commands(size_t *n_out)
@@ -169,8 +213,5 @@ const struct torn_command *const *torn_commands(size_t *n_out)
 
 const struct torn_command *torn_command_find(const char *name)
 {
-    for (size_t i = 0; i < COUNT(commands); i++)
-        if (strcmp(commands[i]->name, name) == 0)
-            return commands[i]->version == TORN_COMMAND_V1 ? commands[i] : NULL;
-    return NULL;
+    return FIND(commands, struct torn_command, TORN_COMMAND_V1, name);
 }

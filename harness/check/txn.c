@@ -42,7 +42,7 @@
 #include "intern.h"
 #include "value.h"
 
-enum { E_WW = 1, E_WR = 2, E_RW = 4 };
+enum { E_WW = 1, E_WR = 2, E_RW = 4, E_RT = 8 };
 enum { M_APPEND, M_RW };
 
 struct mop {
@@ -659,7 +659,7 @@ found:
 
 static const char *edge_name(int type)
 {
-    return type == E_WW ? "ww" : type == E_WR ? "wr" : "rw";
+    return type == E_WW ? "ww" : type == E_WR ? "wr" : type == E_RW ? "rw" : "realtime";
 }
 
 /* Report the cycle of edge indices cyc[0..n) as criterion. */
@@ -670,19 +670,39 @@ static int report_cycle(struct tx *X, struct graph *G, const char *criterion, co
     size_t len;
     uint32_t tx[64];
 
-    len = (size_t)snprintf(msg, sizeof msg, "%s, a cycle of %zu transactions:", what, n);
+    size_t k = 0, n_tx = 0;
+
+    for (size_t i = 0; i < n; i++)     /* the real-time chain's nodes are not transactions */
+        n_tx += G->e[cyc[i]].a < X->n_t;
+    len = (size_t)snprintf(msg, sizeof msg, "%s, a cycle of %zu transactions:", what, n_tx);
     for (size_t i = 0; i < n && len < sizeof msg; i++) {
         const struct edge *e = &G->e[cyc[i]];
+        if (e->a >= X->n_t)
+            continue;
         const struct torn_hop *o = &X->h->ops[X->t[e->a].op];
-        if (i < 64)
-            tx[i] = e->a;
-        len += (size_t)snprintf(msg + len, sizeof msg - len, " p%lld(line %zu) -%s %.30s->",
+        if (k < 64)
+            tx[k++] = e->a;
+        len += (size_t)snprintf(msg + len, sizeof msg - len, " p%lld(line %zu) -%s%s%.30s->",
                                 o->process, o->line_invoke, edge_name(e->type),
-                                torn_intern_str(X->keys, e->key));
+                                e->type == E_RT ? "" : " ",
+                                e->type == E_RT ? "" : torn_intern_str(X->keys, e->key));
     }
     if (len < sizeof msg)
         snprintf(msg + len, sizeof msg - len, " back to the first");
-    return report(X, criterion, G->e[cyc[0]].key, tx, n < 64 ? n : 64, msg);
+    return report(X, criterion, G->e[cyc[0]].key, tx, k, msg);
+}
+
+/* Name a cycle found through a real-time edge by the dependencies in it. */
+static const char *realtime_kind(const struct graph *G, const uint32_t *cyc, size_t n)
+{
+    int wr = 0, rw = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        wr += G->e[cyc[i]].type == E_WR;
+        rw += G->e[cyc[i]].type == E_RW;
+    }
+    return rw > 1 ? "G2-item-realtime" : rw ? "G-single-realtime" : wr ? "G1c-realtime"
+                                                                     : "G0-realtime";
 }
 
 /* Searches a component may spend looking for its shortest cycle of one
@@ -737,21 +757,84 @@ static int cycles_through(struct tx *X, struct graph *G, const uint32_t *c, uint
         }
         if (n_best) {
             done[cd[i].comp] = 1;
-            rc = report_cycle(X, G, criterion, what, best, n_best);
+            rc = report_cycle(X, G, criterion ? criterion : realtime_kind(G, best, n_best),
+                              what, best, n_best);
         }
     }
     free(cd);
     return rc;
 }
 
+/* Real-time order as edges, in O(n log n) instead of one edge per ordered
+ * pair: the ok transactions, by completion time, feed a chain of extra
+ * nodes V_0 -> V_1 -> ...: T_i -> V_i, and V_j -> T for the last V_j
+ * completed before T was invoked.  A path from T1 to T2 through the chain
+ * exists exactly when T1 completed before T2 began.  (Each process runs one
+ * operation at a time, so process order is part of real-time order.)
+ * Returns the number of chain nodes. */
+struct tc {
+    uint64_t t;
+    uint32_t tx;
+};
+
+static int cmp_tc(const void *a, const void *b)
+{
+    const struct tc *x = a, *y = b;
+
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return x->tx < y->tx ? -1 : x->tx > y->tx;
+}
+
+static int add_realtime(struct tx *X, size_t *n_v_out)
+{
+    struct tc *c = malloc((X->n_t + 1) * sizeof *c);
+    size_t n_c = 0;
+    int rc = TORN_OK;
+
+    *n_v_out = 0;
+    if (!c)
+        return nomem(X);
+    for (size_t i = 0; i < X->n_t; i++)
+        if (X->t[i].outcome == TORN_OUT_OK)
+            c[n_c++] = (struct tc){X->h->ops[X->t[i].op].t_complete, (uint32_t)i};
+    if (n_c)
+        qsort(c, n_c, sizeof *c, cmp_tc);
+    uint32_t v0 = (uint32_t)X->n_t;
+    for (size_t i = 0; i < n_c && rc == TORN_OK; i++) {
+        rc = add_edge(X, c[i].tx, v0 + (uint32_t)i, E_RT, UINT32_MAX);
+        if (rc == TORN_OK && i)
+            rc = add_edge(X, v0 + (uint32_t)i - 1, v0 + (uint32_t)i, E_RT, UINT32_MAX);
+    }
+    for (size_t i = 0; i < X->n_t && rc == TORN_OK; i++) {
+        uint64_t inv = X->h->ops[X->t[i].op].t_invoke;
+        size_t lo = 0, hi = n_c;     /* the first completion at or after inv */
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (c[mid].t < inv)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo)
+            rc = add_edge(X, v0 + (uint32_t)lo - 1, (uint32_t)i, E_RT, UINT32_MAX);
+    }
+    free(c);
+    *n_v_out = n_c;
+    return rc;
+}
+
 static int find_cycles(struct tx *X)
 {
     struct graph G;
-    uint32_t *c_ww = NULL, *c_wwr = NULL, *c_all = NULL;
+    uint32_t *c_ww = NULL, *c_wwr = NULL, *c_all = NULL, *c_rt = NULL;
     uint8_t *done = NULL;
-    size_t n = X->n_t, m = 0;
-    int rc = TORN_OK;
+    size_t n_v, n, m = 0;
+    int rc = add_realtime(X, &n_v);
 
+    if (rc != TORN_OK)
+        return rc;
+    n = X->n_t + n_v;
     memset(&G, 0, sizeof G);
     if (X->n_e)
         qsort(X->e, X->n_e, sizeof *X->e, cmp_edge);
@@ -773,8 +856,9 @@ static int find_cycles(struct tx *X)
     c_ww = malloc((n + 1) * sizeof *c_ww);
     c_wwr = malloc((n + 1) * sizeof *c_wwr);
     c_all = malloc((n + 1) * sizeof *c_all);
+    c_rt = malloc((n + 1) * sizeof *c_rt);
     done = malloc(n + 1);
-    if (!done || !G.off || !G.index || !G.low || !G.stack || !G.cs || !G.it || !G.on || !G.prev ||
+    if (!done || !c_rt || !G.off || !G.index || !G.low || !G.stack || !G.cs || !G.it || !G.on || !G.prev ||
         !G.queue || !c_ww || !c_wwr || !c_all) {
         rc = nomem(X);
         goto out;
@@ -790,6 +874,8 @@ static int find_cycles(struct tx *X)
     scc(&G, E_WW | E_WR);
     G.comp = c_all;
     scc(&G, E_WW | E_WR | E_RW);
+    G.comp = c_rt;
+    scc(&G, E_WW | E_WR | E_RW | E_RT);
     /* G0 and G1c: one per component of their graph.  G-single: an rw edge
      * closed by a path without rw; G2-item: in components with no G-single,
      * an rw edge closed by any path (so it holds two rw edges or more). */
@@ -805,6 +891,12 @@ static int find_cycles(struct tx *X)
     if (rc == TORN_OK)
         rc = cycles_through(X, &G, c_all, done, E_RW, E_WW | E_WR | E_RW, "G2-item",
                             "write skew (two or more anti-dependencies)");
+    /* Strict serializability: cycles that need real-time order, named by
+     * the dependencies they hold (Elle's -realtime anomalies). */
+    memset(done, 0, n + 1);
+    if (rc == TORN_OK)
+        rc = cycles_through(X, &G, c_rt, done, E_RT, E_WW | E_WR | E_RW | E_RT, NULL,
+                            "against real-time order");
 out:
     free(G.off);
     free(G.index);
@@ -818,6 +910,7 @@ out:
     free(c_ww);
     free(c_wwr);
     free(c_all);
+    free(c_rt);
     free(done);
     return rc;
 }

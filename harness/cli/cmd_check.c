@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "check/checker.h"
+#include "check/export.h"
 #include "check/history_read.h"
 #include "core/err.h"
 #include "core/outfile.h"
@@ -26,8 +27,9 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: torn check HISTORY [--model NAME] [--format auto|torn|jepsen|edn] [--json FILE]\n"
             "                  [--time-limit S] [--mem-limit MB] [--transitions FILE]\n"
-            "                  [--status-field NAME] [--no-minimize] [--quiet]\n"
+            "                  [--status-field NAME] [--no-minimize] [--quiet] [--export jepsen]\n"
             "Checks a recorded history (docs/history-format.md; - reads standard input).\n"
+            "--export jepsen: write the history as Jepsen's EDN on stdout (no check).\n"
             "Exit 0 valid, 1 violation, "
             "2 bad input, 3 unknown (time or memory bound reached).\n"
             "--time-limit: seconds, 0 = none, at most 604800 (default 60); --mem-limit:\n"
@@ -75,7 +77,7 @@ static double cpu_seconds(void)
 }
 
 struct check_args {
-    const char *path, *model, *json, *transitions;
+    const char *path, *model, *json, *transitions, *export_fmt;
     enum torn_hist_format fmt;
     struct torn_check_opts opts;
     int quiet;
@@ -92,6 +94,13 @@ static int check_opt(struct check_args *a, int c, const char *val)
     case 'n': a->opts.no_minimize = 1; return 0;
     case 'm': a->model = val; return 0;
     case 'j': a->json = val; return 0;
+    case 'x':
+        if (!strcmp(val, "jepsen")) {
+            a->export_fmt = val;
+            return 0;
+        }
+        fprintf(stderr, "torn check: --export must be jepsen, not %s\n", val);
+        return -1;
     case 'r': a->transitions = val; return 0;
     case 's': a->opts.status_field = val; return 0;
     case 'f':
@@ -126,7 +135,7 @@ static int parse_args(int argc, char **argv, struct check_args *a)
         {"quiet", 0, 0, 'q'},       {"no-minimize", 0, 0, 'n'},  {"model", 1, 0, 'm'},
         {"json", 1, 0, 'j'},        {"transitions", 1, 0, 'r'},  {"status-field", 1, 0, 's'},
         {"format", 1, 0, 'f'},      {"time-limit", 1, 0, 't'},   {"mem-limit", 1, 0, 'M'},
-        {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
+        {"export", 1, 0, 'x'},      {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
     int c;
 
     memset(a, 0, sizeof *a);
@@ -244,6 +253,18 @@ int torn_cmd_check(int argc, char **argv)
     a.opts.transitions = table;
     if (torn_hist_read(a.path, a.fmt, &h, &err) != TORN_OK) {
         fprintf(stderr, "torn check: %s\n", err.msg);
+        goto out;
+    }
+    if (a.export_fmt) {   /* convert only: the history as Jepsen's EDN on stdout */
+        size_t skipped = 0;
+        if (torn_hist_export_jepsen(stdout, h, &skipped, &err) != TORN_OK) {
+            fprintf(stderr, "torn check: %s\n", err.msg);
+            goto out;
+        }
+        if (skipped)
+            fprintf(stderr, "torn check: %s: %zu notify lines have no Jepsen form: left out\n",
+                    a.path, skipped);
+        code = 0;
         goto out;
     }
     if (!a.model)

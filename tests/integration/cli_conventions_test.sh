@@ -22,9 +22,10 @@ quick=(--target file:durable --scenario crash-midwrite --duration 0.5 --seed 7)
 for q in "" --quiet; do
     "$TORN" run "${quick[@]}" $q --json - >"$work/out" 2>"$work/err"
     rc=$?
-    check "run --json - $q: exit 0, stdout is one JSON document jq parses" \
-        bash -c "test $rc = 0 && jq -e '.results[0].verdict == \"PASS\"' '$work/out' >/dev/null"
-    check "run --json - $q: the results table went to stderr" grep -q 'PASS' "$work/err"
+    # (the verdict is beside the point: ERROR under heavy load is fine here)
+    check "run --json - $q: stdout is one JSON document jq parses (exit $rc)" \
+        bash -c "test $rc != 1 && jq -e '.results | length == 1' '$work/out' >/dev/null"
+    check "run --json - $q: the results table went to stderr" grep -q 'crash-midwrite  ' "$work/err"
 done
 "$TORN" run "${quick[@]}" --tap - >"$work/tap" 2>"$work/err"
 check "run --tap -: every stdout line is TAP (version, plan, points, YAML)" \
@@ -37,7 +38,7 @@ check "run --tap -: prove accepts it (no unknown lines)" \
 check "run --csv -: Python's csv reader takes it; p50 <= p99 <= max on every row" python3 -c '
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline="")))
-assert rows and rows[0]["scenario"] == "crash-midwrite" and rows[0]["verdict"] == "PASS", rows
+assert rows and rows[0]["scenario"] == "crash-midwrite", rows
 for r in rows:
     if r["p50_ms"]:
         assert float(r["p50_ms"]) <= float(r["p99_ms"]) <= float(r["max_ms"]), r' "$work/csv"
@@ -79,11 +80,11 @@ pty() {  # run torn on a pseudo-terminal, environment $1, options after
 pty "TERM=xterm" "${quick[*]}"
 check "auto: a terminal gets colour" grep -qF "$esc" "$work/pty"
 pty "TERM=dumb" "${quick[*]}"
-check "TERM=dumb: a terminal gets no colour in the table" bash -c "! grep -F 'PASS' '$work/pty' | grep -qF '$esc'"
+check "TERM=dumb: a terminal gets no colour in the table" bash -c "grep -qF 'crash-midwrite  ' '$work/pty' && ! grep -F 'crash-midwrite  ' '$work/pty' | grep -qF '$esc'"
 pty "TERM=xterm NO_COLOR=1" "${quick[*]}"
-check "NO_COLOR=1: a terminal gets no colour in the table" bash -c "! grep -F 'PASS' '$work/pty' | grep -qF '$esc'"
+check "NO_COLOR=1: a terminal gets no colour in the table" bash -c "grep -qF 'crash-midwrite  ' '$work/pty' && ! grep -F 'crash-midwrite  ' '$work/pty' | grep -qF '$esc'"
 pty "TERM=xterm" "${quick[*]} --color=never"
-check "--color=never: a terminal gets no colour" bash -c "! grep -F 'PASS' '$work/pty' | grep -qF '$esc'"
+check "--color=never: a terminal gets no colour" bash -c "grep -qF 'crash-midwrite  ' '$work/pty' && ! grep -F 'crash-midwrite  ' '$work/pty' | grep -qF '$esc'"
 "$TORN" run "${quick[@]}" --color=sometimes >/dev/null 2>"$work/err"
 rc=$?
 check "--color=sometimes: exit 2 naming --color" bash -c "test $rc = 2 && grep -q -- '--color' '$work/err'"

@@ -8,6 +8,7 @@
  * is reported as a stale read (no-stale-read), and the round is judged on a
  * re-read. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -27,6 +28,21 @@ static const char *const PROCESSING_STATE = "EXTRACTED";
 
 enum { CMD_CAS = 1 };
 
+/* The next name of the comma-separated list at *l into f; 0 at its end. */
+static int next_field(const char **l, char *f, size_t len)
+{
+    size_t n;
+
+    while (**l == ',' || **l == ' ')
+        (*l)++;
+    if (!**l)
+        return 0;
+    n = strcspn(*l, ", ");
+    snprintf(f, len, "%.*s", (int)n, *l);
+    *l += n;
+    return 1;
+}
+
 /* The racer's patch: a self-checking payload, who wrote it, and (when
  * hostile) attempts to overwrite every protected field. */
 static cJSON *racer_patch(const struct torn_ctx *ctx, long long round, int index, int hostile)
@@ -39,10 +55,12 @@ static cJSON *racer_patch(const struct torn_ctx *ctx, long long round, int index
     cJSON_AddNumberToObject(p, "winner", index);
     cJSON_AddNumberToObject(p, "round", (double)round);
     if (hostile) {
-        cJSON_AddStringToObject(p, "id", "hijacked");
-        cJSON_AddStringToObject(p, "created_at", "1970-01-01T00:00:00.000Z");
+        char f[64];
         cJSON_AddNumberToObject(p, "version", 999999);
-        cJSON_AddStringToObject(p, "processing_state", "HIJACKED");
+        for (const char *l = torn_param_str(ctx, "protected"); next_field(&l, f, sizeof f);)
+            if (strcmp(f, "version") != 0)
+                cJSON_AddStringToObject(p, f, strcmp(f, "created_at") == 0
+                                                  ? "1970-01-01T00:00:00.000Z" : "HIJACKED");
     }
     return p;
 }
@@ -114,6 +132,29 @@ static int judge_version(struct torn_ctx *ctx, long long round, long long expect
 }
 
 /* Judge the replies of one round against the record read afterwards. */
+/* Every field of the "protected" parameter (version is judged by the
+ * version rule) is unchanged from before the round: neither set, dropped
+ * nor altered. */
+static void judge_protected(struct torn_ctx *ctx, long long round, const cJSON *before,
+                            const cJSON *after, struct tally *tl)
+{
+    char f[64];
+
+    for (const char *l = torn_param_str(ctx, "protected"); next_field(&l, f, sizeof f);) {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(before, f);
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(after, f);
+        if (strcmp(f, "version") == 0 || (!a && !b) || (a && b && cJSON_Compare(a, b, 1)))
+            continue;
+        char *at = a ? cJSON_PrintUnformatted(a) : NULL, *bt = b ? cJSON_PrintUnformatted(b) : NULL;
+        tl->protected_broken++;
+        torn_result_violation(ctx->result, "protected-fields", KEY, torn_ctx_elapsed(ctx),
+                              "round %lld: protected field %s changed from %.80s to %.80s", round,
+                              f, at ? at : "(none)", bt ? bt : "(none)");
+        free(at);
+        free(bt);
+    }
+}
+
 static void judge_round(struct torn_ctx *ctx, long long round, long long expected,
                         const struct torn_msg *replies, int n, const cJSON *before,
                         const cJSON *after, struct tally *tl)
@@ -161,16 +202,7 @@ static void judge_round(struct torn_ctx *ctx, long long round, long long expecte
     if (!torn_record_intact(after, why, sizeof why))
         torn_result_violation(ctx->result, "no-torn-write", KEY, t_s, "round %lld: %s", round,
                               why);
-    static const char *const fields[] = {"id", "created_at", "processing_state"};
-    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
-        const char *a = torn_record_str(before, fields[f]), *b = torn_record_str(after, fields[f]);
-        if (!a || !b || strcmp(a, b) != 0) {
-            tl->protected_broken++;
-            torn_result_violation(ctx->result, "protected-fields", KEY, t_s,
-                                  "round %lld: protected field %s changed from '%s' to '%s'",
-                                  round, fields[f], a ? a : "(none)", b ? b : "(none)");
-        }
-    }
+    judge_protected(ctx, round, before, after, tl);
 }
 
 /* The version the round's acknowledged wins put the record at, or -1. */
@@ -303,7 +335,7 @@ const struct torn_scenario_ops torn_scenario_optimistic_lock = {
     .summary = "racers CAS one record on the same version; exactly one wins per round",
     .needs = TORN_CAP_CAS | TORN_CAP_READ | TORN_CAP_RESET,
     .defaults = "{\"rounds\": 40, \"workers\": 4, \"hostile_every\": 3, \"payload_len\": 256, "
-                "\"duration_s\": 30}",
+                "\"duration_s\": 30, \"protected\": \"id,created_at,processing_state\"}",
     .ranges = (const struct torn_param_range[]){
         TORN_PARAM_INT("rounds", 1, 100000), TORN_PARAM_INT("workers", 1, TORN_RACE_MAX),
         TORN_PARAM_INT("hostile_every", 0, 100000),

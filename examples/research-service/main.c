@@ -318,9 +318,31 @@ static enum MHD_Result route_group_read(struct MHD_Connection *c, const char *gr
     return o ? send_json(c, 200, o) : send_detail(c, 500, why);
 }
 
+/* PUT /legacy/{id}: store the body exactly as given, as an older release
+ * wrote its records (no version, no _updated_at): torn's legacy-record
+ * scenario plants them here. */
+static enum MHD_Result route_legacy(struct MHD_Connection *c, const char *id, struct req *rq)
+{
+    char why[256];
+    cJSON *body = cJSON_ParseWithLength(rq->body ? rq->body : "", rq->len);
+    char *text = cJSON_IsObject(body) ? cJSON_PrintUnformatted(body) : NULL;
+    enum MHD_Result ret;
+    if (!text)
+        ret = send_detail(c, 422, "body must be a JSON object");
+    else if (rs_store_set(id, text, why, sizeof why) != 0)
+        ret = send_detail(c, 500, why);
+    else
+        ret = send_text(c, 200, text, "application/json");
+    free(text);
+    cJSON_Delete(body);
+    return ret;
+}
+
 static enum MHD_Result route_body(struct MHD_Connection *c, const char *method, const char *url,
                                   struct req *rq)
 {
+    if (strcmp(method, "PUT") == 0 && strncmp(url, "/legacy/", 8) == 0)
+        return route_legacy(c, url + 8, rq);
     if (strcmp(method, "POST") == 0 && strcmp(url, "/research") == 0)
         return route_create(c, rq);
     if (strcmp(method, "POST") == 0 && strncmp(url, "/groups/", 8) == 0)

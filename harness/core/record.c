@@ -223,3 +223,35 @@ int torn_record_parse(const char *buf, size_t len, cJSON **rec_out, char *why, s
     *rec_out = rec;
     return TORN_OK;
 }
+
+/* (record.h) Days from the civil date: Howard Hinnant's algorithm. */
+long long torn_iso8601_ms(const char *s)
+{
+    int y, mo, d, h, mi, sec, n = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+        n != 19 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return -1;
+    const char *p = s + 19;
+    long long ms = 0, scale = 100;
+    if (*p == '.') {
+        if (!(p[1] >= '0' && p[1] <= '9'))
+            return -1;
+        for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+            ms += (*p - '0') * scale;
+    }
+    int off = 0, oh, om;
+    if (*p == 'Z' && !p[1])
+        off = 0;
+    else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &oh, &om) == 2 && !p[6])
+        off = (*p == '+' ? 1 : -1) * (oh * 60 + om);
+    else
+        return -1;
+    /* days from civil (Howard Hinnant's algorithm) */
+    int yy = y - (mo <= 2);
+    int era = (yy >= 0 ? yy : yy - 399) / 400;
+    unsigned yoe = (unsigned)(yy - era * 400);
+    unsigned doy = (unsigned)((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1);
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    long long days = (long long)era * 146097 + (long long)doe - 719468;
+    return ((days * 86400 + h * 3600 + mi * 60 + sec) - off * 60LL) * 1000 + ms;
+}

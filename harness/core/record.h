@@ -55,4 +55,9 @@ int torn_record_intact(const struct cJSON *rec, char *why, size_t why_len);
 int torn_record_parse(const char *buf, size_t len, struct cJSON **rec_out, char *why,
                       size_t why_len);
 
+/* Milliseconds since the epoch of an ISO-8601 time
+ * "YYYY-MM-DDTHH:MM:SS[.fff...]" then "Z" or "+HH:MM"/"-HH:MM" (what
+ * _updated_at holds), or -1 when s is not one. */
+long long torn_iso8601_ms(const char *s);
+
 #endif

@@ -39,6 +39,7 @@ extern const struct torn_scenario_ops torn_scenario_state_transition;
 extern const struct torn_scenario_ops torn_scenario_dual_write;
 extern const struct torn_scenario_ops torn_scenario_durability;
 extern const struct torn_scenario_ops torn_scenario_failover;
+extern const struct torn_scenario_ops torn_scenario_legacy_record;
 
 static const struct torn_scenario_ops *const scenarios[] = {
     &torn_scenario_crash_midwrite,
@@ -53,6 +54,7 @@ static const struct torn_scenario_ops *const scenarios[] = {
     &torn_scenario_dual_write,
     &torn_scenario_durability,
     &torn_scenario_failover,
+    &torn_scenario_legacy_record,
 };
 
 extern const struct torn_reporter_ops torn_reporter_terminal;

@@ -122,6 +122,8 @@ unsigned torn_target_caps(const struct torn_target_ops *ops)
         c |= TORN_CAP_JOBS;
     if (ops->fault)
         c |= TORN_CAP_FAULT;
+    if (ops->plant)
+        c |= TORN_CAP_PLANT;
     return c | ops->extra_caps;
 }
 
@@ -146,7 +148,7 @@ void torn_caps_describe(unsigned caps, char *buf, size_t len)
                                         "transition", "reset",   "corrupt",
                                         "dual_write/dual_read", "create/subscribe/next_event",
                                         "fault", "data files on torn-fs",
-                                        "a service torn starts"};
+                                        "a service torn starts", "plant (legacy records)"};
     size_t used = 0;
 
     buf[0] = '\0';

@@ -141,6 +141,7 @@ enum torn_cap {
                                       and a fresh open() reads them again, so
                                       torn-fs power cuts and I/O errors act on
                                       it (ops->extra_caps, no slot shows it) */
+    TORN_CAP_PLANT = 1u << 11,     /* plant: store a legacy record as given */
     TORN_CAP_SERVICE = 1u << 10    /* the writes happen in a server process the
                                       target manages (ops->extra_caps): fault
                                       SERVER_KILL crashes it, SERVER_RESTART
@@ -244,6 +245,12 @@ struct torn_target_ops {
      * target can see once the work is quiet, e.g. a managed service's log
      * lines since the last call.  NULL: nothing to observe. */
     void (*observe)(struct torn_target *t);
+    /* Store `record` exactly as given, bypassing the record contract: no
+     * version, no _updated_at added (a record an older release left, seed
+     * 000's "initialize version to 1 if missing").  The next write must
+     * treat it as any other.  NULL: unsupported. */
+    int (*plant)(struct torn_target *t, const char *id, const struct cJSON *record,
+                 struct torn_err *err);
 };
 
 /* A target handle.  Plain data: fork and torn_target_dup copy it. */

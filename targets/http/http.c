@@ -258,6 +258,8 @@ int http_spec_parse(const cJSON *spec, const char *file, struct http_spec *sp,
     if (!rc)
         rc = spec_endpoint(spec, file, "transition", "POST", 0, &sp->transition, err);
     if (!rc)
+        rc = spec_endpoint(spec, file, "legacy", "PUT", 0, &sp->legacy, err);
+    if (!rc)
         rc = spec_endpoint(spec, file, "dual_write", "POST", 0, &sp->dual_write, err);
     if (!rc)
         rc = spec_endpoint(spec, file, "dual_read", "GET", 0, &sp->dual_read, err);
@@ -515,7 +517,7 @@ static void judge_contract(struct torn_target *t, const struct http_endpoint *ep
     struct http_answer a = {
         .op = ep == &sp->read ? HTTP_OP_READ : ep == &sp->cas ? HTTP_OP_CAS
             : ep == &sp->transition ? HTTP_OP_TRANSITION
-            : ep == &sp->dual_write ? HTTP_OP_DUAL : HTTP_OP_OTHER,
+            : ep == &sp->dual_write || ep == &sp->legacy ? HTTP_OP_UNJUDGED : HTTP_OP_OTHER,
         .status = r->status, .body = r->body, .len = r->len, .method = r->method,
         .url = r->url, .id = v->id, .version = v->version};
     cJSON *doc = r->body ? cJSON_ParseWithLength(r->body, r->len) : NULL;
@@ -616,6 +618,7 @@ static int spec_confine(const struct http_spec *sp, const char *base, int allow_
                 {"reset.path", sp->reset.path},    {"update.path", sp->update.path},
                 {"update_if_version.path", sp->cas.path},
                 {"transition.path", sp->transition.path}, {"events.url", sp->events_url},
+                {"legacy.path", sp->legacy.path},
                 {"dual_write.path", sp->dual_write.path}, {"dual_read.path", sp->dual_read.path}};
     int rc = 0;
     for (size_t i = 0; !rc && i < sizeof urls / sizeof urls[0]; i++) {
@@ -770,6 +773,18 @@ static int http_reset(struct torn_target *t, const char *id, const cJSON *initia
     struct http_vars v = {.id = id, .input = initial, .patch = initial, .version = -1};
     cJSON *dflt = cJSON_CreateString("{input}");
     int rc = record_call(t, &p->sp.reset, &v, dflt, NULL, record_out, err);
+    cJSON_Delete(dflt);
+    return rc;
+}
+
+/* ops->plant: the spec's "legacy" endpoint with the record as body. */
+static int http_plant(struct torn_target *t, const char *id, const cJSON *record,
+                      struct torn_err *err)
+{
+    struct http_priv *p = t->priv;
+    struct http_vars v = {.id = id, .input = record, .patch = record, .version = -1};
+    cJSON *dflt = cJSON_CreateString("{input}");
+    int rc = record_call(t, &p->sp.legacy, &v, dflt, NULL, NULL, err);
     cJSON_Delete(dflt);
     return rc;
 }
@@ -976,6 +991,7 @@ const struct torn_target_ops torn_target_http = {
     .extra_caps = TORN_CAP_FS_DATA | TORN_CAP_SERVICE,
     .caps = http_caps,
     .observe = http_observe,
+    .plant = http_plant,
 };
 
 /* ---- fuzzing entry point (fuzz/http_body.c, issue 6) ---- */

@@ -53,6 +53,7 @@ struct http_endpoint {
 /* A parsed --target-spec (see docs/http-target.md). */
 struct http_spec {
     struct http_endpoint create, read, reset, update, cas, transition;
+    struct http_endpoint legacy;   /* stores a record as given (plant) */
     const char *id_ptr;            /* JSON pointer of the id in create's response */
     const char *record_ptr;        /* pointer of the record in read's response */
     const char *field_ptr[6];      /* status, results, version, _updated_at, error, id */
@@ -87,8 +88,9 @@ struct http_spec {
     int layout_settle_ms;
 };
 
-/* Which record operation an answer came from. */
-enum http_op { HTTP_OP_OTHER, HTTP_OP_READ, HTTP_OP_CAS, HTTP_OP_TRANSITION, HTTP_OP_DUAL };
+/* Which record operation an answer came from (UNJUDGED: dual_write and
+ * legacy, which no contract or invariant covers). */
+enum http_op { HTTP_OP_OTHER, HTTP_OP_READ, HTTP_OP_CAS, HTTP_OP_TRANSITION, HTTP_OP_UNJUDGED };
 
 /* One answer, as a contract judges it. */
 struct http_answer {
@@ -114,8 +116,6 @@ int http_expect_parse(const struct cJSON *x, const char *file, const char *field
                       struct torn_err *err);
 void http_expect_judge(const struct cJSON *doc, const char *ptr, const struct cJSON *x,
                        const struct http_answer *a, char *why, size_t len);
-/* Milliseconds since the epoch of an ISO-8601 time with Z or an offset, or -1. */
-long long http_iso_ms(const char *s);
 
 /* The outcome answer a is (HTTP_OUT_COUNT: an error no contract covers). */
 enum http_outcome http_outcome_of(const struct http_spec *sp, const struct http_answer *a);

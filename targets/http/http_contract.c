@@ -28,6 +28,7 @@
 
 #include "core/err.h"
 #include "core/finding.h"
+#include "core/record.h"
 
 const char *const http_outcome_names[HTTP_OUT_COUNT] = {"success", "stale", "refused",
                                                         "not_found", "unknown"};
@@ -35,39 +36,6 @@ const char *const http_outcome_names[HTTP_OUT_COUNT] = {"success", "stale", "ref
 static const char *const types[] = {"string", "integer", "number", "boolean",
                                     "object", "array",   "null",   NULL};
 static const char *const cmps[] = {"eq", "ne", "gt", "ge", "lt", "le", NULL};
-
-/* Milliseconds since the epoch of an ISO-8601 UTC time
- * "YYYY-MM-DDTHH:MM:SS[.fff...](Z|+HH:MM|-HH:MM)", or -1. */
-long long http_iso_ms(const char *s)
-{
-    int y, mo, d, h, mi, sec, n = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
-        n != 19 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return -1;
-    const char *p = s + 19;
-    long long ms = 0, scale = 100;
-    if (*p == '.') {
-        if (!(p[1] >= '0' && p[1] <= '9'))
-            return -1;
-        for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
-            ms += (*p - '0') * scale;
-    }
-    int off = 0, oh, om;
-    if (*p == 'Z' && !p[1])
-        off = 0;
-    else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &oh, &om) == 2 && !p[6])
-        off = (*p == '+' ? 1 : -1) * (oh * 60 + om);
-    else
-        return -1;
-    /* days from civil (Howard Hinnant's algorithm) */
-    int yy = y - (mo <= 2);
-    int era = (yy >= 0 ? yy : yy - 399) / 400;
-    unsigned yoe = (unsigned)(yy - era * 400);
-    unsigned doy = (unsigned)((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1);
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    long long days = (long long)era * 146097 + (long long)doe - 719468;
-    return ((days * 86400 + h * 3600 + mi * 60 + sec) - off * 60LL) * 1000 + ms;
-}
 
 static int cfail(struct torn_err *err, const char *file, const char *field, const char *why)
 {
@@ -258,11 +226,11 @@ static int key_ok(const cJSON *doc, const cJSON *v, const cJSON *k, const struct
         return o && cJSON_Compare(v, o, 1);
     }
     if (strcmp(k->string, "format") == 0)
-        return cJSON_IsString(v) && http_iso_ms(v->valuestring) >= 0;
+        return cJSON_IsString(v) && torn_iso8601_ms(v->valuestring) >= 0;
     if (strcmp(k->string, "skew_ms") == 0) {   /* not in torn's future beyond the skew */
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        long long t = cJSON_IsString(v) ? http_iso_ms(v->valuestring) : -1;
+        long long t = cJSON_IsString(v) ? torn_iso8601_ms(v->valuestring) : -1;
         long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
         return t >= 0 && (double)(t - now) <= k->valuedouble;
     }
@@ -298,7 +266,7 @@ void http_expect_judge(const cJSON *doc, const char *ptr, const cJSON *x,
 
 enum http_outcome http_outcome_of(const struct http_spec *sp, const struct http_answer *a)
 {
-    if (a->op == HTTP_OP_DUAL)
+    if (a->op == HTTP_OP_UNJUDGED)
         return HTTP_OUT_COUNT;   /* not a record operation */
     if (a->status == sp->stale_status && a->op == HTTP_OP_CAS)
         return HTTP_OUT_STALE;

@@ -27,6 +27,7 @@
 
 #include "core/err.h"
 #include "core/finding.h"
+#include "core/record.h"
 #include "core/target.h"
 
 static int ifail(struct torn_err *err, const char *file, const char *field, const char *why)
@@ -135,7 +136,7 @@ static void judge_ordered(struct http_priv *p, const cJSON *rec, const cJSON *od
     const char *tp = cJSON_GetObjectItemCaseSensitive(od, "time")->valuestring;
     const char *bp = cJSON_GetObjectItemCaseSensitive(od, "by")->valuestring;
     const cJSON *t = http_pointer(rec, tp), *b = http_pointer(rec, bp);
-    long long tm = cJSON_IsString(t) ? http_iso_ms(t->valuestring) : -1;
+    long long tm = cJSON_IsString(t) ? torn_iso8601_ms(t->valuestring) : -1;
     if (!id || tm < 0 || !cJSON_IsNumber(b))
         return;   /* what is not a time or a number is the then-invariants' to judge */
     unsigned h = 2166136261u;
@@ -155,7 +156,7 @@ static void judge_ordered(struct http_priv *p, const cJSON *rec, const cJSON *od
 /* The record in a, if it is one to judge (2xx, not an "unknown" answer). */
 static const cJSON *record_of(const struct http_spec *sp, const struct http_answer *a)
 {
-    if (!sp->invariants || !a->doc || a->op == HTTP_OP_DUAL ||
+    if (!sp->invariants || !a->doc || a->op == HTTP_OP_UNJUDGED ||
         http_outcome_of(sp, a) != HTTP_OUT_SUCCESS)
         return NULL;
     const cJSON *rec = http_pointer(a->doc, sp->record_ptr);

@@ -269,5 +269,6 @@ unsigned http_service_caps(const struct http_spec *sp)
     c |= sp->svc_command ? TORN_CAP_FAULT | TORN_CAP_SERVICE | TORN_CAP_FS_DATA : 0;
     c |= sp->svc_command && sp->file_main ? TORN_CAP_CORRUPT : 0;
     c |= sp->dual_write.present ? TORN_CAP_DUAL : 0;
+    c |= sp->legacy.present ? TORN_CAP_PLANT : 0;
     return c;
 }

@@ -6,7 +6,8 @@
 # processing_state, seed 000's results with completed and _updated_at ISO
 # and not going back) and log criteria (seed 000's structured finalize
 # line, seed 001's JSONDecodeError never logged) and the store layout (seed
-# 001: no .tmp left after a write), each broken on purpose by a --break mode of the
+# 001: no .tmp left after a write) and legacy records (seed 000: a record
+# without version gets version 1), each broken on purpose by a --break mode of the
 # service that must FAIL with the contract it breaks while the correct
 # service PASSES; and malformed contracts refused with exit 2 and one line
 # naming the file and the field.
@@ -103,6 +104,14 @@ expect 1 'contract-unknown.*expected HTTP 200, got 500' \
     "unrecoverable read answered 500 FAILS contract-unknown" \
     --target-spec "$tmp/unsafe.json" --scenario safe-read-http --until-fail 5
 
+# Protected fields are optimistic-lock's "protected" parameter: the service
+# keeps id, created_at and processing_state (seed 002), not status.
+expect 1 'protected-fields.*protected field status changed from "PENDING" to "HIJACKED"' \
+    "a field the service does not protect, listed as protected, FAILS protected-fields" \
+    --target-spec "$tmp/good.json" --scenario optimistic-lock \
+    --set protected=id,created_at,processing_state,status
+only protected-fields
+
 # Record invariants (the spec's "invariants"), judged on every record a 2xx
 # answer carries.  status == processing_state holds for the records
 # state-transition moves (seed 002 sets both in one statement), not for
@@ -139,6 +148,15 @@ spec late --break results-late
 expect 1 'invariant-completed-has-results.*/results: expected {"type":"object"}, got nothing' \
     "completed before its results (one write each) FAILS invariant-completed-has-results" \
     --target-spec "$tmp/late.json" --scenario event-before-persist
+
+# Legacy records (seed 000: "initialize version to 1 if missing"): records
+# planted through the spec's "legacy" endpoint without version.
+expect 0 'torn: 1 PASS' "the correct service gives a legacy record version 1, then 2" \
+    --target-spec "$tmp/good.json" --scenario legacy-record
+spec lv --break legacy-version
+expect 1 'legacy-version.*the first write of a record planted without version answered version -1 (none), want 1' \
+    "a record without version that keeps none FAILS legacy-version" \
+    --target-spec "$tmp/lv.json" --scenario legacy-record
 
 # Store layout (the spec's "layout"): after each scenario only {id}.json and
 # {id}.json.bak may be in the data directory (a .tmp only during a write).

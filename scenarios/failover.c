@@ -254,10 +254,19 @@ static int write_then_crash(struct torn_ctx *ctx, struct torn_replica_set *set, 
 static int one_cycle(struct torn_ctx *ctx, long long cycle, struct totals *tot,
                      struct torn_err *err)
 {
-    static const struct torn_kv settings[] = {{"repl-diskless-sync-delay", "0"}, {NULL, NULL}};
-    int n = (int)torn_param_int(ctx, "workers");
-    struct torn_replica_opts o = {settings, (int)torn_param_int(ctx, "link_latency_ms"),
-                                  ctx->timeout_ms > 10000 ? ctx->timeout_ms : 10000};
+    /* Redis: a replica's first sync starts at once.  Postgres with
+     * wait_replicas: the standby is synchronous, a commit returns once the
+     * standby has applied it. */
+    static const struct torn_kv redis[] = {{"repl-diskless-sync-delay", "0"}, {NULL, NULL}};
+    static const struct torn_kv pg_sync[] = {{"synchronous_standby_names", "*"},
+                                             {"synchronous_commit", "remote_apply"},
+                                             {NULL, NULL}};
+    int n = (int)torn_param_int(ctx, "workers"), pg = strcmp(ctx->target->cfg.driver, "redis");
+    struct torn_replica_opts o = {
+        pg ? TORN_SERVER_POSTGRES : TORN_SERVER_REDIS,
+        pg ? (torn_param_int(ctx, "wait_replicas") ? pg_sync : NULL) : redis,
+        (int)torn_param_int(ctx, "link_latency_ms"),
+        ctx->timeout_ms > 10000 ? ctx->timeout_ms : 10000};
     struct torn_replica_set *set = NULL;
     struct acks a;
     uint64_t t_crash = 0, t0;
@@ -290,9 +299,11 @@ static int failover_run(struct torn_ctx *ctx, struct torn_err *err)
     struct totals tot = {0};
     int rc = TORN_OK;
 
-    if (strcmp(cfg->driver, "redis") != 0 || cfg->location)
-        return torn_err_set(err, TORN_E_CONFIG, "failover needs a managed Redis (--target redis): "
-                            "torn starts the primary and its replica itself");
+    if ((strcmp(cfg->driver, "redis") != 0 && strcmp(cfg->driver, "postgres") != 0) ||
+        cfg->location)
+        return torn_err_set(err, TORN_E_CONFIG, "failover needs a managed Redis or Postgres "
+                            "(--target redis, --target postgres): torn starts the primary and "
+                            "its replica itself");
     if (torn_param_num(ctx, "max_delay_ms") < torn_param_num(ctx, "min_delay_ms"))
         return torn_err_set(err, TORN_E_CONFIG, "failover: max_delay_ms is below min_delay_ms");
     for (long long i = 1; i <= cycles && !rc && !torn_ctx_expired(ctx); i++) {

@@ -12,12 +12,17 @@
  *                             are lost, as in a partition) and at once the
  *                             primary (SIGKILL of its process group)
  *   torn_replica_set_promote() the replica becomes the primary (Redis:
- *                             REPLICAOF NO ONE), as Sentinel or an operator
- *                             would promote it
+ *                             REPLICAOF NO ONE; Postgres: pg_promote()), as
+ *                             Sentinel, Patroni or an operator would
  *   torn_replica_set_stop()   stop everything, remove the directories
  *
- * Redis only for now.  The replica learns the primary's password through an
- * authenticated CONFIG SET masterauth, never a command line.  Every server
+ * Redis: the replica learns the primary's password through an authenticated
+ * CONFIG SET masterauth, never a command line.  Postgres: the standby is a
+ * pg_basebackup of the primary (taken directly, not through the link),
+ * streaming through the link (standby.signal, primary_conninfo in its 0600
+ * postgresql.auto.conf); pg_basebackup reads the password from a 0600
+ * PGPASSFILE removed at once.  The records live in table torn_failover
+ * (k text primary key, v text), created before the base backup.  Every server
  * listens on 127.0.0.1 only with its own password (server.h).  The link
  * process has PR_SET_PDEATHSIG and is in the harness/proc registry, so
  * nothing outlives torn.  Not thread-safe; after fork() a child may use the
@@ -29,11 +34,13 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "servers/server.h"
+
 struct torn_err;
 struct torn_kv;
-struct torn_server;
 
 struct torn_replica_set {
+    enum torn_server_kind kind;      /* TORN_SERVER_REDIS or TORN_SERVER_POSTGRES */
     struct torn_server *primary;
     struct torn_server *replica;
     pid_t link_pid;            /* the link process, 0 once gone */
@@ -43,7 +50,9 @@ struct torn_replica_set {
 };
 
 struct torn_replica_opts {
-    const struct torn_kv *settings;  /* both servers' settings (server.h), or NULL */
+    enum torn_server_kind kind;      /* TORN_SERVER_REDIS or TORN_SERVER_POSTGRES */
+    const struct torn_kv *settings;  /* the primary's settings (server.h), or NULL;
+                                        the replica runs with the defaults */
     int link_latency_ms;             /* delay the link adds to the replication
                                         stream (primary -> replica); 0 none */
     int timeout_ms;                  /* bound on every start and wait */
@@ -75,9 +84,11 @@ struct torn_replica_conn;
  * TORN_E_TIMEOUT.  Every call on the connection is bounded by timeout_ms. */
 int torn_replica_connect(const struct torn_replica_set *s, int node, int timeout_ms,
                          struct torn_replica_conn **out, struct torn_err *err);
-/* Store value under key (Redis SET), then, when wait_replicas > 0, WAIT
- * wait_replicas wait_timeout_ms: *replicated_out is the number of replicas
- * that acknowledged it (WAIT's answer), or -1 when no WAIT was asked.  0,
+/* Store value under key (Redis SET; Postgres one autocommit upsert, whose
+ * commit waits for the standby as synchronous_commit says), then, for
+ * Redis when wait_replicas > 0, WAIT wait_replicas wait_timeout_ms:
+ * *replicated_out is the number of replicas that acknowledged it (WAIT's
+ * answer), or -1 when no WAIT was asked (always for Postgres).  0,
  * or a negative torn_code (the write's outcome is then unknown). */
 int torn_replica_put(struct torn_replica_conn *c, const char *key, const char *value,
                      int wait_replicas, int wait_timeout_ms, int *replicated_out,

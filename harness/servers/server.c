@@ -547,12 +547,65 @@ static int check_access(const struct torn_server *srv, const char *dir, struct t
     return TORN_OK;
 }
 
+/* Wait for a helper program (initdb, pg_basebackup) spawned as the server's
+ * user: 0 when it exited 0; in slices, so an interrupt does not wait for it.
+ * On a timeout or interrupt its whole process group is killed and reaped
+ * (initdb's own postgres children would go on writing into the data
+ * directory while it is removed); a failure quotes the log's last line. */
+static int wait_tool(const struct torn_server *srv, pid_t pid, const char *what, int timeout_ms,
+                     struct torn_err *err)
+{
+    char how[64], tail[200];
+    int status = 0;
+
+    for (uint64_t deadline = deadline_after(timeout_ms);;) {
+        if (torn_proc_wait(pid, 50, &status, NULL) == 0)
+            break;
+        if (torn_stop_requested() || torn_now_ns() >= deadline) {
+            kill(-pid, SIGKILL);
+            torn_proc_kill(pid);
+            for (int i = 0; i < 200 && kill(-pid, 0) == 0; i++) {
+                while (waitpid(-pid, NULL, WNOHANG) > 0)   /* we are their subreaper */
+                    ;
+                usleep(2000);
+            }
+            return torn_stop_requested()
+                       ? torn_err_set(err, TORN_E_INTERRUPTED, "interrupted while %s ran", what)
+                       : torn_err_set(err, TORN_E_TIMEOUT, "%s did not finish in time", what);
+        }
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return TORN_OK;
+    torn_proc_describe(status, how, sizeof how);
+    log_tail(srv->log_path, tail, sizeof tail);
+    return torn_err_set(err, TORN_E_ENV, "%s %s: %s", what, how, tail);
+}
+
+int torn_server_run_tool(const struct torn_server *srv, const char *prog,
+                         const char *const *args, int timeout_ms, struct torn_err *err)
+{
+    char *bin = NULL, *argv[32] = {0};
+    size_t n = 0;
+    pid_t pid;
+    int rc = torn_server_find_bin(prog, &bin, err);
+
+    if (rc)
+        return rc;
+    argv[n++] = bin;
+    for (size_t i = 0; args[i] && n < 31; i++)
+        argv[n++] = (char *)args[i]; /* execv's prototype is not const-correct */
+    rc = spawn(srv, argv, &pid, err);
+    if (!rc)
+        rc = wait_tool(srv, pid, prog, timeout_ms, err);
+    free(bin);
+    return rc;
+}
+
 static int run_initdb(struct torn_server *srv, struct torn_err *err)
 {
     char *initdb = NULL, *pwfile = NULL, *argv[16] = {0};
-    char how[64], tail[200];
     pid_t pid;
-    int rc, status = 0;
+    int rc;
 
     rc = torn_server_find_bin("initdb", &initdb, err);
     if (rc)
@@ -568,34 +621,8 @@ static int run_initdb(struct torn_server *srv, struct torn_err *err)
     for (size_t i = 0; args[i]; i++)
         argv[i] = (char *)args[i]; /* execv's prototype is not const-correct */
     rc = spawn(srv, argv, &pid, err);
-    if (rc)
-        goto out;
-    /* In slices, so that an interrupt does not wait for initdb to finish. */
-    for (uint64_t deadline = deadline_after(srv->timeout_ms + 30000);;) {
-        if (torn_proc_wait(pid, 50, &status, NULL) == 0)
-            break;
-        if (torn_stop_requested() || torn_now_ns() >= deadline) {
-            /* initdb's own postgres children share its process group: kill
-             * them all and wait (bounded) until none is left, or they go on
-             * writing into the data directory while it is being removed. */
-            kill(-pid, SIGKILL);
-            torn_proc_kill(pid);
-            for (int i = 0; i < 200 && kill(-pid, 0) == 0; i++) {
-                while (waitpid(-pid, NULL, WNOHANG) > 0)   /* we are their subreaper */
-                    ;
-                usleep(2000);
-            }
-            rc = torn_stop_requested()
-                     ? torn_err_set(err, TORN_E_INTERRUPTED, "interrupted while initdb ran")
-                     : torn_err_set(err, TORN_E_TIMEOUT, "initdb did not finish in time");
-            goto out;
-        }
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        torn_proc_describe(status, how, sizeof how);
-        log_tail(srv->log_path, tail, sizeof tail);
-        rc = torn_err_set(err, TORN_E_ENV, "initdb %s: %s", how, tail);
-    }
+    if (!rc)
+        rc = wait_tool(srv, pid, "initdb", srv->timeout_ms + 30000, err);
 out:
     unlink(srv->conf_path); /* the role has its password: no copy left behind */
     free(pwfile);

@@ -162,6 +162,15 @@ void torn_server_stop(struct torn_server *srv);
 /* 1 when the server process is alive (reaps it if it died). */
 int torn_server_running(struct torn_server *srv);
 
+/* Run the server-side program prog (found as torn_server_find_bin does) with
+ * args (NULL-ended, without argv[0]) as the server's user, in its own
+ * process group, output appended to the server's log, environment
+ * inherited; wait at most timeout_ms.  0 when it exited 0; TORN_E_ENV
+ * quoting the log's last line, TORN_E_TIMEOUT, TORN_E_INTERRUPTED (its
+ * process group is then killed).  For pg_basebackup into a data directory. */
+int torn_server_run_tool(const struct torn_server *srv, const char *prog,
+                         const char *const *args, int timeout_ms, struct torn_err *err);
+
 /* Name for messages: "redis-server" or "postgres". */
 const char *torn_server_kind_name(enum torn_server_kind kind);
 

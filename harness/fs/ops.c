@@ -255,11 +255,33 @@ static int fs_rmdir(const char *path)
     return remove_entry(path, "unlink", M_RMDIR);
 }
 
+/* 1 if directory r (relative to the backing root) holds no entry, 0 if it
+ * does, -errno if it cannot be read. */
+static int dir_empty(const char *r)
+{
+    int fd = openat(torn_fsd.bfd, r, O_RDONLY | O_DIRECTORY | O_CLOEXEC), empty = 1;
+    struct dirent *e;
+    DIR *dir;
+
+    if (fd < 0)
+        return neg_errno();
+    dir = fdopendir(fd);
+    if (!dir) {
+        int rc = neg_errno();
+        close(fd);
+        return rc;
+    }
+    while (empty && (e = readdir(dir)) != NULL)
+        empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+    closedir(dir);
+    return empty;
+}
+
 static int fs_rename(const char *from, const char *to, unsigned int flags)
 {
     char t[32];
-    struct stat st;
-    int have_to;
+    struct stat sf, st;
+    int have_to, rc;
 
     if (is_private(from) || is_private(to) || is_ctl(from) || is_ctl(to))
         return -EPERM;
@@ -269,14 +291,24 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
             return op_end(neg_errno());
         return op_end(torn_fsd_mop_add(M_EXCHANGE, rel(from), rel(to), NULL));
     }
-    if (fstatat(torn_fsd.bfd, rel(from), &st, AT_SYMLINK_NOFOLLOW) < 0)
+    if (fstatat(torn_fsd.bfd, rel(from), &sf, AT_SYMLINK_NOFOLLOW) < 0)
         return op_end(neg_errno());
     have_to = fstatat(torn_fsd.bfd, rel(to), &st, AT_SYMLINK_NOFOLLOW) == 0;
     if (have_to && (flags & RENAME_NOREPLACE))
         return op_end(-EEXIST);
+    if (have_to && sf.st_dev == st.st_dev && sf.st_ino == st.st_ino)
+        return op_end(0);   /* two names of one inode: rename(2) does nothing */
+    if (have_to && S_ISDIR(st.st_mode)) {
+        /* The kernel never sees a directory parked away, so its refusals are
+         * made here. */
+        if (!S_ISDIR(sf.st_mode))
+            return op_end(-EISDIR);
+        if ((rc = dir_empty(rel(to))) <= 0)
+            return op_end(rc < 0 ? rc : -ENOTEMPTY);
+    }
     if (have_to) {
         /* Park the replaced entry: a hard link keeps the replacement atomic
-         * for files; a (necessarily empty) directory is moved first. */
+         * for files; an empty directory is moved first. */
         torn_fsd_trash_name(t, sizeof t);
         if (S_ISDIR(st.st_mode)) {
             if (renameat(torn_fsd.bfd, rel(to), torn_fsd.tfd, t) < 0)

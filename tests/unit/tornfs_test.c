@@ -56,6 +56,14 @@ static int up(const char *model)
     return up_on(model, NULL);
 }
 
+/* up(model), counted as a failed check when the mount fails. */
+static int up_checked(const char *model)
+{
+    int rc = up(model);
+    CHECK(rc == 0, "mount (%s) failed", model);
+    return rc;
+}
+
 static int mounted(void)
 {
     char *buf = NULL;
@@ -133,10 +141,8 @@ static int ctl(const char *cmd, char *reply, size_t len)
 static void test_power_cut_data(void)
 {
     char r[512];
-    if (up("power") != 0) {
-        CHECK(0, "mount failed");
+    if (up_checked("power") != 0)
         return;
-    }
     CHECK(put("a", "old", 1) == 0, "put a");
     CHECK(fsync_dir(".") == 0, "fsync root");
     CHECK(put("a", "new-unsynced", 0) == 0, "put a again");
@@ -152,10 +158,8 @@ static void test_power_cut_data(void)
 static void test_namespace(void)
 {
     char r[512];
-    if (up("power") != 0) {
-        CHECK(0, "mount failed");
+    if (up_checked("power") != 0)
         return;
-    }
     CHECK(put("keep", "k", 1) == 0 && put("over", "O", 1) == 0 && fsync_dir(".") == 0,
           "baseline");
     CHECK(put("new", "n", 1) == 0, "create new, file fsynced, dir not");
@@ -185,10 +189,8 @@ static void test_namespace(void)
 static void test_process_model(void)
 {
     char r[512];
-    if (up("process") != 0) {
-        CHECK(0, "mount failed");
+    if (up_checked("process") != 0)
         return;
-    }
     CHECK(put("p", "written", 0) == 0, "put");
     CHECK(ctl("cut", r, sizeof r) == 0, "cut");
     CHECK(strcmp(get("p"), "written") == 0, "process crash keeps page cache: '%s'", get("p"));
@@ -199,10 +201,8 @@ static void test_fsync_fail(void)
 {
     char r[512];
     int fd;
-    if (up("fsync-fail") != 0) {
-        CHECK(0, "mount failed");
+    if (up_checked("fsync-fail") != 0)
         return;
-    }
     CHECK(put("f", "v1", 1) == 0 && fsync_dir(".") == 0, "baseline");
     CHECK(ctl("rule fsync EIO path=/f", r, sizeof r) == 0, "rule: %s", r);
     fd = open(P("f"), O_WRONLY | O_TRUNC);
@@ -231,10 +231,8 @@ static void test_freeze(void)
     struct torn_fs_status st;
     pid_t pid;
     int status;
-    if (up("power") != 0) {
-        CHECK(0, "mount failed");
+    if (up_checked("power") != 0)
         return;
-    }
     CHECK(ctl("counter-reset", r, sizeof r) == 0 && ctl("freeze 2", r, sizeof r) == 0, "arm");
     pid = fork();
     if (pid == 0) {
@@ -263,10 +261,8 @@ static void test_freeze(void)
 /* The daemon SIGKILLed: the mount is stale until torn_fs_clean_stale. */
 static void test_stale_cleanup(void)
 {
-    if (up("power") != 0) {
-        CHECK(0, "mount failed");
+    if (up_checked("power") != 0)
         return;
-    }
     kill(torn_fs_pid(fs), SIGKILL);
     usleep(100000);
     waitpid(torn_fs_pid(fs), NULL, WNOHANG);
@@ -286,10 +282,8 @@ static void test_unlinked_attrs(void)
     char r[512];
     int fd;
 
-    if (up("power") != 0) {
-        CHECK(0, "mount failed");
+    if (up_checked("power") != 0)
         return;
-    }
     CHECK(put("u", "0123456789", 1) == 0 && fsync_dir(".") == 0, "baseline, synced");
     fd = open(P("u"), O_RDWR);
     CHECK(fd >= 0 && unlink(P("u")) == 0, "open, then unlink");
@@ -305,6 +299,45 @@ static void test_unlinked_attrs(void)
     CHECK(ctl("status", r, sizeof r) == 0 && strstr(r, "dirty_pages=1") != NULL,
           "the truncate is in the undo log: %s", r);
     close(fd);
+    down();
+}
+
+/* rename(2)'s refusals when the target is a directory, as on ext4: torn-fs
+ * parks a replaced directory in its trash before the rename, so the kernel
+ * never saw the target and a rename over a non-empty directory (or of a file
+ * over a directory) used to succeed, the directory's files vanishing. */
+static void test_rename_over_dir(void)
+{
+    char r[512];
+    int rc;
+
+    if (up_checked("power") != 0)
+        return;
+    CHECK(mkdir(P("e1"), 0755) == 0 && mkdir(P("e2"), 0755) == 0 && put("e2/k", "k", 1) == 0 &&
+              put("f", "f", 1) == 0 && fsync_dir(".") == 0 && fsync_dir("e2") == 0,
+          "baseline: e1, e2/k, f");
+    rc = rename(P("e1"), P("e2"));
+    CHECK(rc < 0 && errno == ENOTEMPTY, "rename over a non-empty directory: ENOTEMPTY (rc %d, %s)",
+          rc, strerror(errno));
+    CHECK(strcmp(get("e2/k"), "k") == 0, "its file is still there: '%s'", get("e2/k"));
+    rc = rename(P("f"), P("e1"));
+    CHECK(rc < 0 && errno == EISDIR, "rename of a file over a directory: EISDIR (rc %d, %s)", rc,
+          strerror(errno));
+    rc = rename(P("e1"), P("f"));
+    CHECK(rc < 0 && errno == ENOTDIR, "rename of a directory over a file: ENOTDIR (rc %d, %s)",
+          rc, strerror(errno));
+    CHECK(rename(P("e1"), P("e1")) == 0 && access(P("e1"), F_OK) == 0,
+          "rename of a directory onto itself: a no-op (%s)", strerror(errno));
+    CHECK(rename(P("f"), P("f")) == 0 && strcmp(get("f"), "f") == 0, "a file onto itself: a no-op");
+    CHECK(ctl("log", r, sizeof r) == 0 && strstr(r, "pending_meta=0") != NULL,
+          "nothing was logged: %s", r);
+    CHECK(rmdir(P("e1")) == 0 && mkdir(P("e1"), 0755) == 0 && rename(P("e1"), P("e2/k")) < 0 &&
+              errno == ENOTDIR,
+          "a fresh empty directory still refused over a file");
+    CHECK(unlink(P("e2/k")) == 0 && rename(P("e1"), P("e2")) == 0, "over an empty directory: ok");
+    CHECK(ctl("cut", r, sizeof r) == 0, "cut: %s", r);
+    CHECK(strcmp(get("e2/k"), "k") == 0 && access(P("e1"), F_OK) == 0,
+          "the cut undoes the rename over the emptied directory: '%s'", get("e2/k"));
     down();
 }
 
@@ -364,6 +397,7 @@ static const struct torn_test tests[] = {
     {"stale_cleanup", test_stale_cleanup},
     {"restore_failure", test_restore_failure},
     {"unlinked_attrs", test_unlinked_attrs},
+    {"rename_over_dir", test_rename_over_dir},
     {NULL, NULL},
 };
 

@@ -1,0 +1,324 @@
+/* Hermitage (Martin Kleppmann, https://github.com/ept/hermitage) on a real
+ * managed Postgres, judged by torn's transactional checker: each test's
+ * fixed interleaving of two sessions runs at read committed, repeatable
+ * read and serializable; what the sessions read, wrote and whether they
+ * committed is recorded as an rw-register history and checked
+ * (check/txn.c).  The verdicts must match Hermitage's published PostgreSQL
+ * table: an anomaly Hermitage calls possible at a level is found there
+ * (named), one it calls prevented is not found.
+ *
+ * Hermitage's table `test (id, value)` holds (1, 10), (2, 20); the tests
+ * here are the item (not predicate) ones: G0, G1a, G1b, G1c, P4 (lost
+ * update), G-single (read skew), G2-item (write skew).  Written values are
+ * unique per key, as the checker needs (Hermitage's P4 writes 11 twice;
+ * here the second writer writes 12).  A step Hermitage marks "blocks" is
+ * sent and left pending; the session's next step first waits for it. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "check/checker.h"
+#include "check/history_read.h"
+#include "core/err.h"
+#include "core/util.h"
+#include "proc/proc.h"
+#include "servers/server.h"
+
+enum act { BEGIN, READ, WRITE, COMMIT, ABORT };
+
+struct step {
+    int s;            /* session 1 or 2 */
+    enum act act;
+    int key, val;     /* READ key; WRITE key val */
+    int blocks;       /* Hermitage: this statement blocks (on a row lock) */
+};
+
+struct test {
+    const char *name;       /* Hermitage's */
+    const char *anomaly;    /* torn's criterion when it happens */
+    int possible[3];        /* Hermitage, PostgreSQL: RC, RR, SER */
+    struct step steps[16];
+};
+
+#define B(s) {s, BEGIN, 0, 0, 0}
+#define R(s, k) {s, READ, k, 0, 0}
+#define W(s, k, v) {s, WRITE, k, v, 0}
+#define WB(s, k, v) {s, WRITE, k, v, 1}
+#define C(s) {s, COMMIT, 0, 0, 0}
+#define A(s) {s, ABORT, 0, 0, 0}
+
+static const struct test tests[] = {
+    {"G0 write cycles", "G0", {0, 0, 0},
+     {B(1), B(2), W(1, 1, 11), WB(2, 1, 12), W(1, 2, 21), C(1), W(2, 2, 22), C(2)}},
+    {"G1a aborted reads", "G1a", {0, 0, 0},
+     {B(1), B(2), W(1, 1, 101), R(2, 1), R(2, 2), A(1), R(2, 1), R(2, 2), C(2)}},
+    {"G1b intermediate reads", "G1b", {0, 0, 0},
+     {B(1), B(2), W(1, 1, 101), R(2, 1), W(1, 1, 11), C(1), R(2, 1), C(2)}},
+    {"G1c circular information flow", "G1c", {0, 0, 0},
+     {B(1), B(2), W(1, 1, 11), W(2, 2, 22), R(1, 2), R(2, 1), C(1), C(2)}},
+    {"P4 lost update", "lost-update", {1, 0, 0},
+     {B(1), B(2), R(1, 1), R(2, 1), W(1, 1, 11), WB(2, 1, 12), C(1), C(2)}},
+    {"G-single read skew", "G-single", {1, 0, 0},
+     {B(1), B(2), R(1, 1), R(2, 1), R(2, 2), W(2, 1, 12), W(2, 2, 18), C(2), R(1, 2), C(1)}},
+    {"G2-item write skew", "G2-item", {1, 1, 0},
+     {B(1), B(2), R(1, 1), R(1, 2), R(2, 1), R(2, 2), W(2, 1, 11), W(1, 2, 21), C(1), C(2)}},
+};
+
+static const char *const levels[] = {"read committed", "repeatable read", "serializable"};
+
+/* One session's transaction as it is recorded. */
+struct sess {
+    PGconn *c;
+    int pending;          /* a statement sent, its result not read */
+    enum act pending_act;
+    int pending_key;
+    int failed;           /* the transaction hit an error: it aborts */
+    char mops[512];
+    size_t mlen;
+    uint64_t t0, t1;
+    int done;             /* COMMIT (or ABORT) answered */
+    int committed;
+};
+
+static void quiet(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;      /* "table test does not exist, skipping" and the like */
+}
+
+static PGconn *connect_to(const struct torn_server *srv)
+{
+    char port[16];
+    const char *keys[] = {"host", "port", "user", "password", "dbname", "connect_timeout", NULL};
+    const char *vals[] = {srv->host, port, srv->user, srv->password, srv->dbname, "10", NULL};
+    PGconn *c;
+
+    snprintf(port, sizeof port, "%d", srv->port);
+    c = PQconnectdbParams(keys, vals, 0);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "connect: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    PQsetNoticeProcessor(c, quiet, NULL);
+    return c;
+}
+
+static int exec_ok(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+
+    if (!ok)
+        fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    return ok;
+}
+
+static void add_mop(struct sess *s, const char *f, int key, int val, int has_val)
+{
+    char v[24];
+
+    snprintf(v, sizeof v, "%d", val);
+    s->mlen += (size_t)snprintf(s->mops + s->mlen, sizeof s->mops - s->mlen, "%s[\"%s\",%d,%s]",
+                                s->mlen ? "," : "", f, key, has_val ? v : "null");
+}
+
+/* Wait up to ms for the pending statement's result; 1 done, 0 still pending. */
+static int collect(struct sess *s, int ms)
+{
+    uint64_t end = torn_now_ns() + (uint64_t)ms * 1000000ULL;
+    PGresult *r;
+
+    while (PQisBusy(s->c)) {
+        uint64_t now = torn_now_ns();
+        if (now >= end)
+            return 0;
+        fd_set fds;
+        struct timeval tv = {0, (long)((end - now) / 1000 > 100000 ? 100000 : (end - now) / 1000)};
+        FD_ZERO(&fds);
+        FD_SET(PQsocket(s->c), &fds);
+        select(PQsocket(s->c) + 1, &fds, NULL, NULL, &tv);
+        if (!PQconsumeInput(s->c))
+            break;
+    }
+    while ((r = PQgetResult(s->c)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_FATAL_ERROR) {
+            s->failed = 1;
+        } else if (s->pending_act == READ && st == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+            add_mop(s, "r", s->pending_key, atoi(PQgetvalue(r, 0, 0)), 1);
+        } else if (s->pending_act == COMMIT && st == PGRES_COMMAND_OK) {
+            s->committed = !strcmp(PQcmdStatus(r), "COMMIT");
+        }
+        PQclear(r);
+    }
+    if (s->pending_act == COMMIT || s->pending_act == ABORT) {
+        s->done = 1;
+        s->t1 = torn_now_ns();
+    }
+    s->pending = 0;
+    return 1;
+}
+
+/* Run one step: wait for the session's blocked statement first, then send. */
+static void run_step(struct sess *ss, const struct step *st, const char *level)
+{
+    struct sess *s = &ss[st->s - 1];
+    char sql[160];
+
+    if (s->pending)
+        collect(s, 10000);
+    if (s->done)
+        return;
+    if (s->failed && st->act != COMMIT && st->act != ABORT)
+        return;
+    switch (st->act) {
+    case BEGIN:
+        snprintf(sql, sizeof sql, "BEGIN ISOLATION LEVEL %s", level);
+        s->t0 = torn_now_ns();
+        break;
+    case READ:
+        snprintf(sql, sizeof sql, "SELECT value FROM test WHERE id = %d", st->key);
+        break;
+    case WRITE:
+        snprintf(sql, sizeof sql, "UPDATE test SET value = %d WHERE id = %d", st->val, st->key);
+        add_mop(s, "w", st->key, st->val, 1);
+        break;
+    case COMMIT:
+    case ABORT:
+        snprintf(sql, sizeof sql, "%s", st->act == COMMIT && !s->failed ? "COMMIT" : "ROLLBACK");
+        break;
+    }
+    s->pending = PQsendQuery(s->c, sql);
+    s->pending_act = st->act;
+    s->pending_key = st->key;
+    if (s->pending)
+        collect(s, st->blocks ? 300 : 10000);
+}
+
+/* The recorded history as torn JSON lines: the setup transaction, then the
+ * two sessions' transactions with their times and outcomes. */
+static char *history(const struct sess *ss, uint64_t t_setup)
+{
+    char *h = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&h, &len);
+
+    if (!f)
+        return NULL;
+    fprintf(f, "{\"type\":\"invoke\",\"process\":0,\"f\":\"txn\",\"time\":%llu,\"value\":"
+               "[[\"w\",1,10],[\"w\",2,20]]}\n", (unsigned long long)t_setup);
+    fprintf(f, "{\"type\":\"ok\",\"process\":0,\"f\":\"txn\",\"time\":%llu,\"value\":"
+               "[[\"w\",1,10],[\"w\",2,20]]}\n", (unsigned long long)t_setup + 1);
+    for (int i = 0; i < 2; i++)
+        fprintf(f, "{\"type\":\"invoke\",\"process\":%d,\"f\":\"txn\",\"time\":%llu,\"value\":[%s]}\n",
+                i + 1, (unsigned long long)ss[i].t0, ss[i].mops);
+    for (int i = 0; i < 2; i++)
+        fprintf(f, "{\"type\":\"%s\",\"process\":%d,\"f\":\"txn\",\"time\":%llu,\"value\":[%s]}\n",
+                ss[i].committed ? "ok" : "fail", i + 1, (unsigned long long)ss[i].t1,
+                ss[i].mops);
+    fclose(f);
+    return h;
+}
+
+/* Does the checker name anomaly in this history?  -1 on an input error. */
+static int found(const char *text, const char *anomaly, char *all, size_t all_len)
+{
+    struct torn_hist *h = NULL;
+    struct torn_check_result res;
+    struct torn_check_opts o = {.time_limit_s = 10};
+    struct torn_err err;
+    int hit = -1;
+
+    torn_check_result_init(&res);
+    all[0] = '\0';
+    if (torn_hist_parse(text, strlen(text), "hermitage.jsonl", TORN_HIST_TORN, &h, &err) ==
+            TORN_OK &&
+        torn_checker_find("rw-register")->check(h, &o, &res, &err) == TORN_OK) {
+        hit = 0;
+        for (size_t i = 0; i < res.n_violations; i++) {
+            hit |= !strcmp(res.violations[i].criterion, anomaly);
+            size_t n = strlen(all);
+            snprintf(all + n, all_len - n, "%s%s", n ? " " : "", res.violations[i].criterion);
+        }
+    } else {
+        fprintf(stderr, "check: %s\n", err.msg);
+    }
+    torn_check_result_free(&res);
+    torn_hist_free(h);
+    return hit;
+}
+
+static struct torn_server *srv;
+static char base[64];
+
+static void run_test(const struct test *t, int level)
+{
+    struct sess ss[2];
+    PGconn *setup = connect_to(srv);
+    char all[256];
+    uint64_t t_setup;
+
+    memset(ss, 0, sizeof ss);
+    CHECK(setup && exec_ok(setup, "DROP TABLE IF EXISTS test") &&
+              exec_ok(setup, "CREATE TABLE test (id int primary key, value int)") &&
+              exec_ok(setup, "INSERT INTO test (id, value) VALUES (1, 10), (2, 20)"),
+          "%s: setup", t->name);
+    t_setup = torn_now_ns();
+    for (int i = 0; i < 2; i++)
+        ss[i].c = connect_to(srv);
+    if (setup && ss[0].c && ss[1].c) {
+        for (size_t i = 0; i < sizeof t->steps / sizeof *t->steps && t->steps[i].s; i++)
+            run_step(ss, &t->steps[i], levels[level]);
+        for (int i = 0; i < 2; i++)
+            if (ss[i].pending)
+                collect(&ss[i], 10000);
+        char *text = history(ss, t_setup);
+        int hit = text ? found(text, t->anomaly, all, sizeof all) : -1;
+        CHECK(hit == t->possible[level], "%s at %s: Hermitage says %s, torn found [%s]\n%s",
+              t->name, levels[level], t->possible[level] ? "possible" : "prevented", all,
+              text ? text : "");
+        printf("%-32s %-16s %-9s torn: %s\n", t->name, levels[level],
+               t->possible[level] ? "possible" : "prevented", all[0] ? all : "-");
+        free(text);
+    }
+    for (int i = 0; i < 2; i++)
+        PQfinish(ss[i].c);
+    PQfinish(setup);
+}
+
+static void test_hermitage(void)
+{
+    struct torn_err err = {0};
+
+    snprintf(base, sizeof base, "/tmp/torn-hermitage.XXXXXX");
+    if (!mkdtemp(base)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    chmod(base, 0711);
+    CHECK(torn_server_start(TORN_SERVER_POSTGRES, base, NULL, 30000, &srv, &err) == 0 && srv,
+          "start postgres: %s", err.msg);
+    if (!srv)
+        return;
+    for (size_t t = 0; t < sizeof tests / sizeof *tests; t++)
+        for (int level = 0; level < 3; level++)
+            run_test(&tests[t], level);
+    torn_server_stop(srv);
+    srv = NULL;
+    torn_proc_reap_all(1000);
+    rmdir(base);
+}
+
+static const struct torn_test table[] = {
+    {"hermitage", test_hermitage},
+    {NULL, NULL},
+};
+
+TORN_TEST_MAIN(table)

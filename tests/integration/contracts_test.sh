@@ -44,10 +44,10 @@ print(json.dumps(m))
 EOF
 }
 
-# expect RC PATTERN WHAT ARGS...: torn run (60 s max) exits RC and prints PATTERN.
+# expect RC PATTERN WHAT ARGS...: torn run (120 s max: a loaded CI machine) exits RC and prints PATTERN.
 expect() {
     local want=$1 pat=$2 what=$3; shift 3
-    timeout -k 2 60 "$torn" run --quiet --no-color --repro-runs 0 --target http "$@" >"$tmp/last.out" 2>&1
+    timeout -k 2 120 "$torn" run --quiet --no-color --repro-runs 0 --target http "$@" >"$tmp/last.out" 2>&1
     local rc=$?
     if [[ $rc == "$want" ]] && grep -q -- "$pat" "$tmp/last.out"; then
         ok "$what (exit $rc)"

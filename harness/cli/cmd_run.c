@@ -27,7 +27,8 @@ enum {
     OPT_WORKERS, OPT_SET, OPT_ALLOW_REMOTE, OPT_TIMEOUT, OPT_HISTORY, OPT_QUIET, OPT_NO_COLOR,
     OPT_KEEP, OPT_RUN_DIR, OPT_HELP, OPT_FS, OPT_RATE, OPT_UNTIL_FAIL, OPT_REPRO_RUNS,
     OPT_HISTORY_MAX, OPT_COLOR, OPT_SHARD,
-    OPT_SUITE, OPT_BUDGET, OPT_BASELINE, OPT_ALLOW, OPT_DRY_RUN, /* in this order: gate/suite.h */
+    OPT_SUITE, OPT_BUDGET, OPT_BASELINE, OPT_ALLOW, OPT_DRY_RUN, OPT_SOAK, OPT_STOP_ON_FAIL,
+    /* (the gate's, in this order: gate/suite.h) */
     OPT_REPORTER /* + index of the reporter */
 };
 
@@ -106,6 +107,10 @@ static void run_usage(FILE *f)
           "                        error_rate=0.5%, p50=off (default p50, p99 25% or\n"
           "                        10ms, error_rate 1 point)\n"
           "  --dry-run             print the plan and touch nothing\n"
+          "  --soak DURATION       run the plan in rounds until DURATION (90s, 10m, 24h)\n"
+          "                        is up; keeps every FAIL/ERROR and the last round,\n"
+          "                        prints a line with VmRSS after each round\n"
+          "  --stop-on-fail        with --soak: stop after the round of the first FAIL\n"
           "  --quiet               only the results table\n"
           "  --color[=WHEN]        ANSI colours: auto (default: only on a terminal, not\n"
           "                        with NO_COLOR set, TERM=dumb or CI set), always, never\n"
@@ -247,6 +252,8 @@ static void build_longopts(struct cli *c)
         {"baseline", required_argument, NULL, OPT_BASELINE},
         {"allow", required_argument, NULL, OPT_ALLOW},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"soak", required_argument, NULL, OPT_SOAK},
+        {"stop-on-fail", no_argument, NULL, OPT_STOP_ON_FAIL},
     };
     size_t n = sizeof fixed / sizeof fixed[0], nr;
     const struct torn_reporter_ops *const *reps = torn_reporters(&nr);
@@ -331,6 +338,7 @@ static int handle_opt(struct cli *c, int opt, const char *arg)
         return 0;
     case OPT_HELP: run_usage(stdout); return 1;
     case OPT_SUITE: case OPT_BUDGET: case OPT_BASELINE: case OPT_ALLOW: case OPT_DRY_RUN:
+    case OPT_SOAK: case OPT_STOP_ON_FAIL:
         return torn_gate_cli_opt(&c->gate, opt - OPT_SUITE, arg);
     default:
         if (opt >= OPT_REPORTER && opt < OPT_REPORTER + (int)nr && o->n_reports < 16) {

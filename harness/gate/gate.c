@@ -31,6 +31,7 @@ void torn_gate_free(struct torn_gate *g)
     free(g->baseline_path);
     cJSON_Delete(g->baseline);
     torn_observe_free(g->observe);
+    torn_soak_clear(&g->soak);
     free(g);
 }
 
@@ -223,4 +224,15 @@ void torn_gate_replay_args(const struct torn_gate *g, FILE *f)
         fputs(" --allow ", f);
         torn_shell_quote(f, a);
     }
+}
+
+void torn_gate_run_begin(struct torn_gate *g)
+{
+    if (g)
+        torn_soak_begin(&g->soak, stderr);
+}
+
+int torn_gate_run_again(struct torn_gate *g, struct torn_report *rep)
+{
+    return g ? torn_soak_round(&g->soak, rep, stderr) : 0;
 }

@@ -25,12 +25,14 @@
 
 #include "gate/baseline.h"
 #include "gate/budget.h"
+#include "gate/soak.h"
 
 struct cJSON;
 struct torn_err;
 struct torn_result;
 struct torn_target;
 struct torn_observe;
+struct torn_report;
 
 struct torn_gate {
     struct torn_budget *budgets;
@@ -39,6 +41,7 @@ struct torn_gate {
     struct cJSON *baseline;       /* its report */
     struct torn_allow allow[TORN_M_COUNT];
     struct torn_observe *observe; /* counter checks (observe.h), or NULL */
+    struct torn_soak soak;        /* --soak (soak.h); duration_s 0 = one round */
 };
 
 /* New empty gate (default allowances); NULL on ENOMEM. */
@@ -59,6 +62,11 @@ int torn_gate_allow(struct torn_gate *g, const char *text, const char *what,
 /* Runner hooks; g NULL is a no-op. */
 void torn_gate_start(struct torn_gate *g, struct torn_target *t, struct torn_result *res);
 void torn_gate_judge(struct torn_gate *g, struct torn_target *t, struct torn_result *res);
+/* Around the runner's rounds: begin before the first; again after each,
+ * 1 when another round should run (--soak, soak.h).  g NULL: one round. */
+void torn_gate_run_begin(struct torn_gate *g);
+int torn_gate_run_again(struct torn_gate *g, struct torn_report *rep);
+
 /* After the run: a budget that judged no result is a configuration
  * mistake (a misspelt scenario, an operation no scenario does): one line
  * each on f; returns how many. */

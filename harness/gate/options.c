@@ -28,6 +28,19 @@ static int push(const char ***arr, size_t *n, const char *v)
     return 0;
 }
 
+/* --soak DURATION: 90s, 10m, 24h (a bare number is seconds). */
+static int soak_opt(struct torn_gate_cli *c, const char *arg)
+{
+    static const struct torn_unit units[] = {{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400},
+                                             {"", 1}, {NULL, 0}};
+    struct torn_err err;
+
+    if (torn_parse_real_unit("--soak", arg, units, 1, 30 * 86400.0, &c->soak_s, &err) == 0)
+        return 0;
+    fprintf(stderr, "torn run: %s\n", err.msg);
+    return -1;
+}
+
 int torn_gate_cli_opt(struct torn_gate_cli *c, int which, const char *arg)
 {
     switch (which) {
@@ -35,7 +48,9 @@ int torn_gate_cli_opt(struct torn_gate_cli *c, int which, const char *arg)
     case 1: return push(&c->budgets, &c->n_budgets, arg);
     case 2: c->baseline = arg; return 0;
     case 3: return push(&c->allows, &c->n_allows, arg);
-    default: c->dry_run = 1; return 0;
+    case 4: c->dry_run = 1; return 0;
+    case 5: return soak_opt(c, arg);
+    default: c->stop_on_fail = 1; return 0;
     }
 }
 
@@ -167,14 +182,22 @@ int torn_gate_cli_apply(struct torn_gate_cli *c, struct torn_run_opts *o)
         rc = torn_err_set(&err, TORN_E_NOMEM, "out of memory");
     if (!rc)
         rc = load_observe(o->target_spec, &obs, &err);
-    if (!rc && (c->loaded || c->n_budgets || c->baseline || c->n_allows || obs)) {
+    if (!c->soak_s && c->loaded)
+        c->soak_s = c->loaded->soak_s;
+    c->stop_on_fail |= c->loaded && c->loaded->stop_on_fail;
+    if (!rc && c->stop_on_fail && !c->soak_s)
+        rc = torn_err_set(&err, TORN_E_USAGE, "--stop-on-fail: only with --soak DURATION");
+    if (!rc && (c->loaded || c->n_budgets || c->baseline || c->n_allows || obs || c->soak_s)) {
         if (!(c->gate = torn_gate_new()))
             rc = torn_err_set(&err, TORN_E_NOMEM, "out of memory");
         else if (!(rc = build_gate(c, &err)))
             o->gate = c->gate;
     }
-    if (c->gate)
+    if (c->gate) {
         c->gate->observe = obs;
+        c->gate->soak.duration_s = c->soak_s;
+        c->gate->soak.stop_on_fail = c->stop_on_fail;
+    }
     else
         torn_observe_free(obs);
     if (!rc)

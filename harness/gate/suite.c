@@ -355,7 +355,9 @@ static int limit(struct torn_suite *s, const cJSON *v, const char *name, int int
 static int limits(struct torn_suite *s, const cJSON *v, struct torn_err *err)
 {
     static const char *const keys[] = {"duration_s", "workers", "rate", "timeout_ms",
-                                       "until_fail", "history_max_mib", NULL};
+                                       "until_fail", "history_max_mib", "soak_s",
+                                       "stop_on_fail", NULL};
+    const cJSON *sof = cJSON_GetObjectItemCaseSensitive(v, "stop_on_fail");
     double d;
     int rc;
 
@@ -381,6 +383,12 @@ static int limits(struct torn_suite *s, const cJSON *v, struct torn_err *err)
     if ((rc = limit(s, v, "history_max_mib", 0, 0.01, 1048576, &d, err)) < 0)
         return rc;
     s->history_max = rc ? (uint64_t)(d * 1048576) : 0;
+    if ((rc = limit(s, v, "soak_s", 0, 1, 30 * 86400.0, &d, err)) < 0)
+        return rc;
+    s->soak_s = rc ? d : 0;
+    if (sof && !cJSON_IsBool(sof))
+        return bad(s, err, "limits.stop_on_fail", "expected true or false");
+    s->stop_on_fail = cJSON_IsTrue(sof);
     return 0;
 }
 

@@ -71,6 +71,8 @@ struct torn_suite {
     double rate;                 /* 0: not set */
     int timeout_ms, until_fail;  /* 0: not set */
     uint64_t history_max;        /* bytes, 0: not set */
+    double soak_s;               /* 0: not set */
+    int stop_on_fail;
 };
 
 /* Load and check path entirely without touching anything it names but
@@ -88,12 +90,15 @@ struct torn_gate_cli {
     size_t n_budgets, n_allows;
     const char *baseline;
     int dry_run;
+    double soak_s;               /* --soak, 0 none */
+    int stop_on_fail;
     struct torn_suite *loaded;   /* set by torn_gate_cli_apply */
     struct torn_gate *gate;      /* idem */
 };
 
 /* Record one of torn run's gate options (0 suite, 1 budget, 2 baseline,
- * 3 allow, 4 dry-run); 0, or -1 on ENOMEM (printed). */
+ * 3 allow, 4 dry-run, 5 soak, 6 stop-on-fail); 0, or -1 after printing
+ * the error. */
 int torn_gate_cli_opt(struct torn_gate_cli *c, int which, const char *arg);
 /* Load the suite (if any) and the gate, and fill what the command line
  * left unset in o (see above).  0, or 2 after printing one line. */

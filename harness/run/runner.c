@@ -1284,8 +1284,11 @@ int torn_run(const struct torn_run_opts *o)
     r.rep.quiet = o->quiet;
     progress(&r, "torn: seed %llu, run directory %s\n", (unsigned long long)o->seed, r.run_dir);
     plan_shard(&r);
-    for (size_t i = 0; i < r.n_tg && !torn_stop_requested(); i++)
-        run_target(&r, &r.tg[i]);
+    torn_gate_run_begin(o->gate);
+    do { /* one round, or rounds until the --soak time is up (gate/soak.h) */
+        for (size_t i = 0; i < r.n_tg && !torn_stop_requested(); i++)
+            run_target(&r, &r.tg[i]);
+    } while (torn_gate_run_again(o->gate, &r.rep));
     torn_proc_reap_all(500);
     r.rep.interrupted = torn_stop_requested();
     r.rep.signal = first_signal;

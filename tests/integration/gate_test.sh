@@ -178,6 +178,24 @@ expect 2 "torn run --suite refuses a bad suite before anything runs" run --suite
 expect 2 "--budget syntax errors are usage errors" run --budget 'update.p99>5ms'
 grep -q "p99 takes < or <=" "$tmp/err" && ok "... naming the direction" || bad "$(cat "$tmp/err")"
 
+# ---- soak: rounds until the time is up, bounded results, --stop-on-fail
+expect 0 "--soak 3s runs the plan in rounds" run --scenario concurrent-updaters "${small[@]}" \
+    --soak 3s --json "$tmp/soak.json"
+rounds=$(grep -c 'torn: soak round' "$tmp/err")
+[[ $rounds -ge 2 ]] && grep -q 'VmRSS [0-9]* KiB ([0-9]* at start)' "$tmp/err" \
+    && ok "... $rounds rounds, each with a progress line and the memory" || bad "soak lines: $(cat "$tmp/err")"
+py 'len(d["results"]), d["results"][0]["metrics"]["soak_rounds"] == d["results"][0]["metrics"]["soak_pass"] >= 2' \
+    "$tmp/soak.json" | grep -qx '1 True' && ok "... one result kept, with the cumulative figures" \
+    || bad "soak report: $(py 'len(d["results"])' "$tmp/soak.json")"
+t0=$(date +%s)
+expect 1 "--soak --stop-on-fail stops at the first FAIL (file:naive, torn writes)" \
+    run --target file:naive --scenario crash-midwrite --seed 3 --until-fail 10 --repro-runs 0 \
+    --quiet --soak 120s --stop-on-fail
+(( $(date +%s) - t0 < 100 )) && grep -q 'soak stopped at the first FAIL' "$tmp/err" \
+    && ok "... long before the soak time" || bad "stop-on-fail: $(tail -2 "$tmp/err")"
+expect 2 "--stop-on-fail without --soak is refused" run --stop-on-fail
+expect 2 "a bad --soak is refused" run --soak 5x
+
 # ---- --dry-run touches nothing: no data, no report, no run dir, no service
 mkdir -p "$tmp/rd"
 cat >"$tmp/sentinel-spec.json" <<JSON

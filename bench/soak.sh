@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# A 10-minute soak (torn run --soak, harness/gate/soak.h) of the file store:
+# crash-midwrite and concurrent-updaters in rounds back to back.  Prints the
+# first and last progress lines: rounds, verdicts, and torn's resident
+# memory (VmRSS) at start and at the end, which must stay flat (pruned
+# results, capped history).  SOAK=90s for a shorter run.
+set -u
+here=$(cd "$(dirname "$0")/.." && pwd)
+torn=${TORN_BIN:-$here/torn}
+tmp=$(mktemp -d /tmp/torn-soak-bench.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+"$torn" run --target file:durable --scenario crash-midwrite --scenario concurrent-updaters \
+    --set payload_len=65536 --soak "${SOAK:-10m}" --history-max 64 --quiet --run-dir "$tmp" \
+    --json "$tmp/soak.json" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+grep 'soak for' "$tmp/err"
+grep 'soak round' "$tmp/err" | tail -1
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("results kept in the report:", len(d["results"]), "verdicts:", [r["verdict"] for r in d["results"]])' "$tmp/soak.json" 2>/dev/null
+echo "soak exit $rc"
+[[ $rc -eq 0 ]]

@@ -1,6 +1,7 @@
 /* torn: `torn check HISTORY [--model NAME] ...`, a recorded history against
  * a consistency model (harness/check/checker.h). */
 #include "command.h"
+#include "args.h"
 
 #include <getopt.h>
 #include <malloc.h>
@@ -86,7 +87,6 @@ struct check_args {
 /* One option of `torn check`; 0 ok, -1 after printing the error. */
 static int check_opt(struct check_args *a, int c, const char *val)
 {
-    struct torn_err err;
     double d;
 
     switch (c) {
@@ -115,17 +115,16 @@ static int check_opt(struct check_args *a, int c, const char *val)
         fprintf(stderr, "torn check: --format must be auto, torn, jepsen or edn, not %s\n", val);
         return -1;
     case 't': /* 0 = no bound; a week at most (1e12 s overflowed the deadline) */
-        if (torn_parse_real("--time-limit", val, 0, 604800, &d, &err))
-            break;
+        if (torn_arg_number("check", "--time-limit", val, 0, 604800, 0, &d))
+            return -1;
         a->opts.time_limit_s = d;
         return 0;
     case 'M': /* MiB, 0 = no bound */
-        if (torn_parse_real("--mem-limit", val, 0, 1048576, &d, &err))
-            break;
+        if (torn_arg_number("check", "--mem-limit", val, 0, 1048576, 0, &d))
+            return -1;
         a->opts.mem_limit = (size_t)(d * 1024 * 1024);
         return 0;
     }
-    fprintf(stderr, "torn check: %s\n", err.msg);
     return -1;
 }
 

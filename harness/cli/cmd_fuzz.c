@@ -26,10 +26,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "args.h"
 #include "color.h"
 #include "core/err.h"
 #include "core/outfile.h"
-#include "core/parse.h"
 #include "core/version.h"
 #include "proc/proc.h"
 #include "core/report.h"
@@ -169,8 +169,7 @@ static int fuzz_usage(FILE *f)
 /* One option of `torn fuzz`; 0 ok, 2 after printing the error. */
 static int fuzz_opt(struct fuzz_opts *o, int c, const char *v)
 {
-    struct torn_err err;
-    long long n;
+    double d;
 
     switch (c) {
     case 'a': o->asan = 1; return 0;
@@ -183,17 +182,13 @@ static int fuzz_opt(struct fuzz_opts *o, int c, const char *v)
     case 'J': o->json = v; return 0;
     case 'U': o->junit = v; return 0;
     case 't':
-        if (torn_parse_real("--time", v, 1, 7 * 86400, &o->time_s, &err) == 0)
-            return 0;
-        break;
+        return torn_arg_number("fuzz", "--time", v, 1, 7 * 86400, 0, &o->time_s) ? 2 : 0;
     case 'j':
-        if (torn_parse_int("--jobs", v, 1, FUZZ_MAX_JOBS, &n, &err) == 0) {
-            o->jobs = (int)n;
-            return 0;
-        }
-        break;
+        if (torn_arg_number("fuzz", "--jobs", v, 1, FUZZ_MAX_JOBS, 1, &d))
+            return 2;
+        o->jobs = (int)d;
+        return 0;
     }
-    fprintf(stderr, "torn fuzz: %s\n", err.msg);
     return 2;
 }
 

@@ -3,6 +3,7 @@
  * control API with --api; optionally a seeded schedule that switches the
  * given toxics on and off every period. */
 #include "command.h"
+#include "args.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -112,10 +113,8 @@ static int proxy_args(int argc, char **argv, struct proxy_opts *o)
         case 'R': o->allow_remote = 1; break;
         case 'q': o->quiet = 1; break;
         case 'S':
-            if (torn_parse_u64("--seed", optarg, &o->seed, &err) != 0) {
-                fprintf(stderr, "torn proxy: %s\n", err.msg);
+            if (torn_arg_u64("proxy", "--seed", optarg, &o->seed) != 0)
                 return -1;
-            }
             break;
         case 'h': proxy_usage(stdout); return 1;
         case 's':

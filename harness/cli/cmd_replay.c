@@ -2,11 +2,12 @@
  * against the simulated disk (harness/sim/schedule.h). */
 #include "command.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
+#include "args.h"
 #include "core/err.h"
 #include "core/util.h"
 #include "sim/schedule.h"
@@ -44,34 +45,62 @@ static int replay_usage(FILE *f)
     return f == stdout ? 0 : 2;
 }
 
+struct replay_args {
+    const char *path, *strat_name;
+    int quiet;
+    long repeat;
+};
+
+/* 0 parsed, 1 help printed, -1 error printed. */
+static int replay_args(int argc, char **argv, struct replay_args *a)
+{
+    static const struct option lo[] = {
+        {"schedule", 1, 0, 'f'}, {"strategy", 1, 0, 's'}, {"quiet", 0, 0, 'q'},
+        {"repeat", 1, 0, 'r'},   {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+    double d;
+    int c;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'h': replay_usage(stdout); return 1;
+        case 'f': a->path = optarg; break;
+        case 's': a->strat_name = optarg; break;
+        case 'q': a->quiet = 1; break;
+        case 'r':
+            if (torn_arg_number("replay", "--repeat", optarg, 1, 1e9, 1, &d))
+                return -1;
+            a->repeat = (long)d;
+            a->quiet = 1;
+            break;
+        default:
+            fprintf(stderr, "torn replay: unknown or incomplete option '%s'\n", argv[optind - 1]);
+            replay_usage(stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "torn replay: unknown or incomplete option '%s'\n", argv[optind]);
+        replay_usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
 int torn_cmd_replay(int argc, char **argv)
 {
-    const char *path = NULL, *strat_name = getenv("TORN_SCHEDULE_STRATEGY");
+    struct replay_args a = {NULL, getenv("TORN_SCHEDULE_STRATEGY"), 0, 0};
     enum torn_sched_strategy strat = TORN_SCHED_DURABLE;
     struct torn_sched_result res;
     struct torn_err err = {0};
     char *buf = NULL;
     size_t len = 0;
-    int quiet = 0;
-    long repeat = 0;
+    int rc = replay_args(argc, argv, &a);
+    const char *path = a.path, *strat_name = a.strat_name;
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return replay_usage(stdout);
-        else if (strcmp(argv[i], "--schedule") == 0 && i + 1 < argc)
-            path = argv[++i];
-        else if (strcmp(argv[i], "--strategy") == 0 && i + 1 < argc)
-            strat_name = argv[++i];
-        else if (strcmp(argv[i], "--quiet") == 0)
-            quiet = 1;
-        else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc &&
-                 (repeat = atol(argv[++i])) >= 1)
-            quiet = 1;
-        else {
-            fprintf(stderr, "torn replay: unknown or incomplete option '%s'\n", argv[i]);
-            return replay_usage(stderr);
-        }
-    }
+    if (rc)
+        return rc > 0 ? 0 : 2;
     if (!path) {
         fprintf(stderr, "torn replay: --schedule FILE is required\n");
         return replay_usage(stderr);
@@ -92,9 +121,9 @@ int torn_cmd_replay(int argc, char **argv)
         free(buf);
         return 2;
     }
-    if (repeat > 0)
-        bench(buf, len, strat, repeat);
-    torn_sched_run((const unsigned char *)buf, len, strat, quiet ? NULL : stdout, &res);
+    if (a.repeat > 0)
+        bench(buf, len, strat, a.repeat);
+    torn_sched_run((const unsigned char *)buf, len, strat, a.quiet ? NULL : stdout, &res);
     free(buf);
     if (res.violated)
         printf("VIOLATION %s (strategy %s, %s): %s\n", res.criterion,

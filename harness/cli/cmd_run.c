@@ -1,5 +1,6 @@
 /* torn: `torn run` and `torn list`. */
 #include "command.h"
+#include "args.h"
 #include "color.h"
 
 #include <ctype.h>
@@ -14,7 +15,6 @@
 #include <cjson/cJSON.h>
 
 #include "core/err.h"
-#include "core/parse.h"
 #include "core/report.h"
 #include "run/runner.h"
 #include "core/scenario.h"
@@ -175,19 +175,6 @@ static int push_kv(struct torn_kv **arr, size_t *n, const char *opt, const char 
     return 0;
 }
 
-/* A number option through the strict parser (parse.h); -1 after printing
- * the one-line error. */
-static int num_opt(const char *opt, const char *arg, double lo, double hi, int integer,
-                   double *out)
-{
-    struct torn_err err;
-
-    if (torn_parse_number(opt, arg, integer, lo, hi, out, &err) == 0)
-        return 0;
-    fprintf(stderr, "torn run: %s\n", err.msg);
-    return -1;
-}
-
 static uint64_t random_seed(void)
 {
     uint64_t s = 0;
@@ -284,43 +271,41 @@ static int handle_opt(struct cli *c, int opt, const char *arg)
     case OPT_SET: return push_kv(&c->sets, &c->n_sets, "--set", arg);
     case OPT_SCENARIO: return push(&o->scenarios, &o->n_scenarios, arg);
     case OPT_SEED:
-        if (torn_parse_u64("--seed", arg, &o->seed, &err)) {
-            fprintf(stderr, "torn run: %s\n", err.msg);
+        if (torn_arg_u64("run", "--seed", arg, &o->seed))
             return -1;
-        }
         o->seed_given = 1;
         return 0;
     case OPT_DURATION:
-        if (num_opt("--duration", arg, 0, TORN_PARAM_MAX_DURATION, 0, &d))
+        if (torn_arg_number("run", "--duration", arg, 0, TORN_PARAM_MAX_DURATION, 0, &d))
             return -1;
         o->duration_s = d;
         return 0;
     case OPT_WORKERS:
-        if (num_opt("--workers", arg, 1, 256, 1, &d))
+        if (torn_arg_number("run", "--workers", arg, 1, 256, 1, &d))
             return -1;
         o->workers = (long long)d;
         return 0;
     case OPT_RATE:
-        if (num_opt("--rate", arg, 0.001, 1e7, 0, &d))
+        if (torn_arg_number("run", "--rate", arg, 0.001, 1e7, 0, &d))
             return -1;
         o->rate = d;
         return 0;
     case OPT_UNTIL_FAIL:
     case OPT_REPRO_RUNS:
-        if (num_opt(opt == OPT_UNTIL_FAIL ? "--until-fail" : "--repro-runs", arg,
-                    opt == OPT_UNTIL_FAIL ? 1 : 0, 10000, 1, &d))
+        if (torn_arg_number("run", opt == OPT_UNTIL_FAIL ? "--until-fail" : "--repro-runs", arg,
+                            opt == OPT_UNTIL_FAIL ? 1 : 0, 10000, 1, &d))
             return -1;
         *(opt == OPT_UNTIL_FAIL ? &o->until_fail : &o->repro_runs) = (int)d;
         return 0;
     case OPT_TIMEOUT:
-        if (num_opt("--timeout-ms", arg, 1, 3600000, 1, &d))
+        if (torn_arg_number("run", "--timeout-ms", arg, 1, 3600000, 1, &d))
             return -1;
         o->timeout_ms = (int)d;
         return 0;
     case OPT_ALLOW_REMOTE: o->allow_remote = 1; return 0;
     case OPT_HISTORY: o->history_path = arg; return 0;
     case OPT_HISTORY_MAX:
-        if (num_opt("--history-max", arg, 0.01, 1048576, 0, &d))
+        if (torn_arg_number("run", "--history-max", arg, 0.01, 1048576, 0, &d))
             return -1;
         o->history_max = (uint64_t)(d * 1048576);
         return 0;
@@ -364,7 +349,7 @@ static int env_defaults(struct cli *c)
     int n = 0;
 
     if (v && *v) {
-        if (num_opt("TORN_TIMEOUT_MS", v, 1, 3600000, 1, &d))
+        if (torn_arg_number("run", "TORN_TIMEOUT_MS", v, 1, 3600000, 1, &d))
             return -1;
         c->o.timeout_ms = (int)d;
     }

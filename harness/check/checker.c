@@ -222,6 +222,10 @@ void torn_check_print(FILE *f, const struct torn_hist *h, const struct torn_chec
     }
     if (res->n_violations_total > res->n_violations)
         fprintf(f, "... and %zu more violations\n", res->n_violations_total - res->n_violations);
+    if (res->n_keys_unsearched)
+        fprintf(f, "stopped at the first failing key: %zu other key%s not searched (--all-keys "
+                   "searches every key)\n", res->n_keys_unsearched,
+                res->n_keys_unsearched == 1 ? "" : "s");
     if (res->verdict == TORN_CHECK_UNKNOWN) {
         char line[512];
         fprintf(f, "unknown: %s\n", res->unknown_reason ? res->unknown_reason : "bound reached");
@@ -293,6 +297,7 @@ cJSON *torn_check_json(const struct torn_hist *h, const struct torn_check_result
                                                                  : "unknown");
     cJSON_AddNumberToObject(o, "operations", (double)res->n_ops_checked);
     cJSON_AddNumberToObject(o, "keys", (double)res->n_keys);
+    cJSON_AddNumberToObject(o, "keys_unsearched", (double)res->n_keys_unsearched);
     cJSON_AddNumberToObject(o, "violations_total", (double)res->n_violations_total);
     cJSON_AddNumberToObject(o, "states", (double)res->n_states);
     cJSON_AddNumberToObject(o, "mem_peak_bytes", (double)res->mem_peak);

@@ -44,6 +44,9 @@ struct torn_check_opts {
                                         for the built-in job table */
     const char *status_field;     /* field holding the state, NULL = "status" */
     int no_minimize;              /* 1: report the first failing window unshrunk */
+    int first_failure;            /* 1: the linearizability checkers stop searching keys
+                                     once one fails (torn check's default; --all-keys
+                                     clears it); 0: every key */
 };
 
 struct torn_check_violation {
@@ -70,6 +73,8 @@ struct torn_check_result {
     size_t n_partial;
     size_t n_ops_checked;         /* operations the model looked at */
     size_t n_keys;                /* partitions */
+    size_t n_keys_unsearched;     /* keys left unsearched after the first failure
+                                     (opts.first_failure) */
     uint64_t n_states;            /* search states explored (search checkers) */
     size_t mem_peak;              /* bytes of search memory at the peak */
     double elapsed_s;

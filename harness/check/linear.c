@@ -1283,6 +1283,10 @@ static int check_parts(struct lin *L, struct part *parts, size_t n_parts,
         for (size_t i = 0; i < n_parts; i++) {
             if (done[i] || parts[i].n == 0)
                 continue;
+            if (L->opts->first_failure && res->verdict == TORN_CHECK_INVALID) {
+                res->n_keys_unsearched++;
+                continue;
+            }
             /* A key gets at least 4 states per operation, so a large, easy
              * key finishes in the first round instead of restarting. */
             uint64_t key_slice = slice > 4ULL * parts[i].n ? slice : 4ULL * parts[i].n;

@@ -28,9 +28,12 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: torn check HISTORY [--model NAME] [--format auto|torn|jepsen|edn] [--json FILE]\n"
             "                  [--time-limit S] [--mem-limit MB] [--transitions FILE]\n"
-            "                  [--status-field NAME] [--no-minimize] [--quiet] [--export jepsen]\n"
+            "                  [--status-field NAME] [--no-minimize] [--quiet] [--all-keys]\n"
+            "                  [--export jepsen]\n"
             "Checks a recorded history (docs/history-format.md; - reads standard input).\n"
             "--export jepsen: write the history as Jepsen's EDN on stdout (no check).\n"
+            "--all-keys: search every key for violations (default: stop at the first\n"
+            "failing key of a linearizability model).\n"
             "Exit 0 valid, 1 violation, "
             "2 bad input, 3 unknown (time or memory bound reached).\n"
             "--time-limit: seconds, 0 = none, at most 604800 (default 60); --mem-limit:\n"
@@ -92,6 +95,7 @@ static int check_opt(struct check_args *a, int c, const char *val)
     switch (c) {
     case 'q': a->quiet = 1; return 0;
     case 'n': a->opts.no_minimize = 1; return 0;
+    case 'A': a->opts.first_failure = 0; return 0;
     case 'm': a->model = val; return 0;
     case 'j': a->json = val; return 0;
     case 'x':
@@ -134,11 +138,12 @@ static int parse_args(int argc, char **argv, struct check_args *a)
         {"quiet", 0, 0, 'q'},       {"no-minimize", 0, 0, 'n'},  {"model", 1, 0, 'm'},
         {"json", 1, 0, 'j'},        {"transitions", 1, 0, 'r'},  {"status-field", 1, 0, 's'},
         {"format", 1, 0, 'f'},      {"time-limit", 1, 0, 't'},   {"mem-limit", 1, 0, 'M'},
-        {"export", 1, 0, 'x'},      {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
+        {"export", 1, 0, 'x'},      {"all-keys", 0, 0, 'A'},      {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
     int c;
 
     memset(a, 0, sizeof *a);
     a->opts.time_limit_s = 60;
+    a->opts.first_failure = 1;
     a->opts.mem_limit = (size_t)1 << 30;
     optind = 1;
     opterr = 0;

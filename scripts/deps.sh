@@ -8,7 +8,8 @@ PKGS=(
   libhiredis-dev libpq-dev libcurl4-openssl-dev libcjson-dev libssl-dev
   libfuse3-dev fuse3 libwebsockets-dev libmicrohttpd-dev libwslay-dev
   redis-server redis-tools postgresql postgresql-contrib
-  afl++ lld-14 wrk python3 libxml2-utils procps chromium jq man-db
+  afl++ lld-14 wrk python3 libxml2-utils procps chromium jq man-db zsh fish
+  prometheus-pushgateway
 )
 # Optional extra packages (e.g. TORN_DEPS_SKIP="chromium") can be skipped.
 skip=" ${TORN_DEPS_SKIP:-} "
@@ -35,7 +36,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts the packaged servers on install; torn runs its own, so stop
 # the system ones when we just installed them (they would hold default ports).
-for svc in redis-server postgresql; do
+for svc in redis-server postgresql prometheus-pushgateway; do
   if [[ " ${missing[*]} " == *" $svc "* ]] && command -v service >/dev/null; then
     $SUDO service "$svc" stop >/dev/null 2>&1 || true
   fi

@@ -26,7 +26,7 @@ enum {
     OPT_TARGET = 256, OPT_TARGET_SPEC, OPT_TARGET_OPT, OPT_SCENARIO, OPT_SEED, OPT_DURATION,
     OPT_WORKERS, OPT_SET, OPT_ALLOW_REMOTE, OPT_TIMEOUT, OPT_HISTORY, OPT_QUIET, OPT_NO_COLOR,
     OPT_KEEP, OPT_RUN_DIR, OPT_HELP, OPT_FS, OPT_RATE, OPT_UNTIL_FAIL, OPT_REPRO_RUNS,
-    OPT_HISTORY_MAX, OPT_COLOR, OPT_SHARD,
+    OPT_HISTORY_MAX, OPT_COLOR, OPT_PROM_PUSH, OPT_SHARD,
     OPT_SUITE, OPT_BUDGET, OPT_BASELINE, OPT_ALLOW, OPT_DRY_RUN, OPT_SOAK, OPT_STOP_ON_FAIL,
     /* (the gate's, in this order: gate/suite.h) */
     OPT_REPORTER /* + index of the reporter */
@@ -83,6 +83,9 @@ static void run_usage(FILE *f)
           "                        of re-runs) and print how often it reproduced\n"
           "  --timeout-ms N        bound on every network or child wait (default 5000)\n"
           "  --allow-remote        allow non-loopback targets (refused by default)\n"
+          "  --prom-push URL       push the Prometheus report (--prom) to a Pushgateway\n"
+          "                        (http://HOST:9091; group /metrics/job/torn) at the end;\n"
+          "                        loopback unless --allow-remote; a failed push exits 2\n"
           "  --history FILE        write the event history here (default: run dir)\n"
           "  --history-max MIB     cap on the history (default 256); later events are\n"
           "                        dropped, counted and reported\n"
@@ -129,7 +132,8 @@ static void run_usage(FILE *f)
           "\n"
           "Environment (the options override it):\n"
           "  TORN_TIMEOUT_MS       default of --timeout-ms\n"
-          "  TORN_RUN_DIR          default of --run-dir\n",
+          "  TORN_RUN_DIR          default of --run-dir\n"
+          "  TORN_PROM_PUSH        default of --prom-push\n",
           f);
     for (size_t i = 0; i < n; i++)
         if (reps[i]->option) {
@@ -229,6 +233,7 @@ static void build_longopts(struct cli *c)
         {"quiet", no_argument, NULL, OPT_QUIET},
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {"color", optional_argument, NULL, OPT_COLOR},
+        {"prom-push", required_argument, NULL, OPT_PROM_PUSH},
         {"keep", no_argument, NULL, OPT_KEEP},
         {"fs", required_argument, NULL, OPT_FS},
         {"run-dir", required_argument, NULL, OPT_RUN_DIR},
@@ -315,6 +320,7 @@ static int handle_opt(struct cli *c, int opt, const char *arg)
     case OPT_KEEP: o->keep = 1; return 0;
     case OPT_FS: o->fs = arg; return 0;
     case OPT_RUN_DIR: o->run_dir = arg; return 0;
+    case OPT_PROM_PUSH: o->prom_push = arg; return 0;
     case OPT_SHARD:
         if (torn_shard_parse(arg, &o->shard, &err)) {
             fprintf(stderr, "torn run: %s\n", err.msg);
@@ -355,6 +361,8 @@ static int env_defaults(struct cli *c)
     }
     if ((v = getenv("TORN_RUN_DIR")) && *v)
         c->o.run_dir = v;
+    if ((v = getenv("TORN_PROM_PUSH")) && *v)
+        c->o.prom_push = v;
     for (size_t i = 0; i < nr; i++) {
         if (!reps[i]->option)
             continue;

@@ -86,6 +86,16 @@ void torn_xml_escape(FILE *f, const char *s);
  * be appended (a warning, not a failure). */
 int torn_report_github(FILE *out, const struct torn_report *rep);
 
+/* Prometheus Pushgateway (reports/prom_push.c).  Check url ("http://HOST:
+ * PORT", the gateway; loopback unless allow_remote) before a run:
+ * TORN_E_USAGE / TORN_E_CONFIG naming it.  Push rep's Prometheus text (the
+ * --prom report) to url's group /metrics/job/torn (or the /metrics/job/
+ * path url names) with PUT, waiting at most timeout_ms: 0, or an error
+ * naming the URL and the HTTP status. */
+int torn_report_prom_push_check(const char *url, int allow_remote, struct torn_err *err);
+int torn_report_prom_push(const char *url, const struct torn_report *rep, int timeout_ms,
+                          struct torn_err *err);
+
 /* Registry (harness/core/registry.c). */
 const struct torn_reporter_ops *torn_reporter_find(const char *name);
 const struct torn_reporter_ops *const *torn_reporters(size_t *n_out);

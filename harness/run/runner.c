@@ -570,8 +570,17 @@ static size_t write_reports(struct run *r, int final, struct torn_err *first_err
 static void write_final_reports(struct run *r)
 {
     static struct torn_err failed; /* outlives r->rep, which points into it */
+    static struct torn_err pushed;
 
     torn_err_clear(&failed);
+    torn_err_clear(&pushed);
+    /* A push that fails is a report that could not be written: exit 2, and
+     * the files say why. */
+    if (r->o->prom_push &&
+        torn_report_prom_push(r->o->prom_push, &r->rep, r->o->timeout_ms, &pushed) != 0) {
+        fprintf(stderr, "torn: %s\n", pushed.msg);
+        r->rep.report_error = pushed.msg;
+    }
     if (write_reports(r, 1, &failed) == 0)
         return;
     r->rep.report_error = failed.msg;
@@ -1160,6 +1169,8 @@ static int check_output_paths(const struct torn_run_opts *o, struct torn_err *er
     char what[64];
     int rc;
 
+    if (o->prom_push && (rc = torn_report_prom_push_check(o->prom_push, o->allow_remote, err)))
+        return rc;
     for (size_t i = 0; i < o->n_reports; i++) {
         if (strcmp(o->reports[i].path, "-") == 0) {
             if (on_stdout)

@@ -75,6 +75,7 @@ struct torn_run_opts {
     struct cJSON *const *scenario_specs; /* parallel to scenarios, or NULL:
                                     an inline spec {"scenario", "params"}
                                     (a suite file's), scenarios[i] its label */
+    const char *prom_push;       /* --prom-push URL: a Pushgateway, or NULL */
 };
 
 /* Run; returns the process exit code (0 pass, 1 violation, 2 error). */

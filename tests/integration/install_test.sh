@@ -65,6 +65,8 @@ for sh in zsh fish; do
     [[ $sh == fish ]] && f=$prefix/share/fish/vendor_completions.d/torn.fish
     if command -v $sh >/dev/null; then
         check "$sh completion parses ($sh -n)" $sh -n "$f"
+        [[ $sh == fish ]] && check "fish completion: torn pro -> proxy, torn run --sce -> --scenario" \
+            bash -c "fish -c \"source '$f'; complete -C 'torn pro'; complete -C 'torn run --sce'\" | cut -f1 | tr '\n' ' ' | grep -qx 'proxy --scenario '"
     else
         check "$sh completion installed ($sh not here: SKIP its syntax check)" test -s "$f"
     fi

@@ -29,12 +29,12 @@ check "asynchronous standby: exit 1 (got $rc)" test "$rc" = 1
 [ "$rc" = 1 ] || cat "$work/async.out" "$work/async.err"
 check "asynchronous standby: FAIL, committed writes absent on the promoted standby" lost_for_reason "$work/async.json"
 
-with_hogs "$TORN" run --target postgres --scenario failover --seed "$SEED" --set cycles=2 --set wait_replicas=1 \
+with_hogs "$TORN" run --target postgres --scenario failover --seed "$SEED" --set cycles=1 --set wait_replicas=1 \
     --quiet --json "$work/sync.json" >"$work/sync.out" 2>"$work/sync.err"
 rc=$?
 check "synchronous standby (remote_apply): exit 0 under a busy loop on each core (got $rc)" test "$rc" = 0
 [ "$rc" = 0 ] || cat "$work/sync.out" "$work/sync.err"
-check "synchronous standby: 2 failovers, writes committed, none lost" none_lost "$work/sync.json" 2 4
+check "synchronous standby: the failover done, writes committed, none lost" none_lost "$work/sync.json" 1 2
 check "no postgres or link process left" bash -c "! ps -eo args | grep -v grep | grep -q '$work'"
 
 finish

@@ -1,6 +1,6 @@
 /* torn: the Toxiproxy-compatible control API of `torn proxy` (libmicrohttpd)
  * and a small client for it (libcurl).  Subset served:
- *   GET /version, GET|POST /proxies, POST /populate, POST /reset,
+ *   GET /version, GET /metrics, GET|POST /proxies, POST /populate, POST /reset,
  *   GET|POST|DELETE /proxies/{p}, GET|POST /proxies/{p}/toxics,
  *   GET|POST|DELETE /proxies/{p}/toxics/{t}
  * with Toxiproxy's JSON shapes and status codes (201 created, 204 deleted,
@@ -51,10 +51,10 @@ struct body {
     size_t len;
 };
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, cJSON *obj)
+/* Send text (malloc'd, taken; NULL = empty body) as type. */
+static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, char *text,
+                                  const char *type)
 {
-    char *text = obj ? cJSON_PrintUnformatted(obj) : NULL;
-    cJSON_Delete(obj);
     size_t len = text ? strlen(text) : 0;
     struct MHD_Response *r =
         text ? MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE)
@@ -64,10 +64,18 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, cJSON *o
         return MHD_NO;
     }
     if (text)
-        MHD_add_response_header(r, "Content-Type", "application/json");
+        MHD_add_response_header(r, "Content-Type", type);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, cJSON *obj)
+{
+    char *text = obj ? cJSON_PrintUnformatted(obj) : NULL;
+
+    cJSON_Delete(obj);
+    return reply_text(c, status, text, "application/json");
 }
 
 static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *msg)
@@ -76,6 +84,59 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, co
     cJSON_AddStringToObject(o, "error", msg);
     cJSON_AddNumberToObject(o, "status", status);
     return reply(c, status, o);
+}
+
+/* Label value escaped for the Prometheus text format (\\, \", \n). */
+static void prom_label(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"')
+            fputc('\\', f);
+        if (*s == '\n')
+            fputs("\\n", f);
+        else
+            fputc(*s, f);
+    }
+}
+
+/* GET /metrics: per proxy, connections accepted and bytes forwarded each
+ * way, in the Prometheus text format (Toxiproxy serves its own /metrics). */
+static enum MHD_Result route_metrics(struct MHD_Connection *c, struct torn_proxy_api *a)
+{
+    static const char *const dir[2] = {"upstream", "downstream"};
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    if (!f)
+        return reply_error(c, 500, "out of memory");
+    fputs("# HELP torn_proxy_connections_total Connections the proxy accepted.\n"
+          "# TYPE torn_proxy_connections_total counter\n",
+          f);
+    for (int i = 0; i < a->n; i++) {
+        uint64_t conns, bytes[2];
+        torn_proxy_counters(a->proxies[i], &conns, &bytes[0], &bytes[1]);
+        fputs("torn_proxy_connections_total{proxy=\"", f);
+        prom_label(f, torn_proxy_name(a->proxies[i]));
+        fprintf(f, "\"} %llu\n", (unsigned long long)conns);
+    }
+    fputs("# HELP torn_proxy_bytes_total Bytes forwarded, upstream = client to server.\n"
+          "# TYPE torn_proxy_bytes_total counter\n",
+          f);
+    for (int i = 0; i < a->n; i++) {
+        uint64_t conns, bytes[2];
+        torn_proxy_counters(a->proxies[i], &conns, &bytes[0], &bytes[1]);
+        for (int d = 0; d < 2; d++) {
+            fprintf(f, "torn_proxy_bytes_total{direction=\"%s\",proxy=\"", dir[d]);
+            prom_label(f, torn_proxy_name(a->proxies[i]));
+            fprintf(f, "\"} %llu\n", (unsigned long long)bytes[d]);
+        }
+    }
+    if (fclose(f) != 0) {
+        free(text);
+        return reply_error(c, 500, "out of memory");
+    }
+    return reply_text(c, 200, text, "text/plain; version=0.0.4; charset=utf-8");
 }
 
 static int find(struct torn_proxy_api *a, const char *name)
@@ -275,6 +336,8 @@ static enum MHD_Result route(struct MHD_Connection *c, struct torn_proxy_api *a,
                              const char *method, const char *url, const cJSON *body)
 {
     char msg[256];
+    if (strcmp(url, "/metrics") == 0 && strcmp(method, "GET") == 0)
+        return route_metrics(c, a);
     if (strcmp(url, "/version") == 0)
         return reply(c, 200, cJSON_Parse("{\"version\":\"" TORN_VERSION "-torn\"}"));
     if (strcmp(url, "/reset") == 0 && strcmp(method, "POST") == 0) {

@@ -93,6 +93,22 @@ check "--config: both proxies created ($listed)" test "$listed" = "redis_a=true,
 check "--config: redis_a forwards (PING through it)" bash -c "redis-cli -p $p1 ping | grep -q PONG"
 check "--config: the disabled redis_b refuses connections" \
     bash -c "! redis-cli -p $p2 ping 2>&1 | grep -q PONG"
+curl -s "http://127.0.0.1:$(api_port cfg)/metrics" >"$work/metrics"
+check "GET /metrics: Prometheus text, redis_a's connection and bytes both ways counted" python3 - "$work/metrics" <<'PY'
+import re, sys
+sample = re.compile(r'^[a-z_]+\{([a-z]+="[^"]*",?)+\} [0-9]+$')
+vals = {}
+for line in open(sys.argv[1]):
+    line = line.rstrip("\n")
+    if line.startswith("# "):
+        continue
+    assert sample.match(line), line
+    name, v = line.rsplit(" ", 1)
+    vals[name] = int(v)
+assert vals['torn_proxy_connections_total{proxy="redis_a"}'] >= 1, vals
+assert vals['torn_proxy_bytes_total{direction="upstream",proxy="redis_a"}'] > 0, vals
+assert vals['torn_proxy_bytes_total{direction="downstream",proxy="redis_a"}'] > 0, vals
+PY
 echo '[{"name": "x", "listen": "127.0.0.1:0"}]' >"$work/bad.json"
 timeout 5 "$TORN" proxy --api 127.0.0.1:0 --config "$work/bad.json" >/dev/null 2>"$work/bad.err"
 rc=$?

@@ -22,6 +22,7 @@
 
 #include "keys.h"
 #include "core/err.h"
+#include "core/search.h"
 #include "history_read.h"
 #include "core/util.h"
 
@@ -101,19 +102,18 @@ static int collect_reads(struct ectx *c)
     return TORN_OK;
 }
 
+/* A time key (uint64_t) against a read's invoke time. */
+static int cmp_t_rd(const void *key, const void *elem)
+{
+    uint64_t t = *(const uint64_t *)key, u = ((const struct rd *)elem)->t;
+
+    return t < u ? -1 : t > u;
+}
+
 /* The first read that began after t, or n_reads. */
 static size_t first_read_after(const struct ectx *c, uint64_t t)
 {
-    size_t lo = 0, hi = c->n_reads;
-
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (c->reads[mid].t <= t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return torn_upper_bound(c->reads, c->n_reads, sizeof *c->reads, &t, cmp_t_rd);
 }
 
 /* Was version v written before t?  Reports the violation when not. */

@@ -32,6 +32,7 @@
 
 #include "intern.h"
 #include "core/err.h"
+#include "core/search.h"
 #include "history_read.h"
 #include "value.h"
 #include "core/util.h"
@@ -1077,20 +1078,14 @@ static int unique_value_checks(struct lin *L, struct part *p, struct torn_check_
     }
     for (size_t i = 0; i < p->n && found < 3 && rc >= 0; i++) {
         const struct lop *r = p->ops[i], *wo;
-        size_t lo = 0, hi = n_w, first;
+        const struct wv key = {.value = r->a};
+        size_t first, end;
         uint64_t w_ret;
         if (r->kind != L_READ || !r->known)
             continue;
-        while (lo < hi) {                       /* first writer of r->a */
-            size_t mid = (lo + hi) / 2;
-            if (w[mid].value < r->a)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        for (first = lo; lo < n_w && w[lo].value == r->a; lo++)
-            ;
-        if (lo - first != 1)
+        first = torn_lower_bound(w, n_w, sizeof *w, &key, cmp_wv);   /* the writers of r->a */
+        end = torn_upper_bound(w, n_w, sizeof *w, &key, cmp_wv);
+        if (end - first != 1)
             continue;                           /* written twice (or never): search decides */
         wo = w[first].op;
         if (wo && wo->call > r->ret) {
@@ -1105,14 +1100,8 @@ static int unique_value_checks(struct lin *L, struct part *p, struct torn_check_
         w_ret = wo ? wo->ret : 0;
         if (wo && !wo->known)
             continue;
-        size_t n = 0, hi2 = n_e;                /* effective writes returned before r began */
-        while (n < hi2) {
-            size_t mid = (n + hi2) / 2;
-            if (eff[mid].t < r->call)
-                n = mid + 1;
-            else
-                hi2 = mid;
-        }
+        /* effective writes returned before r began (tie 0 sorts first) */
+        size_t n = torn_lower_bound(eff, n_e, sizeof *eff, &(struct skey){.t = r->call}, cmp_skey);
         if (n && max_call[n - 1] > w_ret) {
             const struct lop *w2 = eff[arg[n - 1]].p;
             size_t ops[3], k = 0;

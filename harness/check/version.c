@@ -31,6 +31,7 @@
 
 #include "keys.h"
 #include "core/err.h"
+#include "core/search.h"
 #include "history_read.h"
 #include "core/util.h"
 
@@ -140,41 +141,31 @@ static int check_chain(struct kctx *c)
     return rc;
 }
 
-/* Index of the first writer with version >= v. */
-static size_t lower_bound_version(const struct kctx *c, long long v)
-{
-    size_t lo = 0, hi = c->n_writers;
-
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (c->writers[mid].version < v)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* Number of sorted times t[0..n) at or before limit. */
-static size_t count_before(const uint64_t *t, size_t n, uint64_t limit)
-{
-    size_t lo = 0, hi = n;
-
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (t[mid] <= limit)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
     return x < y ? -1 : x > y;
+}
+
+/* A version key (long long) against a writer's version. */
+static int cmp_v_vw(const void *key, const void *elem)
+{
+    long long v = *(const long long *)key, w = ((const struct vw *)elem)->version;
+
+    return v < w ? -1 : v > w;
+}
+
+/* Index of the first writer with version >= v. */
+static size_t lower_bound_version(const struct kctx *c, long long v)
+{
+    return torn_lower_bound(c->writers, c->n_writers, sizeof *c->writers, &v, cmp_v_vw);
+}
+
+/* Number of sorted times t[0..n) at or before limit. */
+static size_t count_before(const uint64_t *t, size_t n, uint64_t limit)
+{
+    return torn_upper_bound(t, n, sizeof *t, &limit, cmp_u64);
 }
 
 /* Number of acks acknowledged strictly before t. */

@@ -805,12 +805,12 @@ static int parse_forms(struct parser *p, const char *buf, size_t len)
 
     torn_edn_init(&r, buf + skip, len - skip);
     c = torn_edn_peek(&r);
-    wrapped = c == '[' || c == '(';
+    wrapped = c == '[' ? ']' : c == '(' ? ')' : 0;   /* the closing byte */
     if (wrapped)
         r.pos++;
     while (rc == TORN_OK) {
         c = torn_edn_peek(&r);
-        if (wrapped && c == (wrapped && buf[skip] == '(' ? ')' : ']')) {
+        if (wrapped && c == wrapped) {
             r.pos++;
             wrapped = 0;
             if (torn_edn_peek(&r) >= 0) {

@@ -116,4 +116,9 @@ if [[ -f $kv ]]; then
         ok "exported c10-bad fails on as many keys" || bad "c10-bad export: $(grep -c "^violation" "$tmp/out") violations"
 fi
 
+# ---- Knossos's own data/ files (a list after a comment, a vector), with the verdicts their folders state
+kn=$(dirname "$0")/../histories/knossos
+expect_rc "Knossos rethink-fail-minimal (bad/)" 1 "$TORN_BIN" check --model cas-register "$kn/rethink-fail-minimal-bad.edn"
+expect_rc "Knossos cas-register-bug (good/)" 0 "$TORN_BIN" check --model cas-register "$kn/cas-register-bug-ok.edn"
+
 finish

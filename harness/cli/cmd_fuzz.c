@@ -46,6 +46,8 @@ struct fuzz_opts {
     const char *corpus;          /* seed directory, or NULL: fuzz/corpus/HARNESS */
     const char *json, *junit;
     const char *role;            /* --role main|secondary (with --sync-dir), or NULL */
+    const char *report;          /* --report DIR: no fuzzing, report every
+                                    instance found in DIR, or NULL */
     char name[32];               /* --name: this machine's instance names, or "" */
     double time_s;
     int jobs, asan, quiet, color;
@@ -135,7 +137,7 @@ static int fuzz_usage(FILE *f)
     fputs("usage: torn fuzz HARNESS [--time S] [--jobs N] [--out DIR] [--corpus DIR]\n"
           "                 [--strategy S] [--asan] [--json FILE] [--junit FILE] [--quiet]\n"
           "                 [--color[=auto|always|never]] [--no-color]\n"
-          "                 [--sync-dir DIR --role main|secondary [--name N]]\n\n"
+          "                 [--sync-dir DIR --role main|secondary [--name N]] [--report DIR]\n\n"
           "Run an AFL++ campaign on one harness of fuzz/ (schedule, spec, target_spec,\n"
           "record, file_read, http_body, http_events, history, exec_reply, proxy_toxic,\n"
           "params, edn)\n"
@@ -156,6 +158,8 @@ static int fuzz_usage(FILE *f)
           "                 (NAME-m) and --jobs - 1 -S; secondary: --jobs -S instances\n"
           "  --name N       this machine's instance names NAME-m, NAME-s1... (default\n"
           "                 the host name); the report covers this machine's instances\n"
+          "  --report DIR   fuzz nothing: fold every instance found in DIR (all machines'\n"
+          "                 of a --sync-dir campaign) into one report\n"
           "Environment: TORN_ROOT, the torn source tree the harnesses are built from\n"
           "(default: found from the binary, or the current directory; an installed torn\n"
           "has no sources: point TORN_ROOT at a clone);\n"
@@ -181,6 +185,7 @@ static int fuzz_opt(struct fuzz_opts *o, int c, const char *v)
     case 's': o->strategy = v; return 0;
     case 'J': o->json = v; return 0;
     case 'U': o->junit = v; return 0;
+    case 'P': o->report = v; return 0;
     case 't':
         return torn_arg_number("fuzz", "--time", v, 1, 7 * 86400, 0, &o->time_s) ? 2 : 0;
     case 'j':
@@ -200,6 +205,7 @@ static int parse_args(int argc, char **argv, struct fuzz_opts *o)
         {"corpus", 1, 0, 'c'}, {"strategy", 1, 0, 's'}, {"json", 1, 0, 'J'},
         {"junit", 1, 0, 'U'},  {"help", 0, 0, 'h'},     {"color", 2, 0, 'K'},
         {"sync-dir", 1, 0, 'S'}, {"role", 1, 0, 'R'},  {"name", 1, 0, 'N'},
+        {"report", 1, 0, 'P'},
         {0, 0, 0, 0}};
     const char *sync_dir = NULL, *name = NULL;
     int c;
@@ -240,6 +246,10 @@ static int parse_args(int argc, char **argv, struct fuzz_opts *o)
     }
     if (check_sync(o, sync_dir, name) != 0)
         return 2;
+    if (o->report && o->out) {
+        fprintf(stderr, "torn fuzz: --report DIR reads a campaign: not with --out or --sync-dir\n");
+        return 2;
+    }
     if (o->json && o->junit && strcmp(o->json, "-") == 0 && strcmp(o->junit, "-") == 0) {
         fprintf(stderr, "torn fuzz: --json - and --junit -: one report at most may go to stdout\n");
         return 2;
@@ -573,25 +583,60 @@ static void list_findings(const struct fuzz_opts *o, const char *root, const cha
     free(names);
 }
 
+/* The instances of the campaign: this run's (instance_name), or with
+ * --report every subdirectory of out that holds fuzzer_stats, by name.
+ * Fills names[0..n) (malloc'd, the caller frees each); returns n. */
+static int instances(const struct fuzz_opts *o, const char *out, char **names, int max)
+{
+    struct dirent **ents = NULL;
+    int n = 0, m;
+
+    if (!o->report) {
+        for (int i = 0; i < o->jobs && i < max; i++) {
+            char name[48];
+            instance_name(o, i, name, sizeof name);
+            names[n++] = strdup(name);
+        }
+        return n;
+    }
+    m = scandir(out, &ents, NULL, alphasort);
+    for (int i = 0; i < m; i++) {
+        char stats[PATH_MAX];
+        if (ents[i]->d_name[0] != '.' && n < max &&
+            snprintf(stats, sizeof stats, "%s/%s/fuzzer_stats", out, ents[i]->d_name) <
+                (int)sizeof stats &&
+            access(stats, R_OK) == 0)
+            names[n++] = strdup(ents[i]->d_name);
+        free(ents[i]);
+    }
+    free(ents);
+    return n;
+}
+
 static void fill_result(const struct fuzz_opts *o, const char *root, const char *bin,
                         const char *out, struct torn_result *res, struct findings *fd)
 {
     struct fuzz_stats st = {0};
+    char *names[FUZZ_MAX_JOBS * 16];
+    int n = instances(o, out, names, (int)(sizeof names / sizeof names[0]));
 
     fd->first_ms = -1;
-    for (int i = 0; i < o->jobs; i++) {
-        char dir[PATH_MAX], name[48];
-        instance_name(o, i, name, sizeof name);
-        if (snprintf(dir, sizeof dir, "%s/%s", out, name) >= (int)sizeof dir)
-            continue; /* longer than a path can be: afl-fuzz could not use it either */
-        read_stats(dir, &st);
-        list_findings(o, root, bin, dir, "crashes", fd);
-        list_findings(o, root, bin, dir, "hangs", fd);
+    for (int i = 0; i < n; i++) {
+        char dir[PATH_MAX];
+        if (names[i] && snprintf(dir, sizeof dir, "%s/%s", out, names[i]) < (int)sizeof dir) {
+            read_stats(dir, &st);
+            list_findings(o, root, bin, dir, "crashes", fd);
+            list_findings(o, root, bin, dir, "hangs", fd);
+        }
+        free(names[i]);
     }
     if (st.n_inst == 0) {
         char msg[PATH_MAX + 128], name[48];
         instance_name(o, 0, name, sizeof name);
-        snprintf(msg, sizeof msg, "afl-fuzz wrote no fuzzer_stats: see %s/%s.log", out, name);
+        if (o->report)
+            snprintf(msg, sizeof msg, "no AFL++ instance in %s (no */fuzzer_stats)", out);
+        else
+            snprintf(msg, sizeof msg, "afl-fuzz wrote no fuzzer_stats: see %s/%s.log", out, name);
         torn_result_error(res, TORN_E_ENV, msg);
     } else if (fd->total) {
         torn_result_violation(res, "findings", NULL, fd->first_ms / 1000,
@@ -657,6 +702,15 @@ static int prepare(struct fuzz_opts *o, char *root, char *bin, char *out)
     }
     if ((rc = find_root(root, PATH_MAX)) || (rc = find_binary(o, root, bin, PATH_MAX * 2)))
         return rc;
+    if (o->report) {
+        struct stat sb;
+        if (stat(o->report, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            fprintf(stderr, "torn fuzz: --report %s: not a directory\n", o->report);
+            return 2;
+        }
+        snprintf(out, PATH_MAX, "%s", o->report);
+        return 0;
+    }
     if (!in_path("afl-fuzz")) {
         fprintf(stderr, "torn fuzz: afl-fuzz is not installed: run scripts/deps.sh (Debian "
                         "package afl++)\n");
@@ -702,12 +756,13 @@ int torn_cmd_fuzz(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     set_env(&o);
-    if (!o.quiet)
+    if (!o.quiet && !o.report)
         fprintf(stderr, "torn fuzz: %s, %d instance(s), %.0f s, output %s\n", bin, o.jobs,
                 o.time_s, out);
-    for (int i = 0; i < o.jobs; i++)
+    for (int i = 0; i < o.jobs && !o.report; i++)
         pids[i] = start_instance(&o, root, bin, out, i);
-    wait_instances(pids, o.jobs, o.time_s);
+    if (!o.report)
+        wait_instances(pids, o.jobs, o.time_s);
     if (!(res = new_result(&o, bin, NULL)))
         return 2;
     fill_result(&o, root, bin, out, res, &fd);

@@ -6,8 +6,9 @@
 # - with AFL++: a "main" machine (1 instance) and a "secondary" machine (2)
 #   sharing a directory run as -M hostA-m and -S hostB-s1, -S hostB-s2
 #   (afl-fuzz's own command lines), each machine's report covering its own
-#   instances.  Syncing itself is AFL++'s (its sync of -S from every
-#   instance in the directory).
+#   instances, and `torn fuzz --report DIR` folds all three into one report.
+#   Syncing itself is AFL++'s (its sync of -S from every instance in the
+#   directory).
 # Environment: TORN_BIN, TORN_ROOT (set by tests/run.sh).
 set -u
 root=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -31,6 +32,8 @@ refuse "--sync-dir without --role" "go together" --sync-dir "$tmp/s"
 refuse "a bad role" "--role: main or secondary" --sync-dir "$tmp/s" --role boss
 refuse "a name with a slash" "--name" --sync-dir "$tmp/s" --role main --name a/b
 refuse "--out with --sync-dir" "not with --out" --sync-dir "$tmp/s" --role main --out "$tmp/o"
+refuse "--report of a missing directory" "not a directory" --report "$tmp/nope"
+refuse "--report with --out" "reads a campaign" --report "$tmp" --out "$tmp/o"
 
 if ! command -v afl-fuzz >/dev/null; then
     echo "SKIP two-machine campaign: afl-fuzz not installed"
@@ -61,6 +64,15 @@ assert a["instances"] == 1 and b["instances"] == 2, (a, b)
 assert a["execs"] > 0 and b["execs"] > 0, (a, b)' "$tmp/a.json" "$tmp/b.json" &&
         ok "each report covers its own machine's instances (1 and 2)" ||
         bad "reports do not cover their own instances"
+    "$torn" fuzz schedule --report "$tmp/sync" --quiet --json "$tmp/all.json" >"$tmp/all.out" 2>&1
+    rc=$?
+    python3 -c '
+import json, sys
+a, b, t = (json.load(open(p))["results"][0]["metrics"] for p in sys.argv[1:4])
+assert t["instances"] == 3 and t["execs"] == a["execs"] + b["execs"], (a, b, t)' \
+        "$tmp/a.json" "$tmp/b.json" "$tmp/all.json" && [[ $rc -eq 0 ]] &&
+        ok "--report folds the 3 instances of both machines into one report (execs add up)" ||
+        { bad "--report: exit $rc"; tail -3 "$tmp/all.out"; }
 fi
 
 finish fuzz-sync

@@ -72,6 +72,25 @@ PY
 done
 check "merge prints the table with every result" test "$(grep -cE ' (PASS|FAIL|ERROR) ' "$d/m3.out")" -ge 9
 
+# A suite file's entries shard the same way (torn run --suite FILE --shard I/N).
+cat >"$d/suite.json" <<EOF
+{"name": "shard-suite", "targets": ["file:naive", "file:durable"], "seed": $SEED,
+ "scenarios": ["corrupt-read", {"scenario": "io-errors", "name": "io-errors-b"}, "power-loss"]}
+EOF
+"$TORN" run --suite "$d/suite.json" --quiet --json "$d/su-all.json" >/dev/null 2>&1
+for i in 1 2; do
+    "$TORN" run --suite "$d/suite.json" --shard "$i/2" --quiet --json "$d/su-$i.json" >/dev/null 2>&1
+done
+"$TORN" merge "$d/su-1.json" "$d/su-2.json" --json "$d/su-m.json" >/dev/null 2>&1
+check "a suite's 6 entries: shards 1/2 and 2/2 merge to the unsharded suite run's results" python3 - \
+    "$d/su-all.json" "$d/su-m.json" "$d/su-1.json" "$d/su-2.json" <<'PY'
+import json, sys
+a, m, s1, s2 = (json.load(open(p)) for p in sys.argv[1:5])
+key = lambda r: (r["entry"], r["target"], r["scenario"], r["verdict"])
+assert len(a["results"]) == 6 and [key(r) for r in m["results"]] == [key(r) for r in a["results"]]
+assert [r["entry"] for r in s1["results"]] == [0, 2, 4] and [r["entry"] for r in s2["results"]] == [1, 3, 5]
+PY
+
 # A shard without entries: 9 entries, shard 10 of 10.
 "$TORN" run "${plan[@]}" --shard 10/10 --json "$d/empty.json" >/dev/null 2>&1
 rc=$?

@@ -131,7 +131,7 @@ static int vtab_rehash(struct vtab *t, size_t n_slots)
     uint32_t *slots = calloc(n_slots, sizeof *slots);
 
     if (!slots)
-        return -1;
+        return TORN_E_NOMEM;
     for (size_t id = 0; id < t->n; id++) {
         size_t i = t->hashes[id] & (n_slots - 1);
         while (slots[i])
@@ -146,7 +146,7 @@ static int vtab_rehash(struct vtab *t, size_t n_slots)
 
 /* The id of v (detached, owned by the caller until this returns): an equal
  * value already stored keeps its id and v is deleted, else v is stored.
- * TORN_HIST_NONE for NULL; -1 on ENOMEM (v deleted). */
+ * TORN_HIST_NONE for NULL; TORN_E_NOMEM when out of memory (v deleted). */
 static int64_t vtab_take(struct vtab *t, cJSON *v)
 {
     uint64_t hash;
@@ -194,7 +194,7 @@ static int64_t vtab_take(struct vtab *t, cJSON *v)
     return (int64_t)t->n++;
 nomem:
     cJSON_Delete(v);
-    return -1;
+    return TORN_E_NOMEM;
 }
 
 const struct cJSON *torn_hist_value(const struct torn_hist *h, uint32_t id)
@@ -257,7 +257,7 @@ static int pmap_reserve(struct pmap *m)
         free(n.proc);
         free(n.idx);
         free(n.used);
-        return -1;
+        return TORN_E_NOMEM;
     }
     for (size_t i = 0; i < m->cap; i++)
         if (m->used[i])

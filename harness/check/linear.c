@@ -122,7 +122,7 @@ static int64_t value_id(struct lin *L, const cJSON *v)
     }
     L->text.len = 0;
     if (torn_value_canon(v, &L->text) < 0)
-        return -1;
+        return TORN_E_NOMEM;
     return torn_intern_id(L->vals, L->text.s, L->text.len);
 }
 
@@ -134,7 +134,7 @@ static int64_t append_id(struct lin *L, int64_t state, int64_t suffix)
     int64_t id;
 
     if (!buf)
-        return -1;
+        return TORN_E_NOMEM;
     memcpy(buf, torn_intern_str(L->vals, state), l1);
     memcpy(buf + l1, torn_intern_str(L->vals, suffix), l2);
     id = torn_intern_id(L->vals, buf, l1 + l2);
@@ -143,7 +143,7 @@ static int64_t append_id(struct lin *L, int64_t state, int64_t suffix)
     return id;
 }
 
-/* The model: 1 and *next if op may take effect in state, 0 if not, -1 ENOMEM. */
+/* The model: 1 and *next if op may take effect in state, 0 if not, TORN_E_NOMEM. */
 static int step(struct lin *L, int64_t state, const struct lop *op, int64_t *next)
 {
     switch (op->kind) {
@@ -162,7 +162,7 @@ static int step(struct lin *L, int64_t state, const struct lop *op, int64_t *nex
         return !op->known;
     case L_APPEND:
         *next = append_id(L, state, op->a);
-        return *next < 0 ? -1 : 1;
+        return *next < 0 ? TORN_E_NOMEM : 1;
     }
     return 0;
 }
@@ -264,7 +264,7 @@ static int cache_grow(struct cache *c)
     if (!slots || !hashes) {
         free(slots);
         free(hashes);
-        return -1;
+        return TORN_E_NOMEM;
     }
     for (size_t i = 0; i < c->n_slots; i++) {
         if (!c->slots[i])
@@ -283,14 +283,14 @@ static int cache_grow(struct cache *c)
     return 0;
 }
 
-/* Insert key[0..len); 1 if new, 0 if present, -1 ENOMEM. */
+/* Insert key[0..len); 1 if new, 0 if present, TORN_E_NOMEM. */
 static int cache_insert(struct cache *c, const uint64_t *key, size_t len)
 {
     uint64_t hash = torn_fnv1a(TORN_FNV_INIT, key, len * sizeof *key);
     size_t i;
 
     if ((c->n + 1) * 2 > c->n_slots && cache_grow(c) < 0)
-        return -1;
+        return TORN_E_NOMEM;
     for (i = hash & (c->n_slots - 1); c->slots[i]; i = (i + 1) & (c->n_slots - 1)) {
         const uint64_t *e = c->arena + c->slots[i] - 1;
         if (c->hashes[i] == hash && e[0] == len && !memcmp(e + 1, key, len * sizeof *key))
@@ -302,7 +302,7 @@ static int cache_insert(struct cache *c, const uint64_t *key, size_t len)
             cap *= 2;
         uint64_t *a = realloc(c->arena, cap * sizeof *a);
         if (!a)
-            return -1;
+            return TORN_E_NOMEM;
         c->arena = a;
         c->arena_cap = cap;
     }
@@ -355,7 +355,7 @@ static int cblock_resize(struct cblock *b, uint32_t n_slots)
     uint64_t *slots = calloc(n_slots, 2 * sizeof *slots);
 
     if (!slots)
-        return -1;
+        return TORN_E_NOMEM;
     for (uint32_t i = 0; i < b->n_slots; i++) {
         uint64_t k0 = b->slots[2 * i], k1 = b->slots[2 * i + 1];
         if (!k0)
@@ -381,7 +381,7 @@ static int ccache_init(struct ccache *c, size_t n_def)
     return c->blocks ? 0 : -1;
 }
 
-/* Insert (m, k1); 1 if new, 0 if present, -1 ENOMEM. */
+/* Insert (m, k1); 1 if new, 0 if present, TORN_E_NOMEM. */
 static int ccache_insert(struct ccache *c, uint64_t state, size_t m, uint64_t k1)
 {
     struct cblock *b = &c->blocks[m >> 6];
@@ -391,7 +391,7 @@ static int ccache_insert(struct ccache *c, uint64_t state, size_t m, uint64_t k1
     if ((b->n + 1) * 4 > b->n_slots * 3) {
         uint32_t old = b->n_slots, n_slots = old ? old * 2 : 64;
         if (n_slots == 0 || cblock_resize(b, n_slots) < 0)
-            return -1;
+            return TORN_E_NOMEM;
         c->bytes += (size_t)(n_slots - old) * 2 * sizeof(uint64_t);
     }
     mask = b->n_slots - 1;
@@ -449,7 +449,7 @@ static size_t make_key(struct run *r, int64_t state)
     return n;
 }
 
-/* Remember (the linearized set, state); 1 if new, 0 if seen, -1 ENOMEM. */
+/* Remember (the linearized set, state); 1 if new, 0 if seen, TORN_E_NOMEM. */
 static int remember(struct run *r, int64_t state)
 {
     if (r->n_info_lin == 0 && state >= 0 && state < ((int64_t)1 << 32) &&
@@ -545,14 +545,14 @@ static int cmp_skey(const void *a, const void *b)
  * times (concurrent), ties by history index.  nodes[2i] and nodes[2i+1] are
  * the call and return of the i-th operation by call time, so the calls are
  * in order already: sort the returns alone (usually nearly in order) and
- * merge.  0 or -1 ENOMEM. */
+ * merge.  0 or TORN_E_NOMEM. */
 static int order_entries(struct node *nodes, size_t n, struct node **order)
 {
     struct skey *k = malloc((n + 1) * sizeof *k);
     size_t i = 0, j = 0, o = 0, sorted = 1;
 
     if (!k)
-        return -1;
+        return TORN_E_NOMEM;
     for (size_t x = 0; x < n; x++) {
         struct node *t = &nodes[2 * x + 1];
         k[x] = (struct skey){t->op->ret, t->op->idx, t};
@@ -974,7 +974,7 @@ static int part_add(struct part **parts, size_t *n_parts, const struct torn_hop 
     if (slot >= *n_parts) {
         struct part *np = realloc(*parts, (slot + 1) * sizeof *np);
         if (!np)
-            return -1;
+            return TORN_E_NOMEM;
         memset(np + *n_parts, 0, (slot + 1 - *n_parts) * sizeof *np);
         *parts = np;
         *n_parts = slot + 1;
@@ -985,7 +985,7 @@ static int part_add(struct part **parts, size_t *n_parts, const struct torn_hop 
         size_t cap = p->cap ? p->cap * 2 : 64;
         struct lop **no = realloc(p->ops, cap * sizeof *no);
         if (!no)
-            return -1;
+            return TORN_E_NOMEM;
         p->ops = no;
         p->cap = cap;
     }
@@ -994,7 +994,7 @@ static int part_add(struct part **parts, size_t *n_parts, const struct torn_hop 
 }
 
 /* Partitions with room for exactly their operations (one counting pass
- * instead of a copy at every doubling).  0 or -1 ENOMEM. */
+ * instead of a copy at every doubling).  0 or TORN_E_NOMEM. */
 static int presize_parts(const struct torn_hist *h, const struct lop *lops, size_t n_l,
                          struct part **parts, size_t *n_parts)
 {
@@ -1002,7 +1002,7 @@ static int presize_parts(const struct torn_hist *h, const struct lop *lops, size
     struct part *p = calloc(n, sizeof *p);
 
     if (!p)
-        return -1;
+        return TORN_E_NOMEM;
     *parts = p;
     *n_parts = n;
     for (size_t i = 0; i < n_l; i++) {
@@ -1012,7 +1012,7 @@ static int presize_parts(const struct torn_hist *h, const struct lop *lops, size
     }
     for (size_t i = 0; i < n; i++)
         if (p[i].cap && !(p[i].ops = malloc(p[i].cap * sizeof *p[i].ops)))
-            return -1;
+            return TORN_E_NOMEM;
     return 0;
 }
 

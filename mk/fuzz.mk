@@ -5,7 +5,7 @@
 #   $(BUILD)/fuzz/replay-<name>   plain cc, replays files (make test)
 # The library is compiled again into build-fuzz/<variant>/ with the AFL++
 # compiler (instrumentation needs it); the main build is untouched.
-FUZZ_HARNESSES := schedule spec target_spec record file_read http_body http_events history exec_reply proxy_toxic params edn
+FUZZ_HARNESSES := schedule spec target_spec record file_read http_body http_events history exec_reply proxy_toxic params edn gate
 AFL_CC ?= afl-clang-fast
 AFL_FOUND := $(shell command -v $(AFL_CC) 2>/dev/null)
 FUZZ_DIR := build-fuzz

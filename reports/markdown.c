@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "core/text.h"
 #include "report_util.h"
 #include "core/err.h"
@@ -145,9 +147,41 @@ static void details(FILE *f, const struct torn_report *rep)
     }
 }
 
+/* The release gate's checks (budgets, baseline, counters: r->gate), held
+ * or not, with observed value, limit and margin: a table after the results. */
+static void gate_checks(FILE *f, const struct torn_report *rep)
+{
+    int head = 0;
+
+    for (size_t i = 0; i < rep->n_results; i++) {
+        const cJSON *c, *checks = cJSON_GetObjectItemCaseSensitive(rep->results[i]->gate, "checks");
+        cJSON_ArrayForEach(c, checks)
+        {
+            static const char *const keys[] = {"kind", "name", "observed", "limit", "margin"};
+            if (!head++)
+                fputs("\n| scenario | kind | check | observed | limit | margin | |\n"
+                      "|---|---|---|---:|---:|---:|---|\n", f);
+            fputs("| ", f);
+            cell(f, rep->results[i]->scenario);
+            for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, keys[k]);
+                const cJSON *u = cJSON_GetObjectItemCaseSensitive(c, "unit");
+                fputs(" | ", f);
+                if (cJSON_IsNumber(v))
+                    fprintf(f, "%.6g %s", v->valuedouble, cJSON_IsString(u) ? u->valuestring : "");
+                else
+                    cell(f, cJSON_IsString(v) ? v->valuestring : "");
+            }
+            fprintf(f, " | %s |\n",
+                    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "held")) ? "held" : "**broken**");
+        }
+    }
+}
+
 static int md_write(FILE *f, const struct torn_report *rep, struct torn_err *err)
 {
     table(f, rep);
+    gate_checks(f, rep);
     details(f, rep);
     if (ferror(f))
         return torn_err_set(err, TORN_E_IO, "markdown report: write failed");

@@ -10,7 +10,7 @@ set -u
 root=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 torn=${TORN_BIN:-$root/torn}
 bindir=$(dirname "$(readlink -f "$torn")")/fuzz   # ./torn is a link into build/
-harnesses=(schedule spec target_spec record file_read http_body http_events history exec_reply proxy_toxic params edn)
+harnesses=(schedule spec target_spec record file_read http_body http_events history exec_reply proxy_toxic params edn gate)
 tmp=$(mktemp -d /tmp/torn-fuzz-test.XXXXXX)
 pids=()
 cleanup() {

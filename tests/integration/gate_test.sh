@@ -49,7 +49,8 @@ n=$(py 'sum(1 for r in d["results"] for c in r.get("gate",{}).get("checks",[]) i
 grep -q '^  held   concurrent-updaters x file:durable: update p99 ' "$tmp/out" \
     && ok "the terminal shows passing budgets with their margin" || bad "no 'held' line: $(head -5 "$tmp/out")"
 expect 1 "file: the same 11 budgets below the observed figures FAIL" \
-    "${fileargs[@]}" "${below[@]}" --json "$tmp/below.json" --junit "$tmp/below.xml"
+    "${fileargs[@]}" "${below[@]}" --json "$tmp/below.json" --junit "$tmp/below.xml" \
+    --markdown "$tmp/below.md"
 for k in p50 p90 p95 p99 p999 max mean fail_rate info_rate error_rate throughput; do
     c=$(py "sum(1 for r in d['results'] for v in r['violations'] if v['criterion']=='budget:$k' and v['kind']=='budget')" "$tmp/below.json")
     [[ ${c:-0} -ge 1 ]] && ok "budget:$k is a violation of kind budget" || bad "no budget:$k violation"
@@ -57,6 +58,8 @@ done
 grep -q '\[budget:p99\] t=[0-9.]*s: update p99 [0-9.]* [mu]*s > 1 ns (budget update.p99<1ns, margin -' "$tmp/out" \
     && ok "terminal: [budget:p99] update p99 X ms > limit" || bad "terminal line: $(grep budget:p99 "$tmp/out" | head -1)"
 grep -q '<failure type="budget"' "$tmp/below.xml" && ok "JUnit failure type=budget" || bad "JUnit type"
+grep -q '^| concurrent-updaters | budget | update.p99&lt;1ns | [0-9.]* ms | 1e-06 ms | -[0-9.]* ms | \*\*broken\*\* |$' "$tmp/below.md" \
+    && ok "Markdown: each check with observed, limit, margin" || bad "markdown checks: $(grep -m2 'p99' "$tmp/below.md")"
 py 'all(c["margin"] <= 0 for r in d["results"] for c in r["gate"]["checks"] if not c["held"])' "$tmp/below.json" |
     grep -q True && ok "broken budgets carry observed, limit and a negative margin" || bad "margins"
 expect 1 "a correctness violation stays kind correctness (file:naive crash-midwrite)" \

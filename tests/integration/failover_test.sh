@@ -49,6 +49,19 @@ rc=$?
 check "wait_replicas=2 (one replica): exit 2, one line" bash -c "test $rc = 2 &&
     test \$(wc -l <'$work/bad.err') = 1 && grep -q wait_replicas '$work/bad.err'"
 
+# --- SIGINT mid-failover: exit 2, every server and link stopped -------------------
+"$TORN" run --target redis --scenario failover --set cycles=1000 --set wait_replicas=1 --quiet \
+    --json "$work/int.json" >"$work/int.out" 2>"$work/int.err" &
+torn_pid=$!
+for _ in $(seq 100); do ls -d "$work"/tmp/torn-run-*/torn-redis-* >/dev/null 2>&1 && break; sleep 0.1; done
+sleep 1
+kill -INT "$torn_pid"
+wait "$torn_pid"
+rc=$?
+check "SIGINT mid-failover: exit 2 (got $rc), the report says interrupted" bash -c "test $rc = 2 &&
+    python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))[\"interrupted\"]' '$work/int.json'"
+check "  no server directory left in its run directory" bash -c "! ls -d '$work'/tmp/torn-run-*/torn-redis-* 2>/dev/null | grep -q ."
+
 # --- nothing left behind --------------------------------------------------------
 check "no server or link process left" bash -c "! ps -eo args | grep -v grep | grep -q '$work'"
 check "no run directory left by the passing run" bash -c "test -z \"\$(ls '$work/tmp' | grep -v '^torn-run-' ; ls -d '$work'/tmp/torn-run-*/torn-redis-* 2>/dev/null)\""

@@ -342,9 +342,10 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     int rc;
     if (lq_get(req, ino, &q) < 0)
         return;
-    if (!fi && q.dfd >= 0)
+    if (!fi && q.dfd >= 0) {
         rc = fstat(q.dfd, &st) < 0 ? neg_errno() : 0;
-    else
+        torn_fsd_parked_hide(&st);
+    } else
         rc = fsops->getattr(q.path, &st, fi);
     if (rc < 0)
         fuse_reply_err(req, -rc);

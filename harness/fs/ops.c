@@ -130,6 +130,8 @@ static struct ofile *OF(struct fuse_file_info *fi)
 
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
+    int rc;
+
     if (is_ctl(path)) {
         /* The mount's owner's alone (default_permissions enforces it). */
         memset(st, 0, sizeof *st);
@@ -142,8 +144,13 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
     if (is_private(path))
         return -ENOENT;
     if (fi && OF(fi) && OF(fi)->fd >= 0)
-        return fstat(OF(fi)->fd, st) < 0 ? neg_errno() : 0;
-    return fstatat(torn_fsd.bfd, rel(path), st, AT_SYMLINK_NOFOLLOW) < 0 ? neg_errno() : 0;
+        rc = fstat(OF(fi)->fd, st);
+    else
+        rc = fstatat(torn_fsd.bfd, rel(path), st, AT_SYMLINK_NOFOLLOW);
+    if (rc < 0)
+        return neg_errno();
+    torn_fsd_parked_hide(st);
+    return 0;
 }
 
 static int fs_readlink(const char *path, char *buf, size_t size)
@@ -200,61 +207,6 @@ static int fs_link(const char *from, const char *to)
 }
 
 /* unlink/rmdir: park the entry in the trash so a cut can bring it back. */
-static int remove_entry(const char *path, const char *op, enum mop_kind kind)
-{
-    char t[32];
-    int rc;
-    if (is_private(path) || is_ctl(path))
-        return -EPERM;
-    OP_BEGIN(op, path);
-    if (kind == M_RMDIR) {   /* rmdir's checks: must be an empty directory */
-        struct stat st;
-        int dfd;
-        DIR *dir;
-        struct dirent *de;
-        int n = 0;
-        if (fstatat(torn_fsd.bfd, rel(path), &st, AT_SYMLINK_NOFOLLOW) < 0)
-            return op_end(neg_errno());
-        if (!S_ISDIR(st.st_mode))
-            return op_end(-ENOTDIR);
-        dfd = openat(torn_fsd.bfd, rel(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-            return op_end(neg_errno());
-        dir = fdopendir(dfd);
-        if (!dir) {
-            close(dfd);
-            return op_end(-EIO);
-        }
-        while ((de = readdir(dir)))
-            if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-                n++;
-        closedir(dir);
-        if (n)
-            return op_end(-ENOTEMPTY);
-    } else {
-        struct stat st;
-        if (fstatat(torn_fsd.bfd, rel(path), &st, AT_SYMLINK_NOFOLLOW) < 0)
-            return op_end(neg_errno());
-        if (S_ISDIR(st.st_mode))
-            return op_end(-EISDIR);
-    }
-    torn_fsd_trash_name(t, sizeof t);
-    if (renameat(torn_fsd.bfd, rel(path), torn_fsd.tfd, t) < 0)
-        return op_end(neg_errno());
-    rc = torn_fsd_mop_add(kind, rel(path), NULL, t);
-    return op_end(rc);
-}
-
-static int fs_unlink(const char *path)
-{
-    return remove_entry(path, "unlink", M_UNLINK);
-}
-
-static int fs_rmdir(const char *path)
-{
-    return remove_entry(path, "unlink", M_RMDIR);
-}
-
 /* 1 if directory r (relative to the backing root) holds no entry, 0 if it
  * does, -errno if it cannot be read. */
 static int dir_empty(const char *r)
@@ -276,6 +228,41 @@ static int dir_empty(const char *r)
     closedir(dir);
     return empty;
 }
+
+static int remove_entry(const char *path, const char *op, enum mop_kind kind)
+{
+    char t[32];
+    struct stat st;
+    int rc;
+    if (is_private(path) || is_ctl(path))
+        return -EPERM;
+    OP_BEGIN(op, path);
+    if (fstatat(torn_fsd.bfd, rel(path), &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return op_end(neg_errno());
+    if (kind == M_RMDIR) {   /* rmdir's checks: must be an empty directory */
+        if (!S_ISDIR(st.st_mode))
+            return op_end(-ENOTDIR);
+        if ((rc = dir_empty(rel(path))) <= 0)
+            return op_end(rc < 0 ? rc : -ENOTEMPTY);
+    } else if (S_ISDIR(st.st_mode)) {
+        return op_end(-EISDIR);
+    }
+    if ((rc = torn_fsd_park(rel(path), &st, 0, t, sizeof t)) < 0)
+        return op_end(rc);
+    rc = torn_fsd_mop_add(kind, rel(path), NULL, t);
+    return op_end(rc);
+}
+
+static int fs_unlink(const char *path)
+{
+    return remove_entry(path, "unlink", M_UNLINK);
+}
+
+static int fs_rmdir(const char *path)
+{
+    return remove_entry(path, "unlink", M_RMDIR);
+}
+
 
 static int fs_rename(const char *from, const char *to, unsigned int flags)
 {
@@ -306,21 +293,14 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
         if ((rc = dir_empty(rel(to))) <= 0)
             return op_end(rc < 0 ? rc : -ENOTEMPTY);
     }
-    if (have_to) {
-        /* Park the replaced entry: a hard link keeps the replacement atomic
-         * for files; an empty directory is moved first. */
-        torn_fsd_trash_name(t, sizeof t);
-        if (S_ISDIR(st.st_mode)) {
-            if (renameat(torn_fsd.bfd, rel(to), torn_fsd.tfd, t) < 0)
-                return op_end(neg_errno());
-        } else if (linkat(torn_fsd.bfd, rel(to), torn_fsd.tfd, t, 0) < 0) {
-            return op_end(neg_errno());
-        }
-    }
+    /* Park the replaced entry: a hard link keeps the replacement atomic for
+     * files; an empty directory is moved first. */
+    if (have_to && (rc = torn_fsd_park(rel(to), &st, 1, t, sizeof t)) < 0)
+        return op_end(rc);
     if (renameat(torn_fsd.bfd, rel(from), torn_fsd.bfd, rel(to)) < 0) {
         int e = neg_errno();
         if (have_to)
-            (void)renameat(torn_fsd.tfd, t, torn_fsd.bfd, rel(to));
+            (void)torn_fsd_unpark(t, rel(to));
         return op_end(e);
     }
     return op_end(torn_fsd_mop_add(M_RENAME, rel(from), rel(to), have_to ? t : NULL));

@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #define PAGE 4096u
@@ -142,8 +143,15 @@ int torn_fsd_mop_undo(const struct mop *m, char *why, size_t why_len);
 /* Commit the first k pending operations / up to the last touching dir. */
 void torn_fsd_mops_commit(size_t k);
 void torn_fsd_mops_commit_dir(const char *dir);
-/* A fresh name in the trash directory, into buf. */
-void torn_fsd_trash_name(char *buf, size_t len);
+/* Park the entry r (st: its lstat) in the trash under a fresh name, into t:
+ * moved there, or with keep (a rename is about to replace r atomically)
+ * linked there, a directory always moved.  0, or -errno. */
+int torn_fsd_park(const char *r, const struct stat *st, int keep, char *t, size_t t_len);
+/* Move parked entry t back to r: 0, or -1 with errno. */
+int torn_fsd_unpark(const char *t, const char *r);
+/* Hide from st (a stat of an entry or inode torn-fs serves) the links the
+ * trash holds.  Safe without mu. */
+void torn_fsd_parked_hide(struct stat *st);
 
 /* ---- cut.c ---- */
 /* Perform `cut ARGS` (args is modified); reply gets "ok state=..." or "err

@@ -264,10 +264,77 @@ int torn_fsd_mop_add(enum mop_kind kind, const char *a, const char *b, const cha
     return 0;
 }
 
-/* A fresh name in the trash directory. */
-void torn_fsd_trash_name(char *buf, size_t len)
+/* Links the trash holds, per inode: what getattr hides, so that an unlinked
+ * or replaced file shows one link fewer than the backing directory has and a
+ * parked directory none, as on ext4.  Its own lock: getattr runs without mu. */
+struct parked {
+    dev_t dev;
+    ino_t ino;
+    nlink_t n;
+    struct parked *next;
+};
+static struct parked *parked_tab[NBUCKETS];
+static pthread_mutex_t parked_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The trash holds one link more (delta 1) or fewer (-1) to st's inode.  Out
+ * of memory, the link is not hidden (getattr shows the backing count). */
+static void parked_note(const struct stat *st, int delta)
 {
-    snprintf(buf, len, "%llu", (unsigned long long)++torn_fsd.trash_seq);
+    struct parked **pp = &parked_tab[st->st_ino % NBUCKETS], *p;
+
+    pthread_mutex_lock(&parked_mu);
+    while ((p = *pp) && !(p->dev == st->st_dev && p->ino == st->st_ino))
+        pp = &p->next;
+    if (!p && delta > 0 && (p = calloc(1, sizeof *p)) != NULL) {
+        p->dev = st->st_dev;
+        p->ino = st->st_ino;
+        p->next = parked_tab[st->st_ino % NBUCKETS];
+        parked_tab[st->st_ino % NBUCKETS] = p;
+        pp = &parked_tab[st->st_ino % NBUCKETS];
+    }
+    if (p && delta > 0) {
+        p->n++;
+    } else if (p && --p->n == 0) {
+        *pp = p->next;
+        free(p);
+    }
+    pthread_mutex_unlock(&parked_mu);
+}
+
+void torn_fsd_parked_hide(struct stat *st)
+{
+    pthread_mutex_lock(&parked_mu);
+    for (const struct parked *p = parked_tab[st->st_ino % NBUCKETS]; p; p = p->next)
+        if (p->dev == st->st_dev && p->ino == st->st_ino) {
+            st->st_nlink = S_ISDIR(st->st_mode) || p->n >= st->st_nlink ? 0 : st->st_nlink - p->n;
+            break;
+        }
+    pthread_mutex_unlock(&parked_mu);
+}
+
+int torn_fsd_park(const char *r, const struct stat *st, int keep, char *t, size_t t_len)
+{
+    int rc;
+
+    snprintf(t, t_len, "%llu", (unsigned long long)++torn_fsd.trash_seq);
+    rc = keep && !S_ISDIR(st->st_mode) ? linkat(torn_fsd.bfd, r, torn_fsd.tfd, t, 0)
+                                       : renameat(torn_fsd.bfd, r, torn_fsd.tfd, t);
+    if (rc < 0)
+        return neg_errno();
+    parked_note(st, 1);
+    return 0;
+}
+
+int torn_fsd_unpark(const char *t, const char *r)
+{
+    struct stat st;
+    int have = fstatat(torn_fsd.tfd, t, &st, AT_SYMLINK_NOFOLLOW) == 0;
+
+    if (renameat(torn_fsd.tfd, t, torn_fsd.bfd, r) < 0)
+        return -1;
+    if (have)
+        parked_note(&st, -1);
+    return 0;
 }
 
 /* Forget a parked entry for good (its operation committed). */
@@ -276,6 +343,7 @@ static void trash_drop(const char *t)
     struct stat st;
     if (fstatat(torn_fsd.tfd, t, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return;
+    parked_note(&st, -1);
     if (S_ISDIR(st.st_mode)) {
         (void)unlinkat(torn_fsd.tfd, t, AT_REMOVEDIR);
         return;
@@ -331,12 +399,12 @@ int torn_fsd_mop_undo(const struct mop *m, char *why, size_t why_len)
         break;
     case M_UNLINK:
     case M_RMDIR:
-        rc = renameat(torn_fsd.tfd, m->trash, torn_fsd.bfd, m->a);
+        rc = torn_fsd_unpark(m->trash, m->a);
         break;
     case M_RENAME:
         rc = renameat(torn_fsd.bfd, m->b, torn_fsd.bfd, m->a);
         if (rc == 0 && m->trash)
-            rc = renameat(torn_fsd.tfd, m->trash, torn_fsd.bfd, m->b);
+            rc = torn_fsd_unpark(m->trash, m->b);
         break;
     case M_EXCHANGE:
         rc = renameat2(torn_fsd.bfd, m->a, torn_fsd.bfd, m->b, RENAME_EXCHANGE);

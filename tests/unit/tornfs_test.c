@@ -302,6 +302,42 @@ static void test_unlinked_attrs(void)
     down();
 }
 
+/* Link counts as on ext4 although torn-fs keeps removed and replaced entries
+ * in its trash until they commit: an unlinked open file has 0 links, the
+ * other name of a hard-linked file 1, a removed directory 0; after a cut
+ * that undoes the unlink, 2 again; after one that commits it, still 1. */
+static void nlink_case(const char *cut, nlink_t want_after)
+{
+    struct stat st;
+    char r[512];
+    int fd, dfd;
+
+    if (up_checked("power") != 0)
+        return;
+    CHECK(put("a", "x", 1) == 0 && link(P("a"), P("b")) == 0 && mkdir(P("d"), 0755) == 0 &&
+              fsync_dir(".") == 0,
+          "baseline: a = b, d");
+    fd = open(P("a"), O_RDONLY);
+    dfd = open(P("d"), O_RDONLY | O_DIRECTORY);
+    CHECK(fd >= 0 && dfd >= 0 && unlink(P("a")) == 0 && rmdir(P("d")) == 0, "unlink a, rmdir d");
+    CHECK(stat(P("b"), &st) == 0 && st.st_nlink == 1, "b: 1 link (%d)", (int)st.st_nlink);
+    CHECK(fstat(dfd, &st) == 0 && st.st_nlink == 0, "removed d: 0 links (%d)", (int)st.st_nlink);
+    CHECK(unlink(P("b")) == 0 && fstat(fd, &st) == 0 && st.st_nlink == 0,
+          "unlinked open file: 0 links (%d)", (int)st.st_nlink);
+    close(fd);
+    close(dfd);
+    CHECK(ctl(cut, r, sizeof r) == 0, "%s: %s", cut, r);
+    CHECK(stat(P("b"), &st) == 0 ? st.st_nlink == want_after : want_after == 0,
+          "after %s: b has %d links, want %d", cut, (int)st.st_nlink, (int)want_after);
+    down();
+}
+
+static void test_nlink(void)
+{
+    nlink_case("cut", 2);   /* power: the unlinks are undone */
+    nlink_case("sync", 0);  /* committed: b is gone */
+}
+
 /* rename(2)'s refusals when the target is a directory, as on ext4: torn-fs
  * parks a replaced directory in its trash before the rename, so the kernel
  * never saw the target and a rename over a non-empty directory (or of a file
@@ -398,6 +434,7 @@ static const struct torn_test tests[] = {
     {"restore_failure", test_restore_failure},
     {"unlinked_attrs", test_unlinked_attrs},
     {"rename_over_dir", test_rename_over_dir},
+    {"nlink", test_nlink},
     {NULL, NULL},
 };
 

@@ -47,5 +47,4 @@ check "a bad URL is a usage error" \
     bash -c "'$TORN' run --prom-push ftp://127.0.0.1/x >/dev/null 2>&1; test \$? = 2"
 
 disown -a
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

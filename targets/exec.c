@@ -38,6 +38,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/err.h"
+#include "core/finding.h"
 #include "proc/proc.h"
 #include "core/target.h"
 #include "core/util.h"
@@ -54,6 +55,7 @@ struct exec_target {
     long long next_id;
     char *buf;                 /* bytes read from stdout, not yet a whole line */
     size_t len, cap;
+    long long log_off;         /* how far observe read the stderr log (runner's process) */
 };
 
 static const struct torn_strategy exec_strategies[] = {
@@ -71,10 +73,56 @@ static int exec_check(const struct torn_target_cfg *cfg, struct torn_err *err)
     if (!cfg->location || !*cfg->location)
         return torn_err_set(err, TORN_E_CONFIG,
                             "target exec needs a command: --target exec:'python3 adapter.py ARGS'");
-    if (cfg->n_params)
-        return torn_err_set(err, TORN_E_CONFIG, "target %s: unknown parameter '%s' (none known)",
-                            cfg->display, cfg->params[0].key);
+    for (size_t i = 0; i < cfg->n_params; i++) {
+        const char *v = cfg->params[i].value;
+        if (strcmp(cfg->params[i].key, "log_never") != 0)
+            return torn_err_set(err, TORN_E_CONFIG,
+                                "target %s: unknown parameter '%s' (known: log_never)",
+                                cfg->display, cfg->params[i].key);
+        if (!v || !*v || strstr(v, "||") || *v == '|' || v[strlen(v) - 1] == '|')
+            return torn_err_set(err, TORN_E_CONFIG,
+                                "target %s: parameter log_never: fixed strings separated by |, "
+                                "none empty (got '%s')",
+                                cfg->display, v ? v : "");
+    }
     return TORN_OK;
+}
+
+/* ---- log criteria: the adapter's stderr (param log_never) ---- */
+
+#define EXEC_STDERR_LOG "exec-stderr.log"
+#define EXEC_LOG_NEVER 32
+
+/* With log_never, every instance's stderr is appended to this file in the
+ * run directory (kept when anything failed) instead of torn's stderr. */
+static void stderr_to_log(const struct torn_target *t)
+{
+    if (!torn_target_param(&t->cfg, "log_never") || !t->cfg.log_dir)
+        return;
+    char *path = torn_asprintf("%s/%s", t->cfg.log_dir, EXEC_STDERR_LOG);
+    int fd = path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+    if (fd >= 0 && dup2(fd, 2) < 0)
+        _exit(127);
+    free(path);
+}
+
+/* ops->observe: the adapters' stderr since the last scenario, each line
+ * with a log_never string posted as log-forbidden. */
+static void exec_observe(struct torn_target *t)
+{
+    const char *list = torn_target_param(&t->cfg, "log_never");
+    char buf[1024], *never[EXEC_LOG_NEVER], *save = NULL;
+    size_t n = 0;
+    if (!list || !t->cfg.log_dir)
+        return;
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *w = strtok_r(buf, "|", &save); w && n < EXEC_LOG_NEVER; w = strtok_r(NULL, "|", &save))
+        never[n++] = w;
+    char *path = torn_asprintf("%s/%s", t->cfg.log_dir, EXEC_STDERR_LOG);
+    if (path)
+        torn_log_scan(t->cfg.log_dir, path, &X(t)->log_off, (const char *const *)never, n, NULL,
+                      NULL);
+    free(path);
 }
 
 static int exec_setup(struct torn_target *t, struct torn_err *err)
@@ -156,6 +204,7 @@ static void adapter_exec(struct torn_target *t, int in, int out)
     char seed[32];
 
     setpgid(0, 0);
+    stderr_to_log(t);
     in = fcntl(in, F_DUPFD, 3); /* either may be 0 or 1 when torn's were closed */
     out = fcntl(out, F_DUPFD, 3);
     if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0)
@@ -806,6 +855,7 @@ const struct torn_target_ops torn_target_exec = {
     .dual_read = exec_dual_read,
     .extra_caps = TORN_CAP_FS_DATA,
     .caps = exec_caps,
+    .observe = exec_observe,
 };
 
 /* ---- fuzzing entry point (fuzz/exec_reply.c, issue 6) ---- */

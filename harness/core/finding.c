@@ -65,6 +65,37 @@ int torn_finding_note(const char *log_dir, const char *name, const char *text)
     return rc;
 }
 
+void torn_log_scan(const char *log_dir, const char *path, long long *off,
+                   const char *const *never, size_t n_never,
+                   void (*each)(const char *line, void *arg), void *arg)
+{
+    FILE *f = fopen(path, "re");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+
+    if (f && fseeko(f, (off_t)*off, SEEK_SET) != 0) {
+        fclose(f);
+        f = NULL;
+    }
+    while (f && (n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
+        *off += n;
+        line[n - 1] = 0;
+        for (size_t i = 0; i < n_never; i++)
+            if (strstr(line, never[i])) {
+                torn_finding_post(log_dir, "log-forbidden", NULL,
+                                  "%s: a line with \"%s\", which must never appear: %.300s",
+                                  path, never[i], line);
+                break;
+            }
+        if (each)
+            each(line, arg);
+    }
+    free(line);
+    if (f)
+        fclose(f);
+}
+
 long long torn_findings_mark(const char *log_dir)
 {
     char *path = findings_path(log_dir);

@@ -16,6 +16,7 @@
 #ifndef TORN_FINDING_H
 #define TORN_FINDING_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct torn_result;
@@ -34,6 +35,15 @@ int torn_finding_post(const char *log_dir, const char *criterion, const char *ke
  * write(2), creating it (O_APPEND|O_NOFOLLOW): a side file a target keeps
  * next to its findings, e.g. what its workers saw happen.  0 or -1. */
 int torn_finding_note(const char *log_dir, const char *name, const char *text);
+
+/* Read the log at path from *off to its last whole line, advancing *off:
+ * a line containing one of never[0..n_never) (fixed strings) is posted as
+ * a finding "log-forbidden" under log_dir quoting it; each line (NUL-
+ * terminated, without its newline) also goes to each(line, arg) when each
+ * is not NULL.  A missing file is no lines. */
+void torn_log_scan(const char *log_dir, const char *path, long long *off,
+                   const char *const *never, size_t n_never,
+                   void (*each)(const char *line, void *arg), void *arg);
 
 /* Length of log_dir's findings file now (0 when absent): a mark. */
 long long torn_findings_mark(const char *log_dir);

@@ -40,6 +40,7 @@ enum http_outcome {
 extern const char *const http_outcome_names[HTTP_OUT_COUNT];
 #define HTTP_MAX_FINDINGS 1000     /* contract findings one process posts */
 #define HTTP_LOG_SUBS 64           /* subscriptions a worker remembers the job of */
+#define HTTP_LOG_NEVER 32          /* log.never strings */
 
 /* One endpoint of the spec: pointers into the spec object (cfg->spec). */
 struct http_endpoint {

@@ -42,8 +42,9 @@ static int spec_never(const cJSON *lg, const char *file, struct http_spec *sp,
 {
     const cJSON *nv = cJSON_GetObjectItemCaseSensitive(lg, "never"), *e;
     sp->log_never = nv;
-    if (nv && !cJSON_IsArray(nv))
-        return lfail(err, file, "log.never", "must be an array of strings (fixed text)");
+    if (nv && (!cJSON_IsArray(nv) || cJSON_GetArraySize(nv) > HTTP_LOG_NEVER))
+        return lfail(err, file, "log.never",
+                     "must be an array of at most 32 strings (fixed text)");
     cJSON_ArrayForEach(e, nv) if (!cJSON_IsString(e) || !*e->valuestring) return lfail(
         err, file, "log.never", "every entry must be a non-empty string");
     return 0;
@@ -169,37 +170,29 @@ static void note_final(const struct http_spec *sp, const char *line, cJSON *seen
     cJSON_Delete(o);
 }
 
-/* Scan path from *off to its end: forbidden lines posted, finalize lines
- * into seen; *off advanced past the last whole line. */
+/* torn_log_scan's per-line callback: finalize lines into seen. */
+struct final_scan {
+    const struct http_spec *sp;
+    cJSON *seen;
+};
+
+static void on_line(const char *line, void *arg)
+{
+    struct final_scan *fs = arg;
+    if (fs->sp->log_final_ptr[0])
+        note_final(fs->sp, line, fs->seen);
+}
+
+/* Scan path from *off: forbidden lines posted, finalize lines into seen. */
 static void scan_log(struct torn_target *t, const char *path, long long *off, cJSON *seen)
 {
     struct http_priv *p = t->priv;
-    FILE *f = fopen(path, "re");
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    if (!f)
-        return;
-    if (fseeko(f, (off_t)*off, SEEK_SET) != 0) {
-        fclose(f);
-        return;
-    }
-    while ((n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
-        const cJSON *e;
-        *off += n;
-        line[n - 1] = 0;
-        cJSON_ArrayForEach(e, p->sp.log_never) if (strstr(line, e->valuestring))
-        {
-            torn_finding_post(t->cfg.log_dir, "log-forbidden", NULL,
-                              "%s: a line with \"%s\", which must never appear: %.300s", path,
-                              e->valuestring, line);
-            break;
-        }
-        if (p->sp.log_final_ptr[0])
-            note_final(&p->sp, line, seen);
-    }
-    free(line);
-    fclose(f);
+    const char *never[HTTP_LOG_NEVER];
+    size_t n = 0;
+    const cJSON *e;
+    struct final_scan fs = {&p->sp, seen};
+    cJSON_ArrayForEach(e, p->sp.log_never) if (n < HTTP_LOG_NEVER) never[n++] = e->valuestring;
+    torn_log_scan(t->cfg.log_dir, path, off, never, n, on_line, &fs);
 }
 
 /* Ids of jobs that ended since the last observation, as a cJSON array. */

@@ -6,8 +6,9 @@
 # processing_state, seed 000's results with completed and _updated_at ISO
 # and not going back) and log criteria (seed 000's structured finalize
 # line, seed 001's JSONDecodeError never logged) and the store layout (seed
-# 001: no .tmp left after a write) and legacy records (seed 000: a record
-# without version gets version 1), each broken on purpose by a --break mode of the
+# 001: no .tmp left after a write), legacy records (seed 000: a record
+# without version gets version 1) and an exec adapter's stderr (the
+# gallery's jobfiles.py), each broken on purpose by a --break mode of the
 # service that must FAIL with the contract it breaks while the correct
 # service PASSES; and malformed contracts refused with exit 2 and one line
 # naming the file and the field.
@@ -192,6 +193,38 @@ if grep -q 'log-forbidden.*"JSONDecodeError", which must never appear' "$tmp/las
 else
     bad "in-place writes: no log-forbidden in 4 runs"
 fi
+
+# An exec adapter's stderr (--target-opt log_never=...): the gallery's
+# jobfiles.py logs "fsync ... failed (...), continuing" when it ignores an
+# fsync error (mode fsync-error-ignored, seed 001's durability gone): under
+# io-errors that line FAILS log-forbidden; the fixed mode PASSES.
+if [[ -c /dev/fuse ]]; then
+    G=$root/examples/gallery
+    exec_log() {  # RC PATTERN WHAT MODE
+        timeout -k 2 150 "$torn" run --quiet --no-color --repro-runs 0 \
+            --target "exec:python3 -S $G/jobfiles.py --mode $4" \
+            --target-opt 'log_never=failed (|Traceback|JSONDecodeError' --scenario io-errors \
+            >"$tmp/last.out" 2>&1
+        local rc=$?
+        if [[ $rc == "$1" ]] && grep -q -- "$2" "$tmp/last.out"; then ok "$3 (exit $rc)"; else
+            bad "$3: wanted exit $1 and '$2', got exit $rc"; fi
+    }
+    exec_log 0 'torn: 1 PASS' "gallery jobfiles.py fixed PASSES io-errors with log_never on its stderr" fixed
+    exec_log 1 'log-forbidden.*exec-stderr.log: a line with "failed (".*fsync' \
+        "gallery jobfiles.py fsync-error-ignored: its 'fsync failed, continuing' line FAILS log-forbidden" \
+        fsync-error-ignored
+else
+    echo "SKIP exec log criteria: no /dev/fuse (io-errors needs torn-fs)"
+fi
+bad_exec_opt() {
+    timeout -k 2 20 "$torn" run --quiet --no-color --target "exec:true" --target-opt "$1" \
+        --scenario crash-midwrite >"$tmp/last.out" 2>&1
+    local rc=$?
+    if [[ $rc == 2 ]] && grep -q "$2" "$tmp/last.out"; then ok "malformed exec option $1 (exit 2)"; else
+        bad "malformed exec option $1: wanted exit 2 and '$2', got $rc"; fi
+}
+bad_exec_opt 'log_never=a||b' "parameter log_never: fixed strings separated by |"
+bad_exec_opt 'log_always=x' "unknown parameter 'log_always' (known: log_never)"
 
 # Malformed contracts: exit 2, one line naming the file and the field.
 bad_spec() {  # WHAT FIELD-IN-MESSAGE PYTHON-EDIT

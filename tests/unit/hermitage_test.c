@@ -12,7 +12,16 @@
  * update), G-single (read skew), G2-item (write skew).  Written values are
  * unique per key, as the checker needs (Hermitage's P4 writes 11 twice;
  * here the second writer writes 12).  A step Hermitage marks "blocks" is
- * sent and left pending; the session's next step first waits for it. */
+ * sent and left pending; the session's next step first waits for it.
+ *
+ * The same item tests (those without a read after a write in one
+ * transaction) run on a managed Redis, a transaction being GETs, then SETs
+ * queued in MULTI, then EXEC: without WATCH (lost update, read skew and
+ * write skew possible: MULTI/EXEC is atomic but does not isolate what was
+ * read before it) and with WATCH on the keys from the start and a
+ * read-only transaction validated by an empty MULTI/EXEC (all prevented:
+ * EXEC answers nil when a watched key changed, the transaction aborts). */
+#include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,17 +81,21 @@ static const struct test tests[] = {
 static const char *const levels[] = {"read committed", "repeatable read", "serializable"};
 
 /* One session's transaction as it is recorded. */
+struct rec {
+    char mops[512];       /* its micro-operations, JSON */
+    size_t mlen;
+    uint64_t t0, t1;      /* begin, end */
+    int committed;
+};
+
 struct sess {
     PGconn *c;
     int pending;          /* a statement sent, its result not read */
     enum act pending_act;
     int pending_key;
     int failed;           /* the transaction hit an error: it aborts */
-    char mops[512];
-    size_t mlen;
-    uint64_t t0, t1;
     int done;             /* COMMIT (or ABORT) answered */
-    int committed;
+    struct rec rec;
 };
 
 static void quiet(void *arg, const char *msg)
@@ -120,13 +133,10 @@ static int exec_ok(PGconn *c, const char *sql)
     return ok;
 }
 
-static void add_mop(struct sess *s, const char *f, int key, int val, int has_val)
+static void add_mop(struct rec *s, const char *f, int key, int val)
 {
-    char v[24];
-
-    snprintf(v, sizeof v, "%d", val);
-    s->mlen += (size_t)snprintf(s->mops + s->mlen, sizeof s->mops - s->mlen, "%s[\"%s\",%d,%s]",
-                                s->mlen ? "," : "", f, key, has_val ? v : "null");
+    s->mlen += (size_t)snprintf(s->mops + s->mlen, sizeof s->mops - s->mlen, "%s[\"%s\",%d,%d]",
+                                s->mlen ? "," : "", f, key, val);
 }
 
 /* Wait up to ms for the pending statement's result; 1 done, 0 still pending. */
@@ -152,15 +162,15 @@ static int collect(struct sess *s, int ms)
         if (st == PGRES_FATAL_ERROR) {
             s->failed = 1;
         } else if (s->pending_act == READ && st == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-            add_mop(s, "r", s->pending_key, atoi(PQgetvalue(r, 0, 0)), 1);
+            add_mop(&s->rec, "r", s->pending_key, atoi(PQgetvalue(r, 0, 0)));
         } else if (s->pending_act == COMMIT && st == PGRES_COMMAND_OK) {
-            s->committed = !strcmp(PQcmdStatus(r), "COMMIT");
+            s->rec.committed = !strcmp(PQcmdStatus(r), "COMMIT");
         }
         PQclear(r);
     }
     if (s->pending_act == COMMIT || s->pending_act == ABORT) {
         s->done = 1;
-        s->t1 = torn_now_ns();
+        s->rec.t1 = torn_now_ns();
     }
     s->pending = 0;
     return 1;
@@ -181,14 +191,14 @@ static void run_step(struct sess *ss, const struct step *st, const char *level)
     switch (st->act) {
     case BEGIN:
         snprintf(sql, sizeof sql, "BEGIN ISOLATION LEVEL %s", level);
-        s->t0 = torn_now_ns();
+        s->rec.t0 = torn_now_ns();
         break;
     case READ:
         snprintf(sql, sizeof sql, "SELECT value FROM test WHERE id = %d", st->key);
         break;
     case WRITE:
         snprintf(sql, sizeof sql, "UPDATE test SET value = %d WHERE id = %d", st->val, st->key);
-        add_mop(s, "w", st->key, st->val, 1);
+        add_mop(&s->rec, "w", st->key, st->val);
         break;
     case COMMIT:
     case ABORT:
@@ -204,7 +214,7 @@ static void run_step(struct sess *ss, const struct step *st, const char *level)
 
 /* The recorded history as torn JSON lines: the setup transaction, then the
  * two sessions' transactions with their times and outcomes. */
-static char *history(const struct sess *ss, uint64_t t_setup)
+static char *history(const struct rec *ss, uint64_t t_setup)
 {
     char *h = NULL;
     size_t len = 0;
@@ -255,6 +265,22 @@ static int found(const char *text, const char *anomaly, char *all, size_t all_le
     return hit;
 }
 
+/* Check the two recorded transactions (after the setup at t_setup) and
+ * compare with want (1: the anomaly is possible, so torn must name it). */
+static void judge(const struct rec *recs, uint64_t t_setup, const struct test *t,
+                  const char *where, int want)
+{
+    char all[256] = "";
+    char *text = history(recs, t_setup);
+    int hit = text ? found(text, t->anomaly, all, sizeof all) : -1;
+
+    CHECK(hit == want, "%s at %s: want %s, torn found [%s]\n%s", t->name, where,
+          want ? "possible" : "prevented", all, text ? text : "");
+    printf("%-32s %-16s %-9s torn: %s\n", t->name, where, want ? "possible" : "prevented",
+           all[0] ? all : "-");
+    free(text);
+}
+
 static struct torn_server *srv;
 static char base[64];
 
@@ -262,7 +288,6 @@ static void run_test(const struct test *t, int level)
 {
     struct sess ss[2];
     PGconn *setup = connect_to(srv);
-    char all[256];
     uint64_t t_setup;
 
     memset(ss, 0, sizeof ss);
@@ -279,45 +304,184 @@ static void run_test(const struct test *t, int level)
         for (int i = 0; i < 2; i++)
             if (ss[i].pending)
                 collect(&ss[i], 10000);
-        char *text = history(ss, t_setup);
-        int hit = text ? found(text, t->anomaly, all, sizeof all) : -1;
-        CHECK(hit == t->possible[level], "%s at %s: Hermitage says %s, torn found [%s]\n%s",
-              t->name, levels[level], t->possible[level] ? "possible" : "prevented", all,
-              text ? text : "");
-        printf("%-32s %-16s %-9s torn: %s\n", t->name, levels[level],
-               t->possible[level] ? "possible" : "prevented", all[0] ? all : "-");
-        free(text);
+        const struct rec recs[2] = {ss[0].rec, ss[1].rec};
+        judge(recs, t_setup, t, levels[level], t->possible[level]);
     }
     for (int i = 0; i < 2; i++)
         PQfinish(ss[i].c);
     PQfinish(setup);
 }
 
-static void test_hermitage(void)
+/* Start a managed server of kind in a fresh directory as srv; 0 or -1. */
+static int start(enum torn_server_kind kind)
 {
     struct torn_err err = {0};
 
     snprintf(base, sizeof base, "/tmp/torn-hermitage.XXXXXX");
     if (!mkdtemp(base)) {
         CHECK(0, "mkdtemp");
-        return;
+        return -1;
     }
     chmod(base, 0711);
-    CHECK(torn_server_start(TORN_SERVER_POSTGRES, base, NULL, 30000, &srv, &err) == 0 && srv,
-          "start postgres: %s", err.msg);
-    if (!srv)
-        return;
-    for (size_t t = 0; t < sizeof tests / sizeof *tests; t++)
-        for (int level = 0; level < 3; level++)
-            run_test(&tests[t], level);
+    CHECK(torn_server_start(kind, base, NULL, 30000, &srv, &err) == 0 && srv, "start %s: %s",
+          torn_server_kind_name(kind), err.msg);
+    return srv ? 0 : -1;
+}
+
+static void stop(void)
+{
     torn_server_stop(srv);
     srv = NULL;
     torn_proc_reap_all(1000);
     rmdir(base);
 }
 
+static void test_hermitage(void)
+{
+    if (start(TORN_SERVER_POSTGRES) < 0)
+        return;
+    for (size_t t = 0; t < sizeof tests / sizeof *tests; t++)
+        for (int level = 0; level < 3; level++)
+            run_test(&tests[t], level);
+    stop();
+}
+
+/* ---- Redis: MULTI/EXEC, with and without WATCH ---- */
+
+struct redis_case {
+    const struct test *t;
+    int possible[2];              /* without WATCH, with WATCH */
+};
+
+static const struct redis_case redis_cases[] = {
+    {&tests[1], {0, 0}},          /* G1a: DISCARD leaves nothing */
+    {&tests[2], {0, 0}},          /* G1b: EXEC applies both SETs at once */
+    {&tests[4], {1, 0}},          /* P4 */
+    {&tests[5], {1, 0}},          /* G-single */
+    {&tests[6], {1, 0}},          /* G2-item */
+};
+
+struct rsess {
+    redisContext *c;
+    int in_multi;
+    struct rec rec;
+};
+
+static redisContext *redis_connect(void)
+{
+    struct timeval tv = {5, 0};
+    redisContext *c = redisConnectWithTimeout(srv->host, srv->port, tv);
+    redisReply *r;
+
+    if (!c || c->err) {
+        if (c)
+            redisFree(c);
+        return NULL;
+    }
+    redisSetTimeout(c, tv);
+    r = redisCommand(c, "AUTH %s", srv->password);
+    if (r)
+        freeReplyObject(r);
+    return c;
+}
+
+/* A command whose reply only matters as an error; 1 ok. */
+static int rcmd(redisContext *c, const char *fmt, int a, int b)
+{
+    redisReply *r = redisCommand(c, fmt, a, b);
+    int ok = r && r->type != REDIS_REPLY_ERROR;
+
+    if (r)
+        freeReplyObject(r);
+    return ok;
+}
+
+static void redis_step(struct rsess *ss, const struct step *st, int watch)
+{
+    struct rsess *s = &ss[st->s - 1];
+    redisReply *r;
+
+    switch (st->act) {
+    case BEGIN:
+        s->rec.t0 = torn_now_ns();
+        if (watch)
+            rcmd(s->c, "WATCH %d %d", 1, 2);
+        break;
+    case READ:
+        r = redisCommand(s->c, "GET %d", st->key);
+        if (r && r->type == REDIS_REPLY_STRING)
+            add_mop(&s->rec, "r", st->key, atoi(r->str));
+        if (r)
+            freeReplyObject(r);
+        break;
+    case WRITE:
+        if (!s->in_multi)
+            s->in_multi = rcmd(s->c, "MULTI", 0, 0);
+        rcmd(s->c, "SET %d %d", st->key, st->val);
+        add_mop(&s->rec, "w", st->key, st->val);
+        break;
+    case COMMIT:
+        if (!s->in_multi && watch)        /* validate a read-only transaction */
+            s->in_multi = rcmd(s->c, "MULTI", 0, 0);
+        if (s->in_multi) {
+            r = redisCommand(s->c, "EXEC");
+            s->rec.committed = r && r->type == REDIS_REPLY_ARRAY;   /* nil: a watched key changed */
+            if (r)
+                freeReplyObject(r);
+        } else {
+            s->rec.committed = 1;
+        }
+        s->rec.t1 = torn_now_ns();
+        break;
+    case ABORT:
+        if (s->in_multi)
+            rcmd(s->c, "DISCARD", 0, 0);
+        else if (watch)
+            rcmd(s->c, "UNWATCH", 0, 0);
+        s->rec.t1 = torn_now_ns();
+        break;
+    }
+}
+
+static void run_redis_case(const struct redis_case *rc, int watch)
+{
+    struct rsess rs[2];
+    redisContext *setup = redis_connect();
+    uint64_t t_setup;
+
+    memset(rs, 0, sizeof rs);
+    CHECK(setup && rcmd(setup, "SET 1 %d", 10, 0) && rcmd(setup, "SET 2 %d", 20, 0),
+          "redis setup");
+    t_setup = torn_now_ns();
+    for (int i = 0; i < 2; i++)
+        rs[i].c = redis_connect();
+    if (setup && rs[0].c && rs[1].c) {
+        const struct test *t = rc->t;
+        for (size_t i = 0; i < sizeof t->steps / sizeof *t->steps && t->steps[i].s; i++)
+            redis_step(rs, &t->steps[i], watch);
+        const struct rec recs[2] = {rs[0].rec, rs[1].rec};
+        judge(recs, t_setup, t, watch ? "WATCH+MULTI/EXEC" : "MULTI/EXEC", rc->possible[watch]);
+    }
+    for (int i = 0; i < 2; i++)
+        if (rs[i].c)
+            redisFree(rs[i].c);
+    if (setup)
+        redisFree(setup);
+}
+
+static void test_redis(void)
+{
+    if (start(TORN_SERVER_REDIS) < 0)
+        return;
+    for (size_t i = 0; i < sizeof redis_cases / sizeof *redis_cases; i++)
+        for (int watch = 0; watch < 2; watch++)
+            run_redis_case(&redis_cases[i], watch);
+    stop();
+}
+
 static const struct torn_test table[] = {
     {"hermitage", test_hermitage},
+    {"redis", test_redis},
     {NULL, NULL},
 };
 

@@ -229,6 +229,8 @@ static int parse_txns(struct tx *X)
         const cJSON *v = o->outcome == TORN_OUT_OK && o->output ? o->output : o->input;
         if (strcmp(o->f, "txn"))
             return bad_txn(X, i, "operation is not a txn");
+        if (o->outcome == TORN_OUT_OK && !o->output)   /* its reads would look empty */
+            return bad_txn(X, i, "an ok txn needs its value: what its reads returned");
         if (!cJSON_IsArray(v))
             return bad_txn(X, i, "a txn's value is not a list");
         t->op = i;

@@ -66,4 +66,11 @@ if command -v python3 >/dev/null; then
         { bad "20k rw-register: exit $?"; head -5 "$tmp/out"; }
 fi
 
+# an ok transaction without its value cannot be judged (its reads would look empty)
+printf '{"type":"invoke","process":0,"f":"txn","value":[["r","x",null]]}\n{"type":"ok","process":0,"f":"txn"}\n' >"$tmp/nv.jsonl"
+"$TORN_BIN" check --model list-append "$tmp/nv.jsonl" >"$tmp/out" 2>&1
+rc=$?
+[[ $rc -eq 2 ]] && grep -q "nv.jsonl:2: an ok txn needs its value" "$tmp/out" && ok "an ok txn without a value is an input error naming its line" ||
+    { bad "ok txn without value: exit $rc"; cat "$tmp/out"; }
+
 finish

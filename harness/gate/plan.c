@@ -141,6 +141,12 @@ static void plan_gate(const struct torn_run_opts *o, FILE *f)
                         torn_metric_unit((enum torn_metric)m));
         fputs(")\n", f);
     }
+    if (g && g->observe)
+        fputs("observability: the target spec's metrics endpoint is scraped before and after "
+              "each scenario (read only)\n", f);
+    if (g && g->soak.duration_s > 0)
+        fprintf(f, "soak: rounds of the whole plan for %.0f s%s\n", g->soak.duration_s,
+                g->soak.stop_on_fail ? ", stopping at the first FAIL" : "");
     for (size_t i = 0; i < o->n_reports; i++) {
         fprintf(f, "%s  %s ", i ? "" : "reports (written at the end and after each scenario):\n",
                 o->reports[i].ops->option);

@@ -16,6 +16,7 @@
 #include "core/util.h"
 #include "gate/baseline.h"
 #include "gate/budget.h"
+#include "gate/observe.h"
 
 /* One line "suite FILE: PATH: message" into err; returns TORN_E_CONFIG. */
 __attribute__((format(printf, 4, 5))) static int bad(const struct torn_suite *s,
@@ -107,18 +108,23 @@ static int target_opts(struct torn_suite *s, const cJSON *v, struct torn_err *er
     return 0;
 }
 
-/* A JSON file it names must read and parse (what: "target_spec"). */
+/* The target spec must read and parse, and its "metrics" (observe.h) be
+ * right; the HTTP target checks the rest when the run starts. */
 static int json_file(struct torn_suite *s, const char *path, const char *at,
                      struct torn_err *err)
 {
     char *buf;
     size_t len;
     cJSON *doc = NULL;
+    struct torn_observe *obs = NULL;
     int rc = torn_read_file(path, &buf, &len, err);
 
     if (rc)
         return bad(s, err, at, "%s: %s", path, rc == TORN_E_NOTFOUND ? "no such file" : err->msg);
     rc = torn_parse_json(path, buf, len, &doc, err);
+    if (!rc)
+        rc = torn_observe_new(doc, path, &obs, err);
+    torn_observe_free(obs);
     free(buf);
     cJSON_Delete(doc);
     return rc ? wrap(s, err, at) : 0;

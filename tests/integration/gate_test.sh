@@ -173,6 +173,11 @@ done <<'CASES'
 [1]|(top): expected an object
 {"targets": ["file"]} trailing|suite
 CASES
+printf '{"read": {"path": "/r/{id}"}, "metrics": {"path": "/metrics", "counters": {"x{a=b}": "y"}}}' >"$tmp/badspec.json"
+printf '{"targets": ["http://127.0.0.1:9"], "target_spec": "%s"}' "$tmp/badspec.json" >"$tmp/badsuite.json"
+expect 2 "a target spec's malformed metrics series" suite check "$tmp/badsuite.json"
+grep -q "target_spec: target spec .*badspec.json: field metrics.counters: 'x{a=b}': expected a series" "$tmp/err" \
+    && [[ $(wc -l <"$tmp/err") -eq 1 ]] && ok "... one line naming the field" || bad "$(cat "$tmp/err")"
 printf '{"reports": {"json": "%s/r.json"}, "baseline": {"report": "%s/below.json", "allow": {"p99": "20 percent"}}}\n' "$tmp" "$tmp" >"$tmp/badsuite.json"
 expect 2 "an allowance that is not an amount" suite check "$tmp/badsuite.json"
 grep -qF "baseline.allow.p99" "$tmp/err" && ok "... naming baseline.allow.p99" || bad "$(cat "$tmp/err")"

@@ -563,8 +563,9 @@ out:
 }
 
 /* One line of a Jepsen log or history.txt (leading blanks removed): an
- * operation after "jepsen.util", a history.txt line (it starts with the
- * process and has a tab), an EDN map, or log chatter (skipped, counted). */
+ * operation after "jepsen.util" (tab-separated, as jepsen.util/log-op
+ * writes it), a history.txt line (it starts with the process and has a
+ * tab), an EDN map, or log chatter (skipped, counted). */
 static int raw_from_log(struct parser *p, const char *line, struct raw *r)
 {
     const char *s = strstr(line, "jepsen.util");
@@ -573,7 +574,7 @@ static int raw_from_log(struct parser *p, const char *line, struct raw *r)
 
     memset(r, 0, sizeof *r);
     r->value = TORN_HIST_NONE;
-    if (s)
+    if (s && strchr(s, '\t'))     /* Jepsen logs operations tab-separated */
         return raw_from_columns(p, after_util(s), r);
     if ((isdigit((unsigned char)line[0]) || line[0] == ':') && strchr(line, '\t'))
         return raw_from_columns(p, line, r);

@@ -28,8 +28,7 @@ trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
 . "$(dirname "$0")/lib.sh"
-# bad also shows the last torn run's output.
-bad() { fail=$((fail + 1)); echo "FAIL $1"; sed 's/^/     /' "$tmp/last.out" | cut -c1-300 | tail -12; }
+bad_show=$tmp/last.out   # bad shows the last torn run's output
 
 # spec NAME SERVICE-ARGS...: the shipped contracts.json with this binary and
 # extra service arguments, as $tmp/NAME.json.

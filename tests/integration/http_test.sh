@@ -28,8 +28,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# bad also shows the last torn run's output.
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [[ -f $tmp/last.out ]] && sed 's/^/     /' "$tmp/last.out" | tail -15; }
+bad_show=$tmp/last.out   # bad shows the last torn run's output
 
 # start NAME CMD...: run in the background, wait (5 s max) for a
 # "listening on" line in NAME.out; the pid goes into $last_pid.

@@ -2,7 +2,9 @@
 # tests/verify/lib.sh (sourced, not run; defines functions and the two
 # counters, starts nothing and makes no directory).
 #
-#   ok WHAT / bad WHAT      count a case and print "ok   WHAT" / "FAIL WHAT"
+#   ok WHAT / bad WHAT      count a case and print "ok   WHAT" / "FAIL WHAT";
+#                           bad also shows the last 15 lines of the file
+#                           $bad_show names, when set (a run's output)
 #   check WHAT CMD...       ok WHAT when CMD succeeds, bad WHAT otherwise
 #   expect_rc WHAT RC CMD...  CMD must exit RC; its stdout and stderr are kept
 #                           in $tmp/out and $tmp/err ($tmp: the script's
@@ -24,7 +26,12 @@
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+bad() {
+    fail=$((fail + 1))
+    echo "FAIL $*"
+    [[ -n ${bad_show:-} && -f $bad_show ]] && sed 's/^/     /' "$bad_show" | cut -c1-300 | tail -15
+    return 0
+}
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 
 expect_rc() {

@@ -14,9 +14,6 @@ if ! command -v prometheus-pushgateway >/dev/null; then
     echo "0 passed, 0 failed"
     exit 0
 fi
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 gp=$(free_port)
 prometheus-pushgateway --web.listen-address="127.0.0.1:$gp" >"$work/gateway.log" 2>&1 &
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$gp/-/ready" >/dev/null && break; sleep 0.1; done

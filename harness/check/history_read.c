@@ -479,12 +479,15 @@ static int key_of(struct parser *p, const cJSON *key, struct raw *r)
 static int raw_from_object(struct parser *p, cJSON *o, struct raw *r)
 {
     struct fields fl;
+    const char *dup;
     int rc;
 
     memset(r, 0, sizeof *r);
     r->value = TORN_HIST_NONE;
     if (!cJSON_IsObject(o))
         return bad(p, "not an operation (a map with type, process, f, value)", NULL);
+    if ((dup = torn_value_dup_key(o)))   /* which one would count? */
+        return bad(p, "a key given twice in one object: ", dup);
     find_fields(o, &fl);
     if (!cJSON_IsString(fl.type) || (r->kind = kind_of(fl.type->valuestring)) < 0)
         return bad(p, "field \"type\" must be one of invoke, ok, fail, info, fault, notify", NULL);

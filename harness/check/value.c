@@ -346,6 +346,56 @@ int torn_value_equal(const cJSON *a, const cJSON *b)
     return eq;
 }
 
+/* ---- duplicate member names ---- */
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A name given twice among o's members, or NULL (also on ENOMEM for a big
+ * object: then nothing is claimed). */
+static const char *dup_in(const cJSON *o)
+{
+    const char *names[64], **all = names, *dup = NULL;
+    size_t n = 0, i = 0;
+
+    for (const cJSON *c = o->child; c; c = c->next)
+        n++;
+    if (n <= 8) {           /* an operation line: pairs are cheaper than a sort */
+        for (const cJSON *c = o->child; c; c = c->next)
+            for (const cJSON *d = c->next; d; d = d->next)
+                if (c->string && d->string && !strcmp(c->string, d->string))
+                    return d->string;
+        return NULL;
+    }
+    if (n > 64 && !(all = malloc(n * sizeof *all)))
+        return NULL;
+    for (const cJSON *c = o->child; c; c = c->next)
+        all[i++] = c->string ? c->string : "";
+    qsort(all, n, sizeof *all, cmp_name);
+    for (i = 1; i < n && !dup; i++)
+        if (!strcmp(all[i - 1], all[i]))
+            dup = all[i];
+    if (all != names)
+        free(all);
+    return dup;
+}
+
+const char *torn_value_dup_key(const cJSON *v)
+{
+    const char *d;
+
+    if (!v)
+        return NULL;
+    if (cJSON_IsObject(v) && (d = dup_in(v)))
+        return d;
+    for (const cJSON *c = v->child; c; c = c->next)
+        if ((d = torn_value_dup_key(c)))
+            return d;
+    return NULL;
+}
+
 /* ---- integers ---- */
 
 int torn_value_int64(const cJSON *v, long long *out)

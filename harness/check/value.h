@@ -59,6 +59,11 @@ char *torn_value_text(const struct cJSON *v);
 /* 1 when a and b are equal values (NULL counts as null), 0 if not, -1 ENOMEM. */
 int torn_value_equal(const struct cJSON *a, const struct cJSON *b);
 
+/* The first member name given twice in one object anywhere inside v, or
+ * NULL: such a value has no single meaning (which "a" of {"a":1,"a":2}?),
+ * so readers refuse it.  Depth-first, any size. */
+const char *torn_value_dup_key(const struct cJSON *v);
+
 /* An integer number that fits: 0 and *out; -1 when v is not an integer
  * number in range (1.0 is the integer 1; 1.5 and 2^63 are not). */
 int torn_value_int64(const struct cJSON *v, long long *out);

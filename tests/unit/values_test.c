@@ -242,6 +242,12 @@ static void test_jepsen_formats(void)
               h->n_ops == 2 && h->n_skipped == 1 && h->ops[1].outcome == TORN_OUT_OK,
           "both log generations and history.txt lines; chatter counted: %s", err.msg);
     torn_hist_free(h);
+    const char *dup = "{\"type\":\"invoke\",\"process\":0,\"f\":\"write\",\"value\":{\"a\":1,\"a\":2}}\n";
+    CHECK(verdict("register", dup, msg, sizeof msg) < 0 && strstr(msg, "h.edn:1: a key given twice"),
+          "a JSON object with a key given twice is refused: %s", msg);
+    const char *dup2 = "{\"type\":\"invoke\",\"type\":\"ok\",\"process\":0,\"f\":\"read\"}\n";
+    CHECK(verdict("register", dup2, msg, sizeof msg) < 0 && strstr(msg, "given twice"),
+          "an operation with a field given twice is refused: %s", msg);
     const char *junk = "{:process 0, :type :invoke, :f :write, :value 1}\nwhat is this\n";
     CHECK(verdict("register", junk, msg, sizeof msg) < 0 && strstr(msg, "h.edn:2:"),
           "a line that is not understood is an error naming file and line: %s", msg);

@@ -1,6 +1,7 @@
-/* Unit tests of the HTTP target's spec handling (targets/http/http.c): JSON
- * pointers, URL templates, spec validation naming the file and field, and
- * the shipped reference specs. */
+/* Unit tests of the HTTP target's spec handling (targets/http/): JSON
+ * pointers, URL templates, spec validation naming the file and field, the
+ * shipped reference specs, ISO-8601 times, response-contract expectations
+ * and how an answer is classified into an outcome. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "targets/http/http.h"
 #include "check.h"
 #include "core/err.h"
+#include "core/record.h"
 #include "core/target.h"
 #include "core/util.h"
 
@@ -88,7 +90,7 @@ static void test_bad_specs(void)
 static void test_shipped_specs(void)
 {
     static const char *const files[] = {"research.json", "jobs.json", "research-sse.json",
-                                        "managed.json"};
+                                        "managed.json", "contracts.json"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[256], *text = NULL;
         size_t len;
@@ -111,6 +113,12 @@ static void test_shipped_specs(void)
                       (http_service_caps(&sp) & TORN_CAP_CORRUPT) &&
                       (http_service_caps(&sp) & TORN_CAP_DUAL),
                   "%s: service, files, dual endpoints", path);
+        if (i == 4)
+            CHECK(sp.contract[HTTP_OUT_STALE] && sp.contract[HTTP_OUT_UNKNOWN] &&
+                      sp.contract_status[HTTP_OUT_UNKNOWN] == 200 && sp.invariants &&
+                      sp.log_on && sp.log_never && sp.log_final_ptr[0] && sp.layout &&
+                      sp.legacy.present && (http_service_caps(&sp) & TORN_CAP_PLANT),
+                  "%s: responses, invariants, log, layout, legacy", path);
         cJSON_Delete(j);
         free(text);
     }
@@ -196,7 +204,90 @@ static void test_buf_and_sse_cap(void)
     free(stream);
 }
 
+static void test_iso(void)
+{
+    CHECK(torn_iso8601_ms("1970-01-01T00:00:00Z") == 0, "epoch");
+    CHECK(torn_iso8601_ms("1970-01-01T00:00:01.5Z") == 1500, "fraction");
+    CHECK(torn_iso8601_ms("1970-01-01T01:00:00+01:00") == 0, "offset");
+    CHECK(torn_iso8601_ms("2026-12-07T04:50:05.123Z") == 1796619005123LL, "a date: %lld",
+          torn_iso8601_ms("2026-12-07T04:50:05.123Z"));
+    CHECK(torn_iso8601_ms("2000-02-29T00:00:00.000-00:30") == 951784200000LL, "leap day: %lld",
+          torn_iso8601_ms("2000-02-29T00:00:00.000-00:30"));
+    static const char *const bad[] = {"2026-12-07 04:50:05", "2026-12-07T04:50:05",
+                                      "2026-13-07T04:50:05Z", "2026-12-07T04:50:05.Z",
+                                      "2026-12-07T04:50:05Zx", "", "1796619005123"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(torn_iso8601_ms(bad[i]) == -1, "not ISO-8601: '%s'", bad[i]);
+}
+
+/* Judge expectation text x on document text doc at ptr: 1 holds. */
+static int holds(const char *doc, const char *ptr, const char *x, long long version)
+{
+    cJSON *d = cJSON_Parse(doc), *e = cJSON_Parse(x);
+    struct http_answer a = {.id = "job-1", .version = version};
+    struct torn_err err;
+    char why[300] = "?";
+    CHECK(e && http_expect_parse(e, "s.json", "f", &err) == 0, "parse %s", x);
+    http_expect_judge(d, ptr, e, &a, why, sizeof why);
+    cJSON_Delete(d);
+    cJSON_Delete(e);
+    return why[0] == 0;
+}
+
+static void test_expect(void)
+{
+    const char *stale = "{\"error_code\":\"STALE_WRITE\",\"current_review_version\":6,"
+                        "\"status\":\"A\",\"processing_state\":\"A\",\"id\":\"job-1\","
+                        "\"t\":\"2020-01-01T00:00:00.000Z\",\"u\":\"2999-01-01T00:00:00Z\"}";
+    CHECK(holds(stale, "/error_code", "\"STALE_WRITE\"", -1), "literal");
+    CHECK(!holds(stale, "/error_code", "\"STALE\"", -1), "literal differs");
+    CHECK(!holds(stale, "/nope", "\"x\"", -1), "absent is not equal");
+    CHECK(holds(stale, "/current_review_version", "{\"type\":\"integer\",\"ne\":\"{version}\"}", 5),
+          "ne {version}");
+    CHECK(!holds(stale, "/current_review_version", "{\"ne\":\"{version}\"}", 6), "echoed version");
+    CHECK(holds(stale, "/current_review_version", "{\"gt\":5,\"le\":6}", -1), "range");
+    CHECK(!holds(stale, "/error_code", "{\"type\":\"integer\"}", -1), "type");
+    CHECK(holds(stale, "/id", "\"{id}\"", -1), "{id}");
+    CHECK(holds(stale, "/status", "{\"same_as\":\"/processing_state\"}", -1), "same_as");
+    CHECK(!holds(stale, "/status", "{\"same_as\":\"/error_code\"}", -1), "same_as differs");
+    CHECK(holds(stale, "/results", "{\"present\":false}", -1), "present false");
+    CHECK(!holds(stale, "/status", "{\"present\":false}", -1), "present false, present");
+    CHECK(holds(stale, "/t", "{\"format\":\"iso8601\",\"skew_ms\":1000}", -1), "past time");
+    CHECK(!holds(stale, "/u", "{\"skew_ms\":60000}", -1), "a time in the future");
+    CHECK(!holds(stale, "/status", "{\"format\":\"iso8601\"}", -1), "not a time");
+}
+
+static void test_outcome(void)
+{
+    struct http_spec sp;
+    memset(&sp, 0, sizeof sp);
+    sp.stale_status = 409;
+    sp.record_ptr = "";
+    cJSON *unknown = cJSON_Parse("{\"status\":\"unknown\"}"), *ok = cJSON_Parse("{\"status\":\"done\"}");
+    struct http_answer a = {.op = HTTP_OP_CAS, .status = 409};
+    CHECK(http_outcome_of(&sp, &a) == HTTP_OUT_STALE, "409 to update_if_version");
+    a.op = HTTP_OP_TRANSITION;
+    CHECK(http_outcome_of(&sp, &a) == HTTP_OUT_REFUSED, "409 to transition");
+    a.status = 404;
+    CHECK(http_outcome_of(&sp, &a) == HTTP_OUT_NOT_FOUND, "404");
+    a.op = HTTP_OP_READ, a.status = 503;
+    CHECK(http_outcome_of(&sp, &a) == HTTP_OUT_UNKNOWN, "5xx to read");
+    a.status = 200, a.doc = unknown;
+    CHECK(http_outcome_of(&sp, &a) == HTTP_OUT_UNKNOWN, "200 unknown");
+    a.doc = ok;
+    CHECK(http_outcome_of(&sp, &a) == HTTP_OUT_SUCCESS, "200 record");
+    a.op = HTTP_OP_OTHER, a.status = 500;
+    CHECK(http_outcome_of(&sp, &a) == HTTP_OUT_COUNT, "5xx to a write: no contract");
+    a.op = HTTP_OP_UNJUDGED, a.status = 200;
+    CHECK(http_outcome_of(&sp, &a) == HTTP_OUT_COUNT, "dual_write / legacy: not judged");
+    cJSON_Delete(unknown);
+    cJSON_Delete(ok);
+}
+
 static const struct torn_test tests[] = {
+    {"iso8601", test_iso},
+    {"expect", test_expect},
+    {"outcome", test_outcome},
     {"pointer", test_pointer},
     {"url", test_url},
     {"confine", test_confine},

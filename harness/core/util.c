@@ -277,6 +277,14 @@ char *torn_strdup(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+void torn_list_add(char *buf, size_t len, size_t *used, const char *name)
+{
+    int w = snprintf(buf + *used, len - *used, "%s%s", *used ? ", " : "", name);
+
+    if (w > 0 && (size_t)w < len - *used)
+        *used += (size_t)w;
+}
+
 /* ------------------------------------------------------------ secrets */
 
 struct span {

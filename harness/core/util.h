@@ -50,6 +50,9 @@ int torn_fsync_dir(const char *dir, struct torn_err *err);
 char *torn_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* strdup that accepts NULL. */
 char *torn_strdup(const char *s);
+/* Append name to the comma-separated list in buf (len bytes, *used of them
+ * used, "" to start): "a, b, c".  A name that does not fit is left out. */
+void torn_list_add(char *buf, size_t len, size_t *used, const char *name);
 
 /* Secrets in target addresses, DSNs and options: a URL's userinfo password
  * (scheme://user:PASS@host, up to the LAST '@' before the host, so a raw

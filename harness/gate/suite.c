@@ -17,6 +17,7 @@
 #include "gate/baseline.h"
 #include "gate/budget.h"
 #include "gate/observe.h"
+#include "run/target_uri.h"
 
 /* One line "suite FILE: PATH: message" into err; returns TORN_E_CONFIG. */
 __attribute__((format(printf, 4, 5))) static int bad(const struct torn_suite *s,

@@ -84,10 +84,5 @@ int torn_run(const struct torn_run_opts *o);
  * and the results table, annotations and notes go to stderr. */
 int torn_run_stdout_taken(const struct torn_run_opts *o);
 
-/* Parse a --target URI (see README) into cfg fields: driver, strategy,
- * location, params (allocated; free with torn_target_uri_free).  Validates
- * the driver and strategy names.  Does not set run_dir/ns/timeouts. */
-int torn_target_uri_parse(const char *uri, struct torn_target_cfg *cfg, struct torn_err *err);
-void torn_target_uri_free(struct torn_target_cfg *cfg);
 
 #endif

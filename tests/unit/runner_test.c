@@ -10,6 +10,7 @@
 #include "core/outfile.h"
 #include "core/text.h"
 #include "run/runner.h"
+#include "run/target_uri.h"
 #include "core/scenario.h"
 #include "core/target.h"
 #include "core/util.h"

@@ -81,12 +81,9 @@ if [[ ! -x $rs ]]; then
 fi
 
 # --- Redis, and torn proxy between the service and Redis ---
-rport=$(free_port)
-mkdir -p "$tmp/redis"
-redis-server --port "$rport" --bind 127.0.0.1 --dir "$tmp/redis" --save '' --appendonly no \
-    >"$tmp/redis.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
+redis_start "$tmp/redis"
+rport=$redis_port
+pids+=("$redis_pid")
 start proxy "$torn" proxy --name store --listen 127.0.0.1:0 --upstream "127.0.0.1:$rport" \
     --api 127.0.0.1:0 || { echo "0 passed, 1 failed"; exit 1; }
 pport=$(port_of proxy)

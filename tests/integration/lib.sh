@@ -14,6 +14,10 @@
 #                           when there is no such result, nothing when the
 #                           report cannot be read
 #   free_port               a loopback TCP port free at the time of asking
+#   redis_start DIR [ARG..] a scratch redis-server (no persistence, extra
+#                           ARGs) on a free loopback port, data and
+#                           redis.log in DIR (made): sets redis_port and
+#                           redis_pid; waits (5 s at most) until it answers
 #   mounts_under DIR        how many torn-fs mounts are at or below DIR
 #   procs_in DIR            the pids whose working directory is below DIR
 #   left_segments T0        SysV shared memory segments of the postgres user
@@ -55,6 +59,17 @@ else: print(next((x["verdict"] for x in r if x["scenario"]==sys.argv[2]),"MISSIN
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+redis_start() {
+    local dir=$1
+    shift
+    mkdir -p "$dir"
+    redis_port=$(free_port)
+    redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no "$@" \
+        >"$dir/redis.log" 2>&1 &
+    redis_pid=$!
+    for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 }
 
 mounts_under() { awk -v w="$1" 'index($2, w) == 1 && $3 == "fuse.torn"' /proc/mounts | wc -l; }

@@ -159,11 +159,8 @@ else
 fi
 
 # --- a sentinel password never shows ---------------------------------------------
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-redis-server --port "$port" --bind 127.0.0.1 --requirepass 'ab@cdSENTINEL' --save '' \
-    --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &
-redis_pid=$!
-for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+redis_start "$work" --requirepass 'ab@cdSENTINEL'
+port=$redis_port
 d=$work/secret
 mkdir "$d"
 export GITHUB_ACTIONS=true GITHUB_STEP_SUMMARY=$d/summary.md

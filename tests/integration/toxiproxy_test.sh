@@ -26,11 +26,8 @@ start() {
 }
 api_port() { sed -n 's/^api listening on [0-9.]*:\([0-9]*\).*/\1/p' "$work/$1.out" | head -1; }
 
-rport=$(free_port)
-mkdir "$work/redis"
-redis-server --port "$rport" --bind 127.0.0.1 --dir "$work/redis" --save '' --appendonly no \
-    >"$work/redis.log" 2>&1 &
-for _ in $(seq 100); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
+redis_start "$work/redis"
+rport=$redis_port
 start api "$TORN" proxy --api 127.0.0.1:0 || { echo "FAIL torn proxy --api did not start"; }
 api="http://127.0.0.1:$(api_port api)"
 

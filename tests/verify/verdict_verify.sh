@@ -32,12 +32,9 @@ one() {  # NAME ARGS...: one default crash-midwrite run that must PASS
     fi
 }
 
-rport=$(free_port)
-mkdir -p "$work/redis"
-redis-server --port "$rport" --bind 127.0.0.1 --dir "$work/redis" --save '' --appendonly no \
-    >"$work/redis.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
+redis_start "$work/redis"
+rport=$redis_port
+pids+=("$redis_pid")
 "$RS" --port 0 --mode atomic --redis "127.0.0.1:$rport" --quiet >"$work/svc.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do grep -q 'listening on' "$work/svc.out" && break; sleep 0.05; done

@@ -234,5 +234,20 @@ void torn_gate_run_begin(struct torn_gate *g)
 
 int torn_gate_run_again(struct torn_gate *g, struct torn_report *rep)
 {
-    return g ? torn_soak_round(&g->soak, rep, stderr) : 0;
+    int again;
+
+    if (!g)
+        return 0;
+    again = torn_soak_round(&g->soak, rep, stderr);
+    if (!g->n_seeds || !g->seed_slot)
+        return again;
+    g->seed_round++;
+    if (g->soak.duration_s <= 0) /* without a soak: each seed once */
+        again = g->seed_round < g->n_seeds && !torn_stop_requested();
+    if (again) {
+        *g->seed_slot = g->seeds[g->seed_round % g->n_seeds];
+        fprintf(stderr, "torn: next seed %llu (%zu of %zu)\n", (unsigned long long)*g->seed_slot,
+                g->seed_round % g->n_seeds + 1, g->n_seeds);
+    }
+    return again;
 }

@@ -42,6 +42,11 @@ struct torn_gate {
     struct torn_allow allow[TORN_M_COUNT];
     struct torn_observe *observe; /* counter checks (observe.h), or NULL */
     struct torn_soak soak;        /* --soak (soak.h); duration_s 0 = one round */
+    const uint64_t *seeds;        /* a suite's "seeds": round k runs with seeds[k
+                                     mod n], written to *seed_slot (the run
+                                     options' seed); NULL one seed */
+    size_t n_seeds, seed_round;
+    uint64_t *seed_slot;
 };
 
 /* New empty gate (default allowances); NULL on ENOMEM. */

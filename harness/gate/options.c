@@ -96,9 +96,9 @@ static int fill_opts(const struct torn_suite *s, struct torn_run_opts *o)
         o->target_opts = s->target_opts;
         o->n_target_opts = s->n_target_opts;
     }
-    if (!o->seed_given && s->has_seed) {
-        o->seed = s->seed;
-        o->seed_given = 1;
+    if (!o->seed_given && (s->has_seed || s->n_seeds)) {
+        o->seed = s->n_seeds ? s->seeds[0] : s->seed;
+        o->seed_given = 2; /* 2: from the suite, so its other seeds apply */
     }
     if (o->duration_s < 0)
         o->duration_s = s->duration_s;
@@ -192,6 +192,11 @@ int torn_gate_cli_apply(struct torn_gate_cli *c, struct torn_run_opts *o)
             rc = torn_err_set(&err, TORN_E_NOMEM, "out of memory");
         else if (!(rc = build_gate(c, &err)))
             o->gate = c->gate;
+    }
+    if (c->gate && c->loaded && c->loaded->n_seeds && o->seed_given == 2) {
+        c->gate->seeds = c->loaded->seeds; /* the suite outlives the run */
+        c->gate->n_seeds = c->loaded->n_seeds;
+        c->gate->seed_slot = &o->seed;
     }
     if (c->gate) {
         c->gate->observe = obs;

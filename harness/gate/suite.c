@@ -399,6 +399,25 @@ static int limits(struct torn_suite *s, const cJSON *v, struct torn_err *err)
     return 0;
 }
 
+static int seeds(struct torn_suite *s, const cJSON *v, struct torn_err *err)
+{
+    const cJSON *e;
+    char at[64];
+
+    if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v) || cJSON_GetArraySize(v) > 1000)
+        return bad(s, err, "seeds", "expected an array of 1 to 1000 seeds");
+    if (!(s->seeds = calloc((size_t)cJSON_GetArraySize(v), sizeof *s->seeds)))
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    cJSON_ArrayForEach(e, v)
+    {
+        snprintf(at, sizeof at, "seeds[%zu]", s->n_seeds);
+        if (torn_parse_json_num(at, e, 1, 0, 9007199254740991.0, err))
+            return prefix(s, err);
+        s->seeds[s->n_seeds++] = (uint64_t)e->valuedouble;
+    }
+    return 0;
+}
+
 static int seed(struct torn_suite *s, const cJSON *v, struct torn_err *err)
 {
     if (torn_parse_json_num("seed", v, 1, 0, 9007199254740991.0, err))
@@ -412,7 +431,8 @@ static int seed(struct torn_suite *s, const cJSON *v, struct torn_err *err)
 static int fields(struct torn_suite *s, struct torn_err *err)
 {
     static const char *const keys[] = {"name", "targets", "target_spec", "target_opts",
-                                       "scenarios", "seed", "budgets", "baseline", "reports",
+                                       "scenarios", "seed", "seeds", "budgets", "baseline",
+                                       "reports",
                                        "limits", NULL};
     const cJSON *e;
     int rc;
@@ -438,6 +458,8 @@ static int fields(struct torn_suite *s, struct torn_err *err)
             rc = scenarios(s, e, err);
         else if (strcmp(k, "seed") == 0)
             rc = seed(s, e, err);
+        else if (strcmp(k, "seeds") == 0)
+            rc = seeds(s, e, err);
         else if (strcmp(k, "budgets") == 0)
             rc = budgets(s, e, err);
         else if (strcmp(k, "baseline") == 0)
@@ -476,6 +498,8 @@ int torn_suite_load(const char *path, struct torn_suite **out, struct torn_err *
     free(buf);
     if (!rc)
         rc = fields(s, err);
+    if (!rc && s->has_seed && s->n_seeds)
+        rc = bad(s, err, "seeds", "give \"seed\" or \"seeds\", not both");
     if (rc) {
         torn_suite_free(s);
         return rc;
@@ -491,6 +515,7 @@ void torn_suite_free(struct torn_suite *s)
     for (size_t i = 0; s->specs && i < s->n_scenarios; i++)
         cJSON_Delete(s->specs[i]);
     free(s->specs);
+    free(s->seeds);
     free(s->scenarios);
     free(s->targets);
     free(s->budgets);

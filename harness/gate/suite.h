@@ -14,7 +14,8 @@
  *       {"scenario": "concurrent-updaters", "name": "updaters-8",
  *        "params": {"workers": 8, "duration_s": 10}}
  *     ],
- *     "seed": 42,
+ *     "seed": 42,                                or "seeds": [1, 2, 3]: the
+ *                                                whole plan once per seed
  *     "budgets": ["update.p99<500ms", "*.error_rate<0.1%"],    (budget.h)
  *     "baseline": {"report": "last-release.json",
  *                  "allow": {"p99": "20% or 5ms"}},           (baseline.h)
@@ -60,6 +61,8 @@ struct torn_suite {
     size_t n_scenarios;
     uint64_t seed;
     int has_seed;
+    uint64_t *seeds;             /* "seeds": the plan once per seed, or NULL */
+    size_t n_seeds;
     const char **budgets;
     size_t n_budgets;
     const char *baseline;

@@ -133,6 +133,10 @@ py 'd["results"][0]["scenario"], len(d["results"][0]["gate"]["checks"]), d["seed
     grep -qx "updaters-2 2 9" && ok "... its name, budgets, seed and report" || bad "suite report: $(py 'd["results"][0]["scenario"]' "$tmp/suite.json")"
 expect 1 "a --budget on the command line overrides the suite's same figure" \
     run --suite "$tmp/good.json" --quiet --budget 'update.p99<1ns'
+printf '{"scenarios": [{"scenario": "concurrent-updaters", "params": {"workers": 2, "updates": 10, "payload_len": 1024}}], "seeds": [5, 6, 7], "reports": {"json": "%s/seeds.json"}}' "$tmp" >"$tmp/seeds-suite.json"
+expect 0 "a suite's seeds: the plan once per seed" run --suite "$tmp/seeds-suite.json" --quiet
+py '[r["seed"] for r in d["results"]]' "$tmp/seeds.json" | grep -qx '\[5, 6, 7\]' && ok "... results with seeds 5, 6, 7" \
+    || bad "seeds: $(py '[r["seed"] for r in d["results"]]' "$tmp/seeds.json")"
 expect 0 "--seed overrides the suite's seed" run --suite "$tmp/good.json" --quiet --seed 11 --json "$tmp/s11.json"
 py 'd["seed"]' "$tmp/s11.json" | grep -qx 11 && ok "... seed 11 in the report" || bad "seed override"
 # file content | message the one line must contain
@@ -167,6 +171,8 @@ done <<'CASES'
 {"limits": {"duration": 5}}|limits.duration: unknown field
 {"seed": -1}|seed
 {"seed": 1, "seed": 2}|seed
+{"seed": 1, "seeds": [2]}|seeds: give "seed" or "seeds", not both
+{"seeds": [1, -2]}|seeds[1]
 {"colour": 1}|colour: unknown field
 {"target_spec": "/nonexistent/spec.json"}|target_spec: /nonexistent/spec.json: no such file
 {"target_opts": {"k": 1}}|target_opts.k: expected a string

@@ -33,7 +33,7 @@ int torn_report_prom_push_check(const char *url, int allow_remote, struct torn_e
             memmove(host, host + 1, n - 2);
             host[n - 2] = '\0';
         }
-        rc = torn_check_remote(host, allow_remote, "--prom-push", err);
+        rc = torn_require_loopback(host, allow_remote, "--prom-push", err);
     }
     curl_free(scheme);
     curl_free(host);

@@ -179,7 +179,7 @@ static int check_hosts(const struct torn_target_cfg *cfg, struct torn_err *err)
             v = getenv(strcmp(o->keyword, "host") == 0 ? "PGHOST" : "PGHOSTADDR");
         char *list = strdup(v ? v : ""), *save = NULL;
         for (char *h = strtok_r(list, ",", &save); !rc && h; h = strtok_r(NULL, ",", &save))
-            rc = torn_check_remote(h, cfg->allow_remote, cfg->display, err);
+            rc = torn_require_loopback(h, cfg->allow_remote, cfg->display, err);
         free(list);
     }
     PQconninfoFree(opts);

@@ -198,7 +198,7 @@ static int redis_check(const struct torn_target_cfg *cfg, struct torn_err *err)
         return TORN_OK;
     if ((r = parse_location(cfg, &rc, err)) != 0)
         return r;
-    return torn_check_remote(rc.host, cfg->allow_remote, cfg->display, err);
+    return torn_require_loopback(rc.host, cfg->allow_remote, cfg->display, err);
 }
 
 /* ------------------------------------------------------------ connection */
@@ -388,7 +388,7 @@ static int redis_setup(struct torn_target *t, struct torn_err *err)
     p->retries = retries > 0 ? (int)retries : 1;
     if (cfg->location) {
         if ((rc = parse_location(cfg, &conf, err)) ||
-            (rc = torn_check_remote(conf.host, cfg->allow_remote, cfg->display, err)))
+            (rc = torn_require_loopback(conf.host, cfg->allow_remote, cfg->display, err)))
             return rc;
         snprintf(p->host, sizeof p->host, "%s", conf.host);
         snprintf(p->user, sizeof p->user, "%s", conf.user);

@@ -506,7 +506,8 @@ int torn_host_is_loopback(const char *host)
     return ok;
 }
 
-int torn_check_remote(const char *host, int allow_remote, const char *what, struct torn_err *err)
+int torn_require_loopback(const char *host, int allow_remote, const char *what,
+                          struct torn_err *err)
 {
     if (allow_remote || torn_host_is_loopback(host))
         return TORN_OK;

@@ -74,8 +74,10 @@ char *torn_command_line(int argc, char *const *argv);
 /* 1 if every address host resolves to is loopback (127/8, ::1) or host is a
  * Unix socket path; 0 otherwise (also when it does not resolve). */
 int torn_host_is_loopback(const char *host);
-/* TORN_E_CONFIG with a clear message unless host is loopback or allow. */
-int torn_check_remote(const char *host, int allow_remote, const char *what, struct torn_err *err);
+/* The remote gate: 0 when host is loopback (or allow_remote), else
+ * TORN_E_CONFIG with one line naming what (e.g. "--target") and host. */
+int torn_require_loopback(const char *host, int allow_remote, const char *what,
+                          struct torn_err *err);
 
 /* A free TCP port on 127.0.0.1 (bind to 0, read it back, close). */
 int torn_free_port(int *port_out, struct torn_err *err);

@@ -467,7 +467,7 @@ int torn_proxy_api_start(const char *listen, uint64_t seed, int allow_remote,
         return rc;
     }
     int port = atoi(port_s); /* checked digits 0..65535 */
-    if ((rc = torn_check_remote(host, allow_remote, "proxy API address", err)) != 0) {
+    if ((rc = torn_require_loopback(host, allow_remote, "proxy API address", err)) != 0) {
         free(a);
         return rc;
     }

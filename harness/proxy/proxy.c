@@ -741,7 +741,7 @@ static int listener_start(struct torn_proxy *p, const char *listen, struct torn_
     int fd = -1;
     int rc = torn_proxy_split_addr(listen, host, sizeof host, port, sizeof port, "listen", err);
     if (!rc)
-        rc = torn_check_remote(host, p->allow_remote, "proxy listen address", err);
+        rc = torn_require_loopback(host, p->allow_remote, "proxy listen address", err);
     if (!rc)
         rc = listen_on(p, host, port, &fd, bound, sizeof bound, err);
     if (rc)
@@ -766,7 +766,7 @@ static int set_upstream(struct torn_proxy *p, const char *upstream, struct torn_
     int rc = torn_proxy_split_addr(upstream, host, sizeof host, port, sizeof port, "upstream",
                                    err);
     if (!rc)
-        rc = torn_check_remote(host, p->allow_remote, "proxy upstream", err);
+        rc = torn_require_loopback(host, p->allow_remote, "proxy upstream", err);
     if (rc)
         return rc;
     pthread_mutex_lock(&p->mu);

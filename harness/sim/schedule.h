@@ -1,5 +1,5 @@
 /* torn: schedule fuzzing of the file-store strategies against a simulated
- * disk (issue 6).
+ * disk (seed 001's torn and lost records, explored schedule by schedule).
  *
  * A schedule is a byte string.  It decodes into: how many logical workers
  * run, the write chunk size, the payload size, and then one event per byte:

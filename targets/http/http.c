@@ -590,7 +590,7 @@ static int parse_base(const struct torn_target_cfg *cfg, char *base, size_t base
         goto out;
     }
     curl_url_get(u, CURLUPART_PATH, &path, 0);
-    if ((rc = torn_check_remote(host, cfg->allow_remote, "http target", err)) != 0)
+    if ((rc = torn_require_loopback(host, cfg->allow_remote, "http target", err)) != 0)
         goto out;
     snprintf(base, base_len, "%s://%s:%s%s", scheme, host, port,
              (path && strcmp(path, "/") != 0) ? path : "");

@@ -166,7 +166,7 @@ int http_url_confine(const char *base, int allow_remote, const char *url, struct
         strcasecmp(want, got) == 0)
         return TORN_OK;
     /* Another origin than the target's: only what --target itself may be. */
-    return torn_check_remote(host, allow_remote, "spec URL outside the target's origin", err);
+    return torn_require_loopback(host, allow_remote, "spec URL outside the target's origin", err);
 }
 
 int http_buf_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n, size_t max)

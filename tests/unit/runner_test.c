@@ -189,10 +189,10 @@ static void test_loopback(void)
     CHECK(torn_host_is_loopback("localhost"), "localhost");
     CHECK(!torn_host_is_loopback("10.1.2.3"), "private range is remote");
     CHECK(!torn_host_is_loopback("8.8.8.8"), "public is remote");
-    CHECK(torn_check_remote("10.0.0.1", 0, "target x", &err) == TORN_E_CONFIG &&
+    CHECK(torn_require_loopback("10.0.0.1", 0, "target x", &err) == TORN_E_CONFIG &&
               strstr(err.msg, "--allow-remote"),
           "refusal names the flag: %s", err.msg);
-    CHECK(torn_check_remote("10.0.0.1", 1, "target x", &err) == 0, "--allow-remote allows");
+    CHECK(torn_require_loopback("10.0.0.1", 1, "target x", &err) == 0, "--allow-remote allows");
 }
 
 static void test_rng_deterministic(void)

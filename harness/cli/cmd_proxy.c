@@ -270,17 +270,18 @@ int torn_cmd_proxy(int argc, char **argv)
         struct torn_rng rng;
         torn_rng_seed(&rng, torn_seed_derive(o.seed, "proxy-schedule"));
         uint64_t t0 = torn_now_ns(), next = t0;
+        uint64_t end = o.duration_s > 0 ? t0 + (uint64_t)(o.duration_s * 1e9) : UINT64_MAX;
         while (rc == 0) {
-            double t_s = (double)(torn_now_ns() - t0) / 1e9;
-            if (o.duration_s > 0 && t_s >= o.duration_s)
-                break;
-            if (p && o.schedule_s > 0 && torn_now_ns() >= next) {
-                schedule_step(p, &o, &rng, t_s);
+            uint64_t now = torn_now_ns();
+            /* Every step due by now runs, late ones too, each logged at its
+             * scheduled time: a seed gives the same sequence under load. */
+            while (p && o.schedule_s > 0 && next <= now && next < end) {
+                schedule_step(p, &o, &rng, (double)(next - t0) / 1e9);
                 next += (uint64_t)(o.schedule_s * 1e9);
             }
-            if (torn_stop_requested())
+            if (now >= end || torn_stop_requested())
                 break;
-            torn_sleep_ns(50 * 1000000ULL);
+            torn_sleep_ns(10 * 1000000ULL);
         }
         if (api)
             torn_proxy_api_stop(api);   /* frees the adopted proxy too */

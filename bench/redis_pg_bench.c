@@ -4,7 +4,7 @@
  *
  * Sets the target up (namespace NS, default "torn_bench"), resets one
  * record, then CLIENTS worker processes each open their own connection and
- * call ops->update with a small patch in a loop for SECONDS.  Prints one
+ * call torn_target_update with a small patch in a loop for SECONDS.  Prints one
  * line "ops_per_s=<n> ops=<n> errors=<n>".  The target's data (namespace,
  * managed server) is removed at the end.  Exit 0, or 2 on any setup error.
  */
@@ -46,7 +46,7 @@ static void client(struct torn_target *t, double seconds, int fd)
     cJSON_AddNumberToObject(patch, "seq", (double)getpid());
     deadline = torn_now_ns() + (uint64_t)(seconds * 1e9);
     while (torn_now_ns() < deadline)
-        counts[t->ops->update(t, KEY, patch, NULL, &err) == 0 ? 0 : 1]++;
+        counts[torn_target_update(t, KEY, patch, NULL, &err) == 0 ? 0 : 1]++;
     torn_target_close(t);
     cJSON_Delete(patch);
     if (write(fd, counts, sizeof counts) != (ssize_t)sizeof counts)
@@ -115,7 +115,7 @@ int main(int argc, char **argv)
     if (!rc)
         rc = torn_target_setup(t, &err);
     if (!rc && (rc = torn_target_open(t, &err)) == 0) {
-        rc = t->ops->reset(t, KEY, NULL, NULL, &err);
+        rc = torn_target_reset(t, KEY, NULL, NULL, &err);
         torn_target_close(t);
     }
     if (rc)

@@ -79,7 +79,7 @@ int fuzz_one(const uint8_t *data, size_t len)
         put(main_p, data + 1, mode == 0 ? n : half);
     if (mode == 1 || mode == 2)
         put(bak_p, data + 1 + (mode == 1 ? 0 : half), mode == 1 ? n : n - half);
-    rc = t->ops->read(t, "r", &rec, &err);
+    rc = torn_target_read(t, "r", &rec, &err);
     if (rc == TORN_OK) {
         char why[160];
         if (!rec || !torn_record_str(rec, "id") || torn_record_version(rec) < 1 ||

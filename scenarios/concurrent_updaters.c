@@ -368,7 +368,7 @@ static int concurrent_run(struct torn_ctx *ctx, struct torn_err *err)
     }
     if ((rc = torn_sc_open(ctx, err)) != 0)
         goto out;
-    rc = ctx->target->ops->reset(ctx->target, KEY, NULL, NULL, err);
+    rc = torn_target_reset(ctx->target, KEY, NULL, NULL, err);
     torn_target_close(ctx->target);
     if (rc)
         goto out;

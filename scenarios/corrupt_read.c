@@ -238,7 +238,7 @@ static int write_versions(struct torn_ctx *ctx, const char *id, struct written *
     size_t len = (size_t)torn_param_int(ctx, "payload_len");
     int rc;
 
-    if ((rc = t->ops->reset(t, id, NULL, NULL, err)) != 0)
+    if ((rc = torn_target_reset(t, id, NULL, NULL, err)) != 0)
         return rc;
     for (int i = 0; i < 2; i++) {
         cJSON *patch = torn_sc_patch(ctx, i + 1, len, NULL, 0), *rec = NULL;
@@ -304,7 +304,7 @@ static int one_case(struct torn_ctx *ctx, size_t i, struct torn_err *err)
         return rc;
     rc = write_versions(ctx, id, &w, err);
     if (rc == 0)
-        rc = ctx->target->ops->corrupt(ctx->target, id, cases[i].how, err);
+        rc = torn_target_corrupt(ctx->target, id, cases[i].how, err);
     torn_target_close(ctx->target);
     if (rc)
         return rc;

@@ -87,7 +87,7 @@ static int reset_record(struct torn_ctx *ctx, struct torn_target *t, struct torn
 {
     cJSON *rec = NULL;
     uint64_t t0 = torn_now_ns();
-    int rc = t->ops->reset(t, KEY, NULL, &rec, err);
+    int rc = torn_target_reset(t, KEY, NULL, &rec, err);
 
     torn_ctx_op(ctx, TORN_OP_RESET, rc ? TORN_OUT_FAIL : TORN_OUT_OK, torn_now_ns() - t0);
     torn_sc_ledger_reset(l, rc ? 0 : torn_record_version(rec));

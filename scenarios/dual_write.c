@@ -74,7 +74,7 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
         torn_msg_send(wfd, &m);
         torn_err_clear(&err);
         t0 = torn_now_ns();
-        rc = t->ops->dual_write(t, group, member, m.b, &err);
+        rc = torn_target_dual_write(t, group, member, m.b, &err);
         torn_ctx_op(ctx, TORN_OP_DUAL_WRITE,
                     rc ? (err.indefinite ? TORN_OUT_INFO : TORN_OUT_FAIL) : TORN_OUT_OK,
                     torn_now_ns() - t0);
@@ -265,7 +265,7 @@ static int read_groups(struct torn_ctx *ctx, cJSON **states, long long groups,
             cJSON *st = NULL;
             snprintf(group, sizeof group, "g%lld", g);
             uint64_t t0 = torn_now_ns();
-            rc = ctx->target->ops->dual_read(ctx->target, group, &st, err);
+            rc = torn_target_dual_read(ctx->target, group, &st, err);
             if (rc == TORN_E_REMOTE || rc == TORN_E_CORRUPT) {   /* not a protocol error */
                 /* The store answers but cannot read its own structures back
                  * (judged by check_group if it stays so): holding nothing. */

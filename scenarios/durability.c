@@ -1,6 +1,6 @@
 /* torn: durability.  Writers stream acknowledged updates (each one record
  * of their own, so only durability is judged, not concurrency) while the
- * SERVER itself is SIGKILLed at a seeded moment (ops->fault
+ * SERVER itself is SIGKILLed at a seeded moment (torn_target_fault
  * TORN_FAULT_SERVER_KILL), then restarted on the same data directory
  * (TORN_FAULT_SERVER_RESTART).  Acceptance: every acknowledged write is
  * readable after the restart ("acknowledged-durable"), and the record read
@@ -129,7 +129,7 @@ static int reset_records(struct torn_ctx *ctx, int n, struct torn_err *err)
         return rc;
     for (int w = 0; w < n && !rc; w++) {
         record_id(id, sizeof id, w);
-        rc = ctx->target->ops->reset(ctx->target, id, NULL, NULL, err);
+        rc = torn_target_reset(ctx->target, id, NULL, NULL, err);
     }
     torn_target_close(ctx->target);
     return rc;
@@ -209,7 +209,7 @@ static int one_round(struct torn_ctx *ctx, long long round, struct totals *tot,
                                                                (max_ms - min_ms)) * 1e6)),
                      acks_note, &a);
     if (!rc)
-        rc = ctx->target->ops->fault(ctx->target, TORN_FAULT_SERVER_KILL, NULL, err);
+        rc = torn_target_fault(ctx->target, TORN_FAULT_SERVER_KILL, NULL, err);
     t_kill = torn_now_ns(); /* the server is certainly dead now */
     torn_history_add(ctx->history, "fault", 0, "server-kill", NULL, NULL, t_kill);
     if (!rc && ctx->fs) {   /* and then the power goes */
@@ -225,7 +225,7 @@ static int one_round(struct torn_ctx *ctx, long long round, struct totals *tot,
     }
     t0 = torn_now_ns();
     if (!rc)
-        rc = ctx->target->ops->fault(ctx->target, TORN_FAULT_SERVER_RESTART, NULL, err);
+        rc = torn_target_fault(ctx->target, TORN_FAULT_SERVER_RESTART, NULL, err);
     torn_ctx_op(ctx, TORN_OP_RECOVER, rc ? TORN_OUT_FAIL : TORN_OUT_OK, torn_now_ns() - t0);
     torn_history_add(ctx->history, "fault", 0, "server-restart", NULL, NULL, 0);
     if ((double)(torn_now_ns() - t0) / 1e6 > tot->recover_ms)

@@ -200,7 +200,7 @@ static int wait_terminal(struct torn_ctx *ctx, struct torn_target *t, const stru
         cJSON *ev = NULL;
         uint64_t now = torn_now_ns();
         int left = now >= deadline ? 0 : (int)((deadline - now) / 1000000);
-        int rc = t->ops->next_event(t, sub, left, &ev, err);
+        int rc = torn_target_next_event(t, sub, left, &ev, err);
         if (rc)
             return rc;
         const char *type = torn_record_str(ev, "type");
@@ -241,7 +241,7 @@ static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct ebp
     int rc = torn_jc_create(ctx, t, input, &id, &err);
     cJSON_Delete(input);
     if (rc == 0)
-        rc = t->ops->subscribe(t, id, &sub, &err);
+        rc = torn_target_subscribe(t, id, &sub, &err);
     if (rc == 0) {
         rc = wait_terminal(ctx, t, p, sub, jobno, &w.t_event, &err);
         if (rc == TORN_E_TIMEOUT || rc == TORN_E_PROTOCOL) {
@@ -261,7 +261,7 @@ static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct ebp
             rc = 0;
         }
     }
-    t->ops->unsubscribe(t, sub);
+    torn_target_unsubscribe(t, sub);
     if (rc < 0 && rc != TORN_E_INTERRUPTED)
         torn_msg_post(wfd, MSG_ERROR, index, rc, 0, 0, err.msg);
     free(id);

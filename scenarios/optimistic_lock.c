@@ -79,7 +79,7 @@ static int racer(struct torn_ctx *ctx, struct torn_target *t, int index,
     torn_err_clear(&err);
     torn_history_add(ctx->history, "invoke", ctx->slot, "cas", KEY, NULL, 0);
     t0 = torn_now_ns();
-    rc = patch ? t->ops->update_if_version(t, KEY, patch, cmd->b, &won, &rec, &err)
+    rc = patch ? torn_target_update_if_version(t, KEY, patch, cmd->b, &won, &rec, &err)
                : TORN_E_NOMEM;
     torn_ctx_op(ctx, TORN_OP_CAS,
                 rc ? (err.indefinite ? TORN_OUT_INFO : TORN_OUT_FAIL)
@@ -255,7 +255,7 @@ static int reset_record(struct torn_ctx *ctx, cJSON **rec_out, struct torn_err *
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
     cJSON_AddStringToObject(initial, "status", "PENDING");
     cJSON_AddStringToObject(initial, "processing_state", PROCESSING_STATE);
-    rc = ctx->target->ops->reset(ctx->target, KEY, initial, rec_out, err);
+    rc = torn_target_reset(ctx->target, KEY, initial, rec_out, err);
     cJSON_Delete(initial);
     return rc;
 }

@@ -61,7 +61,7 @@ static int poll_once(struct torn_ctx *ctx, struct torn_target *t, const struct s
     char text[192];
     torn_err_clear(&err);
     uint64_t t0 = torn_now_ns();
-    int rc = t->ops->read(t, id, &rec, &err);
+    int rc = torn_target_read(t, id, &rec, &err);
     const char *st = rc == 0 ? torn_record_str(rec, "status") : NULL;
     int terminal = is_terminal(p, st), v = -1;
     torn_ctx_op(ctx, TORN_OP_READ, rc == 0 ? TORN_OUT_OK : TORN_OUT_FAIL, torn_now_ns() - t0);

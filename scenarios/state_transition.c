@@ -114,7 +114,7 @@ static int try_transition(struct torn_ctx *ctx, struct torn_target *t, const str
         from = pred;
     }
     torn_history_add(ctx->history, "invoke", ctx->slot, "transition", KEY, NULL, 0);
-    rc = t->ops->transition(t, KEY, from, n_from, tb->name[to], won, rec, err);
+    rc = torn_target_transition(t, KEY, from, n_from, tb->name[to], won, rec, err);
     torn_ctx_op(ctx, TORN_OP_TRANSITION,
                 rc ? (err->indefinite ? TORN_OUT_INFO : TORN_OUT_FAIL)
                    : (*won ? TORN_OUT_OK : TORN_OUT_FAIL),
@@ -342,7 +342,7 @@ static int one_round(struct torn_ctx *ctx, struct torn_race *race, const struct 
     int rc, wins;
 
     cJSON_AddStringToObject(initial, "status", tb->name[tb->initial]);
-    rc = ctx->target->ops->reset(ctx->target, KEY, initial, NULL, err);
+    rc = torn_target_reset(ctx->target, KEY, initial, NULL, err);
     cJSON_Delete(initial);
     memset(&cmd, 0, sizeof cmd);
     cmd.type = CMD_CLAIM;

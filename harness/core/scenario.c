@@ -243,6 +243,13 @@ int torn_params_merge(const struct torn_scenario_ops *s, const cJSON *spec_param
     int rc = TORN_OK;
 
     *out = NULL;
+    if (s->version != TORN_SCENARIO_OPS_V1) {
+        cJSON_Delete(p);
+        return torn_err_set(err, TORN_E_CONFIG,
+                            "scenario %s: plug-point version %d, this torn knows %d (rebuild "
+                            "the scenario against harness/core/scenario.h)",
+                            s->name, s->version, TORN_SCENARIO_OPS_V1);
+    }
     if (!p)
         return torn_err_set(err, TORN_E_CONFIG, "scenario %s: built-in defaults are not JSON",
                             s->name);

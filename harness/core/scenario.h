@@ -91,7 +91,9 @@ struct torn_param_range {
 #define TORN_PARAM_MAX_WORKERS 64
 
 struct torn_scenario_ops {
-    int version;                  /* TORN_SCENARIO_OPS_V1 */
+    int version;                  /* TORN_SCENARIO_OPS_V1; torn_params_merge,
+                                     which a run calls for every scenario
+                                     before any starts, refuses any other */
     const char *name;             /* "crash-midwrite" */
     const char *summary;          /* one line for `torn list` */
     unsigned needs;               /* enum torn_cap bits the target must have */
@@ -130,7 +132,8 @@ uint64_t torn_ctx_until(const struct torn_ctx *ctx, uint64_t ns);
  * Safe in forked workers (shared memory, one slot per process). */
 void torn_ctx_op(struct torn_ctx *ctx, enum torn_op op, enum torn_outcome out, uint64_t ns);
 
-/* Merge parameters of scenario s: its defaults, then the spec's params
+/* Merge parameters of scenario s (TORN_E_CONFIG when s->version is not
+ * TORN_SCENARIO_OPS_V1): its defaults, then the spec's params
  * (spec_path names them in messages), then overrides (--set, and the
  * "?name" soft ones from --workers, --duration, --rate, which apply only
  * where the scenario has the parameter).  Names must exist, types match,

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "err.h"
 #include "parse.h"
 
@@ -16,6 +18,11 @@ int torn_target_new(const struct torn_target_ops *ops, const struct torn_target_
     int rc;
 
     *out = NULL;
+    if (ops->version != TORN_TARGET_OPS_V1)
+        return torn_err_set(err, TORN_E_CONFIG,
+                            "target driver %s: plug-point version %d, this torn knows %d "
+                            "(rebuild the driver against harness/core/target.h)",
+                            ops->name, ops->version, TORN_TARGET_OPS_V1);
     if (ops->check && (rc = ops->check(cfg, err)) != 0)
         return rc;
     t = calloc(1, sizeof *t);
@@ -98,6 +105,136 @@ void torn_target_close(struct torn_target *t)
     if (t->is_open)
         t->ops->close(t);
     t->is_open = 0;
+}
+
+/* ---- operation wrappers: one route for every call into a driver ---- */
+
+static int no_slot(const struct torn_target *t, const char *slot, struct torn_err *err)
+{
+    return torn_err_set(err, TORN_E_UNSUPPORTED, "target %s has no %s operation", t->ops->name,
+                        slot);
+}
+
+/* Clear *p when the caller passed it; the slot fills it otherwise. */
+#define CLEAR_OUT(p) \
+    do {             \
+        if (p)       \
+            *(p) = 0; \
+    } while (0)
+
+int torn_target_reset(struct torn_target *t, const char *id, const cJSON *initial,
+                      cJSON **record_out, struct torn_err *err)
+{
+    CLEAR_OUT(record_out);
+    if (!t->ops->reset)
+        return no_slot(t, "reset", err);
+    return t->ops->reset(t, id, initial, record_out, err);
+}
+
+int torn_target_update(struct torn_target *t, const char *id, const cJSON *patch,
+                       cJSON **record_out, struct torn_err *err)
+{
+    CLEAR_OUT(record_out);
+    if (!t->ops->update)
+        return no_slot(t, "update", err);
+    return t->ops->update(t, id, patch, record_out, err);
+}
+
+int torn_target_read(struct torn_target *t, const char *id, cJSON **record_out,
+                     struct torn_err *err)
+{
+    CLEAR_OUT(record_out);
+    if (!t->ops->read)
+        return no_slot(t, "read", err);
+    return t->ops->read(t, id, record_out, err);
+}
+
+int torn_target_update_if_version(struct torn_target *t, const char *id, const cJSON *patch,
+                                  long long expected_version, int *won_out, cJSON **record_out,
+                                  struct torn_err *err)
+{
+    CLEAR_OUT(record_out);
+    CLEAR_OUT(won_out);
+    if (!t->ops->update_if_version)
+        return no_slot(t, "update_if_version", err);
+    return t->ops->update_if_version(t, id, patch, expected_version, won_out, record_out, err);
+}
+
+int torn_target_transition(struct torn_target *t, const char *id, const char *const *from,
+                           size_t n_from, const char *to, int *won_out, cJSON **record_out,
+                           struct torn_err *err)
+{
+    CLEAR_OUT(record_out);
+    CLEAR_OUT(won_out);
+    if (!t->ops->transition)
+        return no_slot(t, "transition", err);
+    return t->ops->transition(t, id, from, n_from, to, won_out, record_out, err);
+}
+
+int torn_target_corrupt(struct torn_target *t, const char *id, enum torn_corruption how,
+                        struct torn_err *err)
+{
+    if (!t->ops->corrupt)
+        return no_slot(t, "corrupt", err);
+    return t->ops->corrupt(t, id, how, err);
+}
+
+int torn_target_dual_write(struct torn_target *t, const char *group, const char *member,
+                           long long amount, struct torn_err *err)
+{
+    if (!t->ops->dual_write)
+        return no_slot(t, "dual_write", err);
+    return t->ops->dual_write(t, group, member, amount, err);
+}
+
+int torn_target_dual_read(struct torn_target *t, const char *group, cJSON **state_out,
+                          struct torn_err *err)
+{
+    CLEAR_OUT(state_out);
+    if (!t->ops->dual_read)
+        return no_slot(t, "dual_read", err);
+    return t->ops->dual_read(t, group, state_out, err);
+}
+
+int torn_target_create(struct torn_target *t, const cJSON *input, char **id_out,
+                       struct torn_err *err)
+{
+    CLEAR_OUT(id_out);
+    if (!t->ops->create)
+        return no_slot(t, "create", err);
+    return t->ops->create(t, input, id_out, err);
+}
+
+int torn_target_subscribe(struct torn_target *t, const char *id, struct torn_sub **sub_out,
+                          struct torn_err *err)
+{
+    CLEAR_OUT(sub_out);
+    if (!t->ops->subscribe)
+        return no_slot(t, "subscribe", err);
+    return t->ops->subscribe(t, id, sub_out, err);
+}
+
+int torn_target_next_event(struct torn_target *t, struct torn_sub *sub, int timeout_ms,
+                           cJSON **event_out, struct torn_err *err)
+{
+    CLEAR_OUT(event_out);
+    if (!t->ops->next_event)
+        return no_slot(t, "next_event", err);
+    return t->ops->next_event(t, sub, timeout_ms, event_out, err);
+}
+
+void torn_target_unsubscribe(struct torn_target *t, struct torn_sub *sub)
+{
+    if (sub && t->ops->unsubscribe)
+        t->ops->unsubscribe(t, sub);
+}
+
+int torn_target_fault(struct torn_target *t, enum torn_fault kind, const cJSON *args,
+                      struct torn_err *err)
+{
+    if (!t->ops->fault)
+        return no_slot(t, "fault", err);
+    return t->ops->fault(t, kind, args, err);
 }
 
 unsigned torn_target_caps(const struct torn_target_ops *ops)

@@ -151,7 +151,8 @@ enum torn_cap {
 };
 
 struct torn_target_ops {
-    int version;                 /* TORN_TARGET_OPS_V1; append slots, never reorder */
+    int version;                 /* TORN_TARGET_OPS_V1; append slots, never reorder;
+                                    torn_target_new refuses any other */
     const char *name;            /* "file", "redis", "postgres", "http", "exec" */
     const char *summary;         /* one line for `torn list` */
     const struct torn_strategy *strategies; /* ends with {NULL,NULL}; [0] is the default */
@@ -263,7 +264,9 @@ struct torn_target {
 };
 
 /* Allocate a target for ops and cfg (cfg is copied shallowly: its strings
- * must outlive the target).  Runs ops->check.  *out is NULL on error. */
+ * must outlive the target).  Refuses ops whose version this torn does not
+ * know (TORN_E_CONFIG, one line naming the driver and both versions), then
+ * runs ops->check.  *out is NULL on error. */
 int torn_target_new(const struct torn_target_ops *ops, const struct torn_target_cfg *cfg,
                     struct torn_target **out, struct torn_err *err);
 /* Copy a CLOSED target (priv included) for use by another thread; the copy
@@ -272,12 +275,47 @@ int torn_target_dup(const struct torn_target *t, struct torn_target **out, struc
 /* Free; NULL is a no-op.  Does not close or tear down. */
 void torn_target_free(struct torn_target *t);
 
-/* Thin wrappers that keep is_open/is_setup and turn NULL slots into
- * TORN_E_UNSUPPORTED. */
+/* Life-cycle wrappers: they keep is_open/is_setup. */
 int  torn_target_setup(struct torn_target *t, struct torn_err *err);
 void torn_target_teardown(struct torn_target *t);
 int  torn_target_open(struct torn_target *t, struct torn_err *err);
 void torn_target_close(struct torn_target *t);
+
+/* Operation wrappers.  Scenarios, benches and fuzz harnesses call a target
+ * only through these, never through t->ops (as SQLite routes every VFS call
+ * through sqlite3OsRead and friends): one place to check the slot, and
+ * later to count, trace or version calls.  Each has its slot's contract
+ * above; a NULL slot returns TORN_E_UNSUPPORTED with err naming the target
+ * and the operation, and sets the out-parameters (record_out, won_out,
+ * state_out, id_out, sub_out, event_out) to NULL / 0. */
+int torn_target_reset(struct torn_target *t, const char *id, const struct cJSON *initial,
+                      struct cJSON **record_out, struct torn_err *err);
+int torn_target_update(struct torn_target *t, const char *id, const struct cJSON *patch,
+                       struct cJSON **record_out, struct torn_err *err);
+int torn_target_read(struct torn_target *t, const char *id, struct cJSON **record_out,
+                     struct torn_err *err);
+int torn_target_update_if_version(struct torn_target *t, const char *id,
+                                  const struct cJSON *patch, long long expected_version,
+                                  int *won_out, struct cJSON **record_out, struct torn_err *err);
+int torn_target_transition(struct torn_target *t, const char *id, const char *const *from,
+                           size_t n_from, const char *to, int *won_out,
+                           struct cJSON **record_out, struct torn_err *err);
+int torn_target_corrupt(struct torn_target *t, const char *id, enum torn_corruption how,
+                        struct torn_err *err);
+int torn_target_dual_write(struct torn_target *t, const char *group, const char *member,
+                           long long amount, struct torn_err *err);
+int torn_target_dual_read(struct torn_target *t, const char *group, struct cJSON **state_out,
+                          struct torn_err *err);
+int torn_target_create(struct torn_target *t, const struct cJSON *input, char **id_out,
+                       struct torn_err *err);
+int torn_target_subscribe(struct torn_target *t, const char *id, struct torn_sub **sub_out,
+                          struct torn_err *err);
+int torn_target_next_event(struct torn_target *t, struct torn_sub *sub, int timeout_ms,
+                           struct cJSON **event_out, struct torn_err *err);
+/* NULL sub, or no unsubscribe slot: a no-op. */
+void torn_target_unsubscribe(struct torn_target *t, struct torn_sub *sub);
+int torn_target_fault(struct torn_target *t, enum torn_fault kind, const struct cJSON *args,
+                      struct torn_err *err);
 
 /* Bitmask of enum torn_cap for ops: its non-NULL slots and extra_caps. */
 unsigned torn_target_caps(const struct torn_target_ops *ops);

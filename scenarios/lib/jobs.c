@@ -72,7 +72,7 @@ int torn_jc_create(struct torn_ctx *ctx, struct torn_target *t, const cJSON *inp
     for (int attempt = 0; rc && attempt < 5 && !torn_stop_requested(); attempt++) {
         torn_err_clear(err);
         uint64_t t0 = torn_now_ns();
-        rc = t->ops->create(t, input, id_out, err);
+        rc = torn_target_create(t, input, id_out, err);
         torn_ctx_op(ctx, TORN_OP_CREATE, rc ? TORN_OUT_FAIL : TORN_OUT_OK, torn_now_ns() - t0);
         /* Not on a timeout: a hung service would cost 5 timeouts, and a
          * create that timed out may have happened (indefinite). */

@@ -21,10 +21,10 @@ void torn_jc_collect(struct torn_ctx *ctx, struct torn_child *ch, int n,
                      void (*absorb)(struct torn_ctx *ctx, const struct torn_msg *m, void *arg),
                      void (*tick)(struct torn_ctx *ctx, void *arg), void *arg);
 
-/* Start a job: ops->create, timed as TORN_OP_CREATE, retried (5 times,
+/* Start a job: torn_target_create, timed as TORN_OP_CREATE, retried (5 times,
  * 50 ms apart) when the service answers 5xx or the connection fails, since
  * starting a job while the store is disturbed may fail honestly.  Same
- * return values as ops->create. */
+ * return values as torn_target_create. */
 int torn_jc_create(struct torn_ctx *ctx, struct torn_target *t, const struct cJSON *input,
                    char **id_out, struct torn_err *err);
 

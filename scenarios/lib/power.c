@@ -92,7 +92,7 @@ static int prepare(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_err *er
         return rc;
     if ((rc = torn_sc_open(ctx, err)) != 0)
         return rc;
-    rc = t->ops->reset(t, KEY, NULL, &rec, err);
+    rc = torn_target_reset(t, KEY, NULL, &rec, err);
     c->acked_version = rc ? 0 : torn_record_version(rec);
     cJSON_Delete(rec);
     torn_target_close(t);

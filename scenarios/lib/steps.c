@@ -52,7 +52,7 @@ int torn_sc_service_kill(struct torn_ctx *ctx, int nowait, struct torn_err *err)
     if (!torn_target_caps_of(t, TORN_CAP_SERVICE, NULL, 0))
         return TORN_OK;
     args = nowait ? cJSON_Parse("{\"reap\": false}") : NULL;
-    rc = t->ops->fault(t, TORN_FAULT_SERVER_KILL, args, err);
+    rc = torn_target_fault(t, TORN_FAULT_SERVER_KILL, args, err);
     cJSON_Delete(args);
     torn_history_add(ctx->history, "fault", 0, "service-kill", NULL, NULL, 0);
     return rc;
@@ -66,7 +66,7 @@ int torn_sc_service_restart(struct torn_ctx *ctx, struct torn_err *err)
 
     if (!torn_target_caps_of(t, TORN_CAP_SERVICE, NULL, 0))
         return TORN_OK;
-    rc = t->ops->fault(t, TORN_FAULT_SERVER_RESTART, NULL, err);
+    rc = torn_target_fault(t, TORN_FAULT_SERVER_RESTART, NULL, err);
     torn_ctx_op(ctx, TORN_OP_RECOVER, rc ? TORN_OUT_FAIL : TORN_OUT_OK, torn_now_ns() - t0);
     torn_history_add(ctx->history, "fault", 0, "service-restart", NULL, NULL, 0);
     return rc;
@@ -122,7 +122,7 @@ int torn_sc_update(struct torn_ctx *ctx, struct torn_target *t, const char *id,
         cJSON_Delete(inv);
     }
     t0 = torn_now_ns();
-    rc = t->ops->update(t, id, patch, &rec, err);
+    rc = torn_target_update(t, id, patch, &rec, err);
     torn_ctx_op(ctx, TORN_OP_UPDATE,
                 rc == 0 ? TORN_OUT_OK : err->indefinite ? TORN_OUT_INFO : TORN_OUT_FAIL,
                 torn_now_ns() - t0);
@@ -143,7 +143,7 @@ int torn_sc_read(struct torn_ctx *ctx, struct torn_target *t, const char *id, cJ
 
     torn_history_add(ctx->history, "invoke", ctx->slot, "read", id, NULL, 0);
     t0 = torn_now_ns();
-    rc = t->ops->read(t, id, &rec, err);
+    rc = torn_target_read(t, id, &rec, err);
     torn_ctx_op(ctx, TORN_OP_READ,
                 rc == 0 || rc == TORN_E_NOTFOUND || rc == TORN_E_CORRUPT ? TORN_OUT_OK
                 : err->indefinite                                       ? TORN_OUT_INFO

@@ -63,6 +63,7 @@ static void test_params(void)
     static const struct torn_param_range ranges[] = {TORN_PARAM_INT("kills", 1, 100),
                                                      {NULL, 0, 0, 0}};
     static const struct torn_scenario_ops sc = {
+        .version = TORN_SCENARIO_OPS_V1,
         .name = "s",
         .defaults = "{\"kills\": 25, \"mode\": \"a\"}",
         .ranges = ranges,

@@ -29,6 +29,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/err.h"
+#include "core/recop.h"
 #include "core/record.h"
 #include "core/target.h"
 #include "core/util.h"
@@ -342,10 +343,6 @@ static int file_read(struct torn_target *t, const char *id, cJSON **record_out,
 
 /* ---- read-modify-write under the strategy's lock ---- */
 
-/* fn decides the new record from the current one; returns 0 to write, 1 to
- * leave it (not won), negative on error. */
-typedef int (*mutate_fn)(cJSON *rec, void *arg, struct torn_err *err);
-
 static int lock_record(const struct file_target *f, const char *id, int *fd_out,
                        struct torn_err *err)
 {
@@ -370,12 +367,16 @@ static int lock_record(const struct file_target *f, const char *id, int *fd_out,
     return TORN_OK;
 }
 
-static int rmw(struct torn_target *t, const char *id, mutate_fn fn, void *arg, int *won_out,
+/* Read record id, decide and apply op to it (core/recop.h, the decision
+ * every driver shares) and store it when op applied, all under the
+ * strategy's lock.  *won_out = 1 applied, 0 refused (stale version, status
+ * not in from: nothing written). */
+static int rmw(struct torn_target *t, const char *id, const struct torn_recop *op, int *won_out,
                cJSON **record_out, struct torn_err *err)
 {
     struct file_target *f = F(t);
     cJSON *rec = NULL;
-    int lock = -1, rc;
+    int lock = -1, rc, won = 0;
 
     if (record_out)
         *record_out = NULL;
@@ -390,91 +391,45 @@ static int rmw(struct torn_target *t, const char *id, mutate_fn fn, void *arg, i
         cJSON_AddStringToObject(rec, "id", id);
         rc = TORN_OK;
     }
-    if (rc == 0)
-        rc = fn(rec, arg, err);
-    if (rc == 0)
+    if (rc == 0 && (won = torn_recop_apply(rec, op)) < 0)
+        rc = torn_err_set(err, won, "file %s: %s", id, torn_strerror(won));
+    if (rc == 0 && won)
         rc = store(f, id, rec, err);
-    if (rc >= 0 && won_out)
-        *won_out = rc == 0;
     if (lock >= 0)
         close(lock); /* releases the flock */
-    if (rc >= 0 && record_out)
-        *record_out = rec;
-    else
-        cJSON_Delete(rec);
-    return rc > 0 ? TORN_OK : rc;
-}
-
-static int apply_patch(cJSON *rec, void *arg, struct torn_err *err)
-{
-    return torn_record_apply(rec, arg, 0) ? torn_err_set(err, TORN_E_NOMEM, "out of memory") : 0;
+    if (rc == 0) {
+        torn_recop_finish(rec, won, won_out, record_out);
+        return TORN_OK;
+    }
+    cJSON_Delete(rec);
+    return rc;
 }
 
 static int file_update(struct torn_target *t, const char *id, const cJSON *patch,
                        cJSON **record_out, struct torn_err *err)
 {
-    return rmw(t, id, apply_patch, (void *)patch, NULL, record_out, err);
-}
+    struct torn_recop op = {.kind = TORN_RECOP_UPDATE, .patch = patch};
 
-struct cas_arg {
-    const cJSON *patch;
-    long long expected;
-};
-
-static int apply_if_version(cJSON *rec, void *arg, struct torn_err *err)
-{
-    struct cas_arg *a = arg;
-
-    if (torn_record_version(rec) != a->expected)
-        return 1;
-    return torn_record_apply(rec, a->patch, TORN_APPLY_PROTECT)
-               ? torn_err_set(err, TORN_E_NOMEM, "out of memory")
-               : 0;
+    return rmw(t, id, &op, NULL, record_out, err);
 }
 
 static int file_update_if_version(struct torn_target *t, const char *id, const cJSON *patch,
                                   long long expected, int *won_out, cJSON **record_out,
                                   struct torn_err *err)
 {
-    struct cas_arg a = {patch, expected};
+    struct torn_recop op = {.kind = TORN_RECOP_CAS, .patch = patch, .expected = expected};
 
-    return rmw(t, id, apply_if_version, &a, won_out, record_out, err);
-}
-
-struct transition_arg {
-    const char *const *from;
-    size_t n_from;
-    const char *to;
-};
-
-static int apply_transition(cJSON *rec, void *arg, struct torn_err *err)
-{
-    struct transition_arg *a = arg;
-    const char *cur = torn_record_str(rec, "status");
-    cJSON *patch;
-    int rc, ok = 0;
-
-    for (size_t i = 0; cur && i < a->n_from; i++)
-        ok |= strcmp(cur, a->from[i]) == 0;
-    if (!ok)
-        return 1;
-    patch = cJSON_CreateObject();
-    if (!patch || !cJSON_AddStringToObject(patch, "status", a->to)) {
-        cJSON_Delete(patch);
-        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
-    }
-    rc = torn_record_apply(rec, patch, 0);
-    cJSON_Delete(patch);
-    return rc ? torn_err_set(err, TORN_E_NOMEM, "out of memory") : 0;
+    return rmw(t, id, &op, won_out, record_out, err);
 }
 
 static int file_transition(struct torn_target *t, const char *id, const char *const *from,
                            size_t n_from, const char *to, int *won_out, cJSON **record_out,
                            struct torn_err *err)
 {
-    struct transition_arg a = {from, n_from, to};
+    struct torn_recop op = {
+        .kind = TORN_RECOP_TRANSITION, .from = from, .n_from = n_from, .to = to};
 
-    return rmw(t, id, apply_transition, &a, won_out, record_out, err);
+    return rmw(t, id, &op, won_out, record_out, err);
 }
 
 static int file_reset(struct torn_target *t, const char *id, const cJSON *initial,

@@ -1,11 +1,13 @@
-/* torn: what the Redis and Postgres drivers share (not a plug point).
+/* torn: what the record drivers share (not a plug point).
  *
  * - recop: the three record operations (update, compare-and-set on version,
  *   guarded status transition) as one value, checked and applied in the
- *   client.  Strategies that read, decide and write from the client (Redis
- *   get-set/watch, Postgres select-update/serializable) all go through
- *   torn_recop_apply, so they differ only in how they read and write, which
- *   is exactly what the scenarios compare.
+ *   client.  Strategies that read, decide and write from the client (the
+ *   file store under its lock, Redis get-set/watch, Postgres
+ *   select-update/serializable) all go through torn_recop_apply, so they
+ *   differ only in how they read and write, which is exactly what the
+ *   scenarios compare.  (The Redis Lua script and the Postgres guarded
+ *   UPDATE decide on the server: their twins of it are in those drivers.)
  * - managed-server parameters and faults, common to both drivers.
  */
 #ifndef TORN_TARGETS_RECOP_H

@@ -71,22 +71,14 @@ static int racer(struct torn_ctx *ctx, struct torn_target *t, int index,
                  const struct torn_msg *cmd, struct torn_msg *reply, void *arg)
 {
     cJSON *patch = racer_patch(ctx, cmd->a, index, (int)cmd->c), *rec = NULL;
+    struct torn_step cas = {.kind = TORN_STEP_CAS, .id = KEY, .patch = patch, .expected = cmd->b};
     struct torn_err err;
-    uint64_t t0;
     int won = 0, rc;
 
     (void)arg;
     torn_err_clear(&err);
-    torn_history_add(ctx->history, "invoke", ctx->slot, "cas", KEY, NULL, 0);
-    t0 = torn_now_ns();
-    rc = patch ? torn_target_update_if_version(t, KEY, patch, cmd->b, &won, &rec, &err)
-               : TORN_E_NOMEM;
-    torn_ctx_op(ctx, TORN_OP_CAS,
-                rc ? (err.indefinite ? TORN_OUT_INFO : TORN_OUT_FAIL)
-                   : (won ? TORN_OUT_OK : TORN_OUT_FAIL),
-                torn_now_ns() - t0);
-    torn_history_add(ctx->history, rc ? "info" : won ? "ok" : "fail", ctx->slot, "cas", KEY,
-                     NULL, 0);
+    rc = patch ? torn_step_run(ctx, t, &cas, &won, &rec, &err)
+               : torn_err_set(&err, TORN_E_NOMEM, "out of memory");
     reply->type = CMD_CAS;
     reply->a = rc ? rc : won;
     reply->b = rec ? torn_record_version(rec) : -1;

@@ -100,28 +100,22 @@ static size_t preds(const struct table *tb, int to, const char **out)
     return n;
 }
 
-/* One timed transition with history lines; from = preds(to) unless given. */
+/* One transition (torn_step_run: timed, in the history); from = preds(to)
+ * unless given. */
 static int try_transition(struct torn_ctx *ctx, struct torn_target *t, const struct table *tb,
                           const char *const *from, size_t n_from, int to, int *won, cJSON **rec,
                           struct torn_err *err)
 {
     const char *pred[MAX_STATES];
-    uint64_t t0 = torn_now_ns();
-    int rc;
+    struct torn_step step = {.kind = TORN_STEP_TRANSITION, .id = KEY, .to = tb->name[to]};
 
     if (!from) {
         n_from = preds(tb, to, pred);
         from = pred;
     }
-    torn_history_add(ctx->history, "invoke", ctx->slot, "transition", KEY, NULL, 0);
-    rc = torn_target_transition(t, KEY, from, n_from, tb->name[to], won, rec, err);
-    torn_ctx_op(ctx, TORN_OP_TRANSITION,
-                rc ? (err->indefinite ? TORN_OUT_INFO : TORN_OUT_FAIL)
-                   : (*won ? TORN_OUT_OK : TORN_OUT_FAIL),
-                torn_now_ns() - t0);
-    torn_history_add(ctx->history, rc ? "info" : *won ? "ok" : "fail", ctx->slot, "transition",
-                     KEY, NULL, 0);
-    return rc;
+    step.from = from;
+    step.n_from = n_from;
+    return torn_step_run(ctx, t, &step, won, rec, err);
 }
 
 /* In a worker: the claim (only initial -> claim), or a seeded random walk

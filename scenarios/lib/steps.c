@@ -89,72 +89,117 @@ static cJSON *hist_value(const cJSON *rec)
     return v;
 }
 
-static void hist_done(struct torn_ctx *ctx, const char *f, const char *id, int rc,
-                      const struct torn_err *err, const cJSON *rec)
+static const struct {
+    const char *f;       /* history name */
+    enum torn_op op;     /* stats slot */
+} step_kinds[] = {
+    [TORN_STEP_UPDATE] = {"update", TORN_OP_UPDATE},
+    [TORN_STEP_READ] = {"read", TORN_OP_READ},
+    [TORN_STEP_CAS] = {"cas", TORN_OP_CAS},
+    [TORN_STEP_TRANSITION] = {"transition", TORN_OP_TRANSITION},
+};
+
+static void hist_invoke(struct torn_ctx *ctx, const struct torn_step *s)
 {
-    cJSON *v;
+    cJSON *v = NULL;
 
     if (!ctx->history)
         return;
-    if (rc == 0) {
+    if (s->kind == TORN_STEP_UPDATE && (v = cJSON_CreateObject()))
+        cJSON_AddNumberToObject(v, "seq", (double)torn_record_int(s->patch, "seq", -1));
+    else if (s->kind == TORN_STEP_CAS && (v = cJSON_CreateObject()))
+        cJSON_AddNumberToObject(v, "expected_version", (double)s->expected);
+    torn_history_add(ctx->history, "invoke", ctx->slot, step_kinds[s->kind].f, s->id, v, 0);
+    cJSON_Delete(v);
+}
+
+/* The one rule: ok = it happened, fail = it definitely did not (refused, or
+ * a definite error), info = unknown (an indefinite error). */
+static void hist_done(struct torn_ctx *ctx, const struct torn_step *s, int rc, int won,
+                      const struct torn_err *err, const cJSON *rec)
+{
+    const char *type = rc ? (err->indefinite ? "info" : "fail") : won ? "ok" : "fail";
+    cJSON *v = NULL;
+
+    if (!ctx->history)
+        return;
+    if (rc == 0 && won) {
         v = hist_value(rec);
-        torn_history_add(ctx->history, "ok", ctx->slot, f, id, v, 0);
-    } else {
-        v = cJSON_CreateObject();
+    } else if (rc && (v = cJSON_CreateObject())) {
         cJSON_AddStringToObject(v, "error", torn_strerror(rc));
         cJSON_AddStringToObject(v, "text", err->msg);
-        torn_history_add(ctx->history, err->indefinite ? "info" : "fail", ctx->slot, f, id, v, 0);
     }
+    torn_history_add(ctx->history, type, ctx->slot, step_kinds[s->kind].f, s->id, v, 0);
     cJSON_Delete(v);
+}
+
+/* Stats outcome: as the history's, except that a read answered "missing"
+ * or "corrupt" is a served read (the store answered; the scenario judges
+ * the answer). */
+static enum torn_outcome step_outcome(const struct torn_step *s, int rc, int won,
+                                      const struct torn_err *err)
+{
+    if (rc == 0)
+        return won ? TORN_OUT_OK : TORN_OUT_FAIL;
+    if (s->kind == TORN_STEP_READ && (rc == TORN_E_NOTFOUND || rc == TORN_E_CORRUPT))
+        return TORN_OUT_OK;
+    return err->indefinite ? TORN_OUT_INFO : TORN_OUT_FAIL;
+}
+
+static int step_call(struct torn_target *t, const struct torn_step *s, int *won, cJSON **rec,
+                     struct torn_err *err)
+{
+    switch (s->kind) {
+    case TORN_STEP_UPDATE:
+        return torn_target_update(t, s->id, s->patch, rec, err);
+    case TORN_STEP_READ:
+        return torn_target_read(t, s->id, rec, err);
+    case TORN_STEP_CAS:
+        return torn_target_update_if_version(t, s->id, s->patch, s->expected, won, rec, err);
+    case TORN_STEP_TRANSITION:
+        return torn_target_transition(t, s->id, s->from, s->n_from, s->to, won, rec, err);
+    }
+    return torn_err_set(err, TORN_E_UNSUPPORTED, "no such step kind %d", (int)s->kind);
+}
+
+int torn_step_run(struct torn_ctx *ctx, struct torn_target *t, const struct torn_step *s,
+                  int *won_out, cJSON **rec_out, struct torn_err *err)
+{
+    cJSON *rec = NULL;
+    int won = 1, rc;
+    uint64_t t0;
+
+    hist_invoke(ctx, s);
+    t0 = torn_now_ns();
+    rc = step_call(t, s, &won, &rec, err);
+    if (rc)
+        won = 0;
+    torn_ctx_op(ctx, step_kinds[s->kind].op, step_outcome(s, rc, won, err),
+                torn_now_ns() - t0);
+    hist_done(ctx, s, rc, won, err, rec);
+    if (won_out)
+        *won_out = won;
+    if (rec_out)
+        *rec_out = rec;
+    else
+        cJSON_Delete(rec);
+    return rc;
 }
 
 int torn_sc_update(struct torn_ctx *ctx, struct torn_target *t, const char *id,
                    const cJSON *patch, cJSON **rec_out, struct torn_err *err)
 {
-    cJSON *rec = NULL, *inv = NULL;
-    uint64_t t0;
-    int rc;
+    struct torn_step s = {.kind = TORN_STEP_UPDATE, .id = id, .patch = patch};
 
-    if (ctx->history) {
-        inv = cJSON_CreateObject();
-        cJSON_AddNumberToObject(inv, "seq", (double)torn_record_int(patch, "seq", -1));
-        torn_history_add(ctx->history, "invoke", ctx->slot, "update", id, inv, 0);
-        cJSON_Delete(inv);
-    }
-    t0 = torn_now_ns();
-    rc = torn_target_update(t, id, patch, &rec, err);
-    torn_ctx_op(ctx, TORN_OP_UPDATE,
-                rc == 0 ? TORN_OUT_OK : err->indefinite ? TORN_OUT_INFO : TORN_OUT_FAIL,
-                torn_now_ns() - t0);
-    hist_done(ctx, "update", id, rc, err, rec);
-    if (rec_out)
-        *rec_out = rec;
-    else
-        cJSON_Delete(rec);
-    return rc;
+    return torn_step_run(ctx, t, &s, NULL, rec_out, err);
 }
 
 int torn_sc_read(struct torn_ctx *ctx, struct torn_target *t, const char *id, cJSON **rec_out,
                  struct torn_err *err)
 {
-    cJSON *rec = NULL;
-    uint64_t t0;
-    int rc;
+    struct torn_step s = {.kind = TORN_STEP_READ, .id = id};
 
-    torn_history_add(ctx->history, "invoke", ctx->slot, "read", id, NULL, 0);
-    t0 = torn_now_ns();
-    rc = torn_target_read(t, id, &rec, err);
-    torn_ctx_op(ctx, TORN_OP_READ,
-                rc == 0 || rc == TORN_E_NOTFOUND || rc == TORN_E_CORRUPT ? TORN_OUT_OK
-                : err->indefinite                                       ? TORN_OUT_INFO
-                                                                        : TORN_OUT_FAIL,
-                torn_now_ns() - t0);
-    hist_done(ctx, "read", id, rc, err, rec);
-    if (rec_out)
-        *rec_out = rec;
-    else
-        cJSON_Delete(rec);
-    return rc;
+    return torn_step_run(ctx, t, &s, NULL, rec_out, err);
 }
 
 void torn_sc_describe(const cJSON *rec, char *buf, size_t len)

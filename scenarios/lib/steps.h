@@ -23,9 +23,41 @@ struct cJSON *torn_sc_patch(const struct torn_ctx *ctx, long long seq, size_t pa
  * message in err and return its code. */
 int torn_sc_open(struct torn_ctx *ctx, struct torn_err *err);
 
-/* Timed call helpers: run the operation, record latency and outcome under
- * op in this process's stats slot, and write invoke/completion lines to the
- * history (process = ctx->slot).  Same return values as the target slot. */
+/* One record operation of target.h as a value (like core/recop.h). */
+enum torn_step_kind { TORN_STEP_UPDATE, TORN_STEP_READ, TORN_STEP_CAS, TORN_STEP_TRANSITION };
+struct torn_step {
+    enum torn_step_kind kind;
+    const char *id;                  /* the record */
+    const struct cJSON *patch;       /* UPDATE, CAS */
+    long long expected;              /* CAS: expected version */
+    const char *const *from;         /* TRANSITION: allowed current states */
+    size_t n_from;
+    const char *to;                  /* TRANSITION: the new status */
+};
+
+/* Perform s on t the way every scenario records an operation, so all
+ * histories follow one rule: an "invoke" history line (process ctx->slot,
+ * f "update" | "read" | "cas" | "transition"; value {"seq"} of an update's
+ * patch, {"expected_version"} of a CAS), the call through its torn_target_*
+ * wrapper, its latency and outcome in this process's stats slot, then one
+ * completion line:
+ *   ok    it happened (an update or read that succeeded, a CAS or
+ *         transition that won); value {"version","seq","status"} of the
+ *         record returned, never the payload;
+ *   fail  it definitely did not happen: refused (stale version, status not
+ *         in from) or an error that is not indefinite; value {"error",
+ *         "text"} for an error, none for a refusal;
+ *   info  an indefinite error (timeout, cut connection): it may have
+ *         happened; value {"error","text"}.
+ * The stats count as the history does, except that a read answered
+ * TORN_E_NOTFOUND or TORN_E_CORRUPT is a served read (the scenario judges
+ * the answer).  Returns the wrapper's code; *won_out (may be NULL) is 1 for
+ * a successful update/read or a won CAS/transition, else 0; *rec_out (may
+ * be NULL, else the caller frees it) takes the record the slot returned. */
+int torn_step_run(struct torn_ctx *ctx, struct torn_target *t, const struct torn_step *s,
+                  int *won_out, struct cJSON **rec_out, struct torn_err *err);
+
+/* torn_step_run of an UPDATE / a READ of record id. */
 int torn_sc_update(struct torn_ctx *ctx, struct torn_target *t, const char *id,
                    const struct cJSON *patch, struct cJSON **rec_out, struct torn_err *err);
 int torn_sc_read(struct torn_ctx *ctx, struct torn_target *t, const char *id,

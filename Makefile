@@ -58,7 +58,10 @@ LDLIBS += $(PKG_LIBS) -lpthread -lm
 SRC_DIRS := harness targets scenarios reports
 ALL_SRC := $(sort $(shell find $(SRC_DIRS) -name '*.c'))
 TEST_SRC := $(wildcard tests/unit/*_test.c)
-LIB_SRC := $(filter-out harness/cli/main.c,$(ALL_SRC))
+# Generated sources, compiled into libtorn like the rest: the scenarios'
+# parameter files (mk/scenarios.mk).
+GEN_SRC := $(BUILD)/gen/scenario_defaults.c
+LIB_SRC := $(filter-out harness/cli/main.c,$(ALL_SRC)) $(GEN_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
 

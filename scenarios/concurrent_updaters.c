@@ -413,13 +413,16 @@ out:
     return rc;
 }
 
+/* The parameters and their defaults: scenarios/concurrent-updaters.json, their only
+ * source, compiled in by mk/scenarios.mk. */
+extern const char torn_defaults_concurrent_updaters[];
+
 const struct torn_scenario_ops torn_scenario_concurrent_updaters = {
     .version = TORN_SCENARIO_OPS_V1,
     .name = "concurrent-updaters",
     .summary = "W processes update one record, readers poll; no lost update, no torn read",
     .needs = TORN_CAP_UPDATE | TORN_CAP_READ | TORN_CAP_RESET,
-    .defaults = "{\"workers\": 8, \"updates\": 25, \"readers\": 2, \"payload_len\": 262144, "
-                "\"duration_s\": 60, \"rate\": 0}",
+    .defaults = torn_defaults_concurrent_updaters, /* scenarios/concurrent-updaters.json */
     .ranges = (const struct torn_param_range[]){
         TORN_PARAM_INT("workers", 1, 128), TORN_PARAM_INT("updates", 1, 1000000),
         TORN_PARAM_INT("readers", 0, 128), TORN_PARAM_INT("payload_len", 1, TORN_PARAM_MAX_PAYLOAD),

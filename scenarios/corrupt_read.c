@@ -337,12 +337,16 @@ static int corrupt_run(struct torn_ctx *ctx, struct torn_err *err)
     return TORN_OK;
 }
 
+/* The parameters and their defaults: scenarios/corrupt-read.json, their only
+ * source, compiled in by mk/scenarios.mk. */
+extern const char torn_defaults_corrupt_read[];
+
 const struct torn_scenario_ops torn_scenario_corrupt_read = {
     .version = TORN_SCENARIO_OPS_V1,
     .name = "corrupt-read",
     .summary = "damage the stored record (empty, truncated, garbage, ...); safe read recovers",
     .needs = TORN_CAP_UPDATE | TORN_CAP_READ | TORN_CAP_RESET | TORN_CAP_CORRUPT,
-    .defaults = "{\"payload_len\": 65536}",
+    .defaults = torn_defaults_corrupt_read, /* scenarios/corrupt-read.json */
     .ranges = (const struct torn_param_range[]){
         TORN_PARAM_INT("payload_len", 1, TORN_PARAM_MAX_PAYLOAD),
         {NULL, 0, 0, 0}},

@@ -234,13 +234,16 @@ static const struct torn_work_need work[] = {
     {NULL, NULL, 0, 0, NULL},
 };
 
+/* The parameters and their defaults: scenarios/crash-midwrite.json, their only
+ * source, compiled in by mk/scenarios.mk. */
+extern const char torn_defaults_crash_midwrite[];
+
 const struct torn_scenario_ops torn_scenario_crash_midwrite = {
     .version = TORN_SCENARIO_OPS_V1,
     .name = "crash-midwrite",
     .summary = "SIGKILL a writer mid-update many times; no torn, lost or phantom write",
     .needs = TORN_CAP_UPDATE | TORN_CAP_READ | TORN_CAP_RESET,
-    .defaults = "{\"kills\": 40, \"min_delay_ms\": 0, \"max_delay_ms\": 40, "
-                "\"payload_len\": 262144, \"duration_s\": 20}",
+    .defaults = torn_defaults_crash_midwrite, /* scenarios/crash-midwrite.json */
     .ranges = (const struct torn_param_range[]){
         TORN_PARAM_INT("kills", 1, 100000), TORN_PARAM_REAL("min_delay_ms", 0, TORN_PARAM_MAX_MS),
         TORN_PARAM_REAL("max_delay_ms", 0, TORN_PARAM_MAX_MS),

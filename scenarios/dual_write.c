@@ -352,13 +352,16 @@ static const struct torn_work_need work[] = {
     {NULL, NULL, 0, 0, NULL},
 };
 
+/* The parameters and their defaults: scenarios/dual-write.json, their only
+ * source, compiled in by mk/scenarios.mk. */
+extern const char torn_defaults_dual_write[];
+
 const struct torn_scenario_ops torn_scenario_dual_write = {
     .version = TORN_SCENARIO_OPS_V1,
     .name = "dual-write",
     .summary = "writers of two structures SIGKILLed mid-operation; both-or-neither, counters match",
     .needs = TORN_CAP_DUAL,
-    .defaults = "{\"rounds\": 8, \"workers\": 3, \"groups\": 2, \"min_delay_ms\": 30, "
-                "\"max_delay_ms\": 150, \"duration_s\": 30}",
+    .defaults = torn_defaults_dual_write, /* scenarios/dual-write.json */
     .ranges = (const struct torn_param_range[]){
         TORN_PARAM_INT("rounds", 1, 100000), TORN_PARAM_INT("workers", 1, MAX_WORKERS),
         TORN_PARAM_INT("groups", 1, MAX_GROUPS), TORN_PARAM_REAL("min_delay_ms", 0, TORN_PARAM_MAX_MS),

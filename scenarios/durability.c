@@ -273,13 +273,16 @@ static const struct torn_work_need work[] = {
     {NULL, NULL, 0, 0, NULL},
 };
 
+/* The parameters and their defaults: scenarios/durability.json, their only
+ * source, compiled in by mk/scenarios.mk. */
+extern const char torn_defaults_durability[];
+
 const struct torn_scenario_ops torn_scenario_durability = {
     .version = TORN_SCENARIO_OPS_V1,
     .name = "durability",
     .summary = "SIGKILL the server itself during acknowledged writes, restart; nothing acked lost",
     .needs = TORN_CAP_UPDATE | TORN_CAP_READ | TORN_CAP_RESET | TORN_CAP_FAULT,
-    .defaults = "{\"rounds\": 3, \"workers\": 2, \"min_delay_ms\": 200, \"max_delay_ms\": 500, "
-                "\"payload_len\": 256, \"duration_s\": 60}",
+    .defaults = torn_defaults_durability, /* scenarios/durability.json */
     .ranges = (const struct torn_param_range[]){
         TORN_PARAM_INT("rounds", 1, 10000), TORN_PARAM_INT("workers", 1, MAX_WORKERS),
         TORN_PARAM_REAL("min_delay_ms", 0, TORN_PARAM_MAX_MS),

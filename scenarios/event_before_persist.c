@@ -395,16 +395,16 @@ static const struct torn_work_need work[] = {
     {NULL, NULL, 0, 0, NULL},
 };
 
+/* The parameters and their defaults: scenarios/event-before-persist.json, their only
+ * source, compiled in by mk/scenarios.mk. */
+extern const char torn_defaults_event_before_persist[];
+
 const struct torn_scenario_ops torn_scenario_event_before_persist = {
     .version = TORN_SCENARIO_OPS_V1,
     .name = "event-before-persist",
     .summary = "jobs announce completion only after it is readable (seed 000)",
     .needs = TORN_CAP_JOBS | TORN_CAP_READ,
-    .defaults = "{\"jobs\": 16, \"workers\": 4, \"reread_ms\": 150, \"reread_interval_ms\": 2, "
-                "\"event_timeout_ms\": 10000, \"completed_status\": \"completed\", "
-                "\"failed_status\": \"failed\", \"toxiproxy\": \"\", \"proxy\": \"store\", "
-                "\"store_latency_ms\": 0, \"store_jitter_ms\": 0, \"store_reset_every\": 0, "
-                "\"store_reset_ms\": 50}",
+    .defaults = torn_defaults_event_before_persist, /* scenarios/event-before-persist.json */
     .ranges = (const struct torn_param_range[]){
         TORN_PARAM_INT("jobs", 1, 100000), TORN_PARAM_INT("workers", 1, TORN_PARAM_MAX_WORKERS),
         TORN_PARAM_INT("reread_ms", 0, TORN_PARAM_MAX_MS), TORN_PARAM_INT("reread_interval_ms", 0, 60000),

@@ -90,14 +90,16 @@ static const struct torn_work_need work[] = {
     {NULL, NULL, 0, 0, NULL},
 };
 
+/* The parameters and their defaults: scenarios/io-errors.json, their only
+ * source, compiled in by mk/scenarios.mk. */
+extern const char torn_defaults_io_errors[];
+
 const struct torn_scenario_ops torn_scenario_io_errors = {
     .version = TORN_SCENARIO_OPS_V1,
     .name = "io-errors",
     .summary = "EIO/ENOSPC on write and fsync (torn-fs); failures reported, nothing acked lost",
     .needs = TORN_CAP_UPDATE | TORN_CAP_READ | TORN_CAP_RESET | TORN_CAP_FS_DATA,
-    .defaults = "{\"payload_len\": 3000, \"model\": \"fsync-fail\", "
-                "\"faults\": [\"fsync EIO\", \"write EIO\", \"write ENOSPC\"], \"max_nth\": 3, "
-                "\"path\": \"\"}",
+    .defaults = torn_defaults_io_errors, /* scenarios/io-errors.json */
     .ranges = (const struct torn_param_range[]){
         TORN_PARAM_INT("payload_len", 1, TORN_PARAM_MAX_PAYLOAD), TORN_PARAM_INT("max_nth", 1, 10000),
         {NULL, 0, 0, 0}},

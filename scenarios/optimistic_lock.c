@@ -321,13 +321,16 @@ static const struct torn_work_need work[] = {
     {NULL, NULL, 0, 0, NULL},
 };
 
+/* The parameters and their defaults: scenarios/optimistic-lock.json, their only
+ * source, compiled in by mk/scenarios.mk. */
+extern const char torn_defaults_optimistic_lock[];
+
 const struct torn_scenario_ops torn_scenario_optimistic_lock = {
     .version = TORN_SCENARIO_OPS_V1,
     .name = "optimistic-lock",
     .summary = "racers CAS one record on the same version; exactly one wins per round",
     .needs = TORN_CAP_CAS | TORN_CAP_READ | TORN_CAP_RESET,
-    .defaults = "{\"rounds\": 40, \"workers\": 4, \"hostile_every\": 3, \"payload_len\": 256, "
-                "\"duration_s\": 30, \"protected\": \"id,created_at,processing_state\"}",
+    .defaults = torn_defaults_optimistic_lock, /* scenarios/optimistic-lock.json */
     .ranges = (const struct torn_param_range[]){
         TORN_PARAM_INT("rounds", 1, 100000), TORN_PARAM_INT("workers", 1, TORN_RACE_MAX),
         TORN_PARAM_INT("hostile_every", 0, 100000),

@@ -184,14 +184,16 @@ static const struct torn_work_need work[] = {
     {NULL, NULL, 0, 0, NULL},
 };
 
+/* The parameters and their defaults: scenarios/power-loss.json, their only
+ * source, compiled in by mk/scenarios.mk. */
+extern const char torn_defaults_power_loss[];
+
 const struct torn_scenario_ops torn_scenario_power_loss = {
     .version = TORN_SCENARIO_OPS_V1,
     .name = "power-loss",
     .summary = "cut power (torn-fs) after every persistence operation; no torn or lost write",
     .needs = TORN_CAP_UPDATE | TORN_CAP_READ | TORN_CAP_RESET | TORN_CAP_FS_DATA,
-    .defaults = "{\"updates\": 3, \"payload_len\": 6000, \"model\": \"power\", "
-                "\"mode\": \"boundary\", \"torn_per_point\": 1, \"max_cut_points\": 0, "
-                "\"state\": \"\", \"duration_s\": 120}",
+    .defaults = torn_defaults_power_loss, /* scenarios/power-loss.json */
     .ranges = (const struct torn_param_range[]){
         TORN_PARAM_INT("updates", 1, 10000), TORN_PARAM_INT("payload_len", 1, TORN_PARAM_MAX_PAYLOAD),
         TORN_PARAM_INT("torn_per_point", 0, 32), TORN_PARAM_INT("max_cut_points", 0, 1000000),

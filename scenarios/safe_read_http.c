@@ -232,14 +232,16 @@ static const struct torn_work_need work[] = {
     {NULL, NULL, 0, 0, NULL},
 };
 
+/* The parameters and their defaults: scenarios/safe-read-http.json, their only
+ * source, compiled in by mk/scenarios.mk. */
+extern const char torn_defaults_safe_read_http[];
+
 const struct torn_scenario_ops torn_scenario_safe_read_http = {
     .version = TORN_SCENARIO_OPS_V1,
     .name = "safe-read-http",
     .summary = "polling a job never gets a 5xx or broken JSON, and every job ends (seed 001)",
     .needs = TORN_CAP_JOBS | TORN_CAP_READ,
-    .defaults = "{\"jobs\": 8, \"workers\": 4, \"poll_ms\": 5, \"job_timeout_ms\": 5000, "
-                "\"terminal\": \"completed,failed\", \"toxiproxy\": \"\", \"proxy\": \"store\", "
-                "\"store_latency_ms\": 0, \"store_reset_every_ms\": 0, \"store_reset_ms\": 30}",
+    .defaults = torn_defaults_safe_read_http, /* scenarios/safe-read-http.json */
     .ranges = (const struct torn_param_range[]){
         TORN_PARAM_INT("jobs", 1, 100000), TORN_PARAM_INT("workers", 1, TORN_PARAM_MAX_WORKERS),
         TORN_PARAM_INT("poll_ms", 0, 60000), TORN_PARAM_INT("job_timeout_ms", 1, TORN_PARAM_MAX_MS),

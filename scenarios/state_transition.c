@@ -404,16 +404,16 @@ static const struct torn_work_need work[] = {
     {NULL, NULL, 0, 0, NULL},
 };
 
+/* The parameters and their defaults: scenarios/state-transition.json, their only
+ * source, compiled in by mk/scenarios.mk. */
+extern const char torn_defaults_state_transition[];
+
 const struct torn_scenario_ops torn_scenario_state_transition = {
     .version = TORN_SCENARIO_OPS_V1,
     .name = "state-transition",
     .summary = "racers claim PENDING->PROCESSING and walk the transition table; one claim wins",
     .needs = TORN_CAP_TRANSITION | TORN_CAP_READ | TORN_CAP_RESET,
-    .defaults = "{\"rounds\": 20, \"workers\": 4, \"walk_steps\": 3, \"initial\": \"PENDING\", "
-                "\"claim\": \"PROCESSING\", \"transitions\": {\"PENDING\": [\"PROCESSING\", "
-                "\"FAILED\"], \"PROCESSING\": [\"EXTRACTED\", \"FAILED\"], \"EXTRACTED\": "
-                "[\"VALIDATED\", \"FAILED\"], \"VALIDATED\": [], \"FAILED\": []}, "
-                "\"duration_s\": 30}",
+    .defaults = torn_defaults_state_transition, /* scenarios/state-transition.json */
     .ranges = (const struct torn_param_range[]){
         TORN_PARAM_INT("rounds", 1, 100000), TORN_PARAM_INT("workers", 1, TORN_RACE_MAX),
         TORN_PARAM_INT("walk_steps", 0, 1000),

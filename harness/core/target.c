@@ -237,6 +237,12 @@ int torn_target_fault(struct torn_target *t, enum torn_fault kind, const cJSON *
     return t->ops->fault(t, kind, args, err);
 }
 
+void torn_target_observe(struct torn_target *t)
+{
+    if (t->ops->observe)
+        t->ops->observe(t);
+}
+
 unsigned torn_target_caps(const struct torn_target_ops *ops)
 {
     unsigned c = 0;

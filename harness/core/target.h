@@ -316,6 +316,8 @@ int torn_target_next_event(struct torn_target *t, struct torn_sub *sub, int time
 void torn_target_unsubscribe(struct torn_target *t, struct torn_sub *sub);
 int torn_target_fault(struct torn_target *t, enum torn_fault kind, const struct cJSON *args,
                       struct torn_err *err);
+/* No observe slot: a no-op. */
+void torn_target_observe(struct torn_target *t);
 
 /* Bitmask of enum torn_cap for ops: its non-NULL slots and extra_caps. */
 unsigned torn_target_caps(const struct torn_target_ops *ops);

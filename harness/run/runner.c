@@ -642,8 +642,7 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     torn_proc_reap_all(200);  /* nothing a scenario started outlives it */
     /* What the target saw itself (its contracts, its service's log), once
      * every worker is gone: violations like the scenario's own. */
-    if (tg->t->ops->observe)
-        tg->t->ops->observe(tg->t);
+    torn_target_observe(tg->t);
     torn_findings_fold(tg->t->cfg.log_dir, fmark, res, t0);
     if (rc && res->verdict != TORN_FAIL)
         torn_result_error(res, rc, err.msg[0] ? err.msg : torn_strerror(rc));

@@ -58,7 +58,7 @@ static int updater(struct torn_ctx *ctx, struct torn_target *t, int index, int w
         int rc;
 
         /* Built before the wait, so an update starts as soon as it is due. */
-        patch = torn_sc_patch(ctx, seq, p->payload_len, counter, i);
+        patch = torn_step_patch(ctx, seq, p->payload_len, counter, i);
         if (p->rate > 0 && !torn_pace_next(&pace, &due)) {
             cJSON_Delete(patch);
             break;
@@ -66,7 +66,7 @@ static int updater(struct torn_ctx *ctx, struct torn_target *t, int index, int w
         torn_err_clear(&err);
         /* Stamped now: the actual start; c: when it was due (open loop). */
         torn_msg_post(wfd, MSG_ATTEMPT, index, i, 0, (long long)due, NULL);
-        rc = patch ? torn_sc_update(ctx, t, KEY, patch, &rec, &err) : TORN_E_NOMEM;
+        rc = patch ? torn_step_update(ctx, t, KEY, patch, &rec, &err) : TORN_E_NOMEM;
         if (rc == 0)
             torn_msg_post(wfd, MSG_ACK, index, i, torn_record_version(rec), 0, NULL);
         else
@@ -91,7 +91,7 @@ static int reader(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
         int rc;
 
         torn_err_clear(&err);
-        rc = torn_sc_read(ctx, t, KEY, &rec, &err);
+        rc = torn_step_read(ctx, t, KEY, &rec, &err);
         if (reads++ == 0) /* this reader works, even if it is killed before the end */
             torn_msg_post(wfd, MSG_READING, index - p->n_workers, 0, 0, 0, NULL);
         /* Every bad read is counted; the first few carry evidence.  A read
@@ -102,14 +102,14 @@ static int reader(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
             torn_msg_post(wfd, bad++ < 3 ? MSG_TORN_READ : MSG_BAD_COUNT, index - p->n_workers,
                           last, rc, 0, err.msg);
         } else if (!torn_record_intact(rec, why, sizeof why)) {
-            torn_sc_describe(rec, desc, sizeof desc);
+            torn_step_describe_record(rec, desc, sizeof desc);
             snprintf(text, sizeof text, "%s: %s", desc, why);
             torn_msg_post(wfd, bad++ < 3 ? MSG_TORN_READ : MSG_BAD_COUNT, index - p->n_workers,
                           last, 0, 0, text);
         } else {
             long long v = torn_record_version(rec);
             if (v < last) {
-                torn_sc_describe(rec, desc, sizeof desc);
+                torn_step_describe_record(rec, desc, sizeof desc);
                 torn_msg_post(wfd, regress++ < 3 ? MSG_REGRESS : MSG_REGRESS_COUNT,
                               index - p->n_workers, last, v, 0, desc);
             }
@@ -255,14 +255,14 @@ static void final_check(struct torn_ctx *ctx, int n_workers, const struct tally 
     char why[256], desc[160], name[32];
     int rc;
 
-    rc = torn_sc_read(ctx, ctx->target, KEY, &rec, err);
+    rc = torn_step_read(ctx, ctx->target, KEY, &rec, err);
     if (rc) {
         torn_result_violation(ctx->result, "no-lost-update", KEY, torn_ctx_elapsed(ctx),
                               "%lld updates acknowledged, final record unreadable: %s", ty->n_ack,
                               err->msg);
         return;
     }
-    torn_sc_describe(rec, desc, sizeof desc);
+    torn_step_describe_record(rec, desc, sizeof desc);
     if (!torn_record_intact(rec, why, sizeof why))
         torn_result_violation(ctx->result, "no-torn-write", KEY, torn_ctx_elapsed(ctx),
                               "final record is torn (%s): %s", desc, why);
@@ -366,7 +366,7 @@ static int concurrent_run(struct torn_ctx *ctx, struct torn_err *err)
         rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
         goto out;
     }
-    if ((rc = torn_sc_open(ctx, err)) != 0)
+    if ((rc = torn_target_open(ctx->target, err)) != 0)
         goto out;
     rc = torn_target_reset(ctx->target, KEY, NULL, NULL, err);
     torn_target_close(ctx->target);
@@ -378,7 +378,7 @@ static int concurrent_run(struct torn_ctx *ctx, struct torn_err *err)
         rc = torn_child_spawn(ctx, i, 1, i < n_w ? updater : reader, &p, &ch[i], err);
     if (rc == 0) {
         collect(ctx, ch, n_w, n_w + n_r, done, &ty);
-        if ((rc = torn_sc_open(ctx, err)) == 0) {
+        if ((rc = torn_target_open(ctx->target, err)) == 0) {
             final_check(ctx, n_w, &ty, err);
             torn_target_close(ctx->target);
         }

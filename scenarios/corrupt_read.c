@@ -210,7 +210,7 @@ static int read_once(struct torn_ctx *ctx, struct torn_target *t, int index, int
     (void)index;
     torn_err_clear(&err);
     memset(&m, 0, sizeof m);
-    rc = torn_sc_read(ctx, t, a->id, &rec, &err);
+    rc = torn_step_read(ctx, t, a->id, &rec, &err);
     if (rc == 0) {
         m.type = MSG_RECORD;
         m.a = torn_record_version(rec);
@@ -241,8 +241,8 @@ static int write_versions(struct torn_ctx *ctx, const char *id, struct written *
     if ((rc = torn_target_reset(t, id, NULL, NULL, err)) != 0)
         return rc;
     for (int i = 0; i < 2; i++) {
-        cJSON *patch = torn_sc_patch(ctx, i + 1, len, NULL, 0), *rec = NULL;
-        rc = patch ? torn_sc_update(ctx, t, id, patch, &rec, err) : TORN_E_NOMEM;
+        cJSON *patch = torn_step_patch(ctx, i + 1, len, NULL, 0), *rec = NULL;
+        rc = patch ? torn_step_update(ctx, t, id, patch, &rec, err) : TORN_E_NOMEM;
         w->version[i] = torn_record_version(rec);
         w->seq[i] = i + 1;
         cJSON_Delete(patch);
@@ -300,7 +300,7 @@ static int one_case(struct torn_ctx *ctx, size_t i, struct torn_err *err)
     char how[64];
 
     snprintf(id, sizeof id, "corrupt-read-%s", cases[i].name);
-    if ((rc = torn_sc_open(ctx, err)) != 0)
+    if ((rc = torn_target_open(ctx->target, err)) != 0)
         return rc;
     rc = write_versions(ctx, id, &w, err);
     if (rc == 0)

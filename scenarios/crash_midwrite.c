@@ -27,7 +27,11 @@
 #include "core/util.h"
 #include "core/work.h"
 
-enum { MSG_ATTEMPT = TORN_SC_MSG_ATTEMPT, MSG_ACK = TORN_SC_MSG_ACK, MSG_FAIL = TORN_SC_MSG_FAIL };
+enum {
+    MSG_ATTEMPT = TORN_STEP_MSG_ATTEMPT,
+    MSG_ACK = TORN_STEP_MSG_ACK,
+    MSG_FAIL = TORN_STEP_MSG_FAIL
+};
 
 static const char *const KEY = "crash-midwrite";
 
@@ -45,7 +49,7 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
     int failures = 0;
 
     for (long long seq = a->seq0;; seq++) {
-        int rc = torn_sc_update_announced(ctx, t, KEY, wfd, index, seq, a->payload_len, 1, &err);
+        int rc = torn_step_update_announced(ctx, t, KEY, wfd, index, seq, a->payload_len, 1, &err);
 
         if (rc && ++failures > 100)
             return 3;
@@ -55,7 +59,7 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
 /* Check the record after kill number k; returns 1 if it was damaged (the
  * caller then resets it so later kills are judged on their own). */
 static int check_after_kill(struct torn_ctx *ctx, struct torn_target *t, int k, double kill_s,
-                            struct torn_sc_ledger *l)
+                            struct torn_ledger *l)
 {
     struct torn_err err;
     cJSON *rec = NULL;
@@ -64,17 +68,17 @@ static int check_after_kill(struct torn_ctx *ctx, struct torn_target *t, int k, 
     int rc, bad;
 
     torn_err_clear(&err);
-    rc = torn_sc_read(ctx, t, KEY, &rec, &err);
+    rc = torn_step_read(ctx, t, KEY, &rec, &err);
     if (rc) {
         const char *how;
-        torn_sc_read_failure(rc, &crit, &how);
+        torn_step_read_failure(rc, &crit, &how);
         torn_result_violation(ctx->result, crit, KEY, kill_s,
                               "version %lld acknowledged, record read back %s after kill #%d at "
                               "t=%.2f s: %s",
                               l->acked_version, how, k, kill_s, err.msg);
         return 1;
     }
-    bad = torn_sc_ledger_judge(l, rec, 1, &crit, why, sizeof why);
+    bad = torn_ledger_judge(l, rec, 1, &crit, why, sizeof why);
     if (bad)
         torn_result_violation(ctx->result, crit, KEY, kill_s, "after kill #%d at t=%.2f s: %s", k,
                               kill_s, why);
@@ -82,7 +86,7 @@ static int check_after_kill(struct torn_ctx *ctx, struct torn_target *t, int k, 
     return bad;
 }
 
-static int reset_record(struct torn_ctx *ctx, struct torn_target *t, struct torn_sc_ledger *l,
+static int reset_record(struct torn_ctx *ctx, struct torn_target *t, struct torn_ledger *l,
                         struct torn_err *err)
 {
     cJSON *rec = NULL;
@@ -90,7 +94,7 @@ static int reset_record(struct torn_ctx *ctx, struct torn_target *t, struct torn
     int rc = torn_target_reset(t, KEY, NULL, &rec, err);
 
     torn_ctx_op(ctx, TORN_OP_RESET, rc ? TORN_OUT_FAIL : TORN_OUT_OK, torn_now_ns() - t0);
-    torn_sc_ledger_reset(l, rc ? 0 : torn_record_version(rec));
+    torn_ledger_reset(l, rc ? 0 : torn_record_version(rec));
     cJSON_Delete(rec);
     return rc;
 }
@@ -100,7 +104,7 @@ static int reset_record(struct torn_ctx *ctx, struct torn_target *t, struct torn
  * interpreter, a connection) is never killed before it could write.
  * 0 when it answered, 1 when not within the timeout. */
 static int await_ready(struct torn_ctx *ctx, const struct torn_child *child,
-                       struct torn_sc_ledger *l)
+                       struct torn_ledger *l)
 {
     uint64_t deadline = torn_now_ns() + (uint64_t)ctx->timeout_ms * 1000000ULL;
     struct torn_msg m;
@@ -109,7 +113,7 @@ static int await_ready(struct torn_ctx *ctx, const struct torn_child *child,
         int left = (int)((deadline - torn_now_ns()) / 1000000ULL) + 1;
         if (torn_msg_recv(child->fd, &m, left, NULL) != 1)
             return 1;
-        torn_sc_ledger_take(l, &m);
+        torn_ledger_take(l, &m);
         if (m.type != MSG_ATTEMPT)
             return 0;
     }
@@ -119,7 +123,7 @@ static int await_ready(struct torn_ctx *ctx, const struct torn_child *child,
 /* One writer life: spawn, wait until it answered once, let it run for a
  * seeded delay, SIGKILL it, collect what it reported.  *unready is set when
  * its first update got no answer within the timeout. */
-static int one_kill(struct torn_ctx *ctx, struct torn_sc_ledger *l, struct writer_arg *wa,
+static int one_kill(struct torn_ctx *ctx, struct torn_ledger *l, struct writer_arg *wa,
                     uint64_t delay_ns, double *kill_s, int *unready, struct torn_err *err)
 {
     struct torn_child child;
@@ -132,14 +136,14 @@ static int one_kill(struct torn_ctx *ctx, struct torn_sc_ledger *l, struct write
     if (!*unready)
         torn_ctx_sleep(ctx, delay_ns); /* cut at the deadline: --duration holds */
     *kill_s = torn_ctx_elapsed(ctx);
-    rc = torn_sc_service_kill(ctx, 0, err); /* a service is the writer: crash it first */
+    rc = torn_step_kill_service(ctx, 0, err); /* a service is the writer: crash it first */
     torn_proc_signal(child.pid, SIGKILL);
     torn_history_add(ctx->history, "fault", 0, "kill", KEY, NULL, 0);
     while (torn_msg_recv(child.fd, &m, ctx->timeout_ms, NULL) == 1)
-        torn_sc_ledger_take(l, &m);
+        torn_ledger_take(l, &m);
     torn_child_wait(&child, ctx->timeout_ms, NULL, NULL);
-    torn_sc_ledger_cut(l);
-    return rc ? rc : torn_sc_service_restart(ctx, err);
+    torn_ledger_cut(l);
+    return rc ? rc : torn_step_restart_service(ctx, err);
 }
 
 struct tally {
@@ -148,7 +152,7 @@ struct tally {
 };
 
 /* Metrics, work evidence, and the ERROR when no update ever completed. */
-static int report(struct torn_ctx *ctx, const struct torn_sc_ledger *l, const struct tally *n,
+static int report(struct torn_ctx *ctx, const struct torn_ledger *l, const struct tally *n,
                   struct torn_err *err)
 {
     torn_result_metric(ctx->result, "kills", (double)n->done);
@@ -184,13 +188,13 @@ static int crash_run(struct torn_ctx *ctx, struct torn_err *err)
     struct torn_target *t = ctx->target;
     double min_ms = torn_param_num(ctx, "min_delay_ms"), max_ms = torn_param_num(ctx, "max_delay_ms");
     struct writer_arg wa = {0, (size_t)torn_param_int(ctx, "payload_len")};
-    struct torn_sc_ledger *l = calloc(1, sizeof *l);
+    struct torn_ledger *l = calloc(1, sizeof *l);
     struct tally n = {torn_param_int(ctx, "kills"), 0, 0, 0, 0, 0};
     int rc;
 
     if (!l)
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
-    if ((rc = torn_sc_open(ctx, err)) != 0 || (rc = reset_record(ctx, t, l, err)) != 0)
+    if ((rc = torn_target_open(ctx->target, err)) != 0 || (rc = reset_record(ctx, t, l, err)) != 0)
         goto out;
     torn_target_close(t);
     for (long long k = 1; k <= n.planned && !torn_stop_requested(); k++) {
@@ -211,7 +215,7 @@ static int crash_run(struct torn_ctx *ctx, struct torn_err *err)
         n.unready += slow;
         n.cycles_acked += l->n_acks > acks;
         n.done++;
-        if ((rc = torn_sc_open(ctx, err)) != 0)
+        if ((rc = torn_target_open(ctx->target, err)) != 0)
             goto out;
         if (check_after_kill(ctx, t, (int)k, kill_s, l)) {
             n.damaged++;

@@ -157,7 +157,7 @@ static int one_round(struct torn_ctx *ctx, long long round, struct ledger *l,
                                                                (max_ms - min_ms)) * 1e6)),
                      ledger_note, l);
     if (!rc)   /* a service doing the writes is crashed with its writers */
-        rc = torn_sc_service_kill(ctx, 0, err);
+        rc = torn_step_kill_service(ctx, 0, err);
     for (int w = 0; w < started; w++)
         torn_proc_signal(kids[w].pid, SIGKILL);
     torn_history_add(ctx->history, "fault", 0, "kill-writers", NULL, NULL, 0);
@@ -166,7 +166,7 @@ static int one_round(struct torn_ctx *ctx, long long round, struct ledger *l,
             ledger_note(l, &m);
         torn_child_wait(&kids[w], ctx->timeout_ms, NULL, NULL);
     }
-    return rc ? rc : torn_sc_service_restart(ctx, err);
+    return rc ? rc : torn_step_restart_service(ctx, err);
 }
 
 /* Check one structure's members against the other and the ledger. */

@@ -65,7 +65,7 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
         int rc;
 
         torn_err_clear(&err);
-        rc = patch ? torn_sc_update(ctx, t, id, patch, NULL, &err) : TORN_E_NOMEM;
+        rc = patch ? torn_step_update(ctx, t, id, patch, NULL, &err) : TORN_E_NOMEM;
         cJSON_Delete(patch);
         memset(&m, 0, sizeof m);
         m.type = rc ? MSG_FAIL : MSG_ACK;
@@ -125,7 +125,7 @@ static int reset_records(struct torn_ctx *ctx, int n, struct torn_err *err)
     char id[64];
     int rc;
 
-    if ((rc = torn_sc_open(ctx, err)) != 0)
+    if ((rc = torn_target_open(ctx->target, err)) != 0)
         return rc;
     for (int w = 0; w < n && !rc; w++) {
         record_id(id, sizeof id, w);
@@ -142,13 +142,13 @@ static int judge(struct torn_ctx *ctx, int n, long long round, const struct acks
     char id[64], why[160];
     int rc;
 
-    if ((rc = torn_sc_open(ctx, err)) != 0)
+    if ((rc = torn_target_open(ctx->target, err)) != 0)
         return rc;
     for (int w = 0; w < n; w++) {
         cJSON *rec = NULL;
         long long found = 0, lost;
         record_id(id, sizeof id, w);
-        rc = torn_sc_read(ctx, ctx->target, id, &rec, err);
+        rc = torn_step_read(ctx, ctx->target, id, &rec, err);
         if (rc && rc != TORN_E_NOTFOUND && rc != TORN_E_CORRUPT)
             break;
         if (rc == TORN_E_CORRUPT || (rec && !torn_record_intact(rec, why, sizeof why)))

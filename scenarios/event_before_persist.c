@@ -131,7 +131,7 @@ static void reread(struct torn_ctx *ctx, struct torn_target *t, const struct ebp
         /* A read is timed from its start: the service may serve it at once
          * and stall its answer, and what it saw is as old as its start. */
         uint64_t start = torn_now_ns();
-        int rc = torn_sc_read(ctx, t, id, &rec, &err);
+        int rc = torn_step_read(ctx, t, id, &rec, &err);
         uint64_t now = torn_now_ns();
         if (w->reads++ == 0)
             torn_ctx_op(ctx, TORN_OP_EVENT, TORN_OUT_OK, start - w->t_event);
@@ -181,11 +181,11 @@ static void report_job(const struct ebp *p, const struct watch *w, const char *i
 static void store_reset(struct torn_ctx *ctx, const struct ebp *p)
 {
     struct torn_err err;
-    if (torn_jc_toxic(ctx, p->api, p->proxy, "torn-ebp-reset", "reset_peer", "timeout", 0, 0, 1,
-                      &err) == 0) {
+    if (torn_jobs_toxic(ctx, p->api, p->proxy, "torn-ebp-reset", "reset_peer", "timeout", 0, 0, 1,
+                        &err) == 0) {
         torn_sleep_ns((uint64_t)p->reset_ms * 1000000u);
-        torn_jc_toxic(ctx, p->api, p->proxy, "torn-ebp-reset", "reset_peer", "timeout", 0, 0, 0,
-                      &err);
+        torn_jobs_toxic(ctx, p->api, p->proxy, "torn-ebp-reset", "reset_peer", "timeout", 0, 0, 0,
+                        &err);
     }
 }
 
@@ -238,7 +238,7 @@ static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct ebp
     snprintf(text, sizeof text, "torn event-before-persist job %lld seed %llu", jobno,
              (unsigned long long)ctx->seed);
     cJSON_AddStringToObject(input, "query", text);
-    int rc = torn_jc_create(ctx, t, input, &id, &err);
+    int rc = torn_jobs_create(ctx, t, input, &id, &err);
     cJSON_Delete(input);
     if (rc == 0)
         rc = torn_target_subscribe(t, id, &sub, &err);
@@ -342,8 +342,8 @@ static int store_latency(struct torn_ctx *ctx, const struct ebp *p, int on, stru
     long long lat = torn_param_int(ctx, "store_latency_ms");
     if (lat <= 0)
         return 0;
-    return torn_jc_toxic(ctx, p->api, p->proxy, "torn-ebp-latency", "latency", "latency", lat,
-                         torn_param_int(ctx, "store_jitter_ms"), on, err);
+    return torn_jobs_toxic(ctx, p->api, p->proxy, "torn-ebp-latency", "latency", "latency", lat,
+                           torn_param_int(ctx, "store_jitter_ms"), on, err);
 }
 
 static int ebp_run(struct torn_ctx *ctx, struct torn_err *err)
@@ -377,7 +377,7 @@ static int ebp_run(struct torn_ctx *ctx, struct torn_err *err)
     int spawned = 0;
     for (; rc == 0 && spawned < p.workers; spawned++)
         rc = torn_child_spawn(ctx, spawned, 1, worker, &p, &ch[spawned], err);
-    torn_jc_collect(ctx, ch, spawned, absorb, NULL, &ty);
+    torn_jobs_collect(ctx, ch, spawned, absorb, NULL, &ty);
     struct torn_err err2;
     store_latency(ctx, &p, 0, &err2);
     metrics(ctx, &ty);

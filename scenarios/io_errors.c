@@ -29,10 +29,10 @@ static int io_run(struct torn_ctx *ctx, struct torn_err *err)
     const cJSON *kinds = torn_param(ctx, "faults"), *k;
     const char *path = torn_param_str(ctx, "path");
     long long max_nth = torn_param_int(ctx, "max_nth");
-    struct pl_cycle c;
+    struct torn_power_cycle c;
     long long cycles = 0, faults = 0, bad = 0, acks = 0, fails = 0, faulted = 0;
     char rule[160];
-    int rc = pl_need_fs(ctx, "io-errors", err);
+    int rc = torn_power_need_fs(ctx, "io-errors", err);
 
     if (rc)
         return rc;
@@ -53,14 +53,14 @@ static int io_run(struct torn_ctx *ctx, struct torn_err *err)
             c.updates = n;
             c.rules[0] = rule;
             c.rules[1] = NULL;
-            if ((rc = pl_run_cycle(ctx, &c, err)) != 0)
+            if ((rc = torn_power_run_cycle(ctx, &c, err)) != 0)
                 return rc;
             cycles++;
             faults += (long long)c.faults;
             faulted += c.faults > 0;
             acks += c.n_acks;
             fails += c.n_fails;
-            rc = pl_check(ctx, &c, "after I/O errors and a power cut", err);
+            rc = torn_power_check(ctx, &c, "after I/O errors and a power cut", err);
             if (rc < 0)
                 return rc;
             bad += rc + c.live_bad;

@@ -218,7 +218,7 @@ static int read_after(struct torn_ctx *ctx, long long round, long long want, cJS
 {
     double t0 = torn_ctx_elapsed(ctx), t1;
     long long first;
-    int rc = torn_sc_read(ctx, ctx->target, KEY, rec_out, err);
+    int rc = torn_step_read(ctx, ctx->target, KEY, rec_out, err);
 
     t1 = torn_ctx_elapsed(ctx);
     if (rc || want < 0 || (first = torn_record_version(*rec_out)) >= want)
@@ -227,7 +227,7 @@ static int read_after(struct torn_ctx *ctx, long long round, long long want, cJS
         torn_sleep_ns(20000000);
         cJSON_Delete(*rec_out);
         *rec_out = NULL;
-        rc = torn_sc_read(ctx, ctx->target, KEY, rec_out, err);
+        rc = torn_step_read(ctx, ctx->target, KEY, rec_out, err);
     }
     if (!rc && torn_record_version(*rec_out) >= want)
         torn_result_violation(ctx->result, "no-stale-read", KEY, t0,
@@ -295,11 +295,12 @@ static int optimistic_lock_run(struct torn_ctx *ctx, struct torn_err *err)
     cJSON *first = NULL;
     int rc;
 
-    if ((rc = torn_sc_open(ctx, err)) != 0 || (rc = reset_record(ctx, &first, err)) != 0)
+    if ((rc = torn_target_open(ctx->target, err)) != 0 ||
+        (rc = reset_record(ctx, &first, err)) != 0)
         return rc;
     torn_target_close(ctx->target);
     rc = torn_race_start(ctx, (int)torn_param_int(ctx, "workers"), racer, NULL, &race, err);
-    if (rc == 0 && (rc = torn_sc_open(ctx, err)) == 0) {
+    if (rc == 0 && (rc = torn_target_open(ctx->target, err)) == 0) {
         rc = rounds(ctx, &race, first, &tl, err);
         torn_target_close(ctx->target);
     }

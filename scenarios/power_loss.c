@@ -35,7 +35,7 @@
 #include "core/work.h"
 
 /* Crash states to try at one cut point, given what was unsynced there. */
-static size_t sweep_states(const struct pl_cycle *probe, char states[][48], size_t max)
+static size_t sweep_states(const struct torn_power_cycle *probe, char states[][48], size_t max)
 {
     size_t n = 0;
     uint64_t m = probe->pending_meta, p = probe->dirty_pages;
@@ -60,7 +60,7 @@ static size_t sweep_states(const struct pl_cycle *probe, char states[][48], size
 
 /* "op17/m2:dpfx:3" -> freeze 17, cut "state=m2:dpfx:3"; both parts checked
  * strictly before anything runs. */
-static int parse_state(const char *s, struct pl_cycle *c, char *cut, size_t len,
+static int parse_state(const char *s, struct torn_power_cycle *c, char *cut, size_t len,
                        struct torn_err *err)
 {
     const char *slash = strchr(s, '/');
@@ -81,16 +81,16 @@ static int parse_state(const char *s, struct pl_cycle *c, char *cut, size_t len,
     return TORN_OK;
 }
 
-static int one_state(struct torn_ctx *ctx, struct pl_cycle *c, long long *n_states,
+static int one_state(struct torn_ctx *ctx, struct torn_power_cycle *c, long long *n_states,
                      long long *n_bad, struct torn_err *err)
 {
-    int rc = pl_run_cycle(ctx, c, err);
+    int rc = torn_power_run_cycle(ctx, c, err);
     if (rc)
         return rc;
     if (!c->frozen)
         return 1;   /* the writer finished before the cut point */
     (*n_states)++;
-    rc = pl_check(ctx, c, "after power cut", err);
+    rc = torn_power_check(ctx, c, "after power cut", err);
     if (rc < 0)
         return rc;
     if (rc && !*n_bad)
@@ -101,14 +101,14 @@ static int one_state(struct torn_ctx *ctx, struct pl_cycle *c, long long *n_stat
 
 static int power_run(struct torn_ctx *ctx, struct torn_err *err)
 {
-    struct pl_cycle c;
+    struct torn_power_cycle c;
     const char *mode = torn_param_str(ctx, "mode"), *state = torn_param_str(ctx, "state");
     long long max_points = torn_param_int(ctx, "max_cut_points");
     long long torn_per = torn_param_int(ctx, "torn_per_point");
     long long n_states = 0, n_bad = 0, points = 0;
     char cut[128], states[32][48];
     uint64_t t0 = torn_now_ns();
-    int rc = pl_need_fs(ctx, "power-loss", err), sweep;
+    int rc = torn_power_need_fs(ctx, "power-loss", err), sweep;
 
     if (rc)
         return rc;

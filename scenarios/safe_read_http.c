@@ -90,7 +90,7 @@ static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct srh
              (unsigned long long)ctx->seed);
     cJSON_AddStringToObject(input, "query", text);
     uint64_t t0 = torn_now_ns();
-    int rc = torn_jc_create(ctx, t, input, &id, &err);
+    int rc = torn_jobs_create(ctx, t, input, &id, &err);
     cJSON_Delete(input);
     if (rc) {
         if (rc != TORN_E_INTERRUPTED)
@@ -152,13 +152,13 @@ static void disturb(struct torn_ctx *ctx, void *arg)
     if (!p->api[0] || p->reset_every_ms <= 0)
         return;
     if (p->reset_off && now >= p->reset_off) {
-        torn_jc_toxic(ctx, p->api, p->proxy, "torn-srh-reset", "reset_peer", "timeout", 0, 0, 0,
-                      &err);
+        torn_jobs_toxic(ctx, p->api, p->proxy, "torn-srh-reset", "reset_peer", "timeout", 0, 0, 0,
+                        &err);
         p->reset_off = 0;
     }
     if (now >= p->next_reset) {
-        if (torn_jc_toxic(ctx, p->api, p->proxy, "torn-srh-reset", "reset_peer", "timeout", 0, 0,
-                          1, &err) == 0)
+        if (torn_jobs_toxic(ctx, p->api, p->proxy, "torn-srh-reset", "reset_peer", "timeout", 0, 0,
+                            1, &err) == 0)
             p->n_resets++;
         p->reset_off = now + (uint64_t)p->reset_ms * 1000000u;
         p->next_reset = now + (uint64_t)p->reset_every_ms * 1000000u;
@@ -201,8 +201,8 @@ static int srh_run(struct torn_ctx *ctx, struct torn_err *err)
         p.workers = (int)p.jobs;
     long long lat = torn_param_int(ctx, "store_latency_ms");
     if (lat > 0)
-        rc = torn_jc_toxic(ctx, p.api, p.proxy, "torn-srh-latency", "latency", "latency", lat, 0,
-                           1, err);
+        rc = torn_jobs_toxic(ctx, p.api, p.proxy, "torn-srh-latency", "latency", "latency", lat, 0,
+                             1, err);
     struct torn_child ch[TORN_MAX_SLOTS];
     int spawned = 0;
     for (int i = 0; i < p.workers; i++)
@@ -210,11 +210,12 @@ static int srh_run(struct torn_ctx *ctx, struct torn_err *err)
     p.next_reset = torn_now_ns() + (uint64_t)p.reset_every_ms * 1000000u;
     for (; rc == 0 && spawned < p.workers; spawned++)
         rc = torn_child_spawn(ctx, spawned, 1, worker, &p, &ch[spawned], err);
-    torn_jc_collect(ctx, ch, spawned, absorb, disturb, &p);
+    torn_jobs_collect(ctx, ch, spawned, absorb, disturb, &p);
     struct torn_err e2;
-    torn_jc_toxic(ctx, p.api, p.proxy, "torn-srh-reset", "reset_peer", "timeout", 0, 0, 0, &e2);
+    torn_jobs_toxic(ctx, p.api, p.proxy, "torn-srh-reset", "reset_peer", "timeout", 0, 0, 0, &e2);
     if (lat > 0)
-        torn_jc_toxic(ctx, p.api, p.proxy, "torn-srh-latency", "latency", "latency", 0, 0, 0, &e2);
+        torn_jobs_toxic(ctx, p.api, p.proxy, "torn-srh-latency", "latency", "latency", 0, 0, 0,
+                        &e2);
     torn_result_metric(ctx->result, "jobs_terminal", (double)p.done);
     torn_result_metric(ctx->result, "polls", (double)p.polls);
     torn_result_metric(ctx->result, "unknown_answers", (double)p.unknown);

@@ -240,7 +240,7 @@ static int current(struct torn_ctx *ctx, const struct table *tb, int *state, lon
 {
     cJSON *rec = NULL;
     const char *s;
-    int rc = torn_sc_read(ctx, ctx->target, KEY, &rec, err);
+    int rc = torn_step_read(ctx, ctx->target, KEY, &rec, err);
 
     *state = -1;
     *version = -1;
@@ -380,7 +380,7 @@ static int state_transition_run(struct torn_ctx *ctx, struct torn_err *err)
     if ((rc = parse_table(ctx, &tb, err)) != 0)
         return rc;
     rc = torn_race_start(ctx, (int)torn_param_int(ctx, "workers"), racer, &tb, &race, err);
-    if (rc == 0 && (rc = torn_sc_open(ctx, err)) == 0) {
+    if (rc == 0 && (rc = torn_target_open(ctx->target, err)) == 0) {
         for (r = 1; r <= n_rounds && !rc && !torn_stop_requested(); r++) {
             if (torn_ctx_expired(ctx))
                 break;

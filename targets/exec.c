@@ -858,7 +858,7 @@ const struct torn_target_ops torn_target_exec = {
     .observe = exec_observe,
 };
 
-/* ---- fuzzing entry point (fuzz/exec_reply.c, issue 6) ---- */
+/* ---- fuzzing entry point (fuzz/exec_reply.c) ---- */
 
 /* One reply line from the adapter for request id, through the same checks
  * as call(): 0 and *reply_out (ok:true; caller frees), 1 for a stale reply,

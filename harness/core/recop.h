@@ -10,8 +10,8 @@
  *   UPDATE decide on the server: their twins of it are in those drivers.)
  * - managed-server parameters and faults, common to both drivers.
  */
-#ifndef TORN_TARGETS_RECOP_H
-#define TORN_TARGETS_RECOP_H
+#ifndef TORN_RECOP_H
+#define TORN_RECOP_H
 
 #include <stddef.h>
 

@@ -13,9 +13,9 @@
 #include "core/target.h"
 #include "core/util.h"
 
-void torn_jc_collect(struct torn_ctx *ctx, struct torn_child *ch, int n,
-                     void (*absorb)(struct torn_ctx *ctx, const struct torn_msg *m, void *arg),
-                     void (*tick)(struct torn_ctx *ctx, void *arg), void *arg)
+void torn_jobs_collect(struct torn_ctx *ctx, struct torn_child *ch, int n,
+                       void (*absorb)(struct torn_ctx *ctx, const struct torn_msg *m, void *arg),
+                       void (*tick)(struct torn_ctx *ctx, void *arg), void *arg)
 {
     int open_n = 0;
     for (int i = 0; i < n; i++)
@@ -44,9 +44,9 @@ void torn_jc_collect(struct torn_ctx *ctx, struct torn_child *ch, int n,
     }
 }
 
-int torn_jc_toxic(struct torn_ctx *ctx, const char *api, const char *proxy, const char *name,
-                  const char *type, const char *attr, long long value, long long jitter, int on,
-                  struct torn_err *err)
+int torn_jobs_toxic(struct torn_ctx *ctx, const char *api, const char *proxy, const char *name,
+                    const char *type, const char *attr, long long value, long long jitter, int on,
+                    struct torn_err *err)
 {
     if (!api || !*api)
         return 0;
@@ -65,8 +65,8 @@ int torn_jc_toxic(struct torn_ctx *ctx, const char *api, const char *proxy, cons
     return rc;
 }
 
-int torn_jc_create(struct torn_ctx *ctx, struct torn_target *t, const cJSON *input,
-                   char **id_out, struct torn_err *err)
+int torn_jobs_create(struct torn_ctx *ctx, struct torn_target *t, const cJSON *input,
+                     char **id_out, struct torn_err *err)
 {
     int rc = TORN_E_IO;
     for (int attempt = 0; rc && attempt < 5 && !torn_stop_requested(); attempt++) {

@@ -23,13 +23,17 @@
 #include "fs/tornfs.h"
 #include "core/util.h"
 
-enum { MSG_ATTEMPT = TORN_SC_MSG_ATTEMPT, MSG_ACK = TORN_SC_MSG_ACK, MSG_FAIL = TORN_SC_MSG_FAIL };
+enum {
+    MSG_ATTEMPT = TORN_STEP_MSG_ATTEMPT,
+    MSG_ACK = TORN_STEP_MSG_ACK,
+    MSG_FAIL = TORN_STEP_MSG_FAIL
+};
 
 static const char *const KEY = "job-1";
 
 #define MAX_ARTIFACTS 3
 
-int pl_need_fs(const struct torn_ctx *ctx, const char *scenario, struct torn_err *err)
+int torn_power_need_fs(const struct torn_ctx *ctx, const char *scenario, struct torn_err *err)
 {
     if (ctx->fs)
         return TORN_OK;
@@ -41,15 +45,15 @@ int pl_need_fs(const struct torn_ctx *ctx, const char *scenario, struct torn_err
 
 static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wfd, void *argp)
 {
-    const struct pl_cycle *c = argp;
+    const struct torn_power_cycle *c = argp;
     struct torn_err err;
 
     for (long long seq = 1; seq <= c->updates; seq++)
-        torn_sc_update_announced(ctx, t, KEY, wfd, index, seq, c->payload_len, 0, &err);
+        torn_step_update_announced(ctx, t, KEY, wfd, index, seq, c->payload_len, 0, &err);
     return 0;
 }
 
-static void take(struct pl_cycle *c, const struct torn_msg *m)
+static void take(struct torn_power_cycle *c, const struct torn_msg *m)
 {
     if (m->type == MSG_ATTEMPT) {
         c->in_flight = 1;
@@ -77,7 +81,7 @@ static int ctl(struct torn_ctx *ctx, char *reply, size_t len, struct torn_err *e
 }
 
 /* Reset the record and make it the durable baseline; arm rules and freeze. */
-static int prepare(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_err *err)
+static int prepare(struct torn_ctx *ctx, struct torn_power_cycle *c, struct torn_err *err)
 {
     struct torn_target *t = ctx->target;
     char reply[512], cmd[600];
@@ -90,7 +94,7 @@ static int prepare(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_err *er
     snprintf(cmd, sizeof cmd, "model %s", c->model);
     if ((rc = ctl(ctx, reply, sizeof reply, err, cmd)) != 0)
         return rc;
-    if ((rc = torn_sc_open(ctx, err)) != 0)
+    if ((rc = torn_target_open(ctx->target, err)) != 0)
         return rc;
     rc = torn_target_reset(t, KEY, NULL, &rec, err);
     c->acked_version = rc ? 0 : torn_record_version(rec);
@@ -121,7 +125,7 @@ static int prepare(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_err *er
  * acknowledgement (a replayed state id would read back different
  * acknowledged versions, PASS one run and FAIL the next).  Blocked, it has
  * sent every message it ever will: the cut is exact in what it did too. */
-static int wait_writer(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_child *w,
+static int wait_writer(struct torn_ctx *ctx, struct torn_power_cycle *c, struct torn_child *w,
                        struct torn_err *err)
 {
     uint64_t deadline = torn_now_ns() + (uint64_t)ctx->timeout_ms * 1000000ULL * 4;
@@ -151,7 +155,7 @@ static int wait_writer(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_chi
     }
 }
 
-int pl_run_cycle(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_err *err)
+int torn_power_run_cycle(struct torn_ctx *ctx, struct torn_power_cycle *c, struct torn_err *err)
 {
     struct torn_child w;
     struct torn_fs_status st;
@@ -187,7 +191,8 @@ int pl_run_cycle(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_err *err)
     }
     if (c->check_live && !c->frozen) {
         snprintf(c->state, sizeof c->state, "live");
-        if ((rc = pl_check(ctx, c, "read after the I/O errors, before any crash", err)) < 0) {
+        rc = torn_power_check(ctx, c, "read after the I/O errors, before any crash", err);
+        if (rc < 0) {
             torn_child_wait(&w, ctx->timeout_ms, NULL, NULL);
             return rc;
         }
@@ -200,7 +205,7 @@ int pl_run_cycle(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_err *err)
     c->faults = st.faults;
     /* A service that does the writes dies with the power too (it may be
      * blocked in the frozen request: killed now, reaped after the cut). */
-    torn_sc_service_kill(ctx, 1, NULL);
+    torn_step_kill_service(ctx, 1, NULL);
     torn_history_add(ctx->history, "fault", 0, "power-cut", KEY, NULL, 0);
     snprintf(cmd, sizeof cmd, "cut %s", c->cut ? c->cut : "");
     rc = ctl(ctx, reply, sizeof reply, err, cmd);
@@ -211,7 +216,7 @@ int pl_run_cycle(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_err *err)
     snprintf(c->state, sizeof c->state, "op%llu/%.*s", (unsigned long long)c->ops,
              state ? (int)strcspn(state + 6, " ") : 0, state ? state + 6 : "");
     rc = ctl(ctx, reply, sizeof reply, err, "rules-clear");
-    return rc ? rc : torn_sc_service_restart(ctx, err);   /* the machine boots again */
+    return rc ? rc : torn_step_restart_service(ctx, err);   /* the machine boots again */
 }
 
 /* ---- artifacts ---- */
@@ -244,7 +249,7 @@ static int copy_entry(const char *path, const struct stat *st, int flag, struct 
 }
 
 /* Copy the surviving files (the backing directory) into the run dir. */
-static void save_artifact(struct torn_ctx *ctx, const struct pl_cycle *c)
+static void save_artifact(struct torn_ctx *ctx, const struct torn_power_cycle *c)
 {
     static int saved;
     char dir[PATH_MAX];
@@ -267,7 +272,7 @@ static void save_artifact(struct torn_ctx *ctx, const struct pl_cycle *c)
     nftw(copy_from, copy_entry, 16, FTW_PHYS);
 }
 
-static int definitely_failed(const struct pl_cycle *c, long long seq)
+static int definitely_failed(const struct torn_power_cycle *c, long long seq)
 {
     for (int i = 0; i < c->n_def_failed; i++)
         if (c->def_failed[i] == seq)
@@ -275,8 +280,8 @@ static int definitely_failed(const struct pl_cycle *c, long long seq)
     return 0;
 }
 
-int pl_check(struct torn_ctx *ctx, const struct pl_cycle *c, const char *what,
-             struct torn_err *err)
+int torn_power_check(struct torn_ctx *ctx, const struct torn_power_cycle *c, const char *what,
+                     struct torn_err *err)
 {
     struct torn_target *t = ctx->target;
     struct torn_err rerr;
@@ -286,21 +291,21 @@ int pl_check(struct torn_ctx *ctx, const struct pl_cycle *c, const char *what,
     int rc, bad = 0;
     double now = torn_ctx_elapsed(ctx);
 
-    if ((rc = torn_sc_open(ctx, err)) != 0)
+    if ((rc = torn_target_open(ctx->target, err)) != 0)
         return rc;
     torn_err_clear(&rerr);
-    rc = torn_sc_read(ctx, t, KEY, &rec, &rerr);
+    rc = torn_step_read(ctx, t, KEY, &rec, &rerr);
     torn_target_close(t);
     if (rc) {
         const char *crit, *how;
-        torn_sc_read_failure(rc, &crit, &how);
+        torn_step_read_failure(rc, &crit, &how);
         torn_result_violation(ctx->result, crit, KEY, now,
                               "%s at crash state %s: version %lld acknowledged, record %s: %s",
                               what, c->state, c->acked_version, how, rerr.msg);
         bad = 1;
     } else {
         v = torn_record_version(rec);
-        torn_sc_describe(rec, desc, sizeof desc);
+        torn_step_describe_record(rec, desc, sizeof desc);
         if (!torn_record_intact(rec, why, sizeof why)) {
             torn_result_violation(ctx->result, "no-torn-write", KEY, now,
                                   "%s at crash state %s: record is torn (%s): %s", what, c->state,

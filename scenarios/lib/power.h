@@ -10,8 +10,8 @@
  *   version is at least the last acknowledged one and at most one more, and
  *   it is not the write of an update the store said definitely failed.
  */
-#ifndef TORN_SCENARIOS_POWER_COMMON_H
-#define TORN_SCENARIOS_POWER_COMMON_H
+#ifndef TORN_SCENARIOS_LIB_POWER_H
+#define TORN_SCENARIOS_LIB_POWER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -19,7 +19,7 @@
 struct torn_ctx;
 struct torn_err;
 
-struct pl_cycle {
+struct torn_power_cycle {
     /* in */
     long long updates;          /* patches the writer applies */
     size_t payload_len;
@@ -27,7 +27,7 @@ struct pl_cycle {
     uint64_t freeze_at;         /* cut after this persistence op; 0 = at the end */
     const char *rules[8];       /* fault rules ("fsync EIO path=*.tmp.* nth=2"), NULL-ended */
     const char *cut;            /* cut arguments ("" = the model's default) */
-    int check_live;             /* also pl_check before the cut when the
+    int check_live;             /* also torn_power_check before the cut when the
                                    writer finished (io-errors) */
     /* out */
     int frozen;                 /* the freeze point was reached */
@@ -46,17 +46,17 @@ struct pl_cycle {
 };
 
 /* Run one cycle.  0 when it ran (violations are recorded in ctx->result by
- * pl_check, not here); a negative torn_code when it could not. */
-int pl_run_cycle(struct torn_ctx *ctx, struct pl_cycle *c, struct torn_err *err);
+ * torn_power_check, not here); a negative torn_code when it could not. */
+int torn_power_run_cycle(struct torn_ctx *ctx, struct torn_power_cycle *c, struct torn_err *err);
 
 /* Read the record back and record violations (criterion prefix `what`, e.g.
  * "after power cut").  On the first few violations the surviving directory
  * is copied to <run_dir>/artifacts/<scenario>-<state>/.  Returns 1 if a
  * violation was recorded, 0 if the state is fine, negative on error. */
-int pl_check(struct torn_ctx *ctx, const struct pl_cycle *c, const char *what,
-             struct torn_err *err);
+int torn_power_check(struct torn_ctx *ctx, const struct torn_power_cycle *c, const char *what,
+                     struct torn_err *err);
 
 /* TORN_E_CONFIG with a clear message unless ctx->fs is set. */
-int pl_need_fs(const struct torn_ctx *ctx, const char *scenario, struct torn_err *err);
+int torn_power_need_fs(const struct torn_ctx *ctx, const char *scenario, struct torn_err *err);
 
 #endif

@@ -8,8 +8,8 @@
  * operation and answers on its report pipe.  The parent collects one answer
  * per worker, each wait bounded by the timeout.
  */
-#ifndef TORN_SCENARIOS_RACE_H
-#define TORN_SCENARIOS_RACE_H
+#ifndef TORN_SCENARIOS_LIB_RACE_H
+#define TORN_SCENARIOS_LIB_RACE_H
 
 #include "proc/proc.h"
 

@@ -1,4 +1,4 @@
-/* torn: helpers shared by scenarios. */
+/* torn: the steps scenarios are made of (see steps.h). */
 #include "steps.h"
 
 #include <stdio.h>
@@ -14,8 +14,8 @@
 #include "core/target.h"
 #include "core/util.h"
 
-cJSON *torn_sc_patch(const struct torn_ctx *ctx, long long seq, size_t payload_len,
-                     const char *counter, long long count)
+cJSON *torn_step_patch(const struct torn_ctx *ctx, long long seq, size_t payload_len,
+                       const char *counter, long long count)
 {
     cJSON *patch = torn_payload_patch(ctx->seed, seq, payload_len), *results;
 
@@ -30,12 +30,7 @@ cJSON *torn_sc_patch(const struct torn_ctx *ctx, long long seq, size_t payload_l
     return patch;
 }
 
-int torn_sc_open(struct torn_ctx *ctx, struct torn_err *err)
-{
-    return torn_target_open(ctx->target, err);
-}
-
-void torn_sc_read_failure(int rc, const char **criterion, const char **what)
+void torn_step_read_failure(int rc, const char **criterion, const char **what)
 {
     *criterion = rc == TORN_E_NOTFOUND  ? "no-lost-write"
                  : rc == TORN_E_TIMEOUT ? "never-hang"
@@ -43,7 +38,7 @@ void torn_sc_read_failure(int rc, const char **criterion, const char **what)
     *what = rc == TORN_E_NOTFOUND ? "missing" : rc == TORN_E_TIMEOUT ? "unanswered" : "unreadable";
 }
 
-int torn_sc_service_kill(struct torn_ctx *ctx, int nowait, struct torn_err *err)
+int torn_step_kill_service(struct torn_ctx *ctx, int nowait, struct torn_err *err)
 {
     struct torn_target *t = ctx->target;
     cJSON *args;
@@ -58,7 +53,7 @@ int torn_sc_service_kill(struct torn_ctx *ctx, int nowait, struct torn_err *err)
     return rc;
 }
 
-int torn_sc_service_restart(struct torn_ctx *ctx, struct torn_err *err)
+int torn_step_restart_service(struct torn_ctx *ctx, struct torn_err *err)
 {
     struct torn_target *t = ctx->target;
     uint64_t t0 = torn_now_ns();
@@ -186,23 +181,23 @@ int torn_step_run(struct torn_ctx *ctx, struct torn_target *t, const struct torn
     return rc;
 }
 
-int torn_sc_update(struct torn_ctx *ctx, struct torn_target *t, const char *id,
-                   const cJSON *patch, cJSON **rec_out, struct torn_err *err)
+int torn_step_update(struct torn_ctx *ctx, struct torn_target *t, const char *id,
+                     const cJSON *patch, cJSON **rec_out, struct torn_err *err)
 {
     struct torn_step s = {.kind = TORN_STEP_UPDATE, .id = id, .patch = patch};
 
     return torn_step_run(ctx, t, &s, NULL, rec_out, err);
 }
 
-int torn_sc_read(struct torn_ctx *ctx, struct torn_target *t, const char *id, cJSON **rec_out,
-                 struct torn_err *err)
+int torn_step_read(struct torn_ctx *ctx, struct torn_target *t, const char *id, cJSON **rec_out,
+                   struct torn_err *err)
 {
     struct torn_step s = {.kind = TORN_STEP_READ, .id = id};
 
     return torn_step_run(ctx, t, &s, NULL, rec_out, err);
 }
 
-void torn_sc_describe(const cJSON *rec, char *buf, size_t len)
+void torn_step_describe_record(const cJSON *rec, char *buf, size_t len)
 {
     const cJSON *payload = cJSON_GetObjectItemCaseSensitive(rec, "payload");
     const char *status = torn_record_str(rec, "status");
@@ -213,28 +208,28 @@ void torn_sc_describe(const cJSON *rec, char *buf, size_t len)
              status ? status : "(none)");
 }
 
-const char *torn_sc_step_status(long long seq)
+const char *torn_step_status(long long seq)
 {
     return seq % 2 ? "running" : "processing";
 }
 
-int torn_sc_update_announced(struct torn_ctx *ctx, struct torn_target *t, const char *id,
-                             int wfd, int worker, long long seq, size_t payload_len,
-                             int step_status, struct torn_err *err)
+int torn_step_update_announced(struct torn_ctx *ctx, struct torn_target *t, const char *id,
+                               int wfd, int worker, long long seq, size_t payload_len,
+                               int step_status, struct torn_err *err)
 {
-    cJSON *patch = torn_sc_patch(ctx, seq, payload_len, NULL, 0), *rec = NULL;
+    cJSON *patch = torn_step_patch(ctx, seq, payload_len, NULL, 0), *rec = NULL;
     int rc;
 
     if (patch && step_status)
         cJSON_ReplaceItemInObjectCaseSensitive(patch, "status",
-                                               cJSON_CreateString(torn_sc_step_status(seq)));
-    torn_msg_post(wfd, TORN_SC_MSG_ATTEMPT, worker, seq, 0, 0, NULL);
+                                               cJSON_CreateString(torn_step_status(seq)));
+    torn_msg_post(wfd, TORN_STEP_MSG_ATTEMPT, worker, seq, 0, 0, NULL);
     torn_err_clear(err);
-    rc = patch ? torn_sc_update(ctx, t, id, patch, &rec, err) : TORN_E_NOMEM;
+    rc = patch ? torn_step_update(ctx, t, id, patch, &rec, err) : TORN_E_NOMEM;
     if (rc == 0)
-        torn_msg_post(wfd, TORN_SC_MSG_ACK, worker, seq, torn_record_version(rec), 0, NULL);
+        torn_msg_post(wfd, TORN_STEP_MSG_ACK, worker, seq, torn_record_version(rec), 0, NULL);
     else
-        torn_msg_post(wfd, TORN_SC_MSG_FAIL, worker, seq, rc, err->indefinite, err->msg);
+        torn_msg_post(wfd, TORN_STEP_MSG_FAIL, worker, seq, rc, err->indefinite, err->msg);
     cJSON_Delete(patch);
     cJSON_Delete(rec);
     return rc;
@@ -242,24 +237,24 @@ int torn_sc_update_announced(struct torn_ctx *ctx, struct torn_target *t, const 
 
 /* ---- the uncertain-operation ledger ---- */
 
-void torn_sc_ledger_reset(struct torn_sc_ledger *l, long long version)
+void torn_ledger_reset(struct torn_ledger *l, long long version)
 {
     l->version = l->acked_version = version;
     l->seq = 0;
     l->attempt = -1;
 }
 
-static void ledger_pend(struct torn_sc_ledger *l, long long seq)
+static void ledger_pend(struct torn_ledger *l, long long seq)
 {
-    if (l->n_pending < TORN_SC_LEDGER_SEQS)
+    if (l->n_pending < TORN_LEDGER_SEQS)
         l->pending[l->n_pending] = seq;
     l->n_pending++;
 }
 
 /* 1 (and no longer pending) if seq was pending. */
-static int ledger_landed(struct torn_sc_ledger *l, long long seq)
+static int ledger_landed(struct torn_ledger *l, long long seq)
 {
-    long long n = l->n_pending < TORN_SC_LEDGER_SEQS ? l->n_pending : TORN_SC_LEDGER_SEQS;
+    long long n = l->n_pending < TORN_LEDGER_SEQS ? l->n_pending : TORN_LEDGER_SEQS;
 
     for (long long i = 0; i < n; i++)
         if (l->pending[i] == seq) {
@@ -270,11 +265,11 @@ static int ledger_landed(struct torn_sc_ledger *l, long long seq)
     return 0;
 }
 
-void torn_sc_ledger_take(struct torn_sc_ledger *l, const struct torn_msg *m)
+void torn_ledger_take(struct torn_ledger *l, const struct torn_msg *m)
 {
-    if (m->type == TORN_SC_MSG_ATTEMPT) {
+    if (m->type == TORN_STEP_MSG_ATTEMPT) {
         l->attempt = m->a;
-    } else if (m->type == TORN_SC_MSG_ACK) {
+    } else if (m->type == TORN_STEP_MSG_ACK) {
         l->attempt = -1;
         l->n_acks++;
         if (m->b > l->acked_version)
@@ -283,7 +278,7 @@ void torn_sc_ledger_take(struct torn_sc_ledger *l, const struct torn_msg *m)
             l->version = m->b;
             l->seq = m->a;
         }
-    } else if (m->type == TORN_SC_MSG_FAIL) {
+    } else if (m->type == TORN_STEP_MSG_FAIL) {
         l->attempt = -1;
         l->n_fails++;
         snprintf(l->last_fail, sizeof l->last_fail, "%s", m->text);
@@ -294,14 +289,14 @@ void torn_sc_ledger_take(struct torn_sc_ledger *l, const struct torn_msg *m)
     }
 }
 
-void torn_sc_ledger_cut(struct torn_sc_ledger *l)
+void torn_ledger_cut(struct torn_ledger *l)
 {
     if (l->attempt >= 0)
         ledger_pend(l, l->attempt);
     l->attempt = -1;
 }
 
-static int ledger_def_failed(const struct torn_sc_ledger *l, long long seq)
+static int ledger_def_failed(const struct torn_ledger *l, long long seq)
 {
     for (int i = 0; i < l->n_def_failed; i++)
         if (l->def_failed[i] == seq)
@@ -310,10 +305,10 @@ static int ledger_def_failed(const struct torn_sc_ledger *l, long long seq)
 }
 
 /* The version/seq part of the judgement: the criterion broken, or NULL. */
-static const char *ledger_order(struct torn_sc_ledger *l, long long v, long long seq,
+static const char *ledger_order(struct torn_ledger *l, long long v, long long seq,
                                 const char *desc, char *why, size_t len)
 {
-    long long stored = l->n_pending < TORN_SC_LEDGER_SEQS ? l->n_pending : TORN_SC_LEDGER_SEQS;
+    long long stored = l->n_pending < TORN_LEDGER_SEQS ? l->n_pending : TORN_LEDGER_SEQS;
     int pending = 0;
 
     if (v < l->version) {
@@ -347,26 +342,26 @@ static const char *ledger_order(struct torn_sc_ledger *l, long long v, long long
     return NULL;
 }
 
-int torn_sc_ledger_judge(struct torn_sc_ledger *l, const cJSON *rec, int step_status,
-                         const char **crit, char *why, size_t len)
+int torn_ledger_judge(struct torn_ledger *l, const cJSON *rec, int step_status,
+                      const char **crit, char *why, size_t len)
 {
     char desc[160], torn_why[200];
     long long seq = torn_record_int(rec, "seq", 0);
     const char *status = torn_record_str(rec, "status");
 
-    torn_sc_describe(rec, desc, sizeof desc);
+    torn_step_describe_record(rec, desc, sizeof desc);
     if (!torn_record_intact(rec, torn_why, sizeof torn_why)) {
         snprintf(why, len, "record read back is torn (%s): %s", desc, torn_why);
         *crit = "no-torn-write";
         return 1;
     }
-    if (step_status && seq > 0 && (!status || strcmp(status, torn_sc_step_status(seq)) != 0)) {
+    if (step_status && seq > 0 && (!status || strcmp(status, torn_step_status(seq)) != 0)) {
         /* Results of write seq are there, its status is not: a write
          * applied in parts (seed 000's two calls). */
         snprintf(why, len,
                  "the record holds write %lld's results but status '%s', not '%s': the write "
                  "was applied in parts (%s)",
-                 seq, status ? status : "(none)", torn_sc_step_status(seq), desc);
+                 seq, status ? status : "(none)", torn_step_status(seq), desc);
         *crit = "no-intermediate-state";
         return 1;
     }

@@ -1,6 +1,10 @@
-/* torn: helpers shared by scenarios (not a plug point). */
-#ifndef TORN_SCENARIOS_COMMON_H
-#define TORN_SCENARIOS_COMMON_H
+/* torn: the steps scenarios are made of (not a plug point): one record
+ * operation timed and written to the history by one rule (torn_step_run),
+ * the writer's self-checking patch, an announced update a crash may cut,
+ * killing and restarting a managed service, and the ledger that judges a
+ * record read back after a fault (struct torn_ledger). */
+#ifndef TORN_SCENARIOS_LIB_STEPS_H
+#define TORN_SCENARIOS_LIB_STEPS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -16,12 +20,8 @@ struct torn_target;
 /* The writer patch for sequence number seq: {"status", "results":{"seq"},
  * "seq", "payload", "payload_digest"} plus, when counter is non-NULL,
  * counter: count.  NULL on ENOMEM. */
-struct cJSON *torn_sc_patch(const struct torn_ctx *ctx, long long seq, size_t payload_len,
-                            const char *counter, long long count);
-
-/* Open ctx->target in this process; on failure record an ERROR-worthy
- * message in err and return its code. */
-int torn_sc_open(struct torn_ctx *ctx, struct torn_err *err);
+struct cJSON *torn_step_patch(const struct torn_ctx *ctx, long long seq, size_t payload_len,
+                              const char *counter, long long count);
 
 /* One record operation of target.h as a value (like core/recop.h). */
 enum torn_step_kind { TORN_STEP_UPDATE, TORN_STEP_READ, TORN_STEP_CAS, TORN_STEP_TRANSITION };
@@ -58,17 +58,17 @@ int torn_step_run(struct torn_ctx *ctx, struct torn_target *t, const struct torn
                   int *won_out, struct cJSON **rec_out, struct torn_err *err);
 
 /* torn_step_run of an UPDATE / a READ of record id. */
-int torn_sc_update(struct torn_ctx *ctx, struct torn_target *t, const char *id,
-                   const struct cJSON *patch, struct cJSON **rec_out, struct torn_err *err);
-int torn_sc_read(struct torn_ctx *ctx, struct torn_target *t, const char *id,
-                 struct cJSON **rec_out, struct torn_err *err);
+int torn_step_update(struct torn_ctx *ctx, struct torn_target *t, const char *id,
+                     const struct cJSON *patch, struct cJSON **rec_out, struct torn_err *err);
+int torn_step_read(struct torn_ctx *ctx, struct torn_target *t, const char *id,
+                   struct cJSON **rec_out, struct torn_err *err);
 
 /* A failed read after a crash, by what it is: rc TORN_E_NOTFOUND is a lost
  * record ("no-lost-write", "missing"), TORN_E_TIMEOUT a read that never
  * answered ("never-hang", "unanswered": a hang, not a torn record),
  * anything else an unreadable one ("no-torn-write", "unreadable").  Sets
  * *criterion and *what to static strings. */
-void torn_sc_read_failure(int rc, const char **criterion, const char **what);
+void torn_step_read_failure(int rc, const char **criterion, const char **what);
 
 /* A target whose writes happen in a service it manages (TORN_CAP_SERVICE,
  * e.g. an HTTP service torn started): the service is the writer a crash
@@ -76,26 +76,26 @@ void torn_sc_read_failure(int rc, const char **criterion, const char **what);
  * may be blocked in a frozen torn-fs request until the power cut); restart:
  * start it again on its data and wait until it answers.  Both are no-ops
  * returning 0 for other targets. */
-int torn_sc_service_kill(struct torn_ctx *ctx, int nowait, struct torn_err *err);
-int torn_sc_service_restart(struct torn_ctx *ctx, struct torn_err *err);
+int torn_step_kill_service(struct torn_ctx *ctx, int nowait, struct torn_err *err);
+int torn_step_restart_service(struct torn_ctx *ctx, struct torn_err *err);
 
 /* Messages of the single-writer scenarios (crash-midwrite, power-loss). */
-enum { TORN_SC_MSG_ATTEMPT = 1, TORN_SC_MSG_ACK, TORN_SC_MSG_FAIL };
+enum { TORN_STEP_MSG_ATTEMPT = 1, TORN_STEP_MSG_ACK, TORN_STEP_MSG_FAIL };
 
 /* One announced update of a writer child: send ATTEMPT (a = seq), run
- * torn_sc_update with torn_sc_patch(seq, payload_len), then send ACK (b =
+ * torn_step_update with torn_step_patch(seq, payload_len), then send ACK (b =
  * version) or FAIL (b = code, c = 1 if indefinite, text = error).  The
  * parent can thus tell an attempt cut off by a kill from one never made.
  * Returns the update's code. */
-int torn_sc_update_announced(struct torn_ctx *ctx, struct torn_target *t, const char *id,
-                             int wfd, int worker, long long seq, size_t payload_len,
-                             int step_status, struct torn_err *err);
+int torn_step_update_announced(struct torn_ctx *ctx, struct torn_target *t, const char *id,
+                               int wfd, int worker, long long seq, size_t payload_len,
+                               int step_status, struct torn_err *err);
 
-/* With step_status, the patch's status is torn_sc_step_status(seq) instead
+/* With step_status, the patch's status is torn_step_status(seq) instead
  * of "running": "running" for odd seq, "processing" for even, so a record
  * whose status is not the one of its own seq was written in parts (seed
  * 000: results written, status not yet). */
-const char *torn_sc_step_status(long long seq);
+const char *torn_step_status(long long seq);
 
 /* What the parent knows of one record that announced updates write
  * (crash-midwrite): the uncertain-operation model of every single-record
@@ -108,14 +108,14 @@ const char *torn_sc_step_status(long long seq);
  * accepts a record at version v written by update s when s is pending and
  * v is at most the highest known version + the number of pending updates;
  * a pending update seen applied is no longer pending. */
-#define TORN_SC_LEDGER_SEQS 256
-struct torn_sc_ledger {
+#define TORN_LEDGER_SEQS 256
+struct torn_ledger {
     long long version;        /* highest version known to exist: acknowledged or read back */
     long long seq;            /* seq of the update that wrote it (0: a reset, no update) */
     long long acked_version;  /* highest acknowledged version */
     long long attempt;        /* seq of the update in flight now, -1: none */
     long long n_pending;      /* updates whose outcome was never seen */
-    long long pending[TORN_SC_LEDGER_SEQS];   /* their seqs (the first ones if more) */
+    long long pending[TORN_LEDGER_SEQS];   /* their seqs (the first ones if more) */
     long long def_failed[64]; /* seqs of updates that failed DEFINITELY */
     int n_def_failed;
     long long n_acks, n_fails, n_late; /* n_late: pending updates later seen applied */
@@ -124,22 +124,22 @@ struct torn_sc_ledger {
 
 /* After a reset to `version` (no update's seq).  Pending updates stay
  * pending: they may still land on the fresh record. */
-void torn_sc_ledger_reset(struct torn_sc_ledger *l, long long version);
+void torn_ledger_reset(struct torn_ledger *l, long long version);
 /* Learn from a writer's ATTEMPT / ACK / FAIL message. */
-void torn_sc_ledger_take(struct torn_sc_ledger *l, const struct torn_msg *m);
+void torn_ledger_take(struct torn_ledger *l, const struct torn_msg *m);
 /* The writer is dead and its messages drained: an update it had in flight
  * becomes pending. */
-void torn_sc_ledger_cut(struct torn_sc_ledger *l);
+void torn_ledger_cut(struct torn_ledger *l);
 /* Judge a record read back after a fault.  0: consistent (the ledger now
  * knows its version).  1: a violation; *crit is the criterion
  * (no-torn-write, no-intermediate-state, no-lost-write, no-phantom-write)
  * and why the evidence.  With step_status, a record's status must be
- * torn_sc_step_status(seq). */
-int torn_sc_ledger_judge(struct torn_sc_ledger *l, const struct cJSON *rec, int step_status,
-                         const char **crit, char *why, size_t len);
+ * torn_step_status(seq). */
+int torn_ledger_judge(struct torn_ledger *l, const struct cJSON *rec, int step_status,
+                      const char **crit, char *why, size_t len);
 
 /* Short description of a record for evidence: "version 41, seq 40, 262144
  * payload bytes, status running". */
-void torn_sc_describe(const struct cJSON *rec, char *buf, size_t len);
+void torn_step_describe_record(const struct cJSON *rec, char *buf, size_t len);
 
 #endif

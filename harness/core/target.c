@@ -107,7 +107,10 @@ void torn_target_close(struct torn_target *t)
     t->is_open = 0;
 }
 
-/* ---- operation wrappers: one route for every call into a driver ---- */
+/* ---- operation wrappers: one route for every call into a driver ----
+ * They look alike on purpose (duplicates lists them as boilerplate): one
+ * per slot, each with its slot's exact signature, so a caller's mistake is
+ * a compile error, not a cast. */
 
 static int no_slot(const struct torn_target *t, const char *slot, struct torn_err *err)
 {
@@ -116,9 +119,9 @@ static int no_slot(const struct torn_target *t, const char *slot, struct torn_er
 }
 
 /* Clear *p when the caller passed it; the slot fills it otherwise. */
-#define CLEAR_OUT(p) \
-    do {             \
-        if (p)       \
+#define CLEAR_OUT(p)  \
+    do {              \
+        if (p)        \
             *(p) = 0; \
     } while (0)
 

@@ -334,15 +334,17 @@ static const struct torn_work_need work[] = {
     {NULL, NULL, 0, 0, NULL},
 };
 
+/* The parameters and their defaults: scenarios/failover.json, their only
+ * source, compiled in by mk/scenarios.mk. */
+extern const char torn_defaults_failover[];
+
 const struct torn_scenario_ops torn_scenario_failover = {
     .version = TORN_SCENARIO_OPS_V1,
     .name = "failover",
     .summary = "crash a replicated primary during acknowledged writes, promote the replica; "
                "nothing acked lost",
     .needs = 0,
-    .defaults = "{\"cycles\": 4, \"workers\": 2, \"min_delay_ms\": 100, \"max_delay_ms\": 300, "
-                "\"link_latency_ms\": 20, \"wait_replicas\": 0, \"wait_timeout_ms\": 2000, "
-                "\"payload_len\": 256, \"duration_s\": 120}",
+    .defaults = torn_defaults_failover, /* scenarios/failover.json */
     .ranges = (const struct torn_param_range[]){
         TORN_PARAM_INT("cycles", 1, 10000), TORN_PARAM_INT("workers", 1, MAX_WRITERS),
         TORN_PARAM_REAL("min_delay_ms", 0, TORN_PARAM_MAX_MS),

@@ -58,8 +58,8 @@ static int io_run(struct torn_ctx *ctx, struct torn_err *err)
             cycles++;
             faults += (long long)c.faults;
             faulted += c.faults > 0;
-            acks += c.n_acks;
-            fails += c.n_fails;
+            acks += c.ledger.n_acks;
+            fails += c.ledger.n_fails;
             rc = torn_power_check(ctx, &c, "after I/O errors and a power cut", err);
             if (rc < 0)
                 return rc;

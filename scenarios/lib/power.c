@@ -55,23 +55,8 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
 
 static void take(struct torn_power_cycle *c, const struct torn_msg *m)
 {
-    if (m->type == MSG_ATTEMPT) {
-        c->in_flight = 1;
-    } else if (m->type == MSG_ACK) {
-        c->in_flight = 0;
-        c->maybe = 0;
-        c->n_acks++;
-        c->total_acks++;
-        if (m->b > c->acked_version)
-            c->acked_version = m->b;
-    } else if (m->type == MSG_FAIL) {
-        /* A definite failure did not happen; an indefinite one may have. */
-        c->in_flight = 0;
-        c->maybe += m->c != 0;
-        c->n_fails++;
-        if (!m->c && c->n_def_failed < 64)
-            c->def_failed[c->n_def_failed++] = m->a;
-    }
+    torn_ledger_take(&c->ledger, m);
+    c->total_acks += m->type == MSG_ACK;
 }
 
 static int ctl(struct torn_ctx *ctx, char *reply, size_t len, struct torn_err *err,
@@ -97,7 +82,8 @@ static int prepare(struct torn_ctx *ctx, struct torn_power_cycle *c, struct torn
     if ((rc = torn_target_open(ctx->target, err)) != 0)
         return rc;
     rc = torn_target_reset(t, KEY, NULL, &rec, err);
-    c->acked_version = rc ? 0 : torn_record_version(rec);
+    memset(&c->ledger, 0, sizeof c->ledger);
+    torn_ledger_reset(&c->ledger, rc ? 0 : torn_record_version(rec));
     cJSON_Delete(rec);
     torn_target_close(t);
     if (rc)
@@ -166,10 +152,6 @@ int torn_power_run_cycle(struct torn_ctx *ctx, struct torn_power_cycle *c, struc
 
     c->frozen = 0;
     c->live_bad = 0;
-    c->in_flight = 0;
-    c->n_acks = c->n_fails = 0;
-    c->n_def_failed = 0;
-    c->maybe = 0;
     c->state[0] = 0;
     if ((rc = prepare(ctx, c, err)) != 0)
         return rc;
@@ -182,6 +164,7 @@ int torn_power_run_cycle(struct torn_ctx *ctx, struct torn_power_cycle *c, struc
     torn_proc_signal(w.pid, SIGKILL);
     while (torn_msg_recv(w.fd, &m, 0, NULL) == 1)
         take(c, &m);
+    torn_ledger_cut(&c->ledger); /* an update it had in flight: outcome unknown */
     if (rc == 0)
         rc = torn_fs_status_get(ctx->fs, &st, err);
     if (rc) {
@@ -272,23 +255,19 @@ static void save_artifact(struct torn_ctx *ctx, const struct torn_power_cycle *c
     nftw(copy_from, copy_entry, 16, FTW_PHYS);
 }
 
-static int definitely_failed(const struct torn_power_cycle *c, long long seq)
-{
-    for (int i = 0; i < c->n_def_failed; i++)
-        if (c->def_failed[i] == seq)
-            return 1;
-    return 0;
-}
-
 int torn_power_check(struct torn_ctx *ctx, const struct torn_power_cycle *c, const char *what,
                      struct torn_err *err)
 {
     struct torn_target *t = ctx->target;
+    /* A copy: each read after this cycle's writes is judged against what the
+     * writer reported, not against an earlier read of the same cycle (the
+     * read before the cut may see a write the cut then rightly loses). */
+    struct torn_ledger l = c->ledger;
     struct torn_err rerr;
     cJSON *rec = NULL;
-    char why[256], desc[160];
-    long long v;
-    int rc, bad = 0;
+    char why[320], desc[160];
+    const char *crit;
+    int rc, bad = 1;
     double now = torn_ctx_elapsed(ctx);
 
     if ((rc = torn_target_open(ctx->target, err)) != 0)
@@ -297,38 +276,23 @@ int torn_power_check(struct torn_ctx *ctx, const struct torn_power_cycle *c, con
     rc = torn_step_read(ctx, t, KEY, &rec, &rerr);
     torn_target_close(t);
     if (rc) {
-        const char *crit, *how;
+        const char *how;
         torn_step_read_failure(rc, &crit, &how);
         torn_result_violation(ctx->result, crit, KEY, now,
                               "%s at crash state %s: version %lld acknowledged, record %s: %s",
-                              what, c->state, c->acked_version, how, rerr.msg);
-        bad = 1;
-    } else {
-        v = torn_record_version(rec);
+                              what, c->state, l.acked_version, how, rerr.msg);
+    } else if (torn_record_intact(rec, why, sizeof why) &&
+               torn_ledger_failed_definitely(&l, torn_record_int(rec, "seq", -1))) {
         torn_step_describe_record(rec, desc, sizeof desc);
-        if (!torn_record_intact(rec, why, sizeof why)) {
-            torn_result_violation(ctx->result, "no-torn-write", KEY, now,
-                                  "%s at crash state %s: record is torn (%s): %s", what, c->state,
-                                  desc, why);
-            bad = 1;
-        } else if (definitely_failed(c, torn_record_int(rec, "seq", -1))) {
-            torn_result_violation(ctx->result, "definite-error-not-applied", KEY, now,
-                                  "%s at crash state %s: the store said update seq %lld "
-                                  "definitely failed, yet read back %s",
-                                  what, c->state, torn_record_int(rec, "seq", -1), desc);
-            bad = 1;
-        } else if (v < c->acked_version) {
-            torn_result_violation(ctx->result, "no-lost-write", KEY, now,
-                                  "%s at crash state %s: version %lld acknowledged, read back %s",
-                                  what, c->state, c->acked_version, desc);
-            bad = 1;
-        } else if (v > c->acked_version + c->in_flight + c->maybe) {
-            torn_result_violation(ctx->result, "no-phantom-write", KEY, now,
-                                  "%s at crash state %s: last acknowledged version %lld (+%d in "
-                                  "flight or failed indefinitely), read back %s",
-                                  what, c->state, c->acked_version, c->in_flight + c->maybe, desc);
-            bad = 1;
-        }
+        torn_result_violation(ctx->result, "definite-error-not-applied", KEY, now,
+                              "%s at crash state %s: the store said update seq %lld "
+                              "definitely failed, yet read back %s",
+                              what, c->state, torn_record_int(rec, "seq", -1), desc);
+    } else if (torn_ledger_judge(&l, rec, 0, &crit, why, sizeof why)) {
+        torn_result_violation(ctx->result, crit, KEY, now, "%s at crash state %s: %s", what,
+                              c->state, why);
+    } else {
+        bad = 0;
     }
     cJSON_Delete(rec);
     if (bad)

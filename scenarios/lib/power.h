@@ -6,8 +6,10 @@
  *   applies `updates` self-checking patches and acknowledges each through a
  *   pipe, wait until the file system froze at the cut point (or the writer
  *   finished), SIGKILL the writer, cut with the given crash-state spec, and
- *   check what crash-midwrite checks: the record reads back complete, its
- *   version is at least the last acknowledged one and at most one more, and
+ *   check what crash-midwrite checks, with the same ledger of uncertain
+ *   updates (struct torn_ledger): the record reads back complete, its version
+ *   is at least the last acknowledged one, any version above it was written
+ *   by an update whose outcome torn did not see (one per such update), and
  *   it is not the write of an update the store said definitely failed.
  */
 #ifndef TORN_SCENARIOS_LIB_POWER_H
@@ -15,6 +17,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "steps.h"
 
 struct torn_ctx;
 struct torn_err;
@@ -33,14 +37,14 @@ struct torn_power_cycle {
     int frozen;                 /* the freeze point was reached */
     uint64_t ops;               /* persistence operations the writer did */
     uint64_t pending_meta, dirty_pages, lost_pages, faults;  /* at the cut */
-    long long acked_version;    /* highest acknowledged version (reset = 1) */
-    int in_flight;              /* an update was attempted, not answered */
-    int maybe;                  /* indefinite failures since the last ack:
-                                   each may have been applied */
-    long long n_acks, n_fails;
-    long long total_acks;     /* n_acks summed over every cycle (work.h) */
-    long long def_failed[64];   /* seqs of updates that failed DEFINITELY */
-    int n_def_failed;
+    struct torn_ledger ledger;  /* this cycle's writes (steps.h): acknowledged,
+                                   failed definitely, or of unknown outcome
+                                   (an update cut by the kill, an indefinite
+                                   failure) and so free to land at any later
+                                   moment before the cut.  Fresh every cycle:
+                                   the cut ends every writer, so nothing of an
+                                   earlier cycle can land any more. */
+    long long total_acks;       /* acknowledged writes over every cycle (work.h) */
     int live_bad;               /* the check_live read found a violation */
     char state[96];             /* crash-state id "op<N>/m<K>:d<spec>:<arg>" */
 };

@@ -296,7 +296,7 @@ void torn_ledger_cut(struct torn_ledger *l)
     l->attempt = -1;
 }
 
-static int ledger_def_failed(const struct torn_ledger *l, long long seq)
+int torn_ledger_failed_definitely(const struct torn_ledger *l, long long seq)
 {
     for (int i = 0; i < l->n_def_failed; i++)
         if (l->def_failed[i] == seq)
@@ -316,7 +316,7 @@ static const char *ledger_order(struct torn_ledger *l, long long v, long long se
                  l->version == l->acked_version ? "acknowledged" : "read back before", desc);
         return "no-lost-write";
     }
-    if (ledger_def_failed(l, seq)) {
+    if (torn_ledger_failed_definitely(l, seq)) {
         snprintf(why, len, "the store said update seq %lld definitely failed, yet read back %s",
                  seq, desc);
         return "no-phantom-write";

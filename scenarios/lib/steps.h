@@ -130,6 +130,8 @@ void torn_ledger_take(struct torn_ledger *l, const struct torn_msg *m);
 /* The writer is dead and its messages drained: an update it had in flight
  * becomes pending. */
 void torn_ledger_cut(struct torn_ledger *l);
+/* 1 when the store said update seq failed definitely. */
+int torn_ledger_failed_definitely(const struct torn_ledger *l, long long seq);
 /* Judge a record read back after a fault.  0: consistent (the ledger now
  * knows its version).  1: a violation; *crit is the criterion
  * (no-torn-write, no-intermediate-state, no-lost-write, no-phantom-write)

@@ -27,6 +27,7 @@
 #include "core/target.h"
 #include "core/util.h"
 #include "core/work.h"
+#include "lib/steps.h"
 
 /* The record as an older release left it: no version, no _updated_at. */
 static cJSON *legacy_record(const struct torn_ctx *ctx, const char *id, long long i)
@@ -70,14 +71,12 @@ static int one(struct torn_ctx *ctx, long long i, long long *writes, struct torn
     char id[48];
     snprintf(id, sizeof id, "legacy-record-%lld", i);
     cJSON *legacy = legacy_record(ctx, id, i), *patch = cJSON_CreateObject(), *rec = NULL;
-    int rc = legacy && patch ? t->ops->plant(t, id, legacy, err)
+    int rc = legacy && patch ? torn_target_plant(t, id, legacy, err)
                              : torn_err_set(err, TORN_E_NOMEM, "out of memory");
     for (int w = 1; rc == 0 && w <= 2; w++) {
         cJSON_DeleteItemFromObjectCaseSensitive(patch, "step");
         cJSON_AddNumberToObject(patch, "step", w);
-        uint64_t t0 = torn_now_ns();
-        rc = t->ops->update(t, id, patch, &rec, err);
-        torn_ctx_op(ctx, TORN_OP_UPDATE, rc ? TORN_OUT_INFO : TORN_OUT_OK, torn_now_ns() - t0);
+        rc = torn_step_update(ctx, t, id, patch, &rec, err);
         if (rc)
             break;
         ++*writes;
@@ -85,7 +84,7 @@ static int one(struct torn_ctx *ctx, long long i, long long *writes, struct torn
         long long wrote = torn_record_version(rec);
         cJSON_Delete(rec);
         rec = NULL;
-        if ((rc = t->ops->read(t, id, &rec, err)) == 0 && torn_record_version(rec) != wrote)
+        if ((rc = torn_step_read(ctx, t, id, &rec, err)) == 0 && torn_record_version(rec) != wrote)
             torn_result_violation(ctx->result, "legacy-version", id, torn_ctx_elapsed(ctx),
                                   "after the write that answered version %lld a read returned "
                                   "version %lld",
@@ -116,13 +115,17 @@ static const struct torn_work_need work[] = {
     {NULL, NULL, 0, 0, NULL},
 };
 
+/* The parameters and their defaults: scenarios/legacy-record.json, their
+ * only source, compiled in by mk/scenarios.mk. */
+extern const char torn_defaults_legacy_record[];
+
 const struct torn_scenario_ops torn_scenario_legacy_record = {
     .version = TORN_SCENARIO_OPS_V1,
     .name = "legacy-record",
     .summary = "a record an older release left without version gets version 1 on its first "
                "write, then 2 (seed 000)",
     .needs = TORN_CAP_PLANT | TORN_CAP_UPDATE | TORN_CAP_READ,
-    .defaults = "{\"records\": 4, \"duration_s\": 30}",
+    .defaults = torn_defaults_legacy_record, /* scenarios/legacy-record.json */
     .ranges = (const struct torn_param_range[]){
         TORN_PARAM_INT("records", 1, 100000),
         TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION),

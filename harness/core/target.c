@@ -246,6 +246,14 @@ void torn_target_observe(struct torn_target *t)
         t->ops->observe(t);
 }
 
+int torn_target_plant(struct torn_target *t, const char *id, const cJSON *record,
+                      struct torn_err *err)
+{
+    if (!t->ops->plant)
+        return no_slot(t, "plant", err);
+    return t->ops->plant(t, id, record, err);
+}
+
 unsigned torn_target_caps(const struct torn_target_ops *ops)
 {
     unsigned c = 0;

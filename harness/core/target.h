@@ -318,6 +318,8 @@ int torn_target_fault(struct torn_target *t, enum torn_fault kind, const struct 
                       struct torn_err *err);
 /* No observe slot: a no-op. */
 void torn_target_observe(struct torn_target *t);
+int torn_target_plant(struct torn_target *t, const char *id, const struct cJSON *record,
+                      struct torn_err *err);
 
 /* Bitmask of enum torn_cap for ops: its non-NULL slots and extra_caps. */
 unsigned torn_target_caps(const struct torn_target_ops *ops);

@@ -12,7 +12,8 @@ set -u
 root=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 torn=${TORN_BIN:-$root/torn}
 lf=$root/build-fuzz/libfuzzer
-harnesses=(schedule spec target_spec record file_read http_body http_events history exec_reply proxy_toxic params)
+# Every harness the build knows (mk/fuzz.mk), so a new one is covered at once.
+read -ra harnesses <<<"$(sed -n 's/^FUZZ_HARNESSES := //p' "$root/mk/fuzz.mk")"
 tmp=$(mktemp -d /tmp/torn-libfuzzer-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/lib.sh"

@@ -22,6 +22,12 @@
  * acknowledged writes were lost and the window: how long before the crash
  * the oldest lost one had been acknowledged.
  *
+ * min_replicas_to_write 1 (Redis: min-replicas-to-write 1,
+ * min-replicas-max-lag 10) makes the primary refuse writes while no replica
+ * is connected and recent; it does not make a write wait for the replica,
+ * so it still FAILS: it bounds how long a partitioned primary accepts
+ * writes, not what a failover loses.
+ *
  * Ground truth (Redis's documentation, "Replication" and WAIT): replication
  * is asynchronous, so a primary acknowledges writes its replicas have not
  * received and a failover loses them: FAIL without WAIT.  WAIT 1 returns
@@ -258,13 +264,18 @@ static int one_cycle(struct torn_ctx *ctx, long long cycle, struct totals *tot,
      * wait_replicas: the standby is synchronous, a commit returns once the
      * standby has applied it. */
     static const struct torn_kv redis[] = {{"repl-diskless-sync-delay", "0"}, {NULL, NULL}};
+    static const struct torn_kv redis_min[] = {{"repl-diskless-sync-delay", "0"},
+                                               {"min-replicas-to-write", "1"},
+                                               {"min-replicas-max-lag", "10"},
+                                               {NULL, NULL}};
     static const struct torn_kv pg_sync[] = {{"synchronous_standby_names", "*"},
                                              {"synchronous_commit", "remote_apply"},
                                              {NULL, NULL}};
     int n = (int)torn_param_int(ctx, "workers"), pg = strcmp(ctx->target->cfg.driver, "redis");
     struct torn_replica_opts o = {
         pg ? TORN_SERVER_POSTGRES : TORN_SERVER_REDIS,
-        pg ? (torn_param_int(ctx, "wait_replicas") ? pg_sync : NULL) : redis,
+        pg ? (torn_param_int(ctx, "wait_replicas") ? pg_sync : NULL)
+           : (torn_param_int(ctx, "min_replicas_to_write") ? redis_min : redis),
         (int)torn_param_int(ctx, "link_latency_ms"),
         ctx->timeout_ms > 10000 ? ctx->timeout_ms : 10000};
     struct torn_replica_set *set = NULL;
@@ -304,6 +315,9 @@ static int failover_run(struct torn_ctx *ctx, struct torn_err *err)
         return torn_err_set(err, TORN_E_CONFIG, "failover needs a managed Redis or Postgres "
                             "(--target redis, --target postgres): torn starts the primary and "
                             "its replica itself");
+    if (torn_param_int(ctx, "min_replicas_to_write") && strcmp(cfg->driver, "redis") != 0)
+        return torn_err_set(err, TORN_E_CONFIG, "failover: min_replicas_to_write is a Redis "
+                            "setting (Postgres: wait_replicas=1 makes the standby synchronous)");
     if (torn_param_num(ctx, "max_delay_ms") < torn_param_num(ctx, "min_delay_ms"))
         return torn_err_set(err, TORN_E_CONFIG, "failover: max_delay_ms is below min_delay_ms");
     for (long long i = 1; i <= cycles && !rc && !torn_ctx_expired(ctx); i++) {
@@ -351,6 +365,7 @@ const struct torn_scenario_ops torn_scenario_failover = {
         TORN_PARAM_REAL("max_delay_ms", 0, TORN_PARAM_MAX_MS),
         TORN_PARAM_INT("link_latency_ms", 0, 60000), TORN_PARAM_INT("wait_replicas", 0, 1),
         TORN_PARAM_INT("wait_timeout_ms", 1, TORN_PARAM_MAX_MS),
+        TORN_PARAM_INT("min_replicas_to_write", 0, 1),
         TORN_PARAM_INT("payload_len", 1, TORN_PARAM_MAX_PAYLOAD),
         TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION),
         {NULL, 0, 0, 0}},

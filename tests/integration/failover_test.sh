@@ -2,7 +2,8 @@
 # The failover scenario on real servers (torn starts a Redis primary, a
 # replica of it through a delayed link, crashes the primary cut off from its
 # replica and promotes the replica):
-# - without WAIT it FAILS for the right reason: acknowledged writes absent on
+# - without WAIT it FAILS for the right reason (also with
+#   min-replicas-to-write 1, which does not make a write wait): acknowledged writes absent on
 #   the promoted replica (criterion acknowledged-survives-failover, the seq
 #   the replica holds is below the acknowledged ones, lost writes counted);
 # - with WAIT 1 after each write it PASSES, with every planned failover done
@@ -30,6 +31,15 @@ json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)"
 rc=$?
 check "no WAIT: exit 1 (got $rc)" test "$rc" = 1
 check "no WAIT: FAIL, acknowledged writes absent on the promoted replica" lost_for_reason "$work/async.json"
+
+# --- min-replicas-to-write 1 refuses writes without a replica, but does not make
+# them wait for it: still FAIL, for the same reason ----------------------------
+"$TORN" run --target redis --scenario failover --seed "$SEED" --set min_replicas_to_write=1 \
+    --until-fail 3 --quiet --json "$work/minrep.json" >"$work/minrep.out" 2>"$work/minrep.err"
+rc=$?
+check "min-replicas-to-write 1: exit 1 (got $rc)" test "$rc" = 1
+check "min-replicas-to-write 1: FAIL, acknowledged writes absent on the promoted replica" \
+    lost_for_reason "$work/minrep.json"
 
 # --- WAIT 1 after each write: nothing acknowledged is lost, under CPU load -----
 with_hogs "$TORN" run --target redis --scenario failover --seed "$SEED" --set wait_replicas=1 --quiet \

@@ -309,12 +309,18 @@ static void op_label(const struct torn_hist *h, size_t i, char *buf, size_t len)
     char *in = op->input ? cJSON_PrintUnformatted(op->input) : NULL;
     char *out = op->output ? cJSON_PrintUnformatted(op->output) : NULL;
 
-    /* "f input -> output", with a cross for fail and ? for info */
+    /* "f input -> output", with a cross for fail and ? for info; an
+     * operation recorded without values says its outcome in words
+     * ("cas -> ok", "cas x fail"), so the winners of a race read at once */
     snprintf(buf, len, "%s %.40s %s %.40s", op->f, in ? in : "",
              op->outcome == TORN_OUT_OK     ? "\xe2\x86\x92"
              : op->outcome == TORN_OUT_FAIL ? "\xe2\x9c\x97"
                                             : "?",
-             out ? out : "");
+             out                            ? out
+             : in                           ? ""
+             : op->outcome == TORN_OUT_OK   ? "ok"
+             : op->outcome == TORN_OUT_FAIL ? "fail"
+                                            : "unknown");
     free(in);
     free(out);
 }

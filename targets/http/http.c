@@ -708,7 +708,7 @@ static unsigned http_caps(struct torn_target *t, unsigned wanted, char *why, siz
 static void http_close(struct torn_target *t)
 {
     struct http_priv *p = t->priv;
-    http_events_close(p);
+    http_events_close(&p->ev);
     if (p->curl)
         curl_easy_cleanup(p->curl);
     p->curl = NULL;
@@ -875,7 +875,15 @@ static int http_create(struct torn_target *t, const cJSON *input, char **id_out,
 static int http_subscribe_op(struct torn_target *t, const char *id, struct torn_sub **sub_out,
                              struct torn_err *err)
 {
-    int rc = http_subscribe(t->priv, id, sub_out, err);
+    struct http_priv *p = t->priv;
+    struct http_events_cfg cfg;
+    int rc;
+
+    http_events_cfg_spec(&p->sp, &cfg);
+    cfg.base = p->base;
+    cfg.timeout_ms = p->timeout_ms;
+    cfg.allow_remote = p->allow_remote;
+    rc = http_subscribe(&p->ev, &cfg, id, sub_out, err);
     if (rc == 0)
         http_log_subscribed(t->priv, *sub_out, id);
     return rc;
@@ -884,7 +892,7 @@ static int http_subscribe_op(struct torn_target *t, const char *id, struct torn_
 static int http_next_event_op(struct torn_target *t, struct torn_sub *sub, int timeout_ms,
                               cJSON **event_out, struct torn_err *err)
 {
-    int rc = http_next_event(t->priv, sub, timeout_ms, event_out, err);
+    int rc = http_next_event(sub, timeout_ms, event_out, err);
     if (rc == 0)
         http_log_event(t, sub, *event_out);
     return rc;
@@ -892,7 +900,8 @@ static int http_next_event_op(struct torn_target *t, struct torn_sub *sub, int t
 
 static void http_unsubscribe_op(struct torn_target *t, struct torn_sub *sub)
 {
-    http_unsubscribe(t->priv, sub);
+    (void)t;
+    http_unsubscribe(sub);
 }
 
 static int http_dual_write(struct torn_target *t, const char *group, const char *member,

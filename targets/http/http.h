@@ -255,13 +255,34 @@ unsigned http_service_caps(const struct http_spec *sp);
 /* libcurl write callback that drops the body. */
 size_t http_discard(char *data, size_t size, size_t nmemb, void *arg);
 
-/* Events (http_events.c). */
-int http_subscribe(struct http_priv *p, const char *id, struct torn_sub **sub_out,
-                   struct torn_err *err);
-int http_next_event(struct http_priv *p, struct torn_sub *sub, int timeout_ms,
-                    struct cJSON **event_out, struct torn_err *err);
-void http_unsubscribe(struct http_priv *p, struct torn_sub *sub);
-void http_events_close(struct http_priv *p);
+/* Events (http_events.c), configured by their own small struct rather than
+ * the whole handle: http.c fills it from the spec and the handle. */
+struct http_events_cfg {
+    const char *base;              /* the target's origin, "http://h:p" */
+    const char *url;               /* events URL template; NULL: no channel */
+    int sse;                       /* 0 WebSocket, 1 Server-Sent Events */
+    const char *type_ptr;          /* pointer of the event type in a message */
+    const char *const *completed, *const *failed;   /* type values */
+    size_t n_completed, n_failed;
+    int timeout_ms;                /* every wait's bound */
+    int allow_remote;              /* another origin may be remote */
+};
+/* The spec's part of cfg (url, sse, type_ptr, completed, failed); the rest
+ * zeroed. */
+void http_events_cfg_spec(const struct http_spec *sp, struct http_events_cfg *cfg);
+/* Subscribe to job id's events: *evp is the handle's machinery, made by
+ * the first subscribe (cfg is copied into it, its strings must outlive it).
+ * 0 and *sub_out, or TORN_E_UNSUPPORTED (no channel), _CONFIG, _CONNECT,
+ * _TIMEOUT, _NOMEM. */
+int http_subscribe(struct http_events **evp, const struct http_events_cfg *cfg, const char *id,
+                   struct torn_sub **sub_out, struct torn_err *err);
+/* The next event of sub within timeout_ms (caller frees *event_out). */
+int http_next_event(struct torn_sub *sub, int timeout_ms, struct cJSON **event_out,
+                    struct torn_err *err);
+/* Stop and free sub (also one orphaned by http_events_close); NULL ok. */
+void http_unsubscribe(struct torn_sub *sub);
+/* Stop every subscription (each then only frees) and free *evp. */
+void http_events_close(struct http_events **evp);
 
 /* Fuzzing entry points (fuzz/, issue 6): the parsers of untrusted bytes,
  * without a network. */

@@ -18,6 +18,7 @@
 #define MAX_MSG HTTP_MAX_EVENT
 
 struct http_events {
+    struct http_events_cfg cfg;    /* as the last subscribe gave it */
     struct lws_context *lws;
     lws_sorted_usec_list_t wake;   /* bounds each lws_service wait */
     CURLM *multi;
@@ -25,7 +26,7 @@ struct http_events {
 };
 
 struct torn_sub {
-    struct http_priv *p;           /* NULL once the handle was closed */
+    struct http_events *ev;        /* NULL once the handle was closed */
     struct torn_sub *next;
     char url[320];
     int state;                     /* 0 connecting, 1 open, 2 closed */
@@ -53,14 +54,14 @@ static int value_in(const char *v, const char *const *set, size_t n)
 /* Classify one message and queue {"type","raw","t_ns"}. */
 static void deliver(struct torn_sub *s, const char *msg, size_t len)
 {
-    const struct http_spec *sp = &s->p->sp;
+    const struct http_events_cfg *cfg = &s->ev->cfg;
     cJSON *raw = cJSON_ParseWithLength(msg, len);
-    const cJSON *tv = raw ? http_pointer(raw, sp->type_ptr) : NULL;
+    const cJSON *tv = raw ? http_pointer(raw, cfg->type_ptr) : NULL;
     const char *type = cJSON_IsString(tv) ? tv->valuestring : NULL;
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "type", !raw                                            ? "invalid"
-                                        : value_in(type, sp->completed, sp->n_completed) ? "completed"
-                                        : value_in(type, sp->failed, sp->n_failed)       ? "failed"
+                                        : value_in(type, cfg->completed, cfg->n_completed) ? "completed"
+                                        : value_in(type, cfg->failed, cfg->n_failed)       ? "failed"
                                                                                          : "progress");
     cJSON_AddItemToObject(ev, "raw", raw ? raw : cJSON_CreateString(""));
     if (!raw) {
@@ -164,11 +165,11 @@ static void ws_pump(struct http_events *ev, int ms)
     lws_service(ev->lws, 0);
 }
 
-static int ws_connect(struct http_priv *p, struct torn_sub *s, struct torn_err *err)
+static int ws_connect(struct http_events *ev, struct torn_sub *s, struct torn_err *err)
 {
     char *host = NULL, *port = NULL, *path = NULL, *query = NULL, *scheme = NULL;
     long long port_n = 0;
-    int rc = ws_context(p->ev, err);
+    int rc = ws_context(ev, err);
     CURLU *u = curl_url();
     if (!rc && (!u || curl_url_set(u, CURLUPART_URL, s->url, 0) != CURLUE_OK ||
                 curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
@@ -188,7 +189,7 @@ static int ws_connect(struct http_priv *p, struct torn_sub *s, struct torn_err *
                  query ? query : "");
         struct lws_client_connect_info ci;
         memset(&ci, 0, sizeof ci);
-        ci.context = p->ev->lws;
+        ci.context = ev->lws;
         ci.address = host;
         ci.port = (int)port_n;
         ci.path = full;
@@ -292,9 +293,9 @@ static void sse_pump(struct http_events *ev, int ms)
     }
 }
 
-static int sse_connect(struct http_priv *p, struct torn_sub *s, struct torn_err *err)
+static int sse_connect(struct http_events *ev, struct torn_sub *s, struct torn_err *err)
 {
-    if (!p->ev->multi && !(p->ev->multi = curl_multi_init()))
+    if (!ev->multi && !(ev->multi = curl_multi_init()))
         return torn_err_set(err, TORN_E_NOMEM, "curl_multi_init failed");
     s->easy = curl_easy_init();
     if (!s->easy)
@@ -306,22 +307,22 @@ static int sse_connect(struct http_priv *p, struct torn_sub *s, struct torn_err 
     curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
     curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
     curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(s->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)p->timeout_ms);
+    curl_easy_setopt(s->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)ev->cfg.timeout_ms);
     curl_easy_setopt(s->easy, CURLOPT_FAILONERROR, 1L);
     curl_easy_setopt(s->easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(s->easy, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_multi_add_handle(p->ev->multi, s->easy);
+    curl_multi_add_handle(ev->multi, s->easy);
     return 0;
 }
 
 /* ---- subscriptions ---- */
 
-static void pump(struct http_priv *p, const struct torn_sub *s, int ms)
+static void pump(const struct torn_sub *s, int ms)
 {
     if (s->easy)
-        sse_pump(p->ev, ms);
+        sse_pump(s->ev, ms);
     else
-        ws_pump(p->ev, ms);
+        ws_pump(s->ev, ms);
 }
 
 static int ms_left(uint64_t deadline)
@@ -330,63 +331,94 @@ static int ms_left(uint64_t deadline)
     return now >= deadline ? 0 : (int)((deadline - now) / 1000000) + 1;
 }
 
-int http_subscribe(struct http_priv *p, const char *id, struct torn_sub **sub_out,
+void http_events_cfg_spec(const struct http_spec *sp, struct http_events_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->url = sp->events_url;
+    cfg->sse = sp->events_sse;
+    cfg->type_ptr = sp->type_ptr;
+    cfg->completed = sp->completed;
+    cfg->n_completed = sp->n_completed;
+    cfg->failed = sp->failed;
+    cfg->n_failed = sp->n_failed;
+}
+
+/* A new subscription to url (expanded from cfg's template), confined to
+ * the target's origin; not yet connected or linked. */
+static int sub_new(const struct http_events_cfg *cfg, const char *id, struct torn_sub **out,
                    struct torn_err *err)
 {
-    *sub_out = NULL;
-    if (!p->sp.events_url)
-        return torn_err_set(err, TORN_E_UNSUPPORTED, "target spec declares no events channel");
-    if (!p->ev && !(p->ev = calloc(1, sizeof *p->ev)))
-        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
     struct torn_sub *s = calloc(1, sizeof *s);
-    char *url = http_expand_url(p->base, p->sp.events_url, id);
+    char *url = http_expand_url(cfg->base, cfg->url, id);
+    int n, rc;
+
+    *out = NULL;
     if (!s || !url || !(s->queue = cJSON_CreateArray())) {
         free(s);
         free(url);
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
     }
-    int n = snprintf(s->url, sizeof s->url, "%s", url);
-    int rc = n < 0 || (size_t)n >= sizeof s->url
-                 ? torn_err_set(err, TORN_E_CONFIG, "event channel %.200s...: URL too long", url)
-                 : http_url_confine(p->base, p->allow_remote, url, err);
+    n = snprintf(s->url, sizeof s->url, "%s", url);
+    rc = n < 0 || (size_t)n >= sizeof s->url
+             ? torn_err_set(err, TORN_E_CONFIG, "event channel %.200s...: URL too long", url)
+             : http_url_confine(cfg->base, cfg->allow_remote, url, err);
     free(url);
     if (rc) {
         cJSON_Delete(s->queue);
         free(s);
         return rc;
     }
-    s->p = p;
+    *out = s;
+    return 0;
+}
+
+int http_subscribe(struct http_events **evp, const struct http_events_cfg *cfg, const char *id,
+                   struct torn_sub **sub_out, struct torn_err *err)
+{
+    struct http_events *ev;
+    struct torn_sub *s;
+    int rc;
+
+    *sub_out = NULL;
+    if (!cfg->url)
+        return torn_err_set(err, TORN_E_UNSUPPORTED, "target spec declares no events channel");
+    if (!*evp && !(*evp = calloc(1, sizeof **evp)))
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    ev = *evp;
+    ev->cfg = *cfg;
+    if ((rc = sub_new(cfg, id, &s, err)) != 0)
+        return rc;
+    s->ev = ev;
     s->t_sub_ns = torn_now_ns();
-    s->next = p->ev->subs;
-    p->ev->subs = s;
-    rc = p->sp.events_sse ? sse_connect(p, s, err) : ws_connect(p, s, err);
-    uint64_t deadline = torn_now_ns() + (uint64_t)p->timeout_ms * 1000000u;
+    s->next = ev->subs;
+    ev->subs = s;
+    rc = cfg->sse ? sse_connect(ev, s, err) : ws_connect(ev, s, err);
+    uint64_t deadline = torn_now_ns() + (uint64_t)cfg->timeout_ms * 1000000u;
     while (!rc && s->state == 0 && ms_left(deadline) > 0 && !torn_stop_requested())
-        pump(p, s, ms_left(deadline) < 50 ? ms_left(deadline) : 50);
+        pump(s, ms_left(deadline) < 50 ? ms_left(deadline) : 50);
     if (!rc && s->state != 1 && cJSON_GetArraySize(s->queue) == 0)
         rc = s->state == 2 ? torn_err_set(err, TORN_E_CONNECT, "event channel %s: %s", s->url,
                                           s->why)
                            : torn_err_set(err, TORN_E_TIMEOUT,
                                           "event channel %s: not open after %d ms", s->url,
-                                          p->timeout_ms);
+                                          cfg->timeout_ms);
     if (rc) {
-        http_unsubscribe(p, s);
+        http_unsubscribe(s);
         return rc;
     }
     *sub_out = s;
     return 0;
 }
 
-int http_next_event(struct http_priv *p, struct torn_sub *s, int timeout_ms, cJSON **event_out,
-                    struct torn_err *err)
+int http_next_event(struct torn_sub *s, int timeout_ms, cJSON **event_out, struct torn_err *err)
 {
     *event_out = NULL;
-    if (!s || !s->p)
+    if (!s || !s->ev)
         return torn_err_set(err, TORN_E_USAGE, "next_event on a closed subscription");
     uint64_t deadline = torn_now_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000u;
     while (cJSON_GetArraySize(s->queue) == 0 && s->state != 2 && ms_left(deadline) > 0 &&
            !torn_stop_requested())
-        pump(p, s, ms_left(deadline) < 100 ? ms_left(deadline) : 100);
+        pump(s, ms_left(deadline) < 100 ? ms_left(deadline) : 100);
     if (cJSON_GetArraySize(s->queue) > 0) {
         *event_out = cJSON_DetachItemFromArray(s->queue, 0);
         return 0;
@@ -404,7 +436,7 @@ int http_next_event(struct http_priv *p, struct torn_sub *s, int timeout_ms, cJS
 }
 
 /* Stop the transport of s (keeps s allocated). */
-static void sub_stop(struct http_priv *p, struct torn_sub *s)
+static void sub_stop(struct http_events *ev, struct torn_sub *s)
 {
     if (s->wsi) {
         struct lws *w = s->wsi;
@@ -412,7 +444,7 @@ static void sub_stop(struct http_priv *p, struct torn_sub *s)
         s->wsi = NULL;
     }
     if (s->easy) {
-        curl_multi_remove_handle(p->ev->multi, s->easy);
+        curl_multi_remove_handle(ev->multi, s->easy);
         curl_easy_cleanup(s->easy);
         s->easy = NULL;
     }
@@ -421,13 +453,13 @@ static void sub_stop(struct http_priv *p, struct torn_sub *s)
     s->state = 2;
 }
 
-void http_unsubscribe(struct http_priv *p, struct torn_sub *s)
+void http_unsubscribe(struct torn_sub *s)
 {
     if (!s)
         return;
-    if (s->p && p->ev) {
-        sub_stop(p, s);
-        for (struct torn_sub **pp = &p->ev->subs; *pp; pp = &(*pp)->next)
+    if (s->ev) {
+        sub_stop(s->ev, s);
+        for (struct torn_sub **pp = &s->ev->subs; *pp; pp = &(*pp)->next)
             if (*pp == s) {
                 *pp = s->next;
                 break;
@@ -438,36 +470,36 @@ void http_unsubscribe(struct http_priv *p, struct torn_sub *s)
     free(s);
 }
 
-void http_events_close(struct http_priv *p)
+void http_events_close(struct http_events **evp)
 {
-    struct http_events *ev = p->ev;
+    struct http_events *ev = *evp;
     if (!ev)
         return;
     for (struct torn_sub *s = ev->subs; s; s = s->next) {
-        sub_stop(p, s);
-        s->p = NULL;   /* orphaned: unsubscribe only frees it */
+        sub_stop(ev, s);
+        s->ev = NULL;   /* orphaned: unsubscribe only frees it */
     }
     if (ev->lws)
         lws_context_destroy(ev->lws);
     if (ev->multi)
         curl_multi_cleanup(ev->multi);
     free(ev);
-    p->ev = NULL;
+    *evp = NULL;
 }
 
-/* ---- fuzzing entry point (fuzz/http_events.c, issue 6) ---- */
+/* ---- fuzzing entry point (fuzz/http_events.c) ---- */
 
 int http_events_feed(const struct http_spec *sp, int sse, const char *data, size_t len,
                      size_t piece, cJSON **events_out)
 {
-    struct http_priv p;
+    struct http_events ev;
     struct torn_sub s;
 
     *events_out = NULL;
-    memset(&p, 0, sizeof p);
+    memset(&ev, 0, sizeof ev);
     memset(&s, 0, sizeof s);
-    p.sp = *sp;
-    s.p = &p;
+    http_events_cfg_spec(sp, &ev.cfg);
+    s.ev = &ev;
     if (!(s.queue = cJSON_CreateArray()))
         return TORN_E_NOMEM;
     if (!sse)

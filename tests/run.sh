@@ -9,7 +9,8 @@
 #
 # Environment: TORN_BIN (the torn binary integration tests use),
 # TORN_TEST_ONLY (a substring: run only matching tests), TORN_TEST_TIME_SCALE
-# (multiply every time limit: `make SANITIZE=1 test` sets 3).
+# (multiply every time limit: `make SANITIZE=1 test` sets 3), TORN_TEST_JOBS
+# (integration scripts run at once, default 2; 1 = one after another).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -19,38 +20,66 @@ total_pass=0
 total_fail=0
 failed_names=()
 
-run_one() {  # name limit_s cmd...
-    local name=$1 limit=$2; shift 2
-    if [[ -n "${TORN_TEST_ONLY:-}" && "$name" != *"$TORN_TEST_ONLY"* ]]; then
-        return
-    fi
-    local out rc start end
+resdir=$(mktemp -d /tmp/torn-test-res.XXXXXX)
+trap 'rm -rf "$resdir"' EXIT
+
+# Run one test program: its output in $resdir/NAME.out, "rc seconds" in
+# $resdir/NAME.res.  Safe to call from several lanes at once.
+exec_one() {  # name limit_s cmd...
+    local name=${1//\//__} limit=$2; shift 2
+    local start rc
     limit=$((limit * ${TORN_TEST_TIME_SCALE:-1}))
-    out=$(mktemp /tmp/torn-test-out.XXXXXX)
     start=$(date +%s)
-    timeout -k 5 "$limit" "$@" >"$out" 2>&1
+    timeout -k 5 "$limit" "$@" >"$resdir/$name.out" 2>&1
     rc=$?
-    end=$(date +%s)
-    local line
-    line=$(grep -E '^([A-Za-z_-]+: )?[0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
-    local p=0 f=0
+    echo "$rc $(($(date +%s) - start))" >"$resdir/$name.res"
+}
+
+# "P F" of a finished program: its closing "N passed, N failed" line; a
+# program that exited non-zero without counting a failure counts one.
+counts_of() {  # name
+    local line p=0 f=0 rc secs k=${1//\//__}
+    read -r rc secs <"$resdir/$k.res"
+    line=$(grep -E '^([A-Za-z_-]+: )?[0-9]+ passed, [0-9]+ failed' "$resdir/$k.out" | tail -1)
     if [[ -n "$line" ]]; then
         p=$(sed -E 's/^([A-Za-z_-]+: )?([0-9]+) passed.*/\2/' <<<"$line")
         f=$(sed -E 's/^([A-Za-z_-]+: )?[0-9]+ passed, ([0-9]+) failed.*/\2/' <<<"$line")
     fi
-    if [[ $rc -ne 0 && $f -eq 0 ]]; then
-        f=1   # crashed, timed out or failed without saying so
-    fi
+    [[ $rc -ne 0 && $f -eq 0 ]] && f=1   # crashed, timed out or failed without saying so
+    echo "$p $f $rc $secs"
+}
+
+# The one line a finished program gets (written in one piece: lanes share
+# the terminal), and with tail=1 the end of a failed program's output.
+summary_of() {  # name [tail]
+    local p f rc secs
+    read -r p f rc secs < <(counts_of "$1")
     if [[ $f -ne 0 ]]; then
-        echo "--- $name: FAILED (exit $rc, $((end - start)) s)"
-        tail -40 "$out" | sed 's/^/    /'
-        failed_names+=("$name")
+        echo "--- $1: FAILED (exit $rc, $secs s)"
+        [[ ${2:-0} == 1 ]] && tail -40 "$resdir/${1//\//__}.out" | sed 's/^/    /'
     else
-        echo "--- $name: $p passed ($((end - start)) s)"
+        echo "--- $1: $p passed ($secs s)"
     fi
+    return 0
+}
+
+# Add a finished program to the totals.
+tally() {  # name
+    local p f rc secs
+    read -r p f rc secs < <(counts_of "$1")
     total_pass=$((total_pass + p))
     total_fail=$((total_fail + f))
-    rm -f "$out"
+    ((f)) && failed_names+=("$1")
+    return 0
+}
+
+selected() { [[ -z "${TORN_TEST_ONLY:-}" || "$1" == *"$TORN_TEST_ONLY"* ]]; }
+
+run_one() {  # name limit_s cmd...: one program, in order, reported at once
+    selected "$1" || return 0
+    exec_one "$@"
+    summary_of "$1" 1
+    tally "$1"
 }
 
 for dir in "$@"; do
@@ -77,10 +106,53 @@ if [[ "${TORN_TEST_SUITE:-test}" == verify ]]; then
 else
     scripts=("$here"/integration/*_test.sh) limit=300
 fi
-for script in "${scripts[@]}"; do
-    [[ -e "$script" ]] || continue
-    run_one "$(basename "$script")" "$limit" bash "$script"
-done
+if [[ "${TORN_TEST_SUITE:-test}" == verify || ${TORN_TEST_JOBS:-2} -le 1 ]]; then
+    for script in "${scripts[@]}"; do
+        [[ -e "$script" ]] || continue
+        run_one "$(basename "$script")" "$limit" bash "$script"
+    done
+else
+    # Integration scripts run in TORN_TEST_JOBS lanes (default 2: most of
+    # their time is spent waiting on servers, kills and timeouts, and every
+    # test must hold under CPU load anyway).  A lane is a list of scripts run
+    # one after another: the scripts that start PostgreSQL share one lane,
+    # since redis_pg_test counts SysV segments left by dead servers machine-
+    # wide.  Longest lanes start first; each script's line is printed when it
+    # ends, the failures' output and the totals at the end, in name order.
+    pg_lane="" lanes=() rest=()
+    for script in "${scripts[@]}"; do
+        name=$(basename "$script")
+        selected "$name" || continue
+        if grep -q 'initdb\|pg_ctl\|--target postgres\|postgres:' "$script"; then
+            pg_lane+="$name "
+        else
+            rest+=("$name")
+        fi
+    done
+    [[ -n $pg_lane ]] && lanes+=("$pg_lane")
+    slow=" gallery_test.sh http_test.sh contracts_test.sh core_test.sh exec_test.sh fresh_machine_test.sh fs_test.sh fuzz_test.sh gate_test.sh "
+    for name in "${rest[@]}"; do [[ $slow == *" $name "* ]] && lanes+=("$name"); done
+    for name in "${rest[@]}"; do [[ $slow == *" $name "* ]] || lanes+=("$name"); done
+    running=0
+    for lane in "${lanes[@]}"; do
+        if ((running >= ${TORN_TEST_JOBS:-2})); then
+            wait -n
+            running=$((running - 1))
+        fi
+        (for name in $lane; do
+            exec_one "$name" "$limit" bash "$here/integration/$name"
+            summary_of "$name"
+        done) &
+        running=$((running + 1))
+    done
+    wait
+    for script in "${scripts[@]}"; do
+        name=$(basename "$script")
+        [[ -e "$resdir/$name.res" ]] || continue
+        tally "$name"
+    done
+    for name in "${failed_names[@]}"; do summary_of "$name" 1; done
+fi
 
 if ((${#failed_names[@]})); then
     echo "failed: ${failed_names[*]}"

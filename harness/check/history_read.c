@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "edn.h"
+#include "jsonl_scan.h"
 #include "intern.h"
 #include "value.h"
 #include "core/err.h"
@@ -96,18 +97,21 @@ static int bad(struct parser *p, const char *fmt, const char *what)
                         what ? what : "");
 }
 
-static const char *intern(struct parser *p, const char *s, uint32_t *id_out)
+/* The interned copy of s[0..len) (and its id), or NULL on ENOMEM. */
+static const char *intern_n(struct parser *p, const char *s, size_t len, uint32_t *id_out)
 {
-    int64_t id;
+    int64_t id = torn_intern_id(p->h->strs->tab, s, len);
 
-    if (!s)
-        return NULL;
-    id = torn_intern_id(p->h->strs->tab, s, strlen(s));
     if (id < 0 || id >= (int64_t)TORN_HIST_NONE)
         return NULL;
     if (id_out)
         *id_out = (uint32_t)id;
     return torn_intern_str(p->h->strs->tab, id);
+}
+
+static const char *intern(struct parser *p, const char *s, uint32_t *id_out)
+{
+    return s ? intern_n(p, s, strlen(s), id_out) : NULL;
 }
 
 /* ---- values, interned by structure ---- */
@@ -144,33 +148,61 @@ static int vtab_rehash(struct vtab *t, size_t n_slots)
     return 0;
 }
 
+static uint64_t vtab_hash(const char *text, size_t len)
+{
+    uint64_t hash = torn_fnv1a(TORN_FNV_INIT, text, len);
+
+    hash ^= hash >> 29;             /* the table indexes by the low bits */
+    hash *= 0xBF58476D1CE4E5B9ULL;
+    return hash ^ (hash >> 32);
+}
+
+/* The id of the value whose canonical text is text[0..len), or -1; *slot_out
+ * = where it would go (the caller made room). */
+static int64_t vtab_find(const struct vtab *t, const char *text, size_t len, uint64_t hash,
+                         size_t *slot_out)
+{
+    size_t i = 0;
+
+    for (i = t->n_slots ? hash & (t->n_slots - 1) : 0; t->n_slots && t->slots[i];
+         i = (i + 1) & (t->n_slots - 1)) {
+        uint32_t id = t->slots[i] - 1;
+        if (t->hashes[id] == hash && !strncmp(t->texts[id], text, len) && !t->texts[id][len])
+            return id;
+    }
+    *slot_out = i;
+    return -1;
+}
+
+/* Room in the slots for one more value; 0 or TORN_E_NOMEM. */
+static int vtab_room(struct vtab *t)
+{
+    if ((t->n + 1) * 2 <= t->n_slots)
+        return 0;
+    if (t->n + 1 >= TORN_HIST_NONE)
+        return TORN_E_NOMEM;
+    return vtab_rehash(t, t->n_slots ? t->n_slots * 2 : 1024);
+}
+
 /* The id of v (detached, owned by the caller until this returns): an equal
  * value already stored keeps its id and v is deleted, else v is stored.
  * TORN_HIST_NONE for NULL; TORN_E_NOMEM when out of memory (v deleted). */
 static int64_t vtab_take(struct vtab *t, cJSON *v)
 {
     uint64_t hash;
-    size_t i;
+    int64_t found;
+    size_t i = 0;
 
     if (!v)
         return TORN_HIST_NONE;
     v->next = v->prev = NULL;
     t->scratch.len = 0;
-    if (torn_value_canon(v, &t->scratch) < 0)
+    if (torn_value_canon(v, &t->scratch) < 0 || vtab_room(t) < 0)
         goto nomem;
-    hash = torn_fnv1a(TORN_FNV_INIT, t->scratch.s, t->scratch.len);
-    hash ^= hash >> 29;             /* the table indexes by the low bits */
-    hash *= 0xBF58476D1CE4E5B9ULL;
-    hash ^= hash >> 32;
-    if ((t->n + 1) * 2 > t->n_slots && (t->n + 1 >= TORN_HIST_NONE ||
-                                        vtab_rehash(t, t->n_slots ? t->n_slots * 2 : 1024) < 0))
-        goto nomem;
-    for (i = hash & (t->n_slots - 1); t->slots[i]; i = (i + 1) & (t->n_slots - 1)) {
-        uint32_t id = t->slots[i] - 1;
-        if (t->hashes[id] == hash && !strcmp(t->texts[id], t->scratch.s)) {
-            cJSON_Delete(v);
-            return id;
-        }
+    hash = vtab_hash(t->scratch.s, t->scratch.len);
+    if ((found = vtab_find(t, t->scratch.s, t->scratch.len, hash, &i)) >= 0) {
+        cJSON_Delete(v);
+        return found;
     }
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 256;
@@ -391,12 +423,17 @@ static int add_completion(struct parser *p, struct raw *r)
     return TORN_OK;
 }
 
-static int kind_of(const char *s)
+static int kind_of_n(const char *s, size_t len)
 {
     for (int k = 0; k < (int)(sizeof kind_names / sizeof *kind_names); k++)
-        if (strcmp(s, kind_names[k]) == 0)
+        if (strlen(kind_names[k]) == len && !memcmp(s, kind_names[k], len))
             return k;
     return -1;
+}
+
+static int kind_of(const char *s)
+{
+    return kind_of_n(s, strlen(s));
 }
 
 /* The fields of o, each the first member of its name, in one pass over the
@@ -633,6 +670,74 @@ static int attach_numbers(struct parser *p, cJSON *v, const char **s, const char
     return TORN_OK;
 }
 
+/* ---- the fast path: torn's own lines (jsonl_scan.h) ---- */
+
+/* The value id of a scanned value: a simple value is found by the
+ * canonical text the scanner writes, and a tree is built (cJSON, exact
+ * numbers) only for a value not met before.  1 and *id; 0 when the general
+ * reader must read the line; TORN_E_NOMEM. */
+static int fast_value(struct parser *p, const struct torn_jl_field *v, uint32_t *id)
+{
+    struct vtab *t = &p->h->strs->values;
+    const char *end = NULL, *s = v->s;
+    cJSON *tree;
+    int64_t got;
+    size_t slot;
+    int rc;
+
+    *id = TORN_HIST_NONE;
+    if (v->kind == TORN_JL_ABSENT)
+        return 1;
+    t->scratch.len = 0;
+    if ((rc = torn_jl_canon(v, &t->scratch)) < 0)
+        return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
+    if (rc == 1 && (got = vtab_find(t, t->scratch.s, t->scratch.len,
+                                    vtab_hash(t->scratch.s, t->scratch.len), &slot)) >= 0) {
+        *id = (uint32_t)got;
+        return 1;
+    }
+    tree = cJSON_ParseWithLengthOpts(v->s, v->len, &end, 0);
+    if (!tree || end != v->s + v->len || attach_numbers(p, tree, &s, end) != TORN_OK ||
+        torn_value_dup_key(tree)) {
+        cJSON_Delete(tree);
+        return 0;    /* the general reader says what is wrong */
+    }
+    if ((got = vtab_take(t, tree)) < 0)
+        return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
+    *id = (uint32_t)got;
+    return 1;
+}
+
+/* r from a line the scanner reads and whose fields need no judgement (a
+ * type torn knows, an integer process, a string f, a string or null key, a
+ * non-negative time): 1; 0 for the general reader; TORN_E_NOMEM. */
+static int fast_line(struct parser *p, const char *buf, size_t n, struct raw *r)
+{
+    struct torn_jl_line l;
+    uint32_t value;
+    int kind, rc;
+
+    if (!torn_jl_scan(buf, n, &l) || l.type.kind != TORN_JL_STR ||
+        (kind = kind_of_n(l.type.s, l.type.len)) < 0 || l.process.kind != TORN_JL_INT ||
+        !(l.f.kind == TORN_JL_STR || (l.f.kind == TORN_JL_ABSENT && kind != RK_INVOKE)) ||
+        !(l.key.kind == TORN_JL_STR || l.key.kind == TORN_JL_NULL ||
+          l.key.kind == TORN_JL_ABSENT) ||
+        !(l.time.kind == TORN_JL_ABSENT || (l.time.kind == TORN_JL_INT && l.time.num >= 0)))
+        return 0;
+    if ((rc = fast_value(p, &l.value, &value)) <= 0)
+        return rc;
+    memset(r, 0, sizeof *r);
+    r->kind = kind;
+    r->process = l.process.num;
+    r->value = value;
+    r->has_time = l.time.kind == TORN_JL_INT;
+    r->t = r->has_time ? (uint64_t)l.time.num : 0;
+    if ((l.f.kind == TORN_JL_STR && !(r->f = intern_n(p, l.f.s, l.f.len, NULL))) ||
+        (l.key.kind == TORN_JL_STR && !(r->key = intern_n(p, l.key.s, l.key.len, &r->key_id))))
+        return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
+    return 1;
+}
+
 static int parse_line(struct parser *p, const char *line, size_t len, struct raw *r)
 {
     const char *s = line;
@@ -730,8 +835,10 @@ static int parse_one(struct parser *p, const char *buf, size_t n)
     if (memchr(buf, '\0', n))
         return bad(p, "NUL byte in line", NULL);
     if (p->fmt == TORN_HIST_TORN) {
-        /* cJSON takes a length: parse in place. */
-        rc = parse_line(p, buf, n, &r);
+        /* torn's own lines by the scanner, the rest by cJSON (in place:
+         * it takes a length). */
+        rc = fast_line(p, buf, n, &r);
+        rc = rc == 1 ? TORN_OK : rc == 0 ? parse_line(p, buf, n, &r) : rc;
     } else {
         if (n + 1 > p->copy_cap) {
             char *nb = realloc(p->copy, n + 1);

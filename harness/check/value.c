@@ -29,7 +29,7 @@ static int vb_room(struct torn_vbuf *b, size_t more)
     return 0;
 }
 
-static int vb_put(struct torn_vbuf *b, const char *s, size_t n)
+int torn_vbuf_put(struct torn_vbuf *b, const char *s, size_t n)
 {
     if (vb_room(b, n) < 0)
         return -1;
@@ -41,13 +41,13 @@ static int vb_put(struct torn_vbuf *b, const char *s, size_t n)
 
 static int vb_str(struct torn_vbuf *b, const char *s)
 {
-    return vb_put(b, s, strlen(s));
+    return torn_vbuf_put(b, s, strlen(s));
 }
 
 static int vb_zeros(struct torn_vbuf *b, long long n)
 {
     for (; n > 0; n--)
-        if (vb_put(b, "0", 1) < 0)
+        if (torn_vbuf_put(b, "0", 1) < 0)
             return -1;
     return 0;
 }
@@ -120,21 +120,21 @@ static int dec_write(const struct dec *d, struct torn_vbuf *b)
     char e[32];
 
     if (!d->n)
-        return vb_put(b, "0", 1);
-    if (d->neg && vb_put(b, "-", 1) < 0)
+        return torn_vbuf_put(b, "0", 1);
+    if (d->neg && torn_vbuf_put(b, "-", 1) < 0)
         return -1;
     if (d->exp >= 0 && d->exp <= 20)
-        return vb_put(b, d->digits, d->n) < 0 ? -1 : vb_zeros(b, d->exp);
+        return torn_vbuf_put(b, d->digits, d->n) < 0 ? -1 : vb_zeros(b, d->exp);
     if (d->exp < 0 && p > -20) {
         if (p > 0)
-            return vb_put(b, d->digits, (size_t)p) < 0 || vb_put(b, ".", 1) < 0
+            return torn_vbuf_put(b, d->digits, (size_t)p) < 0 || torn_vbuf_put(b, ".", 1) < 0
                        ? -1
-                       : vb_put(b, d->digits + p, d->n - (size_t)p);
-        return vb_put(b, "0.", 2) < 0 || vb_zeros(b, -p) < 0 ? -1 : vb_put(b, d->digits, d->n);
+                       : torn_vbuf_put(b, d->digits + p, d->n - (size_t)p);
+        return torn_vbuf_put(b, "0.", 2) < 0 || vb_zeros(b, -p) < 0 ? -1 : torn_vbuf_put(b, d->digits, d->n);
     }
     snprintf(e, sizeof e, "e%+lld", p - 1);
-    if (vb_put(b, d->digits, 1) < 0 || (d->n > 1 && (vb_put(b, ".", 1) < 0 ||
-                                                      vb_put(b, d->digits + 1, d->n - 1) < 0)))
+    if (torn_vbuf_put(b, d->digits, 1) < 0 || (d->n > 1 && (torn_vbuf_put(b, ".", 1) < 0 ||
+                                                      torn_vbuf_put(b, d->digits + 1, d->n - 1) < 0)))
         return -1;
     return vb_str(b, e);
 }
@@ -235,13 +235,13 @@ static int string_of(const char *s, struct torn_vbuf *b)
 {
     char esc[8];
 
-    if (vb_put(b, "\"", 1) < 0)
+    if (torn_vbuf_put(b, "\"", 1) < 0)
         return -1;
     for (const char *run = s;; s++) {
         unsigned char c = (unsigned char)*s;
         if (c && c >= 0x20 && c != '"' && c != '\\')
             continue;
-        if (vb_put(b, run, (size_t)(s - run)) < 0)
+        if (torn_vbuf_put(b, run, (size_t)(s - run)) < 0)
             return -1;
         if (!c)
             break;
@@ -253,7 +253,7 @@ static int string_of(const char *s, struct torn_vbuf *b)
             return -1;
         run = s + 1;
     }
-    return vb_put(b, "\"", 1);
+    return torn_vbuf_put(b, "\"", 1);
 }
 
 /* One member's text in a scratch buffer, for sorting. */
@@ -286,7 +286,7 @@ static int sorted_of(const cJSON *v, int object, struct torn_vbuf *b)
     for (const cJSON *c = v->child; c; c = c->next, k++) {
         pc[k].off = scratch.len;
         if (object && (string_of(c->string ? c->string : "", &scratch) < 0 ||
-                       vb_put(&scratch, ":", 1) < 0))
+                       torn_vbuf_put(&scratch, ":", 1) < 0))
             goto out;
         if (torn_value_canon(c, &scratch) < 0)
             goto out;
@@ -296,9 +296,9 @@ static int sorted_of(const cJSON *v, int object, struct torn_vbuf *b)
     if (vb_str(b, object ? "{" : "#{") < 0)
         goto out;
     for (k = 0; k < n; k++)
-        if ((k && vb_put(b, ",", 1) < 0) || vb_put(b, scratch.s + pc[k].off, pc[k].len) < 0)
+        if ((k && torn_vbuf_put(b, ",", 1) < 0) || torn_vbuf_put(b, scratch.s + pc[k].off, pc[k].len) < 0)
             goto out;
-    rc = vb_put(b, "}", 1);
+    rc = torn_vbuf_put(b, "}", 1);
 out:
     free(pc);
     free(scratch.s);
@@ -317,12 +317,12 @@ int torn_value_canon(const cJSON *v, struct torn_vbuf *b)
         return string_of(v->valuestring ? v->valuestring : "", b);
     if (cJSON_IsObject(v) || (v->type & TORN_VALUE_SET))
         return sorted_of(v, cJSON_IsObject(v), b);
-    if (vb_put(b, "[", 1) < 0)
+    if (torn_vbuf_put(b, "[", 1) < 0)
         return -1;
     for (const cJSON *c = v->child; c; c = c->next)
-        if ((c != v->child && vb_put(b, ",", 1) < 0) || torn_value_canon(c, b) < 0)
+        if ((c != v->child && torn_vbuf_put(b, ",", 1) < 0) || torn_value_canon(c, b) < 0)
             return -1;
-    return vb_put(b, "]", 1);
+    return torn_vbuf_put(b, "]", 1);
 }
 
 char *torn_value_text(const cJSON *v)

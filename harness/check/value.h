@@ -40,6 +40,9 @@ struct torn_vbuf {
     size_t len, cap;
 };
 
+/* Append s[0..n) to b (kept NUL-terminated).  0 or -1 ENOMEM. */
+int torn_vbuf_put(struct torn_vbuf *b, const char *s, size_t n);
+
 /* A new number node for the number text[0..len) (JSON or EDN syntax: sign,
  * digits, fraction, exponent, an EDN N or M suffix), with the exact text
  * attached when the double is not exact.  NULL when text is not a number or

@@ -1,0 +1,142 @@
+/* torn: the history reader's one-pass scanner (check/jsonl_scan.h): what it
+ * reads itself, what it leaves to the general reader, and that a history
+ * read through it gives the same operations and value ids as through
+ * cJSON (the same lines with a member the scanner does not know). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "check/history_read.h"
+#include "check/jsonl_scan.h"
+#include "check/value.h"
+#include "core/err.h"
+
+static int scans(const char *line)
+{
+    struct torn_jl_line l;
+
+    return torn_jl_scan(line, strlen(line), &l);
+}
+
+static void test_scan_accepts(void)
+{
+    struct torn_jl_line l;
+    const char *s = " {\"type\":\"ok\", \"process\" : -3,\"f\":\"cas\",\"key\":null,"
+                    "\"value\":[1, \"a\"],\"time\":77}\r";
+
+    CHECK(torn_jl_scan(s, strlen(s), &l) == 1, "plain line refused");
+    CHECK(l.type.kind == TORN_JL_STR && l.type.len == 2 && !memcmp(l.type.s, "ok", 2), "type");
+    CHECK(l.process.kind == TORN_JL_INT && l.process.num == -3, "process %lld", l.process.num);
+    CHECK(l.key.kind == TORN_JL_NULL && l.time.num == 77, "key/time");
+    CHECK(l.value.kind == TORN_JL_OTHER && l.value.len == 8, "value extent %zu", l.value.len);
+}
+
+static void test_scan_leaves(void)
+{
+    static const char *const others[] = {
+        "{\"type\":\"ok\",\"type\":\"ok\"}",            /* a member twice */
+        "{\"type\":\"ok\",\"extra\":1}",                /* a member it does not know */
+        "{\"t\\u0079pe\":\"ok\"}",                      /* an escaped name */
+        "{\"type\":\"o\\u006b\"}",                      /* an escaped string */
+        "{\"type\":\"ok\",\"process\":1.0}",            /* not a plain integer */
+        "{\"type\":\"ok\",\"process\":007}",
+        "{\"type\":\"ok\",\"process\":1234567890123456}",
+        "{\"type\":\"ok\",\"process\":[1]}",            /* only value may be any JSON */
+        "{\"type\":\"ok\"} x",                          /* trailing bytes */
+        "{\"type\":\"ok\",}",
+        "{\"type\":\"ok\",\"value\":[1,2}",
+        "[1]",
+        NULL};
+
+    for (int i = 0; others[i]; i++)
+        CHECK(scans(others[i]) == 0, "scanner took %s", others[i]);
+}
+
+static void canon_is(const char *value, const char *want)
+{
+    char line[256];
+    struct torn_jl_line l;
+    struct torn_vbuf b = {0};
+    int rc;
+
+    snprintf(line, sizeof line, "{\"value\":%s}", value);
+    rc = torn_jl_scan(line, strlen(line), &l) == 1 ? torn_jl_canon(&l.value, &b) : -2;
+    CHECK(want ? rc == 1 && !strcmp(b.s, want) : rc == 0, "canon of %s: rc %d \"%s\"", value,
+          rc, b.s ? b.s : "");
+    free(b.s);
+}
+
+static void test_canon(void)
+{
+    canon_is("null", "null");
+    canon_is("-12", "-12");
+    canon_is("\"a b\"", "\"a b\"");
+    canon_is("[ 1 , \"x\" ,null ]", "[1,\"x\",null]");
+    canon_is("[]", "[]");
+    canon_is("[1,[2]]", NULL);          /* nested: the tree decides */
+    canon_is("{\"version\":1, \"status\":\"q\"}", "{\"status\":\"q\",\"version\":1}");
+    canon_is("{}", "{}");
+    canon_is("{\"a\":1,\"a\":2}", NULL);   /* the tree refuses it */
+    canon_is("{\"a\":[1]}", NULL);
+    canon_is("1.5", NULL);
+    canon_is("\"a\\\"b\"", NULL);
+    canon_is("[1,]", NULL);
+}
+
+/* Each line of fast, and the same line with a member the scanner does not
+ * know (so cJSON reads it), must give equal histories. */
+static void test_same_history(void)
+{
+    static const char *const lines[] = {
+        "{\"type\":\"invoke\",\"process\":0,\"f\":\"cas\",\"key\":\"k\",\"value\":[1,2],\"time\":1",
+        "{\"type\":\"invoke\",\"process\":1,\"f\":\"write\",\"key\":\"k\",\"value\":1.0,\"time\":2",
+        "{\"type\":\"ok\",\"process\":0,\"f\":\"cas\",\"key\":\"k\",\"value\":[1, 2.0],\"time\":3",
+        "{\"type\":\"ok\",\"process\":1,\"f\":\"write\",\"value\":1,\"time\":4",
+        "{\"type\":\"invoke\",\"process\":2,\"f\":\"read\",\"key\":null,\"value\":null,\"time\":5",
+        "{\"type\":\"info\",\"process\":2,\"value\":{\"b\":[1],\"a\":\"x\"},\"time\":6",
+        "{\"type\":\"fault\",\"process\":-1,\"f\":\"kill\",\"time\":7",
+        "{\"type\":\"invoke\",\"process\":2,\"f\":\"read\",\"key\":\"j\",\"value\":\"s\",\"time\":8",
+        "{\"type\":\"ok\",\"process\":2,\"f\":\"read\",\"key\":\"j\",\"value\":12345678901234567,\"time\":9",
+        NULL};
+    char fast[2048] = "", slow[2048] = "";
+    struct torn_hist *a = NULL, *b = NULL;
+    struct torn_err err;
+
+    for (int i = 0; lines[i]; i++) {
+        snprintf(fast + strlen(fast), sizeof fast - strlen(fast), "%s}\n", lines[i]);
+        snprintf(slow + strlen(slow), sizeof slow - strlen(slow), "%s,\"index\":%d}\n", lines[i], i);
+    }
+    CHECK(torn_hist_parse(fast, strlen(fast), "f", TORN_HIST_TORN, &a, &err) == TORN_OK, "%s",
+          err.msg);
+    CHECK(torn_hist_parse(slow, strlen(slow), "s", TORN_HIST_TORN, &b, &err) == TORN_OK, "%s",
+          err.msg);
+    if (!a || !b)
+        goto out;
+    CHECK(a->n_ops == b->n_ops && a->n_events == b->n_events && a->n_values == b->n_values &&
+          a->n_strs == b->n_strs, "counts differ");
+    for (size_t i = 0; i < a->n_ops && i < b->n_ops; i++) {
+        const struct torn_hop *x = &a->ops[i], *y = &b->ops[i];
+        CHECK(x->process == y->process && x->input_id == y->input_id &&
+              x->output_id == y->output_id && x->key_id == y->key_id &&
+              x->outcome == y->outcome && x->t_invoke == y->t_invoke &&
+              x->t_complete == y->t_complete && !strcmp(x->f, y->f), "op %zu differs", i);
+    }
+    for (uint32_t id = 0; id < a->n_values && id < b->n_values; id++)
+        CHECK(!strcmp(torn_hist_value_text(a, id), torn_hist_value_text(b, id)),
+              "value %u: %s vs %s", id, torn_hist_value_text(a, id), torn_hist_value_text(b, id));
+    CHECK(a->ops[0].input_id != TORN_HIST_NONE && a->ops[0].input_id == a->ops[0].output_id,
+          "[1,2] and [1, 2.0] are one value");
+out:
+    torn_hist_free(a);
+    torn_hist_free(b);
+}
+
+static const struct torn_test tests[] = {
+    {"scan_accepts", test_scan_accepts},
+    {"scan_leaves", test_scan_leaves},
+    {"canon", test_canon},
+    {"same_history", test_same_history},
+    {NULL, NULL},
+};
+
+TORN_TEST_MAIN(tests)

@@ -35,7 +35,9 @@ for h in "${harnesses[@]}"; do
 done
 
 # ---- regression inputs again under ASan/UBSan (clang's UBSan also catches
-# out-of-range float casts, the bugs the fuzzer found in record.c/exec.c)
+# out-of-range float casts, the bugs the fuzzer found in record.c/exec.c),
+# when the AFL++ ASan build exists (make fuzz-asan); make test replays them
+# under ASan/UBSan through the libFuzzer build instead (libfuzzer_test.sh)
 asan=$root/build-fuzz/asan
 for h in "${harnesses[@]}"; do
     [[ -d "$root/fuzz/regress/$h" && -x "$asan/fuzz-$h" ]] || continue

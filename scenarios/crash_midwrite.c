@@ -138,7 +138,7 @@ static int one_kill(struct torn_ctx *ctx, struct torn_ledger *l, struct writer_a
     *kill_s = torn_ctx_elapsed(ctx);
     rc = torn_step_kill_service(ctx, 0, err); /* a service is the writer: crash it first */
     torn_proc_signal(child.pid, SIGKILL);
-    torn_history_add(ctx->history, "fault", 0, "kill", KEY, NULL, 0);
+    torn_history_log_add(ctx->history, "fault", 0, "kill", KEY, NULL, 0);
     while (torn_msg_recv(child.fd, &m, ctx->timeout_ms, NULL) == 1)
         torn_ledger_take(l, &m);
     torn_child_wait(&child, ctx->timeout_ms, NULL, NULL);

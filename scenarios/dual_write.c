@@ -160,7 +160,7 @@ static int one_round(struct torn_ctx *ctx, long long round, struct ledger *l,
         rc = torn_step_kill_service(ctx, 0, err);
     for (int w = 0; w < started; w++)
         torn_proc_signal(kids[w].pid, SIGKILL);
-    torn_history_add(ctx->history, "fault", 0, "kill-writers", NULL, NULL, 0);
+    torn_history_log_add(ctx->history, "fault", 0, "kill-writers", NULL, NULL, 0);
     for (int w = 0; w < started; w++) {
         while (torn_msg_recv(kids[w].fd, &m, ctx->timeout_ms, NULL) == 1)
             ledger_note(l, &m);

@@ -211,10 +211,10 @@ static int one_round(struct torn_ctx *ctx, long long round, struct totals *tot,
     if (!rc)
         rc = torn_target_fault(ctx->target, TORN_FAULT_SERVER_KILL, NULL, err);
     t_kill = torn_now_ns(); /* the server is certainly dead now */
-    torn_history_add(ctx->history, "fault", 0, "server-kill", NULL, NULL, t_kill);
+    torn_history_log_add(ctx->history, "fault", 0, "server-kill", NULL, NULL, t_kill);
     if (!rc && ctx->fs) {   /* and then the power goes */
         rc = torn_fs_ctl(torn_fs_mountpoint(ctx->fs), "cut", NULL, 0, err);
-        torn_history_add(ctx->history, "fault", 0, "power-cut", NULL, NULL, 0);
+        torn_history_log_add(ctx->history, "fault", 0, "power-cut", NULL, NULL, 0);
     }
     for (int w = 0; rc && w < started; w++)
         torn_proc_signal(kids[w].pid, SIGKILL); /* no crash happened: stop them here */
@@ -227,7 +227,7 @@ static int one_round(struct torn_ctx *ctx, long long round, struct totals *tot,
     if (!rc)
         rc = torn_target_fault(ctx->target, TORN_FAULT_SERVER_RESTART, NULL, err);
     torn_ctx_op(ctx, TORN_OP_RECOVER, rc ? TORN_OUT_FAIL : TORN_OUT_OK, torn_now_ns() - t0);
-    torn_history_add(ctx->history, "fault", 0, "server-restart", NULL, NULL, 0);
+    torn_history_log_add(ctx->history, "fault", 0, "server-restart", NULL, NULL, 0);
     if ((double)(torn_now_ns() - t0) / 1e6 > tot->recover_ms)
         tot->recover_ms = (double)(torn_now_ns() - t0) / 1e6;
     if (!rc)

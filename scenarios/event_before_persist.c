@@ -205,8 +205,8 @@ static int wait_terminal(struct torn_ctx *ctx, struct torn_target *t, const stru
             return rc;
         const char *type = torn_record_str(ev, "type");
         *t_out = (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ev, "t_ns"));
-        torn_history_add(ctx->history, "notify", ctx->slot, "event", NULL,
-                         cJSON_GetObjectItemCaseSensitive(ev, "raw"), *t_out);
+        torn_history_log_add(ctx->history, "notify", ctx->slot, "event", NULL,
+                             cJSON_GetObjectItemCaseSensitive(ev, "raw"), *t_out);
         int kind = !type                            ? EV_NONE
                    : strcmp(type, "completed") == 0 ? EV_COMPLETED
                    : strcmp(type, "failed") == 0    ? EV_FAILED

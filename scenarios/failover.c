@@ -247,7 +247,7 @@ static int write_then_crash(struct torn_ctx *ctx, struct torn_replica_set *set, 
                          note, a);
     torn_replica_set_crash(set);
     *t_crash = torn_now_ns(); /* the primary is certainly dead now */
-    torn_history_add(ctx->history, "fault", 0, "primary-crash", NULL, NULL, *t_crash);
+    torn_history_log_add(ctx->history, "fault", 0, "primary-crash", NULL, NULL, *t_crash);
     for (int w = 0; w < started; w++) {
         while (torn_msg_recv(kids[w].fd, &m, ctx->timeout_ms, NULL) == 1)
             note(a, &m);
@@ -291,7 +291,7 @@ static int one_cycle(struct torn_ctx *ctx, long long cycle, struct totals *tot,
     if (!rc)
         rc = torn_replica_set_promote(set, err);
     torn_ctx_op(ctx, TORN_OP_RECOVER, rc ? TORN_OUT_FAIL : TORN_OUT_OK, torn_now_ns() - t0);
-    torn_history_add(ctx->history, "fault", 0, "promote-replica", NULL, NULL, 0);
+    torn_history_log_add(ctx->history, "fault", 0, "promote-replica", NULL, NULL, 0);
     if ((double)(torn_now_ns() - t0) / 1e6 > tot->promote_ms)
         tot->promote_ms = (double)(torn_now_ns() - t0) / 1e6;
     if (!rc)

@@ -379,7 +379,7 @@ int torn_check_ctx(struct torn_ctx *ctx, const char *model, const struct torn_ch
                    struct torn_err *err)
 {
     const struct torn_checker_ops *ops = torn_checker_find(model);
-    const char *path = torn_history_path(ctx->history);
+    const char *path = torn_history_log_path(ctx->history);
     struct torn_check_opts dflt;
     struct torn_check_result res;
     struct torn_hist *h;

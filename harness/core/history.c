@@ -26,17 +26,17 @@ struct shared {
     long long size_at_first;  /* file size at the first failure */
 };
 
-struct torn_history {
+struct torn_history_log {
     struct torn_outfile of;
     char *path;
     uint64_t cap;
     struct shared *sh;
 };
 
-int torn_history_open(const char *path, uint64_t max_bytes, struct torn_history **out,
-                      struct torn_err *err)
+int torn_history_log_open(const char *path, uint64_t max_bytes, struct torn_history_log **out,
+                          struct torn_err *err)
 {
-    struct torn_history *h = calloc(1, sizeof *h);
+    struct torn_history_log *h = calloc(1, sizeof *h);
     int rc;
 
     *out = NULL;
@@ -58,14 +58,14 @@ int torn_history_open(const char *path, uint64_t max_bytes, struct torn_history 
         snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
         if (h->sh == MAP_FAILED)
             h->sh = NULL;
-        torn_history_close(h);
+        torn_history_log_close(h);
         return torn_err_set(err, rc, "cannot write history: %.200s", msg);
     }
     *out = h;
     return TORN_OK;
 }
 
-void torn_history_close(struct torn_history *h)
+void torn_history_log_close(struct torn_history_log *h)
 {
     if (!h)
         return;
@@ -85,18 +85,18 @@ void torn_history_close(struct torn_history *h)
     free(h);
 }
 
-uint64_t torn_history_dropped(const struct torn_history *h)
+uint64_t torn_history_log_dropped(const struct torn_history_log *h)
 {
     return h && h->sh ? __atomic_load_n(&h->sh->dropped, __ATOMIC_RELAXED) : 0;
 }
 
-uint64_t torn_history_cap(const struct torn_history *h)
+uint64_t torn_history_log_cap(const struct torn_history_log *h)
 {
     return h ? h->cap : 0;
 }
 
 /* Count a line that was not written whole (errno e, 0 for a short write). */
-static void note_failure(struct torn_history *h, int e)
+static void note_failure(struct torn_history_log *h, int e)
 {
     struct stat st;
 
@@ -105,8 +105,8 @@ static void note_failure(struct torn_history *h, int e)
     h->sh->last_errno = e;
 }
 
-long long torn_history_failures(const struct torn_history *h, int *errno_out,
-                                long long *size_out)
+long long torn_history_log_failures(const struct torn_history_log *h, int *errno_out,
+                                    long long *size_out)
 {
     if (errno_out)
         *errno_out = h ? h->sh->last_errno : 0;
@@ -115,14 +115,14 @@ long long torn_history_failures(const struct torn_history *h, int *errno_out,
     return h ? __atomic_load_n(&h->sh->n_failed, __ATOMIC_SEQ_CST) : 0;
 }
 
-long long torn_history_mark(const struct torn_history *h)
+long long torn_history_log_mark(const struct torn_history_log *h)
 {
     off_t end = h ? lseek(h->of.fd, 0, SEEK_END) : 0;
 
     return end < 0 ? 0 : (long long)end;
 }
 
-void torn_history_rewind(struct torn_history *h, long long mark)
+void torn_history_log_rewind(struct torn_history_log *h, long long mark)
 {
     if (!h || mark < 0)
         return;
@@ -137,13 +137,13 @@ void torn_history_rewind(struct torn_history *h, long long mark)
         __atomic_store_n(&h->sh->dropped, 0, __ATOMIC_SEQ_CST);
 }
 
-const char *torn_history_path(const struct torn_history *h)
+const char *torn_history_log_path(const struct torn_history_log *h)
 {
     return h ? h->path : NULL;
 }
 
-int torn_history_add(struct torn_history *h, const char *type, int process, const char *f,
-                     const char *key, const cJSON *value, uint64_t time_ns)
+int torn_history_log_add(struct torn_history_log *h, const char *type, int process, const char *f,
+                         const char *key, const cJSON *value, uint64_t time_ns)
 {
     cJSON *ev;
     char *line;

@@ -26,7 +26,7 @@
 struct cJSON;
 struct torn_err;
 struct torn_target;
-struct torn_history;
+struct torn_history_log;
 struct torn_stats;
 struct torn_fs;
 struct torn_kv;
@@ -42,7 +42,7 @@ struct torn_ctx {
                                      run seed and the scenario name) */
     struct torn_rng rng;          /* seeded from seed */
     struct torn_result *result;   /* fill violations and metrics here */
-    struct torn_history *history; /* event log, may be NULL */
+    struct torn_history_log *history; /* event log, may be NULL */
     const char *run_dir;          /* where artifacts go (exists) */
     int timeout_ms;               /* bound on any single wait */
     int quiet;                    /* no progress output */

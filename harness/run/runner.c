@@ -97,7 +97,7 @@ struct run {
     char *run_dir;
     int own_run_dir;
     char ns[32];
-    struct torn_history *history;
+    struct torn_history_log *history;
     struct torn_report rep;
     char *command;
     uint64_t t0;
@@ -545,15 +545,15 @@ static void judge_work(const struct run *r, const struct plan_scenario *sc,
 {
     struct torn_deaths d;
     char problem[PATH_MAX + 160];
-    long long size, lost = torn_history_failures(r->history, NULL, NULL) - hist_lost0;
+    long long size, lost = torn_history_log_failures(r->history, NULL, NULL) - hist_lost0;
     int e;
 
     torn_proc_deaths(&d);
     if (lost > 0) {
-        torn_history_failures(r->history, &e, &size);
+        torn_history_log_failures(r->history, &e, &size);
         snprintf(problem, sizeof problem,
                  "history %s: %lld event%s not written (%s; the first lost at %lld bytes)",
-                 torn_history_path(r->history), lost, lost == 1 ? "" : "s",
+                 torn_history_log_path(r->history), lost, lost == 1 ? "" : "s",
                  e ? strerror(e) : "short write", size);
     }
     torn_work_judge(res, sc->ops->work, &d, lost > 0 ? problem : NULL);
@@ -573,7 +573,7 @@ static void mark_interrupted(struct torn_result *res)
 
 /* The history's scenario-start line, its value naming the scenario and the
  * target (the HTML timeline labels its markers with them). */
-static void mark_start(struct torn_history *h, const struct torn_result *res, uint64_t t0)
+static void mark_start(struct torn_history_log *h, const struct torn_result *res, uint64_t t0)
 {
     cJSON *v = h ? cJSON_CreateObject() : NULL;
 
@@ -581,7 +581,7 @@ static void mark_start(struct torn_history *h, const struct torn_result *res, ui
         cJSON_AddStringToObject(v, "scenario", res->scenario ? res->scenario : "");
         cJSON_AddStringToObject(v, "target", res->target ? res->target : "");
     }
-    torn_history_add(h, "fault", 0, "scenario-start", NULL, v, t0);
+    torn_history_log_add(h, "fault", 0, "scenario-start", NULL, v, t0);
     cJSON_Delete(v);
 }
 
@@ -629,8 +629,8 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     ctx.slot = 0;
     ctx.fs = tg->fs;
     res->started_s = (double)(t0 - r->t0) / 1e9;
-    hist_lost = torn_history_failures(r->history, NULL, NULL);
-    dropped0 = torn_history_dropped(r->history);
+    hist_lost = torn_history_log_failures(r->history, NULL, NULL);
+    dropped0 = torn_history_log_dropped(r->history);
     torn_proc_deaths_reset();
     mark_start(ctx.history, res, t0);
     live = rerun ? NULL : start_progress(r, tg, res, ctx.stats);
@@ -657,9 +657,9 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
         mark_interrupted(res);
     else
         judge_work(r, sc, res, hist_lost);
-    if (torn_history_dropped(r->history) > dropped0)
+    if (torn_history_log_dropped(r->history) > dropped0)
         torn_result_metric(res, "history_events_dropped",
-                           (double)(torn_history_dropped(r->history) - dropped0));
+                           (double)(torn_history_log_dropped(r->history) - dropped0));
     torn_gate_judge(r->o->gate, tg->t, res); /* budgets, baseline, counters */
 }
 
@@ -697,7 +697,7 @@ static struct torn_result *run_until_fail(struct run *r, struct plan_target *tg,
 
     for (int a = 1;; a++) {
         struct torn_result *fresh;
-        long long mark = torn_history_mark(r->history);
+        long long mark = torn_history_log_mark(r->history);
 
         run_one(r, tg, sc, res, 0);
         if (n <= 0)
@@ -710,7 +710,7 @@ static struct torn_result *run_until_fail(struct run *r, struct plan_target *tg,
                  res->scenario, tg->display, a, n, (unsigned long long)r->o->seed);
         if (!(fresh = new_result(r, tg, sc)))
             return res;
-        torn_history_rewind(r->history, mark); /* the history holds the attempt reported */
+        torn_history_log_rewind(r->history, mark); /* the history holds the attempt reported */
         r->rep.results[r->rep.n_results - 1] = fresh;
         torn_result_free(res);
         res = fresh;
@@ -971,7 +971,7 @@ static void run_free(struct run *r)
     for (size_t i = 0; i < r->rep.n_results; i++)
         torn_result_free(r->rep.results[i]);
     free(r->rep.results);
-    torn_history_close(r->history);
+    torn_history_log_close(r->history);
     free(r->command);
     free(r->run_dir);
 }
@@ -1016,7 +1016,7 @@ static int open_history(struct run *r, struct torn_err *err)
 {
     char *hist = r->o->history_path ? strdup(r->o->history_path)
                                     : torn_asprintf("%s/history.jsonl", r->run_dir);
-    int rc = hist ? torn_history_open(hist, r->o->history_max, &r->history, err)
+    int rc = hist ? torn_history_log_open(hist, r->o->history_max, &r->history, err)
                   : torn_err_set(err, TORN_E_NOMEM, "out of memory");
 
     free(hist);
@@ -1099,7 +1099,7 @@ int torn_run(const struct torn_run_opts *o)
     rc = prepare(&r, &err);
     if (rc) {
         fprintf(stderr, "torn: %s\n", err.msg);
-        torn_history_close(r.history);
+        torn_history_log_close(r.history);
         r.history = NULL;
         if (r.run_dir)
             torn_rmtree(r.run_dir); /* always torn's own fresh directory */
@@ -1114,7 +1114,7 @@ int torn_run(const struct torn_run_opts *o)
     r.rep.seed = o->seed;
     r.rep.command = r.command;
     r.rep.run_dir = r.run_dir;
-    r.rep.history_path = torn_history_path(r.history);
+    r.rep.history_path = torn_history_log_path(r.history);
     r.rep.color = o->color;
     r.rep.quiet = o->quiet;
     progress(&r, "torn: seed %llu, run directory %s\n", (unsigned long long)o->seed, r.run_dir);
@@ -1127,8 +1127,8 @@ int torn_run(const struct torn_run_opts *o)
     torn_proc_reap_all(500);
     r.rep.interrupted = torn_stop_requested();
     r.rep.signal = first_signal;
-    r.rep.history_cap = torn_history_cap(r.history);
-    r.rep.history_dropped = torn_history_dropped(r.history);
+    r.rep.history_cap = torn_history_log_cap(r.history);
+    r.rep.history_dropped = torn_history_log_dropped(r.history);
     write_final_reports(&r);
     if (term)
         term->write(human, &r.rep, &err);

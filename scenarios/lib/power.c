@@ -189,7 +189,7 @@ int torn_power_run_cycle(struct torn_ctx *ctx, struct torn_power_cycle *c, struc
     /* A service that does the writes dies with the power too (it may be
      * blocked in the frozen request: killed now, reaped after the cut). */
     torn_step_kill_service(ctx, 1, NULL);
-    torn_history_add(ctx->history, "fault", 0, "power-cut", KEY, NULL, 0);
+    torn_history_log_add(ctx->history, "fault", 0, "power-cut", KEY, NULL, 0);
     snprintf(cmd, sizeof cmd, "cut %s", c->cut ? c->cut : "");
     rc = ctl(ctx, reply, sizeof reply, err, cmd);
     torn_child_wait(&w, ctx->timeout_ms, NULL, NULL);

@@ -49,7 +49,7 @@ int torn_step_kill_service(struct torn_ctx *ctx, int nowait, struct torn_err *er
     args = nowait ? cJSON_Parse("{\"reap\": false}") : NULL;
     rc = torn_target_fault(t, TORN_FAULT_SERVER_KILL, args, err);
     cJSON_Delete(args);
-    torn_history_add(ctx->history, "fault", 0, "service-kill", NULL, NULL, 0);
+    torn_history_log_add(ctx->history, "fault", 0, "service-kill", NULL, NULL, 0);
     return rc;
 }
 
@@ -63,7 +63,7 @@ int torn_step_restart_service(struct torn_ctx *ctx, struct torn_err *err)
         return TORN_OK;
     rc = torn_target_fault(t, TORN_FAULT_SERVER_RESTART, NULL, err);
     torn_ctx_op(ctx, TORN_OP_RECOVER, rc ? TORN_OUT_FAIL : TORN_OUT_OK, torn_now_ns() - t0);
-    torn_history_add(ctx->history, "fault", 0, "service-restart", NULL, NULL, 0);
+    torn_history_log_add(ctx->history, "fault", 0, "service-restart", NULL, NULL, 0);
     return rc;
 }
 
@@ -104,7 +104,7 @@ static void hist_invoke(struct torn_ctx *ctx, const struct torn_step *s)
         cJSON_AddNumberToObject(v, "seq", (double)torn_record_int(s->patch, "seq", -1));
     else if (s->kind == TORN_STEP_CAS && (v = cJSON_CreateObject()))
         cJSON_AddNumberToObject(v, "expected_version", (double)s->expected);
-    torn_history_add(ctx->history, "invoke", ctx->slot, step_kinds[s->kind].f, s->id, v, 0);
+    torn_history_log_add(ctx->history, "invoke", ctx->slot, step_kinds[s->kind].f, s->id, v, 0);
     cJSON_Delete(v);
 }
 
@@ -124,7 +124,7 @@ static void hist_done(struct torn_ctx *ctx, const struct torn_step *s, int rc, i
         cJSON_AddStringToObject(v, "error", torn_strerror(rc));
         cJSON_AddStringToObject(v, "text", err->msg);
     }
-    torn_history_add(ctx->history, type, ctx->slot, step_kinds[s->kind].f, s->id, v, 0);
+    torn_history_log_add(ctx->history, type, ctx->slot, step_kinds[s->kind].f, s->id, v, 0);
     cJSON_Delete(v);
 }
 

@@ -113,7 +113,7 @@ static void test_one_rule(void)
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
     snprintf(path, sizeof path, "%s/h.jsonl", dir);
     memset(&ctx, 0, sizeof ctx);
-    CHECK(torn_history_open(path, 0, &ctx.history, &err) == 0, "history: %s", err.msg);
+    CHECK(torn_history_log_open(path, 0, &ctx.history, &err) == 0, "history: %s", err.msg);
     for (size_t i = 0; ctx.history && i < sizeof cases / sizeof cases[0]; i++) {
         struct torn_step s = {.kind = cases[i].kind, .id = "r", .expected = 1,
                               .from = from, .n_from = 1, .to = "DONE"};
@@ -128,7 +128,7 @@ static void test_one_rule(void)
         CHECK(rc == (answer < 0 ? answer : 0) && won == (answer == 0),
               "case %zu: rc %d won %d", i, rc, won);
     }
-    torn_history_close(ctx.history);
+    torn_history_log_close(ctx.history);
     unlink(path);
     rmdir(dir);
 }

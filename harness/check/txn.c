@@ -37,6 +37,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/err.h"
+#include "core/search.h"
 #include "core/util.h"
 #include "history_read.h"
 #include "intern.h"
@@ -810,14 +811,8 @@ static int add_realtime(struct tx *X, size_t *n_v_out)
     }
     for (size_t i = 0; i < X->n_t && rc == TORN_OK; i++) {
         uint64_t inv = X->h->ops[X->t[i].op].t_invoke;
-        size_t lo = 0, hi = n_c;     /* the first completion at or after inv */
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (c[mid].t < inv)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
+        /* the first completion at or after inv (tx 0 sorts first) */
+        size_t lo = torn_lower_bound(c, n_c, sizeof *c, &(struct tc){.t = inv}, cmp_tc);
         if (lo)
             rc = add_edge(X, v0 + (uint32_t)lo - 1, (uint32_t)i, E_RT, UINT32_MAX);
     }

@@ -8,59 +8,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-struct torn_fsd torn_fsd;
-
-const char *torn_fs_model_name(enum torn_fs_model m)
-{
-    switch (m) {
-    case TORN_FS_PROCESS:
-        return "process";
-    case TORN_FS_POWER:
-        return "power";
-    case TORN_FS_FSYNC_FAIL:
-        return "fsync-fail";
-    }
-    return "?";
-}
-
-int torn_fs_model_parse(const char *s, enum torn_fs_model *out, struct torn_err *err)
-{
-    if (strcmp(s, "process") == 0)
-        *out = TORN_FS_PROCESS;
-    else if (strcmp(s, "power") == 0)
-        *out = TORN_FS_POWER;
-    else if (strcmp(s, "fsync-fail") == 0)
-        *out = TORN_FS_FSYNC_FAIL;
-    else
-        return torn_err_set(err, TORN_E_CONFIG,
-                            "unknown torn-fs crash model '%s' (process|power|fsync-fail)", s);
-    return 0;
-}
-
-void torn_fsd_ready(int fd, const char *fmt, ...)
-{
-    char line[300];
-    va_list ap;
-    int n;
-    if (fd < 0)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(line, sizeof line - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n > sizeof line - 2)
-        n = (int)sizeof line - 2;
-    line[n++] = '\n';
-    (void)!write(fd, line, (size_t)n);
-}
 
 /* Create BACKING/.tornfs/trash afresh (a previous daemon's leftovers are
  * entries that were unlinked: gone for good). */

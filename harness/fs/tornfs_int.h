@@ -1,5 +1,6 @@
 /* torn-fs daemon internals, shared by the files of harness/fs/ that make
  * the daemon (not by client.c, not by anything outside harness/fs/):
+ *   state.c    the daemon state torn_fsd, model names, the ready line
  *   undo.c     the undo log: unsynced pages per file, pending namespace ops
  *   cut.c      a power cut: which pieces survive, the restore, state ids
  *   ctl.c      control commands, the control socket and the .torn-ctl file
@@ -103,7 +104,7 @@ struct torn_fsd {
     pthread_t main_thread;    /* runs the FUSE loop: woken by SIGTERM to stop */
 };
 
-/* The daemon's one state (serve.c). */
+/* The daemon's one state (state.c). */
 extern struct torn_fsd torn_fsd;
 /* Names of enum mop_kind, in its order (undo.c). */
 extern const char *const torn_fsd_mop_names[];
@@ -184,7 +185,7 @@ uint64_t torn_fsd_ln_enter(const char *path);
 /* Free every node (at teardown). */
 void torn_fsd_ln_clear(void);
 
-/* ---- serve.c ---- */
+/* ---- state.c ---- */
 /* Tell the mounting process: one line to ready_fd ("ok" or why not); a no-op
  * for fd -1. */
 void torn_fsd_ready(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

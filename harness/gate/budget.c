@@ -12,7 +12,7 @@
 #include "core/hdr.h"
 #include "core/parse.h"
 #include "core/result.h"
-#include "gate/gate.h"
+#include "gate/checks.h"
 
 static const struct torn_unit lat_units[] = {
     {"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {NULL, 0}};

@@ -25,6 +25,7 @@
 
 #include "gate/baseline.h"
 #include "gate/budget.h"
+#include "gate/checks.h"
 #include "gate/soak.h"
 
 struct cJSON;
@@ -80,14 +81,5 @@ size_t torn_gate_finish(const struct torn_gate *g, FILE *f);
 /* The options that give a replay the same gate (" --budget 'X'",
  * " --baseline F", " --allow ..."), shell-quoted, onto f; g NULL: nothing. */
 void torn_gate_replay_args(const struct torn_gate *g, FILE *f);
-
-/* Append a check to checks (the form above).  op < 0 = every operation.
- * Values in base units (ns, fraction, ops/s); converted to unit here.
- * 0, or -1 on ENOMEM. */
-int torn_gate_check(struct cJSON *checks, const char *kind, const char *criterion,
-                    const char *name, int op, enum torn_metric m, const char *loop,
-                    double observed, double limit, double margin, int held, const char *text);
-/* res->gate's "checks" array, created when missing; NULL on ENOMEM. */
-struct cJSON *torn_gate_checks(struct torn_result *res);
 
 #endif

@@ -86,7 +86,7 @@ EOF
 ratio() { python3 -c "a, b = float('$1' or 0), float('$2' or 0); print('%.2f' % (a / b) if b else 'n/a')"; }
 torn_rate() { "$BENCH" "$@" | sed -n 's/^ops_per_s=\([0-9.]*\).*/\1/p'; }
 
-printf '%-9s %-8s %-38s %10s  %-38s %10s  %s\n' store clients torn "ops/s" tool "ops/s" ratio
+printf '%-9s %-8s %-38s %10s  %-38s %10s  %s\n' store clients torn "ops/s" tool "ops/s" "ratio (goal >= 1.0)"
 for c in $CLIENTS; do
     # Value size of torn's record after one update (the JSON it SETs).
     size=$(printf '%s' '{"id":"bench","version":2,"created_at":"2026-01-01T00:00:00.000Z","_updated_at":"2026-01-01T00:00:00.000Z","status":"running","seq":12345}' | wc -c)

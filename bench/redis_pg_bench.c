@@ -21,6 +21,7 @@
 #include "core/err.h"
 #include "proc/proc.h"
 #include "run/runner.h"
+#include "run/target_uri.h"
 #include "core/target.h"
 #include "core/util.h"
 

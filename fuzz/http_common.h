@@ -4,7 +4,7 @@
 #ifndef TORN_FUZZ_HTTP_COMMON_H
 #define TORN_FUZZ_HTTP_COMMON_H
 
-#include "targets/http/http.h"
+#include "targets/http/http_int.h"
 
 /* Parse both specs into sp[0], sp[1] (their cJSON trees stay alive: the
  * specs point into them).  0, or 1 with a message on stderr. */

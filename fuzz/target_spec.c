@@ -8,7 +8,7 @@
 
 #include "core/err.h"
 #include "fuzz.h"
-#include "targets/http/http.h"
+#include "targets/http/http_int.h"
 
 int fuzz_init(void)
 {

@@ -15,7 +15,7 @@
 #include <strings.h>
 
 #include "core/err.h"
-#include "http.h"
+#include "http_int.h"
 #include "core/util.h"
 
 const char *const http_field_names[6] = {"status", "results", "version", "_updated_at", "error",

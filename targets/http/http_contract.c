@@ -17,7 +17,7 @@
  *              "unknown" (seed 001's unrecoverable read)
  *   success    any other 2xx answering a record operation
  * Format and examples: docs/http-target.md "Response contracts". */
-#include "http.h"
+#include "http_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

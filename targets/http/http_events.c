@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "http.h"
+#include "http_int.h"
 #include "core/parse.h"
 #include "core/util.h"
 

@@ -17,7 +17,7 @@
  * ISO-8601 time at "time" must not have gone back.  Every record a 2xx
  * answers a record operation with is judged (not seed 001's "unknown"
  * error dict); a broken invariant is a finding "invariant-NAME". */
-#include "http.h"
+#include "http_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

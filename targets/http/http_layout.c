@@ -7,7 +7,7 @@
  * size and modification time) over settle_ms is a stray left behind: a
  * finding "store-layout" naming it.  A file that changes or goes meanwhile
  * belongs to a write still under way and is not judged. */
-#include "http.h"
+#include "http_int.h"
 
 #include <fnmatch.h>
 #include <ftw.h>

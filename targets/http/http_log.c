@@ -13,7 +13,7 @@
  * Workers note the jobs whose terminal event they received in
  * {log_dir}/http-terminal.ids; the runner's process reads both files from
  * where the previous scenario's observation stopped. */
-#include "http.h"
+#include "http_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "http.h"
+#include "http_int.h"
 #include "core/recop.h"
 #include "servers/server.h"
 #include "core/target.h"

@@ -2,7 +2,7 @@
  * origins, growable buffers, a body-discarding write callback.  Used by
  * http.c (the ops table), http_events.c, http_service.c, http_contract.c
  * and http_log.c; it calls none of them, so they form no circle. */
-#include "http.h"
+#include "http_int.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>

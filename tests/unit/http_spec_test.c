@@ -7,7 +7,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "targets/http/http.h"
+#include "targets/http/http_int.h"
 #include "check.h"
 #include "core/err.h"
 #include "core/record.h"

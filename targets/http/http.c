@@ -1003,7 +1003,7 @@ const struct torn_target_ops torn_target_http = {
     .plant = http_plant,
 };
 
-/* ---- fuzzing entry point (fuzz/http_body.c, issue 6) ---- */
+/* ---- fuzzing entry point (fuzz/http_body.c) ---- */
 
 int http_body_record(const struct http_spec *sp, const char *body, size_t len, const char *id,
                      cJSON **rec_out, struct torn_err *err)

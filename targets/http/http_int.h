@@ -288,7 +288,7 @@ void http_unsubscribe(struct torn_sub *sub);
 /* Stop every subscription (each then only frees) and free *evp. */
 void http_events_close(struct http_events **evp);
 
-/* Fuzzing entry points (fuzz/, issue 6): the parsers of untrusted bytes,
+/* Fuzzing entry points (fuzz/): the parsers of untrusted bytes,
  * without a network. */
 /* Interpret a 2xx response body the way record_call does (JSON, then the
  * spec's record and field pointers): 0 and *rec_out (caller frees), or

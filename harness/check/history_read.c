@@ -696,8 +696,12 @@ static int fast_value(struct parser *p, const struct torn_jl_field *v, uint32_t 
         *id = (uint32_t)got;
         return 1;
     }
-    tree = cJSON_ParseWithLengthOpts(v->s, v->len, &end, 0);
-    if (!tree || end != v->s + v->len || attach_numbers(p, tree, &s, end) != TORN_OK ||
+    if (v->kind == TORN_JL_STR)   /* the scanner gives a string's bytes inside its quotes */
+        s = v->s - 1;
+    tree = cJSON_ParseWithLengthOpts(s, (size_t)(v->s + v->len - s) + (v->kind == TORN_JL_STR),
+                                     &end, 0);
+    if (!tree || end != v->s + v->len + (v->kind == TORN_JL_STR) ||
+        attach_numbers(p, tree, &s, end) != TORN_OK ||
         torn_value_dup_key(tree)) {
         cJSON_Delete(tree);
         return 0;    /* the general reader says what is wrong */

@@ -9,6 +9,7 @@
 #include "check/history_read.h"
 #include "check/jsonl_scan.h"
 #include "check/value.h"
+#include <cjson/cJSON.h>
 #include "core/err.h"
 
 static int scans(const char *line)
@@ -83,6 +84,74 @@ static void test_canon(void)
     canon_is("[1,]", NULL);
 }
 
+/* A random JSON value from small pieces (seeded: the same every run),
+ * blanks included, some of it simple and some not. */
+static unsigned rnd_state = 12345;
+static unsigned rnd(unsigned n)
+{
+    rnd_state = rnd_state * 1103515245u + 12345u;
+    return (rnd_state >> 16) % n;
+}
+
+static void rnd_scalar(char *b, size_t cap)
+{
+    static const char *const pieces[] = {"0", "-0", "7", "-12", "007", "1.5", "1e3",
+                                         "123456789012345", "1234567890123456", "null", "true",
+                                         "\"a\"", "\"\"", "\"a b\"", "\"a\\\"b\"",
+                                         "\"\\u0061\"", "\"\u00e9\""};
+    snprintf(b + strlen(b), cap - strlen(b), "%s%s", pieces[rnd(17)], rnd(4) ? "" : " ");
+}
+
+static void rnd_value(char *b, size_t cap, int depth)
+{
+    unsigned k = depth > 1 ? 0 : rnd(3), n = rnd(4);
+    static const char *const names[] = {"a", "b", "version", "status", "a"};
+
+    if (k == 0)
+        return rnd_scalar(b, cap);
+    strncat(b, k == 1 ? "[" : "{", cap - strlen(b) - 1);
+    for (unsigned i = 0; i < n; i++) {
+        if (i)
+            strncat(b, rnd(3) ? "," : " , ", cap - strlen(b) - 1);
+        if (k == 2)
+            snprintf(b + strlen(b), cap - strlen(b), "\"%s\":", names[rnd(5)]);
+        rnd_value(b, cap, depth + 1);
+    }
+    strncat(b, k == 1 ? "]" : "}", cap - strlen(b) - 1);
+}
+
+/* Whenever the scanner writes a canonical text, it is value.h's text of the
+ * tree cJSON builds from the same bytes. */
+static void test_canon_agrees(void)
+{
+    int simple = 0;
+
+    for (int i = 0; i < 3000; i++) {
+        char line[1024] = "{\"value\":", *text;
+        struct torn_jl_line l;
+        struct torn_vbuf b = {0};
+        const char *end = NULL;
+        cJSON *v;
+
+        rnd_value(line, sizeof line - 2, 0);
+        strcat(line, "}");
+        if (torn_jl_scan(line, strlen(line), &l) != 1 || torn_jl_canon(&l.value, &b) != 1) {
+            free(b.s);
+            continue;
+        }
+        simple++;
+        int q = l.value.kind == TORN_JL_STR;
+        v = cJSON_ParseWithLengthOpts(l.value.s - q, l.value.len + 2 * (size_t)q, &end, 0);
+        text = v ? torn_value_text(v) : NULL;
+        CHECK(text && !strcmp(text, b.s), "%s: scanner %s, tree %s", line, b.s,
+              text ? text : "(refused)");
+        free(text);
+        cJSON_Delete(v);
+        free(b.s);
+    }
+    CHECK(simple > 500, "only %d simple values generated", simple);
+}
+
 /* Each line of fast, and the same line with a member the scanner does not
  * know (so cJSON reads it), must give equal histories. */
 static void test_same_history(void)
@@ -136,6 +205,7 @@ static const struct torn_test tests[] = {
     {"scan_leaves", test_scan_leaves},
     {"canon", test_canon},
     {"same_history", test_same_history},
+    {"canon_agrees", test_canon_agrees},
     {NULL, NULL},
 };
 

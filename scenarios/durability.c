@@ -32,6 +32,7 @@
 #include "core/history.h"
 #include "proc/proc.h"
 #include "lib/race.h"
+#include "lib/acks.h"
 #include "core/record.h"
 #include "core/scenario.h"
 #include "core/target.h"
@@ -41,7 +42,7 @@
 
 enum { MSG_ACK = 1, MSG_FAIL, MSG_READY };
 
-#define MAX_WORKERS 64
+#define MAX_WORKERS TORN_ACKS_MAX
 
 static void record_id(char *buf, size_t len, int worker)
 {
@@ -82,37 +83,11 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
     }
 }
 
-struct acks {
-    long long max_seq[MAX_WORKERS];    /* highest acknowledged seq, 0 none */
-    uint64_t *t_ack[MAX_WORKERS];      /* t_ack[w][seq] */
-    long long cap[MAX_WORKERS];
-};
-
+/* Writer acknowledgements (lib/acks.h); the other messages carry nothing to keep. */
 static void acks_note(void *arg, const struct torn_msg *m)
 {
-    struct acks *a = arg;
-    int w = (int)m->worker;
-
-    if (m->type != MSG_ACK || w < 0 || w >= MAX_WORKERS)
-        return;
-    if (m->a >= a->cap[w]) {
-        long long cap = (m->a + 1) * 2;
-        uint64_t *p = realloc(a->t_ack[w], (size_t)cap * sizeof *p);
-        if (!p)
-            return;
-        a->t_ack[w] = p;
-        a->cap[w] = cap;
-    }
-    a->t_ack[w][m->a] = m->t_ns;
-    if (m->a > a->max_seq[w])
-        a->max_seq[w] = m->a;
-}
-
-static void acks_free(struct acks *a)
-{
-    for (int w = 0; w < MAX_WORKERS; w++)
-        free(a->t_ack[w]);
-    memset(a, 0, sizeof *a);
+    if (m->type == MSG_ACK)
+        torn_acks_note(arg, (int)m->worker, m->a, m->t_ns);
 }
 
 struct totals {
@@ -136,7 +111,7 @@ static int reset_records(struct torn_ctx *ctx, int n, struct torn_err *err)
 }
 
 /* After the restart: compare each record with what was acknowledged. */
-static int judge(struct torn_ctx *ctx, int n, long long round, const struct acks *a,
+static int judge(struct torn_ctx *ctx, int n, long long round, const struct torn_acks *a,
                  uint64_t t_kill, struct totals *tot, struct torn_err *err)
 {
     char id[64], why[160];
@@ -158,15 +133,12 @@ static int judge(struct torn_ctx *ctx, int n, long long round, const struct acks
         found = rec ? torn_record_int(rec, "seq", 0) : 0;
         cJSON_Delete(rec);
         rc = TORN_OK;
-        tot->acked += a->max_seq[w];
-        lost = a->max_seq[w] - found;
+        tot->acked += a->acked[w];
+        lost = a->acked[w] - found;
         if (lost <= 0)
             continue;
-        /* t_kill is taken once the server is dead; an ack can only be
-         * stamped before that, but clamp against clock skew anyway. */
-        double window = ((double)t_kill - (double)a->t_ack[w][found + 1]) / 1e6;
-        if (window < 0)
-            window = 0;
+        /* t_kill is taken once the server is dead: every ack is stamped before. */
+        double window = torn_acks_window_ms(a, w, found, t_kill);
         tot->lost += lost;
         if (window > tot->max_window_ms)
             tot->max_window_ms = window;
@@ -174,7 +146,7 @@ static int judge(struct torn_ctx *ctx, int n, long long round, const struct acks
                               "round %lld: %lld acknowledged writes lost by the server crash "
                               "(seq %lld..%lld acknowledged, %s after restart); the oldest "
                               "was acknowledged %.1f ms before the crash",
-                              round, lost, found + 1, a->max_seq[w],
+                              round, lost, found + 1, a->acked[w],
                               found ? "earlier seq read" : "record missing", window);
     }
     torn_target_close(ctx->target);
@@ -189,7 +161,7 @@ static int one_round(struct torn_ctx *ctx, long long round, struct totals *tot,
     int n = (int)torn_param_int(ctx, "workers");
     double min_ms = torn_param_num(ctx, "min_delay_ms"), max_ms = torn_param_num(ctx, "max_delay_ms");
     struct torn_child kids[MAX_WORKERS];
-    struct acks a;
+    struct torn_acks a;
     struct torn_msg m;
     uint64_t t_kill, t0;
     int rc, started = 0;
@@ -232,7 +204,7 @@ static int one_round(struct torn_ctx *ctx, long long round, struct totals *tot,
         tot->recover_ms = (double)(torn_now_ns() - t0) / 1e6;
     if (!rc)
         rc = judge(ctx, started, round, &a, t_kill, tot, err);
-    acks_free(&a);
+    torn_acks_free(&a);
     return rc;
 }
 

@@ -50,13 +50,14 @@
 #include "core/target.h"
 #include "core/util.h"
 #include "core/work.h"
+#include "lib/acks.h"
 #include "lib/race.h"
 #include "proc/proc.h"
 #include "servers/replica.h"
 
 enum { MSG_ACK = 1, MSG_UNCONFIRMED, MSG_FAIL, MSG_READY };
 
-#define MAX_WRITERS 64
+#define MAX_WRITERS TORN_ACKS_MAX
 
 static void record_key(char *buf, size_t len, int writer)
 {
@@ -122,10 +123,8 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
 
 /* What the writers reported in one cycle. */
 struct acks {
-    long long acked[MAX_WRITERS];      /* highest acknowledged seq, 0 none */
+    struct torn_acks ack;              /* acknowledged seqs and when (lib/acks.h) */
     long long sent[MAX_WRITERS];       /* highest seq sent at all */
-    uint64_t *t_ack[MAX_WRITERS];      /* t_ack[w][seq] */
-    long long cap[MAX_WRITERS];
     long long n_unconfirmed;
 };
 
@@ -139,18 +138,8 @@ static void note(void *arg, const struct torn_msg *m)
     if (m->a > a->sent[w])
         a->sent[w] = m->a;
     a->n_unconfirmed += m->type == MSG_UNCONFIRMED;
-    if (m->type != MSG_ACK)
-        return;
-    if (m->a >= a->cap[w]) {
-        long long cap = (m->a + 1) * 2;
-        uint64_t *p = realloc(a->t_ack[w], (size_t)cap * sizeof *p);
-        if (!p)
-            return;
-        a->t_ack[w] = p, a->cap[w] = cap;
-    }
-    a->t_ack[w][m->a] = m->t_ns;
-    if (m->a > a->acked[w])
-        a->acked[w] = m->a;
+    if (m->type == MSG_ACK)
+        torn_acks_note(&a->ack, w, m->a, m->t_ns);
 }
 
 struct totals {
@@ -203,15 +192,14 @@ static int judge(struct torn_ctx *ctx, const struct torn_replica_set *set, int n
         if (found < 0)
             continue;
         record_key(key, sizeof key, w);
-        tot->acked += a->acked[w];
+        tot->acked += a->ack.acked[w];
         if (found > a->sent[w])
             torn_result_violation(ctx->result, "no-phantom-write", key, torn_ctx_elapsed(ctx),
                                   "cycle %lld: the promoted replica holds seq %lld, but the "
                                   "writer sent only up to seq %lld", cycle, found, a->sent[w]);
-        if ((lost = a->acked[w] - found) <= 0)
+        if ((lost = a->ack.acked[w] - found) <= 0)
             continue;
-        window = ((double)t_crash - (double)a->t_ack[w][found + 1]) / 1e6;
-        window = window < 0 ? 0 : window;
+        window = torn_acks_window_ms(&a->ack, w, found, t_crash);
         tot->lost += lost;
         tot->max_window_ms = window > tot->max_window_ms ? window : tot->max_window_ms;
         torn_result_violation(ctx->result, "acknowledged-survives-failover", key,
@@ -219,7 +207,7 @@ static int judge(struct torn_ctx *ctx, const struct torn_replica_set *set, int n
                               "cycle %lld: %lld acknowledged writes absent on the promoted "
                               "replica (seq %lld..%lld acknowledged by the primary, the promoted "
                               "replica holds %s%lld); the oldest was acknowledged %.1f ms before "
-                              "the primary crashed", cycle, lost, found + 1, a->acked[w],
+                              "the primary crashed", cycle, lost, found + 1, a->ack.acked[w],
                               found ? "seq " : "no record, seq ", found, window);
     }
     torn_replica_close(c);
@@ -298,8 +286,7 @@ static int one_cycle(struct torn_ctx *ctx, long long cycle, struct totals *tot,
         rc = judge(ctx, set, n, cycle, &a, t_crash, tot, err);
     tot->unconfirmed += a.n_unconfirmed;
     torn_replica_set_stop(set);
-    for (int w = 0; w < MAX_WRITERS; w++)
-        free(a.t_ack[w]);
+    torn_acks_free(&a.ack);
     return rc;
 }
 

@@ -1,7 +1,13 @@
 /* torn: the registration tables.  Adding a target, scenario, reporter,
  * checker or command is one new file plus one line here.  Every plug point
  * is found by name through one lookup, which also refuses an entry whose
- * version this build does not know. */
+ * version this build does not know.
+ *
+ * Two kinds of code look alike on purpose (duplicates lists them as
+ * boilerplate): each module's plug-point initialiser (the const struct
+ * torn_*_ops in targets/, scenarios/, reports/, check/: designated
+ * initialisers of the same struct) and the accessor pairs at the end of
+ * this file, one pair per plug point, each with its own type. */
 #include "check/checker.h"
 #include "cli/command.h"
 #include "report.h"

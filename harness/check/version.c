@@ -168,19 +168,17 @@ static size_t count_before(const uint64_t *t, size_t n, uint64_t limit)
     return torn_upper_bound(t, n, sizeof *t, &limit, cmp_u64);
 }
 
+/* A time key against an acknowledgement's time. */
+static int cmp_t_vw(const void *key, const void *elem)
+{
+    uint64_t t = *(const uint64_t *)key, e = ((const struct vw *)elem)->t;
+    return (t > e) - (t < e);
+}
+
 /* Number of acks acknowledged strictly before t. */
 static size_t acks_before(const struct kctx *c, uint64_t t)
 {
-    size_t lo = 0, hi = c->n_acks;
-
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (c->acks[mid].t < t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return torn_lower_bound(c->acks, c->n_acks, sizeof *c->acks, &t, cmp_t_vw);
 }
 
 static int check_read(struct kctx *c, const struct torn_vop *o)

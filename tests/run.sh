@@ -56,7 +56,11 @@ summary_of() {  # name [tail]
     read -r p f rc secs < <(counts_of "$1")
     if [[ $f -ne 0 ]]; then
         echo "--- $1: FAILED (exit $rc, $secs s)"
-        [[ ${2:-0} == 1 ]] && tail -40 "$resdir/${1//\//__}.out" | sed 's/^/    /'
+        if [[ ${2:-0} == 1 ]]; then
+            # Every FAIL line wherever it is, then the end of the output.
+            grep -E '^ *(FAIL|not ok) ' "$resdir/${1//\//__}.out" | head -20 | sed 's/^/    /'
+            tail -40 "$resdir/${1//\//__}.out" | sed 's/^/    /'
+        fi
     else
         echo "--- $1: $p passed ($secs s)"
     fi

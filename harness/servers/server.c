@@ -672,7 +672,30 @@ static int is_server_dir_name(const char *name)
  * created after the server directory was (born), nothing is attached and
  * its creator is gone.  Another cluster's segment fails at least one test:
  * a live one is attached, and its key follows another directory. */
-static int is_left_segment(const char *line, key_t base, uid_t uid, time_t born, int *id_out)
+/* 1 when pid no longer runs: gone, or a zombie nobody reaped yet (kill(2)
+ * still finds a zombie, whose memory is already detached). */
+static int pid_gone(pid_t pid)
+{
+    char path[64], buf[256], *p;
+    FILE *f;
+
+    if (kill(pid, 0) != 0 && errno == ESRCH)
+        return 1;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if (!(f = fopen(path, "re")))
+        return 1;
+    p = fgets(buf, sizeof buf, f);
+    fclose(f);
+    if (!p || !(p = strrchr(buf, ')')) || p[1] != ' ')
+        return 0;
+    return p[2] == 'Z' || p[2] == 'X';
+}
+
+/* 1 when the segment is one of this data directory's (see below); *left
+ * says whether it was left (nothing attached, creator gone) or is still
+ * held, e.g. by a SIGKILLed backend that has not finished exiting. */
+static int is_left_segment(const char *line, key_t base, uid_t uid, time_t born, int *id_out,
+                           int *left)
 {
     long long ctime_s;
     unsigned long nattch;
@@ -683,9 +706,11 @@ static int is_left_segment(const char *line, key_t base, uid_t uid, time_t born,
                &nattch, &owner, &creator, &ctime_s) != 7)
         return 0;
     *id_out = id;
-    return key >= (int)base && key - (int)base < 16 && owner == uid && creator == uid &&
-           nattch == 0 && ctime_s >= (long long)born && kill((pid_t)cpid, 0) != 0 &&
-           errno == ESRCH;
+    if (!(key >= (int)base && key - (int)base < 16 && owner == uid && creator == uid &&
+          ctime_s >= (long long)born))
+        return 0;
+    *left = nattch == 0 && pid_gone((pid_t)cpid);
+    return 1;
 }
 
 /* Remove the SysV shared memory segments that SIGKILLed Postgres processes
@@ -705,14 +730,29 @@ static void drop_pg_segments(const char *server_dir, uid_t uid)
     /* The owner lock is never written: its mtime is the directory's birth. */
     if (stat(lock, &lk) != 0)
         lk.st_mtime = 0;
-    while (fgets(line, sizeof line, f)) {
-        struct shmid_ds ds;
-        int id;
+    /* A segment still attached belongs to a killed process that is still
+     * exiting (an interrupted initdb's bootstrap backend is not torn's child
+     * and nobody waits for it): look again for up to 2 s, since after the
+     * directory is gone nobody ever would. */
+    for (int round = 0; round < 40; round++) {
+        int held = 0;
 
-        if (is_left_segment(line, (key_t)st.st_ino, uid, lk.st_mtime, &id) &&
-            shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_nattch == 0 &&
-            ds.shm_perm.__key - (key_t)st.st_ino < 16)
-            shmctl(id, IPC_RMID, NULL);
+        rewind(f);
+        while (fgets(line, sizeof line, f)) {
+            struct shmid_ds ds;
+            int id, left = 0;
+
+            if (!is_left_segment(line, (key_t)st.st_ino, uid, lk.st_mtime, &id, &left))
+                continue;
+            if (!left)
+                held++;
+            else if (shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_nattch == 0 &&
+                     ds.shm_perm.__key - (key_t)st.st_ino < 16)
+                shmctl(id, IPC_RMID, NULL);
+        }
+        if (!held)
+            break;
+        usleep(50000);
     }
 out:
     if (f)

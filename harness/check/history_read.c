@@ -602,10 +602,36 @@ out:
     return rc;
 }
 
+/* Does s start with `PROCESS :type ` (blanks first allowed), whatever the
+ * blanks between the columns?  Jepsen separates them with tabs; copies that
+ * passed through an editor or a web page (Porcupine's etcd_100..102) have
+ * runs of spaces. */
+static int columns_ahead(const char *s)
+{
+    static const char *const types[] = {":invoke", ":ok", ":fail", ":info"};
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (!isdigit((unsigned char)*s) && *s != ':')
+        return 0;
+    while (*s && !isspace((unsigned char)*s))
+        s++;
+    if (*s != ' ' && *s != '\t')
+        return 0;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+        size_t n = strlen(types[i]);
+        if (!strncmp(s, types[i], n) && (s[n] == ' ' || s[n] == '\t'))
+            return 1;
+    }
+    return 0;
+}
+
 /* One line of a Jepsen log or history.txt (leading blanks removed): an
- * operation after "jepsen.util" (tab-separated, as jepsen.util/log-op
- * writes it), a history.txt line (it starts with the process and has a
- * tab), an EDN map, or log chatter (skipped, counted). */
+ * operation after "jepsen.util" (`PROCESS :type :f VALUE`, tab-separated as
+ * jepsen.util/log-op writes it, or space-separated), a history.txt line (it
+ * starts with the process), an EDN map, or log chatter (skipped, counted). */
 static int raw_from_log(struct parser *p, const char *line, struct raw *r)
 {
     const char *s = strstr(line, "jepsen.util");
@@ -614,9 +640,9 @@ static int raw_from_log(struct parser *p, const char *line, struct raw *r)
 
     memset(r, 0, sizeof *r);
     r->value = TORN_HIST_NONE;
-    if (s && strchr(s, '\t'))     /* Jepsen logs operations tab-separated */
+    if (s && columns_ahead(after_util(s)))
         return raw_from_columns(p, after_util(s), r);
-    if ((isdigit((unsigned char)line[0]) || line[0] == ':') && strchr(line, '\t'))
+    if (columns_ahead(line))
         return raw_from_columns(p, line, r);
     if (line[0] == '{') {
         const char *end;

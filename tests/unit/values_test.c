@@ -186,6 +186,19 @@ static void test_checker_values(void)
                           " {:process 1,\n  :type :invoke,\n  :f :read,\n  :value nil}\n" \
                           " {:process 1, :type :ok, :f :read, :value %d}]\n"
 
+/* A log text with one write and one read (or cas) completed, and one line of
+ * chatter skipped and counted. */
+static void log_two_ops(const char *text, const char *what)
+{
+    struct torn_hist *h = NULL;
+    struct torn_err err = {0};
+
+    CHECK(torn_hist_parse(text, strlen(text), "jepsen.log", TORN_HIST_AUTO, &h, &err) == TORN_OK &&
+              h->n_ops == 2 && h->n_skipped == 1 && h->ops[1].outcome == TORN_OUT_OK,
+          "%s: %s", what, err.msg);
+    torn_hist_free(h);
+}
+
 static void test_jepsen_formats(void)
 {
     char msg[256] = "";
@@ -238,10 +251,13 @@ static void test_jepsen_formats(void)
                        "INFO [2024-01-01 00:00:00,002] jepsen test - starting\n"
                        "INFO  jepsen.util - 1\t:invoke\t:read\tnil\n"
                        "1\t:ok\t:read\t1\n";
-    CHECK(torn_hist_parse(logs, strlen(logs), "jepsen.log", TORN_HIST_AUTO, &h, &err) == TORN_OK &&
-              h->n_ops == 2 && h->n_skipped == 1 && h->ops[1].outcome == TORN_OUT_OK,
-          "both log generations and history.txt lines; chatter counted: %s", err.msg);
-    torn_hist_free(h);
+    log_two_ops(logs, "both log generations and history.txt lines; chatter counted");
+    const char *spaced = "INFO  jepsen.util - 1   :invoke :write  3\n"
+                         "INFO  jepsen.util - 1   :ok     :write  3\n"
+                         "INFO  jepsen.util - 2   :invoke :cas    [3 4]\n"
+                         "INFO  jepsen.util - 2   :ok     :cas    [3 4]\n"
+                         "INFO  jepsen.util - 1 is not an operation\n";
+    log_two_ops(spaced, "log columns separated by runs of spaces; chatter counted");
     const char *dup = "{\"type\":\"invoke\",\"process\":0,\"f\":\"write\",\"value\":{\"a\":1,\"a\":2}}\n";
     CHECK(verdict("register", dup, msg, sizeof msg) < 0 && strstr(msg, "h.edn:1: a key given twice"),
           "a JSON object with a key given twice is refused: %s", msg);

@@ -118,7 +118,16 @@ int64_t torn_intern_find(const struct torn_intern *t, const char *s, size_t len)
 
 int64_t torn_intern_id(struct torn_intern *t, const char *s, size_t len)
 {
-    uint64_t hash = torn_fnv1a(TORN_FNV_INIT, s, len);
+    return torn_intern_id_hashed(t, s, len, torn_fnv1a(TORN_FNV_INIT, s, len));
+}
+
+uint64_t torn_intern_hash(const struct torn_intern *t, int64_t id)
+{
+    return id >= 0 && (size_t)id < t->n ? t->strs[id].hash : TORN_FNV_INIT;
+}
+
+int64_t torn_intern_id_hashed(struct torn_intern *t, const char *s, size_t len, uint64_t hash)
+{
     size_t i = probe(t, s, len, hash);
     struct istr *e;
 

@@ -19,6 +19,13 @@ struct torn_intern *torn_intern_new(void);
 void torn_intern_free(struct torn_intern *t);
 /* The id of s[0..len), adding it when new; -1 on ENOMEM. */
 int64_t torn_intern_id(struct torn_intern *t, const char *s, size_t len);
+/* torn_intern_id with the string's hash given: hash must be
+ * torn_fnv1a(TORN_FNV_INIT, s, len).  FNV-1a runs over the bytes in order,
+ * so the hash of a concatenation a + b is torn_fnv1a(torn_intern_hash(a),
+ * b): a caller that appends to long strings hashes only the suffix. */
+int64_t torn_intern_id_hashed(struct torn_intern *t, const char *s, size_t len, uint64_t hash);
+/* The hash of an id's string (TORN_FNV_INIT, the empty string's, if out of range). */
+uint64_t torn_intern_hash(const struct torn_intern *t, int64_t id);
 /* The id of s[0..len) or -1 when absent (never adds). */
 int64_t torn_intern_find(const struct torn_intern *t, const char *s, size_t len);
 /* The NUL-terminated string of an id (NULL if out of range), and its length. */

@@ -103,9 +103,15 @@ enum { S_LINEARIZABLE, S_NOT, S_UNKNOWN, S_NOMEM };
  * (wall time is only the outer safety limit, --time-limit).  Keys are
  * searched in rounds: each gets SLICE_STATES (x4 per round) so one hard key
  * cannot starve the easy ones; the seventh round is unbounded. */
-#define SLICE_STATES 200000ULL
+#define SLICE_STATES 25000ULL
 #define SHRINK_STATES_FIRST 600000ULL
 #define SHRINK_STATES_NEXT 150000ULL
+/* A shrink candidate may take twice the states of the proof that its
+ * truncated start fails, plus this many. */
+#define SHRINK_CANDIDATE_STATES 10000ULL
+/* The shrink's budget: this many times the states of the key's failing
+ * search, plus SHRINK_CANDIDATE_STATES. */
+#define SHRINK_SEARCHES 8ULL
 
 /* ---- values ---- */
 
@@ -137,7 +143,11 @@ static int64_t append_id(struct lin *L, int64_t state, int64_t suffix)
         return TORN_E_NOMEM;
     memcpy(buf, torn_intern_str(L->vals, state), l1);
     memcpy(buf + l1, torn_intern_str(L->vals, suffix), l2);
-    id = torn_intern_id(L->vals, buf, l1 + l2);
+    /* FNV-1a is streaming: hash the suffix alone onto the state's hash
+     * (the states grow with the history; hashing them whole was 85 % of
+     * kv c50-bad's time). */
+    id = torn_intern_id_hashed(L->vals, buf, l1 + l2,
+                               torn_fnv1a(torn_intern_hash(L->vals, state), buf + l1, l2));
     if (buf != stackbuf)
         free(buf);
     return id;
@@ -778,8 +788,8 @@ static int search_run(struct lin *L, struct search *S)
     prev->next = NULL;
     rc = walk(&r, &head);
 out:
-    torn_intern_truncate(L->vals, n_vals);
     over_bounds(&r);
+    torn_intern_truncate(L->vals, n_vals);
     free(nodes);
     free(order);
     free(r.def_bits);
@@ -862,8 +872,13 @@ static int droppable(const struct lin *L, struct lop *const *set, size_t n, cons
 }
 
 /* Try dropping candidates in chunks (ddmin-like); keep drops that leave the
- * set non-linearizable.  set is compacted in place; returns the new n. */
-static size_t shrink_pass(struct lin *L, struct lop **set, size_t n, struct lop **tmp)
+ * set non-linearizable.  A candidate whose search takes more than cap
+ * states is kept out of the shrink (dropping an operation can widen the
+ * search enormously: kv c50-bad's 23-operation candidate took 447k states
+ * where its 29-operation parent took 59k); until is the whole shrink's
+ * bound (L->states).  set is compacted in place; returns the new n. */
+static size_t shrink_pass(struct lin *L, struct lop **set, size_t n, struct lop **tmp,
+                          uint64_t cap, uint64_t until)
 {
     for (size_t chunk = n / 2 ? n / 2 : 1;; chunk /= 2) {
         for (size_t start = 0; start < n;) {
@@ -875,27 +890,56 @@ static size_t shrink_pass(struct lin *L, struct lop **set, size_t n, struct lop 
                 }
                 tmp[k++] = set[i];
             }
-            if (spent(L))
+            if (L->states >= until || spent(L))
                 return n;
+            L->state_limit = L->states + cap < until ? L->states + cap : until;
             if (dropped && check_set(L, tmp, k) == S_NOT) {
                 memcpy(set, tmp, k * sizeof *set);
                 n = k;
             } else {
                 start += chunk;
             }
+            L->state_limit = until;
         }
         if (chunk == 1)
             return n;
     }
 }
 
-/* Shrink the failing key's operations; fills *cx_out with hist indices. */
-static int shrink(struct lin *L, struct lop **ops, size_t n, size_t **cx_out, size_t *n_cx)
+/* One step of the truncation search: is ops truncated after the mid-th call
+ * non-linearizable?  Moves *lo or *hi; S_* of the search (S_UNKNOWN: the
+ * budget ran out).  *proof gets the states a failing truncation took. */
+static int truncation_step(struct lin *L, struct lop **ops, size_t n, size_t mid, size_t *lo,
+                           size_t *hi, uint64_t *proof, struct lop *trunc, struct lop **set)
+{
+    size_t kk = truncate_at(ops, n, ops[mid - 1]->call + 1, trunc, set);
+    uint64_t before = L->states;
+    int s = check_set(L, set, kk);
+
+    if (s == S_NOT) {
+        *hi = mid;
+        *proof = L->states - before;
+    } else if (s == S_LINEARIZABLE) {
+        *lo = mid;
+    }
+    return s;
+}
+
+/* Shrink the failing key ops[0..n) to a counterexample in *cx_out (history
+ * indices).  longest is the key's longest partial linearization and
+ * searched the states its failing search took: the truncation search tries
+ * just after the longest partial linearization first (where the failing
+ * search got stuck: right for kv c50-bad and etcd_099, two searches instead
+ * of eight), and the budget is a multiple of searched (a key that failed
+ * fast gets a short shrink), at most SHRINK_STATES_FIRST or, after the
+ * first failing key, SHRINK_STATES_NEXT. */
+static int shrink(struct lin *L, struct lop **ops, size_t n, size_t longest, uint64_t searched,
+                  size_t **cx_out, size_t *n_cx)
 {
     struct lop *trunc = malloc((n + 1) * sizeof *trunc);
     struct lop **set = malloc((n + 1) * sizeof *set), **tmp = malloc((n + 1) * sizeof *tmp);
     size_t lo = 0, hi = n, k = n;
-    uint64_t saved_limit = L->state_limit;
+    uint64_t saved_limit = L->state_limit, proof = 0;
     int rc = -1;
 
     *cx_out = NULL;
@@ -903,29 +947,29 @@ static int shrink(struct lin *L, struct lop **ops, size_t n, size_t **cx_out, si
     if (!trunc || !set || !tmp)
         goto out;
     sort_by_call(ops, n);
-    /* The earliest call time tau (ops[hi-1]->call + 1) at which truncation fails. */
+    /* The earliest call time tau (ops[hi-1]->call + 1) at which truncation
+     * fails; the set at hi is known to fail (the whole key's did). */
     if (!L->opts->no_minimize) {
-        /* Shrinking gets a budget of search states (not time, so the same
-         * counterexample comes out on every run): SHRINK_STATES_FIRST for
-         * the first failing key, SHRINK_STATES_NEXT for later ones (about
-         * 0.5 s and 0.15 s of CPU here, ~1.1M states/s). */
-        L->state_limit = L->states + (L->n_shrunk++ ? SHRINK_STATES_NEXT : SHRINK_STATES_FIRST);
-        while (lo + 1 < hi) {
-            size_t mid = (lo + hi) / 2;
-            size_t kk = truncate_at(ops, n, ops[mid - 1]->call + 1, trunc, set);
-            int s = check_set(L, set, kk);
-            if (s == S_NOT)
-                hi = mid;
-            else if (s == S_LINEARIZABLE)
-                lo = mid;
-            else
-                break;
+        /* A budget of search states, not time: the same counterexample
+         * comes out on every run. */
+        uint64_t most = L->n_shrunk++ ? SHRINK_STATES_NEXT : SHRINK_STATES_FIRST;
+        uint64_t budget = SHRINK_SEARCHES * searched + SHRINK_CANDIDATE_STATES;
+        L->state_limit = L->states + (budget < most ? budget : most);
+        int s = S_LINEARIZABLE;
+        /* Gallop from the guess (steps 1, 2, 4, ... away from it) until the
+         * answer changes, then bisect between. */
+        for (size_t g = longest + 1, step = 1; s != S_UNKNOWN && lo < g && g < hi; step *= 2) {
+            s = truncation_step(L, ops, n, g, &lo, &hi, &proof, trunc, set);
+            g = s == S_NOT ? (g > lo + step ? g - step : lo) : g + step;
         }
+        while (s != S_UNKNOWN && lo + 1 < hi)
+            s = truncation_step(L, ops, n, (lo + hi) / 2, &lo, &hi, &proof, trunc, set);
     }
     k = truncate_at(ops, n, hi < n ? ops[hi - 1]->call + 1 : NEVER, trunc, set);
-    if (!L->opts->no_minimize && check_set(L, set, k) == S_NOT) {
-        k = shrink_pass(L, set, k, tmp);
-        k = shrink_pass(L, set, k, tmp);
+    if (!L->opts->no_minimize) {
+        uint64_t until = L->state_limit, cap = 2 * proof + SHRINK_CANDIDATE_STATES;
+        k = shrink_pass(L, set, k, tmp, cap, until);
+        k = shrink_pass(L, set, k, tmp, cap, until);
     }
     *cx_out = malloc((k + 1) * sizeof **cx_out);
     if (!*cx_out)
@@ -1205,7 +1249,9 @@ static int check_part(struct lin *L, struct part *p, uint64_t budget, int final,
     }
     L->state_limit = budget ? L->states + budget : 0;
     L->out_of_bounds = 0;
+    uint64_t searched = L->states;
     s = search_run(L, &S);
+    searched = L->states - searched;
     L->state_limit = 0;
     if (s == S_NOMEM) {
         free(S.best);
@@ -1229,7 +1275,7 @@ static int check_part(struct lin *L, struct part *p, uint64_t budget, int final,
     }
     if (s == S_NOT) {
         size_t *cx, n_cx, longest = res->n_partial;
-        if (shrink(L, p->ops, p->n, &cx, &n_cx) < 0)
+        if (shrink(L, p->ops, p->n, longest, searched, &cx, &n_cx) < 0)
             return torn_err_set(err, TORN_E_NOMEM, "out of memory");
         int rc = torn_check_violation(
             res, "not-linearizable", p->key, cx, n_cx, NULL, 0,

@@ -11,8 +11,10 @@
 #include "check/checker.h"
 #include "check/edn.h"
 #include "check/history_read.h"
+#include "check/intern.h"
 #include "check/value.h"
 #include "core/err.h"
+#include "core/util.h"
 
 /* The canonical text of JSON text j (numbers kept exact as the reader does). */
 static char *canon_json(const char *j)
@@ -269,7 +271,26 @@ static void test_jepsen_formats(void)
           "a line that is not understood is an error naming file and line: %s", msg);
 }
 
+/* The hash of a concatenation continues from the hash of its head (the kv
+ * model interns appended states so); a wrong hash would make equal states
+ * two ids, and a read of the appended value a false alarm. */
+static void test_intern_hashed(void)
+{
+    struct torn_intern *t = torn_intern_new();
+    int64_t empty = torn_intern_id(t, "", 0), ab = torn_intern_id(t, "ab", 2);
+    uint64_t h = torn_fnv1a(torn_intern_hash(t, ab), "cd", 2);
+
+    CHECK(torn_intern_hash(t, empty) == TORN_FNV_INIT, "the empty string's hash is the seed");
+    CHECK(torn_intern_id_hashed(t, "abcd", 4, h) == torn_intern_id(t, "abcd", 4) &&
+              torn_intern_count(t) == 3,
+          "an appended string found by its continued hash is the one interned whole");
+    h = torn_fnv1a(torn_intern_hash(t, empty), "ab", 2);
+    CHECK(torn_intern_id_hashed(t, "ab", 2, h) == ab, "appending to the empty string");
+    torn_intern_free(t);
+}
+
 static const struct torn_test tests[] = {
+    {"intern_hashed", test_intern_hashed},
     {"equality", test_equality},
     {"edn", test_edn},
     {"checker_values", test_checker_values},

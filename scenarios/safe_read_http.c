@@ -71,7 +71,9 @@ static int poll_once(struct torn_ctx *ctx, struct torn_target *t, const struct s
         v = V_JSON;
     else if (rc == TORN_E_TIMEOUT || rc == TORN_E_IO)
         v = V_TIME;
-    *unknown += st && strcmp(st, "unknown") == 0;
+    /* a job torn created read as not-found is unknown too (the spec's
+     * "missing": "unknown" reads seed 001's unknown dict so) */
+    *unknown += (st && strcmp(st, "unknown") == 0) || rc == TORN_E_NOTFOUND;
     if (v >= 0) {
         snprintf(text, sizeof text, "%s: %.170s", id, err.msg);
         torn_msg_post(wfd, MSG_VIOLATION, index, v, 0, 0, text);

@@ -81,8 +81,9 @@ struct req {
     int too_big;
 };
 
-static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *text,
-                                 const char *type)
+/* Answer text with Content-Type type, and header hname: hval when hname. */
+static enum MHD_Result send_text_hdr(struct MHD_Connection *c, unsigned status, const char *text,
+                                     const char *type, const char *hname, const char *hval)
 {
     if (rs_opt.misbehave == RS_HTML) {
         text = "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>";
@@ -93,20 +94,35 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", type);
+    if (hname)
+        MHD_add_response_header(r, hname, hval);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, cJSON *obj)
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *text,
+                                 const char *type)
+{
+    return send_text_hdr(c, status, text, type, NULL, NULL);
+}
+
+/* obj as JSON (freed), with header hname: hval when hname. */
+static enum MHD_Result send_json_hdr(struct MHD_Connection *c, unsigned status, cJSON *obj,
+                                     const char *hname, const char *hval)
 {
     char *text = obj ? cJSON_PrintUnformatted(obj) : NULL;
     cJSON_Delete(obj);
     if (!text)
         return send_text(c, 500, "{\"detail\":\"out of memory\"}", "application/json");
-    enum MHD_Result ret = send_text(c, status, text, "application/json");
+    enum MHD_Result ret = send_text_hdr(c, status, text, "application/json", hname, hval);
     free(text);
     return ret;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, cJSON *obj)
+{
+    return send_json_hdr(c, status, obj, NULL, NULL);
 }
 
 static enum MHD_Result send_detail(struct MHD_Connection *c, unsigned status, const char *detail)
@@ -146,18 +162,34 @@ static enum MHD_Result send_not_found(struct MHD_Connection *c)
     return send_json(c, 404, o);
 }
 
+/* A plain read's answer: the JSON text (freed) for rc 0, 404 for 1, an
+ * honest 500 naming why otherwise. */
+static enum MHD_Result send_read(struct MHD_Connection *c, int rc, char *text, const char *why)
+{
+    enum MHD_Result ret = rc == 1 ? send_not_found(c)
+                        : rc < 0  ? send_detail(c, 500, why)
+                                  : send_text(c, 200, text, "application/json");
+    free(text);
+    return ret;
+}
+
 /* GET /research/results/{id}: the record as stored; errors are honest 5xx. */
 static enum MHD_Result route_results(struct MHD_Connection *c, const char *id)
 {
     char *text = NULL, why[256];
     int rc = rs_store_get(id, &text, why, sizeof why);
-    if (rc == 1)
-        return send_not_found(c);
-    if (rc < 0)
-        return send_detail(c, 500, why);
-    enum MHD_Result ret = send_text(c, 200, text, "application/json");
-    free(text);
-    return ret;
+    return send_read(c, rc, text, why);
+}
+
+/* GET /index/{id} (--index): the status index's summary, the second read
+ * path that must agree with GET /jobs/{id}. */
+static enum MHD_Result route_index(struct MHD_Connection *c, const char *id)
+{
+    char *text = NULL, why[256] = "";
+    if (!rs_opt.index)
+        return send_detail(c, 404, "no such route (start with --index)");
+    int rc = rs_index_get(id, &text, why, sizeof why);
+    return send_read(c, rc, text, why);
 }
 
 /* seed 001's error dict for a read that cannot recover. */
@@ -171,17 +203,23 @@ static cJSON *unknown_job(const char *id, const char *why)
     return o;
 }
 
-/* GET /jobs/{id}, seed 001's contract: retry 5 times 20 ms apart (a held
+/* GET /jobs/{id}, seed 001's contract: try 5 times 20 ms apart (a held
  * lock, a file being replaced), then answer an error object with 200,
- * never a 500 (unless --unsafe-read); a job that does not exist is a 404. */
+ * never a 500 (unless --unsafe-read); a job that does not exist is a 404
+ * (--missing unknown: the unknown dict, as seed 001's text says).  The
+ * answer's X-Retries header counts the tries after the first (--break
+ * retry-budget: 12 tries, over the 5 of the contract). */
 static enum MHD_Result route_job(struct MHD_Connection *c, const char *id)
 {
-    char *text = NULL, why[256] = "";
+    char *text = NULL, why[256] = "", retries[16];
     cJSON *rec = NULL;
-    for (int attempt = 0; attempt < 5 && !rec; attempt++) {
+    int attempt = 0, tries = (rs_opt.breaks & RS_BREAK_RETRY_BUDGET) ? 12 : 5;
+    for (; attempt < tries && !rec; attempt++) {
         int rc = rs_store_locked(id) ? -1 : rs_store_get(id, &text, why, sizeof why);
         if (rc < 0 && rs_store_locked(id))
             snprintf(why, sizeof why, "record %s is locked by a writer", id);
+        if (rc == 1 && rs_opt.missing_unknown)   /* seed 001's text: 200, unknown */
+            return send_json(c, 200, unknown_job(id, "job file not found"));
         if (rc == 1)
             return send_not_found(c);
         if (rc == 0) {
@@ -196,10 +234,11 @@ static enum MHD_Result route_job(struct MHD_Connection *c, const char *id)
         }
         if (!rec && rs_opt.unsafe_read)
             return send_detail(c, 500, why);
-        if (!rec)
+        if (!rec && attempt + 1 < tries)
             rs_sleep_ms(20);
     }
-    return send_json(c, 200, rec ? rec : unknown_job(id, why));
+    snprintf(retries, sizeof retries, "%d", attempt - 1);
+    return send_json_hdr(c, 200, rec ? rec : unknown_job(id, why), "X-Retries", retries);
 }
 
 /* The 409 body: a stale write (seed 002: error_code STALE_WRITE and the
@@ -385,6 +424,8 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *method, const
         return route_results(c, url + 18);
     if (strncmp(url, "/jobs/", 6) == 0)
         return route_job(c, url + 6);
+    if (strncmp(url, "/index/", 7) == 0)
+        return route_index(c, url + 7);
     if (strncmp(url, "/ws/research/", 13) == 0)
         return route_ws(c, url + 13);
     if (strncmp(url, "/events/research/", 17) == 0) {
@@ -509,13 +550,18 @@ static void usage(FILE *f)
           "  --fail-every N        every Nth job fails (default 0: never)\n"
           "  --store-timeout-ms N  Redis connect/command timeout (default 2000)\n"
           "  --misbehave W         html | no-events | hang (test fixtures)\n"
+          "  --index               GET /index/{id}: a status index updated with every write,\n"
+          "                        a second read path (seed 003: both must agree)\n"
+          "  --missing A           GET /jobs/{id} of a job that does not exist: not-found\n"
+          "                        (404 NOT_FOUND, default) or unknown (200 and the unknown\n"
+          "                        dict, seed 001's text)\n"
           "  --lock-read-ms N      a record's safe reads fail for N ms after each write of it\n"
           "                        (a writer's file lock; default 0)\n"
           "  --break LIST          break contracts on purpose (test fixtures), comma-separated:\n"
           "                        stale-body stale-echo refused-body not-found-body\n"
           "                        unknown-body finalize-log legacy-version leave-tmp\n"
           "                        state-split updated-at-format updated-at-back results-late\n"
-          "                        count-early\n"
+          "                        count-early index-late retry-budget\n"
           "  --quiet               no diagnostic log lines (the structured finalize line stays)\n"
           "Prints 'listening on 127.0.0.1:PORT' when ready; SIGTERM stops it.\n",
           f);
@@ -551,7 +597,7 @@ static int parse_breaks(const char *list)
                                         "not-found-body", "unknown-body", "finalize-log",
                                         "legacy-version", "leave-tmp",    "state-split",
                                         "updated-at-format", "updated-at-back", "results-late",
-                                        "count-early"};
+                                        "count-early", "index-late", "retry-budget"};
     char buf[256];
     snprintf(buf, sizeof buf, "%s", list);
     for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
@@ -605,7 +651,8 @@ static int parse_args(int argc, char **argv)
         {"fail-every", 1, 0, 'f'}, {"store-timeout-ms", 1, 0, 'T'}, {"misbehave", 1, 0, 'x'},
         {"quiet", 0, 0, 'q'}, {"persist", 1, 0, 'F'}, {"help", 0, 0, 'h'},
         {"break", 1, 0, 'B'}, {"lock-read-ms", 1, 0, 'L'}, {"update-delay-ms", 1, 0, 'D'},
-        {0, 0, 0, 0}};
+        {"missing", 1, 0, 'M'}, {"index", 0, 0, 'I'}, {0, 0, 0, 0}};
+    static const char *const missing[] = {"not-found", "unknown"};
     static const char *const persists[] = {"fsync", "naive", "durable"};
     int o, v, rc = 0;
     while (rc == 0 && (o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -628,6 +675,11 @@ static int parse_args(int argc, char **argv)
         case 'q': rs_opt.quiet = 1; break;
         case 'B': rc = parse_breaks(optarg); break;
         case 'L': rc = parse_int(optarg, "--lock-read-ms", &rs_opt.lock_read_ms); break;
+        case 'M':
+            rc = parse_enum(optarg, "--missing", missing, 2, &v);
+            rs_opt.missing_unknown = v;
+            break;
+        case 'I': rs_opt.index = 1; break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return -1;
         }

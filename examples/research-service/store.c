@@ -368,15 +368,19 @@ int rs_store_set(const char *id, const char *json, char *why, size_t why_len)
     }
     if (rs_opt.lock_read_ms > 0)
         atomic_store(&last_write_ms[lock_slot(id)], mono_ms());
-    if (!rs_opt.redis_host)
-        return file_set(id, json, why, why_len);
-    char *k = key_of(id);
-    redisReply *r = k ? rcmd(why, why_len, "SET %s %s", k, json) : NULL;
-    free(k);
-    if (!r)
-        return -1;
-    freeReplyObject(r);
-    return 0;
+    rs_index_write_begin();
+    int rc = -1;
+    if (!rs_opt.redis_host) {
+        rc = file_set(id, json, why, why_len);
+    } else {
+        char *k = key_of(id);
+        redisReply *r = k ? rcmd(why, why_len, "SET %s %s", k, json) : NULL;
+        free(k);
+        rc = r ? 0 : -1;
+        freeReplyObject(r);
+    }
+    rs_index_write_end(id, json, rc == 0);
+    return rc;
 }
 
 void rs_record_merge(struct cJSON *rec, const struct cJSON *patch, int protect)

@@ -50,10 +50,12 @@ enum rs_break {
     RS_BREAK_UPDATED_AT_FORMAT = 1u << 9, /* _updated_at "YYYY-MM-DD HH:MM:SS", no zone */
     RS_BREAK_UPDATED_AT_BACK = 1u << 10, /* every even version's _updated_at 5 s early */
     RS_BREAK_RESULTS_LATE = 1u << 11, /* status completed, event, results 50 ms later */
-    RS_BREAK_COUNT_EARLY = 1u << 12   /* research_finalized_total{status="completed"}
+    RS_BREAK_COUNT_EARLY = 1u << 12,  /* research_finalized_total{status="completed"}
                                          counted when the research ends, before the
                                          final write: a job that then fails is
                                          counted completed and failed */
+    RS_BREAK_INDEX_LATE = 1u << 13,   /* the status index updated 15 ms after the write */
+    RS_BREAK_RETRY_BUDGET = 1u << 14  /* the safe read tries 12 times, not 5 */
 };
 
 struct rs_opts {
@@ -77,6 +79,10 @@ struct rs_opts {
     unsigned breaks;            /* enum rs_break bits (--break) */
     int lock_read_ms;           /* a record's safe reads fail this long after
                                    each write of it (a held file lock) */
+    int index;                  /* --index: GET /index/{id}, the status index */
+    int missing_unknown;        /* --missing unknown: GET /jobs/{id} of a job
+                                   that does not exist answers 200 and the
+                                   unknown dict (seed 001's text), not 404 */
 };
 
 extern struct rs_opts rs_opt;
@@ -102,6 +108,16 @@ int rs_store_locked(const char *id);
 struct cJSON *rs_record_new(const char *id, const struct cJSON *initial);
 /* protect: also refuse processing_state (seed 002's guarded updates). */
 void rs_record_merge(struct cJSON *rec, const struct cJSON *patch, int protect);
+
+/* ---- the status index (index.c, --index) ---- */
+
+/* Around every store write of id: begin takes the index's lock (unless
+ * --break index-late), end puts the record's summary when written and
+ * releases it.  No-ops without --index. */
+void rs_index_write_begin(void);
+void rs_index_write_end(const char *id, const char *json, int written);
+/* id's summary (malloc'd JSON text): 0, 1 not found, -1 error (why). */
+int rs_index_get(const char *id, char **summary_out, char *why, size_t why_len);
 
 /* ---- dual writes (groups.c, seed 003) ---- */
 

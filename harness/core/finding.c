@@ -50,6 +50,22 @@ int torn_finding_post(const char *log_dir, const char *criterion, const char *ke
     return rc;
 }
 
+int torn_finding_count(const char *log_dir, const char *name, double n)
+{
+    char line[256];
+    cJSON *o = cJSON_CreateObject();
+    char *text = o && cJSON_AddStringToObject(o, "metric", name) &&
+                         cJSON_AddNumberToObject(o, "add", n)
+                     ? cJSON_PrintUnformatted(o)
+                     : NULL;
+    int rc = text && snprintf(line, sizeof line, "%s\n", text) < (int)sizeof line
+                 ? torn_finding_note(log_dir, TORN_FINDINGS_FILE, line)
+                 : -1;
+    free(text);
+    cJSON_Delete(o);
+    return rc;
+}
+
 int torn_finding_note(const char *log_dir, const char *name, const char *text)
 {
     char *path = log_dir ? torn_asprintf("%s/%s", log_dir, name) : NULL;
@@ -105,9 +121,33 @@ long long torn_findings_mark(const char *log_dir)
     return n;
 }
 
-static void fold_line(const char *line, struct torn_result *r, uint64_t t0_ns)
+/* Counts summed by name while folding. */
+struct fold_sums {
+    char name[TORN_FINDING_METRICS][64];
+    double sum[TORN_FINDING_METRICS];
+    size_t n;
+};
+
+static void fold_count(struct fold_sums *s, const char *name, double add)
+{
+    size_t i = 0;
+    while (i < s->n && strcmp(s->name[i], name) != 0)
+        i++;
+    if (i == s->n && (s->n == TORN_FINDING_METRICS || strlen(name) >= sizeof s->name[0]))
+        return;
+    if (i == s->n)
+        snprintf(s->name[s->n++], sizeof s->name[0], "%s", name);
+    s->sum[i] += add;
+}
+
+static void fold_line(const char *line, struct torn_result *r, uint64_t t0_ns,
+                      struct fold_sums *sums)
 {
     cJSON *o = cJSON_Parse(line);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "metric");
+    const cJSON *add = cJSON_GetObjectItemCaseSensitive(o, "add");
+    if (cJSON_IsString(m) && cJSON_IsNumber(add))
+        fold_count(sums, m->valuestring, add->valuedouble);
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "criterion");
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "key");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "t_ns");
@@ -126,6 +166,7 @@ void torn_findings_fold(const char *log_dir, long long mark, struct torn_result 
                         uint64_t t0_ns)
 {
     char *path = findings_path(log_dir), line[FINDING_MAX_LINE];
+    struct fold_sums sums = {.n = 0};
     FILE *f = NULL;
     int fd = path ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
 
@@ -133,8 +174,10 @@ void torn_findings_fold(const char *log_dir, long long mark, struct torn_result 
         close(fd);
     if (f && fseeko(f, (off_t)mark, SEEK_SET) == 0)
         while (fgets(line, sizeof line, f))
-            fold_line(line, r, t0_ns);
+            fold_line(line, r, t0_ns, &sums);
     if (f)
         fclose(f);
+    for (size_t i = 0; i < sums.n; i++)
+        torn_result_metric(r, sums.name[i], sums.sum[i]);
     free(path);
 }

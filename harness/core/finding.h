@@ -11,7 +11,10 @@
  *
  * Line format: {"criterion":..., "key":..., "t_ns": torn_now_ns(),
  * "evidence":...}.  Unreadable lines are skipped (a process killed mid-line
- * cannot leave one: a line is one write).
+ * cannot leave one: a line is one write).  A count a target keeps across
+ * its workers (retries the service reported, records read through two
+ * paths) is a line {"metric": NAME, "add": N}: the fold sums each NAME into
+ * the result's metrics.
  */
 #ifndef TORN_FINDING_H
 #define TORN_FINDING_H
@@ -31,6 +34,10 @@ struct torn_result;
 int torn_finding_post(const char *log_dir, const char *criterion, const char *key,
                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Add n to the scenario's metric name (summed over every process by
+ * torn_findings_fold; n = 0 makes the metric appear at 0).  0 or -1. */
+int torn_finding_count(const char *log_dir, const char *name, double n);
+
 /* Append text (one or more whole lines) to log_dir/name with one
  * write(2), creating it (O_APPEND|O_NOFOLLOW): a side file a target keeps
  * next to its findings, e.g. what its workers saw happen.  0 or -1. */
@@ -49,7 +56,9 @@ void torn_log_scan(const char *log_dir, const char *path, long long *off,
 long long torn_findings_mark(const char *log_dir);
 
 /* Add every finding posted after mark to r as a violation, its time
- * relative to t0_ns (the scenario's start). */
+ * relative to t0_ns (the scenario's start), and every count to r's
+ * metrics (the first TORN_FINDING_METRICS names). */
+#define TORN_FINDING_METRICS 16
 void torn_findings_fold(const char *log_dir, long long mark, struct torn_result *r,
                         uint64_t t0_ns);
 

@@ -15,6 +15,8 @@
 #include <strings.h>
 
 #include "core/err.h"
+#include "core/finding.h"
+#include "core/record.h"
 #include "http_int.h"
 #include "core/util.h"
 
@@ -260,6 +262,10 @@ int http_spec_parse(const cJSON *spec, const char *file, struct http_spec *sp,
     if (!rc)
         rc = spec_endpoint(spec, file, "legacy", "PUT", 0, &sp->legacy, err);
     if (!rc)
+        rc = spec_endpoint(spec, file, "read_also", "GET", 0, &sp->read_also, err);
+    if (!rc)
+        rc = http_spec_paths(spec, file, sp, err);
+    if (!rc)
         rc = spec_endpoint(spec, file, "dual_write", "POST", 0, &sp->dual_write, err);
     if (!rc)
         rc = spec_endpoint(spec, file, "dual_read", "GET", 0, &sp->dual_read, err);
@@ -275,6 +281,8 @@ int http_spec_parse(const cJSON *spec, const char *file, struct http_spec *sp,
         rc = http_spec_invariants(spec, file, sp, err);
     if (!rc)
         rc = http_spec_layout(spec, file, sp, err);
+    if (!rc)
+        rc = http_spec_retries(spec, file, sp, err);
     if (!rc)
         rc = spec_strings(spec, file, "spec.terminal_statuses", sp->terminal, &sp->n_terminal, 0,
                           err);
@@ -302,6 +310,8 @@ struct resp {
     char ctype[80];
     char url[300];
     const char *method;
+    char retries[48];             /* the spec's retries header, when it came */
+    int has_retries;
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
@@ -435,6 +445,12 @@ static int request(struct http_priv *p, const struct http_endpoint *ep, const st
         return rc;
     }
     const char *ct = NULL;
+    struct curl_header *hdr = NULL;
+    if (p->sp.retry_header &&
+        curl_easy_header(c, p->sp.retry_header, 0, CURLH_HEADER, -1, &hdr) == CURLHE_OK) {
+        snprintf(r->retries, sizeof r->retries, "%s", hdr->value);
+        r->has_retries = 1;
+    }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
     curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
     snprintf(r->ctype, sizeof r->ctype, "%s", ct ? ct : "none");
@@ -509,7 +525,7 @@ static void judge_contract(struct torn_target *t, const struct http_endpoint *ep
 {
     struct http_priv *p = t->priv;
     const struct http_spec *sp = &p->sp;
-    int any = sp->invariants != NULL;
+    int any = sp->invariants != NULL || sp->missing_unknown;
     for (int i = 0; i < HTTP_OUT_COUNT; i++)
         any |= sp->contract[i] != NULL;
     if (!any)
@@ -548,6 +564,9 @@ static int record_call(struct torn_target *t, const struct http_endpoint *ep,
     if (rc)
         return rc;
     judge_contract(t, ep, v, &r);
+    if (p->sp.retry_header)
+        http_retries_judge(&p->sp, t->cfg.log_dir, r.method, r.url, v->id,
+                           r.has_retries ? r.retries : NULL);
     if (won_out)
         *won_out = r.status != p->sp.stale_status;
     if (won_out && !*won_out)
@@ -618,7 +637,7 @@ static int spec_confine(const struct http_spec *sp, const char *base, int allow_
                 {"reset.path", sp->reset.path},    {"update.path", sp->update.path},
                 {"update_if_version.path", sp->cas.path},
                 {"transition.path", sp->transition.path}, {"events.url", sp->events_url},
-                {"legacy.path", sp->legacy.path},
+                {"legacy.path", sp->legacy.path}, {"read_also.path", sp->read_also.path},
                 {"dual_write.path", sp->dual_write.path}, {"dual_read.path", sp->dual_read.path}};
     int rc = 0;
     for (size_t i = 0; !rc && i < sizeof urls / sizeof urls[0]; i++) {
@@ -800,13 +819,53 @@ static int http_update(struct torn_target *t, const char *id, const cJSON *patch
     return rc;
 }
 
+/* Read id through the spec's read_also: 1 and *also_out (its record), 0 a
+ * 404, -1 no usable answer (an error is not evidence either way). */
+static int read_also(struct http_priv *p, const char *id, cJSON **also_out, char *url,
+                     size_t url_len)
+{
+    struct http_vars v = {.id = id, .version = -1};
+    struct resp r;
+    cJSON *doc = NULL;
+    int found = -1;
+    *also_out = NULL;
+    if (request(p, &p->sp.read_also, &v, NULL, &r, NULL) != 0)
+        return -1;
+    snprintf(url, url_len, "%s", r.url);
+    if (r.status == 404)
+        found = 0;
+    else if (r.status >= 200 && r.status <= 299 && resp_json(&r, &doc, NULL) == 0) {
+        const cJSON *o = http_pointer(doc, p->sp.also_record_ptr);
+        *also_out = cJSON_IsObject(o) ? cJSON_Duplicate(o, 1) : NULL;
+        found = *also_out ? 1 : -1;
+    }
+    cJSON_Delete(doc);
+    free(r.body);
+    return found;
+}
+
 static int http_read(struct torn_target *t, const char *id, cJSON **record_out,
                      struct torn_err *err)
 {
     struct http_priv *p = t->priv;
     struct http_vars v = {.id = id, .version = -1};
-    cJSON *rec = NULL;
+    cJSON *rec = NULL, *also = NULL;
+    char also_url[300] = "";
+    int first = p->sp.read_also.present && (p->n_reads++ & 1), found = -1;
+    if (first)   /* alternately before and after: a path updated early or late */
+        found = read_also(p, id, &also, also_url, sizeof also_url);
     int rc = record_call(t, &p->sp.read, &v, NULL, NULL, &rec, err);
+    if (rc == 0 && p->sp.read_also.present && !first)
+        found = read_also(p, id, &also, also_url, sizeof also_url);
+    if (rc == 0 && found >= 0)
+        http_paths_judge(&p->sp, t->cfg.log_dir, id, rec, also, first, also_url);
+    cJSON_Delete(also);
+    const char *st = rc == 0 ? torn_record_str(rec, "status") : NULL;
+    if (st && p->sp.missing_unknown && strcmp(st, "unknown") == 0)   /* seed 001's text */
+        rc = torn_err_set(err, TORN_E_NOTFOUND,
+                          "GET %s: answered status \"unknown\", which the spec's \"missing\": "
+                          "\"unknown\" makes a missing record",
+                          id);
     return hand_out(rc, NULL, rec, record_out);
 }
 
@@ -963,6 +1022,13 @@ static int http_dual_read(struct torn_target *t, const char *group, cJSON **stat
 /* ops->observe: what only the target sees once a scenario is over. */
 static void http_observe(struct torn_target *t)
 {
+    struct http_priv *p = t->priv;
+    if (p->sp.read_also.present)   /* the metrics show even when nothing counted */
+        torn_finding_count(t->cfg.log_dir, "read_paths_compared", 0);
+    if (p->sp.retry_header) {
+        torn_finding_count(t->cfg.log_dir, "retries", 0);
+        torn_finding_count(t->cfg.log_dir, "retried_answers", 0);
+    }
     http_log_observe(t);
     http_layout_observe(t);
 }

@@ -12,7 +12,9 @@
  * Outcomes (how an answer is classified):
  *   stale      the stale status answering update_if_version
  *   refused    the stale status answering transition
- *   not_found  a 404 answering any record operation
+ *   not_found  a 404 answering any record operation; with the spec's
+ *              "missing": "unknown" a 404 answering read breaks it (seed
+ *              001's text: a missing job answers 200 and the unknown dict)
  *   unknown    read answered with a 5xx, or a 2xx whose record status is
  *              "unknown" (seed 001's unrecoverable read)
  *   success    any other 2xx answering a record operation
@@ -143,6 +145,13 @@ int http_spec_contracts(const cJSON *spec, const char *file, struct http_spec *s
                         struct torn_err *err)
 {
     const cJSON *rs = cJSON_GetObjectItemCaseSensitive(spec, "responses");
+    const cJSON *missing = cJSON_GetObjectItemCaseSensitive(spec, "missing");
+    if (missing && (!cJSON_IsString(missing) || (strcmp(missing->valuestring, "unknown") != 0 &&
+                                                 strcmp(missing->valuestring, "not_found") != 0)))
+        return cfail(err, file, "missing",
+                     "must be \"not_found\" (a 404, the default) or \"unknown\" (200 and the "
+                     "unknown dict, seed 001's text)");
+    sp->missing_unknown = missing && strcmp(missing->valuestring, "unknown") == 0;
     if (!rs)
         return 0;
     if (!cJSON_IsObject(rs))
@@ -302,9 +311,14 @@ void http_contract_judge(const struct http_spec *sp, const char *log_dir,
     static unsigned long posted;   /* per process: a flood is counted by the first ones */
     enum http_outcome o = http_outcome_of(sp, a);
     char why[300] = "", body[200];
-    if (o == HTTP_OUT_COUNT || !sp->contract[o] || posted >= HTTP_MAX_FINDINGS)
+    int missing_404 = o == HTTP_OUT_NOT_FOUND && a->op == HTTP_OP_READ && sp->missing_unknown;
+    if (o == HTTP_OUT_COUNT || (!sp->contract[o] && !missing_404) || posted >= HTTP_MAX_FINDINGS)
         return;
-    if (sp->contract_status[o] && a->status != sp->contract_status[o])
+    if (missing_404)
+        snprintf(why, sizeof why,
+                 "expected HTTP 200 and the unknown answer for a missing record (the spec's "
+                 "\"missing\": \"unknown\"), got 404");
+    else if (sp->contract_status[o] && a->status != sp->contract_status[o])
         snprintf(why, sizeof why, "expected HTTP %ld, got %ld", sp->contract_status[o],
                  a->status);
     else if (sp->contract_body[o] && sp->contract_body[o]->child && !a->doc)

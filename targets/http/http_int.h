@@ -5,8 +5,8 @@
  * buffers: calls no other file here), then http_events.c (WebSocket and
  * Server-Sent Events subscriptions, configured by struct http_events_cfg),
  * http_service.c (a service torn starts), http_contract.c (response
- * contracts), http_invariant.c, http_layout.c, http_log.c (the spec's other
- * criteria), and on top http.c (spec, requests, the ops table), which calls
+ * contracts), http_invariant.c, http_layout.c, http_log.c, http_paths.c,
+ * http_retry.c (the spec's other criteria), and on top http.c (spec, requests, the ops table), which calls
  * them all and is called by none. */
 #ifndef TORN_TARGET_HTTP_INT_H
 #define TORN_TARGET_HTTP_INT_H
@@ -59,6 +59,12 @@ struct http_endpoint {
 struct http_spec {
     struct http_endpoint create, read, reset, update, cas, transition;
     struct http_endpoint legacy;   /* stores a record as given (plant) */
+    struct http_endpoint read_also; /* a second read path (http_paths.c) */
+    const char *also_record_ptr;   /* read_also.record */
+    const struct cJSON *also_agree; /* read_also.agree: record pointer: its pointer */
+    const char *also_by;           /* read_also.by, a key of also_agree */
+    const char *retry_header;      /* retries.header, or NULL (http_retry.c) */
+    long retry_max;                /* retries.max, -1: no budget */
     const char *id_ptr;            /* JSON pointer of the id in create's response */
     const char *record_ptr;        /* pointer of the record in read's response */
     const char *field_ptr[6];      /* status, results, version, _updated_at, error, id */
@@ -83,6 +89,10 @@ struct http_spec {
     const struct cJSON *contract[HTTP_OUT_COUNT];
     long contract_status[HTTP_OUT_COUNT];
     const struct cJSON *contract_body[HTTP_OUT_COUNT];
+    int missing_unknown;           /* "missing": "unknown": a record that does not
+                                      exist answers read like an unrecoverable one
+                                      (seed 001's text: 200 and the unknown dict);
+                                      0: a 404 (the default) */
     /* "log" (http_log.c) */
     int log_on;                    /* the spec has "log" */
     const char *log_path;          /* log.path template, or NULL: the service's output */
@@ -195,6 +205,7 @@ struct http_priv {
     void *hdr_plain[2];            /* struct curl_slist * without/with a body, built by open */
     struct http_events *ev;        /* subscriptions' machinery, lazily */
     uint64_t n_created;
+    uint64_t n_reads;              /* reads so far: read_also goes first on odd ones */
     uint64_t seed;
     /* log criteria (http_log.c): each worker's recent subscriptions, and in
      * the runner's process how far the log and the ids file were read */
@@ -215,6 +226,23 @@ struct http_priv {
     } layout_seen[HTTP_LAYOUT_SEEN];
     size_t n_layout_seen;
 };
+
+/* Two read paths (http_paths.c): parse read_also's record, agree and by
+ * (after the endpoint itself), and judge rec (the record torn read through
+ * "read", canonical names) against also (read_also's record, NULL: a 404),
+ * read just before it when also_first, else just after. */
+int http_spec_paths(const struct cJSON *spec, const char *file, struct http_spec *sp,
+                    struct torn_err *err);
+void http_paths_judge(const struct http_spec *sp, const char *log_dir, const char *id,
+                      const struct cJSON *rec, const struct cJSON *also, int also_first,
+                      const char *also_url);
+
+/* Retries counted (http_retry.c): parse "retries", and count the header's
+ * value (NULL: the answer had none) of an answer to method url. */
+int http_spec_retries(const struct cJSON *spec, const char *file, struct http_spec *sp,
+                      struct torn_err *err);
+void http_retries_judge(const struct http_spec *sp, const char *log_dir, const char *method,
+                        const char *url, const char *id, const char *value);
 
 /* Store layout (http_layout.c): parse "layout" (after "service" and
  * "files"), and ops->observe's check of the service's data directory. */

@@ -193,6 +193,66 @@ else
     bad "in-place writes: no log-forbidden in 4 runs"
 fi
 
+# spec_with NAME PYTHON-EDIT SERVICE-ARGS...: spec NAME, then the edit (m is the spec).
+spec_with() {
+    local name=$1 edit=$2
+    spec "$name" "${@:3}"
+    python3 - "$tmp/$name.json" "$edit" <<'EOF2'
+import json, sys
+m = json.load(open(sys.argv[1]))
+exec(sys.argv[2])
+open(sys.argv[1], "w").write(json.dumps(m))
+EOF2
+}
+
+# The missing-job answer: issue 20 and the reference service say 404
+# NOT_FOUND (the default, "missing": "not_found"); seed 001's text says a
+# missing job answers 200 and the unknown dict ("missing": "unknown").
+# Either is a spec choice; a service that answers the other FAILS.
+spec_with mu 'm["missing"] = "unknown"' --missing unknown
+expect 0 'torn: 1 PASS' "seed 001's 200 unknown for a missing job PASSES corrupt-read under \"missing\": \"unknown\"" \
+    --target-spec "$tmp/mu.json" --scenario corrupt-read
+spec_with m404 'm["missing"] = "unknown"'
+expect 1 'contract-not-found.*"missing": "unknown"), got 404' \
+    "a 404 for a missing job FAILS contract-not-found under \"missing\": \"unknown\"" \
+    --target-spec "$tmp/m404.json" --scenario corrupt-read
+only contract-not-found
+spec mdflt --missing unknown
+expect 1 "no-wrong-record.*'all-missing' corruption the read returned version -1" \
+    "200 unknown for a missing job FAILS corrupt-read under the default (404)" \
+    --target-spec "$tmp/mdflt.json" --scenario corrupt-read
+
+# Two read paths agree (seed 003's old and new structure): the service's
+# status index (--index, GET /index/{id}) read beside every GET /jobs/{id}
+# while 4 updaters write and readers poll.  The correct service updates both
+# under one lock; index-late updates the index 15 ms after each write, so
+# the readers' polls land in that window hundreds of times a run.
+also='m["read_also"] = {"path": "/index/{id}", "agree": {"/status": "/status", "/version": "/version", "/_updated_at": "/_updated_at"}}'
+spec_with idx "$also" --index
+expect 0 '"read_paths_compared":[[:space:]]*[1-9]' \
+    "the correct index PASSES concurrent-updaters with every read compared on both paths" \
+    --target-spec "$tmp/idx.json" --scenario concurrent-updaters "${small[@]}" --json -
+spec_with late "$also" --index --break index-late
+expect 1 'read-paths-agree.*the read_also path is behind' \
+    "an index updated 15 ms after the record FAILS read-paths-agree" \
+    --target-spec "$tmp/late.json" --scenario concurrent-updaters "${small[@]}"
+only read-paths-agree
+
+# Retries counted (seed 001: the safe read tries 5 times): the service
+# reports the tries after the first in X-Retries; "retries" counts them and
+# bounds each answer.  Every job's first poll follows its creating write
+# within the 150 ms lock, so retries happen in every run.
+rt='m["retries"] = {"header": "X-Retries", "max": 4}'
+spec_with rt "$rt" "${lock[@]}"
+expect 0 '"retried_answers":[[:space:]]*[1-9]' \
+    "the safe read's retries (at most 4) are counted and PASS the budget" \
+    --target-spec "$tmp/rt.json" --scenario safe-read-http --json -
+spec_with rtb "$rt" "${lock[@]}" --break retry-budget
+expect 1 "retry-budget.*retried [0-9]* times (header X-Retries), over the spec's budget of 4" \
+    "a safe read that tries 12 times FAILS retry-budget" \
+    --target-spec "$tmp/rtb.json" --scenario safe-read-http
+only retry-budget
+
 # An exec adapter's stderr (--target-opt log_never=...): the gallery's
 # jobfiles.py logs "fsync ... failed (...), continuing" when it ignores an
 # fsync error (mode fsync-error-ignored, seed 001's durability gone): under
@@ -270,5 +330,15 @@ bad_spec "a layout pattern outside the data directory" "layout.also" \
 bad_spec "a layout without files" "layout" 'del m["files"]'
 bad_spec "ordered without by" "invariants.x.ordered.by" \
     'm["invariants"]["x"] = {"ordered": {"time": "/t"}}'
+bad_spec "an unknown missing answer" "missing" 'm["missing"] = "gone"'
+bad_spec "read_also without agree" "read_also.agree" 'm["read_also"] = {"path": "/index/{id}"}'
+bad_spec "read_also ordered by a field it does not compare" "read_also.by" \
+    'm["read_also"] = {"path": "/index/{id}", "agree": {"/status": "/status"}}'
+bad_spec "an agree value that is not a pointer" "read_also.agree./status" \
+    'm["read_also"] = {"path": "/index/{id}", "agree": {"/status": "status"}}'
+bad_spec "a retries header with a colon" "retries.header" \
+    'm["retries"] = {"header": "X-Retries:", "max": 4}'
+bad_spec "a negative retry budget" "retries.max" 'm["retries"] = {"header": "X-Retries", "max": -1}'
+bad_spec "an unknown retries key" "retries.total" 'm["retries"] = {"header": "X-Retries", "total": 9}'
 
 finish

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The seeds' contracts, invariants, log and layout criteria never raise a
 # false alarm: the correct reference service (examples/research-service/
-# contracts.json, with status == processing_state added for state-transition
-# and --lock-read-ms for safe-read-http) PASSES every scenario that exercises
+# contracts.json, with status == processing_state added for state-transition,
+# --lock-read-ms and a retry budget for safe-read-http, seed 001's missing
+# answer, a second read path) PASSES every scenario that exercises
 # them, RUNS times in a row (default 5) under a CPU hog on every core.  Prints
 # each run's time.
 . "$(dirname "$0")/lib.sh"
@@ -10,28 +11,32 @@ RUNS=${CONTRACTS_RUNS:-5}
 seed=${TORN_TEST_SEED:-$((RANDOM + 1))}
 echo "seed $seed"
 rs=${RS_BIN:-$ROOT/build/research-service}
-spec() {  # NAME MIRROR(0|1) SERVICE-ARGS...: the shipped spec, this binary, those arguments
-    local name=$1 mirror=$2; shift 2
-    python3 - "$ROOT/examples/research-service/contracts.json" "$rs" "$mirror" "$@" \
+spec() {  # NAME EDIT SERVICE-ARGS...: the shipped spec, this binary, those arguments, EDIT (python on m)
+    local name=$1 edit=$2; shift 2
+    python3 - "$ROOT/examples/research-service/contracts.json" "$rs" "$edit" "$@" \
         >"$work/$name.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
 m["service"]["command"][0] = sys.argv[2]
 m["service"]["command"] += sys.argv[4:]
-if sys.argv[3] == "1":  # seed 002's pair: the records state-transition moves
-    m["invariants"]["status-mirrors-state"] = {"then": {"/status": {"same_as": "/processing_state"}}}
+exec(sys.argv[3])
 print(json.dumps(m))
 PY
 }
-spec good 0
-spec mirror 1
-spec lock 0 --lock-read-ms 150
+spec good ''
+# seed 002's pair: the records state-transition moves
+spec mirror 'm["invariants"]["status-mirrors-state"] = {"then": {"/status": {"same_as": "/processing_state"}}}'
+spec lock 'm["retries"] = {"header": "X-Retries", "max": 4}' --lock-read-ms 150
+spec missing 'm["missing"] = "unknown"' --missing unknown
+spec index 'm["read_also"] = {"path": "/index/{id}", "agree": {"/status": "/status", "/version": "/version", "/_updated_at": "/_updated_at"}}' --index
 small=(--set workers=4 --set updates=10 --set payload_len=65536)
 cases=(
     "good --scenario optimistic-lock --scenario corrupt-read --scenario legacy-record"
     "mirror --scenario state-transition"
     "good --scenario event-before-persist --scenario concurrent-updaters ${small[*]}"
     "lock --scenario safe-read-http"
+    "missing --scenario corrupt-read"
+    "index --scenario concurrent-updaters --scenario safe-read-http ${small[*]}"
 )
 cpu_hog_start
 for c in "${cases[@]}"; do

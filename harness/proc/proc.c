@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -181,6 +182,104 @@ int torn_proc_wait(pid_t pid, int timeout_ms, int *status_out, struct torn_err *
         if (nap < 10000000)
             nap *= 2;
     }
+}
+
+/* The state letter and parent of pid from /proc/PID/stat ("PID (comm) S
+ * PPID ..."; comm may hold spaces and parentheses: parse after the last
+ * ')'); 0, or -1 when pid is gone. */
+static int stat_of(pid_t pid, char *state, pid_t *ppid)
+{
+    char path[64], buf[512], *p;
+    int pp = 0;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if (!(f = fopen(path, "re")))
+        return -1;
+    p = fgets(buf, sizeof buf, f);
+    fclose(f);
+    if (!p || !(p = strrchr(buf, ')')) || sscanf(p + 1, " %c %d", state, &pp) != 2)
+        return -1;
+    *ppid = (pid_t)pp;
+    return 0;
+}
+
+int torn_proc_gone(pid_t pid)
+{
+    char st;
+    pid_t pp;
+
+    if (kill(pid, 0) != 0 && errno == ESRCH)
+        return 1;
+    if (stat_of(pid, &st, &pp) != 0)
+        return 1;
+    return st == 'Z' || st == 'X';
+}
+
+static int in_set(const pid_t *set, int n, pid_t pid)
+{
+    for (int i = 0; i < n; i++)
+        if (set[i] == pid)
+            return 1;
+    return 0;
+}
+
+/* Add to out[*n] every live process whose parent is root or already in out;
+ * 1 when one was added. */
+static int add_children(pid_t root, pid_t *out, int *n, int max)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int added = 0;
+
+    if (!d)
+        return 0;
+    while ((e = readdir(d)) && *n < max) {
+        char st, *end;
+        pid_t pp, pid = (pid_t)strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0 || pid == root || in_set(out, *n, pid) ||
+            stat_of(pid, &st, &pp) != 0 || st == 'Z' || st == 'X')
+            continue;
+        if (pp == root || in_set(out, *n, pp)) {
+            out[(*n)++] = pid;
+            added = 1;
+        }
+    }
+    closedir(d);
+    return added;
+}
+
+int torn_proc_kill_tree(pid_t root, pid_t *out, int max)
+{
+    int n = 0, stopped = 0;
+
+    if (root <= 0)
+        return 0;
+    /* Stopped first, the tree cannot grow while it is read; a child forked
+     * between two reads is found by the next one (bounded rounds). */
+    kill(root, SIGSTOP);
+    for (int round = 0; round < 8 && add_children(root, out, &n, max); round++)
+        for (; stopped < n; stopped++)
+            kill(out[stopped], SIGSTOP);
+    torn_proc_signal(root, SIGKILL);
+    for (int i = 0; i < n; i++)
+        kill(out[i], SIGKILL);
+    return n;
+}
+
+int torn_proc_wait_gone(const pid_t *pids, int n, int timeout_ms, struct torn_err *err)
+{
+    uint64_t deadline = torn_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+
+    for (int i = 0; i < n; i++)
+        while (!torn_proc_gone(pids[i])) {
+            if (torn_now_ns() > deadline)
+                return torn_err_set(err, TORN_E_TIMEOUT,
+                                    "process %d (started by a killed worker) still runs "
+                                    "%d ms after SIGKILL", (int)pids[i], timeout_ms);
+            usleep(1000);
+        }
+    return TORN_OK;
 }
 
 void torn_proc_kill(pid_t pid)

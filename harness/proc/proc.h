@@ -34,6 +34,21 @@ void torn_proc_reap_all(int grace_ms);
  * death is then not reported as a worker dying on its own.  Returns kill(2)'s
  * result. */
 int torn_proc_signal(pid_t pid, int sig);
+
+/* 1 when pid runs no more code and holds nothing: gone, or a zombie not yet
+ * reaped (a zombie has already closed its files, dropped its locks and
+ * unmapped its memory). */
+int torn_proc_gone(pid_t pid);
+/* SIGKILL root (a tracked worker) and every process descended from it, found
+ * in /proc: an exec adapter, the adapter's own children, a keeper.  The
+ * descendants (not root) are stored in out (at most max) for
+ * torn_proc_wait_gone; returns how many.  A power cut kills every process
+ * at once: a grandchild that outlived the cut by a few milliseconds would
+ * still hold its locks, mappings and cached state over the cut data. */
+int torn_proc_kill_tree(pid_t root, pid_t *out, int max);
+/* Wait until every pid is gone (torn_proc_gone), at most timeout_ms: 0, or
+ * TORN_E_TIMEOUT naming the first still running. */
+int torn_proc_wait_gone(const pid_t *pids, int n, int timeout_ms, struct torn_err *err);
 /* Call first thing in a forked child: die with the parent, default signal
  * dispositions, empty registry (the child owns none of the parent's). */
 void torn_proc_child_init(void);

@@ -672,25 +672,6 @@ static int is_server_dir_name(const char *name)
  * created after the server directory was (born), nothing is attached and
  * its creator is gone.  Another cluster's segment fails at least one test:
  * a live one is attached, and its key follows another directory. */
-/* 1 when pid no longer runs: gone, or a zombie nobody reaped yet (kill(2)
- * still finds a zombie, whose memory is already detached). */
-static int pid_gone(pid_t pid)
-{
-    char path[64], buf[256], *p;
-    FILE *f;
-
-    if (kill(pid, 0) != 0 && errno == ESRCH)
-        return 1;
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if (!(f = fopen(path, "re")))
-        return 1;
-    p = fgets(buf, sizeof buf, f);
-    fclose(f);
-    if (!p || !(p = strrchr(buf, ')')) || p[1] != ' ')
-        return 0;
-    return p[2] == 'Z' || p[2] == 'X';
-}
-
 /* 1 when the segment is one of this data directory's (see below); *left
  * says whether it was left (nothing attached, creator gone) or is still
  * held, e.g. by a SIGKILLed backend that has not finished exiting. */
@@ -709,7 +690,7 @@ static int is_left_segment(const char *line, key_t base, uid_t uid, time_t born,
     if (!(key >= (int)base && key - (int)base < 16 && owner == uid && creator == uid &&
           ctime_s >= (long long)born))
         return 0;
-    *left = nattch == 0 && pid_gone((pid_t)cpid);
+    *left = nattch == 0 && torn_proc_gone((pid_t)cpid);
     return 1;
 }
 

@@ -32,6 +32,7 @@ enum {
 static const char *const KEY = "job-1";
 
 #define MAX_ARTIFACTS 3
+#define MAX_KIDS 64       /* processes a writer may have started */
 
 int torn_power_need_fs(const struct torn_ctx *ctx, const char *scenario, struct torn_err *err)
 {
@@ -148,7 +149,8 @@ int torn_power_run_cycle(struct torn_ctx *ctx, struct torn_power_cycle *c, struc
     struct torn_msg m;
     char reply[512], cmd[300];
     const char *state;
-    int rc;
+    pid_t kids[MAX_KIDS];
+    int rc, rc2, tree;
 
     c->frozen = 0;
     c->live_bad = 0;
@@ -158,10 +160,11 @@ int torn_power_run_cycle(struct torn_ctx *ctx, struct torn_power_cycle *c, struc
     if ((rc = torn_child_spawn(ctx, 0, 1, writer, c, &w, err)) != 0)
         return rc;
     rc = wait_writer(ctx, c, &w, err);
-    /* The program dies first, then the power.  A writer blocked in a frozen
+    /* The program dies first, then the power: the writer and everything it
+     * started (an exec adapter, its children).  A process blocked in a frozen
      * request cannot finish dying (FUSE waits for the answer) but runs no
      * more code; the cut answers that request, then it is reaped. */
-    torn_proc_signal(w.pid, SIGKILL);
+    tree = torn_proc_kill_tree(w.pid, kids, MAX_KIDS);
     while (torn_msg_recv(w.fd, &m, 0, NULL) == 1)
         take(c, &m);
     torn_ledger_cut(&c->ledger); /* an update it had in flight: outcome unknown */
@@ -193,7 +196,11 @@ int torn_power_run_cycle(struct torn_ctx *ctx, struct torn_power_cycle *c, struc
     snprintf(cmd, sizeof cmd, "cut %s", c->cut ? c->cut : "");
     rc = ctl(ctx, reply, sizeof reply, err, cmd);
     torn_child_wait(&w, ctx->timeout_ms, NULL, NULL);
-    if (rc)
+    /* Nothing of the old boot may outlive the cut: an adapter still dying
+     * holds its locks and shared mappings (SQLite's -shm), and the next
+     * reader would trust them over the cut data. */
+    rc2 = torn_proc_wait_gone(kids, tree, ctx->timeout_ms, rc ? NULL : err);
+    if (rc || (rc = rc2) != 0)
         return rc;
     state = strstr(reply, "state=");
     snprintf(c->state, sizeof c->state, "op%llu/%.*s", (unsigned long long)c->ops,

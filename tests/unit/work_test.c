@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -60,6 +62,46 @@ static void test_signal_not_counted(void)
     torn_child_wait(&c, 5000, NULL, NULL);
     torn_proc_deaths(&d);
     CHECK(d.n_workers == 1 && d.n_died == 0, "a kill torn sent is no death: %d", d.n_died);
+}
+
+/* A worker that starts a process tree the way an exec adapter does (its own
+ * process group, no death signal): sh, which starts two sleeps. */
+static int tree_body(struct torn_ctx *ctx, struct torn_target *t, int index, int wfd, void *arg)
+{
+    pid_t pid = fork();
+    (void)ctx, (void)t, (void)index, (void)arg;
+    if (pid == 0) {
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, 0);
+        execl("/bin/sh", "sh", "-c", "sleep 60 & sleep 61 & wait", (char *)NULL);
+        _exit(127);
+    }
+    usleep(200000); /* sh has started its two sleeps */
+    torn_msg_post(wfd, 1, 0, pid, 0, 0, NULL);
+    pause();
+    return 0;
+}
+
+static void test_kill_tree(void)
+{
+    struct torn_ctx ctx;
+    struct torn_child c;
+    struct torn_msg m;
+    struct torn_err err;
+    pid_t kids[16];
+    int n;
+
+    memset(&ctx, 0, sizeof ctx);
+    CHECK(torn_child_spawn(&ctx, 0, 0, tree_body, NULL, &c, NULL) == 0, "spawn");
+    CHECK(torn_msg_recv(c.fd, &m, 5000, NULL) == 1, "the worker started its tree");
+    n = torn_proc_kill_tree(c.pid, kids, 16);
+    CHECK(n == 3, "sh and two sleeps found: %d", n);
+    torn_child_wait(&c, 5000, NULL, NULL);
+    CHECK(torn_proc_wait_gone(kids, n, 5000, &err) == 0, "all gone: %s", err.msg);
+    for (int i = 0; i < n; i++)
+        CHECK(torn_proc_gone(kids[i]), "pid %d gone", (int)kids[i]);
+    CHECK(torn_proc_gone(c.pid), "the worker is gone");
+    CHECK(torn_proc_kill_tree(0, kids, 16) == 0, "no root, nothing killed");
 }
 
 static const struct torn_work_need needs[] = {
@@ -162,6 +204,7 @@ static const struct torn_test tests[] = {
     {"replay_note", test_replay_note},
     {"deaths_counted", test_deaths_counted},
     {"signal_not_counted", test_signal_not_counted},
+    {"kill_tree", test_kill_tree},
     {"shortfall", test_shortfall},
     {"fail_keeps_fail", test_fail_keeps_fail},
     {NULL, NULL},

@@ -56,7 +56,10 @@ static const char css[] =
     "svg .ok{fill:#9fe0b2;stroke:#2e8b57}svg .fail{fill:#f4b6b6;stroke:#b22222}"
     "svg .info{fill:#ffe79a;stroke:#b8860b}svg .fault{stroke:#d0021b;stroke-dasharray:4 3}"
     "svg .start{stroke:#4a6fa5;stroke-dasharray:2 4}svg .axis{stroke:#98a1ad}"
-    "svg .grid{stroke:#eceff2}.legend span{display:inline-block;margin-right:14px}"
+    "svg .grid{stroke:#eceff2}svg rect.broke{stroke:#6a1b9a;stroke-width:3.5}"
+    "svg rect.seen{stroke:#0b57d0;stroke-width:3;stroke-dasharray:6 3}"
+    ".swatch.broke{border:3px solid #6a1b9a}.swatch.seen{border:3px dashed #0b57d0}"
+    ".legend span{display:inline-block;margin-right:14px}"
     ".swatch{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:4px;"
     "vertical-align:-1px}";
 
@@ -344,7 +347,11 @@ static size_t evidence_ops(const struct hctx *hc, const char *ev, size_t *ops, s
     return n;
 }
 
-static void counterexample(FILE *f, const struct hctx *hc, const size_t *ops, size_t n)
+/* What a drawn operation did in the violation (mark_roles). */
+enum { ROLE_NONE, ROLE_BROKE, ROLE_SEEN };
+
+static void counterexample(FILE *f, const struct hctx *hc, const size_t *ops,
+                           const unsigned char *role, size_t n)
 {
     const struct torn_hist *h = hc->h;
     long long procs[32];
@@ -410,12 +417,18 @@ static void counterexample(FILE *f, const struct hctx *hc, const size_t *ops, si
             lab[l - 1] = '\0';
         if (strlen(lab) && ((unsigned char)lab[strlen(lab) - 1] & 0xC0) == 0xC0)
             lab[strlen(lab) - 1] = '\0';
+        double min_w = role[k] == ROLE_NONE ? 2 : 8;   /* a marked outline must show */
         torn_check_describe_op(h, ops[k], desc, sizeof desc);
-        fprintf(f, "<g><title>");
+        fprintf(f, "<g><title>%s", role[k] == ROLE_BROKE  ? "broke the rule: "
+                                   : role[k] == ROLE_SEEN ? "observed it: "
+                                                          : "");
         torn_xml_escape(f, desc);
-        fprintf(f, "</title><rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-                "rx=\"3\"/><text x=\"%.1f\" y=\"%.1f\">",
-                torn_hist_outcome_name(op->outcome), xa, y, xb - xa < 2 ? 2 : xb - xa,
+        fprintf(f, "</title><rect class=\"%s%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                "height=\"%.1f\" rx=\"3\"/><text x=\"%.1f\" y=\"%.1f\">",
+                torn_hist_outcome_name(op->outcome), role[k] == ROLE_BROKE  ? " broke"
+                                                     : role[k] == ROLE_SEEN ? " seen"
+                                                                            : "",
+                xa, y, xb - xa < min_w ? min_w : xb - xa,
                 lane_h - 6, xa + 3, y + 16);
         torn_xml_escape(f, lab);
         fputs("</text></g>", f);
@@ -781,29 +794,42 @@ static int same_violation(const struct torn_violation *a, const struct torn_viol
 }
 
 /* When the evidence names no history lines: the CONTEXT_OPS operations on
- * the violation's key closest to its time (scenario i starts at the i-th
- * "scenario-start" fault line of the history).  Not a proven minimal
+ * the violation's key closest to its time t.  Not a proven minimal
  * counterexample, and labelled so. */
 #define CONTEXT_OPS 12
 
-static size_t context_ops(const struct hctx *hc, size_t result_i, const struct torn_violation *v,
-                          size_t *ops)
+/* The clock time of v: its scenario's start (scenario i starts at the i-th
+ * "scenario-start" fault line of the history) plus v->t_s; 0 when unknown. */
+static uint64_t violation_time(const struct torn_hist *h, size_t result_i,
+                               const struct torn_violation *v, uint64_t *start_out)
 {
-    const struct torn_hist *h = hc->h;
-    uint64_t dist[CONTEXT_OPS], start = 0, t;
-    size_t n = 0, seen = 0;
+    size_t seen = 0;
 
     for (size_t e = 0; e < h->n_events && seen <= result_i; e++)
         if (!h->events[e].notify && h->events[e].f && !strcmp(h->events[e].f, "scenario-start"))
             if (seen++ == result_i)
-                start = h->events[e].t;
+                *start_out = h->events[e].t;
     if (seen <= result_i || h->clockless)
         return 0;
-    t = start + (uint64_t)(v->t_s * 1e9);
+    return *start_out + (uint64_t)(v->t_s * 1e9);
+}
+
+static int on_key(const struct torn_hop *op, const char *key)
+{
+    return !key || (op->key && !strcmp(op->key, key));
+}
+
+static size_t context_ops(const struct hctx *hc, uint64_t start, uint64_t t,
+                          const struct torn_violation *v, size_t *ops)
+{
+    const struct torn_hist *h = hc->h;
+    uint64_t dist[CONTEXT_OPS];
+    size_t n = 0;
+
     for (size_t i = 0; i < h->n_ops; i++) {
         const struct torn_hop *op = &h->ops[i];
         uint64_t end = op->t_complete == TORN_HIST_NEVER ? UINT64_MAX : op->t_complete, d;
-        if (op->t_invoke < start || (v->key && (!op->key || strcmp(op->key, v->key))))
+        if (op->t_invoke < start || !on_key(op, v->key))
             continue;
         d = t < op->t_invoke ? op->t_invoke - t : t > end ? t - end : 0;
         size_t pos = n < CONTEXT_OPS ? n++ : CONTEXT_OPS;
@@ -822,6 +848,82 @@ static size_t context_ops(const struct hctx *hc, size_t result_i, const struct t
     return n;
 }
 
+/* ---- which operation broke the rule ---- */
+
+static int is_read(const struct torn_hop *op)
+{
+    return op->f && (!strcmp(op->f, "read") || !strcmp(op->f, "get"));
+}
+
+/* The operation the scenario named for v: process v->process's last one on
+ * v's key invoked at or before t; SIZE_MAX if none. */
+static size_t named_op(const struct torn_hist *h, const struct torn_violation *v, uint64_t t)
+{
+    size_t best = SIZE_MAX;
+
+    for (size_t i = 0; v->process >= 0 && i < h->n_ops && h->ops[i].t_invoke <= t; i++)
+        if (h->ops[i].process == v->process && on_key(&h->ops[i], v->key) &&
+            (best == SIZE_MAX || h->ops[i].t_invoke >= h->ops[best].t_invoke))
+            best = i;
+    return best;
+}
+
+/* Roles of the n drawn operations, given ops[s], the one whose answer shows
+ * the violation.  A write broke the rule itself, and the drawn reads of its
+ * key that began after it and ended by t_end observed it.  A read observed
+ * it, and what it contradicts is the latest write of its key (not one known
+ * to have failed) invoked before the read ended. */
+static void mark_roles(const struct torn_hist *h, const size_t *ops, size_t n, size_t s,
+                       uint64_t t_end, unsigned char *role)
+{
+    const struct torn_hop *so = &h->ops[ops[s]];
+    size_t w = SIZE_MAX;
+
+    memset(role, ROLE_NONE, n);
+    role[s] = is_read(so) ? ROLE_SEEN : ROLE_BROKE;
+    for (size_t k = 0; k < n; k++) {
+        const struct torn_hop *op = &h->ops[ops[k]];
+        if (k == s || !on_key(op, so->key))
+            continue;
+        if (!is_read(so) && is_read(op) && op->t_invoke >= so->t_invoke &&
+            op->t_complete != TORN_HIST_NEVER && op->t_complete <= t_end)
+            role[k] = ROLE_SEEN;
+        if (is_read(so) && !is_read(op) && op->outcome != TORN_OUT_FAIL &&
+            op->t_invoke <= so->t_complete &&
+            (w == SIZE_MAX || op->t_invoke > h->ops[ops[w]].t_invoke))
+            w = k;
+    }
+    if (w != SIZE_MAX)
+        role[w] = ROLE_BROKE;
+}
+
+/* The line under a violation's timeline naming what its outlines mean. */
+static void roles_legend(FILE *f, const struct torn_hist *h, const size_t *ops,
+                         const unsigned char *role, size_t n)
+{
+    static const char *const what[] = {"", "broke the rule", "observed it"};
+    char desc[512];
+
+    fputs("<p class=\"legend note\">", f);
+    for (int r = ROLE_BROKE; r <= ROLE_SEEN; r++) {
+        size_t count = 0;
+        for (size_t k = 0; k < n; k++)
+            if (role[k] == r && count++ == 0) {
+                torn_check_describe_op(h, ops[k], desc, sizeof desc);
+                fprintf(f, "<span class=\"role-%s\"><span class=\"swatch %s\"></span>%s: <code>",
+                        r == ROLE_BROKE ? "broke" : "seen", r == ROLE_BROKE ? "broke" : "seen",
+                        what[r]);
+                torn_xml_escape(f, desc);
+                fputs("</code>", f);
+            }
+        if (count > 1)
+            fprintf(f, " and %zu more", count - 1);
+        if (count)
+            fputs("</span><br>", f);
+    }
+    fputs("</p>", f);
+}
+
 static int cmp_size(const void *a, const void *b)
 {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
@@ -829,14 +931,55 @@ static int cmp_size(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The drawing of one violation: the operations its evidence names ("(line
+ * N" as checkers write it; the latest one shows the violation), else the
+ * context around its time with the operation the scenario named. */
+static void violation_drawing(FILE *f, const struct hctx *hc, size_t result_i,
+                              const struct torn_violation *v)
+{
+    size_t ops[CONTEXT_OPS > 24 ? CONTEXT_OPS + 1 : 25], n, s = SIZE_MAX, named;
+    unsigned char role[sizeof ops / sizeof ops[0]];
+    uint64_t start = 0, t, t_end = UINT64_MAX;
+
+    if ((n = evidence_ops(hc, v->evidence, ops, 24)) > 0) {
+        for (size_t k = 0; k < n; k++)
+            if (s == SIZE_MAX || hc->h->ops[ops[k]].t_invoke > hc->h->ops[ops[s]].t_invoke)
+                s = k;
+    } else {
+        if (!(t = violation_time(hc->h, result_i, v, &start)) ||
+            !(n = context_ops(hc, start, t, v, ops)))
+            return;
+        named = named_op(hc->h, v, t);
+        for (size_t k = 0; named != SIZE_MAX && k < n && s == SIZE_MAX; k++)
+            if (ops[k] == named)
+                s = k;
+        if (named != SIZE_MAX && s == SIZE_MAX)
+            ops[n++] = named;   /* room: CONTEXT_OPS + 1 */
+        qsort(ops, n, sizeof *ops, cmp_size);
+        for (size_t k = 0; named != SIZE_MAX && k < n; k++)
+            if (ops[k] == named)
+                s = k;
+        t_end = t;
+        fprintf(f, "<p class=\"note\">The %zu operations on this key closest to the violation "
+                "(context from the history, not a minimal counterexample)%s:</p>", n,
+                s == SIZE_MAX ? "; the scenario names no single operation for it" : "");
+    }
+    if (s != SIZE_MAX)
+        mark_roles(hc->h, ops, n, s, t_end, role);
+    else
+        memset(role, ROLE_NONE, n);
+    counterexample(f, hc, ops, role, n);
+    if (s != SIZE_MAX)
+        roles_legend(f, hc->h, ops, role, n);
+}
+
 static void violation(FILE *f, const struct torn_result *r, size_t k, size_t repeats,
                       size_t result_i, const struct hctx *hc, int draw)
 {
     const struct torn_violation *v = &r->violations[k];
-    size_t ops[CONTEXT_OPS > 24 ? CONTEXT_OPS : 24], n = 0;
-    int context = 0;
 
-    fputs("<div class=\"violation\"><span class=\"badge FAIL\">", f);
+    fprintf(f, "<div class=\"violation\" id=\"r%zuv%zu\"><span class=\"badge FAIL\">", result_i,
+            k);
     torn_xml_escape(f, v->criterion);
     fputs("</span> ", f);
     if (v->key) {
@@ -851,18 +994,8 @@ static void violation(FILE *f, const struct torn_result *r, size_t k, size_t rep
     fputs("<pre>", f);
     torn_xml_escape(f, v->evidence);
     fputs("</pre>", f);
-    if (hc->h && draw) {
-        n = evidence_ops(hc, v->evidence, ops, 24);
-        if (!n && (n = context_ops(hc, result_i, v, ops)) > 0) {
-            context = 1;
-            qsort(ops, n, sizeof *ops, cmp_size);
-        }
-    }
-    if (context)
-        fprintf(f, "<p class=\"note\">The %zu operations on this key closest to the violation "
-                "(context from the history, not a minimal counterexample):</p>", n);
-    if (n)
-        counterexample(f, hc, ops, n);
+    if (hc->h && draw)
+        violation_drawing(f, hc, result_i, v);
     fputs("</div>\n", f);
 }
 

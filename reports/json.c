@@ -104,6 +104,8 @@ static cJSON *result_json(const struct torn_result *r)
         if (v->key)
             cJSON_AddStringToObject(vj, "key", v->key);
         cJSON_AddNumberToObject(vj, "t_s", v->t_s);
+        if (v->process >= 0)
+            cJSON_AddNumberToObject(vj, "process", v->process);
         cJSON_AddStringToObject(vj, "evidence", v->evidence ? v->evidence : "");
         cJSON_AddItemToArray(vs, vj);
     }

@@ -131,15 +131,22 @@ static int identity(const cJSON *o, const char *what, struct torn_result *r, str
 static int violation(const cJSON *v, const char *what, struct torn_violation *out,
                      struct torn_err *err)
 {
+    double process = -1;   /* optional: the history process named (result.h) */
     int rc;
 
     if (!cJSON_IsObject(v))
         return torn_err_set(err, TORN_E_CONFIG, "%s: must be an object", what);
     if ((rc = str_field(v, "criterion", 1, what, &out->criterion, err)) ||
         (rc = str_field(v, "key", 0, what, &out->key, err)) ||
-        (rc = str_field(v, "evidence", 1, what, &out->evidence, err)))
+        (rc = str_field(v, "evidence", 1, what, &out->evidence, err)) ||
+        (rc = num_field(v, "t_s", 1, what, &out->t_s, err)))
         return rc;
-    return num_field(v, "t_s", 1, what, &out->t_s, err);
+    if ((rc = num_field(v, "process", 0, what, &process, err)))
+        return rc;
+    if (process > 1e9)
+        return torn_err_set(err, TORN_E_CONFIG, "%s: \"process\" is too large", what);
+    out->process = (int)process;
+    return TORN_OK;
 }
 
 static int violations(const cJSON *o, const char *what, struct torn_result *r, struct torn_err *err)

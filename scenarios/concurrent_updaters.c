@@ -131,6 +131,7 @@ struct tally {
     long long n_reading;    /* readers that made at least one read */
     int time_limited;       /* cut off at duration_s */
     char last_err[192];     /* the last failed or unknown update's error */
+    int n_workers;          /* reader r is history process n_workers + r + 1 */
 };
 
 static void absorb(struct torn_ctx *ctx, const struct torn_msg *m, struct tally *ty)
@@ -168,7 +169,8 @@ static void absorb(struct torn_ctx *ctx, const struct torn_msg *m, struct tally 
         break;
     case MSG_TORN_READ:
         ty->torn_reads++;
-        torn_result_violation(ctx->result, "no-torn-read", KEY, t_s,
+        torn_result_violation_op(ctx->result, "no-torn-read", KEY, t_s,
+                                 ty->n_workers + (int)m->worker + 1,
                               "reader %u (last saw version %lld) got %s: %s",
                               m->worker,
                               (long long)m->a,
@@ -180,7 +182,8 @@ static void absorb(struct torn_ctx *ctx, const struct torn_msg *m, struct tally 
         break;
     case MSG_REGRESS:
         ty->regressions++;
-        torn_result_violation(ctx->result, "monotonic-reads", KEY, t_s,
+        torn_result_violation_op(ctx->result, "monotonic-reads", KEY, t_s,
+                                 ty->n_workers + (int)m->worker + 1,
                               "reader %u saw version %lld, then %s", m->worker, (long long)m->a,
                               m->text);
         break;
@@ -357,6 +360,7 @@ static int concurrent_run(struct torn_ctx *ctx, struct torn_err *err)
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
     p.done = done;
     memset(&ty, 0, sizeof ty);
+    ty.n_workers = n_w;
     ch = calloc((size_t)(n_w + n_r), sizeof *ch);
     ty.acked = calloc((size_t)n_w, sizeof *ty.acked);
     ty.attempted = calloc((size_t)n_w, sizeof *ty.attempted);

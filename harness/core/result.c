@@ -74,11 +74,10 @@ static double count_criterion(struct torn_result *r, const char *criterion)
     return n->valuedouble;
 }
 
-void torn_result_violation(struct torn_result *r, const char *criterion, const char *key,
-                           double t_s, const char *fmt, ...)
+static void add_violation(struct torn_result *r, const char *criterion, const char *key,
+                          double t_s, int process, const char *fmt, va_list ap)
 {
     struct torn_violation *v;
-    va_list ap;
     char *text = NULL;
 
     if (r->verdict != TORN_ERROR)
@@ -91,10 +90,8 @@ void torn_result_violation(struct torn_result *r, const char *criterion, const c
     if (!v)
         return;
     r->violations = v;
-    va_start(ap, fmt);
     if (vasprintf(&text, fmt, ap) < 0)
         text = NULL;
-    va_end(ap);
     v = &r->violations[r->n_violations++];
     /* Evidence and keys quote the target: neutralised once, here, for every
      * report and the terminal (util.h). */
@@ -103,6 +100,27 @@ void torn_result_violation(struct torn_result *r, const char *criterion, const c
     v->evidence = torn_text_safe(text);
     free(text);
     v->t_s = t_s;
+    v->process = process < 0 ? -1 : process;
+}
+
+void torn_result_violation(struct torn_result *r, const char *criterion, const char *key,
+                           double t_s, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    add_violation(r, criterion, key, t_s, -1, fmt, ap);
+    va_end(ap);
+}
+
+void torn_result_violation_op(struct torn_result *r, const char *criterion, const char *key,
+                              double t_s, int process, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    add_violation(r, criterion, key, t_s, process, fmt, ap);
+    va_end(ap);
 }
 
 void torn_result_error(struct torn_result *r, int code, const char *msg)

@@ -54,6 +54,12 @@ struct torn_violation {
     char *key;          /* record/key involved, or NULL */
     char *evidence;     /* one or a few lines a person can act on */
     double t_s;         /* seconds since the scenario started */
+    int process;        /* history process of the one operation whose answer
+                           shows the violation (the read that saw it, or the
+                           write that broke it): that process's last
+                           operation on key invoked at or before t_s; -1:
+                           none named (a count, a final-state check, or a
+                           scenario that does not say) */
 };
 
 #define TORN_MAX_VIOLATIONS_KEPT 200      /* in all */
@@ -113,6 +119,13 @@ void torn_result_free(struct torn_result *r);
 void torn_result_violation(struct torn_result *r, const char *criterion, const char *key,
                            double t_s, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* The same, naming the history process (ctx->slot of the worker) whose
+ * last operation on key invoked at or before t_s shows the violation; the
+ * HTML report marks it and the write or reads around it.  process -1 is
+ * torn_result_violation. */
+void torn_result_violation_op(struct torn_result *r, const char *criterion, const char *key,
+                              double t_s, int process, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 /* Mark the result ERROR with a message (copied). */
 void torn_result_error(struct torn_result *r, int code, const char *msg);
 /* Set metrics[name] = number / string. */

@@ -138,6 +138,76 @@ for svg in re.finditer(r'<svg[^>]*width="(\d+)"(.*?)</svg>', page, re.S):
         assert lo >= -2 and hi <= width + 2, f"'{text}' at {lo:.0f}..{hi:.0f} of {width:.0f}"
 PY
 
+# Each violation a reader saw names its read: the timeline outlines that read
+# ("observed it", the reader's history process: workers + reader + 1) and
+# the update it contradicts ("broke the rule"), and says so under it.
+python3 - "$tmp/a.html" "$tmp/a.json" "$tmp/v.html" <<'PY' && ok "HTML: the read that saw each torn/regressed record and the update it contradicts outlined" || bad "HTML violation roles"
+import html, json, re, sys
+page = open(sys.argv[1], encoding="utf-8").read()
+workers = json.load(open(sys.argv[2]))["results"][0]["params"]["workers"]
+marked = 0
+for d in re.finditer(r'<div class="violation" id="r0v\d+">(.*?)</div>', page, re.S):
+    body = d.group(1)
+    m = re.search(r'reader (\d+) ', body)
+    if not m or '<svg class="timeline"' not in body:
+        continue
+    seen = re.findall(r'<g><title>observed it: p(\d+) +(\w+)', body)
+    broke = re.findall(r'<g><title>broke the rule: p(\d+) +(\w+)', body)
+    assert seen == [(str(workers + int(m.group(1)) + 1), "read")], (seen, body[:300])
+    assert len(broke) == 1 and broke[0][1] == "update", broke
+    assert 'class="role-broke"' in body and 'class="role-seen"' in body, "legend"
+    marked += 1
+assert marked >= 1, "no reader violation drawn"
+print(f"   {marked} reader violations with the read and the update outlined")
+first = re.search(r'<div class="violation" id="r0v\d+">(?:(?!</div>).)*role-seen.*?</div>', page, re.S)
+style = re.search(r'<style>.*?</style>', page, re.S).group(0)
+open(sys.argv[3], "w", encoding="utf-8").write(
+    '<!DOCTYPE html><html><head><meta charset="utf-8">' + style + '</head><body><main>' +
+    first.group(0) + '</main></body></html>')
+PY
+# The outlines as Chromium paints them: that violation alone, screenshot,
+# and pixels of both outline colours (#6a1b9a broke, #0b57d0 observed).
+if command -v chromium >/dev/null && [[ -s $tmp/v.html ]]; then
+    chrome --window-size=1000,700 --screenshot="$tmp/v.png" "file://$tmp/v.html" >/dev/null
+    python3 - "$tmp/v.png" <<'PY' && ok "chromium paints both outlines" || bad "outlines not painted"
+import struct, sys, zlib
+d = open(sys.argv[1], "rb").read()
+assert d[:8] == b"\x89PNG\r\n\x1a\n"
+i, idat = 8, b""
+while i < len(d):
+    n, kind = struct.unpack(">I4s", d[i:i + 8])
+    if kind == b"IHDR":
+        w, h, depth, ctype = struct.unpack(">IIBB", d[i + 8:i + 18])
+    elif kind == b"IDAT":
+        idat += d[i + 8:i + 8 + n]
+    i += 12 + n
+assert depth == 8 and ctype in (2, 6), (depth, ctype)
+bpp = 3 if ctype == 2 else 4
+raw, stride, prev, rows, pos = zlib.decompress(idat), w * bpp, bytearray(w * bpp), [], 0
+for _ in range(h):
+    ft, line = raw[pos], bytearray(raw[pos + 1:pos + 1 + stride])
+    pos += 1 + stride
+    for x in range(stride):
+        a = line[x - bpp] if x >= bpp else 0
+        b, c = prev[x], prev[x - bpp] if x >= bpp else 0
+        if ft == 1: line[x] = (line[x] + a) & 255
+        elif ft == 2: line[x] = (line[x] + b) & 255
+        elif ft == 3: line[x] = (line[x] + (a + b) // 2) & 255
+        elif ft == 4:
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    rows.append(line)
+    prev = line
+def count(rgb):
+    return sum(1 for r in rows for x in range(0, stride, bpp)
+               if all(abs(r[x + k] - rgb[k]) <= 10 for k in range(3)))
+broke, seen = count((0x6a, 0x1b, 0x9a)), count((0x0b, 0x57, 0xd0))
+print(f"   {broke} broke-outline pixels, {seen} observed-outline pixels")
+assert broke > 100 and seen > 30
+PY
+fi
+
 # Open loop (--rate): the workers of the run are SIGSTOPped for 1 s (a
 # stalled target).  Updates fall due meanwhile; the corrected figures count
 # the wait from when they were due, the uncorrected ones do not.  Corrected

@@ -5,7 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "check.h"
+#include "reports/json_read.h"
 #include "core/report.h"
 #include "core/result.h"
 #include "core/util.h"
@@ -126,6 +129,66 @@ static void test_html(void)
     h = render("html", &rep);
     CHECK(strstr(h, "Timelines left out") && strstr(h, "</html>"), "missing history noted");
     free(h);
+    done(&rep);
+}
+
+/* The first violation's process after a JSON report is written and read. */
+static int json_process(const struct torn_report *rep)
+{
+    char *j = render("json", rep);
+    cJSON *doc = cJSON_Parse(j);
+    struct torn_result *back = NULL;
+    int p = -2;
+
+    if (doc && torn_json_result_read(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "results"), 0),
+                                     "r", &back, NULL) == 0 && back->n_violations)
+        p = back->violations[0].process;
+    torn_result_free(back);
+    cJSON_Delete(doc);
+    free(j);
+    return p;
+}
+
+/* The operation that broke the rule is outlined, and the reads that
+ * observed it.  Evidence naming lines: the latest named op shows it (here
+ * p2's read, which observed p1's update).  A violation naming a process
+ * (no lines): that process's last op at or before its time (p1's update at
+ * t = 3.5 us, 4500 ns on the history's clock), and the read of the key that
+ * began after it and ended by then. */
+static void test_html_roles(void)
+{
+    struct torn_report rep;
+    struct torn_result *rs[4];
+    char *h;
+
+    fill(&rep, rs);
+    h = render("html", &rep);
+    CHECK(strstr(h, "<g><title>broke the rule: p1   update") &&
+              strstr(h, "<rect class=\"ok broke\""), "evidence: the write outlined");
+    CHECK(strstr(h, "<g><title>observed it: p2   read") && strstr(h, "<rect class=\"ok seen\""),
+          "evidence: the read that saw it outlined");
+    CHECK(strstr(h, "<span class=\"role-broke\">") && strstr(h, "<span class=\"role-seen\">"),
+          "legend names both");
+    CHECK(strstr(h, "the scenario names no single operation for it"),
+          "a violation without lines or process: context only, said so");
+    free(h);
+    CHECK(json_process(&rep) == -1, "no process: -1 through JSON");
+    done(&rep);
+
+    fill(&rep, rs);
+    rep.n_results = 1;
+    torn_result_free(rs[0]);
+    rs[0] = mk("crash-midwrite", "file:naive", TORN_PASS);
+    torn_result_violation_op(rs[0], "acknowledged-durable", "job<1>", 0.0000035, 1, "lost");
+    h = render("html", &rep);
+    CHECK(count(h, "<rect class=\"ok broke\"") == 1 &&
+              strstr(h, "<g><title>broke the rule: p1   update"),
+          "named process: its write outlined");
+    CHECK(count(h, "<rect class=\"ok seen\"") == 1 &&
+              strstr(h, "<g><title>observed it: p2   read"),
+          "named process: the read after it outlined");
+    free(h);
+    CHECK(json_process(&rep) == 1, "process kept through JSON");
     done(&rep);
 }
 
@@ -303,6 +366,7 @@ static const struct torn_test tests[] = {
     {"github_each_failing", test_github_each_failing},
     {"setup", setup},
     {"html", test_html},
+    {"html-roles", test_html_roles},
     {"prom", test_prom},
     {"tap", test_tap},
     {"markdown_github", test_markdown_github},

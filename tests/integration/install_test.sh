@@ -4,7 +4,8 @@
 # command (generated from --help: every option line of `torn run --help`
 # is on torn-run(1)) renders with `man -l` without warnings; the bash
 # completion, sourced by bash, completes commands, options and scenario
-# names (zsh/fish files syntax-checked when those shells exist); docs,
+# names, and so do the zsh and fish ones run by those shells (when they
+# exist: scripts/deps.sh installs both); docs,
 # examples and scenario specs are there and an installed spec runs;
 # `torn fuzz` from the install says exactly what it needs and honours
 # TORN_ROOT; `make uninstall` leaves the prefix empty.
@@ -60,11 +61,32 @@ check "bash completion: torn run --scenario crash -> crash-midwrite" \
     test "$(comp torn run --scenario crash)" = crash-midwrite
 check "bash completion: torn proxy --to -> --toxic" test "$(comp torn proxy --to)" = --toxic
 check "bash completion: torn help pro -> proxy" test "$(comp torn help pro)" = proxy
+# The installed _torn run by zsh with the words of a command line (words,
+# CURRENT, PREFIX as compsys sets them); compadd stands in for compsys and
+# keeps what matches PREFIX, as compsys would show it.
+zcomp() {  # FILE WORDS...
+    zsh -f -c 'compadd() { while (($#)) && [[ $1 != -- ]]; do shift; done; shift
+                  local m; for m in "$@"; do [[ $m == "$PREFIX"* ]] && print -r -- $m; done; }
+               _files() { :; }
+               f=$1; shift; words=("$@"); CURRENT=$#words; PREFIX=${words[CURRENT]}; source $f' \
+        _ "$@" 2>&1 | tr '\n' ' ' | sed 's/ $//'
+}
+zsh_completion() {
+    check "zsh completion: torn ru -> run" test "$(zcomp "$1" torn ru)" = run
+    check "zsh completion: torn run --until -> --until-fail" \
+        test "$(zcomp "$1" torn run --until)" = --until-fail
+    check "zsh completion: torn run --scenario crash -> crash-midwrite" \
+        test "$(zcomp "$1" torn run --scenario crash)" = crash-midwrite
+    check "zsh completion: torn proxy --to -> --toxic" test "$(zcomp "$1" torn proxy --to)" = --toxic
+    check "zsh completion: torn run --color a -> auto always" \
+        test "$(zcomp "$1" torn run --color a)" = "auto always"
+}
 for sh in zsh fish; do
     f=$prefix/share/zsh/site-functions/_torn
     [[ $sh == fish ]] && f=$prefix/share/fish/vendor_completions.d/torn.fish
     if command -v $sh >/dev/null; then
         check "$sh completion parses ($sh -n)" $sh -n "$f"
+        [[ $sh == zsh ]] && zsh_completion "$f"
         [[ $sh == fish ]] && check "fish completion: torn pro -> proxy, torn run --sce -> --scenario" \
             bash -c "fish -c \"source '$f'; complete -C 'torn pro'; complete -C 'torn run --sce'\" | cut -f1 | tr '\n' ' ' | grep -qx 'proxy --scenario '"
     else

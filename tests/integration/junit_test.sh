@@ -4,16 +4,19 @@
 #   file:naive and file:rename) give reports whose suites are named per target
 #   and run, so the two merged into one <testsuites> (as junit-report-merger
 #   does) still have one <properties> per suite and distinct names;
-# - Jenkins' JUnit schema: with xmllint and the schema file (TORN_JUNIT_XSD,
-#   e.g. junit-10.xsd of Jenkins' xunit plugin) both reports and the merge
-#   validate; without the schema a SKIP line, and the rules of that schema
-#   torn's report touches are checked one by one (attributes <testsuites>
-#   may carry, required attributes, one <properties> per suite, time format);
+# - Jenkins' JUnit schema (tests/data/junit-jenkins.xsd, vendored with its
+#   licence; TORN_JUNIT_XSD names another such as junit-10.xsd of Jenkins'
+#   xunit plugin): xmllint validates both reports and the merge, and rejects
+#   the two mistakes torn once made (`skipped` on <testsuites>, a suite with
+#   two <properties>); the rules of junit-10 that torn's report touches are
+#   also checked one by one (attributes <testsuites> may carry, required
+#   attributes, one <properties> per suite, time format);
 # - classnames carry no dot of a target URL (Jenkins splits at the last dot);
 # - with GITHUB_ACTIONS=true: one ::error per failing scenario x target, each
 #   with the seed and its replay command.
 # Closes with "N passed, N failed".
 set -u
+data=$(cd "$(dirname "$0")/../data" && pwd)
 . "$(dirname "$0")/fs_common.sh" torn-junit-test # TORN, work, check; cleanup on exit
 mkdir "$work/tmp"
 export TMPDIR=$work/tmp
@@ -39,13 +42,27 @@ check "merged: six suites with six distinct names" \
     test "$(python3 -c 'import sys,xml.etree.ElementTree as E; n=[s.get("name") for s in E.parse("merged.xml").getroot()]; print(len(n), len(set(n)))')" = "6 6"
 
 # --- the schema ------------------------------------------------------------------------
-xsd=${TORN_JUNIT_XSD:-}
-if [[ -n $xsd && -r $xsd ]] && command -v xmllint >/dev/null; then
+xsd=${TORN_JUNIT_XSD:-$data/junit-jenkins.xsd}
+validate() { xmllint --noout --schema "$xsd" "$1" 2>"$1.xsd.err" || { cat "$1.xsd.err"; false; }; }
+if command -v xmllint >/dev/null && [[ -r $xsd ]]; then
     for f in a.xml merged.xml; do
-        check "xmllint --schema $(basename "$xsd") $f" bash -c "xmllint --noout --schema '$xsd' '$f' 2>'$f.xsd.err' || { cat '$f.xsd.err'; false; }"
+        check "xmllint --schema $(basename "$xsd") $f" validate "$f"
+    done
+    sed '0,/<testsuites /s//<testsuites skipped="0" /' a.xml >bad-skipped.xml
+    python3 - a.xml bad-props.xml <<'PY'
+import sys, xml.etree.ElementTree as ET
+tree = ET.parse(sys.argv[1])
+suite = tree.getroot().find("testsuite")
+suite.insert(1, suite.find("properties"))   # the same block twice, as one-name merges gave
+tree.write(sys.argv[2], encoding="UTF-8", xml_declaration=True)
+PY
+    for f in bad-skipped.xml bad-props.xml; do
+        check "the schema rejects $f" bash -c "! xmllint --noout --schema '$xsd' '$f' 2>/dev/null"
     done
 else
-    echo "SKIP Jenkins JUnit XSD validation: set TORN_JUNIT_XSD to junit-10.xsd (Jenkins xunit plugin) and install xmllint (libxml2-utils); checking its rules one by one instead"
+    # libxml2-utils is a dependency (scripts/deps.sh): a machine without it
+    # cannot vouch for the report.
+    check "xmllint (libxml2-utils) and $xsd present" false
 fi
 for f in a.xml merged.xml; do
     check "$f follows the schema's rules torn's report touches" python3 - "$f" <<'PY'

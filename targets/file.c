@@ -11,10 +11,17 @@
  *            verifies, falls back to .bak, and returns a typed error
  *   nocheck  durable, but ignores the return values of write/fsync and
  *            acknowledges anyway (a store that swallows I/O errors)
+ *   straytmp durable, but every write also leaves its temp behind as
+ *            <id>.json.tmp (a temp copied into place instead of renamed):
+ *            atomic and durable, only the layout check sees it
  *
- * Layout: DIR/<ns>/<id>.json, <id>.json.bak, <id>.json.tmp.<pid>, <id>.lock.
+ * Layout: DIR/<ns>/<id>.json, <id>.json.bak, <id>.json.tmp.<pid> (only
+ * during a write: opening the store removes those of writers no longer
+ * alive, the recovery seed 001's store lacked), <id>.lock.
  * Parameters: chunk (bytes per write(2), default 4096), retries (safe-read
- * attempts on the main file, default 3), retry_ms (pause between, 10).
+ * attempts on the main file, default 3), retry_ms (pause between, 10),
+ * layout (1: after each scenario only those files may remain, core/layout.h;
+ * default 0).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,14 +34,17 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
+#include <signal.h>
 
 #include "core/err.h"
+#include "core/layout.h"
 #include "core/recop.h"
 #include "core/record.h"
 #include "core/target.h"
 #include "core/util.h"
 
-enum strategy { NAIVE, RENAME, DURABLE, NOCHECK };
+enum strategy { NAIVE, RENAME, DURABLE, NOCHECK, STRAYTMP };
 
 struct file_target {
     char dir[PATH_MAX - 512]; /* leaves room for "/<id><suffix>" */
@@ -42,6 +52,8 @@ struct file_target {
     long long chunk;
     long long retries;
     long long retry_ms;
+    long long layout;         /* 1: check the store layout after each scenario */
+    struct torn_layout_memo layout_memo;
 };
 
 static const struct torn_strategy file_strategies[] = {
@@ -49,6 +61,7 @@ static const struct torn_strategy file_strategies[] = {
     {"naive", "O_TRUNC write in place, no lock (seed 001 before the fix)"},
     {"rename", "lock, temp file, rename; no fsync (survives crashes, not power loss)"},
     {"nocheck", "durable, but ignores write/fsync errors and acknowledges anyway"},
+    {"straytmp", "durable, but leaves each write's temp behind as <id>.json.tmp"},
     {NULL, NULL},
 };
 
@@ -81,13 +94,14 @@ static void path_of(const struct file_target *f, const char *id, const char *suf
  * check and setup): retries < 1 would never read, retry_ms < 0 would sleep
  * for ever. */
 static int file_params(const struct torn_target_cfg *cfg, long long *chunk, long long *retries,
-                       long long *retry_ms, struct torn_err *err)
+                       long long *retry_ms, long long *layout, struct torn_err *err)
 {
     int rc;
 
     if ((rc = torn_target_param_int(cfg, "chunk", 4096, 1, 1 << 30, chunk, err)) ||
         (rc = torn_target_param_int(cfg, "retries", 3, 1, 1000, retries, err)) ||
-        (rc = torn_target_param_int(cfg, "retry_ms", 10, 0, 60000, retry_ms, err)))
+        (rc = torn_target_param_int(cfg, "retry_ms", 10, 0, 60000, retry_ms, err)) ||
+        (rc = torn_target_param_int(cfg, "layout", 0, 0, 1, layout, err)))
         return rc;
     return TORN_OK;
 }
@@ -96,7 +110,7 @@ static int file_check(const struct torn_target_cfg *cfg, struct torn_err *err)
 {
     struct stat st;
     long long v;
-    static const char *const known[] = {"chunk", "retries", "retry_ms", NULL};
+    static const char *const known[] = {"chunk", "retries", "retry_ms", "layout", NULL};
 
     for (size_t i = 0; i < cfg->n_params; i++) {
         int ok = 0;
@@ -105,19 +119,19 @@ static int file_check(const struct torn_target_cfg *cfg, struct torn_err *err)
         if (!ok)
             return torn_err_set(err, TORN_E_CONFIG,
                                 "target %s: unknown parameter '%s' (known: chunk, retries, "
-                                "retry_ms)",
+                                "retry_ms, layout)",
                                 cfg->display, cfg->params[i].key);
     }
     if (cfg->location && (stat(cfg->location, &st) != 0 || !S_ISDIR(st.st_mode))) {
         if (!strchr(cfg->location, '/'))
             return torn_err_set(err, TORN_E_CONFIG,
                                 "target %s: '%s' is neither a strategy (durable, naive, rename, "
-                                "nocheck) nor an existing directory",
+                                "nocheck, straytmp) nor an existing directory",
                                 cfg->display, cfg->location);
         return torn_err_set(err, TORN_E_CONFIG, "target %s: directory %s does not exist",
                             cfg->display, cfg->location);
     }
-    return file_params(cfg, &v, &v, &v, err);
+    return file_params(cfg, &v, &v, &v, &v, err);
 }
 
 static int file_setup(struct torn_target *t, struct torn_err *err)
@@ -129,8 +143,9 @@ static int file_setup(struct torn_target *t, struct torn_err *err)
     f->strategy = strcmp(s, "naive") == 0    ? NAIVE
                   : strcmp(s, "rename") == 0 ? RENAME
                   : strcmp(s, "nocheck") == 0 ? NOCHECK
+                  : strcmp(s, "straytmp") == 0 ? STRAYTMP
                                               : DURABLE;
-    if ((rc = file_params(&t->cfg, &f->chunk, &f->retries, &f->retry_ms, err)) != 0)
+    if ((rc = file_params(&t->cfg, &f->chunk, &f->retries, &f->retry_ms, &f->layout, err)) != 0)
         return rc;
     snprintf(f->dir, sizeof f->dir, "%s/%s", t->cfg.location ? t->cfg.location : t->cfg.run_dir,
              t->cfg.ns);
@@ -143,13 +158,45 @@ static void file_teardown(struct torn_target *t)
         torn_rmtree(F(t)->dir);
 }
 
+/* Recovery: remove the temps (NAME.tmp.<pid>) of writers no longer alive,
+ * which a writer killed between its write and its rename left; the main
+ * file or its .bak still holds the record.  A live writer's temp stays. */
+static void remove_dead_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        const char *at = strstr(e->d_name, ".tmp.");
+        char *end;
+        long pid = at ? strtol(at + 5, &end, 10) : 0;
+        if (pid > 0 && *end == 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+            unlinkat(dirfd(d), e->d_name, 0);
+    }
+    if (d)
+        closedir(d);
+}
+
 static int file_open(struct torn_target *t, struct torn_err *err)
 {
     struct stat st;
 
     if (stat(F(t)->dir, &st) != 0)
         return torn_err_sys(err, TORN_E_ENV, errno, "file target: %s", F(t)->dir);
+    if (F(t)->strategy != NAIVE)
+        remove_dead_temps(F(t)->dir);
     return TORN_OK;
+}
+
+/* ops->observe with layout=1: only <id>.json, <id>.json.bak and <id>.lock
+ * may remain once a scenario is over (a temp only while a write is under
+ * way). */
+static void file_observe(struct torn_target *t)
+{
+    static const char *const globs[] = {"*.json", "*.json.bak", "*.lock"};
+    struct file_target *f = F(t);
+    if (f->layout && f->dir[0])
+        torn_layout_check(t->cfg.log_dir, f->dir, globs, 3, 300, &f->layout_memo,
+                          "the store's directory", "<id>.json, <id>.json.bak, <id>.lock");
 }
 
 static void file_close(struct torn_target *t)
@@ -186,7 +233,7 @@ static int write_replace(const struct file_target *f, const char *id, const char
                          struct torn_err *err)
 {
     char main_p[PATH_MAX], tmp[PATH_MAX + 32], bak[PATH_MAX], baktmp[PATH_MAX + 32];
-    int durable = f->strategy == DURABLE || f->strategy == NOCHECK;
+    int durable = f->strategy == DURABLE || f->strategy == NOCHECK || f->strategy == STRAYTMP;
     int check = f->strategy != NOCHECK;
     int fd, e;
 
@@ -210,6 +257,16 @@ static int write_replace(const struct file_target *f, const char *id, const char
         unlink(baktmp);
         if (link(main_p, baktmp) == 0 && rename(baktmp, bak) != 0)
             unlink(baktmp);
+    }
+    if (f->strategy == STRAYTMP) {   /* the fixture's bug: the temp stays too */
+        char stray[PATH_MAX + 8];
+        snprintf(stray, sizeof stray, "%s.tmp", main_p);
+        unlink(stray);
+        if (link(tmp, stray) != 0) {
+            e = errno;
+            unlink(tmp);
+            return torn_err_sys(err, TORN_E_IO, e, "link %s", stray);
+        }
     }
     if (rename(tmp, main_p) != 0) {
         e = errno;
@@ -510,4 +567,5 @@ const struct torn_target_ops torn_target_file = {
     .corrupt = file_corrupt,
     .extra_caps = TORN_CAP_FS_DATA,
     .caps = file_caps,
+    .observe = file_observe,
 };

@@ -13,6 +13,8 @@
 
 #include "http.h"
 
+#include "core/layout.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -182,7 +184,7 @@ enum torn_fault;
 enum torn_corruption;
 
 #define HTTP_ORD_SLOTS 64
-#define HTTP_LAYOUT_SEEN 256
+#define HTTP_LAYOUT_ALSO 16
 struct http_ord {
     int set;
     char id[64];
@@ -220,11 +222,7 @@ struct http_priv {
     struct http_ord ord[HTTP_ORD_SLOTS];
     unsigned long n_inv_posted;
     /* store layout (http_layout.c): strays already reported (runner's process) */
-    struct {
-        unsigned long long ino;
-        long long mtime_ns;
-    } layout_seen[HTTP_LAYOUT_SEEN];
-    size_t n_layout_seen;
+    struct torn_layout_memo layout_memo;
 };
 
 /* Two read paths (http_paths.c): parse read_also's record, agree and by

@@ -3,28 +3,19 @@
  * only while a write is under way.  For a service torn starts, after each
  * scenario (ops->observe) every regular file in its data directory must
  * match files.main or files.backup ({id} standing for any name) or one of
- * layout.also; a file that matches none and stays unchanged (same inode,
- * size and modification time) over settle_ms is a stray left behind: a
- * finding "store-layout" naming it.  A file that changes or goes meanwhile
- * belongs to a write still under way and is not judged. */
+ * layout.also; the check itself (a stray is one that stays unchanged over
+ * settle_ms) is core/layout.h's. */
 #include "http_int.h"
 
-#include <fnmatch.h>
-#include <ftw.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
 #include "core/err.h"
-#include "core/finding.h"
+#include "core/layout.h"
 #include "core/target.h"
 #include "servers/server.h"
-
-#define LAYOUT_MAX_STRAYS 64
 
 static int lyfail(struct torn_err *err, const char *file, const char *field, const char *why)
 {
@@ -50,8 +41,9 @@ int http_spec_layout(const cJSON *spec, const char *file, struct http_spec *sp,
             return lyfail(err, file, field, "unknown key (also, settle_ms)");
         }
     const cJSON *also = cJSON_GetObjectItemCaseSensitive(ly, "also");
-    if (also && !cJSON_IsArray(also))
-        return lyfail(err, file, "layout.also", "must be an array of \"{data_dir}/...\" patterns");
+    if (also && (!cJSON_IsArray(also) || cJSON_GetArraySize(also) > HTTP_LAYOUT_ALSO))
+        return lyfail(err, file, "layout.also",
+                      "must be an array of at most 16 \"{data_dir}/...\" patterns");
     cJSON_ArrayForEach(e, also) if (!cJSON_IsString(e) ||
                                     strncmp(e->valuestring, "{data_dir}/", 11) != 0 ||
                                     strstr(e->valuestring, "..")) return lyfail(
@@ -74,102 +66,27 @@ static void glob_of(const char *tmpl, char *out, size_t len)
         snprintf(out, len, "%s", tmpl + 11);
 }
 
-static int declared(const struct http_spec *sp, const char *rel)
-{
-    char g[300];
-    const cJSON *e;
-    glob_of(sp->file_main, g, sizeof g);
-    if (fnmatch(g, rel, FNM_PATHNAME) == 0)
-        return 1;
-    glob_of(sp->file_backup ? sp->file_backup : sp->file_main, g, sizeof g);
-    if (fnmatch(g, rel, FNM_PATHNAME) == 0)
-        return 1;
-    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(sp->layout, "also"))
-    {
-        glob_of(e->valuestring, g, sizeof g);
-        if (fnmatch(g, rel, FNM_PATHNAME) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-struct stray {
-    char rel[256];
-    ino_t ino;
-    off_t size;
-    struct timespec mtime;
-};
-
-/* nftw has no user argument: the walk in progress (observe runs in the
- * runner's one thread). */
-static struct {
-    const struct http_spec *sp;
-    size_t root_len;
-    struct stray *out;
-    size_t n;
-} walk;
-
-static int visit(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)ftw;
-    const char *rel = path + walk.root_len + (path[walk.root_len] == '/');
-    if (flag != FTW_F || !S_ISREG(st->st_mode) || declared(walk.sp, rel) ||
-        walk.n == LAYOUT_MAX_STRAYS)
-        return 0;
-    struct stray *s = &walk.out[walk.n++];
-    snprintf(s->rel, sizeof s->rel, "%s", rel);
-    s->ino = st->st_ino;
-    s->size = st->st_size;
-    s->mtime = st->st_mtim;
-    return 0;
-}
-
-static size_t strays(const struct http_spec *sp, const char *dir, struct stray *out)
-{
-    walk.sp = sp;
-    walk.root_len = strlen(dir);
-    walk.out = out;
-    walk.n = 0;
-    nftw(dir, visit, 16, FTW_PHYS);
-    return walk.n;
-}
-
-/* Was s reported after an earlier scenario (same inode, unchanged)?  If
- * not, remember it: a leftover counts against the scenario that left it. */
-static int reported(struct http_priv *p, const struct stray *s)
-{
-    for (size_t i = 0; i < p->n_layout_seen && i < HTTP_LAYOUT_SEEN; i++)
-        if (p->layout_seen[i].ino == (unsigned long long)s->ino &&
-            p->layout_seen[i].mtime_ns ==
-                (long long)s->mtime.tv_sec * 1000000000LL + s->mtime.tv_nsec)
-            return 1;
-    size_t k = p->n_layout_seen++ % HTTP_LAYOUT_SEEN;
-    p->layout_seen[k].ino = (unsigned long long)s->ino;
-    p->layout_seen[k].mtime_ns = (long long)s->mtime.tv_sec * 1000000000LL + s->mtime.tv_nsec;
-    return 0;
-}
-
 void http_layout_observe(struct torn_target *t)
 {
     struct http_priv *p = t->priv;
-    struct stray a[LAYOUT_MAX_STRAYS], b[LAYOUT_MAX_STRAYS];
+    char g[2 + HTTP_LAYOUT_ALSO][300];
+    const char *globs[2 + HTTP_LAYOUT_ALSO];
+    size_t n = 0;
+    const cJSON *e;
     if (!p->sp.layout || !p->srv || !p->srv->data_dir)
         return;
-    size_t na = strays(&p->sp, p->srv->data_dir, a);
-    if (na == 0)
-        return;
-    struct timespec ts = {p->sp.layout_settle_ms / 1000,
-                          (long)(p->sp.layout_settle_ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-    size_t nb = strays(&p->sp, p->srv->data_dir, b);
-    for (size_t i = 0; i < na; i++)
-        for (size_t j = 0; j < nb; j++)
-            if (strcmp(a[i].rel, b[j].rel) == 0 && a[i].ino == b[j].ino &&
-                a[i].size == b[j].size && a[i].mtime.tv_sec == b[j].mtime.tv_sec &&
-                a[i].mtime.tv_nsec == b[j].mtime.tv_nsec && !reported(p, &a[i]))
-                torn_finding_post(t->cfg.log_dir, "store-layout", NULL,
-                                  "%s (%lld bytes) in the service's data directory matches no "
-                                  "declared file (files.main, files.backup, layout.also) and "
-                                  "stayed unchanged for %d ms after the scenario: left behind",
-                                  a[i].rel, (long long)a[i].size, p->sp.layout_settle_ms);
+    glob_of(p->sp.file_main, g[n], sizeof g[n]);
+    n++;
+    glob_of(p->sp.file_backup ? p->sp.file_backup : p->sp.file_main, g[n], sizeof g[n]);
+    n++;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(p->sp.layout, "also"))
+    {
+        if (n < 2 + HTTP_LAYOUT_ALSO)
+            glob_of(e->valuestring, g[n++], sizeof g[0]);
+    }
+    for (size_t i = 0; i < n; i++)
+        globs[i] = g[i];
+    torn_layout_check(t->cfg.log_dir, p->srv->data_dir, globs, n, p->sp.layout_settle_ms,
+                      &p->layout_memo, "the service's data directory",
+                      "files.main, files.backup, layout.also");
 }

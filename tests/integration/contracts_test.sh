@@ -253,6 +253,27 @@ expect 1 "retry-budget.*retried [0-9]* times (header X-Retries), over the spec's
     --target-spec "$tmp/rtb.json" --scenario safe-read-http
 only retry-budget
 
+# The file target's store layout (--target-opt layout=1): after each
+# scenario only <id>.json, <id>.json.bak and <id>.lock may remain; durable
+# removes the temps of writers killed mid-write when a store opens (so
+# crash-midwrite leaves none), straytmp leaves each write's temp behind.
+file_run() {  # RC PATTERN WHAT STRATEGY SCENARIO...
+    local want=$1 pat=$2 what=$3 strategy=$4; shift 4
+    local args=() s
+    for s in "$@"; do args+=(--scenario "$s"); done
+    timeout -k 2 120 "$torn" run --quiet --no-color --repro-runs 0 --target "file:$strategy" \
+        --target-opt layout=1 "${args[@]}" --set updates=20 >"$tmp/last.out" 2>&1
+    local rc=$?
+    if [[ $rc == "$want" ]] && grep -q -- "$pat" "$tmp/last.out"; then ok "$what (exit $rc)"; else
+        bad "$what: wanted exit $want and '$pat', got exit $rc"; fi
+}
+file_run 0 'torn: 2 PASS' "file:durable with layout=1 PASSES concurrent-updaters and crash-midwrite" \
+    durable concurrent-updaters crash-midwrite
+file_run 1 'store-layout.*concurrent-updaters.json.tmp .*left behind' \
+    "file:straytmp (each write's temp left as <id>.json.tmp) FAILS store-layout" \
+    straytmp concurrent-updaters
+only store-layout
+
 # An exec adapter's stderr (--target-opt log_never=...): the gallery's
 # jobfiles.py logs "fsync ... failed (...), continuing" when it ignores an
 # fsync error (mode fsync-error-ignored, seed 001's durability gone): under
@@ -282,6 +303,11 @@ bad_exec_opt() {
     if [[ $rc == 2 ]] && grep -q "$2" "$tmp/last.out"; then ok "malformed exec option $1 (exit 2)"; else
         bad "malformed exec option $1: wanted exit 2 and '$2', got $rc"; fi
 }
+timeout -k 2 20 "$torn" run --quiet --no-color --target file:durable --target-opt layout=2 \
+    --scenario crash-midwrite >"$tmp/last.out" 2>&1
+rc=$?
+if [[ $rc == 2 ]] && grep -q "layout" "$tmp/last.out"; then ok "file target layout=2 refused (exit 2)"; else
+    bad "file target layout=2: wanted exit 2 naming layout, got $rc"; fi
 bad_exec_opt 'log_never=a||b' "parameter log_never: fixed strings separated by |"
 bad_exec_opt 'log_always=x' "unknown parameter 'log_always' (known: log_never)"
 

@@ -99,39 +99,67 @@ static void prom_label(FILE *f, const char *s)
     }
 }
 
-/* GET /metrics: per proxy, connections accepted and bytes forwarded each
- * way, in the Prometheus text format (Toxiproxy serves its own /metrics). */
-static enum MHD_Result route_metrics(struct MHD_Connection *c, struct torn_proxy_api *a)
+/* GET /metrics, in the Prometheus text format: Toxiproxy's proxy metrics
+ * under its names and labels (toxiproxy_proxy_received_bytes_total and
+ * toxiproxy_proxy_sent_bytes_total {direction, listener, proxy, upstream},
+ * what its -proxy-metrics flag serves), and torn's count of connections
+ * accepted. */
+static void metric_family(FILE *f, const char *name, const char *help,
+                          const struct torn_proxy_counts *cs, const char *const *names, int n,
+                          int which)
 {
     static const char *const dir[2] = {"upstream", "downstream"};
+
+    fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    for (int i = 0; i < n; i++)
+        for (int d = 0; d < (which == 2 ? 1 : 2); d++) {
+            const struct torn_proxy_counts *c = &cs[i];
+            fprintf(f, "%s{", name);
+            if (which != 2) {
+                fprintf(f, "direction=\"%s\",listener=\"", dir[d]);
+                prom_label(f, c->listen);
+                fputs("\",", f);
+            }
+            fputs("proxy=\"", f);
+            prom_label(f, names[i]);
+            if (which != 2) {
+                fputs("\",upstream=\"", f);
+                prom_label(f, c->upstream);
+            }
+            fprintf(f, "\"} %llu\n",
+                    (unsigned long long)(which == 0   ? c->received[d]
+                                         : which == 1 ? c->sent[d]
+                                                      : c->conns));
+        }
+}
+
+static enum MHD_Result route_metrics(struct MHD_Connection *c, struct torn_proxy_api *a)
+{
+    struct torn_proxy_counts *cs = calloc((size_t)a->n + 1, sizeof *cs);
+    const char **names = calloc((size_t)a->n + 1, sizeof *names);
     char *text = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
+    FILE *f = cs && names ? open_memstream(&text, &len) : NULL;
 
-    if (!f)
+    if (!f) {
+        free(cs);
+        free(names);
         return reply_error(c, 500, "out of memory");
-    fputs("# HELP torn_proxy_connections_total Connections the proxy accepted.\n"
-          "# TYPE torn_proxy_connections_total counter\n",
-          f);
-    for (int i = 0; i < a->n; i++) {
-        uint64_t conns, bytes[2];
-        torn_proxy_counters(a->proxies[i], &conns, &bytes[0], &bytes[1]);
-        fputs("torn_proxy_connections_total{proxy=\"", f);
-        prom_label(f, torn_proxy_name(a->proxies[i]));
-        fprintf(f, "\"} %llu\n", (unsigned long long)conns);
     }
-    fputs("# HELP torn_proxy_bytes_total Bytes forwarded, upstream = client to server.\n"
-          "# TYPE torn_proxy_bytes_total counter\n",
-          f);
     for (int i = 0; i < a->n; i++) {
-        uint64_t conns, bytes[2];
-        torn_proxy_counters(a->proxies[i], &conns, &bytes[0], &bytes[1]);
-        for (int d = 0; d < 2; d++) {
-            fprintf(f, "torn_proxy_bytes_total{direction=\"%s\",proxy=\"", dir[d]);
-            prom_label(f, torn_proxy_name(a->proxies[i]));
-            fprintf(f, "\"} %llu\n", (unsigned long long)bytes[d]);
-        }
+        torn_proxy_counters(a->proxies[i], &cs[i]);
+        names[i] = torn_proxy_name(a->proxies[i]);
     }
+    metric_family(f, "toxiproxy_proxy_received_bytes_total",
+                  "Bytes received on a proxy link, upstream = from the client.", cs, names, a->n,
+                  0);
+    metric_family(f, "toxiproxy_proxy_sent_bytes_total",
+                  "Bytes sent on a proxy link after its toxics, upstream = to the server.", cs,
+                  names, a->n, 1);
+    metric_family(f, "torn_proxy_connections_total", "Connections the proxy accepted.", cs, names,
+                  a->n, 2);
+    free(cs);
+    free(names);
     if (fclose(f) != 0) {
         free(text);
         return reply_error(c, 500, "out of memory");

@@ -62,6 +62,7 @@ struct conn {
     uint64_t seed, t0;
     atomic_int closing;          /* 1 close, 2 reset */
     atomic_ullong sent[2];       /* bytes forwarded: [0] upstream, [1] downstream */
+    atomic_ullong received[2];   /* bytes read from the sending side, the same way */
     struct conn *next;
 };
 
@@ -85,7 +86,7 @@ struct torn_proxy {
     struct torn_rng rng;
     struct conn *conns;
     int n_conns;
-    uint64_t n_accepted, bytes[2];
+    uint64_t n_accepted, bytes[2], bytes_in[2];   /* of the connections that ended */
 };
 
 /* ---- toxics ---- */
@@ -292,17 +293,20 @@ const char *torn_proxy_name(const struct torn_proxy *p)
     return p->name;
 }
 
-void torn_proxy_counters(struct torn_proxy *p, uint64_t *conns, uint64_t *up_bytes,
-                         uint64_t *down_bytes)
+void torn_proxy_counters(struct torn_proxy *p, struct torn_proxy_counts *out)
 {
     pthread_mutex_lock(&p->mu);
-    *conns = p->n_accepted;
-    *up_bytes = p->bytes[0];
-    *down_bytes = p->bytes[1];
-    for (struct conn *c = p->conns; c; c = c->next) {
-        *up_bytes += atomic_load(&c->sent[0]);
-        *down_bytes += atomic_load(&c->sent[1]);
+    out->conns = p->n_accepted;
+    for (int d = 0; d < 2; d++) {
+        out->sent[d] = p->bytes[d];
+        out->received[d] = p->bytes_in[d];
+        for (struct conn *c = p->conns; c; c = c->next) {
+            out->sent[d] += atomic_load(&c->sent[d]);
+            out->received[d] += atomic_load(&c->received[d]);
+        }
     }
+    snprintf(out->listen, sizeof out->listen, "%s", p->listen);
+    snprintf(out->upstream, sizeof out->upstream, "%s", p->upstream);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -494,6 +498,7 @@ static void pump(struct conn *c, int down)
             shutdown(dst, SHUT_WR);
             break;
         }
+        atomic_fetch_add(&c->received[down], (unsigned long long)got);
         size_t len = limits(tx, n, total, (size_t)got, &after);
         if (len && forward(c, dst, buf, len, tx, n, &rng) != 0) {
             conn_close(c, 0);
@@ -549,8 +554,10 @@ static void *conn_main(void *arg)
             break;
         }
     p->n_conns--;
-    p->bytes[0] += atomic_load(&c->sent[0]);
-    p->bytes[1] += atomic_load(&c->sent[1]);
+    for (int d = 0; d < 2; d++) {
+        p->bytes[d] += atomic_load(&c->sent[d]);
+        p->bytes_in[d] += atomic_load(&c->received[d]);
+    }
     pthread_cond_broadcast(&p->gone);
     pthread_mutex_unlock(&p->mu);
     free(c);

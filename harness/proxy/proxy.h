@@ -81,9 +81,18 @@ int torn_proxy_update(struct torn_proxy *p, const char *listen, const char *upst
 struct cJSON *torn_proxy_json(struct torn_proxy *p, int with_toxics);
 /* Toxiproxy's list of toxics; caller frees. */
 struct cJSON *torn_proxy_toxics_json(struct torn_proxy *p);
-/* Counters: connections accepted, bytes forwarded each way. */
-void torn_proxy_counters(struct torn_proxy *p, uint64_t *conns, uint64_t *up_bytes,
-                         uint64_t *down_bytes);
+/* A proxy's counters and addresses at one instant (torn_proxy_counters).
+ * Index 0 is upstream (client to server), 1 downstream.  received counts
+ * what was read from the sending side, sent what was written on after the
+ * toxics (limit_data, reset_peer... make it smaller), as Toxiproxy's
+ * toxiproxy_proxy_{received,sent}_bytes_total do. */
+struct torn_proxy_counts {
+    uint64_t conns;              /* connections accepted */
+    uint64_t received[2], sent[2];
+    char listen[80], upstream[160];
+};
+
+void torn_proxy_counters(struct torn_proxy *p, struct torn_proxy_counts *out);
 
 /* Parse the command-line form of a toxic into Toxiproxy JSON:
  *   TYPE[=VALUE][,ATTR=VALUE...][@upstream|@downstream][~TOXICITY][#NAME]

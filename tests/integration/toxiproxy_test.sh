@@ -9,7 +9,8 @@
 # listen.  Without the client, curl checks 409 and ECONNREFUSED the way the
 # client calls the API.  Always: command-line toxics are named
 # TYPE_STREAM, bare --api means 127.0.0.1:8474, --config FILE creates the
-# proxies of a Toxiproxy config (a bad one exits 2 naming the file).
+# proxies of a Toxiproxy config (a bad one exits 2 naming the file);
+# GET /metrics serves Toxiproxy's proxy metrics under its names and labels.
 # Closes with "N passed, N failed".
 set -u
 . "$(dirname "$0")/fs_common.sh" torn-toxiproxy-test # TORN, work, check; children killed on exit
@@ -90,22 +91,44 @@ check "--config: both proxies created ($listed)" test "$listed" = "redis_a=true,
 check "--config: redis_a forwards (PING through it)" bash -c "redis-cli -p $p1 ping | grep -q PONG"
 check "--config: the disabled redis_b refuses connections" \
     bash -c "! redis-cli -p $p2 ping 2>&1 | grep -q PONG"
+# /metrics under Toxiproxy's names and labels; a limit_data toxic of 3 bytes
+# downstream lets 3 of PONG's 7 bytes through: received counts them all,
+# sent only what passed.
+curl -s -X POST -d '{"type":"limit_data","stream":"downstream","attributes":{"bytes":3}}' \
+    "http://127.0.0.1:$(api_port cfg)/proxies/redis_a/toxics" >/dev/null
+redis-cli -p "$p1" ping >/dev/null 2>&1
 curl -s "http://127.0.0.1:$(api_port cfg)/metrics" >"$work/metrics"
-check "GET /metrics: Prometheus text, redis_a's connection and bytes both ways counted" python3 - "$work/metrics" <<'PY'
+check "GET /metrics: toxiproxy_proxy_{received,sent}_bytes_total {direction,listener,proxy,upstream} as Toxiproxy names them; limit_data shows as received > sent downstream" \
+    python3 - "$work/metrics" "127.0.0.1:$p1" "127.0.0.1:$rport" <<'PY'
 import re, sys
 sample = re.compile(r'^[a-z_]+\{([a-z]+="[^"]*",?)+\} [0-9]+$')
-vals = {}
+vals, types = {}, {}
 for line in open(sys.argv[1]):
     line = line.rstrip("\n")
+    if line.startswith("# TYPE "):
+        types[line.split()[2]] = line.split()[3]
     if line.startswith("# "):
         continue
     assert sample.match(line), line
     name, v = line.rsplit(" ", 1)
     vals[name] = int(v)
-assert vals['torn_proxy_connections_total{proxy="redis_a"}'] >= 1, vals
-assert vals['torn_proxy_bytes_total{direction="upstream",proxy="redis_a"}'] > 0, vals
-assert vals['torn_proxy_bytes_total{direction="downstream",proxy="redis_a"}'] > 0, vals
+for m in ("toxiproxy_proxy_received_bytes_total", "toxiproxy_proxy_sent_bytes_total",
+          "torn_proxy_connections_total"):
+    assert types.get(m) == "counter", (m, types)
+def get(m, d):
+    return vals[f'{m}{{direction="{d}",listener="{sys.argv[2]}",proxy="redis_a",upstream="{sys.argv[3]}"}}']
+rx = {d: get("toxiproxy_proxy_received_bytes_total", d) for d in ("upstream", "downstream")}
+tx = {d: get("toxiproxy_proxy_sent_bytes_total", d) for d in ("upstream", "downstream")}
+print("   received", rx, "sent", tx)
+assert vals['torn_proxy_connections_total{proxy="redis_a"}'] >= 2, vals
+assert rx["upstream"] == tx["upstream"] > 0 and tx["downstream"] > 0
+assert rx["downstream"] - tx["downstream"] == 4, (rx, tx)
 PY
+if command -v promtool >/dev/null; then
+    check "promtool check metrics accepts GET /metrics" bash -c "promtool check metrics <'$work/metrics'"
+else
+    echo "SKIP promtool check of GET /metrics: promtool (Debian prometheus) not installed"
+fi
 echo '[{"name": "x", "listen": "127.0.0.1:0"}]' >"$work/bad.json"
 timeout 5 "$TORN" proxy --api 127.0.0.1:0 --config "$work/bad.json" >/dev/null 2>"$work/bad.err"
 rc=$?

@@ -12,9 +12,14 @@
  *     processes involved, like Jepsen's timeline.html.
  * The history is optional: without it (or when it is unreadable or larger
  * than HTML_HISTORY_MAX) the page says so and leaves those drawings out.
+ *
+ * torn_html_check (reports/html.h) writes the page of one `torn check`: the
+ * verdict, each violation with its counterexample drawn the same way, and
+ * the longest partial linearization of a failing linearizability key.
  */
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +28,7 @@
 #include <cjson/cJSON.h>
 
 #include "check/checker.h"
+#include "html.h"
 #include "report_util.h"
 #include "core/err.h"
 #include "core/hdr.h"
@@ -272,6 +278,8 @@ static double xscale(uint64_t t, uint64_t t0, uint64_t t1, double x0, double x1)
  * first event) or, with scenario_time, "t=0.167s" as violations are quoted
  * in the text (base = their scenario's start).  The end labels are
  * anchored inward so they are never cut at the drawing's edges. */
+/* scenario_time: 0 times since base, 1 seconds since base ("t="), 2 the
+ * times are history lines (a clockless history: "#line"). */
 static void time_axis(FILE *f, uint64_t t0, uint64_t t1, double x0, double x1, double y,
                       double top, uint64_t base, int scenario_time)
 {
@@ -281,7 +289,9 @@ static void time_axis(FILE *f, uint64_t t0, uint64_t t1, double x0, double x1, d
         uint64_t t = t0 + (t1 - t0) / 5 * (uint64_t)k;
         double x = xscale(t, t0, t1, x0, x1);
         char lab[32];
-        if (scenario_time)
+        if (scenario_time == 2)
+            snprintf(lab, sizeof lab, "#%llu", (unsigned long long)t);
+        else if (scenario_time)
             snprintf(lab, sizeof lab, "t=%.3fs", t >= base ? (double)(t - base) / 1e9 : 0.0);
         else {
             lab[0] = '+';
@@ -433,7 +443,7 @@ static void counterexample(FILE *f, const struct hctx *hc, const size_t *ops,
         torn_xml_escape(f, lab);
         fputs("</text></g>", f);
     }
-    time_axis(f, t0, t1, x0, x1, height - 22, 18, scenario_start(h, t0), 1);
+    time_axis(f, t0, t1, x0, x1, height - 22, 18, scenario_start(h, t0), h->clockless ? 2 : 1);
     fputs("</svg>\n", f);
 }
 
@@ -973,20 +983,31 @@ static void violation_drawing(FILE *f, const struct hctx *hc, size_t result_i,
         roles_legend(f, hc->h, ops, role, n);
 }
 
+/* open, text escaped, close. */
+static void tag_text(FILE *f, const char *open, const char *text, const char *close)
+{
+    fputs(open, f);
+    torn_xml_escape(f, text);
+    fputs(close, f);
+}
+
+/* A violation's badge and key; id: its anchor, or "". */
+static void violation_head(FILE *f, const char *id, const char *criterion, const char *key)
+{
+    fprintf(f, "<div class=\"violation\"%s%s%s>", *id ? " id=\"" : "", id, *id ? "\"" : "");
+    tag_text(f, "<span class=\"badge FAIL\">", criterion, "</span> ");
+    if (key)
+        tag_text(f, "key <code>", key, "</code> ");
+}
+
 static void violation(FILE *f, const struct torn_result *r, size_t k, size_t repeats,
                       size_t result_i, const struct hctx *hc, int draw)
 {
     const struct torn_violation *v = &r->violations[k];
+    char id[48];
 
-    fprintf(f, "<div class=\"violation\" id=\"r%zuv%zu\"><span class=\"badge FAIL\">", result_i,
-            k);
-    torn_xml_escape(f, v->criterion);
-    fputs("</span> ", f);
-    if (v->key) {
-        fputs("key <code>", f);
-        torn_xml_escape(f, v->key);
-        fputs("</code> ", f);
-    }
+    snprintf(id, sizeof id, "r%zuv%zu", result_i, k);
+    violation_head(f, id, v->criterion, v->key);
     fprintf(f, "at %.3f s", v->t_s);
     if (repeats > 1)
         fprintf(f, " <b>&times;%zu</b> (identical, up to %.3f s)", repeats,
@@ -1104,3 +1125,88 @@ static int html_write(FILE *f, const struct torn_report *rep, struct torn_err *e
 const struct torn_reporter_ops torn_reporter_html = {
     TORN_REPORTER_OPS_V1, "html", "--html",
     "one self-contained HTML page: matrix, timelines, histograms", html_write};
+
+/* ---- `torn check --html`: the page of one check ---- */
+
+#define CHECK_DRAWN 8         /* violations drawn as timelines; the rest are listed */
+#define CHECK_OPS_DRAWN 64    /* operations drawn in one timeline */
+
+static void check_violation(FILE *f, const struct hctx *hc, const struct torn_check_violation *v,
+                            int draw)
+{
+    size_t n = v->n_ops < CHECK_OPS_DRAWN ? v->n_ops : CHECK_OPS_DRAWN;
+
+    violation_head(f, "", v->criterion, v->key);
+    tag_text(f, "<pre>", v->message, "</pre>");
+    if (draw && n) {
+        unsigned char role[CHECK_OPS_DRAWN];
+        memset(role, ROLE_NONE, n);
+        if (n < v->n_ops)
+            fprintf(f, "<p class=\"note\">The first %zu of its %zu operations:</p>", n, v->n_ops);
+        counterexample(f, hc, v->ops, role, n);
+    }
+    fputs("</div>\n", f);
+}
+
+/* The longest partial linearization, in order: where the search got stuck
+ * is after its last operation (Porcupine's visualizer shows the same). */
+static void check_partial(FILE *f, const struct torn_hist *h, const struct torn_check_result *res)
+{
+    char d[512];
+
+    if (!res->n_partial)
+        return;
+    fprintf(f, "<details><summary>The longest partial linearization: %zu operations, in the order "
+            "they take effect</summary><ol>", res->n_partial);
+    for (size_t i = 0; i < res->n_partial; i++) {
+        torn_check_describe_op(h, res->partial[i], d, sizeof d);
+        tag_text(f, "<li><code>", d, "</code></li>");
+    }
+    fputs("</ol></details>\n", f);
+}
+
+int torn_html_check(FILE *f, const struct torn_hist *h, const struct torn_check_result *res,
+                    const char *model, const char *path)
+{
+    static const char *const names[] = {"valid", "INVALID", "unknown"};
+    static const char *const classes[] = {"PASS", "FAIL", "ERROR"};
+    int v = res->verdict == TORN_CHECK_VALID ? 0 : res->verdict == TORN_CHECK_INVALID ? 1 : 2;
+    struct hctx hc;
+
+    memset(&hc, 0, sizeof hc);
+    hc.h = (struct torn_hist *)(uintptr_t)h;    /* only read */
+    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+          "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+          "<title>torn check</title><style>", f);
+    fputs(css, f);
+    fprintf(f, "</style></head><body>\n<header><h1>torn check: <span class=\"badge %s\">%s</span>"
+            "</h1><div class=\"meta\">", classes[v], names[v]);
+    tag_text(f, "<code>", path, "</code> &middot; model ");
+    torn_xml_escape(f, model);
+    fprintf(f, " &middot; %zu operations checked on %zu key%s &middot; %llu search states"
+            "</div></header><main>\n", res->n_ops_checked, res->n_keys,
+            res->n_keys == 1 ? "" : "s", (unsigned long long)res->n_states);
+    if (res->unknown_reason)
+        tag_text(f, "<pre>", res->unknown_reason, "</pre>");
+    if (res->n_violations) {
+        fprintf(f, "<h2>Violations (%zu", res->n_violations_total);
+        if (res->n_violations_total > res->n_violations)
+            fprintf(f, ", first %zu shown", res->n_violations);
+        fputs(")</h2>\n", f);
+    } else if (res->verdict == TORN_CHECK_VALID) {
+        fputs("<p>No violation: the history is consistent with the model.</p>\n", f);
+    }
+    for (size_t k = 0; k < res->n_violations; k++)
+        check_violation(f, &hc, &res->violations[k], k < CHECK_DRAWN);
+    if (res->n_keys_unsearched)
+        fprintf(f, "<p class=\"note\">Stopped at the first failing key: %zu other key%s not "
+                "searched (--all-keys searches every key).</p>\n", res->n_keys_unsearched,
+                res->n_keys_unsearched == 1 ? "" : "s");
+    check_partial(f, h, res);
+    fprintf(f, "<footer class=\"note\">Generated by torn. Timeline colours: green ok, red fail "
+            "(did not happen), yellow info (unknown outcome); the axis is %s. Hover an "
+            "operation for its details.</footer></main></body></html>\n",
+            h->clockless ? "the history's lines (it has no times)"
+                           : "seconds from the first operation drawn");
+    return ferror(f) ? -1 : 0;
+}

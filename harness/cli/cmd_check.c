@@ -19,6 +19,7 @@
 #include "core/outfile.h"
 #include "core/parse.h"
 #include "core/util.h"
+#include "reports/html.h"
 
 static void usage(FILE *f)
 {
@@ -27,10 +28,12 @@ static void usage(FILE *f)
 
     fprintf(f,
             "usage: torn check HISTORY [--model NAME] [--format auto|torn|jepsen|edn] [--json FILE]\n"
-            "                  [--time-limit S] [--mem-limit MB] [--transitions FILE]\n"
+            "                  [--html FILE] [--time-limit S] [--mem-limit MB] [--transitions FILE]\n"
             "                  [--status-field NAME] [--no-minimize] [--quiet] [--all-keys]\n"
             "                  [--export jepsen]\n"
             "Checks a recorded history (docs/history-format.md; - reads standard input).\n"
+            "--html FILE: one page with the verdict and each counterexample drawn as a\n"
+            "timeline of its processes (hover an operation for its details).\n"
             "--export jepsen: write the history as Jepsen's EDN on stdout (no check).\n"
             "--all-keys: search every key for violations (default: stop at the first\n"
             "failing key of a linearizability model).\n"
@@ -81,7 +84,7 @@ static double cpu_seconds(void)
 }
 
 struct check_args {
-    const char *path, *model, *json, *transitions, *export_fmt;
+    const char *path, *model, *json, *html, *transitions, *export_fmt;
     enum torn_hist_format fmt;
     struct torn_check_opts opts;
     int quiet;
@@ -98,6 +101,13 @@ static int check_opt(struct check_args *a, int c, const char *val)
     case 'A': a->opts.first_failure = 0; return 0;
     case 'm': a->model = val; return 0;
     case 'j': a->json = val; return 0;
+    case 'H':
+        if (!strcmp(val, "-")) {
+            fprintf(stderr, "torn check: --html needs a file name (- is not one)\n");
+            return -1;
+        }
+        a->html = val;
+        return 0;
     case 'x':
         if (!strcmp(val, "jepsen")) {
             a->export_fmt = val;
@@ -138,7 +148,8 @@ static int parse_args(int argc, char **argv, struct check_args *a)
         {"quiet", 0, 0, 'q'},       {"no-minimize", 0, 0, 'n'},  {"model", 1, 0, 'm'},
         {"json", 1, 0, 'j'},        {"transitions", 1, 0, 'r'},  {"status-field", 1, 0, 's'},
         {"format", 1, 0, 'f'},      {"time-limit", 1, 0, 't'},   {"mem-limit", 1, 0, 'M'},
-        {"export", 1, 0, 'x'},      {"all-keys", 0, 0, 'A'},      {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
+        {"export", 1, 0, 'x'},      {"all-keys", 0, 0, 'A'},     {"html", 1, 0, 'H'},
+        {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
     int c;
 
     memset(a, 0, sizeof *a);
@@ -224,6 +235,32 @@ static int write_json(const char *path, const struct torn_hist *h,
     return rc;
 }
 
+/* The --html page, written whole or not at all; 0 or -1 after printing why. */
+static int write_html(const struct check_args *a, const struct torn_hist *h,
+                      const struct torn_check_result *res, const char *model)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    struct torn_err err;
+    int rc = -1;
+
+    if (!f || torn_html_check(f, h, res, model, a->path) < 0) {
+        if (f)
+            fclose(f);
+        free(buf);
+        fprintf(stderr, "torn check: out of memory writing the HTML page\n");
+        return -1;
+    }
+    fclose(f);
+    if (torn_write_file_atomic(a->html, buf, len, &err) == TORN_OK)
+        rc = 0;
+    else
+        fprintf(stderr, "torn check: %s\n", err.msg);
+    free(buf);
+    return rc;
+}
+
 int torn_cmd_check(int argc, char **argv)
 {
     struct check_args a;
@@ -301,6 +338,8 @@ int torn_cmd_check(int argc, char **argv)
                 cpu0 - cpu_start, res.elapsed_s, cpu_seconds() - cpu0,
                 (unsigned long long)res.n_states, (double)res.mem_peak / (1024.0 * 1024.0));
     if (a.json && write_json(a.json, h, &res, ops->name) < 0)
+        goto out;
+    if (a.html && write_html(&a, h, &res, ops->name) < 0)
         goto out;
     code = res.verdict == TORN_CHECK_VALID ? 0 : res.verdict == TORN_CHECK_INVALID ? 1 : 3;
 out:

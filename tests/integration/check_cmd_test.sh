@@ -28,6 +28,25 @@ expect_rc "json report" 1 "$TORN_BIN" check --quiet --json "$tmp/r.json" "$tmp/s
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["verdict"]=="invalid" and d["violations"][0]["ops"], d' \
     "$tmp/r.json" && ok "json verdict and ops" || bad "json content"
 
+# --html: the page of a failing check draws its counterexample; a passing
+# check's page says valid and draws none; history text is escaped.
+expect_rc "html page of a violation" 1 "$TORN_BIN" check --quiet --html "$tmp/r.html" "$tmp/stale.jsonl"
+grep -q 'badge FAIL">INVALID' "$tmp/r.html" && grep -q '<svg class="timeline"' "$tmp/r.html" &&
+    grep -q 'badge FAIL">stale-read\|badge FAIL">not-linearizable' "$tmp/r.html" &&
+    ok "html: INVALID, the violation and its timeline" || bad "html of a violation: $(head -c 300 "$tmp/r.html")"
+expect_rc "html page of a valid history" 0 "$TORN_BIN" check --quiet --html "$tmp/g.html" "$tmp/good.jsonl"
+grep -q 'badge PASS">valid' "$tmp/g.html" && ! grep -q '<svg' "$tmp/g.html" &&
+    ok "html: valid, nothing drawn" || bad "html of a valid history"
+printf '%s\n' '{"type":"invoke","process":1,"f":"write","value":"<script>x</script>","time":1}' \
+    '{"type":"ok","process":1,"f":"write","value":"<script>x</script>","time":2}' \
+    '{"type":"invoke","process":2,"f":"read","time":3}' \
+    '{"type":"ok","process":2,"f":"read","value":"</svg><b>","time":4}' >"$tmp/xss.jsonl"
+expect_rc "html of hostile values" 1 "$TORN_BIN" check --quiet --html "$tmp/x.html" "$tmp/xss.jsonl"
+! grep -q '<script\|</svg><b>' "$tmp/x.html" && grep -q '&lt;/svg&gt;&lt;b&gt;' "$tmp/x.html" &&
+    ok "html: history text escaped" || bad "html: history text not escaped"
+expect_rc "html to an unwritable path" 2 "$TORN_BIN" check --quiet --html "$tmp/no/such/dir/r.html" "$tmp/good.jsonl"
+[[ $(wc -l <"$tmp/err") -eq 1 ]] && ok "unwritable html: one error line" || bad "unwritable html: $(cat "$tmp/err")"
+
 printf '{"type":"invoke","process":1,"f":"read","time":1}\n{"type":"ok","process":1,"f":"read","value":1,"time":' \
     >"$tmp/trunc.jsonl"
 expect_rc "truncated line" 2 "$TORN_BIN" check "$tmp/trunc.jsonl"

@@ -80,6 +80,8 @@ static cJSON *result_json(const struct torn_result *r)
     if (r->error)
         cJSON_AddStringToObject(o, "error", r->error);
     cJSON_AddBoolToObject(o, "interrupted", r->interrupted);
+    if (r->stopped_at_violation)
+        cJSON_AddBoolToObject(o, "stopped_at_violation", 1);
     cJSON_AddNumberToObject(o, "entry", (double)r->entry);
     cJSON_AddNumberToObject(o, "started_s", r->started_s);
     cJSON_AddNumberToObject(o, "duration_s", r->duration_s);

@@ -111,6 +111,7 @@ static int identity(const cJSON *o, const char *what, struct torn_result *r, str
         return rc;
     r->seed = (uint64_t)d;
     r->interrupted = cJSON_IsTrue(get(o, "interrupted"));
+    r->stopped_at_violation = cJSON_IsTrue(get(o, "stopped_at_violation"));
     d = 0;
     if ((rc = num_field(o, "entry", 0, what, &d, err)))
         return rc;

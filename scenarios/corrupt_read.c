@@ -330,7 +330,8 @@ static int corrupt_run(struct torn_ctx *ctx, struct torn_err *err)
 {
     int rc;
 
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0] && !torn_stop_requested(); i++)
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0] && !torn_stop_requested() &&
+                       !torn_ctx_violated(ctx); i++)
         if ((rc = one_case(ctx, i, err)) != 0)
             return rc;
     torn_result_metric(ctx->result, "cases", (double)(sizeof cases / sizeof cases[0]));

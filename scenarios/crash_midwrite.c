@@ -2,7 +2,9 @@
  * and acknowledges each success to the parent through a pipe; the parent
  * SIGKILLs it at seeded random moments, many times.  The delay counts from
  * the writer's first answer (its target is ready: an adapter started, a
- * connection made), never from fork.  After each kill a fresh reader checks
+ * connection made), never from fork, and its window widens to two updates
+ * of the target's measured speed when those are longer (lib/speed.h), so
+ * the kills fall at every point of an update on a slow target too.  After each kill a fresh reader checks
  * the record against the ledger (common.h): it parses and its payload
  * digest matches (no torn write), it holds one write's results with that
  * write's status, its version is at least the highest known one (no
@@ -17,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "lib/speed.h"
 #include "lib/steps.h"
 #include "core/err.h"
 #include "core/history.h"
@@ -99,6 +102,16 @@ static int reset_record(struct torn_ctx *ctx, struct torn_target *t, struct torn
     return rc;
 }
 
+/* What the writer reported: to the ledger, and its updates' durations. */
+static void take(struct torn_ledger *l, struct torn_speed *sp, const struct torn_msg *m)
+{
+    torn_ledger_take(l, m);
+    if (m->type == MSG_ATTEMPT)
+        torn_speed_start(sp, 0, m->t_ns);
+    else
+        torn_speed_answer(sp, 0, m->t_ns);
+}
+
 /* Wait (bounded) for the writer's first answer, acknowledged or not: the
  * kill delay counts from there, so a target that is slow to start (an
  * interpreter, a connection) is never killed before it could write.
@@ -113,7 +126,7 @@ static int await_ready(struct torn_ctx *ctx, const struct torn_child *child,
         int left = (int)((deadline - torn_now_ns()) / 1000000ULL) + 1;
         if (torn_msg_recv(child->fd, &m, left, NULL) != 1)
             return 1;
-        torn_ledger_take(l, &m);
+        torn_ledger_take(l, &m); /* untimed: a fresh writer's first update is a cold one */
         if (m.type != MSG_ATTEMPT)
             return 0;
     }
@@ -121,11 +134,14 @@ static int await_ready(struct torn_ctx *ctx, const struct torn_child *child,
 }
 
 /* One writer life: spawn, wait until it answered once, let it run for a
- * seeded delay, SIGKILL it, collect what it reported.  *unready is set when
- * its first update got no answer within the timeout. */
-static int one_kill(struct torn_ctx *ctx, struct torn_ledger *l, struct writer_arg *wa,
-                    uint64_t delay_ns, double *kill_s, int *unready, struct torn_err *err)
+ * seeded delay (drawn now: the writer's speed is known best), SIGKILL it,
+ * collect what it reported.  *unready is set when its first update got no
+ * answer within the timeout. */
+static int one_kill(struct torn_ctx *ctx, struct torn_ledger *l, struct torn_speed *sp,
+                    struct writer_arg *wa, double *kill_s, int *unready, struct torn_err *err)
 {
+    double min_ms = torn_param_num(ctx, "min_delay_ms"), max_ms = torn_param_num(ctx, "max_delay_ms");
+    uint64_t delay_ns;
     struct torn_child child;
     struct torn_msg m;
     int rc;
@@ -133,6 +149,7 @@ static int one_kill(struct torn_ctx *ctx, struct torn_ledger *l, struct writer_a
     if ((rc = torn_child_spawn(ctx, 0, 1, writer, wa, &child, err)) != 0)
         return rc;
     *unready = await_ready(ctx, &child, l);
+    delay_ns = (uint64_t)(torn_speed_delay_ms(sp, &ctx->rng, min_ms, max_ms) * 1e6);
     if (!*unready)
         torn_ctx_sleep(ctx, delay_ns); /* cut at the deadline: --duration holds */
     *kill_s = torn_ctx_elapsed(ctx);
@@ -140,7 +157,8 @@ static int one_kill(struct torn_ctx *ctx, struct torn_ledger *l, struct writer_a
     torn_proc_signal(child.pid, SIGKILL);
     torn_history_log_add(ctx->history, "fault", 0, "kill", KEY, NULL, 0);
     while (torn_msg_recv(child.fd, &m, ctx->timeout_ms, NULL) == 1)
-        torn_ledger_take(l, &m);
+        take(l, sp, &m);
+    torn_speed_start(sp, 0, 0); /* the update it was killed in never answers */
     torn_child_wait(&child, ctx->timeout_ms, NULL, NULL);
     torn_ledger_cut(l);
     return rc ? rc : torn_step_restart_service(ctx, err);
@@ -149,12 +167,15 @@ static int one_kill(struct torn_ctx *ctx, struct torn_ledger *l, struct writer_a
 struct tally {
     long long planned, done, damaged, unready, cycles_acked;
     int time_limited;
+    struct torn_speed speed;  /* the writer's updates, timed */
 };
 
 /* Metrics, work evidence, and the ERROR when no update ever completed. */
 static int report(struct torn_ctx *ctx, const struct torn_ledger *l, const struct tally *n,
                   struct torn_err *err)
 {
+    char speed[256];
+
     torn_result_metric(ctx->result, "kills", (double)n->done);
     torn_result_metric(ctx->result, "acknowledged_writes", (double)l->n_acks);
     torn_result_metric(ctx->result, "failed_writes", (double)l->n_fails);
@@ -167,9 +188,13 @@ static int report(struct torn_ctx *ctx, const struct torn_ledger *l, const struc
     torn_work_set(ctx->result, "cycles_acked", n->cycles_acked);
     torn_work_set(ctx->result, "writes_acked", l->n_acks);
     torn_work_set(ctx->result, "time_limited", n->time_limited);
+    torn_speed_report(&n->speed, ctx->result);
+    torn_speed_describe(&n->speed, torn_param_num(ctx, "min_delay_ms"), speed, sizeof speed);
     if (l->n_fails)
-        torn_work_hint(ctx->result, "%lld writes acknowledged, %lld failed (last: %s)", l->n_acks,
-                       l->n_fails, l->last_fail);
+        torn_work_hint(ctx->result, "%lld writes acknowledged, %lld failed (last: %s)%s%s",
+                       l->n_acks, l->n_fails, l->last_fail, speed[0] ? "; " : "", speed);
+    else if (speed[0])
+        torn_work_hint(ctx->result, "%lld writes acknowledged; %s", l->n_acks, speed);
     if (l->n_acks || !n->done)
         return TORN_OK;
     if (n->unready == n->done)
@@ -186,10 +211,9 @@ static int report(struct torn_ctx *ctx, const struct torn_ledger *l, const struc
 static int crash_run(struct torn_ctx *ctx, struct torn_err *err)
 {
     struct torn_target *t = ctx->target;
-    double min_ms = torn_param_num(ctx, "min_delay_ms"), max_ms = torn_param_num(ctx, "max_delay_ms");
     struct writer_arg wa = {0, (size_t)torn_param_int(ctx, "payload_len")};
     struct torn_ledger *l = calloc(1, sizeof *l);
-    struct tally n = {torn_param_int(ctx, "kills"), 0, 0, 0, 0, 0};
+    struct tally n = {.planned = torn_param_int(ctx, "kills")};
     int rc;
 
     if (!l)
@@ -207,10 +231,7 @@ static int crash_run(struct torn_ctx *ctx, struct torn_err *err)
             break;
         }
         wa.seq0 = k * 1000000;
-        if ((rc = one_kill(ctx, l, &wa,
-                           (uint64_t)((min_ms + torn_rng_double(&ctx->rng) * (max_ms - min_ms)) *
-                                      1e6),
-                           &kill_s, &slow, err)) != 0)
+        if ((rc = one_kill(ctx, l, &n.speed, &wa, &kill_s, &slow, err)) != 0)
             goto out;
         n.unready += slow;
         n.cycles_acked += l->n_acks > acks;

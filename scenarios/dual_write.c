@@ -2,7 +2,9 @@
  * group completed with an amount in TWO structures that must agree (the
  * target's dual_write: Redis record hash + membership set and counters;
  * Postgres two tables).  Writers stream such operations and are SIGKILLed
- * at seeded moments, between and during writes, several times.  Then every
+ * at seeded moments, between and during writes, several times (the delay
+ * counts from their first answers and its window widens to two of the
+ * target's measured updates when those are longer: lib/speed.h).  Then every
  * group is read back (dual_read) and checked:
  *   both-or-neither            each member is in both structures, with the
  *                              same amount, or in neither
@@ -19,6 +21,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "lib/speed.h"
 #include "lib/steps.h"
 #include "core/err.h"
 #include "core/history.h"
@@ -71,6 +74,7 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
         m.worker = (uint32_t)index;
         m.a = i;
         m.b = amount_of(ctx, member);
+        m.t_ns = torn_now_ns();
         torn_msg_send(wfd, &m);
         torn_err_clear(&err);
         t0 = torn_now_ns();
@@ -81,6 +85,7 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
         m.type = rc ? MSG_FAIL : MSG_ACK;
         if (rc)
             snprintf(m.text, sizeof m.text, "%.191s", err.msg);
+        m.t_ns = torn_now_ns();
         torn_msg_send(wfd, &m);
         if (i == 0)  /* the target answered once: the kill delay counts from here */
             torn_msg_send(wfd, &ready);
@@ -97,6 +102,7 @@ struct ledger {
     long long cap[MAX_WORKERS];
     long long n_acks, n_fails;
     char last_fail[192];
+    struct torn_speed *speed; /* the writers' updates, timed (all rounds) */
 };
 
 static void ledger_note(void *arg, const struct torn_msg *m)
@@ -106,6 +112,10 @@ static void ledger_note(void *arg, const struct torn_msg *m)
 
     if (w < 0 || w >= MAX_WORKERS)
         return;
+    if (m->type == MSG_ATTEMPT && m->a > 0) /* a writer's first update is a cold one */
+        torn_speed_start(l->speed, w, m->t_ns);
+    else if (m->type == MSG_ACK || m->type == MSG_FAIL)
+        torn_speed_answer(l->speed, w, m->t_ns);
     if (m->type == MSG_ATTEMPT && m->a > l->attempted[w])
         l->attempted[w] = m->a;
     if (m->type == MSG_FAIL) {
@@ -134,7 +144,7 @@ static void ledger_free(struct ledger *l)
 }
 
 /* One round: start writers, let them run for a seeded delay, kill them all
- * at once, collect what they reported. */
+ * at once, collect what they reported.  l->speed must be set. */
 static int one_round(struct torn_ctx *ctx, long long round, struct ledger *l,
                      struct torn_err *err)
 {
@@ -153,8 +163,8 @@ static int one_round(struct torn_ctx *ctx, long long round, struct ledger *l,
     if (!rc)
         rc = torn_wait_ready(kids, started, MSG_READY, ctx->timeout_ms, ledger_note, l, err);
     torn_drain_until(kids, started,
-                     torn_ctx_until(ctx, (uint64_t)((min_ms + torn_rng_double(&ctx->rng) *
-                                                               (max_ms - min_ms)) * 1e6)),
+                     torn_ctx_until(ctx, (uint64_t)(torn_speed_delay_ms(l->speed, &ctx->rng,
+                                                                        min_ms, max_ms) * 1e6)),
                      ledger_note, l);
     if (!rc)   /* a service doing the writes is crashed with its writers */
         rc = torn_step_kill_service(ctx, 0, err);
@@ -165,6 +175,7 @@ static int one_round(struct torn_ctx *ctx, long long round, struct ledger *l,
         while (torn_msg_recv(kids[w].fd, &m, ctx->timeout_ms, NULL) == 1)
             ledger_note(l, &m);
         torn_child_wait(&kids[w], ctx->timeout_ms, NULL, NULL);
+        torn_speed_start(l->speed, w, 0); /* killed in it: never answered */
     }
     return rc ? rc : torn_step_restart_service(ctx, err);
 }
@@ -294,6 +305,8 @@ static int dual_write_run(struct torn_ctx *ctx, struct torn_err *err)
 {
     long long rounds = torn_param_int(ctx, "rounds"), groups = torn_param_int(ctx, "groups");
     struct ledger *ledgers = NULL;
+    struct torn_speed speed;
+    char why_short[256];
     cJSON *states[MAX_GROUPS] = {0};
     long long r, acks = 0, rounds_acked = 0;
     int rc = TORN_OK;
@@ -305,9 +318,11 @@ static int dual_write_run(struct torn_ctx *ctx, struct torn_err *err)
                             MAX_GROUPS, MAX_WORKERS);
     if (!(ledgers = calloc((size_t)rounds + 1, sizeof *ledgers)))
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    memset(&speed, 0, sizeof speed);
     for (r = 1; r <= rounds && !rc && !torn_stop_requested(); r++) {
         if (torn_ctx_expired(ctx))
             break;
+        ledgers[r].speed = &speed;
         rc = one_round(ctx, r, &ledgers[r], err);
         acks += ledgers[r].n_acks;
         rounds_acked += ledgers[r].n_acks > 0;
@@ -338,6 +353,10 @@ static int dual_write_run(struct torn_ctx *ctx, struct torn_err *err)
     torn_work_set(ctx->result, "rounds_acked", rounds_acked);
     torn_work_set(ctx->result, "writes_acked", acks);
     torn_work_deadline(ctx);
+    torn_speed_report(&speed, ctx->result);
+    torn_speed_describe(&speed, torn_param_num(ctx, "min_delay_ms"), why_short, sizeof why_short);
+    if (why_short[0])
+        torn_work_hint(ctx->result, "%lld writes acknowledged; %s", acks, why_short);
     for (long long k = 0; k <= rounds; k++)
         ledger_free(&ledgers[k]);
     free(ledgers);

@@ -26,7 +26,7 @@ enum {
     OPT_TARGET = 256, OPT_TARGET_SPEC, OPT_TARGET_OPT, OPT_SCENARIO, OPT_SEED, OPT_DURATION,
     OPT_WORKERS, OPT_SET, OPT_ALLOW_REMOTE, OPT_TIMEOUT, OPT_HISTORY, OPT_QUIET, OPT_NO_COLOR,
     OPT_KEEP, OPT_RUN_DIR, OPT_HELP, OPT_FS, OPT_RATE, OPT_UNTIL_FAIL, OPT_REPRO_RUNS,
-    OPT_HISTORY_MAX, OPT_COLOR, OPT_PROM_PUSH, OPT_SHARD,
+    OPT_HISTORY_MAX, OPT_COLOR, OPT_PROM_PUSH, OPT_SHARD, OPT_ALL_VIOLATIONS,
     OPT_SUITE, OPT_BUDGET, OPT_BASELINE, OPT_ALLOW, OPT_DRY_RUN, OPT_SOAK, OPT_STOP_ON_FAIL,
     /* (the gate's, in this order: gate/suite.h) */
     OPT_REPORTER /* + index of the reporter */
@@ -74,10 +74,12 @@ static void run_usage(FILE *f)
           "                        (concurrent-updaters); default closed loop\n"
           "  --set K=V             override a scenario parameter (repeatable); numbers\n"
           "                        are checked against its range: `torn list --params`\n"
-          "  --set K=V             override a scenario parameter (repeatable)\n"
           "  --until-fail N        run each scenario again with the same seed while it\n"
           "                        passes, at most N attempts; exit 1 at the first FAIL\n"
           "                        (its attempt is reported), 0 when none failed\n"
+          "  --all-violations      a scenario runs its whole plan after a violation and\n"
+          "                        reports every one; default: it stops at the first\n"
+          "                        (the verdict is FAIL either way; its note says so)\n"
           "  --repro-runs N        after a FAIL whose interleaving the OS decides, re-run\n"
           "                        it N times with the same seed (default 3, at most 5 s\n"
           "                        of re-runs) and print how often it reproduced\n"
@@ -225,6 +227,7 @@ static void build_longopts(struct cli *c)
         {"rate", required_argument, NULL, OPT_RATE},
         {"until-fail", required_argument, NULL, OPT_UNTIL_FAIL},
         {"repro-runs", required_argument, NULL, OPT_REPRO_RUNS},
+        {"all-violations", no_argument, NULL, OPT_ALL_VIOLATIONS},
         {"set", required_argument, NULL, OPT_SET},
         {"allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE},
         {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
@@ -308,6 +311,7 @@ static int handle_opt(struct cli *c, int opt, const char *arg)
         o->timeout_ms = (int)d;
         return 0;
     case OPT_ALLOW_REMOTE: o->allow_remote = 1; return 0;
+    case OPT_ALL_VIOLATIONS: o->all_violations = 1; return 0;
     case OPT_HISTORY: o->history_path = arg; return 0;
     case OPT_HISTORY_MAX:
         if (torn_arg_number("run", "--history-max", arg, 0.01, 1048576, 0, &d))

@@ -92,6 +92,10 @@ struct torn_result {
     int attempt, attempts_max; /* torn run --until-fail N: the attempt this
                                   result is from, and N; 0 without it */
     int interrupted;           /* stopped by SIGINT/SIGTERM */
+    int stopped_at_violation;  /* the scenario ended its plan at its first
+                                  violation (scenario.h, torn_ctx_violated):
+                                  a FAIL that did less than planned on
+                                  purpose; --all-violations runs it all */
     size_t entry;              /* its number among the run's entries (target
                                   x scenario, run/shard.h), for torn merge */
     struct cJSON *work;        /* work counters (work.h), an object, or NULL

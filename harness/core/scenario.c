@@ -43,9 +43,18 @@ double torn_ctx_elapsed(const struct torn_ctx *ctx)
     return (double)(torn_now_ns() - ctx->t0_ns) / 1e9;
 }
 
+int torn_ctx_violated(const struct torn_ctx *ctx)
+{
+    if (!ctx->stop_at_violation || !ctx->result || !ctx->result->n_violations_total)
+        return 0;
+    ctx->result->stopped_at_violation = 1;
+    return 1;
+}
+
 int torn_ctx_expired(const struct torn_ctx *ctx)
 {
-    return torn_stop_requested() || (ctx->deadline_ns && torn_now_ns() >= ctx->deadline_ns);
+    return torn_stop_requested() || (ctx->deadline_ns && torn_now_ns() >= ctx->deadline_ns) ||
+           torn_ctx_violated(ctx);
 }
 
 int torn_ctx_sleep(const struct torn_ctx *ctx, uint64_t ns)

@@ -58,6 +58,12 @@ struct torn_ctx {
                                      starts no new work: t0 + its duration_s
                                      parameter, or + --duration for one
                                      without; 0 = none.  See torn_ctx_sleep. */
+    int stop_at_violation;        /* 1 (torn run's default): once the result
+                                     holds a violation the verdict is FAIL
+                                     whatever follows, so torn_ctx_expired
+                                     ends the scenario's plan there; 0 with
+                                     --all-violations (run the whole plan
+                                     and count every violation) */
 };
 
 /* torn_scenario_ops.flags */
@@ -120,8 +126,15 @@ const struct cJSON *torn_param(const struct torn_ctx *ctx, const char *name);
 
 /* Seconds since the scenario started. */
 double torn_ctx_elapsed(const struct torn_ctx *ctx);
-/* 1 when ctx->deadline_ns has passed or a stop was requested. */
+/* 1 when ctx->deadline_ns has passed, a stop was requested, or
+ * torn_ctx_violated says so: where a scenario starts no new cycle, round or
+ * job. */
 int torn_ctx_expired(const struct torn_ctx *ctx);
+/* 1 when ctx->stop_at_violation is set and ctx->result already holds a
+ * violation; it then marks the result stopped_at_violation (the plan was
+ * cut short on purpose, and the reports say so).  For a scenario whose loop
+ * has no time limit to check. */
+int torn_ctx_violated(const struct torn_ctx *ctx);
 /* Sleep ns, cut short at ctx->deadline_ns (or a stop request): a delay
  * never carries a scenario past its --duration.  Returns 1 if cut. */
 int torn_ctx_sleep(const struct torn_ctx *ctx, uint64_t ns);

@@ -64,6 +64,10 @@ struct torn_run_opts {
                                     with the same seed while it passes, at
                                     most N attempts; 0 one run */
     int repro_runs;              /* --repro-runs N (see above); 0 none */
+    int all_violations;          /* --all-violations: a scenario runs its
+                                    whole plan after a violation (counting
+                                    them all); default: it stops at the
+                                    first (scenario.h, stop_at_violation) */
     double rate;                 /* --rate OPS: open loop at OPS operations/s
                                     over all workers, where a scenario supports
                                     it (parameter "rate"); <= 0 closed loop */

@@ -126,7 +126,7 @@ assert "open_loop" not in x
 ' "$work/naive.json"
 
 # --- SIGINT: partial report, interrupted, children reaped ------------------
-"$TORN" run --target file:naive --scenario crash-midwrite --set kills=100000 --set duration_s=60 \
+"$TORN" run --target file:naive --scenario crash-midwrite --set kills=100000 --set duration_s=60 --all-violations \
     --json "$work/int.json" --junit "$work/int.xml" --quiet >/dev/null 2>&1 &
 tpid=$!
 sleep 1.5

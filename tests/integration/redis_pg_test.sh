@@ -116,8 +116,11 @@ expect() {
     # A bug found by a kill or a race lands when the timing does: a scenario
     # that must FAIL runs again with the same seed until it does (at most 10
     # runs), so a fast machine whose kills all missed the window in one run
-    # cannot turn a bug mode green.
+    # cannot turn a bug mode green.  A scenario that must FAIL for several
+    # criteria runs its whole plan (--all-violations): by default it stops at
+    # its first violation, which names only some of them.
     [[ $want == *=FAIL* && $want != *=PASS* ]] && again=(--until-fail 10)
+    [[ $want == *=FAIL* ]] && again+=(--all-violations)
     "$TORN" run --seed "$SEED" --quiet --no-color --json "$json" --run-dir "$root/runs/$n" \
         --junit "$out.xml" --html "$out.html" --timeout-ms 10000 "${again[@]}" "$@" >"$out" 2>&1
     rc=$?

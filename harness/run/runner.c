@@ -109,15 +109,16 @@ struct run {
  * in it: durability (it kills and restarts a managed server: a question
  * about that server's persistence settings, asked on purpose) and
  * safe-read-http (it needs the fault proxy in front of a service).
- * Cheapest first (what each took on a correct Python store): a bug is
- * reported as soon as possible, and a scenario stops at its first
- * violation, so how long a bug takes to show is the time of the scenarios
- * before its own; the two on torn-fs last and together (one mount),
- * power-loss, which restarts the store at every cut point, at the end. */
+ * Cheapest first (what each took on a correct Python store), since a
+ * scenario stops at its first violation and a bug therefore shows after
+ * the scenarios before its own: io-errors (seconds; it catches most
+ * missing-fsync bugs too) before the two long fault loops, at the price of
+ * a second torn-fs mount; power-loss, which restarts the store at every
+ * cut point, last. */
 static const char *const standard_scenarios[] = {
-    "corrupt-read",   "state-transition", "optimistic-lock", "event-before-persist",
-    "dual-write",     "concurrent-updaters", "crash-midwrite", "io-errors",
-    "power-loss",     NULL,
+    "corrupt-read", "state-transition",    "optimistic-lock", "event-before-persist",
+    "dual-write",   "io-errors",           "concurrent-updaters", "crash-midwrite",
+    "power-loss",   NULL,
 };
 
 static int plan_add_scenario(struct run *r, const char *arg, const cJSON *inline_spec, int must,

@@ -12,7 +12,8 @@
  * tests: the item ones, G0, G1a, G1b, G1c, P4 (lost update), G-single (read
  * skew), G2-item (write skew); OTV (three sessions); and the predicate ones,
  * PMP (read and write predicates), G-single with predicate reads and with a
- * write predicate, G2 (anti-dependency cycles over inserts).  A predicate
+ * write predicate, G2 (anti-dependency cycles over inserts, and Fekete et
+ * al.'s read-only anomaly with three sessions).  A predicate
  * SELECT is run as a scan of the whole table and filtered here: every row's
  * value (or its absence: nil) is recorded as a read, so the checker sees
  * what the predicate was evaluated over.  The table has no index on value,
@@ -51,14 +52,14 @@
 
 /* SCAN reads the whole table (Hermitage's predicate SELECTs, evaluated by
  * the client: see the header); INSERT adds row key; ADD is UPDATE SET value
- * = value + val on every row; SET_EQ is UPDATE SET value = val WHERE value =
+ * = value + val on every row (key 0) or on row key; SET_EQ is UPDATE SET value = val WHERE value =
  * key's initial value; DEL_EQ is DELETE WHERE value = val. */
 enum act { BEGIN, READ, WRITE, COMMIT, ABORT, SCAN, INSERT, ADD, SET_EQ, DEL_EQ };
 
 struct step {
     int s;            /* session 1, 2 or 3 */
     enum act act;
-    int key, val;     /* READ key; WRITE/INSERT key val; ADD val; SET_EQ key val; DEL_EQ val */
+    int key, val;     /* READ key; WRITE/INSERT key val; ADD key val; SET_EQ key val; DEL_EQ val */
     int blocks;       /* Hermitage: this statement blocks (on a row lock) */
 };
 
@@ -81,6 +82,7 @@ struct test {
 #define SCAN(s) {s, SCAN, 0, 0, 0}
 #define INS(s, k, v) {s, INSERT, k, v, 0}
 #define ADD(s, d) {s, ADD, 0, d, 0}
+#define ADD_ROW(s, k, d) {s, ADD, k, d, 0}
 #define SET_EQ(s, k, v) {s, SET_EQ, k, v, 0}
 #define DEL_EQ(s, v) {s, DEL_EQ, 0, v, 0}
 #define DEL_EQB(s, v) {s, DEL_EQ, 0, v, 1}
@@ -119,6 +121,10 @@ static const struct test tests[] = {
      {B(1), B(2), R(1, 1), SCAN(2), W(2, 1, 12), W(2, 2, 18), C(2), DEL_EQ(1, 20), C(1)}},
     {"G2 anti-dependency cycles", "G2-item", {1, 1, 0},
      {B(1), B(2), SCAN(1), SCAN(2), INS(1, 3, 30), INS(2, 4, 42), C(1), C(2)}},
+    /* Fekete et al.'s read-only anomaly: T3 sees T2's write but not T1's,
+     * T1 read before T2 wrote -- two anti-dependencies. */
+    {"G2 Fekete's read-only anomaly", "G2-item", {1, 1, 0},
+     {B(1), SCAN(1), B(2), ADD_ROW(2, 2, 5), C(2), B(3), SCAN(3), C(3), W(1, 1, 0), C(1)}},
 };
 
 /* The setup's rows (Hermitage's): a read of one is a read of the initial
@@ -294,8 +300,13 @@ static void run_step(struct sess *ss, const struct step *st, const char *level)
         add_mop(&s->rec, "w", st->key, st->val);
         break;
     case ADD:
-        snprintf(sql, sizeof sql, "UPDATE test SET value = value + %d RETURNING id, value",
-                 st->val);
+        if (st->key)
+            snprintf(sql, sizeof sql,
+                     "UPDATE test SET value = value + %d WHERE id = %d RETURNING id, value",
+                     st->val, st->key);
+        else
+            snprintf(sql, sizeof sql, "UPDATE test SET value = value + %d RETURNING id, value",
+                     st->val);
         break;
     case SET_EQ:
         snprintf(sql, sizeof sql, "UPDATE test SET value = %d WHERE value = %d RETURNING id, value",

@@ -9,6 +9,10 @@
 #   PREFIX/share/zsh/site-functions/_torn
 #   PREFIX/share/fish/vendor_completions.d/torn.fish
 #   PREFIX/share/doc/torn/                      README.md, docs/, examples/
+#   PREFIX/libexec/torn/                        torn fuzz's kit, when AFL++ is here:
+#       fuzz/ (harness sources, corpus/, dict/), build-fuzz/afl/fuzz-*,
+#       build/fuzz/replay-*: the layout of a clone, so the installed torn
+#       fuzz finds it beside its binary as it finds a clone's
 
 # Debug information names sources relative to the tree, not by this
 # checkout's absolute path (an installed binary must not carry it).
@@ -21,6 +25,7 @@ BASHC := $(INST)/share/bash-completion/completions
 ZSHC := $(INST)/share/zsh/site-functions
 FISHC := $(INST)/share/fish/vendor_completions.d
 DOCDIR := $(INST)/share/doc/torn
+FUZZKIT := $(INST)/libexec/torn
 
 .PHONY: man install uninstall
 man: $(GEN)/.stamp
@@ -46,13 +51,32 @@ install: torn man
 	install -m 644 docs/img/* $(DOCDIR)/docs/img/
 	find examples -type f | while read -r f; do \
 	    install -D -m 644 "$$f" "$(DOCDIR)/$$f" || exit 1; done
+	@$(MAKE) --no-print-directory install-fuzz
+
+# torn fuzz's kit: the AFL++ builds of the harnesses (built here if need be)
+# with their corpora, dictionaries and replay binaries.  Without AFL++ the
+# install goes on without it and says so (torn fuzz then runs from a clone).
+.PHONY: install-fuzz
+install-fuzz:
+	@if [ -z "$(AFL_FOUND)" ]; then \
+	    echo "install: $(AFL_CC) not found: torn fuzz not installed (it runs from a clone)"; \
+	elif ! $(MAKE) --no-print-directory fuzz-afl fuzz-replay; then \
+	    echo "install: the AFL++ build failed: torn fuzz not installed"; \
+	else \
+	    install -d $(FUZZKIT)/fuzz/dict $(FUZZKIT)/build-fuzz/afl $(FUZZKIT)/build/fuzz && \
+	    install -m 644 fuzz/*.c fuzz/*.h $(FUZZKIT)/fuzz/ && \
+	    install -m 644 fuzz/dict/* $(FUZZKIT)/fuzz/dict/ && \
+	    cp -R fuzz/corpus $(FUZZKIT)/fuzz/ && \
+	    install -m 755 $(FUZZ_AFL_BIN) $(FUZZKIT)/build-fuzz/afl/ && \
+	    install -m 755 $(FUZZ_REPLAY_BIN) $(FUZZKIT)/build/fuzz/ || exit 1; \
+	fi
 
 # Removes what install put there, then the directories below PREFIX it
 # leaves empty (never PREFIX itself or anything above it).
 uninstall:
 	rm -f $(INST)/bin/torn $(MAN1)/torn.1 $(MAN1)/torn-*.1 $(BASHC)/torn $(ZSHC)/_torn \
 	    $(FISHC)/torn.fish
-	rm -rf $(INST)/share/torn $(DOCDIR)
-	for d in $(MAN1) $(BASHC) $(ZSHC) $(FISHC) $(INST)/share/doc $(INST)/bin; do \
+	rm -rf $(INST)/share/torn $(DOCDIR) $(FUZZKIT)
+	for d in $(MAN1) $(BASHC) $(ZSHC) $(FISHC) $(INST)/share/doc $(INST)/bin $(INST)/libexec; do \
 	    while [ "$$d" != '$(INST)' ] && [ "$$d" != / ] && rmdir "$$d" 2>/dev/null; do \
 	        d=$$(dirname "$$d"); done; done; true

@@ -161,8 +161,9 @@ static int fuzz_usage(FILE *f)
           "  --report DIR   fuzz nothing: fold every instance found in DIR (all machines'\n"
           "                 of a --sync-dir campaign) into one report\n"
           "Environment: TORN_ROOT, the torn source tree the harnesses are built from\n"
-          "(default: found from the binary, or the current directory; an installed torn\n"
-          "has no sources: point TORN_ROOT at a clone);\n"
+          "(default: the clone the binary was built in, or for an installed torn the kit\n"
+          "make install puts in PREFIX/libexec/torn when AFL++ is there, else the\n"
+          "current directory);\n"
           "AFL_* variables pass through to afl-fuzz (AFL_BENCH_UNTIL_CRASH=1 stops at\n"
           "the first crash).\n"
           "Exit: 1 a crash or hang found, 0 none, 2 usage or environment error.\n",
@@ -260,8 +261,10 @@ static int parse_args(int argc, char **argv, struct fuzz_opts *o)
 
 /* ------------------------------------------------------ finding things */
 
-/* The source tree: $TORN_ROOT, else two levels above the binary
- * (ROOT/build/torn), else the current directory; it must hold fuzz/fuzz.h. */
+/* The tree the harnesses come from: $TORN_ROOT; else the clone the binary
+ * was built in (ROOT/build/torn), or the kit `make install` puts beside an
+ * installed binary (PREFIX/bin/torn: PREFIX/libexec/torn, laid out as a
+ * clone); else the current directory.  It must hold fuzz/fuzz.h. */
 static int find_root(char *root, size_t len)
 {
     const char *env = getenv("TORN_ROOT");
@@ -270,7 +273,7 @@ static int find_root(char *root, size_t len)
 
     if (env && *env) {
         snprintf(root, len, "%s", env);
-    } else if ((n = readlink("/proc/self/exe", exe, sizeof exe - 1)) > 0) {
+    } else if ((n = readlink("/proc/self/exe", exe, sizeof exe - 20)) > 0) {
         exe[n] = 0;
         for (int up = 0; up < 2; up++) {
             char *slash = strrchr(exe, '/');
@@ -278,6 +281,9 @@ static int find_root(char *root, size_t len)
                 *slash = 0;
         }
         snprintf(root, len, "%s", exe);
+        snprintf(probe, sizeof probe, "%s/fuzz/fuzz.h", root);
+        if (access(probe, R_OK) != 0)
+            snprintf(root, len, "%.*s/libexec/torn", PATH_MAX - 20, exe);
     } else {
         snprintf(root, len, ".");
     }
@@ -289,9 +295,10 @@ static int find_root(char *root, size_t len)
         return 0;
     }
     fprintf(stderr,
-            "torn fuzz: needs the torn source tree: it builds fuzz/%s.c with AFL++ (afl-cc,\n"
-            "  package afl++) and make, and an installed torn carries no sources (no %s).\n"
-            "  Run it from a clone (./torn fuzz ...) or set TORN_ROOT=/path/to/the/clone.\n",
+            "torn fuzz: needs the torn source tree or an installed fuzzing kit: it runs\n"
+            "  fuzz/%s.c built with AFL++ (afl-cc, package afl++), and there is no %s.\n"
+            "  `make install` installs the kit only when AFL++ is there; otherwise run it\n"
+            "  from a clone (./torn fuzz ...) or set TORN_ROOT=/path/to/the/clone.\n",
             "HARNESS", probe);
     return 2;
 }
@@ -348,6 +355,12 @@ static int find_binary(const struct fuzz_opts *o, const char *root, char *bin, s
     snprintf(bin, len, "%s/%s", root, target);
     if (access(bin, X_OK) == 0)
         return 0;
+    snprintf(src, sizeof src, "%s/Makefile", root);
+    if (access(src, R_OK) != 0) {   /* an installed kit builds nothing */
+        fprintf(stderr, "torn fuzz: %s is not installed (the kit holds the AFL++ builds, not "
+                        "--asan ones): run it from a clone or set TORN_ROOT to one\n", bin);
+        return 2;
+    }
     if (!in_path("afl-clang-fast")) {
         fprintf(stderr, "torn fuzz: %s is missing and afl-clang-fast is not installed: run "
                         "scripts/deps.sh (Debian package afl++), then make -C %s %s\n",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # torn's command line as the usual tools expect it:
 # - a report to "-" is the only thing on stdout (torn run --json - | jq,
-#   --tap - through prove, torn check --json - | jq, also with --quiet);
+#   --tap - through prove and strict tap-parser, torn check --json - | jq,
+#   also with --quiet);
 #   the results table and notes go to stderr; two reports on "-" exit 2;
 # - every command's --help exits 0 on stdout, `torn help CMD` is CMD's help,
 #   -V/--version;
@@ -16,6 +17,7 @@ set -u
 mkdir "$work/tmp"
 export TMPDIR=$work/tmp
 unset GITHUB_ACTIONS NO_COLOR CI
+here=$(cd "$(dirname "$0")" && pwd)
 quick=(--target file:durable --scenario crash-midwrite --duration 0.5 --seed 7)
 
 # --- a report to "-" is all stdout carries -------------------------------------
@@ -34,6 +36,22 @@ printf '#!/bin/sh\ncat %s\n' "$work/tap" >"$work/tap.t"
 chmod +x "$work/tap.t"
 check "run --tap -: prove accepts it (no unknown lines)" \
     bash -c "prove -e sh '$work/tap.t' >'$work/prove' 2>&1 && ! grep -qi 'unknown' '$work/prove'"
+# Strict tap-parser (npm; SKIP when node, npm or the registry are missing):
+# no Non-TAP data, the plan, and each failed point's YAML diagnostics, on a
+# run with a failing and a passing point; a non-TAP line is caught.
+if command -v node >/dev/null && command -v npm >/dev/null && mkdir "$work/npm" &&
+    (cd "$work/npm" && timeout 90 npm install --no-audit --no-fund --silent tap-parser \
+        >"$work/npm.log" 2>&1); then
+    strict() { NODE_PATH=$work/npm/node_modules node "$here/tap_strict.js" "$1" >"$work/strict" 2>&1; }
+    "$TORN" run --target file:naive --target file:durable --scenario crash-midwrite --duration 0.5 \
+        --seed 7 --quiet --tap - >"$work/tap2" 2>/dev/null
+    check "run --tap -: strict tap-parser finds no Non-TAP data, a plan, diagnostics ($(strict "$work/tap2"; tail -1 "$work/strict"))" \
+        strict "$work/tap2"
+    { head -2 "$work/tap2"; echo "crash-midwrite  file:naive  FAIL"; tail -n +3 "$work/tap2"; } >"$work/tap3"
+    check "strict tap-parser rejects a results-table line among the TAP" bash -c "! NODE_PATH='$work/npm/node_modules' node '$here/tap_strict.js' '$work/tap3' >/dev/null"
+else
+    echo "SKIP strict tap-parser: node/npm or the npm registry unavailable"
+fi
 "$TORN" run "${quick[@]}" --csv - 2>/dev/null >"$work/csv"
 check "run --csv -: Python's csv reader takes it; p50 <= p99 <= max on every row" python3 -c '
 import csv, sys

@@ -7,7 +7,8 @@
 # names, and so do the zsh and fish ones run by those shells (when they
 # exist: scripts/deps.sh installs both); docs,
 # examples and scenario specs are there and an installed spec runs;
-# `torn fuzz` from the install says exactly what it needs and honours
+# `torn fuzz` from the install runs a campaign from the kit make install
+# put beside it (with AFL++; else it says what it needs) and honours
 # TORN_ROOT; `make uninstall` leaves the prefix empty.
 # Closes with "N passed, N failed".
 set -u
@@ -100,10 +101,38 @@ check "README, docs and examples under share/doc/torn" \
     bash -c "test -f '$doc/README.md' && test -f '$doc/docs/reports.md' && test -f '$doc/docs/img/html-report.png' && test -f '$doc/examples/gallery/README.md'"
 
 # --- torn fuzz from an install -----------------------------------------------------------
-(cd "$work" && env -u TORN_ROOT "$t" fuzz spec --time 1 >"$work/fuzz.out" 2>&1)
+# With AFL++ here, make install put the fuzzing kit in PREFIX/libexec/torn:
+# the installed torn fuzzes from it without TORN_ROOT (a real 2 s
+# afl-fuzz campaign, its report counting executions).  Without AFL++ it
+# says what it needs.
+if command -v afl-fuzz >/dev/null && command -v afl-clang-fast >/dev/null; then
+    (cd "$work" && env -u TORN_ROOT AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 \
+        AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 "$t" fuzz spec --time 2 --quiet --no-color \
+        --out "$work/fuzz-out" --json "$work/fuzz.json" >"$work/fuzz.out" 2>&1)
+    rc=$?
+    execs=$(python3 -c 'import json,sys; print("%d" % json.load(open(sys.argv[1]))["results"][0]["metrics"]["execs"])' \
+        "$work/fuzz.json" 2>/dev/null)
+    check "torn fuzz spec from the install, no TORN_ROOT: a campaign ran (exit $rc, ${execs:-no} execs)" \
+        bash -c "test $rc = 0 && test ${execs:-0} -gt 0"
+    check "the kit is inside the prefix (no path of the build tree in the fuzz log)" \
+        bash -c "grep -q '$prefix/libexec/torn' '$work/fuzz.json' && ! grep -qF '$ROOT/' '$work/fuzz.json'"
+    (cd "$work" && env -u TORN_ROOT "$t" fuzz spec --asan --time 1 >"$work/fuzz.out" 2>&1)
+    rc=$?
+    check "torn fuzz --asan from the install: exit 2 saying the kit has no ASan build" \
+        bash -c "test $rc = 2 && grep -q 'not installed' '$work/fuzz.out' && grep -q 'TORN_ROOT' '$work/fuzz.out'"
+else
+    echo "SKIP torn fuzz campaign from the install: AFL++ not installed"
+fi
+# An install made where AFL++ is missing (AFL_CC names no compiler): it goes
+# on without the kit, says so, and that torn fuzz says what it needs.
+make -C "$ROOT" --no-print-directory install PREFIX="$work/prefix2" AFL_CC=no-such-afl-cc \
+    >"$work/install2.log" 2>&1
 rc=$?
-check "torn fuzz without sources: exit 2 saying it needs the source tree, AFL++ and TORN_ROOT" \
-    bash -c "test $rc = 2 && grep -q 'source tree' '$work/fuzz.out' && grep -q 'TORN_ROOT' '$work/fuzz.out' && grep -q 'afl' '$work/fuzz.out'"
+(cd "$work" && env -u TORN_ROOT "$work/prefix2/bin/torn" fuzz spec --time 1 >"$work/fuzz.out" 2>&1)
+rc2=$?
+check "install without AFL++: exit 0, no kit, said; its torn fuzz exits 2 naming the kit, AFL++ and TORN_ROOT" \
+    bash -c "test $rc = 0 && grep -q 'torn fuzz not installed' '$work/install2.log' && ! test -e '$work/prefix2/libexec' && test $rc2 = 2 && grep -q 'fuzzing kit' '$work/fuzz.out' && grep -q 'TORN_ROOT' '$work/fuzz.out' && grep -q 'AFL' '$work/fuzz.out'"
+make -C "$ROOT" --no-print-directory uninstall PREFIX="$work/prefix2" >/dev/null 2>&1
 (cd "$work" && TORN_ROOT=$ROOT "$t" fuzz no-such-harness >"$work/fuzz.out" 2>&1)
 check "torn fuzz with TORN_ROOT finds the harnesses there" grep -qF "$ROOT/fuzz/no-such-harness.c" "$work/fuzz.out"
 

@@ -73,10 +73,19 @@ criteria() {
     "$TORN_BIN" check --time-limit 60 "$1" 2>&1 | sed -n 's/^violation [0-9]*: \([^:]*\):.*/\1/p' |
         sort -u | tr '\n' ' '
 }
-if [[ -f "$anchors/elle/readme-g1c.edn" ]]; then
-    got=$(criteria "$anchors/elle/readme-g1c.edn")
-    [[ $got == "G1c " ]] && ok "Elle README example: G1c, as Elle states" ||
-        bad "Elle README example: [$got], Elle states G1c only"
+# elle/VERDICTS: FILE and the anomalies Elle states for it (Elle's names,
+# torn's spelling: G-single-item is G-single).  torn must name each, and
+# nothing else but their -realtime forms (Elle reports only the weakest
+# cycle; torn also the one through real-time order where there is one).
+if [[ -f "$anchors/elle/VERDICTS" ]]; then
+    while read -r name want; do
+        [[ -n "$name" ]] || continue
+        got=$(criteria "$anchors/elle/$name") miss="" extra=""
+        for w in $want; do [[ " $got" == *" $w "* ]] || miss+="$w "; done
+        for g in $got; do [[ " $want " == *" $g "* || " $want " == *" ${g%-realtime} "* ]] || extra+="$g "; done
+        [[ -z $miss && -z $extra ]] && ok "Elle $name: $got(Elle: $want)" ||
+            bad "Elle $name: torn [$got], Elle states [$want]"
+    done <"$anchors/elle/VERDICTS"
 fi
 if [[ -f "$anchors/elle/huge-scc.edn.gz" ]]; then
     # Elle's huge-scc-test: invalid, :anomaly-types [:G2-item-realtime

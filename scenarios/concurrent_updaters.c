@@ -36,7 +36,6 @@ struct params {
     size_t payload_len;
     int n_workers;
     double rate;             /* open-loop updates/s over all updaters; 0 closed loop */
-    uint64_t deadline_ns;    /* open loop: no update is due after this */
     volatile int *done;      /* shared flag: workers finished (readers stop) */
 };
 
@@ -46,11 +45,9 @@ static int updater(struct torn_ctx *ctx, struct torn_target *t, int index, int w
     char counter[32];
 
     struct torn_pace pace;
-    uint64_t due = 0;
 
     snprintf(counter, sizeof counter, "c%d", index);
-    if (p->rate > 0)
-        torn_pace_init(&pace, p->rate, p->n_workers, index, p->deadline_ns);
+    torn_ctx_pace_init(ctx, &pace, p->n_workers, index);
     for (long long i = 1; i <= p->updates && !torn_stop_requested(); i++) {
         struct torn_err err;
         long long seq = (long long)index * 1000000 + i;
@@ -59,13 +56,12 @@ static int updater(struct torn_ctx *ctx, struct torn_target *t, int index, int w
 
         /* Built before the wait, so an update starts as soon as it is due. */
         patch = torn_step_patch(ctx, seq, p->payload_len, counter, i);
-        if (p->rate > 0 && !torn_pace_next(&pace, &due)) {
+        if (!torn_ctx_pace(ctx, &pace)) {
             cJSON_Delete(patch);
             break;
         }
         torn_err_clear(&err);
-        /* Stamped now: the actual start; c: when it was due (open loop). */
-        torn_msg_post(wfd, MSG_ATTEMPT, index, i, 0, (long long)due, NULL);
+        torn_msg_post(wfd, MSG_ATTEMPT, index, i, 0, 0, NULL);
         rc = patch ? torn_step_update(ctx, t, KEY, patch, &rec, &err) : TORN_E_NOMEM;
         if (rc == 0)
             torn_msg_post(wfd, MSG_ACK, index, i, torn_record_version(rec), 0, NULL);
@@ -125,7 +121,6 @@ static int reader(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
 struct tally {
     long long *acked;       /* per worker: highest acknowledged count */
     long long *attempted;   /* per worker: highest count attempted (incl. fail/info) */
-    uint64_t *due, *start;  /* per worker, open loop: the update in flight */
     long long n_ack, n_fail, n_info, n_reads, torn_reads, hidden_torn, regressions, hidden_regress;
     long long read_timeouts; /* reads that got no answer in time: indefinite */
     long long n_reading;    /* readers that made at least one read */
@@ -138,20 +133,12 @@ static void absorb(struct torn_ctx *ctx, const struct torn_msg *m, struct tally 
 {
     double t_s = (double)(m->t_ns - ctx->t0_ns) / 1e9;
 
-    if ((m->type == MSG_ACK || m->type == MSG_FAIL || m->type == MSG_INFO) &&
-        ty->due[m->worker]) {
-        torn_result_openloop_op(ctx->result, TORN_OP_UPDATE, ty->due[m->worker],
-                                ty->start[m->worker], m->t_ns);
-        ty->due[m->worker] = 0;
-    }
     switch (m->type) {
     case MSG_ATTEMPT:
         /* Until its answer arrives it may have happened (a worker killed at
          * the time limit never answers). */
         if (m->a > ty->attempted[m->worker])
             ty->attempted[m->worker] = m->a;
-        ty->due[m->worker] = (uint64_t)m->c;
-        ty->start[m->worker] = m->t_ns;
         break;
     case MSG_ACK:
         ty->n_ack++;
@@ -349,12 +336,6 @@ static int concurrent_run(struct torn_ctx *ctx, struct torn_err *err)
     p.payload_len = (size_t)torn_param_int(ctx, "payload_len");
     p.n_workers = n_w;
     p.rate = torn_param_num(ctx, "rate");
-    /* Leave a tenth of the time limit for the last updates to finish. */
-    p.deadline_ns = ctx->deadline_ns ? ctx->t0_ns + (ctx->deadline_ns - ctx->t0_ns) / 10 * 9 : 0;
-    if (p.rate < 0)
-        return torn_err_set(err, TORN_E_CONFIG, "concurrent-updaters: rate must be >= 0");
-    if (p.rate > 0 && (rc = torn_result_openloop(ctx->result, p.rate)) != 0)
-        return torn_err_set(err, rc, "out of memory");
     done = torn_shared_flag();
     if (!done)
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
@@ -364,9 +345,7 @@ static int concurrent_run(struct torn_ctx *ctx, struct torn_err *err)
     ch = calloc((size_t)(n_w + n_r), sizeof *ch);
     ty.acked = calloc((size_t)n_w, sizeof *ty.acked);
     ty.attempted = calloc((size_t)n_w, sizeof *ty.attempted);
-    ty.due = calloc((size_t)n_w, sizeof *ty.due);
-    ty.start = calloc((size_t)n_w, sizeof *ty.start);
-    if (!ch || !ty.acked || !ty.attempted || !ty.due || !ty.start) {
+    if (!ch || !ty.acked || !ty.attempted) {
         rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
         goto out;
     }
@@ -411,8 +390,6 @@ out:
     free(ch);
     free(ty.acked);
     free(ty.attempted);
-    free(ty.due);
-    free(ty.start);
     torn_shared_flag_free(done);
     return rc;
 }

@@ -24,6 +24,7 @@
 #include "lib/speed.h"
 #include "lib/steps.h"
 #include "core/err.h"
+#include "core/pace.h"
 #include "core/history.h"
 #include "proc/proc.h"
 #include "lib/race.h"
@@ -59,8 +60,10 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
     const struct dw_arg *a = argp;
     struct torn_msg ready = {.type = MSG_READY, .worker = (uint32_t)index};
     int failures = 0;
+    struct torn_pace pace;
 
-    for (long long i = 0;; i++) {
+    torn_ctx_pace_init(ctx, &pace, (int)torn_param_int(ctx, "workers"), index);
+    for (long long i = 0; torn_ctx_pace(ctx, &pace); i++) {
         struct torn_msg m;
         struct torn_err err;
         char member[64], group[32];
@@ -92,6 +95,7 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
         if (rc && ++failures > 50)
             return 3;
     }
+    return 0;
 }
 
 /* What the parent learned of one round: per worker, the highest operation
@@ -385,7 +389,7 @@ const struct torn_scenario_ops torn_scenario_dual_write = {
         TORN_PARAM_INT("rounds", 1, 100000), TORN_PARAM_INT("workers", 1, MAX_WORKERS),
         TORN_PARAM_INT("groups", 1, MAX_GROUPS), TORN_PARAM_REAL("min_delay_ms", 0, TORN_PARAM_MAX_MS),
         TORN_PARAM_REAL("max_delay_ms", 0, TORN_PARAM_MAX_MS),
-        TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION),
+        TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION), TORN_PARAM_REAL("rate", 0, 1e7),
         {NULL, 0, 0, 0}},
     .run = dual_write_run,
     .work = work,

@@ -29,6 +29,7 @@
 
 #include "lib/steps.h"
 #include "core/err.h"
+#include "core/pace.h"
 #include "core/history.h"
 #include "proc/proc.h"
 #include "lib/race.h"
@@ -56,10 +57,12 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
     char id[64];
 
     struct torn_msg ready = {.type = MSG_READY, .worker = (uint32_t)index};
+    struct torn_pace pace;
 
     (void)argp;
     record_id(id, sizeof id, index);
-    for (long long seq = 1;; seq++) {
+    torn_ctx_pace_init(ctx, &pace, (int)torn_param_int(ctx, "workers"), index);
+    for (long long seq = 1; torn_ctx_pace(ctx, &pace); seq++) {
         cJSON *patch = torn_payload_patch(ctx->seed, seq, payload_len);
         struct torn_err err;
         struct torn_msg m;
@@ -81,6 +84,7 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
         if (rc)
             return 0; /* the server is gone: nothing more to acknowledge */
     }
+    return 0;
 }
 
 /* Writer acknowledgements (lib/acks.h); the other messages carry nothing to keep. */
@@ -260,7 +264,7 @@ const struct torn_scenario_ops torn_scenario_durability = {
         TORN_PARAM_REAL("min_delay_ms", 0, TORN_PARAM_MAX_MS),
         TORN_PARAM_REAL("max_delay_ms", 0, TORN_PARAM_MAX_MS),
         TORN_PARAM_INT("payload_len", 1, TORN_PARAM_MAX_PAYLOAD),
-        TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION),
+        TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION), TORN_PARAM_REAL("rate", 0, 1e7),
         {NULL, 0, 0, 0}},
     .run = durability_run,
     .work = work,

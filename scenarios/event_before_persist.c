@@ -23,6 +23,7 @@
 #include "lib/steps.h"
 #include "core/err.h"
 #include "core/hdr.h"
+#include "core/pace.h"
 #include "lib/jobs.h"
 #include "core/history.h"
 #include "proc/proc.h"
@@ -275,7 +276,11 @@ static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct ebp
 static int worker(struct torn_ctx *ctx, struct torn_target *t, int index, int wfd, void *arg)
 {
     const struct ebp *p = arg;
+    struct torn_pace pace;
+    torn_ctx_pace_init(ctx, &pace, p->workers, index);
     for (long long j = index; j < p->jobs && !torn_ctx_expired(ctx); j += p->workers) {
+        if (!torn_ctx_pace(ctx, &pace))
+            break;
         int rc = one_job(ctx, t, p, j + 1, index, wfd);
         if (rc != 0)
             return rc < 0 ? 2 : 0;
@@ -412,7 +417,7 @@ const struct torn_scenario_ops torn_scenario_event_before_persist = {
         TORN_PARAM_INT("store_latency_ms", 0, TORN_PARAM_MAX_MS),
         TORN_PARAM_INT("store_jitter_ms", 0, TORN_PARAM_MAX_MS),
         TORN_PARAM_INT("store_reset_every", 0, 1000000),
-        TORN_PARAM_INT("store_reset_ms", 0, TORN_PARAM_MAX_MS),
+        TORN_PARAM_INT("store_reset_ms", 0, TORN_PARAM_MAX_MS), TORN_PARAM_REAL("rate", 0, 1e7),
         {NULL, 0, 0, 0}},
     .run = ebp_run,
     .work = work,

@@ -44,6 +44,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/err.h"
+#include "core/pace.h"
 #include "core/history.h"
 #include "core/record.h"
 #include "core/scenario.h"
@@ -91,6 +92,7 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
     struct torn_replica_conn *c = NULL;
     struct torn_err err;
     char key[64];
+    struct torn_pace pace;
 
     (void)t;
     record_key(key, sizeof key, index);
@@ -98,7 +100,8 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
         torn_msg_post(wfd, MSG_FAIL, index, 0, 0, 0, err.msg);
         return 0;
     }
-    for (long long seq = 1;; seq++) {
+    torn_ctx_pace_init(ctx, &pace, (int)torn_param_int(ctx, "workers"), index);
+    for (long long seq = 1; torn_ctx_pace(ctx, &pace); seq++) {
         char *text = record_text(ctx, index, seq);
         int replicated = -1, rc;
         uint64_t t0 = torn_now_ns();
@@ -354,7 +357,7 @@ const struct torn_scenario_ops torn_scenario_failover = {
         TORN_PARAM_INT("wait_timeout_ms", 1, TORN_PARAM_MAX_MS),
         TORN_PARAM_INT("min_replicas_to_write", 0, 1),
         TORN_PARAM_INT("payload_len", 1, TORN_PARAM_MAX_PAYLOAD),
-        TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION),
+        TORN_PARAM_REAL("duration_s", 0, TORN_PARAM_MAX_DURATION), TORN_PARAM_REAL("rate", 0, 1e7),
         {NULL, 0, 0, 0}},
     .run = failover_run,
     .work = work,

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/err.h"
+#include "core/pace.h"
 #include "lib/jobs.h"
 #include "proc/proc.h"
 #include "core/record.h"
@@ -121,9 +122,14 @@ static int one_job(struct torn_ctx *ctx, struct torn_target *t, const struct srh
 static int worker(struct torn_ctx *ctx, struct torn_target *t, int index, int wfd, void *arg)
 {
     const struct srh *p = arg;
-    for (long long j = index; j < p->jobs && !torn_ctx_expired(ctx); j += p->workers)
+    struct torn_pace pace;
+    torn_ctx_pace_init(ctx, &pace, p->workers, index);
+    for (long long j = index; j < p->jobs && !torn_ctx_expired(ctx); j += p->workers) {
+        if (!torn_ctx_pace(ctx, &pace))
+            break;
         if (one_job(ctx, t, p, j + 1, index, wfd) != 0)
             return 2;
+    }
     return 0;
 }
 
@@ -250,7 +256,7 @@ const struct torn_scenario_ops torn_scenario_safe_read_http = {
         TORN_PARAM_INT("poll_ms", 0, 60000), TORN_PARAM_INT("job_timeout_ms", 1, TORN_PARAM_MAX_MS),
         TORN_PARAM_INT("store_latency_ms", 0, TORN_PARAM_MAX_MS),
         TORN_PARAM_INT("store_reset_every_ms", 0, TORN_PARAM_MAX_MS),
-        TORN_PARAM_INT("store_reset_ms", 0, TORN_PARAM_MAX_MS),
+        TORN_PARAM_INT("store_reset_ms", 0, TORN_PARAM_MAX_MS), TORN_PARAM_REAL("rate", 0, 1e7),
         {NULL, 0, 0, 0}},
     .run = srh_run,
     .work = work,

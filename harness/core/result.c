@@ -230,6 +230,21 @@ int torn_result_openloop(struct torn_result *r, double rate)
     return TORN_OK;
 }
 
+void torn_openloop_sample(struct torn_hdr *uncorrected, struct torn_hdr *corrected,
+                         uint64_t *late, uint64_t due_ns, uint64_t start_ns, uint64_t end_ns)
+{
+    /* Clocks are monotonic; the guards only keep a confused caller from
+     * recording a wrapped-around value. */
+    if (start_ns < due_ns)
+        start_ns = due_ns;
+    if (end_ns < start_ns)
+        end_ns = start_ns;
+    torn_hdr_add(uncorrected, end_ns - start_ns);
+    torn_hdr_add(corrected, end_ns - due_ns);
+    if (start_ns - due_ns > TORN_OPENLOOP_LATE_NS)
+        (*late)++;
+}
+
 void torn_result_openloop_op(struct torn_result *r, enum torn_op op, uint64_t due_ns,
                              uint64_t start_ns, uint64_t end_ns)
 {
@@ -237,16 +252,8 @@ void torn_result_openloop_op(struct torn_result *r, enum torn_op op, uint64_t du
 
     if (!ol || op < 0 || op >= TORN_OP_COUNT)
         return;
-    /* Clocks are monotonic; the guards only keep a confused caller from
-     * recording a wrapped-around value. */
-    if (start_ns < due_ns)
-        start_ns = due_ns;
-    if (end_ns < start_ns)
-        end_ns = start_ns;
-    torn_hdr_add(&ol->uncorrected[op], end_ns - start_ns);
-    torn_hdr_add(&ol->corrected[op], end_ns - due_ns);
-    if (start_ns - due_ns > 1000000)
-        ol->n_late[op]++;
+    torn_openloop_sample(&ol->uncorrected[op], &ol->corrected[op], &ol->n_late[op], due_ns,
+                         start_ns, end_ns);
 }
 
 int torn_result_openloop_has(const struct torn_result *r, enum torn_op op)

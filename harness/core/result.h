@@ -167,6 +167,8 @@ double torn_result_ops_per_s(const struct torn_result *r);
  * at that moment would have waited: wrk2's method).  Since an operation never
  * starts before it is due, corrected >= uncorrected for every operation and
  * so for every percentile. */
+#define TORN_OPENLOOP_LATE_NS 1000000ull /* an operation started later than
+                                           this after it was due is late */
 struct torn_openloop {
     double rate;                              /* scheduled ops/s, all workers */
     struct torn_hdr uncorrected[TORN_OP_COUNT]; /* end - actual start, ns */
@@ -183,6 +185,10 @@ int torn_result_openloop(struct torn_result *r, double rate);
  * (the scenario's parent process records what its workers report). */
 void torn_result_openloop_op(struct torn_result *r, enum torn_op op, uint64_t due_ns,
                              uint64_t start_ns, uint64_t end_ns);
+/* One open-loop sample into two histograms and a late count (the rule
+ * torn_result_openloop_op and the shared-memory slots of proc.h share). */
+void torn_openloop_sample(struct torn_hdr *uncorrected, struct torn_hdr *corrected,
+                         uint64_t *late, uint64_t due_ns, uint64_t start_ns, uint64_t end_ns);
 /* Whether op has open-loop samples in r. */
 int torn_result_openloop_has(const struct torn_result *r, enum torn_op op);
 

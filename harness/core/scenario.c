@@ -8,6 +8,7 @@
 
 #include "err.h"
 #include "history.h"
+#include "pace.h"
 #include "parse.h"
 #include "proc/proc.h"
 #include "target.h"
@@ -80,6 +81,28 @@ uint64_t torn_ctx_until(const struct torn_ctx *ctx, uint64_t ns)
 void torn_ctx_op(struct torn_ctx *ctx, enum torn_op op, enum torn_outcome out, uint64_t ns)
 {
     torn_stats_record(ctx->stats, ctx->slot, op, out, ns);
+    if (ctx->due_ns) {
+        uint64_t end = torn_now_ns();
+
+        torn_stats_record_due(ctx->stats, ctx->slot, op, ctx->due_ns, end - ns, end);
+        ctx->due_ns = 0;
+    }
+}
+
+void torn_ctx_pace_init(const struct torn_ctx *ctx, struct torn_pace *p, int n_workers,
+                        int index)
+{
+    uint64_t end = ctx->deadline_ns;
+
+    /* A tenth of the time limit is left for the last operations to finish. */
+    if (end > ctx->t0_ns)
+        end = ctx->t0_ns + (end - ctx->t0_ns) / 10 * 9;
+    torn_pace_init(p, torn_param_num(ctx, "rate"), n_workers, index, end);
+}
+
+int torn_ctx_pace(struct torn_ctx *ctx, struct torn_pace *p)
+{
+    return torn_pace_next(p, &ctx->due_ns);
 }
 
 /* ---------------------------------------------------------- parameters */

@@ -31,6 +31,7 @@ struct torn_stats;
 struct torn_fs;
 struct torn_kv;
 struct torn_work_need;
+struct torn_pace;
 
 #define TORN_SCENARIO_OPS_V1 1
 
@@ -64,6 +65,10 @@ struct torn_ctx {
                                      ends the scenario's plan there; 0 with
                                      --all-violations (run the whole plan
                                      and count every violation) */
+    uint64_t due_ns;              /* open loop: when this process's current
+                                     operation was due (torn_ctx_pace); the
+                                     next torn_ctx_op takes it and clears
+                                     it.  0: closed loop. */
 };
 
 /* torn_scenario_ops.flags */
@@ -142,8 +147,27 @@ int torn_ctx_sleep(const struct torn_ctx *ctx, uint64_t ns);
  * end of a wait that must not outlive the scenario. */
 uint64_t torn_ctx_until(const struct torn_ctx *ctx, uint64_t ns);
 /* Record latency and outcome of one operation into this process's slot.
- * Safe in forked workers (shared memory, one slot per process). */
+ * Safe in forked workers (shared memory, one slot per process).  When
+ * ctx->due_ns is set (open loop), the operation is also recorded as an
+ * open-loop sample due then, started ns before now (proc.h,
+ * torn_stats_record_due), and due_ns is cleared. */
 void torn_ctx_op(struct torn_ctx *ctx, enum torn_op op, enum torn_outcome out, uint64_t ns);
+
+/* Open loop for any scenario with a steady operation stream and a "rate"
+ * parameter (torn run --rate): a worker process index of n_workers starts
+ * its schedule with torn_ctx_pace_init (rate: the parameter, 0 or absent =
+ * closed loop; no operation due in the last tenth of the time up to
+ * ctx->deadline_ns, so the last ones can finish), then calls
+ * torn_ctx_pace before each of its operations: it waits until the
+ * operation is due and sets ctx->due_ns, so the operation's first
+ * torn_ctx_op (the step that starts it) is measured both from its start and
+ * from when it was due.  torn_ctx_pace returns 1 when an operation may
+ * start, 0 when the schedule is over or a stop was requested (closed loop:
+ * 1 at once unless a stop was requested).  The runner adds the samples to
+ * the result's open-loop figures (result.h, struct torn_openloop). */
+void torn_ctx_pace_init(const struct torn_ctx *ctx, struct torn_pace *p, int n_workers,
+                        int index);
+int torn_ctx_pace(struct torn_ctx *ctx, struct torn_pace *p);
 
 /* Merge parameters of scenario s (TORN_E_CONFIG when s->version is not
  * TORN_SCENARIO_OPS_V1): its defaults, then the spec's params

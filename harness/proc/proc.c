@@ -341,8 +341,15 @@ void torn_proc_describe(int status, char *buf, size_t len)
 
 /* ---- shared statistics ---- */
 
+/* One slot's open-loop samples of one operation kind (struct torn_openloop). */
+struct torn_olstats {
+    uint64_t late;
+    struct torn_hdr uncorrected, corrected;
+};
+
 struct torn_stats {
     struct torn_opstats slot[TORN_MAX_SLOTS][TORN_OP_COUNT];
+    struct torn_olstats ol[TORN_MAX_SLOTS][TORN_OP_COUNT];
 };
 
 int torn_stats_new(struct torn_stats **out, struct torn_err *err)
@@ -370,8 +377,14 @@ void torn_stats_clear(struct torn_stats *s)
     for (int i = 0; i < TORN_MAX_SLOTS; i++)
         for (int op = 0; op < TORN_OP_COUNT; op++) {
             struct torn_opstats *o = &s->slot[i][op];
+            struct torn_olstats *l = &s->ol[i][op];
             if (o->n_ok || o->n_fail || o->n_info || o->hdr.n)
                 memset(o, 0, sizeof *o);
+            if (l->corrected.n) {
+                torn_hdr_init(&l->uncorrected);
+                torn_hdr_init(&l->corrected);
+                l->late = 0;
+            }
         }
 }
 
@@ -406,6 +419,38 @@ void torn_stats_merge(const struct torn_stats *s, struct torn_opstats *ops)
             ops[op].n_info += o->n_info;
             torn_hdr_merge(&ops[op].hdr, &o->hdr);
         }
+}
+
+void torn_stats_record_due(struct torn_stats *s, int slot, enum torn_op op, uint64_t due_ns,
+                           uint64_t start_ns, uint64_t end_ns)
+{
+    struct torn_olstats *l;
+
+    if (!s || slot < 0 || slot >= TORN_MAX_SLOTS || op >= TORN_OP_COUNT)
+        return;
+    l = &s->ol[slot][op];
+    if (l->corrected.n == 0) { /* zeroed memory: set min as torn_hdr_init does */
+        torn_hdr_init(&l->uncorrected);
+        torn_hdr_init(&l->corrected);
+    }
+    torn_openloop_sample(&l->uncorrected, &l->corrected, &l->late, due_ns, start_ns, end_ns);
+}
+
+uint64_t torn_stats_merge_openloop(const struct torn_stats *s, struct torn_openloop *ol)
+{
+    uint64_t n = 0;
+
+    for (int i = 0; i < TORN_MAX_SLOTS; i++)
+        for (int op = 0; op < TORN_OP_COUNT; op++) {
+            const struct torn_olstats *l = &s->ol[i][op];
+            if (!l->corrected.n)
+                continue;
+            torn_hdr_merge(&ol->uncorrected[op], &l->uncorrected);
+            torn_hdr_merge(&ol->corrected[op], &l->corrected);
+            ol->n_late[op] += l->late;
+            n += l->corrected.n;
+        }
+    return n;
 }
 
 volatile int *torn_shared_flag(void)

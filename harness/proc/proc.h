@@ -93,8 +93,16 @@ int  torn_stats_new(struct torn_stats **out, struct torn_err *err);
 void torn_stats_free(struct torn_stats *s);
 void torn_stats_record(struct torn_stats *s, int slot, enum torn_op op,
                        enum torn_outcome out, uint64_t ns);
+/* Record one open-loop operation of this slot (torn_ctx_pace): monotonic
+ * ns when it was due, when it started and when it ended, as
+ * torn_result_openloop_op does in one process. */
+void torn_stats_record_due(struct torn_stats *s, int slot, enum torn_op op, uint64_t due_ns,
+                           uint64_t start_ns, uint64_t end_ns);
 /* Add every slot into ops[TORN_OP_COUNT]. */
 void torn_stats_merge(const struct torn_stats *s, struct torn_opstats *ops);
+/* Add every slot's open-loop samples into ol (torn_result_openloop made
+ * it); returns how many operations were added. */
+uint64_t torn_stats_merge_openloop(const struct torn_stats *s, struct torn_openloop *ol);
 /* Zero every slot. */
 void torn_stats_clear(struct torn_stats *s);
 

@@ -267,6 +267,16 @@ static int has_param(const struct torn_scenario_ops *s, const char *name)
     return found;
 }
 
+/* A scenario run open loop (its "rate" parameter > 0) paced its workers
+ * with torn_ctx_pace; their samples join the result's open-loop figures. */
+static void merge_openloop(const struct torn_ctx *ctx, struct torn_result *res)
+{
+    double rate = torn_param_num(ctx, "rate");
+
+    if (rate > 0 && torn_result_openloop(res, rate) == TORN_OK)
+        torn_stats_merge_openloop(ctx->stats, res->openloop);
+}
+
 /* --rate needs a scenario with an open-loop mode (parameter "rate"): an
  * error when none of the planned ones has it, a note naming those that run
  * closed loop anyway otherwise. */
@@ -678,6 +688,7 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
                               "the scenario stopped early: %s",
                               err.msg[0] ? err.msg : torn_strerror(rc));
     torn_stats_merge(ctx.stats, res->ops);
+    merge_openloop(&ctx, res);
     torn_stats_free(ctx.stats);
     res->duration_s = (double)(torn_now_ns() - t0) / 1e9;
     if (torn_stop_requested())

@@ -5,8 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "check.h"
 #include "core/pace.h"
+#include "core/scenario.h"
+#include "proc/proc.h"
 #include "core/report.h"
 #include "core/result.h"
 #include "core/util.h"
@@ -149,7 +153,76 @@ static void test_reports_label_loops(void)
     torn_result_free(open);
 }
 
+/* A context as the runner makes one, with params {"rate": rate} (rate < 0:
+ * no such parameter) and fresh shared stats. */
+static int ctx_with_rate(struct torn_ctx *ctx, double rate)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->params = cJSON_CreateObject();
+    if (rate >= 0)
+        cJSON_AddNumberToObject((cJSON *)ctx->params, "rate", rate);
+    ctx->t0_ns = torn_now_ns();
+    ctx->slot = 3;
+    return torn_stats_new(&ctx->stats, NULL);
+}
+
+static uint64_t merged_samples(const struct torn_ctx *ctx, struct torn_result *r)
+{
+    torn_result_openloop(r, 1);
+    return torn_stats_merge_openloop(ctx->stats, r->openloop);
+}
+
+/* torn_ctx_pace + torn_ctx_op: the first operation after each pace is one
+ * open-loop sample (a second operation of the same step is not), measured
+ * from when it was due; closed loop adds none. */
+static void test_ctx_pace_samples(void)
+{
+    struct torn_ctx ctx;
+    struct torn_pace p;
+    struct torn_result *r = torn_result_new();
+    int n = 0;
+
+    CHECK(ctx_with_rate(&ctx, 200) == 0, "stats mapped");
+    torn_ctx_pace_init(&ctx, &p, 2, 1);
+    while (n < 4 && torn_ctx_pace(&ctx, &p) == 1) {
+        CHECK(ctx.due_ns != 0, "op %d has a due time", n);
+        if (n == 2) /* this one starts 20 ms late: its corrected latency shows it */
+            torn_sleep_ns(20000000);
+        torn_ctx_op(&ctx, TORN_OP_UPDATE, TORN_OUT_OK, 1000000);
+        CHECK(ctx.due_ns == 0, "op %d took the due time", n);
+        torn_ctx_op(&ctx, TORN_OP_READ, TORN_OUT_OK, 1000000); /* not paced */
+        n++;
+    }
+    CHECK(merged_samples(&ctx, r) == 4, "4 open-loop samples (got %llu)",
+          (unsigned long long)r->openloop->corrected[TORN_OP_UPDATE].n);
+    CHECK(r->openloop->corrected[TORN_OP_READ].n == 0, "the unpaced reads are not samples");
+    CHECK(r->openloop->corrected[TORN_OP_UPDATE].max >= 20000000 &&
+              r->openloop->uncorrected[TORN_OP_UPDATE].max < 20000000,
+          "a late start shows in corrected only (corrected max %llu ns, uncorrected %llu ns)",
+          (unsigned long long)r->openloop->corrected[TORN_OP_UPDATE].max,
+          (unsigned long long)r->openloop->uncorrected[TORN_OP_UPDATE].max);
+    CHECK(r->openloop->n_late[TORN_OP_UPDATE] >= 1, "the late one is counted late");
+    torn_stats_free(ctx.stats);
+    cJSON_Delete((cJSON *)ctx.params);
+    torn_result_free(r);
+
+    for (int rate = -1; rate <= 0; rate++) { /* no parameter, rate 0: closed loop */
+        r = torn_result_new();
+        CHECK(ctx_with_rate(&ctx, rate) == 0, "stats mapped");
+        torn_ctx_pace_init(&ctx, &p, 1, 0);
+        for (n = 0; n < 3; n++) {
+            CHECK(torn_ctx_pace(&ctx, &p) == 1 && ctx.due_ns == 0, "closed loop: op %d at once", n);
+            torn_ctx_op(&ctx, TORN_OP_UPDATE, TORN_OUT_OK, 1000);
+        }
+        CHECK(merged_samples(&ctx, r) == 0, "closed loop (rate %d): no open-loop sample", rate);
+        torn_stats_free(ctx.stats);
+        cJSON_Delete((cJSON *)ctx.params);
+        torn_result_free(r);
+    }
+}
+
 static const struct torn_test tests[] = {
+    {"ctx_pace_samples", test_ctx_pace_samples},
     {"schedule_spacing", test_schedule_spacing},
     {"overdue_not_skipped", test_overdue_not_skipped},
     {"deadline", test_deadline},

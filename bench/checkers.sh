@@ -92,6 +92,7 @@ if [[ -d $anchors ]]; then
     for f in "$anchors"/porcupine-kv/*.txt; do
         run "porcupine $(basename "$f")" kv "$f"
     done
+    echo "(Porcupine's own checking on this machine kind: c50-bad 0.04 s, c50-ok 0.22 s)"
 else
     echo "no anchors directory"
 fi

@@ -413,11 +413,15 @@ static void counterexample(FILE *f, const struct hctx *hc, const size_t *ops,
             ;
         double xa = xscale(op->t_invoke, t0, t1, x0, x1);
         double xb = op->t_complete == TORN_HIST_NEVER ? x1 : xscale(op->t_complete, t0, t1, x0, x1);
-        double y = 30 + lane_h * (double)p + 3, room = SVG_W - 4 - xa; /* never past the edge */
+        /* a marked outline must show; a label would hide a narrow one: after it */
+        double w = xb - xa < (role[k] == ROLE_NONE ? 2 : 8) ? (role[k] == ROLE_NONE ? 2 : 8)
+                                                            : xb - xa;
+        double lx = role[k] != ROLE_NONE && w < 24 ? xa + w + 6 : xa + 3;
+        double y = 30 + lane_h * (double)p + 3, room = SVG_W - 1 - lx; /* never past the edge */
         for (size_t j = 0; j < n; j++) {      /* the label stops at the lane's next op */
             double xj = xscale(h->ops[ops[j]].t_invoke, t0, t1, x0, x1);
-            if (h->ops[ops[j]].process == op->process && xj > xa && xj - xa < room)
-                room = xj - xa;
+            if (h->ops[ops[j]].process == op->process && xj > xa && xj - lx + 3 < room)
+                room = xj - lx + 3;
         }
         op_label(h, ops[k], lab, sizeof lab);
         size_t fit = room > 10 ? (size_t)((room - 6) / 6.6) : 0;
@@ -427,7 +431,6 @@ static void counterexample(FILE *f, const struct hctx *hc, const size_t *ops,
             lab[l - 1] = '\0';
         if (strlen(lab) && ((unsigned char)lab[strlen(lab) - 1] & 0xC0) == 0xC0)
             lab[strlen(lab) - 1] = '\0';
-        double min_w = role[k] == ROLE_NONE ? 2 : 8;   /* a marked outline must show */
         torn_check_describe_op(h, ops[k], desc, sizeof desc);
         fprintf(f, "<g><title>%s", role[k] == ROLE_BROKE  ? "broke the rule: "
                                    : role[k] == ROLE_SEEN ? "observed it: "
@@ -438,8 +441,7 @@ static void counterexample(FILE *f, const struct hctx *hc, const size_t *ops,
                 torn_hist_outcome_name(op->outcome), role[k] == ROLE_BROKE  ? " broke"
                                                      : role[k] == ROLE_SEEN ? " seen"
                                                                             : "",
-                xa, y, xb - xa < min_w ? min_w : xb - xa,
-                lane_h - 6, xa + 3, y + 16);
+                xa, y, w, lane_h - 6, lx, y + 16);
         torn_xml_escape(f, lab);
         fputs("</text></g>", f);
     }

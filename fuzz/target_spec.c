@@ -38,13 +38,13 @@ static void check_spec(const struct http_spec *sp, const cJSON *root)
             expand(eps[i]->path);
     expand(sp->events_url);
     for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++) {
-        if (ptrs[i] && !http_pointer_valid(ptrs[i]))
+        if (ptrs[i] && !torn_json_pointer_valid(ptrs[i]))
             fuzz_fail("accepted invalid JSON pointer '%s'", ptrs[i]);
         if (ptrs[i])
-            (void)http_pointer(root, ptrs[i]);
+            (void)torn_json_pointer(root, ptrs[i]);
     }
     for (int i = 0; i < 6; i++)
-        if (sp->field_ptr[i] && !http_pointer_valid(sp->field_ptr[i]))
+        if (sp->field_ptr[i] && !torn_json_pointer_valid(sp->field_ptr[i]))
             fuzz_fail("accepted invalid field pointer '%s'", sp->field_ptr[i]);
 }
 

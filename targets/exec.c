@@ -39,6 +39,8 @@
 
 #include "core/err.h"
 #include "core/finding.h"
+#include "core/layout.h"
+#include "core/paths.h"
 #include "proc/proc.h"
 #include "core/target.h"
 #include "core/util.h"
@@ -56,6 +58,8 @@ struct exec_target {
     char *buf;                 /* bytes read from stdout, not yet a whole line */
     size_t len, cap;
     long long log_off;         /* how far observe read the stderr log (runner's process) */
+    unsigned long long n_reads; /* reads so far: read_also goes first on odd ones */
+    struct torn_layout_memo layout_memo; /* strays reported (layout=1, runner's process) */
 };
 
 static const struct torn_strategy exec_strategies[] = {
@@ -68,24 +72,46 @@ static struct exec_target *X(struct torn_target *t)
     return t->priv;
 }
 
+/* A list of field names separated by single characters sep, none empty,
+ * each of [A-Za-z0-9_] (read_also) or anything but sep (log_never). */
+static int list_ok(const char *v, char sep, int names)
+{
+    if (!v || !*v || *v == sep || v[strlen(v) - 1] == sep)
+        return 0;
+    for (const char *c = v; *c; c++)
+        if ((*c == sep && c[1] == sep) ||
+            (names && *c != sep && !(*c == '_' || (*c >= '0' && *c <= '9') ||
+                                     (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z'))))
+            return 0;
+    return 1;
+}
+
 static int exec_check(const struct torn_target_cfg *cfg, struct torn_err *err)
 {
+    long long v_layout;
     if (!cfg->location || !*cfg->location)
         return torn_err_set(err, TORN_E_CONFIG,
                             "target exec needs a command: --target exec:'python3 adapter.py ARGS'");
     for (size_t i = 0; i < cfg->n_params; i++) {
-        const char *v = cfg->params[i].value;
-        if (strcmp(cfg->params[i].key, "log_never") != 0)
-            return torn_err_set(err, TORN_E_CONFIG,
-                                "target %s: unknown parameter '%s' (known: log_never)",
-                                cfg->display, cfg->params[i].key);
-        if (!v || !*v || strstr(v, "||") || *v == '|' || v[strlen(v) - 1] == '|')
+        const char *k = cfg->params[i].key, *v = cfg->params[i].value;
+        if (strcmp(k, "log_never") == 0 && !list_ok(v, '|', 0))
             return torn_err_set(err, TORN_E_CONFIG,
                                 "target %s: parameter log_never: fixed strings separated by |, "
                                 "none empty (got '%s')",
                                 cfg->display, v ? v : "");
+        if (strcmp(k, "read_also") == 0 && !list_ok(v, ',', 1))
+            return torn_err_set(err, TORN_E_CONFIG,
+                                "target %s: parameter read_also: record field names separated "
+                                "by commas (got '%s')",
+                                cfg->display, v ? v : "");
+        if (strcmp(k, "log_never") != 0 && strcmp(k, "read_also") != 0 &&
+            strcmp(k, "layout") != 0)
+            return torn_err_set(err, TORN_E_CONFIG,
+                                "target %s: unknown parameter '%s' (known: log_never, layout, "
+                                "read_also)",
+                                cfg->display, k);
     }
-    return TORN_OK;
+    return torn_target_param_int(cfg, "layout", 0, 0, 1, &v_layout, err);
 }
 
 /* ---- log criteria: the adapter's stderr (param log_never) ---- */
@@ -106,9 +132,9 @@ static void stderr_to_log(const struct torn_target *t)
     free(path);
 }
 
-/* ops->observe: the adapters' stderr since the last scenario, each line
- * with a log_never string posted as log-forbidden. */
-static void exec_observe(struct torn_target *t)
+/* The adapters' stderr since the last scenario, each line with a
+ * log_never string posted as log-forbidden. */
+static void observe_log(struct torn_target *t)
 {
     const char *list = torn_target_param(&t->cfg, "log_never");
     char buf[1024], *never[EXEC_LOG_NEVER], *save = NULL;
@@ -123,6 +149,73 @@ static void exec_observe(struct torn_target *t)
         torn_log_scan(t->cfg.log_dir, path, &X(t)->log_off, (const char *const *)never, n, NULL,
                       NULL);
     free(path);
+}
+
+static int declared_files(struct torn_target *t, const char *id, struct torn_files *f,
+                          const char **backups, const char **temps, cJSON **reply_out,
+                          struct torn_err *err);
+static int string_list(const cJSON *obj, const char *name, const char **out);
+static void exec_close(struct torn_target *t);
+
+#define MAX_FILES 16
+
+/* With layout=1: the data directory holds only what the adapter declares
+ * for a record (files.main, files.backups) and keeps (files.keep), the
+ * name of the probe record standing for any; never a temp. */
+static void observe_layout(struct torn_target *t)
+{
+    static const char probe_key[] = "torn-probe";
+    const char *backups[MAX_FILES], *temps[MAX_FILES], *keep[MAX_FILES], *globs[2 * MAX_FILES + 1];
+    char g[2 * MAX_FILES + 1][256];
+    struct torn_files f;
+    struct torn_err err;
+    cJSON *reply = NULL;
+    long long on = 0;
+    size_t n = 0;
+    torn_target_param_int(&t->cfg, "layout", 0, 0, 1, &on, NULL);
+    if (!on || !t->cfg.log_dir)
+        return;
+    torn_err_clear(&err);
+    int rc = declared_files(t, probe_key, &f, backups, temps, &reply, &err);
+    int nk = rc == 0 ? string_list(cJSON_GetObjectItemCaseSensitive(reply, "files"), "keep", keep)
+                     : 0;
+    exec_close(t);   /* the probe's adapter */
+    if (rc != 0 || nk < 0) {
+        torn_finding_post(t->cfg.log_dir, "store-layout", NULL,
+                          "layout=1 needs the adapter's files reply (main, backups, keep: "
+                          "docs/exec-protocol.md#files); it answered: %.200s",
+                          rc ? err.msg : "keep is not an array of at most 16 globs");
+        cJSON_Delete(reply);
+        return;
+    }
+    const char *names[2 * MAX_FILES + 1];
+    names[n++] = f.main;
+    for (size_t i = 0; i < f.n_backups; i++)
+        names[n++] = f.backups[i];
+    for (int i = 0; i < nk; i++)
+        names[n++] = keep[i];
+    for (size_t i = 0; i < n; i++) {   /* the probe key stands for any record */
+        const char *at = strstr(names[i], probe_key);
+        if (at)
+            snprintf(g[i], sizeof g[i], "%.*s*%s", (int)(at - names[i]), names[i],
+                     at + sizeof probe_key - 1);
+        else
+            snprintf(g[i], sizeof g[i], "%s", names[i]);
+        globs[i] = g[i];
+    }
+    torn_layout_check(t->cfg.log_dir, X(t)->dir, globs, n, 300, &X(t)->layout_memo,
+                      "the adapter's data directory", "files.main, files.backups, files.keep");
+    cJSON_Delete(reply);
+}
+
+/* ops->observe: the adapters' stderr (log_never), the data directory
+ * (layout), and the read_paths_compared metric (read_also) even at 0. */
+static void exec_observe(struct torn_target *t)
+{
+    observe_log(t);
+    observe_layout(t);
+    if (torn_target_param(&t->cfg, "read_also"))
+        torn_finding_count(t->cfg.log_dir, "read_paths_compared", 0);
 }
 
 static int exec_setup(struct torn_target *t, struct torn_err *err)
@@ -634,10 +727,60 @@ static int exec_update(struct torn_target *t, const char *id, const cJSON *patch
     return simple_op(t, req, record_out, NULL, err);
 }
 
+/* ---- two read paths (param read_also, core/paths.h) ---- */
+
+/* The adapter's read_also of id: 1 and *also_out, 0 not found, -1 no
+ * usable answer (an error is evidence of nothing). */
+static int read_second(struct torn_target *t, const char *id, cJSON **also_out)
+{
+    struct torn_err err;
+    torn_err_clear(&err);
+    *also_out = NULL;
+    int rc = simple_op(t, request("read_also", id), also_out, NULL, &err);
+    return rc == 0 ? 1 : rc == TORN_E_NOTFOUND ? 0 : -1;
+}
+
+/* {"/f": "/f"...} for the fields of read_also, "version" always among them
+ * (it orders the two reads). */
+static cJSON *agree_of(const char *fields)
+{
+    char buf[512], ptr[80], *save = NULL;
+    cJSON *agree = cJSON_CreateObject();
+    snprintf(buf, sizeof buf, "%s", fields);
+    for (char *w = strtok_r(buf, ",", &save); agree && w; w = strtok_r(NULL, ",", &save)) {
+        snprintf(ptr, sizeof ptr, "/%.60s", w);
+        if (!cJSON_GetObjectItemCaseSensitive(agree, ptr))
+            cJSON_AddStringToObject(agree, ptr, ptr);
+    }
+    if (agree && !cJSON_GetObjectItemCaseSensitive(agree, "/version"))
+        cJSON_AddStringToObject(agree, "/version", "/version");
+    return agree;
+}
+
 static int exec_read(struct torn_target *t, const char *id, cJSON **record_out,
                      struct torn_err *err)
 {
-    return simple_op(t, request("read", id), record_out, NULL, err);
+    const char *fields = torn_target_param(&t->cfg, "read_also");
+    cJSON *rec = NULL, *also = NULL;
+    int first = fields && (X(t)->n_reads++ & 1), found = -1;
+    if (first)   /* alternately before and after: a path updated early or late */
+        found = read_second(t, id, &also);
+    int rc = simple_op(t, request("read", id), &rec, NULL, err);
+    if (rc == 0 && fields && !first)
+        found = read_second(t, id, &also);
+    if (rc == 0 && found >= 0) {
+        cJSON *agree = agree_of(fields);
+        if (agree)
+            torn_paths_judge(t->cfg.log_dir, agree, "/version", id, rec, also, first,
+                             "the adapter's read_also");
+        cJSON_Delete(agree);
+    }
+    cJSON_Delete(also);
+    if (record_out)
+        *record_out = rec;
+    else
+        cJSON_Delete(rec);
+    return rc;
 }
 
 static int exec_cas(struct torn_target *t, const char *id, const cJSON *patch,
@@ -666,8 +809,6 @@ static int exec_transition(struct torn_target *t, const char *id, const char *co
 }
 
 /* ---- corrupt-read: the adapter declares its files ---- */
-
-#define MAX_FILES 16
 
 /* Up to MAX_FILES strings of array item name of obj into out; -1 if the
  * item is there but not an array of strings. */

@@ -158,6 +158,22 @@ static void file_teardown(struct torn_target *t)
         torn_rmtree(F(t)->dir);
 }
 
+/* Whether pid runs: a zombie (killed, not yet reaped) does not. */
+static int pid_alive(long pid)
+{
+    char path[64], buf[256];
+    if (kill((pid_t)pid, 0) != 0)
+        return errno != ESRCH;
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "re");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    const char *paren = strrchr(buf, ')');
+    return !(paren && paren[1] == ' ' && paren[2] == 'Z');
+}
+
 /* Recovery: remove the temps (NAME.tmp.<pid>) of writers no longer alive,
  * which a writer killed between its write and its rename left; the main
  * file or its .bak still holds the record.  A live writer's temp stays. */
@@ -169,7 +185,7 @@ static void remove_dead_temps(const char *dir)
         const char *at = strstr(e->d_name, ".tmp.");
         char *end;
         long pid = at ? strtol(at + 5, &end, 10) : 0;
-        if (pid > 0 && *end == 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        if (pid > 0 && *end == 0 && !pid_alive(pid))
             unlinkat(dirfd(d), e->d_name, 0);
     }
     if (d)

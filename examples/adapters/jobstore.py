@@ -20,6 +20,20 @@
                   files, one after the other: a crash between them leaves
                   one without the other (caught by dual-write's
                   both-or-neither)
+--mode leave-tmp  durable, but every write also leaves its temp behind as
+                  KEY.json.tmp (caught by --target-opt layout=1)
+
+Every careful mode removes, when it starts, the temps (KEY.json.tmp.PID) of
+writers no longer alive: a writer killed between its write and its rename
+left them, and the main file or its .bak still holds the record (seed 001:
+a .tmp only during a write).
+
+--index locked    keep a status index beside each record (KEY.status:
+                  status, version, _updated_at), written under the record's
+                  lock with the record, and answer op read_also from it (a
+                  second read path that must agree with read: seed 003)
+--index late      the same, but the index is written 10 ms after the record,
+                  outside the lock (caught by --target-opt read_also=...)
 
 --without OPS   (a test fixture) answer "unsupported" to these ops
                 (comma-separated, e.g. files,dual_read)
@@ -58,9 +72,29 @@ class StoreError(Exception):
 
 
 class Store:
-    def __init__(self, directory, mode):
+    def __init__(self, directory, mode, index="none"):
         self.dir = directory
         self.mode = mode
+        self.index = index
+        if self.careful():
+            self.remove_dead_temps()
+
+    def remove_dead_temps(self):
+        """Recovery: the temps of writers no longer alive go."""
+        try:
+            names = os.listdir(self.dir)
+        except OSError:
+            return
+        for name in names:
+            _, dot, pid = name.rpartition(".tmp.")
+            if not dot or not pid.isdigit():
+                continue
+            if alive(int(pid)):
+                continue  # its write may be under way
+            try:
+                os.unlink(os.path.join(self.dir, name))
+            except OSError:
+                pass
 
     def path(self, key):
         if not key or "/" in key or key.startswith("."):
@@ -108,10 +142,11 @@ class Store:
 
     def files(self, key):
         name = os.path.basename(self.path(key))
+        keep = ["*.lock", "*.status"] if self.index != "none" else ["*.lock"]
         if not self.careful():
-            return {"main": name}
+            return {"main": name, "keep": keep}
         return {"main": name, "backups": [name + ".bak"],
-                "temps": [name + ".tmp.*", name + ".bak.tmp.*"]}
+                "temps": [name + ".tmp.*", name + ".bak.tmp.*"], "keep": keep}
 
     def save(self, key, rec, path=None, backup=True):
         path = path or self.path(key)
@@ -144,6 +179,13 @@ class Store:
             raise StoreError("io", "write %s: %s" % (tmp, e), True)
         if backup:
             keep_backup(path)
+        if self.mode == "leave-tmp":  # the fixture's bug: the temp stays too
+            try:
+                if os.path.exists(path + ".tmp"):
+                    os.unlink(path + ".tmp")
+                os.link(tmp, path + ".tmp")
+            except OSError:
+                pass  # another writer's stray took the name meanwhile
         try:
             os.replace(tmp, path)
         except OSError as e:
@@ -175,7 +217,48 @@ class Store:
                 rec["version"] = int(rec.get("version", 0)) + 1
                 rec["_updated_at"] = now_iso()
                 self.save(key, rec)
-            return won, rec
+                self.index_locked(key, rec)
+        finally:
+            if lock is not None:
+                os.close(lock)
+        if won:
+            self.index_late(key, rec)
+        return won, rec
+
+    # --- the status index (--index), a second read path (seed 003) --------
+
+    def write_index(self, key, rec):
+        summary = {k: rec[k] for k in ("id", "status", "version", "_updated_at") if k in rec}
+        path = self.path(key)[:-len(".json")] + ".status"
+        tmp = "%s.tmp.%d" % (path, os.getpid())
+        with open(tmp, "w") as f:
+            json.dump(summary, f, separators=(",", ":"))
+        os.replace(tmp, path)
+
+    def index_locked(self, key, rec):
+        """Under the record's lock, with the record (--index locked)."""
+        if self.index == "locked":
+            self.write_index(key, rec)
+
+    def index_late(self, key, rec):
+        """After the lock, 10 ms later (--index late: the fixture's bug)."""
+        if self.index == "late":
+            time.sleep(0.01)
+            self.write_index(key, rec)
+
+    def read_also(self, key):
+        if self.index == "none":
+            raise StoreError("unsupported", "no status index (start with --index)", True)
+        lock = self.locked(key)
+        try:
+            path = self.path(key)[:-len(".json")] + ".status"
+            try:
+                with open(path) as f:
+                    return json.load(f)
+            except FileNotFoundError:
+                raise StoreError("not_found", "no index entry %s" % key, True)
+            except ValueError:
+                raise StoreError("corrupt", "index entry %s is not JSON" % key, True)
         finally:
             if lock is not None:
                 os.close(lock)
@@ -195,9 +278,11 @@ class Store:
             except FileNotFoundError:
                 pass
             self.save(key, rec, backup=False)
+            self.index_locked(key, rec)
         finally:
             if lock is not None:
                 os.close(lock)
+        self.index_late(key, rec)
         return rec
 
     def update_fields(self, key, patch, extra=()):
@@ -245,7 +330,7 @@ class Store:
         one, a_path, b_path = self.dual_paths(group)
         lock = self.locked("dual-" + group)
         try:
-            if self.mode in ("durable", "bak-reset"):
+            if self.mode in ("durable", "bak-reset", "leave-tmp"):
                 # Both structures in one file, replaced at once.
                 st = self.dual_load(one, group, {"a": {}, "b": {}, "count": 0, "total": 0})
                 st["a"][member] = amount
@@ -267,11 +352,26 @@ class Store:
 
     def dual_read(self, group):
         one, a_path, b_path = self.dual_paths(group)
-        if self.mode in ("durable", "bak-reset"):
+        if self.mode in ("durable", "bak-reset", "leave-tmp"):
             return self.dual_load(one, group, {"a": {}, "b": {}, "count": 0, "total": 0})
         a = self.dual_load(a_path, group, {"members": {}, "total": 0})
         b = self.dual_load(b_path, group, {"members": {}, "count": 0})
         return {"a": a["members"], "b": b["members"], "count": b["count"], "total": a["total"]}
+
+
+def alive(pid):
+    """Whether pid runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 def checksum(rec):
@@ -344,6 +444,8 @@ def handle(store, req, liar=None, without=()):
         return {"won": won, "record": rec}
     if op == "files":
         return {"files": store.files(key)}
+    if op == "read_also":
+        return {"record": store.read_also(key)}
     if op == "dual_write":
         store.dual_write(req.get("group"), req.get("member"), req.get("amount"))
         return {}
@@ -354,15 +456,16 @@ def handle(store, req, liar=None, without=()):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mode", choices=("naive", "durable", "bak-reset", "dual-split"),
+    ap.add_argument("--mode", choices=("naive", "durable", "bak-reset", "dual-split", "leave-tmp"),
                     default="durable")
+    ap.add_argument("--index", choices=("none", "locked", "late"), default="none")
     ap.add_argument("--dir", default=os.environ.get("TORN_DATA_DIR", "."))
     ap.add_argument("--fail-every", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--claim-definite", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--stall-reads", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--without", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    store = Store(args.dir, args.mode)
+    store = Store(args.dir, args.mode, args.index)
     liar = Liar(args.fail_every, args.claim_definite, args.stall_reads)
     for line in sys.stdin:
         if not line.endswith("\n"):

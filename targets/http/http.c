@@ -16,6 +16,7 @@
 
 #include "core/err.h"
 #include "core/finding.h"
+#include "core/paths.h"
 #include "core/record.h"
 #include "http_int.h"
 #include "core/util.h"
@@ -156,7 +157,7 @@ static int spec_pointer(const cJSON *o, const char *file, const char *field, con
     *out = dflt;
     if (!v)
         return dflt ? 0 : spec_fail(err, file, field, "missing");
-    if (!cJSON_IsString(v) || !http_pointer_valid(v->valuestring))
+    if (!cJSON_IsString(v) || !torn_json_pointer_valid(v->valuestring))
         return spec_fail(err, file, field,
                          "not a JSON pointer (\"\" or \"/a/b\", RFC 6901)");
     *out = v->valuestring;
@@ -488,7 +489,7 @@ static int resp_status_fail(const struct resp *r, struct torn_err *err)
 static int normalize(const struct http_spec *sp, const cJSON *doc, const char *id,
                      const struct resp *r, cJSON **rec_out, struct torn_err *err)
 {
-    const cJSON *src = http_pointer(doc, sp->record_ptr);
+    const cJSON *src = torn_json_pointer(doc, sp->record_ptr);
     if (!cJSON_IsObject(src))
         return torn_err_set(err, TORN_E_PROTOCOL, "%s %s: no JSON object at pointer '%s'",
                             r->method, r->url, sp->record_ptr);
@@ -496,7 +497,7 @@ static int normalize(const struct http_spec *sp, const cJSON *doc, const char *i
     for (int i = 0; rec && i < 6; i++) {
         if (!sp->field_ptr[i])
             continue;
-        const cJSON *v = http_pointer(src, sp->field_ptr[i]);
+        const cJSON *v = torn_json_pointer(src, sp->field_ptr[i]);
         cJSON_DeleteItemFromObjectCaseSensitive(rec, http_field_names[i]);
         if (v)
             cJSON_AddItemToObject(rec, http_field_names[i], cJSON_Duplicate(v, 1));
@@ -835,7 +836,7 @@ static int read_also(struct http_priv *p, const char *id, cJSON **also_out, char
     if (r.status == 404)
         found = 0;
     else if (r.status >= 200 && r.status <= 299 && resp_json(&r, &doc, NULL) == 0) {
-        const cJSON *o = http_pointer(doc, p->sp.also_record_ptr);
+        const cJSON *o = torn_json_pointer(doc, p->sp.also_record_ptr);
         *also_out = cJSON_IsObject(o) ? cJSON_Duplicate(o, 1) : NULL;
         found = *also_out ? 1 : -1;
     }
@@ -857,8 +858,12 @@ static int http_read(struct torn_target *t, const char *id, cJSON **record_out,
     int rc = record_call(t, &p->sp.read, &v, NULL, NULL, &rec, err);
     if (rc == 0 && p->sp.read_also.present && !first)
         found = read_also(p, id, &also, also_url, sizeof also_url);
-    if (rc == 0 && found >= 0)
-        http_paths_judge(&p->sp, t->cfg.log_dir, id, rec, also, first, also_url);
+    if (rc == 0 && found >= 0) {
+        char what[320];
+        snprintf(what, sizeof what, "GET %s", also_url);
+        torn_paths_judge(t->cfg.log_dir, p->sp.also_agree, p->sp.also_by, id, rec, also, first,
+                         what);
+    }
     cJSON_Delete(also);
     const char *st = rc == 0 ? torn_record_str(rec, "status") : NULL;
     if (st && p->sp.missing_unknown && strcmp(st, "unknown") == 0)   /* seed 001's text */
@@ -915,7 +920,7 @@ static int http_create(struct torn_target *t, const cJSON *input, char **id_out,
     if (r.status < 200 || r.status > 299)
         rc = resp_status_fail(&r, err);
     else if ((rc = resp_json(&r, &doc, err)) == 0) {
-        const cJSON *id = http_pointer(doc, p->sp.id_ptr);
+        const cJSON *id = torn_json_pointer(doc, p->sp.id_ptr);
         char num[32];
         if (cJSON_IsNumber(id))
             snprintf(num, sizeof num, "%.0f", id->valuedouble);
@@ -994,7 +999,7 @@ static int http_dual_read(struct torn_target *t, const char *group, cJSON **stat
     else if ((rc = resp_json(&r, &doc, err)) == 0 && !(st = cJSON_CreateObject()))
         rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
     for (int i = 0; !rc && i < 4; i++) {
-        const cJSON *x = p->sp.dual_ptr[i] ? http_pointer(doc, p->sp.dual_ptr[i]) : NULL;
+        const cJSON *x = p->sp.dual_ptr[i] ? torn_json_pointer(doc, p->sp.dual_ptr[i]) : NULL;
         if (i < 2 && !cJSON_IsObject(x))
             rc = torn_err_set(err, TORN_E_PROTOCOL, "%s %s: no object at pointer '%s'", r.method,
                               r.url, p->sp.dual_ptr[i]);

@@ -77,7 +77,7 @@ int http_expect_parse(const cJSON *x, const char *file, const char *field, struc
             if (!cJSON_IsBool(c))
                 return cfail(err, file, sub, "must be true or false");
         } else if (strcmp(c->string, "same_as") == 0) {
-            if (!cJSON_IsString(c) || !*c->valuestring || !http_pointer_valid(c->valuestring))
+            if (!cJSON_IsString(c) || !*c->valuestring || !torn_json_pointer_valid(c->valuestring))
                 return cfail(err, file, sub, "must be a JSON pointer (\"/a/b\")");
         } else if (strcmp(c->string, "format") == 0) {
             if (!cJSON_IsString(c) || strcmp(c->valuestring, "iso8601") != 0)
@@ -129,7 +129,7 @@ static int parse_contract(const cJSON *c, const char *file, int o, struct http_s
         return cfail(err, file, field, "must be an object of JSON pointer: expectation");
     for (const cJSON *e = body ? body->child : NULL; e; e = e->next) {
         snprintf(field, sizeof field, "responses.%s.body.%.80s", name, e->string);
-        if (!http_pointer_valid(e->string) || !*e->string)
+        if (!torn_json_pointer_valid(e->string) || !*e->string)
             return cfail(err, file, field, "not a JSON pointer (\"/a/b\", RFC 6901)");
         int rc = http_expect_parse(e, file, field, err);
         if (rc)
@@ -231,7 +231,7 @@ static int key_ok(const cJSON *doc, const cJSON *v, const cJSON *k, const struct
     if (strcmp(k->string, "present") == 0)
         return 1;
     if (strcmp(k->string, "same_as") == 0) {
-        const cJSON *o = http_pointer(doc, k->valuestring);
+        const cJSON *o = torn_json_pointer(doc, k->valuestring);
         return o && cJSON_Compare(v, o, 1);
     }
     if (strcmp(k->string, "format") == 0)
@@ -250,7 +250,7 @@ static int key_ok(const cJSON *doc, const cJSON *v, const cJSON *k, const struct
 void http_expect_judge(const cJSON *doc, const char *ptr, const cJSON *x,
                        const struct http_answer *a, char *why, size_t len)
 {
-    const cJSON *v = http_pointer(doc, ptr);
+    const cJSON *v = torn_json_pointer(doc, ptr);
     char *got = v ? cJSON_PrintUnformatted(v) : NULL, *want = cJSON_PrintUnformatted(x);
     int ok = 1;
     if (!cJSON_IsObject(x)) {
@@ -289,7 +289,7 @@ enum http_outcome http_outcome_of(const struct http_spec *sp, const struct http_
         return HTTP_OUT_COUNT;   /* an error: no contract, judged as before */
     if (a->op == HTTP_OP_READ) {
         const char *sptr = sp->field_ptr[0] ? sp->field_ptr[0] : "/status";
-        const cJSON *st = http_pointer(http_pointer(a->doc, sp->record_ptr), sptr);
+        const cJSON *st = torn_json_pointer(torn_json_pointer(a->doc, sp->record_ptr), sptr);
         if (cJSON_IsString(st) && strcmp(st->valuestring, "unknown") == 0)
             return HTTP_OUT_UNKNOWN;
     }

@@ -56,7 +56,7 @@ static void deliver(struct torn_sub *s, const char *msg, size_t len)
 {
     const struct http_events_cfg *cfg = &s->ev->cfg;
     cJSON *raw = cJSON_ParseWithLength(msg, len);
-    const cJSON *tv = raw ? http_pointer(raw, cfg->type_ptr) : NULL;
+    const cJSON *tv = raw ? torn_json_pointer(raw, cfg->type_ptr) : NULL;
     const char *type = cJSON_IsString(tv) ? tv->valuestring : NULL;
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "type", !raw                                            ? "invalid"

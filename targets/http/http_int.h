@@ -1,18 +1,20 @@
 /* torn HTTP target: the internal header of targets/http/ (as curl's
  * vtls_int.h is of lib/vtls/); the rest of torn includes http.h, and fuzz/
  * and tests/unit/ include this one to reach the parsers.  The rooms, from
- * the bottom up: http_util.c (JSON pointers, URL templates and origins,
- * buffers: calls no other file here), then http_events.c (WebSocket and
- * Server-Sent Events subscriptions, configured by struct http_events_cfg),
- * http_service.c (a service torn starts), http_contract.c (response
- * contracts), http_invariant.c, http_layout.c, http_log.c, http_paths.c,
- * http_retry.c (the spec's other criteria), and on top http.c (spec, requests, the ops table), which calls
- * them all and is called by none. */
+ * the bottom up: http_util.c (URL templates and origins, buffers: calls no
+ * other file here; JSON pointers are core/jsonptr.h's), then http_events.c
+ * (WebSocket and Server-Sent Events subscriptions, configured by struct
+ * http_events_cfg), http_service.c (a service torn starts),
+ * http_contract.c (response contracts), http_invariant.c, http_layout.c,
+ * http_log.c, http_paths.c, http_retry.c (the spec's other criteria), and
+ * on top http.c (spec, requests, the ops table), which calls them all and
+ * is called by none. */
 #ifndef TORN_TARGET_HTTP_INT_H
 #define TORN_TARGET_HTTP_INT_H
 
 #include "http.h"
 
+#include "core/jsonptr.h"
 #include "core/layout.h"
 
 #include <stddef.h>
@@ -149,10 +151,6 @@ extern const char *const http_field_names[6];
 int http_spec_parse(const struct cJSON *spec, const char *path, struct http_spec *sp,
                     struct torn_err *err);
 
-/* RFC 6901 JSON pointer lookup; NULL when absent.  "" is the root. */
-const struct cJSON *http_pointer(const struct cJSON *root, const char *ptr);
-/* 1 if ptr is a syntactically valid JSON pointer. */
-int http_pointer_valid(const char *ptr);
 
 /* Values a template's placeholders ({id}, {to}, {version}, {n}, {group},
  * {member}, {amount}) take. */
@@ -226,14 +224,9 @@ struct http_priv {
 };
 
 /* Two read paths (http_paths.c): parse read_also's record, agree and by
- * (after the endpoint itself), and judge rec (the record torn read through
- * "read", canonical names) against also (read_also's record, NULL: a 404),
- * read just before it when also_first, else just after. */
+ * (after the endpoint itself); http.c judges through core/paths.h. */
 int http_spec_paths(const struct cJSON *spec, const char *file, struct http_spec *sp,
                     struct torn_err *err);
-void http_paths_judge(const struct http_spec *sp, const char *log_dir, const char *id,
-                      const struct cJSON *rec, const struct cJSON *also, int also_first,
-                      const char *also_url);
 
 /* Retries counted (http_retry.c): parse "retries", and count the header's
  * value (NULL: the answer had none) of an answer to method url. */

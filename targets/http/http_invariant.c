@@ -56,7 +56,7 @@ static int parse_expects(const cJSON *o, const char *file, const char *field,
         return ifail(err, file, field, "must be a non-empty object of JSON pointer: expectation");
     for (const cJSON *e = o->child; e; e = e->next) {
         snprintf(sub, sizeof sub, "%s.%.80s", field, e->string);
-        if (!*e->string || !http_pointer_valid(e->string))
+        if (!*e->string || !torn_json_pointer_valid(e->string))
             return ifail(err, file, sub, "not a JSON pointer (\"/a/b\", RFC 6901)");
         int rc = http_expect_parse(e, file, sub, err);
         if (rc)
@@ -75,7 +75,7 @@ static int parse_ordered(const cJSON *od, const char *file, const char *field,
     for (int i = 0; i < 2; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(od, keys[i]);
         snprintf(sub, sizeof sub, "%s.%s", field, keys[i]);
-        if (!cJSON_IsString(v) || !*v->valuestring || !http_pointer_valid(v->valuestring))
+        if (!cJSON_IsString(v) || !*v->valuestring || !torn_json_pointer_valid(v->valuestring))
             return ifail(err, file, sub, "missing, or not a JSON pointer (\"/a/b\")");
     }
     if (cJSON_GetArraySize(od) != 2)
@@ -135,7 +135,7 @@ static void judge_ordered(struct http_priv *p, const cJSON *rec, const cJSON *od
 {
     const char *tp = cJSON_GetObjectItemCaseSensitive(od, "time")->valuestring;
     const char *bp = cJSON_GetObjectItemCaseSensitive(od, "by")->valuestring;
-    const cJSON *t = http_pointer(rec, tp), *b = http_pointer(rec, bp);
+    const cJSON *t = torn_json_pointer(rec, tp), *b = torn_json_pointer(rec, bp);
     long long tm = cJSON_IsString(t) ? torn_iso8601_ms(t->valuestring) : -1;
     if (!id || tm < 0 || !cJSON_IsNumber(b))
         return;   /* what is not a time or a number is the then-invariants' to judge */
@@ -159,7 +159,7 @@ static const cJSON *record_of(const struct http_spec *sp, const struct http_answ
     if (!sp->invariants || !a->doc || a->op == HTTP_OP_UNJUDGED ||
         http_outcome_of(sp, a) != HTTP_OUT_SUCCESS)
         return NULL;
-    const cJSON *rec = http_pointer(a->doc, sp->record_ptr);
+    const cJSON *rec = torn_json_pointer(a->doc, sp->record_ptr);
     return cJSON_IsObject(rec) ? rec : NULL;
 }
 

@@ -64,7 +64,7 @@ static int spec_finalize(const cJSON *lg, const char *file, struct http_spec *sp
         char field[64];
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(pf, keys[i]);
         snprintf(field, sizeof field, "log.per_finalization.%s", keys[i]);
-        if (!cJSON_IsString(v) || !*v->valuestring || !http_pointer_valid(v->valuestring))
+        if (!cJSON_IsString(v) || !*v->valuestring || !torn_json_pointer_valid(v->valuestring))
             return lfail(err, file, field, "missing, or not a JSON pointer (\"/a/b\")");
         sp->log_final_ptr[i] = v->valuestring;
     }
@@ -157,8 +157,8 @@ static void note_final(const struct http_spec *sp, const char *line, cJSON *seen
 {
     const char *brace = strchr(line, '{');
     cJSON *o = brace ? cJSON_Parse(brace) : NULL;
-    const cJSON *id = http_pointer(o, sp->log_final_ptr[0]);
-    const cJSON *v = http_pointer(o, sp->log_final_ptr[1]);
+    const cJSON *id = torn_json_pointer(o, sp->log_final_ptr[0]);
+    const cJSON *v = torn_json_pointer(o, sp->log_final_ptr[1]);
     char num[32];
     if (cJSON_IsNumber(id))
         snprintf(num, sizeof num, "%.0f", id->valuedouble);

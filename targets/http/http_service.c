@@ -124,7 +124,7 @@ static int spec_dual(const cJSON *spec, const char *file, struct http_spec *sp,
         sp->dual_ptr[i] = NULL;
         if (!v && i < 2)
             return fail(err, file, field, "missing (JSON pointer of an object member -> amount)");
-        if (v && (!cJSON_IsString(v) || !http_pointer_valid(v->valuestring)))
+        if (v && (!cJSON_IsString(v) || !torn_json_pointer_valid(v->valuestring)))
             return fail(err, file, field, "not a JSON pointer (\"\" or \"/a/b\", RFC 6901)");
         if (v)
             sp->dual_ptr[i] = v->valuestring;

@@ -7,11 +7,15 @@
 # and not going back) and log criteria (seed 000's structured finalize
 # line, seed 001's JSONDecodeError never logged) and the store layout (seed
 # 001: no .tmp left after a write), legacy records (seed 000: a record
-# without version gets version 1) and an exec adapter's stderr (the
-# gallery's jobfiles.py), each broken on purpose by a --break mode of the
-# service that must FAIL with the contract it breaks while the correct
-# service PASSES; and malformed contracts refused with exit 2 and one line
-# naming the file and the field.
+# without version gets version 1), the missing-job answer (404, or seed
+# 001's 200 "unknown" under "missing": "unknown"), two read paths agreeing
+# (seed 003: "read_also", the service's --index), retries counted against a
+# budget (seed 001's 5 tries: "retries", X-Retries) and an exec adapter's
+# stderr (the gallery's jobfiles.py), each broken on purpose by a --break
+# mode of the service that must FAIL with the contract it breaks while the
+# correct service PASSES; and malformed contracts refused with exit 2 and
+# one line naming the file and the field.  The file target's and exec
+# adapters' layout and read paths: contracts_exec_test.sh.
 #
 # Robustness: a stale CAS and a refused transition happen in every
 # optimistic-lock / state-transition round (all racers but one lose), and
@@ -253,27 +257,6 @@ expect 1 "retry-budget.*retried [0-9]* times (header X-Retries), over the spec's
     --target-spec "$tmp/rtb.json" --scenario safe-read-http
 only retry-budget
 
-# The file target's store layout (--target-opt layout=1): after each
-# scenario only <id>.json, <id>.json.bak and <id>.lock may remain; durable
-# removes the temps of writers killed mid-write when a store opens (so
-# crash-midwrite leaves none), straytmp leaves each write's temp behind.
-file_run() {  # RC PATTERN WHAT STRATEGY SCENARIO...
-    local want=$1 pat=$2 what=$3 strategy=$4; shift 4
-    local args=() s
-    for s in "$@"; do args+=(--scenario "$s"); done
-    timeout -k 2 120 "$torn" run --quiet --no-color --repro-runs 0 --target "file:$strategy" \
-        --target-opt layout=1 "${args[@]}" --set updates=20 >"$tmp/last.out" 2>&1
-    local rc=$?
-    if [[ $rc == "$want" ]] && grep -q -- "$pat" "$tmp/last.out"; then ok "$what (exit $rc)"; else
-        bad "$what: wanted exit $want and '$pat', got exit $rc"; fi
-}
-file_run 0 'torn: 2 PASS' "file:durable with layout=1 PASSES concurrent-updaters and crash-midwrite" \
-    durable concurrent-updaters crash-midwrite
-file_run 1 'store-layout.*concurrent-updaters.json.tmp .*left behind' \
-    "file:straytmp (each write's temp left as <id>.json.tmp) FAILS store-layout" \
-    straytmp concurrent-updaters
-only store-layout
-
 # An exec adapter's stderr (--target-opt log_never=...): the gallery's
 # jobfiles.py logs "fsync ... failed (...), continuing" when it ignores an
 # fsync error (mode fsync-error-ignored, seed 001's durability gone): under
@@ -309,7 +292,9 @@ rc=$?
 if [[ $rc == 2 ]] && grep -q "layout" "$tmp/last.out"; then ok "file target layout=2 refused (exit 2)"; else
     bad "file target layout=2: wanted exit 2 naming layout, got $rc"; fi
 bad_exec_opt 'log_never=a||b' "parameter log_never: fixed strings separated by |"
-bad_exec_opt 'log_always=x' "unknown parameter 'log_always' (known: log_never)"
+bad_exec_opt 'log_always=x' "unknown parameter 'log_always' (known: log_never, layout, read_also)"
+bad_exec_opt 'read_also=status,,version' "parameter read_also: record field names separated by commas"
+bad_exec_opt 'layout=yes' "parameter layout"
 
 # Malformed contracts: exit 2, one line naming the file and the field.
 bad_spec() {  # WHAT FIELD-IN-MESSAGE PYTHON-EDIT

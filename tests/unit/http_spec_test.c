@@ -17,14 +17,14 @@
 static void test_pointer(void)
 {
     cJSON *d = cJSON_Parse("{\"a\":{\"b\":[10,{\"c/d\":1,\"e~f\":2}]},\"\":3}");
-    CHECK(http_pointer(d, "") == d, "root");
-    CHECK(cJSON_GetNumberValue(http_pointer(d, "/a/b/0")) == 10, "array index");
-    CHECK(cJSON_GetNumberValue(http_pointer(d, "/a/b/1/c~1d")) == 1, "~1 is /");
-    CHECK(cJSON_GetNumberValue(http_pointer(d, "/a/b/1/e~0f")) == 2, "~0 is ~");
-    CHECK(cJSON_GetNumberValue(http_pointer(d, "/")) == 3, "empty key");
-    CHECK(!http_pointer(d, "/a/b/7") && !http_pointer(d, "/a/b/-1") && !http_pointer(d, "/x"),
+    CHECK(torn_json_pointer(d, "") == d, "root");
+    CHECK(cJSON_GetNumberValue(torn_json_pointer(d, "/a/b/0")) == 10, "array index");
+    CHECK(cJSON_GetNumberValue(torn_json_pointer(d, "/a/b/1/c~1d")) == 1, "~1 is /");
+    CHECK(cJSON_GetNumberValue(torn_json_pointer(d, "/a/b/1/e~0f")) == 2, "~0 is ~");
+    CHECK(cJSON_GetNumberValue(torn_json_pointer(d, "/")) == 3, "empty key");
+    CHECK(!torn_json_pointer(d, "/a/b/7") && !torn_json_pointer(d, "/a/b/-1") && !torn_json_pointer(d, "/x"),
           "missing");
-    CHECK(!http_pointer_valid("a/b") && !http_pointer_valid("/a~2") && http_pointer_valid("/a~1"),
+    CHECK(!torn_json_pointer_valid("a/b") && !torn_json_pointer_valid("/a~2") && torn_json_pointer_valid("/a~1"),
           "validity");
     cJSON_Delete(d);
 }
@@ -81,6 +81,32 @@ static void test_bad_specs(void)
     expect_bad(buf, "field events.kind");
     snprintf(buf, sizeof buf, "{%s,\"stale_status\":42}", ok_read);
     expect_bad(buf, "field stale_status");
+    static const char *const more[][2] = {   /* the missing answer, read paths, retries */
+        {"\"missing\":\"gone\"", "field missing"},
+        {"\"read_also\":{\"path\":\"/i/{id}\"}", "field read_also.agree"},
+        {"\"read_also\":{\"path\":\"/i/{id}\",\"agree\":{\"/s\":\"/s\"}}", "field read_also.by"},
+        {"\"retries\":{\"header\":\"X-R\",\"max\":1.5}", "field retries.max"},
+        {"\"retries\":{\"max\":3}", "field retries.header"},
+    };
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
+        snprintf(buf, sizeof buf, "{%s,%s}", ok_read, more[i][0]);
+        expect_bad(buf, more[i][1]);
+    }
+    {
+        struct torn_err e2;
+        struct http_spec sp2;
+        cJSON *j = cJSON_Parse("{\"read\":{\"path\":\"/r/{id}\"},\"missing\":\"unknown\","
+                               "\"read_also\":{\"path\":\"/i/{id}\",\"record\":\"/x\","
+                               "\"agree\":{\"/version\":\"/v\"}},"
+                               "\"retries\":{\"header\":\"X-Retries\",\"max\":4}}");
+        torn_err_clear(&e2);
+        int rc = http_spec_parse(j, "s.json", &sp2, &e2);
+        CHECK(rc == 0 && sp2.missing_unknown && sp2.read_also.present &&
+                  strcmp(sp2.also_record_ptr, "/x") == 0 && strcmp(sp2.also_by, "/version") == 0 &&
+                  strcmp(sp2.retry_header, "X-Retries") == 0 && sp2.retry_max == 4,
+              "missing, read_also, retries parsed: rc %d '%s'", rc, e2.msg);
+        cJSON_Delete(j);
+    }
     struct torn_err err;
     struct http_spec sp;
     CHECK(http_spec_parse(NULL, NULL, &sp, &err) == TORN_E_CONFIG &&

@@ -16,8 +16,12 @@ print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null
 
 # --until-fail: state-transition on file:naive fails only on some runs (two
 # racers must overlap); repeated with one seed it fails within 30 attempts.
-"$TORN" run --no-color --target file:naive --scenario state-transition --seed "$SEED" \
-    --until-fail 30 --json "$work/until.json" >"$work/until.out" 2>"$work/until.err"
+# 100 rounds, not the default 20: with 20, under a busy loop per core, 3 of
+# 12 seeds passed all 30 attempts (racers run one after another); with 100
+# every one of 12 seeds failed by its 4th attempt, loaded or idle.
+until_args=(--target file:naive --scenario state-transition --set rounds=100 --seed "$SEED" --until-fail 30)
+"$TORN" run --no-color "${until_args[@]}" \
+    --json "$work/until.json" >"$work/until.out" 2>"$work/until.err"
 rc=$?
 attempt=$(field "$work/until.json" 'r["attempt"]')
 [[ $rc -eq 1 && "$(field "$work/until.json" 'r["verdict"], r["attempts_max"]')" == "('FAIL', 30)" ]] &&
@@ -27,8 +31,7 @@ attempt=$(field "$work/until.json" 'r["attempt"]')
     ok "--until-fail 30: exit 1 at the first FAIL (attempt $attempt), reported as such" ||
     { bad "--until-fail: exit $rc, attempt '$attempt'"; tail -5 "$work/until.out"; }
 # Its history holds the reported attempt only.
-"$TORN" run --quiet --target file:naive --scenario state-transition --seed "$SEED" \
-    --until-fail 30 --history "$work/until.jsonl" >/dev/null 2>&1
+"$TORN" run --quiet "${until_args[@]}" --history "$work/until.jsonl" >/dev/null 2>&1
 check "--until-fail: the history holds one attempt" \
     test "$(grep -c '"scenario-start"' "$work/until.jsonl")" -eq 1
 

@@ -20,7 +20,17 @@ cp "$ROOT/examples/adapters/jobstore.py" "$work/jobstore.py"
 # -S: the adapter needs only the standard library, and a site-packages .pth
 # hook (one imports certifi on this machine) costs a third of every start.
 store() { echo "exec:$PY -S $work/jobstore.py --mode $1"; }
-none_running() { ! pgrep -f "$1" >/dev/null; }
+# none_running PATTERN: no process matches it now or within 5 s (a killed
+# process can stay visible a moment on a loaded machine; a fixed sleep was
+# a guess at how long).
+none_running() {
+    local i
+    for ((i = 0; i < 50; i++)); do
+        pgrep -f "$1" >/dev/null || return 0
+        sleep 0.1
+    done
+    return 1
+}
 
 # --- the adapter speaks the protocol by itself ---------------------------------
 mkdir -p "$work/direct"
@@ -68,7 +78,6 @@ out=$work/cu.json
     --json "$out" --run-dir "$work/r-cu" >/dev/null 2>&1
 check "concurrent-updaters x 3 durable adapter instances = PASS (got $(verdict "$out"))" \
     test "$(verdict "$out")" = PASS
-sleep 0.3
 check "no adapter process left after the runs" none_running "$work/[j]obstore.py"
 
 # --- the default set: every scenario the adapter can run ------------------------
@@ -121,11 +130,15 @@ check "... saying 'needs corrupt: the adapter declares no data files (see docs/e
 
 # --- dual-write through dual_write/dual_read ---------------------------------------
 # (durable PASSES it in the default run above)
+# dual-split's bug is hit only when a kill lands between its two files'
+# writes: 20 of 20 seeds failed one run of 5 rounds here, idle and loaded, but
+# one with a single violation, so up to 5 runs of the seed, as gallery_test.
 for case in "dual-split FAIL both-or-neither"; do
     read -r mode want crit <<<"$case"
     out=$work/dw-$mode.json
     "$TORN" run --quiet --target "$(store $mode)" --scenario dual-write --seed "$SEED" \
-        --set rounds=5 --repro-runs 0 --json "$out" --run-dir "$work/r-dw-$mode" >/dev/null 2>&1
+        --set rounds=5 --repro-runs 0 --until-fail 5 --json "$out" --run-dir "$work/r-dw-$mode" \
+        >/dev/null 2>&1
     check "dual-write x jobstore.py --mode $mode = $want (got $(verdict "$out"))" \
         test "$(verdict "$out")" = "$want"
     [[ $crit == - ]] || check "dual-write x --mode $mode names $crit" grep -q "\"$crit\"" "$out"
@@ -157,7 +170,6 @@ cp "$(command -v sleep)" "$work/lingerer"
 printf '%s\n' "\"$work/lingerer\" 3600 &" "exec $PY $work/jobstore.py --mode durable" >"$work/forker.sh"
 "$TORN" run --quiet --target "exec:sh $work/forker.sh" --scenario crash-midwrite --set kills=3 \
     --set payload_len=2000 --seed "$SEED" --run-dir "$work/r-forker" >/dev/null 2>&1
-sleep 0.3
 check "an adapter's background 'sleep 3600 &' does not outlive torn (killed workers' included)" \
     none_running "$work/[l]ingerer"
 for p in $(pgrep -f "$work/[l]ingerer"); do kill "$p"; done
@@ -201,7 +213,6 @@ for k in garbage wrongid silent partial dead norecord missing; do
     check "$k adapter: exit 2 (got $rc) within 10 s (took $took s)" test $rc = 2 -a $took -lt 10
     check "$k adapter: the error says '${msg[$k]}'" grep -qF "${msg[$k]}" "$work/$k.out"
 done
-sleep 0.3
 check "no misbehaving adapter left running" none_running "$work/([g]arbage|[s]ilent|[p]artial|[w]rongid)"
 
 # --- bad target configuration -----------------------------------------------

@@ -157,11 +157,16 @@ for _ in $(seq 100); do  # wait (bounded) until the workers exist
 done
 kill -KILL $tpid
 wait $tpid 2>/dev/null
-sleep 0.5
-left=0
-for k in $kids; do  # a zombie waiting for init to reap it counts as gone
-    st=$(ps -o stat= -p "$k" 2>/dev/null | tr -d ' ')
-    [[ -n "$st" && "$st" != Z* ]] && left=$((left + 1))
+# A SIGKILLed process must be scheduled to die: poll up to 5 s rather than
+# guess one sleep (0.5 s was the guess) on a loaded machine.
+for _ in $(seq 50); do
+    left=0
+    for k in $kids; do  # a zombie waiting for init to reap it counts as gone
+        st=$(ps -o stat= -p "$k" 2>/dev/null | tr -d ' ')
+        [[ -n "$st" && "$st" != Z* ]] && left=$((left + 1))
+    done
+    ((left == 0)) && break
+    sleep 0.1
 done
 check "SIGKILL of torn: its workers ($kids) die with it ($left left)" test $left = 0
 

@@ -25,8 +25,9 @@
 enum {
     OPT_TARGET = 256, OPT_TARGET_SPEC, OPT_TARGET_OPT, OPT_SCENARIO, OPT_SEED, OPT_DURATION,
     OPT_WORKERS, OPT_SET, OPT_ALLOW_REMOTE, OPT_TIMEOUT, OPT_HISTORY, OPT_QUIET, OPT_NO_COLOR,
-    OPT_KEEP, OPT_RUN_DIR, OPT_HELP, OPT_FS, OPT_RATE, OPT_UNTIL_FAIL, OPT_REPRO_RUNS,
-    OPT_HISTORY_MAX, OPT_COLOR, OPT_PROM_PUSH, OPT_SHARD, OPT_ALL_VIOLATIONS,
+    OPT_KEEP, OPT_RUN_DIR, OPT_HELP, OPT_FS, OPT_RATE, OPT_MAX_OPS, OPT_MAX_RATE,
+    OPT_UNTIL_FAIL, OPT_REPRO_RUNS, OPT_HISTORY_MAX, OPT_COLOR, OPT_PROM_PUSH, OPT_SHARD,
+    OPT_ALL_VIOLATIONS,
     OPT_SUITE, OPT_BUDGET, OPT_BASELINE, OPT_ALLOW, OPT_DRY_RUN, OPT_SOAK, OPT_STOP_ON_FAIL,
     /* (the gate's, in this order: gate/suite.h) */
     OPT_REPORTER /* + index of the reporter */
@@ -74,6 +75,12 @@ static void run_usage(FILE *f)
           "                        (concurrent-updaters, durability, failover,\n"
           "                        dual-write, event-before-persist, safe-read-http);\n"
           "                        default closed loop\n"
+          "  --max-ops N           staging safety: after N target operations in all\n"
+          "                        (every scenario, worker, target, round) torn stops\n"
+          "                        as on SIGINT: no new work, the closing reads still\n"
+          "                        run, results so far kept, exit 2\n"
+          "  --max-rate OPS        staging safety: at most OPS target operations/s\n"
+          "                        run-wide, whatever --rate and --workers say\n"
           "  --set K=V             override a scenario parameter (repeatable); numbers\n"
           "                        are checked against its range: `torn list --params`\n"
           "  --until-fail N        run each scenario again with the same seed while it\n"
@@ -227,6 +234,8 @@ static void build_longopts(struct cli *c)
         {"duration", required_argument, NULL, OPT_DURATION},
         {"workers", required_argument, NULL, OPT_WORKERS},
         {"rate", required_argument, NULL, OPT_RATE},
+        {"max-ops", required_argument, NULL, OPT_MAX_OPS},
+        {"max-rate", required_argument, NULL, OPT_MAX_RATE},
         {"until-fail", required_argument, NULL, OPT_UNTIL_FAIL},
         {"repro-runs", required_argument, NULL, OPT_REPRO_RUNS},
         {"all-violations", no_argument, NULL, OPT_ALL_VIOLATIONS},
@@ -299,6 +308,16 @@ static int handle_opt(struct cli *c, int opt, const char *arg)
         if (torn_arg_number("run", "--rate", arg, 0.001, 1e7, 0, &d))
             return -1;
         o->rate = d;
+        return 0;
+    case OPT_MAX_OPS:
+        if (torn_arg_number("run", "--max-ops", arg, 1, 1e12, 1, &d))
+            return -1;
+        o->max_ops = (long long)d;
+        return 0;
+    case OPT_MAX_RATE:
+        if (torn_arg_number("run", "--max-rate", arg, 0.001, 1e7, 0, &d))
+            return -1;
+        o->max_rate = d;
         return 0;
     case OPT_UNTIL_FAIL:
     case OPT_REPRO_RUNS:

@@ -9,6 +9,7 @@
 #include "err.h"
 #include "history.h"
 #include "pace.h"
+#include "throttle.h"
 #include "parse.h"
 #include "proc/proc.h"
 #include "target.h"
@@ -80,6 +81,9 @@ uint64_t torn_ctx_until(const struct torn_ctx *ctx, uint64_t ns)
 
 void torn_ctx_op(struct torn_ctx *ctx, enum torn_op op, enum torn_outcome out, uint64_t ns)
 {
+    uint64_t waited = torn_throttle_waited_ns(); /* --max-rate: not the target's time */
+
+    ns = ns > waited ? ns - waited : 0;
     torn_stats_record(ctx->stats, ctx->slot, op, out, ns);
     if (ctx->due_ns) {
         uint64_t end = torn_now_ns();

@@ -150,7 +150,9 @@ uint64_t torn_ctx_until(const struct torn_ctx *ctx, uint64_t ns);
  * Safe in forked workers (shared memory, one slot per process).  When
  * ctx->due_ns is set (open loop), the operation is also recorded as an
  * open-loop sample due then, started ns before now (proc.h,
- * torn_stats_record_due), and due_ns is cleared. */
+ * torn_stats_record_due), and due_ns is cleared.  Time the process spent
+ * waiting for its turn under --max-rate (throttle.h) since the last call is
+ * taken off ns: it is torn's wait, not the target's. */
 void torn_ctx_op(struct torn_ctx *ctx, enum torn_op op, enum torn_outcome out, uint64_t ns);
 
 /* Open loop for any scenario with a steady operation stream and a "rate"

@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "parse.h"
+#include "throttle.h"
 
 int torn_target_new(const struct torn_target_ops *ops, const struct torn_target_cfg *cfg,
                     struct torn_target **out, struct torn_err *err)
@@ -118,6 +119,15 @@ static int no_slot(const struct torn_target *t, const char *slot, struct torn_er
                         slot);
 }
 
+/* The run-wide caps (throttle.h) before a request to the target: wait for
+ * its turn; return at once when the run was stopped while waiting. */
+#define TAKE_TURN(err)                       \
+    do {                                     \
+        int turn_rc_ = torn_throttle_take(err); \
+        if (turn_rc_)                        \
+            return turn_rc_;                 \
+    } while (0)
+
 /* Clear *p when the caller passed it; the slot fills it otherwise. */
 #define CLEAR_OUT(p)  \
     do {              \
@@ -131,6 +141,7 @@ int torn_target_reset(struct torn_target *t, const char *id, const cJSON *initia
     CLEAR_OUT(record_out);
     if (!t->ops->reset)
         return no_slot(t, "reset", err);
+    TAKE_TURN(err);
     return t->ops->reset(t, id, initial, record_out, err);
 }
 
@@ -140,6 +151,7 @@ int torn_target_update(struct torn_target *t, const char *id, const cJSON *patch
     CLEAR_OUT(record_out);
     if (!t->ops->update)
         return no_slot(t, "update", err);
+    TAKE_TURN(err);
     return t->ops->update(t, id, patch, record_out, err);
 }
 
@@ -149,6 +161,7 @@ int torn_target_read(struct torn_target *t, const char *id, cJSON **record_out,
     CLEAR_OUT(record_out);
     if (!t->ops->read)
         return no_slot(t, "read", err);
+    TAKE_TURN(err);
     return t->ops->read(t, id, record_out, err);
 }
 
@@ -160,6 +173,7 @@ int torn_target_update_if_version(struct torn_target *t, const char *id, const c
     CLEAR_OUT(won_out);
     if (!t->ops->update_if_version)
         return no_slot(t, "update_if_version", err);
+    TAKE_TURN(err);
     return t->ops->update_if_version(t, id, patch, expected_version, won_out, record_out, err);
 }
 
@@ -171,6 +185,7 @@ int torn_target_transition(struct torn_target *t, const char *id, const char *co
     CLEAR_OUT(won_out);
     if (!t->ops->transition)
         return no_slot(t, "transition", err);
+    TAKE_TURN(err);
     return t->ops->transition(t, id, from, n_from, to, won_out, record_out, err);
 }
 
@@ -187,6 +202,7 @@ int torn_target_dual_write(struct torn_target *t, const char *group, const char 
 {
     if (!t->ops->dual_write)
         return no_slot(t, "dual_write", err);
+    TAKE_TURN(err);
     return t->ops->dual_write(t, group, member, amount, err);
 }
 
@@ -196,6 +212,7 @@ int torn_target_dual_read(struct torn_target *t, const char *group, cJSON **stat
     CLEAR_OUT(state_out);
     if (!t->ops->dual_read)
         return no_slot(t, "dual_read", err);
+    TAKE_TURN(err);
     return t->ops->dual_read(t, group, state_out, err);
 }
 
@@ -205,6 +222,7 @@ int torn_target_create(struct torn_target *t, const cJSON *input, char **id_out,
     CLEAR_OUT(id_out);
     if (!t->ops->create)
         return no_slot(t, "create", err);
+    TAKE_TURN(err);
     return t->ops->create(t, input, id_out, err);
 }
 
@@ -214,6 +232,7 @@ int torn_target_subscribe(struct torn_target *t, const char *id, struct torn_sub
     CLEAR_OUT(sub_out);
     if (!t->ops->subscribe)
         return no_slot(t, "subscribe", err);
+    TAKE_TURN(err);
     return t->ops->subscribe(t, id, sub_out, err);
 }
 

@@ -118,10 +118,16 @@ uint64_t torn_seed_derive(uint64_t seed, const char *what)
 }
 
 static volatile sig_atomic_t stop_flag;
+static volatile int *shared_stop; /* a run-wide flag in shared memory */
 
 int torn_stop_requested(void)
 {
-    return stop_flag != 0;
+    return stop_flag != 0 || (shared_stop && *shared_stop);
+}
+
+void torn_stop_share(volatile int *flag)
+{
+    shared_stop = flag;
 }
 
 void torn_request_stop(void)

@@ -32,9 +32,13 @@ uint64_t torn_seed_derive(uint64_t seed, const char *what);
 #define TORN_FNV_INIT 0xcbf29ce484222325ULL
 uint64_t torn_fnv1a(uint64_t h, const void *buf, size_t len);
 
-/* Stop requests: set by the SIGINT/SIGTERM handler, polled by loops. */
+/* Stop requests: set by the SIGINT/SIGTERM handler, polled by loops.  A
+ * stop is also requested while *flag is non-zero after torn_stop_share(flag)
+ * (a flag in shared memory that any process of the run may raise: the
+ * operation cap of throttle.h); NULL forgets it. */
 int torn_stop_requested(void);
 void torn_request_stop(void);
+void torn_stop_share(volatile int *flag);
 
 /* Read a whole file into a NUL-terminated malloc'd buffer (caller frees).
  * TORN_E_NOTFOUND if it does not exist, TORN_E_IO otherwise. */

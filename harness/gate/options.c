@@ -106,6 +106,10 @@ static int fill_opts(const struct torn_suite *s, struct torn_run_opts *o)
         o->workers = s->workers;
     if (o->rate <= 0)
         o->rate = s->rate;
+    if (o->max_ops <= 0)
+        o->max_ops = s->max_ops;
+    if (o->max_rate <= 0)
+        o->max_rate = s->max_rate;
     if (o->timeout_ms == TORN_DEFAULT_TIMEOUT_MS && s->timeout_ms)
         o->timeout_ms = s->timeout_ms;
     if (!o->until_fail)

@@ -188,6 +188,15 @@ int torn_gate_dry_run(const struct torn_run_opts *o, FILE *f)
             return 2;
     fprintf(f, "loop: %s\n", o->rate > 0 ? "open, at the rate given" : "closed");
     fprintf(f, "operations: %s\n", "as each scenario's params say (workers, jobs, rounds)");
+    if (o->max_ops > 0)
+        fprintf(f, "operation cap: torn stops after %lld target operations in all (--max-ops)\n",
+                o->max_ops);
+    else
+        fputs("operation cap: none (--max-ops N sets one)\n", f);
+    if (o->max_rate > 0)
+        fprintf(f, "rate cap: at most %g target operations/s run-wide (--max-rate)\n", o->max_rate);
+    else
+        fputs("rate cap: none (--max-rate OPS sets one)\n", f);
     plan_gate(o, f);
     if (o->n_scenarios)
         fprintf(f, "time: at most %.0f s of scenario time x %zu target(s)%s%s\n", bound, n_tg,

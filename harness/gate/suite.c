@@ -361,7 +361,8 @@ static int limit(struct torn_suite *s, const cJSON *v, const char *name, int int
 
 static int limits(struct torn_suite *s, const cJSON *v, struct torn_err *err)
 {
-    static const char *const keys[] = {"duration_s", "workers", "rate", "timeout_ms",
+    static const char *const keys[] = {"duration_s", "workers", "rate", "max_ops",
+                                       "max_rate", "timeout_ms",
                                        "until_fail", "history_max_mib", "soak_s",
                                        "stop_on_fail", NULL};
     const cJSON *sof = cJSON_GetObjectItemCaseSensitive(v, "stop_on_fail");
@@ -381,6 +382,12 @@ static int limits(struct torn_suite *s, const cJSON *v, struct torn_err *err)
     if ((rc = limit(s, v, "rate", 0, 0.001, 1e7, &d, err)) < 0)
         return rc;
     s->rate = rc ? d : 0;
+    if ((rc = limit(s, v, "max_ops", 1, 1, 1e12, &d, err)) < 0)
+        return rc;
+    s->max_ops = rc ? (long long)d : 0;
+    if ((rc = limit(s, v, "max_rate", 0, 0.001, 1e7, &d, err)) < 0)
+        return rc;
+    s->max_rate = rc ? d : 0;
     if ((rc = limit(s, v, "timeout_ms", 1, 1, 3600000, &d, err)) < 0)
         return rc;
     s->timeout_ms = rc ? (int)d : 0;

@@ -72,6 +72,8 @@ struct torn_suite {
     double duration_s;           /* < 0: not set */
     long long workers;           /* 0: not set */
     double rate;                 /* 0: not set */
+    long long max_ops;           /* 0: not set */
+    double max_rate;             /* 0: not set */
     int timeout_ms, until_fail;  /* 0: not set */
     uint64_t history_max;        /* bytes, 0: not set */
     double soak_s;               /* 0: not set */

@@ -17,6 +17,7 @@
 #include "core/version.h"
 #include "core/err.h"
 #include "core/finding.h"
+#include "core/throttle.h"
 #include "core/history.h"
 #include "core/outfile.h"
 #include "core/parse.h"
@@ -581,8 +582,14 @@ static void judge_work(const struct run *r, const struct plan_scenario *sc,
  * it is never a PASS: it did not finish, so it is an ERROR saying so. */
 static void mark_interrupted(struct torn_result *res)
 {
+    char why[160];
+
     res->interrupted = 1;
-    if (res->verdict == TORN_PASS)
+    snprintf(why, sizeof why, "stopped at the run-wide cap of %lld target operations (--max-ops) "
+             "before the scenario finished: no verdict", torn_throttle_max_ops());
+    if (res->verdict == TORN_PASS && !first_signal && torn_throttle_capped())
+        torn_result_error(res, TORN_E_INTERRUPTED, why);
+    else if (res->verdict == TORN_PASS)
         torn_result_error(res, TORN_E_INTERRUPTED,
                           first_signal == SIGTERM
                               ? "interrupted by SIGTERM before the scenario finished: no verdict"
@@ -1071,6 +1078,12 @@ static int prepare(struct run *r, struct torn_err *err)
 
     if ((rc = check_output_paths(r->o, err)) != 0)
         return rc;
+    if ((rc = torn_throttle_init(r->o->max_ops, r->o->max_rate, err)) != 0)
+        return rc;
+    if (r->o->max_rate > 0 && r->o->rate > r->o->max_rate)
+        fprintf(stderr, "torn: note: --rate %g is above --max-rate %g: operations fall behind "
+                        "their schedule, and the corrected figures include torn's own wait\n",
+                r->o->rate, r->o->max_rate);
 
     snprintf(r->ns, sizeof r->ns, "torn_%08llx",
              (unsigned long long)(torn_seed_derive(torn_now_ns() ^ (uint64_t)getpid(), "ns") &
@@ -1089,6 +1102,27 @@ static int prepare(struct run *r, struct torn_err *err)
         return rc;
     /* Last: a run refused for bad options leaves an old --history alone. */
     return open_history(r, err);
+}
+
+/* With --max-ops or --max-rate: how many target operations the run sent,
+ * and whether the operation cap stopped it. */
+static void report_caps(const struct torn_run_opts *o)
+{
+    char ops[48] = "", rate[48] = "";
+
+    if (o->max_ops <= 0 && o->max_rate <= 0)
+        return;
+    if (o->max_ops > 0)
+        snprintf(ops, sizeof ops, "--max-ops %lld", o->max_ops);
+    if (o->max_rate > 0)
+        snprintf(rate, sizeof rate, "%s--max-rate %g/s", *ops ? ", " : "", o->max_rate);
+    if (torn_throttle_capped() && !first_signal)
+        fprintf(stderr, "torn: stopped at the operation cap: %lld target operations sent in all "
+                        "(%s%s; those past the cap are the scenarios' closing reads)\n",
+                torn_throttle_used(), ops, rate);
+    else
+        fprintf(stderr, "torn: %lld target operations sent in all (%s%s)\n", torn_throttle_used(),
+                ops, rate);
 }
 
 /* --shard I/N: number the entries as run_target does (shard.h) and say
@@ -1168,6 +1202,7 @@ int torn_run(const struct torn_run_opts *o)
     } while (torn_gate_run_again(o->gate, &r.rep));
     torn_proc_reap_all(500);
     r.rep.interrupted = torn_stop_requested();
+    report_caps(r.o);
     r.rep.signal = first_signal;
     r.rep.history_cap = torn_history_log_cap(r.history);
     r.rep.history_dropped = torn_history_log_dropped(r.history);

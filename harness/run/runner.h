@@ -71,6 +71,10 @@ struct torn_run_opts {
     double rate;                 /* --rate OPS: open loop at OPS operations/s
                                     over all workers, where a scenario supports
                                     it (parameter "rate"); <= 0 closed loop */
+    long long max_ops;           /* --max-ops N: the run stops after N target
+                                    operations in all (throttle.h); 0 none */
+    double max_rate;             /* --max-rate OPS: run-wide, at most OPS
+                                    target operations/s; 0 none */
     struct torn_shard shard;     /* --shard I/N (shard.h); index 0 = all */
     struct torn_gate *gate;      /* release gate (gate/gate.h): budgets, a
                                     baseline, counters, judged on every

@@ -60,14 +60,17 @@ else
 fi
 
 # --- naive: evidence names torn/empty records and lost updates ------------
-"$TORN" run --target file:naive --seed 5 --json "$work/naive.json" --junit "$work/naive.xml" \
+# --all-violations: every scenario's whole plan, so both criteria show (by
+# default concurrent-updaters stops at its first torn read, when a lost
+# update may not have happened yet).
+"$TORN" run --target file:naive --seed 5 --all-violations --json "$work/naive.json" --junit "$work/naive.xml" \
     >"$work/naive.out" 2>&1
 rc=$?
 check "file:naive exits 1" test $rc = 1
 check "naive output names a torn/empty record" grep -qE "no-torn-write.*(empty|not valid JSON|torn)" "$work/naive.out"
 check "naive output names lost updates" grep -q "no-lost-update" "$work/naive.out"
 check "naive output prints a replay command with its measured rate" grep -qE \
-    "replay \((reproduced in [0-3] of [1-3] re-runs with the same seed; the OS decides the interleaving|the OS decides the interleaving: one run may not reproduce it)\): torn run --target '?file:naive'? --scenario crash-midwrite --seed 5 --until-fail 20$" "$work/naive.out"
+    "replay \((reproduced in [0-3] of [1-3] re-runs with the same seed; the OS decides the interleaving|the OS decides the interleaving: one run may not reproduce it)\): torn run --target '?file:naive'? --scenario crash-midwrite --seed 5 --until-fail 20 --all-violations$" "$work/naive.out"
 if command -v xmllint >/dev/null; then
     check "JUnit is well-formed XML" xmllint --noout "$work/naive.xml"
 fi

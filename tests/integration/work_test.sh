@@ -105,7 +105,7 @@ if mount -t tmpfs -o size=2m tmpfs "$work/mnt" 2>/dev/null; then
     "$TORN" run --no-color --target file:durable --scenario concurrent-updaters --seed 1 \
         --run-dir "$mnt/a" --json "$work/full.json" >"$work/full.out" 2>&1
     expect "full disk: concurrent-updaters ERROR, updates and history named" $? 2 \
-        "$work/full.out" "0 of 200 planned updates acknowledged (minimum 100)" \
+        "$work/full.out" "0 of 96 planned updates acknowledged (minimum 48)" \
         "No space left on device" "events not written"
     rm -rf "$mnt/a"
     "$TORN" run --no-color --target file:durable --scenario crash-midwrite --seed 1 \

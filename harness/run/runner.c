@@ -690,7 +690,8 @@ static void run_one(struct run *r, struct plan_target *tg, struct plan_scenario 
     torn_findings_fold(tg->t->cfg.log_dir, fmark, res, t0);
     if (rc && res->verdict != TORN_FAIL)
         torn_result_error(res, rc, err.msg[0] ? err.msg : torn_strerror(rc));
-    else if (rc)
+    else if (rc && !res->stopped_at_violation) /* stopped on purpose: its "too
+                                                  little was done" is no news */
         torn_result_violation(res, "scenario-completed", NULL, torn_ctx_elapsed(&ctx),
                               "the scenario stopped early: %s",
                               err.msg[0] ? err.msg : torn_strerror(rc));

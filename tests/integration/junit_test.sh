@@ -6,7 +6,8 @@
 #   does) still have one <properties> per suite and distinct names;
 # - Jenkins' JUnit schema (tests/data/junit-jenkins.xsd, vendored with its
 #   licence; TORN_JUNIT_XSD names another such as junit-10.xsd of Jenkins'
-#   xunit plugin): xmllint validates both reports and the merge, and rejects
+#   xunit plugin): xmllint validates both reports, their merge, torn merge's
+#   and torn fuzz's JUnit, and rejects
 #   the two mistakes torn once made (`skipped` on <testsuites>, a suite with
 #   two <properties>); the rules of junit-10 that torn's report touches are
 #   also checked one by one (attributes <testsuites> may carry, required
@@ -23,7 +24,7 @@ export TMPDIR=$work/tmp
 cd "$work" || exit 1
 for run in a b; do
     GITHUB_ACTIONS=true "$TORN" run --target file:naive --target file:rename --target file:durable \
-        --scenario corrupt-read --duration 1 --seed "$SEED" --quiet --junit "$run.xml" \
+        --scenario corrupt-read --duration 1 --seed "$SEED" --quiet --junit "$run.xml" --json "$run.json" \
         >"$run.out" 2>&1
     echo "run $run: exit $? (seed $SEED)"
 done
@@ -44,8 +45,17 @@ check "merged: six suites with six distinct names" \
 # --- the schema ------------------------------------------------------------------------
 xsd=${TORN_JUNIT_XSD:-$data/junit-jenkins.xsd}
 validate() { xmllint --noout --schema "$xsd" "$1" 2>"$1.xsd.err" || { cat "$1.xsd.err"; false; }; }
+# torn's other JUnit writers: torn merge of the two runs' JSON, and a torn
+# fuzz campaign (when AFL++ is here).
+"$TORN" merge a.json b.json --junit torn-merge.xml >/dev/null 2>&1
+junits=(a.xml merged.xml torn-merge.xml)
+if command -v afl-fuzz >/dev/null && command -v afl-clang-fast >/dev/null; then
+    AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 "$TORN" fuzz spec \
+        --time 1 --quiet --no-color --out "$work/fuzz" --junit fuzz.xml >fuzz.out 2>&1
+    if [[ -s fuzz.xml ]]; then junits+=(fuzz.xml); else echo "SKIP torn fuzz JUnit: no report ($(tail -1 fuzz.out))"; fi
+fi
 if command -v xmllint >/dev/null && [[ -r $xsd ]]; then
-    for f in a.xml merged.xml; do
+    for f in "${junits[@]}"; do
         check "xmllint --schema $(basename "$xsd") $f" validate "$f"
     done
     sed '0,/<testsuites /s//<testsuites skipped="0" /' a.xml >bad-skipped.xml
@@ -64,7 +74,7 @@ else
     # cannot vouch for the report.
     check "xmllint (libxml2-utils) and $xsd present" false
 fi
-for f in a.xml merged.xml; do
+for f in "${junits[@]}"; do
     check "$f follows the schema's rules torn's report touches" python3 - "$f" <<'PY'
 import re, sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()

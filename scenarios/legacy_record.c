@@ -42,7 +42,8 @@ static cJSON *legacy_record(const struct torn_ctx *ctx, const char *id, long lon
     return r;
 }
 
-/* What a write answered (rec) against the version it must carry. */
+/* What a write answered (rec) against the version it must carry.  Each
+ * violation names this process: its last operation, the write, broke it. */
 static void judge_write(struct torn_ctx *ctx, const char *id, const cJSON *legacy,
                         const cJSON *rec, long long want, const char *which)
 {
@@ -51,17 +52,17 @@ static void judge_write(struct torn_ctx *ctx, const char *id, const cJSON *legac
     const char *up = torn_record_str(rec, "_updated_at");
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(rec, "query");
     if (v != want)
-        torn_result_violation(ctx->result, "legacy-version", id, t_s,
-                              "the %s write of a record planted without version answered "
-                              "version %lld (%s), want %lld",
-                              which, v, v < 0 ? "none" : "a number", want);
+        torn_result_violation_op(ctx->result, "legacy-version", id, t_s, ctx->slot,
+                                 "the %s write of a record planted without version answered "
+                                 "version %lld (%s), want %lld",
+                                 which, v, v < 0 ? "none" : "a number", want);
     if (!up || torn_iso8601_ms(up) < 0)
-        torn_result_violation(ctx->result, "legacy-updated-at", id, t_s,
-                              "the %s write left _updated_at %s, not an ISO-8601 time", which,
-                              up ? up : "absent");
+        torn_result_violation_op(ctx->result, "legacy-updated-at", id, t_s, ctx->slot,
+                                 "the %s write left _updated_at %s, not an ISO-8601 time", which,
+                                 up ? up : "absent");
     if (!q || !cJSON_Compare(q, cJSON_GetObjectItemCaseSensitive(legacy, "query"), 1))
-        torn_result_violation(ctx->result, "legacy-fields", id, t_s,
-                              "the %s write lost the legacy record's query field", which);
+        torn_result_violation_op(ctx->result, "legacy-fields", id, t_s, ctx->slot,
+                                 "the %s write lost the legacy record's query field", which);
 }
 
 /* One record: plant, write, read, write.  0, or a torn code (ERROR). */
@@ -85,8 +86,8 @@ static int one(struct torn_ctx *ctx, long long i, long long *writes, struct torn
         cJSON_Delete(rec);
         rec = NULL;
         if ((rc = torn_step_read(ctx, t, id, &rec, err)) == 0 && torn_record_version(rec) != wrote)
-            torn_result_violation(ctx->result, "legacy-version", id, torn_ctx_elapsed(ctx),
-                                  "after the write that answered version %lld a read returned "
+            torn_result_violation_op(ctx->result, "legacy-version", id, torn_ctx_elapsed(ctx),
+                                     ctx->slot, "after the write that answered version %lld a read returned "
                                   "version %lld",
                                   wrote, torn_record_version(rec));
         cJSON_Delete(rec);

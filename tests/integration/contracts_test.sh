@@ -160,7 +160,13 @@ expect 0 'torn: 1 PASS' "the correct service gives a legacy record version 1, th
 spec lv --break legacy-version
 expect 1 'legacy-version.*the first write of a record planted without version answered version -1 (none), want 1' \
     "a record without version that keeps none FAILS legacy-version" \
-    --target-spec "$tmp/lv.json" --scenario legacy-record
+    --target-spec "$tmp/lv.json" --scenario legacy-record --history "$tmp/lv.jsonl" \
+    --html "$tmp/lv.html"
+# The HTML names the write that answered without version as what broke it.
+grep -q '<g><title>broke the rule: p0   update  *key=legacy-record-0 ' "$tmp/lv.html" &&
+    grep -q '<span class="role-broke">' "$tmp/lv.html" &&
+    ok "  ... the HTML outlines the write that broke legacy-version" ||
+    bad "  ... no outlined write in the HTML: $(grep -o '<g><title>[^<]*' "$tmp/lv.html" | head -3)"
 
 # Store layout (the spec's "layout"): after each scenario only {id}.json and
 # {id}.json.bak may be in the data directory (a .tmp only during a write).

@@ -73,6 +73,17 @@ for q in "" --quiet; do
     [[ -z $q ]] && check "check --json -: the human lines went to stderr" grep -q 'model' "$work/err"
 done
 
+# --- every environment variable torn reads is in README's table -----------------
+# (those the sources read by name, and the TORN_* that torn run --help lists)
+envs=$( { grep -rhoE 'getenv\("[A-Z_]+"\)' "$ROOT"/harness "$ROOT"/targets "$ROOT"/reports \
+            "$ROOT"/scenarios | sed -E 's/getenv\("([A-Z_]+)"\)/\1/'
+          "$TORN" run --help | grep -oE '\bTORN_[A-Z_]+'; } | sort -u)
+sed -n '/^## Environment variables/,/^## Exit codes/p' "$ROOT/README.md" >"$work/env.md"
+undocumented=""
+for v in $envs; do grep -qw -- "$v" "$work/env.md" || undocumented+=" $v"; done
+check "README's environment table names all $(wc -w <<<"$envs") variables torn reads (missing:${undocumented:- none})" \
+    test -z "$undocumented"
+
 # --- help and version ---------------------------------------------------------
 for c in run list check gen-history fs proxy fuzz replay; do
     "$TORN" "$c" --help >"$work/out" 2>"$work/err"

@@ -38,7 +38,9 @@ a .tmp only during a write).
 --without OPS   (a test fixture) answer "unsupported" to these ops
                 (comma-separated, e.g. files,dual_read)
 
---stall-reads N (a test fixture) every Nth read sleeps 3 s before answering
+--stall-reads N (a test fixture) every Nth read sleeps 10 s before answering;
+                N = -1: only the first read of the run, whichever adapter
+                process makes it (a marker file in --dir)
 
 --fail-every N  (a test fixture) apply every Nth update_fields, then report it
                 as failed anyway: with --claim-definite the error says "definite"
@@ -400,16 +402,22 @@ def keep_backup(path):
 
 
 class Liar:
-    """Fails every nth update after applying it; stalls every mth read
+    """Fails every nth update after applying it; stalls every mth read (10 s)
     (test fixture)."""
-    def __init__(self, every, definite, stall_every=0):
+    def __init__(self, every, definite, stall_every=0, marker=None):
         self.every, self.definite, self.n = every, definite, 0
-        self.stall_every, self.reads = stall_every, 0
+        self.stall_every, self.reads, self.marker = stall_every, 0, marker
 
     def stall(self):
         self.reads += 1
-        if self.stall_every and self.reads % self.stall_every == 0:
-            time.sleep(3)
+        if self.stall_every < 0:
+            try:  # the first read of all processes: whoever creates the marker
+                os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            except FileExistsError:
+                return
+            time.sleep(10)
+        elif self.stall_every and self.reads % self.stall_every == 0:
+            time.sleep(10)
 
     def check(self, op):
         if op != "update_fields" or not self.every:
@@ -466,7 +474,8 @@ def main():
     ap.add_argument("--without", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
     store = Store(args.dir, args.mode, args.index)
-    liar = Liar(args.fail_every, args.claim_definite, args.stall_reads)
+    liar = Liar(args.fail_every, args.claim_definite, args.stall_reads,
+                os.path.join(args.dir, ".stalled-once"))
     for line in sys.stdin:
         if not line.endswith("\n"):
             break  # the input ended inside a request: the sender died, nobody to answer

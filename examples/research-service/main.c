@@ -377,6 +377,18 @@ static enum MHD_Result route_legacy(struct MHD_Connection *c, const char *id, st
     return ret;
 }
 
+/* DELETE /research/{id}: 204 removed, 404 no such record. */
+static enum MHD_Result route_delete(struct MHD_Connection *c, const char *id)
+{
+    char why[160];
+    int rc = rs_store_delete(id, why, sizeof why);
+    if (rc == 1)
+        return send_detail(c, 404, "research not found");
+    if (rc != 0)
+        return send_detail(c, 500, why);
+    return send_text(c, 204, "", "application/json");
+}
+
 static enum MHD_Result route_body(struct MHD_Connection *c, const char *method, const char *url,
                                   struct req *rq)
 {
@@ -390,6 +402,8 @@ static enum MHD_Result route_body(struct MHD_Connection *c, const char *method, 
         return send_detail(c, 404, "no such route");
     char id[64];
     snprintf(id, sizeof id, "%s", url + 10);
+    if (strcmp(method, "DELETE") == 0)
+        return route_delete(c, id);
     char *slash = strchr(id, '/');
     int transition = slash && strcmp(slash, "/transition") == 0 && strcmp(method, "POST") == 0;
     if (slash)

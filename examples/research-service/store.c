@@ -383,6 +383,43 @@ int rs_store_set(const char *id, const char *json, char *why, size_t why_len)
     return rc;
 }
 
+/* The record's files (main, backup, a left temporary), under the file lock. */
+static int file_delete(const char *id, char *why, size_t why_len)
+{
+    static const char *const suffixes[] = {"", ".bak", ".tmp"};
+    int rc = 0;
+
+    pthread_mutex_lock(&file_lock);
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0] && !rc; i++) {
+        char *p = path_of(id, suffixes[i]);
+        if (!p || (unlink(p) != 0 && errno != ENOENT)) {
+            snprintf(why, why_len, "unlink: %s", p ? strerror(errno) : "out of memory");
+            rc = -1;
+        }
+        free(p);
+    }
+    pthread_mutex_unlock(&file_lock);
+    return rc;
+}
+
+int rs_store_delete(const char *id, char *why, size_t why_len)
+{
+    char *json = NULL;
+    int rc;
+
+    if ((rc = rs_store_get(id, &json, why, why_len)) != 0)
+        return rc; /* 1: no such record; -1 error */
+    free(json);
+    if (!rs_opt.redis_host)
+        return file_delete(id, why, why_len);
+    char *k = key_of(id);
+    redisReply *r = k ? rcmd(why, why_len, "DEL %s", k) : NULL;
+    free(k);
+    rc = r ? 0 : -1;
+    freeReplyObject(r);
+    return rc;
+}
+
 void rs_record_merge(struct cJSON *rec, const struct cJSON *patch, int protect)
 {
     static const char *const skip[] = {"id", "created_at", "version", "_updated_at"};

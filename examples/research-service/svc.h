@@ -93,6 +93,9 @@ extern struct rs_opts rs_opt;
 int rs_store_get(const char *id, char **json_out, char *why, size_t why_len);
 /* Write the whole record text.  0 or -1. */
 int rs_store_set(const char *id, const char *json, char *why, size_t why_len);
+/* Remove the record (DELETE /research/{id}).  0 removed, 1 no such
+ * record, -1 error (why filled). */
+int rs_store_delete(const char *id, char *why, size_t why_len);
 /* Merge patch into the record and write it back.  guarded = 1: as one
  * atomic step (WATCH/MULTI/EXEC, or under a lock for files); 0: plain
  * read-modify-write that can lose concurrent updates.  expect_version >= 0:

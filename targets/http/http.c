@@ -18,6 +18,7 @@
 #include "core/finding.h"
 #include "core/paths.h"
 #include "core/record.h"
+#include "core/throttle.h"
 #include "http_int.h"
 #include "core/util.h"
 
@@ -260,6 +261,8 @@ int http_spec_parse(const cJSON *spec, const char *file, struct http_spec *sp,
         rc = spec_endpoint(spec, file, "update_if_version", "PATCH", 0, &sp->cas, err);
     if (!rc)
         rc = spec_endpoint(spec, file, "transition", "POST", 0, &sp->transition, err);
+    if (!rc)
+        rc = spec_endpoint(spec, file, "delete", "DELETE", 0, &sp->del, err);
     if (!rc)
         rc = spec_endpoint(spec, file, "legacy", "PUT", 0, &sp->legacy, err);
     if (!rc)
@@ -700,8 +703,12 @@ static int http_setup(struct torn_target *t, struct torn_err *err)
     return http_service_start(t, err);
 }
 
+static void http_close(struct torn_target *t);
+
 static void http_teardown(struct torn_target *t)
 {
+    http_cleanup(t);
+    http_close(t);
     http_service_stop(t);
 }
 
@@ -794,6 +801,8 @@ static int http_reset(struct torn_target *t, const char *id, const cJSON *initia
     cJSON *dflt = cJSON_CreateString("{input}");
     int rc = record_call(t, &p->sp.reset, &v, dflt, NULL, record_out, err);
     cJSON_Delete(dflt);
+    if (rc == 0)
+        http_created_note(t, id);
     return rc;
 }
 
@@ -930,8 +939,28 @@ static int http_create(struct torn_target *t, const cJSON *input, char **id_out,
                               r.method, r.url, p->sp.id_ptr);
         else if (!(*id_out = strdup(s)))
             rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
+        else
+            http_created_note(t, s);
     }
     cJSON_Delete(doc);
+    free(r.body);
+    return rc;
+}
+
+int http_delete_one(struct torn_target *t, const char *id, struct torn_err *err)
+{
+    struct http_priv *p = t->priv;
+    struct http_vars v = {.id = id, .version = -1};
+    struct resp r;
+    int rc = p->curl ? 0 : http_open(t, err);
+    if (!rc)
+        rc = torn_throttle_take(err);   /* the clean-up keeps to --max-rate too */
+    if (!rc)
+        rc = request(p, &p->sp.del, &v, NULL, &r, err);
+    if (rc)
+        return rc;
+    if (r.status != 404 && (r.status < 200 || r.status > 299))
+        rc = resp_status_fail(&r, err);
     free(r.body);
     return rc;
 }

@@ -62,6 +62,8 @@ struct http_endpoint {
 /* A parsed --target-spec (see docs/http-target.md). */
 struct http_spec {
     struct http_endpoint create, read, reset, update, cas, transition;
+    struct http_endpoint del;      /* "delete": removes a record torn created
+                                      (http_cleanup.c); absent: they are listed */
     struct http_endpoint legacy;   /* stores a record as given (plant) */
     struct http_endpoint read_also; /* a second read path (http_paths.c) */
     const char *also_record_ptr;   /* read_also.record */
@@ -192,6 +194,18 @@ struct http_ord {
 };
 
 /* Private state of an open handle (lives in t->priv). */
+/* Staging clean-up (http_cleanup.c).  Note that this process created the
+ * record id on the service (a job through "create", a record through
+ * "reset"), in a file of the run directory every process appends to. */
+void http_created_note(struct torn_target *t, const char *id);
+/* In the runner's process at teardown: send the spec's "delete" for every
+ * record noted (once each; a 2xx or 404 answer = gone), under the run-wide
+ * rate cap, and print one line saying how many were deleted and which
+ * could not be; without a "delete" endpoint, print them all as left. */
+void http_cleanup(struct torn_target *t);
+/* One "delete" request for id (http.c): 0 when it is gone (2xx, 404). */
+int http_delete_one(struct torn_target *t, const char *id, struct torn_err *err);
+
 struct http_priv {
     struct torn_server *srv;       /* the service torn started (setup's
                                       process owns it), or NULL */

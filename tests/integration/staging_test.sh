@@ -6,13 +6,19 @@
 # at the run-wide cap", the next scenario never starts), while the same plan
 # without the cap sends them all; --max-rate spaces the operations of 4
 # worker processes (a lower bound on the time, never an upper one); the
-# dry run and a suite show and take the caps.
+# dry run and a suite show and take the caps.  Clean-up on an HTTP service
+# (targets/http/http_cleanup.c): against a reference service the test
+# starts itself (its records are files in a directory the test reads), a
+# spec without "delete" leaves the jobs and the record torn created and
+# lists them; with "delete" none is left; a "delete" the service refuses
+# leaves them, named, with the error.
 # Environment: TORN_BIN, TORN_ROOT (set by tests/run.sh).
 set -u
 root=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 torn=${TORN_BIN:-$root/torn}
 tmp=$(mktemp -d /tmp/torn-staging-test.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+svc_pid=""
+trap '[[ -n $svc_pid ]] && kill "$svc_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/lib.sh"
 
 # sent: the number in "torn: ... N target operations sent in all" on stderr.
@@ -76,5 +82,53 @@ for bad_limit in '"max_ops": 0' '"max_ops": 1.5' '"max_rate": -1' '"max_rate": "
     [[ $(wc -l <"$tmp/err") -eq 1 ]] && grep -q "limits.max_" "$tmp/err" \
         && ok "... in one line naming the field" || bad "refusal: $(cat "$tmp/err")"
 done
+
+rs=${RS_BIN:-$root/build/research-service}
+if [[ ! -x $rs ]]; then
+    bad "research-service not built ($rs): run make"
+    finish
+    exit
+fi
+mkdir -p "$tmp/data"
+"$rs" --port 0 --dir "$tmp/data" --quiet >"$tmp/svc.out" 2>&1 &
+svc_pid=$!
+for _ in $(seq 100); do grep -q 'listening on' "$tmp/svc.out" && break; sleep 0.05; done
+port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/svc.out" | head -1)
+python3 - "$root/examples/research-service/managed.json" "$tmp" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+for k in ("service", "files"):
+    s.pop(k, None)
+json.dump(s, open(sys.argv[2] + "/nodel.json", "w"))
+s["delete"] = {"method": "DELETE", "path": "/research/{id}"}
+json.dump(s, open(sys.argv[2] + "/del.json", "w"))
+s["delete"] = {"method": "PUT", "path": "/research/{id}"}   # 422: no body
+json.dump(s, open(sys.argv[2] + "/refused.json", "w"))
+s["delete"] = {"path": "research/{id}"}
+json.dump(s, open(sys.argv[2] + "/badpath.json", "w"))
+PY
+records() { find "$tmp/data" -name '*.json' | wc -l; }
+http=(run --quiet --repro-runs 0 --run-dir "$tmp" --target "http://127.0.0.1:$port"
+      --scenario event-before-persist --scenario concurrent-updaters --set jobs=4 --workers 2
+      --set updates=5 --seed 5)
+left_line='^torn: http target http://127.0.0.1:[0-9]*: 5 records torn created are left (the spec has no "delete" endpoint): r[0-9]*-[0-9a-f]*, .*concurrent-updaters'
+expect_rc "http without a delete endpoint" 0 timeout -k 5 120 "$torn" "${http[@]}" --target-spec "$tmp/nodel.json"
+grep -q "$left_line" "$tmp/err" && [[ $(records) -eq 5 ]] \
+    && ok "... the 4 jobs and the record are left on the service and listed by id" \
+    || bad "no delete: $(records) records left; $(cat "$tmp/err")"
+rm -f "$tmp"/data/*
+expect_rc "http with a delete endpoint" 0 timeout -k 5 120 "$torn" "${http[@]}" --target-spec "$tmp/del.json"
+grep -q '^torn: http target http://127.0.0.1:[0-9]*: deleted 5 of 5 records torn created (DELETE /research/{id})$' \
+    "$tmp/err" && [[ $(records) -eq 0 ]] && ok "... every one deleted, none left on the service" \
+    || bad "delete: $(records) records left; $(cat "$tmp/err")"
+rm -f "$tmp"/data/*
+expect_rc "http with a delete the service refuses" 0 timeout -k 5 120 "$torn" "${http[@]}" \
+    --target-spec "$tmp/refused.json"
+grep -q '^torn: http target .*: deleted 0 of 5 records torn created (PUT /research/{id}); left: .*concurrent-updaters.* (last error: .*422' \
+    "$tmp/err" && [[ $(records) -eq 5 ]] && ok "... all 5 left, named, with the service's answer" \
+    || bad "refused delete: $(records) records left; $(cat "$tmp/err")"
+expect_rc "a delete path that is not a path is refused" 2 "$torn" "${http[@]}" --target-spec "$tmp/badpath.json"
+[[ $(wc -l <"$tmp/err") -eq 1 ]] && grep -q 'delete.path' "$tmp/err" && ok "... in one line naming delete.path" \
+    || bad "bad delete path: $(cat "$tmp/err")"
 
 finish

@@ -97,7 +97,7 @@ port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/svc.out" | he
 python3 - "$root/examples/research-service/managed.json" "$tmp" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
-for k in ("service", "files"):
+for k in ("service", "files", "delete"):
     s.pop(k, None)
 json.dump(s, open(sys.argv[2] + "/nodel.json", "w"))
 s["delete"] = {"method": "DELETE", "path": "/research/{id}"}

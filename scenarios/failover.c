@@ -15,6 +15,15 @@
  * with it: bytes in flight are lost), and torn promotes the replica
  * (REPLICAOF NO ONE), as Sentinel or an operator would.
  *
+ * A set the user runs (--target redis://... / postgres://... with the
+ * target parameters standby, crash, promote and rebuild; replica.h's
+ * torn_replica_set_attach): the same cycle on servers torn did not start,
+ * the primary crashed and the standby promoted by the user's commands;
+ * after each failover the rebuild command brings a fresh set up (without
+ * one, only cycles=1).  Synchronous replication is then the servers' own
+ * setting: wait_replicas on such a Postgres and min_replicas_to_write are
+ * refused, link_latency_ms does not apply.
+ *
  * Acceptance, read on the promoted node: every acknowledged write is there
  * ("acknowledged-survives-failover": the record holds a seq >= the highest
  * acknowledged), no record holds a seq no writer sent ("no-phantom-write"),
@@ -60,9 +69,10 @@ enum { MSG_ACK = 1, MSG_UNCONFIRMED, MSG_FAIL, MSG_READY };
 
 #define MAX_WRITERS TORN_ACKS_MAX
 
-static void record_key(char *buf, size_t len, int writer)
+/* The run's namespace in the key: a set the user runs may hold other runs'. */
+static void record_key(const struct torn_ctx *ctx, char *buf, size_t len, int writer)
 {
-    snprintf(buf, len, "torn:failover:w%d", writer);
+    snprintf(buf, len, "%s:failover:w%d", ctx->target->cfg.ns, writer);
 }
 
 /* The record a writer stores for seq: version = seq, self-checking payload. */
@@ -72,7 +82,7 @@ static char *record_text(const struct torn_ctx *ctx, int writer, long long seq)
     char key[64], *text = NULL;
     cJSON *rec;
 
-    record_key(key, sizeof key, writer);
+    record_key(ctx, key, sizeof key, writer);
     rec = patch ? torn_record_new(key, patch) : NULL;
     if (rec) {
         cJSON_ReplaceItemInObjectCaseSensitive(rec, "version", cJSON_CreateNumber((double)seq));
@@ -95,7 +105,7 @@ static int writer(struct torn_ctx *ctx, struct torn_target *t, int index, int wf
     struct torn_pace pace;
 
     (void)t;
-    record_key(key, sizeof key, index);
+    record_key(ctx, key, sizeof key, index);
     if (torn_replica_connect(set, 0, ctx->timeout_ms, &c, &err) != 0) {
         torn_msg_post(wfd, MSG_FAIL, index, 0, 0, 0, err.msg);
         return 0;
@@ -161,7 +171,7 @@ static long long promoted_seq(struct torn_ctx *ctx, struct torn_replica_conn *c,
     long long seq;
     int rc;
 
-    record_key(key, sizeof key, w);
+    record_key(ctx, key, sizeof key, w);
     if ((rc = torn_replica_get(c, key, &buf, &len, err)) == TORN_E_NOTFOUND)
         return 0;
     if (rc)
@@ -194,7 +204,7 @@ static int judge(struct torn_ctx *ctx, const struct torn_replica_set *set, int n
             rc = (int)found;
         if (found < 0)
             continue;
-        record_key(key, sizeof key, w);
+        record_key(ctx, key, sizeof key, w);
         tot->acked += a->ack.acked[w];
         if (found > a->sent[w])
             torn_result_violation(ctx->result, "no-phantom-write", key, torn_ctx_elapsed(ctx),
@@ -236,10 +246,17 @@ static int write_then_crash(struct torn_ctx *ctx, struct torn_replica_set *set, 
                          torn_ctx_until(ctx, (uint64_t)((min_ms + torn_rng_double(&ctx->rng) *
                                                                    (max_ms - min_ms)) * 1e6)),
                          note, a);
-    torn_replica_set_crash(set);
+    if (!rc)
+        rc = torn_replica_set_crash(set, err);
+    else
+        torn_replica_set_crash(set, NULL);
     *t_crash = torn_now_ns(); /* the primary is certainly dead now */
     torn_history_log_add(ctx->history, "fault", 0, "primary-crash", NULL, NULL, *t_crash);
     for (int w = 0; w < started; w++) {
+        if (rc) { /* the primary may still answer them: never wait on that */
+            torn_child_kill(&kids[w]);
+            continue;
+        }
         while (torn_msg_recv(kids[w].fd, &m, ctx->timeout_ms, NULL) == 1)
             note(a, &m);
         torn_child_wait(&kids[w], ctx->timeout_ms, NULL, NULL);
@@ -247,9 +264,10 @@ static int write_then_crash(struct torn_ctx *ctx, struct torn_replica_set *set, 
     return rc;
 }
 
-/* One cycle: a fresh replicated store, writes, crash, promotion, judgement. */
-static int one_cycle(struct torn_ctx *ctx, long long cycle, struct totals *tot,
-                     struct torn_err *err)
+/* The replicated store of one cycle: torn's own, fresh, or the user's
+ * (u, filled from the target's parameters). */
+static int open_set(struct torn_ctx *ctx, struct torn_replica_user *u, const char *log,
+                    struct torn_replica_set **set, struct torn_err *err)
 {
     /* Redis: a replica's first sync starts at once.  Postgres with
      * wait_replicas: the standby is synchronous, a commit returns once the
@@ -262,21 +280,47 @@ static int one_cycle(struct torn_ctx *ctx, long long cycle, struct totals *tot,
     static const struct torn_kv pg_sync[] = {{"synchronous_standby_names", "*"},
                                              {"synchronous_commit", "remote_apply"},
                                              {NULL, NULL}};
-    int n = (int)torn_param_int(ctx, "workers"), pg = strcmp(ctx->target->cfg.driver, "redis");
+    const struct torn_target_cfg *cfg = &ctx->target->cfg;
+    int pg = strcmp(cfg->driver, "redis") != 0;
     struct torn_replica_opts o = {
         pg ? TORN_SERVER_POSTGRES : TORN_SERVER_REDIS,
         pg ? (torn_param_int(ctx, "wait_replicas") ? pg_sync : NULL)
            : (torn_param_int(ctx, "min_replicas_to_write") ? redis_min : redis),
         (int)torn_param_int(ctx, "link_latency_ms"),
         ctx->timeout_ms > 10000 ? ctx->timeout_ms : 10000};
+
+    if (!cfg->location)
+        return torn_replica_set_start(ctx->run_dir, &o, set, err);
+    *u = (struct torn_replica_user){o.kind, cfg->location, cfg->display,
+                                    torn_target_param(cfg, "standby"),
+                                    torn_target_param(cfg, "crash"),
+                                    torn_target_param(cfg, "promote"),
+                                    torn_target_param(cfg, "rebuild"), log,
+                                    cfg->allow_remote, o.timeout_ms};
+    return torn_replica_set_attach(u, set, err);
+}
+
+/* One cycle: a replicated store, writes, crash, promotion, judgement; a set
+ * the user runs is rebuilt after it (its rebuild command). */
+static int one_cycle(struct torn_ctx *ctx, long long cycle, struct totals *tot,
+                     struct torn_err *err)
+{
+    char *log = torn_asprintf("%s/failover-commands.log", ctx->target->cfg.log_dir);
+    int n = (int)torn_param_int(ctx, "workers");
+    struct torn_replica_user u;
     struct torn_replica_set *set = NULL;
     struct acks a;
     uint64_t t_crash = 0, t0;
     int rc;
 
     memset(&a, 0, sizeof a);
-    if ((rc = torn_replica_set_start(ctx->run_dir, &o, &set, err)) != 0)
+    memset(&u, 0, sizeof u);
+    if (!log)
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    if ((rc = open_set(ctx, &u, log, &set, err)) != 0) {
+        free(log);
         return rc;
+    }
     rc = write_then_crash(ctx, set, n, &a, &t_crash, err);
     t0 = torn_now_ns();
     if (!rc)
@@ -287,10 +331,32 @@ static int one_cycle(struct torn_ctx *ctx, long long cycle, struct totals *tot,
         tot->promote_ms = (double)(torn_now_ns() - t0) / 1e6;
     if (!rc)
         rc = judge(ctx, set, n, cycle, &a, t_crash, tot, err);
+    if (!rc)
+        rc = torn_replica_set_rebuild(set, err);
     tot->unconfirmed += a.n_unconfirmed;
     torn_replica_set_stop(set);
     torn_acks_free(&a.ack);
+    free(log);
     return rc;
+}
+
+/* What a failover on a set the user runs cannot do. */
+static int check_user_set(struct torn_ctx *ctx, struct torn_err *err)
+{
+    const struct torn_target_cfg *cfg = &ctx->target->cfg;
+
+    if (torn_param_int(ctx, "cycles") > 1 && !torn_target_param(cfg, "rebuild"))
+        return torn_err_set(err, TORN_E_CONFIG, "failover: cycles > 1 on a set you run needs "
+                            "--target-opt rebuild=COMMAND (a fresh primary and standby after "
+                            "each failover)");
+    if (torn_param_int(ctx, "min_replicas_to_write"))
+        return torn_err_set(err, TORN_E_CONFIG, "failover: min_replicas_to_write is set on a "
+                            "server torn starts; on yours, set min-replicas-to-write yourself");
+    if (torn_param_int(ctx, "wait_replicas") && strcmp(cfg->driver, "redis") != 0)
+        return torn_err_set(err, TORN_E_CONFIG, "failover: wait_replicas on a Postgres you "
+                            "run: make its standby synchronous yourself "
+                            "(synchronous_standby_names, synchronous_commit = remote_apply)");
+    return TORN_OK;
 }
 
 static int failover_run(struct torn_ctx *ctx, struct torn_err *err)
@@ -300,11 +366,13 @@ static int failover_run(struct torn_ctx *ctx, struct torn_err *err)
     struct totals tot = {0};
     int rc = TORN_OK;
 
-    if ((strcmp(cfg->driver, "redis") != 0 && strcmp(cfg->driver, "postgres") != 0) ||
-        cfg->location)
-        return torn_err_set(err, TORN_E_CONFIG, "failover needs a managed Redis or Postgres "
-                            "(--target redis, --target postgres): torn starts the primary and "
-                            "its replica itself");
+    if (strcmp(cfg->driver, "redis") != 0 && strcmp(cfg->driver, "postgres") != 0)
+        return torn_err_set(err, TORN_E_CONFIG, "failover needs a Redis or Postgres primary "
+                            "and standby: --target redis / postgres (torn starts them), or "
+                            "redis://... / postgres://... with --target-opt standby=HOST:PORT, "
+                            "crash=COMMAND, promote=COMMAND (a set you run)");
+    if (cfg->location && (rc = check_user_set(ctx, err)) != 0)
+        return rc;
     if (torn_param_int(ctx, "min_replicas_to_write") && strcmp(cfg->driver, "redis") != 0)
         return torn_err_set(err, TORN_E_CONFIG, "failover: min_replicas_to_write is a Redis "
                             "setting (Postgres: wait_replicas=1 makes the standby synchronous)");

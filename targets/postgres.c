@@ -58,7 +58,7 @@ static const struct torn_strategy pg_strategies[] = {
     {NULL, NULL},
 };
 
-static const char *const pg_known[] = {"dual", "retries", NULL};
+static const char *const pg_known[] = {"dual", "retries", TORN_FAILOVER_PARAMS, NULL};
 static const char *const pg_persist[] = {"fsync", "synchronous_commit", "full_page_writes", NULL};
 
 #define MAX_SETTINGS 32

@@ -31,7 +31,6 @@
 #include <sys/time.h>
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <hiredis/hiredis.h>
 
 #include "core/err.h"
@@ -39,6 +38,7 @@
 #include "core/recop.h"
 #include "core/record.h"
 #include "servers/server.h"
+#include "targets/redis_url.h"
 #include "core/util.h"
 
 /* Same order as redis_strategies; [0] is the default: a correct one. */
@@ -53,7 +53,7 @@ static const struct torn_strategy redis_strategies[] = {
     {NULL, NULL},
 };
 
-static const char *const redis_known[] = {"dual", "retries", NULL};
+static const char *const redis_known[] = {"dual", "retries", TORN_FAILOVER_PARAMS, NULL};
 static const char *const redis_persist[] = {"appendonly", "appendfsync", "save", NULL};
 
 #define MAX_SETTINGS 32
@@ -104,73 +104,6 @@ static const char lua_script[] =
 
 /* ------------------------------------------------------------ config */
 
-struct redis_conf {
-    char host[256];
-    int port;
-    int db;
-    char user[128];
-    char pass[256];
-};
-
-static int copy_part(CURLU *u, CURLUPart part, char *dst, size_t len)
-{
-    char *v = NULL;
-
-    dst[0] = '\0';
-    if (curl_url_get(u, part, &v, CURLU_URLDECODE) != CURLUE_OK || !v)
-        return 0;
-    snprintf(dst, len, "%s", v);
-    curl_free(v);
-    return 1;
-}
-
-/* Parse a location (URL or HOST[:PORT][/DB]) with libcurl's URL parser. */
-static int parse_location(const struct torn_target_cfg *cfg, struct redis_conf *rc,
-                          struct torn_err *err)
-{
-    const char *loc = cfg->location;
-    char *url, port[16] = "", path[64];
-    long long num = 0;
-    CURLU *u = curl_url();
-    int ok;
-
-    memset(rc, 0, sizeof *rc);
-    rc->port = 6379;
-    url = strstr(loc, "://") ? strdup(loc) : torn_asprintf("redis://%s", loc);
-    ok = u && url && curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK;
-    free(url);
-    if (!ok) {
-        curl_url_cleanup(u);
-        return torn_err_set(err, TORN_E_CONFIG,
-                            "target %s: not a Redis address (redis://[:PASS@]HOST:PORT[/DB])",
-                            cfg->display);
-    }
-    copy_part(u, CURLUPART_HOST, rc->host, sizeof rc->host);
-    if (rc->host[0] == '[') { /* an IPv6 literal: hiredis wants it bare */
-        size_t n = strcspn(rc->host + 1, "]");
-        memmove(rc->host, rc->host + 1, n);
-        rc->host[n] = '\0';
-    }
-    copy_part(u, CURLUPART_USER, rc->user, sizeof rc->user);
-    copy_part(u, CURLUPART_PASSWORD, rc->pass, sizeof rc->pass);
-    if (copy_part(u, CURLUPART_PORT, port, sizeof port) &&
-        torn_parse_int("port", port, 1, 65535, &num, NULL) == 0)
-        rc->port = (int)num;
-    else if (port[0])
-        rc->port = 0;
-    if (copy_part(u, CURLUPART_PATH, path, sizeof path) && path[0] == '/' && path[1]) {
-        /* /DB: digits only (a database number, as redis-cli -n takes it). */
-        if (torn_parse_int("database number", path + 1, 0, INT_MAX, &num, NULL) < 0)
-            ok = 0;
-        rc->db = (int)num;
-    }
-    curl_url_cleanup(u);
-    if (!ok || !rc->host[0] || rc->port <= 0 || rc->port > 65535)
-        return torn_err_set(err, TORN_E_CONFIG, "target %s: bad host, port or database number "
-                            "(redis://[:PASS@]HOST:PORT[/DB], DB 0 to %d)", cfg->display, INT_MAX);
-    return TORN_OK;
-}
-
 static int redis_strategy_of(const char *name)
 {
     for (int i = 0; redis_strategies[i].name; i++)
@@ -182,7 +115,7 @@ static int redis_strategy_of(const char *name)
 static int redis_check(const struct torn_target_cfg *cfg, struct torn_err *err)
 {
     struct torn_kv settings[MAX_SETTINGS];
-    struct redis_conf rc;
+    struct torn_redis_url rc;
     long long retries;
     int atomic, r;
 
@@ -196,7 +129,7 @@ static int redis_check(const struct torn_target_cfg *cfg, struct torn_err *err)
         return r;
     if (!cfg->location)
         return TORN_OK;
-    if ((r = parse_location(cfg, &rc, err)) != 0)
+    if ((r = torn_redis_url_parse(cfg->location, cfg->display, &rc, err)) != 0)
         return r;
     return torn_require_loopback(rc.host, cfg->allow_remote, cfg->display, err);
 }
@@ -373,7 +306,7 @@ static int redis_setup(struct torn_target *t, struct torn_err *err)
     struct redis_priv *p = P(t);
     const struct torn_target_cfg *cfg = &t->cfg;
     struct torn_kv settings[MAX_SETTINGS];
-    struct redis_conf conf;
+    struct torn_redis_url conf;
     long long retries = 100;
     int rc;
 
@@ -387,7 +320,7 @@ static int redis_setup(struct torn_target *t, struct torn_err *err)
         return rc;
     p->retries = retries > 0 ? (int)retries : 1;
     if (cfg->location) {
-        if ((rc = parse_location(cfg, &conf, err)) ||
+        if ((rc = torn_redis_url_parse(cfg->location, cfg->display, &conf, err)) ||
             (rc = torn_require_loopback(conf.host, cfg->allow_remote, cfg->display, err)))
             return rc;
         snprintf(p->host, sizeof p->host, "%s", conf.host);

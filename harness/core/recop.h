@@ -66,6 +66,11 @@ void torn_recop_finish(struct cJSON *rec, int won, int *won_out, struct cJSON **
 int torn_managed_settings(const struct torn_target_cfg *cfg, const char *const *persist,
                           struct torn_kv *out, size_t max, struct torn_err *err);
 
+/* The parameters of the failover scenario on a replicated set the user runs
+ * (scenarios/failover.c): the standby's HOST:PORT and the user's crash,
+ * promote and rebuild commands; a Redis or Postgres target accepts them. */
+#define TORN_FAILOVER_PARAMS "standby", "crash", "promote", "rebuild"
+
 /* Refuse parameters that are neither in `known`, nor in `persist`, nor
  * "server.*", unless accept(key) says yes (may be NULL). */
 int torn_target_check_params(const struct torn_target_cfg *cfg, const char *const *known,

@@ -20,6 +20,8 @@
 #include "core/util.h"
 #include "proc/proc.h"
 #include "proxy/proxy.h"
+#include "core/parse.h"
+#include "targets/redis_url.h"
 #include "server.h"
 
 struct torn_replica_conn {
@@ -28,6 +30,9 @@ struct torn_replica_conn {
 };
 
 /* ------------------------------------------------------------ clients */
+
+static redisReply *expect(struct torn_replica_conn *c, redisReply *r, int type, const char *what,
+                          struct torn_err *err);
 
 static int conn_err(redisContext *c, const char *what, struct torn_err *err)
 {
@@ -38,7 +43,7 @@ static int conn_err(redisContext *c, const char *what, struct torn_err *err)
     return torn_err_set(err, code, "%s: %s", what, c->errstr[0] ? c->errstr : "connection lost");
 }
 
-static int redis_open(const struct torn_server *srv, int timeout_ms,
+static int redis_open(const struct torn_replica_node *n, int timeout_ms,
                       struct torn_replica_conn **out, struct torn_err *err)
 {
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
@@ -49,15 +54,23 @@ static int redis_open(const struct torn_server *srv, int timeout_ms,
     *out = NULL;
     if (!k)
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
-    k->c = redisConnectWithTimeout(srv->host, srv->port, tv);
+    k->c = redisConnectWithTimeout(n->host, n->port, tv);
     if (!k->c || k->c->err || redisSetTimeout(k->c, tv) != REDIS_OK)
         rc = k->c ? conn_err(k->c, "redis-server", err)
                   : torn_err_set(err, TORN_E_NOMEM, "out of memory");
-    else if (!(r = redisCommand(k->c, "AUTH %s", srv->password)))
+    else if (n->password[0] &&
+             !(r = n->user[0] ? redisCommand(k->c, "AUTH %s %s", n->user, n->password)
+                              : redisCommand(k->c, "AUTH %s", n->password)))
         rc = conn_err(k->c, "redis-server AUTH", err);
-    else if (r->type != REDIS_REPLY_STATUS)
-        rc = torn_err_set(err, TORN_E_AUTH, "redis-server %s:%d refused the password", srv->host,
-                          srv->port);
+    else if (r && r->type != REDIS_REPLY_STATUS)
+        rc = torn_err_set(err, TORN_E_AUTH, "redis-server %s:%d refused the password", n->host,
+                          n->port);
+    if (r)
+        freeReplyObject(r);
+    r = NULL;
+    if (!rc && n->db && !(r = expect(k, redisCommand(k->c, "SELECT %d", n->db),
+                                     REDIS_REPLY_STATUS, "SELECT", err)))
+        rc = err ? err->code : TORN_E_REMOTE;
     if (r)
         freeReplyObject(r);
     if (rc) {
@@ -70,28 +83,39 @@ static int redis_open(const struct torn_server *srv, int timeout_ms,
 
 /* ------------------------------------------------------- Postgres client */
 
-static int pg_open(const struct torn_server *srv, int timeout_ms, struct torn_replica_conn **out,
-                   struct torn_err *err)
+static int pg_open(const struct torn_replica_node *n, int timeout_ms,
+                   struct torn_replica_conn **out, struct torn_err *err)
 {
     char port[16], secs[16];
-    const char *const keys[] = {"host", "hostaddr", "port", "user", "password", "dbname",
-                                "connect_timeout", "sslmode", "gssencmode", NULL};
-    const char *vals[10];
+    const char *keys[12], *vals[12];
     struct torn_replica_conn *k = calloc(1, sizeof *k);
+    int i = 0;
 
     *out = NULL;
     if (!k)
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
-    snprintf(port, sizeof port, "%d", srv->port);
+    snprintf(port, sizeof port, "%d", n->port);
     snprintf(secs, sizeof secs, "%d", timeout_ms / 1000 > 2 ? timeout_ms / 1000 : 2);
-    const char *v[] = {srv->host, srv->host, port, srv->user, srv->password, srv->dbname, secs,
-                       "disable", "disable", NULL};
-    memcpy(vals, v, sizeof v);
-    k->pg = PQconnectdbParams(keys, vals, 0);
+    if (n->conninfo) { /* the user's address first: host and port override it */
+        keys[i] = "dbname", vals[i++] = n->conninfo;
+    } else { /* torn's own server: loopback, no TLS to negotiate */
+        keys[i] = "hostaddr", vals[i++] = n->host;
+        keys[i] = "user", vals[i++] = n->user;
+        keys[i] = "password", vals[i++] = n->password;
+        keys[i] = "dbname", vals[i++] = n->dbname;
+        keys[i] = "sslmode", vals[i++] = "disable";
+        keys[i] = "gssencmode", vals[i++] = "disable";
+    }
+    keys[i] = "host", vals[i++] = n->host;
+    keys[i] = "port", vals[i++] = port;
+    keys[i] = "connect_timeout", vals[i++] = secs;
+    keys[i] = "application_name", vals[i++] = "torn";
+    keys[i] = vals[i] = NULL;
+    k->pg = PQconnectdbParams(keys, vals, n->conninfo != NULL);
     if (!k->pg || PQstatus(k->pg) != CONNECTION_OK) {
         const char *m = k->pg ? PQerrorMessage(k->pg) : "out of memory";
         int code = strstr(m, "password") ? TORN_E_AUTH : TORN_E_CONNECT;
-        torn_err_set(err, code, "postgres %s:%d: %.*s", srv->host, srv->port,
+        torn_err_set(err, code, "postgres %s:%d: %.*s", n->host, n->port,
                      (int)strcspn(m, "\n"), m);
         torn_replica_close(k);
         return code;
@@ -139,17 +163,17 @@ static int pg_value(struct torn_replica_conn *c, const char *sql, char *buf, siz
     return rc;
 }
 
-static int conn_open(const struct torn_server *srv, int timeout_ms, struct torn_replica_conn **out,
-                     struct torn_err *err)
+static int conn_open(enum torn_server_kind kind, const struct torn_replica_node *n,
+                     int timeout_ms, struct torn_replica_conn **out, struct torn_err *err)
 {
-    return srv->kind == TORN_SERVER_POSTGRES ? pg_open(srv, timeout_ms, out, err)
-                                             : redis_open(srv, timeout_ms, out, err);
+    return kind == TORN_SERVER_POSTGRES ? pg_open(n, timeout_ms, out, err)
+                                        : redis_open(n, timeout_ms, out, err);
 }
 
 int torn_replica_connect(const struct torn_replica_set *s, int node, int timeout_ms,
                          struct torn_replica_conn **out, struct torn_err *err)
 {
-    return conn_open(node ? s->replica : s->primary, timeout_ms, out, err);
+    return conn_open(s->kind, &s->node[node ? 1 : 0], timeout_ms, out, err);
 }
 
 void torn_replica_close(struct torn_replica_conn *c)
@@ -249,14 +273,14 @@ int torn_replica_get(struct torn_replica_conn *c, const char *key, char **value_
 }
 
 /* INFO replication of srv contains every one of needles. */
-static int info_has(const struct torn_server *srv, const char *const *needles, char *state,
+static int info_has(const struct torn_replica_node *n, const char *const *needles, char *state,
                     size_t state_len)
 {
     struct torn_replica_conn *c = NULL;
     redisReply *r;
     int ok = 0;
 
-    if (conn_open(srv, 500, &c, NULL) != 0)
+    if (conn_open(TORN_SERVER_REDIS, n, 500, &c, NULL) != 0)
         return 0;
     r = redisCommand(c->c, "INFO replication");
     if (r && r->type == REDIS_REPLY_STRING) {
@@ -273,13 +297,13 @@ static int info_has(const struct torn_server *srv, const char *const *needles, c
     return ok;
 }
 
-static int wait_info(const struct torn_server *srv, const char *const *needles, int timeout_ms,
+static int wait_info(const struct torn_replica_node *n, const char *const *needles, int timeout_ms,
                      const char *what, struct torn_err *err)
 {
     uint64_t until = torn_now_ns() + (uint64_t)timeout_ms * 1000000ull;
     char state[256] = "no answer";
 
-    while (!info_has(srv, needles, state, sizeof state)) {
+    while (!info_has(n, needles, state, sizeof state)) {
         if (torn_now_ns() > until || torn_stop_requested())
             return torn_err_set(err, TORN_E_TIMEOUT, "%s within %d ms (INFO replication: %s)",
                                 what, timeout_ms, state);
@@ -359,10 +383,10 @@ static int follow(struct torn_replica_set *s, struct torn_err *err)
                                          NULL};
     struct torn_replica_conn *c = NULL;
     redisReply *r;
-    int rc = conn_open(s->replica, s->timeout_ms, &c, err);
+    int rc = conn_open(s->kind, &s->node[1], s->timeout_ms, &c, err);
 
     if (!rc && (r = expect(c, redisCommand(c->c, "CONFIG SET masterauth %s",
-                                           s->primary->password),
+                                           s->node[0].password),
                            REDIS_REPLY_STATUS, "CONFIG SET masterauth", err)))
         freeReplyObject(r);
     else if (!rc)
@@ -373,18 +397,30 @@ static int follow(struct torn_replica_set *s, struct torn_err *err)
     else if (!rc)
         rc = err ? err->code : TORN_E_REMOTE;
     torn_replica_close(c);
-    return rc ? rc : wait_info(s->replica, synced, s->timeout_ms,
+    return rc ? rc : wait_info(&s->node[1], synced, s->timeout_ms,
                                "the replica did not synchronise with the primary", err);
+}
+
+/* How to reach torn's own server srv. */
+static void node_of(const struct torn_server *srv, struct torn_replica_node *n)
+{
+    memset(n, 0, sizeof *n);
+    snprintf(n->host, sizeof n->host, "%s", srv->host);
+    n->port = srv->port;
+    if (srv->kind == TORN_SERVER_POSTGRES) /* Redis: requirepass, the default user */
+        snprintf(n->user, sizeof n->user, "%s", srv->user);
+    snprintf(n->password, sizeof n->password, "%s", srv->password);
+    snprintf(n->dbname, sizeof n->dbname, "%s", srv->dbname);
 }
 
 /* ------------------------------------------------------ Postgres standby */
 
 /* Run sql on srv (one connection). */
-static int pg_run(const struct torn_server *srv, int timeout_ms, const char *sql, char *buf,
+static int pg_run(const struct torn_replica_node *n, int timeout_ms, const char *sql, char *buf,
                   size_t len, struct torn_err *err)
 {
     struct torn_replica_conn *c = NULL;
-    int rc = pg_open(srv, timeout_ms, &c, err);
+    int rc = pg_open(n, timeout_ms, &c, err);
 
     if (!rc)
         rc = pg_value(c, sql, buf, len, err);
@@ -393,14 +429,14 @@ static int pg_run(const struct torn_server *srv, int timeout_ms, const char *sql
 }
 
 /* Poll sql on srv until it answers want. */
-static int pg_wait(const struct torn_server *srv, int timeout_ms, const char *sql,
+static int pg_wait(const struct torn_replica_node *n, int timeout_ms, const char *sql,
                    const char *want, const char *what, struct torn_err *err)
 {
     uint64_t until = torn_now_ns() + (uint64_t)timeout_ms * 1000000ull;
     char got[64] = "";
     struct torn_err last = {0};
 
-    while (pg_run(srv, timeout_ms, sql, got, sizeof got, &last) != 0 || strcmp(got, want) != 0) {
+    while (pg_run(n, timeout_ms, sql, got, sizeof got, &last) != 0 || strcmp(got, want) != 0) {
         if (torn_now_ns() > until || torn_stop_requested())
             return torn_err_set(err, TORN_E_TIMEOUT, "%s within %d ms (%s: '%s'%s%s)", what,
                                 timeout_ms, sql, got, last.msg[0] ? "; " : "", last.msg);
@@ -479,18 +515,216 @@ static int pg_follow(struct torn_replica_set *s, const char *dir, struct torn_er
         (r->drop_privileges && chown(r->data_dir, r->uid, r->gid) != 0))
         return torn_err_sys(err, TORN_E_ENV, errno, "cannot make %s", r->data_dir);
     /* The table first, without waiting for a standby that does not exist yet. */
-    if ((rc = pg_run(s->primary, s->timeout_ms,
+    if ((rc = pg_run(&s->node[0], s->timeout_ms,
                      "SET synchronous_commit = local; CREATE TABLE torn_failover "
                      "(k text PRIMARY KEY, v text NOT NULL); SELECT 1",
                      buf, sizeof buf, err)) ||
         (rc = pg_basebackup(s, err)))
         return rc;
     memcpy(r->password, s->primary->password, sizeof r->password); /* its roles now */
+    node_of(r, &s->node[1]);
     if ((rc = torn_server_restart(r, err)) != 0)
         return rc;
-    return pg_wait(s->primary, s->timeout_ms,
+    return pg_wait(&s->node[0], s->timeout_ms,
                    "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'", "1",
                    "the standby did not stream from the primary", err);
+}
+
+/* ------------------------------------------------------ a user-run set */
+
+/* A command's time limit: a rebuild makes servers (initdb, a base backup:
+ * minutes on a loaded machine), a crash or promotion is one request. */
+static int cmd_timeout_ms(const struct torn_replica_set *s, const char *what)
+{
+    int floor_ms = strcmp(what, "rebuild") == 0 ? TORN_REPLICA_REBUILD_MS : TORN_REPLICA_CMD_MS;
+
+    return s->timeout_ms > floor_ms ? s->timeout_ms : floor_ms;
+}
+
+/* Run one of the user's commands (see replica.h). */
+static int run_cmd(const struct torn_replica_set *s, const char *what, const char *cmd,
+                   struct torn_err *err)
+{
+    char primary[300], standby[300], name[64];
+    int fd = open(s->user->log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    pid_t pid;
+
+    if (fd < 0)
+        return torn_err_sys(err, TORN_E_ENV, errno, "cannot open %s", s->user->log_path);
+    snprintf(primary, sizeof primary, "%s:%d", s->node[0].host, s->node[0].port);
+    snprintf(standby, sizeof standby, "%s:%d", s->node[1].host, s->node[1].port);
+    if ((pid = fork()) < 0) {
+        close(fd);
+        return torn_err_sys(err, TORN_E_ENV, errno, "fork");
+    }
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        torn_proc_child_init();
+        setpgid(0, 0);
+        if (null < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+            _exit(126);
+        setenv("TORN_PRIMARY", primary, 1);
+        setenv("TORN_STANDBY", standby, 1);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    setpgid(pid, pid); /* also here: the group exists before any kill of it */
+    close(fd);
+    torn_proc_track(pid);
+    snprintf(name, sizeof name, "failover: the %s command", what);
+    return torn_server_wait_tool(pid, s->user->log_path, name, cmd_timeout_ms(s, what), err);
+}
+
+/* The crash command, then wait until the primary no longer answers. */
+static int user_crash(struct torn_replica_set *s, struct torn_err *err)
+{
+    uint64_t until = torn_now_ns() + (uint64_t)s->timeout_ms * 1000000ull;
+    struct torn_replica_conn *c = NULL;
+    int rc = run_cmd(s, "crash", s->user->crash_cmd, err);
+
+    while (!rc && (rc = conn_open(s->kind, &s->node[0], 1000, &c, NULL)) == 0) {
+        torn_replica_close(c);
+        if (torn_now_ns() > until)
+            return torn_err_set(err, TORN_E_ENV, "failover: the primary %s:%d still answers "
+                                "%d ms after the crash command", s->node[0].host,
+                                s->node[0].port, s->timeout_ms);
+        torn_sleep_ns(20000000);
+    }
+    return rc == TORN_E_CONNECT || rc == TORN_E_TIMEOUT ? TORN_OK : rc;
+}
+
+/* HOST:PORT (an IPv6 host in brackets) into n->host, n->port. */
+static int parse_hostport(const char *text, const char *what, struct torn_replica_node *n,
+                          struct torn_err *err)
+{
+    const char *colon = strrchr(text, ':');
+    long long port = 0;
+    size_t len = colon ? (size_t)(colon - text) : 0;
+
+    if (len > 1 && text[0] == '[' && text[len - 1] == ']')
+        text++, len -= 2;
+    if (!colon || !len || len >= sizeof n->host ||
+        torn_parse_int(what, colon + 1, 1, 65535, &port, NULL) != 0)
+        return torn_err_set(err, TORN_E_CONFIG, "failover: %s must be HOST:PORT", what);
+    memcpy(n->host, text, len);
+    n->host[len] = '\0';
+    n->port = (int)port;
+    return TORN_OK;
+}
+
+/* The primary's address (the user's own, for libpq to expand). */
+static int pg_user_node(struct torn_replica_set *s, const struct torn_replica_user *u,
+                        struct torn_err *err)
+{
+    char *msg = NULL;
+    PQconninfoOption *opts;
+
+    s->conninfo = strstr(u->location, "://") || strchr(u->location, '=')
+                      ? torn_strdup(u->location)
+                      : torn_asprintf("postgresql://%s", u->location);
+    if (!s->conninfo)
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    if (!(opts = PQconninfoParse(s->conninfo, &msg))) {
+        PQfreemem(msg);
+        return torn_err_set(err, TORN_E_CONFIG, "target %s: not a Postgres address", u->display);
+    }
+    s->node[0].port = 5432;
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!o->val || !*o->val)
+            continue;
+        if (strcmp(o->keyword, "host") == 0)
+            snprintf(s->node[0].host, sizeof s->node[0].host, "%s", o->val);
+        else if (strcmp(o->keyword, "port") == 0)
+            s->node[0].port = atoi(o->val);
+    }
+    PQconninfoFree(opts);
+    s->node[0].conninfo = s->node[1].conninfo = s->conninfo;
+    return TORN_OK;
+}
+
+static int user_nodes(struct torn_replica_set *s, const struct torn_replica_user *u,
+                      struct torn_err *err)
+{
+    struct torn_redis_url url;
+    struct torn_replica_node *n = &s->node[0];
+    int rc;
+
+    if (!u->standby || !u->crash_cmd || !u->promote_cmd)
+        return torn_err_set(err, TORN_E_CONFIG, "failover on a set you run (target %s) needs "
+                            "--target-opt standby=HOST:PORT, crash=COMMAND and promote=COMMAND",
+                            u->display);
+    if (u->kind == TORN_SERVER_POSTGRES)
+        rc = pg_user_node(s, u, err);
+    else if (!(rc = torn_redis_url_parse(u->location, u->display, &url, err))) {
+        snprintf(n->host, sizeof n->host, "%s", url.host);
+        snprintf(n->user, sizeof n->user, "%s", url.user);
+        snprintf(n->password, sizeof n->password, "%s", url.pass);
+        n->port = url.port, n->db = url.db;
+        explicit_bzero(&url, sizeof url);
+    }
+    if (!rc && !n->host[0])
+        rc = torn_err_set(err, TORN_E_CONFIG, "target %s: failover needs the primary's host "
+                          "and port", u->display);
+    if (!rc) {
+        s->node[1] = s->node[0];
+        rc = parse_hostport(u->standby, "standby", &s->node[1], err);
+    }
+    for (int i = 0; i < 2 && !rc; i++)
+        rc = torn_require_loopback(s->node[i].host, u->allow_remote,
+                                   i ? u->standby : u->display, err);
+    return rc;
+}
+
+/* The standby replicates: Redis says its link is up and synchronised;
+ * Postgres, the table created on the primary is there on the standby. */
+static int user_ready(struct torn_replica_set *s, struct torn_err *err)
+{
+    static const char *const synced[] = {"role:slave", "master_link_status:up",
+                                         "master_sync_in_progress:0", NULL};
+    char buf[8];
+    int rc;
+
+    if (s->kind == TORN_SERVER_REDIS)
+        return wait_info(&s->node[1], synced, s->timeout_ms,
+                         "failover: the standby does not replicate from the primary", err);
+    if ((rc = pg_wait(&s->node[1], s->timeout_ms, "SELECT pg_is_in_recovery()", "t",
+                      "failover: the standby is not a standby", err)) ||
+        (rc = pg_run(&s->node[0], s->timeout_ms,
+                     "CREATE TABLE IF NOT EXISTS torn_failover (k text PRIMARY KEY, "
+                     "v text NOT NULL); SELECT 1", buf, sizeof buf, err)))
+        return rc;
+    return pg_wait(&s->node[1], s->timeout_ms,
+                   "SELECT to_regclass('torn_failover') IS NOT NULL", "t",
+                   "failover: the standby does not replicate from the primary", err);
+}
+
+int torn_replica_set_attach(const struct torn_replica_user *u, struct torn_replica_set **out,
+                            struct torn_err *err)
+{
+    struct torn_replica_set *s = calloc(1, sizeof *s);
+    int rc;
+
+    *out = NULL;
+    if (!s)
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    s->kind = u->kind;
+    s->user = u;
+    s->timeout_ms = u->timeout_ms > 0 ? u->timeout_ms : 10000;
+    rc = user_nodes(s, u, err);
+    if (!rc)
+        rc = user_ready(s, err);
+    if (rc) {
+        torn_replica_set_stop(s);
+        return rc;
+    }
+    *out = s;
+    return TORN_OK;
+}
+
+int torn_replica_set_rebuild(struct torn_replica_set *s, struct torn_err *err)
+{
+    return s->user && s->user->rebuild_cmd ? run_cmd(s, "rebuild", s->user->rebuild_cmd, err)
+                                           : TORN_OK;
 }
 
 int torn_replica_set_start(const char *dir, const struct torn_replica_opts *o,
@@ -506,12 +740,16 @@ int torn_replica_set_start(const char *dir, const struct torn_replica_opts *o,
     s->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
     rc = torn_server_start(o->kind, dir, o->settings, s->timeout_ms, &s->primary, err);
     if (!rc)
+        node_of(s->primary, &s->node[0]);
+    if (!rc)
         rc = link_start(s, o->link_latency_ms, err);
     if (!rc && o->kind == TORN_SERVER_POSTGRES)
         rc = pg_follow(s, dir, err);
     else if (!rc && !(rc = torn_server_start(TORN_SERVER_REDIS, dir, NULL, s->timeout_ms,
-                                             &s->replica, err)))
+                                             &s->replica, err))) {
+        node_of(s->replica, &s->node[1]);
         rc = follow(s, err);
+    }
     if (rc) {
         torn_replica_set_stop(s);
         return rc;
@@ -520,23 +758,28 @@ int torn_replica_set_start(const char *dir, const struct torn_replica_opts *o,
     return TORN_OK;
 }
 
-void torn_replica_set_crash(struct torn_replica_set *s)
+int torn_replica_set_crash(struct torn_replica_set *s, struct torn_err *err)
 {
+    if (s->user)
+        return user_crash(s, err);
     if (s->link_pid > 0)
         torn_proc_kill(s->link_pid);
     s->link_pid = 0;
     torn_server_kill(s->primary);
+    return TORN_OK;
 }
 
 static int pg_promote(struct torn_replica_set *s, struct torn_err *err)
 {
     char ok[8] = "";
-    int rc = pg_run(s->replica, s->timeout_ms, "SELECT pg_promote(true, 60)", ok, sizeof ok, err);
+    int rc = s->user ? run_cmd(s, "promote", s->user->promote_cmd, err)
+                     : pg_run(&s->node[1], s->timeout_ms, "SELECT pg_promote(true, 60)", ok,
+                              sizeof ok, err);
 
-    if (!rc && strcmp(ok, "t") != 0)
+    if (!rc && !s->user && strcmp(ok, "t") != 0)
         rc = torn_err_set(err, TORN_E_REMOTE, "pg_promote() answered '%s'", ok);
     if (!rc)
-        rc = pg_wait(s->replica, s->timeout_ms, "SELECT pg_is_in_recovery()", "f",
+        rc = pg_wait(&s->node[1], s->timeout_ms, "SELECT pg_is_in_recovery()", "f",
                      "the standby did not become primary", err);
     s->promoted = rc == 0;
     return rc;
@@ -551,16 +794,17 @@ int torn_replica_set_promote(struct torn_replica_set *s, struct torn_err *err)
 
     if (s->kind == TORN_SERVER_POSTGRES)
         return pg_promote(s, err);
-    rc = conn_open(s->replica, s->timeout_ms, &c, err);
-
-    if (!rc && (r = expect(c, redisCommand(c->c, "REPLICAOF NO ONE"), REDIS_REPLY_STATUS,
-                           "REPLICAOF NO ONE", err)))
+    if (s->user)
+        rc = run_cmd(s, "promote", s->user->promote_cmd, err);
+    else if (!(rc = conn_open(s->kind, &s->node[1], s->timeout_ms, &c, err)) &&
+             (r = expect(c, redisCommand(c->c, "REPLICAOF NO ONE"), REDIS_REPLY_STATUS,
+                         "REPLICAOF NO ONE", err)))
         freeReplyObject(r);
     else if (!rc)
         rc = err ? err->code : TORN_E_REMOTE;
     torn_replica_close(c);
     if (!rc)
-        rc = wait_info(s->replica, primary, s->timeout_ms, "the replica did not become primary",
+        rc = wait_info(&s->node[1], primary, s->timeout_ms, "the replica did not become primary",
                        err);
     s->promoted = rc == 0;
     return rc;
@@ -574,5 +818,7 @@ void torn_replica_set_stop(struct torn_replica_set *s)
         torn_proc_kill(s->link_pid);
     torn_server_stop(s->primary);
     torn_server_stop(s->replica);
+    free(s->conninfo);
+    explicit_bzero(s->node, sizeof s->node);
     free(s);
 }

@@ -27,6 +27,21 @@
  * process has PR_SET_PDEATHSIG and is in the harness/proc registry, so
  * nothing outlives torn.  Not thread-safe; after fork() a child may use the
  * client calls below but must not crash, promote or stop the set.
+ *
+ * A set the user runs (torn_replica_set_attach): servers torn did not
+ * start, at the addresses and with the credentials the user gave (the
+ * standby shares the primary's), crashed and promoted by the user's own
+ * shell commands, as real deployments promote with Patroni, Sentinel or a
+ * cloud API.  torn never kills, restarts or removes anything of it; it waits
+ * (bounded) for what each command must bring about: after the crash
+ * command the primary no longer answers, after the promote command the
+ * standby says it is a primary.  The commands run with /bin/sh -c in their
+ * own process group, output appended to a log, TORN_PRIMARY and
+ * TORN_STANDBY (HOST:PORT) in their environment; one still running at its
+ * time limit (the set's timeout, at least TORN_REPLICA_CMD_MS, the rebuild
+ * at least TORN_REPLICA_REBUILD_MS) is killed with its group.  Postgres: the records live in table
+ * torn_failover (k text primary key, v text) of the user's database,
+ * created if absent.
  */
 #ifndef TORN_REPLICA_H
 #define TORN_REPLICA_H
@@ -39,9 +54,42 @@
 struct torn_err;
 struct torn_kv;
 
+enum { TORN_REPLICA_CMD_MS = 60000, TORN_REPLICA_REBUILD_MS = 300000 };
+
+/* How to reach one node. */
+struct torn_replica_node {
+    char host[256];
+    int port;
+    char user[128];            /* Postgres role / Redis ACL user, or "" */
+    char password[256];        /* never printed; "" none */
+    char dbname[128];          /* Postgres database */
+    int db;                    /* Redis database number */
+    const char *conninfo;      /* a user-run Postgres: the user's own address
+                                  (libpq expands it; host and port override
+                                  it for the standby), else NULL */
+};
+
+/* A set the user runs: torn_replica_set_attach. */
+struct torn_replica_user {
+    enum torn_server_kind kind;      /* TORN_SERVER_REDIS or TORN_SERVER_POSTGRES */
+    const char *location;            /* the primary, as --target gives it */
+    const char *display;             /* location with the password hidden */
+    const char *standby;             /* the standby: HOST:PORT */
+    const char *crash_cmd;           /* crashes the primary (required) */
+    const char *promote_cmd;         /* promotes the standby (required) */
+    const char *rebuild_cmd;         /* after a failover: a fresh primary and
+                                        standby at the same addresses, or NULL */
+    const char *log_path;            /* the commands' output (appended) */
+    int allow_remote;                /* 0: both addresses must be loopback */
+    int timeout_ms;                  /* bound on every command and wait */
+};
+
 struct torn_replica_set {
     enum torn_server_kind kind;      /* TORN_SERVER_REDIS or TORN_SERVER_POSTGRES */
-    struct torn_server *primary;
+    struct torn_replica_node node[2]; /* [0] the primary, [1] the replica */
+    const struct torn_replica_user *user; /* a user-run set, or NULL (managed) */
+    char *conninfo;                  /* owned: node[].conninfo */
+    struct torn_server *primary;     /* managed only, else NULL */
     struct torn_server *replica;
     pid_t link_pid;            /* the link process, 0 once gone */
     int link_port;             /* where the replica connects to the primary */
@@ -65,10 +113,28 @@ struct torn_replica_opts {
 int torn_replica_set_start(const char *dir, const struct torn_replica_opts *o,
                            struct torn_replica_set **out, struct torn_err *err);
 
-/* Crash the primary cut off from its replica (see above).  Idempotent. */
-void torn_replica_set_crash(struct torn_replica_set *s);
+/* Attach to the set u describes (u must outlive it): wait (bounded) until
+ * the standby replicates from the primary (Redis: its link is up and
+ * synchronised; Postgres: the table created on the primary is seen on the
+ * standby).  0 and *out
+ * (free with torn_replica_set_stop, which leaves the servers alone), or
+ * TORN_E_CONFIG (a bad address, a remote one without allow_remote, a
+ * missing command), TORN_E_ENV (a command failed: its last output line),
+ * TORN_E_TIMEOUT, TORN_E_CONNECT, TORN_E_AUTH. */
+int torn_replica_set_attach(const struct torn_replica_user *u, struct torn_replica_set **out,
+                            struct torn_err *err);
 
-/* Promote the replica and wait until it says it is a primary.  0, or a
+/* A user-run set: run the rebuild command, when given (else, and for a
+ * managed set, 0 at once).  0, or a negative torn_code as for attach. */
+int torn_replica_set_rebuild(struct torn_replica_set *s, struct torn_err *err);
+
+/* Crash the primary cut off from its replica (see above; a user-run set:
+ * the crash command, then wait until the primary no longer answers).  0, or
+ * a negative torn_code for a user-run set. */
+int torn_replica_set_crash(struct torn_replica_set *s, struct torn_err *err);
+
+/* Promote the replica (a user-run set: the promote command) and wait until
+ * it says it is a primary.  0, or a
  * negative torn_code (TORN_E_CONNECT, TORN_E_REMOTE, TORN_E_TIMEOUT). */
 int torn_replica_set_promote(struct torn_replica_set *s, struct torn_err *err);
 

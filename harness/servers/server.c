@@ -27,6 +27,7 @@
 #include "core/err.h"
 #include "proc/proc.h"
 #include "core/target.h"
+#include "core/text.h"
 #include "core/util.h"
 
 #define PG_ROLE "torn"
@@ -552,8 +553,8 @@ static int check_access(const struct torn_server *srv, const char *dir, struct t
  * On a timeout or interrupt its whole process group is killed and reaped
  * (initdb's own postgres children would go on writing into the data
  * directory while it is removed); a failure quotes the log's last line. */
-static int wait_tool(const struct torn_server *srv, pid_t pid, const char *what, int timeout_ms,
-                     struct torn_err *err)
+int torn_server_wait_tool(pid_t pid, const char *log_path, const char *what, int timeout_ms,
+                          struct torn_err *err)
 {
     char how[64], tail[200];
     int status = 0;
@@ -577,7 +578,8 @@ static int wait_tool(const struct torn_server *srv, pid_t pid, const char *what,
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return TORN_OK;
     torn_proc_describe(status, how, sizeof how);
-    log_tail(srv->log_path, tail, sizeof tail);
+    log_tail(log_path, tail, sizeof tail);
+    torn_text_safe_inplace(tail, sizeof tail);
     return torn_err_set(err, TORN_E_ENV, "%s %s: %s", what, how, tail);
 }
 
@@ -596,7 +598,7 @@ int torn_server_run_tool(const struct torn_server *srv, const char *prog,
         argv[n++] = (char *)args[i]; /* execv's prototype is not const-correct */
     rc = spawn(srv, argv, &pid, err);
     if (!rc)
-        rc = wait_tool(srv, pid, prog, timeout_ms, err);
+        rc = torn_server_wait_tool(pid, srv->log_path, prog, timeout_ms, err);
     free(bin);
     return rc;
 }
@@ -622,7 +624,7 @@ static int run_initdb(struct torn_server *srv, struct torn_err *err)
         argv[i] = (char *)args[i]; /* execv's prototype is not const-correct */
     rc = spawn(srv, argv, &pid, err);
     if (!rc)
-        rc = wait_tool(srv, pid, "initdb", srv->timeout_ms + 30000, err);
+        rc = torn_server_wait_tool(pid, srv->log_path, "initdb", srv->timeout_ms + 30000, err);
 out:
     unlink(srv->conf_path); /* the role has its password: no copy left behind */
     free(pwfile);

@@ -171,6 +171,14 @@ int torn_server_running(struct torn_server *srv);
 int torn_server_run_tool(const struct torn_server *srv, const char *prog,
                          const char *const *args, int timeout_ms, struct torn_err *err);
 
+/* Wait for a helper program pid that runs in its own process group (pid is
+ * its id) and writes to log_path: 0 when it exited 0; in slices, so an
+ * interrupt does not wait for it.  On a timeout or interrupt the whole group
+ * is killed and reaped.  TORN_E_ENV naming `what`, how it ended and the
+ * log's last line (neutralised), TORN_E_TIMEOUT, TORN_E_INTERRUPTED. */
+int torn_server_wait_tool(pid_t pid, const char *log_path, const char *what, int timeout_ms,
+                          struct torn_err *err);
+
 /* Name for messages: "redis-server" or "postgres". */
 const char *torn_server_kind_name(enum torn_server_kind kind);
 

@@ -53,7 +53,7 @@ check "WAIT 1: 4 failovers, writes acknowledged, none lost" none_lost "$work/wai
 "$TORN" run --target file --scenario failover >"$work/bad.out" 2>"$work/bad.err"
 rc=$?
 check "failover on a file target: exit 2" test "$rc" = 2
-check "  one line naming what it needs" grep -q 'failover needs a managed Redis' "$work/bad.out" "$work/bad.err"
+check "  one line naming what it needs" grep -q 'failover needs a Redis or Postgres primary' "$work/bad.out" "$work/bad.err"
 "$TORN" run --target redis --scenario failover --set wait_replicas=2 >"$work/bad.out" 2>"$work/bad.err"
 rc=$?
 check "wait_replicas=2 (one replica): exit 2, one line" bash -c "test $rc = 2 &&

@@ -868,13 +868,16 @@ static int is_read(const struct torn_hop *op)
 }
 
 /* The operation the scenario named for v: process v->process's last one on
- * v's key invoked at or before t; SIZE_MAX if none. */
+ * v's key invoked at or before t; SIZE_MAX if none.  Every operation is
+ * looked at: the history's order is its lines', which processes writing at
+ * once may leave slightly out of time order. */
 static size_t named_op(const struct torn_hist *h, const struct torn_violation *v, uint64_t t)
 {
     size_t best = SIZE_MAX;
 
-    for (size_t i = 0; v->process >= 0 && i < h->n_ops && h->ops[i].t_invoke <= t; i++)
-        if (h->ops[i].process == v->process && on_key(&h->ops[i], v->key) &&
+    for (size_t i = 0; v->process >= 0 && i < h->n_ops; i++)
+        if (h->ops[i].t_invoke <= t && h->ops[i].process == v->process &&
+            on_key(&h->ops[i], v->key) &&
             (best == SIZE_MAX || h->ops[i].t_invoke >= h->ops[best].t_invoke))
             best = i;
     return best;

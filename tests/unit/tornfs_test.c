@@ -263,9 +263,12 @@ static void test_stale_cleanup(void)
 {
     if (up_checked("power") != 0)
         return;
-    kill(torn_fs_pid(fs), SIGKILL);
-    usleep(100000);
-    waitpid(torn_fs_pid(fs), NULL, WNOHANG);
+    pid_t d = torn_fs_pid(fs);
+    kill(d, SIGKILL);
+    /* Until it is dead (reaped, or not ours), 5 s at most: a fixed 100 ms
+     * was a guess that a loaded machine need not meet. */
+    for (int i = 0; i < 500 && waitpid(d, NULL, WNOHANG) == 0; i++)
+        usleep(10000);
     torn_fs_clean_stale();
     CHECK(!mounted(), "no mount left after clean_stale");
     down();

@@ -1,6 +1,7 @@
 /* Unit tests: work evidence (work.h), the count of workers that died on
  * their own (proc.h), with real forked children really killed, and what a
  * replay line says about how far it can be trusted (result.h). */
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,31 @@ static void test_signal_not_counted(void)
     CHECK(d.n_workers == 1 && d.n_died == 0, "a kill torn sent is no death: %d", d.n_died);
 }
 
+/* How many processes have parent ppid (from /proc/PID/stat, parsed after the
+ * last ')': comm may hold spaces). */
+static int children_of(pid_t ppid)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int n = 0;
+
+    while (d && (e = readdir(d))) {
+        char path[300], buf[512], *p;
+        int pp = 0;
+        FILE *f;
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        if (!(f = fopen(path, "re")))
+            continue;
+        p = fgets(buf, sizeof buf, f);
+        fclose(f);
+        if (p && (p = strrchr(buf, ')')) && sscanf(p + 1, " %*c %d", &pp) == 1 && pp == ppid)
+            n++;
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
 /* A worker that starts a process tree the way an exec adapter does (its own
  * process group, no death signal): sh, which starts two sleeps. */
 static int tree_body(struct torn_ctx *ctx, struct torn_target *t, int index, int wfd, void *arg)
@@ -76,7 +102,10 @@ static int tree_body(struct torn_ctx *ctx, struct torn_target *t, int index, int
         execl("/bin/sh", "sh", "-c", "sleep 60 & sleep 61 & wait", (char *)NULL);
         _exit(127);
     }
-    usleep(200000); /* sh has started its two sleeps */
+    /* Wait (5 s at most) until sh has started its two sleeps: a fixed
+     * 200 ms was a guess that a loaded machine need not meet. */
+    for (int i = 0; i < 500 && children_of(pid) < 2; i++)
+        usleep(10000);
     torn_msg_post(wfd, 1, 0, pid, 0, 0, NULL);
     pause();
     return 0;

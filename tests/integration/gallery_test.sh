@@ -24,7 +24,11 @@ echo "seed $SEED (set TORN_TEST_SEED to repeat)"
 # either names the bug (guard-claim-only: a forbidden transition accepted is
 # invalid-rejected from a live state, terminal-stays from a terminal one, and
 # which states the seeded probes start from decides which: a CI run's first
-# failing attempt had only terminal-stays).  Longest
+# failing attempt had only terminal-stays; sqlite two-commits: each of its
+# two transactions adds a version, so a killed update of unknown outcome
+# leaves one version too many, no-phantom-write, or the results without
+# their status, no-intermediate-state, and a run stops at the first seen:
+# 1 of 6 runs of seed 202 under load named only no-phantom-write).  Longest
 # scenarios first, so that the two lanes finish together.  The managed service
 # stores through jobfiles.py's code: each of its store bugs is asserted through
 # exec, and torn's service path once per scenario, except dual-write: torn's
@@ -41,7 +45,7 @@ cases=(
     "sqlite default-isolation concurrent-updaters no-lost-update"
     "http early-unlock concurrent-updaters no-lost-update"
     "exec two-writes crash-midwrite no-intermediate-state"
-    "sqlite two-commits crash-midwrite no-intermediate-state"
+    "sqlite two-commits crash-midwrite no-intermediate-state|no-phantom-write"
     "managed two-writes crash-midwrite no-intermediate-state"
     "exec fsync-error-ignored io-errors no-lost-write"
     "sqlite commit-error-ignored io-errors no-lost-write"

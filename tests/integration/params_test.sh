@@ -52,7 +52,7 @@ refused "--set rounds: expected an integer from 1 to 100000, got '-3'" run --sce
 refused "--set rounds: expected an integer" run --scenario state-transition --set rounds=0
 refused "--set max_nth: expected an integer from 1 to 10000, got '100000'" run --scenario io-errors --set max_nth=100000
 refused "--set faults must be an array, not a number" run --scenario io-errors --set faults=3
-refused "--workers: expected an integer from 1 to 128, got '256'" run --workers 256
+refused "--workers: expected an integer from 1 to 64, got '256'" run --workers 256
 refused "--workers: expected an integer from 1 to 64, got '100'" run --scenario optimistic-lock --workers 100
 refused "--workers: expected an integer from 1 to 256, got '1.5'" run --workers 1.5
 

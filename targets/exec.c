@@ -12,7 +12,8 @@
  * the rest of the group; torn's own stop kills the group too.  So nothing
  * the adapter started outlives it.  The adapter's
  * stderr is torn's stderr.  Every write and every reply has a deadline
- * (cfg->timeout_ms).  A silent adapter (timeout), garbage on stdout, a wrong
+ * (cfg->timeout_ms; the answer to hello, which includes the interpreter's
+ * start, TORN_EXEC_START_FACTOR times it).  A silent adapter (timeout), garbage on stdout, a wrong
  * reply id or a dead adapter ends that operation with an error that is
  * indefinite once the request was sent, and the adapter is restarted on the
  * next operation: never a hang, never a crash.  open() returns once the
@@ -399,6 +400,12 @@ static int adapter_start(struct torn_target *t, struct torn_err *err)
 
 static int call(struct torn_target *t, cJSON *req, cJSON **reply_out, struct torn_err *err);
 
+/* hello's deadline, in operation timeouts: its answer comes only once the
+ * adapter's interpreter is up, which under load takes far longer than any
+ * store operation (Python: over 5 s at load average 31 with a busy loop on
+ * each core, where its operations took 0.1-0.4 s). */
+#define TORN_EXEC_START_FACTOR 2
+
 /* Start the adapter and wait for its answer to {"op":"hello"} (any answer,
  * an "unsupported" error included): open() returns once the adapter is
  * ready, so a scenario's fault delays count from there, not from an
@@ -586,7 +593,9 @@ static int parse_reply(const char *line, long long id, cJSON **reply_out, struct
 static int call(struct torn_target *t, cJSON *req, cJSON **reply_out, struct torn_err *err)
 {
     struct exec_target *x = X(t);
-    int timeout_ms = t->cfg.timeout_ms > 0 ? t->cfg.timeout_ms : 5000;
+    const char *op = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(req, "op"));
+    int timeout_ms = (t->cfg.timeout_ms > 0 ? t->cfg.timeout_ms : 5000) *
+                     (op && strcmp(op, "hello") == 0 ? TORN_EXEC_START_FACTOR : 1);
     uint64_t deadline = torn_now_ns() + (uint64_t)timeout_ms * 1000000ULL;
     long long id = ++x->next_id;
     char *text, *line = NULL, what[96];
@@ -599,11 +608,8 @@ static int call(struct torn_target *t, cJSON *req, cJSON **reply_out, struct tor
         return rc;
     }
     cJSON_AddNumberToObject(req, "id", (double)id);
-    {
-        const char *op = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(req, "op"));
-        snprintf(what, sizeof what, "request %lld (%.40s) within %d ms", id, op ? op : "?",
-                 timeout_ms);
-    }
+    snprintf(what, sizeof what, "request %lld (%.40s) within %d ms", id, op ? op : "?",
+             timeout_ms);
     text = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
     if (!text)

@@ -40,6 +40,7 @@
 
 #include "core/err.h"
 #include "core/finding.h"
+#include "core/invariant.h"
 #include "core/layout.h"
 #include "core/paths.h"
 #include "proc/proc.h"
@@ -61,6 +62,9 @@ struct exec_target {
     long long log_off;         /* how far observe read the stderr log (runner's process) */
     unsigned long long n_reads; /* reads so far: read_also goes first on odd ones */
     struct torn_layout_memo layout_memo; /* strays reported (layout=1, runner's process) */
+    cJSON *inv_doc;            /* the invariants file (param invariants), loaded by
+                                  the first record judged, freed by close */
+    struct torn_inv_state inv; /* what judging remembers in this process */
 };
 
 static const struct torn_strategy exec_strategies[] = {
@@ -87,6 +91,36 @@ static int list_ok(const char *v, char sep, int names)
     return 1;
 }
 
+/* Load param invariants' file: 0 and *doc_out (its "invariants" object
+ * checked), or TORN_E_CONFIG naming the file and the field. */
+static int load_invariants(const char *path, cJSON **doc_out, struct torn_err *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    *doc_out = NULL;
+    int rc = torn_read_file(path, &text, &len, err);
+    cJSON *doc = rc ? NULL : cJSON_ParseWithLength(text, len);
+    free(text);
+    if (rc) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "");
+        return torn_err_set(err, TORN_E_CONFIG, "exec parameter invariants=%s: %s", path, why);
+    }
+    const cJSON *iv = cJSON_GetObjectItemCaseSensitive(doc, "invariants");
+    if (!iv)
+        rc = torn_err_set(err, TORN_E_CONFIG,
+                          "target spec %s: field invariants: missing (the file must be a JSON "
+                          "object with \"invariants\")",
+                          path);
+    else
+        rc = torn_invariants_parse(iv, path, err);
+    if (rc)
+        cJSON_Delete(doc);
+    else
+        *doc_out = doc;
+    return rc;
+}
+
 static int exec_check(const struct torn_target_cfg *cfg, struct torn_err *err)
 {
     long long v_layout;
@@ -105,12 +139,19 @@ static int exec_check(const struct torn_target_cfg *cfg, struct torn_err *err)
                                 "target %s: parameter read_also: record field names separated "
                                 "by commas (got '%s')",
                                 cfg->display, v ? v : "");
-        if (strcmp(k, "log_never") != 0 && strcmp(k, "read_also") != 0 &&
-            strcmp(k, "layout") != 0)
+        if (strcmp(k, "invariants") == 0) {
+            cJSON *doc;
+            int rc = load_invariants(v ? v : "", &doc, err);
+            cJSON_Delete(doc);
+            if (rc)
+                return rc;
+        } else if (strcmp(k, "log_never") != 0 && strcmp(k, "read_also") != 0 &&
+                   strcmp(k, "layout") != 0) {
             return torn_err_set(err, TORN_E_CONFIG,
-                                "target %s: unknown parameter '%s' (known: log_never, layout, "
-                                "read_also)",
+                                "target %s: unknown parameter '%s' (known: invariants, "
+                                "log_never, layout, read_also)",
                                 cfg->display, k);
+        }
     }
     return torn_target_param_int(cfg, "layout", 0, 0, 1, &v_layout, err);
 }
@@ -166,7 +207,8 @@ static void exec_close(struct torn_target *t);
 static void observe_layout(struct torn_target *t)
 {
     static const char probe_key[] = "torn-probe";
-    const char *backups[MAX_FILES], *temps[MAX_FILES], *keep[MAX_FILES], *globs[2 * MAX_FILES + 1];
+    const char *backups[MAX_FILES], *temps[MAX_FILES], *keep[MAX_FILES];
+    const char *globs[2 * MAX_FILES + 1];
     char g[2 * MAX_FILES + 1][256];
     struct torn_files f;
     struct torn_err err;
@@ -287,6 +329,8 @@ static void exec_close(struct torn_target *t)
     free(X(t)->buf);
     X(t)->buf = NULL;
     X(t)->cap = 0;
+    cJSON_Delete(X(t)->inv_doc);
+    X(t)->inv_doc = NULL;
 }
 
 /* The adapter: stdin/stdout are its pipes, nothing else of torn's is open,
@@ -654,6 +698,21 @@ static int call(struct torn_target *t, cJSON *req, cJSON **reply_out, struct tor
     return TORN_OK;
 }
 
+/* With param invariants: judge rec, the record a reply to op carried. */
+static void judge_record(struct torn_target *t, const char *op, const cJSON *rec)
+{
+    struct exec_target *x = X(t);
+    const char *path = torn_target_param(&t->cfg, "invariants");
+    if (!path || (!x->inv_doc && load_invariants(path, &x->inv_doc, NULL) != 0))
+        return;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(rec, "id");
+    struct torn_expect_ctx ctx = {cJSON_IsString(id) ? id->valuestring : NULL, -1};
+    char what[80];
+    snprintf(what, sizeof what, "the adapter's %s", op);
+    torn_invariants_judge(cJSON_GetObjectItemCaseSensitive(x->inv_doc, "invariants"), &x->inv,
+                          t->cfg.log_dir, rec, &ctx, what);
+}
+
 /* The reply's record, detached for the caller; TORN_E_PROTOCOL if absent. */
 static int take_record(cJSON *reply, cJSON **record_out, struct torn_err *err)
 {
@@ -695,6 +754,9 @@ static int simple_op(struct torn_target *t, cJSON *req, cJSON **record_out, int 
         *won_out = 0;
     if (!req)
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    const cJSON *opj = cJSON_GetObjectItemCaseSensitive(req, "op");
+    char op[32];
+    snprintf(op, sizeof op, "%s", cJSON_IsString(opj) ? opj->valuestring : "?");
     if ((rc = call(t, req, &reply, err)) != 0)
         return rc;
     if (won_out) {
@@ -712,7 +774,14 @@ static int simple_op(struct torn_target *t, cJSON *req, cJSON **record_out, int 
             return TORN_OK;
         }
     }
-    return take_record(reply, record_out, err);
+    cJSON *rec = NULL;
+    if ((rc = take_record(reply, &rec, err)) == 0 && strcmp(op, "read_also") != 0)
+        judge_record(t, op, rec);
+    if (record_out)
+        *record_out = rec;
+    else
+        cJSON_Delete(rec);
+    return rc;
 }
 
 static int exec_reset(struct torn_target *t, const char *id, const cJSON *initial,

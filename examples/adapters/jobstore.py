@@ -22,6 +22,8 @@
                   both-or-neither)
 --mode leave-tmp  durable, but every write also leaves its temp behind as
                   KEY.json.tmp (caught by --target-opt layout=1)
+--mode bad-time   durable, but _updated_at is "YYYY-MM-DD HH:MM:SS", no T, no
+                  zone (caught by --target-opt invariants=invariants.json)
 
 Every careful mode removes, when it starts, the temps (KEY.json.tmp.PID) of
 writers no longer alive: a writer killed between its write and its rename
@@ -32,7 +34,7 @@ a .tmp only during a write).
                   status, version, _updated_at), written under the record's
                   lock with the record, and answer op read_also from it (a
                   second read path that must agree with read: seed 003)
---index late      the same, but the index is written 10 ms after the record,
+--index late      the same, but the index is written 50 ms after the record,
                   outside the lock (caught by --target-opt read_also=...)
 
 --without OPS   (a test fixture) answer "unsupported" to these ops
@@ -102,6 +104,11 @@ class Store:
         if not key or "/" in key or key.startswith("."):
             raise StoreError("bad_key", "bad key %r" % key, True)
         return os.path.join(self.dir, key + ".json")
+
+    def stamp(self):
+        if self.mode == "bad-time":  # the fixture's bug: not ISO-8601
+            return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        return now_iso()
 
     def careful(self):
         return self.mode != "naive"
@@ -217,7 +224,7 @@ class Store:
             won = fn(rec)
             if won:
                 rec["version"] = int(rec.get("version", 0)) + 1
-                rec["_updated_at"] = now_iso()
+                rec["_updated_at"] = self.stamp()
                 self.save(key, rec)
                 self.index_locked(key, rec)
         finally:
@@ -243,9 +250,9 @@ class Store:
             self.write_index(key, rec)
 
     def index_late(self, key, rec):
-        """After the lock, 10 ms later (--index late: the fixture's bug)."""
+        """After the lock, 50 ms later (--index late: the fixture's bug)."""
         if self.index == "late":
-            time.sleep(0.01)
+            time.sleep(0.05)
             self.write_index(key, rec)
 
     def read_also(self, key):
@@ -268,7 +275,7 @@ class Store:
     # --- operations -------------------------------------------------------
 
     def reset(self, key, initial):
-        t = now_iso()
+        t = self.stamp()
         rec = {"id": key, "version": 1, "created_at": t, "_updated_at": t}
         for k, v in (initial or {}).items():
             if k not in PROTECTED:
@@ -332,7 +339,7 @@ class Store:
         one, a_path, b_path = self.dual_paths(group)
         lock = self.locked("dual-" + group)
         try:
-            if self.mode in ("durable", "bak-reset", "leave-tmp"):
+            if self.mode in ("durable", "bak-reset", "leave-tmp", "bad-time"):
                 # Both structures in one file, replaced at once.
                 st = self.dual_load(one, group, {"a": {}, "b": {}, "count": 0, "total": 0})
                 st["a"][member] = amount
@@ -354,7 +361,7 @@ class Store:
 
     def dual_read(self, group):
         one, a_path, b_path = self.dual_paths(group)
-        if self.mode in ("durable", "bak-reset", "leave-tmp"):
+        if self.mode in ("durable", "bak-reset", "leave-tmp", "bad-time"):
             return self.dual_load(one, group, {"a": {}, "b": {}, "count": 0, "total": 0})
         a = self.dual_load(a_path, group, {"members": {}, "total": 0})
         b = self.dual_load(b_path, group, {"members": {}, "count": 0})
@@ -464,7 +471,8 @@ def handle(store, req, liar=None, without=()):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mode", choices=("naive", "durable", "bak-reset", "dual-split", "leave-tmp"),
+    ap.add_argument("--mode", choices=("naive", "durable", "bak-reset", "dual-split", "leave-tmp",
+                                       "bad-time"),
                     default="durable")
     ap.add_argument("--index", choices=("none", "locked", "late"), default="none")
     ap.add_argument("--dir", default=os.environ.get("TORN_DATA_DIR", "."))

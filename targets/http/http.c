@@ -539,7 +539,7 @@ static void judge_contract(struct torn_target *t, const struct http_endpoint *ep
             : ep == &sp->transition ? HTTP_OP_TRANSITION
             : ep == &sp->dual_write || ep == &sp->legacy ? HTTP_OP_UNJUDGED : HTTP_OP_OTHER,
         .status = r->status, .body = r->body, .len = r->len, .method = r->method,
-        .url = r->url, .id = v->id, .version = v->version};
+        .url = r->url, .x = {v->id, v->version}};
     cJSON *doc = r->body ? cJSON_ParseWithLength(r->body, r->len) : NULL;
     a.doc = doc;
     http_contract_judge(sp, t->cfg.log_dir, &a);

@@ -14,6 +14,8 @@
 
 #include "http.h"
 
+#include "core/expect.h"
+#include "core/invariant.h"
 #include "core/jsonptr.h"
 #include "core/layout.h"
 
@@ -115,29 +117,20 @@ enum http_op { HTTP_OP_OTHER, HTTP_OP_READ, HTTP_OP_CAS, HTTP_OP_TRANSITION, HTT
 
 /* One answer, as a contract judges it. */
 struct http_answer {
+    struct torn_expect_ctx x;      /* the record's id (or NULL) and
+                                      update_if_version's expected version (or -1) */
     enum http_op op;
     long status;
     const char *body;              /* raw bytes (not NUL-terminated), len */
     size_t len;
     const struct cJSON *doc;       /* the body parsed, or NULL when not JSON */
     const char *method, *url;
-    const char *id;                /* the record's id, or NULL */
-    long long version;             /* update_if_version's expected version, or -1 */
 };
 
 /* Parse "responses" (http_contract.c): 0 or TORN_E_CONFIG naming the
  * field. */
 int http_spec_contracts(const struct cJSON *spec, const char *file, struct http_spec *sp,
                         struct torn_err *err);
-/* An expectation (a literal, or an object of type, present, eq, ne, gt,
- * ge, lt, le, same_as, format, skew_ms: docs/http-target.md): parse it
- * (0 or TORN_E_CONFIG naming field), and judge the value at ptr in doc
- * (why[0] == 0 when it holds, else why not; a gives "{id}"/"{version}"). */
-int http_expect_parse(const struct cJSON *x, const char *file, const char *field,
-                      struct torn_err *err);
-void http_expect_judge(const struct cJSON *doc, const char *ptr, const struct cJSON *x,
-                       const struct http_answer *a, char *why, size_t len);
-
 /* The outcome answer a is (HTTP_OUT_COUNT: an error no contract covers). */
 enum http_outcome http_outcome_of(const struct http_spec *sp, const struct http_answer *a);
 
@@ -181,17 +174,10 @@ int http_url_confine(const char *base, int allow_remote, const char *url, struct
 struct torn_server;
 struct torn_target;
 enum torn_fault;
+
+#define HTTP_LAYOUT_ALSO 16        /* layout.also globs */
 enum torn_corruption;
 
-#define HTTP_ORD_SLOTS 64
-#define HTTP_LAYOUT_ALSO 16
-struct http_ord {
-    int set;
-    char id[64];
-    double by;                     /* the "by" value (version) last seen */
-    long long time_ms;             /* its "time" */
-    char time_text[40];
-};
 
 /* Private state of an open handle (lives in t->priv). */
 /* Staging clean-up (http_cleanup.c).  Note that this process created the
@@ -231,8 +217,7 @@ struct http_priv {
     long long log_off, ids_off;
     /* record invariants (http_invariant.c): the last (by, time) seen of
      * records, hashed by id, for "ordered"; findings posted */
-    struct http_ord ord[HTTP_ORD_SLOTS];
-    unsigned long n_inv_posted;
+    struct torn_inv_state inv;
     /* store layout (http_layout.c): strays already reported (runner's process) */
     struct torn_layout_memo layout_memo;
 };

@@ -1,156 +1,23 @@
-/* torn HTTP target: record invariants (the spec's "invariants").  What must
- * hold of every record the service hands out, stated as data: seed 002's
- * transition sets status and processing_state together, seed 000's
- * completed record carries its results, its _updated_at is an ISO-8601
- * time set on every write and does not go back while version rises.
- *
- *   "invariants": {
- *     "NAME": {"when": {pointer: expectation...}, "then": {pointer: expectation...}},
- *     "NAME": {"ordered": {"time": pointer, "by": pointer}}
- *   }
- *
- * A "when"/"then" invariant holds when some "when" expectation fails (or
- * there is none) or every "then" expectation holds; expectations are those
- * of the response contracts (http_contract.c), pointers are into the
- * record (read.record).  An "ordered" invariant compares each record with
- * the last one this process saw of the same id: when "by" rose, the
- * ISO-8601 time at "time" must not have gone back.  Every record a 2xx
- * answers a record operation with is judged (not seed 001's "unknown"
- * error dict); a broken invariant is a finding "invariant-NAME". */
+/* torn HTTP target: record invariants (the spec's "invariants"), judged
+ * on every record a 2xx answers a record operation with (not seed 001's
+ * "unknown" error dict), pointers into read.record.  The language and the
+ * judging are core/invariant.h's. */
 #include "http_int.h"
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "core/err.h"
-#include "core/finding.h"
-#include "core/record.h"
+#include "core/invariant.h"
 #include "core/target.h"
-
-static int ifail(struct torn_err *err, const char *file, const char *field, const char *why)
-{
-    return torn_err_set(err, TORN_E_CONFIG, "target spec %s: field %s: %s",
-                        file ? file : "(none)", field, why);
-}
-
-static int name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 40)
-        return 0;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
-            return 0;
-    return 1;
-}
-
-/* An object of pointer: expectation at field. */
-static int parse_expects(const cJSON *o, const char *file, const char *field,
-                         struct torn_err *err)
-{
-    char sub[320];
-    if (!cJSON_IsObject(o) || !o->child)
-        return ifail(err, file, field, "must be a non-empty object of JSON pointer: expectation");
-    for (const cJSON *e = o->child; e; e = e->next) {
-        snprintf(sub, sizeof sub, "%s.%.80s", field, e->string);
-        if (!*e->string || !torn_json_pointer_valid(e->string))
-            return ifail(err, file, sub, "not a JSON pointer (\"/a/b\", RFC 6901)");
-        int rc = http_expect_parse(e, file, sub, err);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-static int parse_ordered(const cJSON *od, const char *file, const char *field,
-                         struct torn_err *err)
-{
-    char sub[200];
-    static const char *const keys[2] = {"time", "by"};
-    if (!cJSON_IsObject(od))
-        return ifail(err, file, field, "must be an object {\"time\": pointer, \"by\": pointer}");
-    for (int i = 0; i < 2; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(od, keys[i]);
-        snprintf(sub, sizeof sub, "%s.%s", field, keys[i]);
-        if (!cJSON_IsString(v) || !*v->valuestring || !torn_json_pointer_valid(v->valuestring))
-            return ifail(err, file, sub, "missing, or not a JSON pointer (\"/a/b\")");
-    }
-    if (cJSON_GetArraySize(od) != 2)
-        return ifail(err, file, field, "only \"time\" and \"by\"");
-    return 0;
-}
-
-static int parse_one(const cJSON *inv, const char *file, struct torn_err *err)
-{
-    char field[120], sub[160];
-    snprintf(field, sizeof field, "invariants.%.60s", inv->string);
-    if (!name_ok(inv->string))
-        return ifail(err, file, field, "a name is 1..40 of a-z, 0-9, - and _");
-    if (!cJSON_IsObject(inv))
-        return ifail(err, file, field, "must be an object with when/then, or ordered");
-    const cJSON *when = cJSON_GetObjectItemCaseSensitive(inv, "when");
-    const cJSON *then = cJSON_GetObjectItemCaseSensitive(inv, "then");
-    const cJSON *od = cJSON_GetObjectItemCaseSensitive(inv, "ordered");
-    for (const cJSON *k = inv->child; k; k = k->next)
-        if (strcmp(k->string, "when") && strcmp(k->string, "then") && strcmp(k->string, "ordered")) {
-            snprintf(sub, sizeof sub, "%s.%.30s", field, k->string);
-            return ifail(err, file, sub, "unknown key (when, then, ordered)");
-        }
-    if (od && (when || then))
-        return ifail(err, file, field, "either when/then or ordered, not both");
-    if (!od && !then)
-        return ifail(err, file, field, "needs then (and optionally when), or ordered");
-    snprintf(sub, sizeof sub, "%s.%s", field, od ? "ordered" : "then");
-    int rc = od ? parse_ordered(od, file, sub, err) : parse_expects(then, file, sub, err);
-    snprintf(sub, sizeof sub, "%s.when", field);
-    return rc || !when ? rc : parse_expects(when, file, sub, err);
-}
 
 int http_spec_invariants(const cJSON *spec, const char *file, struct http_spec *sp,
                          struct torn_err *err)
 {
     const cJSON *iv = cJSON_GetObjectItemCaseSensitive(spec, "invariants");
     sp->invariants = iv;
-    if (!iv)
-        return 0;
-    if (!cJSON_IsObject(iv))
-        return ifail(err, file, "invariants", "must be an object (name: invariant)");
-    for (const cJSON *inv = iv->child; inv; inv = inv->next) {
-        int rc = parse_one(inv, file, err);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-/* ---- judging a record ---- */
-
-/* "ordered": this process's last (by, time) of the record; why filled
- * when time went back while by rose. */
-static void judge_ordered(struct http_priv *p, const cJSON *rec, const cJSON *od,
-                          const char *id, char *why, size_t len)
-{
-    const char *tp = cJSON_GetObjectItemCaseSensitive(od, "time")->valuestring;
-    const char *bp = cJSON_GetObjectItemCaseSensitive(od, "by")->valuestring;
-    const cJSON *t = torn_json_pointer(rec, tp), *b = torn_json_pointer(rec, bp);
-    long long tm = cJSON_IsString(t) ? torn_iso8601_ms(t->valuestring) : -1;
-    if (!id || tm < 0 || !cJSON_IsNumber(b))
-        return;   /* what is not a time or a number is the then-invariants' to judge */
-    unsigned h = 2166136261u;
-    for (const char *c = id; *c; c++)
-        h = (h ^ (unsigned char)*c) * 16777619u;
-    struct http_ord *o = &p->ord[h % HTTP_ORD_SLOTS];
-    if (o->set && strcmp(o->id, id) == 0 && b->valuedouble > o->by && tm < o->time_ms)
-        snprintf(why, len, "%s went back from %s (%s %.0f) to %s (%s %.0f)", tp, o->time_text, bp,
-                 o->by, t->valuestring, bp, b->valuedouble);
-    o->set = 1;
-    snprintf(o->id, sizeof o->id, "%s", id);
-    o->by = b->valuedouble;
-    o->time_ms = tm;
-    snprintf(o->time_text, sizeof o->time_text, "%s", t->valuestring);
+    return iv ? torn_invariants_parse(iv, file, err) : 0;
 }
 
 /* The record in a, if it is one to judge (2xx, not an "unknown" answer). */
@@ -166,32 +33,10 @@ static const cJSON *record_of(const struct http_spec *sp, const struct http_answ
 void http_invariants_judge(struct torn_target *t, const struct http_answer *a)
 {
     struct http_priv *p = t->priv;
-    const cJSON *rec = record_of(&p->sp, a), *inv;
+    const cJSON *rec = record_of(&p->sp, a);
+    char what[360];
     if (!rec)
         return;
-    cJSON_ArrayForEach(inv, p->sp.invariants)
-    {
-        const cJSON *when = cJSON_GetObjectItemCaseSensitive(inv, "when");
-        const cJSON *then = cJSON_GetObjectItemCaseSensitive(inv, "then");
-        const cJSON *od = cJSON_GetObjectItemCaseSensitive(inv, "ordered"), *e;
-        char why[300] = "", criterion[64];
-        int applies = 1;
-        cJSON_ArrayForEach(e, when)
-        {
-            http_expect_judge(rec, e->string, e, a, why, sizeof why);
-            applies &= !why[0];
-        }
-        why[0] = 0;
-        if (od)
-            judge_ordered(p, rec, od, a->id, why, sizeof why);
-        for (e = applies && then ? then->child : NULL; e && !why[0]; e = e->next)
-            http_expect_judge(rec, e->string, e, a, why, sizeof why);
-        if (!why[0] || p->n_inv_posted >= HTTP_MAX_FINDINGS)
-            continue;
-        p->n_inv_posted++;
-        snprintf(criterion, sizeof criterion, "invariant-%s", inv->string);
-        torn_finding_post(t->cfg.log_dir, criterion, a->id,
-                          "invariants.%s broken by the record %s %s answered: %s", inv->string,
-                          a->method, a->url, why);
-    }
+    snprintf(what, sizeof what, "%s %s", a->method, a->url);
+    torn_invariants_judge(p->sp.invariants, &p->inv, t->cfg.log_dir, rec, &a->x, what);
 }

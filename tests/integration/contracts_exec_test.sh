@@ -6,9 +6,9 @@
 # (--target-opt read_also=FIELDS), each broken on purpose by a variant that
 # must FAIL with that criterion only while the correct one PASSES.
 #
-# Robustness: a straytmp / leave-tmp write leaves its temp every time, and
-# the late index lags each of the ~20 x 10 updates by 10 ms while readers
-# poll (hundreds of disagreements a run): neither depends on timing luck.
+# Robustness: a straytmp / leave-tmp / bad-time write breaks its criterion
+# every time; the late index lags each of the 160 updates by 50 ms while
+# readers poll (17 to 79 disagreements a run), asked for with --until-fail 3.
 set -u
 root=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 tmp=$(mktemp -d /tmp/torn-contracts-exec-test.XXXXXX)
@@ -35,11 +35,8 @@ file_run() {  # RC PATTERN WHAT STRATEGY SCENARIO...
     local want=$1 pat=$2 what=$3 strategy=$4; shift 4
     local args=() s
     for s in "$@"; do args+=(--scenario "$s"); done
-    timeout -k 2 120 "$torn" run --quiet --no-color --repro-runs 0 --target "file:$strategy" \
-        --target-opt layout=1 "${args[@]}" --set updates=20 >"$tmp/last.out" 2>&1
-    local rc=$?
-    if [[ $rc == "$want" ]] && grep -q -- "$pat" "$tmp/last.out"; then ok "$what (exit $rc)"; else
-        bad "$what: wanted exit $want and '$pat', got exit $rc"; fi
+    run_expect "$want" "$pat" "$what" --target "file:$strategy" --target-opt layout=1 \
+        "${args[@]}" --set updates=20
 }
 file_run 0 'torn: 2 PASS' "file:durable with layout=1 PASSES concurrent-updaters and crash-midwrite" \
     durable concurrent-updaters crash-midwrite
@@ -52,26 +49,47 @@ only store-layout
 # holds only what the adapter's files reply declares and keeps) and two read
 # paths (--target-opt read_also=FIELDS: op read_also beside read).  The
 # jobstore adapter's --index locked writes its status index under the
-# record's lock, --index late 10 ms after it (hundreds of disagreements a
-# run); --mode leave-tmp leaves each write's temp behind.
+# record's lock, --index late 50 ms after it (17 to 79 disagreements in
+# each of 6 runs here; --until-fail 3 all the same); --mode leave-tmp leaves
+# each write's temp behind.
 J=$root/examples/adapters/jobstore.py
-exec_run() {  # RC PATTERN WHAT ADAPTER-ARGS [--json -]
-    timeout -k 2 150 "$torn" run --quiet --no-color --repro-runs 0 --target "exec:python3 -S $J $4" \
-        --target-opt layout=1 --target-opt read_also=status,version,_updated_at \
-        --scenario concurrent-updaters --set updates=20 "${@:5}" >"$tmp/last.out" 2>&1
-    local rc=$?
-    if [[ $rc == "$1" ]] && grep -q -- "$2" "$tmp/last.out"; then ok "$3 (exit $rc)"; else
-        bad "$3: wanted exit $1 and '$2', got exit $rc"; fi
+exec_run() {  # RC PATTERN WHAT ADAPTER-ARGS [MORE-ARGS]
+    run_expect "$1" "$2" "$3" --target "exec:python3 -S $J $4" --target-opt layout=1 \
+        --target-opt read_also=status,version,_updated_at --scenario concurrent-updaters \
+        --set updates=20 "${@:5}"
 }
 exec_run 0 '"read_paths_compared":[[:space:]]*[1-9]' \
     "jobstore durable --index locked PASSES layout and read_also with reads compared" \
     "--mode durable --index locked" --json -
 exec_run 1 'read-paths-agree.*read_also path is behind' \
     "jobstore --index late (index written after the record) FAILS read-paths-agree" \
-    "--mode durable --index late"
+    "--mode durable --index late" --until-fail 3
 only read-paths-agree
 exec_run 1 'store-layout.*concurrent-updaters.json.tmp .*left behind' \
     "jobstore --mode leave-tmp FAILS store-layout" "--mode leave-tmp --index locked"
 only store-layout
+
+# Record invariants for exec adapters (--target-opt invariants=FILE, the
+# language of an HTTP spec's "invariants"): every record a reply carries is
+# judged; jobstore --mode bad-time writes _updated_at without T and zone.
+inv=$root/examples/adapters/invariants.json
+inv_run() {  # RC PATTERN WHAT MODE
+    run_expect "$1" "$2" "$3" --target "exec:python3 -S $J --mode $4" \
+        --target-opt "invariants=$inv" --scenario concurrent-updaters --scenario optimistic-lock \
+        --set updates=20
+}
+inv_run 0 'torn: 2 PASS' "jobstore durable PASSES the invariants file on every record" durable
+inv_run 1 'invariant-updated-at-iso.*expected {"format":"iso8601"' \
+    "jobstore bad-time (_updated_at without T and zone) FAILS invariant-updated-at-iso" bad-time
+only invariant-updated-at-iso
+printf '{"invariants": {"x": {"then": {"/t": {"format": "rfc822"}}}}}' >"$tmp/badinv.json"
+timeout -k 2 20 "$torn" run --quiet --no-color --target "exec:true" \
+    --target-opt "invariants=$tmp/badinv.json" --scenario crash-midwrite >"$tmp/last.out" 2>&1
+rc=$? n=$(wc -l <"$tmp/last.out")
+if [[ $rc == 2 && $n == 1 ]] && grep -q "target spec $tmp/badinv.json: field invariants.x.then./t.format" "$tmp/last.out"; then
+    ok "a malformed invariants file: exit 2, one line naming the file and the field"
+else
+    bad "a malformed invariants file: wanted exit 2 and one line, got exit $rc, $n lines"
+fi
 
 finish

@@ -48,17 +48,8 @@ print(json.dumps(m))
 EOF
 }
 
-# expect RC PATTERN WHAT ARGS...: torn run (120 s max: a loaded CI machine) exits RC and prints PATTERN.
-expect() {
-    local want=$1 pat=$2 what=$3; shift 3
-    timeout -k 2 120 "$torn" run --quiet --no-color --repro-runs 0 --target http "$@" >"$tmp/last.out" 2>&1
-    local rc=$?
-    if [[ $rc == "$want" ]] && grep -q -- "$pat" "$tmp/last.out"; then
-        ok "$what (exit $rc)"
-    else
-        bad "$what: wanted exit $want and '$pat', got exit $rc"
-    fi
-}
+# expect RC PATTERN WHAT ARGS...: torn run --target http ARGS exits RC and prints PATTERN.
+expect() { run_expect "$1" "$2" "$3" --target http "${@:4}"; }
 # only CRITERION: the FAIL broke CRITERION and nothing else.
 only() {
     local broken
@@ -270,13 +261,8 @@ only retry-budget
 if [[ -c /dev/fuse ]]; then
     G=$root/examples/gallery
     exec_log() {  # RC PATTERN WHAT MODE
-        timeout -k 2 150 "$torn" run --quiet --no-color --repro-runs 0 \
-            --target "exec:python3 -S $G/jobfiles.py --mode $4" \
-            --target-opt 'log_never=failed (|Traceback|JSONDecodeError' --scenario io-errors \
-            >"$tmp/last.out" 2>&1
-        local rc=$?
-        if [[ $rc == "$1" ]] && grep -q -- "$2" "$tmp/last.out"; then ok "$3 (exit $rc)"; else
-            bad "$3: wanted exit $1 and '$2', got exit $rc"; fi
+        run_expect "$1" "$2" "$3" --target "exec:python3 -S $G/jobfiles.py --mode $4" \
+            --target-opt 'log_never=failed (|Traceback|JSONDecodeError' --scenario io-errors
     }
     exec_log 0 'torn: 1 PASS' "gallery jobfiles.py fixed PASSES io-errors with log_never on its stderr" fixed
     exec_log 1 'log-forbidden.*exec-stderr.log: a line with "failed (".*fsync' \
@@ -298,7 +284,7 @@ rc=$?
 if [[ $rc == 2 ]] && grep -q "layout" "$tmp/last.out"; then ok "file target layout=2 refused (exit 2)"; else
     bad "file target layout=2: wanted exit 2 naming layout, got $rc"; fi
 bad_exec_opt 'log_never=a||b' "parameter log_never: fixed strings separated by |"
-bad_exec_opt 'log_always=x' "unknown parameter 'log_always' (known: log_never, layout, read_also)"
+bad_exec_opt 'log_always=x' "unknown parameter 'log_always' (known: invariants, log_never, layout, read_also)"
 bad_exec_opt 'read_also=status,,version' "parameter read_also: record field names separated by commas"
 bad_exec_opt 'layout=yes' "parameter layout"
 

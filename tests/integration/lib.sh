@@ -9,6 +9,8 @@
 #   expect_rc WHAT RC CMD...  CMD must exit RC; its stdout and stderr are kept
 #                           in $tmp/out and $tmp/err ($tmp: the script's
 #                           scratch directory) for the checks that follow
+#   run_expect RC PATTERN WHAT ARGS...  `$torn run ... ARGS` exits RC and prints
+#                           PATTERN (output in $tmp/last.out)
 #   verdict FILE [SCENARIO] the verdict of SCENARIO's result in a JSON report
 #                           (of its first result without SCENARIO); MISSING
 #                           when there is no such result, nothing when the
@@ -48,6 +50,17 @@ expect_rc() {
         bad "$what: exit $rc, want $want"
         sed 's/^/    /' "$tmp/out" "$tmp/err" | head -20
     fi
+}
+
+# run_expect RC PATTERN WHAT ARGS...: `$torn run --quiet --no-color
+# --repro-runs 0 ARGS` (150 s at most: a loaded machine) exits RC and
+# prints PATTERN; its output is left in $tmp/last.out.
+run_expect() {
+    local want=$1 pat=$2 what=$3 rc; shift 3
+    timeout -k 2 150 "$torn" run --quiet --no-color --repro-runs 0 "$@" >"$tmp/last.out" 2>&1
+    rc=$?
+    if [[ $rc == "$want" ]] && grep -q -- "$pat" "$tmp/last.out"; then ok "$what (exit $rc)"; else
+        bad "$what: wanted exit $want and '$pat', got exit $rc"; fi
 }
 
 verdict() {

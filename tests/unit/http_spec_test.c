@@ -250,11 +250,11 @@ static void test_iso(void)
 static int holds(const char *doc, const char *ptr, const char *x, long long version)
 {
     cJSON *d = cJSON_Parse(doc), *e = cJSON_Parse(x);
-    struct http_answer a = {.id = "job-1", .version = version};
+    struct torn_expect_ctx a = {"job-1", version};
     struct torn_err err;
     char why[300] = "?";
-    CHECK(e && http_expect_parse(e, "s.json", "f", &err) == 0, "parse %s", x);
-    http_expect_judge(d, ptr, e, &a, why, sizeof why);
+    CHECK(e && torn_expect_parse(e, "s.json", "f", &err) == 0, "parse %s", x);
+    torn_expect_judge(d, ptr, e, &a, why, sizeof why);
     cJSON_Delete(d);
     cJSON_Delete(e);
     return why[0] == 0;

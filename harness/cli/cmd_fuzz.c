@@ -166,7 +166,9 @@ static int fuzz_usage(FILE *f)
           "current directory);\n"
           "AFL_* variables pass through to afl-fuzz (AFL_BENCH_UNTIL_CRASH=1 stops at\n"
           "the first crash).\n"
-          "Exit: 1 a crash or hang found, 0 none, 2 usage or environment error.\n",
+          "Exit: 1 a crash or hang found, 0 none, 2 usage or environment error.\n"
+          "torn fuzz --target URI --scenario NAME: fault-plan fuzzing of a real target\n"
+          "(torn fuzz --target x --scenario y --help).\n",
           f);
     return f == stdout ? 0 : 2;
 }
@@ -758,9 +760,12 @@ int torn_cmd_fuzz(int argc, char **argv)
     struct findings fd = {0};
     struct sigaction sa;
     uint64_t t0 = torn_now_ns();
-    int rc = parse_args(argc, argv, &o);
+    int rc;
 
-    if (rc)
+    for (int i = 1; i < argc; i++) /* --target: fault plans of a real target */
+        if (strcmp(argv[i], "--target") == 0 || strncmp(argv[i], "--target=", 9) == 0)
+            return torn_cmd_fuzz_plan(argc, argv);
+    if ((rc = parse_args(argc, argv, &o)) != 0)
         return rc == 1 ? 0 : rc;
     if ((rc = prepare(&o, root, bin, out)) != 0)
         return rc;

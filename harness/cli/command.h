@@ -33,6 +33,7 @@ int torn_cmd_gen_history(int argc, char **argv);  /* cmd_gen_history.c */
 int torn_cmd_fs(int argc, char **argv);           /* cmd_fs.c */
 int torn_cmd_proxy(int argc, char **argv);        /* cmd_proxy.c */
 int torn_cmd_fuzz(int argc, char **argv);         /* cmd_fuzz.c */
+int torn_cmd_fuzz_plan(int argc, char **argv);    /* cmd_fuzz_plan.c: fuzz --target */
 int torn_cmd_replay(int argc, char **argv);       /* cmd_replay.c */
 int torn_cmd_suite(int argc, char **argv);        /* cmd_suite.c */
 int torn_cmd_diff(int argc, char **argv);         /* cmd_diff.c */

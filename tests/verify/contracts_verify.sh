@@ -3,9 +3,10 @@
 # false alarm: the correct reference service (examples/research-service/
 # contracts.json, with status == processing_state added for state-transition,
 # --lock-read-ms and a retry budget for safe-read-http, seed 001's missing
-# answer, a second read path) PASSES every scenario that exercises
-# them, RUNS times in a row (default 5) under a CPU hog on every core.  Prints
-# each run's time.
+# answer, a second read path; the file target's layout; the jobstore
+# adapter's layout, second read path and invariants) PASSES every scenario
+# that exercises them, RUNS times in a row (default 5) under a CPU hog on
+# every core.  Prints each run's time.
 . "$(dirname "$0")/lib.sh"
 RUNS=${CONTRACTS_RUNS:-5}
 seed=${TORN_TEST_SEED:-$((RANDOM + 1))}
@@ -38,18 +39,32 @@ cases=(
     "missing --scenario corrupt-read"
     "index --scenario concurrent-updaters --scenario safe-read-http ${small[*]}"
 )
+# pass WHAT ARGS...: torn run ARGS PASSES RUNS times in a row (seeds seed..).
+pass() {
+    local what=$1; shift
+    for ((n = 0; n < RUNS; n++)); do
+        t0=$SECONDS
+        timeout -k 5 200 "$TORN" run --quiet --no-color --repro-runs 0 "$@" --seed $((seed + n)) \
+            >"$work/out" 2>&1
+        rc=$? took=$((SECONDS - t0))
+        ((rc == 0)) && ok "$what, seed $((seed + n)): PASS ($took s)" ||
+            bad "$what, seed $((seed + n)): exit $rc ($took s): $(grep -E '^\s+\[|criteria' "$work/out" | head -3)"
+    done
+}
 cpu_hog_start
 for c in "${cases[@]}"; do
     name=${c%% *} args=${c#* }
-    for ((n = 0; n < RUNS; n++)); do
-        t0=$SECONDS
-        # shellcheck disable=SC2086
-        timeout -k 5 200 "$TORN" run --quiet --no-color --repro-runs 0 --target http \
-            --target-spec "$work/$name.json" $args --seed $((seed + n)) >"$work/out" 2>&1
-        rc=$? took=$((SECONDS - t0))
-        ((rc == 0)) && ok "$name $args, seed $((seed + n)): PASS ($took s)" ||
-            bad "$name $args, seed $((seed + n)): exit $rc ($took s): $(grep -E '^\s+\[|criteria' "$work/out" | head -3)"
-    done
+    # shellcheck disable=SC2086
+    pass "$name $args" --target http --target-spec "$work/$name.json" $args
 done
+# The file target's layout and an exec adapter's layout, second read path
+# and invariants file (contracts_exec_test.sh's correct twins).
+pass "file:durable layout=1" --target file:durable --target-opt layout=1 \
+    --scenario concurrent-updaters --scenario crash-midwrite --set updates=20
+pass "jobstore durable --index locked, layout, read_also, invariants" \
+    --target "exec:python3 -S $ROOT/examples/adapters/jobstore.py --mode durable --index locked" \
+    --target-opt layout=1 --target-opt read_also=status,version,_updated_at \
+    --target-opt "invariants=$ROOT/examples/adapters/invariants.json" \
+    --scenario concurrent-updaters --scenario optimistic-lock --set updates=20
 cpu_hog_stop
 finish

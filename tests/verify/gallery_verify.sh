@@ -13,8 +13,8 @@
 # that passes with the runs it did (its line says how many of GALLERY_RUNS
 # fit), one with no run at all fails.  Under the hog a default run takes
 # longest for the exec stores (power-loss restarts the interpreter at every
-# cut point), so those loops fit the fewest runs: README, "The gallery",
-# gives the count measured.  A failing run stops its loop and prints its
+# cut point), so those loops fit the fewest runs: examples/gallery/README.md
+# gives the counts measured.  A failing run stops its loop and prints its
 # report; closes with "N passed, N failed".
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3

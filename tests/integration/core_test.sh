@@ -116,6 +116,25 @@ check "--help exits 0" "$TORN" run --help
 check "torn list names every core scenario" bash -c "'$TORN' list | grep -q crash-midwrite && '$TORN' list | grep -q corrupt-read && '$TORN' list | grep -q nocheck"
 check "--version" bash -c "'$TORN' --version | grep -q '^torn '"
 
+# --- a scenario stops at its first violation, --all-violations runs it all --
+# corrupt-read replays exactly (damage, then one read): no race to miss.
+"$TORN" run --quiet --target file:naive --scenario corrupt-read --seed 3 --json "$work/stop.json" \
+    --run-dir "$work" >/dev/null 2>&1
+check "default: FAIL (exit $?) stopped at the first of its damage cases, and says so" python3 -c '
+import json,sys
+x=json.load(open(sys.argv[1]))["results"][0]
+assert x["verdict"]=="FAIL" and x["stopped_at_violation"] is True and x["violations_total"]==1, x
+assert x["work_note"].startswith("stopped at the first violation") and "--all-violations" in x["work_note"], x
+' "$work/stop.json"
+"$TORN" run --quiet --target file:naive --scenario corrupt-read --seed 3 --all-violations \
+    --json "$work/all.json" --run-dir "$work" >/dev/null 2>&1
+check "--all-violations: every damage case judged, no stop, the replay keeps the option" python3 -c '
+import json,sys
+x=json.load(open(sys.argv[1]))["results"][0]
+assert x["verdict"]=="FAIL" and "stopped_at_violation" not in x and x["violations_total"]>1, x
+assert x["replay"].endswith("--all-violations") and "work_note" not in x, x
+' "$work/all.json"
+
 # --- the JSON report --------------------------------------------------------
 check "JSON report has seed, params, evidence and latency percentiles" python3 -c '
 import json,sys

@@ -27,7 +27,7 @@ enum {
     OPT_WORKERS, OPT_SET, OPT_ALLOW_REMOTE, OPT_TIMEOUT, OPT_HISTORY, OPT_QUIET, OPT_NO_COLOR,
     OPT_KEEP, OPT_RUN_DIR, OPT_HELP, OPT_FS, OPT_RATE, OPT_MAX_OPS, OPT_MAX_RATE,
     OPT_UNTIL_FAIL, OPT_REPRO_RUNS, OPT_HISTORY_MAX, OPT_COLOR, OPT_PROM_PUSH, OPT_SHARD,
-    OPT_ALL_VIOLATIONS,
+    OPT_ALL_VIOLATIONS, OPT_PROBE,
     OPT_SUITE, OPT_BUDGET, OPT_BASELINE, OPT_ALLOW, OPT_DRY_RUN, OPT_SOAK, OPT_STOP_ON_FAIL,
     /* (the gate's, in this order: gate/suite.h) */
     OPT_REPORTER /* + index of the reporter */
@@ -86,6 +86,9 @@ static void run_usage(FILE *f)
           "  --until-fail N        run each scenario again with the same seed while it\n"
           "                        passes, at most N attempts; exit 1 at the first FAIL\n"
           "                        (its attempt is reported), 0 when none failed\n"
+          "  --probe               only read records that exist (--set ids=ID,...) on the\n"
+          "                        --target: the probe scenario; every write, damage or\n"
+          "                        fault torn would send is refused before the target\n"
           "  --all-violations      a scenario runs its whole plan after a violation and\n"
           "                        reports every one; default: it stops at the first\n"
           "                        (the verdict is FAIL either way; its note says so)\n"
@@ -221,7 +224,28 @@ struct cli {
     size_t n_topts, n_sets;
     enum torn_color_mode color;
     struct torn_gate_cli gate;
+    int probe;
 };
+
+/* --probe: the probe scenario only, on targets the user named, with every
+ * write refused (torn_target_read_only); 0, or 2 after one line. */
+static int probe_plan(struct torn_run_opts *o)
+{
+    for (size_t i = 0; i < o->n_scenarios; i++)
+        if (strcmp(o->scenarios[i], "probe") != 0) {
+            fprintf(stderr, "torn run: --probe runs only the probe scenario, not '%s'\n",
+                    o->scenarios[i]);
+            return 2;
+        }
+    if (!o->n_targets) {
+        fputs("torn run: --probe reads a store or service you name: give --target\n", stderr);
+        return 2;
+    }
+    if (!o->n_scenarios && push(&o->scenarios, &o->n_scenarios, "probe") != 0)
+        return 2;
+    torn_target_read_only(1);
+    return 0;
+}
 
 static void build_longopts(struct cli *c)
 {
@@ -258,6 +282,7 @@ static void build_longopts(struct cli *c)
         {"baseline", required_argument, NULL, OPT_BASELINE},
         {"allow", required_argument, NULL, OPT_ALLOW},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"probe", no_argument, NULL, OPT_PROBE},
         {"soak", required_argument, NULL, OPT_SOAK},
         {"stop-on-fail", no_argument, NULL, OPT_STOP_ON_FAIL},
     };
@@ -333,6 +358,7 @@ static int handle_opt(struct cli *c, int opt, const char *arg)
         return 0;
     case OPT_ALLOW_REMOTE: o->allow_remote = 1; return 0;
     case OPT_ALL_VIOLATIONS: o->all_violations = 1; return 0;
+    case OPT_PROBE: c->probe = 1; return 0;
     case OPT_HISTORY: o->history_path = arg; return 0;
     case OPT_HISTORY_MAX:
         if (torn_arg_number("run", "--history-max", arg, 0.01, 1048576, 0, &d))
@@ -453,6 +479,8 @@ int torn_cmd_run(int argc, char **argv)
         c.o.sets = c.sets;
         c.o.n_sets = c.n_sets;
         rc = torn_gate_cli_apply(&c.gate, &c.o); /* the suite fills what is unset */
+        if (rc == 0 && c.probe)
+            rc = probe_plan(&c.o);
         if (rc == 0 && !c.o.seed_given)
             c.o.seed = random_seed();
         /* The results table goes where the human text goes (runner.h). */

@@ -46,6 +46,7 @@ extern const struct torn_scenario_ops torn_scenario_dual_write;
 extern const struct torn_scenario_ops torn_scenario_durability;
 extern const struct torn_scenario_ops torn_scenario_failover;
 extern const struct torn_scenario_ops torn_scenario_legacy_record;
+extern const struct torn_scenario_ops torn_scenario_probe;
 
 static const struct torn_scenario_ops *const scenarios[] = {
     &torn_scenario_crash_midwrite,
@@ -61,6 +62,7 @@ static const struct torn_scenario_ops *const scenarios[] = {
     &torn_scenario_durability,
     &torn_scenario_failover,
     &torn_scenario_legacy_record,
+    &torn_scenario_probe,
 };
 
 extern const struct torn_reporter_ops torn_reporter_terminal;

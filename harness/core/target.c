@@ -119,6 +119,28 @@ static int no_slot(const struct torn_target *t, const char *slot, struct torn_er
                         slot);
 }
 
+/* torn run --probe: every slot that writes, damages or kills refuses. */
+static int read_only;
+
+void torn_target_read_only(int on)
+{
+    read_only = on;
+}
+
+static int no_write(const struct torn_target *t, const char *slot, struct torn_err *err)
+{
+    return torn_err_set(err, TORN_E_CONFIG,
+                        "--probe only reads: target %s's %s operation refused (torn sends no "
+                        "write, damage or fault in probe mode)",
+                        t->ops->name, slot);
+}
+
+#define READ_ONLY_GUARD(t, slot, err)          \
+    do {                                       \
+        if (read_only)                         \
+            return no_write((t), (slot), (err)); \
+    } while (0)
+
 /* The run-wide caps (throttle.h) before a request to the target: wait for
  * its turn; return at once when the run was stopped while waiting. */
 #define TAKE_TURN(err)                       \
@@ -141,6 +163,7 @@ int torn_target_reset(struct torn_target *t, const char *id, const cJSON *initia
     CLEAR_OUT(record_out);
     if (!t->ops->reset)
         return no_slot(t, "reset", err);
+    READ_ONLY_GUARD(t, "reset", err);
     TAKE_TURN(err);
     return t->ops->reset(t, id, initial, record_out, err);
 }
@@ -151,6 +174,7 @@ int torn_target_update(struct torn_target *t, const char *id, const cJSON *patch
     CLEAR_OUT(record_out);
     if (!t->ops->update)
         return no_slot(t, "update", err);
+    READ_ONLY_GUARD(t, "update", err);
     TAKE_TURN(err);
     return t->ops->update(t, id, patch, record_out, err);
 }
@@ -173,6 +197,7 @@ int torn_target_update_if_version(struct torn_target *t, const char *id, const c
     CLEAR_OUT(won_out);
     if (!t->ops->update_if_version)
         return no_slot(t, "update_if_version", err);
+    READ_ONLY_GUARD(t, "update_if_version", err);
     TAKE_TURN(err);
     return t->ops->update_if_version(t, id, patch, expected_version, won_out, record_out, err);
 }
@@ -185,6 +210,7 @@ int torn_target_transition(struct torn_target *t, const char *id, const char *co
     CLEAR_OUT(won_out);
     if (!t->ops->transition)
         return no_slot(t, "transition", err);
+    READ_ONLY_GUARD(t, "transition", err);
     TAKE_TURN(err);
     return t->ops->transition(t, id, from, n_from, to, won_out, record_out, err);
 }
@@ -194,6 +220,7 @@ int torn_target_corrupt(struct torn_target *t, const char *id, enum torn_corrupt
 {
     if (!t->ops->corrupt)
         return no_slot(t, "corrupt", err);
+    READ_ONLY_GUARD(t, "corrupt", err);
     return t->ops->corrupt(t, id, how, err);
 }
 
@@ -202,6 +229,7 @@ int torn_target_dual_write(struct torn_target *t, const char *group, const char 
 {
     if (!t->ops->dual_write)
         return no_slot(t, "dual_write", err);
+    READ_ONLY_GUARD(t, "dual_write", err);
     TAKE_TURN(err);
     return t->ops->dual_write(t, group, member, amount, err);
 }
@@ -222,6 +250,7 @@ int torn_target_create(struct torn_target *t, const cJSON *input, char **id_out,
     CLEAR_OUT(id_out);
     if (!t->ops->create)
         return no_slot(t, "create", err);
+    READ_ONLY_GUARD(t, "create", err);
     TAKE_TURN(err);
     return t->ops->create(t, input, id_out, err);
 }
@@ -256,6 +285,7 @@ int torn_target_fault(struct torn_target *t, enum torn_fault kind, const cJSON *
 {
     if (!t->ops->fault)
         return no_slot(t, "fault", err);
+    READ_ONLY_GUARD(t, "fault", err);
     return t->ops->fault(t, kind, args, err);
 }
 
@@ -270,6 +300,7 @@ int torn_target_plant(struct torn_target *t, const char *id, const cJSON *record
 {
     if (!t->ops->plant)
         return no_slot(t, "plant", err);
+    READ_ONLY_GUARD(t, "plant", err);
     return t->ops->plant(t, id, record, err);
 }
 

@@ -288,6 +288,12 @@ void torn_target_close(struct torn_target *t);
  * above; a NULL slot returns TORN_E_UNSUPPORTED with err naming the target
  * and the operation, and sets the out-parameters (record_out, won_out,
  * state_out, id_out, sub_out, event_out) to NULL / 0. */
+/* Probe mode (torn run --probe): from now on, in this process and the
+ * workers it forks, every wrapper whose slot writes, damages or kills
+ * (reset, update, update_if_version, transition, corrupt, dual_write,
+ * create, fault, plant) returns TORN_E_CONFIG without calling the driver;
+ * reads, subscriptions and events pass. */
+void torn_target_read_only(int on);
 int torn_target_reset(struct torn_target *t, const char *id, const struct cJSON *initial,
                       struct cJSON **record_out, struct torn_err *err);
 int torn_target_update(struct torn_target *t, const char *id, const struct cJSON *patch,

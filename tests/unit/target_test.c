@@ -93,7 +93,61 @@ static void test_missing_slot(void)
     torn_target_free(t);
 }
 
+static int driver_calls;
+
+static int count_update(struct torn_target *t, const char *id, const cJSON *patch,
+                        cJSON **rec_out, struct torn_err *err)
+{
+    (void)t, (void)id, (void)patch, (void)rec_out, (void)err;
+    return ++driver_calls, 0;
+}
+
+static int count_read(struct torn_target *t, const char *id, cJSON **rec_out,
+                      struct torn_err *err)
+{
+    (void)t, (void)id, (void)rec_out, (void)err;
+    return ++driver_calls, 0;
+}
+
+static int count_fault(struct torn_target *t, enum torn_fault kind, const cJSON *args,
+                       struct torn_err *err)
+{
+    (void)t, (void)kind, (void)args, (void)err;
+    return ++driver_calls, 0;
+}
+
+/* --probe: a write or fault never reaches the driver; a read does. */
+static void test_read_only(void)
+{
+    static const struct torn_target_ops counting = {
+        .version = TORN_TARGET_OPS_V1, .name = "counting", .open = open_nothing,
+        .close = close_nothing, .reset = count_update, .update = count_update,
+        .read = count_read, .fault = count_fault};
+    struct torn_target_cfg cfg = {.uri = "counting:", .display = "counting:", .strategy = ""};
+    struct torn_target *t = NULL;
+    struct torn_err err;
+    cJSON *rec = (cJSON *)1;
+
+    CHECK(torn_target_new(&counting, &cfg, &t, &err) == 0, "new: %s", err.msg);
+    if (!t)
+        return;
+    torn_target_read_only(1);
+    CHECK(torn_target_update(t, "r", NULL, &rec, &err) == TORN_E_CONFIG && rec == NULL,
+          "update refused, record cleared");
+    CHECK(strstr(err.msg, "--probe") && strstr(err.msg, "update"), "says why: %s", err.msg);
+    CHECK(torn_target_reset(t, "r", NULL, NULL, &err) == TORN_E_CONFIG, "reset refused");
+    CHECK(torn_target_fault(t, TORN_FAULT_SERVER_KILL, NULL, &err) == TORN_E_CONFIG,
+          "fault refused");
+    CHECK(driver_calls == 0, "no write reached the driver: %d calls", driver_calls);
+    CHECK(torn_target_read(t, "r", &rec, &err) == 0 && driver_calls == 1, "a read passes");
+    torn_target_read_only(0);
+    CHECK(torn_target_update(t, "r", NULL, &rec, &err) == 0 && driver_calls == 2,
+          "off again: the update reaches the driver");
+    torn_target_free(t);
+}
+
 static const struct torn_test tests[] = {
+    {"read_only", test_read_only},
     {"registered_versions", test_registered_versions},
     {"unknown_version_refused", test_unknown_version_refused},
     {"missing_slot", test_missing_slot},

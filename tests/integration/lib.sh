@@ -22,11 +22,14 @@
 #                           redis_pid; waits (5 s at most) until it answers
 #   mounts_under DIR        how many torn-fs mounts are at or below DIR
 #   procs_in DIR            the pids whose working directory is below DIR
-#   left_segments T0        SysV shared memory segments of the postgres user
+#   left_segments T0 [INO]  SysV shared memory segments of the postgres user
 #                           (ours without one) created since epoch second T0
 #                           that nothing attaches and whose creator is gone:
 #                           what a killed postgres leaves (a live server of
-#                           another test keeps its creator and attachment)
+#                           another test keeps its creator and attachment);
+#                           with INO (a file of pg_data_inodes lines) only
+#                           those of the servers listed there
+#   pg_data_inodes DIR      see below
 #   finish [PREFIX [TAIL]]  the closing line run.sh reads, "[PREFIX: ]N passed,
 #                           N failed[TAIL]"; returns 1 when anything failed
 pass=0
@@ -99,10 +102,22 @@ procs_in() {
 left_segments() {
     local uid
     uid=$(id -u postgres 2>/dev/null || id -u)
-    awk -v t0="$1" -v uid="$uid" 'NR > 1 && $7 == 0 && $8 == uid && $14 >= t0 {print $2, $5}' \
-        /proc/sysvipc/shm | while read -r id cpid; do
-        kill -0 "$cpid" 2>/dev/null || echo "$id"
+    awk -v t0="$1" -v uid="$uid" 'NR > 1 && $7 == 0 && $8 == uid && $14 >= t0 {print $2, $5, $1}' \
+        /proc/sysvipc/shm | while read -r id cpid key; do
+        kill -0 "$cpid" 2>/dev/null && continue
+        if [[ -n ${2:-} ]]; then  # only the servers whose data directories are listed
+            awk -v k="$key" '$1 + 0 <= k + 0 && k - $1 < 16 {f = 1} END {exit !f}' "$2" ||
+                continue
+        fi
+        echo "$id"
     done
+}
+# pg_data_inodes DIR: the inode of every torn-pg-*/data below DIR (2 levels
+# deep) now: PostgreSQL keys its SysV segment on it (key - inode < 16), so a
+# test that lists them judges its own servers' segments, not those of
+# another program's postgres on the same machine.
+pg_data_inodes() {
+    find "$1" -maxdepth 4 -path '*torn-pg-*/data' -type d -printf '%i\n' 2>/dev/null
 }
 
 finish() {

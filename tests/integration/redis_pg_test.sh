@@ -428,6 +428,11 @@ for delay in 0 0.2 0.4 0.6; do
     "$TORN" run --seed "$SEED" --quiet --run-dir "$root/runs/$n" --target postgres \
         --scenario durability >/dev/null 2>&1 &
     tp=$!
+    # (the inode of its data directory, whenever initdb makes it: the key of
+    # the segment its postgres would leave)
+    (while kill -0 "$tp" 2>/dev/null; do pg_data_inodes "$root/runs/$n"; sleep 0.02; done |
+         sort -u >>"$root/pg.ino") &
+    watch=$!
     for _ in $(seq 200); do
         [[ -n "$(find "$root/runs/$n" -maxdepth 3 -name 'torn-pg-*')" ]] && break
         sleep 0.05
@@ -436,6 +441,7 @@ for delay in 0 0.2 0.4 0.6; do
     kill -INT "$tp"
     t0=$(date +%s%N)
     wait "$tp" 2>/dev/null
+    wait "$watch" 2>/dev/null
     ms=$(( ($(date +%s%N) - t0) / 1000000 ))
     if ((ms > 1500)); then
         bad "SIGINT ${delay} s into postgres setup: exit took $ms ms"
@@ -446,7 +452,8 @@ for delay in 0 0.2 0.4 0.6; do
     fi
 done
 sleep 0.5
-left=$(left_segments "$shm_t0")
+touch "$root/pg.ino"
+left=$(left_segments "$shm_t0" "$root/pg.ino")
 if [[ -z "$left" ]]; then
     ok "SIGINT during postgres setup: no shared memory segment left"
 else
@@ -462,6 +469,7 @@ for sig in INT KILL; do  # (SIGTERM takes the same path as SIGINT)
         --scenario durability >/dev/null 2>&1 &
     tp=$!
     sleep 2.5
+    pg_data_inodes "$root/runs/$n" >>"$root/pg-kill.ino"
     kill -"$sig" "$tp"
     wait "$tp" 2>/dev/null
     sleep 0.5
@@ -490,7 +498,8 @@ elif [[ -n "$(server_dirs "$root/runs/$n")" ]]; then
 else
     ok "a later run swept the SIGKILLed run's server directory"
 fi
-left=$(left_segments "$kill_t0")
+touch "$root/pg-kill.ino"
+left=$(left_segments "$kill_t0" "$root/pg-kill.ino")
 if [[ -z "$left" ]]; then
     ok "no shared memory segment of the killed postgres left after the sweep"
 else

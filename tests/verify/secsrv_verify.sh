@@ -29,6 +29,11 @@ for delay in 0 0.1 0.2 0.3 0.4 0.5 0.7 0.9 1.2 1.5 2.0 2.5; do
     "$TORN" run --quiet --run-dir "$dir" --target postgres --scenario crash-midwrite \
         >"$dir.out" 2>&1 &
     tp=$!
+    # (its data directory's inode, whenever initdb makes it: the key of the
+    # segment its postgres would leave; another program's are not ours)
+    (while kill -0 "$tp" 2>/dev/null; do pg_data_inodes "$dir"; sleep 0.02; done |
+         sort -u >>"$work/pg.ino") &
+    watch=$!
     for _ in $(seq 400); do
         [[ -n "$(find "$dir" -maxdepth 3 -name 'torn-pg-*')" ]] && break
         sleep 0.05
@@ -37,6 +42,7 @@ for delay in 0 0.1 0.2 0.3 0.4 0.5 0.7 0.9 1.2 1.5 2.0 2.5; do
     kill -INT "$tp"
     start=$(date +%s%N)
     wait "$tp" 2>/dev/null
+    wait "$watch" 2>/dev/null
     ms=$(( ($(date +%s%N) - start) / 1000000 ))
     # Poll (up to 5 s) rather than one 0.3 s sleep: a killed server process
     # must still be scheduled to die on a loaded machine.
@@ -55,7 +61,8 @@ for delay in 0 0.1 0.2 0.3 0.4 0.5 0.7 0.9 1.2 1.5 2.0 2.5; do
     fi
 done
 sleep 0.5
-left=$(left_segments "$t0")
+touch "$work/pg.ino"
+left=$(left_segments "$t0" "$work/pg.ino")
 if [[ -z "$left" ]]; then
     ok "12 interrupted postgres runs under load: no shared memory segment left"
 else

@@ -62,7 +62,8 @@ static int split_ids(const char *ids, char out[][MAX_ID_LEN + 1], struct torn_er
     return n;
 }
 
-/* One read of id, judged; 0 (a failed read is a violation, not an error). */
+/* One read of id, judged: a failed read is a violation (probe-present once
+ * per id, probe-read each time), never an error of the run. */
 static void probe_one(struct torn_ctx *ctx, const char *id, long long *missing)
 {
     struct torn_err err;
@@ -85,7 +86,7 @@ static void probe_one(struct torn_ctx *ctx, const char *id, long long *missing)
 
 static int probe_run(struct torn_ctx *ctx, struct torn_err *err)
 {
-    static char ids[MAX_IDS][MAX_ID_LEN + 1];
+    char ids[MAX_IDS][MAX_ID_LEN + 1]; /* 13 KB */
     long long reads = torn_param_int(ctx, "reads"), done = 0;
     long long missing[MAX_IDS] = {0};
     double gap_ms = torn_param_num(ctx, "interval_ms");

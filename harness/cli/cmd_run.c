@@ -241,8 +241,10 @@ static int probe_plan(struct torn_run_opts *o)
         fputs("torn run: --probe reads a store or service you name: give --target\n", stderr);
         return 2;
     }
-    if (!o->n_scenarios && push(&o->scenarios, &o->n_scenarios, "probe") != 0)
+    if (!o->n_scenarios && push(&o->scenarios, &o->n_scenarios, "probe") != 0) {
+        fputs("torn run: out of memory\n", stderr);
         return 2;
+    }
     torn_target_read_only(1);
     return 0;
 }

@@ -322,22 +322,29 @@ static int peer_is_daemon(int fd, pid_t pid)
            cred.pid == pid && (cred.uid == 0 || cred.uid == geteuid());
 }
 
-/* Send cmd to the control socket of daemon pid; the reply line in buf. */
-static int ctl_socket(pid_t pid, const char *cmd, char *buf, size_t len, struct torn_err *err)
+/* Connect to the control socket of daemon pid and send cmd (one line): the
+ * connected descriptor, whose reply ctl_reply reads, or a negative
+ * torn_code.  `wait MS` and `wait-blocked MS` take up to MS to answer: the
+ * receive timeout grows by MS (a bad MS is the daemon's to refuse). */
+static int ctl_send(pid_t pid, const char *cmd, struct torn_err *err)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     int n = snprintf(a.sun_path + 1, sizeof a.sun_path - 1, TORN_FS_SOCK_FMT, (long)pid);
+    const char *ms = strncmp(cmd, "wait ", 5) == 0           ? cmd + 5
+                     : strncmp(cmd, "wait-blocked ", 13) == 0 ? cmd + 13
+                                                              : NULL;
     long long wait_ms = 0;
     struct timeval tv = {10, 0};
-    size_t got = 0, clen = strlen(cmd);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    size_t clen = strlen(cmd);
+    int fd;
 
+    if (clen >= 1000)
+        return torn_err_set(err, TORN_E_USAGE, "torn-fs command too long");
+    if (ms && torn_parse_int("wait MS", ms, 0, TORN_FS_WAIT_MAX_MS, &wait_ms, NULL) == 0)
+        tv.tv_sec += (time_t)(wait_ms / 1000);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return torn_err_sys(err, TORN_E_IO, errno, "socket");
-    /* `wait MS` takes up to MS to answer; a bad MS is the daemon's to refuse. */
-    if (strncmp(cmd, "wait ", 5) == 0 &&
-        torn_parse_int("wait MS", cmd + 5, 0, TORN_FS_WAIT_MAX_MS, &wait_ms, NULL) == 0)
-        tv.tv_sec += (time_t)(wait_ms / 1000);
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (connect(fd, (struct sockaddr *)&a,
@@ -352,13 +359,30 @@ static int ctl_socket(pid_t pid, const char *cmd, char *buf, size_t len, struct 
                             "torn-fs daemon %ld: its control socket is held by another "
                             "process or user; not sending '%s'", (long)pid, cmd);
     }
-    if (write(fd, cmd, clen) != (ssize_t)clen || write(fd, "\n", 1) != 1) {
-        int e = errno;
-        close(fd);
-        return torn_err_sys(err, TORN_E_IO, e, "torn-fs daemon %ld: send", (long)pid);
+    {
+        char line[1024];
+        memcpy(line, cmd, clen);
+        line[clen] = '\n';
+        if (write(fd, line, clen + 1) != (ssize_t)(clen + 1)) {
+            int e = errno;
+            close(fd);
+            return torn_err_sys(err, TORN_E_IO, e, "torn-fs daemon %ld: send", (long)pid);
+        }
     }
-    while (got < len - 1) {
-        ssize_t r = read(fd, buf + got, len - 1 - got);
+    return fd;
+}
+
+/* Read the one reply line to cmd from fd (closed here) into reply, without
+ * "ok "/"err ": 0 on "ok", TORN_E_REMOTE on "err" (err->msg has the
+ * daemon's message), TORN_E_TIMEOUT / TORN_E_PROTOCOL without a line. */
+static int ctl_reply(int fd, pid_t pid, const char *cmd, char *reply, size_t reply_len,
+                     struct torn_err *err)
+{
+    char buf[8192];
+    size_t got = 0;
+
+    while (got < sizeof buf - 1) {
+        ssize_t r = read(fd, buf + got, sizeof buf - 1 - got);
         if (r <= 0)
             break;
         got += (size_t)r;
@@ -369,28 +393,8 @@ static int ctl_socket(pid_t pid, const char *cmd, char *buf, size_t len, struct 
     buf[got] = 0;
     if (!memchr(buf, '\n', got))
         return torn_err_set(err, got ? TORN_E_PROTOCOL : TORN_E_TIMEOUT,
-                            "torn-fs daemon %ld: no reply to '%s' within %ld s", (long)pid, cmd,
-                            (long)tv.tv_sec);
+                            "torn-fs daemon %ld: no reply to '%s'", (long)pid, cmd);
     buf[strcspn(buf, "\n")] = 0;
-    return TORN_OK;
-}
-
-int torn_fs_ctl(const char *mountpoint, const char *cmd, char *reply, size_t reply_len,
-                struct torn_err *err)
-{
-    char buf[8192];
-    int alive, rc;
-    pid_t pid;
-
-    if (reply_len)
-        reply[0] = 0;
-    pid = mount_owner(mountpoint, &alive);
-    if (!pid || !alive)
-        return torn_err_set(err, TORN_E_IO, "%s is not a live torn-fs mount", mountpoint);
-    if (strlen(cmd) >= 1000)
-        return torn_err_set(err, TORN_E_USAGE, "torn-fs command too long");
-    if ((rc = ctl_socket(pid, cmd, buf, sizeof buf, err)) != 0)
-        return rc;
     if (strncmp(buf, "ok", 2) == 0) {
         if (reply_len)
             snprintf(reply, reply_len, "%s", buf[2] == ' ' ? buf + 3 : buf + 2);
@@ -402,15 +406,70 @@ int torn_fs_ctl(const char *mountpoint, const char *cmd, char *reply, size_t rep
                         strncmp(buf, "err ", 4) == 0 ? buf + 4 : buf);
 }
 
+int torn_fs_ctl(const char *mountpoint, const char *cmd, char *reply, size_t reply_len,
+                struct torn_err *err)
+{
+    int alive, fd;
+    pid_t pid;
+
+    if (reply_len)
+        reply[0] = 0;
+    pid = mount_owner(mountpoint, &alive);
+    if (!pid || !alive)
+        return torn_err_set(err, TORN_E_IO, "%s is not a live torn-fs mount", mountpoint);
+    if ((fd = ctl_send(pid, cmd, err)) < 0)
+        return fd;
+    return ctl_reply(fd, pid, cmd, reply, reply_len, err);
+}
+
+/* The daemon of fs.  A daemon this process started is its child: its pid
+ * cannot name another process before it is reaped (at unmount), so it is
+ * used as it is, without reading /proc/mounts (that took most of a control
+ * round trip); a detached one is looked up like any mount. */
+static pid_t fs_daemon(const struct torn_fs *fs)
+{
+    int alive;
+    pid_t pid;
+
+    if (!fs->detached)
+        return fs->pid;
+    pid = mount_owner(fs->mountpoint, &alive);
+    return alive ? pid : 0;
+}
+
+int torn_fs_ctl_start(struct torn_fs *fs, const char *cmd, struct torn_err *err)
+{
+    pid_t pid = fs_daemon(fs);
+
+    if (!pid)
+        return torn_err_set(err, TORN_E_IO, "%s is not a live torn-fs mount", fs->mountpoint);
+    return ctl_send(pid, cmd, err);
+}
+
+int torn_fs_ctl_finish(struct torn_fs *fs, int fd, const char *cmd, char *reply,
+                       size_t reply_len, struct torn_err *err)
+{
+    if (reply_len)
+        reply[0] = 0;
+    return ctl_reply(fd, fs->pid, cmd, reply, reply_len, err);
+}
+
 int torn_fs_ctlf(struct torn_fs *fs, char *reply, size_t reply_len, struct torn_err *err,
                  const char *fmt, ...)
 {
     char cmd[1024];
     va_list ap;
+    int fd;
+
     va_start(ap, fmt);
     vsnprintf(cmd, sizeof cmd, fmt, ap);
     va_end(ap);
-    return torn_fs_ctl(fs->mountpoint, cmd, reply, reply_len, err);
+    if ((fd = torn_fs_ctl_start(fs, cmd, err)) < 0) {
+        if (reply_len)
+            reply[0] = 0;
+        return fd;
+    }
+    return torn_fs_ctl_finish(fs, fd, cmd, reply, reply_len, err);
 }
 
 /* The unsigned value of key=N in a status line, 0 when absent. */
@@ -427,7 +486,7 @@ int torn_fs_status_get(struct torn_fs *fs, struct torn_fs_status *st, struct tor
 {
     char reply[512];
     const char *m;
-    int rc = torn_fs_ctl(fs->mountpoint, "status", reply, sizeof reply, err);
+    int rc = torn_fs_ctlf(fs, reply, sizeof reply, err, "status");
     if (rc < 0)
         return rc;
     st->ops = field(reply, "ops");

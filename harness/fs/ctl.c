@@ -6,7 +6,9 @@
 
 #include "core/err.h"
 #include "core/parse.h"
+#include "core/util.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,7 +154,44 @@ static void wait_frozen(long ms, char *reply, size_t len)
              (unsigned long long)torn_fsd.ops);
 }
 
-static void run_command(char *line, char *reply, size_t len)
+/* 1 when the client of control connection conn hung up (-1: a .torn-ctl
+ * file, never). */
+static int peer_gone(int conn)
+{
+    struct pollfd p = {.fd = conn, .events = POLLRDHUP};
+
+    return conn >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/* wait-blocked MS: until a request waits behind the freeze (the program
+ * reached its next persistence operation and runs no more code), MS
+ * elapsed, or the client hung up (checked every 2 ms: a client that saw
+ * its program finish instead closes the connection, and the control
+ * thread must not stay blocked for MS).  Called with mu held. */
+static void wait_blocked(int conn, long ms, char *reply, size_t len)
+{
+    uint64_t end = torn_now_ns() + (uint64_t)ms * 1000000ULL;
+
+    while (!(torn_fsd.frozen && torn_fsd.blocked > 0) && !peer_gone(conn)) {
+        uint64_t now = torn_now_ns(), step = 2000000ULL;
+        struct timespec ts;
+        if (now >= end)
+            break;
+        if (end - now < step)
+            step = end - now;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)step;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        (void)pthread_cond_timedwait(&torn_fsd.cv, &torn_fsd.mu, &ts);
+    }
+    snprintf(reply, len, "ok frozen=%d blocked=%d ops=%llu", torn_fsd.frozen, torn_fsd.blocked,
+             (unsigned long long)torn_fsd.ops);
+}
+
+/* Run one command line; conn is the control connection it came on (-1 for
+ * the .torn-ctl file). */
+static void run_command(char *line, int conn, char *reply, size_t len)
 {
     char *args, *cmd = strtok_r(line, " \t\r\n", &args);
     enum torn_fs_model m;
@@ -200,6 +239,10 @@ static void run_command(char *line, char *reply, size_t len)
         long long ms;
         if (ctl_number("wait MS", args, 0, TORN_FS_WAIT_MAX_MS, &ms, reply, len) == 0)
             wait_frozen((long)ms, reply, len);
+    } else if (strcmp(cmd, "wait-blocked") == 0) {
+        long long ms;
+        if (ctl_number("wait-blocked MS", args, 0, TORN_FS_WAIT_MAX_MS, &ms, reply, len) == 0)
+            wait_blocked(conn, (long)ms, reply, len);
     } else if (strcmp(cmd, "cut") == 0) {
         char buf[256];
         snprintf(buf, sizeof buf, "%s", args ? args : "");
@@ -213,7 +256,7 @@ static void run_command(char *line, char *reply, size_t len)
         snprintf(reply, len, "ok rules cleared");
     } else {
         snprintf(reply, len, "err unknown command '%s' (status|model|sync|counter-reset|freeze|"
-                             "thaw|wait|cut|rule|rules-clear|log)", cmd);
+                             "thaw|wait|wait-blocked|cut|rule|rules-clear|log)", cmd);
     }
     pthread_mutex_unlock(&torn_fsd.mu);
 }
@@ -266,7 +309,7 @@ static void *ctl_thread(void *arg)
                 break;
         }
         line[n] = 0;
-        run_command(line, reply, sizeof reply - 1);
+        run_command(line, c, reply, sizeof reply - 1);
         len = strlen(reply);
         reply[len++] = '\n';
         (void)!write(c, reply, len);
@@ -296,7 +339,7 @@ int torn_fsd_ctl_read(struct ofile *o, char *buf, size_t size, off_t off)
 {
     if (o->reply_len == 0) {
         char line[] = "status";
-        run_command(line, o->reply, sizeof o->reply - 1);
+        run_command(line, -1, o->reply, sizeof o->reply - 1);
         o->reply_len = strlen(o->reply);
         o->reply[o->reply_len++] = '\n';
     }
@@ -313,7 +356,7 @@ int torn_fsd_ctl_write(struct ofile *o, const char *buf, size_t size)
     for (size_t i = 0; i < size; i++) {
         if (buf[i] == '\n' || o->cmd_len == sizeof o->cmd - 1) {
             o->cmd[o->cmd_len] = 0;
-            run_command(o->cmd, o->reply, sizeof o->reply - 1);
+            run_command(o->cmd, -1, o->reply, sizeof o->reply - 1);
             o->reply_len = strlen(o->reply);
             o->reply[o->reply_len++] = '\n';
             o->cmd_len = 0;

@@ -91,6 +91,8 @@ static int op_begin(const char *op, const char *path, int *fault_out)
      * operations the file system saw. */
     waited = torn_fsd.frozen;
     torn_fsd.blocked += waited;
+    if (waited)   /* wakes `wait-blocked` */
+        pthread_cond_broadcast(&torn_fsd.cv);
     while (torn_fsd.frozen && !(torn_fsd.se && fuse_session_exited(torn_fsd.se)))
         cv_wait_100ms();
     torn_fsd.blocked -= waited;

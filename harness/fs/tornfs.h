@@ -41,6 +41,7 @@
  * the reply from offset 0 of the same descriptor; a fresh descriptor reads
  * the status.  Commands (docs/torn-fs.md):
  *   status | model M | sync | counter-reset | freeze N | thaw | wait MS |
+ *   wait-blocked MS |
  *   cut [meta=all|none|K] [data=all|none|rand:SEED|pfx:K|drop:K] | cut torn SEED |
  *   rule OP ERR [path=GLOB] [nth=N] [times=K] | rules-clear | log
  * Replies are one line starting "ok" or "err".
@@ -151,7 +152,19 @@ pid_t torn_fs_pid(const struct torn_fs *fs);
  * cannot be used (not a torn-fs mount). */
 int torn_fs_ctl(const char *mountpoint, const char *cmd, char *reply, size_t reply_len,
                 struct torn_err *err);
-/* torn_fs_ctl with a printf-style command on fs. */
+/* Send cmd to the daemon of fs and return at once: the connected control
+ * socket (readable when the reply came: poll it), whose reply
+ * torn_fs_ctl_finish reads and closes, or a negative torn_code.  Closing
+ * it unread abandons the command (a `wait-blocked` then ends within 2 ms).
+ * A daemon this process started is addressed by its pid, without a look at
+ * /proc/mounts. */
+int torn_fs_ctl_start(struct torn_fs *fs, const char *cmd, struct torn_err *err);
+/* The reply to cmd on fd (from torn_fs_ctl_start; closed here), as
+ * torn_fs_ctl returns it. */
+int torn_fs_ctl_finish(struct torn_fs *fs, int fd, const char *cmd, char *reply,
+                       size_t reply_len, struct torn_err *err);
+/* torn_fs_ctl with a printf-style command on fs (torn_fs_ctl_start, then
+ * torn_fs_ctl_finish). */
 int torn_fs_ctlf(struct torn_fs *fs, char *reply, size_t reply_len, struct torn_err *err,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +64,7 @@ static void take(struct torn_power_cycle *c, const struct torn_msg *m)
 static int ctl(struct torn_ctx *ctx, char *reply, size_t len, struct torn_err *err,
                const char *cmd)
 {
-    return torn_fs_ctl(torn_fs_mountpoint(ctx->fs), cmd, reply, len, err);
+    return torn_fs_ctlf(ctx->fs, reply, len, err, "%s", cmd);
 }
 
 /* Reset the record and make it the durable baseline; arm rules and freeze. */
@@ -111,34 +112,62 @@ static int prepare(struct torn_ctx *ctx, struct torn_power_cycle *c, struct torn
  * may not have returned from it yet, so killing it then would race its
  * acknowledgement (a replayed state id would read back different
  * acknowledged versions, PASS one run and FAIL the next).  Blocked, it has
- * sent every message it ever will: the cut is exact in what it did too. */
+ * sent every message it ever will: the cut is exact in what it did too.
+ * The daemon answers `wait-blocked` the moment the writer blocks, while the
+ * writer's messages are taken as they come; a writer that finishes (EOF)
+ * abandons the wait and the status says whether the freeze point was
+ * reached. */
 static int wait_writer(struct torn_ctx *ctx, struct torn_power_cycle *c, struct torn_child *w,
                        struct torn_err *err)
 {
     uint64_t deadline = torn_now_ns() + (uint64_t)ctx->timeout_ms * 1000000ULL * 4;
+    static const char cmd[] = "wait-blocked 200";
     struct torn_fs_status st;
     struct torn_msg m;
-    int rc, eof = 0;
+    char reply[200];
+    int fd = -1, rc;
 
     for (;;) {
-        while ((rc = torn_msg_recv(w->fd, &m, eof ? 0 : 2, NULL)) == 1)
-            take(c, &m);
-        if (rc == 0)
-            eof = 1;
-        if ((rc = torn_fs_status_get(ctx->fs, &st, err)) != 0)
-            return rc;
-        if ((st.frozen && st.blocked > 0) || eof) {
-            c->frozen = st.frozen;
-            return TORN_OK;
+        struct pollfd p[2] = {{.fd = w->fd, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
+        if (fd < 0 && (fd = torn_fs_ctl_start(ctx->fs, cmd, err)) < 0)
+            return fd;
+        p[1].fd = fd;
+        if (poll(p, 2, 50) < 0 && errno != EINTR) {
+            close(fd);
+            return torn_err_sys(err, TORN_E_IO, errno, "poll");
         }
-        if (torn_stop_requested())
-            return torn_err_set(err, TORN_E_INTERRUPTED, "interrupted");
-        if (torn_now_ns() > deadline)
-            return torn_err_set(err, TORN_E_TIMEOUT,
+        if (p[0].revents) {
+            while ((rc = torn_msg_recv(w->fd, &m, 0, NULL)) == 1)
+                take(c, &m);
+            if (rc == 0) {   /* the writer finished */
+                close(fd);
+                if ((rc = torn_fs_status_get(ctx->fs, &st, err)) != 0)
+                    return rc;
+                c->frozen = st.frozen;
+                return TORN_OK;
+            }
+        }
+        if (p[1].revents) {
+            rc = torn_fs_ctl_finish(ctx->fs, fd, cmd, reply, sizeof reply, err);
+            fd = -1;
+            if (rc)
+                return rc;
+            if (strstr(reply, "frozen=1 blocked=") && !strstr(reply, "blocked=0 ")) {
+                c->frozen = 1;
+                return TORN_OK;
+            }
+        }
+        if (torn_stop_requested() || torn_now_ns() > deadline) {
+            close(fd);
+            if (torn_stop_requested())
+                return torn_err_set(err, TORN_E_INTERRUPTED, "interrupted");
+            rc = torn_fs_status_get(ctx->fs, &st, err);
+            return rc ? rc : torn_err_set(err, TORN_E_TIMEOUT,
                                 "the writer neither finished nor blocked after persistence "
                                 "operation %llu within %d ms (at %llu%s)",
                                 (unsigned long long)c->freeze_at, ctx->timeout_ms * 4,
                                 (unsigned long long)st.ops, st.frozen ? ", frozen" : "");
+        }
     }
 }
 
@@ -171,7 +200,7 @@ int torn_power_run_cycle(struct torn_ctx *ctx, struct torn_power_cycle *c, struc
     if (rc == 0)
         rc = torn_fs_status_get(ctx->fs, &st, err);
     if (rc) {
-        torn_fs_ctl(torn_fs_mountpoint(ctx->fs), "thaw", reply, sizeof reply, NULL);
+        torn_fs_ctlf(ctx->fs, reply, sizeof reply, NULL, "thaw");
         torn_child_wait(&w, ctx->timeout_ms, NULL, NULL);
         return rc;
     }

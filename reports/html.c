@@ -319,8 +319,9 @@ static uint64_t scenario_start(const struct torn_hist *h, uint64_t t)
 static void op_label(const struct torn_hist *h, size_t i, char *buf, size_t len)
 {
     const struct torn_hop *op = &h->ops[i];
-    char *in = op->input ? cJSON_PrintUnformatted(op->input) : NULL;
-    char *out = op->output ? cJSON_PrintUnformatted(op->output) : NULL;
+    const cJSON *vin = torn_hist_value(h, op->input_id), *vout = torn_hist_value(h, op->output_id);
+    char *in = vin ? cJSON_PrintUnformatted(vin) : NULL;
+    char *out = vout ? cJSON_PrintUnformatted(vout) : NULL;
 
     /* "f input -> output", with a cross for fail and ? for info; an
      * operation recorded without values says its outcome in words

@@ -107,6 +107,16 @@ static uint64_t hist_t0(const struct torn_hist *h)
     return t0 == UINT64_MAX ? 0 : t0;
 }
 
+/* s (a canonical text: exact numbers, as the checkers compare them) in
+ * buf, cut with "..." when longer. */
+static void put_text(const char *s, char *buf, size_t len)
+{
+    if (strlen(s) >= len && len > 4)
+        snprintf(buf, len, "%.*s...", (int)(len - 4), s);
+    else
+        snprintf(buf, len, "%s", s);
+}
+
 static void value_text(const cJSON *v, char *buf, size_t len)
 {
     char *s;
@@ -115,16 +125,21 @@ static void value_text(const cJSON *v, char *buf, size_t len)
         snprintf(buf, len, "-");
         return;
     }
-    s = torn_value_text(v);   /* exact numbers, as the checkers compare them */
-    if (!s) {
+    if (!(s = torn_value_text(v))) {
         snprintf(buf, len, "?");
         return;
     }
-    if (strlen(s) >= len && len > 4)
-        snprintf(buf, len, "%.*s...", (int)(len - 4), s);
-    else
-        snprintf(buf, len, "%s", s);
+    put_text(s, buf, len);
     free(s);
+}
+
+/* value_text of a history value id ("-" for none), without a tree. */
+static void id_text(const struct torn_hist *h, uint32_t id, char *buf, size_t len)
+{
+    if (id == TORN_HIST_NONE)
+        snprintf(buf, len, "-");
+    else
+        put_text(torn_hist_value_text(h, id), buf, len);
 }
 
 static void time_text(const struct torn_hist *h, uint64_t t, char *buf, size_t len)
@@ -142,14 +157,14 @@ void torn_check_describe_op(const struct torn_hist *h, size_t i, char *buf, size
     const struct torn_hop *op = &h->ops[i];
     char in[96], out[96], t1[32], t2[32];
 
-    value_text(op->input, in, sizeof in);
-    value_text(op->output, out, sizeof out);
+    id_text(h, op->input_id, in, sizeof in);
+    id_text(h, op->output_id, out, sizeof out);
     time_text(h, op->t_invoke, t1, sizeof t1);
     time_text(h, op->t_complete, t2, sizeof t2);
     snprintf(buf, len, "p%-3lld %-8s %s%s%s %s -> %-4s %s  [%s .. %s]  (line %zu%s%.0zu)",
              op->process, op->f, op->key ? "key=" : "", op->key ? op->key : "",
              op->key ? " " : "", in, torn_hist_outcome_name(op->outcome),
-             op->output ? out : "", t1, t2, op->line_invoke, op->line_complete ? "," : "",
+             op->output_id != TORN_HIST_NONE ? out : "", t1, t2, op->line_invoke, op->line_complete ? "," : "",
              op->line_complete);
 }
 
@@ -241,6 +256,7 @@ void torn_check_print(FILE *f, const struct torn_hist *h, const struct torn_chec
 static cJSON *op_json(const struct torn_hist *h, size_t i)
 {
     const struct torn_hop *op = &h->ops[i];
+    const cJSON *in, *out;
     cJSON *o = cJSON_CreateObject();
 
     if (!o)
@@ -250,11 +266,16 @@ static cJSON *op_json(const struct torn_hist *h, size_t i)
     cJSON_AddStringToObject(o, "f", op->f);
     if (op->key)
         cJSON_AddStringToObject(o, "key", op->key);
-    if (op->input)
-        cJSON_AddItemToObject(o, "input", cJSON_Duplicate(op->input, 1));
+    if (torn_hist_tree(h, op->input_id, &in) != TORN_OK ||
+        torn_hist_tree(h, op->output_id, &out) != TORN_OK) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    if (in)
+        cJSON_AddItemToObject(o, "input", cJSON_Duplicate(in, 1));
     cJSON_AddStringToObject(o, "outcome", torn_hist_outcome_name(op->outcome));
-    if (op->output)
-        cJSON_AddItemToObject(o, "output", cJSON_Duplicate(op->output, 1));
+    if (out)
+        cJSON_AddItemToObject(o, "output", cJSON_Duplicate(out, 1));
     cJSON_AddNumberToObject(o, "invoke", (double)op->t_invoke);
     if (op->t_complete != TORN_HIST_NEVER)
         cJSON_AddNumberToObject(o, "complete", (double)op->t_complete);

@@ -135,7 +135,8 @@ static int write_line(FILE *f, const struct torn_hist *h, const struct xline *x,
         fprintf(f, ":type :%s, :process %lld, :f ", type, o->process);
         edn_name(f, o->f);
         key = o->key;
-        v = x->kind == 0 ? o->input : o->output;
+        if (torn_hist_tree(h, x->kind == 0 ? o->input_id : o->output_id, &v) != TORN_OK)
+            return -1;
         fname = o->f;
     }
     if (key) {

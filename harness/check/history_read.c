@@ -21,12 +21,25 @@
 #include "core/parse.h"
 #include "core/util.h"
 
+/* Canonical texts live in blocks of an arena: one allocation per 1 MiB, not
+ * one per value, and one free each at the end. */
+struct tblock {
+    struct tblock *next;
+    size_t used, cap;
+    char data[];
+};
+
 /* Distinct values by canonical text (value.h: equal values share an id):
- * open addressing over ids. */
+ * open addressing over ids.  A value read by the scanner (jsonl_scan.h) is
+ * stored as its text alone; its tree is built when a checker first asks
+ * for it (torn_hist_tree), so a history of a million distinct integers
+ * builds no tree for a checker that compares texts. */
 struct vtab {
-    cJSON **vals;         /* by id; owned */
-    char **texts;         /* by id: canonical text; owned */
+    cJSON **vals;         /* by id; owned; NULL until built (lazy) */
+    const char **texts;   /* by id: canonical text, NUL-terminated, in blocks */
+    uint32_t *lens;       /* by id: its length */
     uint64_t *hashes;     /* by id */
+    struct tblock *blocks;
     struct torn_vbuf scratch;
     size_t n, cap;
     uint32_t *slots;      /* id + 1, 0 = empty */
@@ -76,6 +89,13 @@ struct parser {
     size_t copy_cap;
 };
 
+static int use_scanner = 1;
+
+void torn_hist_set_scanner(int on)
+{
+    use_scanner = on;
+}
+
 const char *torn_hist_outcome_name(enum torn_outcome o)
 {
     switch (o) {
@@ -118,12 +138,16 @@ static const char *intern(struct parser *p, const char *s, uint32_t *id_out)
 
 static void vtab_free(struct vtab *t)
 {
-    for (size_t i = 0; i < t->n; i++) {
+    for (size_t i = 0; i < t->n; i++)
         cJSON_Delete(t->vals[i]);
-        free(t->texts[i]);
+    while (t->blocks) {
+        struct tblock *next = t->blocks->next;
+        free(t->blocks);
+        t->blocks = next;
     }
     free(t->vals);
     free(t->texts);
+    free(t->lens);
     free(t->scratch.s);
     free(t->hashes);
     free(t->slots);
@@ -167,7 +191,7 @@ static int64_t vtab_find(const struct vtab *t, const char *text, size_t len, uin
     for (i = t->n_slots ? hash & (t->n_slots - 1) : 0; t->n_slots && t->slots[i];
          i = (i + 1) & (t->n_slots - 1)) {
         uint32_t id = t->slots[i] - 1;
-        if (t->hashes[id] == hash && !strncmp(t->texts[id], text, len) && !t->texts[id][len])
+        if (t->hashes[id] == hash && t->lens[id] == len && !memcmp(t->texts[id], text, len))
             return id;
     }
     *slot_out = i;
@@ -182,6 +206,73 @@ static int vtab_room(struct vtab *t)
     if (t->n + 1 >= TORN_HIST_NONE)
         return TORN_E_NOMEM;
     return vtab_rehash(t, t->n_slots ? t->n_slots * 2 : 1024);
+}
+
+/* A copy of text[0..len) and its NUL in the arena; NULL on ENOMEM. */
+static const char *vtab_copy(struct vtab *t, const char *text, size_t len)
+{
+    struct tblock *b = t->blocks;
+    char *c;
+
+    if (len >= UINT32_MAX)
+        return NULL;
+    if (!b || b->cap - b->used < len + 1) {
+        size_t cap = len + 1 > ((size_t)1 << 20) ? len + 1 : (size_t)1 << 20;
+        if (!(b = malloc(sizeof *b + cap)))
+            return NULL;
+        b->used = 0;
+        b->cap = cap;
+        b->next = t->blocks;
+        t->blocks = b;
+    }
+    c = b->data + b->used;
+    memcpy(c, text, len);
+    c[len] = '\0';
+    b->used += len + 1;
+    return c;
+}
+
+/* Room in the arrays by id for one more value; 0 or TORN_E_NOMEM. */
+static int vtab_grow(struct vtab *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : 256;
+    cJSON **vals;
+    const char **texts;
+    uint32_t *lens;
+    uint64_t *hashes;
+
+    if (t->n < t->cap)
+        return 0;
+    if ((vals = realloc(t->vals, cap * sizeof *vals)))
+        t->vals = vals;
+    if ((texts = realloc(t->texts, cap * sizeof *texts)))
+        t->texts = texts;
+    if ((lens = realloc(t->lens, cap * sizeof *lens)))
+        t->lens = lens;
+    if ((hashes = realloc(t->hashes, cap * sizeof *hashes)))
+        t->hashes = hashes;
+    if (!vals || !texts || !lens || !hashes)
+        return TORN_E_NOMEM;
+    t->cap = cap;
+    return 0;
+}
+
+/* Store a new value (tree v, NULL: built when asked for) of canonical text
+ * text[0..len) at slot (from vtab_find, after vtab_room): its id, or
+ * TORN_E_NOMEM (v is left to the caller). */
+static int64_t vtab_add(struct vtab *t, cJSON *v, const char *text, size_t len, uint64_t hash,
+                        size_t slot)
+{
+    const char *copy;
+
+    if (vtab_grow(t) < 0 || !(copy = vtab_copy(t, text, len)))
+        return TORN_E_NOMEM;
+    t->texts[t->n] = copy;
+    t->lens[t->n] = (uint32_t)len;
+    t->vals[t->n] = v;
+    t->hashes[t->n] = hash;
+    t->slots[slot] = (uint32_t)t->n + 1;
+    return (int64_t)t->n++;
 }
 
 /* The id of v (detached, owned by the caller until this returns): an equal
@@ -201,48 +292,49 @@ static int64_t vtab_take(struct vtab *t, cJSON *v)
         goto nomem;
     hash = vtab_hash(t->scratch.s, t->scratch.len);
     if ((found = vtab_find(t, t->scratch.s, t->scratch.len, hash, &i)) >= 0) {
-        cJSON_Delete(v);
+        if (!t->vals[found])     /* the scanner's value gets this tree for free */
+            t->vals[found] = v;
+        else
+            cJSON_Delete(v);
         return found;
     }
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 256;
-        cJSON **vals = realloc(t->vals, cap * sizeof *vals);
-        char **texts = vals ? realloc(t->texts, cap * sizeof *texts) : NULL;
-        uint64_t *hashes = texts ? realloc(t->hashes, cap * sizeof *hashes) : NULL;
-        if (vals)
-            t->vals = vals;
-        if (texts)
-            t->texts = texts;
-        if (!hashes)
-            goto nomem;
-        t->hashes = hashes;
-        t->cap = cap;
-    }
-    if (!(t->texts[t->n] = strdup(t->scratch.s)))
-        goto nomem;
-    t->vals[t->n] = v;
-    t->hashes[t->n] = hash;
-    t->slots[i] = (uint32_t)t->n + 1;
-    return (int64_t)t->n++;
+    if ((found = vtab_add(t, v, t->scratch.s, t->scratch.len, hash, i)) >= 0)
+        return found;
 nomem:
     cJSON_Delete(v);
     return TORN_E_NOMEM;
 }
 
+int torn_hist_tree(const struct torn_hist *h, uint32_t id, const struct cJSON **out)
+{
+    struct vtab *t = &h->strs->values;
+
+    *out = NULL;
+    if (id >= t->n)             /* TORN_HIST_NONE */
+        return TORN_OK;
+    /* A scanner's text is JSON whose numbers are integers of at most 15
+     * digits: cJSON reads it exactly, no number text to attach. */
+    if (!t->vals[id] && !(t->vals[id] = cJSON_ParseWithLength(t->texts[id], t->lens[id])))
+        return TORN_E_NOMEM;
+    *out = t->vals[id];
+    return TORN_OK;
+}
+
 const struct cJSON *torn_hist_value(const struct torn_hist *h, uint32_t id)
 {
-    return id < h->n_values ? h->strs->values.vals[id] : NULL;
+    const cJSON *v;
+
+    return torn_hist_tree(h, id, &v) == TORN_OK ? v : NULL;
 }
 
 const char *torn_hist_value_text(const struct torn_hist *h, uint32_t id)
 {
-    return id < h->n_values ? h->strs->values.texts[id] : "null";
+    return id < h->strs->values.n ? h->strs->values.texts[id] : "null";
 }
 
-/* The (stable) tree of a value id, NULL for TORN_HIST_NONE. */
-static const cJSON *vptr(const struct torn_hist *h, uint32_t id)
+size_t torn_hist_value_len(const struct torn_hist *h, uint32_t id)
 {
-    return id == TORN_HIST_NONE ? NULL : h->strs->values.vals[id];
+    return id < h->strs->values.n ? h->strs->values.lens[id] : 4;
 }
 
 /* Store v as r->value; 0 or TORN_E_NOMEM. */
@@ -350,7 +442,8 @@ static int add_event(struct parser *p, struct raw *r)
     e->f = r->f;
     e->key = r->key;
     e->key_id = r->key ? r->key_id : TORN_HIST_NONE;
-    e->value = vptr(h, r->value);
+    if (torn_hist_tree(h, r->value, &e->value) != TORN_OK)
+        return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
     e->t = r->t;
     e->line = p->line;
     return TORN_OK;
@@ -377,7 +470,6 @@ static int add_invoke(struct parser *p, struct raw *r)
     op->key = r->key;
     op->key_id = r->key ? r->key_id : TORN_HIST_NONE;
     op->input_id = r->value;
-    op->input = vptr(h, r->value);
     op->output_id = TORN_HIST_NONE;
     op->outcome = TORN_OUT_INFO;
     op->t_invoke = r->t;
@@ -412,7 +504,6 @@ static int add_completion(struct parser *p, struct raw *r)
     op->outcome = r->kind == RK_OK ? TORN_OUT_OK : r->kind == RK_FAIL ? TORN_OUT_FAIL
                                                                       : TORN_OUT_INFO;
     op->output_id = r->value;
-    op->output = vptr(p->h, r->value);
     op->t_complete = r->t;
     op->line_complete = p->line;
     if (r->key && !op->key) {
@@ -698,15 +789,17 @@ static int attach_numbers(struct parser *p, cJSON *v, const char **s, const char
 
 /* ---- the fast path: torn's own lines (jsonl_scan.h) ---- */
 
-/* The value id of a scanned value: a simple value is found by the
- * canonical text the scanner writes, and a tree is built (cJSON, exact
- * numbers) only for a value not met before.  1 and *id; 0 when the general
- * reader must read the line; TORN_E_NOMEM. */
+/* The value id of a scanned value: a simple value is found or stored by the
+ * canonical text the scanner writes (its tree is built when a checker asks,
+ * torn_hist_tree); any other value is parsed into a tree (cJSON, exact
+ * numbers).  1 and *id; 0 when the general reader must read the line;
+ * TORN_E_NOMEM. */
 static int fast_value(struct parser *p, const struct torn_jl_field *v, uint32_t *id)
 {
     struct vtab *t = &p->h->strs->values;
     const char *end = NULL, *s = v->s;
     cJSON *tree;
+    uint64_t hash;
     int64_t got;
     size_t slot;
     int rc;
@@ -715,10 +808,13 @@ static int fast_value(struct parser *p, const struct torn_jl_field *v, uint32_t 
     if (v->kind == TORN_JL_ABSENT)
         return 1;
     t->scratch.len = 0;
-    if ((rc = torn_jl_canon(v, &t->scratch)) < 0)
+    if ((rc = torn_jl_canon(v, &t->scratch)) < 0 || vtab_room(t) < 0)
         return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
-    if (rc == 1 && (got = vtab_find(t, t->scratch.s, t->scratch.len,
-                                    vtab_hash(t->scratch.s, t->scratch.len), &slot)) >= 0) {
+    if (rc == 1) {      /* the text is canonical and checked: no tree until asked */
+        hash = vtab_hash(t->scratch.s, t->scratch.len);
+        if ((got = vtab_find(t, t->scratch.s, t->scratch.len, hash, &slot)) < 0 &&
+            (got = vtab_add(t, NULL, t->scratch.s, t->scratch.len, hash, slot)) < 0)
+            return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
         *id = (uint32_t)got;
         return 1;
     }
@@ -867,7 +963,7 @@ static int parse_one(struct parser *p, const char *buf, size_t n)
     if (p->fmt == TORN_HIST_TORN) {
         /* torn's own lines by the scanner, the rest by cJSON (in place:
          * it takes a length). */
-        rc = fast_line(p, buf, n, &r);
+        rc = use_scanner ? fast_line(p, buf, n, &r) : 0;
         rc = rc == 1 ? TORN_OK : rc == 0 ? parse_line(p, buf, n, &r) : rc;
     } else {
         if (n + 1 > p->copy_cap) {
@@ -994,11 +1090,14 @@ static int parse_buf(struct parser *p, const char *buf, size_t len, int final, s
 
 /* ---- jepsen.independent: [k v] values become per-key operations ---- */
 
-/* Value id as a pair [k v]: 1 (k, v set), 0 absent or null, -1 anything else. */
+/* Value id as a pair [k v]: 1 (k, v set), 0 absent or null, -1 anything
+ * else, TORN_E_NOMEM. */
 static int pair_of(const struct torn_hist *h, uint32_t id, const cJSON **k, const cJSON **v)
 {
-    const cJSON *x = vptr(h, id);
+    const cJSON *x;
 
+    if (torn_hist_tree(h, id, &x) != TORN_OK)
+        return TORN_E_NOMEM;
     if (!x || cJSON_IsNull(x))
         return 0;
     if (!cJSON_IsArray(x) || (x->type & TORN_VALUE_SET) || !x->child || !x->child->next ||
@@ -1009,20 +1108,38 @@ static int pair_of(const struct torn_hist *h, uint32_t id, const cJSON **k, cons
     return 1;
 }
 
+/* pair_of by the canonical text (no tree): kv[0], kv[1] the texts of k, v. */
+static int pair_text(const struct torn_hist *h, uint32_t id, struct torn_vspan kv[2])
+{
+    const char *t = torn_hist_value_text(h, id);
+
+    if (!strcmp(t, "null"))
+        return 0;
+    return torn_value_canon_items(t, torn_hist_value_len(h, id), kv, 2) == 2 ? 1 : -1;
+}
+
+static int span_is(const struct torn_vspan *a, const char *s, size_t len)
+{
+    return a->len == len && !memcmp(a->s, s, len);
+}
+
 /* Jepsen's independent histories: no :key, every value a pair [k v] (the
  * same k at invoke and completion), and reads invoked with [k nil].  A
- * plain register whose values happen to be pairs does not read [k nil]. */
+ * plain register whose values happen to be pairs does not read [k nil].
+ * Equal values have equal canonical texts: no tree is needed. */
 static int is_independent(const struct torn_hist *h)
 {
     int keyed_read = 0;
 
     for (size_t i = 0; i < h->n_ops; i++) {
         const struct torn_hop *op = &h->ops[i];
-        const cJSON *k1 = NULL, *v1 = NULL, *k2 = NULL, *v2 = NULL;
-        int a = pair_of(h, op->input_id, &k1, &v1), b = pair_of(h, op->output_id, &k2, &v2);
-        if (op->key || a < 0 || b < 0 || (!a && !b) || (a && b && torn_value_equal(k1, k2) != 1))
+        struct torn_vspan in[2], out[2];
+        int a, b;
+        if (op->key || (a = pair_text(h, op->input_id, in)) < 0 ||
+            (b = pair_text(h, op->output_id, out)) < 0 || (!a && !b) ||
+            (a && b && !span_is(&in[0], out[0].s, out[0].len)))
             return 0;
-        if (a && cJSON_IsNull(v1) && (!strcmp(op->f, "read") || !strcmp(op->f, "get")))
+        if (a && span_is(&in[1], "null", 4) && (!strcmp(op->f, "read") || !strcmp(op->f, "get")))
             keyed_read = 1;
     }
     return keyed_read;
@@ -1053,20 +1170,19 @@ static int split_independent(struct parser *p)
         int rc = TORN_OK;
 
         memset(&r, 0, sizeof r);
-        if (pair_of(h, op->input_id, &k, &v) > 0)
+        /* is_independent saw only pairs and nulls: pair_of is 1 or 0 here */
+        if ((rc = pair_of(h, op->input_id, &k, &v)) > 0)
             rc = take_copy(p, v, &op->input_id);
-        if (rc == TORN_OK && pair_of(h, op->output_id, &k2, &v2) > 0) {
+        if (rc >= 0 && (rc = pair_of(h, op->output_id, &k2, &v2)) > 0) {
             k = k2;
             rc = take_copy(p, v2, &op->output_id);
         }
-        if (rc == TORN_OK && (rc = key_of(p, k, &r)) == TORN_OK) {
+        if (rc >= 0 && (rc = key_of(p, k, &r)) == TORN_OK) {
             op->key = r.key;
             op->key_id = r.key_id;
         }
-        if (rc != TORN_OK)
-            return rc;
-        op->input = vptr(h, op->input_id);
-        op->output = vptr(h, op->output_id);
+        if (rc < 0)
+            return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");  /* the only error */
     }
     h->independent = 1;
     return TORN_OK;

@@ -59,15 +59,13 @@ struct torn_hop {
     long long process;
     const char *f;              /* "read", "write", "cas", "update", ...; owned by the history */
     const char *key;            /* or NULL (a single register); owned by the history */
-    const struct cJSON *input;  /* the invoke's value, or NULL; shared, read-only */
-    const struct cJSON *output; /* the completion's value, or NULL; shared, read-only */
     uint64_t t_invoke;          /* ns (or line number for clockless formats) */
     uint64_t t_complete;        /* TORN_HIST_NEVER if it never completed */
     size_t line_invoke;         /* 1-based line of the invoke */
     size_t line_complete;       /* 1-based line of the completion, 0 if none */
     enum torn_outcome outcome;  /* OK, FAIL (did not happen), INFO (unknown) */
-    uint32_t input_id;          /* id of input (< h->n_values), TORN_HIST_NONE if NULL */
-    uint32_t output_id;         /* id of output, TORN_HIST_NONE if NULL */
+    uint32_t input_id;          /* the invoke's value (< h->n_values), TORN_HIST_NONE if none */
+    uint32_t output_id;         /* the completion's value, TORN_HIST_NONE if none */
     uint32_t key_id;            /* id of key (< h->n_strs), TORN_HIST_NONE if NULL */
 };
 
@@ -108,10 +106,23 @@ int torn_hist_parse(const char *buf, size_t len, const char *name, enum torn_his
                     struct torn_hist **out, struct torn_err *err);
 /* Free; NULL is a no-op. */
 void torn_hist_free(struct torn_hist *h);
-/* The value of an id (< h->n_values), or NULL for TORN_HIST_NONE. */
+/* The tree of a value id (< h->n_values): 0 and *out (NULL for
+ * TORN_HIST_NONE), or TORN_E_NOMEM.  Shared and read-only; owned by h.  A
+ * value the fast reader took from torn's own lines is kept as its text, and
+ * its tree is built the first time it is asked for (so this writes inside h:
+ * not thread-safe).  A checker that only compares values uses the text. */
+int torn_hist_tree(const struct torn_hist *h, uint32_t id, const struct cJSON **out);
+/* torn_hist_tree for messages: NULL for TORN_HIST_NONE and out of memory. */
 const struct cJSON *torn_hist_value(const struct torn_hist *h, uint32_t id);
-/* Its canonical text (value.h), "null" for TORN_HIST_NONE; owned by h. */
+/* Its canonical text (value.h), "null" for TORN_HIST_NONE; owned by h; and
+ * that text's length.  Equal values have equal texts. */
 const char *torn_hist_value_text(const struct torn_hist *h, uint32_t id);
+size_t torn_hist_value_len(const struct torn_hist *h, uint32_t id);
+
+/* For tests and fuzzing: 0 reads every JSON line with the general reader
+ * (cJSON), 1 (the default) lets the scanner (jsonl_scan.h) take torn's own
+ * lines.  Both must give the same history.  Not thread-safe. */
+void torn_hist_set_scanner(int on);
 
 /* "invoke", "ok", "fail", "info" for an outcome as history words. */
 const char *torn_hist_outcome_name(enum torn_outcome o);

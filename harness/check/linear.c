@@ -199,18 +199,51 @@ static const char *model_ops(enum model m)
 }
 
 /* value_id of history value hid (TORN_HIST_NONE: absent) or, part 1 or 2,
- * of its first or second array element, computed once per distinct value. */
+ * of its first or second array element.  A register compares canonical
+ * texts, and an element of an array's text is its own canonical text: no
+ * tree (a history of a million distinct values builds none); a kv checker
+ * and a set's element need the tree. */
+static int64_t value_id_hist(struct lin *L, uint32_t hid, int part)
+{
+    const char *t = torn_hist_value_text(L->h, hid);
+    size_t len = torn_hist_value_len(L->h, hid);
+    struct torn_vspan kv[2];
+    const cJSON *v;
+
+    if (L->model != M_KV && !part)
+        return torn_intern_id(L->vals, t, len);
+    if (L->model != M_KV && torn_value_canon_items(t, len, kv, 2) == 2)
+        return torn_intern_id(L->vals, kv[part - 1].s, kv[part - 1].len);
+    if (torn_hist_tree(L->h, hid, &v) != TORN_OK)
+        return TORN_E_NOMEM;
+    return value_id(L, part ? cJSON_GetArrayItem(v, part - 1) : v);
+}
+
+/* value_id_hist, computed once per distinct value. */
 static int64_t value_id_of(struct lin *L, uint32_t hid, int part)
 {
-    const cJSON *v = torn_hist_value(L->h, hid);
     int64_t *m;
 
     if (hid == TORN_HIST_NONE || !L->memo)
-        return value_id(L, part ? cJSON_GetArrayItem(v, part - 1) : v);
+        return value_id_hist(L, hid, part);
     m = &L->memo[3 * (size_t)hid + (size_t)part];
     if (*m == -3)
-        *m = value_id(L, part ? cJSON_GetArrayItem(v, part - 1) : v);
+        *m = value_id_hist(L, hid, part);
     return *m;
+}
+
+/* Is history value hid an array (or set) of two: 1, 0, TORN_E_NOMEM. */
+static int is_pair(struct lin *L, uint32_t hid)
+{
+    const char *t = torn_hist_value_text(L->h, hid);
+    struct torn_vspan kv[2];
+    const cJSON *in;
+
+    if (t[0] != '#')    /* not a set: the text says */
+        return torn_value_canon_items(t, torn_hist_value_len(L->h, hid), kv, 2) == 2;
+    if (torn_hist_tree(L->h, hid, &in) != TORN_OK)
+        return TORN_E_NOMEM;
+    return cJSON_IsArray(in) && in->child && in->child->next && !in->child->next->next;
 }
 
 /* Fill o from hist op i.  Returns 1 when it takes part, 0 when it cannot
@@ -218,7 +251,7 @@ static int64_t value_id_of(struct lin *L, uint32_t hid, int part)
 static int convert(struct lin *L, size_t i, struct lop *o, struct torn_err *err)
 {
     const struct torn_hop *hop = &L->h->ops[i];
-    const cJSON *in = hop->input;
+    int pair;
 
     memset(o, 0, sizeof *o);
     o->idx = i;
@@ -239,7 +272,9 @@ static int convert(struct lin *L, size_t i, struct lop *o, struct torn_err *err)
     if (o->kind == L_READ) {
         o->a = value_id_of(L, hop->output_id, 0);
     } else if (o->kind == L_CAS) {
-        if (!cJSON_IsArray(in) || !in->child || !in->child->next || in->child->next->next)
+        if ((pair = is_pair(L, hop->input_id)) < 0)
+            return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+        if (!pair)
             return torn_err_set(err, TORN_E_CONFIG,
                                 "%s:%zu: cas needs value [expected, new]", L->h->name,
                                 hop->line_invoke);

@@ -227,10 +227,14 @@ static int parse_txns(struct tx *X)
     for (size_t i = 0; i < h->n_ops; i++) {
         const struct torn_hop *o = &h->ops[i];
         struct txn *t = &X->t[X->n_t];
-        const cJSON *v = o->outcome == TORN_OUT_OK && o->output ? o->output : o->input;
+        int has_out = o->output_id != TORN_HIST_NONE;
+        const cJSON *v;
+        if (torn_hist_tree(h, o->outcome == TORN_OUT_OK && has_out ? o->output_id : o->input_id,
+                           &v) != TORN_OK)
+            return nomem(X);
         if (strcmp(o->f, "txn"))
             return bad_txn(X, i, "operation is not a txn");
-        if (o->outcome == TORN_OUT_OK && !o->output)   /* its reads would look empty */
+        if (o->outcome == TORN_OUT_OK && !has_out)   /* its reads would look empty */
             return bad_txn(X, i, "an ok txn needs its value: what its reads returned");
         if (!cJSON_IsArray(v))
             return bad_txn(X, i, "a txn's value is not a list");
@@ -968,7 +972,9 @@ static int check_rw(const struct torn_hist *h, const struct torn_check_opts *opt
 const char *torn_check_txn_model(const struct torn_hist *h)
 {
     for (size_t i = 0; i < h->n_ops; i++) {
-        const cJSON *v = h->ops[i].input ? h->ops[i].input : h->ops[i].output;
+        const struct torn_hop *o = &h->ops[i];
+        const cJSON *v = torn_hist_value(h, o->input_id != TORN_HIST_NONE ? o->input_id
+                                                                           : o->output_id);
         if (strcmp(h->ops[i].f, "txn"))
             return NULL;
         for (const cJSON *m = cJSON_IsArray(v) ? v->child : NULL; m; m = m->next) {

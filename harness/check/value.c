@@ -336,6 +336,51 @@ char *torn_value_text(const cJSON *v)
     return b.s;
 }
 
+/* The end of the element of a canonical text at s (before e): the ',' or
+ * the closing bracket after it at depth 0, or e when unbalanced.  Strings
+ * are JSON-quoted (string_of), so a '"' inside one follows a backslash. */
+static const char *canon_element_end(const char *s, const char *e)
+{
+    int depth = 0;
+
+    for (; s < e; s++) {
+        if (*s == '"') {
+            for (s++; s < e && *s != '"'; s++)
+                if (*s == '\\')
+                    s++;
+        } else if (*s == '[' || *s == '{') {
+            depth++;
+        } else if (*s == ']' || *s == '}') {
+            if (depth-- == 0)
+                return s;
+        } else if (*s == ',' && depth == 0) {
+            return s;
+        }
+    }
+    return e;
+}
+
+int torn_value_canon_items(const char *text, size_t len, struct torn_vspan *items, size_t max)
+{
+    const char *s = text + 1, *e = text + len;
+    int n = 0;
+
+    if (len < 2 || text[0] != '[' || e[-1] != ']')
+        return -1;
+    if (len == 2)
+        return 0;
+    for (;; n++) {
+        const char *end = canon_element_end(s, e);
+        if (end >= e || end == s)
+            return -1;
+        if ((size_t)n < max)
+            items[n] = (struct torn_vspan){s, (size_t)(end - s)};
+        if (*end != ',')
+            return end + 1 == e ? n + 1 : -1;
+        s = end + 1;
+    }
+}
+
 int torn_value_equal(const cJSON *a, const cJSON *b)
 {
     char *x = torn_value_text(a), *y = torn_value_text(b);

@@ -59,6 +59,17 @@ int torn_value_canon(const struct cJSON *v, struct torn_vbuf *b);
 /* The canonical text of v, malloc'd; NULL on ENOMEM. */
 char *torn_value_text(const struct cJSON *v);
 
+/* A piece of a canonical text. */
+struct torn_vspan {
+    const char *s;
+    size_t len;
+};
+
+/* The elements of an array's canonical text text[0..len), `[a,b,...]`
+ * (each element is its own canonical text): their number, the first max of
+ * them in items; -1 when text is not an array's (a set `#{...}` is not). */
+int torn_value_canon_items(const char *text, size_t len, struct torn_vspan *items, size_t max);
+
 /* 1 when a and b are equal values (NULL counts as null), 0 if not, -1 ENOMEM. */
 int torn_value_equal(const struct cJSON *a, const struct cJSON *b);
 

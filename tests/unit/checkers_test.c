@@ -103,15 +103,15 @@ static void test_reader(void)
     CHECK(torn_hist_parse(log, strlen(log), "j.log", TORN_HIST_AUTO, &h, &err) == TORN_OK, "%s",
           err.msg);
     CHECK(h->clockless && h->n_ops == 1 && h->n_events == 1 && !strcmp(h->ops[0].f, "cas") &&
-              cJSON_GetArraySize(h->ops[0].input) == 2 && h->ops[0].outcome == TORN_OUT_INFO &&
+              cJSON_GetArraySize(torn_hist_value(h, h->ops[0].input_id)) == 2 && h->ops[0].outcome == TORN_OUT_INFO &&
               !h->events[0].notify,
           "jepsen log");
     torn_hist_free(h);
 
     CHECK(torn_hist_parse(edn, strlen(edn), "k.txt", TORN_HIST_AUTO, &h, &err) == TORN_OK, "%s",
           err.msg);
-    CHECK(h->n_ops == 1 && !strcmp(h->ops[0].key, "a b") && cJSON_IsNull(h->ops[0].input) &&
-              !strcmp(h->ops[0].output->valuestring, "x 0 0 y"),
+    CHECK(h->n_ops == 1 && !strcmp(h->ops[0].key, "a b") && cJSON_IsNull(torn_hist_value(h, h->ops[0].input_id)) &&
+              !strcmp(torn_hist_value(h, h->ops[0].output_id)->valuestring, "x 0 0 y"),
           "edn");
     torn_hist_free(h);
 

@@ -122,6 +122,39 @@ static void rnd_value(char *b, size_t cap, int depth)
 
 /* Whenever the scanner writes a canonical text, it is value.h's text of the
  * tree cJSON builds from the same bytes. */
+/* torn_value_canon_items of v's canonical text gives its elements' texts. */
+static void check_items(const cJSON *v, const char *text)
+{
+    struct torn_vspan it[64];
+    int n = torn_value_canon_items(text, strlen(text), it, 64), k = 0;
+
+    if (!cJSON_IsArray(v)) {
+        CHECK(n == -1, "%s is no array but has %d items", text, n);
+        return;
+    }
+    CHECK(n == cJSON_GetArraySize(v), "%s: %d items", text, n);
+    for (const cJSON *c = v->child; c && k < n && k < 64; c = c->next, k++) {
+        char *t = torn_value_text(c);
+        CHECK(t && strlen(t) == it[k].len && !memcmp(t, it[k].s, it[k].len), "%s: item %d", text, k);
+        free(t);
+    }
+}
+
+static void test_items(void)
+{
+    static const char *const bad[] = {"", "[", "]", "[1", "#{1,2}", "{\"a\":1}", "1", "\"[1]\"",
+                                      "[1,]", "[,1]", NULL};
+    const char *three = "[\"a,\\\"]\",[1,[2]],{\"b\":#{3}}]";
+    struct torn_vspan it[2];
+
+    for (int i = 0; bad[i]; i++)
+        CHECK(torn_value_canon_items(bad[i], strlen(bad[i]), it, 2) == -1, "%s", bad[i]);
+    CHECK(torn_value_canon_items("[]", 2, it, 2) == 0, "[]");
+    CHECK(torn_value_canon_items(three, strlen(three), it, 2) == 3, "three items");
+    CHECK(it[0].len == 7 && it[1].len == 7 && !memcmp(it[1].s, "[1,[2]]", 7), "items %.*s %.*s",
+          (int)it[0].len, it[0].s, (int)it[1].len, it[1].s);
+}
+
 static void test_canon_agrees(void)
 {
     int simple = 0;
@@ -146,6 +179,13 @@ static void test_canon_agrees(void)
         CHECK(text && !strcmp(text, b.s), "%s: scanner %s, tree %s", line, b.s,
               text ? text : "(refused)");
         free(text);
+        cJSON_Delete(v);
+        /* the history builds a scanned value's tree from this text */
+        v = cJSON_ParseWithLength(b.s, b.len);
+        text = v ? torn_value_text(v) : NULL;
+        CHECK(text && !strcmp(text, b.s), "tree of the text %s is %s", b.s, text ? text : "-");
+        free(text);
+        check_items(v, b.s);
         cJSON_Delete(v);
         free(b.s);
     }
@@ -206,6 +246,7 @@ static const struct torn_test tests[] = {
     {"canon", test_canon},
     {"same_history", test_same_history},
     {"canon_agrees", test_canon_agrees},
+    {"items", test_items},
     {NULL, NULL},
 };
 

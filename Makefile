@@ -61,7 +61,7 @@ TEST_SRC := $(wildcard tests/unit/*_test.c)
 # Generated sources, compiled into libtorn like the rest: the scenarios'
 # parameter files (mk/scenarios.mk).
 GEN_SRC := $(BUILD)/gen/scenario_defaults.c
-LIB_SRC := $(filter-out harness/cli/main.c,$(ALL_SRC)) $(GEN_SRC)
+LIB_SRC := $(filter-out harness/cli/main.c harness/cli/front.c,$(ALL_SRC)) $(GEN_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
 
@@ -79,10 +79,18 @@ FUZZ_DEPS :=
 .PHONY: all test test-run unit unit-san run clean deps bench fuzz verify verify-run need-pkgs
 all: torn
 
-torn: $(BUILD)/torn
+torn: $(BUILD)/torn $(BUILD)/torn-engine
 	@ln -sf $(BUILD)/torn torn
 
-$(BUILD)/torn: $(BUILD)/harness/cli/main.o $(BUILD)/libtorn.a
+# Two programs (harness/cli/front.c): torn, the front, runs `torn check`
+# linked with cJSON and libm only, so a checker run starts fast; it
+# execv()s torn-engine, every command with every library, for the rest.
+FRONT_LIBS := $(shell $(PKG_CONFIG) --libs libcjson 2>/dev/null) -lm
+$(BUILD)/torn: $(BUILD)/harness/cli/front.o $(BUILD)/libtorn.a
+	@$(if $(Q),echo "  LD $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(FRONT_LIBS)
+
+$(BUILD)/torn-engine: $(BUILD)/harness/cli/main.o $(BUILD)/libtorn.a
 	@$(if $(Q),echo "  LD $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -2,7 +2,8 @@
 # (DESTDIR honoured), `make man` (man pages and shell completions generated
 # from the binary's own --help by scripts/gen-docs.sh, so they cannot drift).
 #
-#   PREFIX/bin/torn
+#   PREFIX/bin/torn                             the front (torn check, harness/cli/front.c)
+#   PREFIX/libexec/torn/bin/torn-engine         every other command; the front runs it
 #   PREFIX/share/torn/scenarios/*.json          scenario specs
 #   PREFIX/share/man/man1/torn.1, torn-CMD.1    one page per command
 #   PREFIX/share/bash-completion/completions/torn
@@ -12,7 +13,8 @@
 #   PREFIX/libexec/torn/                        torn fuzz's kit, when AFL++ is here:
 #       fuzz/ (harness sources, corpus/, dict/), build-fuzz/afl/fuzz-*,
 #       build/fuzz/replay-*: the layout of a clone, so the installed torn
-#       fuzz finds it beside its binary as it finds a clone's
+#       fuzz (the engine in bin/) finds it two levels above its binary as
+#       it finds a clone's
 
 # Debug information names sources relative to the tree, not by this
 # checkout's absolute path (an installed binary must not carry it).
@@ -30,17 +32,19 @@ FUZZKIT := $(INST)/libexec/torn
 .PHONY: man install uninstall
 man: $(GEN)/.stamp
 
-$(GEN)/.stamp: $(BUILD)/torn scripts/gen-docs.sh
+$(GEN)/.stamp: $(BUILD)/torn $(BUILD)/torn-engine scripts/gen-docs.sh
 	@$(if $(Q),echo "  GEN $(GEN)/man $(GEN)/completions")
 	$(Q)rm -rf $(GEN) && scripts/gen-docs.sh $(BUILD)/torn $(GEN) && touch $@
 
 # A binary built before -ffile-prefix-map (stale objects) still names this
 # directory: it is installed stripped instead.
 install: torn man
-	install -d $(INST)/bin $(INST)/share/torn/scenarios $(MAN1) $(BASHC) $(ZSHC) $(FISHC) \
-	    $(DOCDIR)/docs/img
-	if grep -qF '$(CURDIR)' $(BUILD)/torn; then install -s -m 755 $(BUILD)/torn $(INST)/bin/torn; \
-	else install -m 755 $(BUILD)/torn $(INST)/bin/torn; fi
+	install -d $(INST)/bin $(FUZZKIT)/bin $(INST)/share/torn/scenarios $(MAN1) $(BASHC) $(ZSHC) \
+	    $(FISHC) $(DOCDIR)/docs/img
+	for b in torn:$(INST)/bin/torn torn-engine:$(FUZZKIT)/bin/torn-engine; do \
+	    src=$(BUILD)/$${b%%:*} dst=$${b#*:}; \
+	    if grep -qF '$(CURDIR)' $$src; then install -s -m 755 $$src $$dst; \
+	    else install -m 755 $$src $$dst; fi || exit 1; done
 	install -m 644 scenarios/*.json $(INST)/share/torn/scenarios/
 	install -m 644 $(GEN)/man/*.1 $(MAN1)/
 	install -m 644 $(GEN)/completions/torn.bash $(BASHC)/torn

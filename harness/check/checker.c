@@ -1,6 +1,6 @@
 /* torn: check results: violations, printing, JSON, folding into a run's
- * result (the checker table is harness/core/registry.c; `torn check` is
- * harness/cli/cmd_check.c). */
+ * result (the checker table is harness/core/registry_checkers.c; `torn
+ * check` is harness/cli/cmd_check.c). */
 #include "checker.h"
 
 #include <errno.h>

@@ -5,7 +5,8 @@
  * key-value map, version order, event ordering, state transitions.  Each
  * checker lives in harness/check/<name>.c, exports one
  * `const struct torn_checker_ops`, and is listed in the checker table of
- * harness/core/registry.c (torn_checker_find).  Scenarios call them on the history they recorded:
+ * harness/core/registry_checkers.c (torn_checker_find).  Scenarios call
+ * them on the history they recorded:
  *
  *   struct torn_check_result res;
  *   torn_check_result_init(&res);
@@ -92,8 +93,8 @@ struct torn_checker_ops {
                  struct torn_check_result *res, struct torn_err *err);
 };
 
-/* The checker table (harness/core/registry.c): the checker called name, or
- * NULL (also when its version is not TORN_CHECKER_OPS_V1); every checker. */
+/* The checker table (harness/core/registry_checkers.c): the checker called
+ * name, or NULL (also when its version is not TORN_CHECKER_OPS_V1); every checker. */
 const struct torn_checker_ops *torn_checker_find(const char *name);
 const struct torn_checker_ops *const *torn_checkers(size_t *n_out);
 

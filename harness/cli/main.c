@@ -1,4 +1,7 @@
-/* torn: entry point, dispatching to sub-commands (harness/core/registry.c). */
+/* torn-engine: entry point, dispatching to sub-commands
+ * (harness/core/registry.c).  The torn binary users run is the front
+ * (harness/cli/front.c): it runs `torn check` itself and execs this program,
+ * argv unchanged, for everything else. */
 #include <stdio.h>
 #include <string.h>
 

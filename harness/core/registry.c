@@ -1,23 +1,22 @@
-/* torn: the registration tables.  Adding a target, scenario, reporter,
- * checker or command is one new file plus one line here.  Every plug point
- * is found by name through one lookup, which also refuses an entry whose
- * version this build does not know.
+/* torn: the registration tables.  Adding a target, scenario, reporter or
+ * command is one new file plus one line here; a checker, one line in
+ * registry_checkers.c (an object of its own, so that `torn check`'s small
+ * front binary links the checkers without the drivers and their
+ * libraries).  Every plug point is found by name through one lookup
+ * (core/plug.h), which also refuses an entry whose version this build does
+ * not know.
  *
  * Two kinds of code look alike on purpose (duplicates lists them as
  * boilerplate): each module's plug-point initialiser (the const struct
  * torn_*_ops in targets/, scenarios/, reports/, check/: designated
  * initialisers of the same struct) and the accessor pairs at the end of
  * this file, one pair per plug point, each with its own type. */
-#include "check/checker.h"
 #include "cli/command.h"
 #include "report.h"
 #include "scenario.h"
 #include "target.h"
 
-#include <stddef.h>
-#include <string.h>
-
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#include "core/plug.h"
 
 extern const struct torn_target_ops torn_target_file;
 extern const struct torn_target_ops torn_target_redis;
@@ -85,26 +84,6 @@ static const struct torn_reporter_ops *const reporters[] = {
     &torn_reporter_csv,
 };
 
-extern const struct torn_checker_ops torn_checker_register;
-extern const struct torn_checker_ops torn_checker_cas_register;
-extern const struct torn_checker_ops torn_checker_kv;
-extern const struct torn_checker_ops torn_checker_version;
-extern const struct torn_checker_ops torn_checker_events;
-extern const struct torn_checker_ops torn_checker_transitions;
-extern const struct torn_checker_ops torn_checker_list_append;
-extern const struct torn_checker_ops torn_checker_rw_register;
-
-static const struct torn_checker_ops *const checkers[] = {
-    &torn_checker_register,
-    &torn_checker_cas_register,
-    &torn_checker_kv,
-    &torn_checker_version,
-    &torn_checker_events,
-    &torn_checker_transitions,
-    &torn_checker_list_append,
-    &torn_checker_rw_register,
-};
-
 static const struct torn_command cmd_run = {TORN_COMMAND_V1, "run",
                                             "run scenarios against a target", torn_cmd_run};
 static const struct torn_command cmd_list = {TORN_COMMAND_V1, "list",
@@ -153,24 +132,6 @@ static const struct torn_command *const commands[] = {
     &cmd_diff,
 };
 
-/* The entry of table[0..n) whose name (a const char * at name_off in the
- * struct) is name and whose version (an int at version_off) is version;
- * NULL when there is none or its version is another. */
-static const void *find(const void *const *table, size_t n, size_t name_off, size_t version_off,
-                        int version, const char *name)
-{
-    for (size_t i = 0; i < n; i++) {
-        const char *entry = table[i];
-        if (strcmp(*(const char *const *)(entry + name_off), name) == 0)
-            return *(const int *)(entry + version_off) == version ? entry : NULL;
-    }
-    return NULL;
-}
-
-#define FIND(table, type, ver, key)                                                    \
-    ((const type *)find((const void *const *)(table), COUNT(table), offsetof(type, name), \
-                        offsetof(type, version), (ver), (key)))
-
 const struct torn_target_ops *const *torn_targets(size_t *n_out)
 {
     *n_out = COUNT(targets);
@@ -202,17 +163,6 @@ const struct torn_reporter_ops *const *torn_reporters(size_t *n_out)
 const struct torn_reporter_ops *torn_reporter_find(const char *name)
 {
     return FIND(reporters, struct torn_reporter_ops, TORN_REPORTER_OPS_V1, name);
-}
-
-const struct torn_checker_ops *const *torn_checkers(size_t *n_out)
-{
-    *n_out = COUNT(checkers);
-    return checkers;
-}
-
-const struct torn_checker_ops *torn_checker_find(const char *name)
-{
-    return FIND(checkers, struct torn_checker_ops, TORN_CHECKER_OPS_V1, name);
 }
 
 const struct torn_command *const *torn_commands(size_t *n_out)

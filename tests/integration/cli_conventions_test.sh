@@ -10,7 +10,12 @@
 #   TERM=dumb keep a terminal plain (a real pty from script(1)), a bad
 #   --color value exits 2;
 # - TORN_JSON (and the other report paths), TORN_TIMEOUT_MS, TORN_RUN_DIR
-#   are defaults the options override; a bad value exits 2 naming it.
+#   are defaults the options override; a bad value exits 2 naming it;
+# - the front and the engine (harness/cli/front.c): torn check loads
+#   neither libpq nor libcurl nor libfuse3; another command runs in the
+#   same process (same pid: the exec keeps it), its exit status and
+#   signals unchanged; a copy of torn without torn-engine beside it exits 2
+#   with one line naming torn-engine.
 # Closes with "N passed, N failed".
 set -u
 . "$(dirname "$0")/fs_common.sh" torn-cli-test # TORN, work, check; children killed on exit
@@ -133,5 +138,30 @@ rc=$?
 check "TORN_TIMEOUT_MS=soon: exit 2 naming the variable" bash -c "test $rc = 2 && grep -q TORN_TIMEOUT_MS '$work/err'"
 check "torn run --help documents the variables" \
     bash -c "'$TORN' run --help | grep -q TORN_TIMEOUT_MS && '$TORN' run --help | grep -q TORN_JUNIT"
+
+# --- the front and the engine -----------------------------------------------------------
+"$TORN" gen-history --ops 20 --seed 1 >"$work/h.jsonl" 2>/dev/null
+check "torn check links neither libpq, libcurl nor libfuse3 (ldd)" \
+    bash -c "! ldd '$TORN' | grep -Eq 'libpq|libcurl|libfuse3'"
+check "torn check runs in the front (exit 0 on a valid history)" "$TORN" check --quiet "$work/h.jsonl"
+"$TORN" run --target file:durable --scenario concurrent-updaters --duration 20 \
+    --set updates=100000 --run-dir "$work" >"$work/sig.out" 2>&1 &
+tp=$!
+for _ in $(seq 50); do [[ $(readlink /proc/$tp/exe 2>/dev/null) == */torn-engine ]] && break; sleep 0.1; done
+check "another command: the engine runs in torn's own process (pid $tp is torn-engine)" \
+    bash -c "[[ \$(readlink /proc/$tp/exe) == */torn-engine ]]"
+sleep 1
+kill -INT $tp
+wait $tp
+rc=$?
+check "SIGINT reaches the engine: its report says interrupted, exit 2 (got $rc)" \
+    bash -c "test $rc = 2 && grep -q 'interrupted by SIGINT' '$work/sig.out'"
+mkdir "$work/lone"
+cp "$(readlink -f "$TORN")" "$work/lone/torn"
+"$work/lone/torn" list >"$work/lone.out" 2>"$work/lone.err"
+rc=$?
+check "a copy of torn without torn-engine: exit 2, one line naming torn-engine (exit $rc)" \
+    bash -c "test $rc = 2 && test \$(wc -l <'$work/lone.err') = 1 && grep -q torn-engine '$work/lone.err'"
+check "... and it still checks a history" "$work/lone/torn" check --quiet "$work/h.jsonl"
 
 finish

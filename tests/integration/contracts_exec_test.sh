@@ -12,11 +12,11 @@
 set -u
 root=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 tmp=$(mktemp -d /tmp/torn-contracts-exec-test.XXXXXX)
-cp "${TORN_BIN:-$root/torn}" "$tmp/torn" && torn=$tmp/torn
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
 . "$(dirname "$0")/lib.sh"
+torn_copy "${TORN_BIN:-$root/torn}" "$tmp" && torn=$tmp/torn
 bad_show=$tmp/last.out   # bad shows the last torn run's output
 
 # only CRITERION: the FAIL broke CRITERION and nothing else.

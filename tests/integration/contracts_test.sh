@@ -25,13 +25,13 @@
 set -u
 root=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 tmp=$(mktemp -d /tmp/torn-contracts-test.XXXXXX)
-# Private copies: the shared tree may be relinked while this runs.
-cp "${TORN_BIN:-$root/torn}" "$tmp/torn" && torn=$tmp/torn
+# Private copies (torn_copy below): the shared tree may be relinked while this runs.
 cp "${RS_BIN:-$root/build/research-service}" "$tmp/research-service"
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
 . "$(dirname "$0")/lib.sh"
+torn_copy "${TORN_BIN:-$root/torn}" "$tmp" && torn=$tmp/torn
 bad_show=$tmp/last.out   # bad shows the last torn run's output
 
 # spec NAME SERVICE-ARGS...: the shipped contracts.json with this binary and

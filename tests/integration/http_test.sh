@@ -10,12 +10,12 @@
 set -u
 root=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 tmp=$(mktemp -d /tmp/torn-http-test.XXXXXX)
-# Private copies: the shared tree may be relinked while this runs.
-cp "${TORN_BIN:-$root/torn}" "$tmp/torn" && torn=$tmp/torn
+# Private copies (torn_copy below): the shared tree may be relinked while this runs.
 cp "${RS_BIN:-$root/build/research-service}" "$tmp/research-service" 2>/dev/null
 rs=$tmp/research-service
 spec=$root/examples/research-service/research.json
 . "$root/tests/integration/lib.sh"
+torn_copy "${TORN_BIN:-$root/torn}" "$tmp" && torn=$tmp/torn
 pids=()
 
 cleanup() {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make install PREFIX=...` into a temp prefix, as a packager or a user would:
-# the binary runs and carries no path of the build tree; a man page per
+# the binary (the front, and the engine it runs from PREFIX/libexec/torn/bin)
+# runs and carries no path of the build tree; a man page per
 # command (generated from --help: every option line of `torn run --help`
 # is on torn-run(1)) renders with `man -l` without warnings; the bash
 # completion, sourced by bash, completes commands, options and scenario
@@ -22,8 +23,10 @@ t=$prefix/bin/torn
 
 # --- the binary ------------------------------------------------------------------
 check "the installed torn runs (--version)" bash -c "'$t' --version | grep -q '^torn '"
-check "the installed binary carries no path of the build tree ($ROOT)" \
-    bash -c "! grep -qF '$ROOT' '$t'"
+check "the installed binaries (torn, libexec/torn/bin/torn-engine) carry no path of the build tree ($ROOT)" \
+    bash -c "! grep -qF '$ROOT' '$t' '$prefix/libexec/torn/bin/torn-engine'"
+check "the installed torn runs its installed engine (torn list)" \
+    bash -c "'$t' list | grep -q '^TARGETS'"
 check "scenario specs are installed" test -f "$prefix/share/torn/scenarios/crash-midwrite.json"
 (cd "$work" && "$t" run --scenario "$prefix/share/torn/scenarios/crash-midwrite.json" --duration 1 \
     --seed 3 --quiet --run-dir "$work" >"$work/spec.out" 2>&1)
@@ -131,7 +134,7 @@ rc=$?
 (cd "$work" && env -u TORN_ROOT "$work/prefix2/bin/torn" fuzz spec --time 1 >"$work/fuzz.out" 2>&1)
 rc2=$?
 check "install without AFL++: exit 0, no kit, said; its torn fuzz exits 2 naming the kit, AFL++ and TORN_ROOT" \
-    bash -c "test $rc = 0 && grep -q 'torn fuzz not installed' '$work/install2.log' && ! test -e '$work/prefix2/libexec' && test $rc2 = 2 && grep -q 'fuzzing kit' '$work/fuzz.out' && grep -q 'TORN_ROOT' '$work/fuzz.out' && grep -q 'AFL' '$work/fuzz.out'"
+    bash -c "test $rc = 0 && grep -q 'torn fuzz not installed' '$work/install2.log' && ! test -e '$work/prefix2/libexec/torn/fuzz' && test $rc2 = 2 && grep -q 'fuzzing kit' '$work/fuzz.out' && grep -q 'TORN_ROOT' '$work/fuzz.out' && grep -q 'AFL' '$work/fuzz.out'"
 make -C "$ROOT" --no-print-directory uninstall PREFIX="$work/prefix2" >/dev/null 2>&1
 (cd "$work" && TORN_ROOT=$ROOT "$t" fuzz no-such-harness >"$work/fuzz.out" 2>&1)
 check "torn fuzz with TORN_ROOT finds the harnesses there" grep -qF "$ROOT/fuzz/no-such-harness.c" "$work/fuzz.out"

@@ -16,6 +16,9 @@
 #                           when there is no such result, nothing when the
 #                           report cannot be read
 #   free_port               a loopback TCP port free at the time of asking
+#   torn_copy BIN DIR       copy torn BIN (a link is followed) and the
+#                           torn-engine beside it into DIR: a private copy
+#                           that runs while the shared tree is relinked
 #   redis_start DIR [ARG..] a scratch redis-server (no persistence, extra
 #                           ARGs) on a free loopback port, data and
 #                           redis.log in DIR (made): sets redis_port and
@@ -42,6 +45,10 @@ bad() {
     return 0
 }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+torn_copy() {
+    local bin
+    bin=$(readlink -f "$1") && cp "$bin" "$2/torn" && cp "${bin%/*}/torn-engine" "$2/torn-engine"
+}
 
 expect_rc() {
     local what=$1 want=$2 rc; shift 2

@@ -78,9 +78,12 @@ static int node_restore(struct fnode *n, const unsigned char *keep_of, const str
         off_t off = (off_t)((e->pgno - 1) * PAGE);
         if (ps[i].n != n || keep_of[i] || off >= size)
             continue;
-        if (e->data)
-            rc = pwrite_all(n->fd, e->data, e->len, off);
-        else
+        if (e->len) {
+            unsigned char buf[PAGE];
+            rc = torn_fsd_page_durable(n, e, buf);
+            if (rc == 0)
+                rc = pwrite_all(n->fd, buf, e->len, off);
+        } else
             rc = pwrite_all(n->fd, zeros, (size_t)(size - off < (off_t)PAGE ? size - off : PAGE),
                             off);
         if (rc < 0)

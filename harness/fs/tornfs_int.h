@@ -37,8 +37,8 @@
 struct pent {
     uint64_t pgno;          /* page number + 1; 0 = empty hash slot */
     uint64_t seq;           /* global order of first dirtying, for cut specs */
-    unsigned char *data;    /* durable bytes (len), NULL beyond durable size */
-    uint32_t len;
+    uint32_t slot;          /* where its durable bytes are in the node's ufd */
+    uint32_t len;           /* durable bytes (0: the page was beyond the durable size) */
     int lost;               /* a failed fsync marked it clean (fsync-fail) */
 };
 
@@ -47,6 +47,9 @@ struct fnode {
     dev_t dev;
     ino_t ino;
     int fd;                 /* O_RDWR on the backing inode, for restores */
+    int ufd;                /* memfd holding the durable bytes of its dirty
+                               pages, PAGE bytes a slot; -1 until one is needed */
+    uint32_t slots;         /* slots of ufd in use */
     off_t durable;          /* size at the last fsync */
     struct pent *tab;       /* open addressing on pgno */
     size_t cap, n;
@@ -130,6 +133,9 @@ struct fnode *torn_fsd_node_get(int fd, dev_t dev, ino_t ino);
 /* Log the durable bytes of every page of [off, off+len) not logged since
  * the last fsync: 0, or -errno (the change must then not be made). */
 int torn_fsd_range_touch(struct fnode *n, off_t off, off_t len);
+/* Read the durable bytes of page e of n (e->len of them) into buf: 0, or
+ * -errno. */
+int torn_fsd_page_durable(const struct fnode *n, const struct pent *e, unsigned char *buf);
 /* fsync of n succeeded / failed under fsync-fail (its dirty pages lost). */
 void torn_fsd_node_sync(struct fnode *n);
 void torn_fsd_node_lose(struct fnode *n);

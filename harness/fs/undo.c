@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,6 +57,7 @@ struct fnode *torn_fsd_node_get(int fd, dev_t dev, ino_t ino)
     }
     n->dev = dev;
     n->ino = ino;
+    n->ufd = -1;
     n->durable = st.st_size;
     n->next = torn_fsd.nodes[ino % NBUCKETS];
     torn_fsd.nodes[ino % NBUCKETS] = n;
@@ -84,97 +87,140 @@ static int pent_grow(struct fnode *n)
     return 0;
 }
 
-/* Note that page pg of n is about to change: remember its durable bytes the
- * first time since the last fsync; a lost page becomes dirty again. */
-static int page_touch(struct fnode *n, uint64_t pg, const unsigned char *pre, size_t pre_len)
+/* A new entry for page pg of n (first dirtied now), its durable bytes to be
+ * in slot slot of n->ufd; NULL when out of memory. */
+static struct pent *page_add(struct fnode *n, uint64_t pg, uint32_t slot)
 {
     struct pent *e;
 
     if ((n->n + 1) * 4 > n->cap * 3 && pent_grow(n) < 0)
-        return -ENOMEM;
+        return NULL;
     e = pent_slot(n->tab, n->cap, pg + 1);
-    if (e->pgno) {
-        e->lost = 0;
-        return 0;
-    }
     e->pgno = pg + 1;
     e->seq = ++torn_fsd.seq;
     e->lost = 0;
-    e->data = NULL;
+    e->slot = slot;
     e->len = 0;
     if ((off_t)(pg * PAGE) < n->durable) {
         off_t left = n->durable - (off_t)(pg * PAGE);
-        uint32_t len = left < (off_t)PAGE ? (uint32_t)left : PAGE;
-        ssize_t got;
-        e->data = malloc(len);
-        if (!e->data) {
-            e->pgno = 0;
-            return -ENOMEM;
-        }
-        if (pre && pre_len >= len) {   /* the caller read the range already */
-            memcpy(e->data, pre, len);
-            got = (ssize_t)len;
-        } else {
-            got = pread(n->fd, e->data, len, (off_t)(pg * PAGE));
-        }
-        /* Durable bytes that cannot be read cannot be restored: refuse the
-         * change (the operation fails with EIO) rather than log less. */
-        if (got != (ssize_t)len) {
-            free(e->data);
-            e->data = NULL;
-            e->pgno = 0;
-            return got < 0 ? neg_errno() : -EIO;
-        }
-        e->len = len;
+        e->len = left < (off_t)PAGE ? (uint32_t)left : PAGE;
     }
     n->n++;
+    return e;
+}
+
+/* Copy len durable bytes of n at file offset off into ufd at slot: the
+ * kernel copies them (sendfile), no page passes through this process and
+ * no memory is allocated per page: the slots of a memfd are reused after
+ * each fsync.  The old design (a malloc'd copy of every page) spent a third
+ * of an overwrite in page faults.  0, or -errno (-EIO for a short copy:
+ * durable bytes that cannot be read cannot be restored). */
+static int save_durable(struct fnode *n, off_t off, uint32_t slot, size_t len)
+{
+    off_t in = off;
+
+    if (n->ufd < 0 && (n->ufd = memfd_create("tornfs-undo", MFD_CLOEXEC)) < 0)
+        return neg_errno();
+    if (lseek(n->ufd, (off_t)slot * PAGE, SEEK_SET) < 0)
+        return neg_errno();
+    while (len) {
+        ssize_t got = sendfile(n->ufd, n->fd, &in, len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return got < 0 ? neg_errno() : -EIO;
+        len -= (size_t)got;
+    }
     return 0;
 }
 
-/* Touch every page of [off, off+len).  The durable bytes of the pages are
- * read with one pread for the whole range (up to 1 MiB at a time), not one
- * per page: overwrites of synced data stay fast.  The read goes to one
- * scratch buffer kept for the daemon's life (callers hold torn_fsd.mu): a fresh
- * 1 MiB malloc/free between the per-page mallocs fragmented the heap and
- * _int_malloc's bin scans took half the time of an overwrite. */
+int torn_fsd_page_durable(const struct fnode *n, const struct pent *e, unsigned char *buf)
+{
+    ssize_t got = n->ufd < 0 ? -1 : pread(n->ufd, buf, e->len, (off_t)e->slot * PAGE);
+    if (got == (ssize_t)e->len)
+        return 0;
+    return got < 0 && n->ufd >= 0 ? neg_errno() : -EIO;
+}
+
+/* The entry of page pg of n, or NULL when it is not logged. */
+static struct pent *logged(struct fnode *n, uint64_t pg)
+{
+    struct pent *e = n->cap ? pent_slot(n->tab, n->cap, pg + 1) : NULL;
+    return e && e->pgno ? e : NULL;
+}
+
+/* A run of durable bytes to save: file offset (-1: none yet), first slot,
+ * length. */
+struct run {
+    off_t off;
+    uint32_t slot;
+    size_t len;
+};
+
+static int run_flush(struct fnode *n, struct run *r)
+{
+    int rc = r->off < 0 ? 0 : save_durable(n, r->off, r->slot, r->len);
+    r->off = -1;
+    r->len = 0;
+    return rc;
+}
+
+/* Touch every page of [off, off+len): the first time since the last fsync
+ * a page changes, its durable bytes are saved.  The pages new to the log
+ * get consecutive slots, so the durable bytes of consecutive new pages are
+ * saved with one copy, and all of them before any entry is made: a copy
+ * that fails leaves the log as it was (the change must then not be made).
+ * 0, or -errno. */
 int torn_fsd_range_touch(struct fnode *n, off_t off, off_t len)
 {
-    static unsigned char *scratch;
-    uint64_t first, last;
-    unsigned char *buf = NULL;
-    ssize_t got = 0;
+    struct run r = {-1, 0, 0};
+    uint64_t first, last, k = 0, pg;
+    int rc;
 
     if (len <= 0)
         return 0;
     first = (uint64_t)off / PAGE;
     last = (uint64_t)(off + len - 1) / PAGE;
-    if ((off_t)(first * PAGE) < n->durable && last - first < 256) {
-        size_t want = (size_t)(last - first + 1) * PAGE;
-        if (!scratch)
-            scratch = malloc(256 * PAGE);
-        buf = scratch;
-        if (buf)
-            got = pread(n->fd, buf, want, (off_t)(first * PAGE));
-        if (got < 0)
-            got = 0;
+    if (last - first >= UINT32_MAX - (uint64_t)n->slots)
+        return -EFBIG;
+    for (pg = first; pg <= last; pg++) {
+        off_t at = (off_t)(pg * PAGE);
+        if (logged(n, pg)) {        /* an already logged page ends a run */
+            if ((rc = run_flush(n, &r)) < 0)
+                return rc;
+            continue;
+        }
+        if (at < n->durable) {
+            if (r.off < 0) {
+                r.off = at;
+                r.slot = n->slots + (uint32_t)k;
+            }
+            r.len += n->durable - at < (off_t)PAGE ? (size_t)(n->durable - at) : PAGE;
+        }
+        k++;
     }
-    for (uint64_t pg = first; pg <= last; pg++) {
-        size_t at = (size_t)(pg - first) * PAGE;
-        int rc = buf ? page_touch(n, pg, buf + at, (size_t)got > at ? (size_t)got - at : 0)
-                     : page_touch(n, pg, NULL, 0);
-        if (rc < 0)
-            return rc;
+    if ((rc = run_flush(n, &r)) < 0)
+        return rc;
+    for (pg = first; pg <= last; pg++) {
+        struct pent *e = logged(n, pg);
+        if (e) {
+            e->lost = 0;            /* a lost page becomes dirty again */
+            continue;
+        }
+        if (!page_add(n, pg, n->slots))
+            return -ENOMEM;
+        n->slots++;
     }
     return 0;
 }
 
 static void node_free(struct fnode *n)
 {
-    for (size_t i = 0; i < n->cap; i++)
-        free(n->tab[i].data);
     free(n->tab);
     if (n->fd >= 0)
         close(n->fd);
+    if (n->ufd >= 0)
+        close(n->ufd);
     free(n);
 }
 
@@ -192,7 +238,6 @@ void torn_fsd_node_sync(struct fnode *n)
             kept++;
             continue;
         }
-        free(e->data);
         memset(e, 0, sizeof *e);
     }
     if (kept) {     /* rehash the survivors */
@@ -210,8 +255,9 @@ void torn_fsd_node_sync(struct fnode *n)
                 n->n++;
             }
         free(old);
-    } else {
+    } else {        /* no saved bytes left: the slots (the memfd's pages) are reused */
         n->n = 0;
+        n->slots = 0;
     }
     if (fstat(n->fd, &st) == 0)
         n->durable = st.st_size;

@@ -87,6 +87,13 @@ struct parser {
     enum torn_hist_format fmt;  /* AUTO until the first line that is not blank */
     char *copy;           /* a NUL-terminated copy of a Jepsen line */
     size_t copy_cap;
+    struct vtab raw;      /* the scanner's cache: a value's bytes as written -> */
+    uint32_t *raw_ids;    /* ... the id torn_jl_canon's text got (by raw id) */
+    struct scache {       /* f and key bytes -> interned string, direct-mapped */
+        const char *str;  /* interned (NUL-terminated), NULL = empty entry */
+        size_t len;
+        uint32_t id;
+    } strs[512];
 };
 
 static int use_scanner = 1;
@@ -172,10 +179,21 @@ static int vtab_rehash(struct vtab *t, size_t n_slots)
     return 0;
 }
 
+/* The table's hash: eight bytes a step (FNV-1a's byte a step was a tenth
+ * of the reading), mixed so the low bits the table indexes by depend on
+ * every byte. */
 static uint64_t vtab_hash(const char *text, size_t len)
 {
-    uint64_t hash = torn_fnv1a(TORN_FNV_INIT, text, len);
+    uint64_t hash = 0x9E3779B97F4A7C15ULL ^ len, w;
 
+    for (; len >= 8; text += 8, len -= 8) {
+        memcpy(&w, text, 8);
+        hash = (hash ^ w) * 0xBF58476D1CE4E5B9ULL;
+        hash ^= hash >> 31;
+    }
+    w = 0;
+    memcpy(&w, text, len);
+    hash = (hash ^ w) * 0x94D049BB133111EBULL;
     hash ^= hash >> 29;             /* the table indexes by the low bits */
     hash *= 0xBF58476D1CE4E5B9ULL;
     return hash ^ (hash >> 32);
@@ -516,10 +534,25 @@ static int add_completion(struct parser *p, struct raw *r)
 
 static int kind_of_n(const char *s, size_t len)
 {
-    for (int k = 0; k < (int)(sizeof kind_names / sizeof *kind_names); k++)
-        if (strlen(kind_names[k]) == len && !memcmp(s, kind_names[k], len))
-            return k;
-    return -1;
+    int k;
+
+    switch (len) {      /* one comparison, not one per name */
+    case 2:
+        k = RK_OK;
+        break;
+    case 4:
+        k = s[0] == 'f' ? RK_FAIL : RK_INFO;
+        break;
+    case 5:
+        k = RK_FAULT;
+        break;
+    case 6:
+        k = s[0] == 'i' ? RK_INVOKE : RK_NOTIFY;
+        break;
+    default:
+        return -1;
+    }
+    return !memcmp(s, kind_names[k], len) ? k : -1;
 }
 
 static int kind_of(const char *s)
@@ -789,41 +822,77 @@ static int attach_numbers(struct parser *p, cJSON *v, const char **s, const char
 
 /* ---- the fast path: torn's own lines (jsonl_scan.h) ---- */
 
-/* The value id of a scanned value: a simple value is found or stored by the
- * canonical text the scanner writes (its tree is built when a checker asks,
- * torn_hist_tree); any other value is parsed into a tree (cJSON, exact
- * numbers).  1 and *id; 0 when the general reader must read the line;
- * TORN_E_NOMEM. */
-static int fast_value(struct parser *p, const struct torn_jl_field *v, uint32_t *id)
+/* The id of a value whose canonical text text[0..len) the scanner vouches
+ * for: found, or stored without a tree (built when a checker asks,
+ * torn_hist_tree).  TORN_E_NOMEM. */
+static int64_t value_by_text(struct vtab *t, const char *text, size_t len)
+{
+    uint64_t hash = vtab_hash(text, len);
+    size_t slot;
+    int64_t got;
+
+    if (vtab_room(t) < 0)
+        return TORN_E_NOMEM;
+    if ((got = vtab_find(t, text, len, hash, &slot)) >= 0)
+        return got;
+    return vtab_add(t, NULL, text, len, hash, slot);
+}
+
+#define RAW_MAX 256   /* a longer value is not cached by its bytes */
+
+/* The id the same bytes got before (the raw cache), or -1. */
+static int64_t raw_find(struct parser *p, const struct torn_jl_field *v, uint64_t hash)
+{
+    size_t slot;
+    int64_t i = p->raw.n_slots ? vtab_find(&p->raw, v->s, v->len, hash, &slot) : -1;
+
+    return i < 0 ? -1 : (int64_t)p->raw_ids[i];
+}
+
+/* Remember that v's bytes are value id; a cache, so failing is no error. */
+static void raw_add(struct parser *p, const struct torn_jl_field *v, uint64_t hash, uint32_t id)
+{
+    size_t slot, cap = p->raw.cap;
+    int64_t i;
+
+    if (vtab_room(&p->raw) < 0 || vtab_find(&p->raw, v->s, v->len, hash, &slot) >= 0 ||
+        (i = vtab_add(&p->raw, NULL, v->s, v->len, hash, slot)) < 0)
+        return;
+    if (p->raw.cap != cap) {
+        uint32_t *ids = realloc(p->raw_ids, p->raw.cap * sizeof *ids);
+        if (!ids) {      /* forget the entry: nothing points to an unset id */
+            p->raw.slots[slot] = 0;
+            p->raw.n--;
+            return;
+        }
+        p->raw_ids = ids;
+    }
+    p->raw_ids[i] = id;
+}
+
+/* A scanned value that is not a scalar (an array or object, v->kind
+ * OTHER): its canonical text when simple (torn_jl_canon), else its tree
+ * (cJSON, exact numbers).  1 and *id; 0 when the general reader must read
+ * the line; TORN_E_NOMEM. */
+static int other_value(struct parser *p, const struct torn_jl_field *v, uint32_t *id)
 {
     struct vtab *t = &p->h->strs->values;
     const char *end = NULL, *s = v->s;
     cJSON *tree;
-    uint64_t hash;
     int64_t got;
-    size_t slot;
     int rc;
 
-    *id = TORN_HIST_NONE;
-    if (v->kind == TORN_JL_ABSENT)
-        return 1;
     t->scratch.len = 0;
-    if ((rc = torn_jl_canon(v, &t->scratch)) < 0 || vtab_room(t) < 0)
+    if ((rc = torn_jl_canon(v, &t->scratch)) < 0)
         return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
-    if (rc == 1) {      /* the text is canonical and checked: no tree until asked */
-        hash = vtab_hash(t->scratch.s, t->scratch.len);
-        if ((got = vtab_find(t, t->scratch.s, t->scratch.len, hash, &slot)) < 0 &&
-            (got = vtab_add(t, NULL, t->scratch.s, t->scratch.len, hash, slot)) < 0)
+    if (rc == 1) {
+        if ((got = value_by_text(t, t->scratch.s, t->scratch.len)) < 0)
             return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
         *id = (uint32_t)got;
         return 1;
     }
-    if (v->kind == TORN_JL_STR)   /* the scanner gives a string's bytes inside its quotes */
-        s = v->s - 1;
-    tree = cJSON_ParseWithLengthOpts(s, (size_t)(v->s + v->len - s) + (v->kind == TORN_JL_STR),
-                                     &end, 0);
-    if (!tree || end != v->s + v->len + (v->kind == TORN_JL_STR) ||
-        attach_numbers(p, tree, &s, end) != TORN_OK ||
+    tree = cJSON_ParseWithLengthOpts(s, v->len, &end, 0);
+    if (!tree || end != v->s + v->len || attach_numbers(p, tree, &s, end) != TORN_OK ||
         torn_value_dup_key(tree)) {
         cJSON_Delete(tree);
         return 0;    /* the general reader says what is wrong */
@@ -832,6 +901,60 @@ static int fast_value(struct parser *p, const struct torn_jl_field *v, uint32_t 
         return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
     *id = (uint32_t)got;
     return 1;
+}
+
+/* The value id of a scanned value.  A scalar the scanner read (null, an
+ * integer, a plain string with its quotes) is written in canonical form
+ * already; an array or object is looked up by its bytes in the raw cache
+ * first (the same bytes always give the same value), then by other_value.
+ * 1 and *id; 0 when the general reader must read the line; TORN_E_NOMEM. */
+static int fast_value(struct parser *p, const struct torn_jl_field *v, uint32_t *id)
+{
+    int q = v->kind == TORN_JL_STR;
+    uint64_t hash = 0;
+    int64_t got;
+    int rc;
+
+    *id = TORN_HIST_NONE;
+    if (v->kind == TORN_JL_ABSENT)
+        return 1;
+    if (v->kind != TORN_JL_OTHER) {
+        if ((got = value_by_text(&p->h->strs->values, v->s - q, v->len + 2 * (size_t)q)) < 0)
+            return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
+        *id = (uint32_t)got;
+        return 1;
+    }
+    if (v->len <= RAW_MAX && (got = raw_find(p, v, hash = vtab_hash(v->s, v->len))) >= 0) {
+        *id = (uint32_t)got;
+        return 1;
+    }
+    if ((rc = other_value(p, v, id)) == 1 && v->len <= RAW_MAX)
+        raw_add(p, v, hash, *id);
+    return rc;
+}
+
+/* intern_n through the direct-mapped cache: the few f and key strings of a
+ * history are looked up in the table once, not on every line. */
+static const char *intern_cached(struct parser *p, const char *s, size_t len, uint32_t *id_out)
+{
+    /* "read", "k17": the length and three bytes tell them apart */
+    size_t slot = len ? ((len * 31 + (unsigned char)s[0]) * 31 + (unsigned char)s[len / 2]) * 31 +
+                            (unsigned char)s[len - 1]
+                      : 0;
+    struct scache *c = &p->strs[(slot ^ slot >> 9) & (sizeof p->strs / sizeof *p->strs - 1)];
+    uint32_t id;
+
+    if (!c->str || c->len != len || memcmp(c->str, s, len)) {
+        const char *str = intern_n(p, s, len, &id);
+        if (!str)
+            return NULL;
+        c->str = str;
+        c->len = len;
+        c->id = id;
+    }
+    if (id_out)
+        *id_out = c->id;
+    return c->str;
 }
 
 /* r from a line the scanner reads and whose fields need no judgement (a
@@ -858,8 +981,9 @@ static int fast_line(struct parser *p, const char *buf, size_t n, struct raw *r)
     r->value = value;
     r->has_time = l.time.kind == TORN_JL_INT;
     r->t = r->has_time ? (uint64_t)l.time.num : 0;
-    if ((l.f.kind == TORN_JL_STR && !(r->f = intern_n(p, l.f.s, l.f.len, NULL))) ||
-        (l.key.kind == TORN_JL_STR && !(r->key = intern_n(p, l.key.s, l.key.len, &r->key_id))))
+    if ((l.f.kind == TORN_JL_STR && !(r->f = intern_cached(p, l.f.s, l.f.len, NULL))) ||
+        (l.key.kind == TORN_JL_STR &&
+         !(r->key = intern_cached(p, l.key.s, l.key.len, &r->key_id))))
         return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
     return 1;
 }
@@ -1227,6 +1351,8 @@ static int parser_end(struct parser *p, int rc, struct torn_hist **out)
     free(p->open.idx);
     free(p->open.used);
     free(p->copy);
+    vtab_free(&p->raw);
+    free(p->raw_ids);
     if (rc == TORN_OK && h->n_ops == 0 && h->n_events == 0)
         rc = torn_err_set(p->err, TORN_E_CONFIG, "%s: no operations found (is it a %s history?)",
                           h->name, p->fmt == TORN_HIST_TORN ? "torn JSON-lines" : "Jepsen");

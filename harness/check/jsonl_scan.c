@@ -12,6 +12,11 @@ static const char *blank(const char *s, const char *e)
     return s;
 }
 
+/* Bytes that end a plain string's run: '"', '\\' and the control bytes. */
+static const unsigned char stops[256] = {
+    [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
 /* A string without escapes or control bytes at s: the byte after its
  * closing quote, or NULL. */
 static const char *plain_string(const char *s, const char *e, struct torn_jl_field *f)
@@ -20,10 +25,9 @@ static const char *plain_string(const char *s, const char *e, struct torn_jl_fie
 
     if (s >= e || *s != '"')
         return NULL;
-    for (t = s + 1; t < e && *t != '"'; t++)
-        if (*t == '\\' || (unsigned char)*t < 0x20)
-            return NULL;
-    if (t >= e)
+    for (t = s + 1; t < e && !stops[(unsigned char)*t]; t++)
+        ;
+    if (t >= e || *t != '"')
         return NULL;
     f->kind = TORN_JL_STR;
     f->s = s + 1;
@@ -60,22 +64,28 @@ static const char *plain_int(const char *s, const char *e, struct torn_jl_field 
  * the reader that parses it. */
 static const char *other_value(const char *s, const char *e, struct torn_jl_field *f)
 {
+    /* 1 a quote, 2 an opening bracket, 3 a closing one, 4 a comma */
+    static const unsigned char marks[256] = {['"'] = 1, ['['] = 2, ['{'] = 2,
+                                             [']'] = 3, ['}'] = 3, [','] = 4};
     const char *t = s, *end;
     int depth = 0;
 
     for (; t < e; t++) {
-        if (*t == '"') {
+        unsigned char m = marks[(unsigned char)*t];
+        if (!m)
+            continue;
+        if (m == 1) {
             for (t++; t < e && *t != '"'; t++)
                 if (*t == '\\')
                     t++;
             if (t >= e)
                 return NULL;
-        } else if (*t == '[' || *t == '{') {
+        } else if (m == 2) {
             depth++;
-        } else if (*t == ']' || *t == '}') {
+        } else if (m == 3) {
             if (depth-- == 0)
                 break;
-        } else if (*t == ',' && depth == 0) {
+        } else if (depth == 0) {
             break;
         }
     }
@@ -129,11 +139,54 @@ static struct torn_jl_field *field_of(struct torn_jl_line *l, const char *n, siz
     }
 }
 
+/* s past the literal l, or NULL when s does not start with it. */
+#define PAST(s, e, l) \
+    ((size_t)((e) - (s)) >= sizeof(l) - 1 && !memcmp((s), (l), sizeof(l) - 1) ? (s) + sizeof(l) - 1 \
+                                                                             : NULL)
+
+/* A member "name": written as torn writes it (PAST), its value read into
+ * f by value_at (OTHER only when other is set): 1 read (*s moved on), 0
+ * absent (*s kept), -1 not a line for this reader. */
+static int writer_member(const char **s, const char *e, const char *name, size_t n,
+                         struct torn_jl_field *f, int other)
+{
+    const char *t = *s;
+
+    if ((size_t)(e - t) < n || memcmp(t, name, n))
+        return 0;
+    if (!(t = value_at(t + n, e, f)) || (f->kind == TORN_JL_OTHER && !other))
+        return -1;
+    *s = t;
+    return 1;
+}
+
+/* A line exactly as torn's writers print it (cJSON_PrintUnformatted,
+ * gen-history): no blanks, the members in the order type, process, f, key,
+ * value, time, the last four each optional.  What it accepts is a subset of
+ * what the general loop accepts, read by the same functions into the same
+ * fields, without the name lookups and blank skipping.  1, or 0 (out
+ * partly filled) to let the general loop read it. */
+static int writer_order(const char *s, const char *e, struct torn_jl_line *out)
+{
+    if (!(s = PAST(s, e, "{\"type\":")) || !(s = value_at(s, e, &out->type)) ||
+        out->type.kind == TORN_JL_OTHER || !(s = PAST(s, e, ",\"process\":")) ||
+        !(s = value_at(s, e, &out->process)) || out->process.kind == TORN_JL_OTHER ||
+        writer_member(&s, e, ",\"f\":", 5, &out->f, 0) < 0 ||
+        writer_member(&s, e, ",\"key\":", 7, &out->key, 0) < 0 ||
+        writer_member(&s, e, ",\"value\":", 9, &out->value, 1) < 0 ||
+        writer_member(&s, e, ",\"time\":", 8, &out->time, 0) < 0)
+        return 0;
+    return e - s == 1 && *s == '}';
+}
+
 int torn_jl_scan(const char *line, size_t len, struct torn_jl_line *out)
 {
     const char *s = line, *e = line + len;
     struct torn_jl_field name, *f;
 
+    memset(out, 0, sizeof *out);
+    if (writer_order(s, e, out))
+        return 1;
     memset(out, 0, sizeof *out);
     s = blank(s, e);
     if (s >= e || *s != '{')

@@ -32,7 +32,7 @@ static void check_hist(const struct torn_hist *h)
             fuzz_fail("operation %zu: outcome %d", i, (int)op->outcome);
         if (op->line_invoke == 0 ||
             (op->line_complete && op->line_complete < op->line_invoke))
-            fuzz_fail("operation %zu: invoke line %zu, completion line %zu", i,
+            fuzz_fail("operation %zu: invoke line %u, completion line %u", i,
                       op->line_invoke, op->line_complete);
         if (op->t_complete != TORN_HIST_NEVER && op->line_complete == 0)
             fuzz_fail("operation %zu: completed without a completion line", i);
@@ -53,13 +53,16 @@ static void check_trees(const struct torn_hist *h)
     }
 }
 
-static int same_op(const struct torn_hop *x, const struct torn_hop *y)
+static int same_op(const struct torn_hist *h, const struct torn_hist *g, size_t i)
 {
+    const struct torn_hop *x = &h->ops[i], *y = &g->ops[i];
+    const char *kx = torn_hist_key(h, x->key_id), *ky = torn_hist_key(g, y->key_id);
+
     return x->process == y->process && x->input_id == y->input_id &&
            x->output_id == y->output_id && x->key_id == y->key_id && x->outcome == y->outcome &&
            x->t_invoke == y->t_invoke && x->t_complete == y->t_complete &&
            x->line_invoke == y->line_invoke && x->line_complete == y->line_complete &&
-           !strcmp(x->f, y->f) && !x->key == !y->key && (!x->key || !strcmp(x->key, y->key));
+           !strcmp(x->f, y->f) && !kx == !ky && (!kx || !strcmp(kx, ky));
 }
 
 /* The same bytes without the scanner: the same history, or the same error. */
@@ -79,7 +82,7 @@ static void check_same(const char *buf, size_t n, enum torn_hist_format fmt, int
                           h->n_values != g->n_values || h->independent != g->independent))
         fuzz_fail("scanner and general reader: counts differ");
     for (size_t i = 0; rc == TORN_OK && i < h->n_ops; i++)
-        if (!same_op(&h->ops[i], &g->ops[i]))
+        if (!same_op(h, g, i))
             fuzz_fail("scanner and general reader: operation %zu differs", i);
     for (uint32_t id = 0; rc == TORN_OK && id < h->n_values; id++)
         if (strcmp(torn_hist_value_text(h, id), torn_hist_value_text(g, id)))

@@ -827,9 +827,11 @@ static uint64_t violation_time(const struct torn_hist *h, size_t result_i,
     return *start_out + (uint64_t)(v->t_s * 1e9);
 }
 
-static int on_key(const struct torn_hop *op, const char *key)
+static int on_key(const struct torn_hist *h, const struct torn_hop *op, const char *key)
 {
-    return !key || (op->key && !strcmp(op->key, key));
+    const char *k = torn_hist_key(h, op->key_id);
+
+    return !key || (k && !strcmp(k, key));
 }
 
 static size_t context_ops(const struct hctx *hc, uint64_t start, uint64_t t,
@@ -842,7 +844,7 @@ static size_t context_ops(const struct hctx *hc, uint64_t start, uint64_t t,
     for (size_t i = 0; i < h->n_ops; i++) {
         const struct torn_hop *op = &h->ops[i];
         uint64_t end = op->t_complete == TORN_HIST_NEVER ? UINT64_MAX : op->t_complete, d;
-        if (op->t_invoke < start || !on_key(op, v->key))
+        if (op->t_invoke < start || !on_key(h, op, v->key))
             continue;
         d = t < op->t_invoke ? op->t_invoke - t : t > end ? t - end : 0;
         size_t pos = n < CONTEXT_OPS ? n++ : CONTEXT_OPS;
@@ -878,7 +880,7 @@ static size_t named_op(const struct torn_hist *h, const struct torn_violation *v
 
     for (size_t i = 0; v->process >= 0 && i < h->n_ops; i++)
         if (h->ops[i].t_invoke <= t && h->ops[i].process == v->process &&
-            on_key(&h->ops[i], v->key) &&
+            on_key(h, &h->ops[i], v->key) &&
             (best == SIZE_MAX || h->ops[i].t_invoke >= h->ops[best].t_invoke))
             best = i;
     return best;
@@ -899,7 +901,7 @@ static void mark_roles(const struct torn_hist *h, const size_t *ops, size_t n, s
     role[s] = is_read(so) ? ROLE_SEEN : ROLE_BROKE;
     for (size_t k = 0; k < n; k++) {
         const struct torn_hop *op = &h->ops[ops[k]];
-        if (k == s || !on_key(op, so->key))
+        if (k == s || !on_key(h, op, torn_hist_key(h, so->key_id)))
             continue;
         if (!is_read(so) && is_read(op) && op->t_invoke >= so->t_invoke &&
             op->t_complete != TORN_HIST_NEVER && op->t_complete <= t_end)

@@ -155,17 +155,17 @@ static void time_text(const struct torn_hist *h, uint64_t t, char *buf, size_t l
 void torn_check_describe_op(const struct torn_hist *h, size_t i, char *buf, size_t len)
 {
     const struct torn_hop *op = &h->ops[i];
+    const char *key = torn_hist_key(h, op->key_id);
     char in[96], out[96], t1[32], t2[32];
 
     id_text(h, op->input_id, in, sizeof in);
     id_text(h, op->output_id, out, sizeof out);
     time_text(h, op->t_invoke, t1, sizeof t1);
     time_text(h, op->t_complete, t2, sizeof t2);
-    snprintf(buf, len, "p%-3lld %-8s %s%s%s %s -> %-4s %s  [%s .. %s]  (line %zu%s%.0zu)",
-             op->process, op->f, op->key ? "key=" : "", op->key ? op->key : "",
-             op->key ? " " : "", in, torn_hist_outcome_name(op->outcome),
-             op->output_id != TORN_HIST_NONE ? out : "", t1, t2, op->line_invoke, op->line_complete ? "," : "",
-             op->line_complete);
+    snprintf(buf, len, "p%-3lld %-8s %s%s%s %s -> %-4s %s  [%s .. %s]  (line %u%s%.0u)",
+             op->process, op->f, key ? "key=" : "", key ? key : "", key ? " " : "", in,
+             torn_hist_outcome_name(op->outcome), op->output_id != TORN_HIST_NONE ? out : "", t1,
+             t2, op->line_invoke, op->line_complete ? "," : "", op->line_complete);
 }
 
 static void describe_event(const struct torn_hist *h, size_t i, char *buf, size_t len)
@@ -264,8 +264,8 @@ static cJSON *op_json(const struct torn_hist *h, size_t i)
     cJSON_AddNumberToObject(o, "index", (double)i);
     cJSON_AddNumberToObject(o, "process", (double)op->process);
     cJSON_AddStringToObject(o, "f", op->f);
-    if (op->key)
-        cJSON_AddStringToObject(o, "key", op->key);
+    if (op->key_id != TORN_HIST_NONE)
+        cJSON_AddStringToObject(o, "key", torn_hist_key(h, op->key_id));
     if (torn_hist_tree(h, op->input_id, &in) != TORN_OK ||
         torn_hist_tree(h, op->output_id, &out) != TORN_OK) {
         cJSON_Delete(o);

@@ -485,14 +485,13 @@ static int add_invoke(struct parser *p, struct raw *r)
     memset(op, 0, sizeof *op);
     op->process = r->process;
     op->f = r->f;
-    op->key = r->key;
     op->key_id = r->key ? r->key_id : TORN_HIST_NONE;
     op->input_id = r->value;
     op->output_id = TORN_HIST_NONE;
     op->outcome = TORN_OUT_INFO;
     op->t_invoke = r->t;
     op->t_complete = TORN_HIST_NEVER;
-    op->line_invoke = p->line;
+    op->line_invoke = (uint32_t)p->line;     /* take() keeps p->line in range */
     *slot = h->n_ops;
     return TORN_OK;
 }
@@ -513,7 +512,7 @@ static int add_completion(struct parser *p, struct raw *r)
     }
     op = &p->h->ops[*slot - 1];
     if (r->f && op->f && r->f != op->f) {
-        snprintf(what, sizeof what, "completion f \"%.20s\" does not match invoke f \"%.20s\" (line %zu)",
+        snprintf(what, sizeof what, "completion f \"%.20s\" does not match invoke f \"%.20s\" (line %u)",
                  r->f, op->f, op->line_invoke);
         return bad(p, what, NULL);
     }
@@ -523,11 +522,9 @@ static int add_completion(struct parser *p, struct raw *r)
                                                                       : TORN_OUT_INFO;
     op->output_id = r->value;
     op->t_complete = r->t;
-    op->line_complete = p->line;
-    if (r->key && !op->key) {
-        op->key = r->key;
+    op->line_complete = (uint32_t)p->line;
+    if (r->key && op->key_id == TORN_HIST_NONE)
         op->key_id = r->key_id;
-    }
     *slot = 0;   /* no open operation */
     return TORN_OK;
 }
@@ -1010,6 +1007,8 @@ static int take(struct parser *p, struct raw *r)
 {
     if (r->kind == RK_SKIP)
         return TORN_OK;
+    if (p->line >= UINT32_MAX)      /* operations keep 32-bit line numbers */
+        return bad(p, "more lines than torn reads (4294967294)", NULL);
     if (p->clock_known == 0)
         p->clock_known = r->has_time ? 1 : -1;
     else if ((p->clock_known > 0) != (r->has_time != 0))
@@ -1259,7 +1258,7 @@ static int is_independent(const struct torn_hist *h)
         const struct torn_hop *op = &h->ops[i];
         struct torn_vspan in[2], out[2];
         int a, b;
-        if (op->key || (a = pair_text(h, op->input_id, in)) < 0 ||
+        if (op->key_id != TORN_HIST_NONE || (a = pair_text(h, op->input_id, in)) < 0 ||
             (b = pair_text(h, op->output_id, out)) < 0 || (!a && !b) ||
             (a && b && !span_is(&in[0], out[0].s, out[0].len)))
             return 0;
@@ -1301,10 +1300,8 @@ static int split_independent(struct parser *p)
             k = k2;
             rc = take_copy(p, v2, &op->output_id);
         }
-        if (rc >= 0 && (rc = key_of(p, k, &r)) == TORN_OK) {
-            op->key = r.key;
-            op->key_id = r.key_id;
-        }
+        if (rc >= 0 && (rc = key_of(p, k, &r)) == TORN_OK)
+            op->key_id = r.key ? r.key_id : TORN_HIST_NONE;
         if (rc < 0)
             return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");  /* the only error */
     }
@@ -1461,6 +1458,11 @@ int torn_hist_read(const char *path, enum torn_hist_format fmt, struct torn_hist
     }
     close(fd);
     return rc;
+}
+
+const char *torn_hist_key(const struct torn_hist *h, uint32_t key_id)
+{
+    return key_id == TORN_HIST_NONE ? NULL : torn_intern_str(h->strs->tab, key_id);
 }
 
 void torn_hist_free(struct torn_hist *h)

@@ -54,19 +54,20 @@ enum torn_hist_format {
 #define TORN_HIST_NEVER UINT64_MAX   /* t_complete of an operation that never completed */
 #define TORN_HIST_NONE UINT32_MAX    /* value id of an absent value, key id of no key */
 
-/* One operation: an invoke and its completion. */
+/* One operation: an invoke and its completion.  56 bytes: a 10M-operation
+ * history holds ten million of them, so a key is its id (torn_hist_key)
+ * and a value its id (torn_hist_tree, torn_hist_value_text). */
 struct torn_hop {
     long long process;
     const char *f;              /* "read", "write", "cas", "update", ...; owned by the history */
-    const char *key;            /* or NULL (a single register); owned by the history */
     uint64_t t_invoke;          /* ns (or line number for clockless formats) */
     uint64_t t_complete;        /* TORN_HIST_NEVER if it never completed */
-    size_t line_invoke;         /* 1-based line of the invoke */
-    size_t line_complete;       /* 1-based line of the completion, 0 if none */
-    enum torn_outcome outcome;  /* OK, FAIL (did not happen), INFO (unknown) */
+    uint32_t line_invoke;       /* 1-based line of the invoke */
+    uint32_t line_complete;     /* 1-based line of the completion, 0 if none */
     uint32_t input_id;          /* the invoke's value (< h->n_values), TORN_HIST_NONE if none */
     uint32_t output_id;         /* the completion's value, TORN_HIST_NONE if none */
-    uint32_t key_id;            /* id of key (< h->n_strs), TORN_HIST_NONE if NULL */
+    uint32_t key_id;            /* id of key (< h->n_strs), TORN_HIST_NONE if none */
+    enum torn_outcome outcome;  /* OK, FAIL (did not happen), INFO (unknown) */
 };
 
 /* A fault (kill, power cut, proxy fault) or an observed notification. */
@@ -106,6 +107,9 @@ int torn_hist_parse(const char *buf, size_t len, const char *name, enum torn_his
                     struct torn_hist **out, struct torn_err *err);
 /* Free; NULL is a no-op. */
 void torn_hist_free(struct torn_hist *h);
+/* The string of a key id (an operation's key_id), NULL for TORN_HIST_NONE;
+ * owned by h. */
+const char *torn_hist_key(const struct torn_hist *h, uint32_t key_id);
 /* The tree of a value id (< h->n_values): 0 and *out (NULL for
  * TORN_HIST_NONE), or TORN_E_NOMEM.  Shared and read-only; owned by h.  A
  * value the fast reader took from torn's own lines is kept as its text, and

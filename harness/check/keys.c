@@ -195,7 +195,7 @@ int torn_vkeys_build(const struct torn_hist *h, const char *status_field, struct
 
     memset(out, 0, sizeof *out);
     for (size_t i = 0; i < h->n_ops && rc == TORN_OK; i++) {
-        struct torn_vkey *vk = key_slot(out, h->ops[i].key, h->ops[i].key_id);
+        struct torn_vkey *vk = key_slot(out, torn_hist_key(h, h->ops[i].key_id), h->ops[i].key_id);
         struct torn_vop *ops = vk ? push(vk->ops, &vk->n_ops, sizeof *ops) : NULL;
         if (!ops) {
             rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");

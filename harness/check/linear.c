@@ -262,7 +262,7 @@ static int convert(struct lin *L, size_t i, struct lop *o, struct torn_err *err)
     o->kind = L->last_kind;
     if (o->kind < 0)
         return torn_err_set(err, TORN_E_CONFIG,
-                            "%s:%zu: operation \"%s\" is not part of this model (%s)",
+                            "%s:%u: operation \"%s\" is not part of this model (%s)",
                             L->h->name, hop->line_invoke, hop->f, model_ops(L->model));
     if (hop->outcome == TORN_OUT_FAIL || (o->kind == L_READ && hop->outcome != TORN_OUT_OK))
         return 0;
@@ -276,7 +276,7 @@ static int convert(struct lin *L, size_t i, struct lop *o, struct torn_err *err)
             return torn_err_set(err, TORN_E_NOMEM, "out of memory");
         if (!pair)
             return torn_err_set(err, TORN_E_CONFIG,
-                                "%s:%zu: cas needs value [expected, new]", L->h->name,
+                                "%s:%u: cas needs value [expected, new]", L->h->name,
                                 hop->line_invoke);
         o->a = value_id_of(L, hop->input_id, 1);
         o->b = value_id_of(L, hop->input_id, 2);
@@ -284,7 +284,7 @@ static int convert(struct lin *L, size_t i, struct lop *o, struct torn_err *err)
         o->a = value_id_of(L, hop->input_id, 0);
     }
     if (o->a == -2 || o->b == -2)
-        return torn_err_set(err, TORN_E_CONFIG, "%s:%zu: key-value values must be strings",
+        return torn_err_set(err, TORN_E_CONFIG, "%s:%u: key-value values must be strings",
                             L->h->name, hop->line_invoke);
     if (o->a < 0 || o->b < 0)
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
@@ -1043,10 +1043,10 @@ static int cmp_part(const void *a, const void *b)
 
 /* Add op to the partition of its key: partition key_id + 1, 0 for no key
  * (the history numbers its strings densely). */
-static int part_add(struct part **parts, size_t *n_parts, const struct torn_hop *hop,
-                    struct lop *op)
+static int part_add(struct part **parts, size_t *n_parts, const struct torn_hist *h,
+                    const struct torn_hop *hop, struct lop *op)
 {
-    const char *key = hop->key;
+    const char *key = torn_hist_key(h, hop->key_id);
     size_t slot = key ? (size_t)hop->key_id + 1 : 0;
     struct part *p;
 
@@ -1419,7 +1419,7 @@ static int check_model(enum model model, const struct torn_hist *h,
         goto out;
     }
     for (size_t i = 0; i < n_l; i++)
-        if (part_add(&parts, &n_parts, &h->ops[lops[i].idx], &lops[i]) < 0) {
+        if (part_add(&parts, &n_parts, h, &h->ops[lops[i].idx], &lops[i]) < 0) {
             rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
             goto out;
         }

@@ -97,7 +97,7 @@ static int bad_txn(struct tx *X, size_t op, const char *what)
 {
     const struct torn_hop *o = &X->h->ops[op];
 
-    return torn_err_set(X->err, TORN_E_CONFIG, "%s:%zu: %s (a %s transaction is a list of %s)",
+    return torn_err_set(X->err, TORN_E_CONFIG, "%s:%u: %s (a %s transaction is a list of %s)",
                         X->h->name, o->line_complete ? o->line_complete : o->line_invoke, what,
                         X->model == M_APPEND ? "list-append" : "rw-register",
                         X->model == M_APPEND ? "[append k v] and [r k list]" : "[w k v] and [r k v]");
@@ -689,7 +689,7 @@ static int report_cycle(struct tx *X, struct graph *G, const char *criterion, co
         const struct torn_hop *o = &X->h->ops[X->t[e->a].op];
         if (k < 64)
             tx[k++] = e->a;
-        len += (size_t)snprintf(msg + len, sizeof msg - len, " p%lld(line %zu) -%s%s%.30s->",
+        len += (size_t)snprintf(msg + len, sizeof msg - len, " p%lld(line %u) -%s%s%.30s->",
                                 o->process, o->line_invoke, edge_name(e->type),
                                 e->type == E_RT ? "" : " ",
                                 e->type == E_RT ? "" : torn_intern_str(X->keys, e->key));

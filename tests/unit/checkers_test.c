@@ -110,7 +110,7 @@ static void test_reader(void)
 
     CHECK(torn_hist_parse(edn, strlen(edn), "k.txt", TORN_HIST_AUTO, &h, &err) == TORN_OK, "%s",
           err.msg);
-    CHECK(h->n_ops == 1 && !strcmp(h->ops[0].key, "a b") && cJSON_IsNull(torn_hist_value(h, h->ops[0].input_id)) &&
+    CHECK(h->n_ops == 1 && !strcmp(torn_hist_key(h, h->ops[0].key_id), "a b") && cJSON_IsNull(torn_hist_value(h, h->ops[0].input_id)) &&
               !strcmp(torn_hist_value(h, h->ops[0].output_id)->valuestring, "x 0 0 y"),
           "edn");
     torn_hist_free(h);

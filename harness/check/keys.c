@@ -52,7 +52,7 @@ static int bad_version(const struct torn_hist *h, size_t line, const char *field
 
 /* What fill_op reads from one value, found once per distinct value (the
  * history interns values: a million operations share a few thousand). */
-struct vinfo {
+struct torn_vinfo {
     long long version, base, out_base;
     const char *status;
     signed char r_version;  /* int_field "version": 0 found, 1 absent, -1 bad */
@@ -63,14 +63,16 @@ struct vinfo {
 
 static const char *const base_names[] = {"base", "expected_version", "expected"};
 
-static const struct vinfo *value_info(const struct torn_hist *h, struct vinfo *memo, uint32_t id,
-                                      const char *sf, struct vinfo *tmp)
+static const struct torn_vinfo *value_info(const struct torn_hist *h, struct torn_vinfo *memo, uint32_t id,
+                                      const char *sf, struct torn_vinfo *tmp)
 {
-    const cJSON *v = torn_hist_value(h, id);
-    struct vinfo *i = memo && id != TORN_HIST_NONE ? &memo[id] : tmp;
+    struct torn_vinfo *i = memo && id != TORN_HIST_NONE ? &memo[id] : tmp;
+    const cJSON *v;
 
     if (i != tmp && i->done)
         return i;
+    if (torn_hist_tree(h, id, &v) != TORN_OK)
+        return NULL;
     memset(i, 0, sizeof *i);
     i->version = i->base = i->out_base = -1;
     i->bad_base = -1;
@@ -87,14 +89,16 @@ static const struct vinfo *value_info(const struct torn_hist *h, struct vinfo *m
     return i;
 }
 
-static int fill_op(const struct torn_hist *h, size_t i, const char *sf, struct vinfo *memo,
+static int fill_op(const struct torn_hist *h, size_t i, const char *sf, struct torn_vinfo *memo,
                    struct torn_vop *o, struct torn_err *err)
 {
     const struct torn_hop *op = &h->ops[i];
-    struct vinfo t1, t2;
-    const struct vinfo *in = value_info(h, memo, op->input_id, sf, &t1);
-    const struct vinfo *out = value_info(h, memo, op->output_id, sf, &t2);
+    struct torn_vinfo t1, t2;
+    const struct torn_vinfo *in = value_info(h, memo, op->input_id, sf, &t1);
+    const struct torn_vinfo *out = value_info(h, memo, op->output_id, sf, &t2);
 
+    if (!in || !out)
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
     o->idx = i;
     o->is_write = !torn_check_is_read(op->f);
     o->version = o->base = -1;
@@ -157,22 +161,29 @@ static struct torn_vkey *key_slot(struct torn_vkeys *k, const char *key, uint32_
     return &k->keys[slot];
 }
 
-static int add_event(const struct torn_hist *h, size_t i, const char *sf, struct torn_vkey *vk,
-                     struct torn_err *err)
+/* Event i as ev (a notify event): 0 or the error of its version. */
+static int fill_event(const struct torn_hist *h, size_t i, const char *sf, struct torn_vevent *ev,
+                      struct torn_err *err)
 {
     const struct torn_hevent *e = &h->events[i];
-    struct torn_vevent *ev = push(vk->events, &vk->n_events, sizeof *ev);
 
-    if (!ev)
-        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
-    vk->events = ev;
-    ev = &ev[vk->n_events - 1];
     ev->idx = i;
     ev->version = -1;
     if (int_field(e->value, "version", &ev->version) < 0)
         return bad_version(h, e->line, "version", err);
     ev->status = str_field(e->value, sf);
     return TORN_OK;
+}
+
+static int add_event(const struct torn_hist *h, size_t i, const char *sf, struct torn_vkey *vk,
+                     struct torn_err *err)
+{
+    struct torn_vevent *ev = push(vk->events, &vk->n_events, sizeof *ev);
+
+    if (!ev)
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    vk->events = ev;
+    return fill_event(h, i, sf, &ev[vk->n_events - 1], err);
 }
 
 /* Drop empty slots (keys are interned densely, slot 0 is the keyless one). */
@@ -190,7 +201,7 @@ int torn_vkeys_build(const struct torn_hist *h, const char *status_field, struct
                      struct torn_err *err)
 {
     const char *sf = status_field ? status_field : "status";
-    struct vinfo *memo = calloc(h->n_values + 1, sizeof *memo);   /* NULL: slower, same */
+    struct torn_vinfo *memo = calloc(h->n_values + 1, sizeof *memo);   /* NULL: slower, same */
     int rc = TORN_OK;
 
     memset(out, 0, sizeof *out);
@@ -231,4 +242,101 @@ void torn_vkeys_free(struct torn_vkeys *k)
     }
     free(k->keys);
     memset(k, 0, sizeof *k);
+}
+
+/* ---- by key, one key at a time ---- */
+
+static size_t slot_of(uint32_t key_id)
+{
+    return key_id == TORN_HIST_NONE ? 0 : (size_t)key_id + 1;
+}
+
+/* Pass 1: every operation and notify event read in history order (the
+ * first error is the one torn_vkeys_build reports), counted by key slot. */
+static int index_count(struct torn_vindex *x, struct torn_err *err)
+{
+    const struct torn_hist *h = x->h;
+    struct torn_vevent ev;
+    struct torn_vop o;
+    int rc = TORN_OK;
+
+    for (size_t i = 0; i < h->n_ops && rc == TORN_OK; i++) {
+        rc = fill_op(h, i, x->sf, x->memo, &o, err);
+        x->versioned += o.version >= 0;
+        x->start[slot_of(h->ops[i].key_id) + 1]++;
+    }
+    for (size_t i = 0; i < h->n_events && rc == TORN_OK; i++)
+        if (h->events[i].notify) {
+            rc = fill_event(h, i, x->sf, &ev, err);
+            x->has_event[slot_of(h->events[i].key_id)] = 1;
+        }
+    return rc;
+}
+
+int torn_vindex_build(const struct torn_hist *h, const char *status_field, struct torn_vindex *out,
+                      struct torn_err *err)
+{
+    size_t n_slots = h->n_strs + 1, *pos;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    out->h = h;
+    out->sf = status_field ? status_field : "status";
+    out->n_slots = n_slots;
+    out->memo = calloc(h->n_values + 1, sizeof *out->memo);   /* NULL: slower, same */
+    out->start = calloc(n_slots + 1, sizeof *out->start);
+    out->has_event = calloc(n_slots, 1);
+    out->order = malloc((h->n_ops + 1) * sizeof *out->order);
+    pos = malloc((n_slots + 1) * sizeof *pos);
+    if (!out->start || !out->has_event || !out->order || !pos || h->n_ops >= UINT32_MAX) {
+        free(pos);
+        torn_vindex_free(out);
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    }
+    if ((rc = index_count(out, err)) != TORN_OK) {
+        free(pos);
+        torn_vindex_free(out);
+        return rc;
+    }
+    for (size_t s = 0; s < n_slots; s++) {
+        out->start[s + 1] += out->start[s];
+        out->n_keys += out->start[s + 1] > out->start[s] || out->has_event[s];
+    }
+    memcpy(pos, out->start, (n_slots + 1) * sizeof *pos);
+    for (size_t i = 0; i < h->n_ops; i++)     /* a counting sort: invoke order within a key */
+        out->order[pos[slot_of(h->ops[i].key_id)]++] = (uint32_t)i;
+    free(pos);
+    return TORN_OK;
+}
+
+int torn_vindex_key(struct torn_vindex *x, size_t slot, struct torn_vkey *k, struct torn_err *err)
+{
+    size_t n = x->start[slot + 1] - x->start[slot];
+    int rc = TORN_OK;
+
+    memset(k, 0, sizeof *k);
+    k->key = slot ? torn_hist_key(x->h, (uint32_t)(slot - 1)) : NULL;
+    if (!n)
+        return TORN_OK;
+    if (!(k->ops = malloc(n * sizeof *k->ops)))
+        return torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    for (size_t j = 0; j < n && rc == TORN_OK; j++)
+        rc = fill_op(x->h, x->order[x->start[slot] + j], x->sf, x->memo, &k->ops[j], err);
+    k->n_ops = n;
+    if (rc != TORN_OK) {
+        free(k->ops);
+        memset(k, 0, sizeof *k);
+    }
+    return rc;
+}
+
+void torn_vindex_free(struct torn_vindex *x)
+{
+    if (!x)
+        return;
+    free(x->memo);
+    free(x->start);
+    free(x->has_event);
+    free(x->order);
+    memset(x, 0, sizeof *x);
 }

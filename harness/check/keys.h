@@ -57,6 +57,32 @@ int torn_vkeys_build(const struct torn_hist *h, const char *status_field, struct
                      struct torn_err *err);
 void torn_vkeys_free(struct torn_vkeys *k);
 
+/* The same grouping one key at a time, for a checker that needs one key's
+ * operations at once (version order): a 10M-operation history is not held
+ * twice.  torn_vindex_build reads every operation and notify event in
+ * history order, so it fails exactly where torn_vkeys_build would; after
+ * it, 4 bytes an operation.  Slots are 0 (no key) and key id + 1, in the
+ * order torn_vkeys_build lists its keys; n_keys counts the slots with
+ * operations or notify events, as torn_vkeys_build's n_keys. */
+struct torn_vinfo;
+struct torn_vindex {
+    const struct torn_hist *h;
+    const char *sf;
+    size_t n_slots;
+    size_t n_keys;
+    size_t versioned;      /* operations with a version (>= 0) */
+    size_t *start;         /* by slot: its first position in order (n_slots + 1) */
+    uint32_t *order;       /* operation indices, by slot, in invoke order within one */
+    unsigned char *has_event;  /* by slot */
+    struct torn_vinfo *memo;    /* by value id */
+};
+int torn_vindex_build(const struct torn_hist *h, const char *status_field, struct torn_vindex *out,
+                      struct torn_err *err);
+/* Slot's operations into k (k->ops malloc'd: the caller frees it; no
+ * events).  0, TORN_E_NOMEM or TORN_E_CONFIG. */
+int torn_vindex_key(struct torn_vindex *x, size_t slot, struct torn_vkey *k, struct torn_err *err);
+void torn_vindex_free(struct torn_vindex *x);
+
 /* 1 if f names a read ("read", "get"). */
 int torn_check_is_read(const char *f);
 

@@ -274,31 +274,37 @@ static int check_key(const struct torn_hist *h, const struct torn_vkey *k,
 static int check_version(const struct torn_hist *h, const struct torn_check_opts *opts,
                          struct torn_check_result *res, struct torn_err *err)
 {
-    struct torn_vkeys keys;
+    struct torn_vindex x;
+    struct torn_vkey k;
     uint64_t t0 = torn_now_ns();
-    size_t versioned = 0;
     int rc;
 
-    rc = torn_vkeys_build(h, opts->status_field, &keys, err);
+    rc = torn_vindex_build(h, opts->status_field, &x, err);
     if (rc != TORN_OK)
         return rc;
-    for (size_t i = 0; i < keys.n_keys; i++)
-        for (size_t j = 0; j < keys.keys[i].n_ops; j++)
-            versioned += keys.keys[i].ops[j].version >= 0;
-    if (h->n_ops && !versioned) {
-        torn_vkeys_free(&keys);
+    if (h->n_ops && !x.versioned) {
+        torn_vindex_free(&x);
         return torn_err_set(err, TORN_E_CONFIG,
                             "%s: no operation carries a \"version\" (use --model register, "
                             "cas-register or kv for histories without versions)",
                             h->name);
     }
-    for (size_t i = 0; i < keys.n_keys && rc == TORN_OK; i++)
-        rc = check_key(h, &keys.keys[i], res);
-    res->n_ops_checked = keys.n_ops;
-    res->n_keys = keys.n_keys;
+    /* one key's operations at a time, in torn_vkeys_build's key order */
+    for (size_t s = 0; s < x.n_slots && rc == TORN_OK; s++) {
+        if (x.start[s + 1] == x.start[s])
+            continue;
+        if ((rc = torn_vindex_key(&x, s, &k, err)) != TORN_OK)
+            break;
+        rc = check_key(h, &k, res);
+        if (rc != TORN_OK)
+            rc = torn_err_set(err, rc, "out of memory");
+        free(k.ops);
+    }
+    res->n_ops_checked = h->n_ops;
+    res->n_keys = x.n_keys;
     res->elapsed_s = (double)(torn_now_ns() - t0) / 1e9;
-    torn_vkeys_free(&keys);
-    return rc == TORN_OK ? TORN_OK : torn_err_set(err, rc, "out of memory");
+    torn_vindex_free(&x);
+    return rc;
 }
 
 const struct torn_checker_ops torn_checker_version = {

@@ -87,7 +87,8 @@ static int dec_parse(const char *t, size_t len, struct dec *d)
         if (++i < len && (t[i] == '+' || t[i] == '-'))
             eneg = t[i++] == '-';
         for (e0 = i; i < len && isdigit((unsigned char)t[i]); i++)
-            e = e * 10 + (t[i] - '0');
+            if (i - e0 < 10)    /* more digits are refused below: no overflow */
+                e = e * 10 + (t[i] - '0');
         if (i == e0 || i - e0 > 9)
             return -1;
         e = eneg ? -e : e;

@@ -85,26 +85,94 @@ static int overwrite(const char *path, const char *buf, size_t len, struct torn_
     return TORN_OK;
 }
 
-/* Change one character inside the "payload" string (it stays valid JSON
- * with the same length); one bit mid-buffer when there is no payload. */
+/* Change one character inside every "payload" string (the file stays valid
+ * JSON with the same length; every one, since a store may keep several
+ * records in one file and the record read back must be among those hit);
+ * one bit mid-buffer when there is none. */
 static void flip_payload(char *buf, size_t len)
 {
-    char *p = strstr(buf, "\"payload\"");
+    int flipped = 0;
 
-    if (p) {
+    for (char *p = strstr(buf, "\"payload\""); p; p = strstr(p, "\"payload\"")) {
         p += 9;
         while (*p == ' ' || *p == ':' || *p == '\t' || *p == '\n' || *p == '\r')
             p++;
-    }
-    if (p && *p == '"' && strlen(p) > 20) {
-        char *c = p + 16;
-        if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')) {
-            *c = *c == 'A' ? 'B' : 'A';
-            return;
+        if (*p == '"' && strlen(p) > 20) {
+            char *c = p + 16;
+            if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+                (*c >= '0' && *c <= '9')) {
+                *c = *c == 'A' ? 'B' : 'A';
+                flipped = 1;
+            }
         }
     }
-    if (len > 2)
+    if (!flipped && len > 2)
         buf[len / 2] ^= 1;
+}
+
+/* What the damage since the last torn_corrupt_restore changed or removed:
+ * each file's path, bytes and mode before the first change.  A store that
+ * keeps several records in one file (one JSON file, an SQLite database)
+ * would otherwise carry one case's damage into the next case and into every
+ * later scenario of the run.  The damage is done by the process that runs
+ * the scenario, one case at a time, so one list per process suffices. */
+static struct undo_file {
+    char *path;
+    char *buf;
+    size_t len;
+    mode_t mode;
+} *undo;
+static size_t n_undo, cap_undo;
+
+/* Remember path as it is now, unless it is remembered already (the first
+ * state counts) or does not exist. */
+static int remember(const char *path, struct torn_err *err)
+{
+    struct stat st;
+    struct undo_file u = {0};
+
+    for (size_t i = 0; i < n_undo; i++)
+        if (strcmp(undo[i].path, path) == 0)
+            return TORN_OK;
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return TORN_OK; /* nothing to put back (a symlink is never touched) */
+    if (n_undo == cap_undo) {
+        size_t cap = cap_undo ? 2 * cap_undo : 8;
+        struct undo_file *v = realloc(undo, cap * sizeof *v);
+        if (!v)
+            return torn_err_set(err, TORN_E_NOMEM, "corrupt: out of memory");
+        undo = v, cap_undo = cap;
+    }
+    if (torn_read_file(path, &u.buf, &u.len, err) != 0)
+        return torn_err_set(err, TORN_E_IO, "corrupt: cannot keep a copy of %s", path);
+    if (!(u.path = strdup(path))) {
+        free(u.buf);
+        return torn_err_set(err, TORN_E_NOMEM, "corrupt: out of memory");
+    }
+    u.mode = st.st_mode & 07777;
+    undo[n_undo++] = u;
+    return TORN_OK;
+}
+
+int torn_corrupt_restore(struct torn_err *err)
+{
+    int rc = TORN_OK;
+
+    for (size_t i = 0; i < n_undo; i++) {
+        struct undo_file *u = &undo[i];
+        int fd = open(u->path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, u->mode);
+        if (fd < 0 || (u->len && write(fd, u->buf, u->len) != (ssize_t)u->len)) {
+            if (rc == TORN_OK)
+                rc = torn_err_sys(err, TORN_E_IO, errno, "corrupt: cannot put back %s",
+                                  u->path);
+        }
+        if (fd >= 0)
+            close(fd);
+        free(u->path);
+        free(u->buf);
+    }
+    n_undo = 0;
+    return rc;
 }
 
 static int unlink_rel(const char *dir, const char *rel, struct torn_err *err)
@@ -112,6 +180,8 @@ static int unlink_rel(const char *dir, const char *rel, struct torn_err *err)
     char path[PATH_MAX];
     int rc = join(dir, rel, path, sizeof path, err);
 
+    if (rc == 0)
+        rc = remember(path, err);
     if (rc == 0 && unlink(path) != 0 && errno != ENOENT)
         return torn_err_sys(err, TORN_E_IO, errno, "corrupt: unlink %s", path);
     return rc;
@@ -128,7 +198,8 @@ static int unlink_matches(const char *dir, const char *pattern, struct torn_err 
     if (glob(path, GLOB_NOSORT, NULL, &g) != 0)
         return TORN_OK; /* no match */
     for (size_t i = 0; i < g.gl_pathc && !rc; i++)
-        if (unlink(g.gl_pathv[i]) != 0 && errno != ENOENT)
+        if ((rc = remember(g.gl_pathv[i], err)) == 0 && unlink(g.gl_pathv[i]) != 0 &&
+            errno != ENOENT)
             rc = torn_err_sys(err, TORN_E_IO, errno, "corrupt: unlink %s", g.gl_pathv[i]);
     globfree(&g);
     return rc;
@@ -158,8 +229,10 @@ int torn_corrupt_files(const char *dir, const struct torn_files *f, enum torn_co
     if (how == TORN_CORRUPT_ALL_MISSING)
         return remove_all(dir, f, err);
     if ((rc = join(dir, f->main, path, sizeof path, err)) != 0 ||
-        (rc = slurp(path, &buf, &len, err)) != 0)
+        (rc = slurp(path, &buf, &len, err)) != 0 || (rc = remember(path, err)) != 0) {
+        free(buf);
         return rc;
+    }
     switch (how) {
     case TORN_CORRUPT_EMPTY: rc = overwrite(path, "", 0, err); break;
     case TORN_CORRUPT_TRUNCATE: rc = overwrite(path, buf, len / 2, err); break;
@@ -289,9 +362,9 @@ static void judge(struct torn_ctx *ctx, const char *id, const char *name, int al
                           name, torn_strerror((int)m->a), m->text, w->version[1]);
 }
 
-static int one_case(struct torn_ctx *ctx, size_t i, struct torn_err *err)
+/* Damage record id the case's way and read it back in a fresh child. */
+static int damage_and_read(struct torn_ctx *ctx, size_t i, const char *id, struct torn_err *err)
 {
-    char id[64];
     struct written w;
     struct read_arg a = {id};
     struct torn_child child;
@@ -299,7 +372,6 @@ static int one_case(struct torn_ctx *ctx, size_t i, struct torn_err *err)
     int rc, status = 0, got;
     char how[64];
 
-    snprintf(id, sizeof id, "corrupt-read-%s", cases[i].name);
     if ((rc = torn_target_open(ctx->target, err)) != 0)
         return rc;
     rc = write_versions(ctx, id, &w, err);
@@ -324,6 +396,21 @@ static int one_case(struct torn_ctx *ctx, size_t i, struct torn_err *err)
     }
     judge(ctx, id, cases[i].name, cases[i].how == TORN_CORRUPT_ALL_MISSING, &m, &w);
     return TORN_OK;
+}
+
+/* One case, then the damaged files put back as they were before it, so
+ * that a store keeping several records in one file starts the next case
+ * (and the run's next scenario) intact. */
+static int one_case(struct torn_ctx *ctx, size_t i, struct torn_err *err)
+{
+    char id[64];
+    struct torn_err e2 = {0};
+    int rc, rc2;
+
+    snprintf(id, sizeof id, "corrupt-read-%s", cases[i].name);
+    rc = damage_and_read(ctx, i, id, err);
+    rc2 = torn_corrupt_restore(rc ? &e2 : err); /* the first error is the one told */
+    return rc ? rc : rc2;
 }
 
 static int corrupt_run(struct torn_ctx *ctx, struct torn_err *err)

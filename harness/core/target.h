@@ -108,14 +108,22 @@ struct torn_files {
 
 /* Damage the files f of one record under dir (scenarios/corrupt_read.c, so
  * every driver damages alike): EMPTY, TRUNCATE (first half), GARBAGE
- * (random bytes from seed, same length), BITFLIP (one character of the
+ * (random bytes from seed, same length), BITFLIP (one character of every
  * "payload" string, so the file is still valid JSON; one bit mid-file when
  * there is none) rewrite the main copy in place; MISSING unlinks it;
  * ALL_MISSING unlinks it, the backups and every temp match.  Never follows
- * a symlink in the last component.  TORN_E_NOTFOUND when the main copy to
+ * a symlink in the last component.  Keeps each file's bytes before its first
+ * change for torn_corrupt_restore.  TORN_E_NOTFOUND when the main copy to
  * damage does not exist. */
 int torn_corrupt_files(const char *dir, const struct torn_files *f, enum torn_corruption how,
                        uint64_t seed, struct torn_err *err);
+
+/* Put back every file torn_corrupt_files changed or removed since the last
+ * call, with the bytes and mode it had before the first change (a store
+ * that keeps several records in one file would otherwise carry the damage
+ * into the next case and scenario).  Forgets them even when one cannot be
+ * written back (then TORN_E_IO naming it). */
+int torn_corrupt_restore(struct torn_err *err);
 
 /* Faults a target can inject on itself (ops->fault). */
 enum torn_fault {

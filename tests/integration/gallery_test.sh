@@ -28,7 +28,10 @@ echo "seed $SEED (set TORN_TEST_SEED to repeat)"
 # two transactions adds a version, so a killed update of unknown outcome
 # leaves one version too many, no-phantom-write, or the results without
 # their status, no-intermediate-state, and a run stops at the first seen:
-# 1 of 6 runs of seed 202 under load named only no-phantom-write).  Longest
+# 1 of 6 runs of seed 202 under load named only no-phantom-write; a lost
+# update, no-lost-update, whose writer had read an older version sends the
+# version back, monotonic-reads, which a reader may see first: a full
+# make test saw it once for sqlite default-isolation).  Longest
 # scenarios first, so that the two lanes finish together.  The managed service
 # stores through jobfiles.py's code: each of its store bugs is asserted through
 # exec, and torn's service path once per scenario, except dual-write: torn's
@@ -40,10 +43,10 @@ cases=(
     "exec no-dir-fsync power-loss no-lost-write"
     "sqlite synchronous-off power-loss no-lost-write"
     "managed no-dir-fsync power-loss no-lost-write"
-    "exec thread-lock concurrent-updaters no-lost-update"
-    "exec early-unlock concurrent-updaters no-lost-update"
-    "sqlite default-isolation concurrent-updaters no-lost-update"
-    "http early-unlock concurrent-updaters no-lost-update"
+    "exec thread-lock concurrent-updaters no-lost-update|monotonic-reads"
+    "exec early-unlock concurrent-updaters no-lost-update|monotonic-reads"
+    "sqlite default-isolation concurrent-updaters no-lost-update|monotonic-reads"
+    "http early-unlock concurrent-updaters no-lost-update|monotonic-reads"
     "exec two-writes crash-midwrite no-intermediate-state"
     "sqlite two-commits crash-midwrite no-intermediate-state|no-phantom-write"
     "managed two-writes crash-midwrite no-intermediate-state"

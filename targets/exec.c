@@ -604,7 +604,9 @@ static int parse_reply(const char *line, long long id, cJSON **reply_out, struct
     *reply_out = NULL;
     if (!cJSON_IsObject(r)) {
         cJSON_Delete(r);
-        return torn_err_set(err, TORN_E_PROTOCOL, "exec adapter wrote a non-JSON line: '%.80s'",
+        return torn_err_set(err, TORN_E_PROTOCOL,
+                            "exec adapter wrote a non-JSON line: '%.80s' (its stdout carries "
+                            "replies only: log to stderr)",
                             line);
     }
     irt = cJSON_GetObjectItemCaseSensitive(r, "in_reply_to");

@@ -62,7 +62,7 @@ static int same_op(const struct torn_hist *h, const struct torn_hist *g, size_t 
            x->output_id == y->output_id && x->key_id == y->key_id && x->outcome == y->outcome &&
            x->t_invoke == y->t_invoke && x->t_complete == y->t_complete &&
            x->line_invoke == y->line_invoke && x->line_complete == y->line_complete &&
-           !strcmp(x->f, y->f) && !kx == !ky && (!kx || !strcmp(kx, ky));
+           !strcmp(torn_hist_f(h, x), torn_hist_f(g, y)) && !kx == !ky && (!kx || !strcmp(kx, ky));
 }
 
 /* The same bytes without the scanner: the same history, or the same error. */

@@ -326,7 +326,7 @@ static void op_label(const struct torn_hist *h, size_t i, char *buf, size_t len)
     /* "f input -> output", with a cross for fail and ? for info; an
      * operation recorded without values says its outcome in words
      * ("cas -> ok", "cas x fail"), so the winners of a race read at once */
-    snprintf(buf, len, "%s %.40s %s %.40s", op->f, in ? in : "",
+    snprintf(buf, len, "%s %.40s %s %.40s", torn_hist_f(h, op), in ? in : "",
              op->outcome == TORN_OUT_OK     ? "\xe2\x86\x92"
              : op->outcome == TORN_OUT_FAIL ? "\xe2\x9c\x97"
                                             : "?",
@@ -614,10 +614,10 @@ static size_t top_fs(const struct torn_hist *h, const char **fs)
 
     for (size_t i = 0; i < h->n_ops; i++) {
         size_t j;
-        for (j = 0; j < n && names[j] != h->ops[i].f; j++)
+        for (j = 0; j < n && names[j] != torn_hist_f(h, &h->ops[i]); j++)
             ;
         if (j == n && n < 64)
-            names[n++] = h->ops[i].f;
+            names[n++] = torn_hist_f(h, &h->ops[i]);
         if (j < 64)
             counts[j]++;
     }
@@ -650,14 +650,14 @@ static void window_quantiles(const struct hctx *hc, const char *fname,
     if (!count || !fill || !lat)
         goto out;
     for (size_t i = 0; i < h->n_ops; i++)
-        if (h->ops[i].f == fname && h->ops[i].t_complete != TORN_HIST_NEVER)
+        if (torn_hist_f(h, &h->ops[i]) == fname && h->ops[i].t_complete != TORN_HIST_NEVER)
             count[(h->ops[i].t_invoke - hc->t_min) * WINDOWS / span]++;
     for (int w = 0; w < WINDOWS; w++)
         if (count[w] && !(lat[w] = malloc(count[w] * sizeof **lat)))
             goto out;
     for (size_t i = 0; i < h->n_ops; i++) {
         const struct torn_hop *op = &h->ops[i];
-        if (op->f != fname || op->t_complete == TORN_HIST_NEVER)
+        if (torn_hist_f(h, op) != fname || op->t_complete == TORN_HIST_NEVER)
             continue;
         size_t w = (op->t_invoke - hc->t_min) * WINDOWS / span;
         lat[w][fill[w]++] = op->t_complete - op->t_invoke;
@@ -865,9 +865,11 @@ static size_t context_ops(const struct hctx *hc, uint64_t start, uint64_t t,
 
 /* ---- which operation broke the rule ---- */
 
-static int is_read(const struct torn_hop *op)
+static int is_read(const struct torn_hist *h, const struct torn_hop *op)
 {
-    return op->f && (!strcmp(op->f, "read") || !strcmp(op->f, "get"));
+    const char *f = torn_hist_f(h, op);
+
+    return f && (!strcmp(f, "read") || !strcmp(f, "get"));
 }
 
 /* The operation the scenario named for v: process v->process's last one on
@@ -898,15 +900,15 @@ static void mark_roles(const struct torn_hist *h, const size_t *ops, size_t n, s
     size_t w = SIZE_MAX;
 
     memset(role, ROLE_NONE, n);
-    role[s] = is_read(so) ? ROLE_SEEN : ROLE_BROKE;
+    role[s] = is_read(h, so) ? ROLE_SEEN : ROLE_BROKE;
     for (size_t k = 0; k < n; k++) {
         const struct torn_hop *op = &h->ops[ops[k]];
         if (k == s || !on_key(h, op, torn_hist_key(h, so->key_id)))
             continue;
-        if (!is_read(so) && is_read(op) && op->t_invoke >= so->t_invoke &&
+        if (!is_read(h, so) && is_read(h, op) && op->t_invoke >= so->t_invoke &&
             op->t_complete != TORN_HIST_NEVER && op->t_complete <= t_end)
             role[k] = ROLE_SEEN;
-        if (is_read(so) && !is_read(op) && op->outcome != TORN_OUT_FAIL &&
+        if (is_read(h, so) && !is_read(h, op) && op->outcome != TORN_OUT_FAIL &&
             op->t_invoke <= so->t_complete &&
             (w == SIZE_MAX || op->t_invoke > h->ops[ops[w]].t_invoke))
             w = k;

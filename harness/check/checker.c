@@ -163,7 +163,7 @@ void torn_check_describe_op(const struct torn_hist *h, size_t i, char *buf, size
     time_text(h, op->t_invoke, t1, sizeof t1);
     time_text(h, op->t_complete, t2, sizeof t2);
     snprintf(buf, len, "p%-3lld %-8s %s%s%s %s -> %-4s %s  [%s .. %s]  (line %u%s%.0u)",
-             op->process, op->f, key ? "key=" : "", key ? key : "", key ? " " : "", in,
+             op->process, torn_hist_f(h, op), key ? "key=" : "", key ? key : "", key ? " " : "", in,
              torn_hist_outcome_name(op->outcome), op->output_id != TORN_HIST_NONE ? out : "", t1,
              t2, op->line_invoke, op->line_complete ? "," : "", op->line_complete);
 }
@@ -263,7 +263,7 @@ static cJSON *op_json(const struct torn_hist *h, size_t i)
         return NULL;
     cJSON_AddNumberToObject(o, "index", (double)i);
     cJSON_AddNumberToObject(o, "process", (double)op->process);
-    cJSON_AddStringToObject(o, "f", op->f);
+    cJSON_AddStringToObject(o, "f", torn_hist_f(h, op));
     if (op->key_id != TORN_HIST_NONE)
         cJSON_AddStringToObject(o, "key", torn_hist_key(h, op->key_id));
     if (torn_hist_tree(h, op->input_id, &in) != TORN_OK ||

@@ -133,11 +133,11 @@ static int write_line(FILE *f, const struct torn_hist *h, const struct xline *x,
         const struct torn_hop *o = &h->ops[x->i];
         type = x->kind == 0 ? "invoke" : torn_hist_outcome_name(o->outcome);
         fprintf(f, ":type :%s, :process %lld, :f ", type, o->process);
-        edn_name(f, o->f);
+        edn_name(f, torn_hist_f(h, o));
         key = torn_hist_key(h, o->key_id);
         if (torn_hist_tree(h, x->kind == 0 ? o->input_id : o->output_id, &v) != TORN_OK)
             return -1;
-        fname = o->f;
+        fname = torn_hist_f(h, o);
     }
     if (key) {
         fputs(", :key ", f);

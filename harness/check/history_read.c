@@ -21,6 +21,10 @@
 #include "core/parse.h"
 #include "core/util.h"
 
+/* Ten million operations are 480 MB at 48 bytes: keep it that size. */
+_Static_assert(sizeof(long long) != 8 || sizeof(struct torn_hop) == 48,
+               "struct torn_hop grew: a 10M-operation history must fit in 600 MiB");
+
 /* Canonical texts live in blocks of an arena: one allocation per 1 MiB, not
  * one per value, and one free each at the end. */
 struct tblock {
@@ -89,6 +93,11 @@ struct parser {
     size_t copy_cap;
     struct vtab raw;      /* the scanner's cache: a value's bytes as written -> */
     uint32_t *raw_ids;    /* ... the id torn_jl_canon's text got (by raw id) */
+    const char **fmap;    /* interned f pointers (open addressing, NULL empty) -> */
+    uint16_t *fmap_id;    /* ... their f_id */
+    size_t fmap_cap;      /* power of two, at least twice h->n_fs */
+    int null_f;           /* an operation without f was met: its f_id is */
+    uint16_t null_f_id;
     struct scache {       /* f and key bytes -> interned string, direct-mapped */
         const char *str;  /* interned (NUL-terminated), NULL = empty entry */
         size_t len;
@@ -467,14 +476,95 @@ static int add_event(struct parser *p, struct raw *r)
     return TORN_OK;
 }
 
+/* Room in fmap for one more name; 0 or TORN_E_NOMEM. */
+static int fmap_room(struct parser *p)
+{
+    size_t cap = p->fmap_cap ? p->fmap_cap * 2 : 64;
+    const char **map;
+    uint16_t *ids;
+
+    if ((p->h->n_fs + 1) * 2 <= p->fmap_cap)
+        return TORN_OK;
+    map = calloc(cap, sizeof *map);
+    ids = calloc(cap, sizeof *ids);
+    if (!map || !ids) {
+        free(map);
+        free(ids);
+        return TORN_E_NOMEM;
+    }
+    for (size_t i = 0; i < p->fmap_cap; i++) {
+        size_t j = ((uintptr_t)p->fmap[i] >> 3) & (cap - 1);
+        if (!p->fmap[i])
+            continue;
+        while (map[j])
+            j = (j + 1) & (cap - 1);
+        map[j] = p->fmap[i];
+        ids[j] = p->fmap_id[i];
+    }
+    free(p->fmap);
+    free(p->fmap_id);
+    p->fmap = map;
+    p->fmap_id = ids;
+    p->fmap_cap = cap;
+    return TORN_OK;
+}
+
+/* A new name f (NULL: none) in h->fs: 0 and *id_out, or the error. */
+static int f_add(struct parser *p, const char *f, uint16_t *id_out)
+{
+    struct torn_hist *h = p->h;
+    const char **fs;
+
+    if (h->n_fs > UINT16_MAX)
+        return bad(p, "more than 65536 distinct operation names (f)", NULL);
+    if (!(fs = realloc(h->fs, (h->n_fs + 1) * sizeof *fs)))
+        return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
+    h->fs = fs;
+    fs[h->n_fs] = f;
+    *id_out = (uint16_t)h->n_fs++;
+    return TORN_OK;
+}
+
+/* The f_id of an interned name f (NULL: an operation without one),
+ * added when new. */
+static int f_id_of(struct parser *p, const char *f, uint16_t *id_out)
+{
+    size_t j;
+    int rc;
+
+    if (!f) {
+        if (!p->null_f && (rc = f_add(p, NULL, &p->null_f_id)) != TORN_OK)
+            return rc;
+        p->null_f = 1;
+        *id_out = p->null_f_id;
+        return TORN_OK;
+    }
+    if (fmap_room(p) < 0)
+        return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
+    for (j = ((uintptr_t)f >> 3) & (p->fmap_cap - 1); p->fmap[j]; j = (j + 1) & (p->fmap_cap - 1))
+        if (p->fmap[j] == f) {
+            *id_out = p->fmap_id[j];
+            return TORN_OK;
+        }
+    if ((rc = f_add(p, f, id_out)) != TORN_OK)
+        return rc;
+    p->fmap[j] = f;
+    p->fmap_id[j] = *id_out;
+    return TORN_OK;
+}
+
 static int add_invoke(struct parser *p, struct raw *r)
 {
     struct torn_hist *h = p->h;
     struct torn_hop *op, *ops;
     size_t *slot;
+    uint16_t f_id;
+    int rc;
 
     if (pmap_reserve(&p->open) < 0)
         return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
+    if ((rc = f_id_of(p, r->f, &f_id)) != TORN_OK)
+        return rc;
     ops = grow_array(h->ops, &p->cap_ops, h->n_ops + 1, sizeof *ops);
     if (!ops)
         return torn_err_set(p->err, TORN_E_NOMEM, "out of memory");
@@ -484,7 +574,7 @@ static int add_invoke(struct parser *p, struct raw *r)
     op = &ops[h->n_ops++];
     memset(op, 0, sizeof *op);
     op->process = r->process;
-    op->f = r->f;
+    op->f_id = f_id;
     op->key_id = r->key ? r->key_id : TORN_HIST_NONE;
     op->input_id = r->value;
     op->output_id = TORN_HIST_NONE;
@@ -511,9 +601,9 @@ static int add_completion(struct parser *p, struct raw *r)
         return bad(p, what, NULL);
     }
     op = &p->h->ops[*slot - 1];
-    if (r->f && op->f && r->f != op->f) {
+    if (r->f && torn_hist_f(p->h, op) && r->f != torn_hist_f(p->h, op)) {
         snprintf(what, sizeof what, "completion f \"%.20s\" does not match invoke f \"%.20s\" (line %u)",
-                 r->f, op->f, op->line_invoke);
+                 r->f, torn_hist_f(p->h, op), op->line_invoke);
         return bad(p, what, NULL);
     }
     if (r->t < op->t_invoke)
@@ -1262,7 +1352,8 @@ static int is_independent(const struct torn_hist *h)
             (b = pair_text(h, op->output_id, out)) < 0 || (!a && !b) ||
             (a && b && !span_is(&in[0], out[0].s, out[0].len)))
             return 0;
-        if (a && span_is(&in[1], "null", 4) && (!strcmp(op->f, "read") || !strcmp(op->f, "get")))
+        const char *f = torn_hist_f(h, op);
+        if (a && span_is(&in[1], "null", 4) && f && (!strcmp(f, "read") || !strcmp(f, "get")))
             keyed_read = 1;
     }
     return keyed_read;
@@ -1348,6 +1439,8 @@ static int parser_end(struct parser *p, int rc, struct torn_hist **out)
     free(p->open.idx);
     free(p->open.used);
     free(p->copy);
+    free(p->fmap);
+    free(p->fmap_id);
     vtab_free(&p->raw);
     free(p->raw_ids);
     if (rc == TORN_OK && h->n_ops == 0 && h->n_events == 0)
@@ -1470,6 +1563,7 @@ void torn_hist_free(struct torn_hist *h)
     if (!h)
         return;
     free(h->ops);
+    free(h->fs);
     free(h->events);
     if (h->strs) {
         torn_intern_free(h->strs->tab);

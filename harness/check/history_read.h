@@ -54,12 +54,12 @@ enum torn_hist_format {
 #define TORN_HIST_NEVER UINT64_MAX   /* t_complete of an operation that never completed */
 #define TORN_HIST_NONE UINT32_MAX    /* value id of an absent value, key id of no key */
 
-/* One operation: an invoke and its completion.  56 bytes: a 10M-operation
- * history holds ten million of them, so a key is its id (torn_hist_key)
- * and a value its id (torn_hist_tree, torn_hist_value_text). */
+/* One operation: an invoke and its completion.  48 bytes: a 10M-operation
+ * history holds ten million of them, so its name is a small index
+ * (torn_hist_f), its key an id (torn_hist_key) and its values ids
+ * (torn_hist_tree, torn_hist_value_text). */
 struct torn_hop {
     long long process;
-    const char *f;              /* "read", "write", "cas", "update", ...; owned by the history */
     uint64_t t_invoke;          /* ns (or line number for clockless formats) */
     uint64_t t_complete;        /* TORN_HIST_NEVER if it never completed */
     uint32_t line_invoke;       /* 1-based line of the invoke */
@@ -67,7 +67,8 @@ struct torn_hop {
     uint32_t input_id;          /* the invoke's value (< h->n_values), TORN_HIST_NONE if none */
     uint32_t output_id;         /* the completion's value, TORN_HIST_NONE if none */
     uint32_t key_id;            /* id of key (< h->n_strs), TORN_HIST_NONE if none */
-    enum torn_outcome outcome;  /* OK, FAIL (did not happen), INFO (unknown) */
+    uint16_t f_id;              /* its name: h->fs[f_id] */
+    uint8_t outcome;            /* enum torn_outcome: OK, FAIL (did not happen), INFO (unknown) */
 };
 
 /* A fault (kill, power cut, proxy fault) or an observed notification. */
@@ -92,6 +93,8 @@ struct torn_hist {
     struct torn_hist_strs *strs;/* interned f/key strings and values */
     size_t n_values;            /* distinct values: ids 0 .. n_values-1 */
     size_t n_strs;              /* distinct f/key strings: key ids 0 .. n_strs-1 */
+    const char **fs;            /* distinct operation names ("read", "cas", ...), by f_id */
+    size_t n_fs;                /* at most 65536 */
     size_t n_skipped;           /* log lines that are not operations (Jepsen logs only) */
     int independent;            /* 1: read as jepsen.independent [k v] pairs */
 };
@@ -107,6 +110,11 @@ int torn_hist_parse(const char *buf, size_t len, const char *name, enum torn_his
                     struct torn_hist **out, struct torn_err *err);
 /* Free; NULL is a no-op. */
 void torn_hist_free(struct torn_hist *h);
+/* An operation's name: "read", "write", "cas", "update", ...; owned by h. */
+static inline const char *torn_hist_f(const struct torn_hist *h, const struct torn_hop *op)
+{
+    return h->fs[op->f_id];
+}
 /* The string of a key id (an operation's key_id), NULL for TORN_HIST_NONE;
  * owned by h. */
 const char *torn_hist_key(const struct torn_hist *h, uint32_t key_id);

@@ -100,7 +100,7 @@ static int fill_op(const struct torn_hist *h, size_t i, const char *sf, struct t
     if (!in || !out)
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
     o->idx = i;
-    o->is_write = !torn_check_is_read(op->f);
+    o->is_write = !torn_check_is_read(torn_hist_f(h, op));
     o->version = o->base = -1;
     o->status = NULL;
     if (op->outcome == TORN_OUT_OK) {

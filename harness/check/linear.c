@@ -255,15 +255,15 @@ static int convert(struct lin *L, size_t i, struct lop *o, struct torn_err *err)
 
     memset(o, 0, sizeof *o);
     o->idx = i;
-    if (hop->f != L->last_f) {      /* f strings are interned: few distinct pointers */
-        L->last_f = hop->f;
-        L->last_kind = kind_of(L->model, hop->f);
+    if (torn_hist_f(L->h, hop) != L->last_f) {      /* f strings are interned: few distinct pointers */
+        L->last_f = torn_hist_f(L->h, hop);
+        L->last_kind = kind_of(L->model, torn_hist_f(L->h, hop));
     }
     o->kind = L->last_kind;
     if (o->kind < 0)
         return torn_err_set(err, TORN_E_CONFIG,
                             "%s:%u: operation \"%s\" is not part of this model (%s)",
-                            L->h->name, hop->line_invoke, hop->f, model_ops(L->model));
+                            L->h->name, hop->line_invoke, torn_hist_f(L->h, hop), model_ops(L->model));
     if (hop->outcome == TORN_OUT_FAIL || (o->kind == L_READ && hop->outcome != TORN_OUT_OK))
         return 0;
     o->known = hop->outcome == TORN_OUT_OK;

@@ -232,7 +232,7 @@ static int parse_txns(struct tx *X)
         if (torn_hist_tree(h, o->outcome == TORN_OUT_OK && has_out ? o->output_id : o->input_id,
                            &v) != TORN_OK)
             return nomem(X);
-        if (strcmp(o->f, "txn"))
+        if (strcmp(torn_hist_f(h, o), "txn"))
             return bad_txn(X, i, "operation is not a txn");
         if (o->outcome == TORN_OUT_OK && !has_out)   /* its reads would look empty */
             return bad_txn(X, i, "an ok txn needs its value: what its reads returned");
@@ -975,7 +975,7 @@ const char *torn_check_txn_model(const struct torn_hist *h)
         const struct torn_hop *o = &h->ops[i];
         const cJSON *v = torn_hist_value(h, o->input_id != TORN_HIST_NONE ? o->input_id
                                                                            : o->output_id);
-        if (strcmp(h->ops[i].f, "txn"))
+        if (strcmp(torn_hist_f(h, o), "txn"))
             return NULL;
         for (const cJSON *m = cJSON_IsArray(v) ? v->child : NULL; m; m = m->next) {
             const cJSON *f = cJSON_GetArrayItem(m, 0);

@@ -55,7 +55,7 @@ static const char *guess_model(const struct torn_hist *h)
         return txn;
 
     for (size_t i = 0; i < h->n_ops; i++) {
-        const char *f = h->ops[i].f;
+        const char *f = torn_hist_f(h, &h->ops[i]);
         if (!strcmp(f, "cas"))
             cas = 1;
         else if (!strcmp(f, "append") || !strcmp(f, "get") || !strcmp(f, "put"))

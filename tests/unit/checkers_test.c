@@ -102,7 +102,7 @@ static void test_reader(void)
 
     CHECK(torn_hist_parse(log, strlen(log), "j.log", TORN_HIST_AUTO, &h, &err) == TORN_OK, "%s",
           err.msg);
-    CHECK(h->clockless && h->n_ops == 1 && h->n_events == 1 && !strcmp(h->ops[0].f, "cas") &&
+    CHECK(h->clockless && h->n_ops == 1 && h->n_events == 1 && !strcmp(torn_hist_f(h, &h->ops[0]), "cas") &&
               cJSON_GetArraySize(torn_hist_value(h, h->ops[0].input_id)) == 2 && h->ops[0].outcome == TORN_OUT_INFO &&
               !h->events[0].notify,
           "jepsen log");

@@ -228,7 +228,7 @@ static void test_same_history(void)
         CHECK(x->process == y->process && x->input_id == y->input_id &&
               x->output_id == y->output_id && x->key_id == y->key_id &&
               x->outcome == y->outcome && x->t_invoke == y->t_invoke &&
-              x->t_complete == y->t_complete && !strcmp(x->f, y->f), "op %zu differs", i);
+              x->t_complete == y->t_complete && !strcmp(torn_hist_f(a, x), torn_hist_f(b, y)), "op %zu differs", i);
     }
     for (uint32_t id = 0; id < a->n_values && id < b->n_values; id++)
         CHECK(!strcmp(torn_hist_value_text(a, id), torn_hist_value_text(b, id)),

@@ -978,6 +978,8 @@ static int other_value(struct parser *p, const struct torn_jl_field *v, uint32_t
         *id = (uint32_t)got;
         return 1;
     }
+    if (v->len >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3))
+        return 0;    /* cJSON skips a byte order mark where a document starts, not here */
     tree = cJSON_ParseWithLengthOpts(s, v->len, &end, 0);
     if (!tree || end != v->s + v->len || attach_numbers(p, tree, &s, end) != TORN_OK ||
         torn_value_dup_key(tree)) {

@@ -81,14 +81,12 @@ static int parse_state(const char *s, struct torn_power_cycle *c, char *cut, siz
     return TORN_OK;
 }
 
-static int one_state(struct torn_ctx *ctx, struct torn_power_cycle *c, long long *n_states,
-                     long long *n_bad, struct torn_err *err)
+/* Check the crash state just cut (c->state): 0, or a negative torn_code. */
+static int check_state(struct torn_ctx *ctx, struct torn_power_cycle *c, long long *n_states,
+                       long long *n_bad, struct torn_err *err)
 {
-    int rc = torn_power_run_cycle(ctx, c, err);
-    if (rc)
-        return rc;
-    if (!c->frozen)
-        return 1;   /* the writer finished before the cut point */
+    int rc;
+
     (*n_states)++;
     rc = torn_power_check(ctx, c, "after power cut", err);
     if (rc < 0)
@@ -97,6 +95,49 @@ static int one_state(struct torn_ctx *ctx, struct torn_power_cycle *c, long long
         torn_result_metric_str(ctx->result, "first_failing_state", c->state);
     *n_bad += rc;
     return 0;
+}
+
+/* Run the writer to cut point c->freeze_at, cut with c->cut and check: 1
+ * when the writer finished before the cut point, else as check_state. */
+static int one_state(struct torn_ctx *ctx, struct torn_power_cycle *c, long long *n_states,
+                     long long *n_bad, struct torn_err *err)
+{
+    int rc = torn_power_run_cycle(ctx, c, err);
+    if (rc)
+        return rc;
+    if (!c->frozen)
+        return 1;   /* the writer finished before the cut point */
+    return check_state(ctx, c, n_states, n_bad, err);
+}
+
+/* The other crash states of one cut point (states[1..n-1]; states[0] was
+ * cut by one_state, kept when n > 1).  Each is cut from the same stopped
+ * writer (torn_power_recut: the disk is put back, then cut again), the last
+ * one not kept; a target whose writes happen in a service runs the writer
+ * again for each (its service is restarted and killed with every boot). */
+static int other_states(struct torn_ctx *ctx, struct torn_power_cycle *c, char states[][48],
+                        size_t n, long long *n_states, long long *n_bad, struct torn_err *err)
+{
+    char last[96];
+    int rc;
+
+    for (size_t i = 1; i < n; i++) {
+        int recut = c->kept;
+        c->cut = states[i];
+        c->keep = recut && i + 1 < n;
+        rc = recut ? torn_power_recut(ctx, c, err) : torn_power_run_cycle(ctx, c, err);
+        if (rc == 0 && (recut || c->frozen))
+            rc = check_state(ctx, c, n_states, n_bad, err);
+        if (rc < 0)
+            return rc;
+    }
+    if (!c->kept)
+        return 0;
+    /* Only one state at this point, and it was kept: cut it for good. */
+    snprintf(last, sizeof last, "state=%s", strchr(c->state, '/') ? strchr(c->state, '/') + 1 : "");
+    c->cut = last;
+    c->keep = 0;
+    return torn_power_recut(ctx, c, err);
 }
 
 static int power_run(struct torn_ctx *ctx, struct torn_err *err)
@@ -109,6 +150,7 @@ static int power_run(struct torn_ctx *ctx, struct torn_err *err)
     char cut[128], states[32][48];
     uint64_t t0 = torn_now_ns();
     int rc = torn_power_need_fs(ctx, "power-loss", err), sweep;
+    int reuse = !torn_target_caps_of(ctx->target, TORN_CAP_SERVICE, NULL, 0);
 
     if (rc)
         return rc;
@@ -141,6 +183,7 @@ static int power_run(struct torn_ctx *ctx, struct torn_err *err)
             break;
         c.freeze_at = op;
         c.cut = "";
+        c.keep = reuse;
         rc = one_state(ctx, &c, &n_states, &n_bad, err);
         if (rc == 1)
             break;
@@ -153,11 +196,9 @@ static int power_run(struct torn_ctx *ctx, struct torn_err *err)
             for (long long k = 0; k < torn_per && n < 32; k++, n++)
                 snprintf(states[n], sizeof states[n], "torn %llu",
                          (unsigned long long)torn_seed_derive(ctx->seed, "torn") + op * 131 + (uint64_t)k);
-        for (size_t i = 1; i < n; i++) {   /* states[0] (the model's crash) was just done */
-            c.cut = states[i];
-            if ((rc = one_state(ctx, &c, &n_states, &n_bad, err)) < 0)
-                return rc;
-        }
+        /* states[0] (the model's crash) was just done */
+        if ((rc = other_states(ctx, &c, states, n, &n_states, &n_bad, err)) < 0)
+            return rc;
     }
     torn_result_metric(ctx->result, "cut_points", (double)points);
     torn_result_metric(ctx->result, "crash_states", (double)n_states);

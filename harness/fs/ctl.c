@@ -215,9 +215,13 @@ static void run_command(char *line, int conn, char *reply, size_t len)
             snprintf(reply, len, "err model must be process|power|fsync-fail");
         }
     } else if (strcmp(cmd, "sync") == 0) {
-        torn_fsd_mops_commit(torn_fsd.n_mops);
-        torn_fsd_nodes_clear();
-        snprintf(reply, len, "ok synced");
+        if (torn_fsd.kept.on) {
+            snprintf(reply, len, "err a kept cut is pending: uncut first");
+        } else {
+            torn_fsd_mops_commit(torn_fsd.n_mops);
+            torn_fsd_nodes_clear();
+            snprintf(reply, len, "ok synced");
+        }
     } else if (strcmp(cmd, "counter-reset") == 0) {
         torn_fsd.ops = 0;
         torn_fsd.freeze_at = 0;
@@ -247,6 +251,8 @@ static void run_command(char *line, int conn, char *reply, size_t len)
         char buf[256];
         snprintf(buf, sizeof buf, "%s", args ? args : "");
         torn_fsd_cut(buf, reply, len);
+    } else if (strcmp(cmd, "uncut") == 0) {
+        torn_fsd_uncut(reply, len);
     } else if (strcmp(cmd, "rule") == 0) {
         char buf[512];
         snprintf(buf, sizeof buf, "%s", args ? args : "");
@@ -256,7 +262,7 @@ static void run_command(char *line, int conn, char *reply, size_t len)
         snprintf(reply, len, "ok rules cleared");
     } else {
         snprintf(reply, len, "err unknown command '%s' (status|model|sync|counter-reset|freeze|"
-                             "thaw|wait|wait-blocked|cut|rule|rules-clear|log)", cmd);
+                             "thaw|wait|wait-blocked|cut|uncut|rule|rules-clear|log)", cmd);
     }
     pthread_mutex_unlock(&torn_fsd.mu);
 }

@@ -80,7 +80,7 @@ static int node_restore(struct fnode *n, const unsigned char *keep_of, const str
             continue;
         if (e->len) {
             unsigned char buf[PAGE];
-            rc = torn_fsd_page_durable(n, e, buf);
+            rc = torn_fsd_slot_read(n, e->slot, buf, e->len);
             if (rc == 0)
                 rc = pwrite_all(n->fd, buf, e->len, off);
         } else
@@ -175,7 +175,7 @@ static int cut_arg(char *tok, char **save, struct torn_fs_state *c, struct torn_
     return torn_err_set(e, TORN_E_CONFIG, "unknown cut argument '%.60s'", tok);
 }
 
-static int parse_cut(char *args, struct torn_fs_state *c, char *why, size_t why_len)
+static int parse_cut(char *args, struct torn_fs_state *c, int *keep, char *why, size_t why_len)
 {
     int process = torn_fsd.model == TORN_FS_PROCESS;
     struct torn_err e = {0};
@@ -184,8 +184,11 @@ static int parse_cut(char *args, struct torn_fs_state *c, char *why, size_t why_
     c->meta = process ? -1 : 0;
     c->data = process ? TORN_FS_DATA_ALL : TORN_FS_DATA_NONE;
     c->arg = 0;
+    *keep = 0;
     for (char *tok = strtok_r(args, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save))
-        if (cut_arg(tok, &save, c, &e) < 0) {
+        if (strcmp(tok, "keep") == 0)
+            *keep = 1;
+        else if (cut_arg(tok, &save, c, &e) < 0) {
             snprintf(why, why_len, "%s", e.msg);
             return -1;
         }
@@ -214,34 +217,18 @@ static int keep_piece(const struct torn_fs_state *c, size_t i, const struct pent
     return 0;
 }
 
-/* Perform a cut; reply gets "ok state=... kept_meta=a/b kept_pages=c/d", or
- * "err ..." (-1) when the arguments are wrong or the state could not be
- * produced (the cut still happened: waiting writers get EIO, the logs are
- * cleared, the disk holds whatever the failed restore left). */
-int torn_fsd_cut(char *args, char *reply, size_t len)
+/* The unsynced pages in the order first dirtied (*ps_out, calloc'd; NULL
+ * when out of memory) and their number. */
+static struct piece *pieces(size_t *n_out)
 {
-    struct torn_fs_state c;
-    struct piece *ps = NULL;
-    unsigned char *keep = NULL;
-    size_t n_ps = 0, kept = 0, meta_keep;
-    struct torn_rng r;
-    char why[512], failed[512], id[96];
+    struct piece *ps;
+    size_t n_ps = 0;
 
-    if (parse_cut(args, &c, why, sizeof why) < 0) {
-        snprintf(reply, len, "err %s", why);
-        return -1;
-    }
     for (size_t b = 0; b < NBUCKETS; b++)
         for (struct fnode *n = torn_fsd.nodes[b]; n; n = n->next)
             n_ps += n->n;
-    ps = calloc(n_ps + 1, sizeof *ps);
-    keep = calloc(n_ps + 1, 1);
-    if (!ps || !keep) {
-        free(ps);
-        free(keep);
-        snprintf(reply, len, "err out of memory");
-        return -1;
-    }
+    if (!(ps = calloc(n_ps + 1, sizeof *ps)))
+        return NULL;
     n_ps = 0;
     for (size_t b = 0; b < NBUCKETS; b++)
         for (struct fnode *n = torn_fsd.nodes[b]; n; n = n->next)
@@ -249,38 +236,209 @@ int torn_fsd_cut(char *args, char *reply, size_t len)
                 if (n->tab[i].pgno)
                     ps[n_ps++] = (struct piece){n, &n->tab[i]};
     qsort(ps, n_ps, sizeof *ps, piece_cmp);
-    torn_rng_seed(&r, c.arg);
-    for (size_t i = 0; i < n_ps; i++) {
-        keep[i] = (unsigned char)keep_piece(&c, i, ps[i].e, &r);
-        kept += keep[i];
+    *n_out = n_ps;
+    return ps;
+}
+
+/* Before a kept cut changes n: its size and the bytes of each of its dirty
+ * pages (in table order, into the slots after the undo log's), for uncut. */
+static int node_keep(struct fnode *n, char *why, size_t why_len)
+{
+    struct stat st;
+    uint32_t k = n->slots;
+    int rc = 0;
+
+    if (fstat(n->fd, &st) < 0)
+        rc = neg_errno();
+    for (size_t i = 0; i < n->cap && rc == 0; i++) {
+        off_t off = (off_t)((n->tab[i].pgno - 1) * PAGE);
+        if (!n->tab[i].pgno || off >= st.st_size)
+            continue;
+        rc = torn_fsd_save_bytes(n, off, k++, (size_t)(st.st_size - off < (off_t)PAGE
+                                                            ? st.st_size - off : PAGE));
     }
-    /* Every step is tried even after one failed (the disk comes as close to
-     * the state as it can), but one failure makes the cut an error. */
+    if (rc < 0) {
+        snprintf(why, why_len, "inode %llu: keeping its bytes for uncut: %s",
+                 (unsigned long long)n->ino, strerror(-rc));
+        return -1;
+    }
+    n->redo_size = st.st_size;
+    return 0;
+}
+
+/* uncut: n's size and bytes as node_keep saw them. */
+static int node_redo(struct fnode *n, char *why, size_t why_len)
+{
+    uint32_t k = n->slots;
+    int rc = ftruncate(n->fd, n->redo_size) < 0 ? neg_errno() : 0;
+
+    for (size_t i = 0; i < n->cap && rc == 0; i++) {
+        off_t off = (off_t)((n->tab[i].pgno - 1) * PAGE);
+        unsigned char buf[PAGE];
+        size_t len;
+        if (!n->tab[i].pgno || off >= n->redo_size)
+            continue;
+        len = n->redo_size - off < (off_t)PAGE ? (size_t)(n->redo_size - off) : PAGE;
+        rc = torn_fsd_slot_read(n, k++, buf, len);
+        if (rc == 0)
+            rc = pwrite_all(n->fd, buf, len, off);
+    }
+    n->redo_size = -1;
+    if (rc < 0) {
+        snprintf(why, why_len, "inode %llu: uncut: %s", (unsigned long long)n->ino, strerror(-rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* What a cut did, for its reply. */
+struct cut_done {
+    size_t kept_pages, n_pages, meta_keep, n_mops;
+};
+
+/* Put the backing directory in crash state c: unsynced pages restored but
+ * those c keeps, pending namespace operations undone newest first down to
+ * the first c keeps.  kept: reversibly (node_keep, created entries parked).
+ * Every step is tried even after one failed (the disk comes as close to
+ * the state as it can), but one failure makes it an error: -1, why set. */
+static int cut_apply(const struct torn_fs_state *c, int kept, struct cut_done *d, char *why,
+                     size_t why_len)
+{
+    struct piece *ps;
+    unsigned char *keep;
+    struct torn_rng r;
+    char failed[512];
+
     why[0] = 0;
+    memset(d, 0, sizeof *d);
+    ps = pieces(&d->n_pages);
+    keep = calloc(d->n_pages + 1, 1);
+    if (!ps || !keep) {
+        free(ps);
+        free(keep);
+        snprintf(why, why_len, "out of memory");
+        return -1;
+    }
+    torn_rng_seed(&r, c->arg);
+    for (size_t i = 0; i < d->n_pages; i++) {
+        keep[i] = (unsigned char)keep_piece(c, i, ps[i].e, &r);
+        d->kept_pages += keep[i];
+    }
     for (size_t b = 0; b < NBUCKETS; b++)
         for (struct fnode *n = torn_fsd.nodes[b]; n; n = n->next)
-            if (node_restore(n, keep, ps, n_ps, failed, sizeof failed) < 0 && !why[0])
-                snprintf(why, sizeof why, "%s", failed);
-    meta_keep = (c.meta < 0 || (size_t)c.meta > torn_fsd.n_mops) ? torn_fsd.n_mops : (size_t)c.meta;
-    torn_fs_state_format(&c, id, sizeof id);
-    snprintf(reply, len, "ok state=%s kept_meta=%zu/%zu kept_pages=%zu/%zu model=%s", id,
-             meta_keep, torn_fsd.n_mops, kept, n_ps, torn_fs_model_name(torn_fsd.model));
-    for (size_t i = torn_fsd.n_mops; i > meta_keep; i--)
-        if (torn_fsd_mop_undo(&torn_fsd.mops[i - 1], failed, sizeof failed) < 0 && !why[0])
-            snprintf(why, sizeof why, "%s", failed);
-    if (why[0])
-        snprintf(reply, len, "err cut: state %s not produced: %s", id, why);
-    for (size_t i = meta_keep; i < torn_fsd.n_mops; i++)
-        torn_fsd_mop_free(&torn_fsd.mops[i]);
-    torn_fsd.n_mops = meta_keep;
-    torn_fsd_mops_commit(torn_fsd.n_mops);
-    torn_fsd_nodes_clear();
+            if (((kept && node_keep(n, failed, sizeof failed) < 0) ||
+                 node_restore(n, keep, ps, d->n_pages, failed, sizeof failed) < 0) && !why[0])
+                snprintf(why, why_len, "%s", failed);
+    d->n_mops = torn_fsd.n_mops;
+    d->meta_keep = (c->meta < 0 || (size_t)c->meta > d->n_mops) ? d->n_mops : (size_t)c->meta;
+    for (size_t i = d->n_mops; i > d->meta_keep; i--)
+        if (torn_fsd_mop_undo(&torn_fsd.mops[i - 1], kept, failed, sizeof failed) < 0 &&
+            !why[0])
+            snprintf(why, why_len, "%s", failed);
     free(ps);
     free(keep);
+    return why[0] ? -1 : 0;
+}
+
+/* The logs after a cut: the surviving namespace operations commit, the
+ * pages are forgotten; a kept cut sets the whole log aside for uncut. */
+static void cut_settle(const struct cut_done *d, int kept)
+{
+    if (kept) {
+        torn_fsd.kept.on = 1;
+        memcpy(torn_fsd.kept.nodes, torn_fsd.nodes, sizeof torn_fsd.nodes);
+        memset(torn_fsd.nodes, 0, sizeof torn_fsd.nodes);
+        torn_fsd.kept.mops = torn_fsd.mops;
+        torn_fsd.kept.n_mops = torn_fsd.n_mops;
+        torn_fsd.kept.cap_mops = torn_fsd.cap_mops;
+        torn_fsd.kept.meta_keep = d->meta_keep;
+        torn_fsd.mops = NULL;
+        torn_fsd.n_mops = torn_fsd.cap_mops = 0;
+        return;
+    }
+    for (size_t i = d->meta_keep; i < torn_fsd.n_mops; i++)
+        torn_fsd_mop_free(&torn_fsd.mops[i]);
+    torn_fsd.n_mops = d->meta_keep;
+    torn_fsd_mops_commit(torn_fsd.n_mops);
+    torn_fsd_nodes_clear();
+}
+
+/* Perform a cut; reply gets "ok state=... kept_meta=a/b kept_pages=c/d", or
+ * "err ..." (-1) when the arguments are wrong or the state could not be
+ * produced (the cut still happened: waiting writers get EIO, the logs are
+ * cleared, the disk holds whatever the failed restore left).  `cut keep
+ * ...` makes the same state and keeps what it takes to come back (uncut):
+ * until then fsync and fsyncdir make nothing durable, so that uncut can
+ * undo every change made to the state (a check's reads, a recovery's
+ * writes). */
+int torn_fsd_cut(char *args, char *reply, size_t len)
+{
+    struct torn_fs_state c;
+    struct cut_done d;
+    int kept, rc;
+    char why[512], id[96];
+
+    if (parse_cut(args, &c, &kept, why, sizeof why) < 0) {
+        snprintf(reply, len, "err %s", why);
+        return -1;
+    }
+    if (torn_fsd.kept.on) {
+        snprintf(reply, len, "err a kept cut is pending: uncut first");
+        return -1;
+    }
+    rc = cut_apply(&c, kept, &d, why, sizeof why);
+    torn_fs_state_format(&c, id, sizeof id);
+    if (rc < 0)
+        snprintf(reply, len, "err cut: state %s not produced: %s", id, why);
+    else
+        snprintf(reply, len, "ok state=%s kept_meta=%zu/%zu kept_pages=%zu/%zu model=%s%s", id,
+                 d.meta_keep, d.n_mops, d.kept_pages, d.n_pages,
+                 torn_fs_model_name(torn_fsd.model), kept ? " kept=1" : "");
+    cut_settle(&d, kept && rc == 0);
     torn_fsd.cuts++;
     torn_fsd.gen++;
     torn_fsd.frozen = 0;
     torn_fsd.freeze_at = 0;
     pthread_cond_broadcast(&torn_fsd.cv);
-    return why[0] ? -1 : 0;
+    return rc;
+}
+
+/* Back to the moment before the kept cut: everything changed since it is
+ * undone (as a cut that keeps nothing would: it all counts as unsynced
+ * while a cut is kept), the operations the cut undid are done again in
+ * their order, the files get their bytes and sizes back, and the undo log
+ * is the one before the cut. */
+int torn_fsd_uncut(char *reply, size_t len)
+{
+    struct torn_fs_state none = {0, TORN_FS_DATA_NONE, 0};
+    struct cut_done d;
+    size_t from;
+    char why[512], failed[512];
+
+    if (!torn_fsd.kept.on) {
+        snprintf(reply, len, "err no kept cut to undo");
+        return -1;
+    }
+    (void)cut_apply(&none, 0, &d, why, sizeof why);
+    cut_settle(&d, 0);
+    free(torn_fsd.mops);
+    memcpy(torn_fsd.nodes, torn_fsd.kept.nodes, sizeof torn_fsd.nodes);
+    torn_fsd.mops = torn_fsd.kept.mops;
+    torn_fsd.n_mops = torn_fsd.kept.n_mops;
+    torn_fsd.cap_mops = torn_fsd.kept.cap_mops;
+    from = torn_fsd.kept.meta_keep;
+    memset(&torn_fsd.kept, 0, sizeof torn_fsd.kept);
+    for (size_t i = from; i < torn_fsd.n_mops; i++)
+        if (torn_fsd_mop_redo(&torn_fsd.mops[i], failed, sizeof failed) < 0 && !why[0])
+            snprintf(why, sizeof why, "%s", failed);
+    for (size_t b = 0; b < NBUCKETS; b++)
+        for (struct fnode *n = torn_fsd.nodes[b]; n; n = n->next)
+            if (n->redo_size >= 0 && node_redo(n, failed, sizeof failed) < 0 && !why[0])
+                snprintf(why, sizeof why, "%s", failed);
+    if (why[0]) {
+        snprintf(reply, len, "err uncut: %s", why);
+        return -1;
+    }
+    snprintf(reply, len, "ok uncut pending_meta=%zu", torn_fsd.n_mops);
+    return 0;
 }

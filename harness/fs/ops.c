@@ -562,7 +562,7 @@ static int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
             return op_end(fault_);
         }
     }
-    if (n)
+    if (n && !torn_fsd.kept.on)   /* a kept cut: nothing becomes durable until uncut */
         torn_fsd_node_sync(n);
     return op_end(0);
 }
@@ -574,7 +574,8 @@ static int fs_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi
     (void)fi;
     OP_BEGIN("fsyncdir", path);
     snprintf(r, sizeof r, "%s", rel(path));
-    torn_fsd_mops_commit_dir(r);
+    if (!torn_fsd.kept.on)
+        torn_fsd_mops_commit_dir(r);
     return op_end(0);
 }
 

@@ -51,6 +51,9 @@ struct fnode {
                                pages, PAGE bytes a slot; -1 until one is needed */
     uint32_t slots;         /* slots of ufd in use */
     off_t durable;          /* size at the last fsync */
+    off_t redo_size;        /* a kept cut: the size before it (-1: none); the
+                               bytes of its dirty pages then are in ufd from
+                               slot `slots` on, in table order */
     struct pent *tab;       /* open addressing on pgno */
     size_t cap, n;
     struct fnode *next;
@@ -63,6 +66,7 @@ struct mop {
     enum mop_kind kind;
     char *a, *b;            /* paths relative to the backing root */
     char *trash;            /* parked replaced/removed entry, or NULL */
+    char *kept;             /* a kept cut parked the entry it created here */
 };
 
 /* A fault rule (`rule OP ERR ...`). */
@@ -102,6 +106,14 @@ struct torn_fsd {
     size_t n_mops, cap_mops;
     struct rule rules[MAX_RULES];
     size_t n_rules;
+    struct {                  /* a kept cut (`cut keep ...`) until `uncut`:
+                                 the undo log as it was before it, and how
+                                 to do the cut's changes again */
+        int on;
+        struct fnode *nodes[NBUCKETS];
+        struct mop *mops;
+        size_t n_mops, cap_mops, meta_keep;
+    } kept;
     struct fuse_session *se;  /* to notice shutdown while frozen */
     int lfd;                  /* control socket (abstract "tornfs-<pid>") */
     pthread_t main_thread;    /* runs the FUSE loop: woken by SIGTERM to stop */
@@ -133,9 +145,11 @@ struct fnode *torn_fsd_node_get(int fd, dev_t dev, ino_t ino);
 /* Log the durable bytes of every page of [off, off+len) not logged since
  * the last fsync: 0, or -errno (the change must then not be made). */
 int torn_fsd_range_touch(struct fnode *n, off_t off, off_t len);
-/* Read the durable bytes of page e of n (e->len of them) into buf: 0, or
+/* Copy len bytes of n's file at off into slots slot.. of n->ufd: 0, or
  * -errno. */
-int torn_fsd_page_durable(const struct fnode *n, const struct pent *e, unsigned char *buf);
+int torn_fsd_save_bytes(struct fnode *n, off_t off, uint32_t slot, size_t len);
+/* Read len (at most PAGE) bytes of slot of n->ufd into buf: 0, or -errno. */
+int torn_fsd_slot_read(const struct fnode *n, uint32_t slot, unsigned char *buf, size_t len);
 /* fsync of n succeeded / failed under fsync-fail (its dirty pages lost). */
 void torn_fsd_node_sync(struct fnode *n);
 void torn_fsd_node_lose(struct fnode *n);
@@ -145,8 +159,11 @@ void torn_fsd_nodes_clear(void);
  * parked entry it replaced or removed, or NULL): 0 or -ENOMEM. */
 int torn_fsd_mop_add(enum mop_kind kind, const char *a, const char *b, const char *trash);
 void torn_fsd_mop_free(struct mop *m);
-/* Undo one pending namespace operation: 0, or -1 with why naming it. */
-int torn_fsd_mop_undo(const struct mop *m, char *why, size_t why_len);
+/* Undo one pending namespace operation (kept: reversibly, the entry it
+ * created parked, for a kept cut): 0, or -1 with why naming it. */
+int torn_fsd_mop_undo(struct mop *m, int kept, char *why, size_t why_len);
+/* Do again an operation a kept cut undid: 0, or -1 with why naming it. */
+int torn_fsd_mop_redo(struct mop *m, char *why, size_t why_len);
 /* Commit the first k pending operations / up to the last touching dir. */
 void torn_fsd_mops_commit(size_t k);
 void torn_fsd_mops_commit_dir(const char *dir);
@@ -164,6 +181,9 @@ void torn_fsd_parked_hide(struct stat *st);
 /* Perform `cut ARGS` (args is modified); reply gets "ok state=..." or "err
  * ..." (then -1).  The cut happens even when its state cannot be produced. */
 int torn_fsd_cut(char *args, char *reply, size_t len);
+/* Perform `uncut`: back to the moment before the kept cut.  0, or -1 with
+ * reply "err ...". */
+int torn_fsd_uncut(char *reply, size_t len);
 
 /* ---- ctl.c ---- */
 /* Read from / write to the .torn-ctl file of open file o (mu NOT held). */

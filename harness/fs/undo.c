@@ -58,6 +58,7 @@ struct fnode *torn_fsd_node_get(int fd, dev_t dev, ino_t ino)
     n->dev = dev;
     n->ino = ino;
     n->ufd = -1;
+    n->redo_size = -1;
     n->durable = st.st_size;
     n->next = torn_fsd.nodes[ino % NBUCKETS];
     torn_fsd.nodes[ino % NBUCKETS] = n;
@@ -109,13 +110,13 @@ static struct pent *page_add(struct fnode *n, uint64_t pg, uint32_t slot)
     return e;
 }
 
-/* Copy len durable bytes of n at file offset off into ufd at slot: the
+/* Copy len bytes of n at file offset off into ufd at slot: the
  * kernel copies them (sendfile), no page passes through this process and
  * no memory is allocated per page: the slots of a memfd are reused after
  * each fsync.  The old design (a malloc'd copy of every page) spent a third
  * of an overwrite in page faults.  0, or -errno (-EIO for a short copy:
  * durable bytes that cannot be read cannot be restored). */
-static int save_durable(struct fnode *n, off_t off, uint32_t slot, size_t len)
+int torn_fsd_save_bytes(struct fnode *n, off_t off, uint32_t slot, size_t len)
 {
     off_t in = off;
 
@@ -134,10 +135,10 @@ static int save_durable(struct fnode *n, off_t off, uint32_t slot, size_t len)
     return 0;
 }
 
-int torn_fsd_page_durable(const struct fnode *n, const struct pent *e, unsigned char *buf)
+int torn_fsd_slot_read(const struct fnode *n, uint32_t slot, unsigned char *buf, size_t len)
 {
-    ssize_t got = n->ufd < 0 ? -1 : pread(n->ufd, buf, e->len, (off_t)e->slot * PAGE);
-    if (got == (ssize_t)e->len)
+    ssize_t got = n->ufd < 0 ? -1 : pread(n->ufd, buf, len, (off_t)slot * PAGE);
+    if (got == (ssize_t)len)
         return 0;
     return got < 0 && n->ufd >= 0 ? neg_errno() : -EIO;
 }
@@ -159,7 +160,7 @@ struct run {
 
 static int run_flush(struct fnode *n, struct run *r)
 {
-    int rc = r->off < 0 ? 0 : save_durable(n, r->off, r->slot, r->len);
+    int rc = r->off < 0 ? 0 : torn_fsd_save_bytes(n, r->off, r->slot, r->len);
     r->off = -1;
     r->len = 0;
     return rc;
@@ -300,6 +301,7 @@ int torn_fsd_mop_add(enum mop_kind kind, const char *a, const char *b, const cha
     m->a = strdup(a);
     m->b = b ? strdup(b) : NULL;
     m->trash = trash ? strdup(trash) : NULL;
+    m->kept = NULL;
     if (!m->a || (b && !m->b) || (trash && !m->trash)) {
         free(m->a);
         free(m->b);
@@ -414,6 +416,7 @@ void torn_fsd_mop_free(struct mop *m)
     free(m->a);
     free(m->b);
     free(m->trash);
+    free(m->kept);
 }
 
 /* Commit the first k pending operations. */
@@ -430,18 +433,63 @@ void torn_fsd_mops_commit(size_t k)
     torn_fsd.n_mops -= k;
 }
 
-/* Undo one pending namespace operation.  0, or -1 with why naming it: the
- * namespace is then in no state a cut names. */
-int torn_fsd_mop_undo(const struct mop *m, char *why, size_t why_len)
+/* Park entry r in the trash under name t again (the name it had there
+ * before a kept cut brought it back): 0, or -1 with errno. */
+static int repark(const char *r, const char *t)
+{
+    struct stat st;
+
+    if (fstatat(torn_fsd.bfd, r, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+        renameat(torn_fsd.bfd, r, torn_fsd.tfd, t) < 0)
+        return -1;
+    parked_note(&st, 1);
+    return 0;
+}
+
+/* Undo a create or mkdir for a kept cut: park the entry (its inode and
+ * data kept for the redo) instead of removing it. */
+static int undo_create_kept(struct mop *m)
+{
+    char t[32];
+    struct stat st;
+    int rc;
+
+    if (fstatat(torn_fsd.bfd, m->a, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return -1;
+    if ((rc = torn_fsd_park(m->a, &st, 0, t, sizeof t)) < 0) {
+        errno = -rc;
+        return -1;
+    }
+    free(m->kept);
+    if (!(m->kept = strdup(t))) {
+        (void)torn_fsd_unpark(t, m->a);
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+/* why = "VERB KIND A -> B: strerror(errno)"; -1. */
+static int mop_failed(const struct mop *m, const char *verb, char *why, size_t why_len)
+{
+    snprintf(why, why_len, "%s %s %.200s%s%.200s: %s", verb, torn_fsd_mop_names[m->kind], m->a,
+             m->b ? " -> " : "", m->b ? m->b : "", strerror(errno));
+    return -1;
+}
+
+/* Undo one pending namespace operation (kept: reversibly, for a kept cut).
+ * 0, or -1 with why naming it: the namespace is then in no state a cut
+ * names. */
+int torn_fsd_mop_undo(struct mop *m, int kept, char *why, size_t why_len)
 {
     int rc = 0;
 
     switch (m->kind) {
     case M_CREATE:
-        rc = unlinkat(torn_fsd.bfd, m->a, 0);
+        rc = kept ? undo_create_kept(m) : unlinkat(torn_fsd.bfd, m->a, 0);
         break;
     case M_MKDIR:
-        rc = unlinkat(torn_fsd.bfd, m->a, AT_REMOVEDIR);
+        rc = kept ? undo_create_kept(m) : unlinkat(torn_fsd.bfd, m->a, AT_REMOVEDIR);
         break;
     case M_UNLINK:
     case M_RMDIR:
@@ -456,11 +504,34 @@ int torn_fsd_mop_undo(const struct mop *m, char *why, size_t why_len)
         rc = renameat2(torn_fsd.bfd, m->a, torn_fsd.bfd, m->b, RENAME_EXCHANGE);
         break;
     }
-    if (rc == 0)
-        return 0;
-    snprintf(why, why_len, "undoing %s %.200s%s%.200s: %s", torn_fsd_mop_names[m->kind], m->a,
-             m->b ? " -> " : "", m->b ? m->b : "", strerror(errno));
-    return -1;
+    return rc == 0 ? 0 : mop_failed(m, "undoing", why, why_len);
+}
+
+/* Do again an operation a kept cut undid (uncut): 0, or -1 with why. */
+int torn_fsd_mop_redo(struct mop *m, char *why, size_t why_len)
+{
+    int rc = 0;
+
+    switch (m->kind) {
+    case M_CREATE:
+    case M_MKDIR:
+        rc = m->kept ? torn_fsd_unpark(m->kept, m->a) : (errno = ENOENT, -1);
+        free(m->kept);
+        m->kept = NULL;
+        break;
+    case M_UNLINK:
+    case M_RMDIR:
+        rc = repark(m->a, m->trash);
+        break;
+    case M_RENAME:
+        rc = m->trash ? repark(m->b, m->trash) : 0;
+        if (rc == 0)
+            rc = renameat(torn_fsd.bfd, m->a, torn_fsd.bfd, m->b);
+        break;
+    case M_EXCHANGE:   /* its own inverse */
+        return torn_fsd_mop_undo(m, 1, why, why_len);
+    }
+    return rc == 0 ? 0 : mop_failed(m, "redoing", why, why_len);
 }
 
 static int mop_touches(const struct mop *m, const char *dir)

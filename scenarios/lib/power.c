@@ -1,6 +1,7 @@
 /* torn: the crash cycle shared by power-loss and io-errors. */
 #include "power.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -171,17 +172,25 @@ static int wait_writer(struct torn_ctx *ctx, struct torn_power_cycle *c, struct 
     }
 }
 
+/* The crash-state id of the cut that answered reply: "op<N>/<state>". */
+static void set_state(struct torn_power_cycle *c, const char *reply)
+{
+    const char *state = strstr(reply, "state=");
+    snprintf(c->state, sizeof c->state, "op%llu/%.*s", (unsigned long long)c->ops,
+             state ? (int)strcspn(state + 6, " ") : 0, state ? state + 6 : "");
+}
+
 int torn_power_run_cycle(struct torn_ctx *ctx, struct torn_power_cycle *c, struct torn_err *err)
 {
     struct torn_child w;
     struct torn_fs_status st;
     struct torn_msg m;
     char reply[512], cmd[300];
-    const char *state;
     pid_t kids[MAX_KIDS];
     int rc, rc2, tree;
 
     c->frozen = 0;
+    c->kept = 0;
     c->live_bad = 0;
     c->state[0] = 0;
     if ((rc = prepare(ctx, c, err)) != 0)
@@ -222,7 +231,8 @@ int torn_power_run_cycle(struct torn_ctx *ctx, struct torn_power_cycle *c, struc
      * blocked in the frozen request: killed now, reaped after the cut). */
     torn_step_kill_service(ctx, 1, NULL);
     torn_history_log_add(ctx->history, "fault", 0, "power-cut", KEY, NULL, 0);
-    snprintf(cmd, sizeof cmd, "cut %s", c->cut ? c->cut : "");
+    c->kept = c->keep && c->frozen;
+    snprintf(cmd, sizeof cmd, "cut %s%s", c->cut ? c->cut : "", c->kept ? " keep" : "");
     rc = ctl(ctx, reply, sizeof reply, err, cmd);
     torn_child_wait(&w, ctx->timeout_ms, NULL, NULL);
     /* Nothing of the old boot may outlive the cut: an adapter still dying
@@ -231,11 +241,31 @@ int torn_power_run_cycle(struct torn_ctx *ctx, struct torn_power_cycle *c, struc
     rc2 = torn_proc_wait_gone(kids, tree, ctx->timeout_ms, rc ? NULL : err);
     if (rc || (rc = rc2) != 0)
         return rc;
-    state = strstr(reply, "state=");
-    snprintf(c->state, sizeof c->state, "op%llu/%.*s", (unsigned long long)c->ops,
-             state ? (int)strcspn(state + 6, " ") : 0, state ? state + 6 : "");
+    set_state(c, reply);
     rc = ctl(ctx, reply, sizeof reply, err, "rules-clear");
     return rc ? rc : torn_step_restart_service(ctx, err);   /* the machine boots again */
+}
+
+int torn_power_recut(struct torn_ctx *ctx, struct torn_power_cycle *c, struct torn_err *err)
+{
+    char reply[512], cmd[300];
+    int rc;
+
+    assert(c->kept);   /* only after a kept cut */
+    /* The booted machine (a service, if any) goes down with the power
+     * again, and is gone before the disk is put back. */
+    if ((rc = torn_step_kill_service(ctx, 0, err)) != 0 ||
+        (rc = ctl(ctx, reply, sizeof reply, err, "uncut")) != 0)
+        return rc;
+    c->kept = c->keep;
+    torn_history_log_add(ctx->history, "fault", 0, "power-cut", KEY, NULL, 0);
+    snprintf(cmd, sizeof cmd, "cut %s%s", c->cut ? c->cut : "", c->kept ? " keep" : "");
+    if ((rc = ctl(ctx, reply, sizeof reply, err, cmd)) != 0) {
+        c->kept = 0;
+        return rc;
+    }
+    set_state(c, reply);
+    return torn_step_restart_service(ctx, err);
 }
 
 /* ---- artifacts ---- */

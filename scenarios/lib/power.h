@@ -33,8 +33,13 @@ struct torn_power_cycle {
     const char *cut;            /* cut arguments ("" = the model's default) */
     int check_live;             /* also torn_power_check before the cut when the
                                    writer finished (io-errors) */
+    int keep;                   /* cut with `keep` (torn-fs keeps the way back)
+                                   when the writer reached the cut point, so
+                                   torn_power_recut can follow */
     /* out */
     int frozen;                 /* the freeze point was reached */
+    int kept;                   /* the last cut was kept: the next cycle may
+                                   only come after a cut that is not */
     uint64_t ops;               /* persistence operations the writer did */
     uint64_t pending_meta, dirty_pages, lost_pages, faults;  /* at the cut */
     struct torn_ledger ledger;  /* this cycle's writes (steps.h): acknowledged,
@@ -52,6 +57,15 @@ struct torn_power_cycle {
 /* Run one cycle.  0 when it ran (violations are recorded in ctx->result by
  * torn_power_check, not here); a negative torn_code when it could not. */
 int torn_power_run_cycle(struct torn_ctx *ctx, struct torn_power_cycle *c, struct torn_err *err);
+
+/* After a cycle whose cut was kept (c->kept): put the disk back as it was
+ * at the cut point (`uncut`: everything the check and the booted machine
+ * changed is undone, then the cut) and cut again with c->cut, kept again if
+ * c->keep; the machine boots again.  Another crash state of the same
+ * writer at the same point, without running it again: the state is the one
+ * a fresh cycle would make (the same id replays it), and the ledger is this
+ * cycle's.  0, or a negative torn_code. */
+int torn_power_recut(struct torn_ctx *ctx, struct torn_power_cycle *c, struct torn_err *err);
 
 /* Read the record back and record violations (criterion prefix `what`, e.g.
  * "after power cut").  On the first few violations the surviving directory

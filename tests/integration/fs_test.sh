@@ -109,6 +109,22 @@ check "cut after an fsync and more overwrites: the bytes of that fsync come back
     grep -qx "cut2 True" "$work/undo.out"
 "$TORN" fs umount "$m" >/dev/null 2>&1
 
+# --- cut keep / uncut: the same crash state again, and the way back ---------
+# power-loss checks several crash states of one stopped writer: each is cut
+# kept, checked (the check may write and fsync), and undone exactly.
+"$TORN" fs mount --model power "$b" "$m" >/dev/null 2>&1
+python3 "$ROOT/tests/integration/fs_uncut.py" "$TORN" "$m" >"$work/uncut.out" 2>&1
+check "cut keep / uncut: back to the moment before the cut, the same state again, a normal cut alike ($(grep -c 'uncut==before same-state ok3' "$work/uncut.out") of 5 states)" \
+    grep -qx "ALL OK" "$work/uncut.out"
+r=$("$TORN" fs ctl "$m" uncut 2>&1)
+check "uncut without a kept cut is refused ($r)" grep -q "no kept cut" <<<"$r"
+"$TORN" fs ctl "$m" cut keep >/dev/null 2>&1
+r=$("$TORN" fs ctl "$m" sync 2>&1)
+check "sync while a cut is kept is refused ($r)" grep -q "uncut first" <<<"$r"
+"$TORN" fs ctl "$m" uncut >/dev/null 2>&1
+"$TORN" fs umount "$m" >/dev/null 2>&1
+rm -rf "$b" && mkdir -p "$b"
+
 # --- a file replaced by rename or unlinked stays readable ---------------------
 # temp + fsync + rename over a path that always exists: every open, fstat and
 # read must succeed, as on ext4 (libfuse's path API answered ESTALE for the

@@ -146,6 +146,11 @@ static int spec_endpoint(const cJSON *spec, const char *file, const char *name,
         if (strpbrk(h->valuestring, "\r\n"))
             return spec_fail(err, file, field, "contains a CR or LF (header injection)");
     }
+    const cJSON *stale = cJSON_GetObjectItemCaseSensitive(o, "stale_status");
+    snprintf(field, sizeof field, "%s.stale_status", name);
+    if (stale && (!cJSON_IsNumber(stale) || stale->valueint < 100 || stale->valueint > 599))
+        return spec_fail(err, file, field, "must be an HTTP status code");
+    ep->stale_status = stale ? stale->valueint : 0;
     ep->present = 1;
     return 0;
 }
@@ -572,7 +577,7 @@ static int record_call(struct torn_target *t, const struct http_endpoint *ep,
         http_retries_judge(&p->sp, t->cfg.log_dir, r.method, r.url, v->id,
                            r.has_retries ? r.retries : NULL);
     if (won_out)
-        *won_out = r.status != p->sp.stale_status;
+        *won_out = r.status != http_stale_status(&p->sp, ep);
     if (won_out && !*won_out)
         rc = 0;
     else if (r.status == 404)

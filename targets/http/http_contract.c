@@ -117,9 +117,9 @@ enum http_outcome http_outcome_of(const struct http_spec *sp, const struct http_
 {
     if (a->op == HTTP_OP_UNJUDGED)
         return HTTP_OUT_COUNT;   /* not a record operation */
-    if (a->status == sp->stale_status && a->op == HTTP_OP_CAS)
+    if (a->op == HTTP_OP_CAS && a->status == http_stale_status(sp, &sp->cas))
         return HTTP_OUT_STALE;
-    if (a->status == sp->stale_status && a->op == HTTP_OP_TRANSITION)
+    if (a->op == HTTP_OP_TRANSITION && a->status == http_stale_status(sp, &sp->transition))
         return HTTP_OUT_REFUSED;
     if (a->status == 404)
         return HTTP_OUT_NOT_FOUND;

@@ -58,6 +58,9 @@ struct http_endpoint {
     const char *path;              /* URL template, "/research/{id}" */
     const struct cJSON *body;      /* body template or NULL */
     const struct cJSON *headers;   /* object of header templates or NULL */
+    long stale_status;             /* its own "stale, not applied" status, 0: the
+                                      spec's (an API may answer 412 to a stale
+                                      If-Match and 409 to a refused transition) */
     int present;
 };
 
@@ -76,7 +79,7 @@ struct http_spec {
     const char *id_ptr;            /* JSON pointer of the id in create's response */
     const char *record_ptr;        /* pointer of the record in read's response */
     const char *field_ptr[6];      /* status, results, version, _updated_at, error, id */
-    long stale_status;             /* 409 */
+    long stale_status;             /* 409; an endpoint may have its own */
     int events_sse;                /* 0 WebSocket, 1 Server-Sent Events */
     const char *events_url;        /* URL template */
     const char *type_ptr;          /* pointer of the event type in a message */
@@ -110,6 +113,12 @@ struct http_spec {
     const struct cJSON *layout;    /* "layout" object, or NULL (http_layout.c) */
     int layout_settle_ms;
 };
+
+/* The status meaning "stale, not applied" for endpoint ep of sp. */
+static inline long http_stale_status(const struct http_spec *sp, const struct http_endpoint *ep)
+{
+    return ep->stale_status ? ep->stale_status : sp->stale_status;
+}
 
 /* Which record operation an answer came from (UNJUDGED: dual_write and
  * legacy, which no contract or invariant covers). */

@@ -12,7 +12,9 @@
 
 int torn_check_is_read(const char *f)
 {
-    return f && (!strcmp(f, "read") || !strcmp(f, "get"));
+    /* byte by byte: called twice for every operation of a version check */
+    return f && ((f[0] == 'r' && f[1] == 'e' && f[2] == 'a' && f[3] == 'd' && !f[4]) ||
+                 (f[0] == 'g' && f[1] == 'e' && f[2] == 't' && !f[3]));
 }
 
 /* The integer field name of v: 0 and *out, 1 absent, -1 not a non-negative integer. */

@@ -5,8 +5,8 @@
  * reads are a plain pass-through and large writes run near the backing
  * disk's speed) and torn-fs keeps an UNDO log of what is not yet durable:
  *   - data: for every page (4 KiB) written or truncated since the file's
- *     last fsync, the durable bytes of that page, and the file's durable
- *     size;
+ *     last fsync, the durable bytes of that page (copied by the kernel into
+ *     a memfd of the file's), and the file's durable size;
  *   - namespace: every create, mkdir, symlink, link, unlink, rmdir and rename
  *     since it was covered by a directory fsync.  Namespace operations commit
  *     in order, like a journal: fsync of directory D makes durable every
@@ -17,7 +17,10 @@
  * A power cut replays the undo log: unsynced pages get their durable bytes
  * back, files their durable size, pending namespace operations are undone
  * newest first.  A torn cut keeps a subset of the unsynced pieces: any
- * subset of pages, a prefix of the namespace operations.
+ * subset of pages, a prefix of the namespace operations.  A kept cut
+ * (`cut keep`) makes the same state and keeps the way back: `uncut` undoes
+ * everything done since (fsync commits nothing meanwhile), redoes what the
+ * cut undid and restores the undo log, for another cut of the same moment.
  *
  * Crash models (one code path, chosen per mount or per run):
  *   process     a cut keeps everything write() returned (the page cache
@@ -42,7 +45,8 @@
  * the status.  Commands (docs/torn-fs.md):
  *   status | model M | sync | counter-reset | freeze N | thaw | wait MS |
  *   wait-blocked MS |
- *   cut [meta=all|none|K] [data=all|none|rand:SEED|pfx:K|drop:K] | cut torn SEED |
+ *   cut [keep] [meta=all|none|K] [data=all|none|rand:SEED|pfx:K|drop:K] |
+ *   cut [keep] torn SEED | cut [keep] state=ID | uncut |
  *   rule OP ERR [path=GLOB] [nth=N] [times=K] | rules-clear | log
  * Replies are one line starting "ok" or "err".
  *

@@ -5,6 +5,10 @@
 #   $(BUILD)/fuzz/replay-<name>   plain cc, replays files (make test)
 # The library is compiled again into build-fuzz/<variant>/ with the AFL++
 # compiler (instrumentation needs it); the main build is untouched.
+# fuzz/plan.c (fault plans of a real target, `torn fuzz --target URI
+# --scenario NAME`) is AFL++-only and not among them: it runs a whole torn run
+# in a child, which only AFL++'s shared coverage map sees, and it needs a
+# campaign (TORN_PLAN_CONF), so it has no seed corpus to replay.
 FUZZ_HARNESSES := schedule spec target_spec record file_read http_body http_events history exec_reply proxy_toxic params edn gate
 AFL_CC ?= afl-clang-fast
 AFL_FOUND := $(shell command -v $(AFL_CC) 2>/dev/null)
@@ -55,7 +59,7 @@ $(BUILD)/fuzz/replay-%: fuzz/%.c fuzz/replay_main.c $(FUZZ_SUPPORT) $(BUILD)/lib
 
 .PHONY: fuzz-afl fuzz-asan fuzz-replay fuzz-clean fuzz-need-afl
 fuzz-replay: $(FUZZ_REPLAY_BIN)
-fuzz-afl: fuzz-need-afl $(FUZZ_AFL_BIN)
+fuzz-afl: fuzz-need-afl $(FUZZ_AFL_BIN) $(FUZZ_DIR)/afl/fuzz-plan
 fuzz-asan: fuzz-need-afl $(FUZZ_ASAN_BIN)
 fuzz-need-afl:
 	@command -v $(AFL_CC) >/dev/null || { echo "fuzz: $(AFL_CC) not found: install AFL++ (scripts/deps.sh installs the afl++ package)" >&2; exit 2; }

@@ -35,6 +35,7 @@
 #include "core/report.h"
 #include "core/result.h"
 #include "core/util.h"
+#include "fault_plan.h"
 #include "sim/schedule.h"
 
 #define FUZZ_MAX_JOBS 64
@@ -49,7 +50,8 @@ struct fuzz_opts {
     const char *report;          /* --report DIR: no fuzzing, report every
                                     instance found in DIR, or NULL */
     char name[32];               /* --name: this machine's instance names, or "" */
-    double time_s;
+    double time_s, exec_timeout_s;   /* --exec-timeout: afl-fuzz -t, or 0 (its own) */
+    long long max_execs;             /* --execs: afl-fuzz -E, or 0 */
     int jobs, asan, quiet, color;
     enum torn_color_mode color_mode;
 };
@@ -140,7 +142,7 @@ static int fuzz_usage(FILE *f)
           "                 [--sync-dir DIR --role main|secondary [--name N]] [--report DIR]\n\n"
           "Run an AFL++ campaign on one harness of fuzz/ (schedule, spec, target_spec,\n"
           "record, file_read, http_body, http_events, history, exec_reply, proxy_toxic,\n"
-          "params, edn)\n"
+          "params, edn, gate; plan: see below)\n"
           "and report it as a torn result: execs/s, corpus, stability, crashes, hangs,\n"
           "time to first crash; each\n"
           "crash or hang is a failed testcase with its reproducer.\n"
@@ -151,6 +153,8 @@ static int fuzz_usage(FILE *f)
           "  --corpus DIR   seed inputs (default fuzz/corpus/HARNESS)\n"
           "  --strategy S   schedule harness: naive, rename, durable (default), nocheck\n"
           "  --asan         fuzz the ASan/UBSan build (slower, finds more)\n"
+          "  --execs N      each instance stops after about N executions (afl-fuzz -E)\n"
+          "  --exec-timeout S  one execution's limit (afl-fuzz -t; default AFL++'s own)\n"
           "  --sync-dir DIR one campaign over several machines: DIR is shared by all\n"
           "                 (NFS, or rsync of DIR/*/queue between them); AFL++ syncs\n"
           "                 the instances of every machine through it\n"
@@ -168,7 +172,8 @@ static int fuzz_usage(FILE *f)
           "the first crash).\n"
           "Exit: 1 a crash or hang found, 0 none, 2 usage or environment error.\n"
           "torn fuzz --target URI --scenario NAME: fault-plan fuzzing of a real target\n"
-          "(torn fuzz --target x --scenario y --help).\n",
+          "(torn fuzz --target x --scenario y --help); AFL++ runs it as the harness plan,\n"
+          "and `torn fuzz --report DIR` of such a campaign names each FAIL's replay command.\n",
           f);
     return f == stdout ? 0 : 2;
 }
@@ -191,6 +196,15 @@ static int fuzz_opt(struct fuzz_opts *o, int c, const char *v)
     case 'P': o->report = v; return 0;
     case 't':
         return torn_arg_number("fuzz", "--time", v, 1, 7 * 86400, 0, &o->time_s) ? 2 : 0;
+    case 'x':
+        return torn_arg_number("fuzz", "--exec-timeout", v, 0.001, 86400, 0, &o->exec_timeout_s)
+                   ? 2
+                   : 0;
+    case 'E':
+        if (torn_arg_number("fuzz", "--execs", v, 1, 1e12, 1, &d))
+            return 2;
+        o->max_execs = (long long)d;
+        return 0;
     case 'j':
         if (torn_arg_number("fuzz", "--jobs", v, 1, FUZZ_MAX_JOBS, 1, &d))
             return 2;
@@ -198,6 +212,15 @@ static int fuzz_opt(struct fuzz_opts *o, int c, const char *v)
         return 0;
     }
     return 2;
+}
+
+/* 1 when dir is a fault-plan campaign's output (it holds its description). */
+static int plan_campaign(const char *dir)
+{
+    char conf[PATH_MAX + 32];
+
+    snprintf(conf, sizeof conf, "%s/%s", dir, TORN_PLAN_CONF);
+    return access(conf, R_OK) == 0;
 }
 
 static int parse_args(int argc, char **argv, struct fuzz_opts *o)
@@ -208,7 +231,7 @@ static int parse_args(int argc, char **argv, struct fuzz_opts *o)
         {"corpus", 1, 0, 'c'}, {"strategy", 1, 0, 's'}, {"json", 1, 0, 'J'},
         {"junit", 1, 0, 'U'},  {"help", 0, 0, 'h'},     {"color", 2, 0, 'K'},
         {"sync-dir", 1, 0, 'S'}, {"role", 1, 0, 'R'},  {"name", 1, 0, 'N'},
-        {"report", 1, 0, 'P'},
+        {"report", 1, 0, 'P'}, {"exec-timeout", 1, 0, 'x'}, {"execs", 1, 0, 'E'},
         {0, 0, 0, 0}};
     const char *sync_dir = NULL, *name = NULL;
     int c;
@@ -243,6 +266,8 @@ static int parse_args(int argc, char **argv, struct fuzz_opts *o)
         fprintf(stderr, "torn fuzz: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
+    if (!o->harness && o->report && plan_campaign(o->report))
+        o->harness = "plan";
     if (!o->harness) {
         fprintf(stderr, "torn fuzz: which harness? (see `torn fuzz --help`)\n");
         return 2;
@@ -305,7 +330,7 @@ static int find_root(char *root, size_t len)
     return 2;
 }
 
-static int in_path(const char *prog)
+int torn_fuzz_in_path(const char *prog)
 {
     const char *path = getenv("PATH");
     char buf[PATH_MAX];
@@ -363,7 +388,7 @@ static int find_binary(const struct fuzz_opts *o, const char *root, char *bin, s
                         "--asan ones): run it from a clone or set TORN_ROOT to one\n", bin);
         return 2;
     }
-    if (!in_path("afl-clang-fast")) {
+    if (!torn_fuzz_in_path("afl-clang-fast")) {
         fprintf(stderr, "torn fuzz: %s is missing and afl-clang-fast is not installed: run "
                         "scripts/deps.sh (Debian package afl++), then make -C %s %s\n",
                 bin, root, target);
@@ -408,7 +433,8 @@ static pid_t start_instance(const struct fuzz_opts *o, const char *root, const c
                             const char *out, int i)
 {
     char corpus[PATH_MAX * 2], dict[PATH_MAX * 2], name[48], vt[32], log[PATH_MAX * 2];
-    const char *argv[16];
+    char ms[32], execs[32];
+    const char *argv[24];
     int n = 0;
     pid_t pid;
 
@@ -432,6 +458,16 @@ static pid_t start_instance(const struct fuzz_opts *o, const char *root, const c
     if (access(dict, R_OK) == 0) {
         argv[n++] = "-x";
         argv[n++] = dict;
+    }
+    if (o->exec_timeout_s > 0) {
+        snprintf(ms, sizeof ms, "%.0f", o->exec_timeout_s * 1000);
+        argv[n++] = "-t";
+        argv[n++] = ms;
+    }
+    if (o->max_execs > 0) {
+        snprintf(execs, sizeof execs, "%lld", o->max_execs);
+        argv[n++] = "-E";
+        argv[n++] = execs;
     }
     argv[n++] = "--";
     argv[n++] = bin;
@@ -522,10 +558,45 @@ static void read_stats(const char *dir, struct fuzz_stats *st)
     st->n_inst++;
 }
 
+/* The plan a fault-plan campaign's saved input path (OUT/INSTANCE/crashes/
+ * id:...) decodes to, as its `torn run` replay command, into buf; 0, or -1
+ * when OUT holds no campaign description. */
+static int plan_hint(const char *path, char *buf, size_t len)
+{
+    struct torn_plan_base b;
+    struct torn_plan p;
+    char conf[PATH_MAX + 32], *text = NULL, *line;
+    size_t n = 0;
+    int up = 0;
+
+    if (strlen(path) >= sizeof conf)
+        return -1;
+    memcpy(conf, path, strlen(path) + 1);
+    for (char *slash; up < 3 && (slash = strrchr(conf, '/')); up++)
+        *slash = 0;
+    if (up < 3 || strlen(conf) + sizeof TORN_PLAN_CONF + 1 >= sizeof conf)
+        return -1;
+    strcat(strcat(conf, "/"), TORN_PLAN_CONF);
+    if (torn_plan_base_load(&b, conf) != 0)
+        return -1;
+    if (torn_read_file(path, &text, &n, NULL) != 0) {
+        torn_plan_base_free(&b);
+        return -1;
+    }
+    torn_plan_decode(&b, (const uint8_t *)text, n, &p);
+    line = torn_plan_replay(&b, &p);
+    snprintf(buf, len, "%s", line ? line : "(out of memory)");
+    free(line), free(text);
+    torn_plan_base_free(&b);
+    return 0;
+}
+
 /* The command that replays one saved input. */
 static void replay_hint(const struct fuzz_opts *o, const char *root, const char *path,
                         char *buf, size_t len)
 {
+    if (strcmp(o->harness, "plan") == 0 && plan_hint(path, buf, len) == 0)
+        return;
     if (strcmp(o->harness, "schedule") == 0)
         snprintf(buf, len, "torn replay --schedule '%s' --strategy %s", path,
                  o->strategy ? o->strategy : "durable");
@@ -726,7 +797,7 @@ static int prepare(struct fuzz_opts *o, char *root, char *bin, char *out)
         snprintf(out, PATH_MAX, "%s", o->report);
         return 0;
     }
-    if (!in_path("afl-fuzz")) {
+    if (!torn_fuzz_in_path("afl-fuzz")) {
         fprintf(stderr, "torn fuzz: afl-fuzz is not installed: run scripts/deps.sh (Debian "
                         "package afl++)\n");
         return 2;

@@ -21,11 +21,13 @@
 #include "command.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,15 +35,16 @@
 
 #include "args.h"
 #include "core/err.h"
+#include "core/outfile.h"
 #include "core/report.h"
 #include "core/result.h"
 #include "core/util.h"
 #include "core/version.h"
+#include "fault_plan.h"
 #include "proc/proc.h"
 
 #define PLAN_DIMS 4
 #define PLAN_CORPUS 128
-#define PLAN_SETS 16
 
 /* A fault parameter the loop varies: integers lo..hi, or names[value]. */
 struct plan_dim {
@@ -57,7 +60,7 @@ static const struct plan_space {
     struct plan_dim dims[PLAN_DIMS];
 } spaces[] = {
     {"power-loss",
-     {{"updates", 1, 3, NULL}, {"torn_per_point", 0, 2, NULL}, {"max_cut_points", 12, 24, NULL},
+     {{"updates", 1, 6, NULL}, {"torn_per_point", 0, 2, NULL}, {"max_cut_points", 12, 40, NULL},
       {"mode", 0, 1, power_modes}}},
     {"crash-midwrite",
      {{"kills", 1, 20, NULL}, {"max_delay_ms", 1, 80, NULL}, {NULL, 0, 0, NULL},
@@ -78,9 +81,9 @@ struct plan {
 };
 
 struct plan_opts {
-    const char *target, *scenario, *json;
-    const char *sets[PLAN_SETS];   /* --set k=v passed to every run as given */
-    int n_sets, quiet;
+    struct torn_plan_base base;      /* target, scenario, the user's --set */
+    const char *json, *junit, *engine, *out, *sync_dir, *role, *name;
+    int quiet, jobs;
     double time_s, exec_timeout_s;
     long long max_execs;
     uint64_t seed;
@@ -99,16 +102,31 @@ struct campaign {
 
 static int plan_usage(FILE *f)
 {
-    fputs("usage: torn fuzz --target URI --scenario NAME [--time S] [--execs N] [--seed N]\n"
-          "                 [--set K=V]... [--exec-timeout S] [--json FILE] [--quiet]\n\n"
+    fputs("usage: torn fuzz --target URI --scenario NAME [--engine auto|afl|torn] [--time S]\n"
+          "                 [--execs N] [--seed N] [--set K=V]... [--exec-timeout S]\n"
+          "                 [--json FILE] [--junit FILE] [--quiet]\n"
+          "                 [--out DIR] [--jobs N] [--sync-dir DIR --role main|secondary\n"
+          "                 [--name N]]\n\n"
           "Fault-plan fuzzing of a real target: each execution is one `torn run` of the\n"
-          "scenario against the target under a plan torn's loop chooses (the seed and\n"
-          "the scenario's fault parameters: power-loss updates, torn_per_point,\n"
-          "max_cut_points, mode; crash-midwrite kills, max_delay_ms), kept when its\n"
-          "run reached something new (verdict, criteria, cut points, crash states,\n"
-          "kills); stops at the first plan that FAILS and names its replay command.\n"
+          "scenario against the target under a fault plan; the first plan that FAILS is\n"
+          "the finding, named with the command that replays it.\n"
+          "  --engine afl   AFL++ chooses the plans (the default when afl-fuzz is\n"
+          "                 installed): its input bytes decode into the seed and, for\n"
+          "                 power-loss, the updates and ONE crash state (the cut point\n"
+          "                 and what unsynced survives), for crash-midwrite the kills\n"
+          "                 and their delays; feedback is the coverage of torn's own\n"
+          "                 code in that run (build-fuzz/afl/fuzz-plan, afl-clang-fast):\n"
+          "                 crash states, recovery paths, checker branches reached.  A\n"
+          "                 FAIL is a crash AFL++ keeps (torn fuzz --report DIR reads it\n"
+          "                 back with its replay command).  --out, --jobs, --sync-dir,\n"
+          "                 --role, --name as for `torn fuzz HARNESS`.\n"
+          "  --engine torn  torn's own loop (the fallback without AFL++): plans are\n"
+          "                 whole sweeps (power-loss updates, torn_per_point,\n"
+          "                 max_cut_points, mode; crash-midwrite kills, max_delay_ms),\n"
+          "                 kept when the run reached something new (verdict, criteria,\n"
+          "                 cut points, crash states, kills)\n"
           "  --time S          stop after S seconds (default 300)\n"
-          "  --execs N         stop after N executions (default: no limit)\n"
+          "  --execs N         stop after about N executions (default: no limit)\n"
           "  --seed N          the campaign's seed (default: random)\n"
           "  --set K=V         fix a scenario parameter in every run\n"
           "  --exec-timeout S  one execution's limit (default 600)\n"
@@ -118,58 +136,79 @@ static int plan_usage(FILE *f)
     return f == stdout ? 0 : 2;
 }
 
+/* One value option; 0, or 2 after its error line. */
+static int plan_opt(struct plan_opts *o, int c, const char *v)
+{
+    double d;
+
+    switch (c) {
+    case 't': return torn_arg_number("fuzz", "--time", v, 1, 7 * 86400, 0, &o->time_s) ? 2 : 0;
+    case 'x':
+        return torn_arg_number("fuzz", "--exec-timeout", v, 1, 86400, 0, &o->exec_timeout_s) ? 2
+                                                                                             : 0;
+    case 'n':
+        if (torn_arg_number("fuzz", "--execs", v, 1, 1e9, 1, &d))
+            return 2;
+        o->max_execs = (long long)d;
+        return 0;
+    case 'j':
+        if (torn_arg_number("fuzz", "--jobs", v, 1, 64, 1, &d))
+            return 2;
+        o->jobs = (int)d;
+        return 0;
+    case 'e': return torn_arg_u64("fuzz", "--seed", v, &o->seed) ? 2 : 0;
+    case 'k':
+        if (o->base.n_sets == TORN_PLAN_SETS || !strchr(v, '=')) {
+            fprintf(stderr, "torn fuzz: --set K=V (at most %d)\n", TORN_PLAN_SETS);
+            return 2;
+        }
+        o->base.sets[o->base.n_sets++] = v;
+        return 0;
+    case 'E':
+        if (strcmp(v, "auto") && strcmp(v, "afl") && strcmp(v, "torn")) {
+            fprintf(stderr, "torn fuzz: --engine: auto, afl or torn, not '%.40s'\n", v);
+            return 2;
+        }
+        o->engine = v;
+        return 0;
+    }
+    return 2;
+}
+
 static int plan_args(int argc, char **argv, struct plan_opts *o)
 {
     static const struct option longs[] = {
-        {"target", required_argument, NULL, 'T'}, {"scenario", required_argument, NULL, 'S'},
-        {"time", required_argument, NULL, 't'},   {"execs", required_argument, NULL, 'n'},
-        {"seed", required_argument, NULL, 'e'},   {"set", required_argument, NULL, 'k'},
-        {"exec-timeout", required_argument, NULL, 'x'},
-        {"json", required_argument, NULL, 'J'},   {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-    double d;
+        {"target", 1, NULL, 'T'},   {"scenario", 1, NULL, 'S'}, {"time", 1, NULL, 't'},
+        {"execs", 1, NULL, 'n'},    {"seed", 1, NULL, 'e'},     {"set", 1, NULL, 'k'},
+        {"exec-timeout", 1, NULL, 'x'}, {"json", 1, NULL, 'J'}, {"junit", 1, NULL, 'U'},
+        {"quiet", 0, NULL, 'q'},    {"help", 0, NULL, 'h'},     {"engine", 1, NULL, 'E'},
+        {"out", 1, NULL, 'o'},      {"jobs", 1, NULL, 'j'},     {"sync-dir", 1, NULL, 'D'},
+        {"role", 1, NULL, 'R'},     {"name", 1, NULL, 'N'},     {NULL, 0, NULL, 0}};
     int c;
 
     memset(o, 0, sizeof *o);
-    o->time_s = 300, o->exec_timeout_s = 600;
+    o->time_s = 300, o->exec_timeout_s = 600, o->engine = "auto", o->jobs = 1;
     o->seed = torn_now_ns() ^ (uint64_t)getpid();
     optind = 1;
     while ((c = getopt_long(argc, argv, "+q", longs, NULL)) != -1) {
         switch (c) {
-        case 'T': o->target = optarg; break;
-        case 'S': o->scenario = optarg; break;
+        case 'T': o->base.target = optarg; break;
+        case 'S': o->base.scenario = optarg; break;
         case 'J': o->json = optarg; break;
+        case 'U': o->junit = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 'D': o->sync_dir = optarg; break;
+        case 'R': o->role = optarg; break;
+        case 'N': o->name = optarg; break;
         case 'q': o->quiet = 1; break;
         case 'h': plan_usage(stdout); return 1;
-        case 't':
-            if (torn_arg_number("fuzz", "--time", optarg, 1, 7 * 86400, 0, &o->time_s))
+        case '?': return plan_usage(stderr);
+        default:
+            if (plan_opt(o, c, optarg))
                 return 2;
-            break;
-        case 'x':
-            if (torn_arg_number("fuzz", "--exec-timeout", optarg, 1, 86400, 0,
-                                &o->exec_timeout_s))
-                return 2;
-            break;
-        case 'n':
-            if (torn_arg_number("fuzz", "--execs", optarg, 1, 1e9, 1, &d))
-                return 2;
-            o->max_execs = (long long)d;
-            break;
-        case 'e':
-            if (torn_arg_u64("fuzz", "--seed", optarg, &o->seed))
-                return 2;
-            break;
-        case 'k':
-            if (o->n_sets == PLAN_SETS || !strchr(optarg, '=')) {
-                fprintf(stderr, "torn fuzz: --set K=V (at most %d)\n", PLAN_SETS);
-                return 2;
-            }
-            o->sets[o->n_sets++] = optarg;
-            break;
-        default: return plan_usage(stderr);
         }
     }
-    if (optind < argc || !o->target || !o->scenario) {
+    if (optind < argc || !o->base.target || !o->base.scenario) {
         fprintf(stderr, "torn fuzz: fault-plan fuzzing needs --target URI and --scenario NAME%s\n",
                 optind < argc ? " and no HARNESS" : "");
         return 2;
@@ -177,23 +216,12 @@ static int plan_args(int argc, char **argv, struct plan_opts *o)
     return 0;
 }
 
-/* 1 when the user fixed parameter name with --set. */
-static int fixed(const struct plan_opts *o, const char *name)
-{
-    size_t len = strlen(name);
-
-    for (int i = 0; i < o->n_sets; i++)
-        if (strncmp(o->sets[i], name, len) == 0 && o->sets[i][len] == '=')
-            return 1;
-    return 0;
-}
-
-/* "k=v" of dimension d of p into buf, or "" when the user fixed it. */
+/* "k=v" of dimension d with value v into buf, or "" when the user fixed it. */
 static void dim_text(const struct plan_opts *o, const struct plan_dim *d, int v, char *buf,
                      size_t len)
 {
     buf[0] = '\0';
-    if (d->param && !fixed(o, d->param)) {
+    if (d->param && !torn_plan_fixed(&o->base, d->param)) {
         if (d->names)
             snprintf(buf, len, "%s=%s", d->param, d->names[v]);
         else
@@ -229,39 +257,16 @@ static struct plan next_plan(struct campaign *c)
     return p;
 }
 
-/* The argv of the run of plan p (strings in bufs, freed by the caller). */
-static int plan_argv(const struct plan_opts *o, const struct campaign *c, const struct plan *p,
-                     const char *json, char **argv, char bufs[][96])
+/* The loop's plan p as a plan of fault_plan.h (its settings as "k=v"). */
+static void to_plan(const struct plan_opts *o, const struct campaign *c, const struct plan *p,
+                    struct torn_plan *tp)
 {
-    int n = 0, b = 0;
-
-    argv[n++] = (char *)"torn";
-    argv[n++] = (char *)"run";
-    argv[n++] = (char *)"--target";
-    argv[n++] = (char *)o->target;
-    argv[n++] = (char *)"--scenario";
-    argv[n++] = (char *)o->scenario;
-    snprintf(bufs[b], 96, "%llu", (unsigned long long)p->seed);
-    argv[n++] = (char *)"--seed";
-    argv[n++] = bufs[b++];
-    for (int i = 0; c->space && i < PLAN_DIMS; i++) {
-        dim_text(o, &c->space->dims[i], p->v[i], bufs[b], 96);
-        if (bufs[b][0]) {
-            argv[n++] = (char *)"--set";
-            argv[n++] = bufs[b++];
-        }
+    memset(tp, 0, sizeof *tp);
+    tp->seed = p->seed;
+    for (int i = 0; c->space && i < PLAN_DIMS && tp->n_sets < TORN_PLAN_MAX_DIMS; i++) {
+        dim_text(o, &c->space->dims[i], p->v[i], tp->sets[tp->n_sets], sizeof tp->sets[0]);
+        tp->n_sets += tp->sets[tp->n_sets][0] != '\0';
     }
-    for (int i = 0; i < o->n_sets; i++) {
-        argv[n++] = (char *)"--set";
-        argv[n++] = (char *)o->sets[i];
-    }
-    argv[n++] = (char *)"--quiet";
-    argv[n++] = (char *)"--repro-runs";
-    argv[n++] = (char *)"0";
-    argv[n++] = (char *)"--json";
-    argv[n++] = (char *)json;
-    argv[n] = NULL;
-    return n;
 }
 
 /* Run argv (this torn binary) with output discarded, bounded; its exit code,
@@ -339,38 +344,25 @@ static void feedback(struct campaign *c, const struct plan *p, uint64_t sig)
         c->corpus[torn_rng_below(&c->rng, PLAN_CORPUS)] = *p;
 }
 
-/* The replay command of a plan, shell-quoted, into a malloc'd string. */
-static char *replay_line(char **argv, int n)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-
-    if (!f)
-        return NULL;
-    for (int i = 0; i < n - 5; i++) { /* without --quiet --repro-runs 0 --json F */
-        if (i)
-            fputc(' ', f);
-        torn_shell_quote(f, argv[i]);
-    }
-    fclose(f);
-    return buf;
-}
-
 /* One execution: 1 the plan FAILED (res filled), 0 not, -1 the run errored. */
 static int execute(const struct plan_opts *o, struct campaign *c, const struct plan *p,
                    struct torn_result *res)
 {
-    char json[128], bufs[2 + PLAN_DIMS][96], *argv[64], *text = NULL;
+    char json[128], runs[128], seed[24], *argv[TORN_PLAN_ARGV], *text = NULL;
+    struct torn_plan tp;
     size_t len = 0;
     cJSON *doc = NULL;
     const cJSON *r;
-    int n, code, found = 0;
+    int code, found = 0;
 
     snprintf(json, sizeof json, "%s/run.json", c->dir);
     unlink(json);
-    n = plan_argv(o, c, p, json, argv, bufs);
+    snprintf(runs, sizeof runs, "%s/runs", c->dir);
+    mkdir(runs, 0700);
+    to_plan(o, c, p, &tp);
+    torn_plan_argv(&o->base, &tp, runs, json, argv, seed);
     code = run_one(argv, o->exec_timeout_s);
+    torn_rmtree(runs); /* a FAIL's or an ERROR's run directory: the replay recreates it */
     c->execs++;
     if (torn_read_file(json, &text, &len, NULL) == 0)
         doc = cJSON_ParseWithLength(text, len);
@@ -390,7 +382,7 @@ static int execute(const struct plan_opts *o, struct campaign *c, const struct p
     if (code == 1) {
         const cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "violations"), 0);
         const cJSON *crit = cJSON_GetObjectItem(v, "criterion"), *ev = cJSON_GetObjectItem(v, "evidence");
-        char *replay = replay_line(argv, n);
+        char *replay = torn_plan_replay(&o->base, &tp);
         torn_result_violation(res, cJSON_IsString(crit) ? crit->valuestring : "violation",
                               "fault-plan", 0, "exec %lld: the plan FAILED: %s; replay: %s",
                               c->execs, cJSON_IsString(ev) ? ev->valuestring : "",
@@ -408,8 +400,8 @@ static struct torn_result *campaign_result(const struct plan_opts *o)
 
     if (!res)
         return NULL;
-    res->scenario = torn_asprintf("fuzz-plan:%s", o->scenario);
-    res->target = torn_strdup(o->target);
+    res->scenario = torn_asprintf("fuzz-plan:%s", o->base.scenario);
+    res->target = torn_strdup(o->base.target);
     res->driver = torn_strdup("torn-loop");
     res->strategy = torn_strdup("-");
     res->seed = o->seed; /* the campaign's: it decides every plan */
@@ -448,23 +440,22 @@ static int plan_report(const struct plan_opts *o, struct torn_result *res, int a
     return rc;
 }
 
-int torn_cmd_fuzz_plan(int argc, char **argv)
+/* torn's own loop: plans until a FAIL, --time or --execs. */
+static int own_loop(struct plan_opts *op, int argc, char **argv)
 {
-    struct plan_opts o;
+    struct plan_opts o = *op;
     struct campaign *c;
     struct torn_result *res;
     uint64_t t0 = torn_now_ns();
-    int rc = plan_args(argc, argv, &o), found = 0;
+    int rc, found = 0;
 
-    if (rc)
-        return rc == 1 ? 0 : rc;
     if (!(c = calloc(1, sizeof *c)) || !(res = campaign_result(&o))) {
         free(c);
         return 2;
     }
     torn_rng_seed(&c->rng, o.seed);
     for (size_t i = 0; i < sizeof spaces / sizeof spaces[0]; i++)
-        if (strcmp(spaces[i].scenario, o.scenario) == 0)
+        if (strcmp(spaces[i].scenario, o.base.scenario) == 0)
             c->space = &spaces[i];
     snprintf(c->dir, sizeof c->dir, "/tmp/torn-fuzz-plan-XXXXXX");
     if (!mkdtemp(c->dir)) {
@@ -489,11 +480,143 @@ int torn_cmd_fuzz_plan(int argc, char **argv)
         res->verdict = TORN_ERROR;
         res->error = torn_asprintf("fault-plan fuzzing: none of %lld runs reached a verdict "
                                    "(run one by hand: torn run --target ... --scenario %s)",
-                                   c->execs, o.scenario);
+                                   c->execs, o.base.scenario);
     }
     rc = plan_report(&o, res, argc, argv);
     torn_rmtree(c->dir);
     torn_result_free(res);
     free(c);
     return rc;
+}
+
+/* Write n seed inputs for AFL++ into dir: plans drawn from the campaign's
+ * seed (AFL++ mutates them; any bytes are a plan). */
+static int write_seeds(const struct plan_opts *o, const char *dir, int n)
+{
+    struct torn_rng rng;
+    struct torn_err err = {0};
+
+    torn_rng_seed(&rng, o->seed);
+    for (int i = 0; i < n; i++) {
+        uint8_t bytes[16];
+        char path[128];
+        for (size_t k = 0; k < sizeof bytes; k++)
+            bytes[k] = (uint8_t)torn_rng_below(&rng, 256);
+        snprintf(path, sizeof path, "%s/plan-%d", dir, i);
+        if (torn_write_file_atomic(path, bytes, sizeof bytes, &err) != 0) {
+            fprintf(stderr, "torn fuzz: seed %s: %s\n", path, err.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The output directory AFL++ writes (--sync-dir, --out or a new temp dir)
+ * into out, with the campaign's description in it; 0 or 2. */
+static int afl_out(const struct plan_opts *o, char *out, size_t len)
+{
+    struct torn_err err = {0};
+    char conf[PATH_MAX + 32];
+    int dfd;
+
+    if (o->sync_dir || o->out) {
+        snprintf(out, len, "%s", o->sync_dir ? o->sync_dir : o->out);
+        if (torn_dir_open_safe(out, 0755, &dfd, &err) != 0) {
+            fprintf(stderr, "torn fuzz: %s %s: %s\n", o->sync_dir ? "--sync-dir" : "--out", out,
+                    err.msg);
+            return 2;
+        }
+        close(dfd);
+    } else if (snprintf(out, len, "/tmp/torn-fuzz-plan-XXXXXX"), !mkdtemp(out)) {
+        fprintf(stderr, "torn fuzz: cannot make a temp directory\n");
+        return 2;
+    }
+    snprintf(conf, sizeof conf, "%s/%s", out, TORN_PLAN_CONF);
+    if (torn_plan_base_save(&o->base, conf) != 0) {
+        fprintf(stderr, "torn fuzz: cannot write %s\n", conf);
+        return 2;
+    }
+    setenv("TORN_PLAN_CONF", conf, 1);
+    return 0;
+}
+
+/* AFL++ chooses the plans: `torn fuzz plan` (cmd_fuzz.c) runs afl-fuzz on
+ * build-fuzz/afl/fuzz-plan with the campaign's description in the output
+ * directory; every FAIL is a crash there. */
+static int afl_mode(const struct plan_opts *o)
+{
+    char out[PATH_MAX], seeds[64] = "/tmp/torn-fuzz-plan-seeds-XXXXXX", num[4][32];
+    char work[64] = "/tmp/torn-fuzz-plan-work-XXXXXX";
+    char *av[32];
+    int n = 0, rc;
+
+    if ((rc = afl_out(o, out, sizeof out)) != 0)
+        return rc;
+    if (!mkdtemp(seeds) || write_seeds(o, seeds, 4) != 0 || !mkdtemp(work)) {
+        fprintf(stderr, "torn fuzz: cannot write the seed plans\n");
+        torn_rmtree(seeds);
+        return 2;
+    }
+    setenv("TORN_PLAN_WORK", work, 1);
+    snprintf(num[0], sizeof num[0], "%g", o->exec_timeout_s);
+    setenv("TORN_PLAN_EXEC_TIMEOUT", num[0], 1);
+    setenv("AFL_BENCH_UNTIL_CRASH", "1", 0);   /* the first FAIL ends it, as the loop's */
+    setenv("AFL_DISABLE_TRIM", "1", 1);        /* trimming re-runs whole scenarios */
+    snprintf(num[1], sizeof num[1], "%g", o->time_s);
+    snprintf(num[2], sizeof num[2], "%d", o->jobs);
+    snprintf(num[3], sizeof num[3], "%lld", o->max_execs);
+    av[n++] = (char *)"fuzz", av[n++] = (char *)"--time";
+    av[n++] = num[1], av[n++] = (char *)"--jobs", av[n++] = num[2];
+    av[n++] = (char *)"--corpus", av[n++] = seeds;
+    av[n++] = (char *)"--exec-timeout", av[n++] = num[0];
+    if (o->max_execs)
+        av[n++] = (char *)"--execs", av[n++] = num[3];
+    if (o->sync_dir) {
+        av[n++] = (char *)"--sync-dir", av[n++] = (char *)o->sync_dir;
+        if (o->role)
+            av[n++] = (char *)"--role", av[n++] = (char *)o->role;
+        if (o->name)
+            av[n++] = (char *)"--name", av[n++] = (char *)o->name;
+    } else {
+        av[n++] = (char *)"--out", av[n++] = out;
+    }
+    if (o->json)
+        av[n++] = (char *)"--json", av[n++] = (char *)o->json;
+    if (o->junit)
+        av[n++] = (char *)"--junit", av[n++] = (char *)o->junit;
+    if (o->quiet)
+        av[n++] = (char *)"--quiet";
+    av[n++] = (char *)"plan"; /* last: getopt keeps the loop's "+" (no permuting) */
+    av[n] = NULL;
+    rc = torn_cmd_fuzz(n, av);
+    torn_rmtree(seeds);
+    torn_rmtree(work);
+    return rc;
+}
+
+/* afl: AFL++ (2 when it is missing); torn: the loop; auto: AFL++ when
+ * afl-fuzz and afl-clang-fast are installed, else the loop, said. */
+int torn_cmd_fuzz_plan(int argc, char **argv)
+{
+    struct plan_opts o;
+    int rc = plan_args(argc, argv, &o), afl;
+
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    afl = torn_fuzz_in_path("afl-fuzz") && torn_fuzz_in_path("afl-clang-fast");
+    if (strcmp(o.engine, "afl") == 0 && !afl) {
+        fprintf(stderr, "torn fuzz: --engine afl: afl-fuzz or afl-clang-fast is not installed "
+                        "(Debian package afl++; scripts/deps.sh)\n");
+        return 2;
+    }
+    if (strcmp(o.engine, "torn") == 0 || !afl) {
+        if (strcmp(o.engine, "auto") == 0)
+            fprintf(stderr, "torn fuzz: afl-fuzz/afl-clang-fast not installed: torn's own loop "
+                            "chooses the fault plans (no coverage feedback; install AFL++ for it)\n");
+        if (o.sync_dir || o.out || o.jobs > 1)
+            fprintf(stderr, "torn fuzz: --out, --jobs and --sync-dir are AFL++'s: the loop "
+                            "ignores them\n");
+        return own_loop(&o, argc, argv);
+    }
+    return afl_mode(&o);
 }

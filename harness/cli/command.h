@@ -34,6 +34,8 @@ int torn_cmd_fs(int argc, char **argv);           /* cmd_fs.c */
 int torn_cmd_proxy(int argc, char **argv);        /* cmd_proxy.c */
 int torn_cmd_fuzz(int argc, char **argv);         /* cmd_fuzz.c */
 int torn_cmd_fuzz_plan(int argc, char **argv);    /* cmd_fuzz_plan.c: fuzz --target */
+/* 1 when prog is an executable in $PATH (cmd_fuzz.c). */
+int torn_fuzz_in_path(const char *prog);
 int torn_cmd_replay(int argc, char **argv);       /* cmd_replay.c */
 int torn_cmd_suite(int argc, char **argv);        /* cmd_suite.c */
 int torn_cmd_diff(int argc, char **argv);         /* cmd_diff.c */

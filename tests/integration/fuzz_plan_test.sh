@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault-plan fuzzing of a real target (torn fuzz --target ... --scenario
+# Fault-plan fuzzing of a real target, torn's own loop (torn fuzz --engine torn --target ... --scenario
 # power-loss): each execution a real power-loss run of
 # examples/adapters/jobstore.py on torn-fs under a plan torn's loop chooses.
 # - the broken mode (naive: json.dump in place, no fsync) is found within
@@ -21,7 +21,7 @@ fi
 store="python3 $ROOT/examples/adapters/jobstore.py"
 json() { python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'][0]; print($2)" "$1" 2>/dev/null; }
 
-"$TORN" fuzz --target "exec:$store --mode naive" --scenario power-loss --seed "$SEED" --execs 10 \
+"$TORN" fuzz --engine torn --target "exec:$store --mode naive" --scenario power-loss --seed "$SEED" --execs 10 \
     --time 200 --quiet --json "$work/naive.json" >"$work/naive.out" 2>&1
 rc=$?
 check "naive: a plan FAILS within 10 executions: exit 1 (got $rc)" test "$rc" = 1
@@ -33,7 +33,7 @@ check "  the violation names a plan and its replay command" names_plan
 rc=$?
 check "  the replay command FAILS on its own: exit 1 (got $rc)" test "$rc" = 1
 
-with_hogs "$TORN" fuzz --target "exec:$store --mode durable" --scenario power-loss --seed "$SEED" \
+with_hogs "$TORN" fuzz --engine torn --target "exec:$store --mode durable" --scenario power-loss --seed "$SEED" \
     --time 40 --quiet --json "$work/durable.json" >"$work/durable.out" 2>&1
 rc=$?
 check "durable: no plan FAILS in 40 s under a busy loop on each core: exit 0 (got $rc)" test "$rc" = 0

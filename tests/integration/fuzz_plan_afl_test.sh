@@ -9,8 +9,8 @@
 #   updates and a cut at operation 26 or later: about 1 plan in 12);
 #   the crash's replay command (in the report) FAILS on its own, and
 #   `torn fuzz --report DIR` reads the campaign back with that command;
-# - the fixed mode (durable) has no crash in 20 s of plans under a busy loop
-#   on each core, executions done;
+# - the fixed mode (durable) has no crash in 10 s of plans under a busy loop
+#   on each core, executions done.
 # - --engine afl without AFL++ on PATH: exit 2, one line.
 # Without afl-fuzz/afl-clang-fast: one SKIP line.  Closes with "N passed, N failed".
 set -u
@@ -54,10 +54,10 @@ check "  torn fuzz --report DIR: exit 1 with the same replay command (got $rc)" 
     test "$rc" = 1 -a "$(json "$work/report.json" "r[1]['violations'][0]['evidence'].split('reproduce: ')[1]")" = "$replay"
 
 with_hogs "$TORN" fuzz --engine afl --target "exec:$store --mode durable" --scenario power-loss \
-    --seed "$SEED" --time 20 --exec-timeout 60 --out "$work/afl-durable" --quiet \
+    --seed "$SEED" --time 10 --exec-timeout 60 --out "$work/afl-durable" --quiet \
     --json "$work/durable.json" >"$work/durable.out" 2>&1
 rc=$?
-check "durable: no crash in 20 s under a busy loop on each core: exit 0 (got $rc)" test "$rc" = 0
+check "durable: no crash in 10 s under a busy loop on each core: exit 0 (got $rc)" test "$rc" = 0
 [ "$rc" = 0 ] || cat "$work/durable.out"
 check "  executions done" test "$(json "$work/durable.json" "int(r[0]['metrics']['execs'] >= 1)")" = 1
 

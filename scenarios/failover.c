@@ -13,7 +13,14 @@
  * unknown).  At a seeded moment (min..max_delay_ms after every writer's
  * first answer) the primary crashes cut off from its replica (the link dies
  * with it: bytes in flight are lost), and torn promotes the replica
- * (REPLICAOF NO ONE), as Sentinel or an operator would.
+ * (REPLICAOF NO ONE), as Sentinel or an operator would.  cut=power (a set
+ * torn starts): the primary keeps its data on torn-fs (power model) and its
+ * power is cut instead: frozen, SIGKILLed, and everything it had not
+ * fsynced dropped (harness/servers/replica.h).  The verdicts are the same
+ * as a SIGKILL's: what the promoted replica holds is decided by what reached
+ * it before the crash, not by what the old primary's disk kept; the cut
+ * matters to an old primary brought back as a replica (pg_rewind), which
+ * this scenario does not do.
  *
  * A set the user runs (--target redis://... / postgres://... with the
  * target parameters standby, crash, promote and rebuild; replica.h's
@@ -60,6 +67,7 @@
 #include "core/target.h"
 #include "core/util.h"
 #include "core/work.h"
+#include "fs/tornfs.h"
 #include "lib/acks.h"
 #include "lib/race.h"
 #include "proc/proc.h"
@@ -156,7 +164,7 @@ static void note(void *arg, const struct torn_msg *m)
 }
 
 struct totals {
-    long long cycles, acked, lost, unconfirmed;
+    long long cycles, acked, lost, unconfirmed, power_cuts;
     double max_window_ms, promote_ms;
 };
 
@@ -251,7 +259,8 @@ static int write_then_crash(struct torn_ctx *ctx, struct torn_replica_set *set, 
     else
         torn_replica_set_crash(set, NULL);
     *t_crash = torn_now_ns(); /* the primary is certainly dead now */
-    torn_history_log_add(ctx->history, "fault", 0, "primary-crash", NULL, NULL, *t_crash);
+    torn_history_log_add(ctx->history, "fault", 0, set->fs ? "primary-power-cut" : "primary-crash",
+                         NULL, NULL, *t_crash);
     for (int w = 0; w < started; w++) {
         if (rc) { /* the primary may still answer them: never wait on that */
             torn_child_kill(&kids[w]);
@@ -287,7 +296,8 @@ static int open_set(struct torn_ctx *ctx, struct torn_replica_user *u, const cha
         pg ? (torn_param_int(ctx, "wait_replicas") ? pg_sync : NULL)
            : (torn_param_int(ctx, "min_replicas_to_write") ? redis_min : redis),
         (int)torn_param_int(ctx, "link_latency_ms"),
-        ctx->timeout_ms > 10000 ? ctx->timeout_ms : 10000};
+        ctx->timeout_ms > 10000 ? ctx->timeout_ms : 10000,
+        strcmp(torn_param_str(ctx, "cut"), "power") == 0};
 
     if (!cfg->location)
         return torn_replica_set_start(ctx->run_dir, &o, set, err);
@@ -325,6 +335,10 @@ static int one_cycle(struct torn_ctx *ctx, long long cycle, struct totals *tot,
     t0 = torn_now_ns();
     if (!rc)
         rc = torn_replica_set_promote(set, err);
+    if (set->cut_state[0]) {
+        tot->power_cuts++;
+        torn_result_metric_str(ctx->result, "primary_power_cut", set->cut_state);
+    }
     torn_ctx_op(ctx, TORN_OP_RECOVER, rc ? TORN_OUT_FAIL : TORN_OUT_OK, torn_now_ns() - t0);
     torn_history_log_add(ctx->history, "fault", 0, "promote-replica", NULL, NULL, 0);
     if ((double)(torn_now_ns() - t0) / 1e6 > tot->promote_ms)
@@ -352,6 +366,10 @@ static int check_user_set(struct torn_ctx *ctx, struct torn_err *err)
     if (torn_param_int(ctx, "min_replicas_to_write"))
         return torn_err_set(err, TORN_E_CONFIG, "failover: min_replicas_to_write is set on a "
                             "server torn starts; on yours, set min-replicas-to-write yourself");
+    if (strcmp(torn_param_str(ctx, "cut"), "power") == 0)
+        return torn_err_set(err, TORN_E_CONFIG, "failover: cut=power puts the primary's data "
+                            "on torn-fs: only for a set torn starts (--target redis / postgres); "
+                            "on yours, cut its power with your crash= command");
     if (torn_param_int(ctx, "wait_replicas") && strcmp(cfg->driver, "redis") != 0)
         return torn_err_set(err, TORN_E_CONFIG, "failover: wait_replicas on a Postgres you "
                             "run: make its standby synchronous yourself "
@@ -376,6 +394,13 @@ static int failover_run(struct torn_ctx *ctx, struct torn_err *err)
     if (torn_param_int(ctx, "min_replicas_to_write") && strcmp(cfg->driver, "redis") != 0)
         return torn_err_set(err, TORN_E_CONFIG, "failover: min_replicas_to_write is a Redis "
                             "setting (Postgres: wait_replicas=1 makes the standby synchronous)");
+    if (strcmp(torn_param_str(ctx, "cut"), "kill") && strcmp(torn_param_str(ctx, "cut"), "power"))
+        return torn_err_set(err, TORN_E_CONFIG, "failover: cut must be kill or power, not '%s'",
+                            torn_param_str(ctx, "cut"));
+    if (strcmp(torn_param_str(ctx, "cut"), "power") == 0 && !torn_fs_available())
+        return torn_err_set(err, TORN_E_ENV, "failover: cut=power needs torn-fs (/dev/fuse "
+                            "and CAP_SYS_ADMIN; in a container: --device /dev/fuse "
+                            "--cap-add SYS_ADMIN)");
     if (torn_param_num(ctx, "max_delay_ms") < torn_param_num(ctx, "min_delay_ms"))
         return torn_err_set(err, TORN_E_CONFIG, "failover: max_delay_ms is below min_delay_ms");
     for (long long i = 1; i <= cycles && !rc && !torn_ctx_expired(ctx); i++) {
@@ -390,7 +415,8 @@ static int failover_run(struct torn_ctx *ctx, struct torn_err *err)
                    {"lost_acknowledged_writes", (double)tot.lost},
                    {"unconfirmed_writes", (double)tot.unconfirmed},
                    {"loss_window_ms", tot.max_window_ms},
-                   {"max_promotion_ms", tot.promote_ms}};
+                   {"max_promotion_ms", tot.promote_ms},
+                   {"primary_power_cuts", (double)tot.power_cuts}};
     for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++)
         torn_result_metric(ctx->result, metrics[i].name, metrics[i].value);
     torn_work_set(ctx->result, "failovers_planned", cycles);

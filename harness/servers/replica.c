@@ -21,6 +21,7 @@
 #include "proc/proc.h"
 #include "proxy/proxy.h"
 #include "core/parse.h"
+#include "fs/tornfs.h"
 #include "targets/redis_url.h"
 #include "server.h"
 
@@ -727,10 +728,36 @@ int torn_replica_set_rebuild(struct torn_replica_set *s, struct torn_err *err)
                                            : TORN_OK;
 }
 
+/* torn-fs (power model) over dir/primary-fs.data at dir/primary-fs, where
+ * the primary's directory goes (*mnt, malloc'd).  Root's mount is open to
+ * the `postgres` user a managed Postgres runs as (under the files'
+ * permissions), as torn run --fs torn does. */
+static int mount_primary_fs(struct torn_replica_set *s, const char *dir, char **mnt,
+                            struct torn_err *err)
+{
+    char *backing = torn_asprintf("%s/primary-fs.data", dir);
+    int rc = TORN_OK;
+
+    *mnt = torn_asprintf("%s/primary-fs", dir);
+    if (!backing || !*mnt)
+        rc = torn_err_set(err, TORN_E_NOMEM, "out of memory");
+    else if ((mkdir(backing, 0711) != 0 && errno != EEXIST) ||
+             (mkdir(*mnt, 0711) != 0 && errno != EEXIST))
+        rc = torn_err_sys(err, TORN_E_ENV, errno, "cannot make %s", *mnt);
+    else
+        rc = torn_fs_mount(backing, *mnt, TORN_FS_POWER,
+                           geteuid() == 0 && s->kind == TORN_SERVER_POSTGRES ? TORN_FS_ALLOW_OTHER
+                                                                              : 0,
+                           &s->fs, err);
+    free(backing);
+    return rc;
+}
+
 int torn_replica_set_start(const char *dir, const struct torn_replica_opts *o,
                            struct torn_replica_set **out, struct torn_err *err)
 {
     struct torn_replica_set *s = calloc(1, sizeof *s);
+    char *pdir = NULL;
     int rc;
 
     *out = NULL;
@@ -738,7 +765,11 @@ int torn_replica_set_start(const char *dir, const struct torn_replica_opts *o,
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
     s->kind = o->kind;
     s->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
-    rc = torn_server_start(o->kind, dir, o->settings, s->timeout_ms, &s->primary, err);
+    rc = o->power_cut ? mount_primary_fs(s, dir, &pdir, err) : 0;
+    if (!rc)
+        rc = torn_server_start(o->kind, pdir ? pdir : dir, o->settings, s->timeout_ms,
+                               &s->primary, err);
+    free(pdir);
     if (!rc)
         node_of(s->primary, &s->node[0]);
     if (!rc)
@@ -758,6 +789,26 @@ int torn_replica_set_start(const char *dir, const struct torn_replica_opts *o,
     return TORN_OK;
 }
 
+/* The primary's power goes: its torn-fs freezes (no further write or
+ * fsync of it lands), the primary dies (SIGKILL; a process blocked in a
+ * frozen request runs no more code), then the cut drops everything it had
+ * not fsynced (the power model's crash) and answers those requests. */
+static int power_cut(struct torn_replica_set *s, struct torn_err *err)
+{
+    char reply[256] = "";
+    const char *state;
+    int rc = torn_fs_ctlf(s->fs, reply, 128, err, "freeze 1");
+
+    torn_server_kill_nowait(s->primary);
+    if (!rc)
+        rc = torn_fs_ctlf(s->fs, reply, 128, err, "cut");
+    torn_server_kill(s->primary);
+    torn_fs_ctlf(s->fs, reply + 128, 128, NULL, "thaw");
+    state = strstr(reply, "state=");
+    snprintf(s->cut_state, sizeof s->cut_state, "%s", state ? state + 6 : "done");
+    return rc;
+}
+
 int torn_replica_set_crash(struct torn_replica_set *s, struct torn_err *err)
 {
     if (s->user)
@@ -765,6 +816,8 @@ int torn_replica_set_crash(struct torn_replica_set *s, struct torn_err *err)
     if (s->link_pid > 0)
         torn_proc_kill(s->link_pid);
     s->link_pid = 0;
+    if (s->fs)
+        return power_cut(s, err);
     torn_server_kill(s->primary);
     return TORN_OK;
 }
@@ -818,6 +871,7 @@ void torn_replica_set_stop(struct torn_replica_set *s)
         torn_proc_kill(s->link_pid);
     torn_server_stop(s->primary);
     torn_server_stop(s->replica);
+    torn_fs_unmount(s->fs);
     free(s->conninfo);
     explicit_bzero(s->node, sizeof s->node);
     free(s);

@@ -10,7 +10,10 @@
  *   torn_replica_set_crash()  the primary crashes while cut off from its
  *                             replica: the link is SIGKILLed (bytes in flight
  *                             are lost, as in a partition) and at once the
- *                             primary (SIGKILL of its process group)
+ *                             primary (SIGKILL of its process group); with
+ *                             power_cut its data directory is on torn-fs
+ *                             (power model) and the power goes with it:
+ *                             everything it had not fsynced is lost
  *   torn_replica_set_promote() the replica becomes the primary (Redis:
  *                             REPLICAOF NO ONE; Postgres: pg_promote()), as
  *                             Sentinel, Patroni or an operator would
@@ -95,6 +98,9 @@ struct torn_replica_set {
     int link_port;             /* where the replica connects to the primary */
     int promoted;              /* the replica is the primary now */
     int timeout_ms;
+    struct torn_fs *fs;        /* power_cut: torn-fs under the primary's data */
+    char cut_state[160];       /* the power cut's reply ("m0:dnone:0 kept_meta=0/2
+                                  kept_pages=0/31 model=power"), "" before it */
 };
 
 struct torn_replica_opts {
@@ -104,6 +110,9 @@ struct torn_replica_opts {
     int link_latency_ms;             /* delay the link adds to the replication
                                         stream (primary -> replica); 0 none */
     int timeout_ms;                  /* bound on every start and wait */
+    int power_cut;                   /* 1: the primary keeps its data on torn-fs
+                                        (power model) and crashes by a power
+                                        cut, not only a SIGKILL */
 };
 
 /* Start a set in new directories under dir.  0 and *out (free with
@@ -128,7 +137,10 @@ int torn_replica_set_attach(const struct torn_replica_user *u, struct torn_repli
  * managed set, 0 at once).  0, or a negative torn_code as for attach. */
 int torn_replica_set_rebuild(struct torn_replica_set *s, struct torn_err *err);
 
-/* Crash the primary cut off from its replica (see above; a user-run set:
+/* Crash the primary cut off from its replica (see above; with power_cut its
+ * torn-fs freezes, the primary is SIGKILLed and the power is cut: what it had
+ * not fsynced is gone from its data directory, s->cut_state names the crash
+ * state; a user-run set:
  * the crash command, then wait until the primary no longer answers).  0, or
  * a negative torn_code for a user-run set. */
 int torn_replica_set_crash(struct torn_replica_set *s, struct torn_err *err);

@@ -1,4 +1,4 @@
-# Shared by failover_test.sh and failover_pg_test.sh (sourced, not run).
+# Shared by the failover tests and the fault-plan fuzzing tests (sourced, not run).
 # lost_for_reason JSON: the report's one result FAILED only for
 # acknowledged-survives-failover, each violation's numbers consistent: the
 # seq the promoted node holds is below the first acknowledged one it lacks,
@@ -41,4 +41,18 @@ with_hogs() {
     kill "${hogs[@]}" 2>/dev/null
     wait "${hogs[@]}" 2>/dev/null
     return $rc
+}
+# pg_failover_setup WHAT: a TMPDIR the unprivileged postgres user can
+# traverse, the seed printed; without pg_basebackup one SKIP line naming WHAT
+# and the closing line, then exit 0.  After fs_common.sh (work, SEED).
+pg_failover_setup() {
+    mkdir "$work/tmp"
+    chmod 711 "$work/tmp"
+    export TMPDIR=$work/tmp
+    echo "seed $SEED"
+    if ! ls /usr/lib/postgresql/*/bin/pg_basebackup >/dev/null 2>&1 && ! command -v pg_basebackup >/dev/null; then
+        echo "SKIP $1: pg_basebackup not installed (scripts/deps.sh installs postgresql)"
+        echo "0 passed, 0 failed"
+        exit 0
+    fi
 }

@@ -12,15 +12,7 @@
 set -u
 . "$(dirname "$0")/failover_common.sh"
 . "$(dirname "$0")/fs_common.sh" torn-failover-pg-test # TORN, SEED, work, check
-mkdir "$work/tmp"
-chmod 711 "$work/tmp"
-export TMPDIR=$work/tmp
-echo "seed $SEED"
-if ! ls /usr/lib/postgresql/*/bin/pg_basebackup >/dev/null 2>&1 && ! command -v pg_basebackup >/dev/null; then
-    echo "SKIP failover on Postgres: pg_basebackup not installed (scripts/deps.sh installs postgresql)"
-    echo "0 passed, 0 failed"
-    exit 0
-fi
+pg_failover_setup "failover on Postgres"
 
 "$TORN" run --target postgres --scenario failover --seed "$SEED" --set cycles=1 --until-fail 3 \
     --repro-runs 0 --quiet --json "$work/async.json" >"$work/async.out" 2>"$work/async.err"

@@ -14,15 +14,7 @@
 set -u
 . "$(dirname "$0")/failover_common.sh"
 . "$(dirname "$0")/fs_common.sh" torn-failover-power-test # TORN, SEED, work, check
-mkdir "$work/tmp"
-chmod 711 "$work/tmp"
-export TMPDIR=$work/tmp
-echo "seed $SEED"
-if ! ls /usr/lib/postgresql/*/bin/pg_basebackup >/dev/null 2>&1 && ! command -v pg_basebackup >/dev/null; then
-    echo "SKIP failover with a power cut: pg_basebackup not installed (scripts/deps.sh installs postgresql)"
-    echo "0 passed, 0 failed"
-    exit 0
-fi
+pg_failover_setup "failover with a power cut"
 if [ ! -e /dev/fuse ]; then
     echo "SKIP failover with a power cut: /dev/fuse missing (torn-fs)"
     echo "0 passed, 0 failed"

@@ -83,7 +83,7 @@ endif
 
 
 ifneq ($(AFL_FOUND),)
-BENCH_DEPS += $(FUZZ_DIR)/afl/fuzz-schedule
+BENCH_DEPS += $(FUZZ_DIR)/afl/fuzz-schedule $(FUZZ_DIR)/afl/fuzz-plan
 endif
 
 # libFuzzer: every harness also linked with fuzz/libfuzzer_main.c by clang

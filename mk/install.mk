@@ -71,7 +71,7 @@ install-fuzz:
 	    install -m 644 fuzz/*.c fuzz/*.h $(FUZZKIT)/fuzz/ && \
 	    install -m 644 fuzz/dict/* $(FUZZKIT)/fuzz/dict/ && \
 	    cp -R fuzz/corpus $(FUZZKIT)/fuzz/ && \
-	    install -m 755 $(FUZZ_AFL_BIN) $(FUZZKIT)/build-fuzz/afl/ && \
+	    install -m 755 $(FUZZ_AFL_BIN) $(FUZZ_DIR)/afl/fuzz-plan $(FUZZKIT)/build-fuzz/afl/ && \
 	    install -m 755 $(FUZZ_REPLAY_BIN) $(FUZZKIT)/build/fuzz/ || exit 1; \
 	fi
 

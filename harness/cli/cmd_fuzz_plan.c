@@ -83,7 +83,7 @@ struct plan {
 struct plan_opts {
     struct torn_plan_base base;      /* target, scenario, the user's --set */
     const char *json, *junit, *engine, *out, *sync_dir, *role, *name;
-    int quiet, jobs;
+    int quiet, jobs, all_findings;
     double time_s, exec_timeout_s;
     long long max_execs;
     uint64_t seed;
@@ -106,7 +106,7 @@ static int plan_usage(FILE *f)
           "                 [--execs N] [--seed N] [--set K=V]... [--exec-timeout S]\n"
           "                 [--json FILE] [--junit FILE] [--quiet]\n"
           "                 [--out DIR] [--jobs N] [--sync-dir DIR --role main|secondary\n"
-          "                 [--name N]]\n\n"
+          "                 [--name N]] [--all-findings]\n\n"
           "Fault-plan fuzzing of a real target: each execution is one `torn run` of the\n"
           "scenario against the target under a fault plan; the first plan that FAILS is\n"
           "the finding, named with the command that replays it.\n"
@@ -119,7 +119,8 @@ static int plan_usage(FILE *f)
           "                 crash states, recovery paths, checker branches reached.  A\n"
           "                 FAIL is a crash AFL++ keeps (torn fuzz --report DIR reads it\n"
           "                 back with its replay command).  --out, --jobs, --sync-dir,\n"
-          "                 --role, --name as for `torn fuzz HARNESS`.\n"
+          "                 --role, --name as for `torn fuzz HARNESS`; the first FAIL\n"
+          "                 ends it unless --all-findings (fuzz on, every FAIL kept)\n"
           "  --engine torn  torn's own loop (the fallback without AFL++): plans are\n"
           "                 whole sweeps (power-loss updates, torn_per_point,\n"
           "                 max_cut_points, mode; crash-midwrite kills, max_delay_ms),\n"
@@ -183,7 +184,8 @@ static int plan_args(int argc, char **argv, struct plan_opts *o)
         {"exec-timeout", 1, NULL, 'x'}, {"json", 1, NULL, 'J'}, {"junit", 1, NULL, 'U'},
         {"quiet", 0, NULL, 'q'},    {"help", 0, NULL, 'h'},     {"engine", 1, NULL, 'E'},
         {"out", 1, NULL, 'o'},      {"jobs", 1, NULL, 'j'},     {"sync-dir", 1, NULL, 'D'},
-        {"role", 1, NULL, 'R'},     {"name", 1, NULL, 'N'},     {NULL, 0, NULL, 0}};
+        {"role", 1, NULL, 'R'},     {"name", 1, NULL, 'N'},     {"all-findings", 0, NULL, 'A'},
+        {NULL, 0, NULL, 0}};
     int c;
 
     memset(o, 0, sizeof *o);
@@ -201,6 +203,7 @@ static int plan_args(int argc, char **argv, struct plan_opts *o)
         case 'R': o->role = optarg; break;
         case 'N': o->name = optarg; break;
         case 'q': o->quiet = 1; break;
+        case 'A': o->all_findings = 1; break;
         case 'h': plan_usage(stdout); return 1;
         case '?': return plan_usage(stderr);
         default:
@@ -560,7 +563,10 @@ static int afl_mode(const struct plan_opts *o)
     setenv("TORN_PLAN_WORK", work, 1);
     snprintf(num[0], sizeof num[0], "%g", o->exec_timeout_s);
     setenv("TORN_PLAN_EXEC_TIMEOUT", num[0], 1);
-    setenv("AFL_BENCH_UNTIL_CRASH", "1", 0);   /* the first FAIL ends it, as the loop's */
+    if (o->all_findings) /* AFL++ stops at a crash when the variable is set at all */
+        unsetenv("AFL_BENCH_UNTIL_CRASH");
+    else                 /* the first FAIL ends it, as the loop's */
+        setenv("AFL_BENCH_UNTIL_CRASH", "1", 1);
     setenv("AFL_DISABLE_TRIM", "1", 1);        /* trimming re-runs whole scenarios */
     snprintf(num[1], sizeof num[1], "%g", o->time_s);
     snprintf(num[2], sizeof num[2], "%d", o->jobs);

@@ -93,6 +93,9 @@ struct parser {
     size_t copy_cap;
     struct vtab raw;      /* the scanner's cache: a value's bytes as written -> */
     uint32_t *raw_ids;    /* ... the id torn_jl_canon's text got (by raw id) */
+    const char *hint_s;   /* a value the scanner offered and the cache knew, */
+    size_t hint_len;
+    uint32_t hint_id;     /* ... and its id (raw_known) */
     const char **fmap;    /* interned f pointers (open addressing, NULL empty) -> */
     uint16_t *fmap_id;    /* ... their f_id */
     size_t fmap_cap;      /* power of two, at least twice h->n_fs */
@@ -936,6 +939,21 @@ static int64_t raw_find(struct parser *p, const struct torn_jl_field *v, uint64_
     return i < 0 ? -1 : (int64_t)p->raw_ids[i];
 }
 
+/* torn_jl_known_fn over the raw cache: the id is kept for fast_value. */
+static int raw_known(void *ctx, const char *s, size_t len)
+{
+    struct parser *p = ctx;
+    struct torn_jl_field v = {.kind = TORN_JL_OTHER, .s = s, .len = len};
+    int64_t id = len && len <= RAW_MAX ? raw_find(p, &v, vtab_hash(s, len)) : -1;
+
+    if (id < 0)
+        return 0;
+    p->hint_s = s;
+    p->hint_len = len;
+    p->hint_id = (uint32_t)id;
+    return 1;
+}
+
 /* Remember that v's bytes are value id; a cache, so failing is no error. */
 static void raw_add(struct parser *p, const struct torn_jl_field *v, uint64_t hash, uint32_t id)
 {
@@ -1013,6 +1031,10 @@ static int fast_value(struct parser *p, const struct torn_jl_field *v, uint32_t 
         *id = (uint32_t)got;
         return 1;
     }
+    if (v->s == p->hint_s && v->len == p->hint_len) {   /* raw_known found it */
+        *id = p->hint_id;
+        return 1;
+    }
     if (v->len <= RAW_MAX && (got = raw_find(p, v, hash = vtab_hash(v->s, v->len))) >= 0) {
         *id = (uint32_t)got;
         return 1;
@@ -1055,7 +1077,8 @@ static int fast_line(struct parser *p, const char *buf, size_t n, struct raw *r)
     uint32_t value;
     int kind, rc;
 
-    if (!torn_jl_scan(buf, n, &l) || l.type.kind != TORN_JL_STR ||
+    p->hint_s = NULL;
+    if (!torn_jl_scan_known(buf, n, &l, raw_known, p) || l.type.kind != TORN_JL_STR ||
         (kind = kind_of_n(l.type.s, l.type.len)) < 0 || l.process.kind != TORN_JL_INT ||
         !(l.f.kind == TORN_JL_STR || (l.f.kind == TORN_JL_ABSENT && kind != RK_INVOKE)) ||
         !(l.key.kind == TORN_JL_STR || l.key.kind == TORN_JL_NULL ||

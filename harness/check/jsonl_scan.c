@@ -160,20 +160,61 @@ static int writer_member(const char **s, const char *e, const char *name, size_t
     return 1;
 }
 
+/* Where a line ending `,"time":DIGITS}` has its time member, if after s;
+ * else NULL.  Read from the end: the bytes before it are not looked at. */
+static const char *time_from_end(const char *s, const char *e)
+{
+    const char *q = e - 1;
+
+    if (e - s < 10 || *q != '}')
+        return NULL;
+    while (q > s && q[-1] >= '0' && q[-1] <= '9')
+        q--;
+    if (q == e - 1 || q - s < 8 || memcmp(q - 8, ",\"time\":", 8))
+        return NULL;
+    return q - 8;
+}
+
+/* The value member in writer order: as writer_member, but an array or
+ * object followed by the time member is first offered to known with the
+ * extent read from the line's end.  known says yes only for bytes it saw
+ * read before as one whole value, and such bytes end exactly there when
+ * read again (the extent scan stops at the first ',' outside strings and
+ * brackets after them), so nothing is taken on trust. */
+static int writer_value(const char **s, const char *e, struct torn_jl_field *f,
+                        torn_jl_known_fn known, void *ctx)
+{
+    const char *t = *s, *end;
+
+    if ((size_t)(e - t) < 9 || memcmp(t, ",\"value\":", 9))
+        return 0;
+    t += 9;
+    if (known && t < e && (*t == '[' || *t == '{') && (end = time_from_end(t, e)) &&
+        known(ctx, t, (size_t)(end - t))) {
+        f->kind = TORN_JL_OTHER;
+        f->s = t;
+        f->len = (size_t)(end - t);
+        *s = end;
+        return 1;
+    }
+    return writer_member(s, e, ",\"value\":", 9, f, 1);
+}
+
 /* A line exactly as torn's writers print it (cJSON_PrintUnformatted,
  * gen-history): no blanks, the members in the order type, process, f, key,
  * value, time, the last four each optional.  What it accepts is a subset of
  * what the general loop accepts, read by the same functions into the same
  * fields, without the name lookups and blank skipping.  1, or 0 (out
  * partly filled) to let the general loop read it. */
-static int writer_order(const char *s, const char *e, struct torn_jl_line *out)
+static int writer_order(const char *s, const char *e, struct torn_jl_line *out,
+                        torn_jl_known_fn known, void *ctx)
 {
     if (!(s = PAST(s, e, "{\"type\":")) || !(s = value_at(s, e, &out->type)) ||
         out->type.kind == TORN_JL_OTHER || !(s = PAST(s, e, ",\"process\":")) ||
         !(s = value_at(s, e, &out->process)) || out->process.kind == TORN_JL_OTHER ||
         writer_member(&s, e, ",\"f\":", 5, &out->f, 0) < 0 ||
         writer_member(&s, e, ",\"key\":", 7, &out->key, 0) < 0 ||
-        writer_member(&s, e, ",\"value\":", 9, &out->value, 1) < 0 ||
+        writer_value(&s, e, &out->value, known, ctx) < 0 ||
         writer_member(&s, e, ",\"time\":", 8, &out->time, 0) < 0)
         return 0;
     return e - s == 1 && *s == '}';
@@ -181,11 +222,17 @@ static int writer_order(const char *s, const char *e, struct torn_jl_line *out)
 
 int torn_jl_scan(const char *line, size_t len, struct torn_jl_line *out)
 {
+    return torn_jl_scan_known(line, len, out, NULL, NULL);
+}
+
+int torn_jl_scan_known(const char *line, size_t len, struct torn_jl_line *out,
+                       torn_jl_known_fn known, void *ctx)
+{
     const char *s = line, *e = line + len;
     struct torn_jl_field name, *f;
 
     memset(out, 0, sizeof *out);
-    if (writer_order(s, e, out))
+    if (writer_order(s, e, out, known, ctx))
         return 1;
     memset(out, 0, sizeof *out);
     s = blank(s, e);

@@ -44,6 +44,18 @@ struct torn_jl_line {
  * scanner reads (the caller uses the general reader); never an error. */
 int torn_jl_scan(const char *line, size_t len, struct torn_jl_line *out);
 
+/* A caller's set of values already read: 1 when s[0..len) are the exact
+ * bytes of a value member this scanner read before (its extent) and the
+ * caller accepted, 0 otherwise. */
+typedef int (*torn_jl_known_fn)(void *ctx, const char *s, size_t len);
+
+/* torn_jl_scan, where a line in the writers' order ending with the time
+ * member offers its array or object value to known first, its extent read
+ * from the line's end; a yes skips the scan of the value's bytes (the
+ * same bytes end the same way).  The result is torn_jl_scan's. */
+int torn_jl_scan_known(const char *line, size_t len, struct torn_jl_line *out,
+                       torn_jl_known_fn known, void *ctx);
+
 /* The canonical text (value.h) of a simple value -- null, an integer, a
  * plain string, an array of those, or a small object whose members are
  * those -- appended to b.  1 written, 0 not

@@ -407,9 +407,14 @@ static int request(struct http_priv *p, const struct http_endpoint *ep, const st
     if (n < 0 || (size_t)n >= sizeof r->url)
         return torn_err_set(err, TORN_E_CONFIG, "%s %.200s...: URL over %zu bytes", r->method,
                             r->url, sizeof r->url - 1);
-    int crc = http_url_confine(p->base, p->allow_remote, r->url, err);
-    if (crc)
-        return crc;
+    /* The same URL as the last one let through needs no second look (a
+     * poll asks for one URL again and again; the look parses two URLs). */
+    if (strcmp(r->url, p->confined) != 0) {
+        int crc = http_url_confine(p->base, p->allow_remote, r->url, err);
+        if (crc)
+            return crc;
+        snprintf(p->confined, sizeof p->confined, "%s", r->url);
+    }
     const cJSON *bt = ep->body ? ep->body : dflt_body;
     if (bt && strcmp(ep->method, "GET") != 0) {
         cJSON *b = expand_json(bt, v);
@@ -493,22 +498,41 @@ static int resp_status_fail(const struct resp *r, struct torn_err *err)
     return rc;
 }
 
-/* Turn the response document into a record with canonical field names. */
-static int normalize(const struct http_spec *sp, const cJSON *doc, const char *id,
+/* Is ptr "/NAME", the pointer that leaves field NAME where it is? */
+static int same_place(const char *ptr, const char *name)
+{
+    return ptr[0] == '/' && strcmp(ptr + 1, name) == 0;
+}
+
+/* Turn the response document *doc into a record with canonical field
+ * names.  A record at the document's root is taken over (*doc becomes NULL)
+ * instead of copied; fields are read from the document as it came, moved
+ * only when their pointer is not their own name. */
+static int normalize(const struct http_spec *sp, cJSON **doc, const char *id,
                      const struct resp *r, cJSON **rec_out, struct torn_err *err)
 {
-    const cJSON *src = torn_json_pointer(doc, sp->record_ptr);
+    const cJSON *src = torn_json_pointer(*doc, sp->record_ptr);
+    cJSON *moved[6] = {NULL};
     if (!cJSON_IsObject(src))
         return torn_err_set(err, TORN_E_PROTOCOL, "%s %s: no JSON object at pointer '%s'",
                             r->method, r->url, sp->record_ptr);
-    cJSON *rec = cJSON_Duplicate(src, 1);
-    for (int i = 0; rec && i < 6; i++) {
-        if (!sp->field_ptr[i])
+    for (int i = 0; i < 6; i++) {
+        const char *ptr = sp->field_ptr[i];
+        const cJSON *v = ptr && !same_place(ptr, http_field_names[i]) ? torn_json_pointer(src, ptr)
+                                                                      : NULL;
+        moved[i] = v ? cJSON_Duplicate(v, 1) : NULL;
+    }
+    cJSON *rec = src == *doc ? *doc : cJSON_Duplicate(src, 1);
+    if (rec == *doc)
+        *doc = NULL;
+    for (int i = 0; i < 6; i++) {
+        if (!rec || !sp->field_ptr[i] || same_place(sp->field_ptr[i], http_field_names[i])) {
+            cJSON_Delete(moved[i]);
             continue;
-        const cJSON *v = torn_json_pointer(src, sp->field_ptr[i]);
+        }
         cJSON_DeleteItemFromObjectCaseSensitive(rec, http_field_names[i]);
-        if (v)
-            cJSON_AddItemToObject(rec, http_field_names[i], cJSON_Duplicate(v, 1));
+        if (moved[i])
+            cJSON_AddItemToObject(rec, http_field_names[i], moved[i]);
     }
     if (rec && id && !cJSON_GetObjectItemCaseSensitive(rec, "id"))
         cJSON_AddStringToObject(rec, "id", id);
@@ -585,7 +609,7 @@ static int record_call(struct torn_target *t, const struct http_endpoint *ep,
     else if (r.status < 200 || r.status > 299)
         rc = resp_status_fail(&r, err);
     else if (rec_out && (rc = resp_json(&r, &doc, err)) == 0)
-        rc = normalize(&p->sp, doc, v->id, &r, rec_out, err);
+        rc = normalize(&p->sp, &doc, v->id, &r, rec_out, err);
     else if (!rec_out && !resp_blank(&r))
         rc = resp_json(&r, &doc, err);
     cJSON_Delete(doc);
@@ -775,6 +799,11 @@ static int http_open(struct torn_target *t, struct torn_err *err)
                      (long)(p->timeout_ms < 3000 ? p->timeout_ms : 3000));
     curl_easy_setopt(p->curl, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(p->curl, CURLOPT_USERAGENT, "torn/" "0.1");
+    /* Straight to the service, never through a proxy named in the
+     * environment (http_proxy...): torn talks to the address it confined;
+     * it also spares libcurl reading the environment on every request. */
+    curl_easy_setopt(p->curl, CURLOPT_PROXY, "");
+    curl_easy_setopt(p->curl, CURLOPT_NOPROXY, "*");
     /* Only the web, and never where a redirect points (http_url_confine
      * decides where torn goes, not the service). */
     curl_easy_setopt(p->curl, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -1122,7 +1151,7 @@ int http_body_record(const struct http_spec *sp, const char *body, size_t len, c
     snprintf(r.url, sizeof r.url, "(fuzz)");
     rc = resp_json(&r, &doc, err);
     if (rc == 0)
-        rc = normalize(sp, doc, id, &r, rec_out, err);
+        rc = normalize(sp, &doc, id, &r, rec_out, err);
     cJSON_Delete(doc);
     return rc;
 }

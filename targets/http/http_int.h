@@ -210,6 +210,7 @@ struct http_priv {
     int allow_remote;              /* --allow-remote: other origins may be remote */
     int warm;                      /* the last request succeeded: its connection
                                       may be reused by the next one */
+    char confined[300];            /* the last URL http_url_confine let through */
     void *curl;                    /* CURL *, created by open */
     void *hdr_plain[2];            /* struct curl_slist * without/with a body, built by open */
     struct http_events *ev;        /* subscriptions' machinery, lazily */

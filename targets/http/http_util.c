@@ -42,6 +42,18 @@ static const char *var_text(const struct http_vars *v, const char *name, size_t 
     return NULL;
 }
 
+/* Does val hold a byte that URL escaping would change (anything but
+ * RFC 3986's unreserved characters)?  Most ids do not: they are copied as
+ * they are, without libcurl's allocation. */
+static int needs_escape(const char *val)
+{
+    for (; *val; val++)
+        if (!((*val >= 'a' && *val <= 'z') || (*val >= 'A' && *val <= 'Z') ||
+              (*val >= '0' && *val <= '9') || strchr("-._~", *val)))
+            return 1;
+    return 0;
+}
+
 char *http_expand_text(const char *tmpl, const struct http_vars *v, int escape)
 {
     size_t cap = strlen(tmpl) + 64, len = 0;
@@ -49,7 +61,7 @@ char *http_expand_text(const char *tmpl, const struct http_vars *v, int escape)
     for (const char *p = tmpl; out && *p; p++) {
         const char *close = *p == '{' ? strchr(p, '}') : NULL;
         const char *val = close ? var_text(v, p + 1, (size_t)(close - p - 1), num) : NULL;
-        char *esc = val && escape ? curl_easy_escape(NULL, val, 0) : NULL;
+        char *esc = val && escape && needs_escape(val) ? curl_easy_escape(NULL, val, 0) : NULL;
         const char *piece = esc ? esc : val;
         size_t plen = piece ? strlen(piece) : 1;
         if (len + plen + 1 > cap) {

@@ -53,7 +53,7 @@ torn_run() {
 import json, sys
 r = json.load(open(sys.argv[1]))["results"][0]
 n = r["latency"]["read"]["ok"] + r["latency"]["read"]["fail"]
-u, s = open(sys.argv[2]).read().split()[:2]
+u, s = open(sys.argv[2]).read().split()[-2:]  # after any 'exited with' line
 print(f'{n / r["duration_s"]:.0f} {(float(u) + float(s)) * 1e6 / n:.1f}')
 PY
 }
@@ -70,7 +70,7 @@ import re, sys
 t = open(sys.argv[1]).read()
 n = int(re.search(r"(\d+) requests in", t).group(1))
 rate = float(re.search(r"Requests/sec:\s*([\d.]+)", t).group(1))
-u, s = open(sys.argv[2]).read().split()[:2]
+u, s = open(sys.argv[2]).read().split()[-2:]  # after any 'exited with' line
 print(f"{rate:.0f} {(float(u) + float(s)) * 1e6 / n:.1f}")
 PY
 }

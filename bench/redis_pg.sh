@@ -96,8 +96,8 @@ ratio() { python3 -c "a, b = float('$1' or 0), float('$2' or 0); print('%.2f' % 
 # Each measurement prints "RATE CPU": operations per second and the
 # client's CPU time (user + system, /usr/bin/time) per operation in µs,
 # which the neighbours' load changes far less than the rate.
-cpu_us() {  # TIME_FILE OPS: the CPU time in the file per operation, in µs
-    awk -v n="$2" '{ printf "%.1f", (n > 0 ? ($1 + $2) * 1e6 / n : 0) }' "$1"
+cpu_us() {  # TIME_FILE OPS: the CPU time in the file (its last line) per operation, in µs
+    tail -1 "$1" | awk -v n="$2" '{ printf "%.1f", (n > 0 ? ($1 + $2) * 1e6 / n : 0) }'
 }
 torn_rate() {
     local out ops

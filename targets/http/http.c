@@ -407,13 +407,15 @@ static int request(struct http_priv *p, const struct http_endpoint *ep, const st
     if (n < 0 || (size_t)n >= sizeof r->url)
         return torn_err_set(err, TORN_E_CONFIG, "%s %.200s...: URL over %zu bytes", r->method,
                             r->url, sizeof r->url - 1);
-    /* The same URL as the last one let through needs no second look (a
-     * poll asks for one URL again and again; the look parses two URLs). */
-    if (strcmp(r->url, p->confined) != 0) {
+    /* The same URL as the last one let through, against the same base,
+     * needs no second look (a poll asks for one URL again and again; the
+     * look parses two URLs). */
+    if (strcmp(r->url, p->confined) != 0 || strcmp(p->base, p->confined_base) != 0) {
         int crc = http_url_confine(p->base, p->allow_remote, r->url, err);
         if (crc)
             return crc;
         snprintf(p->confined, sizeof p->confined, "%s", r->url);
+        snprintf(p->confined_base, sizeof p->confined_base, "%s", p->base);
     }
     const cJSON *bt = ep->body ? ep->body : dflt_body;
     if (bt && strcmp(ep->method, "GET") != 0) {

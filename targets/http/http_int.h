@@ -210,7 +210,8 @@ struct http_priv {
     int allow_remote;              /* --allow-remote: other origins may be remote */
     int warm;                      /* the last request succeeded: its connection
                                       may be reused by the next one */
-    char confined[300];            /* the last URL http_url_confine let through */
+    char confined[300];            /* the last URL http_url_confine let through, */
+    char confined_base[256];       /* ... against this base */
     void *curl;                    /* CURL *, created by open */
     void *hdr_plain[2];            /* struct curl_slist * without/with a body, built by open */
     struct http_events *ev;        /* subscriptions' machinery, lazily */

@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "check/edn.h"
 #include "check/history_read.h"
+#include "check/keys.h"
 
 /* Check text with model; returns the verdict, or -1 (and prints) on error.
  * criterion/n_cx_out (may be NULL) receive the first violation's. */
@@ -424,11 +425,91 @@ static void test_generated(void)
     printf("generated histories: seeds 1..4\n");
 }
 
+static int same_vops(const struct torn_vop *a, const struct torn_vop *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)     /* field by field: not the padding */
+        if (a[i].idx != b[i].idx || a[i].is_write != b[i].is_write ||
+            a[i].version != b[i].version || a[i].base != b[i].base || a[i].status != b[i].status)
+            return 0;
+    return 1;
+}
+
+/* torn_vindex (one key at a time) groups exactly as torn_vkeys_build, and
+ * fails at the same line. */
+static void same_grouping(const char *text)
+{
+    struct torn_hist *h = NULL;
+    struct torn_err e1 = {0}, e2 = {0};
+    struct torn_vkeys all;
+    struct torn_vindex x;
+    struct torn_vkey k;
+    size_t n = 0;
+    int r1, r2;
+
+    if (torn_hist_parse(text, strlen(text), "g.jsonl", TORN_HIST_TORN, &h, &e1) != TORN_OK) {
+        CHECK(0, "%s", e1.msg);
+        return;
+    }
+    r1 = torn_vkeys_build(h, NULL, &all, &e1);
+    r2 = torn_vindex_build(h, NULL, &x, &e2);
+    CHECK(r1 == r2 && !strcmp(e1.msg, e2.msg), "build %d (%s) vs %d (%s)", r1, e1.msg, r2, e2.msg);
+    if (r1 == TORN_OK && r2 == TORN_OK) {
+        CHECK(all.n_keys == x.n_keys, "keys %zu vs %zu", all.n_keys, x.n_keys);
+        for (size_t s = 0; s < x.n_slots; s++) {
+            if (x.start[s + 1] == x.start[s])
+                continue;
+            CHECK(torn_vindex_key(&x, s, &k, &e2) == TORN_OK, "%s", e2.msg);
+            while (n < all.n_keys && !all.keys[n].n_ops)
+                n++;
+            CHECK(n < all.n_keys && k.n_ops == all.keys[n].n_ops &&
+                      (k.key == all.keys[n].key ||
+                       (k.key && all.keys[n].key && !strcmp(k.key, all.keys[n].key))) &&
+                      same_vops(k.ops, all.keys[n].ops, k.n_ops),
+                  "slot %zu differs", s);
+            free(k.ops);
+            n++;
+        }
+        torn_vkeys_free(&all);
+        torn_vindex_free(&x);
+    }
+    torn_hist_free(h);
+}
+
+static void test_vindex(void)
+{
+    struct torn_gen_opts g;
+    struct torn_err err;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    torn_gen_defaults(&g);
+    g.n_ops = 3000;
+    g.n_clients = 7;
+    g.n_keys = 5;
+    g.model = "version";
+    CHECK(f && torn_gen_history(f, &g, &err) == TORN_OK, "gen");
+    if (f)
+        fclose(f);
+    same_grouping(buf);
+    free(buf);
+    same_grouping("{\"type\":\"invoke\",\"process\":0,\"f\":\"update\",\"value\":{\"base\":0},\"time\":1}\n"
+                  "{\"type\":\"ok\",\"process\":0,\"f\":\"update\",\"value\":{\"version\":1},\"time\":2}\n"
+                  "{\"type\":\"notify\",\"process\":5,\"key\":\"e\",\"value\":{\"version\":1},\"time\":3}\n"
+                  "{\"type\":\"invoke\",\"process\":1,\"f\":\"read\",\"key\":\"a\",\"time\":4}\n"
+                  "{\"type\":\"ok\",\"process\":1,\"f\":\"read\",\"key\":\"a\",\"value\":{\"version\":-1},\"time\":5}\n"
+                  "{\"type\":\"notify\",\"process\":5,\"key\":\"e\",\"value\":{\"version\":\"x\"},\"time\":6}\n");
+    same_grouping("{\"type\":\"notify\",\"process\":5,\"key\":\"e\",\"value\":{\"version\":\"x\"},\"time\":1}\n"
+                  "{\"type\":\"invoke\",\"process\":1,\"f\":\"update\",\"key\":\"a\",\"value\":{\"base\":0},\"time\":2}\n"
+                  "{\"type\":\"ok\",\"process\":1,\"f\":\"update\",\"key\":\"a\",\"value\":{\"version\":1},\"time\":3}\n"
+                  "{\"type\":\"notify\",\"process\":5,\"key\":\"b\",\"value\":{\"version\":1},\"time\":4}\n");
+}
+
 static const struct torn_test tests[] = {
     {"reader", test_reader},         {"register", test_register}, {"cas", test_cas},
     {"kv", test_kv},                 {"unknown", test_unknown},   {"version", test_version},
     {"events", test_events},         {"transitions", test_transitions},
-    {"generated", test_generated},   {NULL, NULL},
+    {"generated", test_generated},   {"vindex", test_vindex},     {NULL, NULL},
 };
 
 TORN_TEST_MAIN(tests)

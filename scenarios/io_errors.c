@@ -78,7 +78,8 @@ static int io_run(struct torn_ctx *ctx, struct torn_err *err)
     if (faults == 0)
         return torn_err_set(err, TORN_E_REMOTE,
                             "io-errors: no fault rule ever matched an operation of the store "
-                            "(check faults/path)");
+                            "(check faults/path; is the store's data under TORN_DATA_DIR? "
+                            "--skip io-errors leaves this scenario out)");
     return TORN_OK;
 }
 

@@ -213,7 +213,9 @@ static int power_run(struct torn_ctx *ctx, struct torn_err *err)
     torn_work_set(ctx->result, "sweeps_acked", c.total_acks > 0);
     if (points == 0)
         return torn_err_set(err, TORN_E_REMOTE,
-                            "power-loss: the writer did no persistence operation at all");
+                            "power-loss: the writer did no persistence operation at all on "
+                            "torn-fs (is the store's data under TORN_DATA_DIR? --skip "
+                            "power-loss leaves this scenario out)");
     return TORN_OK;
 }
 

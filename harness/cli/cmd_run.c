@@ -27,7 +27,7 @@ enum {
     OPT_WORKERS, OPT_SET, OPT_ALLOW_REMOTE, OPT_TIMEOUT, OPT_HISTORY, OPT_QUIET, OPT_NO_COLOR,
     OPT_KEEP, OPT_RUN_DIR, OPT_HELP, OPT_FS, OPT_RATE, OPT_MAX_OPS, OPT_MAX_RATE,
     OPT_UNTIL_FAIL, OPT_REPRO_RUNS, OPT_HISTORY_MAX, OPT_COLOR, OPT_PROM_PUSH, OPT_SHARD,
-    OPT_ALL_VIOLATIONS, OPT_PROBE,
+    OPT_ALL_VIOLATIONS, OPT_PROBE, OPT_SKIP,
     OPT_SUITE, OPT_BUDGET, OPT_BASELINE, OPT_ALLOW, OPT_DRY_RUN, OPT_SOAK, OPT_STOP_ON_FAIL,
     /* (the gate's, in this order: gate/suite.h) */
     OPT_REPORTER /* + index of the reporter */
@@ -64,6 +64,9 @@ static void run_usage(FILE *f)
           "  --target-spec FILE    target description (HTTP targets)\n"
           "  --target-opt K=V      extra target parameter (repeatable)\n"
           "  --scenario NAME|FILE  scenario name or JSON spec file (repeatable)\n"
+          "  --skip NAME           leave scenario NAME out of the run (repeatable), e.g.\n"
+          "                        power-loss and io-errors for a store whose data does\n"
+          "                        not live under TORN_DATA_DIR\n"
           "  --seed N              seed for every random decision (default: random, printed)\n"
           "  --duration S          bound every scenario to S seconds (0 = no bound): no\n"
           "                        new cycle, round or job after it, delays cut at it;\n"
@@ -256,6 +259,7 @@ static void build_longopts(struct cli *c)
         {"target-spec", required_argument, NULL, OPT_TARGET_SPEC},
         {"target-opt", required_argument, NULL, OPT_TARGET_OPT},
         {"scenario", required_argument, NULL, OPT_SCENARIO},
+        {"skip", required_argument, NULL, OPT_SKIP},
         {"seed", required_argument, NULL, OPT_SEED},
         {"duration", required_argument, NULL, OPT_DURATION},
         {"workers", required_argument, NULL, OPT_WORKERS},
@@ -316,6 +320,7 @@ static int handle_opt(struct cli *c, int opt, const char *arg)
     case OPT_TARGET_OPT: return push_kv(&c->topts, &c->n_topts, "--target-opt", arg);
     case OPT_SET: return push_kv(&c->sets, &c->n_sets, "--set", arg);
     case OPT_SCENARIO: return push(&o->scenarios, &o->n_scenarios, arg);
+    case OPT_SKIP: return push(&o->skips, &o->n_skips, arg);
     case OPT_SEED:
         if (torn_arg_u64("run", "--seed", arg, &o->seed))
             return -1;
@@ -500,6 +505,7 @@ int torn_cmd_run(int argc, char **argv)
     }
     free(c.o.targets);
     free(c.o.scenarios);
+    free(c.o.skips);
     free_kvs(c.topts, c.n_topts);
     free_kvs(c.sets, c.n_sets);
     torn_gate_cli_free(&c.gate);

@@ -221,23 +221,48 @@ static int plan_targets(struct run *r, struct torn_err *err)
     return TORN_OK;
 }
 
+/* Whether --skip names scenario name (a spec file's own name counts). */
+static int skipped(const struct torn_run_opts *o, const char *name)
+{
+    for (size_t i = 0; i < o->n_skips; i++)
+        if (strcmp(o->skips[i], name) == 0)
+            return 1;
+    return 0;
+}
+
 static int plan_scenarios(struct run *r, struct torn_err *err)
 {
     const struct torn_run_opts *o = r->o;
     int rc;
 
+    for (size_t i = 0; i < o->n_skips; i++)
+        if (!torn_scenario_find(o->skips[i]))
+            return torn_err_set(err, TORN_E_USAGE,
+                                "--skip %.80s: no scenario of that name (torn list)",
+                                o->skips[i]);
     if (o->n_scenarios) {
         for (size_t i = 0; i < o->n_scenarios; i++)
-            if ((rc = plan_add_scenario(r, o->scenarios[i],
+            if (!skipped(o, o->scenarios[i]) &&
+                (rc = plan_add_scenario(r, o->scenarios[i],
                                         o->scenario_specs ? o->scenario_specs[i] : NULL, 1,
                                         err)) != 0)
                 return rc;
         return TORN_OK;
     }
     for (size_t i = 0; standard_scenarios[i]; i++)
-        if (torn_scenario_find(standard_scenarios[i]))
+        if (torn_scenario_find(standard_scenarios[i]) && !skipped(o, standard_scenarios[i]))
             if ((rc = plan_add_scenario(r, standard_scenarios[i], NULL, 0, err)) != 0)
                 return rc;
+    return TORN_OK;
+}
+
+/* After planning: --skip may not leave nothing to run (that would PASS
+ * having verified nothing). */
+static int plan_not_empty(const struct run *r, struct torn_err *err)
+{
+    if (r->n_sc == 0 && r->o->n_skips)
+        return torn_err_set(err, TORN_E_USAGE,
+                            "--skip leaves no scenario to run");
     return TORN_OK;
 }
 
@@ -1093,7 +1118,7 @@ static int prepare(struct run *r, struct torn_err *err)
         return torn_err_set(err, rc, "out of memory");
     if ((rc = load_target_spec(r, err)) != 0)
         return rc;
-    if ((rc = plan_scenarios(r, err)) != 0)
+    if ((rc = plan_scenarios(r, err)) != 0 || (rc = plan_not_empty(r, err)) != 0)
         return rc;
     if ((rc = make_run_dir(r, err)) != 0)
         return rc;

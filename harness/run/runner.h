@@ -36,6 +36,8 @@ struct torn_run_opts {
     size_t n_targets;
     const char **scenarios;      /* names or spec paths; none = the standard set */
     size_t n_scenarios;
+    const char **skips;          /* --skip: scenario names left out */
+    size_t n_skips;
     const struct torn_kv *target_opts; /* --target-opt k=v */
     size_t n_target_opts;
     const struct torn_kv *sets;  /* --set k=v scenario parameter overrides */

@@ -196,4 +196,19 @@ else
     echo "skip io-errors --duration: no /dev/fuse"
 fi
 
+# ---- --skip: leaves scenarios out; a name that is none, or nothing left, is exit 2
+refused "--skip nope: no scenario of that name" run --skip nope --run-dir "$tmp/rd"
+refused "--skip leaves no scenario to run" "${cm[@]}" --skip crash-midwrite
+all=$("$torn" list 2>/dev/null | awk '/^SCENARIOS/{s=1; next} s && /^  [a-z]/{print $1}')
+skips=()
+for s in $all; do [[ $s == corrupt-read ]] || skips+=(--skip "$s"); done
+"$torn" run --quiet --target file:durable "${skips[@]}" --json "$tmp/skip.json" --run-dir "$tmp/rd" \
+    >"$tmp/out" 2>&1
+rc=$?
+got=$(python3 -c 'import json, sys
+print(" ".join(r["scenario"] for r in json.load(open(sys.argv[1]))["results"]))' "$tmp/skip.json" 2>/dev/null)
+[[ $rc -eq 0 && $got == corrupt-read ]] &&
+    ok "a default run with every scenario but corrupt-read skipped runs corrupt-read alone" ||
+    bad "--skip all but corrupt-read: exit $rc, ran: $got"
+
 finish

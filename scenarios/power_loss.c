@@ -140,6 +140,18 @@ static int other_states(struct torn_ctx *ctx, struct torn_power_cycle *c, char s
     return torn_power_recut(ctx, c, err);
 }
 
+/* rc, after taking back a kept cut a failed step left (best effort): the
+ * mount may serve another scenario, whose `sync` a kept cut would refuse. */
+static int drop_kept(struct torn_ctx *ctx, struct torn_power_cycle *c, int rc)
+{
+    char reply[128];
+
+    if (c->kept)
+        (void)torn_fs_ctlf(ctx->fs, reply, sizeof reply, NULL, "uncut");
+    c->kept = 0;
+    return rc;
+}
+
 static int power_run(struct torn_ctx *ctx, struct torn_err *err)
 {
     struct torn_power_cycle c;
@@ -188,7 +200,7 @@ static int power_run(struct torn_ctx *ctx, struct torn_err *err)
         if (rc == 1)
             break;
         if (rc)
-            return rc;
+            return drop_kept(ctx, &c, rc);
         points++;
         if (sweep)
             n = sweep_states(&c, states, 32);
@@ -198,7 +210,7 @@ static int power_run(struct torn_ctx *ctx, struct torn_err *err)
                          (unsigned long long)torn_seed_derive(ctx->seed, "torn") + op * 131 + (uint64_t)k);
         /* states[0] (the model's crash) was just done */
         if ((rc = other_states(ctx, &c, states, n, &n_states, &n_bad, err)) < 0)
-            return rc;
+            return drop_kept(ctx, &c, rc);
     }
     torn_result_metric(ctx->result, "cut_points", (double)points);
     torn_result_metric(ctx->result, "crash_states", (double)n_states);

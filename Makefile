@@ -76,9 +76,12 @@ BENCH_DEPS :=
 FUZZ_DEPS :=
 -include $(wildcard mk/*.mk)
 
-.PHONY: all test test-run unit unit-san run clean deps bench fuzz verify verify-run need-pkgs
+.PHONY: all torn test test-run unit unit-san run clean deps bench fuzz verify verify-run need-pkgs
 all: torn
 
+# Phony: the link is made again on every make, so that `make` after `make
+# SANITIZE=1` points it back at build/torn (a newer build-san/torn made it
+# look up to date).
 torn: $(BUILD)/torn $(BUILD)/torn-engine
 	@ln -sf $(BUILD)/torn torn
 

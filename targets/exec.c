@@ -303,11 +303,14 @@ static void keeper_stop(struct exec_target *x)
     x->keeper_fd = -1;
 }
 
-/* Stop the adapter: close its stdin, give it 500 ms to exit, then SIGKILL
- * its whole process group. */
+/* Stop the adapter: close its stdin (and have the keeper close its copy),
+ * give it 500 ms to exit, then SIGKILL its whole process group. */
 static void adapter_stop(struct exec_target *x)
 {
     int status;
+    if (x->keeper_fd >= 0 && write(x->keeper_fd, "q", 1) != 1) {
+        /* the keeper is gone: nothing holds the adapter's stdin but us */
+    }
     if (x->in >= 0)
         close(x->in);
     if (x->out >= 0)
@@ -360,20 +363,33 @@ static void adapter_exec(struct torn_target *t, int in, int out)
 /* The keeper: holds the read end of a pipe only the opener writes to.  When
  * the opener dies (SIGKILLed by a scenario, or torn killed) the read sees
  * EOF and the keeper SIGKILLs the adapter's whole group, so nothing the
- * adapter started outlives it.  On a normal stop the opener kills the
- * group itself and then the keeper. */
-static void keeper_run(int rfd, pid_t group)
+ * adapter started outlives it.  It also holds copies of the opener's ends of
+ * the adapter's stdin and stdout, so an opener killed in the middle of a
+ * request (a 256 KiB crash-midwrite patch is written in pieces) or of a
+ * reply never shows the adapter a cut line and EOF, or EPIPE: the group is
+ * dead before those copies close, as in a crash (the adapter's own
+ * PR_SET_PDEATHSIG comes only after the dying opener's files are closed).
+ * On a normal stop the opener writes one byte (the keeper closes the
+ * copies: the adapter sees EOF and may exit cleanly), then kills the group
+ * itself and then the keeper. */
+static void keeper_run(int rfd, int adapter_in, int adapter_out, pid_t group)
 {
     char c;
+    ssize_t n;
 
     prctl(PR_SET_PDEATHSIG, 0);
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
-    if (dup2(rfd, 0) < 0)
+    rfd = fcntl(rfd, F_DUPFD, 10);
+    adapter_in = fcntl(adapter_in, F_DUPFD, 10);
+    adapter_out = fcntl(adapter_out, F_DUPFD, 10);
+    if (rfd < 0 || adapter_in < 0 || adapter_out < 0 || dup2(rfd, 0) < 0 ||
+        dup2(adapter_in, 3) < 0 || dup2(adapter_out, 4) < 0)
         _exit(1);
-    close_range(3, ~0u, 0);
-    while (read(0, &c, 1) < 0 && errno == EINTR)
-        ;
+    close_range(5, ~0u, 0);
+    while ((n = read(0, &c, 1)) == 1 || (n < 0 && errno == EINTR))
+        if (n == 1)
+            close_range(3, 4, 0); /* a normal stop: the adapter may see EOF now */
     kill(-group, SIGKILL);
     _exit(0);
 }
@@ -388,7 +404,7 @@ static int start_keeper(struct exec_target *x, struct torn_err *err)
     pid = fork();
     if (pid == 0) {
         torn_proc_child_init();
-        keeper_run(k[0], x->pid);
+        keeper_run(k[0], x->in, x->out, x->pid);
     }
     close(k[0]);
     if (pid < 0) {
@@ -396,7 +412,7 @@ static int start_keeper(struct exec_target *x, struct torn_err *err)
         return torn_err_sys(err, TORN_E_ENV, errno, "fork");
     }
     x->keeper = pid;
-    x->keeper_fd = k[1]; /* never written: its closing (our death) is the signal */
+    x->keeper_fd = k[1]; /* its closing (our death) is the signal; one byte: a normal stop */
     return TORN_OK;
 }
 

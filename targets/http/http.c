@@ -509,7 +509,10 @@ static int same_place(const char *ptr, const char *name)
 /* Turn the response document *doc into a record with canonical field
  * names.  A record at the document's root is taken over (*doc becomes NULL)
  * instead of copied; fields are read from the document as it came, moved
- * only when their pointer is not their own name. */
+ * only when their pointer is not their own name.  A field pointer not found
+ * inside the record is looked up from the document's root, so a version
+ * kept beside the record (record "/data", version "/meta/version") is
+ * expressible. */
 static int normalize(const struct http_spec *sp, cJSON **doc, const char *id,
                      const struct resp *r, cJSON **rec_out, struct torn_err *err)
 {
@@ -522,6 +525,8 @@ static int normalize(const struct http_spec *sp, cJSON **doc, const char *id,
         const char *ptr = sp->field_ptr[i];
         const cJSON *v = ptr && !same_place(ptr, http_field_names[i]) ? torn_json_pointer(src, ptr)
                                                                       : NULL;
+        if (!v && ptr && src != *doc) /* beside the record: {"data":{..},"meta":{"version":7}} */
+            v = torn_json_pointer(*doc, ptr);
         moved[i] = v ? cJSON_Duplicate(v, 1) : NULL;
     }
     cJSON *rec = src == *doc ? *doc : cJSON_Duplicate(src, 1);

@@ -473,12 +473,26 @@ static int request(struct http_priv *p, const struct http_endpoint *ep, const st
     return 0;
 }
 
+/* Is the body empty or only white space (a 204, or a 200 with nothing)? */
+static int resp_blank(const struct resp *r)
+{
+    for (size_t i = 0; r->body && i < r->len; i++)
+        if (!strchr(" \t\r\n", r->body[i]))
+            return 0;
+    return 1;
+}
+
 /* Parse r's body as JSON: *out or TORN_E_PROTOCOL naming the request. */
 static int resp_json(const struct resp *r, cJSON **out, struct torn_err *err)
 {
     *out = r->body ? cJSON_ParseWithLength(r->body, r->len) : NULL;
     if (*out)
         return 0;
+    if (r->status / 100 == 2 && resp_blank(r))
+        return torn_err_set(err, TORN_E_PROTOCOL,
+                            "%s %s: HTTP %ld with an empty body: torn needs the record in the "
+                            "answer (docs/http-target.md, \"The spec file\")",
+                            r->method, r->url, r->status);
     char snippet[64] = "";
     for (size_t i = 0; r->body && i < r->len && i < sizeof snippet - 1; i++)
         snippet[i] = (r->body[i] >= 32 && r->body[i] < 127) ? r->body[i] : ' ';
@@ -547,15 +561,6 @@ static int normalize(const struct http_spec *sp, cJSON **doc, const char *id,
         return torn_err_set(err, TORN_E_NOMEM, "out of memory");
     *rec_out = rec;
     return 0;
-}
-
-/* Is the body empty or only white space (a 204, or a 200 with nothing)? */
-static int resp_blank(const struct resp *r)
-{
-    for (size_t i = 0; r->body && i < r->len; i++)
-        if (!strchr(" \t\r\n", r->body[i]))
-            return 0;
-    return 1;
 }
 
 /* Hold the answer r to ep to the spec's response contract and the record it

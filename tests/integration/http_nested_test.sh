@@ -8,7 +8,9 @@
 # concurrent-updaters FAILED "acknowledged updates lost", crash-midwrite
 # "no-phantom-write".  The correct service must PASS the four record
 # scenarios (also under load); the twin that ignores If-Match FAILS
-# optimistic-lock in every round (all racers win).
+# optimistic-lock in every round (all racers win).  A service answering its
+# writes 201/204 with no body cannot be judged (the checkers need the record
+# a write produced): the ERROR says so instead of "body is not JSON".
 set -u
 root=${TORN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 tmp=$(mktemp -d /tmp/torn-http-nested-test.XXXXXX)
@@ -42,5 +44,9 @@ serve --ignore-if-match
 run_expect 1 'one-winner-per-round' "the twin that ignores If-Match FAILS optimistic-lock" \
     --target "http://127.0.0.1:$port" --target-spec "$here/nested_spec.json" \
     --scenario optimistic-lock
-grep '^  \[' "$tmp/last.out" | head -2
+serve --empty-writes
+run_expect 2 'HTTP 201 with an empty body: torn needs the record in the answer' \
+    "a write answered 201 with no body: the error says what torn needs" \
+    --target "http://127.0.0.1:$port" --target-spec "$here/nested_spec.json" \
+    --scenario optimistic-lock
 finish http-nested

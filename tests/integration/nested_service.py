@@ -4,8 +4,10 @@
 beside the record, not in it), ETags are quoted strings ("7"), a
 compare-and-set is PATCH with If-Match: "7" (412 when stale), a refused
 transition is 409, a create is 201.  In memory, one lock.
-Usage: nested_service.py PORT [--ignore-if-match] (the broken twin applies
-every conditional PATCH: optimistic-lock must FAIL)."""
+Usage: nested_service.py PORT [--ignore-if-match] [--empty-writes]
+(--ignore-if-match, the broken twin, applies every conditional PATCH:
+optimistic-lock must FAIL; --empty-writes answers writes 201/204 with no
+body, which torn cannot judge: its error must say so)."""
 import json, sys, threading, datetime
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 
@@ -20,6 +22,8 @@ class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *a): pass
     def send(self, code, body=None, etag=None):
+        if "--empty-writes" in sys.argv and self.command != "GET" and code < 300:
+            code, body = (201 if self.command == "PUT" else 204), None
         data = b"" if body is None else json.dumps(body).encode()
         self.send_response(code)
         if etag is not None: self.send_header("ETag", '"%d"' % etag)

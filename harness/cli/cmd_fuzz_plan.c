@@ -347,12 +347,12 @@ static void feedback(struct campaign *c, const struct plan *p, uint64_t sig)
         c->corpus[torn_rng_below(&c->rng, PLAN_CORPUS)] = *p;
 }
 
-/* One execution: 1 the plan FAILED (res filled), 0 not, -1 the run errored. */
-static int execute(const struct plan_opts *o, struct campaign *c, const struct plan *p,
-                   struct torn_result *res)
+/* One execution of plan tp: 1 the plan FAILED (res filled), 0 not, -1 the
+ * run errored; *sig the run's signature. */
+static int run_plan(const struct plan_opts *o, struct campaign *c, const struct torn_plan *tp,
+                    struct torn_result *res, uint64_t *sig)
 {
     char json[128], runs[128], seed[24], *argv[TORN_PLAN_ARGV], *text = NULL;
-    struct torn_plan tp;
     size_t len = 0;
     cJSON *doc = NULL;
     const cJSON *r;
@@ -362,8 +362,7 @@ static int execute(const struct plan_opts *o, struct campaign *c, const struct p
     unlink(json);
     snprintf(runs, sizeof runs, "%s/runs", c->dir);
     mkdir(runs, 0700);
-    to_plan(o, c, p, &tp);
-    torn_plan_argv(&o->base, &tp, runs, json, argv, seed);
+    torn_plan_argv(&o->base, tp, runs, json, argv, seed);
     code = run_one(argv, o->exec_timeout_s);
     torn_rmtree(runs); /* a FAIL's or an ERROR's run directory: the replay recreates it */
     c->execs++;
@@ -381,11 +380,11 @@ static int execute(const struct plan_opts *o, struct campaign *c, const struct p
         cJSON_Delete(doc);
         return -1;
     }
-    feedback(c, p, signature(r));
+    *sig = signature(r);
     if (code == 1) {
         const cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "violations"), 0);
         const cJSON *crit = cJSON_GetObjectItem(v, "criterion"), *ev = cJSON_GetObjectItem(v, "evidence");
-        char *replay = torn_plan_replay(&o->base, &tp);
+        char *replay = torn_plan_replay(&o->base, tp);
         torn_result_violation(res, cJSON_IsString(crit) ? crit->valuestring : "violation",
                               "fault-plan", 0, "exec %lld: the plan FAILED: %s; replay: %s",
                               c->execs, cJSON_IsString(ev) ? ev->valuestring : "",
@@ -395,6 +394,21 @@ static int execute(const struct plan_opts *o, struct campaign *c, const struct p
     }
     cJSON_Delete(doc);
     return found;
+}
+
+/* One execution of the loop's plan p, kept when its run reached something
+ * new: as run_plan. */
+static int execute(const struct plan_opts *o, struct campaign *c, const struct plan *p,
+                   struct torn_result *res)
+{
+    struct torn_plan tp;
+    uint64_t sig = 0;
+    int rc;
+
+    to_plan(o, c, p, &tp);
+    if ((rc = run_plan(o, c, &tp, res, &sig)) >= 0)
+        feedback(c, p, sig);
+    return rc;
 }
 
 static struct torn_result *campaign_result(const struct plan_opts *o)
@@ -492,26 +506,65 @@ static int own_loop(struct plan_opts *op, int argc, char **argv)
     return rc;
 }
 
-/* Write n seed inputs for AFL++ into dir: plans drawn from the campaign's
- * seed (AFL++ mutates them; any bytes are a plan). */
-static int write_seeds(const struct plan_opts *o, const char *dir, int n)
+/* Write n seed inputs for AFL++ into dir (bytes[i], 9 each), drawn from
+ * the campaign's seed; power-loss: updates spread over the range, the
+ * model's own crash (nothing unsynced kept) at the first operation (a
+ * mutation of that one byte reaches every cut point of the run). */
+static int write_seeds(const struct plan_opts *o, const char *dir, uint8_t bytes[][9], int n)
 {
     struct torn_rng rng;
     struct torn_err err = {0};
 
     torn_rng_seed(&rng, o->seed);
     for (int i = 0; i < n; i++) {
-        uint8_t bytes[16];
         char path[128];
-        for (size_t k = 0; k < sizeof bytes; k++)
-            bytes[k] = (uint8_t)torn_rng_below(&rng, 256);
+        for (size_t k = 0; k < 9; k++)
+            bytes[i][k] = (uint8_t)torn_rng_below(&rng, 256);
+        if (strcmp(o->base.scenario, "power-loss") == 0) /* the model's crash */
+            bytes[i][0] = (uint8_t)(i * 8 / n), bytes[i][1] = bytes[i][2] = bytes[i][3] = 0;
         snprintf(path, sizeof path, "%s/plan-%d", dir, i);
-        if (torn_write_file_atomic(path, bytes, sizeof bytes, &err) != 0) {
+        if (torn_write_file_atomic(path, bytes[i], 9, &err) != 0) {
             fprintf(stderr, "torn fuzz: seed %s: %s\n", path, err.msg);
             return -1;
         }
     }
     return 0;
+}
+
+/* AFL++ skips a seed that crashes in its calibration instead of keeping
+ * it, so the seed plans run first as plain runs: the first that FAILS is
+ * the campaign's finding (reported as the loop reports one; exit 1).  -1:
+ * none failed, AFL++ goes on from them. */
+static int seed_check(const struct plan_opts *o, uint8_t bytes[][9], int n, int argc,
+                      char **argv)
+{
+    struct campaign *c = calloc(1, sizeof *c);
+    struct torn_result *res = c ? campaign_result(o) : NULL;
+    uint64_t t0 = torn_now_ns(), sig;
+    int found = 0, rc = -1;
+
+    if (c)
+        snprintf(c->dir, sizeof c->dir, "/tmp/torn-fuzz-plan-XXXXXX");
+    if (!res || !mkdtemp(c->dir)) {
+        torn_result_free(res), free(c);
+        return -1;   /* AFL++ runs them anyway */
+    }
+    for (int i = 0; i < n && !found && !torn_stop_requested(); i++) {
+        struct torn_plan tp;
+        torn_plan_decode(&o->base, bytes[i], 9, &tp);
+        found = run_plan(o, c, &tp, res, &sig) == 1;
+    }
+    if (found) {
+        free(res->driver);
+        res->driver = torn_strdup("afl++ seed plans");
+        res->duration_s = (double)(torn_now_ns() - t0) / 1e9;
+        torn_result_metric(res, "execs", (double)c->execs);
+        rc = plan_report(o, res, argc, argv);
+    }
+    torn_rmtree(c->dir);
+    torn_result_free(res);
+    free(c);
+    return rc;
 }
 
 /* The output directory AFL++ writes (--sync-dir, --out or a new temp dir)
@@ -546,19 +599,24 @@ static int afl_out(const struct plan_opts *o, char *out, size_t len)
 /* AFL++ chooses the plans: `torn fuzz plan` (cmd_fuzz.c) runs afl-fuzz on
  * build-fuzz/afl/fuzz-plan with the campaign's description in the output
  * directory; every FAIL is a crash there. */
-static int afl_mode(const struct plan_opts *o)
+static int afl_mode(const struct plan_opts *o, int argc, char **argv)
 {
     char out[PATH_MAX], seeds[64] = "/tmp/torn-fuzz-plan-seeds-XXXXXX", num[4][32];
     char work[64] = "/tmp/torn-fuzz-plan-work-XXXXXX";
     char *av[32];
+    uint8_t bytes[8][9];
     int n = 0, rc;
 
     if ((rc = afl_out(o, out, sizeof out)) != 0)
         return rc;
-    if (!mkdtemp(seeds) || write_seeds(o, seeds, 4) != 0 || !mkdtemp(work)) {
+    if (!mkdtemp(seeds) || write_seeds(o, seeds, bytes, 8) != 0 || !mkdtemp(work)) {
         fprintf(stderr, "torn fuzz: cannot write the seed plans\n");
         torn_rmtree(seeds);
         return 2;
+    }
+    if ((rc = seed_check(o, bytes, 8, argc, argv)) >= 0) {
+        torn_rmtree(seeds), torn_rmtree(work);
+        return rc;
     }
     setenv("TORN_PLAN_WORK", work, 1);
     snprintf(num[0], sizeof num[0], "%g", o->exec_timeout_s);
@@ -568,6 +626,9 @@ static int afl_mode(const struct plan_opts *o)
     else                 /* the first FAIL ends it, as the loop's */
         setenv("AFL_BENCH_UNTIL_CRASH", "1", 1);
     setenv("AFL_DISABLE_TRIM", "1", 1);        /* trimming re-runs whole scenarios */
+    /* calibrating the seeds would run each 3-7 times more (a run's coverage
+     * varies with timing); seed_check has just run each once */
+    setenv("AFL_NO_STARTUP_CALIBRATION", "1", 1);
     snprintf(num[1], sizeof num[1], "%g", o->time_s);
     snprintf(num[2], sizeof num[2], "%d", o->jobs);
     snprintf(num[3], sizeof num[3], "%lld", o->max_execs);
@@ -624,5 +685,5 @@ int torn_cmd_fuzz_plan(int argc, char **argv)
                             "ignores them\n");
         return own_loop(&o, argc, argv);
     }
-    return afl_mode(&o);
+    return afl_mode(&o, argc, argv);
 }

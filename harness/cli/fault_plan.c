@@ -54,8 +54,8 @@ static void decode_power(const struct torn_plan_base *b, const uint8_t *d, size_
                          struct torn_plan *p)
 {
     static const char *const metas[] = {"0", "0", "all", "1"};
-    unsigned updates = 1 + byte_at(d, len, 8) % 8, ds = byte_at(d, len, 11) % 8;
-    unsigned op = 1 + byte_at(d, len, 9) % (8 * updates), arg = byte_at(d, len, 12);
+    unsigned updates = 1 + byte_at(d, len, 0) % 8, ds = byte_at(d, len, 3) % 8;
+    unsigned op = 1 + byte_at(d, len, 1) % (8 * updates), arg = byte_at(d, len, 4);
     char data[24];
 
     if (ds < 4)
@@ -69,24 +69,27 @@ static void decode_power(const struct torn_plan_base *b, const uint8_t *d, size_
     else
         snprintf(data, sizeof data, "drop:%u", arg % 4);
     add_set(b, p, "updates", "%u", updates);
-    add_set(b, p, "state", "op%u/m%s:d%s", op, metas[byte_at(d, len, 10) % 4], data);
+    add_set(b, p, "state", "op%u/m%s:d%s", op, metas[byte_at(d, len, 2) % 4], data);
 }
 
 void torn_plan_decode(const struct torn_plan_base *b, const uint8_t *data, size_t len,
                       struct torn_plan *p)
 {
     uint64_t seed = 0;
+    size_t at = 0;   /* where the seed's bytes start: after the plan's */
 
     memset(p, 0, sizeof *p);
-    for (size_t i = 0; i < 8; i++)
-        seed |= (uint64_t)byte_at(data, len, i) << (8 * i);
-    p->seed = seed % 1000000000000ull + 1;
     if (strcmp(b->scenario, "power-loss") == 0) {
         decode_power(b, data, len, p);
+        at = 5;
     } else if (strcmp(b->scenario, "crash-midwrite") == 0) {
-        add_set(b, p, "kills", "%u", 1 + byte_at(data, len, 8) % 20);
-        add_set(b, p, "max_delay_ms", "%u", 1 + byte_at(data, len, 9) % 80);
+        add_set(b, p, "kills", "%u", 1 + byte_at(data, len, 0) % 20);
+        add_set(b, p, "max_delay_ms", "%u", 1 + byte_at(data, len, 1) % 80);
+        at = 2;
     }
+    for (size_t i = 0; i < 4; i++)
+        seed |= (uint64_t)byte_at(data, len, at + i) << (8 * i);
+    p->seed = seed + 1;
 }
 
 int torn_plan_argv(const struct torn_plan_base *b, const struct torn_plan *p, const char *work,

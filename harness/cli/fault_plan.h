@@ -7,17 +7,19 @@
  * (fuzz/plan.c, the harness afl-fuzz runs).  Both build the run's argv and
  * its replay command here, so a plan replays the same whichever found it.
  *
- * AFL++'s bytes (missing bytes read as 0, extra bytes ignored):
- *   0-7   the seed (little endian; 1 + value mod 10^12)
+ * AFL++'s bytes (missing bytes read as 0, extra bytes ignored), the plan's
+ * first (where mutations matter most), then 4 bytes of seed (little endian,
+ * the run's seed is 1 + that):
  *   power-loss: one crash state of one run, `--set state=op<N>/<state>`:
- *   8     updates 1-8
- *   9     the cut point N, 1 + b mod (8 x updates) (the persistence
+ *   0     updates 1-8
+ *   1     the cut point N, 1 + b mod (8 x updates) (the persistence
  *         operation after which the power goes)
- *   10    namespace operations kept: 0 (half the values), all, 1
- *   11-12 unsynced pages kept: none (half the values), all, rand:SEED,
+ *   2     namespace operations kept: 0 (half the values), all, 1
+ *   3-4   unsynced pages kept: none (half the values), all, rand:SEED,
  *         pfx:K (1-4), drop:K (0-3)
- *   crash-midwrite: 8 kills 1-20, 9 max_delay_ms 1-80
- *   any other scenario: the seed only.
+ *   5-8   the seed
+ *   crash-midwrite: 0 kills 1-20, 1 max_delay_ms 1-80, 2-5 the seed
+ *   any other scenario: 0-3 the seed.
  * A setting the user fixed with --set is not decoded (the user's wins). */
 #ifndef TORN_CLI_FAULT_PLAN_H
 #define TORN_CLI_FAULT_PLAN_H

@@ -91,13 +91,17 @@ static int overwrite(const char *path, const char *buf, size_t len, struct torn_
  * one bit mid-buffer when there is none. */
 static void flip_payload(char *buf, size_t len)
 {
+    static const char key[] = "\"payload\"";
+    char *end = buf + len, *p = buf;
     int flipped = 0;
 
-    for (char *p = strstr(buf, "\"payload\""); p; p = strstr(p, "\"payload\"")) {
-        p += 9;
-        while (*p == ' ' || *p == ':' || *p == '\t' || *p == '\n' || *p == '\r')
+    /* memmem, not strstr: a binary file (an SQLite database) has NULs
+     * before its records, and a flip that misses them tests nothing. */
+    while ((p = memmem(p, (size_t)(end - p), key, sizeof key - 1)) != NULL) {
+        p += sizeof key - 1;
+        while (p < end && (*p == ' ' || *p == ':' || *p == '\t' || *p == '\n' || *p == '\r'))
             p++;
-        if (*p == '"' && strlen(p) > 20) {
+        if (p < end && *p == '"' && end - p > 20) {
             char *c = p + 16;
             if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
                 (*c >= '0' && *c <= '9')) {

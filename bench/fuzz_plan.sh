@@ -25,8 +25,10 @@ export TORN_ROOT=$root
 store="python3 $root/examples/adapters/jobstore.py"
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 campaign() {  # NAME ENGINE MODE: one campaign, its JSON in $out/NAME.json, the load after it
+    local afl=()
+    [ "$2" = afl ] && afl=(--out "$out/$1.afl")   # AFL++'s output, removed with $out
     "$torn" fuzz --engine "$2" --target "exec:$store --mode $3" --scenario power-loss --seed 1 \
-        --time "$secs" --exec-timeout 120 --quiet --json "$out/$1.json" >/dev/null 2>&1
+        --time "$secs" --exec-timeout 120 "${afl[@]}" --quiet --json "$out/$1.json" >/dev/null 2>&1
     load >"$out/$1.load"
 }
 if command -v afl-fuzz >/dev/null && command -v afl-clang-fast >/dev/null; then

@@ -221,7 +221,8 @@ static int plan_targets(struct run *r, struct torn_err *err)
     return TORN_OK;
 }
 
-/* Whether --skip names scenario name (a spec file's own name counts). */
+/* Whether --skip names scenario name (compared as given: a --scenario spec
+ * file, given by its path, is never skipped, since --skip takes only names). */
 static int skipped(const struct torn_run_opts *o, const char *name)
 {
     for (size_t i = 0; i < o->n_skips; i++)
